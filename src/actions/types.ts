@@ -1,0 +1,72 @@
+/** The action model: what Vigil judges. Built only by the actions module from DecodedSpans (CONTRACT §3). */
+
+export const ACTION_KINDS = ['tool', 'delegation', 'http', 'db', 'rpc', 'messaging', 'model'] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
+/** Access classes, weakest first: a tool takes the strongest of its own and its descendants'. */
+export const ACCESS_CLASSES = ['read', 'write', 'delete', 'execute'] as const;
+export type Access = (typeof ACCESS_CLASSES)[number];
+
+export interface Credential {
+  id: string;
+  type: string | null;
+}
+
+export interface Action {
+  /** Event time: span start, unix ms (fractional). */
+  time: number;
+  /** Span end, unix ms. */
+  endTime: number;
+  identity: string;
+  peerGroup: string;
+  kind: ActionKind;
+  /** Tool name, invoked agent, `host/template`, `system/namespace/collection`, `system/method`, … */
+  target: string;
+  access: Access | null;
+  /** Destination host for http/db/rpc/messaging/model actions, null for tools and delegations. */
+  host: string | null;
+  /** Zone of `host` (config `zones`, else `external`); null when there is no destination. */
+  zone: string | null;
+  /** True when config `sensitive` marks this read (zone, tool or target) as sensitive. */
+  sensitive: boolean;
+  failed: boolean;
+  retry: boolean;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  credential: Credential | null;
+  scopes: string[];
+  /** Name of the agent this action runs under (context only, never the identity), or null. */
+  agent: string | null;
+}
+
+/** The JSON line `vigil replay --actions` prints (CONTRACT §1). */
+export interface ActionLine {
+  time: string;
+  identity: string;
+  peerGroup: string;
+  kind: ActionKind;
+  target: string;
+  access: Access | null;
+  zone: string | null;
+  failed: boolean;
+  retry: boolean;
+  traceId: string;
+  spanId: string;
+}
+
+export function toActionLine(a: Action): ActionLine {
+  return {
+    time: new Date(a.time).toISOString(),
+    identity: a.identity,
+    peerGroup: a.peerGroup,
+    kind: a.kind,
+    target: a.target,
+    access: a.access,
+    zone: a.zone,
+    failed: a.failed,
+    retry: a.retry,
+    traceId: a.traceId,
+    spanId: a.spanId,
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The error catalogue. Every error Vigil reports to a user or a client carries a stable code and says
+ * whether retrying can help: permanent errors map to HTTP 400/413/415 and gRPC INVALID_ARGUMENT /
+ * RESOURCE_EXHAUSTED, retryable ones to 429/503 and UNAVAILABLE (OTel Collector otlpreceiver habit).
+ */
+export const ERRORS = {
+  VIGIL_ERR_DECODE: { retryable: false, http: 400, message: 'the payload is not a valid OTLP ExportTraceServiceRequest' },
+  VIGIL_ERR_TOO_LARGE: { retryable: false, http: 413, message: 'the request is larger than receivers.otlp.maxRequestBytes' },
+  VIGIL_ERR_CONTENT_TYPE: { retryable: false, http: 415, message: 'unsupported Content-Type; send application/x-protobuf or application/json' },
+  VIGIL_ERR_CONTENT_ENCODING: { retryable: false, http: 415, message: 'unsupported Content-Encoding; send gzip or none' },
+  VIGIL_ERR_OVERLOADED: { retryable: true, http: 503, message: 'the ingest queue is full; retry after the indicated delay' },
+  VIGIL_ERR_SHUTTING_DOWN: { retryable: true, http: 503, message: 'the daemon is shutting down; retry against the next instance' },
+  VIGIL_ERR_CONFIG: { retryable: false, http: 500, message: 'the configuration is invalid' },
+  VIGIL_ERR_UNAUTHORIZED: { retryable: false, http: 401, message: 'a valid API token is required (Authorization: Bearer <token>)' },
+  VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, message: 'no such endpoint' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class VigilError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly httpStatus: number;
+
+  constructor(code: ErrorCode, detail?: string) {
+    const entry = ERRORS[code];
+    super(detail ? `${entry.message}: ${detail}` : entry.message);
+    this.name = 'VigilError';
+    this.code = code;
+    this.retryable = entry.retryable;
+    this.httpStatus = entry.http;
+  }
+}
