@@ -3,25 +3,53 @@
  * `config.yaml` documents the same keys for operators. Objects are strict, so a misspelt key is an error
  * naming its path instead of a silently ignored setting.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** A duration such as `250ms`, `5s`, `5m`, `12h`, `7d`, parsed to milliseconds. */
-const duration = z
-  .string()
-  .regex(DURATION, 'must be a duration such as 250ms, 5s, 5m, 12h or 7d')
+/**
+ * A schema-level message for a value of the wrong type that still lets a *missing* value fall through to
+ * the loader's plain "is required": without it `url: 5` would say "expected string, received number" and
+ * a missing `url` would claim to be a malformed URL.
+ */
+const unlessMissing =
+  (message: string) =>
+  (issue: { input?: unknown }): string | undefined =>
+    issue.input === undefined ? undefined : message;
+
+const DURATION_MESSAGE = 'must be a duration such as 250ms, 5s, 5m, 12h or 7d';
+
+/**
+ * A duration such as `250ms`, `5s`, `5m`, `12h`, `7d`, parsed to milliseconds. Exported so the loader
+ * can find duration keys by walking the schema and print them back in this form (`check-config`).
+ */
+export const duration = z
+  .string({ error: unlessMissing(DURATION_MESSAGE) })
+  .regex(DURATION, DURATION_MESSAGE)
   .transform((s) => {
     const [, n, unit] = DURATION.exec(s)!;
     return Number(n) * UNIT_MS[unit];
   });
 
+/** Formats milliseconds back into the largest unit that divides them evenly: 300000 -> `5m`. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms !== 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+const ENDPOINT_MESSAGE = 'must be host:port, e.g. 127.0.0.1:4317';
 /** `host:port`, IPv6 hosts in brackets; port 0 asks the OS for a free port (tests use it). */
 const endpoint = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:4317')
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+  .string({ error: unlessMissing(ENDPOINT_MESSAGE) })
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d+$/, ENDPOINT_MESSAGE)
+  // Checked apart from the shape so `host:70000` gets one line saying what is wrong, not two.
+  .refine((s) => !/:\d+$/.test(s) || Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
 const positiveInt = z.number().int('must be a whole number').positive('must be greater than 0');
 
@@ -38,9 +66,24 @@ const attributeSource = z
   .regex(/^(span|resource):.+$/, 'must be span:<attribute> or resource:<attribute>');
 
 /** An http(s) URL; other schemes cannot be delivered to. */
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const httpUrl = z.url({ protocol: /^https?$/, error: unlessMissing('must be an http(s) URL, e.g. http://127.0.0.1:9000/hook') });
 
 const whsecSecret = z.string().startsWith('whsec_', 'must start with whsec_');
+
+/**
+ * A zone pattern: a host glob, or a CIDR. A malformed CIDR would otherwise be taken for a host glob that
+ * never matches, silently putting that network in zone `external`.
+ */
+const zonePattern = nonEmpty.refine((p) => {
+  if (/\s/.test(p)) return false;
+  if (!p.includes('/')) return true;
+  const [addr, bits, ...rest] = p.split('/');
+  const family = isIP(addr);
+  return rest.length === 0 && family !== 0 && /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}, 'must be a host glob such as *.internal or a CIDR such as 10.0.0.0/8');
+
+/** The API token; exported so the loader holds `VIGIL_API_TOKEN` to the same rule as `api.token`. */
+export const apiToken = z.string().min(16, 'must be at least 16 characters');
 
 const receiverEndpoint = (defaultEndpoint: string) =>
   z.strictObject({
@@ -59,25 +102,35 @@ const revocationRule = z.strictObject({
   detectors: z.array(z.string()).default(['*']),
   minSeverity: severity.default('critical'),
   credentialTypes: z.array(z.string()).default(['*']),
-  broker: z.string().min(1),
+  broker: nonEmpty,
 });
 
 const broker = z.discriminatedUnion(
   'type',
   [
-    z.strictObject({ name: z.string().min(1), type: z.literal('webhook'), url: httpUrl, secret: whsecSecret }),
-    z.strictObject({ name: z.string().min(1), type: z.literal('vault'), address: httpUrl, token: z.string().min(1) }),
+    z.strictObject({ name: nonEmpty, type: z.literal('webhook'), url: httpUrl, secret: whsecSecret }),
+    z.strictObject({ name: nonEmpty, type: z.literal('vault'), address: httpUrl, token: nonEmpty }),
     z.strictObject({
-      name: z.string().min(1),
+      name: nonEmpty,
       type: z.literal('ssf'),
       url: httpUrl,
-      issuer: z.string().min(1),
-      audience: z.string().min(1),
-      signingKey: z.string().min(1),
+      issuer: nonEmpty,
+      audience: nonEmpty,
+      /** A file path; the loader resolves it against the config file's folder. */
+      signingKey: nonEmpty,
       authorization: z.string().optional(),
     }),
   ],
-  { error: 'type must be one of webhook, vault, ssf' },
+  {
+    // Only the union's own issue (an unknown or missing `type`, reported at `.type`) gets this message;
+    // a broker that is not a mapping at all falls through to the loader's "must be a mapping".
+    error: (issue) =>
+      issue.code !== 'invalid_union'
+        ? undefined
+        : (issue.input as { type?: unknown } | undefined)?.type === undefined
+          ? 'is required: one of webhook, vault, ssf'
+          : 'must be one of webhook, vault, ssf',
+  },
 );
 
 export const configSchema = z
@@ -105,13 +158,14 @@ export const configSchema = z
     api: z
       .strictObject({
         endpoint: endpoint.default('127.0.0.1:8790'),
-        token: z.string().min(16, 'must be at least 16 characters').optional(),
+        token: apiToken.optional(),
         metricsPublic: z.boolean().default(false),
       })
       .prefault({}),
     storage: z
       .strictObject({
-        path: z.string().min(1).default('data/vigil.db'),
+        /** A file path (resolved against the config file's folder) or `:memory:`. */
+        path: nonEmpty.default('data/vigil.db'),
         /** Longest an export waits for the group commit that makes it durable before it is acknowledged. */
         flushInterval: duration.prefault('25ms'),
       })
@@ -141,7 +195,7 @@ export const configSchema = z
         maxSpansPerTrace: positiveInt.default(2_000),
       })
       .prefault({}),
-    zones: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    zones: z.record(z.string(), z.array(zonePattern)).default({}),
     sensitive: z
       .strictObject({
         zones: z.array(z.string()).default([]),
@@ -149,7 +203,7 @@ export const configSchema = z
         targets: z.array(z.string()).default([]),
       })
       .prefault({}),
-    catalog: z.array(z.strictObject({ tool: z.string().min(1), access: accessClass })).default([]),
+    catalog: z.array(z.strictObject({ tool: nonEmpty, access: accessClass })).default([]),
     webhooks: z.array(webhook).default([]),
     revocation: z
       .strictObject({
@@ -168,6 +222,8 @@ export const configSchema = z
       })
       .prefault({}),
   })
+  // Cross-references between sections. Zod runs this only once every field is valid, so these problems
+  // surface after the field-level ones are fixed; the checks can then trust the shapes they read.
   .superRefine((cfg, ctx) => {
     const names = new Set(cfg.revocation.brokers.map((b) => b.name));
     cfg.revocation.rules.forEach((rule, i) => {
@@ -179,9 +235,23 @@ export const configSchema = z
         });
       }
     });
-    for (const zone of cfg.sensitive.zones) {
-      if (zone !== 'external' && !(zone in cfg.zones)) {
-        ctx.addIssue({ code: 'custom', path: ['sensitive', 'zones'], message: `names unknown zone "${zone}"` });
+    const seen = new Set<string>();
+    cfg.revocation.brokers.forEach((b, i) => {
+      // Rules pick brokers by name; a second broker of the same name could never be chosen.
+      if (seen.has(b.name)) {
+        ctx.addIssue({ code: 'custom', path: ['revocation', 'brokers', i, 'name'], message: `duplicates the name of an earlier broker ("${b.name}")` });
+      }
+      seen.add(b.name);
+    });
+    cfg.sensitive.zones.forEach((zone, i) => {
+      if (zone !== 'external' && !Object.hasOwn(cfg.zones, zone)) {
+        ctx.addIssue({ code: 'custom', path: ['sensitive', 'zones', i], message: `names unknown zone "${zone}"` });
+      }
+    });
+    for (const zone of Object.keys(cfg.zones)) {
+      // JavaScript objects list integer-like keys first, which would silently reorder first-match-wins zones.
+      if (/^\d+$/.test(zone)) {
+        ctx.addIssue({ code: 'custom', path: ['zones', zone], message: 'a zone name must not be a plain number (zones are tried in order)' });
       }
     }
   });

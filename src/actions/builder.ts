@@ -1,0 +1,226 @@
+/**
+ * Spans -> actions through a bounded per-trace buffer (CONTRACT §3). The buffer exists because a tool's
+ * access is the strongest of its own and its descendants', and descendants arrive in any order and in
+ * separate export batches.
+ *
+ * Readiness: a trace part is ready when every buffered span's parent is buffered too, or the span is a
+ * real root (no parent; a SERVER/CONSUMER span whose parent lives in another process; or a parent
+ * already emitted). Ready parts are emitted by the next `take` at once, so complete traces see no added
+ * latency. Other parts are emitted `traces.wait` ms after their last new span (by the `nowMs` callers
+ * pass: wall clock in serve, the newest event time in replay), so spans whose parent never comes are
+ * late, not lost.
+ *
+ * Bounds: at most `traces.maxTraces` traces (the least recently extended one is emitted with what it
+ * has) and `traces.maxSpansPerTrace` spans per trace (the trace is emitted when it reaches it). Nothing
+ * is ever dropped. Spans of an already emitted trace start a new part, placed with what memory.ts
+ * remembers of the emitted one (late children: see there).
+ *
+ * Context repair (§3.1, parentless HTTP/DB spans attributed to an enclosing tool span) is a later step:
+ * it belongs in `finalize`, re-parenting nodes before `settleTrace`, with a per-identity index of
+ * recent tool intervals next to `memory`.
+ */
+import type { Config } from '../config/schema.js';
+import { SpanKind, type DecodedSpan } from '../model.js';
+import { Classifier } from './classify.js';
+import type { IgnoreReason } from './facts.js';
+import { identityOf, peerGroupOf } from './identity.js';
+import { EmittedMemory, type TraceMemory } from './memory.js';
+import { makeNode, type SpanNode } from './node.js';
+import { RecencyQueue, type Recent } from './recency.js';
+import { RetryMemory } from './retry.js';
+import { settleTrace } from './tree.js';
+import type { Action } from './types.js';
+import { compileSensitive, compileZones, type SensitiveRules, type ZoneMap } from './zones.js';
+
+/** Spans remembered across emitted traces for late children (settled nodes, a few hundred bytes each). */
+export const REMEMBERED_SPANS = 100_000;
+
+/** One trace part waiting in the buffer. */
+interface TraceBuf extends Recent {
+  readonly traceId: string;
+  readonly nodes: Map<string, SpanNode>;
+  lastAddMs: number;
+  /** Spans whose parent is neither buffered, remembered nor remote: the part is not ready while > 0. */
+  dangling: number;
+  /** Missing parent span id -> how many buffered spans wait for it. */
+  waiting: Map<string, number> | null;
+  /** `add` call that last moved this part to the back of the recency order. */
+  epoch: number;
+}
+
+export class ActionBuilder {
+  private readonly classifier: Classifier;
+  private readonly zones: ZoneMap;
+  private readonly sensitive: SensitiveRules;
+  private readonly wait: number;
+  private readonly maxTraces: number;
+  private readonly maxSpans: number;
+  private readonly traces = new Map<string, TraceBuf>();
+  /** Parts in recency order (least recently extended first): eviction and timeouts read the front. */
+  private readonly order = new RecencyQueue<TraceBuf>();
+  /** Parts extended since the last `take`: only these can have become ready. */
+  private readonly dirty = new Set<TraceBuf>();
+  private readonly memory = new EmittedMemory(REMEMBERED_SPANS);
+  private readonly retries = new RetryMemory();
+  /** Actions of parts emitted by bounds during `add`, handed out by the next `take`. */
+  private out: Action[] = [];
+  private held = 0;
+  private epoch = 0;
+
+  /** @param onIgnored called once per span that yields no action, with its reason (and for unnamed tools). */
+  constructor(
+    private readonly config: Config,
+    private readonly onIgnored: (reason: IgnoreReason) => void,
+  ) {
+    this.classifier = new Classifier(config);
+    this.zones = compileZones(config);
+    this.sensitive = compileSensitive(config);
+    this.wait = config.traces.wait;
+    this.maxTraces = config.traces.maxTraces;
+    this.maxSpans = config.traces.maxSpansPerTrace;
+  }
+
+  /** Spans currently buffered. */
+  get heldSpans(): number {
+    return this.held;
+  }
+
+  /** Trace parts currently buffered. */
+  get heldTraces(): number {
+    return this.traces.size;
+  }
+
+  /** Buffers spans that already passed `rejectReason` (any order, any batch split). */
+  add(spans: readonly DecodedSpan[], nowMs: number): void {
+    const epoch = ++this.epoch;
+    let buf: TraceBuf | undefined;
+    let mem: TraceMemory | undefined;
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i];
+      const identity = identityOf(span, this.config);
+      if (identity === null) continue; // callers reject these first (no_identity); never guess one
+      if (buf === undefined || buf.traceId !== span.traceId) {
+        buf = this.partFor(span.traceId);
+        mem = this.memory.get(span.traceId);
+      }
+      if (buf.nodes.has(span.spanId) || mem?.spans.has(span.spanId)) {
+        this.onIgnored('duplicate_span');
+        continue;
+      }
+      const node = makeNode(span, identity, peerGroupOf(span, this.config), this.classifier);
+      this.link(buf, node, span.kind, mem);
+      this.held++;
+      buf.lastAddMs = nowMs;
+      if (buf.epoch !== epoch) {
+        buf.epoch = epoch;
+        this.order.touch(buf);
+        this.dirty.add(buf);
+      }
+      if (buf.nodes.size >= this.maxSpans) {
+        this.finalize(buf, this.out);
+        buf = undefined;
+      }
+    }
+  }
+
+  /** Actions of every part that is ready (complete, timed out), each part in event-time order. */
+  take(nowMs: number): Action[] {
+    const result = this.out;
+    this.out = [];
+    for (const buf of this.dirty) if (buf.dangling === 0) this.finalize(buf, result);
+    this.dirty.clear();
+    for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) {
+      if (buf.lastAddMs + this.wait > nowMs) break;
+      this.finalize(buf, result);
+    }
+    this.order.maintain(this.traces.size);
+    return result;
+  }
+
+  /** Everything held, ready or not (shutdown, end of replay). */
+  drain(): Action[] {
+    const result = this.out;
+    this.out = [];
+    for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) this.finalize(buf, result);
+    this.dirty.clear();
+    this.order.maintain(0);
+    return result;
+  }
+
+  private partFor(traceId: string): TraceBuf {
+    let buf = this.traces.get(traceId);
+    if (buf !== undefined) return buf;
+    if (this.traces.size >= this.maxTraces) {
+      const oldest = this.order.oldest();
+      if (oldest !== undefined) this.finalize(oldest, this.out);
+    }
+    buf = { traceId, nodes: new Map(), lastAddMs: 0, dangling: 0, waiting: null, epoch: 0, seq: 0, live: true };
+    this.traces.set(traceId, buf);
+    return buf;
+  }
+
+  /** Adds the node and keeps `dangling` exact, so readiness is an O(1) check. */
+  private link(buf: TraceBuf, node: SpanNode, spanKind: number, mem: TraceMemory | undefined): void {
+    buf.nodes.set(node.spanId, node);
+    if (buf.waiting !== null) {
+      const n = buf.waiting.get(node.spanId);
+      if (n !== undefined) {
+        buf.waiting.delete(node.spanId);
+        buf.dangling -= n;
+      }
+    }
+    const parent = node.parentSpanId;
+    if (parent === '' || buf.nodes.has(parent) || mem?.spans.has(parent)) return;
+    // A remote parent: the caller lives in another process (or another identity's export).
+    if (spanKind === SpanKind.SERVER || spanKind === SpanKind.CONSUMER) return;
+    buf.waiting ??= new Map();
+    buf.waiting.set(parent, (buf.waiting.get(parent) ?? 0) + 1);
+    buf.dangling++;
+  }
+
+  private finalize(buf: TraceBuf, into: Action[]): void {
+    buf.live = false;
+    this.traces.delete(buf.traceId);
+    this.dirty.delete(buf);
+    const nodes = [...buf.nodes.values()];
+    this.held -= nodes.length;
+    const mem = this.memory.get(buf.traceId);
+    const emitted = settleTrace(nodes, buf.nodes, mem, this.onIgnored);
+    for (const n of emitted) into.push(this.toAction(n));
+    this.memory.record(buf.traceId, buf.nodes);
+  }
+
+  private toAction(n: SpanNode): Action {
+    const kind = n.kind!;
+    const retry =
+      this.retries.judge(n.identity, kind, n.target, n.callId, n.spanId, n.failed, n.startMs, n.endMs) || n.retry;
+    const zone = n.host === null ? null : this.zones.zoneOf(n.host);
+    // Sensitive marks reads (a write into the secrets zone is not a sensitive *read*); an unknown
+    // class counts as a possible read. Model calls are never sensitive flows (§3.1).
+    const s = this.sensitive;
+    const sensitive =
+      kind !== 'model' &&
+      (n.access === null || n.access === 'read') &&
+      (s.zone(zone) || (kind === 'tool' && s.tool(n.target)) || s.target(n.target));
+    return {
+      time: n.startMs,
+      endTime: n.endMs,
+      identity: n.identity,
+      peerGroup: n.peerGroup,
+      kind,
+      target: n.target,
+      access: n.access,
+      host: kind === 'tool' || kind === 'delegation' ? null : n.host,
+      zone: kind === 'tool' || kind === 'delegation' ? null : zone,
+      sensitive,
+      failed: n.failed,
+      retry,
+      traceId: n.traceId,
+      spanId: n.spanId,
+      parentSpanId: n.parentSpanId,
+      credential: n.credential,
+      scopes: n.scopes,
+      agent: n.agent,
+    };
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The table of recognised conventions (CONTRACT §3 and §3.1): one row per way a span says what it is.
+ * Rows are tried in order and the first that matches builds the span's facts, so precedence is the
+ * row order and recognising a new framework means adding (or reordering) a row here, nowhere else.
+ * Outcome, `nhi.access` and the agent-span marker are convention-independent: see classify.ts.
+ */
+import type { DecodedSpan } from '../model.js';
+import { SpanKind } from '../model.js';
+import * as A from './attributes.js';
+import { httpMethodAccess, messagingAccess, statementVerb, verbAccess, type Catalog } from './access.js';
+import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
+import { after, str } from './read.js';
+import { hostOfAuthority, httpTarget, templatePath, urlHost, urlPath } from './url.js';
+
+/** One row of the table. `matches` must be cheap: it runs for every span until a row matches. */
+export interface Convention {
+  readonly name: string;
+  matches(span: DecodedSpan): boolean;
+  build(span: DecodedSpan, facts: SpanFacts, catalog: Catalog): void;
+}
+
+/** Longest target kept; instrumentations occasionally put whole documents in names. */
+const MAX_TARGET = 512;
+const cap = (s: string): string => (s.length > MAX_TARGET ? s.slice(0, MAX_TARGET) : s);
+
+/** LangChain's generic tool classes: a class name is no tool name (§3.1). */
+const GENERIC_TOOL_NAMES = new Set(['DynamicStructuredTool', 'DynamicTool', 'StructuredTool', 'BaseTool', 'Tool']);
+const MODEL_OPERATIONS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings']);
+const STRUCTURAL_OPERATIONS = new Set(['agent_step', 'workflow', 'invoke_workflow']);
+const TRACELOOP_STRUCTURE = new Set(['task', 'workflow', 'session']);
+/** Vercel AI SDK provider calls: `ai.generateText.doGenerate`, `ai.streamText.doStream`, `ai.embed.doEmbed`. */
+const VERCEL_MODEL_CALL = /^ai\.\w+\.do(Generate|Stream|Embed)$/;
+const HANDOFF = /^handoff[ _]to[ _](.+)$/i;
+
+function toolName(v: string | null): string | null {
+  return v === null || GENERIC_TOOL_NAMES.has(v) ? null : v;
+}
+
+/** A tool call named `name` (null: unnamed, target `unknown`, counted). */
+function tool(span: DecodedSpan, f: SpanFacts, catalog: Catalog, name: string | null): void {
+  f.kind = 'tool';
+  f.ignore = null;
+  if (name === null) f.unknownTool = true;
+  f.target = cap(name ?? 'unknown');
+  // Own class: catalog now, `nhi.access` in classify.ts; else null until descendants say (never a
+  // default `execute`, which would make every unknown tool look like an unexpected write).
+  f.access = catalog.accessOf(f.target);
+  f.callId = str(span.attributes, A.GEN_AI_TOOL_CALL_ID) ?? str(span.attributes, A.AI_TOOL_CALL_ID);
+}
+
+function model(span: DecodedSpan, f: SpanFacts, provider: string | null): void {
+  f.kind = 'model';
+  f.ignore = null;
+  f.host = lowerOrNull(str(span.attributes, A.SERVER_ADDRESS));
+  // Provider host when known; else the provider name. builder.ts may fill the host from the HTTP
+  // transport span beneath (then the target becomes that host).
+  f.target = cap(f.host ?? provider ?? 'unknown');
+  f.carrier = Carrier.Any;
+}
+
+function ignore(f: SpanFacts, reason: IgnoreReason): void {
+  f.kind = null;
+  f.ignore = reason;
+}
+
+function lowerOrNull(s: string | null): string | null {
+  return s === null ? null : s.toLowerCase();
+}
+
+/** `server.address`, else the old `net.peer.name`, lower-cased. */
+function peerHost(span: DecodedSpan): string | null {
+  return lowerOrNull(str(span.attributes, A.SERVER_ADDRESS) ?? str(span.attributes, A.NET_PEER_NAME_OLD));
+}
+
+const op = (span: DecodedSpan): string | null => str(span.attributes, A.GEN_AI_OPERATION_NAME);
+const kindIs = (span: DecodedSpan, k: number): boolean => span.kind === k;
+
+/** The table, in precedence order. */
+export const CONVENTIONS: readonly Convention[] = [
+  {
+    // An inbound request is the identity being called (its task), never an action of its own.
+    name: 'server span',
+    matches: (s) => kindIs(s, SpanKind.SERVER),
+    build: (_s, f) => ignore(f, 'server_span'),
+  },
+  {
+    name: 'gen_ai execute_tool',
+    matches: (s) => op(s) === 'execute_tool',
+    build: (s, f, c) => {
+      const a = s.attributes;
+      const name =
+        toolName(str(a, A.GEN_AI_TOOL_NAME)) ??
+        toolName(str(a, A.TOOL_NAME)) ??
+        toolName(str(a, A.TRACELOOP_ENTITY_NAME)) ??
+        toolName(after(s.name, 'execute_tool '));
+      tool(s, f, c, name);
+      if (s.kind === SpanKind.CLIENT && str(a, A.MCP_METHOD_NAME) !== null) f.carrier = Carrier.Any;
+    },
+  },
+  {
+    name: 'openinference TOOL',
+    matches: (s) => str(s.attributes, A.OPENINFERENCE_SPAN_KIND) === 'TOOL',
+    build: (s, f, c) => {
+      const name = toolName(str(s.attributes, A.TOOL_NAME)) ?? toolName(s.name);
+      const handoff = name === null ? null : HANDOFF.exec(name);
+      if (handoff) {
+        f.kind = 'delegation';
+        f.ignore = null;
+        f.target = cap(handoff[1]);
+      } else {
+        tool(s, f, c, name);
+      }
+    },
+  },
+  {
+    name: 'traceloop tool',
+    matches: (s) => str(s.attributes, A.TRACELOOP_SPAN_KIND) === 'tool',
+    build: (s, f, c) => {
+      // Traceloop names its spans `<entity>.tool`; the entity name attribute is the primary source.
+      const fromSpanName = s.name.endsWith('.tool') ? s.name.slice(0, -5) : null;
+      tool(s, f, c, toolName(str(s.attributes, A.TRACELOOP_ENTITY_NAME)) ?? toolName(fromSpanName || null));
+      if (s.kind === SpanKind.CLIENT && str(s.attributes, A.MCP_METHOD_NAME) !== null) f.carrier = Carrier.Any;
+    },
+  },
+  {
+    name: 'vercel ai.toolCall',
+    matches: (s) => str(s.attributes, A.AI_OPERATION_ID) === 'ai.toolCall',
+    build: (s, f, c) => tool(s, f, c, toolName(str(s.attributes, A.AI_TOOL_CALL_NAME))),
+  },
+  {
+    name: 'mcp tools/call client',
+    matches: (s) => kindIs(s, SpanKind.CLIENT) && str(s.attributes, A.MCP_METHOD_NAME) === 'tools/call',
+    build: (s, f, c) => {
+      tool(s, f, c, toolName(str(s.attributes, A.GEN_AI_TOOL_NAME)) ?? toolName(after(s.name, 'tools/call ')));
+      f.carrier = Carrier.Any; // the HTTP POST beneath is the JSON-RPC transport, not a write
+    },
+  },
+  {
+    name: 'gen_ai invoke_agent client',
+    matches: (s) => kindIs(s, SpanKind.CLIENT) && op(s) === 'invoke_agent',
+    build: (s, f) => {
+      const a = s.attributes;
+      f.kind = 'delegation';
+      f.ignore = null;
+      f.target = cap(
+        str(a, A.GEN_AI_AGENT_ID) ?? str(a, A.GEN_AI_AGENT_NAME) ?? after(s.name, 'invoke_agent ') ?? 'unknown',
+      );
+      f.carrier = Carrier.Any; // a remote agent's HTTP call is the delegation's transport
+    },
+  },
+  {
+    name: 'gen_ai model call',
+    matches: (s) => MODEL_OPERATIONS.has(op(s) ?? ''),
+    build: (s, f) => model(s, f, str(s.attributes, A.GEN_AI_PROVIDER_NAME) ?? str(s.attributes, A.GEN_AI_SYSTEM)),
+  },
+  {
+    name: 'openinference LLM/EMBEDDING',
+    matches: (s) => {
+      const k = str(s.attributes, A.OPENINFERENCE_SPAN_KIND);
+      return k === 'LLM' || k === 'EMBEDDING';
+    },
+    build: (s, f) => model(s, f, str(s.attributes, A.LLM_PROVIDER) ?? str(s.attributes, A.LLM_SYSTEM)),
+  },
+  {
+    name: 'vercel model call',
+    matches: (s) => VERCEL_MODEL_CALL.test(str(s.attributes, A.AI_OPERATION_ID) ?? ''),
+    build: (s, f) => {
+      // `ai.model.provider` is `provider.api` (`openai.chat`): the provider is the first part.
+      const p = str(s.attributes, A.AI_MODEL_PROVIDER);
+      model(s, f, p === null ? str(s.attributes, A.GEN_AI_SYSTEM) : p.split('.', 1)[0]);
+    },
+  },
+  {
+    // Before HTTP: Elasticsearch and other HTTP-based stores put HTTP attributes on their DB spans.
+    name: 'database client',
+    matches: (s) =>
+      kindIs(s, SpanKind.CLIENT) &&
+      (s.attributes[A.DB_SYSTEM_NAME] !== undefined ||
+        s.attributes[A.DB_SYSTEM_OLD] !== undefined ||
+        s.attributes[A.DB_OPERATION_NAME] !== undefined),
+    build: (s, f) => {
+      const a = s.attributes;
+      const system = str(a, A.DB_SYSTEM_NAME) ?? str(a, A.DB_SYSTEM_OLD) ?? 'unknown';
+      const ns = str(a, A.DB_NAMESPACE) ?? str(a, A.DB_NAME_OLD);
+      const coll = str(a, A.DB_COLLECTION_NAME) ?? str(a, A.DB_SQL_TABLE_OLD) ?? str(a, A.DB_MONGODB_COLLECTION_OLD);
+      f.kind = 'db';
+      f.ignore = null;
+      f.target = cap(coll !== null ? `${system}/${ns ?? ''}/${coll}` : ns !== null ? `${system}/${ns}` : system);
+      const operation = str(a, A.DB_OPERATION_NAME) ?? str(a, A.DB_OPERATION_OLD) ?? str(a, A.DB_QUERY_SUMMARY);
+      let access = operation === null ? null : verbAccess(operation);
+      if (access === null) {
+        // Only the leading keyword of the statement is read; the text is not kept anywhere.
+        const text = str(a, A.DB_QUERY_TEXT) ?? str(a, A.DB_STATEMENT_OLD);
+        const verb = text === null ? null : statementVerb(text);
+        access = verb === null ? null : verbAccess(verb);
+      }
+      f.access = access;
+      f.host = peerHost(s);
+      f.carrier = Carrier.Any;
+    },
+  },
+  {
+    // Before RPC: AWS SDK spans for SQS/SNS carry both `rpc.system` and `messaging.system`.
+    name: 'messaging',
+    matches: (s) =>
+      (s.kind === SpanKind.PRODUCER || s.kind === SpanKind.CONSUMER || s.kind === SpanKind.CLIENT) &&
+      str(s.attributes, A.MESSAGING_SYSTEM) !== null,
+    build: (s, f) => {
+      const a = s.attributes;
+      const dest = str(a, A.MESSAGING_DESTINATION_TEMPLATE) ?? str(a, A.MESSAGING_DESTINATION_NAME) ?? '';
+      f.kind = 'messaging';
+      f.ignore = null;
+      f.target = cap(`${str(a, A.MESSAGING_SYSTEM)}/${dest}`);
+      const operation = str(a, A.MESSAGING_OPERATION_TYPE) ?? str(a, A.MESSAGING_OPERATION_OLD);
+      f.access =
+        operation !== null
+          ? messagingAccess(operation)
+          : s.kind === SpanKind.PRODUCER
+            ? 'write'
+            : s.kind === SpanKind.CONSUMER
+              ? 'read'
+              : null;
+      f.host = peerHost(s);
+      f.carrier = Carrier.Any;
+    },
+  },
+  {
+    name: 'rpc client',
+    matches: (s) =>
+      kindIs(s, SpanKind.CLIENT) && (str(s.attributes, A.RPC_SYSTEM_NAME) ?? str(s.attributes, A.RPC_SYSTEM_OLD)) !== null,
+    build: (s, f) => {
+      const a = s.attributes;
+      const system = str(a, A.RPC_SYSTEM_NAME) ?? str(a, A.RPC_SYSTEM_OLD);
+      const method = str(a, A.RPC_METHOD);
+      const service = str(a, A.RPC_SERVICE_OLD);
+      // New conventions put `service/method` in rpc.method; old ones split it across two attributes.
+      const full = method !== null && method.includes('/') ? method : `${service === null ? '' : `${service}/`}${method ?? 'unknown'}`;
+      f.kind = 'rpc';
+      f.ignore = null;
+      f.target = cap(`${system}/${full}`);
+      f.host = peerHost(s);
+      f.carrier = Carrier.Any;
+    },
+  },
+  {
+    name: 'http client',
+    matches: (s) =>
+      kindIs(s, SpanKind.CLIENT) &&
+      (str(s.attributes, A.HTTP_REQUEST_METHOD) ?? str(s.attributes, A.HTTP_METHOD_OLD)) !== null,
+    build: (s, f) => {
+      const a = s.attributes;
+      const full = str(a, A.URL_FULL) ?? str(a, A.HTTP_URL_OLD);
+      const host =
+        lowerOrNull(str(a, A.SERVER_ADDRESS)) ??
+        (full === null ? null : urlHost(full)) ??
+        lowerOrNull(str(a, A.NET_PEER_NAME_OLD)) ??
+        hostOfAuthority(str(a, A.HTTP_HOST_OLD) ?? '');
+      const template = str(a, A.URL_TEMPLATE);
+      let path: string;
+      if (template !== null) path = template.includes('://') ? urlPath(template) : template;
+      else {
+        const raw = full ?? str(a, A.URL_PATH) ?? str(a, A.HTTP_TARGET_OLD);
+        path = raw === null ? '/' : templatePath(urlPath(raw));
+      }
+      f.kind = 'http';
+      f.ignore = null;
+      f.host = host;
+      f.target = cap(httpTarget(host, path));
+      f.access = httpMethodAccess(str(a, A.HTTP_REQUEST_METHOD) ?? str(a, A.HTTP_METHOD_OLD) ?? '');
+      f.carrier = Carrier.SameHost;
+    },
+  },
+  // Not actions: framework structure and operations Vigil does not know. Agent spans land here too
+  // (as `agent_task`, provisionally: builder.ts turns a nested agent into a delegation).
+  {
+    name: 'gen_ai other operation',
+    matches: (s) => op(s) !== null,
+    build: (s, f) =>
+      ignore(f, op(s) === 'invoke_agent' ? 'agent_task' : STRUCTURAL_OPERATIONS.has(op(s)!) ? 'workflow_step' : 'unknown_operation'),
+  },
+  {
+    name: 'traceloop structure',
+    matches: (s) => TRACELOOP_STRUCTURE.has(str(s.attributes, A.TRACELOOP_SPAN_KIND) ?? ''),
+    build: (_s, f) => ignore(f, 'workflow_step'),
+  },
+  {
+    name: 'framework structure',
+    matches: (s) =>
+      str(s.attributes, A.OPENINFERENCE_SPAN_KIND) !== null ||
+      str(s.attributes, A.TRACELOOP_SPAN_KIND) !== null ||
+      str(s.attributes, A.AI_OPERATION_ID) !== null,
+    build: (_s, f) => ignore(f, 'workflow_step'),
+  },
+];

@@ -1,0 +1,87 @@
+/**
+ * Who did it: the identity and peer group of a span (CONTRACT §3), and why a span cannot be used at all.
+ * Receivers call `rejectReason` synchronously to fill OTLP partial success; the builder calls
+ * `identityOf` again per span (cheap: a few property reads), so no per-span result object is kept.
+ */
+import type { Config } from '../config/schema.js';
+import type { DecodedSpan } from '../model.js';
+import { isPayloadKey, parseAttributeSource } from './attributes.js';
+
+/** Why a span is rejected (OTLP partial success `rejected_spans`), a fixed list counted in metrics. */
+export const REJECT_REASONS = ['no_identity', 'invalid_trace_id', 'invalid_span_id', 'future_start'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** A compiled `identity.chain` / `identity.peerGroup`: parsed once per config, not per span. */
+interface CompiledIdentity {
+  chainFromSpan: boolean[];
+  chainKeys: string[];
+  peerFromSpan: boolean;
+  peerKey: string | null;
+}
+
+const compiledByConfig = new WeakMap<Config, CompiledIdentity>();
+
+function compile(config: Config): CompiledIdentity {
+  let c = compiledByConfig.get(config);
+  if (c) return c;
+  const chainFromSpan: boolean[] = [];
+  const chainKeys: string[] = [];
+  for (const source of config.identity.chain) {
+    const { fromSpan, key } = parseAttributeSource(source);
+    // A payload key is never decoded (attributeFilterFor leaves it out), so it can never match.
+    if (isPayloadKey(key)) continue;
+    chainFromSpan.push(fromSpan);
+    chainKeys.push(key);
+  }
+  const peer = parseAttributeSource(config.identity.peerGroup);
+  c = { chainFromSpan, chainKeys, peerFromSpan: peer.fromSpan, peerKey: isPayloadKey(peer.key) ? null : peer.key };
+  compiledByConfig.set(config, c);
+  return c;
+}
+
+/**
+ * The span's identity: the first non-empty string along `identity.chain`, else null. Only the chain
+ * decides; a span-level `gen_ai.agent.id` names the agent *invoked*, never who is acting, and is not in
+ * the default chain.
+ */
+export function identityOf(span: DecodedSpan, config: Config): string | null {
+  const c = compile(config);
+  for (let i = 0; i < c.chainKeys.length; i++) {
+    const v = (c.chainFromSpan[i] ? span.attributes : span.resource)[c.chainKeys[i]];
+    if (typeof v === 'string' && v !== '') return v;
+  }
+  return null;
+}
+
+/** The span's peer group (`identity.peerGroup`), '' when absent. */
+export function peerGroupOf(span: DecodedSpan, config: Config): string {
+  const c = compile(config);
+  if (c.peerKey === null) return '';
+  const v = (c.peerFromSpan ? span.attributes : span.resource)[c.peerKey];
+  return typeof v === 'string' ? v : '';
+}
+
+/** Identity and peer group per the configured chain, or null when the span has no identity. */
+export function resolveIdentity(span: DecodedSpan, config: Config): { identity: string; peerGroup: string } | null {
+  const identity = identityOf(span, config);
+  return identity === null ? null : { identity, peerGroup: peerGroupOf(span, config) };
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
+
+/**
+ * Why the span cannot be used, or null when it can. Decoders already turn malformed ids into '', but
+ * an all-zero id is well-formed hex and still invalid per the OTLP spec, so both are checked here.
+ * `future_start`: the start is more than `time.maxFutureSkew` after `nowMs` (a skewed clock would
+ * otherwise drag event time forward for its identity).
+ */
+export function rejectReason(span: DecodedSpan, nowMs: number, config: Config): RejectReason | null {
+  if (!TRACE_ID.test(span.traceId) || span.traceId === ZERO_TRACE_ID) return 'invalid_trace_id';
+  if (!SPAN_ID.test(span.spanId) || span.spanId === ZERO_SPAN_ID) return 'invalid_span_id';
+  if (identityOf(span, config) === null) return 'no_identity';
+  if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
+  return null;
+}

@@ -1,0 +1,100 @@
+/**
+ * Retries across spans (CONTRACT §3): a repeated tool call id, or the same call (kind and target)
+ * repeated by the same identity after it failed. Judged in emission order (event-time order within a
+ * trace), with bounded memory per identity and a bounded number of identities.
+ */
+import type { ActionKind } from './types.js';
+
+/** Tool call ids remembered per identity. */
+const CALL_IDS_PER_IDENTITY = 64;
+/** Failed calls remembered per identity. */
+const FAILURES_PER_IDENTITY = 8;
+/** Identities with retry state; the least recently active is forgotten first. */
+const MAX_IDENTITIES = 100_000;
+/**
+ * How long after a failure a repeat still counts as its retry. Agents retry after a model round trip
+ * (seconds, rarely a minute); a call repeated much later is ordinary use again.
+ */
+export const RETRY_WINDOW_MS = 60_000;
+/** Start times are millisecond-granular; a retry may appear to start just before the failure ended. */
+const SLACK_MS = 2;
+
+interface Failure {
+  kind: ActionKind;
+  target: string;
+  end: number;
+}
+
+interface IdentityState {
+  /** tool call id -> span id that carried it (a re-sent span is not a retry). */
+  calls: Map<string, string> | null;
+  failures: Failure[] | null;
+}
+
+export class RetryMemory {
+  private readonly identities = new Map<string, IdentityState>();
+
+  /**
+   * Whether this action is a retry, updating the identity's memory. `failed` is the action's final
+   * outcome (after failure de-duplication), so only real failed calls arm "repeated after an error".
+   */
+  judge(
+    identity: string,
+    kind: ActionKind,
+    target: string,
+    callId: string | null,
+    spanId: string,
+    failed: boolean,
+    start: number,
+    end: number,
+  ): boolean {
+    let st = this.identities.get(identity);
+    if (st === undefined) {
+      if (callId === null && !failed) return false;
+      st = { calls: null, failures: null };
+      if (this.identities.size >= MAX_IDENTITIES) {
+        const oldest = this.identities.keys().next().value;
+        if (oldest !== undefined) this.identities.delete(oldest);
+      }
+    } else {
+      this.identities.delete(identity); // re-insert below: Map order is recency order
+    }
+    this.identities.set(identity, st);
+
+    let retry = false;
+    if (callId !== null) {
+      st.calls ??= new Map();
+      const seen = st.calls.get(callId);
+      if (seen !== undefined && seen !== spanId) retry = true;
+      st.calls.delete(callId);
+      st.calls.set(callId, spanId);
+      if (st.calls.size > CALL_IDS_PER_IDENTITY) st.calls.delete(st.calls.keys().next().value!);
+    }
+
+    const failures = st.failures;
+    let at = -1;
+    if (failures !== null) {
+      for (let i = 0; i < failures.length; i++) {
+        if (failures[i].kind === kind && failures[i].target === target) {
+          at = i;
+          break;
+        }
+      }
+      if (at >= 0) {
+        const f = failures[at];
+        if (start + SLACK_MS >= f.end && start - f.end <= RETRY_WINDOW_MS) retry = true;
+      }
+    }
+    if (failed) {
+      if (at >= 0) failures![at].end = Math.max(failures![at].end, end);
+      else {
+        st.failures ??= [];
+        st.failures.push({ kind, target, end });
+        if (st.failures.length > FAILURES_PER_IDENTITY) st.failures.shift();
+      }
+    } else if (at >= 0 && start + SLACK_MS >= failures![at].end) {
+      failures!.splice(at, 1); // it worked again: the next repeat is ordinary use
+    }
+    return retry;
+  }
+}

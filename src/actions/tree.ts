@@ -1,0 +1,181 @@
+/**
+ * Decisions that need the trace tree (CONTRACT §3, §3.1), made once per finalised trace part:
+ * - agent context (`agent`) and nested-agent delegations (an agent span whose nearest agent ancestor of
+ *   the same identity has another name; the outermost one is the agent's task);
+ * - transport folding: an HTTP CLIENT span under a model/DB/RPC/messaging/MCP/remote-agent call (or a
+ *   second HTTP layer to the same host) is that call's transport, not an action (its failure and
+ *   resend are merged into the call; a model call without `server.address` takes its host);
+ * - a tool span directly inside a tool span of the same name is one call instrumented twice;
+ * - a tool's access is the strongest of its own and its descendants' (all identities: what a tool
+ *   caused through an MCP server is still its effect);
+ * - a failed call counts once: a tool or delegation that failed *and* has a failed descendant action of
+ *   the same identity is not itself marked failed. The descendant is the real failed call (the HTTP
+ *   404, the DB error), and keeping the failure there keeps "one failure per real failed call" even
+ *   when a tool retries its request three times.
+ */
+import { accessOfRank, accessRank } from './access.js';
+import { Carrier, type IgnoreReason } from './facts.js';
+import { mergeIds, type TraceMemory } from './memory.js';
+import type { ActLike, AgentCtx, SpanNode } from './node.js';
+
+function isNode(a: ActLike): a is SpanNode {
+  return (a as SpanNode).spanId !== undefined;
+}
+
+/** Nearest agent context of `identity` in the chain (the agent this identity runs under). */
+function agentOf(ctx: AgentCtx | null, identity: string): AgentCtx | null {
+  for (let c = ctx; c !== null; c = c.prev) if (c.identity === identity) return c;
+  return null;
+}
+
+function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreReason) => void): void {
+  let upCtx: AgentCtx | null;
+  let upAct: ActLike | null;
+  if (n.parent !== null) {
+    upCtx = n.parent.ctx;
+    upAct = n.parent.act;
+  } else {
+    const m = mem?.spans.get(n.parentSpanId);
+    upCtx = m?.ctx ?? null;
+    upAct = m?.act ?? null;
+  }
+  const runsUnder = agentOf(upCtx, n.identity);
+  n.agent = runsUnder === null ? null : runsUnder.name;
+
+  if (n.kind === null) {
+    if (n.ignore === 'agent_task' && runsUnder !== null && runsUnder.name !== n.agentName) {
+      n.kind = 'delegation';
+      n.target = n.agentName!;
+      n.ignore = null;
+      n.emit = true;
+    } else {
+      onIgnored(n.ignore ?? 'not_an_action');
+    }
+  } else if (
+    n.kind === 'http' &&
+    upAct !== null &&
+    upAct.identity === n.identity &&
+    (upAct.carrier === Carrier.Any || (upAct.carrier === Carrier.SameHost && upAct.host === n.host))
+  ) {
+    if (isNode(upAct)) {
+      upAct.failed ||= n.failed;
+      upAct.retry ||= n.retry;
+      if (upAct.kind === 'model' && upAct.host === null && n.host !== null) {
+        upAct.host = n.host;
+        upAct.target = n.host;
+      }
+    }
+    onIgnored('transport_span');
+  } else if (
+    n.kind === 'tool' &&
+    upAct !== null &&
+    upAct.kind === 'tool' &&
+    upAct.identity === n.identity &&
+    upAct.target === n.target
+  ) {
+    n.foldedTool = true;
+    if (isNode(upAct)) {
+      upAct.failed ||= n.failed;
+      upAct.callId ??= n.callId;
+    }
+    onIgnored('nested_tool_span');
+  } else {
+    n.emit = true;
+    if (n.unknownTool) onIgnored('unknown_tool_name');
+  }
+
+  n.act = n.emit ? n : upAct;
+  n.ctx = n.agentName !== null ? { name: n.agentName, identity: n.identity, prev: upCtx } : upCtx;
+}
+
+/**
+ * Links, walks and settles one trace part. `byId` holds exactly `nodes`. Returns the nodes to emit,
+ * ordered by start, then end, then span id (CONTRACT §3.1 tie-break). Calls `onIgnored` once for every
+ * node that is not emitted (and for unnamed tools).
+ */
+export function settleTrace(
+  nodes: readonly SpanNode[],
+  byId: ReadonlyMap<string, SpanNode>,
+  mem: TraceMemory | undefined,
+  onIgnored: (r: IgnoreReason) => void,
+): SpanNode[] {
+  for (const n of nodes) {
+    const p = n.parentSpanId === '' ? undefined : byId.get(n.parentSpanId);
+    if (p !== undefined && p !== n) {
+      n.parent = p;
+      n.nextSibling = p.firstChild;
+      p.firstChild = n;
+    }
+  }
+
+  // Pre-order walk with an explicit stack (traces can be thousands deep). Nodes left unvisited sit on
+  // a parent cycle (malformed input): the first one found is cut loose and walked as a root.
+  const order: SpanNode[] = [];
+  const stack: SpanNode[] = [];
+  const walk = (root: SpanNode): void => {
+    stack.push(root);
+    root.visited = true;
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      visit(n, mem, onIgnored);
+      order.push(n);
+      for (let c = n.firstChild; c !== null; c = c.nextSibling) {
+        if (!c.visited) {
+          c.visited = true;
+          stack.push(c);
+        }
+      }
+    }
+  };
+  for (const n of nodes) if (n.parent === null) walk(n);
+  if (order.length < nodes.length) {
+    for (const n of nodes) {
+      if (n.visited) continue;
+      n.parent = null;
+      walk(n);
+    }
+  }
+
+  // Post-order (reverse pre-order): children are settled before their parent.
+  const pending = mem?.pending ?? null;
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i];
+    let below = n.rank; // accumulated from children
+    if (pending !== null && pending.size > 0) {
+      const p = pending.get(n.spanId);
+      if (p !== undefined) {
+        pending.delete(n.spanId);
+        below = Math.max(below, p.rank);
+        n.failedBelow = mergeIds(n.failedBelow, p.failed);
+      }
+    }
+    const own = (n.emit && n.kind !== 'model') || n.foldedTool ? accessRank(n.access) : -1;
+    if (n.emit && n.kind === 'tool' && below > own) n.access = accessOfRank(below);
+    n.rank = Math.max(own, below);
+    if (
+      n.emit &&
+      n.failed &&
+      (n.kind === 'tool' || n.kind === 'delegation') &&
+      n.failedBelow !== null &&
+      n.failedBelow.includes(n.identity)
+    ) {
+      n.failed = false;
+    }
+    const parent = n.parent;
+    if (parent !== null) {
+      if (n.rank > parent.rank) parent.rank = n.rank;
+      if (n.failedBelow !== null) parent.failedBelow = mergeIds(parent.failedBelow, n.failedBelow);
+      if (n.emit && n.failed) parent.failedBelow = mergeIds(parent.failedBelow, [n.identity]);
+    }
+  }
+
+  const out: SpanNode[] = [];
+  for (const n of order) if (n.emit) out.push(n);
+  out.sort(byEventTime);
+  return out;
+}
+
+/** Start, then end, then span id: a total order, so replay and serve emit identically. */
+export function byEventTime(a: SpanNode, b: SpanNode): number {
+  return a.startMs - b.startMs || a.endMs - b.endMs || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
+}

@@ -1,0 +1,96 @@
+/**
+ * The API listener: health, readiness and metrics now; the alert websocket, REST and SOC page join it in
+ * later issues through `route`. Everything but /healthz and /readyz needs the bearer token (CONTRACT §2);
+ * tokens are only ever read from headers, never from URLs, which end up in proxy and access logs.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { bearerToken, tokenMatches } from './token.js';
+
+export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void | Promise<void>;
+
+export interface ApiServerDeps {
+  config: Config;
+  token: string;
+  metrics: Metrics;
+  logger: Logger;
+  /** True once receivers listen and the database is open. */
+  isReady: () => boolean;
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+export class ApiServer {
+  readonly server: http.Server;
+  private readonly routes = new Map<string, RouteHandler>();
+  private closed = false;
+
+  constructor(private readonly deps: ApiServerDeps) {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.headersTimeout = 30_000;
+    this.route('GET /metrics', async (_req, res) => {
+      const body = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': deps.metrics.registry.contentType });
+      res.end(body);
+    });
+  }
+
+  /** Registers `"METHOD /path"`; every route but the health checks requires the token. */
+  route(key: string, handler: RouteHandler): void {
+    this.routes.set(key, handler);
+  }
+
+  /** True when the request carries the API token (used by the websocket upgrade too). */
+  authorized(req: http.IncomingMessage): boolean {
+    return tokenMatches(this.deps.token, bearerToken(req.headers.authorization));
+  }
+
+  listen(endpoint: string): Promise<number> {
+    const i = endpoint.lastIndexOf(':');
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(Number(endpoint.slice(i + 1)), endpoint.slice(0, i).replace(/^\[|\]$/g, ''), () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://vigil.invalid');
+    const { isReady, config, logger } = this.deps;
+    if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && url.pathname === '/readyz') {
+      return isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+    }
+    const handler = this.routes.get(`${req.method} ${url.pathname}`);
+    if (!handler) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` });
+    const isPublicMetrics = url.pathname === '/metrics' && config.api.metricsPublic;
+    if (!isPublicMetrics && !this.authorized(req)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
+      return sendJson(res, 401, { error: 'VIGIL_ERR_UNAUTHORIZED', message: 'a valid API token is required (Authorization: Bearer <token>)' });
+    }
+    try {
+      await handler(req, res, url);
+    } catch (err) {
+      logger.error({ err, route: url.pathname }, 'api handler failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}

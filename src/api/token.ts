@@ -1,0 +1,45 @@
+/**
+ * The API token: `VIGIL_API_TOKEN` or `api.token` when set (the config loader applies the override),
+ * otherwise generated once and kept beside the database (mode 0600) so it survives restarts. Compared in
+ * constant time so response timing does not leak it.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface ApiToken {
+  value: string;
+  /** Where a generated token is kept, or null when it came from the config or environment. */
+  file: string | null;
+}
+
+/** Returns the configured token, or the generated one kept in `<data folder>/api-token`. */
+export function resolveApiToken(configured: string | undefined, storagePath: string): ApiToken {
+  if (configured) return { value: configured, file: null };
+  if (storagePath === ':memory:') return { value: crypto.randomBytes(32).toString('base64url'), file: null };
+  const file = path.join(path.dirname(storagePath), 'api-token');
+  try {
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    if (existing.length >= 16) return { value: existing, file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const value = crypto.randomBytes(32).toString('base64url');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, value + '\n', { mode: 0o600 });
+  return { value, file };
+}
+
+const digest = (s: string) => crypto.createHash('sha256').update(s).digest();
+
+/** True when `presented` equals the token; constant time in the token's content. */
+export function tokenMatches(token: string, presented: string | undefined | null): boolean {
+  if (!presented) return false;
+  return crypto.timingSafeEqual(digest(token), digest(presented));
+}
+
+/** Extracts the token from an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m ? m[1] : null;
+}

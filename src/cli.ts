@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * `vigil serve | replay | check-config`. User errors (bad flags, bad config, unreadable files) print a
+ * sentence and exit 1 — never a stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { createLogger } from './log.js';
+import { startDaemon } from './main.js';
+import { runReplay } from './replay.js';
+
+const USAGE = `Usage:
+  vigil serve [--config FILE]                      run the daemon (what npm start runs)
+  vigil replay [--config FILE] [--db FILE] [--actions] FILE...
+                                                   backtest OTLP/JSON lines files (.gz too)
+  vigil check-config [--config FILE]               validate and print the effective config
+`;
+
+class UsageError extends Error {}
+
+function load(path: string | undefined): Config {
+  return loadConfig({ path, env: process.env }).config;
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
+  const config = load(values.config);
+  const logger = createLogger(config.log.level);
+  const daemon = await startDaemon({ config, logger });
+  let signals = 0;
+  const stop = (signal: string) => {
+    // A second signal means "now": the operator has given up on a clean drain.
+    if (++signals > 1) process.exit(130);
+    logger.info({ signal }, 'shutting down');
+    void daemon.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function replay(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, db: { type: 'string' }, actions: { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length === 0) throw new UsageError('vigil replay needs at least one file');
+  const config = load(values.config);
+  await runReplay({ config, files: positionals, db: values.db ?? ':memory:', printActions: values.actions });
+}
+
+function checkConfig(args: string[]): void {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
+  process.stdout.write(formatEffectiveConfig(load(values.config)));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        await serve(rest);
+        return -1; // keeps running until a signal
+      case 'replay':
+        await replay(rest);
+        return 0;
+      case 'check-config':
+        checkConfig(rest);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 1 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`vigil: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
+    } else if (err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`vigil: ${(err as Error).message}\n\n${USAGE}`);
+    } else if (err instanceof Error && 'userMessage' in err) {
+      process.stderr.write(`vigil: ${(err as Error & { userMessage: string }).userMessage}\n`);
+    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`vigil: ${(err as Error).message}: another process holds that port; change the endpoint in the config\n`);
+    } else {
+      process.stderr.write(`vigil: ${(err as Error)?.stack ?? String(err)}\n`);
+    }
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

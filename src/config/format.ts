@@ -1,0 +1,50 @@
+/**
+ * The effective configuration as `vigil check-config` prints it: YAML with every key in force, defaults
+ * included, durations written back the way config.yaml writes them (`5m`, not 300000) so the output
+ * reads like the file and can be loaded again, and every secret replaced by `<redacted>` so the output
+ * can be pasted into a ticket.
+ */
+import { stringify } from 'yaml';
+import { type Config, configSchema, duration, formatDuration } from './schema.js';
+import { child, type SchemaNode, unwrap } from './walk.js';
+
+/** What a secret is printed as. */
+export const REDACTED = '<redacted>';
+
+/**
+ * Keys whose values are secrets wherever they appear: `api.token`, a webhook's `secret`, a broker's
+ * `secret`, `token` and `authorization`. Matching by name rather than by path fails closed: a secret
+ * added later under one of these names is hidden without anyone remembering to list it here.
+ */
+const SECRET_KEYS = new Set(['token', 'secret', 'authorization']);
+
+const HEADER = [
+  '# Effective configuration: every key with the value in force, defaults included.',
+  '# Durations are in config.yaml form (250ms, 5s, 5m, 12h, 7d); relative paths are resolved;',
+  `# secrets are shown as "${REDACTED}".`,
+].join('\n');
+
+/** Rebuilds `value` (validated output of `node`) as plain data in config.yaml form. */
+function render(node: SchemaNode | undefined, value: unknown): unknown {
+  if (node && unwrap(node) === duration && typeof value === 'number') return formatDuration(value);
+  if (Array.isArray(value)) return value.map((item, i) => render(node && child(node, value, i), item));
+  if (typeof value === 'object' && value !== null) {
+    // A union's output is still tagged (a broker's `type`), so child() finds the same option as at load.
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (item === undefined) continue;
+      out[key] = SECRET_KEYS.has(key) && typeof item === 'string' ? REDACTED : render(node && child(node, value, key), item);
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The effective configuration as YAML for `vigil check-config`, with a short header saying how to read
+ * it. Durations print as `5m`-style strings, secrets as `<redacted>`; any output without secrets loads
+ * back to an equal configuration.
+ */
+export function formatEffectiveConfig(config: Readonly<Config>): string {
+  return `${HEADER}\n${stringify(render(configSchema, config), { lineWidth: 0 })}`;
+}

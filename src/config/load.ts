@@ -1,0 +1,190 @@
+/**
+ * Loading the configuration: read the file, parse YAML, validate against the schema (which holds every
+ * default), resolve relative paths, apply `VIGIL_API_TOKEN`, freeze. Validation happens once, here, and
+ * every problem found is reported together, one line each, so an operator fixes a file in one pass
+ * rather than one error per restart (cross-references between sections are checked once the fields are
+ * valid: see the schema).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isCollection, isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { VigilError } from '../errors.js';
+import { issueLines, plainWords } from './problems.js';
+import { apiToken, type Config, configSchema } from './schema.js';
+
+export { formatEffectiveConfig } from './format.js';
+
+/**
+ * Anchors and aliases are legal YAML, but each alias can expand to a whole subtree; without a cap a
+ * few lines ("billion laughs") expand to gigabytes. A config file has no need for more than a few.
+ */
+const MAX_ALIAS_COUNT = 64;
+
+/** Invalid configuration: `problems` holds one line per problem, each naming its key path or the file. */
+export class ConfigError extends VigilError {
+  readonly problems: string[];
+
+  constructor(problems: string[], source: string) {
+    super('VIGIL_ERR_CONFIG', `${source}\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** What `loadConfig` returns: the frozen configuration and the file it came from (null: pure defaults). */
+export interface LoadedConfig {
+  config: Readonly<Config>;
+  path: string | null;
+}
+
+/**
+ * The folder holding package.json: the repository (or installed package) root. Found by walking up from
+ * this module because it runs both as `src/config/load.ts` (tests) and `dist/src/config/load.js`.
+ */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('vigil: cannot find package.json above the config loader');
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The repository's own `config.yaml`, what `npm start` and a bare `vigil serve` use. */
+export function defaultConfigPath(): string {
+  return join(packageRoot(), 'config.yaml');
+}
+
+function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file; check the --config path'
+      : code === 'EISDIR' ? 'is a folder, not a file'
+      : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
+      : `cannot be read (${code ?? String(err)})`;
+    throw new ConfigError([`${file}: ${why}`], file);
+  }
+}
+
+/** Parses YAML text into plain data, or throws ConfigError with one line per syntax problem. */
+function parseYaml(text: string, file: string): unknown {
+  const name = basename(file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, schema: 'core' });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${name}: line ${line}, column ${col}`;
+  };
+  const problems: string[] = [];
+  // yaml reports a duplicate key by position only; find the key node there to name it.
+  const keysAt = new Map<number, string>();
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.range) keysAt.set(pair.key.range[0], String(pair.key.value));
+      else if (isCollection(pair.key) && pair.key.range) {
+        // `? [a, b]: x` is legal YAML, but JavaScript objects would turn the key into a string.
+        problems.push(`${at(pair.key.range[0])}: a key must be a plain name, not a list or mapping`);
+      }
+    },
+  });
+  for (const error of doc.errors) {
+    const key = error.code === 'DUPLICATE_KEY' ? keysAt.get(error.pos[0]) : undefined;
+    const message = key !== undefined ? `duplicate key "${key}"` : error.message.replace(/\s+/g, ' ').trim();
+    problems.unshift(`${at(error.pos[0])}: ${message}`);
+  }
+  if (problems.length) throw new ConfigError(problems.sort(byPosition), file);
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const message = (err as Error).message.startsWith('Excessive alias count')
+      ? 'too many alias expansions (*name references); write the values out instead'
+      : (err as Error).message;
+    throw new ConfigError([`${name}: ${message}`], file);
+  }
+}
+
+/** Orders `file: line L, column C: …` lines as they appear in the file. */
+function byPosition(a: string, b: string): number {
+  const pos = (s: string) => (/line (\d+), column (\d+)/.exec(s) ?? []).slice(1).map(Number);
+  const [la = 0, ca = 0] = pos(a);
+  const [lb = 0, cb = 0] = pos(b);
+  return la - lb || ca - cb;
+}
+
+/**
+ * Drops keys with no value, recursively. In YAML `webhooks:` with every example below it commented out
+ * is null; treating it as absent gives the default instead of "must be a list" for a file that only
+ * looks empty. Nulls inside lists are kept: `[a, ~]` is a mistake worth reporting.
+ */
+function dropEmpty(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropEmpty);
+  if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item !== null) Object.defineProperty(out, key, { value: dropEmpty(item), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+const describeKind = (v: unknown): string => (Array.isArray(v) ? 'a list' : typeof v === 'string' ? 'text' : `a ${typeof v}`);
+
+/** Freezes every object and array below `value`, so no component can change the config another relies on. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Makes the file paths in the config absolute, relative ones taken against `base` (the config's folder). */
+function resolvePaths(config: Config, base: string): void {
+  if (config.storage.path !== ':memory:') config.storage.path = resolve(base, config.storage.path);
+  for (const broker of config.revocation.brokers) {
+    if (broker.type === 'ssf') broker.signingKey = resolve(base, broker.signingKey);
+  }
+}
+
+/**
+ * Loads, validates and freezes the configuration.
+ *
+ * - `path`: the YAML file (relative to the working directory). Absent: the repository's `config.yaml`,
+ *   or pure defaults when that file does not exist (relative defaults then resolve against the
+ *   package root, where that file would be).
+ * - `env`: the environment (default `process.env`); `VIGIL_API_TOKEN`, when non-empty, overrides
+ *   `api.token` and must meet the same rule.
+ *
+ * An empty file means all defaults; a key with no value is treated as absent. Throws ConfigError listing
+ * every problem when the file is missing, unreadable, not YAML, or breaks the schema.
+ */
+export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  let file: string | null = options.path === undefined ? defaultConfigPath() : resolve(options.path);
+  if (options.path === undefined && !existsSync(file)) file = null;
+
+  let raw: unknown = {};
+  if (file !== null) raw = dropEmpty(parseYaml(readConfigFile(file), file)) ?? {};
+  const name = file === null ? 'defaults' : basename(file);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || Buffer.isBuffer(raw)) {
+    throw new ConfigError([`${name}: the top level must be a mapping of keys such as receivers: and api:, not ${describeKind(raw)}`], file ?? name);
+  }
+
+  const parsed = configSchema.safeParse(raw, { error: plainWords });
+  const problems = parsed.success ? [] : issueLines(parsed.error.issues, configSchema, raw, name);
+  const envToken = env.VIGIL_API_TOKEN;
+  if (envToken) {
+    const checked = apiToken.safeParse(envToken);
+    if (!checked.success) problems.push(...checked.error.issues.map((issue) => `VIGIL_API_TOKEN: ${issue.message}`));
+  }
+  if (!parsed.success || problems.length) throw new ConfigError(problems, file ?? name);
+
+  const config = parsed.data;
+  resolvePaths(config, file === null ? packageRoot() : dirname(file));
+  if (envToken) config.api.token = envToken;
+  return { config: deepFreeze(config), path: file };
+}

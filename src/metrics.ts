@@ -1,0 +1,73 @@
+/**
+ * Prometheus metrics. One registry per daemon (not prom-client's global one) so tests can run several
+ * daemons in a process. Every labelled counter is pre-set to zero for each value of its fixed reason list,
+ * so a dashboard sees `rejected{reason="no_identity"} 0` before the first rejection, not a missing series.
+ */
+import client from 'prom-client';
+import { IGNORE_REASONS, REJECT_REASONS } from './actions/index.js';
+import { ACTION_KINDS } from './actions/types.js';
+
+export const RECEIVERS = ['grpc', 'http', 'replay'] as const;
+export type Receiver = (typeof RECEIVERS)[number];
+
+/** Why a whole request was refused (no span of it was looked at or kept). */
+export const REQUEST_REJECT_REASONS = ['decode', 'too_large', 'content_type', 'content_encoding', 'overloaded', 'shutting_down'] as const;
+export type RequestRejectReason = (typeof REQUEST_REJECT_REASONS)[number];
+
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+
+  const spansReceived = new client.Counter({ name: 'vigil_spans_received_total', help: 'Spans decoded from export requests', labelNames: ['receiver'], registers: [registry] });
+  const spansAccepted = new client.Counter({ name: 'vigil_spans_accepted_total', help: 'Spans accepted into the ingest queue', labelNames: ['receiver'], registers: [registry] });
+  const spansRejected = new client.Counter({ name: 'vigil_spans_rejected_total', help: 'Spans rejected (OTLP partial success), by reason', labelNames: ['receiver', 'reason'], registers: [registry] });
+  const requestsRejected = new client.Counter({ name: 'vigil_requests_rejected_total', help: 'Export requests refused whole, by reason', labelNames: ['receiver', 'reason'], registers: [registry] });
+  const spansIgnored = new client.Counter({ name: 'vigil_spans_ignored_total', help: 'Accepted spans that are not actions, by reason', labelNames: ['reason'], registers: [registry] });
+  const actions = new client.Counter({ name: 'vigil_actions_total', help: 'Actions derived from spans, by kind', labelNames: ['kind'], registers: [registry] });
+  const alerts = new client.Counter({ name: 'vigil_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers: [registry] });
+  const queueDepth = new client.Gauge({ name: 'vigil_ingest_queue_spans', help: 'Spans waiting in the ingest queue', registers: [registry] });
+  const queueCapacity = new client.Gauge({ name: 'vigil_ingest_queue_capacity_spans', help: 'Capacity of the ingest queue (ingest.queueSpans)', registers: [registry] });
+  const traceBufferSpans = new client.Gauge({ name: 'vigil_trace_buffer_spans', help: 'Spans held in the per-trace buffer awaiting their trace', registers: [registry] });
+  const identities = new client.Gauge({ name: 'vigil_identities', help: 'Identities known to the store', registers: [registry] });
+  const requestDuration = new client.Histogram({
+    name: 'vigil_request_duration_seconds',
+    help: 'Export request latency, from first byte to response, by receiver',
+    labelNames: ['receiver'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const commitDuration = new client.Histogram({
+    name: 'vigil_store_commit_seconds',
+    help: 'Duration of a group commit to SQLite',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [registry],
+  });
+
+  for (const receiver of RECEIVERS) {
+    spansReceived.inc({ receiver }, 0);
+    spansAccepted.inc({ receiver }, 0);
+    for (const reason of REJECT_REASONS) spansRejected.inc({ receiver, reason }, 0);
+    for (const reason of REQUEST_REJECT_REASONS) requestsRejected.inc({ receiver, reason }, 0);
+  }
+  for (const reason of IGNORE_REASONS) spansIgnored.inc({ reason }, 0);
+  for (const kind of ACTION_KINDS) actions.inc({ kind }, 0);
+
+  return {
+    registry,
+    spansReceived,
+    spansAccepted,
+    spansRejected,
+    requestsRejected,
+    spansIgnored,
+    actions,
+    alerts,
+    queueDepth,
+    queueCapacity,
+    traceBufferSpans,
+    identities,
+    requestDuration,
+    commitDuration,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,252 @@
+/**
+ * The pipeline between the receivers and the store: validate -> bounded queue -> actions -> store.
+ *
+ * Acknowledgement rule: an export is answered only after the group commit that follows the processing of
+ * its spans, so a `kill -9` never loses the effect of an acknowledged export on the store — except for
+ * spans of traces still held in the per-trace buffer (at most `traces.wait` of them, bounded by
+ * `traces.maxTraces`), which are turned into actions and committed once their trace is ready.
+ *
+ * Backpressure: `submit` refuses a request whole (retryable) when its spans do not fit the queue, so memory
+ * stays bounded whatever the clients do; the work loop yields to the event loop every slice so sockets,
+ * health checks and metrics stay responsive under load.
+ */
+import { rejectReason, type ActionBuilder, type RejectReason } from './actions/index.js';
+import type { Action } from './actions/types.js';
+import type { Config } from './config/schema.js';
+import { VigilError } from './errors.js';
+import type { Logger } from './log.js';
+import type { Metrics, Receiver } from './metrics.js';
+import type { DecodedRequest, DecodedSpan } from './model.js';
+import type { Db } from './store/database.js';
+import type { IdentityStore } from './store/identities.js';
+
+/** Spans turned into actions per event-loop turn: large enough to amortise, small enough to stay responsive. */
+const SLICE_SPANS = 4096;
+
+export interface SubmitResult {
+  rejected: number;
+  /** A summary of why spans were rejected, '' when none were (OTLP `error_message`). */
+  errorMessage: string;
+  /** Resolves once the accepted spans are processed and committed; rejects if the daemon stops first. */
+  durable: Promise<void>;
+}
+
+/** Something that wants every action, in order (detectors arrive here). */
+export type ActionSink = (actions: Action[]) => void;
+
+interface Ticket {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface QueueEntry {
+  spans: DecodedSpan[];
+  offset: number;
+  ticket: Ticket;
+}
+
+export interface PipelineDeps {
+  config: Config;
+  db: Db;
+  identities: IdentityStore;
+  builder: ActionBuilder;
+  metrics: Metrics;
+  logger: Logger;
+  /** Wall clock (ms). Replay uses event time instead and does not go through the queue. */
+  now?: () => number;
+}
+
+export class Pipeline {
+  private readonly queue: QueueEntry[] = [];
+  private queuedSpans = 0;
+  private readonly awaitingCommit: Ticket[] = [];
+  private readonly sinks: ActionSink[] = [];
+  private scheduled = false;
+  private paused = false;
+  private lastCommit = 0;
+  private closed = false;
+  private readonly waitTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.now = deps.now ?? Date.now;
+    deps.metrics.queueCapacity.set(deps.config.ingest.queueSpans);
+    // Traces waiting for late children become ready with the passage of time, not only with new spans.
+    this.waitTimer = setInterval(() => this.schedule(), Math.max(50, Math.min(1000, deps.config.traces.wait / 4)));
+    this.waitTimer.unref();
+  }
+
+  /** Adds a consumer of actions (called synchronously, in order, before the commit that covers them). */
+  addSink(sink: ActionSink): void {
+    this.sinks.push(sink);
+  }
+
+  /**
+   * Validates a decoded request, counts rejects, and queues the rest.
+   * @throws VigilError VIGIL_ERR_OVERLOADED when the spans do not fit the queue (retryable, nothing kept).
+   */
+  submit(request: DecodedRequest, receiver: Receiver): SubmitResult {
+    const { metrics, config } = this.deps;
+    if (this.closed) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
+    const spans = request.spans;
+    if (this.queuedSpans + spans.length > config.ingest.queueSpans && this.queuedSpans > 0) {
+      metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
+      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans queued`);
+    }
+    const { accepted, errorMessage } = this.validate(spans, receiver, this.now());
+
+    let ticket!: Ticket;
+    const durable = new Promise<void>((resolve, reject) => (ticket = { resolve, reject }));
+    if (accepted.length === 0) {
+      ticket.resolve();
+    } else {
+      this.queue.push({ spans: accepted, offset: 0, ticket });
+      this.queuedSpans += accepted.length;
+      metrics.queueDepth.set(this.queuedSpans);
+      this.schedule();
+    }
+    return { rejected: spans.length - accepted.length, errorMessage, durable };
+  }
+
+  /**
+   * Replay's path: the same validation and stages, synchronously, in event time (`eventNow` is the newest
+   * span start seen). The caller commits with `flush` now and then so a long replay's memory stays bounded.
+   */
+  replay(request: DecodedRequest, eventNow: number): number {
+    // A backtest has no "future": spans are judged against their own clock.
+    const { accepted, rejected } = this.validate(request.spans, 'replay', Number.POSITIVE_INFINITY);
+    this.deps.builder.add(accepted, eventNow);
+    this.emit(this.deps.builder.take(eventNow));
+    return rejected;
+  }
+
+  /** Ends a replay: emits every held trace and commits. */
+  finishReplay(): void {
+    this.emit(this.deps.builder.drain());
+    this.flush();
+  }
+
+  /** Commits now (replay calls it periodically; serve commits on its own schedule). */
+  flush(): void {
+    this.commit();
+  }
+
+  private validate(spans: DecodedSpan[], receiver: Receiver, now: number) {
+    const { metrics, config } = this.deps;
+    metrics.spansReceived.inc({ receiver }, spans.length);
+    const accepted: DecodedSpan[] = [];
+    let rejects: Map<RejectReason, number> | undefined;
+    for (const span of spans) {
+      const reason = rejectReason(span, now, config);
+      if (reason === null) accepted.push(span);
+      else (rejects ??= new Map()).set(reason, (rejects.get(reason) ?? 0) + 1);
+    }
+    let errorMessage = '';
+    if (rejects) {
+      for (const [reason, n] of rejects) metrics.spansRejected.inc({ receiver, reason }, n);
+      errorMessage = [...rejects].map(([reason, n]) => `${n} span(s) rejected: ${reason}`).join('; ');
+    }
+    metrics.spansAccepted.inc({ receiver }, accepted.length);
+    return { accepted, rejected: spans.length - accepted.length, errorMessage };
+  }
+
+  get queueDepth(): number {
+    return this.queuedSpans;
+  }
+
+  /**
+   * Stops turning queued spans into actions until `resume`; requests still queue up to the bound. Tests use
+   * it to fill the queue deterministically; an operator-facing pause would use it too.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.closed || this.paused) return;
+    this.scheduled = true;
+    setImmediate(() => this.work());
+  }
+
+  /** One slice of work: turn queued spans into actions, then commit if the queue is empty or a commit is due. */
+  private work(): void {
+    this.scheduled = false;
+    if (this.paused) return;
+    const { builder, metrics } = this.deps;
+    let budget = SLICE_SPANS;
+    while (budget > 0 && this.queue.length > 0) {
+      const entry = this.queue[0];
+      const n = Math.min(budget, entry.spans.length - entry.offset);
+      const slice = entry.offset === 0 && n === entry.spans.length ? entry.spans : entry.spans.slice(entry.offset, entry.offset + n);
+      builder.add(slice, this.now());
+      entry.offset += n;
+      budget -= n;
+      this.queuedSpans -= n;
+      if (entry.offset === entry.spans.length) {
+        this.queue.shift();
+        this.awaitingCommit.push(entry.ticket);
+      }
+    }
+    this.emit(builder.take(this.now()));
+    metrics.queueDepth.set(this.queuedSpans);
+    metrics.traceBufferSpans.set(builder.heldSpans);
+
+    const due = this.now() - this.lastCommit >= this.deps.config.storage.flushInterval;
+    if (this.queue.length === 0 || due) this.commit();
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  private emit(actions: Action[]): void {
+    if (actions.length === 0) return;
+    const { identities, metrics } = this.deps;
+    for (const a of actions) {
+      identities.record(a);
+      metrics.actions.inc({ kind: a.kind });
+    }
+    for (const sink of this.sinks) sink(actions);
+  }
+
+  /** The group commit: every dirty record in one transaction, then the exports it covers are acknowledged. */
+  private commit(): void {
+    const { db, identities, metrics, logger } = this.deps;
+    const tickets = this.awaitingCommit.splice(0);
+    const stop = metrics.commitDuration.startTimer();
+    try {
+      db.transaction(() => identities.flush())();
+    } catch (err) {
+      // A failed commit (disk full, I/O error) must not be acknowledged: the exporters will retry.
+      logger.error({ err }, 'store commit failed; exports not acknowledged');
+      for (const t of tickets) t.reject(new VigilError('VIGIL_ERR_OVERLOADED', 'the store could not commit'));
+      return;
+    } finally {
+      stop();
+      this.lastCommit = this.now();
+    }
+    metrics.identities.set(identities.size);
+    for (const t of tickets) t.resolve();
+  }
+
+  /**
+   * Stops accepting, processes everything queued, emits every held trace, and commits. Idempotent.
+   * Receivers must be closed first so no request is accepted after the final commit.
+   */
+  close(): void {
+    if (this.closed) return;
+    clearInterval(this.waitTimer);
+    const { builder } = this.deps;
+    for (const entry of this.queue.splice(0)) {
+      builder.add(entry.offset === 0 ? entry.spans : entry.spans.slice(entry.offset), this.now());
+      this.awaitingCommit.push(entry.ticket);
+    }
+    this.queuedSpans = 0;
+    this.emit(builder.take(this.now()));
+    this.emit(builder.drain());
+    this.commit();
+    this.closed = true;
+  }
+}

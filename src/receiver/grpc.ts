@@ -1,0 +1,116 @@
+/**
+ * OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`. Thin by design: it
+ * decodes with Vigil's own decoder (grpc-js hands over the raw message bytes), submits to the pipeline,
+ * and maps errors to status codes once — INVALID_ARGUMENT for a payload that will never decode,
+ * UNAVAILABLE with RetryInfo when the queue is full (the JavaScript SDK's exporter does not retry on its
+ * own, so shedding is the last resort behind a bounded queue). grpc-js enforces the size limit after
+ * decompression and answers RESOURCE_EXHAUSTED itself.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Config } from '../config/schema.js';
+import { VigilError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { AttributeFilter } from '../model.js';
+import type { Pipeline } from '../pipeline.js';
+import { decodeProtobufRequest, encodeGrpcStatusDetailsRetryInfo, encodeProtobufResponse } from './otlp-protobuf.js';
+
+const passThrough = (b: Buffer) => b;
+
+const traceService: grpc.ServiceDefinition = {
+  Export: {
+    path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: passThrough,
+    requestDeserialize: passThrough,
+    responseSerialize: passThrough,
+    responseDeserialize: passThrough,
+  },
+};
+
+export interface GrpcReceiverDeps {
+  config: Config;
+  pipeline: Pipeline;
+  filter: AttributeFilter;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export class GrpcReceiver {
+  private readonly server: grpc.Server;
+  private closed = false;
+
+  constructor(private readonly deps: GrpcReceiverDeps) {
+    const max = deps.config.receivers.otlp.maxRequestBytes;
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': 4 * 1024 * 1024,
+    });
+    this.server.addService(traceService, { Export: this.export.bind(this) });
+  }
+
+  /** Binds the configured endpoint; resolves with the bound port (the endpoint may ask for port 0). */
+  listen(endpoint: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(endpoint, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  private export(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
+    const { pipeline, filter, metrics, logger, config } = this.deps;
+    const stop = metrics.requestDuration.startTimer({ receiver: 'grpc' });
+    const done: grpc.sendUnaryData<Buffer> = (err, value, trailer) => {
+      stop();
+      callback(err, value, trailer);
+    };
+    let result;
+    try {
+      result = pipeline.submit(decodeProtobufRequest(call.request, filter), 'grpc');
+    } catch (err) {
+      done(this.toStatus(err, config.ingest.retryAfter), null);
+      return;
+    }
+    const response = encodeProtobufResponse(result.rejected, result.errorMessage);
+    result.durable.then(
+      () => done(null, Buffer.from(response)),
+      (err) => {
+        logger.warn({ err: String(err) }, 'grpc export not acknowledged');
+        done(this.toStatus(err, config.ingest.retryAfter), null);
+      },
+    );
+  }
+
+  /** Maps an error to a gRPC status once: permanent -> INVALID_ARGUMENT, retryable -> UNAVAILABLE + RetryInfo. */
+  private toStatus(err: unknown, retryAfterMs: number): Partial<grpc.StatusObject> {
+    const { metrics } = this.deps;
+    if (err instanceof VigilError && err.retryable) {
+      const metadata = new grpc.Metadata();
+      metadata.set('grpc-status-details-bin', encodeGrpcStatusDetailsRetryInfo(retryAfterMs, grpc.status.UNAVAILABLE, err.message));
+      if (err.code === 'VIGIL_ERR_SHUTTING_DOWN') metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'shutting_down' });
+      return { code: grpc.status.UNAVAILABLE, details: err.message, metadata };
+    }
+    if (err instanceof VigilError) {
+      metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'decode' });
+      return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+    }
+    this.deps.logger.error({ err }, 'unexpected error in grpc export');
+    return { code: grpc.status.INTERNAL, details: 'internal error' };
+  }
+
+  /** Stops accepting calls and waits (bounded) for in-flight ones. Idempotent. */
+  close(graceMs = 5000): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

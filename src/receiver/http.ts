@@ -1,0 +1,134 @@
+/**
+ * OTLP/HTTP receiver: `POST /v1/traces` with protobuf or JSON bodies, optionally gzip-compressed.
+ * Thin by design: read the body within the size limit, decode, submit, answer. Status codes follow the
+ * OTLP specification: 400 undecodable, 413 too large (measured after decompression, so a gzip bomb is
+ * refused after inflating at most the limit), 415 unsupported type or encoding, 503 + Retry-After when the
+ * ingest queue is full.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/schema.js';
+import { VigilError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics, RequestRejectReason } from '../metrics.js';
+import type { AttributeFilter, DecodedRequest } from '../model.js';
+import type { Pipeline } from '../pipeline.js';
+import { decodeJsonRequest, encodeJsonResponse } from './otlp-json.js';
+import { decodeProtobufRequest, encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
+import { readBody } from './read-body.js';
+
+type Format = 'protobuf' | 'json';
+
+const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = {
+  VIGIL_ERR_DECODE: 'decode',
+  VIGIL_ERR_TOO_LARGE: 'too_large',
+  VIGIL_ERR_CONTENT_TYPE: 'content_type',
+  VIGIL_ERR_CONTENT_ENCODING: 'content_encoding',
+  VIGIL_ERR_SHUTTING_DOWN: 'shutting_down',
+};
+
+export interface HttpReceiverDeps {
+  config: Config;
+  pipeline: Pipeline;
+  filter: AttributeFilter;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+function formatOf(contentType: string | undefined): Format | null {
+  const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (mime === 'application/x-protobuf' || mime === 'application/protobuf') return 'protobuf';
+  if (mime === 'application/json') return 'json';
+  return null;
+}
+
+export class HttpReceiver {
+  private readonly server: http.Server;
+  private closed = false;
+
+  constructor(private readonly deps: HttpReceiverDeps) {
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    // Slowloris guard: a client must send its headers promptly and its body within a bounded time.
+    this.server.headersTimeout = 30_000;
+    this.server.requestTimeout = 120_000;
+  }
+
+  listen(endpoint: string): Promise<number> {
+    const i = endpoint.lastIndexOf(':');
+    const host = endpoint.slice(0, i).replace(/^\[|\]$/g, '');
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(Number(endpoint.slice(i + 1)), host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/v1/traces') return this.plain(res, 404, 'not found: OTLP traces are accepted at POST /v1/traces');
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return this.plain(res, 405, 'method not allowed: use POST');
+    }
+    const { metrics, config, pipeline, filter } = this.deps;
+    const stop = metrics.requestDuration.startTimer({ receiver: 'http' });
+    const format = formatOf(req.headers['content-type']);
+    try {
+      if (!format) throw new VigilError('VIGIL_ERR_CONTENT_TYPE', String(req.headers['content-type'] ?? 'none'));
+      const body = await readBody(req, config.receivers.otlp.maxRequestBytes);
+      const decoded: DecodedRequest =
+        format === 'json' ? decodeJsonRequest(body.toString('utf8'), filter) : decodeProtobufRequest(body, filter);
+      const result = pipeline.submit(decoded, 'http');
+      await result.durable;
+      const payload = format === 'json' ? encodeJsonResponse(result.rejected, result.errorMessage) : encodeProtobufResponse(result.rejected, result.errorMessage);
+      this.send(res, 200, format, payload);
+    } catch (err) {
+      this.fail(req, res, format ?? 'json', err);
+    } finally {
+      stop();
+    }
+  }
+
+  private fail(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: unknown): void {
+    const { metrics, logger, config } = this.deps;
+    if (!(err instanceof VigilError)) {
+      logger.error({ err }, 'unexpected error in http export');
+      return this.send(res, 500, format, format === 'json' ? JSON.stringify({ code: 13, message: 'internal error' }) : encodeStatus(13, 'internal error'));
+    }
+    const reason = REJECT_REASON[err.code];
+    if (reason) metrics.requestsRejected.inc({ receiver: 'http', reason });
+    if (err.retryable) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(config.ingest.retryAfter / 1000))));
+    const grpcCode = err.retryable ? 14 : err.httpStatus === 413 ? 8 : 3;
+    if (!req.complete) {
+      // The body was not read to its end (too large, bad gzip): answer, then close the connection.
+      res.setHeader('Connection', 'close');
+      res.once('finish', () => req.destroy());
+    }
+    this.send(res, err.httpStatus, format, format === 'json' ? JSON.stringify({ code: grpcCode, message: err.message }) : encodeStatus(grpcCode, err.message));
+  }
+
+  private send(res: http.ServerResponse, status: number, format: Format, body: string | Uint8Array): void {
+    if (res.headersSent) return;
+    res.writeHead(status, { 'Content-Type': format === 'json' ? 'application/json' : 'application/x-protobuf' });
+    res.end(body);
+  }
+
+  private plain(res: http.ServerResponse, status: number, message: string): void {
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(message + '\n');
+  }
+
+  /** Stops accepting connections and closes idle keep-alive ones; in-flight requests finish. Idempotent. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      const force = setTimeout(() => this.server.closeAllConnections(), 5000);
+      force.unref();
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Reads a request body within a size limit that applies after decompression. A gzip body is inflated as a
+ * stream and abandoned as soon as its output passes the limit, so a gzip bomb costs at most `limit` bytes
+ * of memory; a declared Content-Length over the limit is refused before reading anything.
+ */
+import type http from 'node:http';
+import zlib from 'node:zlib';
+import { VigilError } from '../errors.js';
+
+export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'gzip' && encoding !== 'identity' && encoding !== '') {
+    return Promise.reject(new VigilError('VIGIL_ERR_CONTENT_ENCODING', encoding));
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new VigilError('VIGIL_ERR_TOO_LARGE', `${declared} bytes declared`));
+  }
+
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const source = encoding === 'gzip' ? req.pipe(zlib.createGunzip()) : req;
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      if (err) {
+        // Stop reading but leave the socket open: the caller answers first, then closes the connection.
+        source.removeAllListeners('data');
+        if (source !== req) {
+          req.unpipe();
+          source.destroy();
+        }
+        req.pause();
+        reject(err);
+      } else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    source.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return finish(new VigilError('VIGIL_ERR_TOO_LARGE', `more than ${limit} bytes after decompression`));
+      chunks.push(chunk);
+    });
+    source.on('end', () => finish(null));
+    source.on('error', (err: Error) => finish(new VigilError('VIGIL_ERR_DECODE', `gzip: ${err.message}`)));
+    req.on('aborted', () => finish(new VigilError('VIGIL_ERR_DECODE', 'the client aborted the request')));
+  });
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { rejectReason, resolveIdentity } from '../../src/actions/identity.js';
+import { config, span } from './fixtures.js';
+
+const cfg = config();
+
+describe('identity chain', () => {
+  it('span nhi.identity wins over the resource', () => {
+    const s = span({ attrs: { 'nhi.identity': 'span-id' }, resource: { 'nhi.identity': 'res-id', 'service.name': 'svc' } });
+    expect(resolveIdentity(s, cfg)).toEqual({ identity: 'span-id', peerGroup: 'svc' });
+  });
+
+  it('then resource nhi.identity, resource gen_ai.agent.id, resource service.name', () => {
+    expect(resolveIdentity(span({ resource: { 'nhi.identity': 'a', 'gen_ai.agent.id': 'b', 'service.name': 'c' } }), cfg)?.identity).toBe('a');
+    expect(resolveIdentity(span({ resource: { 'gen_ai.agent.id': 'b', 'service.name': 'c' } }), cfg)?.identity).toBe('b');
+    expect(resolveIdentity(span({ resource: { 'service.name': 'c' } }), cfg)?.identity).toBe('c');
+  });
+
+  it('a span-level gen_ai.agent.id is never the identity', () => {
+    const s = span({ attrs: { 'gen_ai.agent.id': 'invoked-agent' }, resource: { 'service.name': 'caller' } });
+    expect(resolveIdentity(s, cfg)?.identity).toBe('caller');
+  });
+
+  it('skips empty and non-string values', () => {
+    const s = span({ attrs: { 'nhi.identity': '' }, resource: { 'nhi.identity': 42, 'service.name': 'svc' } });
+    expect(resolveIdentity(s, cfg)?.identity).toBe('svc');
+  });
+
+  it('follows a configured chain and peer group; peer group is empty when absent', () => {
+    const c = config({ identity: { chain: ['resource:k8s.pod.name'], peerGroup: 'resource:k8s.deployment.name' } });
+    expect(resolveIdentity(span({ resource: { 'k8s.pod.name': 'pod-1', 'service.name': 'x' } }), c)).toEqual({ identity: 'pod-1', peerGroup: '' });
+    expect(resolveIdentity(span({ resource: { 'service.name': 'x' } }), c)).toBeNull();
+  });
+});
+
+describe('reject reasons', () => {
+  const now = 1_000_000;
+  it('accepts a well-formed span', () => {
+    expect(rejectReason(span({ start: now }), now, cfg)).toBeNull();
+  });
+  it('no_identity', () => {
+    expect(rejectReason(span({ resource: {} }), now, cfg)).toBe('no_identity');
+  });
+  it('invalid_trace_id: empty or all zeros', () => {
+    expect(rejectReason({ ...span(), traceId: '' }, now, cfg)).toBe('invalid_trace_id');
+    expect(rejectReason({ ...span(), traceId: '0'.repeat(32) }, now, cfg)).toBe('invalid_trace_id');
+  });
+  it('invalid_span_id: empty or all zeros', () => {
+    expect(rejectReason({ ...span(), spanId: '' }, now, cfg)).toBe('invalid_span_id');
+    expect(rejectReason({ ...span(), spanId: '0'.repeat(16) }, now, cfg)).toBe('invalid_span_id');
+  });
+  it('future_start: more than time.maxFutureSkew ahead of now', () => {
+    const skew = cfg.time.maxFutureSkew;
+    expect(rejectReason(span({ start: now + skew }), now, cfg)).toBeNull();
+    expect(rejectReason(span({ start: now + skew + 1 }), now, cfg)).toBe('future_start');
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { isIdSegment, templatePath, urlHost, urlPath } from '../../src/actions/url.js';
+
+describe('HTTP target path rule', () => {
+  it('id-like segments: digits, UUIDs, long hex, emails, dated and long opaque tokens', () => {
+    for (const s of ['42', '550e8400-e29b-41d4-a716-446655440000', 'deadbeefdeadbeef', 'a@b.example',
+      '2024-01-15', 'report-2024.pdf', 'cus_NffrFeUfNV2Hib', 'eyJhbGciOiJIUzI1NiJ9', 'x'.repeat(40)]) {
+      expect(isIdSegment(s), s).toBe(true);
+    }
+    for (const s of ['users', 'v1', 'v2beta1', 'oauth2', 'api', 'get_user_by_email', 'internationalization', 'chat']) {
+      expect(isIdSegment(s), s).toBe(false);
+    }
+  });
+  it('replaces id segments and drops matrix parameters, keeps the rest', () => {
+    expect(templatePath('/v1/users/42/orders')).toBe('/v1/users/{id}/orders');
+    expect(templatePath('/cart;jsessionid=ABC123/items')).toBe('/cart/items');
+    expect(templatePath('/plain/path')).toBe('/plain/path');
+    expect(templatePath('relative/7')).toBe('/relative/{id}');
+  });
+  it('urlPath cuts query and fragment; urlHost drops userinfo and port', () => {
+    expect(urlPath('https://h.example/a/b?secret=1#f')).toBe('/a/b');
+    expect(urlPath('https://h.example')).toBe('/');
+    expect(urlPath('/x?y=1')).toBe('/x');
+    expect(urlHost('https://u:p@H.Example:8080/a')).toBe('h.example');
+    expect(urlHost('http://[2001:db8::1]:80/a')).toBe('2001:db8::1');
+    expect(urlHost('/relative')).toBeNull();
+  });
+  it('caps very long paths', () => {
+    expect(templatePath(`/${'a'.repeat(1000)}`).length).toBeLessThanOrEqual(257);
+  });
+});

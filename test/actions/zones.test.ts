@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { compileGlob } from '../../src/actions/glob.js';
+import { compileSensitive, compileZones, parseCidr } from '../../src/actions/zones.js';
+import { config } from './fixtures.js';
+
+describe('globs', () => {
+  it('* matches any run including dots and slashes; case-insensitive; the rest is literal', () => {
+    expect(compileGlob('*.internal').test('a.b.internal')).toBe(true);
+    expect(compileGlob('vault.*').test('vault.prod.example.com')).toBe(true);
+    expect(compileGlob('*secret*').test('getsecretvalue')).toBe(true);
+    expect(compileGlob('db.*.svc').test('db.a.b.svc')).toBe(true);
+    expect(compileGlob('a.b').test('axb')).toBe(false);
+    expect(compileGlob('pg/*/users').test('pg/shop/users')).toBe(true);
+  });
+});
+
+describe('zones', () => {
+  const zones = compileZones(config({
+    zones: {
+      secrets: ['vault.*'],
+      internal: ['*.internal', '*.svc.cluster.local', '10.0.0.0/8', 'fd00::/8'],
+      broad: ['*'],
+    },
+  }));
+  it('host globs, dots included, any case', () => {
+    expect(zones.zoneOf('vault.prod.example.com')).toBe('secrets');
+    expect(zones.zoneOf('API.Billing.INTERNAL')).toBe('internal');
+    expect(zones.zoneOf('payments.default.svc.cluster.local')).toBe('internal');
+  });
+  it('CIDRs for IP literals (v4, v6, v4-mapped v6)', () => {
+    expect(zones.zoneOf('10.20.30.40')).toBe('internal');
+    expect(zones.zoneOf('fd12:3456::1')).toBe('internal');
+    expect(zones.zoneOf('::ffff:10.1.2.3')).toBe('internal');
+  });
+  it('config order: the first matching zone wins', () => {
+    expect(zones.zoneOf('vault.internal')).toBe('secrets');
+    expect(zones.zoneOf('example.com')).toBe('broad');
+  });
+  it('no match is external', () => {
+    const z = compileZones(config({ zones: { internal: ['*.internal', '10.0.0.0/8'] } }));
+    expect(z.zoneOf('api.openai.com')).toBe('external');
+    expect(z.zoneOf('11.0.0.1')).toBe('external');
+  });
+  it('parses CIDRs and rejects non-CIDRs', () => {
+    expect(parseCidr('192.168.0.0/16')).not.toBeNull();
+    expect(parseCidr('2001:db8::/32')).not.toBeNull();
+    expect(parseCidr('*.internal')).toBeNull();
+    expect(parseCidr('10.0.0.0/33')).toBeNull();
+  });
+});
+
+describe('sensitive rules', () => {
+  const s = compileSensitive(config({
+    zones: { secrets: ['vault.*'] },
+    sensitive: { zones: ['secrets'], tools: ['*secret*'], targets: ['postgresql/hr/*', 'api.example.com/people/*'] },
+  }));
+  it('zones by name, tools and targets by glob', () => {
+    expect(s.zone('secrets')).toBe(true);
+    expect(s.zone('external')).toBe(false);
+    expect(s.zone(null)).toBe(false);
+    expect(s.tool('read_Secret_value')).toBe(true);
+    expect(s.tool('weather')).toBe(false);
+    expect(s.target('postgresql/hr/salaries')).toBe(true);
+    expect(s.target('api.example.com/people/{id}')).toBe(true);
+    expect(s.target('api.example.com/orders/{id}')).toBe(false);
+  });
+});

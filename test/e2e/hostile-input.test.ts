@@ -1,0 +1,241 @@
+/**
+ * Hostile and malformed input against the real receivers over real sockets: each gets the status the
+ * OTLP specification gives it, and the daemon still accepts a valid export afterwards.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import zlib from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { encodeJson, encodeProtobuf, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+const LIMIT = 256 * 1024;
+let t: TestDaemon;
+
+beforeAll(async () => {
+  t = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: LIMIT } }, ingest: { queueSpans: 64 } });
+});
+afterAll(() => t.close());
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A raw HTTP POST: fetch would refuse some of the hostile requests we need to send. */
+function post(path: string, body: Buffer | string, headers: Record<string, string>): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${t.httpUrl}${path}`, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    // The server may close the connection after answering an oversized body; the answer is what we test.
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const PROTO = { 'Content-Type': 'application/x-protobuf' };
+const JSON_CT = { 'Content-Type': 'application/json' };
+
+function validSpans(identity = 'spiffe://test/agent') {
+  return makeSpans(
+    [{ name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/v1/items/42' } }],
+    { resource: { 'service.name': 'billing-agent', 'nhi.identity': identity } },
+  );
+}
+
+/** The daemon still works: a valid export is accepted in full. */
+async function expectStillServing(): Promise<void> {
+  const res = await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO);
+  expect(res.status).toBe(200);
+  expect(parseProtobufResponse(res.body).partialSuccess?.rejectedSpans ?? 0).toEqual(0);
+}
+
+describe('OTLP/HTTP hostile input', () => {
+  afterEach(expectStillServing);
+
+  it('random bytes as protobuf -> 400 with a google.rpc.Status body', async () => {
+    const rand = seededRandom(7);
+    const junk = Buffer.from(Array.from({ length: 4096 }, () => Math.floor(rand() * 256)));
+    junk[0] = 0x0a; // field 1, length-delimited, so the decoder must look inside before failing
+    junk[1] = 0xff;
+    const res = await post('/v1/traces', junk, PROTO);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe('application/x-protobuf');
+  });
+
+  it('truncated protobuf -> 400', async () => {
+    const full = Buffer.from(encodeProtobuf(validSpans()));
+    const res = await post('/v1/traces', full.subarray(0, full.length - 7), PROTO);
+    expect(res.status).toBe(400);
+  });
+
+  it('invalid JSON -> 400 with a JSON Status', async () => {
+    const res = await post('/v1/traces', '{"resourceSpans": [', JSON_CT);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ code: 3 });
+  });
+
+  it('wrong content type -> 415', async () => {
+    const res = await post('/v1/traces', 'hello', { 'Content-Type': 'text/plain' });
+    expect(res.status).toBe(415);
+  });
+
+  it('unsupported content encoding -> 415', async () => {
+    const res = await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), { ...PROTO, 'Content-Encoding': 'br' });
+    expect(res.status).toBe(415);
+  });
+
+  it('gzip bomb -> 413 after inflating no more than the limit', async () => {
+    const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024)); // 64 MiB of zeros in ~64 KiB
+    expect(bomb.length).toBeLessThan(LIMIT);
+    const res = await post('/v1/traces', bomb, { ...PROTO, 'Content-Encoding': 'gzip' });
+    expect(res.status).toBe(413);
+  });
+
+  it('corrupt gzip -> 400', async () => {
+    const res = await post('/v1/traces', Buffer.from('this is not gzip'), { ...PROTO, 'Content-Encoding': 'gzip' });
+    expect(res.status).toBe(400);
+  });
+
+  it('oversize body with Content-Length -> 413 before reading it', async () => {
+    const res = await post('/v1/traces', Buffer.alloc(LIMIT + 1), PROTO);
+    expect(res.status).toBe(413);
+  });
+
+  it('oversize chunked body (no Content-Length) -> 413', async () => {
+    const res = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${t.httpUrl}/v1/traces`, { method: 'POST', headers: PROTO }, (r) => {
+        r.resume();
+        resolve(r.statusCode!);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 8; i++) req.write(Buffer.alloc(LIMIT / 4));
+      req.end();
+    });
+    expect(res).toBe(413);
+  });
+
+  it('empty protobuf request is a valid export of nothing -> 200', async () => {
+    const res = await post('/v1/traces', Buffer.alloc(0), PROTO);
+    expect(res.status).toBe(200);
+  });
+
+  it('empty JSON body -> 400, `{}` -> 200', async () => {
+    expect((await post('/v1/traces', '', JSON_CT)).status).toBe(400);
+    expect((await post('/v1/traces', '{}', JSON_CT)).status).toBe(200);
+  });
+
+  it('bad ids -> 200 with partial success naming the reason', async () => {
+    const body = JSON.parse(encodeJson(validSpans()));
+    const span = body.resourceSpans[0].scopeSpans[0].spans[0];
+    body.resourceSpans[0].scopeSpans[0].spans.push({ ...span, traceId: 'xyz' }, { ...span, spanId: '00000000' });
+    const res = await post('/v1/traces', JSON.stringify(body), JSON_CT);
+    expect(res.status).toBe(200);
+    const reply = JSON.parse(res.body.toString());
+    expect(Number(reply.partialSuccess.rejectedSpans)).toBe(2);
+    expect(reply.partialSuccess.errorMessage).toMatch(/invalid_trace_id/);
+    expect(reply.partialSuccess.errorMessage).toMatch(/invalid_span_id/);
+  });
+
+  it('spans without any identity -> partial success no_identity', async () => {
+    const spans = makeSpans([{ name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET' } }], { resource: {} });
+    const res = await post('/v1/traces', Buffer.from(encodeProtobuf(spans)), PROTO);
+    expect(res.status).toBe(200);
+    const reply = parseProtobufResponse(res.body);
+    expect(Number(reply.partialSuccess?.rejectedSpans)).toBe(1);
+    expect(reply.partialSuccess?.errorMessage).toMatch(/no_identity/);
+  });
+
+  it('invalid UTF-8 in a string is replaced, the span kept', async () => {
+    const json = encodeJson(validSpans('spiffe://test/utf8-agent'));
+    const bytes = Buffer.from(json.replace('utf8-agent', 'utf8-\u0001gent'));
+    bytes[bytes.indexOf(0x01)] = 0xff; // a lone 0xFF is never valid UTF-8
+    const res = await post('/v1/traces', bytes, JSON_CT);
+    expect(res.status).toBe(200);
+    expect(Number(JSON.parse(res.body.toString()).partialSuccess?.rejectedSpans ?? 0)).toBe(0);
+  });
+
+  it('wrong path -> 404, wrong method -> 405', async () => {
+    expect((await post('/v1/metrics', '{}', JSON_CT)).status).toBe(404);
+    const get = await fetch(`${t.httpUrl}/v1/traces`);
+    expect(get.status).toBe(405);
+  });
+
+  it('a full queue -> 503 with Retry-After, nothing kept', async () => {
+    t.daemon.pipeline.pause();
+    try {
+      const spans = makeSpans(Array.from({ length: 64 }, () => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET' } })), {
+        resource: { 'service.name': 'filler' },
+      });
+      const first = post('/v1/traces', Buffer.from(encodeProtobuf(spans)), PROTO); // fills the queue; waits
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO);
+      expect(second.status).toBe(503);
+      expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      t.daemon.pipeline.resume();
+      expect((await first).status).toBe(200);
+    } finally {
+      t.daemon.pipeline.resume();
+    }
+  });
+});
+
+describe('OTLP/gRPC hostile input', () => {
+  const passThrough = (b: Buffer) => b;
+  let client: grpc.Client;
+  beforeAll(() => {
+    client = new grpc.Client(`127.0.0.1:${t.daemon.ports.grpc}`, grpc.credentials.createInsecure());
+  });
+  afterAll(() => client.close());
+
+  function exportRaw(payload: Buffer): Promise<{ code: number; details: string; metadata?: grpc.Metadata; response?: Buffer }> {
+    return new Promise((resolve) => {
+      client.makeUnaryRequest(
+        '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        passThrough,
+        passThrough,
+        payload,
+        (err, response) => resolve(err ? { code: err.code, details: err.details, metadata: err.metadata } : { code: 0, details: '', response }),
+      );
+    });
+  }
+
+  afterEach(async () => {
+    const ok = await exportRaw(Buffer.from(encodeProtobuf(validSpans())));
+    expect(ok.code).toBe(grpc.status.OK);
+  });
+
+  it('random bytes -> INVALID_ARGUMENT', async () => {
+    const res = await exportRaw(Buffer.concat([Buffer.from([0x0a, 0xff, 0xff, 0x03]), crypto.randomBytes(64)]));
+    expect(res.code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+
+  it('oversize message -> RESOURCE_EXHAUSTED', async () => {
+    const res = await exportRaw(Buffer.alloc(LIMIT + 10));
+    expect(res.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  });
+
+  it('a full queue -> UNAVAILABLE with RetryInfo in grpc-status-details-bin', async () => {
+    t.daemon.pipeline.pause();
+    try {
+      const spans = makeSpans(Array.from({ length: 64 }, () => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET' } })), {
+        resource: { 'service.name': 'filler' },
+      });
+      const first = exportRaw(Buffer.from(encodeProtobuf(spans)));
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await exportRaw(Buffer.from(encodeProtobuf(validSpans())));
+      expect(second.code).toBe(grpc.status.UNAVAILABLE);
+      const details = second.metadata?.get('grpc-status-details-bin')[0] as Buffer;
+      expect(details.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
+      t.daemon.pipeline.resume();
+      expect((await first).code).toBe(grpc.status.OK);
+    } finally {
+      t.daemon.pipeline.resume();
+    }
+  });
+});

@@ -1,0 +1,271 @@
+import { describe, expect, it } from 'vitest';
+import { VigilError } from '../../src/errors.js';
+import type { DecodedSpan } from '../../src/model.js';
+import { decodeJsonRequest } from '../../src/receiver/otlp-json.js';
+import {
+  decodeProtobufRequest,
+  encodeGrpcStatusDetailsRetryInfo,
+  encodeProtobufResponse,
+  encodeStatus,
+} from '../../src/receiver/otlp-protobuf.js';
+import { ProtoReader, WireType, writeBytesField, writeStringField, writeTag, writeVarint } from '../../src/receiver/protobuf-reader.js';
+import { encodeJson, encodeProtobuf, hrTimeToMs, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
+import type { SpanSpec } from '../helpers/otlp-payloads.js';
+
+const FILTER = new Set(['service.name', 'nhi.identity', 'gen_ai.tool.name', 'http.request.method', 'http.response.status_code',
+  'sampling.ratio', 'cache.hit', 'nhi.scopes', 'retry.delays', 'flags']);
+const CANARY = 'CANARY-s3cr3t-9f2a';
+const RESOURCE = { 'service.name': 'support-agent', 'nhi.identity': 'spiffe://example.org/agent/a', 'deployment.secret': CANARY };
+
+const SPECS: SpanSpec[] = [
+  { name: 'invoke_agent triage', kind: 'server', traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331',
+    startMs: 1750000000123.4567, endMs: 1750000000999.25, status: 'ok',
+    attributes: { 'nhi.identity': 'spiffe://example.org/agent/override', 'gen_ai.input.messages': CANARY } },
+  { name: 'execute_tool search', kind: 'internal', traceId: '0af7651916cd43dd8448eb211c80319c', spanId: '00f067aa0ba902b7',
+    parentSpanId: 'b7ad6b7169203331', status: 'error', statusMessage: `boom ${CANARY}`,
+    attributes: { 'gen_ai.tool.name': 'search', 'gen_ai.tool.call.arguments': `{"q":"${CANARY}"}`, 'sampling.ratio': 0.25,
+      'cache.hit': false, 'nhi.scopes': ['tickets:read', 'kb:read'], 'retry.delays': [100, -2, 3000000000], 'flags': [true, false] },
+    events: [{ name: 'exception', attributes: { 'exception.stacktrace': CANARY } }],
+    links: [{ traceId: '11111111111111111111111111111111', spanId: '2222222222222222', attributes: { 'link.secret': CANARY } }] },
+  { name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'http.response.status_code': 503 } },
+  { name: 'publish', kind: 'producer' },
+  { name: 'consume', kind: 'consumer', resource: { 'service.name': 'other-agent' }, scope: 'other-scope' },
+];
+
+function build() {
+  const spans = makeSpans(SPECS, { resource: RESOURCE, scope: 'agent-lib' });
+  return { spans, protobuf: encodeProtobuf(spans), json: encodeJson(spans) };
+}
+
+function byName(decoded: DecodedSpan[], name: string): DecodedSpan {
+  const span = decoded.find((s) => s.name === name);
+  if (!span) throw new Error(`no span ${name}`);
+  return span;
+}
+
+/** Either decodes or throws VigilError(VIGIL_ERR_DECODE); anything else fails the test. */
+function decodeOrDecodeError(bytes: Uint8Array): 'ok' | 'error' {
+  try {
+    decodeProtobufRequest(bytes, FILTER);
+    return 'ok';
+  } catch (err) {
+    if (!(err instanceof VigilError) || err.code !== 'VIGIL_ERR_DECODE') throw err;
+    return 'error';
+  }
+}
+
+// Hand-built messages for what the SDK never emits (odd field orders, kvlists, bad ids, hostile lengths).
+const len = (field: number, ...parts: number[][]) => { const out: number[] = []; writeBytesField(out, field, parts.flat()); return out; };
+const str = (field: number, text: string) => { const out: number[] = []; writeStringField(out, field, text); return out; };
+const varint = (field: number, v: number) => { const out: number[] = []; writeTag(out, field, WireType.VARINT); writeVarint(out, v); return out; };
+const kv = (key: string, value: number[], field = 9) => len(field, str(1, key), len(2, value));
+const ID16 = Array.from({ length: 16 }, (_, i) => i + 1);
+const ID8 = Array.from({ length: 8 }, (_, i) => i + 0xa0);
+/** A request of spans with valid ids (a body's own ids come later, so they win). */
+const request = (...spanBodies: number[][]) =>
+  Uint8Array.from(len(1, len(2, ...spanBodies.map((b) => len(2, len(1, ID16), len(2, ID8), b)))));
+
+describe('decodeProtobufRequest', () => {
+  it('decodes SDK-encoded spans: ids, times, kinds, status, typed attributes, resource, scope', () => {
+    const { spans, protobuf } = build();
+    const decoded = decodeProtobufRequest(protobuf, FILTER).spans;
+    expect(decoded).toHaveLength(SPECS.length);
+    for (const sdk of spans) {
+      const d = byName(decoded, sdk.name);
+      expect(d.traceId).toBe(sdk.spanContext().traceId);
+      expect(d.spanId).toBe(sdk.spanContext().spanId);
+      expect(d.parentSpanId).toBe(sdk.parentSpanContext?.spanId ?? '');
+      expect(d.kind).toBe(sdk.kind + 1);
+      expect(d.statusCode).toBe(sdk.status.code);
+      expect(d.startMs).toBe(hrTimeToMs(sdk.startTime));
+      expect(d.endMs).toBe(hrTimeToMs(sdk.endTime));
+    }
+    const tool = byName(decoded, 'execute_tool search');
+    expect(tool.attributes).toEqual({ 'gen_ai.tool.name': 'search', 'sampling.ratio': 0.25, 'cache.hit': false,
+      'nhi.scopes': ['tickets:read', 'kb:read'], 'retry.delays': [100, -2, 3000000000], flags: [true, false] });
+    expect(tool.statusCode).toBe(2);
+    expect(tool.scope).toBe('agent-lib');
+    expect(tool.resource).toEqual({ 'service.name': 'support-agent', 'nhi.identity': 'spiffe://example.org/agent/a' });
+    expect(tool.resource).toBe(byName(decoded, 'GET').resource); // one shared object per ResourceSpans
+    expect(byName(decoded, 'GET').attributes).toEqual({ 'http.request.method': 'GET', 'http.response.status_code': 503 });
+    expect(byName(decoded, 'invoke_agent triage').startMs).toBeCloseTo(1750000000123.4567, 3);
+    const other = byName(decoded, 'consume');
+    expect(other.scope).toBe('other-scope');
+    expect(other.resource).toEqual({ 'service.name': 'other-agent' });
+    expect(Object.getPrototypeOf(tool.attributes)).toBe(null);
+  });
+
+  it('produces exactly what the JSON decoder produces for the same spans', () => {
+    const { protobuf, json } = build();
+    expect(decodeProtobufRequest(protobuf, FILTER)).toEqual(decodeJsonRequest(json, FILTER));
+  });
+
+  it('never materialises filtered values, events, links or status messages', () => {
+    const { protobuf } = build();
+    expect(Buffer.from(protobuf).includes(CANARY)).toBe(true);
+    expect(JSON.stringify(decodeProtobufRequest(protobuf, FILTER))).not.toContain('CANARY');
+  });
+
+  it('replaces invalid UTF-8 in strings with U+FFFD', () => {
+    const spans = makeSpans([{ name: 'x', attributes: { 'gen_ai.tool.name': 'ab@@cd' } }]);
+    const bytes = Buffer.from(encodeProtobuf(spans));
+    const at = bytes.indexOf('@@');
+    bytes[at] = 0xff;
+    bytes[at + 1] = 0xc3; // a lead byte followed by an ASCII byte: invalid
+    expect(decodeProtobufRequest(bytes, FILTER).spans[0].attributes['gen_ai.tool.name']).toBe('ab\uFFFD\uFFFDcd');
+  });
+
+  it('treats an empty buffer as an empty request', () => {
+    expect(decodeProtobufRequest(new Uint8Array(0), FILTER)).toEqual({ spans: [] });
+  });
+
+  it('throws or returns for every truncation of a real payload', () => {
+    const { protobuf } = build();
+    let errors = 0;
+    for (let i = 0; i < protobuf.length; i++) if (decodeOrDecodeError(protobuf.subarray(0, i)) === 'error') errors++;
+    expect(errors).toBeGreaterThan(protobuf.length / 2);
+  });
+
+  it('survives random bytes and random mutations of a real payload', () => {
+    const rand = seededRandom(1234);
+    for (let n = 0; n < 20000; n++) {
+      const bytes = new Uint8Array(Math.floor(rand() * 300));
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rand() * 256);
+      decodeOrDecodeError(bytes);
+    }
+    const { protobuf } = build();
+    for (let n = 0; n < 3000; n++) {
+      const bytes = Uint8Array.from(protobuf);
+      for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      decodeOrDecodeError(bytes);
+    }
+  });
+
+  it('rejects hostile or malformed framing with VIGIL_ERR_DECODE', () => {
+    const cases: Array<[string, number[]]> = [
+      ['huge length prefix', [0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]],
+      ['length past end of a nested message', len(1, [0x12, 0x40, 0x00])],
+      ['varint longer than 10 bytes', [0x08, ...new Array(11).fill(0xff), 0x01]],
+      ['truncated varint', [0x08, 0x80]],
+      ['wrong wire type for resource_spans', [0x08, 0x01]],
+      ['wrong wire type for span name', Array.from(request([0x28, 0x01]))],
+      ['wrong wire type for start time', Array.from(request(varint(7, 5)))],
+      ['wire type 7', [0x0f]],
+      ['field number 0', [0x02, 0x00]],
+      ['unterminated group', [0x13, 0x08, 0x01]],
+    ];
+    for (const [what, bytes] of cases) {
+      expect(() => decodeProtobufRequest(Uint8Array.from(bytes), FILTER), what).toThrow(VigilError);
+    }
+  });
+
+  it('skips unknown fields of every wire type, groups included', () => {
+    const unknown = [...varint(90, 300), 0xd1, 0x05, 1, 2, 3, 4, 5, 6, 7, 8, ...str(92, 'x'), 0xe5, 0x05, 1, 2, 3, 4,
+      0xeb, 0x05, ...varint(1, 1), 0xec, 0x05];
+    const body = [...unknown, ...len(1, ID16), ...str(5, 'named'), ...unknown, ...len(2, ID8)];
+    const bytes = Uint8Array.from([...unknown, ...len(1, unknown, len(2, unknown, len(2, body)))]);
+    expect(decodeProtobufRequest(bytes, FILTER).spans.map((s) => s.name)).toEqual(['named']);
+  });
+
+  it('handles fields in any order: value before key, resource and scope after the spans', () => {
+    const span = [...len(9, len(2, str(1, 'GET')), str(1, 'http.request.method')), ...str(5, 'late')];
+    const scopeSpans = [...len(2, len(1, ID16), len(2, ID8), span), ...len(1, str(1, 'late-scope'))];
+    const resource = len(1, kv('service.name', str(1, 'svc'), 1));
+    const bytes = Uint8Array.from(len(1, len(2, scopeSpans), resource));
+    const [d] = decodeProtobufRequest(bytes, FILTER).spans;
+    expect(d.attributes).toEqual({ 'http.request.method': 'GET' });
+    expect(d.scope).toBe('late-scope');
+    expect(d.resource).toEqual({ 'service.name': 'svc' });
+  });
+
+  it('validates ids: wrong length or all zeros read as empty', () => {
+    const bad = request([...len(1, ID16.slice(0, 15)), ...len(2, new Array(8).fill(0)), ...len(4, [])]);
+    expect(decodeProtobufRequest(bad, FILTER).spans[0]).toMatchObject({ traceId: '', spanId: '', parentSpanId: '' });
+    const parentOnly = request([...len(4, ID8.slice(1))]);
+    expect(decodeProtobufRequest(parentOnly, FILTER).spans[0]).toMatchObject({ spanId: 'a0a1a2a3a4a5a6a7', parentSpanId: '' });
+    const good = request([...len(1, ID16), ...len(2, ID8), ...len(4, ID8)]);
+    expect(decodeProtobufRequest(good, FILTER).spans[0]).toMatchObject({
+      traceId: '0102030405060708090a0b0c0d0e0f10', spanId: 'a0a1a2a3a4a5a6a7', parentSpanId: 'a0a1a2a3a4a5a6a7' });
+  });
+
+  it('represents spans without usable ids by one placeholder per ScopeSpans, keeping resource and scope', () => {
+    const resource = len(1, kv('service.name', str(1, 'svc'), 1));
+    const scopeSpans = len(2, len(1, str(1, 'lib')), len(2, str(5, 'a')), len(2, str(5, 'b'), len(1, [1, 2])),
+      len(2, len(1, ID16), len(2, ID8), str(5, 'ok')));
+    const spans = decodeProtobufRequest(Uint8Array.from(len(1, resource, scopeSpans)), FILTER).spans;
+    expect(spans.map((s) => s.name)).toEqual(['', '', 'ok']);
+    expect(spans[0]).toBe(spans[1]);
+    expect(spans[0]).toMatchObject({ traceId: '', spanId: '', scope: 'lib', resource: { 'service.name': 'svc' } });
+  });
+
+  it('maps AnyValue: negative int64, kvlist and bytes dropped, nested arrays dropped, last oneof wins', () => {
+    const negOne = [0x18, ...new Array(9).fill(0xff), 0x01];
+    const span = [
+      ...kv('retry.delays', negOne),
+      ...kv('nhi.scopes', len(6, len(1, str(1, 'k')))), // kvlist: dropped
+      ...kv('flags', len(5, len(1, str(1, 'a')), len(1, len(5, len(1, str(1, 'nested')))), len(1, varint(2, 1)))),
+      ...kv('cache.hit', [...str(1, 'first'), ...len(7, [1, 2])]), // bytes last: dropped
+      ...kv('sampling.ratio', [...len(7, [1]), 0x21, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f]), // double 1.5 last: kept
+      ...kv('unwanted', [0x21, 1]), // truncated, but never looked at: skipped by its length
+    ];
+    const [d] = decodeProtobufRequest(request(span), FILTER).spans;
+    expect(d.attributes).toEqual({ 'retry.delays': -1, flags: ['a', true], 'sampling.ratio': 1.5 });
+  });
+
+  it('keeps nanosecond times exact to the double', () => {
+    const spans = makeSpans([{ name: 'x' }]);
+    (spans[0] as { startTime: [number, number] }).startTime = [1750000000, 123456789];
+    (spans[0] as { endTime: [number, number] }).endTime = [4102444800, 999999999];
+    const [d] = decodeProtobufRequest(encodeProtobuf(spans), FILTER).spans;
+    expect(d.startMs).toBe(1750000000123 + 0.456789);
+    expect(d.endMs).toBe(4102444800999 + 0.999999);
+  });
+});
+
+describe('protobuf responses', () => {
+  it('encodes full success as an empty message and partial success as the SDK reads it', () => {
+    expect(encodeProtobufResponse(0, '')).toHaveLength(0);
+    expect(parseProtobufResponse(encodeProtobufResponse(0, ''))).toEqual({});
+    const partial = parseProtobufResponse(encodeProtobufResponse(300, '300 spans had no identity'));
+    expect(Number(partial.partialSuccess?.rejectedSpans)).toBe(300);
+    expect(partial.partialSuccess?.errorMessage).toBe('300 spans had no identity');
+  });
+
+  /** Reads a message into field -> raw values, with this project's reader. */
+  function fields(bytes: Uint8Array): Map<number, Array<number | Uint8Array>> {
+    const r = new ProtoReader(bytes);
+    const out = new Map<number, Array<number | Uint8Array>>();
+    while (r.pos < r.limit) {
+      const tag = r.tag();
+      let value: number | Uint8Array;
+      if ((tag & 7) === 0) value = r.int64();
+      else {
+        const end = r.lenEnd();
+        value = bytes.subarray(r.pos, end);
+        r.pos = end;
+      }
+      out.set(tag >>> 3, [...(out.get(tag >>> 3) ?? []), value]);
+    }
+    return out;
+  }
+  const text = (v: number | Uint8Array | undefined) => Buffer.from(v as Uint8Array).toString('utf8');
+
+  it('encodes google.rpc.Status with a RetryInfo detail', () => {
+    const status = fields(encodeGrpcStatusDetailsRetryInfo(2500, 14, 'the ingest queue is full'));
+    expect(status.get(1)).toEqual([14]);
+    expect(text(status.get(2)?.[0])).toBe('the ingest queue is full');
+    const any = fields(status.get(3)?.[0] as Uint8Array);
+    expect(text(any.get(1)?.[0])).toBe('type.googleapis.com/google.rpc.RetryInfo');
+    const retryInfo = fields(any.get(2)?.[0] as Uint8Array);
+    const duration = fields(retryInfo.get(1)?.[0] as Uint8Array);
+    expect(duration.get(1)).toEqual([2]);
+    expect(duration.get(2)).toEqual([500_000_000]);
+  });
+
+  it('encodes a plain google.rpc.Status', () => {
+    const status = fields(encodeStatus(3, 'bad payload'));
+    expect(status.get(1)).toEqual([3]);
+    expect(text(status.get(2)?.[0])).toBe('bad payload');
+    expect(status.has(3)).toBe(false);
+  });
+});
