@@ -8,7 +8,8 @@
  * already emitted). Ready parts are emitted by the next `take` at once, so complete traces see no added
  * latency. Other parts are emitted `traces.wait` ms after their last new span (by the `nowMs` callers
  * pass: wall clock in serve, the newest event time in replay), so spans whose parent never comes are
- * late, not lost.
+ * late, not lost; and at the latest `MAX_HOLD_WAITS × traces.wait` after the part's first span, so a
+ * long session that trickles spans under a root that has not ended is not held indefinitely.
  *
  * Bounds: at most `traces.maxTraces` traces (the least recently extended one is emitted with what it
  * has) and `traces.maxSpansPerTrace` spans per trace (the trace is emitted when it reaches it). Nothing
@@ -32,6 +33,12 @@ import { settleTrace } from './tree.js';
 import type { Action } from './types.js';
 import { compileSensitive, compileZones, type SensitiveRules, type ZoneMap } from './zones.js';
 
+/**
+ * A part that keeps receiving spans (a long session whose root span has not ended) is still emitted
+ * once its first span is this many `traces.wait` old, so a trickle cannot delay its actions forever.
+ */
+export const MAX_HOLD_WAITS = 5;
+
 /** Spans remembered across emitted traces for late children (settled nodes, a few hundred bytes each). */
 export const REMEMBERED_SPANS = 100_000;
 
@@ -39,6 +46,7 @@ export const REMEMBERED_SPANS = 100_000;
 interface TraceBuf extends Recent {
   readonly traceId: string;
   readonly nodes: Map<string, SpanNode>;
+  readonly firstAddMs: number;
   lastAddMs: number;
   /** Spans whose parent is neither buffered, remembered nor remote: the part is not ready while > 0. */
   dangling: number;
@@ -48,6 +56,10 @@ interface TraceBuf extends Recent {
   epoch: number;
 }
 
+/**
+ * Turns accepted spans into actions. Single-threaded and synchronous: `add` buffers, `take` hands out
+ * what is ready, `drain` everything. Ignored spans are reported through `onIgnored`, one call each.
+ */
 export class ActionBuilder {
   private readonly classifier: Classifier;
   private readonly zones: ZoneMap;
@@ -58,6 +70,9 @@ export class ActionBuilder {
   private readonly traces = new Map<string, TraceBuf>();
   /** Parts in recency order (least recently extended first): eviction and timeouts read the front. */
   private readonly order = new RecencyQueue<TraceBuf>();
+  /** Parts in creation order, for the MAX_HOLD_WAITS cap. */
+  private born: TraceBuf[] = [];
+  private bornHead = 0;
   /** Parts extended since the last `take`: only these can have become ready. */
   private readonly dirty = new Set<TraceBuf>();
   private readonly memory = new EmittedMemory(REMEMBERED_SPANS);
@@ -100,7 +115,7 @@ export class ActionBuilder {
       const identity = identityOf(span, this.config);
       if (identity === null) continue; // callers reject these first (no_identity); never guess one
       if (buf === undefined || buf.traceId !== span.traceId) {
-        buf = this.partFor(span.traceId);
+        buf = this.partFor(span.traceId, nowMs);
         mem = this.memory.get(span.traceId);
       }
       if (buf.nodes.has(span.spanId) || mem?.spans.has(span.spanId)) {
@@ -133,7 +148,14 @@ export class ActionBuilder {
       if (buf.lastAddMs + this.wait > nowMs) break;
       this.finalize(buf, result);
     }
-    this.order.maintain(this.traces.size);
+    const maxHold = this.wait * MAX_HOLD_WAITS;
+    for (; this.bornHead < this.born.length; this.bornHead++) {
+      const buf = this.born[this.bornHead];
+      if (!buf.live) continue;
+      if (buf.firstAddMs + maxHold > nowMs) break;
+      this.finalize(buf, result);
+    }
+    this.maintain();
     return result;
   }
 
@@ -143,20 +165,43 @@ export class ActionBuilder {
     this.out = [];
     for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) this.finalize(buf, result);
     this.dirty.clear();
-    this.order.maintain(0);
+    this.maintain();
     return result;
   }
 
-  private partFor(traceId: string): TraceBuf {
+  private partFor(traceId: string, nowMs: number): TraceBuf {
     let buf = this.traces.get(traceId);
     if (buf !== undefined) return buf;
     if (this.traces.size >= this.maxTraces) {
       const oldest = this.order.oldest();
       if (oldest !== undefined) this.finalize(oldest, this.out);
     }
-    buf = { traceId, nodes: new Map(), lastAddMs: 0, dangling: 0, waiting: null, epoch: 0, seq: 0, live: true };
+    buf = {
+      traceId,
+      nodes: new Map(),
+      firstAddMs: nowMs,
+      lastAddMs: nowMs,
+      dangling: 0,
+      waiting: null,
+      epoch: 0,
+      seq: 0,
+      live: true,
+    };
     this.traces.set(traceId, buf);
+    this.born.push(buf);
     return buf;
+  }
+
+  /** Keeps both order queues proportional to the parts held. */
+  private maintain(): void {
+    this.order.maintain(this.traces.size);
+    if (this.bornHead > 4096 && this.bornHead * 2 > this.born.length) {
+      this.born = this.born.slice(this.bornHead);
+      this.bornHead = 0;
+    } else if (this.born.length - this.bornHead > 2 * this.traces.size + 4096) {
+      this.born = this.born.slice(this.bornHead).filter((b) => b.live);
+      this.bornHead = 0;
+    }
   }
 
   /** Adds the node and keeps `dangling` exact, so readiness is an O(1) check. */
@@ -221,6 +266,7 @@ export class ActionBuilder {
       credential: n.credential,
       scopes: n.scopes,
       agent: n.agent,
+      caller: n.caller,
     };
   }
 }

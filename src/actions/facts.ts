@@ -30,6 +30,7 @@ export const IGNORE_REASONS = [
   /** Counted only: a tool call without a usable name, still emitted as tool `unknown`. */
   'unknown_tool_name',
 ] as const;
+/** One of `IGNORE_REASONS`. */
 export type IgnoreReason = (typeof IGNORE_REASONS)[number];
 
 /**

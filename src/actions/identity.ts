@@ -9,6 +9,7 @@ import { isPayloadKey, parseAttributeSource } from './attributes.js';
 
 /** Why a span is rejected (OTLP partial success `rejected_spans`), a fixed list counted in metrics. */
 export const REJECT_REASONS = ['no_identity', 'invalid_trace_id', 'invalid_span_id', 'future_start'] as const;
+/** One of `REJECT_REASONS`. */
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** A compiled `identity.chain` / `identity.peerGroup`: parsed once per config, not per span. */

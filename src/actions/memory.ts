@@ -18,15 +18,19 @@ import { RecencyQueue, type Recent } from './recency.js';
 
 /** What a remembered span offers a late descendant (a settled SpanNode satisfies it). */
 export interface MemSpan {
+  readonly identity: string;
+  readonly caller: string | null;
   readonly act: ActLike | null;
   readonly ctx: AgentCtx | null;
 }
 
+/** Summary of an emitted subtree whose parent span had not arrived. */
 export interface Pending {
   rank: number;
   failed: string[] | null;
 }
 
+/** What is remembered of one emitted trace. */
 export interface TraceMemory extends Recent {
   readonly traceId: string;
   readonly spans: Map<string, MemSpan>;
@@ -42,6 +46,7 @@ export function mergeIds(into: string[] | null, more: readonly string[] | null):
   return out;
 }
 
+/** Bounded memory of emitted traces, least recently emitted forgotten first. */
 export class EmittedMemory {
   private readonly traces = new Map<string, TraceMemory>();
   private readonly order = new RecencyQueue<TraceMemory>();

@@ -3,7 +3,6 @@
  * span, built at `add` time, so the DecodedSpan (and any statement or URL query it carried) is not
  * retained by the buffer. Tree fields are scratch for tree.ts.
  */
-import type { Config } from '../config/schema.js';
 import type { DecodedSpan } from '../model.js';
 import * as A from './attributes.js';
 import type { Classifier } from './classify.js';
@@ -26,6 +25,7 @@ export interface ActLike {
   host: string | null;
 }
 
+/** A buffered span: own facts, identity, credential, scopes and tree scratch. */
 export interface SpanNode extends SpanFacts, ActLike {
   traceId: string;
   spanId: string;
@@ -56,9 +56,13 @@ export interface SpanNode extends SpanFacts, ActLike {
   failedBelow: string[] | null;
   /** Agent this action runs under. */
   agent: string | null;
+  /** Nearest ancestor identity other than this node's (who delegated the work), or null. */
+  caller: string | null;
   visited: boolean;
 }
 
+// Scope arrays may be shared between actions (one per resource): frozen, so a consumer that mutates
+// one fails loudly instead of silently changing other actions' scopes.
 const EMPTY_SCOPES: string[] = Object.freeze([]) as unknown as string[];
 
 /** `nhi.scopes`: a string array, or one string separated by spaces and/or commas. */
@@ -93,7 +97,7 @@ function scopesOfSpan(span: DecodedSpan): string[] {
   if (res === undefined) return EMPTY_SCOPES;
   let cached = resourceScopes.get(span.resource);
   if (cached === undefined) {
-    cached = scopesOf(res) ?? EMPTY_SCOPES;
+    cached = (Object.freeze(scopesOf(res)) as string[] | null) ?? EMPTY_SCOPES;
     resourceScopes.set(span.resource, cached);
   }
   return cached;
@@ -134,6 +138,7 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     rank: -1,
     failedBelow: null,
     agent: null,
+    caller: null,
     visited: false,
   };
   classifier.classifyInto(span, node);

@@ -12,6 +12,7 @@ export interface Recent {
   live: boolean;
 }
 
+/** Items in least-recently-touched order with O(1) amortised touch and oldest. */
 export class RecencyQueue<T extends Recent> {
   private items: T[] = [];
   private seqs: number[] = [];

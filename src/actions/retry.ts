@@ -31,6 +31,7 @@ interface IdentityState {
   failures: Failure[] | null;
 }
 
+/** Per-identity memory of recent tool call ids and failed calls. */
 export class RetryMemory {
   private readonly identities = new Map<string, IdentityState>();
 

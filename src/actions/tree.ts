@@ -15,7 +15,7 @@
  */
 import { accessOfRank, accessRank } from './access.js';
 import { Carrier, type IgnoreReason } from './facts.js';
-import { mergeIds, type TraceMemory } from './memory.js';
+import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
 import type { ActLike, AgentCtx, SpanNode } from './node.js';
 
 function isNode(a: ActLike): a is SpanNode {
@@ -29,16 +29,10 @@ function agentOf(ctx: AgentCtx | null, identity: string): AgentCtx | null {
 }
 
 function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreReason) => void): void {
-  let upCtx: AgentCtx | null;
-  let upAct: ActLike | null;
-  if (n.parent !== null) {
-    upCtx = n.parent.ctx;
-    upAct = n.parent.act;
-  } else {
-    const m = mem?.spans.get(n.parentSpanId);
-    upCtx = m?.ctx ?? null;
-    upAct = m?.act ?? null;
-  }
+  const up: MemSpan | null | undefined = n.parent ?? mem?.spans.get(n.parentSpanId);
+  const upCtx = up ? up.ctx : null;
+  const upAct = up ? up.act : null;
+  n.caller = up ? (up.identity !== n.identity ? up.identity : up.caller) : null;
   const runsUnder = agentOf(upCtx, n.identity);
   n.agent = runsUnder === null ? null : runsUnder.name;
 

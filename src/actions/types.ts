@@ -38,6 +38,13 @@ export interface Action {
   scopes: string[];
   /** Name of the agent this action runs under (context only, never the identity), or null. */
   agent: string | null;
+  /**
+   * Identity of the nearest ancestor span of another identity in the same trace (whoever handed this
+   * work over, e.g. the agent calling an MCP server), or null. Lets detectors treat a callee's actions
+   * as delegated (CONTRACT §3.1). Optional only so hand-built test actions need not set it; the
+   * ActionBuilder always does.
+   */
+  caller?: string | null;
 }
 
 /** The JSON line `vigil replay --actions` prints (CONTRACT §1). */

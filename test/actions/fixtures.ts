@@ -3,6 +3,7 @@ import { configSchema, type Config } from '../../src/config/schema.js';
 import { SpanKind, StatusCode, type Attributes, type DecodedSpan } from '../../src/model.js';
 import { ActionBuilder } from '../../src/actions/builder.js';
 import type { IgnoreReason } from '../../src/actions/facts.js';
+import type { Action } from '../../src/actions/types.js';
 
 export { SpanKind, StatusCode };
 
@@ -69,3 +70,18 @@ export function builder(partial: Record<string, unknown> = {}): {
   });
   return { b, ignored };
 }
+
+/** The root agent span `billing` (id 1). */
+export const agentRoot = (init: SpanInit = {}): DecodedSpan =>
+  span({ id: 1, parent: null, name: 'invoke_agent billing', attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'billing' }, ...init });
+
+/** A gen_ai execute_tool span. */
+export const tool = (id: number, parent: number, name: string, init: SpanInit = {}): DecodedSpan =>
+  span({ id, parent, name: `execute_tool ${name}`, ...init, attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': name, ...init.attrs } });
+
+/** An HTTP CLIENT span. */
+export const http = (id: number, parent: number | null, method: string, url: string, init: SpanInit = {}): DecodedSpan =>
+  span({ id, parent, kind: SpanKind.CLIENT, name: method, ...init, attrs: { 'http.request.method': method, 'url.full': url, ...init.attrs } });
+
+/** Actions keyed by target. */
+export const byTarget = (actions: Action[]): Record<string, Action> => Object.fromEntries(actions.map((a) => [a.target, a]));

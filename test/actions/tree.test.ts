@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { agentRoot, builder, http, span, SpanKind, StatusCode, T1, tool, type SpanInit } from './fixtures.js';
+
+describe('retries', () => {
+  it('a repeated tool call id is a retry (per identity)', () => {
+    const { b } = builder();
+    b.add([agentRoot(), tool(2, 1, 'pay', { attrs: { 'gen_ai.tool.call.id': 'call_1' } }), tool(3, 1, 'pay', { start: 1100, attrs: { 'gen_ai.tool.call.id': 'call_1' } })], 0);
+    expect(b.take(0).map((a) => a.retry)).toEqual([false, true]);
+  });
+
+  it('the same call repeated after its failure is a retry; after a success it is not', () => {
+    const { b } = builder();
+    b.add([
+      agentRoot(),
+      http(2, 1, 'GET', 'https://h/x', { start: 1000, attrs: { 'http.response.status_code': 503 } }),
+      http(3, 1, 'GET', 'https://h/x', { start: 1100 }),
+      http(4, 1, 'GET', 'https://h/x', { start: 1200 }),
+    ], 0);
+    expect(b.take(0).map((a) => [a.failed, a.retry])).toEqual([[true, false], [false, true], [false, false]]);
+  });
+
+  it('a parallel call that started before the failure ended is not its retry', () => {
+    const { b } = builder();
+    b.add([agentRoot(), http(2, 1, 'GET', 'https://h/x', { start: 1000, end: 1100, status: StatusCode.ERROR }), http(3, 1, 'GET', 'https://h/x', { start: 1001 })], 0);
+    expect(b.take(0).map((a) => a.retry)).toEqual([false, false]);
+  });
+
+  it('retry memory is per identity', () => {
+    const { b } = builder();
+    b.add([
+      http(2, null, 'GET', 'https://h/x', { status: StatusCode.ERROR, resource: { 'service.name': 'a' } }),
+      http(3, null, 'GET', 'https://h/x', { start: 1100, resource: { 'service.name': 'b' } }),
+      http(4, null, 'GET', 'https://h/x', { start: 1200, resource: { 'service.name': 'a' } }),
+    ], 0);
+    expect(b.take(0).map((a) => [a.identity, a.retry])).toEqual([['a', false], ['b', false], ['a', true]]);
+  });
+
+  it('http.request.resend_count > 0 is a retry', () => {
+    const { b } = builder();
+    b.add([agentRoot(), http(2, 1, 'GET', 'https://h/x', { attrs: { 'http.request.resend_count': 2 } })], 0);
+    expect(b.take(0)[0].retry).toBe(true);
+  });
+
+  it('a re-sent span is a duplicate, not a retry, and is counted', () => {
+    const { b, ignored } = builder();
+    const t = tool(2, 1, 'pay', { attrs: { 'gen_ai.tool.call.id': 'call_1' } });
+    b.add([agentRoot(), t], 0);
+    expect(b.take(0)).toHaveLength(1);
+    b.add([t], 1);
+    expect(b.take(1)).toEqual([]);
+    expect(ignored.duplicate_span).toBe(1);
+  });
+});
+
+describe('delegation and agent context', () => {
+  const agent = (id: number, parent: number | null, name: string, init: SpanInit = {}) =>
+    span({ id, parent, name: `invoke_agent ${name}`, ...init, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name } });
+
+  it('the outermost agent span is the agent’s task; actions under it carry its name', () => {
+    const { b, ignored } = builder();
+    b.add([agent(1, null, 'triage'), tool(2, 1, 'search')], 0);
+    const out = b.take(0);
+    expect(out.map((a) => [a.kind, a.agent])).toEqual([['tool', 'triage']]);
+    expect(ignored.agent_task).toBe(1);
+  });
+
+  it('a nested agent with another name is a delegation (agent-as-tool gives both actions)', () => {
+    const { b } = builder();
+    b.add([agent(1, null, 'triage'), tool(2, 1, 'refunds'), agent(3, 2, 'refunds'), tool(4, 3, 'issue_refund')], 0);
+    expect(b.take(0).map((a) => [a.kind, a.target, a.agent])).toEqual([
+      ['tool', 'refunds', 'triage'],
+      ['delegation', 'refunds', 'triage'],
+      ['tool', 'issue_refund', 'refunds'],
+    ]);
+  });
+
+  it('a nested agent with the same name is not a delegation', () => {
+    const { b, ignored } = builder();
+    b.add([agent(1, null, 'triage'), agent(2, 1, 'triage')], 0);
+    expect(b.take(0)).toEqual([]);
+    expect(ignored.agent_task).toBe(2);
+  });
+
+  it('CLIENT invoke_agent is a delegation; its HTTP call is transport', () => {
+    const { b, ignored } = builder();
+    b.add([
+      agent(1, null, 'triage'),
+      span({ id: 2, parent: 1, kind: SpanKind.CLIENT, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'remote' } }),
+      http(3, 2, 'POST', 'https://agents.example.com/a2a'),
+    ], 0);
+    expect(b.take(0).map((a) => [a.kind, a.target, a.agent])).toEqual([['delegation', 'remote', 'triage']]);
+    expect(ignored.transport_span).toBe(1);
+  });
+
+  it('agent context does not cross identities', () => {
+    const { b } = builder();
+    const other = { 'service.name': 'svc-b', 'nhi.identity': 'b' };
+    b.add([agent(1, null, 'triage'), span({ id: 2, parent: 1, kind: SpanKind.SERVER, resource: other }), http(3, 2, 'GET', 'https://h/x', { resource: other })], 0);
+    expect(b.take(0)[0]).toMatchObject({ identity: 'b', agent: null, peerGroup: 'svc-b' });
+  });
+});
+
+describe('transport and duplicates', () => {
+  it('an HTTP span under a model call is its transport: folded, host filled in, failure merged', () => {
+    const { b, ignored } = builder();
+    b.add([
+      agentRoot(),
+      span({ id: 2, parent: 1, name: 'chat gpt-4o', attrs: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai' } }),
+      http(3, 2, 'POST', 'https://api.openai.com/v1/chat/completions', { attrs: { 'http.response.status_code': 429 } }),
+    ], 0);
+    const out = b.take(0);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ kind: 'model', target: 'api.openai.com', host: 'api.openai.com', zone: 'external', access: null, failed: true });
+    expect(ignored.transport_span).toBe(1);
+  });
+
+  it('a late HTTP child of an already emitted model call is still folded', () => {
+    const { b, ignored } = builder();
+    b.add([agentRoot(), span({ id: 2, parent: 1, attrs: { 'gen_ai.operation.name': 'chat', 'server.address': 'api.openai.com' } })], 0);
+    expect(b.take(0)).toHaveLength(1);
+    b.add([http(3, 2, 'POST', 'https://api.openai.com/v1/chat/completions')], 10);
+    expect(b.take(10)).toEqual([]);
+    expect(ignored.transport_span).toBe(1);
+  });
+
+  it('a late child of an emitted tool is emitted on its own at once, with its agent context', () => {
+    const { b } = builder();
+    b.add([agentRoot(), tool(2, 1, 'fetch')], 0);
+    expect(b.take(0)).toHaveLength(1);
+    b.add([http(3, 2, 'PUT', 'https://h/x')], 10);
+    expect(b.take(10)).toMatchObject([{ kind: 'http', access: 'write', agent: 'billing' }]);
+  });
+
+  it('a second HTTP layer to the same host is one request; to another host it is its own call', () => {
+    const { b, ignored } = builder();
+    b.add([
+      agentRoot(),
+      http(2, 1, 'GET', 'https://h/a'),
+      http(3, 2, 'GET', 'https://h/a'),
+      http(4, 2, 'GET', 'https://cdn.example/a', { start: 1001 }),
+    ], 0);
+    expect(b.take(0).map((a) => a.target)).toEqual(['h/a', 'cdn.example/a']);
+    expect(ignored.transport_span).toBe(1);
+  });
+
+  it('a tool span directly inside a tool span of the same name is one call', () => {
+    const { b, ignored } = builder();
+    b.add([
+      agentRoot(),
+      span({ id: 2, parent: 1, attrs: { 'openinference.span.kind': 'TOOL', 'tool.name': 'search' } }),
+      span({ id: 3, parent: 2, kind: SpanKind.CLIENT, attrs: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'search', 'nhi.access': 'read' } }),
+    ], 0);
+    expect(b.take(0).map((a) => [a.target, a.access])).toEqual([['search', 'read']]);
+    expect(ignored.nested_tool_span).toBe(1);
+  });
+});
+
+describe('ignore reasons are counted', () => {
+  it('one count per span that yields no action, and unnamed tools', () => {
+    const { b, ignored } = builder();
+    b.add([
+      agentRoot(),
+      span({ id: 2, parent: 1 }),
+      span({ id: 3, parent: 1, attrs: { 'gen_ai.operation.name': 'agent_step' } }),
+      span({ id: 4, parent: 1, attrs: { 'gen_ai.operation.name': 'mystery' } }),
+      span({ id: 5, parent: 1, attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'StructuredTool' } }),
+    ], 0);
+    expect(b.take(0).map((a) => a.target)).toEqual(['unknown']);
+    expect(ignored).toEqual({ agent_task: 1, not_an_action: 1, workflow_step: 1, unknown_operation: 1, unknown_tool_name: 1 });
+  });
+});
+
+describe('zones, sensitivity, credentials', () => {
+  const cfg = {
+    zones: { secrets: ['vault.*'], internal: ['*.internal'] },
+    sensitive: { zones: ['secrets'], tools: ['*secret*'], targets: ['postgresql/hr/*'] },
+  };
+  it('zone of the destination host; tools have no host or zone', () => {
+    const { b } = builder(cfg);
+    b.add([agentRoot(), tool(2, 1, 'x'), http(3, 2, 'GET', 'https://billing.internal/a')], 0);
+    expect(b.take(0).map((a) => [a.host, a.zone])).toEqual([[null, null], ['billing.internal', 'internal']]);
+  });
+
+  it('sensitive marks reads of sensitive zones, tools and targets, not writes', () => {
+    const { b } = builder(cfg);
+    b.add([
+      agentRoot(),
+      http(2, 1, 'GET', 'https://vault.prod/v1/secret/db'),
+      http(3, 1, 'POST', 'https://vault.prod/v1/secret/db', { start: 1001 }),
+      tool(4, 1, 'get_secret', { start: 1002 }),
+      span({ id: 5, parent: 1, start: 1003, kind: SpanKind.CLIENT, attrs: { 'db.system.name': 'postgresql', 'db.namespace': 'hr', 'db.collection.name': 'salaries', 'db.operation.name': 'SELECT' } }),
+      http(6, 1, 'GET', 'https://example.com/', { start: 1004 }),
+    ], 0);
+    expect(b.take(0).map((a) => a.sensitive)).toEqual([true, false, true, true, false]);
+  });
+
+  it('credential and scopes: span before resource; scopes as array or separated string', () => {
+    const { b } = builder();
+    const res = { 'service.name': 's', 'nhi.identity': 'i', 'nhi.credential.id': 'lease-res', 'nhi.credential.type': 'vault_lease', 'nhi.scopes': 'tickets:read, tickets:write' };
+    b.add([
+      span({ id: 1, resource: res, kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'GET', 'url.full': 'https://h/a' } }),
+      span({ id: 2, resource: res, start: 1001, kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'GET', 'url.full': 'https://h/b', 'nhi.credential.id': 'jti-1', 'nhi.scopes': ['admin'] } }),
+    ], 0);
+    const [a, c] = b.take(0);
+    expect(a.credential).toEqual({ id: 'lease-res', type: 'vault_lease' });
+    expect(a.scopes).toEqual(['tickets:read', 'tickets:write']);
+    expect(c.credential).toEqual({ id: 'jti-1', type: null });
+    expect(c.scopes).toEqual(['admin']);
+  });
+
+  it('several identities in one trace: each span judged under its own resource', () => {
+    const { b } = builder();
+    b.add([agentRoot(), http(2, 1, 'GET', 'https://h/a', { resource: { 'service.name': 'other' } })], 0);
+    expect(b.take(0)[0]).toMatchObject({ identity: 'other', peerGroup: 'other', traceId: T1 });
+  });
+});
+
