@@ -1,0 +1,177 @@
+/**
+ * The CLI as a user runs it: the compiled `vigil` (dist/, built by `npm test`'s pretest) in a child
+ * process. Golden replay, check-config errors, serve with a clean SIGTERM shutdown, and `kill -9` after
+ * acknowledged exports losing nothing.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { SpanKind } from '@opentelemetry/api';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const CLI = path.join(ROOT, 'dist/src/cli.js');
+const GOLDEN = path.join(ROOT, 'test/fixtures/golden');
+
+function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-'));
+}
+
+describe('vigil replay', () => {
+  const expected = fs.readFileSync(path.join(GOLDEN, 'agent-traces.actions.jsonl'), 'utf8');
+  const config = path.join(GOLDEN, 'config.yaml');
+
+  it('derives the golden actions from the golden OTLP/JSON lines (plain and .gz)', () => {
+    if (process.env.UPDATE_GOLDEN) {
+      const out = vigil(['replay', '--config', config, '--actions', path.join(GOLDEN, 'agent-traces.otlp.jsonl')]);
+      fs.writeFileSync(path.join(GOLDEN, 'agent-traces.actions.jsonl'), out.stdout);
+    }
+    for (const file of ['agent-traces.otlp.jsonl', 'agent-traces.otlp.jsonl.gz']) {
+      const r = vigil(['replay', '--config', config, '--actions', path.join(GOLDEN, file)]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(expected);
+      expect(r.stderr).toMatch(/spans\s+15/);
+      expect(r.stderr).toMatch(/actions\s+9 \(tool=3 http=4 db=1 model=1\)/);
+      expect(r.stderr).toMatch(/identities\s+2/);
+      expect(r.stderr).toMatch(/rejected\s+1 \(no_identity=1\)/);
+      // Tool arguments, prompts, the URL query and the status message all carried this canary.
+      expect(r.stdout + r.stderr).not.toContain('SECRET-CANARY');
+    }
+  });
+
+  it('prints no alert lines without detectors, and a summary', () => {
+    const r = vigil(['replay', '--config', config, path.join(GOLDEN, 'agent-traces.otlp.jsonl')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/alerts\s+0/);
+  });
+
+  it('skips a malformed line with its line number and goes on', () => {
+    const dir = tmpDir();
+    const good = fs.readFileSync(path.join(GOLDEN, 'agent-traces.otlp.jsonl'), 'utf8').split('\n')[0];
+    const file = path.join(dir, 'mixed.jsonl');
+    fs.writeFileSync(file, `{"resourceSpans": [\n${good}\n`);
+    const r = vigil(['replay', '--actions', file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('mixed.jsonl:1: skipped');
+    expect(r.stdout.trim().split('\n')).toHaveLength(6);
+  });
+
+  it('names a missing file and exits 1 without a stack trace', () => {
+    const r = vigil(['replay', '/nonexistent/traces.jsonl']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot read /nonexistent/traces.jsonl');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('keeps what it learned in --db', () => {
+    const db = path.join(tmpDir(), 'replay.db');
+    expect(vigil(['replay', '--db', db, path.join(GOLDEN, 'agent-traces.otlp.jsonl')]).code).toBe(0);
+    const rows = new Database(db, { readonly: true }).prepare('SELECT identity, actions FROM identities ORDER BY identity').all();
+    expect(rows).toEqual([
+      { identity: 'spiffe://acme.example/ns/support/sa/agent-1', actions: 7 },
+      { identity: 'spiffe://acme.example/ns/tools/sa/files-mcp', actions: 2 },
+    ]);
+  });
+});
+
+describe('vigil check-config', () => {
+  it('prints the effective config of the repository config.yaml', () => {
+    const r = vigil(['check-config']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('endpoint: 127.0.0.1:4317');
+  });
+
+  it('reports each problem with its key path, exit 1, no stack trace', () => {
+    const file = path.join(tmpDir(), 'bad.yaml');
+    fs.writeFileSync(file, 'webhooks:\n  - url: http://127.0.0.1:9000/hook\n    secret: nope\nreceivers:\n  otlp:\n    grcp: {}\n');
+    const r = vigil(['check-config', '--config', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('webhooks[0].secret: must start with whsec_');
+    expect(r.stderr).toContain('receivers.otlp.grcp');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('rejects an unknown command with the usage', () => {
+    const r = vigil(['frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Usage:');
+  });
+});
+
+describe('vigil serve', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => child?.kill('SIGKILL'));
+
+  /** Starts `vigil serve` on free ports and resolves with the ports from its ready log line. */
+  async function serve(dir: string): Promise<{ grpc: string; api: string }> {
+    const config = path.join(dir, 'config.yaml');
+    fs.writeFileSync(config, [
+      'receivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }',
+      'api: { endpoint: "127.0.0.1:0" }',
+      'storage: { path: "state/vigil.db" }',
+    ].join('\n'));
+    child = spawn(process.execPath, [CLI, 'serve', '--config', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    return new Promise((resolve, reject) => {
+      child!.stderr!.on('data', (chunk) => {
+        stderr += chunk;
+        const line = stderr.split('\n').find((l) => l.includes('"vigil ready'));
+        if (line) {
+          const ready = JSON.parse(line);
+          resolve({ grpc: ready.otlpGrpc, api: ready.api });
+        }
+      });
+      child!.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+    });
+  }
+
+  async function exportSpans(grpc: string, identity: string, n: number): Promise<void> {
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'cli-test', 'nhi.identity': identity }),
+      spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `http://${grpc}` }))],
+    });
+    const tracer = provider.getTracer('cli-test');
+    for (let i = 0; i < n; i++) tracer.startSpan('GET', { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'GET', 'url.full': `https://api.example.com/items/${i}` } }).end();
+    await provider.forceFlush();
+    await provider.shutdown();
+  }
+
+  const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.once('exit', (code, signal) => r(code ?? (signal ? -1 : null))));
+
+  it('generates an API token file (0600), serves, and shuts down cleanly on SIGTERM', async () => {
+    const dir = tmpDir();
+    const { grpc, api } = await serve(dir);
+    const tokenFile = path.join(dir, 'state/api-token');
+    expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const token = fs.readFileSync(tokenFile, 'utf8').trim();
+    expect((await fetch(`http://${api}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    await exportSpans(grpc, 'spiffe://test/serve', 3);
+    const exit = exited(child!);
+    child!.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const row = new Database(path.join(dir, 'state/vigil.db'), { readonly: true }).prepare('SELECT actions FROM identities').get();
+    expect(row).toEqual({ actions: 3 });
+  });
+
+  it('loses no acknowledged export on kill -9', async () => {
+    const dir = tmpDir();
+    const { grpc } = await serve(dir);
+    await exportSpans(grpc, 'spiffe://test/durable', 25); // each export resolved => acknowledged
+    const exit = exited(child!);
+    child!.kill('SIGKILL');
+    await exit;
+    const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
+    expect(db.prepare('SELECT identity, actions FROM identities').all()).toEqual([{ identity: 'spiffe://test/durable', actions: 25 }]);
+  });
+});
