@@ -4,9 +4,11 @@
  * database closes, so a clean shutdown acknowledges nothing it has not stored.
  */
 import { ActionBuilder, attributeFilterFor } from './actions/index.js';
+import { AlertManager } from './alerts/manager.js';
 import { ApiServer } from './api/server.js';
 import { resolveApiToken } from './api/token.js';
 import type { Config } from './config/schema.js';
+import { DetectionEngine } from './detect/engine.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -24,6 +26,8 @@ export interface Daemon {
   db: Db;
   identities: IdentityStore;
   pipeline: Pipeline;
+  alerts: AlertManager;
+  engine: DetectionEngine;
   logger: Logger;
   /** Drains and stops everything, in reverse start-up order. Idempotent. */
   close(): Promise<void>;
@@ -59,6 +63,11 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const identities = new IdentityStore(db);
     const builder = new ActionBuilder(config, (reason) => metrics.spansIgnored.inc({ reason }));
     const pipeline = new Pipeline({ config, db, identities, builder, metrics, logger });
+    const alerts = new AlertManager(db, config, metrics);
+    const engine = new DetectionEngine(db, config, alerts);
+    pipeline.addStage(engine);
+    // Until alert delivery lands, the log is where alerts go.
+    alerts.subscribe((e) => e.type === 'alert' && logger.warn({ alert: e.alert }, `alert: ${e.alert.title}`));
     teardown.push(() => pipeline.close());
 
     const token = resolveApiToken(config.api.token, config.storage.path);
@@ -91,7 +100,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
       },
       token.file ? `vigil ready; the API token is in ${token.file}` : 'vigil ready',
     );
-    return { ports, token: token.value, config, metrics, db, identities, pipeline, logger, close };
+    return { ports, token: token.value, config, metrics, db, identities, pipeline, alerts, engine, logger, close };
   } catch (err) {
     await close();
     throw err;

@@ -31,8 +31,17 @@ export interface SubmitResult {
   durable: Promise<void>;
 }
 
-/** Something that wants every action, in order (detectors arrive here). */
+/** Something that wants every action, in order. */
 export type ActionSink = (actions: Action[]) => void;
+
+/** A stage after the actions: the detection engine. It also writes its state in the group commit. */
+export interface Stage {
+  process(actions: readonly Action[]): void;
+  /** No more actions will come (shutdown, end of replay): settle anything pending. */
+  finish(): void;
+  /** Called inside the commit transaction; `final` at shutdown and the end of a replay. */
+  commit(final: boolean): void;
+}
 
 interface Ticket {
   resolve(): void;
@@ -60,7 +69,7 @@ export class Pipeline {
   private readonly queue: QueueEntry[] = [];
   private queuedSpans = 0;
   private readonly awaitingCommit: Ticket[] = [];
-  private readonly sinks: ActionSink[] = [];
+  private readonly stages: Stage[] = [];
   private scheduled = false;
   private paused = false;
   private lastCommit = 0;
@@ -78,7 +87,12 @@ export class Pipeline {
 
   /** Adds a consumer of actions (called synchronously, in order, before the commit that covers them). */
   addSink(sink: ActionSink): void {
-    this.sinks.push(sink);
+    this.stages.push({ process: (actions) => sink(actions as Action[]), finish() {}, commit() {} });
+  }
+
+  /** Adds a stage (called in order with every action, and in every commit). */
+  addStage(stage: Stage): void {
+    this.stages.push(stage);
   }
 
   /**
@@ -120,10 +134,11 @@ export class Pipeline {
     return rejected;
   }
 
-  /** Ends a replay: emits every held trace and commits. */
+  /** Ends a replay: emits every held trace, settles the stages, and commits. */
   finishReplay(): void {
     this.emit(this.deps.builder.drain());
-    this.flush();
+    for (const stage of this.stages) stage.finish();
+    this.commit(true);
   }
 
   /** Commits now (replay calls it periodically; serve commits on its own schedule). */
@@ -208,16 +223,19 @@ export class Pipeline {
       identities.record(a);
       metrics.actions.inc({ kind: a.kind });
     }
-    for (const sink of this.sinks) sink(actions);
+    for (const stage of this.stages) stage.process(actions);
   }
 
   /** The group commit: every dirty record in one transaction, then the exports it covers are acknowledged. */
-  private commit(): void {
+  private commit(final = false): void {
     const { db, identities, metrics, logger } = this.deps;
     const tickets = this.awaitingCommit.splice(0);
     const stop = metrics.commitDuration.startTimer();
     try {
-      db.transaction(() => identities.flush())();
+      db.transaction(() => {
+        identities.flush();
+        for (const stage of this.stages) stage.commit(final);
+      })();
     } catch (err) {
       // A failed commit (disk full, I/O error) must not be acknowledged: the exporters will retry.
       logger.error({ err }, 'store commit failed; exports not acknowledged');
@@ -246,7 +264,8 @@ export class Pipeline {
     this.queuedSpans = 0;
     this.emit(builder.take(this.now()));
     this.emit(builder.drain());
-    this.commit();
+    for (const stage of this.stages) stage.finish();
+    this.commit(true);
     this.closed = true;
   }
 }

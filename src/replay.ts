@@ -9,7 +9,9 @@ import readline from 'node:readline';
 import zlib from 'node:zlib';
 import { ActionBuilder, attributeFilterFor } from './actions/index.js';
 import { toActionLine } from './actions/types.js';
+import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
+import { DetectionEngine } from './detect/engine.js';
 import { VigilError } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -60,6 +62,21 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
       buffered = '';
     }
   };
+  const alerts = new AlertManager(db, config, metrics);
+  pipeline.addStage(new DetectionEngine(db, config, alerts));
+  // Per detector: alerts raised and the findings folded into them (final counts).
+  const byDetector = new Map<string, { alerts: number; findings: number }>();
+  const detectorOf = new Map<string, string>();
+  alerts.subscribe((e) => {
+    if (e.type === 'alert') {
+      if (!opts.printActions) write(JSON.stringify(e.alert));
+      detectorOf.set(e.alert.id, e.alert.detector);
+      const d = byDetector.get(e.alert.detector) ?? { alerts: 0, findings: 0 };
+      byDetector.set(e.alert.detector, { alerts: d.alerts + 1, findings: d.findings + e.alert.count });
+    } else {
+      byDetector.get(detectorOf.get(e.update.id)!)!.findings++;
+    }
+  });
   if (opts.printActions) pipeline.addSink((actions) => actions.forEach((a) => write(JSON.stringify(toActionLine(a)))));
 
   let badLines = 0;
@@ -86,7 +103,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
     }
     pipeline.finishReplay();
     out.write(buffered);
-    errOut.write(await summary(metrics, identities.size, badLines));
+    errOut.write(await summary(metrics, identities.size, badLines, byDetector));
   } finally {
     pipeline.close();
     db.close();
@@ -114,12 +131,11 @@ async function total(metric: { get(): Promise<{ values: Array<{ value: number; l
   return { sum, byLabel };
 }
 
-async function summary(metrics: Metrics, identities: number, badLines: number): Promise<string> {
+async function summary(metrics: Metrics, identities: number, badLines: number, byDetector: Map<string, { alerts: number; findings: number }>): Promise<string> {
   const spans = await total(metrics.spansReceived);
   const actions = await total(metrics.actions, 'kind');
   const rejected = await total(metrics.spansRejected, 'reason');
   const ignored = await total(metrics.spansIgnored, 'reason');
-  const alerts = await total(metrics.alerts, 'detector');
   const list = (m: Map<string, number>) => ([...m].map(([k, n]) => `${k}=${n}`).join(' ') || 'none');
   return [
     `replay summary`,
@@ -129,7 +145,7 @@ async function summary(metrics: Metrics, identities: number, badLines: number): 
     `  rejected    ${rejected.sum} (${list(rejected.byLabel)})`,
     `  ignored     ${ignored.sum} (${list(ignored.byLabel)})`,
     `  bad lines   ${badLines}`,
-    `  alerts      ${alerts.sum} (${list(alerts.byLabel)})`,
+    `  alerts      ${[...byDetector.values()].reduce((n, d) => n + d.alerts, 0)} (${[...byDetector].map(([d, c]) => `${d}=${c.alerts} alerts/${c.findings} findings`).join(' ') || 'none'})`,
     '',
   ].join('\n');
 }

@@ -212,6 +212,59 @@ export const configSchema = z
         brokers: z.array(broker).default([]),
       })
       .prefault({}),
+    baselines: z
+      .strictObject({
+        /** Actions an identity needs before it is judged against itself (CONTRACT §4: at most 300). */
+        minActions: positiveInt.default(300),
+        /** Event time an identity needs before it is judged against itself (CONTRACT §4: at most 48h). */
+        minAge: duration.prefault('24h'),
+        /** Old behaviour fades: a count halves after this much event time without use. */
+        halfLife: duration.prefault('14d'),
+        /** How often learned state is written to SQLite (a kill -9 loses at most this much learning). */
+        checkpointInterval: duration.prefault('5s'),
+        /** Identity baselines kept in memory; colder ones are read back from SQLite when next active. */
+        maxHotIdentities: positiveInt.default(20_000),
+      })
+      .prefault({}),
+    detectors: z
+      .strictObject({
+        scope_drift: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** A new, non-sensitive tool or target waits this long for peers adopting it too (a rollout). */
+            rolloutGrace: duration.prefault('15m'),
+            /** Share of the peer group that must adopt an item within rolloutWindow for it to be a rollout. */
+            rolloutShare: z.number().min(0).max(1).default(0.3),
+            rolloutWindow: duration.prefault('24h'),
+          })
+          .prefault({}),
+        lateral_chaining: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** How long a sensitive read is remembered when looking for egress across the identity's traces. */
+            window: duration.prefault('10m'),
+          })
+          .prefault({}),
+        retry_storm: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** The sliding event-time window failures and retries are counted in. */
+            window: duration.prefault('5m'),
+            /** Fewest failures + retries in the window that can be a storm. */
+            minEvents: positiveInt.default(10),
+            /** How many standard deviations above the identity's usual failure share a storm must be. */
+            zScore: z.number().positive().default(6),
+          })
+          .prefault({}),
+        unexpected_write: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+      })
+      .prefault({}),
+    alerts: z
+      .strictObject({
+        /** Findings for the same identity, detector and subject within this window fold into one alert. */
+        suppressionWindow: duration.prefault('1h'),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z

@@ -14,7 +14,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'identities, action counters, baseline items, alerts',
+    description: 'identities, action counters, alerts',
     sql: `
       -- One row per identity: the record the API and detectors look up first.
       CREATE TABLE identities (
@@ -36,18 +36,6 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (identity, kind)
       ) STRICT, WITHOUT ROWID;
 
-      -- What each identity uses: one row per (identity, dimension, item), dimension being tool, target,
-      -- host, zone, scope or access (item "target|class"). Baselines read and decay these.
-      CREATE TABLE baseline_items (
-        identity   TEXT NOT NULL,
-        dimension  TEXT NOT NULL,
-        item       TEXT NOT NULL,
-        count      REAL NOT NULL,
-        first_seen REAL NOT NULL,
-        last_seen  REAL NOT NULL,
-        PRIMARY KEY (identity, dimension, item)
-      ) STRICT, WITHOUT ROWID;
-
       -- Alerts in raise order; seq is the websocket resume cursor (strictly increasing, never reused).
       CREATE TABLE alerts (
         seq         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -61,6 +49,22 @@ export const MIGRATIONS: readonly Migration[] = [
         body        TEXT NOT NULL     -- the alert JSON (schema: shared/spec/alert.schema.json)
       ) STRICT;
       CREATE INDEX alerts_fold ON alerts(identity, detector, subject, event_time);
+    `,
+  },
+  {
+    version: 2,
+    description: 'identity and peer-group baselines',
+    sql: `
+      -- One JSON document per identity (baselines/identity.ts): loaded when the identity is next active.
+      CREATE TABLE identity_baselines (
+        identity   TEXT PRIMARY KEY,
+        peer_group TEXT NOT NULL,
+        body       TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE peer_baselines (
+        peer_group TEXT PRIMARY KEY,
+        body       TEXT NOT NULL
+      ) STRICT;
     `,
   },
 ];

@@ -1,0 +1,118 @@
+/**
+ * One identity's baseline: decayed counts of what it uses (tools, targets, hosts, zones, scopes, delegated
+ * agents, access class per subject, tool-to-tool transitions, sensitive flows), its outcome rates
+ * (actions, failures + retries) and its activity by hour of the week. Serialised whole to SQLite.
+ */
+import { bump, valueAt, type Counter } from './decay.js';
+
+const HOURS_PER_WEEK = 168;
+const HOUR_MS = 3_600_000;
+
+export interface BaselineSettings {
+  halfLifeMs: number;
+  minActions: number;
+  minAgeMs: number;
+  /** A counter decayed below this is treated as forgotten. */
+  forgetBelow: number;
+}
+
+/** Hour of the week (0 = Monday 00:00 UTC … 167), for day/night and weekday/weekend awareness. */
+export function hourOfWeek(time: number): number {
+  const day = (new Date(time).getUTCDay() + 6) % 7;
+  return day * 24 + Math.floor((time % 86_400_000) / HOUR_MS);
+}
+
+export class IdentityBaseline {
+  /** Actions seen (judged or not), raw. */
+  actions = 0;
+  /** Decayed counts: actions learned, and failures + retries among them. */
+  readonly outcome: { actions: Counter; bad: Counter };
+  readonly counters = new Map<string, Counter>();
+  /** Actions learned per hour of the week (raw; a profile, so only proportions matter). */
+  readonly hours = new Float64Array(HOURS_PER_WEEK);
+  dirty = false;
+
+  constructor(
+    readonly identity: string,
+    public peerGroup: string,
+    public firstSeen: number,
+    public lastSeen: number,
+  ) {
+    this.outcome = { actions: { c: 0, t: firstSeen, f: firstSeen }, bad: { c: 0, t: firstSeen, f: firstSeen } };
+  }
+
+  /** Old enough and busy enough to be judged against itself (CONTRACT §4: ≤ 48 h and ≤ 300 actions). */
+  isMature(s: BaselineSettings): boolean {
+    return this.actions >= s.minActions && this.lastSeen - this.firstSeen >= s.minAgeMs;
+  }
+
+  /** Notes that an action happened (judged or not): keeps first/last seen and the raw count. */
+  observe(time: number): void {
+    this.actions++;
+    if (time > this.lastSeen) this.lastSeen = time;
+    if (time < this.firstSeen) this.firstSeen = time;
+    this.dirty = true;
+  }
+
+  /** Folds an action's items (keys from keys.ts) and outcome into the baseline. Returns keys new to it. */
+  learn(keys: readonly string[], time: number, bad: boolean, s: BaselineSettings): string[] {
+    const created: string[] = [];
+    for (const k of keys) {
+      const before = this.counters.get(k);
+      const isNew = !before || valueAt(before, time, s.halfLifeMs) < s.forgetBelow;
+      bump(this.counters, k, time, s.halfLifeMs);
+      if (isNew) created.push(k);
+    }
+    this.learnOutcome(time, bad, s);
+    this.hours[hourOfWeek(time)]++;
+    this.dirty = true;
+    return created;
+  }
+
+  /** Outcome-only learning, for actions whose items are not learned (they raised an alert). */
+  learnOutcome(time: number, bad: boolean, s: BaselineSettings): void {
+    this.outcome.actions.c = valueAt(this.outcome.actions, time, s.halfLifeMs) + 1;
+    this.outcome.bad.c = valueAt(this.outcome.bad, time, s.halfLifeMs) + (bad ? 1 : 0);
+    this.outcome.actions.t = this.outcome.bad.t = Math.max(this.outcome.actions.t, time);
+  }
+
+  /** The decayed count of `k` at `time` (0 when unknown or forgotten). */
+  count(k: string, time: number, s: BaselineSettings): number {
+    const c = this.counters.get(k);
+    if (!c) return 0;
+    const v = valueAt(c, time, s.halfLifeMs);
+    return v < s.forgetBelow ? 0 : v;
+  }
+
+  /** Long-run share of failures + retries among learned actions. */
+  badRate(): { bad: number; actions: number } {
+    return { bad: this.outcome.bad.c, actions: this.outcome.actions.c };
+  }
+
+  toJSON(): unknown {
+    return {
+      v: 1,
+      peerGroup: this.peerGroup,
+      firstSeen: this.firstSeen,
+      lastSeen: this.lastSeen,
+      actions: this.actions,
+      outcome: this.outcome,
+      hours: Array.from(this.hours),
+      counters: Array.from(this.counters, ([k, c]) => [k, c.c, c.t, c.f]),
+    };
+  }
+
+  static fromJSON(identity: string, raw: ReturnType<IdentityBaseline['toJSON']>): IdentityBaseline {
+    const o = raw as {
+      peerGroup: string; firstSeen: number; lastSeen: number; actions: number;
+      outcome: { actions: Counter; bad: Counter }; hours: number[]; counters: Array<[string, number, number, number]>;
+    };
+    const b = new IdentityBaseline(identity, o.peerGroup, o.firstSeen, o.lastSeen);
+    b.actions = o.actions;
+    Object.assign(b.outcome.actions, o.outcome.actions);
+    Object.assign(b.outcome.bad, o.outcome.bad);
+    b.hours.set(o.hours.slice(0, HOURS_PER_WEEK));
+    for (const [k, c, t, f] of o.counters) b.counters.set(k, { c, t, f });
+    return b;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * A peer group's baseline: which identities of the group use each item, and when identities first tried
+ * it. A new identity is judged against this until it has its own history; a change most of the group
+ * adopts at once (a rollout) is told apart from one identity drifting.
+ */
+
+/** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
+const MAX_ADOPTERS = 256;
+
+interface PeerItem {
+  /** Distinct identities that learned the item. */
+  users: number;
+  /** identity -> event time of its first attempt (learned or alerted), most recent MAX_ADOPTERS. */
+  adopters: Map<string, number>;
+}
+
+export class PeerGroupBaseline {
+  readonly members = new Set<string>();
+  readonly mature = new Set<string>();
+  readonly items = new Map<string, PeerItem>();
+  dirty = false;
+
+  constructor(readonly name: string) {}
+
+  join(identity: string): void {
+    if (!this.members.has(identity)) {
+      this.members.add(identity);
+      this.dirty = true;
+    }
+  }
+
+  markMature(identity: string): void {
+    if (!this.mature.has(identity)) {
+      this.mature.add(identity);
+      this.dirty = true;
+    }
+  }
+
+  /** True once some member is judged against itself: the group then has a baseline worth judging by. */
+  get hasBaseline(): boolean {
+    return this.mature.size > 0;
+  }
+
+  private item(k: string): PeerItem {
+    let it = this.items.get(k);
+    if (!it) this.items.set(k, (it = { users: 0, adopters: new Map() }));
+    return it;
+  }
+
+  /** An identity learned `k` for the first time. */
+  learned(identity: string, k: string, time: number): void {
+    const it = this.item(k);
+    it.users++;
+    this.attempted(identity, k, time, it);
+    this.dirty = true;
+  }
+
+  /** An identity used `k` for the first time (whether or not it was learned): rollout evidence. */
+  attempted(identity: string, k: string, time: number, it = this.item(k)): void {
+    if (it.adopters.has(identity)) return;
+    if (it.adopters.size >= MAX_ADOPTERS) it.adopters.delete(it.adopters.keys().next().value!);
+    it.adopters.set(identity, time);
+    this.dirty = true;
+  }
+
+  /** Identities of the group that learned `k`. */
+  users(k: string): number {
+    return this.items.get(k)?.users ?? 0;
+  }
+
+  /** Distinct identities other than `identity` whose first use of `k` falls in [from, to]. */
+  adoptersBetween(k: string, from: number, to: number, identity: string): number {
+    const it = this.items.get(k);
+    if (!it) return 0;
+    let n = 0;
+    for (const [id, t] of it.adopters) if (id !== identity && t >= from && t <= to) n++;
+    return n;
+  }
+
+  toJSON(): unknown {
+    return {
+      v: 1,
+      members: [...this.members],
+      mature: [...this.mature],
+      items: Array.from(this.items, ([k, it]) => [k, it.users, [...it.adopters]]),
+    };
+  }
+
+  static fromJSON(name: string, raw: unknown): PeerGroupBaseline {
+    const o = raw as { members: string[]; mature: string[]; items: Array<[string, number, Array<[string, number]>]> };
+    const g = new PeerGroupBaseline(name);
+    for (const m of o.members) g.members.add(m);
+    for (const m of o.mature) g.mature.add(m);
+    for (const [k, users, adopters] of o.items) g.items.set(k, { users, adopters: new Map(adopters) });
+    return g;
+  }
+}

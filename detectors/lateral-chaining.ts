@@ -1,0 +1,86 @@
+/**
+ * lateral_chaining: within a trace (delegated agents' steps included), a step-to-step transition the
+ * identity and its peers have not learned that crosses trust zones or leads to a write or egress; or a
+ * sensitive read followed by egress to `external` — in the same trace or in another of the identity's
+ * traces within the window — unless that flow (sensitive target -> destination host) is learned.
+ * The subject is the flow.
+ */
+import type { Severity } from '../src/config/schema.js';
+import { flowItem, key, transitionItem } from '../baselines/keys.js';
+import { span, surpriseScore, times } from './severity.js';
+import type { Detector, DetectorInput, Finding } from './types.js';
+
+const EGRESS_KINDS = new Set(['http', 'rpc', 'messaging']);
+/** Below this many observed steps out of the previous one, an unseen transition is hardly surprising. */
+const FAMILIAR_FROM = 20;
+
+/** True when the action sends something to a destination in zone `external` (model calls never do). */
+export function isEgress(action: DetectorInput['action']): boolean {
+  return EGRESS_KINDS.has(action.kind) && action.zone === 'external' && action.host !== null;
+}
+
+function sensitiveEgress({ action, view, sensitiveReads, now }: DetectorInput): Finding | null {
+  if (!isEgress(action)) return null;
+  let read = null;
+  for (const r of sensitiveReads) if (r.time <= action.time && (!read || r.time > read.time)) read = r;
+  if (!read) return null;
+  const flow = flowItem(read.target, action.host!);
+  const k = key('flow', flow);
+  if (view.own(k) > 0 || view.peers(k) > 0) return null;
+  const sameTrace = read.traceId === action.traceId;
+  return {
+    detector: 'lateral_chaining',
+    severity: 'high',
+    score: 0.9,
+    subject: flow,
+    title: `Sensitive read then egress to ${action.host}`,
+    explanation:
+      `${action.identity} read sensitive \`${read.target}\` and ${span(now - read.time)} later sent to external host ` +
+      `\`${action.host}\` (${sameTrace ? 'same trace' : 'another of its traces'}). Neither it nor its peers ever sent data from \`${read.target}\` there.`,
+    traceIds: sameTrace ? [action.traceId] : [read.traceId, action.traceId],
+    spanIds: [read.spanId, action.spanId],
+    details: { rule: 'sensitive_egress', source: read.target, destination: action.host, sameTrace },
+    tags: ['OWASP-ASI02', 'OWASP-NHI2', 'MAESTRO-L2', 'MAESTRO-L7'],
+  };
+}
+
+function unlearnedTransition({ action, view, step }: DetectorInput): Finding | null {
+  const prev = step.previous;
+  if (!prev || !step.name) return null;
+  const item = transitionItem(prev.name, step.name);
+  const k = key('transition', item);
+  if (view.own(k) > 0 || view.peers(k) > 0) return null;
+  const crosses = prev.zones.length > 0 && step.zones.some((z) => !prev.zones.includes(z));
+  const writes = action.access === 'write' || action.access === 'delete' || action.access === 'execute';
+  const egress = step.zones.includes('external');
+  if (!crosses && !writes && !egress) return null;
+
+  const fromCount = view.own(key('from', prev.name));
+  let severity: Severity = fromCount >= FAMILIAR_FROM ? 'medium' : 'low';
+  if (severity === 'medium' && egress && (writes || crosses)) severity = 'high';
+  const what = [crosses && `crosses from zone ${prev.zones.join('/')} to ${step.zones.join('/')}`, writes && `leads to a ${action.access}`, egress && 'reaches an external host']
+    .filter(Boolean)
+    .join(', ');
+  const delegated = step.owner !== action.identity ? ` (in a task of ${step.owner})` : '';
+  return {
+    detector: 'lateral_chaining',
+    severity,
+    score: surpriseScore(fromCount),
+    subject: item,
+    title: `Unlearned chain ${prev.name} -> ${step.name}`,
+    explanation:
+      `${action.identity}${delegated} went from \`${prev.name}\` to \`${step.name}\`, which ${what}. ` +
+      `After \`${prev.name}\` (seen ${times(fromCount)}) it never did this, nor did its peers.`,
+    traceIds: [action.traceId],
+    spanIds: [prev.spanId, action.spanId],
+    details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner },
+    tags: ['OWASP-ASI02', 'OWASP-ASI07', 'MAESTRO-L7'],
+  };
+}
+
+export const lateralChaining: Detector = {
+  id: 'lateral_chaining',
+  evaluate(input: DetectorInput): Finding | null {
+    return sensitiveEgress(input) ?? unlearnedTransition(input);
+  },
+};

@@ -1,0 +1,87 @@
+/**
+ * scope_drift: the identity uses a tool, target, host, zone, delegated agent or scope outside its baseline
+ * (or, while new, outside its peer group's). The subject is the most significant new item.
+ *
+ * Benign look-alikes it must stay quiet on: rare-but-seen items (any count in the baseline is "seen"),
+ * items its peers use (low severity at most), and a rollout — most of the peer group adopting the same
+ * new item at once — which is why a new, non-sensitive tool or target is held for `rolloutGrace` before
+ * it is raised, and dropped if peers adopt it meanwhile.
+ */
+import type { Severity } from '../src/config/schema.js';
+import { key, type Dimension } from '../baselines/keys.js';
+import { span, surpriseScore, times } from './severity.js';
+import type { Detector, DetectorInput, Finding } from './types.js';
+
+/** Most significant first: the first new item found in this order becomes the subject. */
+const ORDER: Dimension[] = ['zone', 'scope', 'host', 'agent', 'tool', 'target'];
+const BASE_SEVERITY: Record<string, Severity> = { zone: 'high', scope: 'high', host: 'medium', agent: 'medium', tool: 'medium', target: 'medium' };
+const NOUN: Record<string, string> = { zone: 'zone', scope: 'scope', host: 'host', agent: 'agent', tool: 'tool', target: 'target' };
+/** New items of these dimensions may be a rollout in progress; new zones and scopes never wait. */
+const HOLDABLE = new Set<string>(['host', 'agent', 'tool', 'target']);
+
+/** The (dimension, item) pairs an action uses, as scope_drift and learning both see them. */
+export function scopeItems(input: DetectorInput['action']): Array<[Dimension, string]> {
+  const items: Array<[Dimension, string]> = [];
+  if (input.kind === 'model') return items; // model traffic is its own kind, judged by no scope rule
+  if (input.kind === 'tool') items.push(['tool', input.target]);
+  else if (input.kind === 'delegation') items.push(['agent', input.target]);
+  else items.push(['target', input.target]);
+  if (input.host) items.push(['host', input.host]);
+  if (input.zone) items.push(['zone', input.zone]);
+  for (const s of input.scopes) items.push(['scope', s]);
+  return items;
+}
+
+export const scopeDrift: Detector = {
+  id: 'scope_drift',
+  evaluate({ action, now, view, config }: DetectorInput): Finding | null {
+    const settings = config.detectors.scope_drift;
+    const fresh: Array<{ dim: Dimension; item: string; peers: number }> = [];
+    for (const [dim, item] of scopeItems(action)) {
+      const k = key(dim, item);
+      if (view.own(k) > 0) continue;
+      const peers = view.peers(k);
+      if (view.phase === 'peer' && peers > 0) continue; // a new instance doing what its peers do
+      fresh.push({ dim, item, peers });
+    }
+    if (fresh.length === 0) return null;
+    fresh.sort((a, b) => ORDER.indexOf(a.dim) - ORDER.indexOf(b.dim));
+    const subject = fresh[0];
+    const subjectKey = key(subject.dim, subject.item);
+
+    // A rollout already under way explains it: enough peers adopted this item recently.
+    const threshold = Math.max(2, Math.ceil(settings.rolloutShare * (view.peerGroupSize - 1)));
+    if (view.adopters(subjectKey, now - settings.rolloutWindow, now) >= threshold) return null;
+
+    const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);
+    let severity: Severity = sensitiveZone ? 'critical' : BASE_SEVERITY[subject.dim];
+    if (action.sensitive && severity === 'medium') severity = 'high';
+    const peerKnown = subject.peers > 0;
+    if (peerKnown && !sensitiveZone && !action.sensitive) severity = 'low';
+
+    const dims = fresh.map((f) => `${NOUN[f.dim]} \`${f.item}\``).join(', ');
+    // What is normal, in the terms an analyst knows the identity by: its tools, else its targets.
+    let top = view.top('tool', 2);
+    let noun = 'tools';
+    if (top.length === 0) [top, noun] = [view.top('target', 2), 'targets'];
+    const usual = top.length ? `; its most used ${noun} are ${top.map(([i, c]) => `\`${i}\` (${times(c)})`).join(', ')}` : '';
+    const basis = view.phase === 'own'
+      ? `In ${span(now - view.firstSeen)} and ${view.actions.toLocaleString('en-US')} actions it never used this${usual}`
+      : `It is new, and none of the ${view.peerGroupSize - 1} other identities of its peer group ${action.peerGroup ? `\`${action.peerGroup}\` ` : ''}use it`;
+    const peerNote = view.phase === 'own' ? (peerKnown ? ` ${subject.peers} of its peers do use it.` : ' None of its peers use it either.') : '';
+    const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive && view.phase === 'own';
+    return {
+      detector: 'scope_drift',
+      severity,
+      score: peerKnown ? 0.3 : surpriseScore(view.actions),
+      subject: `${subject.dim}:${subject.item}`,
+      title: `New ${NOUN[subject.dim]} ${subject.item}`,
+      explanation: `${action.identity} used ${dims} for the first time. ${basis}.${peerNote}`,
+      traceIds: [action.traceId],
+      spanIds: [action.spanId],
+      details: { newItems: fresh.map((f) => ({ dimension: f.dim, item: f.item, peersUsing: f.peers })), phase: view.phase },
+      tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
+      ...(holdable ? { holdUntil: now + settings.rolloutGrace, rolloutKey: subjectKey } : {}),
+    };
+  },
+};

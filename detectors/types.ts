@@ -1,0 +1,95 @@
+/**
+ * The detector interface. A detector is pure: an action, what the engine knows of its context and a view
+ * of the baseline go in; findings come out. No I/O, no logging, no wall clock — `now` is event time.
+ */
+import type { Action } from '../src/actions/types.js';
+import type { Config, Severity } from '../src/config/schema.js';
+
+export const DETECTOR_IDS = ['scope_drift', 'lateral_chaining', 'retry_storm', 'unexpected_write'] as const;
+export type DetectorId = (typeof DETECTOR_IDS)[number];
+
+/** What the baseline says, as a detector may ask it. Keys are built with baselines/keys.ts. */
+export interface BaselineView {
+  /** `own`: judged against its own history; `peer`: a new identity judged against its peer group. */
+  readonly phase: 'own' | 'peer';
+  /** Actions this identity was seen doing, and since when (event time). */
+  readonly actions: number;
+  readonly firstSeen: number;
+  /** The identity's own decayed count of an item (0: never, or forgotten). */
+  own(key: string): number;
+  /** Identities of the peer group, other than this one, that learned the item. */
+  peers(key: string): number;
+  /** Members of the peer group (this identity included). */
+  readonly peerGroupSize: number;
+  /** Decayed learned actions, and failures + retries among them. */
+  readonly outcome: { actions: number; bad: number };
+  /** Peers (not this identity) whose first use of the item fell in [from, to]: rollout evidence. */
+  adopters(key: string, from: number, to: number): number;
+  /** The identity's most used items of a dimension, most used first (for explanations; not hot-path). */
+  top(dimension: string, n: number): Array<[item: string, count: number]>;
+}
+
+/** The action's place in its trace, for transition rules. */
+export interface StepContext {
+  /** This action as a step (`tool:crm.search`), null when it is a call made inside a tool. */
+  name: string | null;
+  /** Zones this step reached (its own, or its calls'). */
+  zones: readonly string[];
+  /** The previous step of the same trace owner, null when this is the first. */
+  previous: { name: string; zones: readonly string[]; spanId: string } | null;
+  /** The identity whose task the trace is (differs from the action's when it was delegated to). */
+  owner: string;
+  /** For a call made inside a tool: that tool's name (what an analyst recognises the call by). */
+  within: string | null;
+}
+
+export interface SensitiveRead {
+  target: string;
+  time: number;
+  traceId: string;
+  spanId: string;
+}
+
+/** Failures and retries of the identity within the retry window, ending with this action. */
+export interface OutcomeWindow {
+  actions: number;
+  bad: number;
+  /** Failures + retries per subject (tool or target) in the window. */
+  badBySubject: ReadonlyMap<string, number>;
+  /** Event time of the window's oldest counted action. */
+  since: number;
+}
+
+export interface DetectorInput {
+  action: Action;
+  now: number;
+  view: BaselineView;
+  step: StepContext;
+  /** Sensitive reads of the trace owner within the lateral window (this trace's and others'). */
+  sensitiveReads: readonly SensitiveRead[];
+  window: OutcomeWindow;
+  config: Config;
+}
+
+export interface Finding {
+  detector: DetectorId;
+  severity: Severity;
+  score: number;
+  /** What findings fold on, with identity and detector: the new item, the flow, the tool or target. */
+  subject: string;
+  title: string;
+  explanation: string;
+  traceIds: string[];
+  spanIds: string[];
+  details: Record<string, unknown>;
+  tags: string[];
+  /** When set, the finding waits until this event time for a peer rollout to explain it (scope_drift). */
+  holdUntil?: number;
+  /** The baseline key whose adoption by peers would explain a held finding. */
+  rolloutKey?: string;
+}
+
+export interface Detector {
+  readonly id: DetectorId;
+  evaluate(input: DetectorInput): Finding | null;
+}

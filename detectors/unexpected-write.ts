@@ -1,0 +1,57 @@
+/**
+ * unexpected_write: the identity writes, deletes or executes on a target or with a tool where its baseline
+ * only reads (or where it has no history), or writes at all when its baseline is read-only.
+ * The subject is the tool or target written to.
+ */
+import type { Severity } from '../src/config/schema.js';
+import { accessItem, key } from '../baselines/keys.js';
+import { raise, span, surpriseScore, times } from './severity.js';
+import type { Detector, DetectorInput, Finding } from './types.js';
+
+const WRITE_CLASSES = ['write', 'delete', 'execute'] as const;
+const BASE: Record<string, Severity> = { write: 'medium', delete: 'high', execute: 'high' };
+
+/** The `access` keys an action teaches: per subject, and the identity-wide total per class. */
+export function accessKeys(action: DetectorInput['action']): string[] {
+  if (!action.access || action.kind === 'model') return [];
+  return [key('access', accessItem(action.target, action.access)), key('access', accessItem('*', action.access))];
+}
+
+export const unexpectedWrite: Detector = {
+  id: 'unexpected_write',
+  evaluate({ action, now, view, config }: DetectorInput): Finding | null {
+    const access = action.access;
+    if (!access || access === 'read' || action.kind === 'model') return null;
+    const subject = action.target;
+    const classKey = key('access', accessItem(subject, access));
+    if (view.own(classKey) > 0) return null;
+    const peersDoing = view.peers(classKey);
+    if (view.phase === 'peer' && peersDoing > 0) return null;
+
+    const reads = view.own(key('access', accessItem(subject, 'read')));
+    const everWrote = WRITE_CLASSES.some((c) => view.own(key('access', accessItem('*', c))) > 0);
+    const history = view.phase === 'own' ? `over ${span(now - view.firstSeen)}` : 'as a new identity';
+    let why: string;
+    if (!everWrote) why = `Its baseline is read-only: no write, delete or execute ${history} (${view.actions.toLocaleString('en-US')} actions)`;
+    else if (reads > 0) why = `It read \`${subject}\` ${times(reads)} ${history} and never ${access === 'write' ? 'wrote to' : `${access}d`} it`;
+    else why = `It has no history with \`${subject}\``;
+
+    let severity = BASE[access];
+    if (!everWrote) severity = raise(severity);
+    if (action.zone && config.sensitive.zones.includes(action.zone)) severity = raise(severity);
+    if (peersDoing > 0 && everWrote) severity = 'low';
+    const peerNote = peersDoing > 0 ? ` ${peersDoing} of its peers do this.` : '';
+    return {
+      detector: 'unexpected_write',
+      severity,
+      score: peersDoing > 0 ? 0.3 : surpriseScore(Math.max(reads, view.actions / 10)),
+      subject,
+      title: `Unexpected ${access} on ${subject}`,
+      explanation: `${action.identity} performed a ${access} on \`${subject}\`${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,
+      traceIds: [action.traceId],
+      spanIds: [action.spanId],
+      details: { access, kind: action.kind, priorReads: Math.round(reads), readOnlyBaseline: !everWrote, phase: view.phase },
+      tags: ['OWASP-ASI02', 'OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
+    };
+  },
+};

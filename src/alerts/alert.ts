@@ -1,0 +1,55 @@
+/** The alert (CONTRACT §5, shared/spec/alert.schema.json) and how a finding becomes one. */
+import crypto from 'node:crypto';
+import type { Finding } from '../../detectors/types.js';
+import type { Action } from '../actions/types.js';
+import type { Severity } from '../config/schema.js';
+
+export interface Alert {
+  seq: number;
+  id: string;
+  detectedAt: string;
+  eventTime: string;
+  detector: string;
+  severity: Severity;
+  score: number;
+  identity: string;
+  peerGroup: string;
+  title: string;
+  explanation: string;
+  evidence: { traceIds: string[]; spanIds: string[]; [detail: string]: unknown };
+  tags: string[];
+  count: number;
+  /** Event time of the latest folded finding (not in the schema's required set; useful to analysts). */
+  lastEventTime: string;
+  response?: { action: 'revoke'; mode: 'dry_run' | 'enforce'; revocationId: string };
+}
+
+/** The fold key: one alert per identity, detector and subject within the suppression window. */
+export function foldKey(identity: string, detector: string, subject: string): string {
+  return `${identity}\u0000${detector}\u0000${subject}`;
+}
+
+/**
+ * Builds the alert for a finding (seq assigned by the store). The id is derived from what the alert is
+ * about and when it started, so replaying the same traces yields the same ids.
+ */
+export function buildAlert(f: Finding, action: Action, identity: string, detectedAt: number): Omit<Alert, 'seq'> {
+  const id = 'al_' + crypto.createHash('sha256').update(foldKey(identity, f.detector, f.subject)).update(String(action.time)).digest('hex').slice(0, 24);
+  const eventTime = new Date(action.time).toISOString();
+  return {
+    id,
+    detectedAt: new Date(detectedAt).toISOString(),
+    eventTime,
+    detector: f.detector,
+    severity: f.severity,
+    score: Math.round(f.score * 1000) / 1000,
+    identity,
+    peerGroup: action.peerGroup,
+    title: f.title,
+    explanation: f.explanation,
+    evidence: { traceIds: f.traceIds, spanIds: f.spanIds, subject: f.subject, ...f.details },
+    tags: f.tags,
+    count: 1,
+    lastEventTime: eventTime,
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * The detection engine: for each action, in order — place it in its trace (steps), look up its baseline,
+ * judge it with every enabled detector, route findings to the alert manager, then learn from it.
+ *
+ * Learn after judging, and never learn what raised an alert (STYLE habit 3): an attacker cannot teach the
+ * baseline their behaviour by repeating it. A new item becomes normal only through use that raised no
+ * alert, a peer rollout, or an operator's allow.
+ */
+import { BaselineStore } from '../../baselines/store.js';
+import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
+import { flowItem, key, transitionItem } from '../../baselines/keys.js';
+import { DETECTORS } from '../../detectors/index.js';
+import { isEgress } from '../../detectors/lateral-chaining.js';
+import { severityRank } from '../../detectors/severity.js';
+import { scopeItems } from '../../detectors/scope-drift.js';
+import type { BaselineView, DetectorInput, Finding, StepContext } from '../../detectors/types.js';
+import { accessKeys } from '../../detectors/unexpected-write.js';
+import type { Action } from '../actions/types.js';
+import type { AlertManager, HeldFinding } from '../alerts/manager.js';
+import type { Config } from '../config/schema.js';
+import type { Stage } from '../pipeline.js';
+import type { Db } from '../store/database.js';
+import { TraceSteps } from './steps.js';
+import { makeView } from './view.js';
+import { RetryWindow, SensitiveReads } from './windows.js';
+
+/** Identities whose short-lived windows are kept; the least recently active are dropped first. */
+const MAX_WINDOWS = 50_000;
+
+interface Reported {
+  f: Finding;
+  action: Action;
+  identity: string;
+}
+
+/** Two findings of one detector about one step: the more severe leads, the evidence is combined. */
+function mergeFindings(x: Reported, y: Reported): Reported {
+  // On a tie the earlier finding leads: the tool itself, rather than a call it made.
+  const [lead, other] = severityRank(y.f.severity) > severityRank(x.f.severity) ? [y, x] : [x, y];
+  const union = (p: string[], q: string[]) => [...new Set([...p, ...q])];
+  const f: Finding = { ...lead.f, traceIds: union(lead.f.traceIds, other.f.traceIds), spanIds: union(lead.f.spanIds, other.f.spanIds) };
+  const items = (r: Reported) => (r.f.details.newItems as Array<{ dimension: string; item: string }> | undefined) ?? [];
+  if (items(lead).length || items(other).length) {
+    const seen = new Set<string>();
+    f.details = { ...lead.f.details, newItems: [...items(lead), ...items(other)].filter((i) => !seen.has(i.dimension + i.item) && seen.add(i.dimension + i.item)) };
+  }
+  return { ...lead, f };
+}
+
+interface Windows {
+  retry: RetryWindow;
+  reads: SensitiveReads;
+}
+
+export class DetectionEngine implements Stage {
+  readonly baselines: BaselineStore;
+  private readonly settings: BaselineSettings;
+  private readonly steps = new TraceSteps();
+  private readonly windows = new Map<string, Windows>();
+  private readonly enabled;
+  /** Newest event time seen: held findings are released against it. */
+  private watermark = 0;
+  private lastCheckpoint = 0;
+  late = 0;
+
+  constructor(
+    db: Db,
+    private readonly config: Config,
+    private readonly alerts: AlertManager,
+    /** Schedules checkpoints only; detection itself runs in event time. */
+    private readonly wallClock: () => number = Date.now,
+  ) {
+    this.baselines = new BaselineStore(db, config.baselines.maxHotIdentities);
+    const b = config.baselines;
+    this.settings = { halfLifeMs: b.halfLife, minActions: b.minActions, minAgeMs: b.minAge, forgetBelow: 0.05 };
+    this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
+  }
+
+  /**
+   * The pipeline stage: judges and learns every action of a batch, in order. A tool call and the calls it
+   * made are one step to an analyst, so their findings of one detector merge into one (the most severe
+   * leads) before they reach the alert manager.
+   */
+  process(actions: readonly Action[]): void {
+    const steps = this.steps.annotate(actions);
+    const merged = new Map<string, Reported>();
+    for (const a of actions) {
+      const step = steps.get(a)!;
+      const stepSpan = step.name === null && a.kind !== 'model' ? a.parentSpanId : a.spanId;
+      for (const r of this.processOne(a, step)) {
+        const k = `${a.traceId}/${stepSpan}/${r.f.detector}/${r.identity}`;
+        const earlier = merged.get(k);
+        merged.set(k, earlier ? mergeFindings(earlier, r) : r);
+      }
+    }
+    for (const r of merged.values()) this.alerts.report(r.f, r.action, r.identity);
+    this.releaseHeld(this.alerts.takeDue(this.watermark));
+  }
+
+  private windowsOf(identity: string): Windows {
+    let w = this.windows.get(identity);
+    if (w) {
+      this.windows.delete(identity);
+    } else {
+      w = { retry: new RetryWindow(this.config.detectors.retry_storm.window), reads: new SensitiveReads(this.config.detectors.lateral_chaining.window) };
+      if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
+    }
+    this.windows.set(identity, w);
+    return w;
+  }
+
+  private processOne(a: Action, step: StepContext): Reported[] {
+    const s = this.settings;
+    const b = this.baselines.identity(a.identity, a.peerGroup, a.time);
+    const group = this.baselines.group(a.peerGroup);
+    group.join(a.identity);
+    const late = a.time < b.lastSeen - this.config.time.lateness;
+    if (late) this.late++;
+    b.observe(a.time);
+    if (a.time > this.watermark) this.watermark = a.time;
+    if (b.isMature(s)) group.markMature(a.identity);
+    const phase = b.isMature(s) ? 'own' : group.hasBaseline ? 'peer' : null;
+
+    const own = this.windowsOf(a.identity);
+    const bad = a.failed || a.retry;
+    const window = own.retry.add(a.time, bad, a.target);
+    const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
+    const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : [];
+
+    const findings: Reported[] = [];
+    if (phase && !late) {
+      const view = makeView(b, group, phase, a.time, s);
+      let ownerView: BaselineView | undefined;
+      const input: DetectorInput = { action: a, now: a.time, view, step, sensitiveReads, window, config: this.config };
+      for (const d of this.enabled) {
+        // Chains are the trace owner's: a delegated step is judged by what the caller has learned.
+        const byOwner = d.id === 'lateral_chaining' && step.owner !== a.identity;
+        if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
+        if (byOwner && !ownerView) continue;
+        const f = d.evaluate(byOwner ? { ...input, view: ownerView! } : input);
+        if (f) findings.push({ f, action: a, identity: byOwner ? step.owner : a.identity });
+      }
+    }
+
+    const keys = this.keysOf(a, step, sensitiveReads);
+    if (findings.length === 0) {
+      for (const k of b.learn(keys, a.time, bad, s)) group.learned(a.identity, k, a.time);
+    } else {
+      b.learnOutcome(a.time, bad, s);
+      // Rollout evidence: this identity tried these items, even though they were not learned.
+      for (const k of keys) group.attempted(a.identity, k, a.time);
+    }
+    if (a.sensitive) ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId });
+    return findings;
+  }
+
+  /** Everything an action would teach: scope items, access classes, its transition, a sensitive flow. */
+  private keysOf(a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): string[] {
+    const keys = scopeItems(a).map(([dim, item]) => key(dim, item));
+    keys.push(...accessKeys(a));
+    if (step.name && step.previous) {
+      keys.push(key('transition', transitionItem(step.previous.name, step.name)), key('from', step.previous.name));
+    }
+    for (const r of reads) if (r.time <= a.time) keys.push(key('flow', flowItem(r.target, a.host!)));
+    return keys;
+  }
+
+  private viewOf(identity: string, time: number): BaselineView | undefined {
+    const b: IdentityBaseline | undefined = this.baselines.peek(identity);
+    if (!b) return undefined;
+    const group = this.baselines.group(b.peerGroup);
+    const phase = b.isMature(this.settings) ? 'own' : group.hasBaseline ? 'peer' : null;
+    return phase ? makeView(b, group, phase, time, this.settings) : undefined;
+  }
+
+  /** A held scope_drift finding: dropped (and learned) when peers adopted the item meanwhile, else raised. */
+  private releaseHeld(due: HeldFinding[]): void {
+    const sd = this.config.detectors.scope_drift;
+    for (const h of due) {
+      const k = h.finding.rolloutKey!;
+      const b = this.baselines.identity(h.identity, h.action.peerGroup, h.action.time);
+      const group = this.baselines.group(h.action.peerGroup);
+      const threshold = Math.max(2, Math.ceil(sd.rolloutShare * (group.members.size - 1)));
+      const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
+      if (adopters >= threshold) {
+        for (const created of b.learn([k], h.lastEventTime, false, this.settings)) group.learned(h.identity, created, h.lastEventTime);
+      } else {
+        this.alerts.confirm(h);
+      }
+    }
+  }
+
+  /** Ends a replay or a shutdown: held findings are decided with what is known now. */
+  finish(): void {
+    this.releaseHeld(this.alerts.takeAllHeld());
+  }
+
+  /** Writes folded alert counts, and learned state when a checkpoint is due. Runs in the commit transaction. */
+  commit(final: boolean): void {
+    this.alerts.flush();
+    const now = this.wallClock();
+    if (!final && now - this.lastCheckpoint < this.config.baselines.checkpointInterval) return;
+    this.baselines.checkpoint();
+    this.lastCheckpoint = now;
+  }
+}
