@@ -8,6 +8,7 @@ import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js
 import type { Config } from './config/schema.js';
 import { createLogger } from './log.js';
 import { startDaemon } from './main.js';
+import { baselineCommand } from './cli-baseline.js';
 import { runReplay } from './replay.js';
 
 const USAGE = `Usage:
@@ -15,6 +16,10 @@ const USAGE = `Usage:
   vigil replay [--config FILE] [--db FILE] [--actions] FILE...
                                                    backtest OTLP/JSON lines files (.gz too)
   vigil check-config [--config FILE]               validate and print the effective config
+  vigil baseline show [--config FILE] IDENTITY     what the running daemon learned for an identity
+  vigil baseline allow [--config FILE] IDENTITY DIMENSION ITEM
+                                                   make an item normal (dimension: tool, target, host,
+                                                   zone, scope, agent, access, transition, flow)
 `;
 
 class UsageError extends Error {}
@@ -68,6 +73,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'check-config':
         checkConfig(rest);
+        return 0;
+      case 'baseline':
+        await baselineCommand(rest, load);
         return 0;
       case undefined:
       case 'help':

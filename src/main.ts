@@ -5,6 +5,7 @@
  */
 import { ActionBuilder, attributeFilterFor } from './actions/index.js';
 import { AlertManager } from './alerts/manager.js';
+import { registerIdentityRoutes } from './api/identities.js';
 import { ApiServer } from './api/server.js';
 import { resolveApiToken } from './api/token.js';
 import type { Config } from './config/schema.js';
@@ -64,7 +65,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const builder = new ActionBuilder(config, (reason) => metrics.spansIgnored.inc({ reason }));
     const pipeline = new Pipeline({ config, db, identities, builder, metrics, logger });
     const alerts = new AlertManager(db, config, metrics);
-    const engine = new DetectionEngine(db, config, alerts);
+    const engine = new DetectionEngine(db, config, alerts, Date.now, true);
     pipeline.addStage(engine);
     // Until alert delivery lands, the log is where alerts go.
     alerts.subscribe((e) => e.type === 'alert' && logger.warn({ alert: e.alert }, `alert: ${e.alert.title}`));
@@ -73,6 +74,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const token = resolveApiToken(config.api.token, config.storage.path);
     const api = new ApiServer({ config, token: token.value, metrics, logger, isReady: () => ready });
     teardown.push(() => api.close());
+    registerIdentityRoutes(api, engine, db, logger);
     const ports = { grpc: 0, http: 0, api: await api.listen(config.api.endpoint) };
 
     const filter = attributeFilterFor(config);

@@ -37,7 +37,7 @@ export type ActionSink = (actions: Action[]) => void;
 /** A stage after the actions: the detection engine. It also writes its state in the group commit. */
 export interface Stage {
   process(actions: readonly Action[]): void;
-  /** No more actions will come (shutdown, end of replay): settle anything pending. */
+  /** No more actions will come (end of a replay): settle anything pending. */
   finish(): void;
   /** Called inside the commit transaction; `final` at shutdown and the end of a replay. */
   commit(final: boolean): void;
@@ -264,7 +264,7 @@ export class Pipeline {
     this.queuedSpans = 0;
     this.emit(builder.take(this.now()));
     this.emit(builder.drain());
-    for (const stage of this.stages) stage.finish();
+    // No stage.finish() here: what stages hold (e.g. held findings) is persisted and resumes at restart.
     this.commit(true);
     this.closed = true;
   }

@@ -16,9 +16,16 @@
  * is ever dropped. Spans of an already emitted trace start a new part, placed with what memory.ts
  * remembers of the emitted one (late children: see there).
  *
- * Context repair (§3.1, parentless HTTP/DB spans attributed to an enclosing tool span) is a later step:
- * it belongs in `finalize`, re-parenting nodes before `settleTrace`, with a per-identity index of
- * recent tool intervals next to `memory`.
+ * Context repair (§3.1, repair.ts): before a part settles, its unplaced HTTP/DB calls are attributed to
+ * the one innermost same-identity tool containing their start (re-parented in this part, moved into the
+ * tool's part, or held a bounded while for a tool still to come), and held calls whose tool is in this
+ * part join it. Held calls count in `heldSpans` and are emitted at the latest
+ * `REPAIR_HOLD_WAITS × traces.wait` after they were held.
+ *
+ * Several identities in one trace (§3.1): each span is judged under its own resource's identity, and
+ * the hop from a caller's span to the first span of another identity is emitted as a `delegation`
+ * action of the caller whose target is the callee identity (tree.ts, node.ts `makeHopNode`); the
+ * callee's actions carry the caller in `caller`.
  */
 import type { Config } from '../config/schema.js';
 import { SpanKind, type DecodedSpan } from '../model.js';
@@ -27,7 +34,9 @@ import type { IgnoreReason } from './facts.js';
 import { identityOf, peerGroupOf } from './identity.js';
 import { EmittedMemory, type TraceMemory } from './memory.js';
 import { makeNode, type SpanNode } from './node.js';
-import { RecencyQueue, type Recent } from './recency.js';
+import type { TracePart as TraceBuf } from './part.js';
+import { RecencyQueue } from './recency.js';
+import { ContextRepair, REPAIR_HOLD_WAITS } from './repair.js';
 import { RetryMemory } from './retry.js';
 import { settleTrace } from './tree.js';
 import type { Action } from './types.js';
@@ -41,20 +50,6 @@ export const MAX_HOLD_WAITS = 5;
 
 /** Spans remembered across emitted traces for late children (settled nodes, a few hundred bytes each). */
 export const REMEMBERED_SPANS = 100_000;
-
-/** One trace part waiting in the buffer. */
-interface TraceBuf extends Recent {
-  readonly traceId: string;
-  readonly nodes: Map<string, SpanNode>;
-  readonly firstAddMs: number;
-  lastAddMs: number;
-  /** Spans whose parent is neither buffered, remembered nor remote: the part is not ready while > 0. */
-  dangling: number;
-  /** Missing parent span id -> how many buffered spans wait for it. */
-  waiting: Map<string, number> | null;
-  /** `add` call that last moved this part to the back of the recency order. */
-  epoch: number;
-}
 
 /**
  * Turns accepted spans into actions. Single-threaded and synchronous: `add` buffers, `take` hands out
@@ -77,6 +72,7 @@ export class ActionBuilder {
   private readonly dirty = new Set<TraceBuf>();
   private readonly memory = new EmittedMemory(REMEMBERED_SPANS);
   private readonly retries = new RetryMemory();
+  private readonly repair: ContextRepair;
   /** Actions of parts emitted by bounds during `add`, handed out by the next `take`. */
   private out: Action[] = [];
   private held = 0;
@@ -93,9 +89,12 @@ export class ActionBuilder {
     this.wait = config.traces.wait;
     this.maxTraces = config.traces.maxTraces;
     this.maxSpans = config.traces.maxSpansPerTrace;
+    this.repair = new ContextRepair(this.wait * REPAIR_HOLD_WAITS, {
+      settleDetached: (traceId, nodes, into) => this.settle(traceId, nodes, into),
+    });
   }
 
-  /** Spans currently buffered. */
+  /** Spans currently buffered (trace parts and calls held by context repair). */
   get heldSpans(): number {
     return this.held;
   }
@@ -123,7 +122,9 @@ export class ActionBuilder {
         continue;
       }
       const node = makeNode(span, identity, peerGroupOf(span, this.config), this.classifier);
+      node.part = buf;
       this.link(buf, node, span.kind, mem);
+      this.repair.noteAdded(node, nowMs);
       this.held++;
       buf.lastAddMs = nowMs;
       if (buf.epoch !== epoch) {
@@ -132,7 +133,7 @@ export class ActionBuilder {
         this.dirty.add(buf);
       }
       if (buf.nodes.size >= this.maxSpans) {
-        this.finalize(buf, this.out);
+        this.finalize(buf, this.out, nowMs);
         buf = undefined;
       }
     }
@@ -142,19 +143,21 @@ export class ActionBuilder {
   take(nowMs: number): Action[] {
     const result = this.out;
     this.out = [];
-    for (const buf of this.dirty) if (buf.dangling === 0) this.finalize(buf, result);
+    for (const buf of this.dirty) if (buf.dangling === 0 && buf.orphans > 0) this.finalize(buf, result, nowMs);
+    for (const buf of this.dirty) if (buf.dangling === 0) this.finalize(buf, result, nowMs);
     this.dirty.clear();
     for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) {
       if (buf.lastAddMs + this.wait > nowMs) break;
-      this.finalize(buf, result);
+      this.finalize(buf, result, nowMs);
     }
     const maxHold = this.wait * MAX_HOLD_WAITS;
     for (; this.bornHead < this.born.length; this.bornHead++) {
       const buf = this.born[this.bornHead];
       if (!buf.live) continue;
       if (buf.firstAddMs + maxHold > nowMs) break;
-      this.finalize(buf, result);
+      this.finalize(buf, result, nowMs);
     }
+    this.repair.expire(nowMs, result, false);
     this.maintain();
     return result;
   }
@@ -163,7 +166,12 @@ export class ActionBuilder {
   drain(): Action[] {
     const result = this.out;
     this.out = [];
-    for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) this.finalize(buf, result);
+    // Held calls first: one whose tool is still buffered joins it before that part settles.
+    this.repair.expire(Number.POSITIVE_INFINITY, result, true);
+    for (const buf of [...this.traces.values()]) if (buf.orphans > 0) this.finalize(buf, result, Infinity, true);
+    for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) {
+      this.finalize(buf, result, Infinity, true);
+    }
     this.dirty.clear();
     this.maintain();
     return result;
@@ -174,7 +182,7 @@ export class ActionBuilder {
     if (buf !== undefined) return buf;
     if (this.traces.size >= this.maxTraces) {
       const oldest = this.order.oldest();
-      if (oldest !== undefined) this.finalize(oldest, this.out);
+      if (oldest !== undefined) this.finalize(oldest, this.out, nowMs);
     }
     buf = {
       traceId,
@@ -184,6 +192,7 @@ export class ActionBuilder {
       dangling: 0,
       waiting: null,
       epoch: 0,
+      orphans: 0,
       seq: 0,
       live: true,
     };
@@ -215,6 +224,7 @@ export class ActionBuilder {
       }
     }
     const parent = node.parentSpanId;
+    if (parent === '' && (node.kind === 'http' || node.kind === 'db') && spanKind === SpanKind.CLIENT) buf.orphans++;
     if (parent === '' || buf.nodes.has(parent) || mem?.spans.has(parent)) return;
     // A remote parent: the caller lives in another process (or another identity's export).
     if (spanKind === SpanKind.SERVER || spanKind === SpanKind.CONSUMER) return;
@@ -223,16 +233,24 @@ export class ActionBuilder {
     buf.dangling++;
   }
 
-  private finalize(buf: TraceBuf, into: Action[]): void {
+  /** `forced`: drain — context repair may hold nothing back. */
+  private finalize(buf: TraceBuf, into: Action[], nowMs: number, forced = false): void {
+    const mem = this.memory.get(buf.traceId);
+    this.repair.beforeSettle(buf, mem, nowMs, forced, into);
     buf.live = false;
     this.traces.delete(buf.traceId);
     this.dirty.delete(buf);
-    const nodes = [...buf.nodes.values()];
+    this.settle(buf.traceId, buf.nodes, into);
+  }
+
+  /** Settles a group of nodes (a trace part, or a call released by context repair) into actions. */
+  private settle(traceId: string, byId: Map<string, SpanNode>, into: Action[]): void {
+    const nodes = [...byId.values()];
     this.held -= nodes.length;
-    const mem = this.memory.get(buf.traceId);
-    const emitted = settleTrace(nodes, buf.nodes, mem, this.onIgnored);
+    const emitted = settleTrace(nodes, byId, this.memory.get(traceId), this.onIgnored);
+    for (const n of nodes) n.part = null;
     for (const n of emitted) into.push(this.toAction(n));
-    this.memory.record(buf.traceId, buf.nodes);
+    this.memory.record(traceId, byId);
   }
 
   private toAction(n: SpanNode): Action {
@@ -267,6 +285,8 @@ export class ActionBuilder {
       scopes: n.scopes,
       agent: n.agent,
       caller: n.caller,
+      parallelGroup: n.parallelGroup,
+      attributedTo: n.repairedTo === null ? null : { traceId: n.repairedTo.traceId, spanId: n.repairedTo.spanId },
     };
   }
 }

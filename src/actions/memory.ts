@@ -8,26 +8,28 @@
  *   identities, so a tool that arrives after its children (an exporter batch boundary, or an MCP
  *   server's spans exported before the client's) still takes their class and does not count their
  *   failure twice.
+ * - per emitted subtree whose parent had not arrived, where the callee's work began ("hops"), so a
+ *   caller of another identity that arrives later (an MCP server's spans exported before the agent's)
+ *   still gets its delegation edge.
  * An emitted action is never changed afterwards: a late child cannot raise its emitted tool's class.
  * Bounded by a total span count; the oldest traces are forgotten first (then their late spans are
  * simply emitted on their own after `traces.wait`). A late span may update a remembered node's
  * fields (a transport's failure merged into its model call): harmless, the action was already built.
  */
-import type { ActLike, AgentCtx, SpanNode } from './node.js';
+import type { ActLike, HopCaller, HopEntry, SpanNode } from './node.js';
 import { RecencyQueue, type Recent } from './recency.js';
 
 /** What a remembered span offers a late descendant (a settled SpanNode satisfies it). */
-export interface MemSpan {
-  readonly identity: string;
-  readonly caller: string | null;
+export interface MemSpan extends HopCaller {
   readonly act: ActLike | null;
-  readonly ctx: AgentCtx | null;
 }
 
 /** Summary of an emitted subtree whose parent span had not arrived. */
 export interface Pending {
   rank: number;
   failed: string[] | null;
+  /** Roots of those subtrees: if the parent turns out to be another identity's, each is a hop. */
+  hops: HopEntry[] | null;
 }
 
 /** What is remembered of one emitted trace. */
@@ -45,6 +47,9 @@ export function mergeIds(into: string[] | null, more: readonly string[] | null):
   for (const id of more) if (!out.includes(id)) out.push(id);
   return out;
 }
+
+/** Entry spans remembered per missing parent (a parent span rarely has more callee entries). */
+const MAX_HOPS = 16;
 
 /** Bounded memory of emitted traces, least recently emitted forgotten first. */
 export class EmittedMemory {
@@ -77,14 +82,16 @@ export class EmittedMemory {
     for (const n of byId.values()) {
       if (n.parent !== null || n.parentSpanId === '' || mem.spans.has(n.parentSpanId)) continue;
       // An emitted subtree without its parent: keep what the parent will need when it arrives.
+      // A settled node is its own HopEntry; a repaired node (parent = the tool it was attributed to) never
+      // gets here, its parent being set.
       const failed = n.emit && n.failed ? mergeIds(n.failedBelow ? [...n.failedBelow] : null, [n.identity]) : n.failedBelow;
-      if (n.rank < 0 && failed === null) continue;
       mem.pending ??= new Map();
       const p = mem.pending.get(n.parentSpanId);
       if (p) {
         p.rank = Math.max(p.rank, n.rank);
         p.failed = mergeIds(p.failed, failed);
-      } else mem.pending.set(n.parentSpanId, { rank: n.rank, failed });
+        if (p.hops === null || p.hops.length < MAX_HOPS) (p.hops ??= []).push(n);
+      } else mem.pending.set(n.parentSpanId, { rank: n.rank, failed, hops: [n] });
     }
     mem.size = mem.spans.size + (mem.pending?.size ?? 0);
     this.total += mem.size - before;

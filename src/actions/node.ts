@@ -7,6 +7,7 @@ import type { DecodedSpan } from '../model.js';
 import * as A from './attributes.js';
 import type { Classifier } from './classify.js';
 import { Carrier, type SpanFacts } from './facts.js';
+import type { TracePart } from './part.js';
 import type { ActionKind, Credential } from './types.js';
 
 /** An agent span seen above a node: context for descendants (never the identity). */
@@ -59,6 +60,37 @@ export interface SpanNode extends SpanFacts, ActLike {
   /** Nearest ancestor identity other than this node's (who delegated the work), or null. */
   caller: string | null;
   visited: boolean;
+
+  // Context repair (repair.ts) and step structure (steps.ts).
+  /** The buffered part holding this node; null once settled, or while context repair holds it. */
+  part: TracePart | null;
+  /**
+   * The tool span context repair attributed this parentless or foreign-parented call to: its tree
+   * parent when both settle in one part, else (the tool already emitted) the context it runs under.
+   */
+  repairedTo: SpanNode | null;
+  /** Span id of the first action of the parallel step this action belongs to, null when alone. */
+  parallelGroup: string | null;
+}
+
+/** What a delegation edge needs to know about the calling span (a settled or remembered SpanNode). */
+export interface HopCaller {
+  readonly identity: string;
+  readonly peerGroup: string;
+  readonly caller: string | null;
+  readonly credential: Credential | null;
+  readonly scopes: string[];
+  readonly ctx: AgentCtx | null;
+}
+
+/** Where the callee's work starts: the first span of another identity under the caller's span. */
+export interface HopEntry {
+  readonly identity: string;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly startMs: number;
+  readonly endMs: number;
 }
 
 // Scope arrays may be shared between actions (one per resource): frozen, so a consumer that mutates
@@ -140,7 +172,65 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     agent: null,
     caller: null,
     visited: false,
+    part: null,
+    repairedTo: null,
+    parallelGroup: null,
   };
   classifier.classifyInto(span, node);
   return node;
+}
+
+/** Nearest agent name of `identity` in a context chain. */
+export function agentNameIn(ctx: AgentCtx | null, identity: string): string | null {
+  for (let c = ctx; c !== null; c = c.prev) if (c.identity === identity) return c.name;
+  return null;
+}
+
+/**
+ * The caller's delegation edge to another identity (CONTRACT §3.1: the hop between identities is a
+ * delegation of the caller): an emitted, already settled node of the caller's identity whose target is
+ * the callee's identity. It borrows the callee's entry span id (that span is the callee's task, usually a
+ * SERVER span that is no action of its own) and never fails: the caller's own call carries the outcome,
+ * so a failed hop still counts once.
+ */
+export function makeHopNode(caller: HopCaller, entry: HopEntry): SpanNode {
+  return {
+    kind: 'delegation',
+    ignore: null,
+    convention: 'identity hop',
+    target: entry.identity,
+    access: null,
+    host: null,
+    failed: false,
+    retry: false,
+    callId: null,
+    agentName: null,
+    unknownTool: false,
+    carrier: Carrier.None,
+    traceId: entry.traceId,
+    spanId: entry.spanId,
+    parentSpanId: entry.parentSpanId,
+    spanKind: 0,
+    startMs: entry.startMs,
+    endMs: entry.endMs,
+    identity: caller.identity,
+    peerGroup: caller.peerGroup,
+    credential: caller.credential,
+    scopes: caller.scopes,
+    parent: null,
+    firstChild: null,
+    nextSibling: null,
+    ctx: caller.ctx,
+    act: null,
+    emit: true,
+    foldedTool: false,
+    rank: -1,
+    failedBelow: null,
+    agent: agentNameIn(caller.ctx, caller.identity),
+    caller: caller.caller,
+    visited: true,
+    part: null,
+    repairedTo: null,
+    parallelGroup: null,
+  };
 }

@@ -11,33 +11,36 @@
  * - a failed call counts once: a tool or delegation that failed *and* has a failed descendant action of
  *   the same identity is not itself marked failed. The descendant is the real failed call (the HTTP
  *   404, the DB error), and keeping the failure there keeps "one failure per real failed call" even
- *   when a tool retries its request three times.
+ *   when a tool retries its request three times;
+ * - identity hops: the first span of another identity under a caller's span yields a delegation action
+ *   of the caller targeting the callee identity (node.ts `makeHopNode`), also when the callee's spans
+ *   were emitted before the caller's arrived (memory.ts hops);
+ * - context repair's verdicts (repair.ts): a repaired node is linked under its tool as if it had been
+ *   parented there, or, the tool already emitted, runs under that tool's context;
+ * - parallel steps (steps.ts).
  */
 import { accessOfRank, accessRank } from './access.js';
 import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
-import type { ActLike, AgentCtx, SpanNode } from './node.js';
+import { agentNameIn, makeHopNode, type ActLike, type SpanNode } from './node.js';
+import { assignParallelGroups } from './steps.js';
 
 function isNode(a: ActLike): a is SpanNode {
   return (a as SpanNode).spanId !== undefined;
 }
 
-/** Nearest agent context of `identity` in the chain (the agent this identity runs under). */
-function agentOf(ctx: AgentCtx | null, identity: string): AgentCtx | null {
-  for (let c = ctx; c !== null; c = c.prev) if (c.identity === identity) return c;
-  return null;
-}
-
-function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreReason) => void): void {
-  const up: MemSpan | null | undefined = n.parent ?? mem?.spans.get(n.parentSpanId);
+function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreReason) => void, hops: SpanNode[]): void {
+  // A repaired node whose tool was already emitted has no tree parent but runs under that tool.
+  const up: MemSpan | null | undefined = n.repairedTo ?? n.parent ?? mem?.spans.get(n.parentSpanId);
   const upCtx = up ? up.ctx : null;
   const upAct = up ? up.act : null;
   n.caller = up ? (up.identity !== n.identity ? up.identity : up.caller) : null;
-  const runsUnder = agentOf(upCtx, n.identity);
-  n.agent = runsUnder === null ? null : runsUnder.name;
+  if (up && up.identity !== n.identity) hops.push(makeHopNode(up, n));
+  const runsUnder = agentNameIn(upCtx, n.identity);
+  n.agent = runsUnder;
 
   if (n.kind === null) {
-    if (n.ignore === 'agent_task' && runsUnder !== null && runsUnder.name !== n.agentName) {
+    if (n.ignore === 'agent_task' && runsUnder !== null && runsUnder !== n.agentName) {
       n.kind = 'delegation';
       n.target = n.agentName!;
       n.ignore = null;
@@ -94,7 +97,8 @@ export function settleTrace(
   onIgnored: (r: IgnoreReason) => void,
 ): SpanNode[] {
   for (const n of nodes) {
-    const p = n.parentSpanId === '' ? undefined : byId.get(n.parentSpanId);
+    const r = n.repairedTo;
+    const p = r !== null && byId.get(r.spanId) === r ? r : n.parentSpanId === '' ? undefined : byId.get(n.parentSpanId);
     if (p !== undefined && p !== n) {
       n.parent = p;
       n.nextSibling = p.firstChild;
@@ -106,12 +110,13 @@ export function settleTrace(
   // a parent cycle (malformed input): the first one found is cut loose and walked as a root.
   const order: SpanNode[] = [];
   const stack: SpanNode[] = [];
+  const hops: SpanNode[] = [];
   const walk = (root: SpanNode): void => {
     stack.push(root);
     root.visited = true;
     while (stack.length > 0) {
       const n = stack.pop()!;
-      visit(n, mem, onIgnored);
+      visit(n, mem, onIgnored, hops);
       order.push(n);
       for (let c = n.firstChild; c !== null; c = c.nextSibling) {
         if (!c.visited) {
@@ -141,6 +146,7 @@ export function settleTrace(
         pending.delete(n.spanId);
         below = Math.max(below, p.rank);
         n.failedBelow = mergeIds(n.failedBelow, p.failed);
+        if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hops.push(makeHopNode(n, h));
       }
     }
     const own = (n.emit && n.kind !== 'model') || n.foldedTool ? accessRank(n.access) : -1;
@@ -163,9 +169,10 @@ export function settleTrace(
     }
   }
 
-  const out: SpanNode[] = [];
+  const out: SpanNode[] = hops;
   for (const n of order) if (n.emit) out.push(n);
   out.sort(byEventTime);
+  assignParallelGroups(out);
   return out;
 }
 

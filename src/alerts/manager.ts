@@ -37,6 +37,8 @@ export class AlertManager {
   private readonly insert;
   private readonly updateCount;
   private readonly latest;
+  private readonly saveHeld;
+  private readonly deleteHeld;
 
   constructor(
     private readonly db: Db,
@@ -47,6 +49,11 @@ export class AlertManager {
     this.insert = db.prepare('INSERT INTO alerts (id, detector, severity, identity, subject, event_time, count, body) VALUES (?, ?, ?, ?, ?, ?, 1, ?)');
     this.updateCount = db.prepare('UPDATE alerts SET count = ?, body = ? WHERE seq = ?');
     this.latest = db.prepare('SELECT body FROM alerts WHERE identity = ? AND detector = ? AND subject = ? ORDER BY seq DESC LIMIT 1').pluck();
+    this.saveHeld = db.prepare('INSERT OR REPLACE INTO held_findings (fold_key, body) VALUES (?, ?)');
+    this.deleteHeld = db.prepare('DELETE FROM held_findings WHERE fold_key = ?');
+    for (const row of db.prepare('SELECT fold_key, body FROM held_findings').iterate() as Iterable<{ fold_key: string; body: string }>) {
+      this.held.set(row.fold_key, JSON.parse(row.body) as HeldFinding);
+    }
   }
 
   subscribe(listener: (e: AlertEvent) => void): void {
@@ -65,7 +72,10 @@ export class AlertManager {
       return;
     }
     if (finding.holdUntil !== undefined) {
-      this.held.set(k, { finding, action, identity, count: 1, lastEventTime: action.time });
+      // Durable at once, like a raised alert: a crash during the hold must not lose the finding.
+      const h: HeldFinding = { finding, action, identity, count: 1, lastEventTime: action.time };
+      this.held.set(k, h);
+      this.saveHeld.run(k, JSON.stringify(h));
       return;
     }
     this.raise(finding, action, identity, 1, action.time);
@@ -78,6 +88,7 @@ export class AlertManager {
       if (h.finding.holdUntil! <= now) {
         due.push(h);
         this.held.delete(k);
+        this.deleteHeld.run(k);
       }
     }
     return due;
@@ -86,6 +97,7 @@ export class AlertManager {
   /** Every held finding, regardless of time (end of replay, shutdown). */
   takeAllHeld(): HeldFinding[] {
     const all = [...this.held.values()];
+    for (const k of this.held.keys()) this.deleteHeld.run(k);
     this.held.clear();
     return all;
   }

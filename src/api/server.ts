@@ -30,6 +30,7 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 export class ApiServer {
   readonly server: http.Server;
   private readonly routes = new Map<string, RouteHandler>();
+  private readonly patterns: Array<{ method: string; pattern: RegExp; handler: RouteHandler }> = [];
   private closed = false;
 
   constructor(private readonly deps: ApiServerDeps) {
@@ -45,6 +46,11 @@ export class ApiServer {
   /** Registers `"METHOD /path"`; every route but the health checks requires the token. */
   route(key: string, handler: RouteHandler): void {
     this.routes.set(key, handler);
+  }
+
+  /** Registers a path pattern (e.g. identities, whose ids contain encoded slashes); groups are in `url.pathname`. */
+  routePattern(method: string, pattern: RegExp, handler: RouteHandler): void {
+    this.patterns.push({ method, pattern, handler });
   }
 
   /** True when the request carries the API token (used by the websocket upgrade too). */
@@ -70,7 +76,9 @@ export class ApiServer {
     if (req.method === 'GET' && url.pathname === '/readyz') {
       return isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
     }
-    const handler = this.routes.get(`${req.method} ${url.pathname}`);
+    const handler =
+      this.routes.get(`${req.method} ${url.pathname}`) ??
+      this.patterns.find((p) => p.method === req.method && p.pattern.test(url.pathname))?.handler;
     if (!handler) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` });
     const isPublicMetrics = url.pathname === '/metrics' && config.api.metricsPublic;
     if (!isPublicMetrics && !this.authorized(req)) {

@@ -8,7 +8,7 @@
  */
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
-import { flowItem, key, transitionItem } from '../../baselines/keys.js';
+import { flowItem, key, transitionItem, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress } from '../../detectors/lateral-chaining.js';
 import { severityRank } from '../../detectors/severity.js';
@@ -23,6 +23,9 @@ import type { Db } from '../store/database.js';
 import { TraceSteps } from './steps.js';
 import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
+
+/** An allowed item counts as this many uses. */
+const ALLOW_WEIGHT = 5;
 
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
@@ -69,6 +72,11 @@ export class DetectionEngine implements Stage {
     private readonly alerts: AlertManager,
     /** Schedules checkpoints only; detection itself runs in event time. */
     private readonly wallClock: () => number = Date.now,
+    /**
+     * Serving live traffic, event time follows the wall clock: held findings are released when the wall
+     * clock passes their hold (plus lateness) even if the identity goes quiet. Replay must not do this.
+     */
+    private readonly live = false,
   ) {
     this.baselines = new BaselineStore(db, config.baselines.maxHotIdentities);
     const b = config.baselines;
@@ -182,12 +190,54 @@ export class DetectionEngine implements Stage {
       const group = this.baselines.group(h.action.peerGroup);
       const threshold = Math.max(2, Math.ceil(sd.rolloutShare * (group.members.size - 1)));
       const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
+      if (b.count(k, h.lastEventTime, this.settings) > 0) continue; // an operator allowed it meanwhile
       if (adopters >= threshold) {
         for (const created of b.learn([k], h.lastEventTime, false, this.settings)) group.learned(h.identity, created, h.lastEventTime);
       } else {
         this.alerts.confirm(h);
       }
     }
+  }
+
+  /**
+   * An operator's allow: the items become part of the identity's baseline at once (weighted as several
+   * uses, so one decay step does not forget them) and are written immediately. Returns false when the
+   * identity is unknown.
+   */
+  allow(identity: string, items: ReadonlyArray<{ dimension: Dimension; item: string }>, db: Db): boolean {
+    const known = this.baselines.peek(identity);
+    if (!known) return false;
+    const b = this.baselines.identity(identity, known.peerGroup, known.lastSeen);
+    const group = this.baselines.group(b.peerGroup);
+    const keys = items.map((i) => key(i.dimension, i.item));
+    for (let n = 0; n < ALLOW_WEIGHT; n++) {
+      for (const created of b.learn(keys, b.lastSeen, false, this.settings)) group.learned(identity, created, b.lastSeen);
+    }
+    db.transaction(() => this.baselines.checkpoint())();
+    return true;
+  }
+
+  /** What an identity's baseline holds, for the API and CLI (`baseline show`). */
+  describe(b: IdentityBaseline): unknown {
+    const group = this.baselines.group(b.peerGroup);
+    const view = makeView(b, group, 'own', b.lastSeen, this.settings);
+    const top = (d: string) => Object.fromEntries(view.top(d, 20).map(([i, c]) => [i, Math.round(c * 10) / 10]));
+    return {
+      identity: b.identity,
+      peerGroup: b.peerGroup,
+      firstSeen: new Date(b.firstSeen).toISOString(),
+      lastSeen: new Date(b.lastSeen).toISOString(),
+      actions: b.actions,
+      phase: b.isMature(this.settings) ? 'own' : group.hasBaseline ? 'peer' : 'learning',
+      usualFailureShare: view.outcome.actions > 0 ? view.outcome.bad / view.outcome.actions : 0,
+      tools: top('tool'),
+      targets: top('target'),
+      hosts: top('host'),
+      zones: top('zone'),
+      scopes: top('scope'),
+      agents: top('agent'),
+      access: top('access'),
+    };
   }
 
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
@@ -197,8 +247,9 @@ export class DetectionEngine implements Stage {
 
   /** Writes folded alert counts, and learned state when a checkpoint is due. Runs in the commit transaction. */
   commit(final: boolean): void {
-    this.alerts.flush();
     const now = this.wallClock();
+    if (this.live) this.releaseHeld(this.alerts.takeDue(Math.max(this.watermark, now - this.config.time.lateness)));
+    this.alerts.flush();
     if (!final && now - this.lastCheckpoint < this.config.baselines.checkpointInterval) return;
     this.baselines.checkpoint();
     this.lastCheckpoint = now;

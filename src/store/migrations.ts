@@ -65,6 +65,11 @@ export const MIGRATIONS: readonly Migration[] = [
         peer_group TEXT PRIMARY KEY,
         body       TEXT NOT NULL
       ) STRICT;
+      -- Findings waiting out a hold (scope_drift's rollout grace): kept so a crash cannot lose them.
+      CREATE TABLE held_findings (
+        fold_key TEXT PRIMARY KEY,
+        body     TEXT NOT NULL
+      ) STRICT;
     `,
   },
 ];

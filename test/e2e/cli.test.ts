@@ -3,7 +3,7 @@
  * process. Golden replay, check-config errors, serve with a clean SIGTERM shutdown, and `kill -9` after
  * acknowledged exports losing nothing.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,8 +14,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { SpanKind } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(ROOT, 'dist/src/cli.js');
+import { CLI, ROOT, serve, type ServeProcess } from '../helpers/serve-process.js';
 const GOLDEN = path.join(ROOT, 'test/fixtures/golden');
 
 function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -41,7 +40,7 @@ describe('vigil replay', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(expected);
       expect(r.stderr).toMatch(/spans\s+15/);
-      expect(r.stderr).toMatch(/actions\s+9 \(tool=3 http=4 db=1 model=1\)/);
+      expect(r.stderr).toMatch(/actions\s+10 \(tool=3 delegation=1 http=4 db=1 model=1\)/);
       expect(r.stderr).toMatch(/identities\s+2/);
       expect(r.stderr).toMatch(/rejected\s+1 \(no_identity=1\)/);
       // Tool arguments, prompts, the URL query and the status message all carried this canary.
@@ -79,7 +78,7 @@ describe('vigil replay', () => {
     expect(vigil(['replay', '--db', db, path.join(GOLDEN, 'agent-traces.otlp.jsonl')]).code).toBe(0);
     const rows = new Database(db, { readonly: true }).prepare('SELECT identity, actions FROM identities ORDER BY identity').all();
     expect(rows).toEqual([
-      { identity: 'spiffe://acme.example/ns/support/sa/agent-1', actions: 7 },
+      { identity: 'spiffe://acme.example/ns/support/sa/agent-1', actions: 8 },
       { identity: 'spiffe://acme.example/ns/tools/sa/files-mcp', actions: 2 },
     ]);
   });
@@ -110,31 +109,8 @@ describe('vigil check-config', () => {
 });
 
 describe('vigil serve', () => {
-  let child: ChildProcess | undefined;
-  afterEach(() => child?.kill('SIGKILL'));
-
-  /** Starts `vigil serve` on free ports and resolves with the ports from its ready log line. */
-  async function serve(dir: string): Promise<{ grpc: string; api: string }> {
-    const config = path.join(dir, 'config.yaml');
-    fs.writeFileSync(config, [
-      'receivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }',
-      'api: { endpoint: "127.0.0.1:0" }',
-      'storage: { path: "state/vigil.db" }',
-    ].join('\n'));
-    child = spawn(process.execPath, [CLI, 'serve', '--config', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    return new Promise((resolve, reject) => {
-      child!.stderr!.on('data', (chunk) => {
-        stderr += chunk;
-        const line = stderr.split('\n').find((l) => l.includes('"vigil ready'));
-        if (line) {
-          const ready = JSON.parse(line);
-          resolve({ grpc: ready.otlpGrpc, api: ready.api });
-        }
-      });
-      child!.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-    });
-  }
+  let daemon: ServeProcess | undefined;
+  afterEach(() => daemon?.child.kill('SIGKILL'));
 
   async function exportSpans(grpc: string, identity: string, n: number): Promise<void> {
     const provider = new BasicTracerProvider({
@@ -147,30 +123,28 @@ describe('vigil serve', () => {
     await provider.shutdown();
   }
 
-  const exited = (c: ChildProcess) => new Promise<number | null>((r) => c.once('exit', (code, signal) => r(code ?? (signal ? -1 : null))));
 
   it('generates an API token file (0600), serves, and shuts down cleanly on SIGTERM', async () => {
     const dir = tmpDir();
-    const { grpc, api } = await serve(dir);
+    daemon = await serve(dir);
+    const { grpc, api } = daemon;
     const tokenFile = path.join(dir, 'state/api-token');
     expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
     const token = fs.readFileSync(tokenFile, 'utf8').trim();
     expect((await fetch(`http://${api}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
     await exportSpans(grpc, 'spiffe://test/serve', 3);
-    const exit = exited(child!);
-    child!.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
     const row = new Database(path.join(dir, 'state/vigil.db'), { readonly: true }).prepare('SELECT actions FROM identities').get();
     expect(row).toEqual({ actions: 3 });
   });
 
   it('loses no acknowledged export on kill -9', async () => {
     const dir = tmpDir();
-    const { grpc } = await serve(dir);
-    await exportSpans(grpc, 'spiffe://test/durable', 25); // each export resolved => acknowledged
-    const exit = exited(child!);
-    child!.kill('SIGKILL');
-    await exit;
+    daemon = await serve(dir);
+    await exportSpans(daemon.grpc, 'spiffe://test/durable', 25); // each export resolved => acknowledged
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
     const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
     expect(db.prepare('SELECT identity, actions FROM identities').all()).toEqual([{ identity: 'spiffe://test/durable', actions: 25 }]);
   });

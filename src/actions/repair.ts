@@ -1,0 +1,301 @@
+/**
+ * Context repair (CONTRACT §3.1). OpenInference and Traceloop LangChain do not make a tool span the
+ * active context while the tool runs, so the HTTP or DB call a tool makes arrives parentless (its own
+ * trace), or under some other span (a sibling of the tool). Left alone, the tool would keep a null
+ * access class (an unexpected write goes unseen) and a failed call would count twice (call and tool).
+ *
+ * Rule: an HTTP/DB CLIENT span with no action above it (`unplaced`) is attributed to the innermost tool
+ * span of the same identity whose interval contains its start (±2 ms: millisecond clocks, and some tool
+ * spans start after their own call) — only when exactly one tool is innermost. Two overlapping tools
+ * (parallel calls) leave it its own action: guessing would invent transitions and access classes.
+ *
+ * Timing. The call ends before its tool, so it usually arrives first, possibly in another trace and
+ * another export batch. A candidate is therefore decided only when the answer is complete enough:
+ * - when the part that holds its tool is finalised (that trace complete, or timed out: every tool of
+ *   the step is known by then), the candidate moves into that part, under the tool, so the tool takes
+ *   its class and its failure exactly as for a real child;
+ * - while no tool is known, or the tool's part is still open, the candidate (with its subtree) is held
+ *   here — only for identities that emitted tool spans recently, so plain services and model-only apps
+ *   see no added latency — for `REPAIR_HOLD_WAITS × traces.wait` at most;
+ * - a tool already emitted cannot change any more: the call then only runs under its context (agent,
+ *   caller), like any late child.
+ * Bounded: `TOOLS_PER_IDENTITY` remembered tools, `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
+ */
+import { SpanKind } from '../model.js';
+import type { TraceMemory } from './memory.js';
+import { agentNameIn, type SpanNode } from './node.js';
+import { childrenOf, detach, type TracePart } from './part.js';
+import type { Action } from './types.js';
+
+/** A held candidate is released (decided with what is known) this many `traces.wait` after it was held. */
+export const REPAIR_HOLD_WAITS = 5;
+/** Start times are millisecond-granular; tools may start a moment after their own call. */
+export const REPAIR_SLACK_MS = 2;
+/** How long after its last tool span an identity's unplaced calls are still held for a tool. */
+const ACTIVE_MS = 15 * 60_000;
+const TOOLS_PER_IDENTITY = 256;
+const MAX_IDENTITIES = 10_000;
+const MAX_HELD_SPANS = 20_000;
+/** Longest parent chain walked; deeper chains are left as they are. */
+const MAX_WALK = 64;
+
+/** A candidate (and its subtree) waiting for its tool. */
+interface Held {
+  readonly root: SpanNode;
+  readonly nodes: Map<string, SpanNode>;
+  readonly deadline: number;
+  live: boolean;
+}
+
+interface IdentityState {
+  /** Recent tool nodes, oldest first: buffered (`part` live) or settled (`visited`). */
+  tools: SpanNode[];
+  activeMs: number;
+  held: Held[];
+}
+
+/** The builder side: settles a detached group of nodes (a released candidate) into actions. */
+export interface RepairHost {
+  settleDetached(traceId: string, nodes: Map<string, SpanNode>, into: Action[]): void;
+}
+
+/**
+ * `join`: move under `tool` in its part (settles with it); `context`: the tool was emitted, run under its
+ * context; `own`: stays its own unattributed action; `hold`: wait for more of the tools.
+ */
+type Verdict =
+  | { kind: 'join'; part: TracePart; tool: SpanNode }
+  | { kind: 'context'; tool: SpanNode }
+  | { kind: 'own' }
+  | { kind: 'hold' };
+const OWN: Verdict = { kind: 'own' };
+const HOLD: Verdict = { kind: 'hold' };
+
+/** True when `anc` is a proper ancestor of `n` (tree links when settled, else the buffered part's map). */
+function isAncestor(anc: SpanNode, n: SpanNode): boolean {
+  let cur = n;
+  for (let i = 0; i < MAX_WALK; i++) {
+    const next = cur.parent ?? cur.repairedTo ?? (cur.parentSpanId === '' ? undefined : cur.part?.nodes.get(cur.parentSpanId));
+    if (next === undefined || next === null) return false;
+    if (next === anc) return true;
+    cur = next;
+  }
+  return false;
+}
+
+/**
+ * `o` lies within `h` in the tree (agent-as-tool: a tool inside an agent inside a tool). Intervals alone
+ * would not do: a parallel tool often happens to sit inside its sibling's interval.
+ */
+function inside(o: SpanNode, h: SpanNode): boolean {
+  return o.traceId === h.traceId && isAncestor(h, o);
+}
+
+export class ContextRepair {
+  private readonly states = new Map<string, IdentityState>();
+  /** Held candidates in hold order (deadlines grow with it): expiry reads the front. */
+  private queue: Held[] = [];
+  private head = 0;
+  private heldCount = 0;
+
+  constructor(
+    private readonly holdMs: number,
+    private readonly host: RepairHost,
+  ) {}
+
+  /** Spans held here (they count as buffered). */
+  get heldSpans(): number {
+    return this.heldCount;
+  }
+
+  /** Indexes a just-buffered node: tool spans are the possible holders of lost calls. */
+  noteAdded(n: SpanNode, nowMs: number): void {
+    if (n.kind !== 'tool') return;
+    let st = this.states.get(n.identity);
+    if (st === undefined) {
+      if (this.states.size >= MAX_IDENTITIES) this.forgetOldest();
+      st = { tools: [], activeMs: nowMs, held: [] };
+      this.states.set(n.identity, st);
+    } else if (nowMs - st.activeMs >= 1000) {
+      this.states.delete(n.identity); // re-insert: Map order is recency order (cheaply: once a second)
+      this.states.set(n.identity, st);
+    }
+    if (nowMs > st.activeMs) st.activeMs = nowMs;
+    st.tools.push(n);
+    if (st.tools.length > TOOLS_PER_IDENTITY) st.tools.splice(0, st.tools.length - TOOLS_PER_IDENTITY);
+  }
+
+  /**
+   * Before `part` settles: held candidates whose start lies in one of its tools are decided (now that
+   * the tools' trace is complete), then the part's own unplaced calls. Moves nodes in and out of
+   * `part.nodes`; candidates released on their own are settled into `into`.
+   */
+  beforeSettle(part: TracePart, mem: TraceMemory | undefined, nowMs: number, forced: boolean, into: Action[]): void {
+    if (this.states.size === 0) return;
+    let candidates: SpanNode[] | null = null;
+    for (const n of part.nodes.values()) {
+      const st = this.states.get(n.identity);
+      if (st === undefined) continue; // not an agent framework identity: nothing to repair
+      if (n.kind === 'tool' && st.held.length > 0) this.claim(st, n, part, into);
+      else if (
+        (n.kind === 'http' || n.kind === 'db') &&
+        n.spanKind === SpanKind.CLIENT &&
+        n.repairedTo === null && // moved in by a claim just now
+        this.unplaced(n, part, mem)
+      ) {
+        (candidates ??= []).push(n);
+      }
+    }
+    if (candidates === null) return;
+    let children: Map<string, SpanNode[]> | null = null;
+    for (const c of candidates) {
+      const v = this.decide(c, part, nowMs, forced);
+      if (v.kind === 'context' || (v.kind === 'join' && v.part === part)) c.repairedTo = v.tool;
+      else if (v.kind !== 'own') {
+        children ??= childrenOf(part);
+        const sub = detach(c, part.nodes, children);
+        if (v.kind === 'hold') this.hold(c, sub, nowMs, into);
+        else this.place(c, sub, v, into);
+      }
+    }
+  }
+
+  /** Releases held candidates past their deadline (all of them when `force`), deciding with what is known. */
+  expire(nowMs: number, into: Action[], force: boolean): void {
+    while (this.head < this.queue.length) {
+      const h = this.queue[this.head];
+      if (h.live) {
+        if (!force && h.deadline > nowMs) break;
+        this.release(h, into);
+      }
+      this.head++;
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * No action and no agent span of its identity at or above it: parentless, parent unknown or remote,
+   * or only structure above it. A call under its own agent's span was made where the framework keeps
+   * context (had a tool made it, the tool would be its parent): the agent's own call, left alone.
+   */
+  private unplaced(n: SpanNode, part: TracePart, mem: TraceMemory | undefined): boolean {
+    let pid = n.parentSpanId;
+    for (let i = 0; i < MAX_WALK && pid !== ''; i++) {
+      const p = part.nodes.get(pid);
+      if (p === undefined) {
+        const m = mem?.spans.get(pid);
+        return m === undefined || (m.act === null && agentNameIn(m.ctx, n.identity) === null);
+      }
+      if (p.kind !== null || p.repairedTo !== null || (p.agentName !== null && p.identity === n.identity)) return false;
+      pid = p.parentSpanId;
+    }
+    return pid === '';
+  }
+
+  /**
+   * Where candidate `c` goes. `finalizing` is the part being settled now (its tools may take `c`);
+   * `forced` (deadline, drain) forbids holding on.
+   */
+  private decide(c: SpanNode, finalizing: TracePart | null, nowMs: number, forced: boolean): Verdict {
+    const st = this.states.get(c.identity);
+    if (st === undefined) return OWN;
+    const hits: SpanNode[] = [];
+    for (const t of st.tools) {
+      if (t.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > t.endMs + REPAIR_SLACK_MS) continue;
+      const buffered = t.part !== null && (t.part.live || t.part === finalizing);
+      if (!buffered && !t.visited) continue; // held here itself (inside a candidate's subtree)
+      if (t.traceId === c.traceId && isAncestor(c, t)) continue; // would make a cycle
+      hits.push(t);
+    }
+    if (hits.length === 0) return !forced && nowMs - st.activeMs <= ACTIVE_MS ? HOLD : OWN;
+    let tool: SpanNode | null = null;
+    for (const h of hits) {
+      if (hits.some((o) => o !== h && inside(o, h))) continue; // not innermost
+      if (tool !== null) return OWN; // two innermost tools: parallel calls, ambiguous
+      tool = h;
+    }
+    if (tool === null) return OWN; // identical intervals without a tree link: ambiguous too
+    const p = tool.part;
+    if (p !== null && (p === finalizing || (forced && p.live))) return { kind: 'join', part: p, tool };
+    if (p === null || !p.live) return { kind: 'context', tool };
+    return HOLD; // decided when the tool's own part is finalised, with all its siblings known
+  }
+
+  /** Decides the held candidates of `st` whose start lies in `tool`, which is settling in `part`. */
+  private claim(st: IdentityState, tool: SpanNode, part: TracePart, into: Action[]): void {
+    for (const h of st.held.slice()) {
+      const c = h.root;
+      if (tool.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > tool.endMs + REPAIR_SLACK_MS) continue;
+      const v = this.decide(c, part, 0, false);
+      if (v.kind === 'hold') continue;
+      this.unhold(st, h);
+      this.place(c, h.nodes, v, into);
+    }
+  }
+
+  private hold(c: SpanNode, nodes: Map<string, SpanNode>, nowMs: number, into: Action[]): void {
+    const st = this.states.get(c.identity)!;
+    for (const n of nodes.values()) n.part = null;
+    const h: Held = { root: c, nodes, deadline: nowMs + this.holdMs, live: true };
+    st.held.push(h);
+    this.queue.push(h);
+    this.heldCount += nodes.size;
+    // Bounded: past the cap the oldest held candidates are decided now with what is known.
+    while (this.heldCount > MAX_HELD_SPANS && this.head < this.queue.length) {
+      const oldest = this.queue[this.head++];
+      if (oldest.live) this.release(oldest, into);
+    }
+  }
+
+  private unhold(st: IdentityState, h: Held): void {
+    h.live = false;
+    st.held.splice(st.held.indexOf(h), 1);
+    this.heldCount -= h.nodes.size;
+  }
+
+  /** A forced decision for a held candidate, then it leaves the hold (into a part, or settled alone). */
+  private release(h: Held, into: Action[]): void {
+    const st = this.states.get(h.root.identity);
+    if (st !== undefined) this.unhold(st, h);
+    else {
+      h.live = false;
+      this.heldCount -= h.nodes.size;
+    }
+    this.place(h.root, h.nodes, this.decide(h.root, null, 0, true), into);
+  }
+
+  /** A detached candidate's subtree goes under its tool's part, or is settled on its own now. */
+  private place(c: SpanNode, nodes: Map<string, SpanNode>, v: Verdict, into: Action[]): void {
+    if (v.kind === 'join' && this.moveInto(c, nodes, v.part, v.tool)) return;
+    if (v.kind === 'context') c.repairedTo = v.tool;
+    this.host.settleDetached(c.traceId, nodes, into);
+  }
+
+  /** Puts a candidate's subtree into the tool's part under the tool; false on a span id clash. */
+  private moveInto(c: SpanNode, nodes: Map<string, SpanNode>, part: TracePart, tool: SpanNode): boolean {
+    for (const [id, n] of nodes) {
+      const there = part.nodes.get(id);
+      if (there !== undefined && there !== n) return false; // ids of two traces collide: keep them apart
+    }
+    for (const [id, n] of nodes) {
+      part.nodes.set(id, n);
+      n.part = part;
+    }
+    c.repairedTo = tool;
+    return true;
+  }
+
+  private forgetOldest(): void {
+    for (const [identity, st] of this.states) {
+      if (st.held.length > 0) continue; // still holding spans: forgetting would strand them
+      this.states.delete(identity);
+      return;
+    }
+  }
+}

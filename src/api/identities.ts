@@ -1,0 +1,52 @@
+/**
+ * Identity routes: `GET /v1/identities/{identity}` (what the baseline holds) and
+ * `POST /v1/identities/{identity}/allow` (an operator makes items normal — the only way besides alert-free
+ * use and peer rollouts, so an attacker cannot teach the baseline). Identities are URL-encoded: SPIFFE IDs
+ * contain slashes.
+ */
+import { DIMENSIONS, type Dimension } from '../../baselines/keys.js';
+import type { DetectionEngine } from '../detect/engine.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/database.js';
+import { BadRequest, readJson } from './json-body.js';
+import { sendJson, type ApiServer } from './server.js';
+
+const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => d !== 'from'));
+
+/** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
+export function parseAllow(body: unknown): Array<{ dimension: Dimension; item: string }> {
+  const o = body as { items?: unknown; dimension?: unknown; item?: unknown };
+  const list = Array.isArray(o?.items) ? o.items : [o];
+  if (list.length === 0 || list.length > 100) throw new BadRequest('items: give 1 to 100 items');
+  return list.map((raw, i) => {
+    const it = raw as { dimension?: unknown; item?: unknown };
+    if (typeof it?.dimension !== 'string' || !ALLOWABLE.has(it.dimension)) {
+      throw new BadRequest(`items[${i}].dimension: must be one of ${[...ALLOWABLE].join(', ')}`);
+    }
+    if (typeof it.item !== 'string' || it.item.length === 0 || it.item.length > 512) throw new BadRequest(`items[${i}].item: must be a non-empty string`);
+    return { dimension: it.dimension as Dimension, item: it.item };
+  });
+}
+
+export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, db: Db, logger: Logger): void {
+  api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
+    const identity = decodeURIComponent(url.pathname.split('/')[3]);
+    let items;
+    try {
+      items = parseAllow(await readJson(req));
+    } catch (err) {
+      if (err instanceof BadRequest) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
+      throw err;
+    }
+    if (!engine.allow(identity, items, db)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    logger.info({ identity, items }, 'operator allowed baseline items');
+    sendJson(res, 200, { identity, allowed: items });
+  });
+
+  api.routePattern('GET', /^\/v1\/identities\/[^/]+$/, (_req, res, url) => {
+    const identity = decodeURIComponent(url.pathname.split('/')[3]);
+    const b = engine.baselines.peek(identity);
+    if (!b) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    sendJson(res, 200, engine.describe(b));
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * `vigil baseline show IDENTITY` and `vigil baseline allow IDENTITY DIMENSION ITEM`: talk to the running
+ * daemon's API (the daemon holds baselines in memory; writing the database behind its back would be
+ * overwritten at its next checkpoint).
+ */
+import { parseArgs } from 'node:util';
+import { resolveApiToken } from './api/token.js';
+import type { Config } from './config/schema.js';
+
+export class CliError extends Error {
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+  }
+}
+
+export async function baselineCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
+  const config = load(values.config);
+  const base = `http://${config.api.endpoint}`;
+  const token = resolveApiToken(config.api.token, config.storage.path).value;
+  const call = async (method: string, path: string, body?: unknown) => {
+    let res: Response;
+    try {
+      res = await fetch(base + path, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new CliError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
+    }
+    const text = await res.text();
+    if (!res.ok) throw new CliError(`${method} ${path}: ${res.status} ${text}`);
+    process.stdout.write(JSON.stringify(JSON.parse(text), null, 2) + '\n');
+  };
+  const encoded = (id: string) => `/v1/identities/${encodeURIComponent(id)}`;
+  if (sub === 'show' && positionals.length === 1) return call('GET', encoded(positionals[0]));
+  if (sub === 'allow' && positionals.length === 3) {
+    const [identity, dimension, item] = positionals;
+    return call('POST', `${encoded(identity)}/allow`, { dimension, item });
+  }
+  throw new CliError('usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access, transition, flow)');
+}

@@ -1,0 +1,94 @@
+/**
+ * Baselines and alerts survive `kill -9` and restart, within the durability rule (README): alerts are
+ * committed before the export that raised them is acknowledged; learning is checkpointed every
+ * `baselines.checkpointInterval`. Also the operator's allow, through the API and the CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, expect, it } from 'vitest';
+import { encodeJson, makeSpans, type SpanSpec } from '../helpers/otlp-payloads.js';
+import { CLI, serve, type ServeProcess } from '../helpers/serve-process.js';
+
+const ID = 'spiffe://acme.example/agent/reporter';
+const TOKEN = 'durability-token-0123456789';
+const EXTRA = 'baselines: { checkpointInterval: "100ms" }';
+const HOUR = 3_600_000;
+
+let daemon: ServeProcess | undefined;
+afterEach(() => daemon?.child.kill('SIGKILL'));
+
+/** A tool call with its HTTP call, `hoursAgo` in event time. */
+function toolCall(hoursAgo: number, tool: string, method: string, n: number): SpanSpec[] {
+  const start = Date.now() - hoursAgo * HOUR;
+  const traceId = (0x1000 + n).toString(16).padStart(32, '0');
+  const toolSpan = (0x100000 + n * 2).toString(16).padStart(16, '0');
+  return [
+    { traceId, spanId: toolSpan, name: `execute_tool ${tool}`, startMs: start, endMs: start + 40, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
+    { traceId, spanId: (0x100001 + n * 2).toString(16).padStart(16, '0'), parentSpanId: toolSpan, name: method, kind: 'client', startMs: start + 5, endMs: start + 30, attributes: { 'http.request.method': method, 'server.address': 'reports.internal', 'url.full': `https://reports.internal/reports/${n}` } },
+  ];
+}
+
+async function post(d: ServeProcess, specs: SpanSpec[]): Promise<void> {
+  const body = encodeJson(makeSpans(specs, { resource: { 'service.name': 'reporter', 'nhi.identity': ID } }));
+  const res = await fetch(`http://${d.http}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+  expect(res.status).toBe(200);
+}
+
+const api = (d: ServeProcess, p: string, init: RequestInit = {}) =>
+  fetch(`http://${d.api}${p}`, { ...init, headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' } });
+
+it('keeps alerts, baselines and folding across kill -9; an allowed item stops alerting', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-durable-'));
+  daemon = await serve(dir, EXTRA, { VIGIL_API_TOKEN: TOKEN });
+  // Two days of reading reports: 320 tool calls, each with its GET.
+  const normal: SpanSpec[] = [];
+  for (let i = 0; i < 320; i++) normal.push(...toolCall(48 - (i * 47) / 320, 'reports.read', 'GET', i));
+  for (let i = 0; i < normal.length; i += 100) await post(daemon, normal.slice(i, i + 100));
+  // The first write ever: unexpected_write (and scope_drift for the new tool).
+  await post(daemon, toolCall(0.5, 'reports.delete', 'DELETE', 1000));
+  await new Promise((r) => setTimeout(r, 400)); // past one checkpoint interval
+  daemon.child.kill('SIGKILL');
+  await daemon.exited;
+
+  const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
+  const stored = db.prepare('SELECT detector, count FROM alerts ORDER BY seq').all() as Array<{ detector: string; count: number }>;
+  db.close();
+  expect(stored.map((a) => a.detector)).toContain('unexpected_write');
+
+  daemon = await serve(dir, EXTRA, { VIGIL_API_TOKEN: TOKEN });
+  const shown = await (await api(daemon, `/v1/identities/${encodeURIComponent(ID)}`)).json();
+  expect(shown).toMatchObject({ identity: ID, phase: 'own' });
+  expect(shown.actions).toBeGreaterThanOrEqual(640);
+
+  // The same write again, within the suppression window: folded into the stored alert, not a new one.
+  await post(daemon, toolCall(0.4, 'reports.delete', 'DELETE', 1001));
+  await new Promise((r) => setTimeout(r, 200)); // folded counts are written at the next group commit
+  const after = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
+  const rows = after.prepare("SELECT count FROM alerts WHERE detector = 'unexpected_write'").all() as Array<{ count: number }>;
+  after.close();
+  expect(rows).toHaveLength(stored.filter((a) => a.detector === 'unexpected_write').length);
+  expect(rows.reduce((n, r) => n + r.count, 0)).toBeGreaterThan(stored.filter((a) => a.detector === 'unexpected_write').reduce((n, r) => n + r.count, 0));
+
+  // The operator allows the new tool and its delete, with the CLI (through the API).
+  const cfg = path.join(dir, 'config.yaml');
+  fs.writeFileSync(path.join(dir, 'cli.yaml'), fs.readFileSync(cfg, 'utf8').replace('api: { endpoint: "127.0.0.1:0" }', `api: { endpoint: "${daemon.api}" }`));
+  for (const [dim, item] of [['tool', 'reports.delete'], ['access', 'reports.delete|delete'], ['access', 'reports.internal/reports/{id}|delete']]) {
+    const r = spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ID, dim, item], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }
+  const before = await countAlerts(dir);
+  await post(daemon, toolCall(0.1, 'reports.delete', 'DELETE', 1002));
+  expect(await countAlerts(dir)).toBe(before);
+});
+
+async function countAlerts(dir: string): Promise<number> {
+  await new Promise((r) => setTimeout(r, 100));
+  const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
+  const n = (db.prepare('SELECT sum(count) AS n FROM alerts').get() as { n: number }).n;
+  db.close();
+  return n;
+}
