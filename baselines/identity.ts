@@ -54,8 +54,8 @@ export class IdentityBaseline {
     this.dirty = true;
   }
 
-  /** Folds an action's items (keys from keys.ts) and outcome into the baseline. Returns keys new to it. */
-  learn(keys: readonly string[], time: number, bad: boolean, s: BaselineSettings): string[] {
+  /** Folds items (keys from keys.ts) into the baseline. Returns the keys new to it. */
+  learn(keys: readonly string[], time: number, s: BaselineSettings): string[] {
     const created: string[] = [];
     for (const k of keys) {
       const before = this.counters.get(k);
@@ -63,14 +63,13 @@ export class IdentityBaseline {
       bump(this.counters, k, time, s.halfLifeMs);
       if (isNew) created.push(k);
     }
-    this.learnOutcome(time, bad, s);
-    this.hours[hourOfWeek(time)]++;
     this.dirty = true;
     return created;
   }
 
-  /** Outcome-only learning, for actions whose items are not learned (they raised an alert). */
+  /** Folds an action's outcome (failed or retried, or not) into the usual rates and the weekly profile. */
   learnOutcome(time: number, bad: boolean, s: BaselineSettings): void {
+    this.hours[hourOfWeek(time)]++;
     this.outcome.actions.c = valueAt(this.outcome.actions, time, s.halfLifeMs) + 1;
     this.outcome.bad.c = valueAt(this.outcome.bad, time, s.halfLifeMs) + (bad ? 1 : 0);
     this.outcome.actions.t = this.outcome.bad.t = Math.max(this.outcome.actions.t, time);

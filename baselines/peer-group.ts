@@ -4,6 +4,8 @@
  * adopts at once (a rollout) is told apart from one identity drifting.
  */
 
+import { valueAt, type Counter } from './decay.js';
+
 /** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
 const MAX_ADOPTERS = 256;
 
@@ -15,6 +17,8 @@ interface PeerItem {
 }
 
 export class PeerGroupBaseline {
+  /** Decayed actions learned across the group, and failures + retries among them: a new member's usual. */
+  readonly outcome = { actions: { c: 0, t: 0, f: 0 } as Counter, bad: { c: 0, t: 0, f: 0 } as Counter };
   readonly members = new Set<string>();
   readonly mature = new Set<string>();
   readonly items = new Map<string, PeerItem>();
@@ -77,9 +81,17 @@ export class PeerGroupBaseline {
     return n;
   }
 
+  learnOutcome(time: number, bad: boolean, halfLifeMs: number): void {
+    this.outcome.actions.c = valueAt(this.outcome.actions, time, halfLifeMs) + 1;
+    this.outcome.bad.c = valueAt(this.outcome.bad, time, halfLifeMs) + (bad ? 1 : 0);
+    this.outcome.actions.t = this.outcome.bad.t = Math.max(this.outcome.actions.t, time);
+    this.dirty = true;
+  }
+
   toJSON(): unknown {
     return {
       v: 1,
+      outcome: this.outcome,
       members: [...this.members],
       mature: [...this.mature],
       items: Array.from(this.items, ([k, it]) => [k, it.users, [...it.adopters]]),
@@ -87,8 +99,12 @@ export class PeerGroupBaseline {
   }
 
   static fromJSON(name: string, raw: unknown): PeerGroupBaseline {
-    const o = raw as { members: string[]; mature: string[]; items: Array<[string, number, Array<[string, number]>]> };
+    const o = raw as { outcome?: PeerGroupBaseline['outcome']; members: string[]; mature: string[]; items: Array<[string, number, Array<[string, number]>]> };
     const g = new PeerGroupBaseline(name);
+    if (o.outcome) {
+      Object.assign(g.outcome.actions, o.outcome.actions);
+      Object.assign(g.outcome.bad, o.outcome.bad);
+    }
     for (const m of o.members) g.members.add(m);
     for (const m of o.mature) g.mature.add(m);
     for (const [k, users, adopters] of o.items) g.items.set(k, { users, adopters: new Map(adopters) });

@@ -46,7 +46,8 @@ function sensitiveEgress({ action, view, sensitiveReads, now }: DetectorInput): 
 
 function unlearnedTransition({ action, view, step }: DetectorInput): Finding | null {
   const prev = step.previous;
-  if (!prev || !step.name) return null;
+  // Repeating a step is not lateral movement: nothing new is reached.
+  if (!prev || !step.name || prev.name === step.name) return null;
   const item = transitionItem(prev.name, step.name);
   const k = key('transition', item);
   if (view.own(k) > 0 || view.peers(k) > 0) return null;
@@ -55,9 +56,12 @@ function unlearnedTransition({ action, view, step }: DetectorInput): Finding | n
   const egress = step.zones.includes('external');
   if (!crosses && !writes && !egress) return null;
 
+  // An unseen step after an unfamiliar one says little (a newly adopted tool has no chains yet): only a
+  // step the baseline knows well — its own, or one its peers use while it is new — makes this surprising.
   const fromCount = view.own(key('from', prev.name));
-  let severity: Severity = fromCount >= FAMILIAR_FROM ? 'medium' : 'low';
-  if (severity === 'medium' && egress && (writes || crosses)) severity = 'high';
+  const familiar = fromCount >= FAMILIAR_FROM || (view.phase === 'peer' && view.peers(key('from', prev.name)) > 0);
+  if (!familiar) return null;
+  const severity: Severity = egress && (writes || crosses) ? 'high' : 'medium';
   const what = [crosses && `crosses from zone ${prev.zones.join('/')} to ${step.zones.join('/')}`, writes && `leads to a ${action.access}`, egress && 'reaches an external host']
     .filter(Boolean)
     .join(', ');

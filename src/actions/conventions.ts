@@ -31,10 +31,9 @@ const TRACELOOP_STRUCTURE = new Set(['task', 'workflow', 'session']);
 /** Vercel AI SDK provider calls: `ai.generateText.doGenerate`, `ai.streamText.doStream`, `ai.embed.doEmbed`. */
 const VERCEL_MODEL_CALL = /^ai\.\w+\.do(Generate|Stream|Embed)$/;
 const HANDOFF = /^handoff[ _]to[ _](.+)$/i;
+const MCP_REQUEST = /^[\w/]+\.mcp$/;
 
-function toolName(v: string | null): string | null {
-  return v === null || GENERIC_TOOL_NAMES.has(v) ? null : v;
-}
+const toolName = (v: string | null): string | null => (v === null || GENERIC_TOOL_NAMES.has(v) ? null : v);
 
 /** A tool call named `name` (null: unnamed, target `unknown`, counted). */
 function tool(span: DecodedSpan, f: SpanFacts, catalog: Catalog, name: string | null): void {
@@ -58,14 +57,9 @@ function model(span: DecodedSpan, f: SpanFacts, provider: string | null): void {
   f.carrier = Carrier.Any;
 }
 
-function ignore(f: SpanFacts, reason: IgnoreReason): void {
-  f.kind = null;
-  f.ignore = reason;
-}
+const ignore = (f: SpanFacts, reason: IgnoreReason): void => void ((f.kind = null), (f.ignore = reason));
 
-function lowerOrNull(s: string | null): string | null {
-  return s === null ? null : s.toLowerCase();
-}
+const lowerOrNull = (s: string | null): string | null => (s === null ? null : s.toLowerCase());
 
 /** `server.address`, else the old `net.peer.name`, lower-cased. */
 function peerHost(span: DecodedSpan): string | null {
@@ -119,7 +113,9 @@ export const CONVENTIONS: readonly Convention[] = [
       // Traceloop names its spans `<entity>.tool`; the entity name attribute is the primary source.
       const fromSpanName = s.name.endsWith('.tool') ? s.name.slice(0, -5) : null;
       tool(s, f, c, toolName(str(s.attributes, A.TRACELOOP_ENTITY_NAME)) ?? toolName(fromSpanName || null));
-      if (s.kind === SpanKind.CLIENT && str(s.attributes, A.MCP_METHOD_NAME) !== null) f.carrier = Carrier.Any;
+      // A CLIENT tool span is Traceloop's MCP client (`<tool>.tool`; it sets no `mcp.method.name`): the
+      // HTTP POST beneath is the JSON-RPC transport, not a write of its own.
+      if (s.kind === SpanKind.CLIENT) f.carrier = Carrier.Any;
     },
   },
   {
@@ -269,6 +265,13 @@ export const CONVENTIONS: readonly Convention[] = [
       f.access = httpMethodAccess(str(a, A.HTTP_REQUEST_METHOD) ?? str(a, A.HTTP_METHOD_OLD) ?? '');
       f.carrier = Carrier.SameHost;
     },
+  },
+  {
+    // Traceloop's MCP client names its other requests `<method>.mcp` (`initialize.mcp`, `tools/list.mcp`)
+    // and gives them no attribute: no action, but what HTTP does beneath them is MCP transport.
+    name: 'traceloop mcp request',
+    matches: (s) => kindIs(s, SpanKind.CLIENT) && MCP_REQUEST.test(s.name),
+    build: (_s, f) => void (ignore(f, 'workflow_step'), (f.carrier = Carrier.Any)),
   },
   // Not actions: framework structure and operations Vigil does not know. Agent spans land here too
   // (as `agent_task`, provisionally: builder.ts turns a nested agent into a delegation).

@@ -6,7 +6,8 @@
  *
  * Rule: an HTTP/DB CLIENT span with no action above it (`unplaced`) is attributed to the innermost tool
  * span of the same identity whose interval contains its start (±2 ms: millisecond clocks, and some tool
- * spans start after their own call) — only when exactly one tool is innermost. Two overlapping tools
+ * spans start after their own call) — only when exactly one tool is innermost. Refinement of CONTRACT
+ * §3.1: the call must also end by the tool's end (±2 ms), since a tool awaits its calls. Two overlapping tools
  * (parallel calls) leave it its own action: guessing would invent transitions and access classes.
  *
  * Timing. The call ends before its tool, so it usually arrives first, possibly in another trace and
@@ -23,6 +24,7 @@
  */
 import { SpanKind } from '../model.js';
 import type { TraceMemory } from './memory.js';
+import { Carrier } from './facts.js';
 import { agentNameIn, type SpanNode } from './node.js';
 import { childrenOf, detach, type TracePart } from './part.js';
 import type { Action } from './types.js';
@@ -102,11 +104,6 @@ export class ContextRepair {
     private readonly holdMs: number,
     private readonly host: RepairHost,
   ) {}
-
-  /** Spans held here (they count as buffered). */
-  get heldSpans(): number {
-    return this.heldCount;
-  }
 
   /** Indexes a just-buffered node: tool spans are the possible holders of lost calls. */
   noteAdded(n: SpanNode, nowMs: number): void {
@@ -192,7 +189,8 @@ export class ContextRepair {
         const m = mem?.spans.get(pid);
         return m === undefined || (m.act === null && agentNameIn(m.ctx, n.identity) === null);
       }
-      if (p.kind !== null || p.repairedTo !== null || (p.agentName !== null && p.identity === n.identity)) return false;
+      if (p.kind !== null || p.carrier !== Carrier.None || p.repairedTo !== null) return false;
+      if (p.agentName !== null && p.identity === n.identity) return false;
       pid = p.parentSpanId;
     }
     return pid === '';
@@ -208,6 +206,9 @@ export class ContextRepair {
     const hits: SpanNode[] = [];
     for (const t of st.tools) {
       if (t.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > t.endMs + REPAIR_SLACK_MS) continue;
+      // A tool awaits the calls it makes: one that outlives it (an MCP transport's event stream opened as
+      // the tool began) is not its call, and must not lend it a failure or a class.
+      if (c.endMs > t.endMs + REPAIR_SLACK_MS) continue;
       const buffered = t.part !== null && (t.part.live || t.part === finalizing);
       if (!buffered && !t.visited) continue; // held here itself (inside a candidate's subtree)
       if (t.traceId === c.traceId && isAncestor(c, t)) continue; // would make a cycle
@@ -253,20 +254,15 @@ export class ContextRepair {
     }
   }
 
-  private unhold(st: IdentityState, h: Held): void {
+  private unhold(st: IdentityState | undefined, h: Held): void {
     h.live = false;
-    st.held.splice(st.held.indexOf(h), 1);
+    st?.held.splice(st.held.indexOf(h), 1);
     this.heldCount -= h.nodes.size;
   }
 
   /** A forced decision for a held candidate, then it leaves the hold (into a part, or settled alone). */
   private release(h: Held, into: Action[]): void {
-    const st = this.states.get(h.root.identity);
-    if (st !== undefined) this.unhold(st, h);
-    else {
-      h.live = false;
-      this.heldCount -= h.nodes.size;
-    }
+    this.unhold(this.states.get(h.root.identity), h);
     this.place(h.root, h.nodes, this.decide(h.root, null, 0, true), into);
   }
 

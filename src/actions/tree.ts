@@ -81,7 +81,8 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
     if (n.unknownTool) onIgnored('unknown_tool_name');
   }
 
-  n.act = n.emit ? n : upAct;
+  // A protocol span that is no action but carries (Traceloop's `initialize.mcp`) still folds its HTTP.
+  n.act = n.emit || (n.kind === null && n.carrier === Carrier.Any) ? n : upAct;
   n.ctx = n.agentName !== null ? { name: n.agentName, identity: n.identity, prev: upCtx } : upCtx;
 }
 

@@ -232,7 +232,7 @@ export const configSchema = z
           .strictObject({
             enabled: z.boolean().default(true),
             /** A new, non-sensitive tool or target waits this long for peers adopting it too (a rollout). */
-            rolloutGrace: duration.prefault('15m'),
+            rolloutGrace: duration.prefault('1h'),
             /** Share of the peer group that must adopt an item within rolloutWindow for it to be a rollout. */
             rolloutShare: z.number().min(0).max(1).default(0.3),
             rolloutWindow: duration.prefault('24h'),

@@ -150,22 +150,30 @@ export class DetectionEngine implements Stage {
       }
     }
 
-    const keys = this.keysOf(a, step, sensitiveReads);
     if (findings.length === 0) {
-      for (const k of b.learn(keys, a.time, bad, s)) group.learned(a.identity, k, a.time);
-    } else {
+      this.learn(b, scopeItems(a).map(([dim, item]) => key(dim, item)).concat(accessKeys(a)), a.time);
       b.learnOutcome(a.time, bad, s);
-      // Rollout evidence: this identity tried these items, even though they were not learned.
-      for (const k of keys) group.attempted(a.identity, k, a.time);
+      group.learnOutcome(a.time, bad, s.halfLifeMs);
+      // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
+      const owner = step.owner === a.identity ? b : this.known(step.owner);
+      if (owner) this.learn(owner, this.chainKeys(a, step, sensitiveReads), a.time);
+    } else {
+      // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
+      for (const [dim, item] of scopeItems(a)) group.attempted(a.identity, key(dim, item), a.time);
     }
     if (a.sensitive) ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId });
     return findings;
   }
 
-  /** Everything an action would teach: scope items, access classes, its transition, a sensitive flow. */
-  private keysOf(a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): string[] {
-    const keys = scopeItems(a).map(([dim, item]) => key(dim, item));
-    keys.push(...accessKeys(a));
+  private learn(b: IdentityBaseline, keys: readonly string[], time: number): void {
+    if (keys.length === 0) return;
+    const group = this.baselines.group(b.peerGroup);
+    for (const created of b.learn(keys, time, this.settings)) group.learned(b.identity, created, time);
+  }
+
+  /** What a step teaches its trace owner: the transition into it, and sensitive flows it completes. */
+  private chainKeys(a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): string[] {
+    const keys: string[] = [];
     if (step.name && step.previous) {
       keys.push(key('transition', transitionItem(step.previous.name, step.name)), key('from', step.previous.name));
     }
@@ -173,8 +181,14 @@ export class DetectionEngine implements Stage {
     return keys;
   }
 
+  /** A known identity's baseline, made hot (so what is learned into it is kept); undefined when unknown. */
+  private known(identity: string): IdentityBaseline | undefined {
+    const b = this.baselines.peek(identity);
+    return b && this.baselines.identity(identity, b.peerGroup, b.lastSeen);
+  }
+
   private viewOf(identity: string, time: number): BaselineView | undefined {
-    const b: IdentityBaseline | undefined = this.baselines.peek(identity);
+    const b = this.known(identity);
     if (!b) return undefined;
     const group = this.baselines.group(b.peerGroup);
     const phase = b.isMature(this.settings) ? 'own' : group.hasBaseline ? 'peer' : null;
@@ -192,7 +206,7 @@ export class DetectionEngine implements Stage {
       const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
       if (b.count(k, h.lastEventTime, this.settings) > 0) continue; // an operator allowed it meanwhile
       if (adopters >= threshold) {
-        for (const created of b.learn([k], h.lastEventTime, false, this.settings)) group.learned(h.identity, created, h.lastEventTime);
+        this.learn(b, [k], h.lastEventTime);
       } else {
         this.alerts.confirm(h);
       }
@@ -211,7 +225,7 @@ export class DetectionEngine implements Stage {
     const group = this.baselines.group(b.peerGroup);
     const keys = items.map((i) => key(i.dimension, i.item));
     for (let n = 0; n < ALLOW_WEIGHT; n++) {
-      for (const created of b.learn(keys, b.lastSeen, false, this.settings)) group.learned(identity, created, b.lastSeen);
+      for (const created of b.learn(keys, b.lastSeen, this.settings)) group.learned(identity, created, b.lastSeen);
     }
     db.transaction(() => this.baselines.checkpoint())();
     return true;

@@ -13,9 +13,11 @@ export function makeView(b: IdentityBaseline, g: PeerGroupBaseline, phase: 'own'
     own: (k) => b.count(k, now, s),
     peers: (k) => Math.max(0, g.users(k) - (b.counters.has(k) ? 1 : 0)),
     peerGroupSize: g.members.size,
+    // A new identity's own few actions (perhaps the misbehaviour itself) say nothing of what is usual:
+    // until it is judged against itself, its usual outcome is its peer group's.
     outcome: {
-      actions: valueAt(b.outcome.actions, now, s.halfLifeMs),
-      bad: valueAt(b.outcome.bad, now, s.halfLifeMs),
+      actions: valueAt((phase === 'own' ? b : g).outcome.actions, now, s.halfLifeMs),
+      bad: valueAt((phase === 'own' ? b : g).outcome.bad, now, s.halfLifeMs),
     },
     adopters: (k, from, to) => g.adoptersBetween(k, from, to, b.identity),
     top(dimension, n) {
