@@ -195,7 +195,10 @@ export class DetectionEngine implements Stage {
     return phase ? makeView(b, group, phase, time, this.settings) : undefined;
   }
 
-  /** A held scope_drift finding: dropped (and learned) when peers adopted the item meanwhile, else raised. */
+  /**
+   * A held scope_drift finding: dropped (and learned) when enough peers adopted the item meanwhile (a
+   * rollout), raised at low severity when some did, else raised as found.
+   */
   private releaseHeld(due: HeldFinding[]): void {
     const sd = this.config.detectors.scope_drift;
     for (const h of due) {
@@ -207,6 +210,11 @@ export class DetectionEngine implements Stage {
       if (b.count(k, h.lastEventTime, this.settings) > 0) continue; // an operator allowed it meanwhile
       if (adopters >= threshold) {
         this.learn(b, [k], h.lastEventTime);
+      } else if (adopters > 0) {
+        // Peers started using it too, just not enough of them yet: more likely a change being rolled
+        // out than one identity drifting. Still worth a look, at the lowest severity.
+        const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
+        this.alerts.confirm({ ...h, finding: { ...h.finding, severity: 'low', explanation: h.finding.explanation + note } });
       } else {
         this.alerts.confirm(h);
       }
