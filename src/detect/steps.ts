@@ -34,8 +34,10 @@ export class TraceSteps {
     const out = new Map<Action, StepContext>();
     const byTrace = new Map<string, Action[]>();
     for (const a of actions) {
-      let list = byTrace.get(a.traceId);
-      if (!list) byTrace.set(a.traceId, (list = []));
+      // A call context repair attributed to a tool in another trace belongs to that tool's trace.
+      const traceId = a.attributedTo?.traceId ?? a.traceId;
+      let list = byTrace.get(traceId);
+      if (!list) byTrace.set(traceId, (list = []));
       list.push(a);
     }
     for (const [traceId, list] of byTrace) this.annotateTrace(traceId, list, out);
@@ -47,7 +49,7 @@ export class TraceSteps {
     const zonesOf = new Map<Action, string[]>();
     const steps: Action[] = [];
     for (const a of actions) {
-      const parent = byId.get(a.parentSpanId);
+      const parent = byId.get(a.attributedTo?.spanId ?? a.parentSpanId);
       if (a.kind === 'model') {
         out.set(a, { name: null, zones: [], previous: null, owner: a.caller ?? a.identity, within: null });
       } else if (CALL_KINDS.has(a.kind) && parent && STEP_KINDS.has(parent.kind)) {

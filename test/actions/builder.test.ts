@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentRoot, builder, byTarget, http, span, SpanKind, StatusCode, T2, tid, tool } from './fixtures.js';
+import { agentRoot, builder, byTarget, http, span, SpanKind, StatusCode, T1, T2, tid, tool } from './fixtures.js';
 
 describe('readiness', () => {
   it('a complete tree is emitted at the next take, without waiting', () => {
@@ -124,9 +124,11 @@ describe('tool access from descendants', () => {
       span({ id: 4, parent: 3, kind: SpanKind.CLIENT, attrs: { 'db.system.name': 'sqlite', 'db.operation.name': 'DELETE' }, resource: mcp }),
     ], 0);
     const out = b.take(0);
-    expect(out.map((a) => [a.identity, a.kind, a.access, a.caller])).toEqual([
-      ['spiffe://acme/agent/billing', 'tool', 'delete', null],
-      ['mcp-server', 'db', 'delete', 'spiffe://acme/agent/billing'],
+    expect(out.map((a) => [a.identity, a.kind, a.target, a.access, a.caller])).toEqual([
+      ['spiffe://acme/agent/billing', 'tool', 'purge', 'delete', null],
+      // The hop into another identity is a delegation edge of the caller (CONTRACT §3.1).
+      ['spiffe://acme/agent/billing', 'delegation', 'mcp-server', null, null],
+      ['mcp-server', 'db', 'sqlite', 'delete', 'spiffe://acme/agent/billing'],
     ]);
   });
 
@@ -184,13 +186,15 @@ describe('robustness and realistic traces', () => {
     expect(ignored).toEqual({ agent_task: 1 });
   });
 
-  it('OpenInference LangChain: unparented HTTP spans stay their own actions (context repair is separate)', () => {
+  it('OpenInference LangChain: a parentless HTTP span in its own trace is repaired onto its tool', () => {
     const { b } = builder();
     b.add([
       span({ id: 1, name: 'LangGraph', attrs: { 'openinference.span.kind': 'CHAIN' } }),
       span({ id: 2, parent: 1, name: 'lookup', attrs: { 'openinference.span.kind': 'TOOL', 'tool.name': 'lookup' } }),
       http(9, null, 'GET', 'https://h/a', { traceId: T2 }),
     ], 0);
-    expect(b.take(0).map((a) => [a.target, a.access])).toEqual([['lookup', null], ['h/a', 'read']]);
+    const out = b.take(0);
+    expect(out.map((a) => [a.target, a.access, a.traceId])).toEqual([['lookup', 'read', T1], ['h/a', 'read', T2]]);
+    expect(out[1].attributedTo).toEqual({ traceId: T1, spanId: out[0].spanId });
   });
 });

@@ -46,6 +46,19 @@ describe('tool calls (§3.1)', () => {
   });
 });
 
+describe('Traceloop MCP client (real output: no mcp.method.name)', () => {
+  it('a CLIENT `<tool>.tool` span is the tool call, and carries its HTTP transport', () => {
+    const f = c({ kind: SpanKind.CLIENT, name: 'read_file.tool', attrs: { 'traceloop.span.kind': 'tool', 'traceloop.entity.name': 'read_file' } });
+    expect(f).toMatchObject({ kind: 'tool', target: 'read_file', carrier: 1 });
+    // Traceloop LangChain tool spans are INTERNAL: their HTTP children are calls of their own.
+    expect(c({ name: 'x.tool', attrs: { 'traceloop.span.kind': 'tool', 'traceloop.entity.name': 'x' } }).carrier).toBe(0);
+  });
+  it('its other requests (`initialize.mcp`) are no action but carry their HTTP transport', () => {
+    expect(c({ kind: SpanKind.CLIENT, name: 'tools/list.mcp' })).toMatchObject({ kind: null, ignore: 'workflow_step', carrier: 1 });
+    expect(c({ kind: SpanKind.INTERNAL, name: 'tools/list.mcp' }).carrier).toBe(0);
+  });
+});
+
 describe('delegations and agents', () => {
   it('CLIENT invoke_agent is a delegation to the invoked agent (gen_ai.agent.id, then name)', () => {
     expect(c({ kind: SpanKind.CLIENT, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': 'asst_1', 'gen_ai.agent.name': 'Refunds' } })).toMatchObject({ kind: 'delegation', target: 'asst_1' });

@@ -96,7 +96,10 @@ describe('delegation and agent context', () => {
     const { b } = builder();
     const other = { 'service.name': 'svc-b', 'nhi.identity': 'b' };
     b.add([agent(1, null, 'triage'), span({ id: 2, parent: 1, kind: SpanKind.SERVER, resource: other }), http(3, 2, 'GET', 'https://h/x', { resource: other })], 0);
-    expect(b.take(0)[0]).toMatchObject({ identity: 'b', agent: null, peerGroup: 'svc-b' });
+    const out = b.take(0);
+    expect(out.find((a) => a.identity === 'b')).toMatchObject({ identity: 'b', agent: null, peerGroup: 'svc-b', caller: 'spiffe://acme/agent/billing' });
+    // The caller's side of the hop: a delegation of triage's identity, under triage's agent context.
+    expect(out.find((a) => a.kind === 'delegation')).toMatchObject({ identity: 'spiffe://acme/agent/billing', target: 'b', agent: 'triage' });
   });
 });
 
@@ -152,6 +155,21 @@ describe('transport and duplicates', () => {
     ], 0);
     expect(b.take(0).map((a) => [a.target, a.access])).toEqual([['search', 'read']]);
     expect(ignored.nested_tool_span).toBe(1);
+  });
+});
+
+describe('Traceloop MCP transport', () => {
+  it('the POSTs under `initialize.mcp` and `<tool>.tool` are transport; the tool is not a write', () => {
+    const { b, ignored } = builder();
+    b.add([
+      span({ id: 1, kind: SpanKind.CLIENT, name: 'mcp.client.session', end: 2000, attrs: { 'traceloop.span.kind': 'session' } }),
+      span({ id: 2, parent: 1, kind: SpanKind.CLIENT, name: 'initialize.mcp' }),
+      http(3, 2, 'POST', 'http://mcp.internal/mcp'),
+      span({ id: 4, parent: 1, kind: SpanKind.CLIENT, name: 'read_file.tool', start: 1100, attrs: { 'traceloop.span.kind': 'tool', 'traceloop.entity.name': 'read_file' } }),
+      http(5, 4, 'POST', 'http://mcp.internal/mcp', { start: 1101 }),
+    ], 0);
+    expect(b.take(0).map((a) => [a.kind, a.target, a.access])).toEqual([['tool', 'read_file', null]]);
+    expect(ignored.transport_span).toBe(2);
   });
 });
 
@@ -211,7 +229,7 @@ describe('zones, sensitivity, credentials', () => {
   it('several identities in one trace: each span judged under its own resource', () => {
     const { b } = builder();
     b.add([agentRoot(), http(2, 1, 'GET', 'https://h/a', { resource: { 'service.name': 'other' } })], 0);
-    expect(b.take(0)[0]).toMatchObject({ identity: 'other', peerGroup: 'other', traceId: T1 });
+    expect(b.take(0).find((a) => a.kind === 'http')).toMatchObject({ identity: 'other', peerGroup: 'other', traceId: T1 });
   });
 });
 

@@ -1,0 +1,158 @@
+/**
+ * Context repair (CONTRACT §3.1): parentless or foreign-parented HTTP/DB CLIENT spans attributed to the
+ * one innermost same-identity tool span whose interval contains their start (±2 ms).
+ */
+import { describe, expect, it } from 'vitest';
+import { REPAIR_HOLD_WAITS } from '../../src/actions/repair.js';
+import { builder, byTarget, http, sid, span, SpanKind, StatusCode, T1, T2, tid, type SpanInit } from './fixtures.js';
+
+/** An OpenInference LangGraph run: a CHAIN root (id 1) and TOOL spans under it; no agent span. */
+const chain = (init: SpanInit = {}) => span({ id: 1, name: 'LangGraph', start: 900, end: 2000, attrs: { 'openinference.span.kind': 'CHAIN' }, ...init });
+const oiTool = (id: number, name: string, start: number, end: number, init: SpanInit = {}) =>
+  span({ id, parent: 1, name, start, end, ...init, attrs: { 'openinference.span.kind': 'TOOL', 'tool.name': name, ...init.attrs } });
+/** A parentless HTTP span in a trace of its own (how OpenInference LangChain leaves a tool's fetch). */
+const lost = (n: number, method: string, url: string, start: number, init: SpanInit = {}) =>
+  http(100 + n, null, method, url, { traceId: tid(1000 + n), start, end: start + 5, ...init });
+
+describe('context repair', () => {
+  it('a parentless call in its own trace is attributed to the tool whose interval contains its start', () => {
+    const { b } = builder();
+    b.add([chain(), oiTool(2, 'update_ticket', 1000, 1050), lost(1, 'PATCH', 'https://tickets.internal/t/7', 1010)], 0);
+    const t = byTarget(b.take(0));
+    expect(t.update_ticket.access).toBe('write'); // the tool inherits its call's class
+    expect(t['tickets.internal/t/{id}']).toMatchObject({ access: 'write', traceId: tid(1001), attributedTo: { traceId: T1, spanId: sid(2) } });
+  });
+
+  it('a failed call counts once: the tool that failed because of it is not a second failure', () => {
+    const { b } = builder();
+    b.add([
+      chain(),
+      oiTool(2, 'fetch_page', 1000, 1050, { status: StatusCode.ERROR }),
+      lost(1, 'GET', 'https://h/x', 1010, { attrs: { 'http.response.status_code': 500 } }),
+    ], 0);
+    const t = byTarget(b.take(0));
+    expect(t.fetch_page.failed).toBe(false);
+    expect(t['h/x'].failed).toBe(true);
+  });
+
+  it('±2 ms: a call starting 2 ms before its tool is attributed, 3 ms before is not', () => {
+    for (const [offset, expected] of [[-2, 'read'], [-3, null]] as const) {
+      const { b } = builder();
+      b.add([chain(), oiTool(2, 'lookup', 1000, 1050), lost(1, 'GET', 'https://h/x', 1000 + offset)], 0);
+      expect(byTarget(b.drain()).lookup.access).toBe(expected);
+    }
+  });
+
+  it('a DB call is repaired like an HTTP call', () => {
+    const { b } = builder();
+    const db = span({ traceId: T2, id: 9, kind: SpanKind.CLIENT, start: 1005, attrs: { 'db.system.name': 'postgresql', 'db.operation.name': 'DELETE', 'db.collection.name': 'orders' } });
+    b.add([chain(), oiTool(2, 'purge', 1000, 1050), db], 0);
+    expect(byTarget(b.take(0)).purge.access).toBe('delete');
+  });
+
+  it('the innermost of nested tools takes the call (agent-as-tool)', () => {
+    const { b } = builder();
+    b.add([
+      chain(),
+      oiTool(2, 'research_agent', 1000, 1500),
+      span({ id: 3, parent: 2, name: 'web_search', start: 1100, end: 1200, attrs: { 'openinference.span.kind': 'TOOL', 'tool.name': 'web_search' } }),
+      lost(1, 'GET', 'https://search.example/q', 1110),
+      lost(2, 'POST', 'https://notes.internal/n', 1300),
+    ], 0);
+    const t = byTarget(b.drain());
+    expect(t.web_search.access).toBe('read');
+    expect(t['search.example/q'].attributedTo?.spanId).toBe(sid(3));
+    expect(t.research_agent.access).toBe('write'); // its own later call, and the strongest below
+    expect(t['notes.internal/n'].attributedTo?.spanId).toBe(sid(2));
+  });
+
+  it('two overlapping tools (parallel calls) are ambiguous: the call stays its own action', () => {
+    const { b } = builder();
+    b.add([chain(), oiTool(2, 'get_weather', 1000, 1060), oiTool(3, 'get_time', 1001, 1050), lost(1, 'POST', 'https://h/x', 1010)], 0);
+    const t = byTarget(b.drain());
+    expect(t.get_weather.access).toBeNull();
+    expect(t.get_time.access).toBeNull();
+    expect(t['h/x'].attributedTo).toBeNull();
+  });
+
+  it('a sibling of the tool under framework structure (same trace) is attributed too', () => {
+    const { b } = builder();
+    b.add([chain(), oiTool(2, 'close_ticket', 1000, 1050), http(3, 1, 'DELETE', 'https://h/t/1', { start: 1010 })], 0);
+    expect(byTarget(b.take(0)).close_ticket.access).toBe('delete');
+  });
+
+  it('a call under its own agent span is the agent’s own call, never moved into an overlapping tool', () => {
+    const { b } = builder();
+    const agent = span({ id: 1, name: 'invoke_agent a', start: 900, end: 2000, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'a' } });
+    b.add([agent, span({ id: 2, parent: 1, start: 1000, end: 1050, attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'x' } }), http(3, 1, 'POST', 'https://h/x', { start: 1010 })], 0);
+    expect(byTarget(b.take(0)).x.access).toBeNull();
+  });
+
+  it('another identity’s tool never takes the call', () => {
+    const { b } = builder();
+    b.add([chain(), oiTool(2, 'lookup', 1000, 1050), lost(1, 'POST', 'https://h/x', 1010, { resource: { 'service.name': 'other' } })], 0);
+    expect(byTarget(b.drain()).lookup.access).toBeNull();
+  });
+
+  it('a call exported in an earlier batch than its tool is held and joins the tool', () => {
+    const { b } = builder({ traces: { wait: '1s' } });
+    b.add([chain({ id: 1, end: 950 }), oiTool(5, 'warmup', 910, 920)], 0); // the identity uses tools
+    expect(b.take(0)).toHaveLength(1);
+    b.add([lost(1, 'PUT', 'https://h/x', 1010)], 100);
+    expect(b.take(100)).toEqual([]); // held: a tool of this identity may still contain it
+    expect(b.heldSpans).toBe(1);
+    b.add([oiTool(2, 'save', 1000, 1050, { traceId: T2, parent: null })], 600);
+    const t = byTarget(b.take(600));
+    expect(t.save.access).toBe('write');
+    expect(t['h/x'].attributedTo).toEqual({ traceId: T2, spanId: sid(2) });
+    expect(b.heldSpans).toBe(0);
+  });
+
+  it('a held call no tool claims is emitted on its own REPAIR_HOLD_WAITS × traces.wait later', () => {
+    const { b } = builder({ traces: { wait: '1s' } });
+    b.add([chain({ end: 950 }), oiTool(5, 'warmup', 910, 920)], 0);
+    b.take(0);
+    b.add([lost(1, 'GET', 'https://h/x', 5000)], 100);
+    expect(b.take(100)).toEqual([]);
+    expect(b.take(100 + REPAIR_HOLD_WAITS * 1000 - 1)).toEqual([]);
+    expect(b.take(100 + REPAIR_HOLD_WAITS * 1000).map((a) => [a.target, a.attributedTo])).toEqual([['h/x', null]]);
+  });
+
+  it('drain releases held calls', () => {
+    const { b } = builder();
+    b.add([chain({ end: 950 }), oiTool(5, 'warmup', 910, 920)], 0);
+    b.take(0);
+    b.add([lost(1, 'GET', 'https://h/x', 5000)], 1);
+    expect(b.take(1)).toEqual([]);
+    expect(b.drain().map((a) => a.target)).toEqual(['h/x']);
+    expect(b.heldSpans).toBe(0);
+  });
+
+  it('an identity that never used a tool is not held: a plain service sees no added latency', () => {
+    const { b } = builder();
+    b.add([lost(1, 'GET', 'https://h/x', 1000)], 0);
+    expect(b.take(0).map((a) => a.target)).toEqual(['h/x']);
+  });
+
+  it('a call arriving after its tool was emitted runs under its context; the emitted tool is not changed', () => {
+    const { b } = builder();
+    const agent = span({ id: 1, name: 'support', start: 900, end: 2000, attrs: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'support' } });
+    b.add([agent, oiTool(2, 'lookup', 1000, 1050)], 0);
+    expect(b.take(0).map((a) => [a.target, a.access])).toEqual([['lookup', null]]);
+    b.add([lost(1, 'POST', 'https://h/x', 1010)], 10);
+    expect(b.take(10)).toMatchObject([{ target: 'h/x', agent: 'support', attributedTo: { traceId: T1, spanId: sid(2) } }]);
+  });
+
+  it('a call whose subtree came with it moves whole (a second instrumentation layer stays folded)', () => {
+    const { b, ignored } = builder();
+    b.add([
+      chain(),
+      oiTool(2, 'upload', 1000, 1050),
+      lost(1, 'POST', 'https://files.internal/f', 1010),
+      http(7, 101, 'POST', 'https://files.internal/f', { traceId: tid(1001), start: 1011 }),
+    ], 0);
+    const out = b.take(0);
+    expect(out.map((a) => [a.target, a.access])).toEqual([['upload', 'write'], ['files.internal/f', 'write']]);
+    expect(ignored.transport_span).toBe(1);
+  });
+});

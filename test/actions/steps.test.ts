@@ -1,0 +1,115 @@
+/**
+ * Identity hops as delegation edges of the caller, and parallel steps (CONTRACT §3.1).
+ */
+import { describe, expect, it } from 'vitest';
+import { agentRoot, builder, http, sid, span, SpanKind, tool } from './fixtures.js';
+
+const AGENT = 'spiffe://acme/agent/billing';
+const MCP = { 'service.name': 'files-mcp', 'nhi.identity': 'files-mcp' };
+const DB = { 'service.name': 'db-proxy', 'nhi.identity': 'db-proxy' };
+
+/** The agent's MCP client call (id 2), the MCP server's SERVER span (id 3) and its HTTP DELETE (id 4). */
+const mcpClient = () => span({ id: 2, parent: 1, kind: SpanKind.CLIENT, start: 1000, end: 1100, name: 'tools/call delete_file', attrs: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'delete_file' } });
+const mcpServer = () => span({ id: 3, parent: 2, kind: SpanKind.SERVER, start: 1010, end: 1090, resource: MCP, attrs: { 'mcp.method.name': 'tools/call' } });
+const mcpDelete = () => http(4, 3, 'DELETE', 'https://storage.internal/f/1', { start: 1020, end: 1080, resource: MCP });
+
+const summary = (a: { identity: string; kind: string; target: string; caller?: string | null }) => [a.identity, a.kind, a.target, a.caller ?? null];
+
+describe('the hop between identities is a delegation of the caller', () => {
+  it('caller and callee in one batch', () => {
+    const { b } = builder();
+    b.add([agentRoot({ end: 2000 }), mcpClient(), mcpServer(), mcpDelete()], 0);
+    const out = b.take(0);
+    expect(out.map(summary)).toEqual([
+      [AGENT, 'tool', 'delete_file', null],
+      [AGENT, 'delegation', 'files-mcp', null],
+      ['files-mcp', 'http', 'storage.internal/f/{id}', AGENT],
+    ]);
+    const hop = out[1];
+    expect(hop).toMatchObject({ spanId: sid(3), parentSpanId: sid(2), agent: 'billing', access: null, failed: false, peerGroup: 'billing-agent' });
+  });
+
+  it('callee exported first (its SERVER span is a root to the buffer): the edge comes with the caller', () => {
+    const { b } = builder();
+    b.add([mcpServer(), mcpDelete()], 0);
+    expect(b.take(0).map(summary)).toEqual([['files-mcp', 'http', 'storage.internal/f/{id}', null]]);
+    b.add([agentRoot({ end: 2000 }), mcpClient()], 10);
+    expect(b.take(10).map(summary)).toEqual([
+      [AGENT, 'tool', 'delete_file', null],
+      [AGENT, 'delegation', 'files-mcp', null],
+    ]);
+  });
+
+  it('caller exported first: the edge comes with the callee', () => {
+    const { b } = builder();
+    b.add([agentRoot({ end: 2000 }), mcpClient()], 0);
+    expect(b.take(0)).toHaveLength(1);
+    b.add([mcpServer(), mcpDelete()], 10);
+    expect(b.take(10).map(summary)).toEqual([
+      [AGENT, 'delegation', 'files-mcp', null],
+      ['files-mcp', 'http', 'storage.internal/f/{id}', AGENT],
+    ]);
+  });
+
+  it('a chain of hops gives each caller its edge', () => {
+    const { b } = builder();
+    b.add([
+      agentRoot({ end: 2000 }),
+      mcpClient(),
+      mcpServer(),
+      span({ id: 5, parent: 3, kind: SpanKind.SERVER, start: 1030, end: 1040, resource: DB }),
+      span({ id: 6, parent: 5, kind: SpanKind.CLIENT, start: 1031, end: 1039, resource: DB, attrs: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' } }),
+    ], 0);
+    const hops = b.take(0).filter((a) => a.kind === 'delegation').map(summary);
+    expect(hops).toEqual([
+      [AGENT, 'delegation', 'files-mcp', null],
+      ['files-mcp', 'delegation', 'db-proxy', AGENT],
+    ]);
+  });
+
+  it('no edge within one identity', () => {
+    const { b } = builder();
+    b.add([agentRoot(), tool(2, 1, 'x'), http(3, 2, 'GET', 'https://h/a')], 0);
+    expect(b.take(0).some((a) => a.kind === 'delegation')).toBe(false);
+  });
+});
+
+describe('parallel steps', () => {
+  it('overlapping siblings share a parallelGroup (the first one’s span id); sequential ones have none', () => {
+    const { b } = builder();
+    b.add([
+      agentRoot({ end: 2000 }),
+      tool(2, 1, 'get_weather', { start: 1000, end: 1050 }),
+      tool(3, 1, 'get_time', { start: 1001, end: 1030 }),
+      tool(4, 1, 'get_news', { start: 1040, end: 1060 }), // overlaps get_weather: same step
+      tool(5, 1, 'summarise', { start: 1060, end: 1070 }), // starts as the step ends: the next step
+    ], 0);
+    expect(b.take(0).map((a) => [a.target, a.parallelGroup])).toEqual([
+      ['get_weather', sid(2)],
+      ['get_time', sid(2)],
+      ['get_news', sid(2)],
+      ['summarise', null],
+    ]);
+  });
+
+  it('ties in start time break on end time, then span id', () => {
+    const { b } = builder();
+    b.add([
+      agentRoot({ end: 2000 }),
+      tool(4, 1, 'c', { start: 1000, end: 1020 }),
+      tool(3, 1, 'b', { start: 1000, end: 1010 }),
+      tool(2, 1, 'a', { start: 1000, end: 1020 }),
+    ], 0);
+    expect(b.take(0).map((a) => [a.target, a.parallelGroup])).toEqual([['b', sid(3)], ['a', sid(3)], ['c', sid(3)]]);
+  });
+
+  it('calls under different parents are different steps, even when they overlap', () => {
+    const { b } = builder();
+    b.add([
+      agentRoot({ end: 2000 }),
+      tool(2, 1, 'a', { start: 1000, end: 1050 }),
+      http(3, 2, 'GET', 'https://h/x', { start: 1001, end: 1040 }),
+    ], 0);
+    expect(b.take(0).map((a) => a.parallelGroup)).toEqual([null, null]);
+  });
+});
