@@ -25,6 +25,11 @@ export function createMetrics() {
   const spansIgnored = new client.Counter({ name: 'vigil_spans_ignored_total', help: 'Accepted spans that are not actions, by reason', labelNames: ['reason'], registers: [registry] });
   const actions = new client.Counter({ name: 'vigil_actions_total', help: 'Actions derived from spans, by kind', labelNames: ['kind'], registers: [registry] });
   const alerts = new client.Counter({ name: 'vigil_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers: [registry] });
+  const webhookDeliveries = new client.Counter({ name: 'vigil_webhook_deliveries_total', help: 'Webhook delivery attempts, by endpoint index and outcome (delivered, retry, failed, disabled)', labelNames: ['endpoint', 'outcome'], registers: [registry] });
+  const webhookPending = new client.Gauge({ name: 'vigil_webhook_outbox_pending', help: 'Webhook deliveries waiting in the durable outbox', registers: [registry] });
+  const revocations = new client.Counter({ name: 'vigil_revocations_total', help: 'Revocation state changes, by broker and status', labelNames: ['broker', 'status'], registers: [registry] });
+  const websocketClients = new client.Gauge({ name: 'vigil_websocket_clients', help: 'Connected alert-stream websocket clients', registers: [registry] });
+  const websocketDropped = new client.Counter({ name: 'vigil_websocket_slow_closes_total', help: 'Websocket clients closed because they fell too far behind', registers: [registry] });
   const queueDepth = new client.Gauge({ name: 'vigil_ingest_queue_spans', help: 'Spans waiting in the ingest queue', registers: [registry] });
   const queueCapacity = new client.Gauge({ name: 'vigil_ingest_queue_capacity_spans', help: 'Capacity of the ingest queue (ingest.queueSpans)', registers: [registry] });
   const traceBufferSpans = new client.Gauge({ name: 'vigil_trace_buffer_spans', help: 'Spans held in the per-trace buffer awaiting their trace', registers: [registry] });
@@ -61,6 +66,11 @@ export function createMetrics() {
     spansIgnored,
     actions,
     alerts,
+    webhookDeliveries,
+    webhookPending,
+    revocations,
+    websocketClients,
+    websocketDropped,
     queueDepth,
     queueCapacity,
     traceBufferSpans,

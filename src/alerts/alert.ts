@@ -47,7 +47,8 @@ export function buildAlert(f: Finding, action: Action, identity: string, detecte
     peerGroup: action.peerGroup,
     title: f.title,
     explanation: f.explanation,
-    evidence: { traceIds: f.traceIds, spanIds: f.spanIds, subject: f.subject, ...f.details },
+    // The credential id names what revocation would revoke (a jti, lease id, accessor), never a secret.
+    evidence: { traceIds: f.traceIds, spanIds: f.spanIds, subject: f.subject, ...f.details, ...(action.credential ? { credential: action.credential } : {}) },
     tags: f.tags,
     count: 1,
     lastEventTime: eventTime,

@@ -26,6 +26,12 @@ export interface HeldFinding {
   lastEventTime: number;
 }
 
+/**
+ * Decides, as an alert is raised and inside the transaction that stores it, whether a revocation rule
+ * matches; returns the alert's `response` (and records the revocation durably) or undefined.
+ */
+export type Responder = (alert: Alert, action: Action) => Alert['response'] | undefined;
+
 /** Open (foldable) alerts kept in memory; older ones are found in SQLite if a finding needs them. */
 const MAX_OPEN = 50_000;
 
@@ -34,6 +40,7 @@ export class AlertManager {
   private readonly held = new Map<string, HeldFinding>();
   private readonly dirty = new Set<Alert>();
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
+  private responder: Responder | null = null;
   private readonly insert;
   private readonly updateCount;
   private readonly latest;
@@ -58,6 +65,11 @@ export class AlertManager {
 
   subscribe(listener: (e: AlertEvent) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Sets the revocation responder (serve only: replay is a backtest and revokes nothing). */
+  setResponder(responder: Responder): void {
+    this.responder = responder;
   }
 
   /** Routes a finding: folded into an open alert, held, or raised as a new alert. */
@@ -140,6 +152,8 @@ export class AlertManager {
     const alert = this.db.transaction(() => {
       const info = this.insert.run(draft.id, f.detector, f.severity, identity, f.subject, action.time, '{}');
       const stored: Alert = { seq: Number(info.lastInsertRowid), ...draft };
+      const response = this.responder?.(stored, action);
+      if (response) stored.response = response;
       this.updateCount.run(stored.count, JSON.stringify(stored), stored.seq);
       return stored;
     })();
