@@ -5,14 +5,19 @@
  */
 import { ActionBuilder, attributeFilterFor } from './actions/index.js';
 import { AlertManager } from './alerts/manager.js';
+import { AlertFeed } from './api/alert-feed.js';
+import { registerAlertRoutes } from './api/alerts.js';
 import { registerIdentityRoutes } from './api/identities.js';
 import { ApiServer } from './api/server.js';
+import { AlertStream, type StreamOptions } from './api/stream.js';
 import { resolveApiToken } from './api/token.js';
 import type { Config } from './config/schema.js';
 import { DetectionEngine } from './detect/engine.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
+import { RevocationEngine } from './revocation/engine.js';
+import { WebhookOutbox } from './sinks/webhooks.js';
 import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -29,6 +34,12 @@ export interface Daemon {
   pipeline: Pipeline;
   alerts: AlertManager;
   engine: DetectionEngine;
+  /** Revocation decisions and broker calls (CONTRACT §6); `subscribe`/`list` feed the API. */
+  revocations: RevocationEngine;
+  /** The durable alert webhook outbox (CONTRACT §6). */
+  webhooks: WebhookOutbox;
+  /** The alert websocket hub (the revocation engine is wired in with `attachRevocations`). */
+  stream: AlertStream;
   logger: Logger;
   /** Drains and stops everything, in reverse start-up order. Idempotent. */
   close(): Promise<void>;
@@ -37,9 +48,11 @@ export interface Daemon {
 export interface StartOptions {
   config: Config;
   logger?: Logger;
+  /** Alert websocket tuning (heartbeat period, buffer limits); tests shorten the periods. */
+  stream?: Partial<StreamOptions>;
 }
 
-export async function startDaemon({ config, logger = createLogger(config.log.level) }: StartOptions): Promise<Daemon> {
+export async function startDaemon({ config, logger = createLogger(config.log.level), stream: streamOptions }: StartOptions): Promise<Daemon> {
   const teardown: Array<() => void | Promise<void>> = [];
   let ready = false;
   let closing: Promise<void> | null = null;
@@ -67,7 +80,23 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const alerts = new AlertManager(db, config, metrics);
     const engine = new DetectionEngine(db, config, alerts, Date.now, true);
     pipeline.addStage(engine);
-    // Until alert delivery lands, the log is where alerts go.
+    // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
+    // each alert's own transaction, so no alert is stored without them; sending starts after the commit.
+    const revocations = new RevocationEngine({ db, config, metrics, logger });
+    const webhooks = new WebhookOutbox({ db, config, metrics, logger });
+    alerts.setResponder((alert, action) => revocations.respond(alert, action));
+    alerts.addRaiseHook((alert) => webhooks.enqueue(alert));
+    alerts.subscribe((e) => {
+      if (e.type !== 'alert') return;
+      revocations.committed();
+      webhooks.kick();
+    });
+    // Pushed before the pipeline's teardown so it runs after it: alerts raised while the pipeline drains
+    // are enqueued, and the senders stop (pending rows stay in SQLite) before the database closes.
+    teardown.push(async () => {
+      await Promise.all([webhooks.close(), revocations.close()]);
+    });
+    // Every alert is logged too: the record an operator without a SOC pipeline still has.
     alerts.subscribe((e) => e.type === 'alert' && logger.warn({ alert: e.alert }, `alert: ${e.alert.title}`));
     teardown.push(() => pipeline.close());
 
@@ -75,6 +104,12 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const api = new ApiServer({ config, token: token.value, metrics, logger, isReady: () => ready });
     teardown.push(() => api.close());
     registerIdentityRoutes(api, engine, db, logger);
+    const feed = new AlertFeed(db, alerts);
+    const stream = new AlertStream({ api, token: token.value, feed, metrics, logger }, streamOptions);
+    // Pushed after the API's teardown so it runs first: the HTTP server's close waits for upgraded sockets.
+    teardown.push(() => stream.close());
+    registerAlertRoutes(api, feed, () => stream.revocations);
+    stream.attachRevocations(revocations);
     const ports = { grpc: 0, http: 0, api: await api.listen(config.api.endpoint) };
 
     const filter = attributeFilterFor(config);
@@ -102,7 +137,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
       },
       token.file ? `vigil ready; the API token is in ${token.file}` : 'vigil ready',
     );
-    return { ports, token: token.value, config, metrics, db, identities, pipeline, alerts, engine, logger, close };
+    return { ports, token: token.value, config, metrics, db, identities, pipeline, alerts, engine, revocations, webhooks, stream, logger, close };
   } catch (err) {
     await close();
     throw err;

@@ -32,6 +32,12 @@ export interface HeldFinding {
  */
 export type Responder = (alert: Alert, action: Action) => Alert['response'] | undefined;
 
+/**
+ * Runs inside the transaction that stores a new alert, after its `response` is decided: for what must be
+ * durable together with the alert (the webhook outbox). A throw rolls the alert back.
+ */
+export type RaiseHook = (alert: Alert) => void;
+
 /** Open (foldable) alerts kept in memory; older ones are found in SQLite if a finding needs them. */
 const MAX_OPEN = 50_000;
 
@@ -41,6 +47,7 @@ export class AlertManager {
   private readonly dirty = new Set<Alert>();
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
   private responder: Responder | null = null;
+  private readonly raiseHooks: RaiseHook[] = [];
   private readonly insert;
   private readonly updateCount;
   private readonly latest;
@@ -70,6 +77,11 @@ export class AlertManager {
   /** Sets the revocation responder (serve only: replay is a backtest and revokes nothing). */
   setResponder(responder: Responder): void {
     this.responder = responder;
+  }
+
+  /** Adds a hook run inside each new alert's transaction, after the responder (serve only). */
+  addRaiseHook(hook: RaiseHook): void {
+    this.raiseHooks.push(hook);
   }
 
   /** Routes a finding: folded into an open alert, held, or raised as a new alert. */
@@ -154,6 +166,7 @@ export class AlertManager {
       const stored: Alert = { seq: Number(info.lastInsertRowid), ...draft };
       const response = this.responder?.(stored, action);
       if (response) stored.response = response;
+      for (const hook of this.raiseHooks) hook(stored);
       this.updateCount.run(stored.count, JSON.stringify(stored), stored.seq);
       return stored;
     })();

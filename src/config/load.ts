@@ -10,6 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isCollection, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { VigilError } from '../errors.js';
+import { signingKeyProblems } from '../revocation/ssf-key.js';
 import { issueLines, plainWords } from './problems.js';
 import { apiToken, type Config, configSchema } from './schema.js';
 
@@ -184,7 +185,11 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   if (!parsed.success || problems.length) throw new ConfigError(problems, file ?? name);
 
   const config = parsed.data;
-  resolvePaths(config, file === null ? packageRoot() : dirname(file));
+  const base = file === null ? packageRoot() : dirname(file);
+  // Files the config names are checked now, so a bad one stops the start with its key path.
+  const fileProblems = signingKeyProblems(config, base);
+  if (fileProblems.length) throw new ConfigError(fileProblems, file ?? name);
+  resolvePaths(config, base);
   if (envToken) config.api.token = envToken;
   return { config: deepFreeze(config), path: file };
 }

@@ -205,6 +205,17 @@ export const configSchema = z
       .prefault({}),
     catalog: z.array(z.strictObject({ tool: nonEmpty, access: accessClass })).default([]),
     webhooks: z.array(webhook).default([]),
+    delivery: z
+      .strictObject({
+        /** Longest one webhook or broker request may take before it counts as a failed attempt. */
+        timeout: duration.prefault('10s'),
+        /** Requests in flight at once per webhook endpoint or broker (one while it is failing). */
+        concurrency: positiveInt.default(4),
+        /** Backoff after a failed attempt: a random wait up to retryInitial * 2^(failures-1), capped at retryMax. */
+        retryInitial: duration.prefault('1s'),
+        retryMax: duration.prefault('10m'),
+      })
+      .prefault({}),
     revocation: z
       .strictObject({
         mode: z.enum(['dry_run', 'enforce'], { error: 'must be dry_run or enforce' }).default('dry_run'),
@@ -288,6 +299,15 @@ export const configSchema = z
         });
       }
     });
+    const urls = new Set<string>();
+    cfg.webhooks.forEach((w, i) => {
+      // The url is an endpoint's identity in the outbox; two entries with one url would share deliveries.
+      if (urls.has(w.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'duplicates the url of an earlier webhook' });
+      urls.add(w.url);
+    });
+    if (cfg.delivery.retryMax < cfg.delivery.retryInitial) {
+      ctx.addIssue({ code: 'custom', path: ['delivery', 'retryMax'], message: 'must be at least delivery.retryInitial' });
+    }
     const seen = new Set<string>();
     cfg.revocation.brokers.forEach((b, i) => {
       // Rules pick brokers by name; a second broker of the same name could never be chosen.

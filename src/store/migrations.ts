@@ -72,6 +72,68 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    description: 'webhook outbox, disabled endpoints, revocations and their attempts',
+    sql: `
+      -- One row per alert and endpoint until the endpoint answers 2xx (then deleted): the durable outbox.
+      -- Rows are written in the transaction that stores the alert, so no alert exists without them.
+      CREATE TABLE webhook_outbox (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        endpoint    TEXT NOT NULL,    -- the endpoint's url: its identity across restarts and config edits
+        msg_id      TEXT NOT NULL,    -- webhook-id, the same on every attempt
+        body        TEXT NOT NULL,    -- the exact payload, so every attempt signs the same bytes
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_at     REAL NOT NULL,    -- wall clock, unix ms: not before then
+        last_status INTEGER,          -- HTTP status of the last attempt, NULL for none or a network error
+        last_error  TEXT,
+        created_at  REAL NOT NULL,
+        UNIQUE (endpoint, msg_id)
+      ) STRICT;
+      CREATE INDEX webhook_outbox_due ON webhook_outbox(endpoint, next_at);
+
+      -- Endpoints that answered 410 Gone: no delivery until their entry in the config changes.
+      CREATE TABLE webhook_disabled (
+        endpoint    TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,    -- hash of the endpoint's config entry when it was disabled
+        at          REAL NOT NULL,
+        reason      TEXT NOT NULL
+      ) STRICT;
+
+      -- One revocation per credential (cred_key), whatever the number of alerts naming it.
+      CREATE TABLE revocations (
+        id              TEXT PRIMARY KEY,   -- revocationId
+        cred_key        TEXT UNIQUE,        -- idempotency key; NULL when there is nothing to be idempotent on
+        alert_id        TEXT NOT NULL,      -- the alert that opened it
+        identity        TEXT NOT NULL,
+        credential_id   TEXT,
+        credential_type TEXT,
+        broker          TEXT NOT NULL,
+        mode            TEXT NOT NULL,      -- dry_run | enforce
+        status          TEXT NOT NULL,      -- dry_run | pending | succeeded | failed | not_revocable
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        reason          TEXT NOT NULL,
+        detector        TEXT NOT NULL,
+        severity        TEXT NOT NULL,
+        cause           TEXT NOT NULL,      -- why revoke, as told to the broker (the alert's title)
+        created_at      REAL NOT NULL,
+        at              REAL NOT NULL,      -- last state change, wall clock unix ms
+        next_at         REAL                -- pending only: not before then
+      ) STRICT;
+      CREATE INDEX revocations_due ON revocations(status, broker, next_at);
+
+      -- Every call made to a broker, for the audit trail.
+      CREATE TABLE revocation_attempts (
+        revocation_id TEXT NOT NULL REFERENCES revocations(id),
+        attempt       INTEGER NOT NULL,
+        at            REAL NOT NULL,
+        http_status   INTEGER,
+        outcome       TEXT NOT NULL,      -- succeeded | retry | failed
+        error         TEXT,
+        PRIMARY KEY (revocation_id, attempt)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

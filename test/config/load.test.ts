@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,15 @@ import { configSchema } from '../../src/config/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Writes an EC P-256 PKCS#8 key at `rel` under the temp folder: the loader checks ssf signing keys. */
+function writeSigningKey(rel: string): void {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  mkdirSync(join(dir, rel, '..'), { recursive: true });
+  writeFileSync(join(dir, rel), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+}
+writeSigningKey('nested/keys/ssf.pem');
+writeSigningKey('k.pem');
 
 let fileCount = 0;
 /** Writes `yaml` to a fresh file under `sub` of the temp folder and returns its path. */

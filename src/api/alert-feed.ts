@@ -1,0 +1,112 @@
+/**
+ * The alert feed the API reads: stored alerts in `seq` order (filtered in SQL, so a filter on a rare
+ * identity does not parse every alert body), the newest stored `seq`, and the live events of the
+ * AlertManager, passed on in order after this feed has noted what they change.
+ *
+ * Folded counts reach SQLite only at the next group commit, so a body read from the store can lag the
+ * count already announced in an `update` frame; the feed remembers recent counts and applies them to what
+ * it reads, so a client that catches up from the store never ends on a stale count.
+ */
+import type { Alert } from '../alerts/alert.js';
+import type { AlertEvent } from '../alerts/manager.js';
+import type { Db } from '../store/database.js';
+import { severitiesFrom, type AlertFacts, type AlertFilter } from './alerts.js';
+
+/** What the feed listens to: the AlertManager (its `subscribe` announces right after each commit). */
+export interface AlertEventSource {
+  subscribe(fn: (e: AlertEvent) => void): void;
+}
+
+type Update = Extract<AlertEvent, { type: 'update' }>['update'];
+
+/** Entries kept per cache; old ones fall back to a store lookup. */
+const CACHE_SIZE = 10_000;
+
+/** A Map used as a small LRU: re-setting moves an entry to the back, the front is evicted first. */
+class Lru<V> extends Map<string, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: string, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    if (this.size > this.max) super.delete(this.keys().next().value!);
+    return this;
+  }
+}
+
+/** Reads the alert store for the API and relays the AlertManager's events; one per daemon. */
+export class AlertFeed {
+  private readonly listeners: Array<(e: AlertEvent) => void> = [];
+  private readonly counts = new Lru<{ count: number; lastEventTime: string }>(CACHE_SIZE);
+  private readonly facts = new Lru<AlertFacts>(CACHE_SIZE);
+  private readonly page;
+  private readonly factsBySeq;
+  private newestSeq: number;
+
+  constructor(db: Db, source: AlertEventSource) {
+    // One statement for every filter combination: a null parameter switches its condition off, and the
+    // json_each lists keep the statement's shape fixed whatever the number of values.
+    this.page = db
+      .prepare(
+        `SELECT body FROM alerts WHERE seq > @since
+           AND (@identities IS NULL OR identity IN (SELECT value FROM json_each(@identities)))
+           AND (@detectors IS NULL OR detector IN (SELECT value FROM json_each(@detectors)))
+           AND (@severities IS NULL OR severity IN (SELECT value FROM json_each(@severities)))
+         ORDER BY seq LIMIT @limit`,
+      )
+      .pluck();
+    this.factsBySeq = db.prepare('SELECT id, identity, detector, severity FROM alerts WHERE seq = ?');
+    this.newestSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
+    source.subscribe((e) => this.observe(e));
+  }
+
+  /** The newest stored seq (0 when there is none). Exact: the manager announces each alert once it is committed. */
+  get newest(): number {
+    return this.newestSeq;
+  }
+
+  /** Receives every event after the feed has noted it, in the manager's order. */
+  subscribe(fn: (e: AlertEvent) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Stored alerts with seq > `since` that pass `filter`, ascending, at most `limit`. */
+  read(since: number, limit: number, filter: AlertFilter): Alert[] {
+    const list = (values: Iterable<string> | null) => (values ? JSON.stringify([...values]) : null);
+    const rows = this.page.all({
+      since,
+      limit,
+      identities: list(filter.identities),
+      detectors: list(filter.detectors),
+      severities: filter.minSeverity && list(severitiesFrom(filter.minSeverity)),
+    }) as string[];
+    return rows.map((body) => {
+      const alert = JSON.parse(body) as Alert;
+      const live = this.counts.get(alert.id);
+      if (live && live.count > alert.count) Object.assign(alert, live);
+      return alert;
+    });
+  }
+
+  /** Identity, detector and severity of the alert an update is about (for filters), or null if unknown. */
+  factsOf(update: Update): AlertFacts | null {
+    const cached = this.facts.get(update.id);
+    if (cached) return cached;
+    const row = this.factsBySeq.get(update.seq) as (AlertFacts & { id: string }) | undefined;
+    if (!row || row.id !== update.id) return null;
+    const facts = { identity: row.identity, detector: row.detector, severity: row.severity };
+    this.facts.set(update.id, facts);
+    return facts;
+  }
+
+  private observe(e: AlertEvent): void {
+    if (e.type === 'alert') {
+      this.newestSeq = Math.max(this.newestSeq, e.alert.seq);
+      this.facts.set(e.alert.id, { identity: e.alert.identity, detector: e.alert.detector, severity: e.alert.severity });
+    } else {
+      this.counts.set(e.update.id, { count: e.update.count, lastEventTime: e.update.lastEventTime });
+    }
+    for (const fn of this.listeners) fn(e);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Alert REST routes (CONTRACT §2): `GET /v1/alerts?since=&limit=` pages the alert store in `seq` order,
+ * `GET /v1/revocations` lists every revocation with its current state. Also the query grammar the alert
+ * websocket shares (`since` and the `minSeverity` / `identity` / `detector` filters), so a filter means
+ * the same thing on both.
+ */
+import { SEVERITIES, type Severity } from '../config/schema.js';
+import type { AlertFeed } from './alert-feed.js';
+import { BadRequest } from './json-body.js';
+import { sendJson, type ApiServer } from './server.js';
+
+/** What the websocket and REST filters match on (an alert, or what an update frame is about). */
+export interface AlertFacts {
+  severity: string;
+  identity: string;
+  detector: string;
+}
+
+/** Filters from the query string; null means "any". Repeating `identity` or `detector` matches any of them. */
+export interface AlertFilter {
+  minSeverity: Severity | null;
+  identities: ReadonlySet<string> | null;
+  detectors: ReadonlySet<string> | null;
+}
+
+export interface AlertQuery {
+  /** Resume cursor; null when absent (the websocket then starts with live alerts only). */
+  since: number | null;
+  limit: number;
+  filter: AlertFilter;
+}
+
+/** `limit` when absent, and the largest page served (larger values are capped, not refused). */
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+/** Bounds the SQL a single request can ask for; a SOC filters on a handful of identities, not thousands. */
+const MAX_FILTER_VALUES = 100;
+
+const FILTER_PARAMS = ['minSeverity', 'identity', 'detector'];
+/** The query parameters each endpoint accepts (`limit` is REST only: the websocket streams everything). */
+export const REST_PARAMS: readonly string[] = ['since', 'limit', ...FILTER_PARAMS];
+export const STREAM_PARAMS: readonly string[] = ['since', ...FILTER_PARAMS];
+
+/**
+ * Parses and validates the query; throws BadRequest naming the parameter. Unknown parameters are refused
+ * rather than ignored: a misspelt filter (`minseverity=high`) would otherwise silently show everything.
+ */
+export function parseAlertQuery(params: URLSearchParams, allowed: readonly string[]): AlertQuery {
+  for (const key of new Set(params.keys())) {
+    if (!allowed.includes(key)) throw new BadRequest(`unknown query parameter "${key}"; allowed: ${allowed.join(', ')}`);
+  }
+  for (const key of ['since', 'limit', 'minSeverity']) {
+    if (params.getAll(key).length > 1) throw new BadRequest(`${key}: give it at most once`);
+  }
+  const since = params.get('since');
+  const limit = params.get('limit');
+  const minSeverity = params.get('minSeverity');
+  if (since !== null && !/^\d{1,15}$/.test(since)) throw new BadRequest('since: must be a whole number >= 0 (the last seq you received)');
+  if (limit !== null && (!/^\d{1,15}$/.test(limit) || Number(limit) < 1)) {
+    throw new BadRequest(`limit: must be a whole number >= 1 (values above ${MAX_LIMIT} are capped)`);
+  }
+  if (minSeverity !== null && !(SEVERITIES as readonly string[]).includes(minSeverity)) {
+    throw new BadRequest(`minSeverity: must be one of ${SEVERITIES.join(', ')}`);
+  }
+  return {
+    since: since === null ? null : Number(since),
+    limit: limit === null ? DEFAULT_LIMIT : Math.min(Number(limit), MAX_LIMIT),
+    filter: { minSeverity: minSeverity as Severity | null, identities: valueSet(params, 'identity'), detectors: valueSet(params, 'detector') },
+  };
+}
+
+function valueSet(params: URLSearchParams, key: string): ReadonlySet<string> | null {
+  const values = params.getAll(key);
+  if (values.length === 0) return null;
+  if (values.length > MAX_FILTER_VALUES) throw new BadRequest(`${key}: give at most ${MAX_FILTER_VALUES} values`);
+  if (values.some((v) => v.length === 0)) throw new BadRequest(`${key}: must not be empty`);
+  return new Set(values);
+}
+
+/** True when the filter has no condition (every alert passes). */
+export function isOpenFilter(f: AlertFilter): boolean {
+  return f.minSeverity === null && f.identities === null && f.detectors === null;
+}
+
+/** Severities at or above `min` (inclusive), for SQL; all of them when `min` is null. */
+export function severitiesFrom(min: Severity | null): Severity[] {
+  return min === null ? [...SEVERITIES] : SEVERITIES.slice(SEVERITIES.indexOf(min));
+}
+
+/** Whether an alert (or the alert an update is about) passes the filter. */
+export function matchesAlert(f: AlertFilter, a: AlertFacts): boolean {
+  if (f.identities && !f.identities.has(a.identity)) return false;
+  if (f.detectors && !f.detectors.has(a.detector)) return false;
+  if (f.minSeverity && SEVERITIES.indexOf(a.severity as Severity) < SEVERITIES.indexOf(f.minSeverity)) return false;
+  return true;
+}
+
+/** Only `identity=` applies to revocation frames (CONTRACT §2). */
+export function matchesRevocation(f: AlertFilter, revocation: unknown): boolean {
+  if (!f.identities) return true;
+  const identity = (revocation as { identity?: unknown } | null)?.identity;
+  return typeof identity === 'string' && f.identities.has(identity);
+}
+
+/**
+ * Where revocations come from (the revocation engine, CONTRACT §6). Declared here, not imported, so the
+ * API does not depend on the revocation module: anything with these two methods can be wired in.
+ */
+export interface RevocationSource {
+  /** Calls `fn` with the websocket `revocation` object on every state change. */
+  subscribe(fn: (revocation: unknown) => void): void;
+  /** Every revocation with its current state. */
+  list(): unknown[];
+}
+
+/** Registers `GET /v1/alerts` and `GET /v1/revocations`; `revocations()` is read per request (wired late). */
+export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations: () => RevocationSource | null): void {
+  api.route('GET /v1/alerts', (_req, res, url) => {
+    let q: AlertQuery;
+    try {
+      q = parseAlertQuery(url.searchParams, REST_PARAMS);
+    } catch (err) {
+      if (err instanceof BadRequest) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
+      throw err;
+    }
+    const since = q.since ?? 0;
+    const alerts = feed.read(since, q.limit, q.filter);
+    // `next` is the last seq returned, so an empty page leaves the cursor where it was (CONTRACT §2).
+    sendJson(res, 200, { alerts, next: alerts.length > 0 ? alerts[alerts.length - 1].seq : since });
+  });
+
+  api.route('GET /v1/revocations', (_req, res) => {
+    sendJson(res, 200, { revocations: revocations()?.list() ?? [] });
+  });
+}

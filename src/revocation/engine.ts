@@ -1,0 +1,168 @@
+/**
+ * The revocation engine (CONTRACT §6). As an alert is stored — inside its transaction, through the
+ * AlertManager's responder — it decides whether a rule matches, records the revocation durably and returns
+ * the alert's `response`. In `enforce` mode a RevocationSender then calls the broker, retrying like a
+ * webhook; in `dry_run` (the default) nothing is called.
+ *
+ * Idempotent per credential: one row per credential key, so a later alert naming the same credential
+ * gets the same `revocationId`, and a crash between deciding and calling cannot revoke twice under two
+ * ids. The state of that one row moves on when a later alert can take it further: a `not_revocable`
+ * credential becomes revocable when a later rule picks a broker that can revoke it, and a `dry_run` one
+ * is revoked for real by the first matching alert after the operator switches to `enforce`.
+ *
+ * Announcements (`subscribe`) are made after the alert's transaction commits, and after the alert event
+ * itself, so a websocket client sees the alert before its revocation and never a revocation that was
+ * rolled back.
+ */
+import crypto from 'node:crypto';
+import type { Action } from '../actions/types.js';
+import type { Alert } from '../alerts/alert.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Db } from '../store/database.js';
+import { createBrokers } from './brokers.js';
+import { matchRule } from './rules.js';
+import { RevocationSender } from './sender.js';
+import { RevocationStore, toRecord, type RevocationRow } from './store.js';
+import { REVOCATION_STATUSES, type Broker, type RevocationRecord } from './types.js';
+
+export interface RevocationEngineDeps {
+  db: Db;
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class RevocationEngine {
+  readonly store: RevocationStore;
+  private readonly brokers: Map<string, Broker>;
+  private readonly listeners: Array<(r: RevocationRecord) => void> = [];
+  /** Changes made inside the current alert transaction, announced once it has committed. */
+  private uncommitted: RevocationRow[] = [];
+  private readonly sender: RevocationSender | null;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: RevocationEngineDeps) {
+    const { config, metrics, logger } = deps;
+    this.now = deps.now ?? Date.now;
+    this.store = new RevocationStore(deps.db);
+    this.brokers = createBrokers(config);
+    for (const name of this.brokers.keys()) for (const status of REVOCATION_STATUSES) metrics.revocations.inc({ broker: name, status }, 0);
+    // Safety first: a switch back to dry_run must stop calls already queued in enforce mode.
+    const enforce = config.revocation.mode === 'enforce';
+    this.sender = enforce ? new RevocationSender({ ...deps, now: this.now, store: this.store, brokers: this.brokers, announce: (row) => this.announce(row) }) : null;
+    for (const [broker, n] of this.store.pendingByBroker()) {
+      if (!enforce) logger.warn({ broker, pending: n }, 'pending revocations are not sent while revocation.mode is dry_run');
+      else if (!this.brokers.has(broker)) logger.warn({ broker, pending: n }, 'pending revocations name a broker no longer in the config; they are not sent');
+    }
+  }
+
+  /** Calls `listener` with a revocation's new state on every change (CONTRACT §6 websocket object). */
+  subscribe(listener: (r: RevocationRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Every revocation with its current state, oldest first (`GET /v1/revocations`). */
+  list(): RevocationRecord[] {
+    return this.store.all().map(toRecord);
+  }
+
+  /**
+   * The AlertManager responder: runs inside the transaction that stores `alert`. Returns the alert's
+   * `response` when a rule matches (also when the credential turns out not to be revocable), else undefined.
+   */
+  respond(alert: Alert, action: Action): Alert['response'] | undefined {
+    // Anything still queued belongs to a transaction that rolled back (its alert event never came).
+    this.uncommitted = [];
+    const { config } = this.deps;
+    const credential = { id: action.credential?.id ?? null, type: action.credential?.type ?? null };
+    const match = matchRule(config.revocation.rules, alert, credential.type);
+    if (!match) return undefined;
+    const broker = this.brokers.get(match.rule.broker)!;
+    const refusal = broker.refuses(credential);
+    const mode = config.revocation.mode;
+    const status = refusal !== null ? 'not_revocable' : mode === 'enforce' ? 'pending' : 'dry_run';
+    const rule = `revocation.rules[${match.index}] matched ${alert.detector} (${alert.severity}) on alert ${alert.id}`;
+    const reason =
+      refusal ?? (mode === 'enforce' ? `revoking through broker "${broker.name}": ${rule}` : `dry run, nothing called: would revoke through broker "${broker.name}": ${rule}`);
+    const now = this.now();
+    const key =
+      credential.id !== null ? `credential\u0000${credential.type ?? ''}\u0000${credential.id}`
+      : refusal === null ? `sessions\u0000${broker.name}\u0000${alert.identity}`
+      : null; // nothing to be idempotent on: each such alert gets its own not_revocable record
+
+    const existing = key === null ? undefined : this.store.byKey(key);
+    if (existing) {
+      const reopen = existing.status === 'not_revocable' && status !== 'not_revocable';
+      const upgrade = existing.status === 'dry_run' && status === 'pending';
+      if (reopen || upgrade) {
+        const row: RevocationRow = { ...existing, alert_id: alert.id, broker: broker.name, mode, status, reason, detector: alert.detector, severity: alert.severity, cause: alert.title, at: now, next_at: status === 'pending' ? now : null };
+        this.store.update(row);
+        this.changed(row);
+      }
+      return { action: 'revoke', mode: reopen || upgrade ? mode : existing.mode, revocationId: existing.id };
+    }
+    const row: RevocationRow = {
+      id: `rv_${crypto.randomUUID().replaceAll('-', '')}`,
+      cred_key: key,
+      alert_id: alert.id,
+      identity: alert.identity,
+      credential_id: credential.id,
+      credential_type: credential.type,
+      broker: broker.name,
+      mode,
+      status,
+      attempts: 0,
+      reason,
+      detector: alert.detector,
+      severity: alert.severity,
+      cause: alert.title,
+      created_at: now,
+      at: now,
+      next_at: status === 'pending' ? now : null,
+    };
+    this.store.insert(row);
+    this.changed(row);
+    return { action: 'revoke', mode, revocationId: row.id };
+  }
+
+  private changed(row: RevocationRow): void {
+    this.uncommitted.push(row);
+  }
+
+  /**
+   * The alert's transaction committed (call from the alert event). Announces its revocations once the
+   * current alert event has reached every subscriber, and starts sending.
+   */
+  committed(): void {
+    const rows = this.uncommitted;
+    this.uncommitted = [];
+    if (rows.length === 0) return;
+    queueMicrotask(() => {
+      for (const row of rows) this.announce(row);
+    });
+    this.sender?.kick();
+  }
+
+  private announce(row: RevocationRow): void {
+    const { metrics, logger } = this.deps;
+    metrics.revocations.inc({ broker: row.broker, status: row.status });
+    const record = toRecord(row);
+    const level = row.status === 'failed' ? 'error' : row.status === 'dry_run' || row.status === 'pending' ? 'info' : 'warn';
+    logger[level]({ revocation: record }, `revocation ${record.status}: ${record.reason}`);
+    for (const l of this.listeners) {
+      try {
+        l(record);
+      } catch (err) {
+        logger.error({ err }, 'revocation subscriber failed');
+      }
+    }
+  }
+
+  /** Stops calling brokers (in-flight calls get a short grace; pending ones stay in SQLite). Idempotent. */
+  async close(): Promise<void> {
+    await this.sender?.close();
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * `revocation.rules`: which alerts revoke, and through which broker. The first rule, in config order,
+ * whose `detectors`, `minSeverity` (inclusive) and `credentialTypes` all match wins (CONTRACT §6).
+ */
+import type { Alert } from '../alerts/alert.js';
+import type { Config } from '../config/schema.js';
+import { severityRank } from '../../detectors/severity.js';
+
+export type RevocationRule = Config['revocation']['rules'][number];
+
+/** The rule that decides an alert, with its index (for the audit reason), or null when none matches. */
+export function matchRule(
+  rules: readonly RevocationRule[],
+  alert: Pick<Alert, 'detector' | 'severity'>,
+  credentialType: string | null,
+): { rule: RevocationRule; index: number } | null {
+  for (const [index, rule] of rules.entries()) {
+    if (!rule.detectors.includes('*') && !rule.detectors.includes(alert.detector)) continue;
+    if (severityRank(alert.severity) < severityRank(rule.minSeverity)) continue;
+    // A rule naming credential types cannot match a credential whose type the spans did not say: revoking
+    // an unknown kind of credential through a type-specific broker would be a guess.
+    if (!rule.credentialTypes.includes('*') && (credentialType === null || !rule.credentialTypes.includes(credentialType))) continue;
+    return { rule, index };
+  }
+  return null;
+}

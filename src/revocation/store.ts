@@ -1,0 +1,133 @@
+/**
+ * Revocations and their attempts in SQLite (migration 3). A revocation is one row per credential whose
+ * state changes in place; every call to a broker adds a row to `revocation_attempts` in the same
+ * transaction as the state change it caused, so the audit trail and the state never disagree.
+ */
+import type { Db } from '../store/database.js';
+import type { RevocationJob, RevocationMode, RevocationRecord, RevocationStatus } from './types.js';
+
+/** A `revocations` row. */
+export interface RevocationRow {
+  id: string;
+  cred_key: string | null;
+  alert_id: string;
+  identity: string;
+  credential_id: string | null;
+  credential_type: string | null;
+  broker: string;
+  mode: RevocationMode;
+  status: RevocationStatus;
+  attempts: number;
+  reason: string;
+  detector: string;
+  severity: string;
+  cause: string;
+  created_at: number;
+  at: number;
+  next_at: number | null;
+}
+
+/** One broker call, as recorded. */
+export interface AttemptRow {
+  revocation_id: string;
+  attempt: number;
+  at: number;
+  http_status: number | null;
+  outcome: 'succeeded' | 'retry' | 'failed';
+  error: string | null;
+}
+
+const COLUMNS = 'id, cred_key, alert_id, identity, credential_id, credential_type, broker, mode, status, attempts, reason, detector, severity, cause, created_at, at, next_at';
+
+export function toRecord(r: RevocationRow): RevocationRecord {
+  return {
+    revocationId: r.id,
+    alertId: r.alert_id,
+    identity: r.identity,
+    credentialId: r.credential_id,
+    credentialType: r.credential_type,
+    broker: r.broker,
+    mode: r.mode,
+    status: r.status,
+    attempts: r.attempts,
+    reason: r.reason,
+    at: new Date(r.at).toISOString(),
+  };
+}
+
+export function toJob(r: RevocationRow): RevocationJob {
+  return {
+    revocationId: r.id,
+    alertId: r.alert_id,
+    identity: r.identity,
+    credentialId: r.credential_id,
+    credentialType: r.credential_type,
+    detector: r.detector,
+    severity: r.severity,
+    cause: r.cause,
+    createdAt: r.created_at,
+    attempts: r.attempts,
+  };
+}
+
+export class RevocationStore {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      insert: db.prepare(`INSERT INTO revocations (${COLUMNS}) VALUES (${COLUMNS.split(', ').map((c) => '@' + c).join(', ')})`),
+      byKey: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE cred_key = ?`),
+      get: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE id = ?`),
+      all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY created_at, rowid`),
+      due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
+      pendingByBroker: db.prepare(`SELECT broker, count(*) AS n FROM revocations WHERE status = 'pending' GROUP BY broker`),
+      update: db.prepare(
+        `UPDATE revocations SET alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
+           detector = @detector, severity = @severity, cause = @cause, at = @at, next_at = @next_at WHERE id = @id`,
+      ),
+      attempt: db.prepare('INSERT INTO revocation_attempts (revocation_id, attempt, at, http_status, outcome, error) VALUES (@revocation_id, @attempt, @at, @http_status, @outcome, @error)'),
+      attempts: db.prepare('SELECT revocation_id, attempt, at, http_status, outcome, error FROM revocation_attempts WHERE revocation_id = ? ORDER BY attempt'),
+    };
+  }
+
+  byKey(key: string): RevocationRow | undefined {
+    return this.stmts.byKey.get(key) as RevocationRow | undefined;
+  }
+
+  get(id: string): RevocationRow | undefined {
+    return this.stmts.get.get(id) as RevocationRow | undefined;
+  }
+
+  insert(row: RevocationRow): void {
+    this.stmts.insert.run(row);
+  }
+
+  /** Writes a row's new state (every column but its identity and credential). */
+  update(row: RevocationRow): void {
+    this.stmts.update.run(row);
+  }
+
+  /** Records an attempt and the state it led to, atomically. */
+  recordAttempt(row: RevocationRow, attempt: AttemptRow): void {
+    this.db.transaction(() => {
+      this.stmts.attempt.run(attempt);
+      this.stmts.update.run(row);
+    })();
+  }
+
+  all(): RevocationRow[] {
+    return this.stmts.all.all() as RevocationRow[];
+  }
+
+  due(broker: string, now: number, limit: number): RevocationRow[] {
+    return this.stmts.due.all(broker, now, limit) as RevocationRow[];
+  }
+
+  pendingByBroker(): Map<string, number> {
+    return new Map((this.stmts.pendingByBroker.all() as Array<{ broker: string; n: number }>).map((r) => [r.broker, r.n]));
+  }
+
+  attempts(id: string): AttemptRow[] {
+    return this.stmts.attempts.all(id) as AttemptRow[];
+  }
+}

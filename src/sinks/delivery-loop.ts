@@ -1,0 +1,156 @@
+/**
+ * The loop that drains a durable queue into HTTP receivers, one lane per receiver (a webhook endpoint, a
+ * revocation broker). It owns only timing and concurrency; what is due, how to attempt it and what an
+ * answer means stay with the queue (webhook outbox, revocation engine), which records every outcome in
+ * SQLite before its attempt resolves.
+ *
+ * - Never blocks the pipeline: attempts run from a timer and `kick()`, never from the caller's stack.
+ * - Bounded concurrency per lane (`delivery.concurrency`) so one alert storm cannot open hundreds of
+ *   sockets to one receiver; while a lane is failing it sends one probe at a time, paused between probes
+ *   by the backoff (or the receiver's `Retry-After`), so a receiver that is down sees one request per
+ *   backoff interval rather than one per queued delivery.
+ * - At least once: an attempt interrupted by a crash left its row in SQLite, so it is simply due again at
+ *   the next start. Receivers dedupe on the stable message id.
+ */
+import { backoff, type RetryPolicy } from './retry.js';
+
+/** How an attempt went, as far as the lane's health is concerned. */
+export type LaneVerdict =
+  | { kind: 'healthy' }
+  /** The receiver failed (or asked us to back off); `retryAfterMs` is its `Retry-After` when it sent one. */
+  | { kind: 'failing'; retryAfterMs: number | null }
+  /** The receiver is gone for good (410): stop the lane. */
+  | { kind: 'gone' };
+
+/** One receiver's queue, as the loop sees it. */
+export interface Lane<J> {
+  readonly name: string;
+  /** Job identity, to keep a job that is in flight from being started twice. */
+  key(job: J): string | number;
+  /** Due jobs, oldest first, at most `limit`, none of whose keys are in `busy`. */
+  due(limit: number, now: number, busy: ReadonlySet<string | number>): J[];
+  /** One attempt; records its outcome durably before resolving. `signal` aborts at shutdown. */
+  attempt(job: J, signal: AbortSignal): Promise<LaneVerdict>;
+}
+
+interface LaneState<J> {
+  lane: Lane<J>;
+  busy: Map<string | number, Promise<void>>;
+  failures: number;
+  pausedUntil: number;
+}
+
+export interface DeliveryLoopOptions {
+  policy: RetryPolicy;
+  concurrency: number;
+  /** How often due jobs are looked for when nothing kicks the loop (retries becoming due). */
+  pollMs?: number;
+  now?: () => number;
+  onError(err: unknown, lane: string): void;
+}
+
+export class DeliveryLoop<J> {
+  private readonly lanes = new Map<string, LaneState<J>>();
+  /** Every attempt in flight, also those of lanes already stopped, so close() can wait for them all. */
+  private readonly running = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private scheduled = false;
+  private closed = false;
+
+  constructor(private readonly opts: DeliveryLoopOptions) {
+    this.now = opts.now ?? Date.now;
+    this.timer = setInterval(() => this.pump(), opts.pollMs ?? 100);
+    this.timer.unref();
+  }
+
+  addLane(lane: Lane<J>): void {
+    this.lanes.set(lane.name, { lane, busy: new Map(), failures: 0, pausedUntil: 0 });
+    this.kick();
+  }
+
+  /** Looks for due work soon (after the caller's transaction has committed and its stack unwound). */
+  kick(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Deliveries in flight, over all lanes. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = this.now();
+    for (const state of this.lanes.values()) {
+      if (state.pausedUntil > now) continue;
+      const limit = (state.failures > 0 ? 1 : this.opts.concurrency) - state.busy.size;
+      if (limit <= 0) continue;
+      let jobs: J[];
+      try {
+        jobs = state.lane.due(limit, now, new Set(state.busy.keys()));
+      } catch (err) {
+        this.opts.onError(err, state.lane.name);
+        continue;
+      }
+      for (const job of jobs.slice(0, limit)) this.start(state, job);
+    }
+  }
+
+  private start(state: LaneState<J>, job: J): void {
+    const key = state.lane.key(job);
+    const run = state.lane
+      .attempt(job, this.abort.signal)
+      .then((verdict) => this.settle(state, verdict))
+      .catch((err: unknown) => {
+        // A bug or a database error: treat the lane as failing so a persistent fault cannot spin.
+        this.opts.onError(err, state.lane.name);
+        this.settle(state, { kind: 'failing', retryAfterMs: null });
+      })
+      .finally(() => {
+        state.busy.delete(key);
+        this.kick();
+      });
+    state.busy.set(key, run);
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+  }
+
+  private settle(state: LaneState<J>, verdict: LaneVerdict): void {
+    if (verdict.kind === 'healthy') {
+      state.failures = 0;
+      state.pausedUntil = 0;
+    } else if (verdict.kind === 'gone') {
+      this.lanes.delete(state.lane.name);
+    } else if (!this.abort.signal.aborted) {
+      state.failures++;
+      const wait = verdict.retryAfterMs ?? backoff(state.failures, this.opts.policy);
+      state.pausedUntil = Math.max(state.pausedUntil, this.now() + wait);
+    }
+  }
+
+  /**
+   * Stops starting attempts, gives those in flight up to `graceMs` to finish, then aborts the rest (their
+   * rows stay due and are sent again at the next start). Idempotent.
+   */
+  async close(graceMs = 1000): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      clearInterval(this.timer);
+    }
+    const running = [...this.running];
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([Promise.allSettled(running), grace]);
+    clearTimeout(timer);
+    this.abort.abort();
+    await Promise.allSettled(running);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * One outbound HTTP POST with a deadline, reduced to what the retry logic needs: the status, the
+ * receiver's `Retry-After`, or why no status came back. Shared by webhooks and every broker.
+ */
+import { parseRetryAfter } from './retry.js';
+
+/** What one attempt produced. `status` is null when no HTTP answer arrived (network error, timeout, abort). */
+export interface AttemptResult {
+  status: number | null;
+  /** Milliseconds the receiver asked us to wait (`Retry-After`), null when it did not say. */
+  retryAfterMs: number | null;
+  /** A short description for logs and the audit trail, never including the request or response body. */
+  error: string | null;
+}
+
+export interface OutboundRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * POSTs `req`, giving up after `timeoutMs` or when `signal` aborts (shutdown). Redirects are not followed:
+ * a signed delivery must reach the configured URL, not wherever a 3xx points, so a 3xx is just a non-2xx.
+ * The response body is discarded unread: receivers' answers are not needed and may be large.
+ */
+export async function postOnce(req: OutboundRequest, timeoutMs: number, signal: AbortSignal, now: () => number = Date.now): Promise<AttemptResult> {
+  try {
+    const res = await fetch(req.url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      redirect: 'manual',
+      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    return { status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), now()), error: res.ok ? null : `HTTP ${res.status}` };
+  } catch (err) {
+    return { status: null, retryAfterMs: null, error: describeFailure(err, signal) };
+  }
+}
+
+function describeFailure(err: unknown, shutdown: AbortSignal): string {
+  if (shutdown.aborted) return 'aborted: shutting down';
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return 'timed out';
+  // undici wraps the socket error as `cause`; its code (ECONNREFUSED, ECONNRESET, …) is what an operator greps for.
+  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+}

@@ -1,0 +1,201 @@
+/**
+ * Alert webhooks (CONTRACT §6): a durable outbox in SQLite drained by a DeliveryLoop, signed per Standard
+ * Webhooks.
+ *
+ * Ordering: `enqueue` runs inside the transaction that stores the alert (AlertManager raise hook), so an
+ * alert is never committed without its deliveries, and a delivery never exists for an alert that was
+ * rolled back. Sending starts only after the commit (the loop is kicked from the alert event).
+ *
+ * Retry policy, chosen for a security team: an alert must not be lost because a receiver is misconfigured
+ * for a while (a 401 after a secret rotation, a 404 during a redeploy), so every answer other than a 2xx
+ * or a 410 keeps the delivery and retries it with backoff, forever — "kept until a 2xx". The cost is
+ * bounded: a failing endpoint gets one request per backoff interval (at most `delivery.retryMax` apart),
+ * and the refusal is logged loudly and counted, so the operator sees it. Only 410 Gone, the receiver's
+ * explicit "stop", disables the endpoint: durably, until its entry in the config changes.
+ */
+import crypto from 'node:crypto';
+import type { Alert } from '../alerts/alert.js';
+import type { Config } from '../config/schema.js';
+import { severityRank } from '../../detectors/severity.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Db } from '../store/database.js';
+import { DeliveryLoop, type Lane, type LaneVerdict } from './delivery-loop.js';
+import { postOnce } from './http.js';
+import { OutboxStore, type OutboxRow } from './outbox-store.js';
+import { backoff, honoursRetryAfter } from './retry.js';
+import { secretKey, signedHeaders } from './signing.js';
+
+type EndpointConfig = Config['webhooks'][number];
+
+interface Endpoint {
+  index: number;
+  config: EndpointConfig;
+  key: Buffer;
+  fingerprint: string;
+  /** For logs: `webhooks[0] (https://siem.example)` — never the path or query, which may hold a token. */
+  label: string;
+  disabled: boolean;
+}
+
+export interface WebhookOutboxDeps {
+  db: Db;
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** The Standard Webhooks payload of a new alert. */
+export function alertPayload(alert: Alert): string {
+  return JSON.stringify({ type: 'alert.created', timestamp: alert.detectedAt, data: alert });
+}
+
+/** Whether an endpoint wants an alert: `minSeverity` inclusive, `detectors` by id or `*`. */
+export function wants(endpoint: Pick<EndpointConfig, 'minSeverity' | 'detectors'>, alert: Pick<Alert, 'severity' | 'detector'>): boolean {
+  if (severityRank(alert.severity) < severityRank(endpoint.minSeverity)) return false;
+  return endpoint.detectors.includes('*') || endpoint.detectors.includes(alert.detector);
+}
+
+export class WebhookOutbox {
+  private readonly store: OutboxStore;
+  private readonly endpoints: Endpoint[];
+  private readonly loop: DeliveryLoop<OutboxRow>;
+  private readonly now: () => number;
+  private pending: number;
+
+  constructor(private readonly deps: WebhookOutboxDeps) {
+    const { config, metrics } = deps;
+    this.now = deps.now ?? Date.now;
+    this.store = new OutboxStore(deps.db);
+    this.endpoints = config.webhooks.map((c, index) => ({
+      index,
+      config: c,
+      key: secretKey(c.secret),
+      fingerprint: crypto.createHash('sha256').update(JSON.stringify([c.url, c.secret, c.minSeverity, c.detectors])).digest('hex'),
+      label: `webhooks[${index}] (${new URL(c.url).origin})`,
+      disabled: false,
+    }));
+    for (const e of this.endpoints) {
+      for (const outcome of ['delivered', 'retry', 'disabled']) metrics.webhookDeliveries.inc({ endpoint: String(e.index), outcome }, 0);
+    }
+    this.pending = this.store.count();
+    metrics.webhookPending.set(this.pending);
+    this.loop = new DeliveryLoop<OutboxRow>({
+      policy: config.delivery,
+      concurrency: config.delivery.concurrency,
+      now: this.now,
+      onError: (err, lane) => deps.logger.error({ err, endpoint: lane }, 'webhook delivery failed unexpectedly'),
+    });
+    this.resume();
+  }
+
+  /** Restores disabled marks and pending deliveries from SQLite, and starts a lane per live endpoint. */
+  private resume(): void {
+    const { logger } = this.deps;
+    const marks = new Map(this.store.disabled().map((d) => [d.endpoint, d]));
+    for (const e of this.endpoints) {
+      const mark = marks.get(e.config.url);
+      if (mark && mark.fingerprint === e.fingerprint) {
+        e.disabled = true;
+        logger.error(
+          { endpoint: e.label, since: new Date(mark.at).toISOString(), reason: mark.reason },
+          `webhook endpoint ${e.label} stays disabled: it answered 410 Gone; edit its entry in the config (or remove it) to re-enable it`,
+        );
+      } else {
+        if (mark) {
+          this.store.enable(e.config.url);
+          logger.warn({ endpoint: e.label }, `webhook endpoint ${e.label} re-enabled: its configuration changed since it answered 410 Gone`);
+        }
+        this.loop.addLane(this.lane(e));
+      }
+    }
+    const configured = new Set(this.endpoints.map((e) => e.config.url));
+    for (const [url, n] of this.store.pendingByEndpoint()) {
+      if (!configured.has(url)) {
+        logger.warn({ endpoint: new URL(url).origin, pending: n }, 'undelivered webhooks kept for an endpoint no longer in the config; they are sent if it is configured again');
+      }
+    }
+  }
+
+  /**
+   * Adds the alert's deliveries to the outbox. Call inside the transaction that stores the alert; a throw
+   * rolls the alert back with them.
+   */
+  enqueue(alert: Alert): void {
+    const body = alertPayload(alert);
+    const now = this.now();
+    for (const e of this.endpoints) {
+      if (e.disabled || !wants(e.config, alert)) continue;
+      // webhook-id: the alert id, stable across retries and restarts, so receivers can dedupe.
+      if (this.store.insert(e.config.url, alert.id, body, now)) this.pending++;
+    }
+    this.deps.metrics.webhookPending.set(this.pending);
+  }
+
+  /** Starts sending what is due now (call after the alert's transaction commits). */
+  kick(): void {
+    this.loop.kick();
+  }
+
+  /** Deliveries waiting in the outbox (all endpoints). */
+  get pendingCount(): number {
+    return this.pending;
+  }
+
+  private lane(e: Endpoint): Lane<OutboxRow> {
+    return {
+      // The label, not the url: lane names reach logs, and a url's path or query may hold a token.
+      name: e.label,
+      key: (row) => row.id,
+      due: (limit, now, busy) => this.store.due(e.config.url, now, limit + busy.size).filter((r) => !busy.has(r.id)),
+      attempt: (row, signal) => this.attempt(e, row, signal),
+    };
+  }
+
+  private async attempt(e: Endpoint, row: OutboxRow, signal: AbortSignal): Promise<LaneVerdict> {
+    const { metrics, logger, config } = this.deps;
+    const endpoint = String(e.index);
+    const headers = signedHeaders(e.key, row.msg_id, row.body, this.now());
+    const r = await postOnce({ url: e.config.url, headers, body: row.body }, config.delivery.timeout, signal, this.now);
+    if (r.status !== null && r.status >= 200 && r.status < 300) {
+      this.store.delivered(row.id);
+      this.pending--;
+      metrics.webhookPending.set(this.pending);
+      metrics.webhookDeliveries.inc({ endpoint, outcome: 'delivered' });
+      return { kind: 'healthy' };
+    }
+    if (r.status === 410) {
+      this.store.failed(row.id, this.now(), 410, r.error);
+      if (!e.disabled) {
+        e.disabled = true;
+        this.store.disable(e.config.url, e.fingerprint, this.now(), 'HTTP 410 Gone');
+        metrics.webhookDeliveries.inc({ endpoint, outcome: 'disabled' });
+        logger.error(
+          { endpoint: e.label, webhookId: row.msg_id },
+          `webhook endpoint ${e.label} answered 410 Gone and is DISABLED: no further alerts are sent to it; undelivered ones are kept. Edit its entry in the config to re-enable it`,
+        );
+      }
+      return { kind: 'gone' };
+    }
+    // Shutdown aborted the request: not the receiver's fault, so no attempt is counted and no backoff set.
+    if (signal.aborted) return { kind: 'failing', retryAfterMs: null };
+    const retryAfterMs = r.status !== null && honoursRetryAfter(r.status) ? r.retryAfterMs : null;
+    const wait = retryAfterMs ?? backoff(row.attempts + 1, config.delivery);
+    this.store.failed(row.id, this.now() + wait, r.status, r.error);
+    metrics.webhookDeliveries.inc({ endpoint, outcome: 'retry' });
+    const refused = r.status !== null && r.status >= 300 && r.status < 500 && r.status !== 429 && r.status !== 408;
+    const log = { endpoint: e.label, webhookId: row.msg_id, status: r.status, error: r.error, attempts: row.attempts + 1, retryInMs: wait };
+    // A refusal (bad secret, wrong path) needs the operator; an outage fixes itself. Warn once per delivery
+    // for the first, only at debug for the second until it has gone on for a while.
+    if (refused && row.attempts === 0) logger.warn(log, `webhook endpoint ${e.label} refused a delivery (${r.error}); it is kept and retried — check the endpoint's url and secret`);
+    else if (row.attempts + 1 === 5) logger.warn(log, `webhook endpoint ${e.label} is still failing after 5 attempts; deliveries are kept and retried`);
+    else logger.debug(log, 'webhook delivery failed; will retry');
+    return { kind: 'failing', retryAfterMs };
+  }
+
+  /** Stops sending (in-flight attempts get a short grace). Pending deliveries stay in SQLite. Idempotent. */
+  close(): Promise<void> {
+    return this.loop.close();
+  }
+}

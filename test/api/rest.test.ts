@@ -1,0 +1,130 @@
+/**
+ * `GET /v1/alerts` and `GET /v1/revocations` (CONTRACT §2) against a real daemon: paging with
+ * `since` / `limit` / `next`, the 1000 cap, filters, refused parameters, auth, and alerts that match the
+ * normative schema.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeRevocations, get, raise, revocation, startApiDaemon, storedSeqs, type ApiDaemon } from './helpers.js';
+
+const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+addFormats.default(ajv);
+const validateAlert = ajv.compile(schema);
+
+const A = 'spiffe://acme.example/agent/a';
+const B = 'spiffe://acme.example/agent/b';
+
+let d: ApiDaemon;
+beforeAll(async () => {
+  d = await startApiDaemon();
+  for (let i = 0; i < 1205; i++) {
+    raise(d.daemon, {
+      identity: i % 5 === 0 ? B : A,
+      detector: i % 3 === 0 ? 'retry_storm' : 'scope_drift',
+      severity: (['low', 'medium', 'high', 'critical'] as const)[i % 4],
+    });
+  }
+});
+afterAll(() => d?.close());
+
+describe('GET /v1/alerts', () => {
+  it('returns the first 100 by default, ascending, with next = the last seq returned', async () => {
+    const { status, body } = await get(d.apiUrl, '/v1/alerts');
+    expect(status).toBe(200);
+    const seqs = body.alerts.map((a: { seq: number }) => a.seq);
+    expect(seqs).toEqual(storedSeqs(d.daemon).slice(0, 100));
+    expect(body.next).toBe(seqs[99]);
+    for (const a of body.alerts) expect(validateAlert(a), JSON.stringify(validateAlert.errors)).toBe(true);
+  });
+
+  it('pages every stored alert exactly once by passing next as since', async () => {
+    const seen: number[] = [];
+    let since = 0;
+    for (;;) {
+      const { body } = await get(d.apiUrl, `/v1/alerts?since=${since}&limit=500`);
+      if (body.alerts.length === 0) {
+        expect(body.next).toBe(since); // an empty page leaves the cursor where it was
+        break;
+      }
+      seen.push(...body.alerts.map((a: { seq: number }) => a.seq));
+      since = body.next;
+    }
+    expect(seen).toEqual(storedSeqs(d.daemon));
+    expect(seen).toHaveLength(1205);
+  });
+
+  it('caps limit at 1000', async () => {
+    const { status, body } = await get(d.apiUrl, '/v1/alerts?limit=5000');
+    expect(status).toBe(200);
+    expect(body.alerts).toHaveLength(1000);
+    expect(body.next).toBe(storedSeqs(d.daemon)[999]);
+  });
+
+  it('applies since and limit together', async () => {
+    const all = storedSeqs(d.daemon);
+    const { body } = await get(d.apiUrl, `/v1/alerts?since=${all[10]}&limit=3`);
+    expect(body.alerts.map((a: { seq: number }) => a.seq)).toEqual(all.slice(11, 14));
+    expect(body.next).toBe(all[13]);
+  });
+
+  it('filters by identity, detector and minimum severity (inclusive), in SQL before the limit', async () => {
+    const { body } = await get(d.apiUrl, `/v1/alerts?identity=${encodeURIComponent(B)}&detector=retry_storm&minSeverity=high&limit=1000`);
+    const expected = d.daemon.db
+      .prepare("SELECT seq FROM alerts WHERE identity = ? AND detector = 'retry_storm' AND severity IN ('high', 'critical') ORDER BY seq")
+      .pluck()
+      .all(B);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(body.alerts.map((a: { seq: number }) => a.seq)).toEqual(expected);
+    for (const a of body.alerts) expect(a).toMatchObject({ identity: B, detector: 'retry_storm' });
+    // Repeating a filter matches any of its values.
+    const both = await get(d.apiUrl, `/v1/alerts?identity=${encodeURIComponent(A)}&identity=${encodeURIComponent(B)}&limit=1000`);
+    expect(both.body.alerts).toHaveLength(1000);
+  });
+
+  it.each([
+    ['since=abc', 'since'],
+    ['since=-1', 'since'],
+    ['since=1.5', 'since'],
+    ['since=', 'since'],
+    ['limit=0', 'limit'],
+    ['limit=ten', 'limit'],
+    ['limit=-5', 'limit'],
+    ['minSeverity=urgent', 'minSeverity'],
+    ['minseverity=high', 'unknown query parameter "minseverity"'],
+    ['identity=', 'identity'],
+    ['since=1&since=2', 'since'],
+  ])('refuses %s with 400 naming the parameter', async (query, named) => {
+    const { status, body } = await get(d.apiUrl, `/v1/alerts?${query}`);
+    expect(status).toBe(400);
+    expect(body.error).toBe('VIGIL_ERR_BAD_REQUEST');
+    expect(body.message).toContain(named);
+  });
+
+  it('needs the token', async () => {
+    expect((await get(d.apiUrl, '/v1/alerts', null)).status).toBe(401);
+    expect((await get(d.apiUrl, '/v1/alerts', 'wrong-token-0123456789')).status).toBe(401);
+    expect((await get(d.apiUrl, '/v1/revocations', null)).status).toBe(401);
+  });
+});
+
+describe('GET /v1/revocations', () => {
+  it('lists the revocation source records with their current state', async () => {
+    // The daemon's own revocation engine has nothing: no rule is configured.
+    expect(await get(d.apiUrl, '/v1/revocations')).toEqual({ status: 200, body: { revocations: [] } });
+    const source = new FakeRevocations();
+    d.daemon.stream.attachRevocations(source);
+    source.record(revocation(A, 1, 'pending'));
+    source.record(revocation(B, 2));
+    source.record(revocation(A, 1, 'succeeded'));
+    const { status, body } = await get(d.apiUrl, '/v1/revocations');
+    expect(status).toBe(200);
+    expect(body.revocations).toEqual([revocation(A, 1, 'succeeded'), revocation(B, 2)]);
+    // Replaced sources are no longer read.
+    d.daemon.stream.attachRevocations(new FakeRevocations());
+    expect((await get(d.apiUrl, '/v1/revocations')).body).toEqual({ revocations: [] });
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * The revocation engine with the `webhook` broker, in process: rules, dry_run and enforce, idempotency per
+ * credential, not_revocable with its reason, retries and permanent failures, every attempt in SQLite,
+ * every state change announced (after the alert it belongs to). The broker is a real HTTP receiver whose
+ * signatures are verified with the independent `standardwebhooks` package.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/daemon.js';
+import { BROKER_SECRET, raise, WEBHOOK_SECRET } from '../sinks/fixtures.js';
+import { Receiver, verifyStandardWebhook } from '../sinks/receivers.js';
+import { sleep, startRevocationDaemon, type RevocationDaemon } from './helpers.js';
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+async function broker(respond?: Parameters<typeof Receiver.start>[0]): Promise<Receiver> {
+  const r = await Receiver.start(respond);
+  open.push(r);
+  return r;
+}
+
+async function daemon(revocation: Record<string, unknown>, extra: Record<string, unknown> = {}, dir?: string): Promise<RevocationDaemon> {
+  const t = await startRevocationDaemon(revocation, extra, dir);
+  open.push(t);
+  return t;
+}
+
+const hookBroker = (r: Receiver) => ({ name: 'hook', type: 'webhook', url: r.url('/revoke'), secret: BROKER_SECRET });
+const storedResponse = (t: RevocationDaemon, alertId: string) =>
+  JSON.parse(t.daemon.db.prepare('SELECT body FROM alerts WHERE id = ?').pluck().get(alertId) as string).response;
+
+describe('revocation engine', () => {
+  it('dry_run (the default) records and announces, calls nothing, and fills the alert response', async () => {
+    const b = await broker();
+    const hook = await broker();
+    const t = await daemon({ rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] }, { webhooks: [{ url: hook.url(), secret: WEBHOOK_SECRET }] });
+    const alert = raise(t.daemon, { credential: { id: 'jti-1', type: 'oauth_jti' } });
+    expect(alert.response).toEqual({ action: 'revoke', mode: 'dry_run', revocationId: expect.stringMatching(/^rv_/) });
+    expect(storedResponse(t, alert.id)).toEqual(alert.response);
+    await waitFor(() => t.announced.length === 1 && hook.received.length === 1, 'the announcement and the alert webhook');
+    expect(t.announced[0]).toEqual({
+      revocationId: alert.response!.revocationId,
+      alertId: alert.id,
+      identity: alert.identity,
+      credentialId: 'jti-1',
+      credentialType: 'oauth_jti',
+      broker: 'hook',
+      mode: 'dry_run',
+      status: 'dry_run',
+      attempts: 0,
+      reason: expect.stringContaining('dry run, nothing called'),
+      at: expect.any(String),
+    });
+    expect(t.daemon.revocations.list()).toEqual(t.announced);
+    // The alert webhook carries the response decided inside the same transaction.
+    expect(verifyStandardWebhook(WEBHOOK_SECRET, hook.received[0]).data.response).toEqual(alert.response);
+    await sleep(300);
+    expect(b.received).toHaveLength(0);
+    expect(t.attempts(alert.response!.revocationId)).toEqual([]);
+  });
+
+  it('leaves alerts no rule matches without a response', async () => {
+    const b = await broker();
+    const t = await daemon({ mode: 'enforce', rules: [{ detectors: ['retry_storm'], minSeverity: 'high', credentialTypes: ['oauth_jti'], broker: 'hook' }], brokers: [hookBroker(b)] });
+    expect(raise(t.daemon, { detector: 'unexpected_write', severity: 'critical', credential: { id: 'a', type: 'oauth_jti' } }).response).toBeUndefined();
+    expect(raise(t.daemon, { detector: 'retry_storm', severity: 'medium', credential: { id: 'b', type: 'oauth_jti' } }).response).toBeUndefined();
+    expect(raise(t.daemon, { detector: 'retry_storm', severity: 'high', credential: { id: 'c', type: 'vault_lease' } }).response).toBeUndefined();
+    expect(raise(t.daemon, { detector: 'retry_storm', severity: 'high', credential: { id: 'd', type: 'oauth_jti' } }).response).toBeDefined();
+  });
+
+  it('makes an alert without a credential id not_revocable with the reason, calling nothing', async () => {
+    const b = await broker();
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const first = raise(t.daemon, { credential: null });
+    const second = raise(t.daemon, { credential: null });
+    expect(first.response?.revocationId).not.toBe(second.response?.revocationId);
+    await waitFor(() => t.announced.length === 2, 'two announcements');
+    for (const r of t.announced) expect(r).toMatchObject({ status: 'not_revocable', reason: 'no credential id on the spans', credentialId: null, attempts: 0, mode: 'enforce' });
+    await sleep(300);
+    expect(b.received).toHaveLength(0);
+  });
+
+  it('revokes once per credential in enforce mode: a later alert carries the same revocationId', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const credential = { id: 'lease/abc/1', type: 'vault_lease' };
+    const first = raise(t.daemon, { credential });
+    await waitFor(() => t.announced.some((r) => r.status === 'succeeded'), 'success');
+    const second = raise(t.daemon, { credential, detector: 'scope_drift', severity: 'critical' });
+    expect(second.response).toEqual({ action: 'revoke', mode: 'enforce', revocationId: first.response!.revocationId });
+    await sleep(300);
+    expect(b.received).toHaveLength(1);
+
+    const id = first.response!.revocationId;
+    const payload = verifyStandardWebhook(BROKER_SECRET, b.received[0]);
+    expect(b.received[0].headers['webhook-id']).toBe(id);
+    expect(payload).toEqual({
+      type: 'credential.revoke',
+      timestamp: expect.any(String),
+      data: { revocationId: id, identity: first.identity, credentialId: 'lease/abc/1', credentialType: 'vault_lease', alertId: first.id, detector: 'unexpected_write', severity: 'high', reason: first.title },
+    });
+    expect(t.announced.map((r) => [r.status, r.attempts])).toEqual([['pending', 0], ['succeeded', 1]]);
+    expect(t.attempts(id)).toMatchObject([{ attempt: 1, http_status: 204, outcome: 'succeeded' }]);
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'succeeded', attempts: 1, alertId: first.id }]);
+  });
+
+  it('retries 429/5xx/network errors with the same webhook-id, recording every attempt', async () => {
+    const b = await broker((_r, i) => (i === 0 ? { status: 503 } : i === 1 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 200 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const id = raise(t.daemon).response!.revocationId;
+    await waitFor(() => t.announced.some((r) => r.status === 'succeeded'), 'success');
+    expect(b.ids()).toEqual([id]);
+    expect(b.received).toHaveLength(3);
+    for (const r of b.received) verifyStandardWebhook(BROKER_SECRET, r);
+    expect(t.attempts(id).map((a) => [a.attempt, a.http_status, a.outcome])).toEqual([[1, 503, 'retry'], [2, 429, 'retry'], [3, 200, 'succeeded']]);
+    expect(t.announced.map((r) => [r.status, r.attempts])).toEqual([['pending', 0], ['pending', 1], ['pending', 2], ['succeeded', 3]]);
+    expect(t.announced[1].reason).toMatch(/attempt 1 to broker "hook" failed \(HTTP 503\); retrying/);
+  });
+
+  it('fails permanently on another status, with the attempts counted', async () => {
+    const b = await broker(() => ({ status: 400 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const id = raise(t.daemon).response!.revocationId;
+    await waitFor(() => t.announced.some((r) => r.status === 'failed'), 'failure');
+    await sleep(300);
+    expect(b.received).toHaveLength(1);
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'failed', attempts: 1, reason: expect.stringContaining('HTTP 400') }]);
+    expect(t.attempts(id)).toMatchObject([{ attempt: 1, http_status: 400, outcome: 'failed' }]);
+  });
+
+  it('announces a revocation after its alert, never before', async () => {
+    const b = await broker();
+    const t = await daemon({ rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const order: string[] = [];
+    t.daemon.alerts.subscribe((e) => e.type === 'alert' && order.push(`alert ${e.alert.id}`));
+    t.daemon.revocations.subscribe((r) => order.push(`revocation ${r.alertId}`));
+    const a = raise(t.daemon);
+    await waitFor(() => order.length === 2, 'both events');
+    expect(order).toEqual([`alert ${a.id}`, `revocation ${a.id}`]);
+  });
+
+  it('reopens a not_revocable credential when a later rule picks a broker that can revoke it', async () => {
+    const b = await broker();
+    const t = await daemon({
+      mode: 'enforce',
+      rules: [
+        { detectors: ['retry_storm'], minSeverity: 'high', broker: 'vault' },
+        { minSeverity: 'high', broker: 'hook' },
+      ],
+      brokers: [{ name: 'vault', type: 'vault', address: b.url('/vault'), token: 'hvs.test' }, hookBroker(b)],
+    });
+    const credential = { id: 'jti-9', type: 'oauth_jti' };
+    const first = raise(t.daemon, { detector: 'retry_storm', credential });
+    await waitFor(() => t.announced.length === 1, 'not_revocable');
+    expect(t.announced[0]).toMatchObject({ status: 'not_revocable', broker: 'vault', reason: 'broker "vault" (vault) revokes only vault_lease and vault_token_accessor, not credential type oauth_jti' });
+    const second = raise(t.daemon, { detector: 'unexpected_write', credential });
+    expect(second.response!.revocationId).toBe(first.response!.revocationId);
+    await waitFor(() => t.announced.some((r) => r.status === 'succeeded'), 'success through the webhook broker');
+    expect(b.received.map((r) => r.path)).toEqual(['/revoke']);
+    expect(t.daemon.revocations.list()).toMatchObject([{ broker: 'hook', alertId: second.id, status: 'succeeded' }]);
+  });
+
+  it('revokes a dry_run credential for real once the operator switches to enforce; a switch back stops sending', async () => {
+    const b = await broker(() => ({ status: 503 }));
+    const rules = [{ minSeverity: 'high', broker: 'hook' }];
+    const credential = { id: 'acc-1', type: 'vault_token_accessor' };
+    const dry = await daemon({ rules, brokers: [hookBroker(b)] });
+    const id = raise(dry.daemon, { credential }).response!.revocationId;
+    await dry.close();
+
+    const enforce = await daemon({ mode: 'enforce', rules, brokers: [hookBroker(b)] }, {}, dry.dir);
+    expect(raise(enforce.daemon, { credential }).response).toEqual({ action: 'revoke', mode: 'enforce', revocationId: id });
+    await waitFor(() => b.received.length >= 1, 'an attempt');
+    await enforce.close();
+    const calls = b.received.length;
+
+    const back = await daemon({ rules, brokers: [hookBroker(b)] }, {}, dry.dir);
+    await sleep(400);
+    expect(b.received).toHaveLength(calls);
+    expect(back.logs.join('')).toMatch(/pending revocations are not sent while revocation.mode is dry_run/);
+    expect(back.daemon.revocations.list()).toMatchObject([{ revocationId: id, mode: 'enforce', status: 'pending' }]);
+  });
+});

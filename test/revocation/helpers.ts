@@ -1,0 +1,35 @@
+/**
+ * In-process revocation tests: a daemon whose revocation engine's announcements are collected, and a way
+ * to read the audit trail straight from SQLite.
+ */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RevocationRecord } from '../../src/revocation/types.js';
+import type { AttemptRow } from '../../src/revocation/store.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+export const FAST = { retryInitial: '50ms', retryMax: '200ms', timeout: '2s' };
+
+export interface RevocationDaemon extends TestDaemon {
+  /** Every announcement, in order. */
+  announced: RevocationRecord[];
+  attempts(revocationId: string): AttemptRow[];
+}
+
+export async function startRevocationDaemon(revocation: Record<string, unknown>, extra: Record<string, unknown> = {}, dir?: string): Promise<RevocationDaemon> {
+  const t = await startTestDaemon({ revocation, delivery: FAST, ...extra }, dir);
+  const announced: RevocationRecord[] = [];
+  t.daemon.revocations.subscribe((r) => announced.push(r));
+  return Object.assign(t, { announced, attempts: (id: string) => t.daemon.revocations.store.attempts(id) });
+}
+
+/** Writes a fresh EC P-256 key as a PKCS#8 PEM file in `dir`; returns its path and public key. */
+export function writeP256Key(dir: string, name = 'ssf.pem'): { file: string; publicKey: KeyObject } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  return { file, publicKey };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,197 @@
+/**
+ * Alert webhooks end to end inside one process: a real daemon, real HTTP receivers on port 0, signatures
+ * verified with the independent `standardwebhooks` package, the payload checked against the normative
+ * alert schema. Timing is kept short with `delivery.retryInitial/retryMax`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { raise, WEBHOOK_SECRET } from './fixtures.js';
+import { Receiver, verifyStandardWebhook } from './receivers.js';
+
+const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+addFormats.default(ajv);
+const validateAlert = ajv.compile(schema);
+
+const FAST = { retryInitial: '50ms', retryMax: '200ms', timeout: '2s' };
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+async function receiver(...args: Parameters<typeof Receiver.start>): Promise<Receiver> {
+  const r = await Receiver.start(...args);
+  open.push(r);
+  return r;
+}
+
+async function daemon(webhooks: unknown[], extra: Record<string, unknown> = {}, dir?: string): Promise<TestDaemon> {
+  const t = await startTestDaemon({ webhooks, delivery: FAST, ...extra }, dir);
+  open.push(t);
+  return t;
+}
+
+async function metric(t: TestDaemon, line: string): Promise<number> {
+  const text = await t.daemon.metrics.registry.metrics();
+  const found = text.split('\n').find((l) => l.startsWith(line + ' '));
+  return found ? Number(found.slice(line.length + 1)) : NaN;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('alert webhooks', () => {
+  it('delivers signed alert.created events, filtered by minSeverity (inclusive) and detectors', async () => {
+    const all = await receiver();
+    const storms = await receiver();
+    const t = await daemon([
+      { url: all.url(), secret: WEBHOOK_SECRET },
+      { url: storms.url(), secret: WEBHOOK_SECRET, minSeverity: 'high', detectors: ['retry_storm'] },
+    ]);
+    const write = raise(t.daemon, { detector: 'unexpected_write', severity: 'high' });
+    const mediumStorm = raise(t.daemon, { detector: 'retry_storm', severity: 'medium' });
+    const highStorm = raise(t.daemon, { detector: 'retry_storm', severity: 'high' });
+    await waitFor(() => all.received.length === 3 && storms.received.length === 1, 'three and one deliveries');
+
+    for (const r of all.received) {
+      const payload = verifyStandardWebhook(WEBHOOK_SECRET, r);
+      expect(payload.type).toBe('alert.created');
+      expect(payload.timestamp).toBe(payload.data.detectedAt);
+      expect(validateAlert(payload.data), JSON.stringify(validateAlert.errors)).toBe(true);
+      expect(r.headers['webhook-id']).toBe(payload.data.id);
+      expect(r.headers['content-type']).toBe('application/json');
+    }
+    expect(all.ids().sort()).toEqual([write.id, mediumStorm.id, highStorm.id].sort());
+    expect(storms.ids()).toEqual([highStorm.id]);
+    expect(JSON.parse(storms.received[0].body).data).toEqual(highStorm);
+    // The receivers have the requests before the daemon has their answers: wait for the outbox to settle.
+    await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
+    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(3);
+    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="1",outcome="delivered"}')).toBe(1);
+  });
+
+  it('retries a receiver that is down (503 + Retry-After) with the same webhook-id, signing each attempt afresh', async () => {
+    const r = await receiver((_req, i) => (i < 2 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 204 }));
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }]);
+    const alert = raise(t.daemon);
+    await waitFor(() => r.received.length === 3, 'three attempts', 10_000);
+    await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
+
+    expect(r.ids()).toEqual([alert.id]);
+    for (const req of r.received) expect(verifyStandardWebhook(WEBHOOK_SECRET, req).data.id).toBe(alert.id);
+    expect(new Set(r.received.map((q) => q.body)).size).toBe(1);
+    // Retry-After: 1 was honoured between attempts (not the 50-200ms backoff).
+    expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(950);
+    expect(r.received[2].at - r.received[1].at).toBeGreaterThanOrEqual(950);
+    const stamps = r.received.map((q) => Number(q.headers['webhook-timestamp']));
+    expect(stamps[2]).toBeGreaterThan(stamps[0]);
+    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="retry"}')).toBe(2);
+    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(1);
+  });
+
+  it('honours Retry-After as an HTTP date on 429', async () => {
+    const r = await receiver((_req, i) =>
+      i === 0 ? { status: 429, headers: { 'retry-after': new Date(Math.floor(Date.now() / 1000) * 1000 + 2000).toUTCString() } } : { status: 200 },
+    );
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }]);
+    raise(t.daemon);
+    await waitFor(() => r.received.length === 2, 'the retry', 10_000);
+    expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(900);
+  });
+
+  it('disables an endpoint that answers 410: no further attempts, logged, counted, kept across restarts', async () => {
+    const gone = await receiver(() => ({ status: 410 }));
+    const endpoint = { url: gone.url(), secret: WEBHOOK_SECRET };
+    const t = await daemon([endpoint]);
+    const first = raise(t.daemon);
+    await waitFor(() => gone.received.length === 1, 'the first attempt');
+    await waitFor(async () => (await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="disabled"}')) === 1, 'the disabled metric');
+    raise(t.daemon);
+    await sleep(400); // several backoff periods: nothing may be sent
+    expect(gone.received).toHaveLength(1);
+    expect(t.logs.join('')).toMatch(/answered 410 Gone and is DISABLED/);
+    await t.close();
+
+    // Restarted with the same entry: still disabled, said at start, nothing sent.
+    const again = await daemon([endpoint], {}, t.dir);
+    await sleep(300);
+    expect(gone.received).toHaveLength(1);
+    expect(again.logs.join('')).toMatch(/stays disabled/);
+    await again.close();
+
+    // The operator edits the entry (the receiver is back): re-enabled, and the kept delivery arrives.
+    gone.respond = () => ({ status: 200 });
+    const edited = await daemon([{ ...endpoint, minSeverity: 'medium' }], {}, t.dir);
+    await waitFor(() => gone.received.length === 2, 'the kept delivery');
+    expect(gone.ids()).toEqual([first.id]);
+    expect(edited.logs.join('')).toMatch(/re-enabled/);
+  });
+
+  it('keeps and retries a delivery a receiver refuses with another 4xx (a wrong secret must not lose alerts)', async () => {
+    const r = await receiver((_req, i) => ({ status: i < 3 ? 401 : 200 }));
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }]);
+    const alert = raise(t.daemon);
+    await waitFor(() => r.received.length === 4, 'delivery after three refusals');
+    expect(r.ids()).toEqual([alert.id]);
+    expect(t.logs.join('')).toMatch(/refused a delivery \(HTTP 401\); it is kept and retried/);
+  });
+
+  it('keeps at most 4 requests in flight per endpoint, and one while it is failing', async () => {
+    let failing = false;
+    const r = await receiver(() => (failing ? { status: 503, delayMs: 20 } : { status: 200, delayMs: 150 }));
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }]);
+    for (let i = 0; i < 12; i++) raise(t.daemon);
+    await waitFor(() => r.ids().length === 12, 'twelve deliveries');
+    // Bounded at 4; more than one shows they do run concurrently (each is held 150ms).
+    expect(r.maxInFlight).toBeLessThanOrEqual(4);
+    expect(r.maxInFlight).toBeGreaterThan(1);
+
+    failing = true;
+    r.maxInFlight = 0;
+    for (let i = 0; i < 6; i++) raise(t.daemon);
+    await waitFor(() => r.received.length >= 12 + 8, 'several failed attempts');
+    // The first burst may overlap before the first failure is seen; after that, one probe at a time.
+    const sinceFailing = r.received.length;
+    r.maxInFlight = 0;
+    await waitFor(() => r.received.length >= sinceFailing + 5, 'more probes');
+    expect(r.maxInFlight).toBe(1);
+    failing = false;
+    await waitFor(() => r.ids().length === 18, 'all eighteen delivered');
+  });
+
+  it('times out a receiver that does not answer, and retries', async () => {
+    const r = await receiver((_req, i) => (i === 0 ? { status: 200, delayMs: 5_000 } : { status: 200 }));
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }], { delivery: { ...FAST, timeout: '200ms' } });
+    const alert = raise(t.daemon);
+    await waitFor(() => r.received.length === 2, 'the retry after the timeout');
+    expect(r.ids()).toEqual([alert.id]);
+    await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
+  });
+
+  it('resumes pending deliveries after a restart, also when the receiver was not even listening', async () => {
+    const r = await receiver(() => ({ status: 503 }));
+    const closedPort = await receiver();
+    const unreachable = closedPort.url();
+    await closedPort.close();
+    const endpoints = [
+      { url: r.url(), secret: WEBHOOK_SECRET },
+      { url: unreachable, secret: WEBHOOK_SECRET },
+    ];
+    const t = await daemon(endpoints);
+    const alerts = [raise(t.daemon), raise(t.daemon)];
+    await waitFor(() => r.received.length >= 2, 'failed attempts');
+    await t.close();
+    expect(t.daemon.db.open).toBe(false);
+
+    r.respond = () => ({ status: 200 });
+    const again = await daemon(endpoints, {}, t.dir);
+    await waitFor(() => r.ids().length === 2, 'both delivered after the restart');
+    expect(r.ids().sort()).toEqual(alerts.map((a) => a.id).sort());
+    // The receiver has the requests before the daemon has their answers: wait for the outbox to catch up.
+    await waitFor(async () => (await metric(again, 'vigil_webhook_outbox_pending')) === 2, "only the unreachable endpoint's two left");
+    expect(await metric(again, 'vigil_webhook_deliveries_total{endpoint="1",outcome="retry"}')).toBeGreaterThan(0);
+  });
+});
