@@ -14,19 +14,5 @@ export interface Counter {
 /** The counter's value at event time `now` (never grows when `now` is earlier than its last update). */
 export function valueAt(counter: Counter, now: number, halfLifeMs: number): number {
   const age = now - counter.t;
-  return age <= 0 ? counter.c : counter.c * Math.pow(2, -age / halfLifeMs);
-}
-
-/** Adds `by` at event time `now`, creating the counter when absent. Returns the counter. */
-export function bump(map: Map<string, Counter>, key: string, now: number, halfLifeMs: number, by = 1): Counter {
-  const existing = map.get(key);
-  if (!existing) {
-    const created = { c: by, t: now, f: now };
-    map.set(key, created);
-    return created;
-  }
-  existing.c = valueAt(existing, now, halfLifeMs) + by;
-  if (now > existing.t) existing.t = now;
-  if (now < existing.f) existing.f = now;
-  return existing;
+  return age <= 0 ? counter.c : counter.c * Math.exp((-age * Math.LN2) / halfLifeMs);
 }

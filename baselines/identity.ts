@@ -3,7 +3,7 @@
  * agents, access class per subject, tool-to-tool transitions, sensitive flows), its outcome rates
  * (actions, failures + retries) and its activity by hour of the week. Serialised whole to SQLite.
  */
-import { bump, valueAt, type Counter } from './decay.js';
+import { valueAt, type Counter } from './decay.js';
 
 const HOURS_PER_WEEK = 168;
 const HOUR_MS = 3_600_000;
@@ -58,10 +58,16 @@ export class IdentityBaseline {
   learn(keys: readonly string[], time: number, s: BaselineSettings): string[] {
     const created: string[] = [];
     for (const k of keys) {
-      const before = this.counters.get(k);
-      const isNew = !before || valueAt(before, time, s.halfLifeMs) < s.forgetBelow;
-      bump(this.counters, k, time, s.halfLifeMs);
-      if (isNew) created.push(k);
+      const c = this.counters.get(k);
+      if (!c) {
+        this.counters.set(k, { c: 1, t: time, f: time });
+        created.push(k);
+        continue;
+      }
+      const v = valueAt(c, time, s.halfLifeMs);
+      if (v < s.forgetBelow) created.push(k);
+      c.c = v + 1;
+      if (time > c.t) c.t = time;
     }
     this.dirty = true;
     return created;

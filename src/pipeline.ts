@@ -72,6 +72,7 @@ export class Pipeline {
   private readonly stages: Stage[] = [];
   private scheduled = false;
   private paused = false;
+  private commitScheduled = false;
   private lastCommit = 0;
   private closed = false;
   private readonly waitTimer: NodeJS.Timeout;
@@ -212,17 +213,35 @@ export class Pipeline {
     metrics.traceBufferSpans.set(builder.heldSpans);
 
     const due = this.now() - this.lastCommit >= this.deps.config.storage.flushInterval;
-    if (this.queue.length === 0 || due) this.commit();
+    if (due) this.commit();
+    else if (this.queue.length === 0) this.scheduleCommit();
     if (this.queue.length > 0) this.schedule();
+  }
+
+  /**
+   * Commits once pending I/O has had a turn: requests arriving meanwhile join this commit instead of
+   * each paying their own (under load the queue empties many times a second).
+   */
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      if (this.closed) return;
+      if (this.queue.length === 0 || this.paused) this.commit();
+      // else: work() is scheduled and commits when due or when the queue next empties.
+    });
   }
 
   private emit(actions: Action[]): void {
     if (actions.length === 0) return;
     const { identities, metrics } = this.deps;
+    const byKind = new Map<string, number>();
     for (const a of actions) {
       identities.record(a);
-      metrics.actions.inc({ kind: a.kind });
+      byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + 1);
     }
+    for (const [kind, n] of byKind) metrics.actions.inc({ kind }, n);
     for (const stage of this.stages) stage.process(actions);
   }
 

@@ -48,6 +48,14 @@ export class RecencyQueue<T extends Recent> {
    * entries in the middle (items touched again, or removed) are filtered out when they dominate.
    */
   maintain(liveCount: number): void {
+    // Entries before `head` are dead but still referenced by the array: drop them once they dominate,
+    // or a queue that is only ever appended to and popped from the front keeps every item forever
+    // (it did: the emitted-trace memory grew without bound under sustained load).
+    if (this.head > 4096 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.seqs = this.seqs.slice(this.head);
+      this.head = 0;
+    }
     if (this.items.length - this.head <= 2 * liveCount + 4096) return;
     const items: T[] = [];
     const seqs: number[] = [];

@@ -53,6 +53,7 @@ function mergeFindings(x: Reported, y: Reported): Reported {
 interface Windows {
   retry: RetryWindow;
   reads: SensitiveReads;
+  touched: number;
 }
 
 export class DetectionEngine implements Stage {
@@ -64,6 +65,7 @@ export class DetectionEngine implements Stage {
   /** Newest event time seen: held findings are released against it. */
   private watermark = 0;
   private lastCheckpoint = 0;
+  private touches = 0;
   late = 0;
 
   constructor(
@@ -108,12 +110,19 @@ export class DetectionEngine implements Stage {
   private windowsOf(identity: string): Windows {
     let w = this.windows.get(identity);
     if (w) {
-      this.windows.delete(identity);
+      // Map order is the eviction order; re-inserting on every action costs a hole per delete, so an
+      // entry only moves to the back when it has not moved for a while.
+      if (this.touches - w.touched > MAX_WINDOWS / 4) {
+        this.windows.delete(identity);
+        this.windows.set(identity, w);
+        w.touched = this.touches;
+      }
     } else {
-      w = { retry: new RetryWindow(this.config.detectors.retry_storm.window), reads: new SensitiveReads(this.config.detectors.lateral_chaining.window) };
+      w = { retry: new RetryWindow(this.config.detectors.retry_storm.window), reads: new SensitiveReads(this.config.detectors.lateral_chaining.window), touched: this.touches };
       if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
+      this.windows.set(identity, w);
     }
-    this.windows.set(identity, w);
+    this.touches++;
     return w;
   }
 

@@ -39,51 +39,127 @@ function payload(rand: () => number, chars: number): string {
   return s + '"}';
 }
 
+/** The kind-specific part of one bench span (a tool call, an HTTP client call or a DB call). */
+function spanBody(rand: () => number, common: Omit<SpanSpec, 'name'>, agent: number, forceTool = false): SpanSpec {
+  const r = forceTool ? rand() * 0.45 : rand();
+  if (r < 0.45) {
+    const tool = pick(rand, TOOLS);
+    return { ...common, name: `execute_tool ${tool}`, kind: 'internal', status: rand() < 0.05 ? 'error' : 'unset', attributes: {
+      'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool, 'gen_ai.tool.call.id': `call_${randomHex(rand, 24)}`,
+      'gen_ai.tool.type': 'function', 'gen_ai.agent.name': `agent-${agent}`, 'gen_ai.tool.call.arguments': payload(rand, 90),
+      'gen_ai.tool.description': 'Looks things up for the agent', 'nhi.scopes': ['tickets:read', 'kb:read'],
+    } };
+  } else if (r < 0.9) {
+    const host = pick(rand, HOSTS);
+    const method = pick(rand, METHODS);
+    return { ...common, name: method, kind: 'client', attributes: {
+      'http.request.method': method, 'url.full': `https://${host}/v1/tickets/${Math.floor(rand() * 1e6)}?token=${randomHex(rand, 20)}`,
+      'server.address': host, 'server.port': 443, 'http.response.status_code': rand() < 0.05 ? 503 : 200,
+      'network.protocol.version': '1.1', 'user_agent.original': 'node-fetch/3.3.2 (+https://github.com/node-fetch)',
+      'http.request.body.size': Math.floor(rand() * 4096),
+    } };
+  }
+  return { ...common, name: 'SELECT tickets', kind: 'client', attributes: {
+    'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.namespace': 'support',
+    'db.collection.name': 'tickets', 'db.query.text': 'SELECT * FROM tickets WHERE customer_id = $1 AND status = $2',
+    'server.address': 'db.internal', 'server.port': 5432, 'db.response.returned_rows': 12,
+  } };
+}
+
+function resourceFor(agent: number, services: number): Record<string, string> {
+  return {
+    'service.name': `support-agent-${agent % services}`,
+    'nhi.identity': `spiffe://example.org/ns/prod/sa/agent-${agent}`,
+    'service.instance.id': `instance-${agent}`,
+    'telemetry.sdk.language': 'nodejs',
+    'telemetry.sdk.name': 'opentelemetry',
+    'telemetry.sdk.version': '2.12.1',
+  };
+}
+
+/** The default shape: 4 agents, every span alone in its trace with a parent that never arrives. */
 function spanSpecs(rand: () => number, count: number): SpanSpec[] {
   const specs: SpanSpec[] = [];
   const start = Date.UTC(2025, 5, 15, 12, 0, 0);
   for (let i = 0; i < count; i++) {
     const agent = Math.floor(rand() * 4);
-    const resource = {
-      'service.name': `support-agent-${agent % 2}`,
-      'nhi.identity': `spiffe://example.org/ns/prod/sa/agent-${agent}`,
-      'service.instance.id': `instance-${agent}`,
-      'telemetry.sdk.language': 'nodejs',
-      'telemetry.sdk.name': 'opentelemetry',
-      'telemetry.sdk.version': '2.12.1',
-    };
+    const resource = resourceFor(agent, 2);
     const common = { startMs: start + i * 13.25 + rand(), durationMs: 1 + rand() * 400, resource, parentSpanId: randomHex(rand, 16) };
-    const r = rand();
-    if (r < 0.45) {
-      const tool = pick(rand, TOOLS);
-      specs.push({ ...common, name: `execute_tool ${tool}`, kind: 'internal', status: rand() < 0.05 ? 'error' : 'unset', attributes: {
-        'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool, 'gen_ai.tool.call.id': `call_${randomHex(rand, 24)}`,
-        'gen_ai.tool.type': 'function', 'gen_ai.agent.name': `agent-${agent}`, 'gen_ai.tool.call.arguments': payload(rand, 90),
-        'gen_ai.tool.description': 'Looks things up for the agent', 'nhi.scopes': ['tickets:read', 'kb:read'],
-      } });
-    } else if (r < 0.9) {
-      const host = pick(rand, HOSTS);
-      const method = pick(rand, METHODS);
-      specs.push({ ...common, name: method, kind: 'client', attributes: {
-        'http.request.method': method, 'url.full': `https://${host}/v1/tickets/${Math.floor(rand() * 1e6)}?token=${randomHex(rand, 20)}`,
-        'server.address': host, 'server.port': 443, 'http.response.status_code': rand() < 0.05 ? 503 : 200,
-        'network.protocol.version': '1.1', 'user_agent.original': 'node-fetch/3.3.2 (+https://github.com/node-fetch)',
-        'http.request.body.size': Math.floor(rand() * 4096),
-      } });
-    } else {
-      specs.push({ ...common, name: 'SELECT tickets', kind: 'client', attributes: {
-        'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.namespace': 'support',
-        'db.collection.name': 'tickets', 'db.query.text': 'SELECT * FROM tickets WHERE customer_id = $1 AND status = $2',
-        'server.address': 'db.internal', 'server.port': 5432, 'db.response.returned_rows': 12,
-      } });
-    }
+    specs.push(spanBody(rand, common, agent));
   }
   return specs;
 }
 
-/** A fixed-seed export batch of `spans` spans, as the SDK's protobuf and JSON exporters would send it. */
-export function makeBenchBatch(seed: number, spans = 512): { protobuf: Uint8Array; json: string } {
-  const built = makeSpans(spanSpecs(seededRandom(seed), spans), { scope: '@vigil/bench-agent', seed });
+/**
+ * Whole traces (what the end-to-end benchmark sends): `spansPerTrace` consecutive spans share a trace and
+ * an identity. The root is the agent's `invoke_agent` span; tool calls are its children (the first child
+ * always is one); HTTP and DB calls are children of the latest tool call, as instrumented agents emit
+ * them. Trace `t` belongs to identity `(identityOffset + t) % identities`.
+ */
+function traceSpecs(rand: () => number, count: number, o: Required<BenchBatchOptions>): SpanSpec[] {
+  const specs: SpanSpec[] = [];
+  let traceId = '';
+  let rootId = '';
+  let lastTool = '';
+  let resource: Record<string, string> = {};
+  let agent = 0;
+  for (let i = 0; i < count; i++) {
+    const j = i % o.spansPerTrace;
+    const spanId = randomHex(rand, 16);
+    const startMs = o.startMs + i * 13.25 + rand();
+    if (j === 0) {
+      agent = (o.identityOffset + Math.floor(i / o.spansPerTrace)) % o.identities;
+      resource = resourceFor(agent, 8);
+      traceId = randomHex(rand, 32);
+      rootId = spanId;
+      lastTool = '';
+      // The agent run encloses its steps.
+      specs.push({ name: `invoke_agent agent-${agent}`, kind: 'internal', traceId, spanId, startMs, durationMs: o.spansPerTrace * 13.25 + 400, resource, attributes: {
+        'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': `agent-${agent}`, 'gen_ai.agent.id': `agent-${agent}`,
+        'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o',
+      } });
+      continue;
+    }
+    const common = { startMs, durationMs: 1 + rand() * 400, resource, traceId, spanId };
+    const spec = spanBody(rand, common, agent, j === 1);
+    if (spec.kind === 'internal') {
+      spec.parentSpanId = rootId;
+      lastTool = spanId;
+    } else {
+      spec.parentSpanId = lastTool || rootId;
+    }
+    specs.push(spec);
+  }
+  return specs;
+}
+
+/** Knobs for `makeBenchBatch`; any of them switches to whole traces (see `traceSpecs`). */
+export interface BenchBatchOptions {
+  /** Spans per trace (default 16). */
+  spansPerTrace?: number;
+  /** Distinct identities that traces cycle over (default 1000). */
+  identities?: number;
+  /** Identity of the batch's first trace (default 0): give each batch its own range. */
+  identityOffset?: number;
+  /** Start of the first span, epoch ms (default 2025-06-15T12:00Z); spans follow 13.25 ms apart. */
+  startMs?: number;
+}
+
+/**
+ * A fixed-seed export batch of `spans` spans, as the SDK's protobuf and JSON exporters would send it.
+ * Without `options`: the decode benchmark's historical shape (unchanged bytes for a given seed).
+ */
+export function makeBenchBatch(seed: number, spans = 512, options?: BenchBatchOptions): { protobuf: Uint8Array; json: string } {
+  const rand = seededRandom(seed);
+  const specs = options === undefined
+    ? spanSpecs(rand, spans)
+    : traceSpecs(rand, spans, {
+        spansPerTrace: Math.max(1, options.spansPerTrace ?? 16),
+        identities: Math.max(1, options.identities ?? 1000),
+        identityOffset: options.identityOffset ?? 0,
+        startMs: options.startMs ?? Date.UTC(2025, 5, 15, 12, 0, 0),
+      });
+  const built = makeSpans(specs, { scope: '@vigil/bench-agent', seed });
   return { protobuf: encodeProtobuf(built), json: encodeJson(built) };
 }
 
