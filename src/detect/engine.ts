@@ -11,7 +11,6 @@ import type { BaselineSettings, IdentityBaseline } from '../../baselines/identit
 import { flowItem, key, transitionItem, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress } from '../../detectors/lateral-chaining.js';
-import { severityRank } from '../../detectors/severity.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, Finding, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
@@ -20,6 +19,7 @@ import type { AlertManager, HeldFinding } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
 import type { Stage } from '../pipeline.js';
 import type { Db } from '../store/database.js';
+import { mergeFindings, type Reported } from './merge.js';
 import { TraceSteps } from './steps.js';
 import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
@@ -29,26 +29,6 @@ const ALLOW_WEIGHT = 5;
 
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
-
-interface Reported {
-  f: Finding;
-  action: Action;
-  identity: string;
-}
-
-/** Two findings of one detector about one step: the more severe leads, the evidence is combined. */
-function mergeFindings(x: Reported, y: Reported): Reported {
-  // On a tie the earlier finding leads: the tool itself, rather than a call it made.
-  const [lead, other] = severityRank(y.f.severity) > severityRank(x.f.severity) ? [y, x] : [x, y];
-  const union = (p: string[], q: string[]) => [...new Set([...p, ...q])];
-  const f: Finding = { ...lead.f, traceIds: union(lead.f.traceIds, other.f.traceIds), spanIds: union(lead.f.spanIds, other.f.spanIds) };
-  const items = (r: Reported) => (r.f.details.newItems as Array<{ dimension: string; item: string }> | undefined) ?? [];
-  if (items(lead).length || items(other).length) {
-    const seen = new Set<string>();
-    f.details = { ...lead.f.details, newItems: [...items(lead), ...items(other)].filter((i) => !seen.has(i.dimension + i.item) && seen.add(i.dimension + i.item)) };
-  }
-  return { ...lead, f };
-}
 
 interface Windows {
   retry: RetryWindow;
