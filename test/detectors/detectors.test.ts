@@ -1,0 +1,155 @@
+/**
+ * Each detector on its own: pure functions of (action, baseline view, context) -> finding. The view is
+ * a plain object built here, which is exactly the seam the engine uses (src/detect/view.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { accessItem, flowItem, key, transitionItem } from '../../baselines/keys.js';
+import { DETECTORS } from '../../detectors/index.js';
+import { lateralChaining } from '../../detectors/lateral-chaining.js';
+import { retryStorm } from '../../detectors/retry-storm.js';
+import { scopeDrift } from '../../detectors/scope-drift.js';
+import type { BaselineView, DetectorInput, OutcomeWindow, StepContext } from '../../detectors/types.js';
+import { unexpectedWrite } from '../../detectors/unexpected-write.js';
+import type { Action } from '../../src/actions/types.js';
+import { configSchema } from '../../src/config/schema.js';
+
+const NOW = Date.UTC(2026, 2, 1, 12);
+const config = configSchema.parse({ zones: { secrets: ['vault.*'] }, sensitive: { zones: ['secrets'] } });
+
+function view(own: Record<string, number>, over: Partial<BaselineView> = {}): BaselineView {
+  return {
+    phase: 'own',
+    actions: 1000,
+    firstSeen: NOW - 5 * 86_400_000,
+    own: (k) => own[k] ?? 0,
+    peers: () => 0,
+    peerGroupSize: 10,
+    outcome: { actions: 1000, bad: 20 },
+    adopters: () => 0,
+    top: () => [['crm.search', 900]],
+    ...over,
+  };
+}
+
+function action(over: Partial<Action>): Action {
+  return {
+    time: NOW, endTime: NOW + 10, identity: 'spiffe://t/a', peerGroup: 'support', kind: 'tool', target: 'crm.search',
+    access: 'read', host: null, zone: null, sensitive: false, failed: false, retry: false,
+    traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: '', credential: null, scopes: [], agent: null, ...over,
+  };
+}
+
+const noStep: StepContext = { name: null, zones: [], previous: null, owner: 'spiffe://t/a', within: null };
+const quiet: OutcomeWindow = { actions: 1, bad: 0, badBySubject: new Map(), since: NOW };
+
+function input(a: Action, v: BaselineView, over: Partial<DetectorInput> = {}): DetectorInput {
+  return { action: a, now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, config, ...over };
+}
+
+describe('the detector list', () => {
+  it('registers each contract id exactly once', () => {
+    expect(DETECTORS.map((d) => d.id).sort()).toEqual(['lateral_chaining', 'retry_storm', 'scope_drift', 'unexpected_write']);
+  });
+});
+
+describe('scope_drift', () => {
+  it('fires on a tool never used, held for a rollout when nothing marks it sensitive', () => {
+    const f = scopeDrift.evaluate(input(action({ target: 'vault.read' }), view({ [key('tool', 'crm.search')]: 900 })));
+    expect(f).toMatchObject({ subject: 'tool:vault.read', severity: 'medium' });
+    expect(f!.holdUntil).toBe(NOW + config.detectors.scope_drift.rolloutGrace);
+  });
+
+  it('is quiet on a rare-but-seen tool', () => {
+    expect(scopeDrift.evaluate(input(action({ target: 'crm.export' }), view({ [key('tool', 'crm.export')]: 0.4 })))).toBeNull();
+  });
+
+  it('is quiet for a new identity doing what its peers do', () => {
+    const v = view({}, { phase: 'peer', peers: (k) => (k === key('tool', 'crm.search') ? 7 : 0) });
+    expect(scopeDrift.evaluate(input(action({}), v))).toBeNull();
+  });
+
+  it('a new sensitive zone is critical and raised at once', () => {
+    const f = scopeDrift.evaluate(input(action({ kind: 'http', target: 'vault.internal/v1/secret', host: 'vault.internal', zone: 'secrets' }), view({})));
+    expect(f).toMatchObject({ subject: 'zone:secrets', severity: 'critical' });
+    expect(f!.holdUntil).toBeUndefined();
+  });
+
+  it('a rollout already under way explains the new item', () => {
+    const v = view({}, { adopters: () => 5 });
+    expect(scopeDrift.evaluate(input(action({ target: 'kb.search' }), v))).toBeNull();
+  });
+});
+
+describe('unexpected_write', () => {
+  it('fires on a delete where the baseline only reads, quoting the reads', () => {
+    const v = view({ [key('access', accessItem('crm.search', 'read'))]: 420, [key('access', accessItem('*', 'write'))]: 3 });
+    const f = unexpectedWrite.evaluate(input(action({ access: 'delete' }), v));
+    expect(f).toMatchObject({ subject: 'crm.search', severity: 'high' });
+    expect(f!.explanation).toContain('read `crm.search` 420 times');
+  });
+
+  it('raises the severity for a read-only identity', () => {
+    const f = unexpectedWrite.evaluate(input(action({ access: 'write' }), view({})));
+    expect(f).toMatchObject({ severity: 'high' });
+    expect(f!.details.readOnlyBaseline).toBe(true);
+  });
+
+  it('is quiet on a write it already makes, and on reads', () => {
+    const v = view({ [key('access', accessItem('crm.search', 'write'))]: 5 });
+    expect(unexpectedWrite.evaluate(input(action({ access: 'write' }), v))).toBeNull();
+    expect(unexpectedWrite.evaluate(input(action({ access: 'read' }), view({})))).toBeNull();
+  });
+});
+
+describe('retry_storm', () => {
+  const storm = (bad: number, actions: number): OutcomeWindow => ({ actions, bad, badBySubject: new Map([['crm.search', bad]]), since: NOW - 120_000 });
+
+  it('fires when failures burst far above the usual share', () => {
+    const f = retryStorm.evaluate(input(action({ failed: true }), view({}), { window: storm(40, 60) }));
+    expect(f).toMatchObject({ subject: 'crm.search' });
+  });
+
+  it('is quiet on a burst with the usual mix, and for an identity whose usual share is high', () => {
+    expect(retryStorm.evaluate(input(action({ failed: true }), view({}), { window: storm(12, 500) }))).toBeNull();
+    const flaky = view({}, { outcome: { actions: 1000, bad: 300 } });
+    expect(retryStorm.evaluate(input(action({ failed: true }), flaky, { window: storm(20, 60) }))).toBeNull();
+  });
+
+  it('needs a failing action and at least minEvents', () => {
+    expect(retryStorm.evaluate(input(action({}), view({}), { window: storm(40, 60) }))).toBeNull();
+    expect(retryStorm.evaluate(input(action({ failed: true }), view({}), { window: storm(5, 5) }))).toBeNull();
+  });
+});
+
+describe('lateral_chaining', () => {
+  const egress = action({ kind: 'http', target: 'paste.example.com/api', host: 'paste.example.com', zone: 'external', access: 'write' });
+  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), spanId: 'd'.repeat(16) };
+
+  it('fires on a sensitive read followed by egress in another trace', () => {
+    const f = lateralChaining.evaluate(input(egress, view({}), { sensitiveReads: [read] }));
+    expect(f).toMatchObject({ subject: 'secrets.get => paste.example.com', severity: 'high' });
+    expect(f!.traceIds).toEqual([read.traceId, egress.traceId]);
+  });
+
+  it('is quiet when the flow is learned', () => {
+    const v = view({ [key('flow', flowItem('secrets.get', 'paste.example.com'))]: 3 });
+    expect(lateralChaining.evaluate(input(egress, v, { sensitiveReads: [read] }))).toBeNull();
+  });
+
+  it('fires on an unlearned transition after a familiar step that leads to a write', () => {
+    const step: StepContext = { name: 'tool:tickets.delete', zones: ['internal'], previous: { name: 'tool:crm.search', zones: ['crm'], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
+    const v = view({ [key('from', 'tool:crm.search')]: 200 });
+    const f = lateralChaining.evaluate(input(action({ target: 'tickets.delete', access: 'delete' }), v, { step }));
+    expect(f).toMatchObject({ subject: transitionItem('tool:crm.search', 'tool:tickets.delete'), severity: 'medium' });
+  });
+
+  it('is quiet after an unfamiliar step, on a repeated step, and on a learned transition', () => {
+    const step: StepContext = { name: 'tool:tickets.delete', zones: ['internal'], previous: { name: 'tool:crm.search', zones: ['crm'], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
+    const a = action({ target: 'tickets.delete', access: 'delete' });
+    expect(lateralChaining.evaluate(input(a, view({ [key('from', 'tool:crm.search')]: 3 }), { step }))).toBeNull();
+    const learned = view({ [key('from', 'tool:crm.search')]: 200, [key('transition', transitionItem('tool:crm.search', 'tool:tickets.delete'))]: 2 });
+    expect(lateralChaining.evaluate(input(a, learned, { step }))).toBeNull();
+    const repeat = { ...step, previous: { ...step.previous!, name: 'tool:tickets.delete' } };
+    expect(lateralChaining.evaluate(input(a, view({ [key('from', 'tool:tickets.delete')]: 200 }), { step: repeat }))).toBeNull();
+  });
+});
