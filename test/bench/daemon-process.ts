@@ -46,6 +46,8 @@ export interface DaemonOptions {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   nodeArgs?: string[];
   readyTimeoutMs?: number;
+  /** Extra top-level YAML lines appended to the config (e.g. a `webhooks:` section). */
+  extraConfig?: string[];
 }
 
 /** Daemons not yet stopped: killed and cleaned up if the benchmark itself dies first. */
@@ -65,6 +67,8 @@ export class DaemonProcess {
   api = '';
   /** Lines of stderr that are not info/debug (warnings, errors), and the last few lines of all. */
   readonly problems: string[] = [];
+  /** `alert: …` lines (serve logs every alert at warn): expected when alerts are raised, not problems. */
+  alertLogLines = 0;
   private readonly tail: string[] = [];
   private exited: Promise<Exit & { at: number }>;
   private rssTimer: NodeJS.Timeout | null = null;
@@ -86,6 +90,7 @@ export class DaemonProcess {
       `  path: ${JSON.stringify(path.join(this.dir, 'vigil.db'))}`,
       'log:',
       '  level: info', // the "vigil ready" line (ports) is info; the hot path logs nothing at info
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n');
     const configPath = path.join(this.dir, 'config.yaml');
@@ -152,7 +157,8 @@ export class DaemonProcess {
             this.problems.push(line); // not a log line: a crash or a node warning
             continue;
           }
-          if (typeof rec.level === 'number' && rec.level >= 40 && this.problems.length < 50) this.problems.push(line);
+          if (typeof rec.msg === 'string' && rec.msg.startsWith('alert: ') && rec.alert !== undefined) this.alertLogLines++;
+          else if (typeof rec.level === 'number' && rec.level >= 40 && this.problems.length < 50) this.problems.push(line);
           if (!ready && typeof rec.msg === 'string' && rec.msg.startsWith('vigil ready')) {
             ready = true;
             this.grpc = String(rec.otlpGrpc);

@@ -3,8 +3,13 @@
  * event loop. Sends pre-encoded 512-span OTLP/protobuf batches (fresh trace ids per send) over gRPC or
  * HTTP with a fixed number of requests in flight, for a warm-up then a measured window.
  *
+ * Two modes: closed loop (default: `concurrency` requests always in flight, as fast as the daemon answers)
+ * and paced (`spansPerSec`: one batch every 512/spansPerSec s, open loop, with `concurrency` as a cap on
+ * requests in flight; a send that finds the cap reached is skipped and counted, never sent late in a burst).
+ *
  * IPC: parent -> {type:'run', config}; child -> {type:'built'} once batches are encoded,
- * {type:'window-start'}, {type:'window-end'}, then {type:'result', result}, and exits.
+ * {type:'window-start'}, {type:'window-end'}, then {type:'result', result}, and exits. The parent may send
+ * {type:'stop'} to end the measured window early (the latency bench stops the load once its probes are done).
  */
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
@@ -20,6 +25,8 @@ export interface LoadConfig extends BatchShape {
   warmupMs: number;
   durationMs: number;
   requestTimeoutMs: number;
+  /** Paced mode: offered load in spans/s (whole batches); closed loop when absent or 0. */
+  spansPerSec?: number;
 }
 
 export interface WindowStats {
@@ -32,6 +39,8 @@ export interface WindowStats {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   /** The generator's own CPU in the window, % of one core (near 100 means client-bound). */
   clientCpuPct: number;
+  /** Paced mode: sends skipped because `concurrency` requests were still in flight (the daemon fell behind). */
+  skippedSends: number;
 }
 
 export interface LoadResult {
@@ -125,7 +134,7 @@ function round(n: number, digits = 2): number {
   return Math.round(n * f) / f;
 }
 
-export async function runLoad(cfg: LoadConfig, notify: (msg: { type: string }) => void): Promise<LoadResult> {
+export async function runLoad(cfg: LoadConfig, notify: (msg: { type: string }) => void, stop?: AbortSignal): Promise<LoadResult> {
   // Spans start a minute ago by the shared host clock: recent, never in the future.
   const batches = buildBatches(cfg, Date.now() - 60_000);
   notify({ type: 'built' });
@@ -144,29 +153,47 @@ export async function runLoad(cfg: LoadConfig, notify: (msg: { type: string }) =
   const windowEnd = t0 + cfg.warmupMs + cfg.durationMs;
   let inWindow = false;
   let windowOver = false;
+  let windowStartedAt = 0;
+  let windowMs = 0;
   let cpuAtStart = process.cpuUsage();
   let cpuInWindow = { user: 0, system: 0 };
   let active = 0;
+  const paced = (cfg.spansPerSec ?? 0) > 0;
+  let skippedSends = 0;
 
   // Window edges are marked by timers, not by responses, so an idle stretch cannot move them.
   const startTimer = setTimeout(() => {
     inWindow = true;
+    windowStartedAt = performance.now();
     cpuAtStart = process.cpuUsage();
     notify({ type: 'window-start' });
   }, cfg.warmupMs);
-  const endTimer = setTimeout(() => {
+  let stoppedEarly = false;
+  const endWindow = (early: boolean) => {
+    if (windowOver) return;
+    clearTimeout(endTimer);
+    stoppedEarly = early;
+    if (inWindow) {
+      windowMs = performance.now() - windowStartedAt;
+      cpuInWindow = process.cpuUsage(cpuAtStart);
+    }
     inWindow = false;
     windowOver = true;
-    cpuInWindow = process.cpuUsage(cpuAtStart);
     notify({ type: 'window-end' });
-  }, cfg.warmupMs + cfg.durationMs);
+  };
+  const endTimer = setTimeout(() => endWindow(false), cfg.warmupMs + cfg.durationMs);
+  stop?.addEventListener('abort', () => endWindow(true), { once: true });
 
   await new Promise<void>((resolveAll) => {
+    const over = () => windowOver || performance.now() >= windowEnd;
     const launch = () => {
-      if (windowOver || performance.now() >= windowEnd) {
+      if (over()) {
         if (active === 0) resolveAll();
         return;
       }
+      launchOne();
+    };
+    const launchOne = () => {
       const batch = free.shift()!; // FIFO: every batch (and so every identity) takes its turn
       stamper.stamp(batch);
       active++;
@@ -196,13 +223,40 @@ export async function runLoad(cfg: LoadConfig, notify: (msg: { type: string }) =
           }
           if (errorSamples.length < 5) errorSamples.push(o.what);
         }
+        if (paced) {
+          if (over() && active === 0) resolveAll();
+          return; // the pacer launches the next one
+        }
         // A refused request is followed at once by the next one: the load stays at `concurrency`. After
         // a failure (daemon gone, connection refused) pause briefly rather than spin.
         if (o.kind === 'error') setTimeout(launch, 20);
         else launch();
       });
     };
-    for (let i = 0; i < cfg.concurrency; i++) launch();
+    if (!paced) {
+      for (let i = 0; i < cfg.concurrency; i++) launch();
+      return;
+    }
+    // Paced: send k is due at t0 + k * gap; a timer wakes for the next due send.
+    const gapMs = (cfg.spansPerBatch / cfg.spansPerSec!) * 1000;
+    let sent = 0;
+    const pace = () => {
+      if (over()) {
+        if (active === 0) resolveAll();
+        return;
+      }
+      const due = Math.floor((performance.now() - t0) / gapMs) + 1;
+      while (sent < due && active < cfg.concurrency) {
+        launchOne();
+        sent++;
+      }
+      if (sent < due) {
+        skippedSends += due - sent;
+        sent = due;
+      }
+      setTimeout(pace, Math.max(0, t0 + sent * gapMs - performance.now()));
+    };
+    pace();
   });
   clearTimeout(startTimer);
   clearTimeout(endTimer);
@@ -210,16 +264,19 @@ export async function runLoad(cfg: LoadConfig, notify: (msg: { type: string }) =
 
   const sorted = latencies.slice(0, nLat).sort();
   const cpuUs = cpuInWindow.user + cpuInWindow.system;
+  // The window lasts durationMs unless a stop message ended it early (then as long as it really lasted).
+  const ms = stoppedEarly ? Math.max(1, Math.round(windowMs)) : cfg.durationMs;
   return {
     window: {
-      ms: cfg.durationMs,
+      ms,
       requests: win.requests,
       spansAcked: win.spansAcked,
       spansRejected: win.spansRejected,
       backpressure: win.backpressure,
       errors: win.errors,
       latencyMs: { p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? 0) },
-      clientCpuPct: round((cpuUs / 1000 / cfg.durationMs) * 100, 1),
+      clientCpuPct: round((cpuUs / 1000 / ms) * 100, 1),
+      skippedSends,
     },
     total,
     batchBytes: Math.round(batches.reduce((n, b) => n + b.buf.length, 0) / batches.length),
@@ -231,9 +288,11 @@ export async function runLoad(cfg: LoadConfig, notify: (msg: { type: string }) =
 if (process.send !== undefined) {
   const send = (msg: unknown) => process.send!(msg);
   const last = (msg: unknown) => process.send!(msg, () => process.exit(0));
-  process.once('message', (msg: { type: string; config: LoadConfig }) => {
+  const stop = new AbortController();
+  process.on('message', (msg: { type: string; config: LoadConfig }) => {
+    if (msg.type === 'stop') stop.abort();
     if (msg.type !== 'run') return;
-    runLoad(msg.config, send).then(
+    runLoad(msg.config, send, stop.signal).then(
       (result) => last({ type: 'result', result }),
       (err: unknown) => last({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
