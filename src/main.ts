@@ -96,8 +96,12 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     teardown.push(async () => {
       await Promise.all([webhooks.close(), revocations.close()]);
     });
-    // Every alert is logged too: the record an operator without a SOC pipeline still has.
-    alerts.subscribe((e) => e.type === 'alert' && logger.warn({ alert: e.alert }, `alert: ${e.alert.title}`));
+    // Every alert is logged too, in one line: the record an operator without a SOC pipeline still has.
+    alerts.subscribe((e) => {
+      if (e.type !== 'alert') return;
+      const { seq, id, detector, severity, identity, title } = e.alert;
+      logger.warn({ alert: { seq, id, detector, severity, identity } }, `alert: ${title}`);
+    });
     teardown.push(() => pipeline.close());
 
     const token = resolveApiToken(config.api.token, config.storage.path);

@@ -24,6 +24,9 @@ import { TraceSteps } from './steps.js';
 import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
 
+/** Identity baselines serialised per commit while a checkpoint is in progress. */
+const CHECKPOINT_SLICE = 200;
+
 /** An allowed item counts as this many uses. */
 const ALLOW_WEIGHT = 5;
 
@@ -45,6 +48,7 @@ export class DetectionEngine implements Stage {
   /** Newest event time seen: held findings are released against it. */
   private watermark = 0;
   private lastCheckpoint = 0;
+  private checkpointing = false;
   private touches = 0;
   late = 0;
 
@@ -260,13 +264,27 @@ export class DetectionEngine implements Stage {
     this.releaseHeld(this.alerts.takeAllHeld());
   }
 
-  /** Writes folded alert counts, and learned state when a checkpoint is due. Runs in the commit transaction. */
+  /**
+   * Writes folded alert counts, and learned state when a checkpoint is due. Runs in the commit
+   * transaction. Outside a final commit, a due checkpoint is written in slices of CHECKPOINT_SLICE
+   * baselines, one slice per commit, until nothing is dirty.
+   */
   commit(final: boolean): void {
     const now = this.wallClock();
     if (this.live) this.releaseHeld(this.alerts.takeDue(Math.max(this.watermark, now - this.config.time.lateness)));
     this.alerts.flush();
-    if (!final && now - this.lastCheckpoint < this.config.baselines.checkpointInterval) return;
-    this.baselines.checkpoint();
-    this.lastCheckpoint = now;
+    if (final) {
+      this.baselines.checkpoint();
+      this.checkpointing = false;
+      this.lastCheckpoint = now;
+      return;
+    }
+    if (!this.checkpointing && now - this.lastCheckpoint >= this.config.baselines.checkpointInterval) this.checkpointing = true;
+    if (!this.checkpointing) return;
+    if (this.baselines.checkpoint(CHECKPOINT_SLICE) < CHECKPOINT_SLICE) {
+      this.checkpointing = false;
+      this.lastCheckpoint = now;
+    }
   }
+
 }

@@ -21,18 +21,14 @@ export class IdentityStore {
   private readonly records = new Map<string, IdentityRecord>();
   private readonly dirty = new Set<IdentityRecord>();
   private readonly upsert;
-  private readonly upsertKind;
 
   constructor(private readonly db: Db) {
     this.upsert = db.prepare(`
-      INSERT INTO identities (identity, peer_group, first_seen, last_seen, actions, failures, retries)
-      VALUES (@identity, @peerGroup, @firstSeen, @lastSeen, @actions, @failures, @retries)
+      INSERT INTO identities (identity, peer_group, first_seen, last_seen, actions, failures, retries, by_kind)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(identity) DO UPDATE SET peer_group = excluded.peer_group, first_seen = excluded.first_seen,
         last_seen = excluded.last_seen, actions = excluded.actions, failures = excluded.failures,
-        retries = excluded.retries`);
-    this.upsertKind = db.prepare(`
-      INSERT INTO identity_kind_counts (identity, kind, count) VALUES (?, ?, ?)
-      ON CONFLICT(identity, kind) DO UPDATE SET count = excluded.count`);
+        retries = excluded.retries, by_kind = excluded.by_kind`);
     this.load();
   }
 
@@ -47,12 +43,8 @@ export class IdentityStore {
         actions: row.actions,
         failures: row.failures,
         retries: row.retries,
-        byKind: {},
+        byKind: JSON.parse(row.by_kind),
       });
-    }
-    for (const row of this.db.prepare('SELECT * FROM identity_kind_counts').iterate() as Iterable<Record<string, never>>) {
-      const rec = this.records.get(row.identity);
-      if (rec) rec.byKind[row.kind as ActionKind] = row.count;
     }
   }
 
@@ -88,9 +80,8 @@ export class IdentityStore {
   /** Writes the records changed since the last flush. Call inside the group-commit transaction. */
   flush(): number {
     const n = this.dirty.size;
-    for (const rec of this.dirty) {
-      this.upsert.run(rec);
-      for (const kind in rec.byKind) this.upsertKind.run(rec.identity, kind, rec.byKind[kind as ActionKind]);
+    for (const r of this.dirty) {
+      this.upsert.run(r.identity, r.peerGroup, r.firstSeen, r.lastSeen, r.actions, r.failures, r.retries, JSON.stringify(r.byKind));
     }
     this.dirty.clear();
     return n;

@@ -134,6 +134,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    description: 'action counts per kind as one column of the identity row',
+    sql: `
+      -- One upsert per dirty identity per group commit instead of one per identity and kind: under
+      -- load a commit rewrote thousands of rows and stalled the event loop.
+      ALTER TABLE identities ADD COLUMN by_kind TEXT NOT NULL DEFAULT '{}';
+      UPDATE identities SET by_kind = coalesce(
+        (SELECT json_group_object(kind, count) FROM identity_kind_counts k WHERE k.identity = identities.identity), '{}');
+      DROP TABLE identity_kind_counts;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */
