@@ -75,7 +75,10 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const db = openDatabase(config.storage.path);
     teardown.push(() => void db.close());
     const identities = new IdentityStore(db);
-    const builder = new ActionBuilder(config, (reason) => metrics.spansIgnored.inc({ reason }));
+    const builder = new ActionBuilder(config, (reason) => {
+      metrics.spansIgnored.inc({ reason });
+      logger.debug({ reason }, 'span counted under an ignore reason');
+    });
     const pipeline = new Pipeline({ config, db, identities, builder, metrics, logger });
     const alerts = new AlertManager(db, config, metrics);
     const engine = new DetectionEngine(db, config, alerts, Date.now, true);

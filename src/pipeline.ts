@@ -11,7 +11,7 @@
  * health checks and metrics stay responsive under load.
  */
 import { rejectReason, type ActionBuilder, type RejectReason } from './actions/index.js';
-import type { Action } from './actions/types.js';
+import { toActionLine, type Action } from './actions/types.js';
 import type { Config } from './config/schema.js';
 import { VigilError } from './errors.js';
 import type { Logger } from './log.js';
@@ -172,6 +172,7 @@ export class Pipeline {
     if (rejects) {
       for (const [reason, n] of rejects) metrics.spansRejected.inc({ receiver, reason }, n);
       errorMessage = [...rejects].map(([reason, n]) => `${n} span(s) rejected: ${reason}`).join('; ');
+      this.deps.logger.debug({ receiver, rejected: Object.fromEntries(rejects) }, 'spans rejected');
     }
     metrics.spansAccepted.inc({ receiver }, accepted.length);
     return { accepted, rejected: spans.length - accepted.length, errorMessage };
@@ -254,6 +255,9 @@ export class Pipeline {
       byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + 1);
     }
     for (const [kind, n] of byKind) metrics.actions.inc({ kind }, n);
+    // At debug level every derived action is explained (the same line `replay --actions` prints; it
+    // carries no payload attribute, so it is safe to log).
+    if (this.deps.logger.isLevelEnabled('debug')) for (const a of actions) this.deps.logger.debug({ action: toActionLine(a) }, 'action');
     for (const stage of this.stages) stage.process(actions);
   }
 
