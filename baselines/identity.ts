@@ -7,6 +7,8 @@ import { valueAt, type Counter } from './decay.js';
 
 const HOURS_PER_WEEK = 168;
 const HOUR_MS = 3_600_000;
+/** What `learn` returns when nothing is new (nearly always): one shared, frozen empty array. */
+const NONE: readonly string[] = Object.freeze([]);
 
 export interface BaselineSettings {
   halfLifeMs: number;
@@ -54,23 +56,26 @@ export class IdentityBaseline {
     this.dirty = true;
   }
 
-  /** Folds items (keys from keys.ts) into the baseline. Returns the keys new to it. */
-  learn(keys: readonly string[], time: number, s: BaselineSettings): string[] {
-    const created: string[] = [];
+  /**
+   * Folds items (keys from keys.ts) into the baseline. Returns the keys new to it (usually none: the
+   * shared empty array then, so the common case allocates nothing).
+   */
+  learn(keys: readonly string[], time: number, s: BaselineSettings): readonly string[] {
+    let created: string[] | null = null;
     for (const k of keys) {
       const c = this.counters.get(k);
       if (!c) {
         this.counters.set(k, { c: 1, t: time, f: time });
-        created.push(k);
+        (created ??= []).push(k);
         continue;
       }
       const v = valueAt(c, time, s.halfLifeMs);
-      if (v < s.forgetBelow) created.push(k);
+      if (v < s.forgetBelow) (created ??= []).push(k);
       c.c = v + 1;
       if (time > c.t) c.t = time;
     }
     this.dirty = true;
-    return created;
+    return created ?? NONE;
   }
 
   /** Folds an action's outcome (failed or retried, or not) into the usual rates and the weekly profile. */

@@ -8,8 +8,25 @@ export type Dimension = (typeof DIMENSIONS)[number];
 /** Separator that cannot occur in tool names, targets or hosts as Vigil derives them. */
 export const SEP = '\u0000';
 
+/**
+ * Keys handed out, per dimension and item. Every action asks for the same few keys several times (judged
+ * by each detector, then learned), and a freshly concatenated key must be flattened and hashed again at
+ * every Map lookup; an interned key is built once and keeps its hash. Bounded: a dimension's cache is
+ * emptied when it grows past KEY_CACHE_MAX items (only a cost, never a different key).
+ */
+const KEY_CACHE_MAX = 20_000;
+const keyCache = new Map<Dimension, Map<string, string>>(DIMENSIONS.map((d) => [d, new Map()]));
+
 export function key(dimension: Dimension, item: string): string {
-  return dimension + SEP + item;
+  const cache = keyCache.get(dimension);
+  if (cache === undefined) return dimension + SEP + item; // not a Dimension (unchecked input): just build it
+  let k = cache.get(item);
+  if (k === undefined) {
+    if (cache.size >= KEY_CACHE_MAX) cache.clear();
+    k = dimension + SEP + item;
+    cache.set(item, k);
+  }
+  return k;
 }
 
 /** `subject|class`: how often an identity accessed a subject (tool or target) with an access class. */

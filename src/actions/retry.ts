@@ -34,6 +34,11 @@ interface IdentityState {
 /** Per-identity memory of recent tool call ids and failed calls. */
 export class RetryMemory {
   private readonly identities = new Map<string, IdentityState>();
+  /**
+   * The identity judged last, hence already at the back of `identities`. A trace's spans come in a run of
+   * one identity: moving it to the back again (a Map delete and re-insert, leaving a hole) is skipped.
+   */
+  private newest: string | null = null;
 
   /**
    * Whether this action is a retry, updating the identity's memory. `failed` is the action's final
@@ -56,18 +61,22 @@ export class RetryMemory {
       if (this.identities.size >= MAX_IDENTITIES) {
         const oldest = this.identities.keys().next().value;
         if (oldest !== undefined) this.identities.delete(oldest);
+        if (oldest === this.newest) this.newest = null;
       }
-    } else {
-      this.identities.delete(identity); // re-insert below: Map order is recency order
+      this.identities.set(identity, st);
+      this.newest = identity;
+    } else if (identity !== this.newest) {
+      this.identities.delete(identity); // re-insert: Map order is recency order
+      this.identities.set(identity, st);
+      this.newest = identity;
     }
-    this.identities.set(identity, st);
 
     let retry = false;
     if (callId !== null) {
       st.calls ??= new Map();
       const seen = st.calls.get(callId);
       if (seen !== undefined && seen !== spanId) retry = true;
-      st.calls.delete(callId);
+      if (seen !== undefined) st.calls.delete(callId); // re-insert below: newest last (a new id needs no delete)
       st.calls.set(callId, spanId);
       if (st.calls.size > CALL_IDS_PER_IDENTITY) st.calls.delete(st.calls.keys().next().value!);
     }

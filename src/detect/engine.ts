@@ -12,7 +12,7 @@ import { flowItem, key, transitionItem, type Dimension } from '../../baselines/k
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress } from '../../detectors/lateral-chaining.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
-import type { BaselineView, DetectorInput, Finding, StepContext } from '../../detectors/types.js';
+import type { BaselineView, DetectorInput, Finding, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { Action } from '../actions/types.js';
 import type { AlertManager, HeldFinding } from '../alerts/manager.js';
@@ -27,11 +27,21 @@ import { RetryWindow, SensitiveReads } from './windows.js';
 /** Identity baselines serialised per commit while a checkpoint is in progress. */
 const CHECKPOINT_SLICE = 200;
 
+const NO_READS: readonly SensitiveRead[] = Object.freeze([]); // a non-egress action's: shared, not one per action
+
 /** An allowed item counts as this many uses. */
 const ALLOW_WEIGHT = 5;
 
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
+
+/** The keys an action teaches its own identity: its scope items, then its access classes (one array). */
+function ownKeys(a: Action): string[] {
+  const keys: string[] = [];
+  for (const [dim, item] of scopeItems(a)) keys.push(key(dim, item));
+  for (const k of accessKeys(a)) keys.push(k);
+  return keys;
+}
 
 interface Windows {
   retry: RetryWindow;
@@ -130,7 +140,7 @@ export class DetectionEngine implements Stage {
     const bad = a.failed || a.retry;
     const window = own.retry.add(a.time, bad, a.target);
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
-    const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : [];
+    const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
 
     const findings: Reported[] = [];
     if (phase && !late) {
@@ -148,7 +158,7 @@ export class DetectionEngine implements Stage {
     }
 
     if (findings.length === 0) {
-      this.learn(b, scopeItems(a).map(([dim, item]) => key(dim, item)).concat(accessKeys(a)), a.time);
+      this.learn(b, ownKeys(a), a.time);
       b.learnOutcome(a.time, bad, s);
       group.learnOutcome(a.time, bad, s.halfLifeMs);
       // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
@@ -286,5 +296,4 @@ export class DetectionEngine implements Stage {
       this.lastCheckpoint = now;
     }
   }
-
 }

@@ -15,10 +15,12 @@ const CALL_KINDS = new Set(['http', 'db', 'rpc', 'messaging']);
 const MAX_STEPS = 16;
 /** Traces whose step history is kept for spans arriving in later batches. */
 const MAX_TRACES = 10_000;
+/** Shared by every step that reached no zone (most of them): zones are only read, never changed. */
+const NO_ZONES: readonly string[] = Object.freeze([]);
 
 interface StepRecord {
   name: string;
-  zones: string[];
+  zones: readonly string[];
   spanId: string;
   parentSpanId: string;
   time: number;
@@ -45,16 +47,18 @@ export class TraceSteps {
   }
 
   private annotateTrace(traceId: string, actions: Action[], out: Map<Action, StepContext>): void {
-    const byId = new Map(actions.map((a) => [a.spanId, a]));
+    // Built with a loop: `new Map(actions.map(...))` allocates a pair array per action.
+    const byId = new Map<string, Action>();
+    for (const a of actions) byId.set(a.spanId, a);
     const zonesOf = new Map<Action, string[]>();
     const steps: Action[] = [];
     for (const a of actions) {
       const parent = byId.get(a.attributedTo?.spanId ?? a.parentSpanId);
       if (a.kind === 'model') {
-        out.set(a, { name: null, zones: [], previous: null, owner: a.caller ?? a.identity, within: null });
+        out.set(a, { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null });
       } else if (CALL_KINDS.has(a.kind) && parent && STEP_KINDS.has(parent.kind)) {
         if (a.zone) addZone(zonesOf, parent, a.zone);
-        out.set(a, { name: null, zones: a.zone ? [a.zone] : [], previous: null, owner: a.caller ?? a.identity, within: parent.target });
+        out.set(a, { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: parent.target });
       } else {
         steps.push(a);
         if (a.zone) addZone(zonesOf, a, a.zone);
@@ -72,7 +76,7 @@ export class TraceSteps {
       const owner = a.caller ?? a.identity;
       let history = owners.get(owner);
       if (!history) owners.set(owner, (history = []));
-      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(a) ?? [], spanId: a.spanId, parentSpanId: a.parentSpanId, time: a.time, endTime: a.endTime };
+      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(a) ?? NO_ZONES, spanId: a.spanId, parentSpanId: a.parentSpanId, time: a.time, endTime: a.endTime };
       let previous: StepRecord | undefined;
       for (let i = history.length - 1; i >= 0; i--) {
         const s = history[i];

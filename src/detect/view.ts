@@ -5,28 +5,59 @@ import { SEP } from '../../baselines/keys.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import type { BaselineView } from '../../detectors/types.js';
 
+/**
+ * One view per judged action: a class instance rather than an object of closures, so making one is a
+ * single allocation on the hot path (the methods live on the prototype).
+ */
+class View implements BaselineView {
+  readonly actions: number;
+  readonly firstSeen: number;
+  readonly peerGroupSize: number;
+
+  constructor(
+    private readonly b: IdentityBaseline,
+    private readonly g: PeerGroupBaseline,
+    readonly phase: 'own' | 'peer',
+    private readonly now: number,
+    private readonly s: BaselineSettings,
+  ) {
+    this.actions = b.actions;
+    this.firstSeen = b.firstSeen;
+    this.peerGroupSize = g.members.size;
+  }
+
+  own(k: string): number {
+    return this.b.count(k, this.now, this.s);
+  }
+
+  peers(k: string): number {
+    return Math.max(0, this.g.users(k) - (this.b.counters.has(k) ? 1 : 0));
+  }
+
+  /**
+   * A new identity's own few actions (perhaps the misbehaviour itself) say nothing of what is usual:
+   * until it is judged against itself, its usual outcome is its peer group's. Computed when read (only
+   * retry_storm reads it, on failed or retried actions); nothing changes the baseline while detectors run.
+   */
+  get outcome(): { actions: number; bad: number } {
+    const o = (this.phase === 'own' ? this.b : this.g).outcome;
+    return { actions: valueAt(o.actions, this.now, this.s.halfLifeMs), bad: valueAt(o.bad, this.now, this.s.halfLifeMs) };
+  }
+
+  adopters(k: string, from: number, to: number): number {
+    return this.g.adoptersBetween(k, from, to, this.b.identity);
+  }
+
+  top(dimension: string, n: number): Array<[string, number]> {
+    const prefix = dimension + SEP;
+    const items: Array<[string, number]> = [];
+    for (const [k, c] of this.b.counters) {
+      if (k.startsWith(prefix)) items.push([k.slice(prefix.length), valueAt(c, this.now, this.s.halfLifeMs)]);
+    }
+    return items.sort((x, y) => y[1] - x[1]).slice(0, n);
+  }
+}
+
 export function makeView(b: IdentityBaseline, g: PeerGroupBaseline, phase: 'own' | 'peer', now: number, s: BaselineSettings): BaselineView {
-  return {
-    phase,
-    actions: b.actions,
-    firstSeen: b.firstSeen,
-    own: (k) => b.count(k, now, s),
-    peers: (k) => Math.max(0, g.users(k) - (b.counters.has(k) ? 1 : 0)),
-    peerGroupSize: g.members.size,
-    // A new identity's own few actions (perhaps the misbehaviour itself) say nothing of what is usual:
-    // until it is judged against itself, its usual outcome is its peer group's.
-    outcome: {
-      actions: valueAt((phase === 'own' ? b : g).outcome.actions, now, s.halfLifeMs),
-      bad: valueAt((phase === 'own' ? b : g).outcome.bad, now, s.halfLifeMs),
-    },
-    adopters: (k, from, to) => g.adoptersBetween(k, from, to, b.identity),
-    top(dimension, n) {
-      const prefix = dimension + SEP;
-      const items: Array<[string, number]> = [];
-      for (const [k, c] of b.counters) {
-        if (k.startsWith(prefix)) items.push([k.slice(prefix.length), valueAt(c, now, s.halfLifeMs)]);
-      }
-      return items.sort((x, y) => y[1] - x[1]).slice(0, n);
-    },
-  };
+  return new View(b, g, phase, now, s);
 }

@@ -8,6 +8,8 @@ import type { OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
 const BUCKETS = 5;
 /** Sensitive reads remembered per identity; older ones fall out first. */
 const MAX_READS = 32;
+/** The window's failures per subject when it has none (never written to: OutcomeWindow's map is read-only). */
+const NO_SUBJECTS = new Map<string, number>();
 
 interface Bucket {
   start: number;
@@ -24,7 +26,14 @@ export class RetryWindow {
   add(time: number, bad: boolean, subject: string): OutcomeWindow {
     const width = this.windowMs / BUCKETS;
     const start = Math.floor(time / width) * width;
-    let b = this.buckets.find((x) => x.start === start);
+    // A loop rather than `find`: no closure per action.
+    let b: Bucket | undefined;
+    for (const x of this.buckets) {
+      if (x.start === start) {
+        b = x;
+        break;
+      }
+    }
     if (!b) {
       b = { start, actions: 0, bad: 0, bySubject: new Map() };
       this.buckets.push(b);
@@ -43,11 +52,14 @@ export class RetryWindow {
   private snapshot(): OutcomeWindow {
     let actions = 0;
     let bad = 0;
-    const badBySubject = new Map<string, number>();
     for (const b of this.buckets) {
       actions += b.actions;
       bad += b.bad;
-      for (const [s, n] of b.bySubject) badBySubject.set(s, (badBySubject.get(s) ?? 0) + n);
+    }
+    // Most windows hold no failure: they share one empty map instead of allocating one per action.
+    const badBySubject = bad === 0 ? NO_SUBJECTS : new Map<string, number>();
+    if (bad > 0) {
+      for (const b of this.buckets) for (const [s, n] of b.bySubject) badBySubject.set(s, (badBySubject.get(s) ?? 0) + n);
     }
     return { actions, bad, badBySubject, since: this.buckets[0]?.start ?? 0 };
   }
