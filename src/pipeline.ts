@@ -22,9 +22,9 @@ import type { IdentityStore } from './store/identities.js';
 
 /**
  * Spans turned into actions per event-loop turn: large enough to amortise, small enough that a turn
- * stays around 10-20 ms (4096 made 50-80 ms turns, the tail of alert latency under load).
+ * stays under ~10 ms (4096 made 50-80 ms turns, the tail of alert latency under load).
  */
-const SLICE_SPANS = 1024;
+const SLICE_SPANS = 512;
 /**
  * Exports this small skip the line: a single agent's trace should not wait behind every 512-span batch
  * a Collector queued before it. Order between requests is not promised by OTLP anyway.
