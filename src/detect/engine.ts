@@ -12,7 +12,7 @@ import { flowItem, key, transitionItem, type Dimension } from '../../baselines/k
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress } from '../../detectors/lateral-chaining.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
-import type { BaselineView, DetectorInput, Finding, SensitiveRead, StepContext } from '../../detectors/types.js';
+import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { Action } from '../actions/types.js';
 import type { AlertManager, HeldFinding } from '../alerts/manager.js';

@@ -55,7 +55,7 @@ export class RevocationSender {
   }
 
   private async attempt(broker: Broker, row: RevocationRow, signal: AbortSignal): Promise<LaneVerdict> {
-    const { config, now, store } = this.deps;
+    const { config, now } = this.deps;
     const started = now();
     let result: AttemptResult;
     try {
