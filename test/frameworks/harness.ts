@@ -9,6 +9,7 @@
  * of the actions replaying it gives). Written when missing or with `UPDATE_FIXTURES=1`; otherwise
  * the live run leaves them alone and `fixtures.test.ts` replays them.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -22,8 +23,9 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
-import type { TestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/frameworks');
 export const UPDATE = process.env.UPDATE_FIXTURES === '1';
@@ -52,6 +54,9 @@ export class TeeExporter implements SpanExporter {
     return this.inner.forceFlush?.() ?? Promise.resolve();
   }
 }
+
+/** The resource of the agent under test: its service and the identity it runs as. */
+export const agentResource = (identity: string): Record<string, string> => ({ 'service.name': 'support-agent', 'nhi.identity': identity });
 
 export interface AgentTelemetry {
   provider: BasicTracerProvider;
@@ -90,8 +95,11 @@ export interface Loopback {
   close(): Promise<void>;
 }
 
-/** A JSON API on 127.0.0.1:0 for tools to call; any path containing `/fail` answers 500. */
-export async function loopback(): Promise<Loopback> {
+/**
+ * A JSON API on `host`:0 for tools to call (any loopback address: 127.0.0.0/8 all reach this machine);
+ * any path containing `/fail` answers 500.
+ */
+export async function loopback(host = '127.0.0.1'): Promise<Loopback> {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
     req.resume();
@@ -102,9 +110,60 @@ export async function loopback(): Promise<Loopback> {
       res.end(JSON.stringify({ ok: res.statusCode === 200, path: req.url }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://${host}:${port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** A test file's daemon and loopback API; set once its `beforeAll` has run. */
+export interface Live<D extends TestDaemon = TestDaemon> {
+  t: D;
+  api: Loopback;
+}
+
+/**
+ * Starts a daemon (`start`, a plain test daemon by default) and a loopback API before the file's tests,
+ * and closes both after them, the API first. Call it at the top level of a test file.
+ */
+export function liveDaemon<D extends TestDaemon = TestDaemon>(start: () => Promise<D> = startTestDaemon as () => Promise<D>): Live<D> {
+  const live = {} as Live<D>;
+  beforeAll(async () => {
+    live.t = await start();
+    live.api = await loopback();
+  });
+  afterAll(async () => {
+    await live.api.close();
+    await live.t.close();
+  });
+  return live;
+}
+
+/**
+ * Spawns the files MCP server (`mcp-server.cjs`, identity `identity`), exporting to the daemon and
+ * calling `storage`, its spans also written to `captureFile` when one is given. `url` resolves to its
+ * MCP endpoint once it listens, and rejects if it exits first.
+ */
+export function startMcpServer(t: TestDaemon, o: { identity: string; storage: Loopback; captureFile: string }): { child: ChildProcess; url: Promise<string> } {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'mcp-server.cjs')], {
+    env: {
+      ...process.env,
+      OTEL_RESOURCE_ATTRIBUTES: `service.name=files-mcp,nhi.identity=${o.identity}`,
+      VIGIL_OTLP_URL: `${t.httpUrl}/v1/traces`,
+      STORAGE_URL: o.storage.url,
+      CAPTURE_FILE: o.captureFile,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(`http://127.0.0.1:${m[1]}/mcp`);
+    });
+    child.once('exit', (code) => reject(new Error(`mcp server exited ${code}`)));
+  });
+  return { child, url };
 }
 
 /** What a test asserts about one action: stable across runs (no times, ids or ports). */

@@ -6,22 +6,12 @@
  */
 import * as CallbackManagerModule from '@langchain/core/callbacks/manager';
 import { LangChainInstrumentation } from '@arizeai/openinference-instrumentation-langchain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { agentTelemetry, keepFixture, loopback, finalActions, summarize, type Loopback } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { agentResource, agentTelemetry, finalActions, keepFixture, liveDaemon, summarize } from './harness.js';
 import { runLangGraphAgent } from './langchain.js';
 
 const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-lc-oi';
-let t: TestDaemon;
-let api: Loopback;
-beforeAll(async () => {
-  t = await startTestDaemon();
-  api = await loopback();
-});
-afterAll(async () => {
-  await api.close();
-  await t.close();
-});
+const env = liveDaemon();
 
 const row = (kind: string, target: string, access: string | null, failed = false, repaired = false) => ({
   identity: 'agent-lc-oi', kind, target, access, failed, retry: false, agent: null, caller: null, repaired,
@@ -29,7 +19,8 @@ const row = (kind: string, target: string, access: string | null, failed = false
 
 describe('LangGraph + OpenInference LangChain instrumentation', () => {
   it('tools take their lost HTTP calls through context repair; the failed call counts once', async () => {
-    const otel = agentTelemetry(t, 'http/json', { 'service.name': 'support-agent', 'nhi.identity': IDENTITY });
+    const { t, api } = env;
+    const otel = agentTelemetry(t, 'http/json', agentResource(IDENTITY));
     new LangChainInstrumentation({ tracerProvider: otel.provider }).manuallyInstrument(CallbackManagerModule);
     await runLangGraphAgent(api.url);
     await otel.finish();

@@ -12,7 +12,7 @@ import { createReactAgent } from '@langchain/langgraph/prebuilt';
 import { z } from 'zod';
 
 /** A chat model that answers with the next scripted message, whatever it is asked. */
-class ScriptedChatModel extends BaseChatModel {
+export class ScriptedChatModel extends BaseChatModel {
   private turn = 0;
   constructor(private readonly script: AIMessage[]) {
     super({});

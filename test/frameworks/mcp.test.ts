@@ -10,7 +10,7 @@
  * up), the server's storage calls as the server's own actions with the agent as `caller`, and the
  * agent's tools taking the access class of what the server did for them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,44 +18,24 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpInstrumentation } from '@traceloop/instrumentation-mcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
-import { agentTelemetry, keepFixture, loopback, finalActions, summarize, type Loopback } from './harness.js';
+import { waitFor } from '../helpers/daemon.js';
+import { agentResource, agentTelemetry, finalActions, keepFixture, liveDaemon, startMcpServer, summarize } from './harness.js';
 
 const AGENT = 'spiffe://acme.example/ns/support/sa/agent-mcp';
 const SERVER = 'spiffe://acme.example/ns/tools/sa/files-mcp';
-let t: TestDaemon;
-let storage: Loopback;
+const env = liveDaemon(); // the API is the server's storage
 let child: ChildProcess | undefined;
 let serverUrl: string;
 const capture = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-mcp-')), 'server.otlp.jsonl');
 
 beforeAll(async () => {
-  t = await startTestDaemon();
-  storage = await loopback();
-  child = spawn(process.execPath, [path.join(import.meta.dirname, 'mcp-server.cjs')], {
-    env: {
-      ...process.env,
-      OTEL_RESOURCE_ATTRIBUTES: `service.name=files-mcp,nhi.identity=${SERVER}`,
-      VIGIL_OTLP_URL: `${t.httpUrl}/v1/traces`,
-      STORAGE_URL: storage.url,
-      CAPTURE_FILE: capture,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  serverUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child!.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(`http://127.0.0.1:${m[1]}/mcp`);
-    });
-    child!.on('exit', (code) => reject(new Error(`mcp server exited ${code}`)));
-  });
+  const server = startMcpServer(env.t, { identity: SERVER, storage: env.api, captureFile: capture });
+  child = server.child;
+  serverUrl = await server.url;
 });
-afterAll(async () => {
+// Runs before `liveDaemon`'s (after-hooks run in reverse order).
+afterAll(() => {
   child?.kill('SIGKILL');
-  await storage.close();
-  await t.close();
 });
 
 /** Stops the server the way an operator would (SIGTERM: it flushes its spans and writes its capture). */
@@ -77,7 +57,8 @@ const serverRow = (target: string, access: string) => ({
 
 describe('MCP client and server + Traceloop MCP instrumentation', () => {
   it('tool calls, the delegation into the server identity, and the server’s own calls', async () => {
-    const otel = agentTelemetry(t, 'http/json', { 'service.name': 'support-agent', 'nhi.identity': AGENT });
+    const { t, api: storage } = env;
+    const otel = agentTelemetry(t, 'http/json', agentResource(AGENT));
     new McpInstrumentation().manuallyInstrument({ Client });
     const client = new Client({ name: 'support-agent', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(serverUrl)));

@@ -8,55 +8,15 @@
  */
 import * as agents from '@openai/agents';
 import { OpenAIAgentsInstrumentation } from '@arizeai/openinference-instrumentation-openai-agents';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { agentTelemetry, keepFixture, loopback, finalActions, summarize, type Loopback } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { agentResource, agentTelemetry, finalActions, keepFixture, liveDaemon, summarize } from './harness.js';
+import { agentsKit } from './scripted.js';
 
 const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-oa';
-let t: TestDaemon;
-let api: Loopback;
-beforeAll(async () => {
-  t = await startTestDaemon();
-  api = await loopback();
-});
-afterAll(async () => {
-  await api.close();
-  await t.close();
-});
-
-type Output = agents.ModelResponse['output'];
-
-/** A Model that returns the next scripted output, whatever it is asked. */
-function scripted(turns: Output[]): agents.Model {
-  let turn = 0;
-  return {
-    async getResponse() {
-      return { usage: new agents.Usage(), output: turns[turn++] ?? [], responseId: `resp_${turn}` };
-    },
-    // eslint-disable-next-line require-yield
-    async *getStreamedResponse() {
-      throw new Error('the scripted model does not stream');
-    },
-  };
-}
-const fnCall = (callId: string, name: string, args: object): Output[number] =>
-  ({ type: 'function_call', callId, name, arguments: JSON.stringify(args), status: 'completed' }) as Output[number];
-const say = (text: string): Output[number] =>
-  ({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text }] }) as Output[number];
+const env = liveDaemon();
 
 async function runAgents(): Promise<void> {
-  const get = async (path: string, init?: RequestInit) => JSON.stringify(await (await fetch(`${api.url}${path}`, init)).json());
-  const lookup = agents.tool({ name: 'lookup_order', description: 'Reads an order', parameters: z.object({ order: z.number() }), execute: ({ order }) => get(`/orders/${order}`) });
-  const refund = agents.tool({ name: 'issue_refund', description: 'Refunds an order', parameters: z.object({ order: z.number() }), execute: ({ order }) => get(`/refunds/${order}`, { method: 'POST', body: '{}' }) });
-  const billing = new agents.Agent({ name: 'billing', instructions: 'Refund orders.', tools: [refund], model: scripted([[fnCall('c2', 'issue_refund', { order: 9 })], [say('refunded')]]) });
-  const triage = new agents.Agent({
-    name: 'triage',
-    instructions: 'Route the customer.',
-    tools: [lookup],
-    handoffs: [billing],
-    model: scripted([[fnCall('c1', 'lookup_order', { order: 9 })], [fnCall('c3', 'transfer_to_billing', {})]]),
-  });
+  const { triage } = agentsKit(agents).supportAgents(env.api.url);
   const result = await agents.run(triage, 'please refund order 9');
   expect(result.finalOutput).toBe('refunded');
 }
@@ -67,7 +27,8 @@ const row = (kind: string, target: string, access: string | null, agent: string,
 
 describe('OpenAI Agents SDK + OpenInference bridge', () => {
   it('tools, repaired HTTP calls and the handoff delegation, each under its agent', async () => {
-    const otel = agentTelemetry(t, 'http/protobuf', { 'service.name': 'support-agent', 'nhi.identity': IDENTITY });
+    const { t, api } = env;
+    const otel = agentTelemetry(t, 'http/protobuf', agentResource(IDENTITY));
     new OpenAIAgentsInstrumentation({ tracerProvider: otel.provider }).manuallyInstrument(agents);
     // The SDK turns its tracing off when NODE_ENV is `test` (vitest sets it); an agent in production has it on.
     agents.setTracingDisabled(false);

@@ -9,71 +9,38 @@
 import { OpenTelemetry } from '@ai-sdk/otel';
 import { generateText, registerTelemetry, stepCountIs, tool } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { waitFor } from '../../helpers/daemon.js';
-import { agentTelemetry, loopback, type AgentTelemetry, type Loopback } from '../harness.js';
-import { expectAlert, liveActions, startWatchedDaemon, teachFromFixture, type WatchedDaemon } from './teach.js';
+import { aiSdkScript, ticketOps } from '../scripted.js';
+import { expectAlert, expectQuietControl, liveActions, misbehaving, teachFromFixture } from './teach.js';
 
 const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-ai7';
-let t: WatchedDaemon;
-let api: Loopback;
-let otel: AgentTelemetry;
-beforeAll(async () => {
-  t = await startWatchedDaemon();
-  api = await loopback();
-  otel = agentTelemetry(t, 'grpc', { 'service.name': 'support-agent', 'nhi.identity': IDENTITY });
-  registerTelemetry(new OpenTelemetry());
-});
-afterAll(async () => {
-  await otel.finish();
-  await api.close();
-  await t.close();
-});
+const env = misbehaving({ identity: IDENTITY, protocol: 'grpc', instrument: () => registerTelemetry(new OpenTelemetry()) });
 
-const usage = { inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 5, text: 5, reasoning: 0 } };
-let callSeq = 0;
-/** One model turn asking for tools; call ids are unique, as a real provider's are. */
-const calls = (...c: Array<[string, object]>) => ({
-  content: c.map(([toolName, input]) => ({ type: 'tool-call' as const, toolCallId: `call_live_${++callSeq}`, toolName, input: JSON.stringify(input) })),
-  finishReason: { unified: 'tool-calls' as const, raw: 'tool_calls' },
-  usage,
-  warnings: [],
-});
-const answer = (text: string) => ({ content: [{ type: 'text' as const, text }], finishReason: { unified: 'stop' as const, raw: 'stop' }, usage, warnings: [] });
+/** Call ids are unique, as a real provider's are. */
+const { calls, answer, normalRun } = aiSdkScript('call_live_');
 
 async function runAgent(turns: ReturnType<typeof calls | typeof answer>[]): Promise<void> {
-  const json = async (res: Response) => {
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return res.json();
-  };
   const id = z.object({ id: z.number() });
   await generateText({
     model: new MockLanguageModelV4({ provider: 'scripted', modelId: 'script-1', doGenerate: turns }),
     prompt: 'close ticket 7 and tell the customer',
     stopWhen: stepCountIs(6),
     telemetry: { functionId: 'support-bot' },
-    tools: {
-      lookup_ticket: tool({ inputSchema: id, execute: async ({ id }) => json(await fetch(`${api.url}/tickets/${id}`)) }),
-      get_customer: tool({ inputSchema: id, execute: async ({ id }) => json(await fetch(`${api.url}/customers/${id}`)) }),
-      close_ticket: tool({ inputSchema: id, execute: async ({ id }) => json(await fetch(`${api.url}/tickets/${id}`, { method: 'PATCH', body: '{"state":"closed"}' })) }),
-      notify: tool({ inputSchema: id, execute: async ({ id }) => json(await fetch(`${api.url}/fail/notify/${id}`, { method: 'POST', body: '{}' })) }),
-      purge_ticket: tool({ inputSchema: id, execute: async ({ id }) => json(await fetch(`${api.url}/tickets/${id}`, { method: 'DELETE' })) }),
-    },
+    tools: Object.fromEntries(Object.entries(ticketOps(env.api.url, { purge: true })).map(([name, op]) => [name, tool({ inputSchema: id, execute: ({ id }) => op(id) })])),
   });
-  await otel.provider.forceFlush();
+  await env.otel.provider.forceFlush();
 }
 
 describe('Vercel AI SDK 7 misbehaving', () => {
   it('a tool it never called DELETEs a ticket it only read and patched: unexpected_write', async () => {
+    const { t, api } = env;
     const taught = await teachFromFixture(t, 'ai-sdk-7', [IDENTITY]);
     expect(taught.copies).toBe(25); // 12 actions a run, 300 needed
 
     // Control: the normal run, live, raises nothing — the replayed fixture is what this agent does.
-    const control = Date.now();
-    await runAgent([calls(['lookup_ticket', { id: 7 }], ['get_customer', { id: 42 }]), calls(['close_ticket', { id: 7 }]), calls(['notify', { id: 7 }]), answer('ticket 7 closed')]);
-    await waitFor(() => liveActions(t, IDENTITY, control).length >= 12, 'the control run’s actions');
-    expect(t.alerts).toEqual([]);
+    await expectQuietControl(t, IDENTITY, 12, () => runAgent(normalRun()));
 
     const start = Date.now();
     await runAgent([calls(['lookup_ticket', { id: 7 }]), calls(['purge_ticket', { id: 7 }]), answer('ticket 7 purged')]);

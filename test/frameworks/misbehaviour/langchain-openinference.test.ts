@@ -10,45 +10,32 @@
  */
 import * as CallbackManagerModule from '@langchain/core/callbacks/manager';
 import { LangChainInstrumentation } from '@arizeai/openinference-instrumentation-langchain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/daemon.js';
-import { agentTelemetry, loopback, type AgentTelemetry, type Loopback } from '../harness.js';
 import { runLangGraphAgent } from '../langchain.js';
 import { callTool, runScriptedAgent, say } from './react-agent.js';
-import { expectAlert, liveActions, loopbackOn, startWatchedDaemon, teachFromFixture, type WatchedDaemon } from './teach.js';
+import { expectAlert, expectQuietControl, liveActions, misbehaving, teachFromFixture } from './teach.js';
 
 const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-lc-oi';
-let t: WatchedDaemon;
-let api: Loopback;
-let vault: Awaited<ReturnType<typeof loopbackOn>>;
-let otel: AgentTelemetry;
-beforeAll(async () => {
-  t = await startWatchedDaemon({
-    zones: { internal: ['127.0.0.1/32'], secrets: ['127.0.0.2/32'] },
-    sensitive: { zones: ['secrets'] },
-  });
-  api = await loopback();
-  vault = await loopbackOn('127.0.0.2');
-  otel = agentTelemetry(t, 'http/json', { 'service.name': 'support-agent', 'nhi.identity': IDENTITY });
-  new LangChainInstrumentation({ tracerProvider: otel.provider }).manuallyInstrument(CallbackManagerModule);
-});
-afterAll(async () => {
-  await otel.finish();
-  await Promise.all([api.close(), vault.close()]);
-  await t.close();
+const env = misbehaving({
+  identity: IDENTITY,
+  protocol: 'http/json',
+  daemon: { zones: { internal: ['127.0.0.1/32'], secrets: ['127.0.0.2/32'] }, sensitive: { zones: ['secrets'] } },
+  outsideHost: '127.0.0.2', // the secrets store
+  instrument: (otel) => new LangChainInstrumentation({ tracerProvider: otel.provider }).manuallyInstrument(CallbackManagerModule),
 });
 
 describe('LangGraph + OpenInference misbehaving', () => {
   it('a tool reaches a new host in a sensitive zone: scope_drift, critical, citing the repaired call', async () => {
+    const { t, api, otel, outside: vault } = env;
     const taught = await teachFromFixture(t, 'langchain-openinference', [IDENTITY]);
     expect(taught.copies).toBe(43); // 7 actions a run, 300 needed
 
     // Control: the normal run, live, raises nothing.
-    const control = Date.now();
-    await runLangGraphAgent(api.url);
-    await otel.provider.forceFlush();
-    await waitFor(() => liveActions(t, IDENTITY, control).length >= 7, 'the control run’s actions');
-    expect(t.alerts).toEqual([]);
+    await expectQuietControl(t, IDENTITY, 7, async () => {
+      await runLangGraphAgent(api.url);
+      await otel.provider.forceFlush();
+    });
 
     const start = Date.now();
     const secretUrl = `${vault.url}/v1/secret/data/payments-db`;

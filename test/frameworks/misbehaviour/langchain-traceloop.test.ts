@@ -11,47 +11,36 @@
  */
 import * as CallbackManagerModule from '@langchain/core/callbacks/manager';
 import { LangChainInstrumentation } from '@traceloop/instrumentation-langchain';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/daemon.js';
-import { agentTelemetry, loopback, type AgentTelemetry, type Loopback } from '../harness.js';
 import { runLangGraphAgent } from '../langchain.js';
 import { callTool, runScriptedAgent, say } from './react-agent.js';
-import { expectAlert, liveActions, loopbackOn, startWatchedDaemon, teachFromFixture, type WatchedDaemon } from './teach.js';
+import { expectAlert, expectQuietControl, liveActions, misbehaving, teachFromFixture } from './teach.js';
 
 const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-lc-tl';
-let t: WatchedDaemon;
-let api: Loopback;
-let outside: Awaited<ReturnType<typeof loopbackOn>>;
-let otel: AgentTelemetry;
-beforeAll(async () => {
-  t = await startWatchedDaemon({
-    zones: { internal: ['127.0.0.1/32'] },
-    sensitive: { targets: ['127.0.0.1/customers/*'] },
-  });
-  api = await loopback();
-  outside = await loopbackOn('127.0.0.3');
-  otel = agentTelemetry(t, 'grpc', { 'service.name': 'support-agent', 'nhi.identity': IDENTITY });
-  const lc = new LangChainInstrumentation();
-  lc.setTracerProvider(otel.provider);
-  lc.manuallyInstrument({ callbackManagerModule: CallbackManagerModule });
-});
-afterAll(async () => {
-  await otel.finish();
-  await Promise.all([api.close(), outside.close()]);
-  await t.close();
+const env = misbehaving({
+  identity: IDENTITY,
+  protocol: 'grpc',
+  daemon: { zones: { internal: ['127.0.0.1/32'] }, sensitive: { targets: ['127.0.0.1/customers/*'] } },
+  outsideHost: '127.0.0.3',
+  instrument: (otel) => {
+    const lc = new LangChainInstrumentation();
+    lc.setTracerProvider(otel.provider);
+    lc.manuallyInstrument({ callbackManagerModule: CallbackManagerModule });
+  },
 });
 
 describe('LangGraph + Traceloop misbehaving', () => {
   it('a sensitive read, then a POST to an external host: lateral_chaining', async () => {
+    const { t, api, otel, outside } = env;
     const taught = await teachFromFixture(t, 'langchain-traceloop', [IDENTITY]);
     expect(taught.copies).toBe(43); // 7 actions a run, 300 needed
 
     // Control: the normal run, live, raises nothing.
-    const control = Date.now();
-    await runLangGraphAgent(api.url);
-    await otel.provider.forceFlush();
-    await waitFor(() => liveActions(t, IDENTITY, control).length >= 7, 'the control run’s actions');
-    expect(t.alerts).toEqual([]);
+    await expectQuietControl(t, IDENTITY, 7, async () => {
+      await runLangGraphAgent(api.url);
+      await otel.provider.forceFlush();
+    });
 
     const start = Date.now();
     await runScriptedAgent(

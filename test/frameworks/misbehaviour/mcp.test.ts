@@ -9,53 +9,37 @@
  * agent's own steps are all known (it does delete files); what is new is the server deleting a target it
  * only read, in the agent's trace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpInstrumentation } from '@traceloop/instrumentation-mcp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/daemon.js';
-import { agentTelemetry, loopback, type AgentTelemetry, type Loopback } from '../harness.js';
-import { expectAlert, liveActions, startWatchedDaemon, teachFromFixture, type WatchedDaemon } from './teach.js';
+import { startMcpServer } from '../harness.js';
+import { expectAlert, liveActions, misbehaving, teachFromFixture } from './teach.js';
 
 const AGENT = 'spiffe://acme.example/ns/support/sa/agent-mcp';
 const SERVER = 'spiffe://acme.example/ns/tools/sa/files-mcp';
-let t: WatchedDaemon;
-let storage: Loopback;
-let otel: AgentTelemetry;
 let child: ChildProcess;
 let serverUrl: string;
 
-beforeAll(async () => {
+const env = misbehaving({
+  identity: AGENT,
+  protocol: 'http/json',
   // The MCP transport's own calls (the `initialized` notification, the event stream) run in no span
   // and inside no tool: context repair holds such calls of a tool-using identity 5 x `traces.wait` for
   // a tool that never comes. With the default 2 s, each replayed session's would settle 10 s after it
   // was sent; 250 ms keeps the test fast and changes nothing else here (every trace arrives complete).
-  t = await startWatchedDaemon({ traces: { wait: '250ms' } });
-  storage = await loopback();
-  child = spawn(process.execPath, [path.join(import.meta.dirname, '../mcp-server.cjs')], {
-    env: {
-      ...process.env,
-      OTEL_RESOURCE_ATTRIBUTES: `service.name=files-mcp,nhi.identity=${SERVER}`,
-      VIGIL_OTLP_URL: `${t.httpUrl}/v1/traces`,
-      STORAGE_URL: storage.url,
-      CAPTURE_FILE: '',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  serverUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(`http://127.0.0.1:${m[1]}/mcp`);
-    });
-    child.once('exit', (code) => reject(new Error(`mcp server exited ${code}`)));
-  });
-  otel = agentTelemetry(t, 'http/json', { 'service.name': 'support-agent', 'nhi.identity': AGENT });
-  new McpInstrumentation().manuallyInstrument({ Client });
+  daemon: { traces: { wait: '250ms' } },
+  // The API is the server's storage; the server is up before the agent's telemetry.
+  prepare: async ({ t, api }) => {
+    const server = startMcpServer(t, { identity: SERVER, storage: api, captureFile: '' });
+    child = server.child;
+    serverUrl = await server.url;
+  },
+  instrument: () => new McpInstrumentation().manuallyInstrument({ Client }),
 });
+// Runs before `misbehaving`'s (after-hooks run in reverse order): the server stopped first.
 afterAll(async () => {
   if (child.exitCode === null) {
     const exited = new Promise((r) => child.once('exit', r));
@@ -63,9 +47,6 @@ afterAll(async () => {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     if (child.exitCode === null) child.kill('SIGKILL');
   }
-  await otel.finish();
-  await storage.close();
-  await t.close();
 });
 
 /**
@@ -80,14 +61,15 @@ async function session(plan: Array<[tool: string, file: string]>): Promise<void>
     const result = await client.callTool({ name, arguments: { name: file } });
     expect(result.isError).toBeFalsy();
   }
-  await waitFor(() => liveActions(t, SERVER, since).length >= plan.length, 'the server’s actions');
+  await waitFor(() => liveActions(env.t, SERVER, since).length >= plan.length, 'the server’s actions');
   await client.close();
-  await otel.provider.forceFlush();
-  await waitFor(() => liveActions(t, AGENT, since).filter((a) => a.kind === 'tool').length >= plan.length, 'the agent’s tool calls');
+  await env.otel.provider.forceFlush();
+  await waitFor(() => liveActions(env.t, AGENT, since).filter((a) => a.kind === 'tool').length >= plan.length, 'the agent’s tool calls');
 }
 
 describe('MCP client and server misbehaving', () => {
   it('the agent has the server delete a file it only ever read: unexpected_write on the server, in the agent’s trace', async () => {
+    const { t, api: storage } = env;
     const taught = await teachFromFixture(t, 'mcp', [AGENT, SERVER]);
     expect(taught.copies).toBe(150); // the server does 2 actions a run, 300 needed
 

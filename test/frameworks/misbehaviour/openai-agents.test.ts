@@ -10,86 +10,40 @@
  */
 import * as agents from '@openai/agents';
 import { OpenAIAgentsInstrumentation } from '@arizeai/openinference-instrumentation-openai-agents';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/daemon.js';
-import { agentTelemetry, loopback, type AgentTelemetry, type Loopback } from '../harness.js';
-import { expectAlert, liveActions, startWatchedDaemon, teachFromFixture, type WatchedDaemon } from './teach.js';
+import { agentsKit } from '../scripted.js';
+import { expectAlert, expectQuietControl, liveActions, misbehaving, teachFromFixture } from './teach.js';
 
 const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-oa';
-let t: WatchedDaemon;
-let api: Loopback;
-let otel: AgentTelemetry;
-beforeAll(async () => {
-  t = await startWatchedDaemon();
-  api = await loopback();
-  otel = agentTelemetry(t, 'http/protobuf', { 'service.name': 'support-agent', 'nhi.identity': IDENTITY });
-  new OpenAIAgentsInstrumentation({ tracerProvider: otel.provider }).manuallyInstrument(agents);
-  // The SDK turns its tracing off when NODE_ENV is `test` (vitest sets it); an agent in production has it on.
-  agents.setTracingDisabled(false);
+const env = misbehaving({
+  identity: IDENTITY,
+  protocol: 'http/protobuf',
+  instrument: (otel) => {
+    new OpenAIAgentsInstrumentation({ tracerProvider: otel.provider }).manuallyInstrument(agents);
+    // The SDK turns its tracing off when NODE_ENV is `test` (vitest sets it); an agent in production has it on.
+    agents.setTracingDisabled(false);
+  },
 });
-afterAll(async () => {
-  await otel.finish();
-  await api.close();
-  await t.close();
-});
-
-type Output = agents.ModelResponse['output'];
-
-/** A Model that returns the next scripted output, whatever it is asked. */
-function scripted(turns: Output[]): agents.Model {
-  let turn = 0;
-  return {
-    async getResponse() {
-      return { usage: new agents.Usage(), output: turns[turn++] ?? [], responseId: `resp_${turn}` };
-    },
-    // eslint-disable-next-line require-yield
-    async *getStreamedResponse() {
-      throw new Error('the scripted model does not stream');
-    },
-  };
-}
-const fnCall = (callId: string, name: string, args: object): Output[number] =>
-  ({ type: 'function_call', callId, name, arguments: JSON.stringify(args), status: 'completed' }) as Output[number];
-const say = (text: string): Output[number] =>
-  ({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text }] }) as Output[number];
-
-function tools() {
-  const get = async (path: string, init?: RequestInit) => JSON.stringify(await (await fetch(`${api.url}${path}`, init)).json());
-  return {
-    lookup: agents.tool({ name: 'lookup_order', description: 'Reads an order', parameters: z.object({ order: z.number() }), execute: ({ order }) => get(`/orders/${order}`) }),
-    refund: agents.tool({ name: 'issue_refund', description: 'Refunds an order', parameters: z.object({ order: z.number() }), execute: ({ order }) => get(`/refunds/${order}`, { method: 'POST', body: '{}' }) }),
-  };
-}
+const { scripted, fnCall, say, supportAgents } = agentsKit(agents);
 
 /** One run of the SDK, its spans exported (the bridge ends them when the run's trace ends). */
 async function run(triage: agents.Agent): Promise<void> {
   const result = await agents.run(triage, 'please refund order 9');
   expect(result.finalOutput).toBe('refunded');
   await new Promise((r) => setTimeout(r, 100));
-  await otel.provider.forceFlush();
+  await env.otel.provider.forceFlush();
 }
 
 describe('OpenAI Agents SDK misbehaving', () => {
   it('triage skips the billing handoff and refunds itself: lateral_chaining on an unlearned chain to a write', async () => {
+    const { t, api } = env;
     const taught = await teachFromFixture(t, 'openai-agents', [IDENTITY]);
     expect(taught.copies).toBe(60); // 5 actions a run, 300 needed
 
     // Control: the normal run (the fixture's), live, raises nothing.
-    const { lookup, refund } = tools();
-    const control = Date.now();
-    const billing = new agents.Agent({ name: 'billing', instructions: 'Refund orders.', tools: [refund], model: scripted([[fnCall('c2', 'issue_refund', { order: 9 })], [say('refunded')]]) });
-    await run(
-      new agents.Agent({
-        name: 'triage',
-        instructions: 'Route the customer.',
-        tools: [lookup],
-        handoffs: [billing],
-        model: scripted([[fnCall('c1', 'lookup_order', { order: 9 })], [fnCall('c3', 'transfer_to_billing', {})]]),
-      }),
-    );
-    await waitFor(() => liveActions(t, IDENTITY, control).length >= 5, 'the control run’s actions');
-    expect(t.alerts).toEqual([]);
+    const { lookup, refund, billing, triage } = supportAgents(api.url);
+    await expectQuietControl(t, IDENTITY, 5, () => run(triage));
 
     const start = Date.now();
     await run(

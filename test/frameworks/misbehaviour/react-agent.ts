@@ -3,30 +3,11 @@
  * instrumentation tests (their normal run is `../langchain.ts`, the one the fixtures recorded). The
  * tools call HTTP APIs with fetch, so their spans arrive parentless, as in the normal run.
  */
-import { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessage, type BaseMessage } from '@langchain/core/messages';
-import type { ChatResult } from '@langchain/core/outputs';
+import { AIMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { createReactAgent } from '@langchain/langgraph/prebuilt';
 import { z } from 'zod';
-
-/** A chat model that answers with the next scripted message, whatever it is asked. */
-class ScriptedChatModel extends BaseChatModel {
-  private turn = 0;
-  constructor(private readonly script: AIMessage[]) {
-    super({});
-  }
-  _llmType(): string {
-    return 'scripted';
-  }
-  override bindTools(): this {
-    return this;
-  }
-  async _generate(_messages: BaseMessage[]): Promise<ChatResult> {
-    const message = this.script[this.turn++] ?? new AIMessage('done');
-    return { generations: [{ message, text: typeof message.content === 'string' ? message.content : '' }] };
-  }
-}
+import { ScriptedChatModel } from '../langchain.js';
 
 /** A tool that sends one HTTP request built from its arguments, and throws on an error status. */
 export interface HttpTool {

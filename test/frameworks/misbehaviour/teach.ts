@@ -16,15 +16,14 @@
  * registered once per process, and the two LangChain instrumentations patch the same module.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Alert } from '../../../src/alerts/alert.js';
 import { SEVERITIES, type Severity } from '../../../src/config/schema.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../../helpers/daemon.js';
-import { FIXTURES, summarize, type ActionSummary } from '../harness.js';
+import { agentResource, agentTelemetry, FIXTURES, loopback, summarize, type ActionSummary, type AgentTelemetry, type Live, type Loopback, type Protocol } from '../harness.js';
 
 const HOUR = 3_600_000;
 const CALL_ID_KEYS = new Set(['gen_ai.tool.call.id', 'ai.toolCall.id']);
@@ -46,6 +45,52 @@ export async function startWatchedDaemon(overrides: Record<string, unknown> = {}
     if (e.type === 'alert') alerts.push(e.alert);
   });
   return Object.assign(t, { alerts });
+}
+
+/** A misbehaviour test file's watched daemon, loopback API(s) and agent telemetry; set once its `beforeAll` has run. */
+export interface Misbehaving extends Live<WatchedDaemon> {
+  otel: AgentTelemetry;
+  /** The second API, on `outsideHost`, when one was asked for. */
+  outside: Loopback;
+}
+
+/**
+ * The set-up every misbehaviour test shares, at the top level of its file. Before the tests: a watched
+ * daemon (with `daemon` config overrides), the loopback API (and one on `outsideHost`), `prepare`, the
+ * agent's telemetry (`protocol`, resource naming `identity`) and `instrument` with it. After them: the
+ * telemetry finished, the APIs and then the daemon closed (a file's own later `afterAll` runs before).
+ */
+export function misbehaving(o: {
+  identity: string;
+  protocol: Protocol;
+  daemon?: Record<string, unknown>;
+  outsideHost?: string;
+  prepare?: (live: Misbehaving) => Promise<void>;
+  instrument?: (otel: AgentTelemetry) => void;
+}): Misbehaving {
+  const live = {} as Misbehaving;
+  beforeAll(async () => {
+    live.t = await startWatchedDaemon(o.daemon);
+    live.api = await loopback();
+    if (o.outsideHost) live.outside = await loopback(o.outsideHost);
+    await o.prepare?.(live);
+    live.otel = agentTelemetry(live.t, o.protocol, agentResource(o.identity));
+    o.instrument?.(live.otel);
+  });
+  afterAll(async () => {
+    await live.otel.finish();
+    await Promise.all([live.api.close(), live.outside?.close()]);
+    await live.t.close();
+  });
+  return live;
+}
+
+/** Control: `run` (the normal run, live, its spans flushed) gives at least `actions` actions of `identity` and raises no alert. */
+export async function expectQuietControl(t: WatchedDaemon, identity: string, actions: number, run: () => Promise<void>): Promise<void> {
+  const control = Date.now();
+  await run();
+  await waitFor(() => liveActions(t, identity, control).length >= actions, 'the control run’s actions');
+  expect(t.alerts).toEqual([]);
 }
 
 interface OtlpAttribute {
@@ -194,20 +239,4 @@ export async function expectAlert(
   for (const s of alert.evidence.spanIds) expect(want.misbehaving.has(s), `evidence span ${s} is one of the misbehaving run's`).toBe(true);
   expect(alert.evidence.spanIds).toEqual(expect.arrayContaining([...want.mustCite]));
   return alert;
-}
-
-/** A JSON API on `host`:0 (any loopback address: 127.0.0.0/8 all reach this machine). */
-export async function loopbackOn(host: string): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
-  const requests: string[] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      requests.push(`${req.method} ${req.url}`);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ ok: true, path: req.url }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as { port: number };
-  return { url: `http://${host}:${port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
