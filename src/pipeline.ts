@@ -30,6 +30,13 @@ const SLICE_SPANS = 512;
  * a Collector queued before it. Order between requests is not promised by OTLP anyway.
  */
 const FAST_LANE_SPANS = 64;
+/**
+ * Exports larger than this are decoded in the work loop rather than where they are received: a burst of
+ * large batches would otherwise be decoded back to back in one I/O turn, ahead of everything else.
+ */
+const DEFER_DECODE_BYTES = 32 * 1024;
+/** Bytes per span assumed when bounding the queue by an undecoded export's size (real spans are ~450 B). */
+const ESTIMATE_BYTES_PER_SPAN = 256;
 
 export interface SubmitResult {
   rejected: number;
@@ -51,8 +58,14 @@ export interface Stage {
   commit(final: boolean): void;
 }
 
+/** What an export is answered with once durable (OTLP partial success). */
+export interface Outcome {
+  rejected: number;
+  errorMessage: string;
+}
+
 interface Ticket {
-  resolve(): void;
+  resolve(outcome: Outcome): void;
   reject(err: Error): void;
 }
 
@@ -60,6 +73,11 @@ interface QueueEntry {
   spans: DecodedSpan[];
   offset: number;
   ticket: Ticket;
+  /** A large export still undecoded: decoded when it reaches the head of the queue (see `ingest`). */
+  decode?: () => DecodedRequest;
+  /** Spans counted against the queue bound for an undecoded export (an estimate from its size). */
+  estimate: number;
+  outcome: Outcome;
 }
 
 export interface PipelineDeps {
@@ -76,7 +94,7 @@ export interface PipelineDeps {
 export class Pipeline {
   private readonly queue: QueueEntry[] = [];
   private queuedSpans = 0;
-  private readonly awaitingCommit: Ticket[] = [];
+  private readonly awaitingCommit: QueueEntry[] = [];
   private readonly stages: Stage[] = [];
   private scheduled = false;
   private paused = false;
@@ -118,20 +136,71 @@ export class Pipeline {
       metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans queued`);
     }
-    const { accepted, errorMessage } = this.validate(spans, receiver, this.now());
+    const { accepted, rejected, errorMessage } = this.validate(spans, receiver, this.now());
+    const outcome = { rejected, errorMessage };
 
     let ticket!: Ticket;
-    const durable = new Promise<void>((resolve, reject) => (ticket = { resolve, reject }));
+    const durable = new Promise<Outcome>((resolve, reject) => (ticket = { resolve, reject }));
     if (accepted.length === 0) {
-      ticket.resolve();
+      ticket.resolve(outcome);
     } else {
-      if (accepted.length <= FAST_LANE_SPANS) this.queue.splice(this.fastLaneEnd++, 0, { spans: accepted, offset: 0, ticket });
-      else this.queue.push({ spans: accepted, offset: 0, ticket });
+      const entry: QueueEntry = { spans: accepted, offset: 0, ticket, estimate: 0, outcome };
+      if (accepted.length <= FAST_LANE_SPANS) this.queue.splice(this.fastLaneEnd++, 0, entry);
+      else this.queue.push(entry);
       this.queuedSpans += accepted.length;
       metrics.queueDepth.set(this.queuedSpans);
       this.schedule();
     }
-    return { rejected: spans.length - accepted.length, errorMessage, durable };
+    return { rejected, errorMessage, durable: durable.then(() => undefined) };
+  }
+
+  /**
+   * What receivers call: decodes a small export at once, a large one when it reaches the head of the
+   * queue, and resolves with its partial-success outcome once it is durable.
+   * @throws VigilError (or rejects with it) when it cannot be decoded, or the queue is full.
+   */
+  ingest(bytes: number, decode: () => DecodedRequest, receiver: Receiver): Promise<Outcome> {
+    if (bytes <= DEFER_DECODE_BYTES) {
+      const result = this.submit(decode(), receiver);
+      return result.durable.then(() => ({ rejected: result.rejected, errorMessage: result.errorMessage }));
+    }
+    const { metrics, config } = this.deps;
+    if (this.closed) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
+    const estimate = Math.ceil(bytes / ESTIMATE_BYTES_PER_SPAN);
+    if (this.queuedSpans + estimate > config.ingest.queueSpans && this.queuedSpans > 0) {
+      metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
+      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans queued`);
+    }
+    return new Promise<Outcome>((resolve, reject) => {
+      const ticket = { resolve, reject };
+      this.queue.push({ spans: [], offset: 0, ticket, estimate, outcome: { rejected: 0, errorMessage: '' }, decode: () => {
+        const request = decode();
+        const { accepted, rejected, errorMessage } = this.validate(request.spans, receiver, this.now());
+        return Object.assign(request, { spans: accepted, outcome: { rejected, errorMessage } });
+      } });
+      this.queuedSpans += estimate;
+      metrics.queueDepth.set(this.queuedSpans);
+      this.schedule();
+    });
+  }
+
+  /** Decodes the undecoded export at the head of the queue; false when it failed (and was answered). */
+  private decodeHead(entry: QueueEntry): boolean {
+    this.queuedSpans -= entry.estimate;
+    entry.estimate = 0;
+    const decode = entry.decode!;
+    entry.decode = undefined;
+    try {
+      const decoded = decode() as DecodedRequest & { outcome: Outcome };
+      entry.spans = decoded.spans;
+      entry.outcome = decoded.outcome;
+      this.queuedSpans += entry.spans.length;
+      return true;
+    } catch (err) {
+      this.queue.shift();
+      entry.ticket.reject(err as Error);
+      return false;
+    }
   }
 
   /**
@@ -209,6 +278,7 @@ export class Pipeline {
     let budget = SLICE_SPANS;
     while (budget > 0 && this.queue.length > 0) {
       const entry = this.queue[0];
+      if (entry.decode && !this.decodeHead(entry)) continue;
       const n = Math.min(budget, entry.spans.length - entry.offset);
       const slice = entry.offset === 0 && n === entry.spans.length ? entry.spans : entry.spans.slice(entry.offset, entry.offset + n);
       builder.add(slice, this.now());
@@ -218,7 +288,7 @@ export class Pipeline {
       if (entry.offset === entry.spans.length) {
         this.queue.shift();
         if (this.fastLaneEnd > 0) this.fastLaneEnd--;
-        this.awaitingCommit.push(entry.ticket);
+        this.awaitingCommit.push(entry);
       }
     }
     this.emit(builder.take(this.now()));
@@ -264,7 +334,7 @@ export class Pipeline {
   /** The group commit: every dirty record in one transaction, then the exports it covers are acknowledged. */
   private commit(final = false): void {
     const { db, identities, metrics, logger } = this.deps;
-    const tickets = this.awaitingCommit.splice(0);
+    const done = this.awaitingCommit.splice(0);
     const stop = metrics.commitDuration.startTimer();
     try {
       db.transaction(() => {
@@ -274,14 +344,14 @@ export class Pipeline {
     } catch (err) {
       // A failed commit (disk full, I/O error) must not be acknowledged: the exporters will retry.
       logger.error({ err }, 'store commit failed; exports not acknowledged');
-      for (const t of tickets) t.reject(new VigilError('VIGIL_ERR_OVERLOADED', 'the store could not commit'));
+      for (const e of done) e.ticket.reject(new VigilError('VIGIL_ERR_OVERLOADED', 'the store could not commit'));
       return;
     } finally {
       stop();
       this.lastCommit = this.now();
     }
     metrics.identities.set(identities.size);
-    for (const t of tickets) t.resolve();
+    for (const e of done) e.ticket.resolve(e.outcome);
   }
 
   /**
@@ -293,9 +363,12 @@ export class Pipeline {
     clearInterval(this.waitTimer);
     const { builder } = this.deps;
     this.fastLaneEnd = 0;
-    for (const entry of this.queue.splice(0)) {
+    while (this.queue.length > 0) {
+      const entry = this.queue[0];
+      if (entry.decode && !this.decodeHead(entry)) continue;
+      this.queue.shift();
       builder.add(entry.offset === 0 ? entry.spans : entry.spans.slice(entry.offset), this.now());
-      this.awaitingCommit.push(entry.ticket);
+      this.awaitingCommit.push(entry);
     }
     this.queuedSpans = 0;
     this.emit(builder.take(this.now()));

@@ -64,18 +64,17 @@ export class GrpcReceiver {
       stop();
       callback(err, value, trailer);
     };
-    let result;
+    let outcome;
     try {
-      result = pipeline.submit(decodeProtobufRequest(call.request, filter), 'grpc');
+      outcome = pipeline.ingest(call.request.length, () => decodeProtobufRequest(call.request, filter), 'grpc');
     } catch (err) {
       done(this.toStatus(err, config.ingest.retryAfter), null);
       return;
     }
-    const response = encodeProtobufResponse(result.rejected, result.errorMessage);
-    result.durable.then(
-      () => done(null, Buffer.from(response)),
+    outcome.then(
+      (o) => done(null, Buffer.from(encodeProtobufResponse(o.rejected, o.errorMessage))),
       (err) => {
-        logger.warn({ err: String(err) }, 'grpc export not acknowledged');
+        if (!(err instanceof VigilError) || err.retryable) logger.warn({ err: String(err) }, 'grpc export not acknowledged');
         done(this.toStatus(err, config.ingest.retryAfter), null);
       },
     );

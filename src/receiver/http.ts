@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics, RequestRejectReason } from '../metrics.js';
-import type { AttributeFilter, DecodedRequest } from '../model.js';
+import type { AttributeFilter } from '../model.js';
 import type { Pipeline } from '../pipeline.js';
 import { decodeJsonRequest, encodeJsonResponse } from './otlp-json.js';
 import { decodeProtobufRequest, encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
@@ -78,10 +78,8 @@ export class HttpReceiver {
     try {
       if (!format) throw new VigilError('VIGIL_ERR_CONTENT_TYPE', String(req.headers['content-type'] ?? 'none'));
       const body = await readBody(req, config.receivers.otlp.maxRequestBytes);
-      const decoded: DecodedRequest =
-        format === 'json' ? decodeJsonRequest(body.toString('utf8'), filter) : decodeProtobufRequest(body, filter);
-      const result = pipeline.submit(decoded, 'http');
-      await result.durable;
+      const decode = () => (format === 'json' ? decodeJsonRequest(body.toString('utf8'), filter) : decodeProtobufRequest(body, filter));
+      const result = await pipeline.ingest(body.length, decode, 'http');
       const payload = format === 'json' ? encodeJsonResponse(result.rejected, result.errorMessage) : encodeProtobufResponse(result.rejected, result.errorMessage);
       this.send(res, 200, format, payload);
     } catch (err) {
