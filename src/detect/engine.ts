@@ -25,7 +25,7 @@ import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
 
 /** Identity baselines serialised per commit while a checkpoint is in progress. */
-const CHECKPOINT_SLICE = 200;
+const CHECKPOINT_SLICE = 100;
 
 const NO_READS: readonly SensitiveRead[] = Object.freeze([]); // a non-egress action's: shared, not one per action
 
