@@ -22,6 +22,8 @@ export class BaselineStore {
   private readonly selectIdentity;
   private readonly upsertIdentity;
   private readonly upsertGroup;
+  private readonly upsertMember;
+  private readonly upsertItem;
 
   constructor(private readonly db: Db, private readonly maxHot: number) {
     this.selectIdentity = db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck();
@@ -31,9 +33,32 @@ export class BaselineStore {
     this.upsertGroup = db.prepare(
       'INSERT INTO peer_baselines (peer_group, body) VALUES (?, ?) ON CONFLICT(peer_group) DO UPDATE SET body = excluded.body',
     );
-    for (const row of db.prepare('SELECT peer_group, body FROM peer_baselines').iterate() as Iterable<{ peer_group: string; body: string }>) {
-      this.groups.set(row.peer_group, PeerGroupBaseline.fromJSON(row.peer_group, JSON.parse(row.body)));
+    this.upsertMember = db.prepare(
+      'INSERT INTO peer_members (peer_group, identity, mature) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET mature = excluded.mature',
+    );
+    this.upsertItem = db.prepare(
+      'INSERT INTO peer_items (peer_group, item, users, adopters) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET users = excluded.users, adopters = excluded.adopters',
+    );
+    this.loadGroups();
+  }
+
+  private loadGroups(): void {
+    type GroupRow = { peer_group: string; body: string };
+    for (const row of this.db.prepare('SELECT peer_group, body FROM peer_baselines').iterate() as Iterable<GroupRow>) {
+      const g = this.group(row.peer_group);
+      const { outcome } = JSON.parse(row.body) as { outcome: PeerGroupBaseline['outcome'] };
+      Object.assign(g.outcome.actions, outcome.actions);
+      Object.assign(g.outcome.bad, outcome.bad);
     }
+    type MemberRow = { peer_group: string; identity: string; mature: number };
+    for (const row of this.db.prepare('SELECT peer_group, identity, mature FROM peer_members').iterate() as Iterable<MemberRow>) {
+      this.group(row.peer_group).restoreMember(row.identity, row.mature === 1);
+    }
+    type ItemRow = { peer_group: string; item: string; users: number; adopters: string };
+    for (const row of this.db.prepare('SELECT peer_group, item, users, adopters FROM peer_items').iterate() as Iterable<ItemRow>) {
+      this.group(row.peer_group).restoreItem(row.item, row.users, JSON.parse(row.adopters));
+    }
+    for (const g of this.groups.values()) g.markClean();
   }
 
   /** The identity's baseline: hot, else loaded from SQLite, else new (first seen at `time`). */
@@ -105,12 +130,19 @@ export class BaselineStore {
       }
     }
     for (const g of this.groups.values()) {
-      if (g.dirty) {
-        this.upsertGroup.run(g.name, JSON.stringify(g));
-        g.dirty = false;
-        n++;
-      }
+      if (g.dirty) this.saveGroup(g);
     }
     return n;
+  }
+
+  /** Writes what changed in a group since its last checkpoint. */
+  private saveGroup(g: PeerGroupBaseline): void {
+    this.upsertGroup.run(g.name, JSON.stringify({ v: 2, outcome: g.outcome }));
+    for (const id of g.changedMembers) this.upsertMember.run(g.name, id, g.mature.has(id) ? 1 : 0);
+    for (const k of g.changedItems) {
+      const { users, adopters } = g.itemRow(k);
+      this.upsertItem.run(g.name, k, users, JSON.stringify(adopters));
+    }
+    g.markClean();
   }
 }

@@ -146,6 +146,40 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE identity_kind_counts;
     `,
   },
+  {
+    version: 5,
+    description: 'peer-group members and items as rows',
+    sql: `
+      -- A group's members and items rarely change once a fleet has settled, while its outcome rates
+      -- change with every action: rows let a checkpoint write only what changed (a whole group as one
+      -- document was rewritten at every checkpoint, megabytes for a large group).
+      CREATE TABLE peer_members (
+        peer_group TEXT NOT NULL,
+        identity   TEXT NOT NULL,
+        mature     INTEGER NOT NULL,   -- 1 once the member is judged against its own baseline
+        PRIMARY KEY (peer_group, identity)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE peer_items (
+        peer_group TEXT NOT NULL,
+        item       TEXT NOT NULL,      -- a baselines/keys.ts key
+        users      INTEGER NOT NULL,   -- members that learned it
+        adopters   TEXT NOT NULL,      -- JSON [[identity, first attempt ms], …], oldest first, bounded
+        PRIMARY KEY (peer_group, item)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO peer_members (peer_group, identity, mature)
+        SELECT p.peer_group, m.value, 0 FROM peer_baselines p, json_each(p.body, '$.members') m WHERE true
+        ON CONFLICT DO NOTHING;
+      INSERT INTO peer_members (peer_group, identity, mature)
+        SELECT p.peer_group, m.value, 1 FROM peer_baselines p, json_each(p.body, '$.mature') m WHERE true
+        ON CONFLICT DO UPDATE SET mature = 1;
+      INSERT INTO peer_items (peer_group, item, users, adopters)
+        SELECT p.peer_group, i.value ->> '$[0]', i.value ->> '$[1]', i.value -> '$[2]'
+        FROM peer_baselines p, json_each(p.body, '$.items') i WHERE true
+        ON CONFLICT DO NOTHING;
+      -- What stays in the document: the outcome rates.
+      UPDATE peer_baselines SET body = json_object('v', 2, 'outcome', body -> '$.outcome');
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -1,0 +1,110 @@
+/**
+ * Peer-group persistence (migration 5): members and items are rows written only when they change, and a
+ * database written before migration 5 (a group as one JSON document) is carried forward intact.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, expect, it } from 'vitest';
+import { BaselineStore } from '../../baselines/store.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+function dbFile(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-peer-'));
+  dirs.push(dir);
+  return path.join(dir, 'vigil.db');
+}
+const HALF_LIFE = 7 * 86_400_000;
+
+function checkpoint(db: Db, store: BaselineStore): void {
+  db.transaction(() => store.checkpoint())();
+}
+
+it('restores members, maturity, items and outcome rates after a restart', () => {
+  const file = dbFile();
+  let db = openDatabase(file);
+  let store = new BaselineStore(db, 100);
+  const g = store.group('billing');
+  g.join('agent-a');
+  g.join('agent-b');
+  g.markMature('agent-a');
+  g.learned('agent-a', 'tool\u0000crm.search', 1000);
+  g.learned('agent-b', 'tool\u0000crm.search', 2000);
+  g.attempted('agent-b', 'tool\u0000vault.read', 3000);
+  g.learnOutcome(3000, true, HALF_LIFE);
+  g.learnOutcome(3000, false, HALF_LIFE);
+  checkpoint(db, store);
+  expect(g.dirty).toBe(false);
+  db.close();
+
+  db = openDatabase(file);
+  store = new BaselineStore(db, 100);
+  const back = store.group('billing');
+  expect([...back.members].sort()).toEqual(['agent-a', 'agent-b']);
+  expect([...back.mature]).toEqual(['agent-a']);
+  expect(back.users('tool\u0000crm.search')).toBe(2);
+  expect(back.users('tool\u0000vault.read')).toBe(0);
+  expect(back.adoptersBetween('tool\u0000vault.read', 0, 5000, 'agent-a')).toBe(1);
+  expect(back.adoptersBetween('tool\u0000crm.search', 1500, 2500, 'nobody')).toBe(1);
+  expect(back.outcome.actions.c).toBeCloseTo(2, 6);
+  expect(back.outcome.bad.c).toBeCloseTo(1, 6);
+  expect(back.dirty).toBe(false);
+  db.close();
+});
+
+it('a checkpoint writes only the members and items that changed', () => {
+  const db = openDatabase(dbFile());
+  const store = new BaselineStore(db, 100);
+  const g = store.group('billing');
+  g.join('agent-a');
+  g.learned('agent-a', 'tool\u0000crm.search', 1000);
+  checkpoint(db, store);
+  // Rows written by the first checkpoint are overwritten here: a later checkpoint that rewrote them
+  // would put the real values back.
+  db.prepare("UPDATE peer_items SET users = 99").run();
+  db.prepare("UPDATE peer_members SET mature = 1").run();
+
+  g.learnOutcome(2000, false, HALF_LIFE); // outcome only
+  g.learned('agent-a', 'tool\u0000kb.read', 2000); // one new item
+  checkpoint(db, store);
+  const items = db.prepare('SELECT item, users FROM peer_items ORDER BY item').all();
+  expect(items).toEqual([
+    { item: 'tool\u0000crm.search', users: 99 },
+    { item: 'tool\u0000kb.read', users: 1 },
+  ]);
+  expect(db.prepare('SELECT mature FROM peer_members').pluck().all()).toEqual([1]);
+  const body = JSON.parse(db.prepare("SELECT body FROM peer_baselines WHERE peer_group = 'billing'").pluck().get() as string);
+  expect(body.outcome.actions.c).toBeCloseTo(1, 6);
+  db.close();
+});
+
+it('migration 5 turns a group document into rows', () => {
+  const file = dbFile();
+  const old = new Database(file);
+  for (const m of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(m.sql);
+  old.pragma('user_version = 4');
+  const outcome = { actions: { c: 10, t: 5000, f: 0 }, bad: { c: 2, t: 5000, f: 0 } };
+  const v1 = {
+    v: 1,
+    outcome,
+    members: ['agent-a', 'agent-b'],
+    mature: ['agent-b'],
+    items: [['tool\u0000crm.search', 2, [['agent-a', 1000], ['agent-b', 4000]]]],
+  };
+  old.prepare('INSERT INTO peer_baselines (peer_group, body) VALUES (?, ?)').run('billing', JSON.stringify(v1));
+  old.close();
+
+  const db = openDatabase(file);
+  expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+  const g = new BaselineStore(db, 100).group('billing');
+  expect([...g.members].sort()).toEqual(['agent-a', 'agent-b']);
+  expect([...g.mature]).toEqual(['agent-b']);
+  expect(g.users('tool\u0000crm.search')).toBe(2);
+  expect(g.itemRow('tool\u0000crm.search').adopters).toEqual([['agent-a', 1000], ['agent-b', 4000]]);
+  expect(g.outcome).toEqual(outcome);
+  db.close();
+});
