@@ -3,7 +3,6 @@
  * app.cpp habit). Receivers close before the pipeline drains, and the pipeline commits before the
  * database closes, so a clean shutdown acknowledges nothing it has not stored.
  */
-import { ActionBuilder, attributeFilterFor } from './actions/index.js';
 import { AlertManager } from './alerts/manager.js';
 import { AlertFeed } from './api/alert-feed.js';
 import { registerAlertRoutes } from './api/alerts.js';
@@ -75,11 +74,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const db = openDatabase(config.storage.path);
     teardown.push(() => void db.close());
     const identities = new IdentityStore(db);
-    const builder = new ActionBuilder(config, (reason) => {
-      metrics.spansIgnored.inc({ reason });
-      logger.debug({ reason }, 'span counted under an ignore reason');
-    });
-    const pipeline = new Pipeline({ config, db, identities, builder, metrics, logger });
+    const pipeline = new Pipeline({ config, db, identities, metrics, logger });
     const alerts = new AlertManager(db, config, metrics);
     const engine = new DetectionEngine(db, config, alerts, Date.now, true);
     pipeline.addStage(engine);
@@ -119,8 +114,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     stream.attachRevocations(revocations);
     const ports = { grpc: 0, http: 0, api: await api.listen(config.api.endpoint) };
 
-    const filter = attributeFilterFor(config);
-    const receiverDeps = { config, pipeline, filter, metrics, logger };
+    const receiverDeps = { config, pipeline, metrics, logger };
     if (config.receivers.otlp.grpc.enabled) {
       const grpc = new GrpcReceiver(receiverDeps);
       teardown.push(() => grpc.close());

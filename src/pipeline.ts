@@ -1,50 +1,39 @@
 /**
- * The pipeline between the receivers and the store: validate -> bounded queue -> actions -> store.
+ * The pipeline between the receivers and the store: bounded queue -> ingest worker (decode, validate,
+ * spans -> actions) -> stages on this thread (identity records, detection) -> group commit.
  *
  * Acknowledgement rule: an export is answered only after the group commit that follows the processing of
  * its spans, so a `kill -9` never loses the effect of an acknowledged export on the store — except for
  * spans of traces still held in the per-trace buffer (at most `traces.wait` of them, bounded by
  * `traces.maxTraces`), which are turned into actions and committed once their trace is ready.
  *
- * Backpressure: `submit` refuses a request whole (retryable) when its spans do not fit the queue, so memory
- * stays bounded whatever the clients do; the work loop yields to the event loop every slice so sockets,
- * health checks and metrics stay responsive under load.
+ * Backpressure: `ingest` refuses a request whole (retryable) when its spans do not fit the queue, so
+ * memory stays bounded whatever the clients do. The worker is handed a bounded window of exports at a
+ * time; the rest wait here, small exports first.
  */
-import { rejectReason, type ActionBuilder, type RejectReason } from './actions/index.js';
 import { toActionLine, type Action } from './actions/types.js';
 import type { Config } from './config/schema.js';
-import { VigilError } from './errors.js';
+import { VigilError, ERRORS, type ErrorCode } from './errors.js';
+import { IngestWorker, type Batch } from './ingest/ingest-worker.js';
+import type { BadLine, Done, Format } from './ingest/protocol.js';
 import type { Logger } from './log.js';
 import type { Metrics, Receiver } from './metrics.js';
-import type { DecodedRequest, DecodedSpan } from './model.js';
+import { countProtobufSpans } from './receiver/otlp-protobuf.js';
 import type { Db } from './store/database.js';
 import type { IdentityStore } from './store/identities.js';
 
 /**
- * Spans turned into actions per event-loop turn: large enough to amortise, small enough that a turn
- * stays under ~10 ms (4096 made 50-80 ms turns, the tail of alert latency under load).
+ * Spans handed to the worker and not yet answered. Enough to keep it busy while a batch travels back;
+ * small enough that an export in the fast lane waits behind at most this much.
  */
-const SLICE_SPANS = 512;
+const WINDOW_SPANS = 2048;
 /**
  * Exports this small skip the line: a single agent's trace should not wait behind every 512-span batch
  * a Collector queued before it. Order between requests is not promised by OTLP anyway.
  */
 const FAST_LANE_SPANS = 64;
-/**
- * Exports larger than this are decoded in the work loop rather than where they are received: a burst of
- * large batches would otherwise be decoded back to back in one I/O turn, ahead of everything else.
- */
-const DEFER_DECODE_BYTES = 32 * 1024;
-/** Bytes per span assumed when bounding the queue by an undecoded export's size (real spans are ~450 B). */
-const ESTIMATE_BYTES_PER_SPAN = 256;
-
-export interface SubmitResult {
-  rejected: number;
-  /** A summary of why spans were rejected, '' when none were (OTLP `error_message`). */
-  errorMessage: string;
-  /** Resolves once the accepted spans are processed and committed; rejects if the daemon stops first. */
-  durable: Promise<void>;
-}
+/** Bytes per span assumed for an OTLP/JSON export until the worker has counted (real spans are larger). */
+const ESTIMATE_JSON_BYTES_PER_SPAN = 256;
 
 /** Something that wants every action, in order. */
 export type ActionSink = (actions: Action[]) => void;
@@ -69,49 +58,52 @@ interface Ticket {
   reject(err: Error): void;
 }
 
-interface QueueEntry {
-  spans: DecodedSpan[];
-  offset: number;
+interface Pending {
+  id: number;
+  receiver: Receiver;
+  format: Format;
+  bytes: Uint8Array;
+  /** Counted (protobuf) or estimated (JSON) spans, held against the queue bound until answered. */
+  spans: number;
   ticket: Ticket;
-  /** A large export still undecoded: decoded when it reaches the head of the queue (see `ingest`). */
-  decode?: () => DecodedRequest;
-  /** Spans counted against the queue bound for an undecoded export (an estimate from its size). */
-  estimate: number;
-  outcome: Outcome;
 }
 
 export interface PipelineDeps {
   config: Config;
   db: Db;
   identities: IdentityStore;
-  builder: ActionBuilder;
   metrics: Metrics;
   logger: Logger;
-  /** Wall clock (ms). Replay uses event time instead and does not go through the queue. */
-  now?: () => number;
+  /** `replay` feeds OTLP/JSON lines in event time (`replayLines`) instead of exports. */
+  mode?: 'serve' | 'replay';
 }
 
 export class Pipeline {
-  private readonly queue: QueueEntry[] = [];
-  private queuedSpans = 0;
-  private readonly awaitingCommit: QueueEntry[] = [];
-  private readonly stages: Stage[] = [];
-  private scheduled = false;
-  private paused = false;
-  private commitScheduled = false;
+  private readonly worker: IngestWorker;
+  private readonly queue: Pending[] = [];
   /** Small exports sit at the front of the queue, in arrival order, before this index. */
   private fastLaneEnd = 0;
+  private readonly inFlight = new Map<number, Pending>();
+  private inFlightSpans = 0;
+  private queuedSpans = 0;
+  private nextId = 1;
+  private readonly awaitingCommit: Array<{ ticket: Ticket; outcome: Outcome }> = [];
+  private readonly replayWaiters = new Map<number, { resolve(bad: BadLine[]): void; reject(err: Error): void }>();
+  private drainWaiter: { resolve(): void; reject(err: Error): void } | null = null;
+  private idleWaiter: (() => void) | null = null;
+  private readonly stages: Stage[] = [];
+  private paused = false;
+  private commitScheduled = false;
   private lastCommit = 0;
+  private closing = false;
   private closed = false;
-  private readonly waitTimer: NodeJS.Timeout;
-  private readonly now: () => number;
 
   constructor(private readonly deps: PipelineDeps) {
-    this.now = deps.now ?? Date.now;
     deps.metrics.queueCapacity.set(deps.config.ingest.queueSpans);
-    // Traces waiting for late children become ready with the passage of time, not only with new spans.
-    this.waitTimer = setInterval(() => this.schedule(), Math.max(50, Math.min(1000, deps.config.traces.wait / 4)));
-    this.waitTimer.unref();
+    this.worker = new IngestWorker({ config: deps.config, mode: deps.mode ?? 'serve' }, deps, {
+      onBatch: (batch) => this.onBatch(batch),
+      onCrash: () => this.onWorkerCrash(),
+    });
   }
 
   /** Adds a consumer of actions (called synchronously, in order, before the commit that covers them). */
@@ -125,99 +117,46 @@ export class Pipeline {
   }
 
   /**
-   * Validates a decoded request, counts rejects, and queues the rest.
-   * @throws VigilError VIGIL_ERR_OVERLOADED when the spans do not fit the queue (retryable, nothing kept).
+   * What receivers call with an export's bytes. Resolves with its partial-success outcome once it is
+   * durable; rejects when it cannot be decoded.
+   * @throws VigilError VIGIL_ERR_OVERLOADED when its spans do not fit the queue (retryable, nothing kept),
+   *   VIGIL_ERR_DECODE when protobuf is malformed at the span level.
    */
-  submit(request: DecodedRequest, receiver: Receiver): SubmitResult {
+  ingest(bytes: Uint8Array, format: Format, receiver: Receiver): Promise<Outcome> {
+    if (this.closing) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
+    const spans = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
     const { metrics, config } = this.deps;
-    if (this.closed) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
-    const spans = request.spans;
-    if (this.queuedSpans + spans.length > config.ingest.queueSpans && this.queuedSpans > 0) {
-      metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
-      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans queued`);
-    }
-    const { accepted, rejected, errorMessage } = this.validate(spans, receiver, this.now());
-    const outcome = { rejected, errorMessage };
-
-    let ticket!: Ticket;
-    const durable = new Promise<Outcome>((resolve, reject) => (ticket = { resolve, reject }));
-    if (accepted.length === 0) {
-      ticket.resolve(outcome);
-    } else {
-      const entry: QueueEntry = { spans: accepted, offset: 0, ticket, estimate: 0, outcome };
-      if (accepted.length <= FAST_LANE_SPANS) this.queue.splice(this.fastLaneEnd++, 0, entry);
-      else this.queue.push(entry);
-      this.queuedSpans += accepted.length;
-      metrics.queueDepth.set(this.queuedSpans);
-      this.schedule();
-    }
-    return { rejected, errorMessage, durable: durable.then(() => undefined) };
-  }
-
-  /**
-   * What receivers call: decodes a small export at once, a large one when it reaches the head of the
-   * queue, and resolves with its partial-success outcome once it is durable.
-   * @throws VigilError (or rejects with it) when it cannot be decoded, or the queue is full.
-   */
-  ingest(bytes: number, decode: () => DecodedRequest, receiver: Receiver): Promise<Outcome> {
-    if (bytes <= DEFER_DECODE_BYTES) {
-      const result = this.submit(decode(), receiver);
-      return result.durable.then(() => ({ rejected: result.rejected, errorMessage: result.errorMessage }));
-    }
-    const { metrics, config } = this.deps;
-    if (this.closed) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
-    const estimate = Math.ceil(bytes / ESTIMATE_BYTES_PER_SPAN);
-    if (this.queuedSpans + estimate > config.ingest.queueSpans && this.queuedSpans > 0) {
+    if (this.queuedSpans + spans > config.ingest.queueSpans && this.queuedSpans > 0) {
       metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const ticket = { resolve, reject };
-      this.queue.push({ spans: [], offset: 0, ticket, estimate, outcome: { rejected: 0, errorMessage: '' }, decode: () => {
-        const request = decode();
-        const { accepted, rejected, errorMessage } = this.validate(request.spans, receiver, this.now());
-        return Object.assign(request, { spans: accepted, outcome: { rejected, errorMessage } });
-      } });
-      this.queuedSpans += estimate;
+      const entry: Pending = { id: this.nextId++, receiver, format, bytes, spans, ticket: { resolve, reject } };
+      if (spans <= FAST_LANE_SPANS) this.queue.splice(this.fastLaneEnd++, 0, entry);
+      else this.queue.push(entry);
+      this.queuedSpans += spans;
       metrics.queueDepth.set(this.queuedSpans);
-      this.schedule();
+      this.dispatch();
     });
   }
 
-  /** Decodes the undecoded export at the head of the queue; false when it failed (and was answered). */
-  private decodeHead(entry: QueueEntry): boolean {
-    this.queuedSpans -= entry.estimate;
-    entry.estimate = 0;
-    const decode = entry.decode!;
-    entry.decode = undefined;
-    try {
-      const decoded = decode() as DecodedRequest & { outcome: Outcome };
-      entry.spans = decoded.spans;
-      entry.outcome = decoded.outcome;
-      this.queuedSpans += entry.spans.length;
-      return true;
-    } catch (err) {
-      this.queue.shift();
-      entry.ticket.reject(err as Error);
-      return false;
-    }
-  }
-
   /**
-   * Replay's path: the same validation and stages, synchronously, in event time (`eventNow` is the newest
-   * span start seen). The caller commits with `flush` now and then so a long replay's memory stays bounded.
+   * Replay's path: OTLP/JSON lines of `file` (the first is line `firstLine`), decoded and turned into
+   * actions in event time by the worker, then through the same stages. Resolves, with the lines that
+   * could not be decoded, once their actions have gone through the stages. The caller commits with
+   * `flush` now and then so a long replay's memory stays bounded.
    */
-  replay(request: DecodedRequest, eventNow: number): number {
-    // A backtest has no "future": spans are judged against their own clock.
-    const { accepted, rejected } = this.validate(request.spans, 'replay', Number.POSITIVE_INFINITY);
-    this.deps.builder.add(accepted, eventNow);
-    this.emit(this.deps.builder.take(eventNow));
-    return rejected;
+  replayLines(file: string, firstLine: number, lines: string[]): Promise<BadLine[]> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.replayWaiters.set(id, { resolve, reject });
+      this.worker.post({ t: 'lines', id, file, firstLine, lines });
+    });
   }
 
   /** Ends a replay: emits every held trace, settles the stages, and commits. */
-  finishReplay(): void {
-    this.emit(this.deps.builder.drain());
+  async finishReplay(): Promise<void> {
+    await this.drainWorker();
     for (const stage of this.stages) stage.finish();
     this.commit(true);
   }
@@ -227,33 +166,13 @@ export class Pipeline {
     this.commit();
   }
 
-  private validate(spans: DecodedSpan[], receiver: Receiver, now: number) {
-    const { metrics, config } = this.deps;
-    metrics.spansReceived.inc({ receiver }, spans.length);
-    const accepted: DecodedSpan[] = [];
-    let rejects: Map<RejectReason, number> | undefined;
-    for (const span of spans) {
-      const reason = rejectReason(span, now, config);
-      if (reason === null) accepted.push(span);
-      else (rejects ??= new Map()).set(reason, (rejects.get(reason) ?? 0) + 1);
-    }
-    let errorMessage = '';
-    if (rejects) {
-      for (const [reason, n] of rejects) metrics.spansRejected.inc({ receiver, reason }, n);
-      errorMessage = [...rejects].map(([reason, n]) => `${n} span(s) rejected: ${reason}`).join('; ');
-      this.deps.logger.debug({ receiver, rejected: Object.fromEntries(rejects) }, 'spans rejected');
-    }
-    metrics.spansAccepted.inc({ receiver }, accepted.length);
-    return { accepted, rejected: spans.length - accepted.length, errorMessage };
-  }
-
   get queueDepth(): number {
     return this.queuedSpans;
   }
 
   /**
-   * Stops turning queued spans into actions until `resume`; requests still queue up to the bound. Tests use
-   * it to fill the queue deterministically; an operator-facing pause would use it too.
+   * Stops handing queued exports to the worker until `resume`; requests still queue up to the bound.
+   * Tests use it to fill the queue deterministically; an operator-facing pause would use it too.
    */
   pause(): void {
     this.paused = true;
@@ -261,44 +180,68 @@ export class Pipeline {
 
   resume(): void {
     this.paused = false;
-    this.schedule();
+    this.dispatch();
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.closed || this.paused) return;
-    this.scheduled = true;
-    setImmediate(() => this.work());
-  }
-
-  /** One slice of work: turn queued spans into actions, then commit if the queue is empty or a commit is due. */
-  private work(): void {
-    this.scheduled = false;
-    if (this.paused) return;
-    const { builder, metrics } = this.deps;
-    let budget = SLICE_SPANS;
-    while (budget > 0 && this.queue.length > 0) {
-      const entry = this.queue[0];
-      if (entry.decode && !this.decodeHead(entry)) continue;
-      const n = Math.min(budget, entry.spans.length - entry.offset);
-      const slice = entry.offset === 0 && n === entry.spans.length ? entry.spans : entry.spans.slice(entry.offset, entry.offset + n);
-      builder.add(slice, this.now());
-      entry.offset += n;
-      budget -= n;
-      this.queuedSpans -= n;
-      if (entry.offset === entry.spans.length) {
-        this.queue.shift();
-        if (this.fastLaneEnd > 0) this.fastLaneEnd--;
-        this.awaitingCommit.push(entry);
-      }
+  /** Hands queued exports to the worker while its window has room. */
+  private dispatch(): void {
+    while (!this.paused && this.queue.length > 0 && (this.inFlightSpans < WINDOW_SPANS || this.inFlight.size === 0)) {
+      const entry = this.queue.shift()!;
+      if (this.fastLaneEnd > 0) this.fastLaneEnd--;
+      this.inFlight.set(entry.id, entry);
+      this.inFlightSpans += entry.spans;
+      this.worker.post({ t: 'export', id: entry.id, receiver: entry.receiver, format: entry.format, bytes: entry.bytes });
     }
-    this.emit(builder.take(this.now()));
-    metrics.queueDepth.set(this.queuedSpans);
-    metrics.traceBufferSpans.set(builder.heldSpans);
+  }
 
-    const due = this.now() - this.lastCommit >= this.deps.config.storage.flushInterval;
-    if (due) this.commit();
-    else if (this.queue.length === 0) this.scheduleCommit();
-    if (this.queue.length > 0) this.schedule();
+  private onBatch(batch: Batch): void {
+    this.emit(batch.actions);
+    for (const d of batch.done) this.answered(d, batch.badLines);
+    if (batch.drained) {
+      this.drainWaiter?.resolve();
+      this.drainWaiter = null;
+    }
+    this.deps.metrics.queueDepth.set(this.queuedSpans);
+    this.dispatch();
+    const idle = this.queue.length === 0 && this.inFlight.size === 0;
+    if (idle && this.idleWaiter) this.idleWaiter();
+    // Replay commits every so many lines (its caller's `flush`), not by the wall clock.
+    if (this.closed || this.deps.mode === 'replay') return;
+    if (Date.now() - this.lastCommit >= this.deps.config.storage.flushInterval) this.commit();
+    else if (idle) this.scheduleCommit();
+  }
+
+  /** The worker is done with an export (to be acknowledged by the next commit) or a replay chunk. */
+  private answered(d: Done, badLines: BadLine[]): void {
+    const waiter = this.replayWaiters.get(d.id);
+    if (waiter) {
+      this.replayWaiters.delete(d.id);
+      waiter.resolve(badLines);
+      return;
+    }
+    const entry = this.inFlight.get(d.id);
+    if (!entry) return;
+    this.inFlight.delete(d.id);
+    this.inFlightSpans -= entry.spans;
+    this.queuedSpans -= entry.spans;
+    if ('error' in d) entry.ticket.reject(toError(d.error));
+    else this.awaitingCommit.push({ ticket: entry.ticket, outcome: { rejected: d.rejected, errorMessage: d.errorMessage } });
+  }
+
+  /** The worker died with this work unanswered: exporters retry what was in flight; the queue goes on. */
+  private onWorkerCrash(): void {
+    const lost = new VigilError('VIGIL_ERR_OVERLOADED', 'the ingest worker restarted');
+    for (const entry of this.inFlight.values()) {
+      this.queuedSpans -= entry.spans;
+      entry.ticket.reject(lost);
+    }
+    this.inFlight.clear();
+    this.inFlightSpans = 0;
+    for (const w of this.replayWaiters.values()) w.reject(lost);
+    this.replayWaiters.clear();
+    this.drainWaiter?.reject(lost);
+    this.drainWaiter = null;
+    this.dispatch();
   }
 
   /**
@@ -311,8 +254,8 @@ export class Pipeline {
     setImmediate(() => {
       this.commitScheduled = false;
       if (this.closed) return;
-      if (this.queue.length === 0 || this.paused) this.commit();
-      // else: work() is scheduled and commits when due or when the queue next empties.
+      if (this.inFlight.size === 0 || this.paused) this.commit();
+      // else: the next batch commits when due or when the worker is next idle.
     });
   }
 
@@ -348,33 +291,46 @@ export class Pipeline {
       return;
     } finally {
       stop();
-      this.lastCommit = this.now();
+      this.lastCommit = Date.now();
     }
     metrics.identities.set(identities.size);
     for (const e of done) e.ticket.resolve(e.outcome);
   }
 
+  /** Asks the worker for every held trace and waits for them to go through the stages. */
+  private drainWorker(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.drainWaiter = { resolve, reject };
+      this.worker.post({ t: 'drain' });
+    });
+  }
+
   /**
-   * Stops accepting, processes everything queued, emits every held trace, and commits. Idempotent.
-   * Receivers must be closed first so no request is accepted after the final commit.
+   * Stops accepting, processes everything queued, emits every held trace, commits, and stops the worker.
+   * Idempotent. Receivers must be closed first so no request is accepted after the final commit.
    */
-  close(): void {
-    if (this.closed) return;
-    clearInterval(this.waitTimer);
-    const { builder } = this.deps;
-    this.fastLaneEnd = 0;
-    while (this.queue.length > 0) {
-      const entry = this.queue[0];
-      if (entry.decode && !this.decodeHead(entry)) continue;
-      this.queue.shift();
-      builder.add(entry.offset === 0 ? entry.spans : entry.spans.slice(entry.offset), this.now());
-      this.awaitingCommit.push(entry);
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.paused = false;
+    this.dispatch();
+    if (this.queue.length > 0 || this.inFlight.size > 0) await new Promise<void>((resolve) => (this.idleWaiter = resolve));
+    try {
+      await this.drainWorker();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'held traces could not be drained at shutdown');
     }
-    this.queuedSpans = 0;
-    this.emit(builder.take(this.now()));
-    this.emit(builder.drain());
     // No stage.finish() here: what stages hold (e.g. held findings) is persisted and resumes at restart.
     this.commit(true);
     this.closed = true;
+    await this.worker.close();
   }
+}
+
+/** The worker's error as the receivers expect it (a VigilError maps to a status; anything else is a 500). */
+function toError(e: { code: string; message: string }): Error {
+  if (!(e.code in ERRORS)) return new Error(e.message);
+  const err = new VigilError(e.code as ErrorCode);
+  err.message = e.message;
+  return err;
 }

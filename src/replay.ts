@@ -2,26 +2,29 @@
  * `vigil replay`: a backtest. Reads OTLP/JSON lines files (the Collector file exporter's format, `.gz`
  * too) in argument order, runs the serve pipeline synchronously in event time, prints alerts (or, with
  * `--actions`, every derived action) as JSON lines on stdout, and a summary on stderr. Calls no webhook
- * and no broker.
+ * and no broker. Lines go to the ingest worker in chunks (decoded and turned into actions there, one by
+ * one, in order) while this thread judges the chunks before them.
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
-import { ActionBuilder, attributeFilterFor } from './actions/index.js';
 import { toActionLine } from './actions/types.js';
 import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
 import { DetectionEngine } from './detect/engine.js';
-import { VigilError } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
-import { decodeJsonRequest } from './receiver/otlp-json.js';
 import { openDatabase } from './store/database.js';
 import { IdentityStore } from './store/identities.js';
 
 /** Lines between commits: bounds the work a commit does without paying a commit per line. */
 const COMMIT_EVERY_LINES = 256;
+/** A chunk for the worker: this many lines or this many characters, whichever comes first. */
+const CHUNK_LINES = 64;
+const CHUNK_CHARS = 1 << 20;
+/** Chunks handed to the worker and not yet judged: keeps both threads busy and memory bounded. */
+const CHUNKS_IN_FLIGHT = 4;
 
 /** A replay problem the user can fix (missing file); printed as a sentence, not a stack. */
 export class ReplayError extends Error {
@@ -49,10 +52,8 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const metrics = createMetrics();
   const db = openDatabase(opts.db);
   const identities = new IdentityStore(db);
-  const builder = new ActionBuilder(config, (reason) => metrics.spansIgnored.inc({ reason }));
   const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
-  const pipeline = new Pipeline({ config, db, identities, builder, metrics, logger });
-  const filter = attributeFilterFor(config);
+  const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode: 'replay' });
 
   let buffered = '';
   const write = (line: string) => {
@@ -80,32 +81,48 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   if (opts.printActions) pipeline.addSink((actions) => actions.forEach((a) => write(JSON.stringify(toActionLine(a)))));
 
   let badLines = 0;
-  let eventNow = 0;
+  let sinceCommit = 0;
+  const inFlight: Array<Promise<void>> = [];
+  const send = (file: string, firstLine: number, lines: string[]) => {
+    const judged = pipeline.replayLines(file, firstLine, lines).then((bad) => {
+        for (const b of bad) {
+          badLines++;
+          metrics.requestsRejected.inc({ receiver: 'replay', reason: 'decode' });
+          errOut.write(`vigil replay: ${b.file}:${b.line}: skipped: ${b.message}\n`);
+        }
+        sinceCommit += lines.length;
+        if (sinceCommit >= COMMIT_EVERY_LINES) {
+          pipeline.flush();
+          sinceCommit = 0;
+        }
+      });
+    judged.catch(() => {}); // awaited below; a failure must not also surface as an unhandled rejection
+    inFlight.push(judged);
+  };
   try {
     for (const file of opts.files) {
       let lineNo = 0;
+      let chunk: string[] = [];
+      let chars = 0;
       for await (const line of readLines(file)) {
         lineNo++;
-        if (line.trim() === '') continue;
-        let request;
-        try {
-          request = decodeJsonRequest(line, filter);
-        } catch (err) {
-          badLines++;
-          metrics.requestsRejected.inc({ receiver: 'replay', reason: 'decode' });
-          errOut.write(`vigil replay: ${file}:${lineNo}: skipped: ${err instanceof VigilError ? err.message : String(err)}\n`);
-          continue;
-        }
-        for (const s of request.spans) if (s.startMs > eventNow) eventNow = s.startMs;
-        pipeline.replay(request, eventNow);
-        if (lineNo % COMMIT_EVERY_LINES === 0) pipeline.flush();
+        chunk.push(line);
+        chars += line.length;
+        if (chunk.length < CHUNK_LINES && chars < CHUNK_CHARS) continue;
+        send(file, lineNo - chunk.length + 1, chunk);
+        chunk = [];
+        chars = 0;
+        if (inFlight.length >= CHUNKS_IN_FLIGHT) await inFlight.shift();
       }
+      if (chunk.length > 0) send(file, lineNo - chunk.length + 1, chunk);
     }
-    pipeline.finishReplay();
+    await Promise.all(inFlight);
+    await pipeline.finishReplay();
     out.write(buffered);
     errOut.write(await summary(metrics, identities.size, badLines, byDetector));
   } finally {
-    pipeline.close();
+    await Promise.allSettled(inFlight);
+    await pipeline.close();
     db.close();
   }
 }

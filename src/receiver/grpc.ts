@@ -1,6 +1,7 @@
 /**
  * OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`. Thin by design: it
- * decodes with Vigil's own decoder (grpc-js hands over the raw message bytes), submits to the pipeline,
+ * hands the raw message bytes (grpc-js does not deserialise them) to the pipeline, whose ingest worker
+ * decodes them,
  * and maps errors to status codes once — INVALID_ARGUMENT for a payload that will never decode,
  * UNAVAILABLE with RetryInfo when the queue is full (the JavaScript SDK's exporter does not retry on its
  * own, so shedding is the last resort behind a bounded queue). grpc-js enforces the size limit after
@@ -11,9 +12,8 @@ import type { Config } from '../config/schema.js';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { AttributeFilter } from '../model.js';
 import type { Pipeline } from '../pipeline.js';
-import { decodeProtobufRequest, encodeGrpcStatusDetailsRetryInfo, encodeProtobufResponse } from './otlp-protobuf.js';
+import { encodeGrpcStatusDetailsRetryInfo, encodeProtobufResponse } from './otlp-protobuf.js';
 
 const passThrough = (b: Buffer) => b;
 
@@ -32,7 +32,6 @@ const traceService: grpc.ServiceDefinition = {
 export interface GrpcReceiverDeps {
   config: Config;
   pipeline: Pipeline;
-  filter: AttributeFilter;
   metrics: Metrics;
   logger: Logger;
 }
@@ -58,7 +57,7 @@ export class GrpcReceiver {
   }
 
   private export(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
-    const { pipeline, filter, metrics, logger, config } = this.deps;
+    const { pipeline, metrics, logger, config } = this.deps;
     const stop = metrics.requestDuration.startTimer({ receiver: 'grpc' });
     const done: grpc.sendUnaryData<Buffer> = (err, value, trailer) => {
       stop();
@@ -66,7 +65,7 @@ export class GrpcReceiver {
     };
     let outcome;
     try {
-      outcome = pipeline.ingest(call.request.length, () => decodeProtobufRequest(call.request, filter), 'grpc');
+      outcome = pipeline.ingest(call.request, 'protobuf', 'grpc');
     } catch (err) {
       done(this.toStatus(err, config.ingest.retryAfter), null);
       return;

@@ -1,6 +1,7 @@
 /**
  * OTLP/HTTP receiver: `POST /v1/traces` with protobuf or JSON bodies, optionally gzip-compressed.
- * Thin by design: read the body within the size limit, decode, submit, answer. Status codes follow the
+ * Thin by design: read the body within the size limit, hand it to the pipeline (decoded in the ingest
+ * worker), answer. Status codes follow the
  * OTLP specification: 400 undecodable, 413 too large (measured after decompression, so a gzip bomb is
  * refused after inflating at most the limit), 415 unsupported type or encoding, 503 + Retry-After when the
  * ingest queue is full.
@@ -11,13 +12,12 @@ import type { Config } from '../config/schema.js';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics, RequestRejectReason } from '../metrics.js';
-import type { AttributeFilter } from '../model.js';
+import type { Format } from '../ingest/protocol.js';
 import type { Pipeline } from '../pipeline.js';
-import { decodeJsonRequest, encodeJsonResponse } from './otlp-json.js';
-import { decodeProtobufRequest, encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
+import { encodeJsonResponse } from './otlp-json.js';
+import { encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
 import { readBody } from './read-body.js';
 
-type Format = 'protobuf' | 'json';
 
 const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = {
   VIGIL_ERR_DECODE: 'decode',
@@ -30,7 +30,6 @@ const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = 
 export interface HttpReceiverDeps {
   config: Config;
   pipeline: Pipeline;
-  filter: AttributeFilter;
   metrics: Metrics;
   logger: Logger;
 }
@@ -72,14 +71,13 @@ export class HttpReceiver {
       res.setHeader('Allow', 'POST');
       return this.plain(res, 405, 'method not allowed: use POST');
     }
-    const { metrics, config, pipeline, filter } = this.deps;
+    const { metrics, config, pipeline } = this.deps;
     const stop = metrics.requestDuration.startTimer({ receiver: 'http' });
     const format = formatOf(req.headers['content-type']);
     try {
       if (!format) throw new VigilError('VIGIL_ERR_CONTENT_TYPE', String(req.headers['content-type'] ?? 'none'));
       const body = await readBody(req, config.receivers.otlp.maxRequestBytes);
-      const decode = () => (format === 'json' ? decodeJsonRequest(body.toString('utf8'), filter) : decodeProtobufRequest(body, filter));
-      const result = await pipeline.ingest(body.length, decode, 'http');
+      const result = await pipeline.ingest(body, format, 'http');
       const payload = format === 'json' ? encodeJsonResponse(result.rejected, result.errorMessage) : encodeProtobufResponse(result.rejected, result.errorMessage);
       this.send(res, 200, format, payload);
     } catch (err) {

@@ -70,6 +70,29 @@ export function decodeProtobufRequest(buf: Uint8Array, filter: AttributeFilter):
   return { spans };
 }
 
+/**
+ * Counts the spans of an `ExportTraceServiceRequest` without decoding them (the queue bound is in spans,
+ * and decoding happens later, in the ingest worker). Walks only the three enclosing levels.
+ * @throws VigilError `VIGIL_ERR_DECODE` when those levels are malformed.
+ */
+export function countProtobufSpans(buf: Uint8Array): number {
+  let n = 0;
+  const r = new ProtoReader(buf);
+  const each = (field: number, what: string, inner: () => void) => {
+    while (r.pos < r.limit) {
+      const tag = r.tag();
+      if (tag === ((field << 3) | WireType.LEN)) {
+        const outer = r.enter();
+        inner();
+        r.leave(outer);
+      } else if (tag >>> 3 === field) wrongType(what);
+      else r.skip(tag & 7);
+    }
+  };
+  each(1, 'resource_spans', () => each(2, 'scope_spans', () => each(2, 'spans', () => n++)));
+  return n;
+}
+
 function readResourceSpans(r: ProtoReader, filter: AttributeFilter, spans: DecodedSpan[]): void {
   // Created up front and filled whenever `resource` appears: fields may come in any order, and every
   // span holds this one object, so spans decoded before the resource still see its attributes.

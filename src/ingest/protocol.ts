@@ -1,0 +1,61 @@
+/**
+ * Messages between the pipeline (main thread) and the ingest worker (worker.ts). The worker owns
+ * decoding, validation and the trace buffer; the main thread owns everything after the actions.
+ */
+import type { Config } from '../config/schema.js';
+import type { Receiver } from '../metrics.js';
+import type { EncodedActions } from './action-codec.js';
+
+export type Format = 'protobuf' | 'json';
+
+export interface WorkerSetup {
+  config: Config;
+  /** Serve: wall clock, and a timer emits traces once their wait is over. Replay: event time only. */
+  mode: 'serve' | 'replay';
+  /** The main logger's level: the worker sends only records at or above it. */
+  logLevel: string;
+}
+
+export type ToWorker =
+  | { t: 'export'; id: number; receiver: Receiver; format: Format; bytes: Uint8Array }
+  /** Replay: OTLP/JSON lines of `file` from line `firstLine` on, processed one by one in event time. */
+  | { t: 'lines'; id: number; file: string; firstLine: number; lines: string[] }
+  /** Emit every held trace (shutdown, end of a replay); answered with a batch whose `drained` is true. */
+  | { t: 'drain' };
+
+/** One export's (or replay chunk's) result: counts for the partial-success answer, or why it failed. */
+export type Done =
+  | { id: number; spans: number; rejected: number; errorMessage: string }
+  | { id: number; spans: number; error: { code: string; message: string } };
+
+export interface BadLine {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** Counter increments since the previous batch (the main thread owns the Prometheus registry). */
+export interface WorkerStats {
+  received: Array<[Receiver, number]>;
+  accepted: Array<[Receiver, number]>;
+  rejected: Array<[Receiver, string, number]>;
+  ignored: Array<[string, number]>;
+}
+
+export interface LogRecord {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  obj: Record<string, unknown>;
+  msg: string;
+}
+
+export interface FromWorker {
+  t: 'batch';
+  actions: EncodedActions | null;
+  done: Done[];
+  badLines: BadLine[];
+  stats: WorkerStats;
+  /** Spans held in the trace buffer after this batch. */
+  held: number;
+  logs: LogRecord[];
+  drained: boolean;
+}

@@ -1,0 +1,142 @@
+/**
+ * The ingest worker: decodes exports, validates spans, and turns them into actions in its own thread,
+ * so on a machine with two cores the main thread is left with judging, learning and committing. Every
+ * message is answered by one batch, in order; serve mode also sends batches on its own when held traces
+ * become ready with the passage of time.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ActionBuilder, attributeFilterFor, rejectReason, type RejectReason } from '../actions/index.js';
+import type { Action } from '../actions/types.js';
+import type { DecodedRequest, DecodedSpan } from '../model.js';
+import { VigilError } from '../errors.js';
+import { decodeJsonRequest } from '../receiver/otlp-json.js';
+import { decodeProtobufRequest } from '../receiver/otlp-protobuf.js';
+import { ActionEncoder } from './action-codec.js';
+import type { BadLine, Done, FromWorker, LogRecord, ToWorker, WorkerSetup } from './protocol.js';
+import type { Receiver } from '../metrics.js';
+
+const { config, mode, logLevel } = workerData as WorkerSetup;
+const port = parentPort!;
+const filter = attributeFilterFor(config);
+const encoder = new ActionEncoder();
+const debug = logLevel === 'debug' || logLevel === 'trace';
+
+const received = new Map<Receiver, number>();
+const accepted = new Map<Receiver, number>();
+const rejected = new Map<string, [Receiver, string, number]>();
+const ignored = new Map<string, number>();
+let logs: LogRecord[] = [];
+const add = <K>(m: Map<K, number>, k: K, n: number) => m.set(k, (m.get(k) ?? 0) + n);
+
+const builder = new ActionBuilder(config, (reason) => {
+  add(ignored, reason, 1);
+  if (debug) logs.push({ level: 'debug', obj: { reason }, msg: 'span counted under an ignore reason' });
+});
+
+/** Event time of a replay: the newest span start seen so far (a backtest has no wall clock). */
+let eventNow = 0;
+
+function validate(spans: DecodedSpan[], receiver: Receiver, now: number) {
+  add(received, receiver, spans.length);
+  const ok: DecodedSpan[] = [];
+  let rejects: Map<RejectReason, number> | undefined;
+  for (const span of spans) {
+    const reason = rejectReason(span, now, config);
+    if (reason === null) ok.push(span);
+    else (rejects ??= new Map()).set(reason, (rejects.get(reason) ?? 0) + 1);
+  }
+  let errorMessage = '';
+  if (rejects) {
+    for (const [reason, n] of rejects) {
+      const entry = rejected.get(receiver + reason) ?? [receiver, reason, 0];
+      entry[2] += n;
+      rejected.set(receiver + reason, entry);
+    }
+    errorMessage = [...rejects].map(([reason, n]) => `${n} span(s) rejected: ${reason}`).join('; ');
+    if (debug) logs.push({ level: 'debug', obj: { receiver, rejected: Object.fromEntries(rejects) }, msg: 'spans rejected' });
+  }
+  add(accepted, receiver, ok.length);
+  return { ok, rejected: spans.length - ok.length, errorMessage };
+}
+
+function send(actions: Action[], done: Done[], badLines: BadLine[] = [], drained = false): void {
+  const encoded = actions.length > 0 ? encoder.encode(actions) : null;
+  const msg: FromWorker = {
+    t: 'batch',
+    actions: encoded,
+    done,
+    badLines,
+    stats: { received: [...received], accepted: [...accepted], rejected: [...rejected.values()], ignored: [...ignored] },
+    held: builder.heldSpans,
+    logs,
+    drained,
+  };
+  received.clear();
+  accepted.clear();
+  rejected.clear();
+  ignored.clear();
+  logs = [];
+  port.postMessage(msg, encoded ? [encoded.rows.buffer as ArrayBuffer] : []);
+}
+
+function errorOf(err: unknown): { code: string; message: string } {
+  if (err instanceof VigilError) return { code: err.code, message: err.message };
+  return { code: 'VIGIL_ERR_INTERNAL', message: String(err) };
+}
+
+function onExport(id: number, receiver: Receiver, format: 'protobuf' | 'json', bytes: Uint8Array): void {
+  const now = Date.now();
+  let request: DecodedRequest;
+  try {
+    request = format === 'json' ? decodeJsonRequest(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), filter) : decodeProtobufRequest(bytes, filter);
+  } catch (err) {
+    send(builder.take(now), [{ id, spans: 0, error: errorOf(err) }]);
+    return;
+  }
+  const v = validate(request.spans, receiver, now);
+  builder.add(v.ok, now);
+  send(builder.take(now), [{ id, spans: request.spans.length, rejected: v.rejected, errorMessage: v.errorMessage }]);
+}
+
+function onLines(id: number, file: string, firstLine: number, lines: string[]): void {
+  const actions: Action[] = [];
+  const badLines: BadLine[] = [];
+  let spans = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === '') continue;
+    let request: DecodedRequest;
+    try {
+      request = decodeJsonRequest(lines[i], filter);
+    } catch (err) {
+      badLines.push({ file, line: firstLine + i, message: errorOf(err).message });
+      continue;
+    }
+    for (const s of request.spans) if (s.startMs > eventNow) eventNow = s.startMs;
+    spans += request.spans.length;
+    // A backtest has no "future": spans are judged against their own clock.
+    builder.add(validate(request.spans, 'replay', Number.POSITIVE_INFINITY).ok, eventNow);
+    for (const a of builder.take(eventNow)) actions.push(a);
+  }
+  send(actions, [{ id, spans, rejected: 0, errorMessage: '' }], badLines);
+}
+
+function onDrain(): void {
+  const actions = mode === 'serve' ? builder.take(Date.now()) : [];
+  for (const a of builder.drain()) actions.push(a);
+  send(actions, [], [], true);
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.t === 'export') onExport(msg.id, msg.receiver, msg.format, msg.bytes);
+  else if (msg.t === 'lines') onLines(msg.id, msg.file, msg.firstLine, msg.lines);
+  else onDrain();
+});
+
+if (mode === 'serve') {
+  // Traces waiting for late children become ready with the passage of time, not only with new spans.
+  const timer = setInterval(() => {
+    const actions = builder.take(Date.now());
+    if (actions.length > 0 || received.size > 0 || ignored.size > 0) send(actions, []);
+  }, Math.max(50, Math.min(1000, config.traces.wait / 4)));
+  timer.unref();
+}
