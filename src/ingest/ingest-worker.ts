@@ -81,8 +81,13 @@ export class IngestWorker {
     this.events.onBatch({ actions, done: msg.done, badLines: msg.badLines, drained: msg.drained });
   }
 
+  /** Asks the worker to exit, and terminates it if it has not within a second. */
   async close(): Promise<void> {
     this.stopping = true;
-    await this.worker.terminate();
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ t: 'stop' } satisfies ToWorker);
+    const timer = setTimeout(() => void this.worker.terminate(), 1000);
+    await exited;
+    clearTimeout(timer);
   }
 }

@@ -21,7 +21,9 @@ export type ToWorker =
   /** Replay: OTLP/JSON lines of `file` from line `firstLine` on, processed one by one in event time. */
   | { t: 'lines'; id: number; file: string; firstLine: number; lines: string[] }
   /** Emit every held trace (shutdown, end of a replay); answered with a batch whose `drained` is true. */
-  | { t: 'drain' };
+  | { t: 'drain' }
+  /** Exit once this is read (a clean exit, so `--cpu-prof` and friends write their files). */
+  | { t: 'stop' };
 
 /** One export's (or replay chunk's) result: counts for the partial-success answer, or why it failed. */
 export type Done =

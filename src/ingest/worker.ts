@@ -129,7 +129,8 @@ function onDrain(): void {
 port.on('message', (msg: ToWorker) => {
   if (msg.t === 'export') onExport(msg.id, msg.receiver, msg.format, msg.bytes);
   else if (msg.t === 'lines') onLines(msg.id, msg.file, msg.firstLine, msg.lines);
-  else onDrain();
+  else if (msg.t === 'drain') onDrain();
+  else port.close(); // nothing else keeps the thread alive: it exits
 });
 
 if (mode === 'serve') {

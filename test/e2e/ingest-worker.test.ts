@@ -1,0 +1,42 @@
+/**
+ * The ingest worker dying (a bug, out of memory) costs a retry, not the daemon: exports it had not
+ * answered are refused as retryable, it is started again, and later exports are acknowledged.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { VigilError } from '../../src/errors.js';
+import { encodeProtobuf, makeSpans } from '../helpers/otlp-payloads.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+let t: TestDaemon;
+beforeAll(async () => {
+  t = await startTestDaemon();
+});
+afterAll(() => t.close());
+
+const exportOf = (agent: string) =>
+  Buffer.from(encodeProtobuf(makeSpans([{ name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/v1/x' } }], { resource: { 'service.name': 'svc', 'nhi.identity': agent } })));
+
+/** The worker thread behind the pipeline (private: reached into on purpose, to kill it). */
+const workerThread = (): Worker => (t.daemon.pipeline as unknown as { worker: { worker: Worker } }).worker.worker;
+
+it('restarts a dead worker; the export in flight is refused as retryable or was answered, never lost silently', async () => {
+  const before = workerThread();
+  const inFlight = t.daemon.pipeline.ingest(exportOf('spiffe://test/a'), 'protobuf', 'http');
+  await before.terminate();
+  const settled = await inFlight.then(
+    (outcome) => ({ ok: true, outcome }),
+    (err: unknown) => ({ ok: false, err }),
+  );
+  if (!settled.ok) {
+    expect(settled.err).toBeInstanceOf(VigilError);
+    expect((settled.err as VigilError).retryable).toBe(true);
+  }
+  expect(workerThread()).not.toBe(before);
+  expect(t.logs.join('')).toMatch(/ingest worker failed; restarting it/);
+
+  const after = await t.daemon.pipeline.ingest(exportOf('spiffe://test/b'), 'protobuf', 'http');
+  expect(after).toEqual({ rejected: 0, errorMessage: '' });
+  await expect.poll(() => t.actions.some((a) => a.identity === 'spiffe://test/b')).toBe(true);
+  expect(t.daemon.pipeline.queueDepth).toBe(0);
+});
