@@ -12,7 +12,7 @@ import { VigilError } from '../errors.js';
 import { decodeJsonRequest } from '../receiver/otlp-json.js';
 import { decodeProtobufRequest } from '../receiver/otlp-protobuf.js';
 import { ActionEncoder } from './action-codec.js';
-import type { BadLine, Done, FromWorker, LogRecord, ToWorker, WorkerSetup } from './protocol.js';
+import type { BadLine, Done, ExportJob, FromWorker, LogRecord, ToWorker, WorkerSetup } from './protocol.js';
 import type { Receiver } from '../metrics.js';
 
 const { config, mode, logLevel } = workerData as WorkerSetup;
@@ -84,18 +84,22 @@ function errorOf(err: unknown): { code: string; message: string } {
   return { code: 'VIGIL_ERR_INTERNAL', message: String(err) };
 }
 
-function onExport(id: number, receiver: Receiver, format: 'protobuf' | 'json', bytes: Uint8Array): void {
-  const now = Date.now();
-  let request: DecodedRequest;
-  try {
-    request = format === 'json' ? decodeJsonRequest(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), filter) : decodeProtobufRequest(bytes, filter);
-  } catch (err) {
-    send(builder.take(now), [{ id, spans: 0, error: errorOf(err) }]);
-    return;
+function onExports(jobs: ExportJob[]): void {
+  const done: Done[] = [];
+  for (const { id, receiver, format, bytes } of jobs) {
+    const now = Date.now();
+    let request: DecodedRequest;
+    try {
+      request = format === 'json' ? decodeJsonRequest(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), filter) : decodeProtobufRequest(bytes, filter);
+    } catch (err) {
+      done.push({ id, spans: 0, error: errorOf(err) });
+      continue;
+    }
+    const v = validate(request.spans, receiver, now);
+    builder.add(v.ok, now);
+    done.push({ id, spans: request.spans.length, rejected: v.rejected, errorMessage: v.errorMessage });
   }
-  const v = validate(request.spans, receiver, now);
-  builder.add(v.ok, now);
-  send(builder.take(now), [{ id, spans: request.spans.length, rejected: v.rejected, errorMessage: v.errorMessage }]);
+  send(builder.take(Date.now()), done);
 }
 
 function onLines(id: number, file: string, firstLine: number, lines: string[]): void {
@@ -127,7 +131,7 @@ function onDrain(): void {
 }
 
 port.on('message', (msg: ToWorker) => {
-  if (msg.t === 'export') onExport(msg.id, msg.receiver, msg.format, msg.bytes);
+  if (msg.t === 'exports') onExports(msg.exports);
   else if (msg.t === 'lines') onLines(msg.id, msg.file, msg.firstLine, msg.lines);
   else if (msg.t === 'drain') onDrain();
   else port.close(); // nothing else keeps the thread alive: it exits
