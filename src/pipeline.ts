@@ -101,6 +101,7 @@ export class Pipeline {
   private lastCommit = 0;
   private closing = false;
   private closed = false;
+  private readonly tick?: NodeJS.Timeout;
 
   constructor(private readonly deps: PipelineDeps) {
     deps.metrics.queueCapacity.set(deps.config.ingest.queueSpans);
@@ -108,6 +109,15 @@ export class Pipeline {
       onBatch: (batch) => this.onBatch(batch),
       onCrash: () => this.onWorkerCrash(),
     });
+    if ((deps.mode ?? 'serve') === 'serve') {
+      // Commits also come with the clock, not only with batches: stages do time-driven work in them
+      // (baseline checkpoints, findings whose hold has expired) that must happen on an idle daemon too.
+      const every = Math.max(50, Math.min(1000, deps.config.storage.flushInterval));
+      this.tick = setInterval(() => {
+        if (!this.closing && Date.now() - this.lastCommit >= deps.config.storage.flushInterval) this.commit();
+      }, every);
+      this.tick.unref();
+    }
   }
 
   /** Adds a consumer of actions (called synchronously, in order, before the commit that covers them). */
@@ -322,6 +332,7 @@ export class Pipeline {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.tick);
     this.paused = false;
     this.dispatch();
     if (this.queue.length > 0 || this.inFlight.size > 0) await new Promise<void>((resolve) => (this.idleWaiter = resolve));
