@@ -3,6 +3,7 @@
  * daemons in a process. Every labelled counter is pre-set to zero for each value of its fixed reason list,
  * so a dashboard sees `rejected{reason="no_identity"} 0` before the first rejection, not a missing series.
  */
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import client from 'prom-client';
 import { IGNORE_REASONS, REJECT_REASONS } from './actions/index.js';
 import { ACTION_KINDS } from './actions/types.js';
@@ -41,6 +42,30 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  // Time each thread spent running rather than waiting (event-loop utilisation): the ingest worker at
+  // 1 s/s is the ceiling of decoding and building actions, the main thread at 1 s/s that of judging.
+  type Busy = { elu: (() => EventLoopUtilization) | null; seenMs: number };
+  const busyCounter = (busy: Busy, name: string, help: string) =>
+    new client.Counter({
+      name, help, registers: [registry],
+      collect() {
+        const active = busy.elu?.().active;
+        // Never a negative step (prom-client refuses one and /metrics would fail): ELU readings can
+        // wobble by rounding, and a worker that has exited reads as zero.
+        if (active === undefined || !Number.isFinite(active) || active <= busy.seenMs) return;
+        this.inc((active - busy.seenMs) / 1000);
+        busy.seenMs = active;
+      },
+    });
+  const mainBusy: Busy = { elu: () => performance.eventLoopUtilization(), seenMs: 0 };
+  const ingestBusy: Busy = { elu: null, seenMs: 0 };
+  busyCounter(mainBusy, 'vigil_main_thread_busy_seconds_total', 'Time the main thread (judging, learning, storing, API) was busy');
+  busyCounter(ingestBusy, 'vigil_ingest_worker_busy_seconds_total', 'Time the ingest worker thread (decoding, building actions) was busy');
+  /** Follows the ingest worker's event-loop utilisation (again from zero after a restart). */
+  const watchIngestWorker = (elu: () => EventLoopUtilization) => {
+    ingestBusy.elu = elu;
+    ingestBusy.seenMs = 0;
+  };
   const commitDuration = new client.Histogram({
     name: 'vigil_store_commit_seconds',
     help: 'Duration of a group commit to SQLite',
@@ -77,6 +102,7 @@ export function createMetrics() {
     identities,
     requestDuration,
     commitDuration,
+    watchIngestWorker,
   };
 }
 

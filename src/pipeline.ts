@@ -215,15 +215,16 @@ export class Pipeline {
   }
 
   private onBatch(batch: Batch): void {
-    this.emit(batch.actions);
+    // The worker gets its next message before this thread judges the batch, so both threads stay busy.
     if (batch.done.length > 0 && this.inFlight.has(batch.done[0].id)) this.messagesInFlight--;
+    this.dispatch();
+    this.emit(batch.actions);
     for (const d of batch.done) this.answered(d, batch.badLines);
     if (batch.drained) {
       this.drainWaiter?.resolve();
       this.drainWaiter = null;
     }
     this.deps.metrics.queueDepth.set(this.queuedSpans);
-    this.dispatch();
     const idle = this.queue.length === 0 && this.inFlight.size === 0;
     if (idle && this.idleWaiter) this.idleWaiter();
     // Replay commits every so many lines (its caller's `flush`), not by the wall clock.

@@ -54,6 +54,8 @@ export class IngestWorker {
     const workerData: WorkerSetup = { ...this.setup, logLevel: this.deps.logger.level };
     this.decoder = new ActionDecoder();
     this.worker = new Worker(WORKER_URL, { workerData, name: 'vigil-ingest', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    const worker = this.worker;
+    this.deps.metrics.watchIngestWorker(() => worker.performance.eventLoopUtilization());
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     this.worker.on('error', (err) => this.crashed(err));
     this.worker.on('exit', (code) => {

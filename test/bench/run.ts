@@ -92,6 +92,8 @@ interface E2EFigures {
   total: LoadResult['total'];
   batchBytes: number;
   daemon: { cpuPctOfCore: number; rssEndMb: number; rssPeakMb: number; hwmMb: number; exitCode: number | null; exitSignal: string | null; stopMs: number };
+  /** Share of the window each daemon thread was busy (event-loop utilisation, from /metrics), %. */
+  threadsBusyPct: { main: number; ingest: number } | null;
   clientCpuPct: number;
   /** CPU used by everything else on the host in the window (other test runs...), % of one core. */
   otherCpuPct: number;
@@ -211,6 +213,9 @@ async function endToEnd(transport: 'grpc' | 'http'): Promise<E2EFigures> {
     };
     let cpuStart = daemon.cpu();
     let cpuEnd = cpuStart;
+    const busy = (m: Map<string, number> | null) => ({ main: m?.get('vigil_main_thread_busy_seconds_total') ?? NaN, ingest: m?.get('vigil_ingest_worker_busy_seconds_total') ?? NaN });
+    let busyStart: Promise<Map<string, number> | null> = Promise.resolve(null);
+    let busyEnd = busyStart;
     let memEnd = daemon.memory();
     let host0 = hostBusySeconds();
     let host1 = host0;
@@ -221,11 +226,13 @@ async function endToEnd(transport: 'grpc' | 'http'): Promise<E2EFigures> {
       try {
         if (type === 'window-start') {
           cpuStart = daemon.cpu();
+          busyStart = daemon.metrics().catch(() => null);
           host0 = hostBusySeconds();
           self0 = process.cpuUsage();
         }
         if (type === 'window-end') {
           cpuEnd = daemon.cpu();
+          busyEnd = daemon.metrics().catch(() => null);
           host1 = hostBusySeconds();
           const self = process.cpuUsage(self0);
           selfUs = self.user + self.system;
@@ -238,6 +245,9 @@ async function endToEnd(transport: 'grpc' | 'http'): Promise<E2EFigures> {
     if (!daemon.alive) throw new Error(`${daemon.deathNote()}\n  (load generator: acknowledged ${fmt(result.total.spansAcked)} spans, ${result.total.errors} failed requests)`);
     const windowSec = Number(cpuEnd.at - cpuStart.at) / 1e9;
     const cpuPct = windowSec > 0 ? ((cpuEnd.cpuSec - cpuStart.cpuSec) / windowSec) * 100 : 0;
+    const [b0, b1] = [busy(await busyStart), busy(await busyEnd)];
+    const pctOf = (a: number, b: number) => Math.round(((b - a) / windowSec) * 1000) / 10;
+    const threadsBusyPct = windowSec > 0 && Number.isFinite(b1.main - b0.main) ? { main: pctOf(b0.main, b1.main), ingest: pctOf(b0.ingest, b1.ingest) } : null;
     const otherSec = host1 - host0 - (cpuEnd.cpuSec - cpuStart.cpuSec) - (result.window.clientCpuPct / 100) * windowSec - selfUs / 1e6;
     const otherCpuPct = windowSec > 0 ? Math.max(0, Math.round((otherSec / windowSec) * 1000) / 10) : 0;
     if (otherCpuPct > 15) {
@@ -307,6 +317,7 @@ async function endToEnd(transport: 'grpc' | 'http'): Promise<E2EFigures> {
         exitSignal: exit.signal,
         stopMs: exit.ms,
       },
+      threadsBusyPct,
       clientCpuPct: result.window.clientCpuPct,
       otherCpuPct,
       metrics,
@@ -354,6 +365,7 @@ function printE2E(f: E2EFigures): void {
   out(`  requests         ${String(f.requestsPerSec).padStart(9)} req/s     latency p50 ${f.latencyMs.p50} ms, p90 ${f.latencyMs.p90} ms, p99 ${f.latencyMs.p99} ms, max ${f.latencyMs.max} ms`);
   out(`  refused          backpressure ${f.window.backpressure}, errors ${f.window.errors}, partially rejected spans ${f.window.spansRejected} (window); whole run: backpressure ${f.total.backpressure}, errors ${f.total.errors}`);
   out(`  daemon           CPU ${f.daemon.cpuPctOfCore}% of one core; RSS ${f.daemon.rssEndMb} MB at end of window, peak sampled ${f.daemon.rssPeakMb} MB, VmHWM ${f.daemon.hwmMb} MB`);
+  if (f.threadsBusyPct) out(`  daemon threads   busy: main ${f.threadsBusyPct.main}%, ingest worker ${f.threadsBusyPct.ingest}% of the window (the busier one is the ceiling)`);
   out(`  load generator   CPU ${f.clientCpuPct}% of one core; other processes on the host ${f.otherCpuPct}% of one core`);
   const m = f.metrics;
   out(`  check (/metrics) client acknowledged ${fmt(f.total.spansAcked)} of ${fmt(f.total.spansSent)} sent; daemon received ${fmt(m.spansReceived)}, accepted ${fmt(m.spansAccepted)}, rejected ${fmt(m.spansRejected)}; requests refused ${fmt(m.requestsRejected)}`);

@@ -101,6 +101,9 @@ describe('API listener', () => {
     expect(text).toMatch(/vigil_ingest_queue_spans \d/);
     expect(text).toMatch(/nodejs_eventloop_lag_seconds/);
     expect(text).toMatch(/vigil_request_duration_seconds_count\{receiver="grpc"\} [1-9]/);
+    // Both threads have worked: busy time is counted for each (a positive number of seconds).
+    expect(text).toMatch(/vigil_main_thread_busy_seconds_total 0?\.?\d*[1-9]/);
+    expect(text).toMatch(/vigil_ingest_worker_busy_seconds_total 0?\.?\d*[1-9]/);
   });
 
   it('never logs the token or the URL query secret', () => {
