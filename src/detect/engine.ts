@@ -88,8 +88,9 @@ export class DetectionEngine implements Stage {
   process(actions: readonly Action[]): void {
     const steps = this.steps.annotate(actions);
     const merged = new Map<string, Reported>();
-    for (const a of actions) {
-      const step = steps.get(a)!;
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      const step = steps[i];
       // A call made inside a tool (context repair may have found that tool in another trace) merges
       // into the tool's step.
       const inTool = step.name === null && a.kind !== 'model';

@@ -30,56 +30,78 @@ interface StepRecord {
 export class TraceSteps {
   /** traceId -> owner -> recent steps (insertion order = LRU of traces). */
   private readonly traces = new Map<string, Map<string, StepRecord[]>>();
+  /**
+   * Walks `traces` oldest first, for eviction. One long-lived iterator rather than `keys().next()` per
+   * eviction: every touch deletes and re-inserts a trace, so the front of the map fills with deleted
+   * entries that a fresh iterator must skip each time (until V8 compacts the table), which was most of
+   * annotateTrace's cost. A Map iterator stays valid as the map changes and yields live entries in
+   * insertion order; everything before its position was evicted or moved to the back, so the next key
+   * it yields is the oldest trace, as a fresh iterator's first would be.
+   */
+  private readonly oldest = this.traces.keys();
 
-  /** Step context for every action of the batch (actions of one trace are contiguous or not: both work). */
-  annotate(actions: readonly Action[]): Map<Action, StepContext> {
-    const out = new Map<Action, StepContext>();
-    const byTrace = new Map<string, Action[]>();
-    for (const a of actions) {
+  /**
+   * Step context for every action of the batch, at the action's index (actions of one trace are
+   * contiguous or not: both work). An array rather than a Map keyed by action: no hashing of action
+   * objects, one allocation per batch.
+   */
+  annotate(actions: readonly Action[]): StepContext[] {
+    const out = new Array<StepContext>(actions.length);
+    const byTrace = new Map<string, number[]>();
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
       // A call context repair attributed to a tool in another trace belongs to that tool's trace.
       const traceId = a.attributedTo?.traceId ?? a.traceId;
-      let list = byTrace.get(traceId);
-      if (!list) byTrace.set(traceId, (list = []));
-      list.push(a);
+      const list = byTrace.get(traceId);
+      if (list) list.push(i);
+      else byTrace.set(traceId, [i]);
     }
-    for (const [traceId, list] of byTrace) this.annotateTrace(traceId, list, out);
+    for (const [traceId, list] of byTrace) this.annotateTrace(traceId, actions, list, out);
     return out;
   }
 
-  private annotateTrace(traceId: string, actions: Action[], out: Map<Action, StepContext>): void {
-    // Built with a loop: `new Map(actions.map(...))` allocates a pair array per action.
-    const byId = new Map<string, Action>();
-    for (const a of actions) byId.set(a.spanId, a);
-    const zonesOf = new Map<Action, string[]>();
-    const steps: Action[] = [];
-    for (const a of actions) {
-      const parent = byId.get(a.attributedTo?.spanId ?? a.parentSpanId);
+  /** Annotates the actions of one trace: `batch[i]` for each `i` of `indices`, written to `out[i]`. */
+  private annotateTrace(traceId: string, batch: readonly Action[], indices: number[], out: StepContext[]): void {
+    // Zones a step reached, by batch index (its own zone, then its calls'); most steps reach none.
+    const zonesOf = new Map<number, string[]>();
+    const byId = new Map<string, number>();
+    for (const i of indices) byId.set(batch[i].spanId, i);
+    const steps: number[] = [];
+    for (const i of indices) {
+      const a = batch[i];
+      const p = byId.get(a.attributedTo?.spanId ?? a.parentSpanId);
+      const parent = p === undefined ? undefined : batch[p];
       if (a.kind === 'model') {
-        out.set(a, { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null });
+        out[i] = { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null };
       } else if (CALL_KINDS.has(a.kind) && parent && STEP_KINDS.has(parent.kind)) {
-        if (a.zone) addZone(zonesOf, parent, a.zone);
-        out.set(a, { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: parent.target });
+        if (a.zone) addZone(zonesOf, p!, a.zone);
+        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: parent.target };
       } else {
-        steps.push(a);
-        if (a.zone) addZone(zonesOf, a, a.zone);
+        steps.push(i);
+        if (a.zone) addZone(zonesOf, i, a.zone);
       }
     }
-    steps.sort((x, y) => x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1));
+    steps.sort((i, j) => {
+      const x = batch[i];
+      const y = batch[j];
+      return x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1);
+    });
 
     let owners = this.traces.get(traceId);
     if (owners) this.traces.delete(traceId);
     else owners = new Map();
     this.traces.set(traceId, owners);
-    if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value!);
+    if (this.traces.size > MAX_TRACES) this.traces.delete(this.oldest.next().value!);
 
-    for (const a of steps) {
+    for (const i of steps) {
+      const a = batch[i];
       const owner = a.caller ?? a.identity;
       let history = owners.get(owner);
       if (!history) owners.set(owner, (history = []));
-      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(a) ?? NO_ZONES, spanId: a.spanId, parentSpanId: a.parentSpanId, time: a.time, endTime: a.endTime };
-      let previous: StepRecord | undefined;
-      for (let i = history.length - 1; i >= 0; i--) {
-        const s = history[i];
+      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(i) ?? NO_ZONES, spanId: a.spanId, parentSpanId: a.parentSpanId, time: a.time, endTime: a.endTime };
+      let previous: StepRecord | null = null;
+      for (let h = history.length - 1; h >= 0; h--) {
+        const s = history[h];
         const parallelSibling = s.parentSpanId === a.parentSpanId && s.endTime > a.time;
         if (!parallelSibling) {
           previous = s;
@@ -88,13 +110,14 @@ export class TraceSteps {
       }
       history.push(record);
       if (history.length > MAX_STEPS) history.shift();
-      out.set(a, { name: record.name, zones: record.zones, previous: previous ? { name: previous.name, zones: previous.zones, spanId: previous.spanId } : null, owner, within: null });
+      // The record itself is the next step's previous: records are never changed once made.
+      out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
     }
   }
 }
 
-function addZone(zonesOf: Map<Action, string[]>, a: Action, zone: string): void {
-  const zones = zonesOf.get(a);
-  if (!zones) zonesOf.set(a, [zone]);
+function addZone(zonesOf: Map<number, string[]>, step: number, zone: string): void {
+  const zones = zonesOf.get(step);
+  if (!zones) zonesOf.set(step, [zone]);
   else if (!zones.includes(zone)) zones.push(zone);
 }
