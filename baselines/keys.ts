@@ -29,21 +29,77 @@ export function key(dimension: Dimension, item: string): string {
   return k;
 }
 
+/**
+ * Strings made of two parts, cached by part: a hit is two lookups of strings the action already holds
+ * (hashed once), where building the string first would concatenate, flatten and hash a new one each
+ * time. Bounded like the key cache: emptied past KEY_CACHE_MAX strings (only a cost, never a different
+ * string).
+ */
+class PairCache {
+  private readonly byFirst = new Map<string, Map<string, string>>();
+  private size = 0;
+
+  constructor(private readonly build: (a: string, b: string) => string) {}
+
+  get(a: string, b: string): string {
+    let bySecond = this.byFirst.get(a);
+    let s = bySecond?.get(b);
+    if (s === undefined) {
+      if (this.size >= KEY_CACHE_MAX) {
+        this.byFirst.clear();
+        this.size = 0;
+        bySecond = undefined;
+      }
+      if (bySecond === undefined) this.byFirst.set(a, (bySecond = new Map()));
+      s = this.build(a, b);
+      bySecond.set(b, s);
+      this.size++;
+    }
+    return s;
+  }
+}
+
 /** `subject|class`: how often an identity accessed a subject (tool or target) with an access class. */
 export function accessItem(subject: string, access: string): string {
   return `${subject}|${access}`;
 }
 
-/** A step's name in transitions: `tool:crm.search`, `delegation:billing`, `http:host/path`. */
+const accessKeys = new PairCache((access, subject) => key('access', accessItem(subject, access)));
+
+/** `key('access', accessItem(subject, access))`, without building it each time. */
+export function accessKey(subject: string, access: string): string {
+  return accessKeys.get(access, subject);
+}
+
+const stepNames = new PairCache((kind, target) => `${kind}:${target}`);
+
+/**
+ * A step's name in transitions: `tool:crm.search`, `delegation:billing`, `http:host/path`. Cached: a
+ * step's name is looked up in several keys (transition, from) while it is the latest step of a trace.
+ */
 export function stepName(kind: string, target: string): string {
-  return `${kind}:${target}`;
+  return stepNames.get(kind, target);
 }
 
 export function transitionItem(from: string, to: string): string {
   return `${from} -> ${to}`;
 }
 
+const transitionKeys = new PairCache((from, to) => key('transition', transitionItem(from, to)));
+
+/** `key('transition', transitionItem(from, to))`, without building it each time. */
+export function transitionKey(from: string, to: string): string {
+  return transitionKeys.get(from, to);
+}
+
 /** A sensitive read's target flowing to a destination host. */
 export function flowItem(source: string, destinationHost: string): string {
   return `${source} => ${destinationHost}`;
+}
+
+const flowKeys = new PairCache((source, host) => key('flow', flowItem(source, host)));
+
+/** `key('flow', flowItem(source, destinationHost))`, without building it each time. */
+export function flowKey(source: string, destinationHost: string): string {
+  return flowKeys.get(source, destinationHost);
 }

@@ -8,7 +8,7 @@
  */
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
-import { flowItem, key, transitionItem, type Dimension } from '../../baselines/keys.js';
+import { flowKey, key, transitionKey, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress } from '../../detectors/lateral-chaining.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
@@ -183,9 +183,9 @@ export class DetectionEngine implements Stage {
   private chainKeys(a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): string[] {
     const keys: string[] = [];
     if (step.name && step.previous) {
-      keys.push(key('transition', transitionItem(step.previous.name, step.name)), key('from', step.previous.name));
+      keys.push(transitionKey(step.previous.name, step.name), key('from', step.previous.name));
     }
-    for (const r of reads) if (r.time <= a.time) keys.push(key('flow', flowItem(r.target, a.host!)));
+    for (const r of reads) if (r.time <= a.time) keys.push(flowKey(r.target, a.host!));
     return keys;
   }
 
