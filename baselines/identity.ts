@@ -18,10 +18,20 @@ export interface BaselineSettings {
   forgetBelow: number;
 }
 
-/** Hour of the week (0 = Monday 00:00 UTC … 167), for day/night and weekday/weekend awareness. */
+const DAY_MS = 86_400_000;
+/** The largest |time| a Date can hold; beyond it getUTCDay() is NaN. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Hour of the week (0 = Monday 00:00 UTC … 167), for day/night and weekday/weekend awareness.
+ * The weekday is computed as Date does it (days since the epoch, a Thursday; the time truncated to
+ * whole ms) rather than by making a Date per learned action.
+ */
 export function hourOfWeek(time: number): number {
-  const day = (new Date(time).getUTCDay() + 6) % 7;
-  return day * 24 + Math.floor((time % 86_400_000) / HOUR_MS);
+  if (!(Math.abs(time) <= MAX_DATE_MS)) return NaN;
+  const daysSinceEpoch = Math.floor(Math.trunc(time) / DAY_MS);
+  const day = (((daysSinceEpoch + 3) % 7) + 7) % 7; // Monday = 0
+  return day * 24 + Math.floor((time % DAY_MS) / HOUR_MS);
 }
 
 export class IdentityBaseline {
