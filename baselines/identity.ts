@@ -72,20 +72,23 @@ export class IdentityBaseline {
    */
   learn(keys: readonly string[], time: number, s: BaselineSettings): readonly string[] {
     let created: string[] | null = null;
-    for (const k of keys) {
-      const c = this.counters.get(k);
-      if (!c) {
-        this.counters.set(k, { c: 1, t: time, f: time });
-        (created ??= []).push(k);
-        continue;
-      }
-      const v = valueAt(c, time, s.halfLifeMs);
-      if (v < s.forgetBelow) (created ??= []).push(k);
-      c.c = v + 1;
-      if (time > c.t) c.t = time;
-    }
+    for (const k of keys) if (this.learnOne(k, time, s)) (created ??= []).push(k);
     this.dirty = true;
     return created ?? NONE;
+  }
+
+  /** Folds one item into the baseline. True when it is new to it (never seen, or forgotten). */
+  learnOne(k: string, time: number, s: BaselineSettings): boolean {
+    this.dirty = true;
+    const c = this.counters.get(k);
+    if (!c) {
+      this.counters.set(k, { c: 1, t: time, f: time });
+      return true;
+    }
+    const v = valueAt(c, time, s.halfLifeMs);
+    c.c = v + 1;
+    if (time > c.t) c.t = time;
+    return v < s.forgetBelow;
   }
 
   /** Folds an action's outcome (failed or retried, or not) into the usual rates and the weekly profile. */

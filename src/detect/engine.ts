@@ -35,14 +35,6 @@ const ALLOW_WEIGHT = 5;
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
 
-/** The keys an action teaches its own identity: its scope items, then its access classes (one array). */
-function ownKeys(a: Action): string[] {
-  const keys: string[] = [];
-  for (const [dim, item] of scopeItems(a)) keys.push(key(dim, item));
-  for (const k of accessKeys(a)) keys.push(k);
-  return keys;
-}
-
 interface Windows {
   retry: RetryWindow;
   reads: SensitiveReads;
@@ -143,11 +135,12 @@ export class DetectionEngine implements Stage {
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
 
+    const scope = scopeItems(a);
     const findings: Reported[] = [];
     if (phase && !late) {
       const view = makeView(b, group, phase, a.time, s);
       let ownerView: BaselineView | undefined;
-      const input: DetectorInput = { action: a, now: a.time, view, step, sensitiveReads, window, config: this.config };
+      const input: DetectorInput = { action: a, scope, now: a.time, view, step, sensitiveReads, window, config: this.config };
       for (const d of this.enabled) {
         // Chains are the trace owner's: a delegated step is judged by what the caller has learned.
         const byOwner = d.id === 'lateral_chaining' && step.owner !== a.identity;
@@ -159,34 +152,37 @@ export class DetectionEngine implements Stage {
     }
 
     if (findings.length === 0) {
-      this.learn(b, ownKeys(a), a.time);
+      // What it teaches its own identity: its scope items, then its access classes.
+      for (const it of scope) this.learnKey(b, it.key, a.time);
+      for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
       b.learnOutcome(a.time, bad, s);
       group.learnOutcome(a.time, bad, s.halfLifeMs);
       // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
       const owner = step.owner === a.identity ? b : this.known(step.owner);
-      if (owner) this.learn(owner, this.chainKeys(a, step, sensitiveReads), a.time);
+      if (owner) this.learnChain(owner, a, step, sensitiveReads);
     } else {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
-      for (const [dim, item] of scopeItems(a)) group.attempted(a.identity, key(dim, item), a.time);
+      for (const it of scope) group.attempted(a.identity, it.key, a.time);
     }
     if (a.sensitive) ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId });
     return findings;
   }
 
-  private learn(b: IdentityBaseline, keys: readonly string[], time: number): void {
-    if (keys.length === 0) return;
-    const group = this.baselines.group(b.peerGroup);
-    for (const created of b.learn(keys, time, this.settings)) group.learned(b.identity, created, time);
+  /**
+   * Learns one item into `b`; an item new to `b` is news to its peer group too (users, rollout
+   * evidence). One key at a time, so the hot path builds no array of keys per action.
+   */
+  private learnKey(b: IdentityBaseline, k: string, time: number): void {
+    if (b.learnOne(k, time, this.settings)) this.baselines.group(b.peerGroup).learned(b.identity, k, time);
   }
 
-  /** What a step teaches its trace owner: the transition into it, and sensitive flows it completes. */
-  private chainKeys(a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): string[] {
-    const keys: string[] = [];
+  /** Teaches a step's trace owner the transition into the step, and the sensitive flows it completes. */
+  private learnChain(owner: IdentityBaseline, a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): void {
     if (step.name && step.previous) {
-      keys.push(transitionKey(step.previous.name, step.name), key('from', step.previous.name));
+      this.learnKey(owner, transitionKey(step.previous.name, step.name), a.time);
+      this.learnKey(owner, key('from', step.previous.name), a.time);
     }
-    for (const r of reads) if (r.time <= a.time) keys.push(flowKey(r.target, a.host!));
-    return keys;
+    for (const r of reads) if (r.time <= a.time) this.learnKey(owner, flowKey(r.target, a.host!), a.time);
   }
 
   /** A known identity's baseline, made hot (so what is learned into it is kept); undefined when unknown. */
@@ -217,7 +213,7 @@ export class DetectionEngine implements Stage {
       const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
       if (b.count(k, h.lastEventTime, this.settings) > 0) continue; // an operator allowed it meanwhile
       if (adopters >= threshold) {
-        this.learn(b, [k], h.lastEventTime);
+        this.learnKey(b, k, h.lastEventTime);
       } else if (adopters > 0) {
         // Peers started using it too, just not enough of them yet: more likely a change being rolled
         // out than one identity drifting. Still worth a look, at the lowest severity.

@@ -7,7 +7,7 @@ import { accessItem, flowItem, key, transitionItem } from '../../baselines/keys.
 import { DETECTORS } from '../../detectors/index.js';
 import { lateralChaining } from '../../detectors/lateral-chaining.js';
 import { retryStorm } from '../../detectors/retry-storm.js';
-import { scopeDrift } from '../../detectors/scope-drift.js';
+import { scopeDrift, scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, OutcomeWindow, StepContext } from '../../detectors/types.js';
 import { unexpectedWrite } from '../../detectors/unexpected-write.js';
 import type { Action } from '../../src/actions/types.js';
@@ -43,7 +43,7 @@ const noStep: StepContext = { name: null, zones: [], previous: null, owner: 'spi
 const quiet: OutcomeWindow = { actions: 1, bad: 0, badBySubject: new Map(), since: NOW };
 
 function input(a: Action, v: BaselineView, over: Partial<DetectorInput> = {}): DetectorInput {
-  return { action: a, now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, config, ...over };
+  return { action: a, scope: scopeItems(a), now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, config, ...over };
 }
 
 describe('the detector list', () => {
