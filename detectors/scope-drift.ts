@@ -19,8 +19,12 @@ const NOUN: Record<string, string> = { zone: 'zone', scope: 'scope', host: 'host
 /** New items of these dimensions may be a rollout in progress; new zones and scopes never wait. */
 const HOLDABLE = new Set<string>(['host', 'agent', 'tool', 'target']);
 
-/** A model call's items: none (shared, never changed). */
-const NO_ITEMS: readonly ScopeItem[] = Object.freeze([]);
+/**
+ * A model call's items: none (shared; `readonly`, never changed). Not frozen: loops over an action's
+ * items run in V8's fast path only while every array they see has an ordinary elements kind; a frozen
+ * one sends them to the generic iterator, which allocates at every step.
+ */
+const NO_ITEMS: readonly ScopeItem[] = [];
 
 function scopeItem(dim: Dimension, item: string): ScopeItem {
   return { dim, item, key: key(dim, item) };
@@ -35,7 +39,9 @@ export function scopeItems(input: DetectorInput['action']): readonly ScopeItem[]
   else items.push(scopeItem('target', input.target));
   if (input.host) items.push(scopeItem('host', input.host));
   if (input.zone) items.push(scopeItem('zone', input.zone));
-  for (const s of input.scopes) items.push(scopeItem('scope', s));
+  // By index: the action builder freezes scope lists, and for-of over a frozen array takes V8's
+  // generic, allocating iterator path.
+  for (let i = 0; i < input.scopes.length; i++) items.push(scopeItem('scope', input.scopes[i]));
   return items;
 }
 

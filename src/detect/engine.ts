@@ -27,7 +27,8 @@ import { RetryWindow, SensitiveReads } from './windows.js';
 /** Identity baselines serialised per commit while a checkpoint is in progress. */
 const CHECKPOINT_SLICE = 100;
 
-const NO_READS: readonly SensitiveRead[] = Object.freeze([]); // a non-egress action's: shared, not one per action
+/** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
+const NO_READS: readonly SensitiveRead[] = [];
 
 /** An allowed item counts as this many uses. */
 const ALLOW_WEIGHT = 5;

@@ -81,11 +81,8 @@ export class TraceSteps {
         if (a.zone) addZone(zonesOf, i, a.zone);
       }
     }
-    steps.sort((i, j) => {
-      const x = batch[i];
-      const y = batch[j];
-      return x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1);
-    });
+    // Sorting copies the array, and a trace's steps mostly arrive in order already (often just one).
+    if (!ascending(steps, batch)) steps.sort((i, j) => stepOrder(batch[i], batch[j]));
 
     let owners = this.traces.get(traceId);
     if (owners) this.traces.delete(traceId);
@@ -114,6 +111,20 @@ export class TraceSteps {
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
     }
   }
+}
+
+/** Steps in order of start, then end, then span id. */
+function stepOrder(x: Action, y: Action): number {
+  return x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1);
+}
+
+/**
+ * True when each step comes strictly before the next: then sorting would leave them as they are (the
+ * whole array is one ascending run), so it can be skipped.
+ */
+function ascending(steps: readonly number[], batch: readonly Action[]): boolean {
+  for (let i = 1; i < steps.length; i++) if (stepOrder(batch[steps[i - 1]], batch[steps[i]]) >= 0) return false;
+  return true;
 }
 
 function addZone(zonesOf: Map<number, string[]>, step: number, zone: string): void {

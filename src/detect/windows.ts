@@ -36,8 +36,12 @@ export class RetryWindow {
     }
     if (!b) {
       b = { start, actions: 0, bad: 0, bySubject: new Map() };
-      this.buckets.push(b);
-      this.buckets.sort((x, y) => x.start - y.start);
+      // Kept in order of start by inserting in place (nearly always at the end): no sort, which
+      // copied the array for every new bucket.
+      let at = this.buckets.length;
+      while (at > 0 && this.buckets[at - 1].start > start) at--;
+      if (at === this.buckets.length) this.buckets.push(b);
+      else this.buckets.splice(at, 0, b);
     }
     b.actions++;
     if (bad) {
