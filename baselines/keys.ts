@@ -8,25 +8,37 @@ export type Dimension = (typeof DIMENSIONS)[number];
 /** Separator that cannot occur in tool names, targets or hosts as Vigil derives them. */
 export const SEP = '\u0000';
 
+/** An item of a dimension and its key. Shared (one per dimension and item): never changed. */
+export interface KeyedItem {
+  readonly dim: Dimension;
+  readonly item: string;
+  readonly key: string;
+}
+
 /**
  * Keys handed out, per dimension and item. Every action asks for the same few keys several times (judged
  * by each detector, then learned), and a freshly concatenated key must be flattened and hashed again at
- * every Map lookup; an interned key is built once and keeps its hash. Bounded: a dimension's cache is
- * emptied when it grows past KEY_CACHE_MAX items (only a cost, never a different key).
+ * every Map lookup; an interned key is built once and keeps its hash. The cache holds the item with its
+ * key, so an action's list of items (scopeItems) is made of shared objects too. Bounded: a dimension's
+ * cache is emptied when it grows past KEY_CACHE_MAX items (only a cost, never a different key).
  */
 const KEY_CACHE_MAX = 20_000;
-const keyCache = new Map<Dimension, Map<string, string>>(DIMENSIONS.map((d) => [d, new Map()]));
+const keyCache = new Map<Dimension, Map<string, KeyedItem>>(DIMENSIONS.map((d) => [d, new Map()]));
+
+export function keyedItem(dimension: Dimension, item: string): KeyedItem {
+  const cache = keyCache.get(dimension);
+  if (cache === undefined) return { dim: dimension, item, key: dimension + SEP + item }; // not a Dimension (unchecked input): just build it
+  let it = cache.get(item);
+  if (it === undefined) {
+    if (cache.size >= KEY_CACHE_MAX) cache.clear();
+    it = { dim: dimension, item, key: dimension + SEP + item };
+    cache.set(item, it);
+  }
+  return it;
+}
 
 export function key(dimension: Dimension, item: string): string {
-  const cache = keyCache.get(dimension);
-  if (cache === undefined) return dimension + SEP + item; // not a Dimension (unchecked input): just build it
-  let k = cache.get(item);
-  if (k === undefined) {
-    if (cache.size >= KEY_CACHE_MAX) cache.clear();
-    k = dimension + SEP + item;
-    cache.set(item, k);
-  }
-  return k;
+  return keyedItem(dimension, item).key;
 }
 
 /**

@@ -8,7 +8,7 @@
  * it is raised, and dropped if peers adopt it meanwhile.
  */
 import type { Severity } from '../src/config/schema.js';
-import { key, type Dimension } from '../baselines/keys.js';
+import { keyedItem, type Dimension } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
 import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
 
@@ -26,22 +26,18 @@ const HOLDABLE = new Set<string>(['host', 'agent', 'tool', 'target']);
  */
 const NO_ITEMS: readonly ScopeItem[] = [];
 
-function scopeItem(dim: Dimension, item: string): ScopeItem {
-  return { dim, item, key: key(dim, item) };
-}
-
 /** The items an action uses, with their keys, as scope_drift and learning both see them. */
 export function scopeItems(input: DetectorInput['action']): readonly ScopeItem[] {
   if (input.kind === 'model') return NO_ITEMS; // model traffic is its own kind, judged by no scope rule
   const items: ScopeItem[] = [];
-  if (input.kind === 'tool') items.push(scopeItem('tool', input.target));
-  else if (input.kind === 'delegation') items.push(scopeItem('agent', input.target));
-  else items.push(scopeItem('target', input.target));
-  if (input.host) items.push(scopeItem('host', input.host));
-  if (input.zone) items.push(scopeItem('zone', input.zone));
+  if (input.kind === 'tool') items.push(keyedItem('tool', input.target));
+  else if (input.kind === 'delegation') items.push(keyedItem('agent', input.target));
+  else items.push(keyedItem('target', input.target));
+  if (input.host) items.push(keyedItem('host', input.host));
+  if (input.zone) items.push(keyedItem('zone', input.zone));
   // By index: the action builder freezes scope lists, and for-of over a frozen array takes V8's
   // generic, allocating iterator path.
-  for (let i = 0; i < input.scopes.length; i++) items.push(scopeItem('scope', input.scopes[i]));
+  for (let i = 0; i < input.scopes.length; i++) items.push(keyedItem('scope', input.scopes[i]));
   return items;
 }
 

@@ -3,7 +3,7 @@
  * of the baseline go in; findings come out. No I/O, no logging, no wall clock — `now` is event time.
  */
 import type { Action } from '../src/actions/types.js';
-import type { Dimension } from '../baselines/keys.js';
+import type { KeyedItem } from '../baselines/keys.js';
 import type { Config, Severity } from '../src/config/schema.js';
 
 export const DETECTOR_IDS = ['scope_drift', 'lateral_chaining', 'retry_storm', 'unexpected_write'] as const;
@@ -62,11 +62,7 @@ export interface OutcomeWindow {
 }
 
 /** An item an action uses (its tool, target, host, zone, scopes...) and the item's baseline key. */
-export interface ScopeItem {
-  dim: Dimension;
-  item: string;
-  key: string;
-}
+export type ScopeItem = KeyedItem;
 
 export interface DetectorInput {
   action: Action;

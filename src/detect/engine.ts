@@ -27,6 +27,9 @@ import { RetryWindow, SensitiveReads } from './windows.js';
 /** Identity baselines serialised per commit while a checkpoint is in progress. */
 const CHECKPOINT_SLICE = 100;
 
+/** What nearly every action yields: shared, not one array per action. */
+const NO_FINDINGS: readonly Reported[] = [];
+
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
 const NO_READS: readonly SensitiveRead[] = [];
 
@@ -118,7 +121,7 @@ export class DetectionEngine implements Stage {
     return w;
   }
 
-  private processOne(a: Action, step: StepContext): Reported[] {
+  private processOne(a: Action, step: StepContext): readonly Reported[] {
     const s = this.settings;
     const b = this.baselines.identity(a.identity, a.peerGroup, a.time);
     const group = this.baselines.group(a.peerGroup);
@@ -137,7 +140,7 @@ export class DetectionEngine implements Stage {
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
 
     const scope = scopeItems(a);
-    const findings: Reported[] = [];
+    let findings: Reported[] | null = null; // made at the first finding: nearly every action has none
     if (phase && !late) {
       const view = makeView(b, group, phase, a.time, s);
       let ownerView: BaselineView | undefined;
@@ -148,11 +151,11 @@ export class DetectionEngine implements Stage {
         if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
         if (byOwner && !ownerView) continue;
         const f = d.evaluate(byOwner ? { ...input, view: ownerView! } : input);
-        if (f) findings.push({ f, action: a, identity: byOwner ? step.owner : a.identity });
+        if (f) (findings ??= []).push({ f, action: a, identity: byOwner ? step.owner : a.identity });
       }
     }
 
-    if (findings.length === 0) {
+    if (findings === null) {
       // What it teaches its own identity: its scope items, then its access classes.
       for (const it of scope) this.learnKey(b, it.key, a.time);
       for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
@@ -166,7 +169,7 @@ export class DetectionEngine implements Stage {
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
     }
     if (a.sensitive) ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId });
-    return findings;
+    return findings ?? NO_FINDINGS;
   }
 
   /**
