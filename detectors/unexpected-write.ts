@@ -11,9 +11,12 @@ import type { Detector, DetectorInput, Finding } from './types.js';
 const WRITE_CLASSES = ['write', 'delete', 'execute'] as const;
 const BASE: Record<string, Severity> = { write: 'medium', delete: 'high', execute: 'high' };
 
+/** An action without an access class teaches none (most do not): shared, never changed. */
+const NO_KEYS: readonly string[] = [];
+
 /** The `access` keys an action teaches: per subject, and the identity-wide total per class. */
-export function accessKeys(action: DetectorInput['action']): string[] {
-  if (!action.access || action.kind === 'model') return [];
+export function accessKeys(action: DetectorInput['action']): readonly string[] {
+  if (!action.access || action.kind === 'model') return NO_KEYS;
   return [accessKey(action.target, action.access), accessKey('*', action.access)];
 }
 

@@ -145,9 +145,10 @@ export class DetectionEngine implements Stage {
       const view = makeView(b, group, phase, a.time, s);
       let ownerView: BaselineView | undefined;
       const input: DetectorInput = { action: a, scope, now: a.time, view, step, sensitiveReads, window, config: this.config };
+      const delegated = step.owner !== a.identity;
       for (const d of this.enabled) {
         // Chains are the trace owner's: a delegated step is judged by what the caller has learned.
-        const byOwner = d.id === 'lateral_chaining' && step.owner !== a.identity;
+        const byOwner = delegated && d.id === 'lateral_chaining';
         if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
         if (byOwner && !ownerView) continue;
         const f = d.evaluate(byOwner ? { ...input, view: ownerView! } : input);
