@@ -27,18 +27,25 @@ interface StepRecord {
   endTime: number;
 }
 
+/** A trace's step history (owner -> recent steps), in a list of traces from least to most recently seen. */
+interface TraceEntry {
+  traceId: string;
+  owners: Map<string, StepRecord[]>;
+  older: TraceEntry | null;
+  newer: TraceEntry | null;
+}
+
 export class TraceSteps {
-  /** traceId -> owner -> recent steps (insertion order = LRU of traces). */
-  private readonly traces = new Map<string, Map<string, StepRecord[]>>();
   /**
-   * Walks `traces` oldest first, for eviction. One long-lived iterator rather than `keys().next()` per
-   * eviction: every touch deletes and re-inserts a trace, so the front of the map fills with deleted
-   * entries that a fresh iterator must skip each time (until V8 compacts the table), which was most of
-   * annotateTrace's cost. A Map iterator stays valid as the map changes and yields live entries in
-   * insertion order; everything before its position was evicted or moved to the back, so the next key
-   * it yields is the oldest trace, as a fresh iterator's first would be.
+   * traceId -> its history. The least recently seen trace is dropped first; recency is kept in a
+   * linked list, not in the Map's order. Re-inserting a trace at every batch kept the Map in order
+   * but filled its front with deleted entries, which `keys().next()` had to skip at every eviction (a
+   * third of annotateTrace's time); a long-lived iterator avoids the skipping but keeps every table
+   * V8 replaces alive until it moves, which it does not before the first eviction.
    */
-  private readonly oldest = this.traces.keys();
+  private readonly traces = new Map<string, TraceEntry>();
+  private oldest: TraceEntry | null = null;
+  private newest: TraceEntry | null = null;
 
   /**
    * Step context for every action of the batch, at the action's index (actions of one trace are
@@ -84,11 +91,7 @@ export class TraceSteps {
     // Sorting copies the array, and a trace's steps mostly arrive in order already (often just one).
     if (!ascending(steps, batch)) steps.sort((i, j) => stepOrder(batch[i], batch[j]));
 
-    let owners = this.traces.get(traceId);
-    if (owners) this.traces.delete(traceId);
-    else owners = new Map();
-    this.traces.set(traceId, owners);
-    if (this.traces.size > MAX_TRACES) this.traces.delete(this.oldest.next().value!);
+    const owners = this.touch(traceId);
 
     for (const i of steps) {
       const a = batch[i];
@@ -110,6 +113,43 @@ export class TraceSteps {
       // The record itself is the next step's previous: records are never changed once made.
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
     }
+  }
+
+  /** The trace's history, now the most recently seen (new when unknown: the oldest past MAX_TRACES goes). */
+  private touch(traceId: string): Map<string, StepRecord[]> {
+    let e = this.traces.get(traceId);
+    if (e) {
+      if (e !== this.newest) {
+        this.unlink(e);
+        this.append(e);
+      }
+    } else {
+      e = { traceId, owners: new Map(), older: null, newer: null };
+      this.traces.set(traceId, e);
+      this.append(e);
+      if (this.traces.size > MAX_TRACES) {
+        const drop = this.oldest!;
+        this.unlink(drop);
+        this.traces.delete(drop.traceId);
+      }
+    }
+    return e.owners;
+  }
+
+  private append(e: TraceEntry): void {
+    e.older = this.newest;
+    e.newer = null;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  private unlink(e: TraceEntry): void {
+    if (e.older) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = e.newer = null;
   }
 }
 
