@@ -76,7 +76,7 @@ export function accessItem(subject: string, access: string): string {
   return `${subject}|${access}`;
 }
 
-const accessKeys = new PairCache((access, subject) => key('access', accessItem(subject, access)));
+const accessKeys = new PairCache((access, subject) => 'access' + SEP + accessItem(subject, access));
 
 /** `key('access', accessItem(subject, access))`, without building it each time. */
 export function accessKey(subject: string, access: string): string {
@@ -97,7 +97,7 @@ export function transitionItem(from: string, to: string): string {
   return `${from} -> ${to}`;
 }
 
-const transitionKeys = new PairCache((from, to) => key('transition', transitionItem(from, to)));
+const transitionKeys = new PairCache((from, to) => 'transition' + SEP + transitionItem(from, to));
 
 /** `key('transition', transitionItem(from, to))`, without building it each time. */
 export function transitionKey(from: string, to: string): string {
@@ -109,7 +109,7 @@ export function flowItem(source: string, destinationHost: string): string {
   return `${source} => ${destinationHost}`;
 }
 
-const flowKeys = new PairCache((source, host) => key('flow', flowItem(source, host)));
+const flowKeys = new PairCache((source, host) => 'flow' + SEP + flowItem(source, host));
 
 /** `key('flow', flowItem(source, destinationHost))`, without building it each time. */
 export function flowKey(source: string, destinationHost: string): string {
