@@ -11,8 +11,23 @@ export interface Counter {
   f: number;
 }
 
+/**
+ * The last decay factor computed, and for what. Counters updated by one action share its event time,
+ * so reading them at a later action's time asks for the same factor again (about half of all calls
+ * in a replay of a generated week): Math.exp was the engine's most expensive line.
+ */
+let lastAge = NaN;
+let lastHalfLifeMs = NaN;
+let lastFactor = 1;
+
 /** The counter's value at event time `now` (never grows when `now` is earlier than its last update). */
 export function valueAt(counter: Counter, now: number, halfLifeMs: number): number {
   const age = now - counter.t;
-  return age <= 0 ? counter.c : counter.c * Math.exp((-age * Math.LN2) / halfLifeMs);
+  if (age <= 0) return counter.c;
+  if (age !== lastAge || halfLifeMs !== lastHalfLifeMs) {
+    lastFactor = Math.exp((-age * Math.LN2) / halfLifeMs);
+    lastAge = age;
+    lastHalfLifeMs = halfLifeMs;
+  }
+  return counter.c * lastFactor;
 }

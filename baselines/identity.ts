@@ -18,10 +18,20 @@ export interface BaselineSettings {
   forgetBelow: number;
 }
 
-/** Hour of the week (0 = Monday 00:00 UTC … 167), for day/night and weekday/weekend awareness. */
+const DAY_MS = 86_400_000;
+/** The largest |time| a Date can hold; beyond it getUTCDay() is NaN. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Hour of the week (0 = Monday 00:00 UTC … 167), for day/night and weekday/weekend awareness.
+ * The weekday is computed as Date does it (days since the epoch, a Thursday; the time truncated to
+ * whole ms) rather than by making a Date per learned action.
+ */
 export function hourOfWeek(time: number): number {
-  const day = (new Date(time).getUTCDay() + 6) % 7;
-  return day * 24 + Math.floor((time % 86_400_000) / HOUR_MS);
+  if (!(Math.abs(time) <= MAX_DATE_MS)) return NaN;
+  const daysSinceEpoch = Math.floor(Math.trunc(time) / DAY_MS);
+  const day = (((daysSinceEpoch + 3) % 7) + 7) % 7; // Monday = 0
+  return day * 24 + Math.floor((time % DAY_MS) / HOUR_MS);
 }
 
 export class IdentityBaseline {
@@ -62,20 +72,23 @@ export class IdentityBaseline {
    */
   learn(keys: readonly string[], time: number, s: BaselineSettings): readonly string[] {
     let created: string[] | null = null;
-    for (const k of keys) {
-      const c = this.counters.get(k);
-      if (!c) {
-        this.counters.set(k, { c: 1, t: time, f: time });
-        (created ??= []).push(k);
-        continue;
-      }
-      const v = valueAt(c, time, s.halfLifeMs);
-      if (v < s.forgetBelow) (created ??= []).push(k);
-      c.c = v + 1;
-      if (time > c.t) c.t = time;
-    }
+    for (const k of keys) if (this.learnOne(k, time, s)) (created ??= []).push(k);
     this.dirty = true;
     return created ?? NONE;
+  }
+
+  /** Folds one item into the baseline. True when it is new to it (never seen, or forgotten). */
+  learnOne(k: string, time: number, s: BaselineSettings): boolean {
+    this.dirty = true;
+    const c = this.counters.get(k);
+    if (!c) {
+      this.counters.set(k, { c: 1, t: time, f: time });
+      return true;
+    }
+    const v = valueAt(c, time, s.halfLifeMs);
+    c.c = v + 1;
+    if (time > c.t) c.t = time;
+    return v < s.forgetBelow;
   }
 
   /** Folds an action's outcome (failed or retried, or not) into the usual rates and the weekly profile. */

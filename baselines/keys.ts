@@ -8,25 +8,67 @@ export type Dimension = (typeof DIMENSIONS)[number];
 /** Separator that cannot occur in tool names, targets or hosts as Vigil derives them. */
 export const SEP = '\u0000';
 
+/** An item of a dimension and its key. Shared (one per dimension and item): never changed. */
+export interface KeyedItem {
+  readonly dim: Dimension;
+  readonly item: string;
+  readonly key: string;
+}
+
 /**
  * Keys handed out, per dimension and item. Every action asks for the same few keys several times (judged
  * by each detector, then learned), and a freshly concatenated key must be flattened and hashed again at
- * every Map lookup; an interned key is built once and keeps its hash. Bounded: a dimension's cache is
- * emptied when it grows past KEY_CACHE_MAX items (only a cost, never a different key).
+ * every Map lookup; an interned key is built once and keeps its hash. The cache holds the item with its
+ * key, so an action's list of items (scopeItems) is made of shared objects too. Bounded: a dimension's
+ * cache is emptied when it grows past KEY_CACHE_MAX items (only a cost, never a different key).
  */
 const KEY_CACHE_MAX = 20_000;
-const keyCache = new Map<Dimension, Map<string, string>>(DIMENSIONS.map((d) => [d, new Map()]));
+const keyCache = new Map<Dimension, Map<string, KeyedItem>>(DIMENSIONS.map((d) => [d, new Map()]));
+
+export function keyedItem(dimension: Dimension, item: string): KeyedItem {
+  const cache = keyCache.get(dimension);
+  if (cache === undefined) return { dim: dimension, item, key: dimension + SEP + item }; // not a Dimension (unchecked input): just build it
+  let it = cache.get(item);
+  if (it === undefined) {
+    if (cache.size >= KEY_CACHE_MAX) cache.clear();
+    it = { dim: dimension, item, key: dimension + SEP + item };
+    cache.set(item, it);
+  }
+  return it;
+}
 
 export function key(dimension: Dimension, item: string): string {
-  const cache = keyCache.get(dimension);
-  if (cache === undefined) return dimension + SEP + item; // not a Dimension (unchecked input): just build it
-  let k = cache.get(item);
-  if (k === undefined) {
-    if (cache.size >= KEY_CACHE_MAX) cache.clear();
-    k = dimension + SEP + item;
-    cache.set(item, k);
+  return keyedItem(dimension, item).key;
+}
+
+/**
+ * Strings made of two parts, cached by part: a hit is two lookups of strings the action already holds
+ * (hashed once), where building the string first would concatenate, flatten and hash a new one each
+ * time. Bounded like the key cache: emptied past KEY_CACHE_MAX strings (only a cost, never a different
+ * string).
+ */
+class PairCache {
+  private readonly byFirst = new Map<string, Map<string, string>>();
+  private size = 0;
+
+  constructor(private readonly build: (a: string, b: string) => string) {}
+
+  get(a: string, b: string): string {
+    let bySecond = this.byFirst.get(a);
+    let s = bySecond?.get(b);
+    if (s === undefined) {
+      if (this.size >= KEY_CACHE_MAX) {
+        this.byFirst.clear();
+        this.size = 0;
+        bySecond = undefined;
+      }
+      if (bySecond === undefined) this.byFirst.set(a, (bySecond = new Map()));
+      s = this.build(a, b);
+      bySecond.set(b, s);
+      this.size++;
+    }
+    return s;
   }
-  return k;
 }
 
 /** `subject|class`: how often an identity accessed a subject (tool or target) with an access class. */
@@ -34,16 +76,42 @@ export function accessItem(subject: string, access: string): string {
   return `${subject}|${access}`;
 }
 
-/** A step's name in transitions: `tool:crm.search`, `delegation:billing`, `http:host/path`. */
+const accessKeys = new PairCache((access, subject) => 'access' + SEP + accessItem(subject, access));
+
+/** `key('access', accessItem(subject, access))`, without building it each time. */
+export function accessKey(subject: string, access: string): string {
+  return accessKeys.get(access, subject);
+}
+
+const stepNames = new PairCache((kind, target) => `${kind}:${target}`);
+
+/**
+ * A step's name in transitions: `tool:crm.search`, `delegation:billing`, `http:host/path`. Cached: a
+ * step's name is looked up in several keys (transition, from) while it is the latest step of a trace.
+ */
 export function stepName(kind: string, target: string): string {
-  return `${kind}:${target}`;
+  return stepNames.get(kind, target);
 }
 
 export function transitionItem(from: string, to: string): string {
   return `${from} -> ${to}`;
 }
 
+const transitionKeys = new PairCache((from, to) => 'transition' + SEP + transitionItem(from, to));
+
+/** `key('transition', transitionItem(from, to))`, without building it each time. */
+export function transitionKey(from: string, to: string): string {
+  return transitionKeys.get(from, to);
+}
+
 /** A sensitive read's target flowing to a destination host. */
 export function flowItem(source: string, destinationHost: string): string {
   return `${source} => ${destinationHost}`;
+}
+
+const flowKeys = new PairCache((source, host) => 'flow' + SEP + flowItem(source, host));
+
+/** `key('flow', flowItem(source, destinationHost))`, without building it each time. */
+export function flowKey(source: string, destinationHost: string): string {
+  return flowKeys.get(source, destinationHost);
 }

@@ -19,6 +19,11 @@ interface PeerItem {
   users: number;
   /** identity -> event time of its first attempt (learned or alerted), most recent MAX_ADOPTERS. */
   adopters: Map<string, number>;
+  /**
+   * The same times, ascending (NaN left out: it is in no range), so adoptersBetween counts a range by
+   * binary search instead of scanning up to MAX_ADOPTERS adopters at every new item judged.
+   */
+  times: number[];
 }
 
 export class PeerGroupBaseline {
@@ -61,7 +66,7 @@ export class PeerGroupBaseline {
 
   private item(k: string): PeerItem {
     let it = this.items.get(k);
-    if (!it) this.items.set(k, (it = { users: 0, adopters: new Map() }));
+    if (!it) this.items.set(k, (it = { users: 0, adopters: new Map(), times: [] }));
     return it;
   }
 
@@ -76,8 +81,13 @@ export class PeerGroupBaseline {
   /** An identity used `k` for the first time (whether or not it was learned): rollout evidence. */
   attempted(identity: string, k: string, time: number, it = this.item(k)): void {
     if (it.adopters.has(identity)) return;
-    if (it.adopters.size >= MAX_ADOPTERS) it.adopters.delete(it.adopters.keys().next().value!);
+    if (it.adopters.size >= MAX_ADOPTERS) {
+      const [oldest, t] = it.adopters.entries().next().value!;
+      it.adopters.delete(oldest);
+      removeTime(it.times, t);
+    }
     it.adopters.set(identity, time);
+    insertTime(it.times, time);
     this.changedItems.add(k);
   }
 
@@ -89,9 +99,10 @@ export class PeerGroupBaseline {
   /** Distinct identities other than `identity` whose first use of `k` falls in [from, to]. */
   adoptersBetween(k: string, from: number, to: number, identity: string): number {
     const it = this.items.get(k);
-    if (!it) return 0;
-    let n = 0;
-    for (const [id, t] of it.adopters) if (id !== identity && t >= from && t <= to) n++;
+    if (!it || !(from <= to)) return 0;
+    let n = firstAbove(it.times, to) - firstAtLeast(it.times, from);
+    const own = it.adopters.get(identity);
+    if (own !== undefined && own >= from && own <= to) n--;
     return n;
   }
 
@@ -117,7 +128,9 @@ export class PeerGroupBaseline {
 
   /** Restores an item read back from the store. */
   restoreItem(k: string, users: number, adopters: Array<[string, number]>): void {
-    this.items.set(k, { users, adopters: new Map(adopters) });
+    const it: PeerItem = { users, adopters: new Map(adopters), times: [] };
+    for (const t of it.adopters.values()) insertTime(it.times, t);
+    this.items.set(k, it);
   }
 
   /** Restores a member read back from the store. */
@@ -125,4 +138,38 @@ export class PeerGroupBaseline {
     this.members.add(identity);
     if (mature) this.mature.add(identity);
   }
+}
+
+/** Index of the first time >= t in ascending `times` (its length when there is none). */
+function firstAtLeast(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first time > t in ascending `times` (its length when there is none). */
+function firstAbove(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertTime(times: number[], t: number): void {
+  if (Number.isNaN(t)) return;
+  times.splice(firstAbove(times, t), 0, t);
+}
+
+function removeTime(times: number[], t: number): void {
+  if (Number.isNaN(t)) return;
+  times.splice(firstAtLeast(times, t), 1);
 }

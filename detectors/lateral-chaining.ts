@@ -6,7 +6,7 @@
  * The subject is the flow.
  */
 import type { Severity } from '../src/config/schema.js';
-import { flowItem, key, transitionItem } from '../baselines/keys.js';
+import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
@@ -24,9 +24,9 @@ function sensitiveEgress({ action, view, sensitiveReads, now }: DetectorInput): 
   let read = null;
   for (const r of sensitiveReads) if (r.time <= action.time && (!read || r.time > read.time)) read = r;
   if (!read) return null;
-  const flow = flowItem(read.target, action.host!);
-  const k = key('flow', flow);
+  const k = flowKey(read.target, action.host!);
   if (view.own(k) > 0 || view.peers(k) > 0) return null;
+  const flow = flowItem(read.target, action.host!);
   const sameTrace = read.traceId === action.traceId;
   return {
     detector: 'lateral_chaining',
@@ -48,8 +48,7 @@ function unlearnedTransition({ action, view, step }: DetectorInput): Finding | n
   const prev = step.previous;
   // Repeating a step is not lateral movement: nothing new is reached.
   if (!prev || !step.name || prev.name === step.name) return null;
-  const item = transitionItem(prev.name, step.name);
-  const k = key('transition', item);
+  const k = transitionKey(prev.name, step.name);
   if (view.own(k) > 0 || view.peers(k) > 0) return null;
   const crosses = prev.zones.length > 0 && step.zones.some((z) => !prev.zones.includes(z));
   const writes = action.access === 'write' || action.access === 'delete' || action.access === 'execute';
@@ -61,6 +60,7 @@ function unlearnedTransition({ action, view, step }: DetectorInput): Finding | n
   const fromCount = view.own(key('from', prev.name));
   const familiar = fromCount >= FAMILIAR_FROM || (view.phase === 'peer' && view.peers(key('from', prev.name)) > 0);
   if (!familiar) return null;
+  const item = transitionItem(prev.name, step.name);
   const severity: Severity = egress && (writes || crosses) ? 'high' : 'medium';
   const what = [crosses && `crosses from zone ${prev.zones.join('/')} to ${step.zones.join('/')}`, writes && `leads to a ${action.access}`, egress && 'reaches an external host']
     .filter(Boolean)

@@ -8,9 +8,9 @@
  * it is raised, and dropped if peers adopt it meanwhile.
  */
 import type { Severity } from '../src/config/schema.js';
-import { key, type Dimension } from '../baselines/keys.js';
+import { keyedItem, type Dimension } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
-import type { Detector, DetectorInput, Finding } from './types.js';
+import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
 
 /** Most significant first: the first new item found in this order becomes the subject. */
 const ORDER: Dimension[] = ['zone', 'scope', 'host', 'agent', 'tool', 'target'];
@@ -19,35 +19,43 @@ const NOUN: Record<string, string> = { zone: 'zone', scope: 'scope', host: 'host
 /** New items of these dimensions may be a rollout in progress; new zones and scopes never wait. */
 const HOLDABLE = new Set<string>(['host', 'agent', 'tool', 'target']);
 
-/** The (dimension, item) pairs an action uses, as scope_drift and learning both see them. */
-export function scopeItems(input: DetectorInput['action']): Array<[Dimension, string]> {
-  const items: Array<[Dimension, string]> = [];
-  if (input.kind === 'model') return items; // model traffic is its own kind, judged by no scope rule
-  if (input.kind === 'tool') items.push(['tool', input.target]);
-  else if (input.kind === 'delegation') items.push(['agent', input.target]);
-  else items.push(['target', input.target]);
-  if (input.host) items.push(['host', input.host]);
-  if (input.zone) items.push(['zone', input.zone]);
-  for (const s of input.scopes) items.push(['scope', s]);
+/**
+ * A model call's items: none (shared; `readonly`, never changed). Not frozen: loops over an action's
+ * items run in V8's fast path only while every array they see has an ordinary elements kind; a frozen
+ * one sends them to the generic iterator, which allocates at every step.
+ */
+const NO_ITEMS: readonly ScopeItem[] = [];
+
+/** The items an action uses, with their keys, as scope_drift and learning both see them. */
+export function scopeItems(input: DetectorInput['action']): readonly ScopeItem[] {
+  if (input.kind === 'model') return NO_ITEMS; // model traffic is its own kind, judged by no scope rule
+  const items: ScopeItem[] = [];
+  if (input.kind === 'tool') items.push(keyedItem('tool', input.target));
+  else if (input.kind === 'delegation') items.push(keyedItem('agent', input.target));
+  else items.push(keyedItem('target', input.target));
+  if (input.host) items.push(keyedItem('host', input.host));
+  if (input.zone) items.push(keyedItem('zone', input.zone));
+  // By index: the action builder freezes scope lists, and for-of over a frozen array takes V8's
+  // generic, allocating iterator path.
+  for (let i = 0; i < input.scopes.length; i++) items.push(keyedItem('scope', input.scopes[i]));
   return items;
 }
 
 export const scopeDrift: Detector = {
   id: 'scope_drift',
-  evaluate({ action, now, view, config }: DetectorInput): Finding | null {
+  evaluate({ action, scope, now, view, config }: DetectorInput): Finding | null {
     const settings = config.detectors.scope_drift;
-    const fresh: Array<{ dim: Dimension; item: string; peers: number }> = [];
-    for (const [dim, item] of scopeItems(action)) {
-      const k = key(dim, item);
+    let fresh: Array<{ dim: Dimension; item: string; key: string; peers: number }> | null = null;
+    for (const { dim, item, key: k } of scope) {
       if (view.own(k) > 0) continue;
       const peers = view.peers(k);
       if (view.phase === 'peer' && peers > 0) continue; // a new instance doing what its peers do
-      fresh.push({ dim, item, peers });
+      (fresh ??= []).push({ dim, item, key: k, peers });
     }
-    if (fresh.length === 0) return null;
+    if (fresh === null) return null;
     fresh.sort((a, b) => ORDER.indexOf(a.dim) - ORDER.indexOf(b.dim));
     const subject = fresh[0];
-    const subjectKey = key(subject.dim, subject.item);
+    const subjectKey = subject.key;
 
     // A rollout already under way explains it: enough peers adopted this item recently.
     const threshold = Math.max(2, Math.ceil(settings.rolloutShare * (view.peerGroupSize - 1)));

@@ -3,6 +3,7 @@
  * of the baseline go in; findings come out. No I/O, no logging, no wall clock — `now` is event time.
  */
 import type { Action } from '../src/actions/types.js';
+import type { KeyedItem } from '../baselines/keys.js';
 import type { Config, Severity } from '../src/config/schema.js';
 
 export const DETECTOR_IDS = ['scope_drift', 'lateral_chaining', 'retry_storm', 'unexpected_write'] as const;
@@ -60,8 +61,16 @@ export interface OutcomeWindow {
   since: number;
 }
 
+/** An item an action uses (its tool, target, host, zone, scopes...) and the item's baseline key. */
+export type ScopeItem = KeyedItem;
+
 export interface DetectorInput {
   action: Action;
+  /**
+   * `scopeItems(action)` (scope-drift.ts): made once per action and shared by scope_drift and
+   * learning, which both walk the same items.
+   */
+  scope: readonly ScopeItem[];
   now: number;
   view: BaselineView;
   step: StepContext;

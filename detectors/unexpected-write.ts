@@ -4,17 +4,20 @@
  * The subject is the tool or target written to.
  */
 import type { Severity } from '../src/config/schema.js';
-import { accessItem, key } from '../baselines/keys.js';
+import { accessKey } from '../baselines/keys.js';
 import { raise, span, surpriseScore, times } from './severity.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
 const WRITE_CLASSES = ['write', 'delete', 'execute'] as const;
 const BASE: Record<string, Severity> = { write: 'medium', delete: 'high', execute: 'high' };
 
+/** An action without an access class teaches none (most do not): shared, never changed. */
+const NO_KEYS: readonly string[] = [];
+
 /** The `access` keys an action teaches: per subject, and the identity-wide total per class. */
-export function accessKeys(action: DetectorInput['action']): string[] {
-  if (!action.access || action.kind === 'model') return [];
-  return [key('access', accessItem(action.target, action.access)), key('access', accessItem('*', action.access))];
+export function accessKeys(action: DetectorInput['action']): readonly string[] {
+  if (!action.access || action.kind === 'model') return NO_KEYS;
+  return [accessKey(action.target, action.access), accessKey('*', action.access)];
 }
 
 export const unexpectedWrite: Detector = {
@@ -23,13 +26,13 @@ export const unexpectedWrite: Detector = {
     const access = action.access;
     if (!access || access === 'read' || action.kind === 'model') return null;
     const subject = action.target;
-    const classKey = key('access', accessItem(subject, access));
+    const classKey = accessKey(subject, access);
     if (view.own(classKey) > 0) return null;
     const peersDoing = view.peers(classKey);
     if (view.phase === 'peer' && peersDoing > 0) return null;
 
-    const reads = view.own(key('access', accessItem(subject, 'read')));
-    const everWrote = WRITE_CLASSES.some((c) => view.own(key('access', accessItem('*', c))) > 0);
+    const reads = view.own(accessKey(subject, 'read'));
+    const everWrote = WRITE_CLASSES.some((c) => view.own(accessKey('*', c)) > 0);
     const history = view.phase === 'own' ? `over ${span(now - view.firstSeen)}` : 'as a new identity';
     let why: string;
     if (!everWrote) why = `Its baseline is read-only: no write, delete or execute ${history} (${view.actions.toLocaleString('en-US')} actions)`;

@@ -8,7 +8,7 @@
  */
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
-import { flowItem, key, transitionItem, type Dimension } from '../../baselines/keys.js';
+import { flowKey, key, transitionKey, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress } from '../../detectors/lateral-chaining.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
@@ -27,21 +27,17 @@ import { RetryWindow, SensitiveReads } from './windows.js';
 /** Identity baselines serialised per commit while a checkpoint is in progress. */
 const CHECKPOINT_SLICE = 100;
 
-const NO_READS: readonly SensitiveRead[] = Object.freeze([]); // a non-egress action's: shared, not one per action
+/** What nearly every action yields: shared, not one array per action. */
+const NO_FINDINGS: readonly Reported[] = [];
+
+/** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
+const NO_READS: readonly SensitiveRead[] = [];
 
 /** An allowed item counts as this many uses. */
 const ALLOW_WEIGHT = 5;
 
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
-
-/** The keys an action teaches its own identity: its scope items, then its access classes (one array). */
-function ownKeys(a: Action): string[] {
-  const keys: string[] = [];
-  for (const [dim, item] of scopeItems(a)) keys.push(key(dim, item));
-  for (const k of accessKeys(a)) keys.push(k);
-  return keys;
-}
 
 interface Windows {
   retry: RetryWindow;
@@ -88,8 +84,9 @@ export class DetectionEngine implements Stage {
   process(actions: readonly Action[]): void {
     const steps = this.steps.annotate(actions);
     const merged = new Map<string, Reported>();
-    for (const a of actions) {
-      const step = steps.get(a)!;
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      const step = steps[i];
       // A call made inside a tool (context repair may have found that tool in another trace) merges
       // into the tool's step.
       const inTool = step.name === null && a.kind !== 'model';
@@ -124,7 +121,7 @@ export class DetectionEngine implements Stage {
     return w;
   }
 
-  private processOne(a: Action, step: StepContext): Reported[] {
+  private processOne(a: Action, step: StepContext): readonly Reported[] {
     const s = this.settings;
     const b = this.baselines.identity(a.identity, a.peerGroup, a.time);
     const group = this.baselines.group(a.peerGroup);
@@ -142,50 +139,55 @@ export class DetectionEngine implements Stage {
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
 
-    const findings: Reported[] = [];
+    const scope = scopeItems(a);
+    let findings: Reported[] | null = null; // made at the first finding: nearly every action has none
     if (phase && !late) {
       const view = makeView(b, group, phase, a.time, s);
       let ownerView: BaselineView | undefined;
-      const input: DetectorInput = { action: a, now: a.time, view, step, sensitiveReads, window, config: this.config };
+      const input: DetectorInput = { action: a, scope, now: a.time, view, step, sensitiveReads, window, config: this.config };
+      const delegated = step.owner !== a.identity;
       for (const d of this.enabled) {
         // Chains are the trace owner's: a delegated step is judged by what the caller has learned.
-        const byOwner = d.id === 'lateral_chaining' && step.owner !== a.identity;
+        const byOwner = delegated && d.id === 'lateral_chaining';
         if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
         if (byOwner && !ownerView) continue;
         const f = d.evaluate(byOwner ? { ...input, view: ownerView! } : input);
-        if (f) findings.push({ f, action: a, identity: byOwner ? step.owner : a.identity });
+        if (f) (findings ??= []).push({ f, action: a, identity: byOwner ? step.owner : a.identity });
       }
     }
 
-    if (findings.length === 0) {
-      this.learn(b, ownKeys(a), a.time);
+    if (findings === null) {
+      // What it teaches its own identity: its scope items, then its access classes.
+      for (const it of scope) this.learnKey(b, it.key, a.time);
+      for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
       b.learnOutcome(a.time, bad, s);
       group.learnOutcome(a.time, bad, s.halfLifeMs);
       // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
       const owner = step.owner === a.identity ? b : this.known(step.owner);
-      if (owner) this.learn(owner, this.chainKeys(a, step, sensitiveReads), a.time);
+      if (owner) this.learnChain(owner, a, step, sensitiveReads);
     } else {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
-      for (const [dim, item] of scopeItems(a)) group.attempted(a.identity, key(dim, item), a.time);
+      for (const it of scope) group.attempted(a.identity, it.key, a.time);
     }
     if (a.sensitive) ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId });
-    return findings;
+    return findings ?? NO_FINDINGS;
   }
 
-  private learn(b: IdentityBaseline, keys: readonly string[], time: number): void {
-    if (keys.length === 0) return;
-    const group = this.baselines.group(b.peerGroup);
-    for (const created of b.learn(keys, time, this.settings)) group.learned(b.identity, created, time);
+  /**
+   * Learns one item into `b`; an item new to `b` is news to its peer group too (users, rollout
+   * evidence). One key at a time, so the hot path builds no array of keys per action.
+   */
+  private learnKey(b: IdentityBaseline, k: string, time: number): void {
+    if (b.learnOne(k, time, this.settings)) this.baselines.group(b.peerGroup).learned(b.identity, k, time);
   }
 
-  /** What a step teaches its trace owner: the transition into it, and sensitive flows it completes. */
-  private chainKeys(a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): string[] {
-    const keys: string[] = [];
+  /** Teaches a step's trace owner the transition into the step, and the sensitive flows it completes. */
+  private learnChain(owner: IdentityBaseline, a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): void {
     if (step.name && step.previous) {
-      keys.push(key('transition', transitionItem(step.previous.name, step.name)), key('from', step.previous.name));
+      this.learnKey(owner, transitionKey(step.previous.name, step.name), a.time);
+      this.learnKey(owner, key('from', step.previous.name), a.time);
     }
-    for (const r of reads) if (r.time <= a.time) keys.push(key('flow', flowItem(r.target, a.host!)));
-    return keys;
+    for (const r of reads) if (r.time <= a.time) this.learnKey(owner, flowKey(r.target, a.host!), a.time);
   }
 
   /** A known identity's baseline, made hot (so what is learned into it is kept); undefined when unknown. */
@@ -216,7 +218,7 @@ export class DetectionEngine implements Stage {
       const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
       if (b.count(k, h.lastEventTime, this.settings) > 0) continue; // an operator allowed it meanwhile
       if (adopters >= threshold) {
-        this.learn(b, [k], h.lastEventTime);
+        this.learnKey(b, k, h.lastEventTime);
       } else if (adopters > 0) {
         // Peers started using it too, just not enough of them yet: more likely a change being rolled
         // out than one identity drifting. Still worth a look, at the lowest severity.

@@ -27,59 +27,81 @@ interface StepRecord {
   endTime: number;
 }
 
-export class TraceSteps {
-  /** traceId -> owner -> recent steps (insertion order = LRU of traces). */
-  private readonly traces = new Map<string, Map<string, StepRecord[]>>();
+/** A trace's step history (owner -> recent steps), in a list of traces from least to most recently seen. */
+interface TraceEntry {
+  traceId: string;
+  owners: Map<string, StepRecord[]>;
+  older: TraceEntry | null;
+  newer: TraceEntry | null;
+}
 
-  /** Step context for every action of the batch (actions of one trace are contiguous or not: both work). */
-  annotate(actions: readonly Action[]): Map<Action, StepContext> {
-    const out = new Map<Action, StepContext>();
-    const byTrace = new Map<string, Action[]>();
-    for (const a of actions) {
+export class TraceSteps {
+  /**
+   * traceId -> its history. The least recently seen trace is dropped first; recency is kept in a
+   * linked list, not in the Map's order. Re-inserting a trace at every batch kept the Map in order
+   * but filled its front with deleted entries, which `keys().next()` had to skip at every eviction (a
+   * third of annotateTrace's time); a long-lived iterator avoids the skipping but keeps every table
+   * V8 replaces alive until it moves, which it does not before the first eviction.
+   */
+  private readonly traces = new Map<string, TraceEntry>();
+  private oldest: TraceEntry | null = null;
+  private newest: TraceEntry | null = null;
+
+  /**
+   * Step context for every action of the batch, at the action's index (actions of one trace are
+   * contiguous or not: both work). An array rather than a Map keyed by action: no hashing of action
+   * objects, one allocation per batch.
+   */
+  annotate(actions: readonly Action[]): StepContext[] {
+    const out = new Array<StepContext>(actions.length);
+    const byTrace = new Map<string, number[]>();
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
       // A call context repair attributed to a tool in another trace belongs to that tool's trace.
       const traceId = a.attributedTo?.traceId ?? a.traceId;
-      let list = byTrace.get(traceId);
-      if (!list) byTrace.set(traceId, (list = []));
-      list.push(a);
+      const list = byTrace.get(traceId);
+      if (list) list.push(i);
+      else byTrace.set(traceId, [i]);
     }
-    for (const [traceId, list] of byTrace) this.annotateTrace(traceId, list, out);
+    for (const [traceId, list] of byTrace) this.annotateTrace(traceId, actions, list, out);
     return out;
   }
 
-  private annotateTrace(traceId: string, actions: Action[], out: Map<Action, StepContext>): void {
-    // Built with a loop: `new Map(actions.map(...))` allocates a pair array per action.
-    const byId = new Map<string, Action>();
-    for (const a of actions) byId.set(a.spanId, a);
-    const zonesOf = new Map<Action, string[]>();
-    const steps: Action[] = [];
-    for (const a of actions) {
-      const parent = byId.get(a.attributedTo?.spanId ?? a.parentSpanId);
+  /** Annotates the actions of one trace: `batch[i]` for each `i` of `indices`, written to `out[i]`. */
+  private annotateTrace(traceId: string, batch: readonly Action[], indices: number[], out: StepContext[]): void {
+    // Zones a step reached, by batch index (its own zone, then its calls'); most steps reach none.
+    const zonesOf = new Map<number, string[]>();
+    const byId = new Map<string, number>();
+    for (const i of indices) byId.set(batch[i].spanId, i);
+    const steps: number[] = [];
+    for (const i of indices) {
+      const a = batch[i];
+      const p = byId.get(a.attributedTo?.spanId ?? a.parentSpanId);
+      const parent = p === undefined ? undefined : batch[p];
       if (a.kind === 'model') {
-        out.set(a, { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null });
+        out[i] = { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null };
       } else if (CALL_KINDS.has(a.kind) && parent && STEP_KINDS.has(parent.kind)) {
-        if (a.zone) addZone(zonesOf, parent, a.zone);
-        out.set(a, { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: parent.target });
+        if (a.zone) addZone(zonesOf, p!, a.zone);
+        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: parent.target };
       } else {
-        steps.push(a);
-        if (a.zone) addZone(zonesOf, a, a.zone);
+        steps.push(i);
+        if (a.zone) addZone(zonesOf, i, a.zone);
       }
     }
-    steps.sort((x, y) => x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1));
+    // Sorting copies the array, and a trace's steps mostly arrive in order already (often just one).
+    if (!ascending(steps, batch)) steps.sort((i, j) => stepOrder(batch[i], batch[j]));
 
-    let owners = this.traces.get(traceId);
-    if (owners) this.traces.delete(traceId);
-    else owners = new Map();
-    this.traces.set(traceId, owners);
-    if (this.traces.size > MAX_TRACES) this.traces.delete(this.traces.keys().next().value!);
+    const owners = this.touch(traceId);
 
-    for (const a of steps) {
+    for (const i of steps) {
+      const a = batch[i];
       const owner = a.caller ?? a.identity;
       let history = owners.get(owner);
       if (!history) owners.set(owner, (history = []));
-      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(a) ?? NO_ZONES, spanId: a.spanId, parentSpanId: a.parentSpanId, time: a.time, endTime: a.endTime };
-      let previous: StepRecord | undefined;
-      for (let i = history.length - 1; i >= 0; i--) {
-        const s = history[i];
+      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(i) ?? NO_ZONES, spanId: a.spanId, parentSpanId: a.parentSpanId, time: a.time, endTime: a.endTime };
+      let previous: StepRecord | null = null;
+      for (let h = history.length - 1; h >= 0; h--) {
+        const s = history[h];
         const parallelSibling = s.parentSpanId === a.parentSpanId && s.endTime > a.time;
         if (!parallelSibling) {
           previous = s;
@@ -88,13 +110,65 @@ export class TraceSteps {
       }
       history.push(record);
       if (history.length > MAX_STEPS) history.shift();
-      out.set(a, { name: record.name, zones: record.zones, previous: previous ? { name: previous.name, zones: previous.zones, spanId: previous.spanId } : null, owner, within: null });
+      // The record itself is the next step's previous: records are never changed once made.
+      out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
     }
+  }
+
+  /** The trace's history, now the most recently seen (new when unknown: the oldest past MAX_TRACES goes). */
+  private touch(traceId: string): Map<string, StepRecord[]> {
+    let e = this.traces.get(traceId);
+    if (e) {
+      if (e !== this.newest) {
+        this.unlink(e);
+        this.append(e);
+      }
+    } else {
+      e = { traceId, owners: new Map(), older: null, newer: null };
+      this.traces.set(traceId, e);
+      this.append(e);
+      if (this.traces.size > MAX_TRACES) {
+        const drop = this.oldest!;
+        this.unlink(drop);
+        this.traces.delete(drop.traceId);
+      }
+    }
+    return e.owners;
+  }
+
+  private append(e: TraceEntry): void {
+    e.older = this.newest;
+    e.newer = null;
+    if (this.newest) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  private unlink(e: TraceEntry): void {
+    if (e.older) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = e.newer = null;
   }
 }
 
-function addZone(zonesOf: Map<Action, string[]>, a: Action, zone: string): void {
-  const zones = zonesOf.get(a);
-  if (!zones) zonesOf.set(a, [zone]);
+/** Steps in order of start, then end, then span id. */
+function stepOrder(x: Action, y: Action): number {
+  return x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1);
+}
+
+/**
+ * True when each step comes strictly before the next: then sorting would leave them as they are (the
+ * whole array is one ascending run), so it can be skipped.
+ */
+function ascending(steps: readonly number[], batch: readonly Action[]): boolean {
+  for (let i = 1; i < steps.length; i++) if (stepOrder(batch[steps[i - 1]], batch[steps[i]]) >= 0) return false;
+  return true;
+}
+
+function addZone(zonesOf: Map<number, string[]>, step: number, zone: string): void {
+  const zones = zonesOf.get(step);
+  if (!zones) zonesOf.set(step, [zone]);
   else if (!zones.includes(zone)) zones.push(zone);
 }

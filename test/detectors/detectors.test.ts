@@ -3,11 +3,11 @@
  * a plain object built here, which is exactly the seam the engine uses (src/detect/view.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { accessItem, flowItem, key, transitionItem } from '../../baselines/keys.js';
+import { accessItem, accessKey, flowItem, flowKey, key, stepName, transitionItem, transitionKey } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { lateralChaining } from '../../detectors/lateral-chaining.js';
 import { retryStorm } from '../../detectors/retry-storm.js';
-import { scopeDrift } from '../../detectors/scope-drift.js';
+import { scopeDrift, scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, OutcomeWindow, StepContext } from '../../detectors/types.js';
 import { unexpectedWrite } from '../../detectors/unexpected-write.js';
 import type { Action } from '../../src/actions/types.js';
@@ -43,12 +43,23 @@ const noStep: StepContext = { name: null, zones: [], previous: null, owner: 'spi
 const quiet: OutcomeWindow = { actions: 1, bad: 0, badBySubject: new Map(), since: NOW };
 
 function input(a: Action, v: BaselineView, over: Partial<DetectorInput> = {}): DetectorInput {
-  return { action: a, now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, config, ...over };
+  return { action: a, scope: scopeItems(a), now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, config, ...over };
 }
 
 describe('the detector list', () => {
   it('registers each contract id exactly once', () => {
     expect(DETECTORS.map((d) => d.id).sort()).toEqual(['lateral_chaining', 'retry_storm', 'scope_drift', 'unexpected_write']);
+  });
+});
+
+describe('baseline keys', () => {
+  it('cached two-part keys are the keys built from their items', () => {
+    for (let n = 0; n < 3; n++) {
+      expect(accessKey('crm.search', 'write')).toBe(key('access', accessItem('crm.search', 'write')));
+      expect(transitionKey('tool:a', 'tool:b')).toBe(key('transition', transitionItem('tool:a', 'tool:b')));
+      expect(flowKey('secrets.get', 'paste.example.com')).toBe(key('flow', flowItem('secrets.get', 'paste.example.com')));
+      expect(stepName('http', 'host/path')).toBe('http:host/path');
+    }
   });
 });
 
