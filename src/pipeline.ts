@@ -32,7 +32,9 @@ const MESSAGE_SPANS = 1024;
 const MESSAGES_IN_FLIGHT = 2;
 /**
  * Exports this small skip the line: a single agent's trace should not wait behind every 512-span batch
- * a Collector queued before it. Order between requests is not promised by OTLP anyway.
+ * a Collector queued before it. They also travel in messages of their own, outside the in-flight bound,
+ * so they wait behind at most the bulk messages already handed to the worker and come back without
+ * a thousand other spans' actions. Order between requests is not promised by OTLP anyway.
  */
 const FAST_LANE_SPANS = 64;
 /** Bytes per span assumed for an OTLP/JSON export until the worker has counted (real spans are larger). */
@@ -87,8 +89,8 @@ export class Pipeline {
   /** Small exports sit at the front of the queue, in arrival order, before this index. */
   private fastLaneEnd = 0;
   private readonly inFlight = new Map<number, Pending>();
-  /** Messages of exports posted to the worker and not yet answered. */
-  private messagesInFlight = 0;
+  /** Bulk messages posted to the worker and not yet answered, by the id of their first export. */
+  private readonly bulkInFlight = new Set<number>();
   private queuedSpans = 0;
   private nextId = 1;
   private readonly awaitingCommit: Array<{ ticket: Ticket; outcome: Outcome }> = [];
@@ -197,26 +199,31 @@ export class Pipeline {
     this.dispatch();
   }
 
-  /** Hands queued exports to the worker, a message at a time, while fewer than MESSAGES_IN_FLIGHT are out. */
+  /**
+   * Hands queued exports to the worker: the fast lane at once, in messages of its own; bulk exports a
+   * message at a time while fewer than MESSAGES_IN_FLIGHT bulk messages are out.
+   */
   private dispatch(): void {
-    while (!this.paused && this.queue.length > 0 && this.messagesInFlight < MESSAGES_IN_FLIGHT) {
+    while (!this.paused && this.queue.length > 0) {
+      const small = this.fastLaneEnd > 0;
+      if (!small && this.bulkInFlight.size >= MESSAGES_IN_FLIGHT) return;
       const exports: ExportJob[] = [];
       let spans = 0;
-      while (this.queue.length > 0 && (exports.length === 0 || spans + this.queue[0].spans <= MESSAGE_SPANS)) {
+      while (this.queue.length > 0 && (small ? this.fastLaneEnd > 0 : true) && (exports.length === 0 || spans + this.queue[0].spans <= MESSAGE_SPANS)) {
         const entry = this.queue.shift()!;
-        if (this.fastLaneEnd > 0) this.fastLaneEnd--;
+        if (small) this.fastLaneEnd--;
         this.inFlight.set(entry.id, entry);
         spans += entry.spans;
         exports.push({ id: entry.id, receiver: entry.receiver, format: entry.format, bytes: entry.bytes });
       }
-      this.messagesInFlight++;
+      if (!small) this.bulkInFlight.add(exports[0].id);
       this.worker.post({ t: 'exports', exports });
     }
   }
 
   private onBatch(batch: Batch): void {
     // The worker gets its next message before this thread judges the batch, so both threads stay busy.
-    if (batch.done.length > 0 && this.inFlight.has(batch.done[0].id)) this.messagesInFlight--;
+    if (batch.done.length > 0) this.bulkInFlight.delete(batch.done[0].id);
     this.dispatch();
     this.emit(batch.actions);
     for (const d of batch.done) this.answered(d, batch.badLines);
@@ -257,7 +264,7 @@ export class Pipeline {
       entry.ticket.reject(lost);
     }
     this.inFlight.clear();
-    this.messagesInFlight = 0;
+    this.bulkInFlight.clear();
     for (const w of this.replayWaiters.values()) w.reject(lost);
     this.replayWaiters.clear();
     this.drainWaiter?.reject(lost);

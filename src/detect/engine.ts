@@ -25,7 +25,7 @@ import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
 
 /** Identity baselines serialised per commit while a checkpoint is in progress. */
-const CHECKPOINT_SLICE = 100;
+const CHECKPOINT_SLICE = 50;
 
 /** What nearly every action yields: shared, not one array per action. */
 const NO_FINDINGS: readonly Reported[] = [];
