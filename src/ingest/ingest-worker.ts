@@ -1,8 +1,11 @@
 /**
  * The main thread's handle on the ingest worker: starts it, posts work, and turns its batches back into
  * actions, metrics and log lines. If the worker dies (a bug, out of memory), it is started again and the
- * owner is told which work was lost so it can answer those exports with a retryable error.
+ * owner is told the work posted to it was lost, so those exports are answered with a retryable error. A
+ * worker that keeps dying soon after its start is restarted with a growing delay (work waits meanwhile).
  */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Action } from '../actions/types.js';
 import type { Logger } from '../log.js';
@@ -23,6 +26,9 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
  * default means fewer scavenges (GC was a quarter of the worker's time; ~8% more throughput measured).
  */
 const YOUNG_GENERATION_MB = 48;
+/** A worker that dies this soon after its start counts as a crash loop: the next start waits. */
+const CRASH_LOOP_MS = 10_000;
+const MAX_RESTART_DELAY_MS = 10_000;
 
 export interface Batch {
   actions: Action[];
@@ -38,19 +44,29 @@ export interface IngestWorkerEvents {
 }
 
 export class IngestWorker {
-  private worker!: Worker;
+  private worker: Worker | null = null;
   private decoder!: ActionDecoder;
   private stopping = false;
+  private startedAt = 0;
+  private quickCrashes = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  /** Messages posted while no worker runs (between a crash and a delayed restart). */
+  private waiting: ToWorker[] = [];
 
   constructor(
     private readonly setup: Omit<WorkerSetup, 'logLevel'>,
     private readonly deps: { metrics: Metrics; logger: Logger },
     private readonly events: IngestWorkerEvents,
   ) {
+    if (!fs.existsSync(fileURLToPath(WORKER_URL))) {
+      throw new Error(`the ingest worker ${fileURLToPath(WORKER_URL)} is missing: build Vigil first (npm run build)`);
+    }
     this.start();
   }
 
   private start(): void {
+    this.restartTimer = null;
+    this.startedAt = Date.now();
     const workerData: WorkerSetup = { ...this.setup, logLevel: this.deps.logger.level };
     this.decoder = new ActionDecoder();
     this.worker = new Worker(WORKER_URL, { workerData, name: 'vigil-ingest', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
@@ -61,19 +77,25 @@ export class IngestWorker {
     this.worker.on('exit', (code) => {
       if (!this.stopping) this.crashed(new Error(`the ingest worker exited with code ${code}`));
     });
+    for (const msg of this.waiting.splice(0)) this.worker.postMessage(msg);
   }
 
   private crashed(err: Error): void {
-    if (this.stopping) return;
-    this.deps.logger.error({ err }, 'ingest worker failed; restarting it (held traces are lost, unanswered exports are refused as retryable)');
+    if (this.stopping || this.worker === null) return;
+    this.quickCrashes = Date.now() - this.startedAt < CRASH_LOOP_MS ? this.quickCrashes + 1 : 0;
+    const delay = this.quickCrashes <= 1 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** (this.quickCrashes - 2));
+    this.deps.logger.error({ err, restartInMs: delay }, 'ingest worker failed; restarting it (held traces are lost, unanswered exports are refused as retryable)');
     this.worker.removeAllListeners();
     void this.worker.terminate();
-    this.start();
+    this.worker = null;
+    if (delay === 0) this.start();
+    else this.restartTimer = setTimeout(() => this.start(), delay);
     this.events.onCrash(err);
   }
 
   post(msg: ToWorker): void {
-    this.worker.postMessage(msg);
+    if (this.worker === null) this.waiting.push(msg);
+    else this.worker.postMessage(msg);
   }
 
   private onMessage(msg: FromWorker): void {
@@ -92,9 +114,12 @@ export class IngestWorker {
   /** Asks the worker to exit, and terminates it if it has not within a second. */
   async close(): Promise<void> {
     this.stopping = true;
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.postMessage({ t: 'stop' } satisfies ToWorker);
-    const timer = setTimeout(() => void this.worker.terminate(), 1000);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    if (worker === null) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ t: 'stop' } satisfies ToWorker);
+    const timer = setTimeout(() => void worker.terminate(), 1000);
     await exited;
     clearTimeout(timer);
   }

@@ -17,11 +17,11 @@ afterAll(() => t.close());
 const exportOf = (agent: string) =>
   Buffer.from(encodeProtobuf(makeSpans([{ name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': 'https://api.example.com/v1/x' } }], { resource: { 'service.name': 'svc', 'nhi.identity': agent } })));
 
-/** The worker thread behind the pipeline (private: reached into on purpose, to kill it). */
-const workerThread = (): Worker => (t.daemon.pipeline as unknown as { worker: { worker: Worker } }).worker.worker;
+/** The worker thread behind the pipeline (private: reached into on purpose, to kill it); null between a crash and a delayed restart. */
+const workerThread = (): Worker | null => (t.daemon.pipeline as unknown as { worker: { worker: Worker | null } }).worker.worker;
 
 it('restarts a dead worker; the export in flight is refused as retryable or was answered, never lost silently', async () => {
-  const before = workerThread();
+  const before = workerThread()!;
   const inFlight = t.daemon.pipeline.ingest(exportOf('spiffe://test/a'), 'protobuf', 'http');
   await before.terminate();
   const settled = await inFlight.then(
@@ -39,4 +39,17 @@ it('restarts a dead worker; the export in flight is refused as retryable or was 
   expect(after).toEqual({ rejected: 0, errorMessage: '' });
   await expect.poll(() => t.actions.some((a) => a.identity === 'spiffe://test/b')).toBe(true);
   expect(t.daemon.pipeline.queueDepth).toBe(0);
+});
+
+it('keeps restarting a worker that dies again and again, with a delay; work posted meanwhile waits for it', async () => {
+  for (let i = 0; i < 3; i++) {
+    await expect.poll(() => workerThread()).not.toBeNull();
+    await workerThread()!.terminate();
+  }
+  // Quick successive crashes: the next start is delayed, and an export sent now is answered after it.
+  expect(workerThread()).toBeNull();
+  const outcome = await t.daemon.pipeline.ingest(exportOf('spiffe://test/c'), 'protobuf', 'http');
+  expect(outcome).toEqual({ rejected: 0, errorMessage: '' });
+  expect(workerThread()).not.toBeNull();
+  expect(t.logs.join('')).toMatch(/"restartInMs":[1-9]/);
 });
