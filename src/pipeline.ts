@@ -111,7 +111,7 @@ export class Pipeline {
       onBatch: (batch) => this.onBatch(batch),
       onCrash: () => this.onWorkerCrash(),
     });
-    if ((deps.mode ?? 'serve') === 'serve') {
+    if (deps.mode !== 'replay') {
       // Commits also come with the clock, not only with batches: stages do time-driven work in them
       // (baseline checkpoints, findings whose hold has expired) that must happen on an idle daemon too.
       const every = Math.max(50, Math.min(1000, deps.config.storage.flushInterval));
@@ -209,7 +209,7 @@ export class Pipeline {
       if (!small && this.bulkInFlight.size >= MESSAGES_IN_FLIGHT) return;
       const exports: ExportJob[] = [];
       let spans = 0;
-      while (this.queue.length > 0 && (small ? this.fastLaneEnd > 0 : true) && (exports.length === 0 || spans + this.queue[0].spans <= MESSAGE_SPANS)) {
+      while (this.queue.length > 0 && (!small || this.fastLaneEnd > 0) && (exports.length === 0 || spans + this.queue[0].spans <= MESSAGE_SPANS)) {
         const entry = this.queue.shift()!;
         if (small) this.fastLaneEnd--;
         this.inFlight.set(entry.id, entry);
