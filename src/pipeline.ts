@@ -28,8 +28,8 @@ import type { IdentityStore } from './store/identities.js';
  * Delivering a message between threads costs ~0.1-0.5 ms here, so a message carries several exports when
  * they are queued; and an export in the fast lane waits behind at most this much.
  */
-const MESSAGE_SPANS = 1024;
-const MESSAGES_IN_FLIGHT = 2;
+const MESSAGE_SPANS = 512;
+const MESSAGES_IN_FLIGHT = 3;
 /**
  * Exports this small skip the line: a single agent's trace should not wait behind every 512-span batch
  * a Collector queued before it. They also travel in messages of their own, outside the in-flight bound,

@@ -24,8 +24,11 @@ import { TraceSteps } from './steps.js';
 import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
 
-/** Identity baselines serialised per commit while a checkpoint is in progress. */
-const CHECKPOINT_SLICE = 50;
+/**
+ * A checkpoint is spread over the commits of about half a checkpoint interval, at least this many
+ * baselines per commit: a few milliseconds per commit, and done well before the next one is due.
+ */
+const CHECKPOINT_MIN_SLICE = 25;
 
 /** What nearly every action yields: shared, not one array per action. */
 const NO_FINDINGS: readonly Reported[] = [];
@@ -55,6 +58,7 @@ export class DetectionEngine implements Stage {
   private watermark = 0;
   private lastCheckpoint = 0;
   private checkpointing = false;
+  private checkpointSlice = CHECKPOINT_MIN_SLICE;
   private touches = 0;
   late = 0;
 
@@ -278,8 +282,8 @@ export class DetectionEngine implements Stage {
 
   /**
    * Writes folded alert counts, and learned state when a checkpoint is due. Runs in the commit
-   * transaction. Outside a final commit, a due checkpoint is written in slices of CHECKPOINT_SLICE
-   * baselines, one slice per commit, until nothing is dirty.
+   * transaction. Outside a final commit, a due checkpoint is written a slice per commit (see
+   * CHECKPOINT_MIN_SLICE) until every baseline dirty at its start is written.
    */
   commit(final: boolean): void {
     const now = this.wallClock();
@@ -291,9 +295,14 @@ export class DetectionEngine implements Stage {
       this.lastCheckpoint = now;
       return;
     }
-    if (!this.checkpointing && now - this.lastCheckpoint >= this.config.baselines.checkpointInterval) this.checkpointing = true;
+    const { checkpointInterval } = this.config.baselines;
+    if (!this.checkpointing && now - this.lastCheckpoint >= checkpointInterval) {
+      this.checkpointing = true;
+      const commitsInHalfInterval = Math.max(1, checkpointInterval / 2 / this.config.storage.flushInterval);
+      this.checkpointSlice = Math.max(CHECKPOINT_MIN_SLICE, Math.ceil(this.baselines.beginCheckpoint() / commitsInHalfInterval));
+    }
     if (!this.checkpointing) return;
-    if (this.baselines.checkpoint(CHECKPOINT_SLICE) < CHECKPOINT_SLICE) {
+    if (this.baselines.continueCheckpoint(this.checkpointSlice) === 0) {
       this.checkpointing = false;
       this.lastCheckpoint = now;
     }
