@@ -39,7 +39,7 @@ export interface Batch {
 
 export interface IngestWorkerEvents {
   onBatch(batch: Batch): void;
-  /** The worker died: the work posted and not answered is lost (the worker has been started again). */
+  /** The worker died: the work posted and not answered is lost (it is started again, at once or after a delay). */
   onCrash(err: Error): void;
 }
 
