@@ -53,3 +53,17 @@ it('keeps restarting a worker that dies again and again, with a delay; work post
   expect(workerThread()).not.toBeNull();
   expect(t.logs.join('')).toMatch(/"restartInMs":[1-9]/);
 });
+
+it('hands a small export to the worker ahead of bulk exports queued before it', async () => {
+  const bulk = (agent: string) =>
+    Buffer.from(encodeProtobuf(makeSpans(Array.from({ length: 100 }, (_, i) => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET', 'url.full': `https://api.example.com/v1/${i}` } })), { resource: { 'service.name': 'svc', 'nhi.identity': agent } })));
+  const before = t.actions.length;
+  t.daemon.pipeline.pause();
+  const queued = [bulk('spiffe://test/bulk-1'), bulk('spiffe://test/bulk-2')].map((b) => t.daemon.pipeline.ingest(b, 'protobuf', 'http'));
+  const small = t.daemon.pipeline.ingest(exportOf('spiffe://test/small'), 'protobuf', 'http');
+  t.daemon.pipeline.resume();
+  await Promise.all([...queued, small]);
+  await expect.poll(() => t.actions.length - before).toBe(201);
+  const order = [...new Set(t.actions.slice(before).map((a) => a.identity))];
+  expect(order).toEqual(['spiffe://test/small', 'spiffe://test/bulk-1', 'spiffe://test/bulk-2']);
+});
