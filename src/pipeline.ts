@@ -64,10 +64,8 @@ interface Ticket {
 }
 
 interface Pending {
-  id: number;
-  receiver: Receiver;
-  format: Format;
-  bytes: Uint8Array;
+  /** What the worker is sent (the ticket's functions cannot cross threads). */
+  job: ExportJob;
   /** Counted (protobuf) or estimated (JSON) spans, held against the queue bound until answered. */
   spans: number;
   ticket: Ticket;
@@ -147,7 +145,7 @@ export class Pipeline {
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const entry: Pending = { id: this.nextId++, receiver, format, bytes, spans, ticket: { resolve, reject } };
+      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes }, spans, ticket: { resolve, reject } };
       if (spans <= FAST_LANE_SPANS) this.queue.splice(this.fastLaneEnd++, 0, entry);
       else this.queue.push(entry);
       this.queuedSpans += spans;
@@ -212,9 +210,9 @@ export class Pipeline {
       while (this.queue.length > 0 && (!small || this.fastLaneEnd > 0) && (exports.length === 0 || spans + this.queue[0].spans <= MESSAGE_SPANS)) {
         const entry = this.queue.shift()!;
         if (small) this.fastLaneEnd--;
-        this.inFlight.set(entry.id, entry);
+        this.inFlight.set(entry.job.id, entry);
         spans += entry.spans;
-        exports.push({ id: entry.id, receiver: entry.receiver, format: entry.format, bytes: entry.bytes });
+        exports.push(entry.job);
       }
       if (!small) this.bulkInFlight.add(exports[0].id);
       this.worker.post({ t: 'exports', exports });
