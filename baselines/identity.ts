@@ -77,7 +77,10 @@ export class IdentityBaseline {
     return created ?? NONE;
   }
 
-  /** Folds one item into the baseline. True when it is new to it (never seen, or forgotten). */
+  /**
+   * Folds one item into the baseline. True when it has no counter yet: its peer group counts the
+   * identities holding a counter for each item (a forgotten one, used again, is not counted twice).
+   */
   learnOne(k: string, time: number, s: BaselineSettings): boolean {
     this.dirty = true;
     const c = this.counters.get(k);
@@ -85,10 +88,9 @@ export class IdentityBaseline {
       this.counters.set(k, { c: 1, t: time, f: time });
       return true;
     }
-    const v = valueAt(c, time, s.halfLifeMs);
-    c.c = v + 1;
+    c.c = valueAt(c, time, s.halfLifeMs) + 1;
     if (time > c.t) c.t = time;
-    return v < s.forgetBelow;
+    return false;
   }
 
   /** Folds an action's outcome (failed or retried, or not) into the usual rates and the weekly profile. */

@@ -3,6 +3,17 @@
  * it. A new identity is judged against this until it has its own history; a change most of the group
  * adopts at once (a rollout) is told apart from one identity drifting.
  *
+ * Membership follows activity. Agents are often short-lived instances, each its own identity: a member
+ * idle for `baselines.peerIdleAfter` leaves (`leave`), so the group's size, the users of its items and the
+ * memory it holds are those of the fleet that runs now, not of every instance it ever had. Otherwise a
+ * rollout would need 30% of all past instances, and a tool used once by a long-gone instance would stay
+ * "used by peers" for good. A member that comes back rejoins with what its baseline still holds.
+ *
+ * The group has its own history too (first and last action, action count): a fleet whose instances live
+ * hours never has a member old enough to be judged against itself, yet its group has shown days of
+ * normal behaviour, and that is enough to judge a new instance by (CONTRACT §4: "an identity (or its
+ * peer group)").
+ *
  * A group can hold thousands of members and items of up to MAX_ADOPTERS adopters each, but after a
  * fleet's first days they rarely change while the outcome rates change with every action. So it records
  * what changed since the last checkpoint (`changedMembers`, `changedItems`) and the store writes those
@@ -13,9 +24,10 @@ import { valueAt, type Counter } from './decay.js';
 
 /** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
 const MAX_ADOPTERS = 256;
+const HOUR_MS = 3_600_000;
 
 interface PeerItem {
-  /** Distinct identities that learned the item. */
+  /** Current members that learned the item (hold a counter for it). */
   users: number;
   /** identity -> event time of its first attempt (learned or alerted), most recent MAX_ADOPTERS. */
   adopters: Map<string, number>;
@@ -29,23 +41,73 @@ interface PeerItem {
 export class PeerGroupBaseline {
   /** Decayed actions learned across the group, and failures + retries among them: a new member's usual. */
   readonly outcome = { actions: { c: 0, t: 0, f: 0 } as Counter, bad: { c: 0, t: 0, f: 0 } as Counter };
-  readonly members = new Set<string>();
+  /** Event time of the group's first and latest action, and how many actions its members had (raw). */
+  history = { firstSeen: Number.POSITIVE_INFINITY, lastSeen: Number.NEGATIVE_INFINITY, actions: 0 };
+  /** Current members -> event time of their latest action. */
+  readonly members = new Map<string, number>();
   readonly mature = new Set<string>();
   readonly items = new Map<string, PeerItem>();
-  /** The outcome rates changed since the last checkpoint. */
+  /** The outcome rates or the history changed since the last checkpoint. */
   outcomeDirty = false;
-  /** Members that joined or matured since the last checkpoint. */
+  /** Members that joined, matured or moved to a later hour of activity since the last checkpoint. */
   readonly changedMembers = new Set<string>();
+  /** Members that left since the last checkpoint (their rows are deleted). */
+  readonly departed = new Set<string>();
   /** Items whose users or adopters changed since the last checkpoint. */
   readonly changedItems = new Set<string>();
 
   constructor(readonly name: string) {}
 
-  join(identity: string): void {
-    if (!this.members.has(identity)) {
-      this.members.add(identity);
-      this.changedMembers.add(identity);
+  /**
+   * Notes an action of `identity` at `time`: it is a member, active now. True when it was not a member
+   * (new, or back after leaving): the caller then counts what its baseline holds (`rejoin`).
+   */
+  join(identity: string, time: number): boolean {
+    const h = this.history;
+    h.actions++;
+    if (time < h.firstSeen) h.firstSeen = time;
+    if (time > h.lastSeen) h.lastSeen = time;
+    this.outcomeDirty = true;
+    const seen = this.members.get(identity);
+    if (seen !== undefined && !(time > seen)) return false;
+    this.members.set(identity, time);
+    // Stored to the hour: a busy member is not rewritten at every checkpoint.
+    if (seen === undefined || Math.floor(time / HOUR_MS) !== Math.floor(seen / HOUR_MS)) this.changedMembers.add(identity);
+    if (seen !== undefined) return false;
+    this.departed.delete(identity);
+    return true;
+  }
+
+  /** A returning member's items count as used by it again (they stopped counting when it left). */
+  rejoin(learnedKeys: Iterable<string>): void {
+    for (const k of learnedKeys) {
+      this.item(k).users++;
+      this.changedItems.add(k);
     }
+  }
+
+  /** `identity` leaves the group: it no longer counts in its size, its maturity, or the users of its items. */
+  leave(identity: string, learnedKeys: Iterable<string>): void {
+    if (!this.members.delete(identity)) return;
+    this.mature.delete(identity);
+    this.changedMembers.delete(identity);
+    this.departed.add(identity);
+    for (const k of learnedKeys) {
+      const it = this.items.get(k);
+      if (it === undefined || it.users === 0) continue;
+      it.users--;
+      this.changedItems.add(k);
+    }
+  }
+
+  /** Members whose latest action is before `cutoff`, at most `limit` of them. */
+  idleMembers(cutoff: number, limit: number): string[] {
+    const idle: string[] = [];
+    for (const [identity, seen] of this.members) {
+      if (seen < cutoff) idle.push(identity);
+      if (idle.length >= limit) break;
+    }
+    return idle;
   }
 
   markMature(identity: string): void {
@@ -55,13 +117,18 @@ export class PeerGroupBaseline {
     }
   }
 
-  /** True once some member is judged against itself: the group then has a baseline worth judging by. */
-  get hasBaseline(): boolean {
-    return this.mature.size > 0;
+  /**
+   * True once the group has a baseline worth judging a new member by: some member is judged against
+   * itself, or the group has shown as much history as a member needs for that (a fleet of short-lived
+   * instances, none of which lives that long).
+   */
+  hasBaseline(s: { minActions: number; minAgeMs: number }): boolean {
+    const h = this.history;
+    return this.mature.size > 0 || (h.actions >= s.minActions && h.lastSeen - h.firstSeen >= s.minAgeMs);
   }
 
   get dirty(): boolean {
-    return this.outcomeDirty || this.changedMembers.size > 0 || this.changedItems.size > 0;
+    return this.outcomeDirty || this.changedMembers.size > 0 || this.changedItems.size > 0 || this.departed.size > 0;
   }
 
   private item(k: string): PeerItem {
@@ -118,6 +185,7 @@ export class PeerGroupBaseline {
     this.outcomeDirty = false;
     this.changedMembers.clear();
     this.changedItems.clear();
+    this.departed.clear();
   }
 
   /** An item as stored: its users and adopters (identity, first attempt) oldest first. */
@@ -134,8 +202,8 @@ export class PeerGroupBaseline {
   }
 
   /** Restores a member read back from the store. */
-  restoreMember(identity: string, mature: boolean): void {
-    this.members.add(identity);
+  restoreMember(identity: string, mature: boolean, lastSeen: number): void {
+    this.members.set(identity, lastSeen);
     if (mature) this.mature.add(identity);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Where baselines live: a bounded set of hot identity baselines in memory, every identity in SQLite.
  * A cold identity is loaded on its next action, so memory stays bounded however many identities a fleet
- * has (`baselines.maxHotIdentities`). Peer groups are few and stay in memory.
+ * has (`baselines.maxHotIdentities`). Peer groups are few and stay in memory, with the members active
+ * within `baselines.peerIdleAfter`.
  *
  * Durability: dirty baselines are written at each checkpoint (`baselines.checkpointInterval`) and when
  * evicted, so a `kill -9` loses at most one interval of *learning* — never an alert, which is committed
@@ -23,6 +24,7 @@ export class BaselineStore {
   private readonly upsertIdentity;
   private readonly upsertGroup;
   private readonly upsertMember;
+  private readonly deleteMember;
   private readonly upsertItem;
   /** The checkpoint in progress: baselines dirty when it began, and how far it has written. */
   private round: IdentityBaseline[] = [];
@@ -37,8 +39,9 @@ export class BaselineStore {
       'INSERT INTO peer_baselines (peer_group, body) VALUES (?, ?) ON CONFLICT(peer_group) DO UPDATE SET body = excluded.body',
     );
     this.upsertMember = db.prepare(
-      'INSERT INTO peer_members (peer_group, identity, mature) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET mature = excluded.mature',
+      'INSERT INTO peer_members (peer_group, identity, mature, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET mature = excluded.mature, last_seen = excluded.last_seen',
     );
+    this.deleteMember = db.prepare('DELETE FROM peer_members WHERE peer_group = ? AND identity = ?');
     this.upsertItem = db.prepare(
       'INSERT INTO peer_items (peer_group, item, users, adopters) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET users = excluded.users, adopters = excluded.adopters',
     );
@@ -49,13 +52,15 @@ export class BaselineStore {
     type GroupRow = { peer_group: string; body: string };
     for (const row of this.db.prepare('SELECT peer_group, body FROM peer_baselines').iterate() as Iterable<GroupRow>) {
       const g = this.group(row.peer_group);
-      const { outcome } = JSON.parse(row.body) as { outcome: PeerGroupBaseline['outcome'] };
+      const { outcome, history } = JSON.parse(row.body) as { outcome: PeerGroupBaseline['outcome']; history?: Partial<Record<string, number | null>> };
       Object.assign(g.outcome.actions, outcome.actions);
       Object.assign(g.outcome.bad, outcome.bad);
+      // Infinite bounds (no action yet) are stored as null.
+      g.history = { firstSeen: history?.firstSeen ?? Infinity, lastSeen: history?.lastSeen ?? -Infinity, actions: history?.actions ?? 0 };
     }
-    type MemberRow = { peer_group: string; identity: string; mature: number };
-    for (const row of this.db.prepare('SELECT peer_group, identity, mature FROM peer_members').iterate() as Iterable<MemberRow>) {
-      this.group(row.peer_group).restoreMember(row.identity, row.mature === 1);
+    type MemberRow = { peer_group: string; identity: string; mature: number; last_seen: number };
+    for (const row of this.db.prepare('SELECT peer_group, identity, mature, last_seen FROM peer_members').iterate() as Iterable<MemberRow>) {
+      this.group(row.peer_group).restoreMember(row.identity, row.mature === 1, row.last_seen);
     }
     type ItemRow = { peer_group: string; item: string; users: number; adopters: string };
     for (const row of this.db.prepare('SELECT peer_group, item, users, adopters FROM peer_items').iterate() as Iterable<ItemRow>) {
@@ -91,6 +96,22 @@ export class BaselineStore {
     let g = this.groups.get(name);
     if (!g) this.groups.set(name, (g = new PeerGroupBaseline(name)));
     return g;
+  }
+
+  /**
+   * Members whose latest action is before `cutoff` leave their groups, at most `limit` of them (each
+   * needs its baseline, perhaps read from SQLite). Returns how many left: `limit` means there may be more.
+   */
+  removeIdleMembers(cutoff: number, limit: number): number {
+    let n = 0;
+    for (const g of this.groups.values()) {
+      for (const identity of g.idleMembers(cutoff, limit - n)) {
+        g.leave(identity, this.peek(identity)?.counters.keys() ?? []);
+        n++;
+      }
+      if (n >= limit) break;
+    }
+    return n;
   }
 
   get hotCount(): number {
@@ -156,12 +177,18 @@ export class BaselineStore {
 
   /** Writes what changed in a group since its last checkpoint. */
   private saveGroup(g: PeerGroupBaseline): void {
-    this.upsertGroup.run(g.name, JSON.stringify({ v: 2, outcome: g.outcome }));
-    for (const id of g.changedMembers) this.upsertMember.run(g.name, id, g.mature.has(id) ? 1 : 0);
+    this.upsertGroup.run(g.name, JSON.stringify({ v: 3, outcome: g.outcome, history: g.history }));
+    for (const id of g.changedMembers) this.upsertMember.run(g.name, id, g.mature.has(id) ? 1 : 0, finiteOr0(g.members.get(id)));
+    for (const id of g.departed) this.deleteMember.run(g.name, id);
     for (const k of g.changedItems) {
       const { users, adopters } = g.itemRow(k);
       this.upsertItem.run(g.name, k, users, JSON.stringify(adopters));
     }
     g.markClean();
   }
+}
+
+/** A SQLite REAL NOT NULL column takes no NaN (an action time is always finite; this keeps a commit alive). */
+function finiteOr0(t: number | undefined): number {
+  return t !== undefined && Number.isFinite(t) ? t : 0;
 }

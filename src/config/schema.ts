@@ -231,6 +231,11 @@ export const configSchema = z
         minAge: duration.prefault('24h'),
         /** Old behaviour fades: a count halves after this much event time without use. */
         halfLife: duration.prefault('14d'),
+        /**
+         * A member that has not acted for this much event time leaves its peer group: it stops counting in
+         * the group's size (rollouts) and among the users of its items. Short-lived instances come and go.
+         */
+        peerIdleAfter: duration.prefault('7d'),
         /** How often learned state is written to SQLite (a kill -9 loses at most this much learning). */
         checkpointInterval: duration.prefault('5s'),
         /** Identity baselines kept in memory; colder ones are read back from SQLite when next active. */

@@ -39,6 +39,11 @@ const NO_READS: readonly SensitiveRead[] = [];
 /** An allowed item counts as this many uses. */
 const ALLOW_WEIGHT = 5;
 
+/** Idle peer-group members are looked for this often, as a share of `baselines.peerIdleAfter`. */
+const IDLE_SCAN_SHARE = 1 / 24;
+/** Members that leave per commit at most (each may need its baseline read from SQLite). */
+const LEAVES_PER_COMMIT = 1000;
+
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
 
@@ -59,6 +64,9 @@ export class DetectionEngine implements Stage {
   private lastCheckpoint = 0;
   private checkpointing = false;
   private checkpointSlice = CHECKPOINT_MIN_SLICE;
+  /** Event time of the last scan for idle members; NaN until the first. */
+  private idleScanAt = Number.NaN;
+  private idleLeft = false;
   private touches = 0;
   late = 0;
 
@@ -129,13 +137,13 @@ export class DetectionEngine implements Stage {
     const s = this.settings;
     const b = this.baselines.identity(a.identity, a.peerGroup, a.time);
     const group = this.baselines.group(a.peerGroup);
-    group.join(a.identity);
+    if (group.join(a.identity, a.time)) group.rejoin(b.counters.keys()); // nothing yet for a new identity
     const late = a.time < b.lastSeen - this.config.time.lateness;
     if (late) this.late++;
     b.observe(a.time);
     if (a.time > this.watermark) this.watermark = a.time;
     if (b.isMature(s)) group.markMature(a.identity);
-    const phase = b.isMature(s) ? 'own' : group.hasBaseline ? 'peer' : null;
+    const phase = b.isMature(s) ? 'own' : group.hasBaseline(s) ? 'peer' : null;
 
     const own = this.windowsOf(a.identity);
     const bad = a.failed || a.retry;
@@ -204,7 +212,7 @@ export class DetectionEngine implements Stage {
     const b = this.known(identity);
     if (!b) return undefined;
     const group = this.baselines.group(b.peerGroup);
-    const phase = b.isMature(this.settings) ? 'own' : group.hasBaseline ? 'peer' : null;
+    const phase = b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings) ? 'peer' : null;
     return phase ? makeView(b, group, phase, time, this.settings) : undefined;
   }
 
@@ -263,7 +271,7 @@ export class DetectionEngine implements Stage {
       firstSeen: new Date(b.firstSeen).toISOString(),
       lastSeen: new Date(b.lastSeen).toISOString(),
       actions: b.actions,
-      phase: b.isMature(this.settings) ? 'own' : group.hasBaseline ? 'peer' : 'learning',
+      phase: b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings) ? 'peer' : 'learning',
       usualFailureShare: view.outcome.actions > 0 ? view.outcome.bad / view.outcome.actions : 0,
       tools: top('tool'),
       targets: top('target'),
@@ -273,6 +281,18 @@ export class DetectionEngine implements Stage {
       agents: top('agent'),
       access: top('access'),
     };
+  }
+
+  /**
+   * Idle members leave their groups, in event time (the watermark): scanned every IDLE_SCAN_SHARE of
+   * `peerIdleAfter`, and again at the next commit while more are left than one commit removes.
+   */
+  private removeIdleMembers(): void {
+    const idleAfter = this.config.baselines.peerIdleAfter;
+    if (Number.isNaN(this.idleScanAt)) this.idleScanAt = this.watermark;
+    if (!this.idleLeft && !(this.watermark - this.idleScanAt >= idleAfter * IDLE_SCAN_SHARE)) return;
+    this.idleScanAt = this.watermark;
+    this.idleLeft = this.baselines.removeIdleMembers(this.watermark - idleAfter, LEAVES_PER_COMMIT) === LEAVES_PER_COMMIT;
   }
 
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
@@ -289,6 +309,7 @@ export class DetectionEngine implements Stage {
     const now = this.wallClock();
     if (this.live) this.releaseHeld(this.alerts.takeDue(Math.max(this.watermark, now - this.config.time.lateness)));
     this.alerts.flush();
+    this.removeIdleMembers();
     if (final) {
       this.baselines.checkpoint();
       this.checkpointing = false;

@@ -180,6 +180,22 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE peer_baselines SET body = json_object('v', 2, 'outcome', body -> '$.outcome');
     `,
   },
+  {
+    version: 6,
+    description: 'peer-group members leave when idle; a group has its own history',
+    sql: `
+      -- A member idle for baselines.peerIdleAfter leaves its group: when each one last acted (event time).
+      ALTER TABLE peer_members ADD COLUMN last_seen REAL NOT NULL DEFAULT 0;
+      UPDATE peer_members SET last_seen = coalesce(
+        (SELECT b.body ->> '$.lastSeen' FROM identity_baselines b WHERE b.identity = peer_members.identity), 0);
+      -- The group's first and latest action and its action count, from its members' baselines: a
+      -- group of short-lived instances is judged-ready on its own history.
+      UPDATE peer_baselines SET body = json_object('v', 3, 'outcome', body -> '$.outcome', 'history', (
+        SELECT json_object('firstSeen', min(b.body ->> '$.firstSeen'), 'lastSeen', max(b.body ->> '$.lastSeen'),
+                           'actions', coalesce(sum(b.body ->> '$.actions'), 0))
+        FROM identity_baselines b WHERE b.peer_group = peer_baselines.peer_group));
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -1,6 +1,7 @@
 /**
- * Peer-group persistence (migration 5): members and items are rows written only when they change, and a
- * database written before migration 5 (a group as one JSON document) is carried forward intact.
+ * Peer-group persistence: members and items are rows written only when they change (migration 5), members
+ * carry when they last acted and the group its own history (migration 6), and databases written before
+ * either migration are carried forward intact.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,8 +30,8 @@ it('restores members, maturity, items and outcome rates after a restart', () => 
   let db = openDatabase(file);
   let store = new BaselineStore(db, 100);
   const g = store.group('billing');
-  g.join('agent-a');
-  g.join('agent-b');
+  g.join('agent-a', 1000);
+  g.join('agent-b', 2000);
   g.markMature('agent-a');
   g.learned('agent-a', 'tool\u0000crm.search', 1000);
   g.learned('agent-b', 'tool\u0000crm.search', 2000);
@@ -44,7 +45,8 @@ it('restores members, maturity, items and outcome rates after a restart', () => 
   db = openDatabase(file);
   store = new BaselineStore(db, 100);
   const back = store.group('billing');
-  expect([...back.members].sort()).toEqual(['agent-a', 'agent-b']);
+  expect([...back.members].sort()).toEqual([['agent-a', 1000], ['agent-b', 2000]]);
+  expect(back.history).toEqual({ firstSeen: 1000, lastSeen: 2000, actions: 2 });
   expect([...back.mature]).toEqual(['agent-a']);
   expect(back.users('tool\u0000crm.search')).toBe(2);
   expect(back.users('tool\u0000vault.read')).toBe(0);
@@ -60,7 +62,7 @@ it('a checkpoint writes only the members and items that changed', () => {
   const db = openDatabase(dbFile());
   const store = new BaselineStore(db, 100);
   const g = store.group('billing');
-  g.join('agent-a');
+  g.join('agent-a', 1000);
   g.learned('agent-a', 'tool\u0000crm.search', 1000);
   checkpoint(db, store);
   // Rows written by the first checkpoint are overwritten here: a later checkpoint that rewrote them
@@ -101,10 +103,58 @@ it('migration 5 turns a group document into rows', () => {
   const db = openDatabase(file);
   expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
   const g = new BaselineStore(db, 100).group('billing');
-  expect([...g.members].sort()).toEqual(['agent-a', 'agent-b']);
+  expect([...g.members.keys()].sort()).toEqual(['agent-a', 'agent-b']);
   expect([...g.mature]).toEqual(['agent-b']);
   expect(g.users('tool\u0000crm.search')).toBe(2);
   expect(g.itemRow('tool\u0000crm.search').adopters).toEqual([['agent-a', 1000], ['agent-b', 4000]]);
+  expect(g.outcome).toEqual(outcome);
+  db.close();
+});
+
+it('a member that left is deleted from the store; one that acts again within the hour is not rewritten', () => {
+  const file = dbFile();
+  let db = openDatabase(file);
+  let store = new BaselineStore(db, 100);
+  const g = store.group('billing');
+  g.join('agent-a', 1000);
+  g.join('agent-b', 2000);
+  checkpoint(db, store);
+  g.join('agent-a', 1000 + 60_000); // same hour: the stored time is still good enough
+  expect(g.changedMembers.size).toBe(0);
+  g.join('agent-a', 1000 + 3_600_000);
+  g.leave('agent-b', []);
+  checkpoint(db, store);
+  expect(db.prepare('SELECT identity, last_seen FROM peer_members').all()).toEqual([{ identity: 'agent-a', last_seen: 3_601_000 }]);
+  db.close();
+
+  db = openDatabase(file);
+  store = new BaselineStore(db, 100);
+  expect([...store.group('billing').members]).toEqual([['agent-a', 3_601_000]]);
+  db.close();
+});
+
+it('migration 6 takes when members last acted and the group history from their baselines', () => {
+  const file = dbFile();
+  const old = new Database(file);
+  for (const m of MIGRATIONS.filter((m) => m.version <= 5)) old.exec(m.sql);
+  old.pragma('user_version = 5');
+  const outcome = { actions: { c: 10, t: 5000, f: 0 }, bad: { c: 2, t: 5000, f: 0 } };
+  old.prepare('INSERT INTO peer_baselines (peer_group, body) VALUES (?, ?)').run('billing', JSON.stringify({ v: 2, outcome }));
+  const baseline = (firstSeen: number, lastSeen: number, actions: number) => JSON.stringify({ v: 1, peerGroup: 'billing', firstSeen, lastSeen, actions });
+  const addBaseline = old.prepare('INSERT INTO identity_baselines (identity, peer_group, body) VALUES (?, ?, ?)');
+  addBaseline.run('agent-a', 'billing', baseline(1000, 9000, 40));
+  addBaseline.run('agent-b', 'billing', baseline(3000, 7000, 2));
+  addBaseline.run('other', 'sales', baseline(10, 20, 1));
+  const addMember = old.prepare('INSERT INTO peer_members (peer_group, identity, mature) VALUES (?, ?, ?)');
+  addMember.run('billing', 'agent-a', 1);
+  addMember.run('billing', 'agent-b', 0);
+  old.close();
+
+  const db = openDatabase(file);
+  const g = new BaselineStore(db, 100).group('billing');
+  expect([...g.members].sort()).toEqual([['agent-a', 9000], ['agent-b', 7000]]);
+  expect([...g.mature]).toEqual(['agent-a']);
+  expect(g.history).toEqual({ firstSeen: 1000, lastSeen: 9000, actions: 42 });
   expect(g.outcome).toEqual(outcome);
   db.close();
 });

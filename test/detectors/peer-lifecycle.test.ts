@@ -1,0 +1,173 @@
+/**
+ * Peer groups of a fleet whose instances come and go: a group of short-lived instances judges a new
+ * one by the group's own history; members idle for `baselines.peerIdleAfter` leave, so a rollout is
+ * measured against the members that still run, and an item only departed members used is no longer
+ * "used by peers"; a member that comes back counts again.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Action } from '../../src/actions/types.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { AlertManager } from '../../src/alerts/manager.js';
+import { configSchema } from '../../src/config/schema.js';
+import { DetectionEngine } from '../../src/detect/engine.js';
+import { createMetrics } from '../../src/metrics.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const GROUP = 'support-agent';
+
+const config = configSchema.parse({ zones: { secrets: ['vault.*'], crm: ['crm.internal'] }, sensitive: { zones: ['secrets'] } });
+
+let seq = 0;
+const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
+
+/** One tool call (its own trace) of `identity` at `time`. */
+function tool(identity: string, time: number, name: string): Action {
+  seq++;
+  return {
+    time,
+    endTime: time + 50,
+    identity,
+    peerGroup: GROUP,
+    kind: 'tool',
+    target: name,
+    access: 'read',
+    host: null,
+    zone: null,
+    sensitive: false,
+    failed: false,
+    retry: false,
+    traceId: hex(seq, 32),
+    spanId: hex(seq, 16),
+    parentSpanId: '',
+    credential: null,
+    scopes: [],
+    agent: null,
+    caller: null,
+  };
+}
+
+let dir: string;
+let db: Db;
+let engine: DetectionEngine;
+let alerts: Alert[];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-peers-'));
+  db = openDatabase(path.join(dir, 'vigil.db'));
+  const manager = new AlertManager(db, config, createMetrics(), () => T0);
+  alerts = [];
+  manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
+  engine = new DetectionEngine(db, config, manager, () => 0);
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Judges and learns, then commits as the pipeline does after every batch (idle members leave there). */
+function feed(actions: Action[]): void {
+  engine.process(actions);
+  db.transaction(() => engine.commit(false))();
+}
+
+const drift = () => alerts.filter((a) => a.detector === 'scope_drift');
+
+describe('a fleet of short-lived instances', () => {
+  /** 60 instances, one an hour, each running 20 minutes: 10 crm.search calls, never old enough to mature. */
+  function shortLivedFleet(): number {
+    for (let i = 0; i < 60; i++) {
+      const start = T0 + i * HOUR;
+      feed(Array.from({ length: 10 }, (_, j) => tool(`${GROUP}/run-${i}`, start + j * 2 * MIN, 'crm.search')));
+    }
+    return T0 + 60 * HOUR;
+  }
+
+  it('judges a new instance by the group history once the group has shown minAge and minActions', () => {
+    const now = shortLivedFleet();
+    const group = engine.baselines.group(GROUP);
+    expect(group.mature.size).toBe(0); // no instance ever had 300 actions of its own
+    expect(drift()).toEqual([]); // nor were the later instances, doing what the earlier ones did, alerted
+
+    feed([tool(`${GROUP}/run-new`, now, 'crm.search'), tool(`${GROUP}/run-new`, now + MIN, 'vault.read')]);
+    engine.finish();
+    expect(drift()).toHaveLength(1);
+    expect(drift()[0].identity).toBe(`${GROUP}/run-new`);
+    expect(drift()[0].evidence.subject).toBe('tool:vault.read');
+    expect(drift()[0].explanation).toMatch(/none of the 60 other identities of its peer group/);
+  });
+
+  it('does not judge before the group has that much history', () => {
+    for (let i = 0; i < 10; i++) feed([tool(`${GROUP}/run-${i}`, T0 + i * HOUR, 'crm.search')]);
+    feed([tool(`${GROUP}/run-new`, T0 + 11 * HOUR, 'vault.read')]);
+    engine.finish();
+    expect(drift()).toEqual([]);
+  });
+});
+
+describe('idle members leave their peer group', () => {
+  const members = Array.from({ length: 20 }, (_, i) => `${GROUP}/agent-${i}`);
+  const active = members.slice(0, 5);
+  const departed = members.slice(5);
+
+  /**
+   * 20 members learn for 2.5 days (300 actions each, so every one is judged against itself); the last 15
+   * also use legacy.export. Then only the first 5 keep working, every 6 hours, for 8 more days.
+   */
+  function fleetThatShrank(): number {
+    for (let i = 0; i < 300; i++) {
+      const t = T0 + i * 12 * MIN;
+      feed(members.map((m) => tool(m, t, 'crm.search')));
+      if (i % 50 === 0) feed(departed.map((m) => tool(m, t + MIN, 'legacy.export')));
+    }
+    const quiet = T0 + 300 * 12 * MIN;
+    for (let t = quiet; t < quiet + 8 * DAY; t += 6 * HOUR) feed(active.map((m) => tool(m, t, 'crm.search')));
+    return quiet + 8 * DAY;
+  }
+
+  it('counts only the members that still act, so the active ones adopting a tool is a rollout', () => {
+    const now = fleetThatShrank();
+    const group = engine.baselines.group(GROUP);
+    expect([...group.members.keys()].sort()).toEqual([...active].sort());
+    expect(group.users('tool\u0000legacy.export')).toBe(0);
+    expect(group.users('tool\u0000crm.search')).toBe(5);
+
+    // Had the 15 idle members still counted, 4 adopters would fall short of 30% of 19 peers.
+    feed(active.map((m, i) => tool(m, now + i * MIN, 'kb.search')));
+    engine.finish();
+    expect(drift()).toEqual([]);
+  });
+
+  it('an item only departed members used is no longer the peers\' item; a returning member counts again', () => {
+    const now = fleetThatShrank();
+    feed([tool(`${GROUP}/agent-new`, now, 'legacy.export')]);
+    expect(drift().map((a) => [a.identity, a.evidence.subject])).toEqual([[`${GROUP}/agent-new`, 'tool:legacy.export']]);
+
+    // A departed member comes back: its baseline knows legacy.export, and its group counts it again.
+    feed([tool(departed[0], now + HOUR, 'legacy.export')]);
+    const group = engine.baselines.group(GROUP);
+    expect(group.members.has(departed[0])).toBe(true);
+    expect(group.users('tool\u0000legacy.export')).toBe(1);
+    feed([tool(`${GROUP}/agent-newer`, now + 2 * HOUR, 'legacy.export')]);
+    engine.finish();
+    expect(drift()).toHaveLength(1); // neither the returning member nor the next new one is alerted
+  });
+
+  it('departures survive a restart', () => {
+    fleetThatShrank();
+    db.transaction(() => engine.commit(true))();
+    const manager = new AlertManager(db, config, createMetrics(), () => T0);
+    const restarted = new DetectionEngine(db, config, manager, () => 0);
+    const group = restarted.baselines.group(GROUP);
+    expect([...group.members.keys()].sort()).toEqual([...active].sort());
+    expect(group.users('tool\u0000legacy.export')).toBe(0);
+    expect(group.hasBaseline({ minActions: 300, minAgeMs: DAY })).toBe(true);
+  });
+});
