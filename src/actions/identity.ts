@@ -68,20 +68,19 @@ export function resolveIdentity(span: DecodedSpan, config: Config): { identity: 
   return identity === null ? null : { identity, peerGroup: peerGroupOf(span, config) };
 }
 
-const TRACE_ID = /^[0-9a-f]{32}$/;
-const SPAN_ID = /^[0-9a-f]{16}$/;
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
 
 /**
- * Why the span cannot be used, or null when it can. Decoders already turn malformed ids into '', but
- * an all-zero id is well-formed hex and still invalid per the OTLP spec, so both are checked here.
+ * Why the span cannot be used, or null when it can. Decoders turn malformed and all-zero ids into ''
+ * and give lowercase hex otherwise (model.ts), so length and zeros are all there is to check here (a
+ * regular expression per id was 2% of the ingest worker's time).
  * `future_start`: the start is more than `time.maxFutureSkew` after `nowMs` (a skewed clock would
  * otherwise drag event time forward for its identity).
  */
 export function rejectReason(span: DecodedSpan, nowMs: number, config: Config): RejectReason | null {
-  if (!TRACE_ID.test(span.traceId) || span.traceId === ZERO_TRACE_ID) return 'invalid_trace_id';
-  if (!SPAN_ID.test(span.spanId) || span.spanId === ZERO_SPAN_ID) return 'invalid_span_id';
+  if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE_ID) return 'invalid_trace_id';
+  if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN_ID) return 'invalid_span_id';
   if (identityOf(span, config) === null) return 'no_identity';
   if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
   return null;
