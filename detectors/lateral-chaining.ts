@@ -19,13 +19,22 @@ export function isEgress(action: DetectorInput['action']): boolean {
   return EGRESS_KINDS.has(action.kind) && action.zone === 'external' && action.host !== null;
 }
 
-function sensitiveEgress({ action, view, sensitiveReads, now }: DetectorInput): Finding | null {
+/** Names the trace owner when another identity (a delegated agent, an MCP server) took the step. */
+function inTaskOf(identity: string, owner: string): string {
+  return owner !== identity ? ` (in a task of ${owner})` : '';
+}
+
+function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorInput): Finding | null {
   if (!isEgress(action)) return null;
+  // Every read of the window counts, not only the latest: a learned flow read last (the usual CRM
+  // lookup before the usual mail) must not cover a secret read just before it.
   let read = null;
-  for (const r of sensitiveReads) if (r.time <= action.time && (!read || r.time > read.time)) read = r;
+  for (const r of sensitiveReads) {
+    if (r.time > action.time || (read && r.time <= read.time)) continue;
+    const k = flowKey(r.target, action.host!);
+    if (view.own(k) === 0 && view.peers(k) === 0) read = r;
+  }
   if (!read) return null;
-  const k = flowKey(read.target, action.host!);
-  if (view.own(k) > 0 || view.peers(k) > 0) return null;
   const flow = flowItem(read.target, action.host!);
   const sameTrace = read.traceId === action.traceId;
   return {
@@ -35,8 +44,11 @@ function sensitiveEgress({ action, view, sensitiveReads, now }: DetectorInput): 
     subject: flow,
     title: `Sensitive read then egress to ${action.host}`,
     explanation:
-      `${action.identity} read sensitive \`${read.target}\` and ${span(now - read.time)} later sent to external host ` +
-      `\`${action.host}\` (${sameTrace ? 'same trace' : 'another of its traces'}). Neither it nor its peers ever sent data from \`${read.target}\` there.`,
+      (step.owner === action.identity
+        ? `${action.identity} read sensitive \`${read.target}\` and ${span(now - read.time)} later sent`
+        : `In a task of ${step.owner}, sensitive \`${read.target}\` was read and ${span(now - read.time)} later ${action.identity} sent`) +
+      ` to external host \`${action.host}\` (${sameTrace ? 'same trace' : 'another of its traces'}). ` +
+      `Neither ${step.owner === action.identity ? 'it' : step.owner} nor its peers ever sent data from \`${read.target}\` there.`,
     traceIds: sameTrace ? [action.traceId] : [read.traceId, action.traceId],
     spanIds: [read.spanId, action.spanId],
     details: { rule: 'sensitive_egress', source: read.target, destination: action.host, sameTrace },
@@ -65,7 +77,7 @@ function unlearnedTransition({ action, view, step }: DetectorInput): Finding | n
   const what = [crosses && `crosses from zone ${prev.zones.join('/')} to ${step.zones.join('/')}`, writes && `leads to a ${action.access}`, egress && 'reaches an external host']
     .filter(Boolean)
     .join(', ');
-  const delegated = step.owner !== action.identity ? ` (in a task of ${step.owner})` : '';
+  const delegated = inTaskOf(action.identity, step.owner);
   return {
     detector: 'lateral_chaining',
     severity,

@@ -153,18 +153,30 @@ export class DetectionEngine implements Stage {
 
     const scope = scopeItems(a);
     let findings: Reported[] | null = null; // made at the first finding: nearly every action has none
-    if (phase && !late) {
-      const view = makeView(b, group, phase, a.time, s);
+    const delegated = step.owner !== a.identity;
+    if (phase || delegated) {
+      const view = phase ? makeView(b, group, phase, a.time, s) : undefined;
       let ownerView: BaselineView | undefined;
-      const input: DetectorInput = { action: a, scope, now: a.time, view, step, sensitiveReads, window, config: this.config };
-      const delegated = step.owner !== a.identity;
+      let ownerAction: Action | undefined;
+      let input: DetectorInput | undefined; // one per action, not per detector
       for (const d of this.enabled) {
-        // Chains are the trace owner's: a delegated step is judged by what the caller has learned.
+        // An action far behind its identity's event time is judged too (else backdating a span would
+        // hide it, and it would be learned unjudged), except for retry storms: the retry window is
+        // in arrival order, and a late action's own window has passed.
+        if (late && d.id === 'retry_storm') continue;
+        // Chains are the trace owner's: a delegated step is judged by what the caller has learned,
+        // whether or not the callee has a baseline of its own.
         const byOwner = delegated && d.id === 'lateral_chaining';
         if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
-        if (byOwner && !ownerView) continue;
-        const f = d.evaluate(byOwner ? { ...input, view: ownerView! } : input);
-        if (f) (findings ??= []).push({ f, action: a, identity: byOwner ? step.owner : a.identity });
+        const v = byOwner ? ownerView : view;
+        if (v === undefined) continue;
+        input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, window, config: this.config };
+        const f = d.evaluate(v === input.view ? input : { ...input, view: v });
+        if (f === null) continue;
+        // The caller's alert carries the caller's peer group and no credential: the callee's (say, a
+        // shared MCP server's lease) is not the caller's to revoke.
+        if (byOwner) ownerAction ??= { ...a, identity: step.owner, peerGroup: this.baselines.peek(step.owner)!.peerGroup, credential: null };
+        (findings ??= []).push({ f, action: byOwner ? ownerAction! : a, identity: byOwner ? step.owner : a.identity });
       }
     }
 

@@ -186,6 +186,14 @@ export async function teachFromFixture(t: WatchedDaemon, name: string, identitie
       const answer = (await postJson(`${t.httpUrl}/v1/traces`, JSON.stringify(request))) as { partialSuccess?: { rejectedSpans?: string } };
       expect(answer.partialSuccess?.rejectedSpans ?? '0', 'spans in the past are accepted').toBe('0');
     }
+    // The first copy is fully derived before the next begins, as live traffic would be while the
+    // identity learns: calls context repair holds (an MCP transport's own calls) are decided within
+    // 5 x traces.wait of wall time. Sent at once, they would first come out behind copies hours later
+    // in event time: late, and judged against a baseline they never had the chance to join.
+    if (k === 0) {
+      const held = async () => (await t.daemon.metrics.traceBufferSpans.get()).values[0]?.value ?? 0;
+      await waitFor(async () => (await held()) === 0, 'the first copy\'s held spans derived');
+    }
   }
 
   // Every copy's actions derived (parts waiting for a parent are emitted within `traces.wait`).

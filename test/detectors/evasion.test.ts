@@ -1,0 +1,171 @@
+/**
+ * Ways around the detectors a compromised agent could take, each closed: backdating an action past
+ * `time.lateness`, hiding a secret read behind a learned flow read just before the egress, and running
+ * the exfiltration through a delegated callee (another identity, with or without a baseline of its own).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Action } from '../../src/actions/types.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { AlertManager } from '../../src/alerts/manager.js';
+import { configSchema } from '../../src/config/schema.js';
+import { DetectionEngine } from '../../src/detect/engine.js';
+import { createMetrics } from '../../src/metrics.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const config = configSchema.parse({ zones: { secrets: ['vault.*'], internal: ['*.internal'] }, sensitive: { zones: ['secrets'] } });
+
+let seq = 0;
+const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
+
+function act(over: Partial<Action> & Pick<Action, 'identity' | 'time'>): Action {
+  seq++;
+  return {
+    endTime: over.time + 50,
+    peerGroup: 'agents',
+    kind: 'tool',
+    target: 'crm.search',
+    access: 'read',
+    host: null,
+    zone: null,
+    sensitive: false,
+    failed: false,
+    retry: false,
+    traceId: hex(seq, 32),
+    spanId: hex(seq, 16),
+    parentSpanId: '',
+    credential: null,
+    scopes: [],
+    agent: null,
+    caller: null,
+    ...over,
+  };
+}
+
+let dir: string;
+let db: Db;
+let engine: DetectionEngine;
+let alerts: Alert[];
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-evasion-'));
+  db = openDatabase(path.join(dir, 'vigil.db'));
+  const manager = new AlertManager(db, config, createMetrics(), () => T0);
+  alerts = [];
+  manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
+  engine = new DetectionEngine(db, config, manager, () => 0);
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function feed(actions: Action[]): void {
+  engine.process(actions);
+  db.transaction(() => engine.commit(false))();
+}
+
+/** 30 hours of crm.search calls, 320 actions: judged against itself afterwards. Returns the next time. */
+function learnSearch(identity: string, peerGroup = 'agents'): number {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 6 * MIN) feed([act({ identity, peerGroup, time: t })]);
+  return t;
+}
+
+const summary = () => alerts.map((a) => `${a.detector} ${a.identity} ${a.evidence.subject}`);
+
+it('an action backdated past time.lateness is judged, and what it raised is not learned', () => {
+  const t = learnSearch('agent-a');
+  feed([act({ identity: 'agent-a', time: t + 10 * MIN })]);
+  // Starts 10 minutes before the identity's latest action: late by twice the 5 minute lateness.
+  feed([act({ identity: 'agent-a', time: t, target: 'shell.exec', access: 'execute' })]);
+  expect(engine.late).toBe(1);
+  expect(summary()).toEqual(['unexpected_write agent-a shell.exec']);
+  engine.finish(); // the new tool was held for a possible rollout; none came
+  expect(summary()).toContain('scope_drift agent-a tool:shell.exec');
+  expect(engine.baselines.peek('agent-a')!.counters.has('tool\u0000shell.exec')).toBe(false);
+});
+
+describe('sensitive read, then egress', () => {
+  const IDENTITY = 'mailer';
+  const vault = (time: number, traceId: string) =>
+    act({ identity: IDENTITY, time, traceId, kind: 'http', target: 'vault.corp/v1/secret/data/{id}', host: 'vault.corp', zone: 'secrets', sensitive: true });
+  const crm = (time: number, traceId: string) =>
+    act({ identity: IDENTITY, time, traceId, kind: 'db', target: 'postgresql/crm/customers', host: 'db.internal', zone: 'internal', sensitive: true });
+  const mail = (time: number, traceId: string) =>
+    act({ identity: IDENTITY, time, traceId, kind: 'http', target: 'api.sendgrid.com/v3/mail/send', host: 'api.sendgrid.com', zone: 'external', access: 'write' });
+
+  /** 33 hours: reads a secret on its own, and mails what it read from the CRM (a learned flow). */
+  function learnMailer(): number {
+    let t = T0;
+    for (let i = 0; i < 80; i++, t += 25 * MIN) {
+      feed([vault(t, hex(800_000 + i, 32)), act({ identity: IDENTITY, time: t + 1000 }), act({ identity: IDENTITY, time: t + 2000 })]);
+      const trace = hex(900_000 + i, 32);
+      feed([crm(t + 12 * MIN, trace), mail(t + 12 * MIN + 1000, trace)]);
+    }
+    expect(alerts).toEqual([]);
+    return t;
+  }
+
+  it('a learned flow read last does not cover a secret read before it', () => {
+    const t = learnMailer();
+    const trace = hex(999_999, 32);
+    feed([vault(t, trace), crm(t + 1000, trace), mail(t + 2000, trace)]);
+    const lateral = alerts.filter((a) => a.detector === 'lateral_chaining');
+    expect(lateral.map((a) => a.evidence.subject)).toEqual(['vault.corp/v1/secret/data/{id} => api.sendgrid.com']);
+    expect(engine.baselines.peek(IDENTITY)!.counters.has('flow\u0000vault.corp/v1/secret/data/{id} => api.sendgrid.com')).toBe(false);
+  });
+
+  it('the learned flow alone stays quiet', () => {
+    const t = learnMailer();
+    const trace = hex(999_999, 32);
+    feed([crm(t, trace), mail(t + 1000, trace)]);
+    expect(alerts).toEqual([]);
+  });
+});
+
+describe('a chain through a delegated callee', () => {
+  /** The orchestrator reads a secret and hands the egress to an MCP server holding its own lease. */
+  function exfiltrateVia(callee: string, at: number): void {
+    const traceId = hex(777_777, 32);
+    feed([
+      act({ identity: 'orchestrator', peerGroup: 'orchestrators', time: at, target: 'vault.read', sensitive: true, traceId }),
+      act({
+        identity: callee,
+        peerGroup: 'mcp-servers',
+        caller: 'orchestrator',
+        time: at + 1000,
+        kind: 'http',
+        target: 'paste.example/upload',
+        host: 'paste.example',
+        zone: 'external',
+        access: 'write',
+        traceId,
+        credential: { id: 'lease-of-the-mcp-server', type: 'vault_lease' },
+      }),
+    ]);
+  }
+
+  it('is the caller\'s alert: its peer group, both names, and not the callee\'s credential', () => {
+    learnSearch('orchestrator', 'orchestrators');
+    const t = learnSearch('mcp-server', 'mcp-servers');
+    exfiltrateVia('mcp-server', t);
+    const lateral = alerts.filter((a) => a.detector === 'lateral_chaining');
+    expect(lateral).toHaveLength(1);
+    expect(lateral[0].identity).toBe('orchestrator');
+    expect(lateral[0].peerGroup).toBe('orchestrators');
+    expect(lateral[0].evidence.credential).toBeUndefined();
+    expect(lateral[0].explanation).toMatch(/^In a task of orchestrator, sensitive `vault.read` was read and .* later mcp-server sent to external host `paste.example`/);
+  });
+
+  it('is judged when the callee has no baseline of its own yet', () => {
+    const t = learnSearch('orchestrator', 'orchestrators');
+    exfiltrateVia('fresh-mcp-server', t);
+    expect(summary()).toContain('lateral_chaining orchestrator vault.read => paste.example');
+  });
+});
