@@ -93,6 +93,26 @@ export class IdentityBaseline {
     return false;
   }
 
+  /**
+   * Drops the counters forgotten by `time` (decayed below `forgetBelow`): they read as 0 already, and a
+   * baseline that kept them would grow with every item ever used (an agent browsing many hosts).
+   * Returns their keys, so the peer group stops counting this identity among their users.
+   */
+  prune(time: number, s: BaselineSettings): string[] {
+    // A counter is at least 1 when last bumped, so only one idle for log2(1 / forgetBelow) half-lives
+    // (4.3 for 0.05) can have decayed that far: most are skipped unread.
+    const idleBefore = time - Math.log2(1 / s.forgetBelow) * s.halfLifeMs;
+    let gone: string[] | null = null;
+    for (const [k, c] of this.counters) {
+      if (c.t < idleBefore && valueAt(c, time, s.halfLifeMs) < s.forgetBelow) {
+        this.counters.delete(k);
+        (gone ??= []).push(k);
+      }
+    }
+    if (gone !== null) this.dirty = true;
+    return gone ?? (NONE as string[]);
+  }
+
   /** Folds an action's outcome (failed or retried, or not) into the usual rates and the weekly profile. */
   learnOutcome(time: number, bad: boolean, s: BaselineSettings): void {
     this.hours[hourOfWeek(time)]++;

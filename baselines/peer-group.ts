@@ -55,6 +55,8 @@ export class PeerGroupBaseline {
   readonly departed = new Set<string>();
   /** Items whose users or adopters changed since the last checkpoint. */
   readonly changedItems = new Set<string>();
+  /** Items forgotten since the last checkpoint (their rows are deleted). */
+  readonly droppedItems = new Set<string>();
 
   constructor(readonly name: string) {}
 
@@ -92,11 +94,30 @@ export class PeerGroupBaseline {
     this.mature.delete(identity);
     this.changedMembers.delete(identity);
     this.departed.add(identity);
-    for (const k of learnedKeys) {
+    this.forgotten(learnedKeys);
+  }
+
+  /** A member no longer holds these items (it left, or forgot them): one user fewer each. */
+  forgotten(keys: Iterable<string>): void {
+    for (const k of keys) {
       const it = this.items.get(k);
       if (it === undefined || it.users === 0) continue;
       it.users--;
       this.changedItems.add(k);
+    }
+  }
+
+  /**
+   * Forgets items no member uses and no identity first tried since `cutoff`: they tell nothing about
+   * peers or rollouts any more, and would otherwise accumulate for good.
+   */
+  dropUnusedItems(cutoff: number): void {
+    for (const [k, it] of this.items) {
+      const newest = it.times.length > 0 ? it.times[it.times.length - 1] : Number.NEGATIVE_INFINITY;
+      if (it.users > 0 || newest >= cutoff) continue;
+      this.items.delete(k);
+      this.changedItems.delete(k);
+      this.droppedItems.add(k);
     }
   }
 
@@ -128,12 +149,15 @@ export class PeerGroupBaseline {
   }
 
   get dirty(): boolean {
-    return this.outcomeDirty || this.changedMembers.size > 0 || this.changedItems.size > 0 || this.departed.size > 0;
+    return this.outcomeDirty || this.changedMembers.size > 0 || this.changedItems.size > 0 || this.departed.size > 0 || this.droppedItems.size > 0;
   }
 
   private item(k: string): PeerItem {
     let it = this.items.get(k);
-    if (!it) this.items.set(k, (it = { users: 0, adopters: new Map(), times: [] }));
+    if (!it) {
+      this.items.set(k, (it = { users: 0, adopters: new Map(), times: [] }));
+      this.droppedItems.delete(k);
+    }
     return it;
   }
 
@@ -186,6 +210,7 @@ export class PeerGroupBaseline {
     this.changedMembers.clear();
     this.changedItems.clear();
     this.departed.clear();
+    this.droppedItems.clear();
   }
 
   /** An item as stored: its users and adopters (identity, first attempt) oldest first. */

@@ -9,7 +9,7 @@
  * before the export that raised it is acknowledged.
  */
 import type { Db } from '../src/store/database.js';
-import { IdentityBaseline } from './identity.js';
+import { IdentityBaseline, type BaselineSettings } from './identity.js';
 import { PeerGroupBaseline } from './peer-group.js';
 
 interface Hot {
@@ -25,12 +25,21 @@ export class BaselineStore {
   private readonly upsertGroup;
   private readonly upsertMember;
   private readonly deleteMember;
+  private readonly deleteItem;
   private readonly upsertItem;
   /** The checkpoint in progress: baselines dirty when it began, and how far it has written. */
   private round: IdentityBaseline[] = [];
   private roundAt = 0;
 
-  constructor(private readonly db: Db, private readonly maxHot: number) {
+  /**
+   * @param forget when given, counters forgotten by then are dropped as a baseline is written (tests of
+   *   the store alone leave it out).
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly maxHot: number,
+    private readonly forget?: BaselineSettings,
+  ) {
     this.selectIdentity = db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck();
     this.upsertIdentity = db.prepare(
       'INSERT INTO identity_baselines (identity, peer_group, body) VALUES (?, ?, ?) ON CONFLICT(identity) DO UPDATE SET peer_group = excluded.peer_group, body = excluded.body',
@@ -42,6 +51,7 @@ export class BaselineStore {
       'INSERT INTO peer_members (peer_group, identity, mature, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET mature = excluded.mature, last_seen = excluded.last_seen',
     );
     this.deleteMember = db.prepare('DELETE FROM peer_members WHERE peer_group = ? AND identity = ?');
+    this.deleteItem = db.prepare('DELETE FROM peer_items WHERE peer_group = ? AND item = ?');
     this.upsertItem = db.prepare(
       'INSERT INTO peer_items (peer_group, item, users, adopters) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET users = excluded.users, adopters = excluded.adopters',
     );
@@ -100,9 +110,10 @@ export class BaselineStore {
 
   /**
    * Members whose latest action is before `cutoff` leave their groups, at most `limit` of them (each
-   * needs its baseline, perhaps read from SQLite). Returns how many left: `limit` means there may be more.
+   * needs its baseline, perhaps read from SQLite), and items no one uses or tried since are dropped.
+   * Returns how many left: `limit` means there may be more.
    */
-  removeIdleMembers(cutoff: number, limit: number): number {
+  removeIdle(cutoff: number, limit: number): number {
     let n = 0;
     for (const g of this.groups.values()) {
       for (const identity of g.idleMembers(cutoff, limit - n)) {
@@ -111,6 +122,7 @@ export class BaselineStore {
       }
       if (n >= limit) break;
     }
+    if (n < limit) for (const g of this.groups.values()) g.dropUnusedItems(cutoff);
     return n;
   }
 
@@ -135,6 +147,10 @@ export class BaselineStore {
   }
 
   private save(b: IdentityBaseline): void {
+    if (this.forget) {
+      const gone = b.prune(b.lastSeen, this.forget);
+      if (gone.length > 0) this.group(b.peerGroup).forgotten(gone);
+    }
     this.upsertIdentity.run(b.identity, b.peerGroup, JSON.stringify(b));
     b.dirty = false;
   }
@@ -180,6 +196,7 @@ export class BaselineStore {
     this.upsertGroup.run(g.name, JSON.stringify({ v: 3, outcome: g.outcome, history: g.history }));
     for (const id of g.changedMembers) this.upsertMember.run(g.name, id, g.mature.has(id) ? 1 : 0, finiteOr0(g.members.get(id)));
     for (const id of g.departed) this.deleteMember.run(g.name, id);
+    for (const k of g.droppedItems) this.deleteItem.run(g.name, k);
     for (const k of g.changedItems) {
       const { users, adopters } = g.itemRow(k);
       this.upsertItem.run(g.name, k, users, JSON.stringify(adopters));

@@ -82,9 +82,9 @@ export class DetectionEngine implements Stage {
      */
     private readonly live = false,
   ) {
-    this.baselines = new BaselineStore(db, config.baselines.maxHotIdentities);
     const b = config.baselines;
     this.settings = { halfLifeMs: b.halfLife, minActions: b.minActions, minAgeMs: b.minAge, forgetBelow: 0.05 };
+    this.baselines = new BaselineStore(db, b.maxHotIdentities, this.settings);
     this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
   }
 
@@ -296,15 +296,16 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * Idle members leave their groups, in event time (the watermark): scanned every IDLE_SCAN_SHARE of
-   * `peerIdleAfter`, and again at the next commit while more are left than one commit removes.
+   * Idle members leave their groups and unused group items are dropped, in event time (the watermark):
+   * scanned every IDLE_SCAN_SHARE of `peerIdleAfter`, and again at the next commit while more members
+   * are left than one commit removes.
    */
-  private removeIdleMembers(): void {
+  private removeIdle(): void {
     const idleAfter = this.config.baselines.peerIdleAfter;
     if (Number.isNaN(this.idleScanAt)) this.idleScanAt = this.watermark;
     if (!this.idleLeft && !(this.watermark - this.idleScanAt >= idleAfter * IDLE_SCAN_SHARE)) return;
     this.idleScanAt = this.watermark;
-    this.idleLeft = this.baselines.removeIdleMembers(this.watermark - idleAfter, LEAVES_PER_COMMIT) === LEAVES_PER_COMMIT;
+    this.idleLeft = this.baselines.removeIdle(this.watermark - idleAfter, LEAVES_PER_COMMIT) === LEAVES_PER_COMMIT;
   }
 
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
@@ -321,7 +322,7 @@ export class DetectionEngine implements Stage {
     const now = this.wallClock();
     if (this.live) this.releaseHeld(this.alerts.takeDue(Math.max(this.watermark, now - this.config.time.lateness)));
     this.alerts.flush();
-    this.removeIdleMembers();
+    this.removeIdle();
     if (final) {
       this.baselines.checkpoint();
       this.checkpointing = false;

@@ -171,3 +171,29 @@ describe('idle members leave their peer group', () => {
     expect(group.hasBaseline({ minActions: 300, minAgeMs: DAY })).toBe(true);
   });
 });
+
+describe('forgotten items', () => {
+  it('are dropped from the baseline as it is written, and from the group once no one uses them', () => {
+    // Two days of 500 distinct tools (an agent browsing), then 100 days of silence.
+    for (let i = 0; i < 500; i++) feed([tool(`${GROUP}/browser`, T0 + i * 6 * MIN, `site-${i}.fetch`)]);
+    const later = T0 + 100 * DAY;
+    feed([tool(`${GROUP}/browser`, later, 'crm.search')]);
+    db.transaction(() => engine.commit(true))(); // written: counters decayed below forgetBelow are pruned
+
+    const b = engine.baselines.peek(`${GROUP}/browser`)!;
+    // crm.search, new to it, raised a finding (held for a rollout) and is not learned either.
+    expect([...b.counters.keys()].filter((k) => k.startsWith('tool'))).toEqual([]);
+    const group = engine.baselines.group(GROUP);
+    expect(group.users('tool\u0000site-7.fetch')).toBe(0);
+
+    // The next scan for idle members (a 24th of peerIdleAfter later) drops the items no one uses.
+    feed([tool(`${GROUP}/browser`, later + 8 * HOUR, 'crm.search')]);
+    db.transaction(() => engine.commit(true))();
+    expect(group.items.has('tool\u0000site-7.fetch')).toBe(false);
+    const rows = db.prepare('SELECT item FROM peer_items ORDER BY item').pluck().all() as string[];
+    // crm.search was tried just now (rollout evidence); its usual read class is still well remembered.
+    expect(rows).toEqual(['access\u0000*|read', 'tool\u0000crm.search']);
+    const body = db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck().get(`${GROUP}/browser`) as string;
+    expect(body).not.toContain('site-7.fetch');
+  });
+});
