@@ -28,6 +28,9 @@ function load(path: string | undefined): Config {
   return loadConfig({ path, env: process.env }).config;
 }
 
+/** Longest a clean shutdown may take: draining the queue and held traces, the final commit. */
+const SHUTDOWN_LIMIT_MS = 30_000;
+
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = load(values.config);
@@ -38,6 +41,12 @@ async function serve(args: string[]): Promise<void> {
     // A second signal means "now": the operator has given up on a clean drain.
     if (++signals > 1) process.exit(130);
     logger.info({ signal }, 'shutting down');
+    // A shutdown stuck on something unforeseen must not need a kill -9 from the supervisor; exiting
+    // without the final commit loses nothing acknowledged (answers follow commits).
+    setTimeout(() => {
+      logger.error({ afterMs: SHUTDOWN_LIMIT_MS }, 'shutdown did not complete in time; exiting without the final commit');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
     void daemon.close().then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));

@@ -9,6 +9,7 @@ export const ERRORS = {
   VIGIL_ERR_CONTENT_TYPE: { retryable: false, http: 415, message: 'unsupported Content-Type; send application/x-protobuf or application/json' },
   VIGIL_ERR_CONTENT_ENCODING: { retryable: false, http: 415, message: 'unsupported Content-Encoding; send gzip or none' },
   VIGIL_ERR_OVERLOADED: { retryable: true, http: 503, message: 'the ingest queue is full; retry after the indicated delay' },
+  VIGIL_ERR_UNAVAILABLE: { retryable: true, http: 503, message: 'the export could not be processed now; retry after the indicated delay' },
   VIGIL_ERR_SHUTTING_DOWN: { retryable: true, http: 503, message: 'the daemon is shutting down; retry against the next instance' },
   VIGIL_ERR_CONFIG: { retryable: false, http: 500, message: 'the configuration is invalid' },
   VIGIL_ERR_UNAUTHORIZED: { retryable: false, http: 401, message: 'a valid API token is required (Authorization: Bearer <token>)' },

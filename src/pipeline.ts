@@ -231,7 +231,7 @@ export class Pipeline {
     }
     this.deps.metrics.queueDepth.set(this.queuedSpans);
     const idle = this.queue.length === 0 && this.inFlight.size === 0;
-    if (idle && this.idleWaiter) this.idleWaiter();
+    if (idle) this.idleWaiter?.();
     // Replay commits every so many lines (its caller's `flush`), not by the wall clock.
     if (this.closed || this.deps.mode === 'replay') return;
     if (Date.now() - this.lastCommit >= this.deps.config.storage.flushInterval) this.commit();
@@ -256,7 +256,7 @@ export class Pipeline {
 
   /** The worker died with this work unanswered: exporters retry what was in flight; the queue goes on. */
   private onWorkerCrash(): void {
-    const lost = new VigilError('VIGIL_ERR_OVERLOADED', 'the ingest worker restarted');
+    const lost = new VigilError('VIGIL_ERR_UNAVAILABLE', 'the ingest worker restarted');
     for (const entry of this.inFlight.values()) {
       this.queuedSpans -= entry.spans;
       entry.ticket.reject(lost);
@@ -268,6 +268,8 @@ export class Pipeline {
     this.drainWaiter?.reject(lost);
     this.drainWaiter = null;
     this.dispatch();
+    // A shutdown waiting for the work that was lost goes on (the restarted worker has nothing to answer).
+    if (this.queue.length === 0 && this.inFlight.size === 0) this.idleWaiter?.();
   }
 
   /**
@@ -313,7 +315,7 @@ export class Pipeline {
     } catch (err) {
       // A failed commit (disk full, I/O error) must not be acknowledged: the exporters will retry.
       logger.error({ err }, 'store commit failed; exports not acknowledged');
-      for (const e of done) e.ticket.reject(new VigilError('VIGIL_ERR_OVERLOADED', 'the store could not commit'));
+      for (const e of done) e.ticket.reject(new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit'));
       return;
     } finally {
       stop();

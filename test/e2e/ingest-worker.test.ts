@@ -67,3 +67,17 @@ it('hands a small export to the worker ahead of bulk exports queued before it', 
   const order = [...new Set(t.actions.slice(before).map((a) => a.identity))];
   expect(order).toEqual(['spiffe://test/small', 'spiffe://test/bulk-1', 'spiffe://test/bulk-2']);
 });
+
+it('a worker that dies during shutdown does not hang it: the lost export is refused, the close completes', async () => {
+  const own = await startTestDaemon();
+  const worker = (own.daemon.pipeline as unknown as { worker: { worker: Worker } }).worker.worker;
+  const inFlight = own.daemon.pipeline.ingest(exportOf('spiffe://test/c'), 'protobuf', 'http').then(
+    () => 'acknowledged',
+    (err: Error) => `refused: ${err.message}`,
+  );
+  const closed = own.daemon.pipeline.close();
+  await worker.terminate();
+  await closed; // waited for an answer the restarted worker would never send
+  expect(await inFlight).toMatch(/^(acknowledged|refused: .*: the ingest worker restarted)$/);
+  await own.close();
+});
