@@ -33,6 +33,7 @@ export function createMetrics() {
   const websocketDropped = new client.Counter({ name: 'vigil_websocket_slow_closes_total', help: 'Websocket clients closed because they fell too far behind', registers: [registry] });
   const queueDepth = new client.Gauge({ name: 'vigil_ingest_queue_spans', help: 'Spans waiting in the ingest queue', registers: [registry] });
   const queueCapacity = new client.Gauge({ name: 'vigil_ingest_queue_capacity_spans', help: 'Capacity of the ingest queue (ingest.queueSpans)', registers: [registry] });
+  const queueBytes = new client.Gauge({ name: 'vigil_ingest_queue_bytes', help: 'Bytes of the exports waiting in the ingest queue (bounded by ingest.queueBytes)', registers: [registry] });
   const traceBufferSpans = new client.Gauge({ name: 'vigil_trace_buffer_spans', help: 'Spans held in the per-trace buffer awaiting their trace', registers: [registry] });
   const identities = new client.Gauge({ name: 'vigil_identities', help: 'Identities known to the store', registers: [registry] });
   const requestDuration = new client.Histogram({
@@ -98,6 +99,7 @@ export function createMetrics() {
     websocketDropped,
     queueDepth,
     queueCapacity,
+    queueBytes,
     traceBufferSpans,
     identities,
     requestDuration,

@@ -7,9 +7,10 @@
  * spans of traces still held in the per-trace buffer (at most `traces.wait` of them, bounded by
  * `traces.maxTraces`), which are turned into actions and committed once their trace is ready.
  *
- * Backpressure: `ingest` refuses a request whole (retryable) when its spans do not fit the queue, so
- * memory stays bounded whatever the clients do. The worker is handed a bounded window of exports at a
- * time; the rest wait here, small exports first.
+ * Backpressure: `ingest` refuses a request whole (retryable) when its spans or its bytes do not fit the
+ * queue (`ingest.queueSpans`, `ingest.queueBytes`), so the queue's memory stays bounded whatever the
+ * clients send. The worker is handed a bounded window of exports at a time; the rest wait here, small
+ * exports first, with a reserve of their own past the bounds.
  */
 import { toActionLine, type Action } from './actions/types.js';
 import type { Config } from './config/schema.js';
@@ -37,6 +38,12 @@ const MESSAGES_IN_FLIGHT = 3;
  * a thousand other spans' actions. Order between requests is not promised by OTLP anyway.
  */
 const FAST_LANE_SPANS = 64;
+/**
+ * Fast-lane exports have this share of the queue's bounds to themselves, on top of them: a large export
+ * (even one past the whole bound, admitted into an empty queue) must not lock every agent's small
+ * exports out while it is processed.
+ */
+const FAST_LANE_RESERVE = 1 / 16;
 /** Bytes per span assumed for an OTLP/JSON export until the worker has counted (real spans are larger). */
 const ESTIMATE_JSON_BYTES_PER_SPAN = 256;
 
@@ -66,8 +73,10 @@ interface Ticket {
 interface Pending {
   /** What the worker is sent (the ticket's functions cannot cross threads). */
   job: ExportJob;
-  /** Counted (protobuf) or estimated (JSON) spans, held against the queue bound until answered. */
+  /** Counted (protobuf) or estimated (JSON) spans, at least 1, and the export's size: held against the
+   *  queue's bounds until answered. */
   spans: number;
+  bytes: number;
   ticket: Ticket;
 }
 
@@ -90,6 +99,10 @@ export class Pipeline {
   /** Bulk messages posted to the worker and not yet answered, by the id of their first export. */
   private readonly bulkInFlight = new Set<number>();
   private queuedSpans = 0;
+  private queuedBytes = 0;
+  /** The part of the above that fast-lane exports hold (they have a reserve of their own). */
+  private smallSpans = 0;
+  private smallBytes = 0;
   private nextId = 1;
   private readonly awaitingCommit: Array<{ ticket: Ticket; outcome: Outcome }> = [];
   private readonly replayWaiters = new Map<number, { resolve(bad: BadLine[]): void; reject(err: Error): void }>();
@@ -138,18 +151,31 @@ export class Pipeline {
    */
   ingest(bytes: Uint8Array, format: Format, receiver: Receiver): Promise<Outcome> {
     if (this.closing) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
-    const spans = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
+    const counted = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
+    const spans = Math.max(1, counted); // an export of no spans still costs its bytes and a slot
     const { metrics, config } = this.deps;
-    if (this.queuedSpans + spans > config.ingest.queueSpans && this.queuedSpans > 0) {
+    const small = spans <= FAST_LANE_SPANS;
+    const { queueSpans, queueBytes } = config.ingest;
+    const fits = this.queuedSpans + spans <= queueSpans && this.queuedBytes + bytes.length <= queueBytes;
+    const fitsReserve =
+      small && this.smallSpans + spans <= queueSpans * FAST_LANE_RESERVE && this.smallBytes + bytes.length <= queueBytes * FAST_LANE_RESERVE;
+    // Into an empty queue anything goes (it is bounded by receivers.otlp.maxRequestBytes), or an export
+    // larger than the bound could never get in.
+    if (!fits && !fitsReserve && this.queuedSpans > 0) {
       metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
-      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans queued`);
+      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans (${this.queuedBytes} bytes) queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes }, spans, ticket: { resolve, reject } };
-      if (spans <= FAST_LANE_SPANS) this.queue.splice(this.fastLaneEnd++, 0, entry);
+      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes }, spans, bytes: bytes.length, ticket: { resolve, reject } };
+      if (small) this.queue.splice(this.fastLaneEnd++, 0, entry);
       else this.queue.push(entry);
       this.queuedSpans += spans;
-      metrics.queueDepth.set(this.queuedSpans);
+      this.queuedBytes += bytes.length;
+      if (small) {
+        this.smallSpans += spans;
+        this.smallBytes += bytes.length;
+      }
+      this.updateQueueMetrics();
       this.dispatch();
     });
   }
@@ -229,7 +255,7 @@ export class Pipeline {
       this.drainWaiter?.resolve();
       this.drainWaiter = null;
     }
-    this.deps.metrics.queueDepth.set(this.queuedSpans);
+    this.updateQueueMetrics();
     const idle = this.queue.length === 0 && this.inFlight.size === 0;
     if (idle) this.idleWaiter?.();
     // Replay commits every so many lines (its caller's `flush`), not by the wall clock.
@@ -249,16 +275,31 @@ export class Pipeline {
     const entry = this.inFlight.get(d.id);
     if (!entry) return;
     this.inFlight.delete(d.id);
-    this.queuedSpans -= entry.spans;
+    this.release(entry);
     if ('error' in d) entry.ticket.reject(toError(d.error));
     else this.awaitingCommit.push({ ticket: entry.ticket, outcome: { rejected: d.rejected, errorMessage: d.errorMessage } });
+  }
+
+  /** An answered (or lost) export no longer counts against the queue's bounds. */
+  private release(entry: Pending): void {
+    this.queuedSpans -= entry.spans;
+    this.queuedBytes -= entry.bytes;
+    if (entry.spans <= FAST_LANE_SPANS) {
+      this.smallSpans -= entry.spans;
+      this.smallBytes -= entry.bytes;
+    }
+  }
+
+  private updateQueueMetrics(): void {
+    this.deps.metrics.queueDepth.set(this.queuedSpans);
+    this.deps.metrics.queueBytes.set(this.queuedBytes);
   }
 
   /** The worker died with this work unanswered: exporters retry what was in flight; the queue goes on. */
   private onWorkerCrash(): void {
     const lost = new VigilError('VIGIL_ERR_UNAVAILABLE', 'the ingest worker restarted');
     for (const entry of this.inFlight.values()) {
-      this.queuedSpans -= entry.spans;
+      this.release(entry);
       entry.ticket.reject(lost);
     }
     this.inFlight.clear();

@@ -151,6 +151,8 @@ export const configSchema = z
       .strictObject({
         /** Spans waiting to be turned into actions; past this the receivers shed load (429/503/UNAVAILABLE). */
         queueSpans: positiveInt.default(262_144),
+        /** Bytes of exports waiting likewise: spans carrying large payloads (prompts) fill memory first. */
+        queueBytes: positiveInt.default(256 * 1024 * 1024),
         /** What `Retry-After` / RetryInfo tells a client to wait when the queue is full. */
         retryAfter: duration.prefault('1s'),
       })

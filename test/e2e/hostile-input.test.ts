@@ -25,9 +25,9 @@ interface Reply {
 }
 
 /** A raw HTTP POST: fetch would refuse some of the hostile requests we need to send. */
-function post(path: string, body: Buffer | string, headers: Record<string, string>): Promise<Reply> {
+function post(path: string, body: Buffer | string, headers: Record<string, string>, base = t.httpUrl): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${t.httpUrl}${path}`, { method: 'POST', headers }, (res) => {
+    const req = http.request(`${base}${path}`, { method: 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -182,21 +182,49 @@ describe('OTLP/HTTP hostile input', () => {
     expect(get.status).toBe(405);
   });
 
-  it('a full queue -> 503 with Retry-After, nothing kept', async () => {
+  it('a full queue -> 503 with Retry-After, nothing kept; a small export still has room', async () => {
     t.daemon.pipeline.pause();
     try {
-      const spans = makeSpans(Array.from({ length: 64 }, () => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET' } })), {
-        resource: { 'service.name': 'filler' },
-      });
-      const first = post('/v1/traces', Buffer.from(encodeProtobuf(spans)), PROTO); // fills the queue; waits
-      await new Promise((r) => setTimeout(r, 100));
-      const second = await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO);
+      const bulk = (n: number) =>
+        Buffer.from(encodeProtobuf(makeSpans(Array.from({ length: n }, () => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET' } })), { resource: { 'service.name': 'filler' } })));
+      const first = post('/v1/traces', bulk(100), PROTO); // more than the whole queue: admitted into an empty one; waits
+      await expect.poll(() => t.daemon.pipeline.queueDepth).toBe(100);
+      const second = await post('/v1/traces', bulk(65), PROTO);
       expect(second.status).toBe(503);
       expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // One agent's small export is not locked out by the large one being processed.
+      const small = post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO);
+      await expect.poll(() => t.daemon.pipeline.queueDepth).toBeGreaterThan(100);
       t.daemon.pipeline.resume();
       expect((await first).status).toBe(200);
+      expect((await small).status).toBe(200);
     } finally {
       t.daemon.pipeline.resume();
+    }
+  });
+
+  it('the queue is bounded in bytes too: exports of few but large spans are shed', async () => {
+    const own = await startTestDaemon({ ingest: { queueBytes: 3 * 1024 * 1024 } });
+    own.daemon.pipeline.pause();
+    try {
+      // One span carrying a 1 MiB prompt: one span against the span bound, a megabyte against the byte bound.
+      const big = Buffer.from(encodeProtobuf(makeSpans([{ name: 'chat', kind: 'client', attributes: { 'gen_ai.input.messages': 'x'.repeat(1 << 20) } }], { resource: { 'service.name': 'llm', 'nhi.identity': 'spiffe://test/llm' } })));
+      const codes: number[] = [];
+      const accepted: Array<Promise<{ status: number }>> = [];
+      for (let i = 0; i < 5; i++) {
+        const r = post('/v1/traces', big, PROTO, own.httpUrl);
+        const settled = await Promise.race([r, new Promise<null>((ok) => setTimeout(() => ok(null), 300))]);
+        if (settled === null) accepted.push(r);
+        else codes.push(settled.status);
+      }
+      // Two fit the 3 MiB; a third would not, nor does it fit the reserve of small exports (a sixteenth).
+      expect(accepted).toHaveLength(2);
+      expect(codes).toEqual([503, 503, 503]);
+      own.daemon.pipeline.resume();
+      for (const r of accepted) expect((await r).status).toBe(200);
+    } finally {
+      own.daemon.pipeline.resume();
+      await own.close();
     }
   });
 });
@@ -249,7 +277,7 @@ describe('OTLP/gRPC hostile input', () => {
       });
       const first = exportRaw(Buffer.from(encodeProtobuf(spans)));
       await new Promise((r) => setTimeout(r, 100));
-      const second = await exportRaw(Buffer.from(encodeProtobuf(validSpans())));
+      const second = await exportRaw(Buffer.from(encodeProtobuf(makeSpans([...spans, ...spans].slice(0, 65).map(() => ({ name: 'GET', kind: 'client' as const })), { resource: { 'service.name': 'filler' } }))));
       expect(second.code).toBe(grpc.status.UNAVAILABLE);
       const details = second.metadata?.get('grpc-status-details-bin')[0] as Buffer;
       expect(details.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
