@@ -55,6 +55,11 @@ export interface Stage {
   process(actions: readonly Action[]): void;
   /** No more actions will come (end of a replay): settle anything pending. */
   finish(): void;
+  /**
+   * Called before each commit, outside its transaction: work announced as soon as it is done (an alert
+   * raised with the clock) must not sit in a transaction a failing commit would roll back.
+   */
+  beforeCommit(): void;
   /** Called inside the commit transaction; `final` at shutdown and the end of a replay. */
   commit(final: boolean): void;
 }
@@ -135,7 +140,7 @@ export class Pipeline {
 
   /** Adds a consumer of actions (called synchronously, in order, before the commit that covers them). */
   addSink(sink: ActionSink): void {
-    this.stages.push({ process: (actions) => sink(actions as Action[]), finish() {}, commit() {} });
+    this.stages.push({ process: (actions) => sink(actions as Action[]), finish() {}, beforeCommit() {}, commit() {} });
   }
 
   /** Adds a stage (called in order with every action, and in every commit). */
@@ -346,6 +351,7 @@ export class Pipeline {
   /** The group commit: every dirty record in one transaction, then the exports it covers are acknowledged. */
   private commit(final = false): void {
     const { db, identities, metrics, logger } = this.deps;
+    for (const stage of this.stages) stage.beforeCommit();
     const done = this.awaitingCommit.splice(0);
     const stop = metrics.commitDuration.startTimer();
     try {

@@ -105,6 +105,12 @@ export class AlertManager {
     this.raise(finding, action, identity, 1, action.time);
   }
 
+  /** True when some held finding's hold has ended by event time `now`. */
+  hasDue(now: number): boolean {
+    for (const h of this.held.values()) if (h.finding.holdUntil! <= now) return true;
+    return false;
+  }
+
   /** Held findings whose hold has ended by event time `now` (removed from the hold). */
   takeDue(now: number): HeldFinding[] {
     const due: HeldFinding[] = [];

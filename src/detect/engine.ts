@@ -71,7 +71,7 @@ export class DetectionEngine implements Stage {
   late = 0;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly config: Config,
     private readonly alerts: AlertManager,
     /** Schedules checkpoints only; detection itself runs in event time. */
@@ -111,7 +111,7 @@ export class DetectionEngine implements Stage {
       }
     }
     for (const r of merged.values()) this.alerts.report(r.f, r.action, r.identity);
-    this.releaseHeld(this.alerts.takeDue(this.watermark));
+    this.releaseDue(this.watermark);
   }
 
   private windowsOf(identity: string): Windows {
@@ -308,9 +308,23 @@ export class DetectionEngine implements Stage {
     this.idleLeft = this.baselines.removeIdle(this.watermark - idleAfter, LEAVES_PER_COMMIT) === LEAVES_PER_COMMIT;
   }
 
+  /**
+   * Decides the held findings due by event time `now`. Taking them from the hold and raising them is
+   * one transaction of its own: a crash between the two would lose them, and a raised alert is
+   * announced at once, so it must never sit in a larger transaction that could still roll back.
+   */
+  private releaseDue(now: number): void {
+    if (this.alerts.hasDue(now)) this.db.transaction(() => this.releaseHeld(this.alerts.takeDue(now)))();
+  }
+
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
   finish(): void {
-    this.releaseHeld(this.alerts.takeAllHeld());
+    this.db.transaction(() => this.releaseHeld(this.alerts.takeAllHeld()))();
+  }
+
+  /** Before the group commit, outside it: serving, held findings are released with the wall clock too. */
+  beforeCommit(): void {
+    if (this.live) this.releaseDue(Math.max(this.watermark, this.wallClock() - this.config.time.lateness));
   }
 
   /**
@@ -320,7 +334,6 @@ export class DetectionEngine implements Stage {
    */
   commit(final: boolean): void {
     const now = this.wallClock();
-    if (this.live) this.releaseHeld(this.alerts.takeDue(Math.max(this.watermark, now - this.config.time.lateness)));
     this.alerts.flush();
     this.removeIdle();
     if (final) {
