@@ -105,6 +105,8 @@ export class Pipeline {
   private readonly bulkInFlight = new Set<number>();
   private queuedSpans = 0;
   private queuedBytes = 0;
+  /** Bytes of request bodies being read (see `bodyBudget`). */
+  private readingBytes = 0;
   /** The part of the above that fast-lane exports hold (they have a reserve of their own). */
   private smallSpans = 0;
   private smallBytes = 0;
@@ -183,6 +185,29 @@ export class Pipeline {
       this.updateQueueMetrics();
       this.dispatch();
     });
+  }
+
+  /**
+   * A budget for one request body while it is read: bodies being read and exports queued share
+   * `ingest.queueBytes`, so uploads held open (a gzip body without its end) cannot pile up memory
+   * before the queue ever sees them. The first body into an idle daemon always gets its bytes (it is
+   * bounded by receivers.otlp.maxRequestBytes). `release` gives back what was taken.
+   */
+  bodyBudget(): { take(bytes: number): boolean; release(): void } {
+    let taken = 0;
+    return {
+      take: (bytes) => {
+        const used = this.readingBytes + this.queuedBytes;
+        if (used + bytes > this.deps.config.ingest.queueBytes && used > taken) return false;
+        this.readingBytes += bytes;
+        taken += bytes;
+        return true;
+      },
+      release: () => {
+        this.readingBytes -= taken;
+        taken = 0;
+      },
+    };
   }
 
   /**

@@ -76,7 +76,13 @@ export class HttpReceiver {
     const format = formatOf(req.headers['content-type']);
     try {
       if (!format) throw new VigilError('VIGIL_ERR_CONTENT_TYPE', String(req.headers['content-type'] ?? 'none'));
-      const body = await readBody(req, config.receivers.otlp.maxRequestBytes);
+      const reading = pipeline.bodyBudget();
+      let body: Buffer;
+      try {
+        body = await readBody(req, config.receivers.otlp.maxRequestBytes, reading);
+      } finally {
+        reading.release(); // the queue charges the body itself from here on
+      }
       const result = await pipeline.ingest(body, format, 'http');
       const payload = format === 'json' ? encodeJsonResponse(result.rejected, result.errorMessage) : encodeProtobufResponse(result.rejected, result.errorMessage);
       this.send(res, 200, format, payload);

@@ -7,7 +7,17 @@ import type http from 'node:http';
 import zlib from 'node:zlib';
 import { VigilError } from '../errors.js';
 
-export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+/** Memory a request body may take while it is read, shared by all requests (the pipeline's queue budget). */
+export interface BodyBudget {
+  /** Takes `bytes` more for this body; false when they are not available (the body is then refused). */
+  take(bytes: number): boolean;
+}
+
+/**
+ * @param budget charged chunk by chunk as the (inflated) body arrives, so many slow or withheld uploads
+ *   cannot hold more memory between them than the budget allows; the caller gives it back.
+ */
+export function readBody(req: http.IncomingMessage, limit: number, budget?: BodyBudget): Promise<Buffer> {
   const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding !== 'gzip' && encoding !== 'identity' && encoding !== '') {
     return Promise.reject(new VigilError('VIGIL_ERR_CONTENT_ENCODING', encoding));
@@ -39,6 +49,7 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
     source.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) return finish(new VigilError('VIGIL_ERR_TOO_LARGE', `more than ${limit} bytes after decompression`));
+      if (budget && !budget.take(chunk.length)) return finish(new VigilError('VIGIL_ERR_OVERLOADED', 'request bodies being read fill the ingest queue budget'));
       chunks.push(chunk);
     });
     source.on('end', () => finish(null));

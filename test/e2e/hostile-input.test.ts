@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -227,6 +228,37 @@ describe('OTLP/HTTP hostile input', () => {
       await own.close();
     }
   });
+});
+
+it('bodies being read share the byte budget: stalled gzip uploads are refused once it is spent', async () => {
+  const own = await startTestDaemon({ ingest: { queueBytes: 8 * 1024 * 1024 } });
+  const sockets: net.Socket[] = [];
+  try {
+    // 3 MiB of protobuf once inflated, sent whole but for the gzip trailer: the upload never ends.
+    const gz = zlib.gzipSync(Buffer.alloc(3 * 1024 * 1024));
+    const answers: Array<Promise<string>> = [];
+    for (let i = 0; i < 5; i++) {
+      const s = net.connect(own.daemon.ports.http, '127.0.0.1');
+      sockets.push(s);
+      await new Promise((r) => s.once('connect', r));
+      let reply = '';
+      answers.push(new Promise((resolve) => {
+        s.on('data', (d) => (reply += d.toString('latin1')));
+        s.on('close', () => resolve(reply));
+        setTimeout(() => resolve(reply), 1500);
+      }));
+      s.write(`POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`);
+      s.write(gz.subarray(0, gz.length - 8));
+      await new Promise((r) => setTimeout(r, 100)); // inflated before the next one starts
+    }
+    const replies = await Promise.all(answers);
+    // Two held 6 MiB of the 8; the third and later could not take theirs.
+    expect(replies.map((r) => r.split('\r\n')[0])).toEqual(['', '', 'HTTP/1.1 503 Service Unavailable', 'HTTP/1.1 503 Service Unavailable', 'HTTP/1.1 503 Service Unavailable']);
+    expect(replies[2]).toMatch(/Retry-After: 1/i);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await own.close();
+  }
 });
 
 describe('OTLP/gRPC hostile input', () => {
