@@ -1,7 +1,8 @@
 /**
  * Per-identity records: first/last seen, peer group, action counts. Counters are kept in memory and
  * written in batches (one transaction per group commit): one upsert per action would cap ingest at a
- * fraction of the receivers' rate.
+ * fraction of the receivers' rate. Only recently active identities are in memory (as many as
+ * `baselines.maxHotIdentities`); the rest are in SQLite.
  */
 import type { Action, ActionKind } from '../actions/types.js';
 import type { Db } from './database.js';
@@ -18,42 +19,56 @@ export interface IdentityRecord {
 }
 
 export class IdentityStore {
+  /** Records of recently active identities; the others are read back from SQLite when next active. */
   private readonly records = new Map<string, IdentityRecord>();
   private readonly dirty = new Set<IdentityRecord>();
   private readonly upsert;
+  private readonly select;
+  /** Identities known to the store (rows written, or about to be). */
+  private known: number;
 
-  constructor(private readonly db: Db) {
+  /** @param maxHot records kept in memory (a fleet of short-lived identities must not grow it without end). */
+  constructor(
+    db: Db,
+    private readonly maxHot: number,
+  ) {
     this.upsert = db.prepare(`
       INSERT INTO identities (identity, peer_group, first_seen, last_seen, actions, failures, retries, by_kind)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(identity) DO UPDATE SET peer_group = excluded.peer_group, first_seen = excluded.first_seen,
         last_seen = excluded.last_seen, actions = excluded.actions, failures = excluded.failures,
         retries = excluded.retries, by_kind = excluded.by_kind`);
-    this.load();
+    this.select = db.prepare('SELECT * FROM identities WHERE identity = ?');
+    this.known = db.prepare('SELECT count(*) FROM identities').pluck().get() as number;
   }
 
-  /** Restores every record at start, so counts continue across restarts. */
-  private load(): void {
-    for (const row of this.db.prepare('SELECT * FROM identities').iterate() as Iterable<Record<string, never>>) {
-      this.records.set(row.identity, {
-        identity: row.identity,
-        peerGroup: row.peer_group,
-        firstSeen: row.first_seen,
-        lastSeen: row.last_seen,
-        actions: row.actions,
-        failures: row.failures,
-        retries: row.retries,
-        byKind: JSON.parse(row.by_kind),
-      });
-    }
+  /** The stored record, or undefined. */
+  private read(identity: string): IdentityRecord | undefined {
+    const row = this.select.get(identity) as Record<string, never> | undefined;
+    if (!row) return undefined;
+    return {
+      identity: row.identity,
+      peerGroup: row.peer_group,
+      firstSeen: row.first_seen,
+      lastSeen: row.last_seen,
+      actions: row.actions,
+      failures: row.failures,
+      retries: row.retries,
+      byKind: JSON.parse(row.by_kind),
+    };
   }
 
   /** Counts one action against its identity (in memory until the next `flush`). */
   record(a: Action): void {
     let rec = this.records.get(a.identity);
     if (!rec) {
-      rec = { identity: a.identity, peerGroup: a.peerGroup, firstSeen: a.time, lastSeen: a.time, actions: 0, failures: 0, retries: 0, byKind: {} };
+      rec = this.read(a.identity);
+      if (!rec) {
+        rec = { identity: a.identity, peerGroup: a.peerGroup, firstSeen: a.time, lastSeen: a.time, actions: 0, failures: 0, retries: 0, byKind: {} };
+        this.known++;
+      }
       this.records.set(a.identity, rec);
+      if (this.records.size > this.maxHot) this.evict();
     }
     rec.peerGroup = a.peerGroup || rec.peerGroup;
     if (a.time < rec.firstSeen) rec.firstSeen = a.time;
@@ -65,16 +80,25 @@ export class IdentityStore {
     this.dirty.add(rec);
   }
 
+  /**
+   * Drops the least recently loaded tenth of the records already written (a dirty one waits for the
+   * next flush); they are read back on their identity's next action.
+   */
+  private evict(): void {
+    const target = Math.floor(this.maxHot * 0.9);
+    for (const [identity, rec] of this.records) {
+      if (this.records.size <= target) break;
+      if (!this.dirty.has(rec)) this.records.delete(identity);
+    }
+  }
+
   get(identity: string): IdentityRecord | undefined {
-    return this.records.get(identity);
+    return this.records.get(identity) ?? this.read(identity);
   }
 
+  /** Identities known, active or not. */
   get size(): number {
-    return this.records.size;
-  }
-
-  all(): IterableIterator<IdentityRecord> {
-    return this.records.values();
+    return this.known;
   }
 
   /** Writes the records changed since the last flush. Call inside the group-commit transaction. */

@@ -1,0 +1,43 @@
+/**
+ * Identity records: only recently active identities stay in memory; the others are read back from the
+ * SQLite file on their next action, and every count continues across eviction and restart.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import type { Action } from '../../src/actions/types.js';
+import { openDatabase } from '../../src/store/database.js';
+import { IdentityStore } from '../../src/store/identities.js';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+const action = (identity: string, time: number): Action =>
+  ({ identity, peerGroup: 'runs', time, kind: 'tool', failed: false, retry: false }) as Action;
+
+it('keeps at most about maxHot records in memory and loses no count', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'vigil.db');
+  let db = openDatabase(file);
+  let store = new IdentityStore(db, 10);
+  // 200 short-lived instances, committed every 5 actions like the pipeline's group commits.
+  for (let i = 0; i < 200; i++) {
+    store.record(action(`run-${i}`, 1000 + i));
+    if (i % 5 === 4) db.transaction(() => store.flush())();
+  }
+  expect((store as unknown as { records: Map<string, unknown> }).records.size).toBeLessThanOrEqual(15);
+  expect(store.size).toBe(200);
+
+  store.record(action('run-3', 5000)); // evicted long ago: read back, then counted
+  db.transaction(() => store.flush())();
+  expect(store.get('run-3')).toMatchObject({ actions: 2, firstSeen: 1003, lastSeen: 5000, byKind: { tool: 2 } });
+  db.close();
+
+  db = openDatabase(file);
+  store = new IdentityStore(db, 10);
+  expect(store.size).toBe(200);
+  expect(store.get('run-3')).toMatchObject({ actions: 2 });
+  db.close();
+});
