@@ -9,8 +9,8 @@
  *
  * Backpressure: `ingest` refuses a request whole (retryable) when its spans or its bytes do not fit the
  * queue (`ingest.queueSpans`, `ingest.queueBytes`), so the queue's memory stays bounded whatever the
- * clients send. The worker is handed a bounded window of exports at a time; the rest wait here, small
- * exports first, with a reserve of their own past the bounds.
+ * clients send (ingest/queue-bounds.ts). The worker is handed a bounded window of exports at a time; the
+ * rest wait here, small exports first.
  */
 import { toActionLine, type Action } from './actions/types.js';
 import type { Config } from './config/schema.js';
@@ -19,6 +19,7 @@ import { IngestWorker, type Batch } from './ingest/ingest-worker.js';
 import type { BadLine, Done, ExportJob, Format } from './ingest/protocol.js';
 import type { Logger } from './log.js';
 import type { Metrics, Receiver } from './metrics.js';
+import { QueueBounds, type Charge } from './ingest/queue-bounds.js';
 import { countProtobufSpans } from './receiver/otlp-protobuf.js';
 import type { Db } from './store/database.js';
 import type { IdentityStore } from './store/identities.js';
@@ -38,12 +39,6 @@ const MESSAGES_IN_FLIGHT = 3;
  * a thousand other spans' actions. Order between requests is not promised by OTLP anyway.
  */
 const FAST_LANE_SPANS = 64;
-/**
- * Fast-lane exports have this share of the queue's bounds to themselves, on top of them: a large export
- * (even one past the whole bound, admitted into an empty queue) must not lock every agent's small
- * exports out while it is processed.
- */
-const FAST_LANE_RESERVE = 1 / 16;
 /** Bytes per span assumed for an OTLP/JSON export until the worker has counted (real spans are larger). */
 const ESTIMATE_JSON_BYTES_PER_SPAN = 256;
 
@@ -78,10 +73,9 @@ interface Ticket {
 interface Pending {
   /** What the worker is sent (the ticket's functions cannot cross threads). */
   job: ExportJob;
-  /** Counted (protobuf) or estimated (JSON) spans, at least 1, and the export's size: held against the
-   *  queue's bounds until answered. */
-  spans: number;
-  bytes: number;
+  /** Counted (protobuf) or estimated (JSON) spans, at least 1, and bytes: held against the queue's
+   *  bounds until answered. */
+  charge: Charge;
   ticket: Ticket;
 }
 
@@ -103,13 +97,7 @@ export class Pipeline {
   private readonly inFlight = new Map<number, Pending>();
   /** Bulk messages posted to the worker and not yet answered, by the id of their first export. */
   private readonly bulkInFlight = new Set<number>();
-  private queuedSpans = 0;
-  private queuedBytes = 0;
-  /** Bytes of request bodies being read (see `bodyBudget`). */
-  private readingBytes = 0;
-  /** The part of the above that fast-lane exports hold (they have a reserve of their own). */
-  private smallSpans = 0;
-  private smallBytes = 0;
+  private readonly bounds: QueueBounds;
   private nextId = 1;
   private readonly awaitingCommit: Array<{ ticket: Ticket; outcome: Outcome }> = [];
   private readonly replayWaiters = new Map<number, { resolve(bad: BadLine[]): void; reject(err: Error): void }>();
@@ -125,6 +113,7 @@ export class Pipeline {
 
   constructor(private readonly deps: PipelineDeps) {
     deps.metrics.queueCapacity.set(deps.config.ingest.queueSpans);
+    this.bounds = new QueueBounds(deps.config.ingest.queueSpans, deps.config.ingest.queueBytes);
     this.worker = new IngestWorker({ config: deps.config, mode: deps.mode ?? 'serve' }, deps, {
       onBatch: (batch) => this.onBatch(batch),
       onCrash: () => this.onWorkerCrash(),
@@ -153,61 +142,30 @@ export class Pipeline {
   /**
    * What receivers call with an export's bytes. Resolves with its partial-success outcome once it is
    * durable; rejects when it cannot be decoded.
-   * @throws VigilError VIGIL_ERR_OVERLOADED when its spans do not fit the queue (retryable, nothing kept),
+   * @throws VigilError VIGIL_ERR_OVERLOADED when its spans or bytes do not fit the queue (retryable, nothing kept),
    *   VIGIL_ERR_DECODE when protobuf is malformed at the span level.
    */
   ingest(bytes: Uint8Array, format: Format, receiver: Receiver): Promise<Outcome> {
     if (this.closing) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
     const counted = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
     const spans = Math.max(1, counted); // an export of no spans still costs its bytes and a slot
-    const { metrics, config } = this.deps;
-    const small = spans <= FAST_LANE_SPANS;
-    const { queueSpans, queueBytes } = config.ingest;
-    const fits = this.queuedSpans + spans <= queueSpans && this.queuedBytes + bytes.length <= queueBytes;
-    const fitsReserve =
-      small && this.smallSpans + spans <= queueSpans * FAST_LANE_RESERVE && this.smallBytes + bytes.length <= queueBytes * FAST_LANE_RESERVE;
-    // Into an empty queue anything goes (it is bounded by receivers.otlp.maxRequestBytes), or an export
-    // larger than the bound could never get in.
-    if (!fits && !fitsReserve && this.queuedSpans > 0) {
-      metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
-      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.queuedSpans} spans (${this.queuedBytes} bytes) queued`);
+    const charge: Charge = { spans, bytes: bytes.length, small: spans <= FAST_LANE_SPANS };
+    if (!this.bounds.admit(charge)) {
+      this.deps.metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
+      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.bounds.spans} spans (${this.bounds.bytes} bytes) queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes }, spans, bytes: bytes.length, ticket: { resolve, reject } };
-      if (small) this.queue.splice(this.fastLaneEnd++, 0, entry);
+      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes }, charge, ticket: { resolve, reject } };
+      if (charge.small) this.queue.splice(this.fastLaneEnd++, 0, entry);
       else this.queue.push(entry);
-      this.queuedSpans += spans;
-      this.queuedBytes += bytes.length;
-      if (small) {
-        this.smallSpans += spans;
-        this.smallBytes += bytes.length;
-      }
       this.updateQueueMetrics();
       this.dispatch();
     });
   }
 
-  /**
-   * A budget for one request body while it is read: bodies being read and exports queued share
-   * `ingest.queueBytes`, so uploads held open (a gzip body without its end) cannot pile up memory
-   * before the queue ever sees them. The first body into an idle daemon always gets its bytes (it is
-   * bounded by receivers.otlp.maxRequestBytes). `release` gives back what was taken.
-   */
+  /** A budget for one request body while it is read (see QueueBounds.bodyBudget). */
   bodyBudget(): { take(bytes: number): boolean; release(): void } {
-    let taken = 0;
-    return {
-      take: (bytes) => {
-        const used = this.readingBytes + this.queuedBytes;
-        if (used + bytes > this.deps.config.ingest.queueBytes && used > taken) return false;
-        this.readingBytes += bytes;
-        taken += bytes;
-        return true;
-      },
-      release: () => {
-        this.readingBytes -= taken;
-        taken = 0;
-      },
-    };
+    return this.bounds.bodyBudget();
   }
 
   /**
@@ -237,7 +195,7 @@ export class Pipeline {
   }
 
   get queueDepth(): number {
-    return this.queuedSpans;
+    return this.bounds.spans;
   }
 
   /**
@@ -263,11 +221,11 @@ export class Pipeline {
       if (!small && this.bulkInFlight.size >= MESSAGES_IN_FLIGHT) return;
       const exports: ExportJob[] = [];
       let spans = 0;
-      while (this.queue.length > 0 && (!small || this.fastLaneEnd > 0) && (exports.length === 0 || spans + this.queue[0].spans <= MESSAGE_SPANS)) {
+      while (this.queue.length > 0 && (!small || this.fastLaneEnd > 0) && (exports.length === 0 || spans + this.queue[0].charge.spans <= MESSAGE_SPANS)) {
         const entry = this.queue.shift()!;
         if (small) this.fastLaneEnd--;
         this.inFlight.set(entry.job.id, entry);
-        spans += entry.spans;
+        spans += entry.charge.spans;
         exports.push(entry.job);
       }
       if (!small) this.bulkInFlight.add(exports[0].id);
@@ -305,31 +263,21 @@ export class Pipeline {
     const entry = this.inFlight.get(d.id);
     if (!entry) return;
     this.inFlight.delete(d.id);
-    this.release(entry);
+    this.bounds.release(entry.charge);
     if ('error' in d) entry.ticket.reject(toError(d.error));
     else this.awaitingCommit.push({ ticket: entry.ticket, outcome: { rejected: d.rejected, errorMessage: d.errorMessage } });
   }
 
-  /** An answered (or lost) export no longer counts against the queue's bounds. */
-  private release(entry: Pending): void {
-    this.queuedSpans -= entry.spans;
-    this.queuedBytes -= entry.bytes;
-    if (entry.spans <= FAST_LANE_SPANS) {
-      this.smallSpans -= entry.spans;
-      this.smallBytes -= entry.bytes;
-    }
-  }
-
   private updateQueueMetrics(): void {
-    this.deps.metrics.queueDepth.set(this.queuedSpans);
-    this.deps.metrics.queueBytes.set(this.queuedBytes);
+    this.deps.metrics.queueDepth.set(this.bounds.spans);
+    this.deps.metrics.queueBytes.set(this.bounds.bytes);
   }
 
   /** The worker died with this work unanswered: exporters retry what was in flight; the queue goes on. */
   private onWorkerCrash(): void {
     const lost = new VigilError('VIGIL_ERR_UNAVAILABLE', 'the ingest worker restarted');
     for (const entry of this.inFlight.values()) {
-      this.release(entry);
+      this.bounds.release(entry.charge);
       entry.ticket.reject(lost);
     }
     this.inFlight.clear();

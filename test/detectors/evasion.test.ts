@@ -3,72 +3,21 @@
  * `time.lateness`, hiding a secret read behind a learned flow read just before the egress, and running
  * the exfiltration through a delegated callee (another identity, with or without a baseline of its own).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Action } from '../../src/actions/types.js';
-import type { Alert } from '../../src/alerts/alert.js';
-import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
-import { DetectionEngine } from '../../src/detect/engine.js';
-import { createMetrics } from '../../src/metrics.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { action as act, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 const config = configSchema.parse({ zones: { secrets: ['vault.*'], internal: ['*.internal'] }, sensitive: { zones: ['secrets'] } });
-
-let seq = 0;
 const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
 
-function act(over: Partial<Action> & Pick<Action, 'identity' | 'time'>): Action {
-  seq++;
-  return {
-    endTime: over.time + 50,
-    peerGroup: 'agents',
-    kind: 'tool',
-    target: 'crm.search',
-    access: 'read',
-    host: null,
-    zone: null,
-    sensitive: false,
-    failed: false,
-    retry: false,
-    traceId: hex(seq, 32),
-    spanId: hex(seq, 16),
-    parentSpanId: '',
-    credential: null,
-    scopes: [],
-    agent: null,
-    caller: null,
-    ...over,
-  };
-}
-
-let dir: string;
-let db: Db;
-let engine: DetectionEngine;
-let alerts: Alert[];
-
+let h: EngineHarness;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-evasion-'));
-  db = openDatabase(path.join(dir, 'vigil.db'));
-  const manager = new AlertManager(db, config, createMetrics(), () => T0);
-  alerts = [];
-  manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
-  engine = new DetectionEngine(db, config, manager, () => 0);
+  h = engineHarness(config, () => T0);
 });
-
-afterEach(() => {
-  db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function feed(actions: Action[]): void {
-  engine.process(actions);
-  db.transaction(() => engine.commit(false))();
-}
+afterEach(() => h.close());
+const feed: EngineHarness['feed'] = (actions) => h.feed(actions);
 
 /** 30 hours of crm.search calls, 320 actions: judged against itself afterwards. Returns the next time. */
 function learnSearch(identity: string, peerGroup = 'agents'): number {
@@ -77,18 +26,18 @@ function learnSearch(identity: string, peerGroup = 'agents'): number {
   return t;
 }
 
-const summary = () => alerts.map((a) => `${a.detector} ${a.identity} ${a.evidence.subject}`);
+const summary = () => h.alerts.map((a) => `${a.detector} ${a.identity} ${a.evidence.subject}`);
 
 it('an action backdated past time.lateness is judged, and what it raised is not learned', () => {
   const t = learnSearch('agent-a');
   feed([act({ identity: 'agent-a', time: t + 10 * MIN })]);
   // Starts 10 minutes before the identity's latest action: late by twice the 5 minute lateness.
   feed([act({ identity: 'agent-a', time: t, target: 'shell.exec', access: 'execute' })]);
-  expect(engine.late).toBe(1);
+  expect(h.engine.late).toBe(1);
   expect(summary()).toEqual(['unexpected_write agent-a shell.exec']);
-  engine.finish(); // the new tool was held for a possible rollout; none came
+  h.engine.finish(); // the new tool was held for a possible rollout; none came
   expect(summary()).toContain('scope_drift agent-a tool:shell.exec');
-  expect(engine.baselines.peek('agent-a')!.counters.has('tool\u0000shell.exec')).toBe(false);
+  expect(h.engine.baselines.peek('agent-a')!.counters.has('tool\u0000shell.exec')).toBe(false);
 });
 
 describe('sensitive read, then egress', () => {
@@ -108,7 +57,7 @@ describe('sensitive read, then egress', () => {
       const trace = hex(900_000 + i, 32);
       feed([crm(t + 12 * MIN, trace), mail(t + 12 * MIN + 1000, trace)]);
     }
-    expect(alerts).toEqual([]);
+    expect(h.alerts).toEqual([]);
     return t;
   }
 
@@ -116,16 +65,16 @@ describe('sensitive read, then egress', () => {
     const t = learnMailer();
     const trace = hex(999_999, 32);
     feed([vault(t, trace), crm(t + 1000, trace), mail(t + 2000, trace)]);
-    const lateral = alerts.filter((a) => a.detector === 'lateral_chaining');
+    const lateral = h.alerts.filter((a) => a.detector === 'lateral_chaining');
     expect(lateral.map((a) => a.evidence.subject)).toEqual(['vault.corp/v1/secret/data/{id} => api.sendgrid.com']);
-    expect(engine.baselines.peek(IDENTITY)!.counters.has('flow\u0000vault.corp/v1/secret/data/{id} => api.sendgrid.com')).toBe(false);
+    expect(h.engine.baselines.peek(IDENTITY)!.counters.has('flow\u0000vault.corp/v1/secret/data/{id} => api.sendgrid.com')).toBe(false);
   });
 
   it('the learned flow alone stays quiet', () => {
     const t = learnMailer();
     const trace = hex(999_999, 32);
     feed([crm(t, trace), mail(t + 1000, trace)]);
-    expect(alerts).toEqual([]);
+    expect(h.alerts).toEqual([]);
   });
 });
 
@@ -155,7 +104,7 @@ describe('a chain through a delegated callee', () => {
     learnSearch('orchestrator', 'orchestrators');
     const t = learnSearch('mcp-server', 'mcp-servers');
     exfiltrateVia('mcp-server', t);
-    const lateral = alerts.filter((a) => a.detector === 'lateral_chaining');
+    const lateral = h.alerts.filter((a) => a.detector === 'lateral_chaining');
     expect(lateral).toHaveLength(1);
     expect(lateral[0].identity).toBe('orchestrator');
     expect(lateral[0].peerGroup).toBe('orchestrators');

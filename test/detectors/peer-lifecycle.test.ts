@@ -4,17 +4,13 @@
  * measured against the members that still run, and an item only departed members used is no longer
  * "used by peers"; a member that comes back counts again.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
-import type { Alert } from '../../src/alerts/alert.js';
 import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
 import { DetectionEngine } from '../../src/detect/engine.js';
 import { createMetrics } from '../../src/metrics.js';
-import { openDatabase, type Db } from '../../src/store/database.js';
+import { action, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -24,61 +20,17 @@ const GROUP = 'support-agent';
 
 const config = configSchema.parse({ zones: { secrets: ['vault.*'], crm: ['crm.internal'] }, sensitive: { zones: ['secrets'] } });
 
-let seq = 0;
-const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
-
 /** One tool call (its own trace) of `identity` at `time`. */
-function tool(identity: string, time: number, name: string): Action {
-  seq++;
-  return {
-    time,
-    endTime: time + 50,
-    identity,
-    peerGroup: GROUP,
-    kind: 'tool',
-    target: name,
-    access: 'read',
-    host: null,
-    zone: null,
-    sensitive: false,
-    failed: false,
-    retry: false,
-    traceId: hex(seq, 32),
-    spanId: hex(seq, 16),
-    parentSpanId: '',
-    credential: null,
-    scopes: [],
-    agent: null,
-    caller: null,
-  };
-}
+const tool = (identity: string, time: number, name: string): Action => action({ identity, time, peerGroup: GROUP, target: name });
 
-let dir: string;
-let db: Db;
-let engine: DetectionEngine;
-let alerts: Alert[];
-
+let h: EngineHarness;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-peers-'));
-  db = openDatabase(path.join(dir, 'vigil.db'));
-  const manager = new AlertManager(db, config, createMetrics(), () => T0);
-  alerts = [];
-  manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
-  engine = new DetectionEngine(db, config, manager, () => 0);
+  h = engineHarness(config, () => T0);
 });
+afterEach(() => h.close());
+const feed: EngineHarness['feed'] = (actions) => h.feed(actions);
 
-afterEach(() => {
-  db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** Judges and learns, then commits as the pipeline does after every batch (idle members leave there). */
-function feed(actions: Action[]): void {
-  engine.process(actions);
-  db.transaction(() => engine.commit(false))();
-}
-
-const drift = () => alerts.filter((a) => a.detector === 'scope_drift');
+const drift = () => h.alerts.filter((a) => a.detector === 'scope_drift');
 
 describe('a fleet of short-lived instances', () => {
   /** 60 instances, one an hour, each running 20 minutes: 10 crm.search calls, never old enough to mature. */
@@ -92,12 +44,12 @@ describe('a fleet of short-lived instances', () => {
 
   it('judges a new instance by the group history once the group has shown minAge and minActions', () => {
     const now = shortLivedFleet();
-    const group = engine.baselines.group(GROUP);
+    const group = h.engine.baselines.group(GROUP);
     expect(group.mature.size).toBe(0); // no instance ever had 300 actions of its own
     expect(drift()).toEqual([]); // nor were the later instances, doing what the earlier ones did, alerted
 
     feed([tool(`${GROUP}/run-new`, now, 'crm.search'), tool(`${GROUP}/run-new`, now + MIN, 'vault.read')]);
-    engine.finish();
+    h.engine.finish();
     expect(drift()).toHaveLength(1);
     expect(drift()[0].identity).toBe(`${GROUP}/run-new`);
     expect(drift()[0].evidence.subject).toBe('tool:vault.read');
@@ -107,7 +59,7 @@ describe('a fleet of short-lived instances', () => {
   it('does not judge before the group has that much history', () => {
     for (let i = 0; i < 10; i++) feed([tool(`${GROUP}/run-${i}`, T0 + i * HOUR, 'crm.search')]);
     feed([tool(`${GROUP}/run-new`, T0 + 11 * HOUR, 'vault.read')]);
-    engine.finish();
+    h.engine.finish();
     expect(drift()).toEqual([]);
   });
 });
@@ -134,14 +86,14 @@ describe('idle members leave their peer group', () => {
 
   it('counts only the members that still act, so the active ones adopting a tool is a rollout', () => {
     const now = fleetThatShrank();
-    const group = engine.baselines.group(GROUP);
+    const group = h.engine.baselines.group(GROUP);
     expect([...group.members.keys()].sort()).toEqual([...active].sort());
     expect(group.users('tool\u0000legacy.export')).toBe(0);
     expect(group.users('tool\u0000crm.search')).toBe(5);
 
     // Had the 15 idle members still counted, 4 adopters would fall short of 30% of 19 peers.
     feed(active.map((m, i) => tool(m, now + i * MIN, 'kb.search')));
-    engine.finish();
+    h.engine.finish();
     expect(drift()).toEqual([]);
   });
 
@@ -152,19 +104,19 @@ describe('idle members leave their peer group', () => {
 
     // A departed member comes back: its baseline knows legacy.export, and its group counts it again.
     feed([tool(departed[0], now + HOUR, 'legacy.export')]);
-    const group = engine.baselines.group(GROUP);
+    const group = h.engine.baselines.group(GROUP);
     expect(group.members.has(departed[0])).toBe(true);
     expect(group.users('tool\u0000legacy.export')).toBe(1);
     feed([tool(`${GROUP}/agent-newer`, now + 2 * HOUR, 'legacy.export')]);
-    engine.finish();
+    h.engine.finish();
     expect(drift()).toHaveLength(1); // neither the returning member nor the next new one is alerted
   });
 
   it('departures survive a restart', () => {
     fleetThatShrank();
-    db.transaction(() => engine.commit(true))();
-    const manager = new AlertManager(db, config, createMetrics(), () => T0);
-    const restarted = new DetectionEngine(db, config, manager, () => 0);
+    h.db.transaction(() => h.engine.commit(true))();
+    const manager = new AlertManager(h.db, config, createMetrics(), () => T0);
+    const restarted = new DetectionEngine(h.db, config, manager, () => 0);
     const group = restarted.baselines.group(GROUP);
     expect([...group.members.keys()].sort()).toEqual([...active].sort());
     expect(group.users('tool\u0000legacy.export')).toBe(0);
@@ -178,22 +130,22 @@ describe('forgotten items', () => {
     for (let i = 0; i < 500; i++) feed([tool(`${GROUP}/browser`, T0 + i * 6 * MIN, `site-${i}.fetch`)]);
     const later = T0 + 100 * DAY;
     feed([tool(`${GROUP}/browser`, later, 'crm.search')]);
-    db.transaction(() => engine.commit(true))(); // written: counters decayed below forgetBelow are pruned
+    h.db.transaction(() => h.engine.commit(true))(); // written: counters decayed below forgetBelow are pruned
 
-    const b = engine.baselines.peek(`${GROUP}/browser`)!;
+    const b = h.engine.baselines.peek(`${GROUP}/browser`)!;
     // crm.search, new to it, raised a finding (held for a rollout) and is not learned either.
     expect([...b.counters.keys()].filter((k) => k.startsWith('tool'))).toEqual([]);
-    const group = engine.baselines.group(GROUP);
+    const group = h.engine.baselines.group(GROUP);
     expect(group.users('tool\u0000site-7.fetch')).toBe(0);
 
     // The next scan for idle members (a 24th of peerIdleAfter later) drops the items no one uses.
     feed([tool(`${GROUP}/browser`, later + 8 * HOUR, 'crm.search')]);
-    db.transaction(() => engine.commit(true))();
+    h.db.transaction(() => h.engine.commit(true))();
     expect(group.items.has('tool\u0000site-7.fetch')).toBe(false);
-    const rows = db.prepare('SELECT item FROM peer_items ORDER BY item').pluck().all() as string[];
+    const rows = h.db.prepare('SELECT item FROM peer_items ORDER BY item').pluck().all() as string[];
     // crm.search was tried just now (rollout evidence); its usual read class is still well remembered.
     expect(rows).toEqual(['access\u0000*|read', 'tool\u0000crm.search']);
-    const body = db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck().get(`${GROUP}/browser`) as string;
+    const body = h.db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck().get(`${GROUP}/browser`) as string;
     expect(body).not.toContain('site-7.fetch');
   });
 });

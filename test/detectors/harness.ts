@@ -1,0 +1,75 @@
+/**
+ * The detection engine over a real SQLite file, with the alerts it raises collected: the set-up the
+ * engine-level detector tests share, and a builder of actions with fresh ids.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Action } from '../../src/actions/types.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { AlertManager } from '../../src/alerts/manager.js';
+import type { Config } from '../../src/config/schema.js';
+import { DetectionEngine } from '../../src/detect/engine.js';
+import { createMetrics } from '../../src/metrics.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
+
+export interface EngineHarness {
+  db: Db;
+  engine: DetectionEngine;
+  alerts: Alert[];
+  /** Judges and learns, then commits as the pipeline does after every batch. */
+  feed(actions: Action[]): void;
+  /** Closes the database and deletes its folder. */
+  close(): void;
+}
+
+/** @param wallClock the engine's and the alert manager's clock; `live` as in serve mode. */
+export function engineHarness(config: Config, wallClock: () => number, live = false): EngineHarness {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-engine-'));
+  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const manager = new AlertManager(db, config, createMetrics(), wallClock);
+  const alerts: Alert[] = [];
+  manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
+  const engine = new DetectionEngine(db, config, manager, wallClock, live);
+  return {
+    db,
+    engine,
+    alerts,
+    feed(actions) {
+      engine.process(actions);
+      db.transaction(() => engine.commit(false))();
+    },
+    close() {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let seq = 0;
+const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
+
+/** An action with its own trace and span ids: a read-only tool call unless `over` says otherwise. */
+export function action(over: Partial<Action> & Pick<Action, 'identity' | 'time'>): Action {
+  seq++;
+  return {
+    endTime: over.time + 50,
+    peerGroup: 'agents',
+    kind: 'tool',
+    target: 'crm.search',
+    access: 'read',
+    host: null,
+    zone: null,
+    sensitive: false,
+    failed: false,
+    retry: false,
+    traceId: hex(seq, 32),
+    spanId: hex(seq, 16),
+    parentSpanId: '',
+    credential: null,
+    scopes: [],
+    agent: null,
+    caller: null,
+    ...over,
+  };
+}
