@@ -14,6 +14,7 @@ import { isEgress } from '../../detectors/lateral-chaining.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
+import { EXTERNAL_ZONE } from '../actions/zones.js';
 import type { Action } from '../actions/types.js';
 import type { AlertManager, HeldFinding } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
@@ -241,13 +242,17 @@ export class DetectionEngine implements Stage {
       const threshold = Math.max(2, Math.ceil(sd.rolloutShare * (group.members.size - 1)));
       const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
       if (b.count(k, h.lastEventTime, this.settings) > 0) continue; // an operator allowed it meanwhile
+      const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
+      const low = { ...h, finding: { ...h.finding, severity: 'low' as const, explanation: h.finding.explanation + note } };
       if (adopters >= threshold) {
         this.learnKey(b, k, h.lastEventTime);
+        // A new external destination is learned as a rollout too, but never silently: the same prompt
+        // injection reaching several instances at once looks just like a rollout.
+        if (h.action.zone === EXTERNAL_ZONE && h.finding.subject.startsWith('host:')) this.alerts.confirm(low);
       } else if (adopters > 0) {
         // Peers started using it too, just not enough of them yet: more likely a change being rolled
         // out than one identity drifting. Still worth a look, at the lowest severity.
-        const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
-        this.alerts.confirm({ ...h, finding: { ...h.finding, severity: 'low', explanation: h.finding.explanation + note } });
+        this.alerts.confirm(low);
       } else {
         this.alerts.confirm(h);
       }

@@ -118,3 +118,24 @@ describe('a chain through a delegated callee', () => {
     expect(summary()).toContain('lateral_chaining orchestrator vault.read => paste.example');
   });
 });
+
+it('a new external host adopted by several instances at once is learned as a rollout, but not silently', () => {
+  const fleet = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+  const get = (identity: string, time: number, host: string) =>
+    act({ identity, time, kind: 'http', target: `${host}/v1/items`, host, zone: 'external' });
+  // 30 hours of the usual: a tool call and a GET to the partner API, every 12 minutes.
+  let t = T0;
+  for (let i = 0; i < 160; i++, t += 12 * MIN) feed(fleet.flatMap((id) => [act({ identity: id, time: t }), get(id, t + 1000, 'api.partner.com')]));
+  expect(h.alerts).toEqual([]);
+
+  // The same injected instruction reaches three instances within minutes: enough peers for a rollout.
+  // The first two were held for one; the third found it under way and was not held.
+  feed(['a1', 'a2', 'a3'].map((id, i) => get(id, t + i * 5 * MIN, 'evil.example')));
+  h.engine.finish();
+  const drift = h.alerts.filter((a) => a.detector === 'scope_drift');
+  expect(drift.map((a) => [a.identity, a.severity, a.evidence.subject])).toEqual([
+    ['a1', 'low', 'host:evil.example'],
+    ['a2', 'low', 'host:evil.example'],
+  ]);
+  expect(drift[0].explanation).toMatch(/2 other identities of its peer group started using it within the hold/);
+});
