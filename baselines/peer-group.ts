@@ -226,6 +226,21 @@ export class PeerGroupBaseline {
     this.items.set(k, it);
   }
 
+  /** Sets every item's users to `users` (0 where absent): a recount from the members' baselines. */
+  recount(users: ReadonlyMap<string, number>): void {
+    for (const [k, it] of this.items) {
+      const n = users.get(k) ?? 0;
+      if (it.users === n) continue;
+      it.users = n;
+      this.changedItems.add(k);
+    }
+    for (const [k, n] of users) {
+      if (this.items.has(k)) continue;
+      this.item(k).users = n;
+      this.changedItems.add(k);
+    }
+  }
+
   /** Restores a member read back from the store. */
   restoreMember(identity: string, mature: boolean, lastSeen: number): void {
     this.members.set(identity, lastSeen);

@@ -26,6 +26,7 @@ export class BaselineStore {
   private readonly upsertMember;
   private readonly deleteMember;
   private readonly deleteItem;
+  private readonly setClean;
   private readonly upsertItem;
   /** The checkpoint in progress: baselines dirty when it began, and how far it has written. */
   private round: IdentityBaseline[] = [];
@@ -52,10 +53,39 @@ export class BaselineStore {
     );
     this.deleteMember = db.prepare('DELETE FROM peer_members WHERE peer_group = ? AND identity = ?');
     this.deleteItem = db.prepare('DELETE FROM peer_items WHERE peer_group = ? AND item = ?');
+    this.setClean = db.prepare("UPDATE meta SET value = ? WHERE key = 'baselines_clean'");
     this.upsertItem = db.prepare(
       'INSERT INTO peer_items (peer_group, item, users, adopters) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET users = excluded.users, adopters = excluded.adopters',
     );
     this.loadGroups();
+    if (db.prepare("SELECT value FROM meta WHERE key = 'baselines_clean'").pluck().get() !== '1') this.recountUsers();
+    this.setClean.run('0');
+  }
+
+  /**
+   * Sets each group item's users to the members whose stored baseline holds it. A checkpoint writes
+   * group rows at every slice and baselines a slice at a time, so a crash can leave users counted for
+   * items their baselines never got to store; counted again when relearned, they would stay for good.
+   */
+  private recountUsers(): void {
+    type Row = { g: string; k: string; n: number };
+    const counted = new Map<string, Map<string, number>>();
+    const rows = this.db.prepare(`
+      SELECT m.peer_group AS g, c.value ->> '$[0]' AS k, count(*) AS n
+      FROM peer_members m JOIN identity_baselines b ON b.identity = m.identity, json_each(b.body, '$.counters') c
+      GROUP BY g, k`).iterate() as Iterable<Row>;
+    for (const { g, k, n } of rows) {
+      let byItem = counted.get(g);
+      if (!byItem) counted.set(g, (byItem = new Map()));
+      byItem.set(k, n);
+    }
+    for (const g of this.groups.values()) g.recount(counted.get(g.name) ?? new Map());
+    for (const [name, byItem] of counted) if (!this.groups.has(name)) this.group(name).recount(byItem);
+  }
+
+  /** Everything is written (a final checkpoint at shutdown): no recount needed at the next start. */
+  markCleanShutdown(): void {
+    this.setClean.run('1');
   }
 
   private loadGroups(): void {

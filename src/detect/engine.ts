@@ -343,6 +343,7 @@ export class DetectionEngine implements Stage {
     this.removeIdle();
     if (final) {
       this.baselines.checkpoint();
+      this.baselines.markCleanShutdown();
       this.checkpointing = false;
       this.lastCheckpoint = now;
       return;

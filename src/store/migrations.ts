@@ -196,6 +196,17 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM identity_baselines b WHERE b.peer_group = peer_baselines.peer_group));
     `,
   },
+  {
+    version: 7,
+    description: 'whether learned state was written by a clean shutdown',
+    sql: `
+      -- 'baselines_clean' is 1 only while the daemon is stopped after writing everything: after a crash,
+      -- the peer groups' user counts are recounted from the members' baselines (see BaselineStore). An
+      -- upgraded database is recounted once, too.
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      INSERT INTO meta (key, value) VALUES ('baselines_clean', '0');
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

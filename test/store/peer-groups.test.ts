@@ -39,6 +39,7 @@ it('restores members, maturity, items and outcome rates after a restart', () => 
   g.learnOutcome(3000, true, HALF_LIFE);
   g.learnOutcome(3000, false, HALF_LIFE);
   checkpoint(db, store);
+  store.markCleanShutdown();
   expect(g.dirty).toBe(false);
   db.close();
 
@@ -102,10 +103,12 @@ it('migration 5 turns a group document into rows', () => {
 
   const db = openDatabase(file);
   expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+  expect(db.prepare('SELECT users FROM peer_items').pluck().all()).toEqual([2]);
   const g = new BaselineStore(db, 100).group('billing');
   expect([...g.members.keys()].sort()).toEqual(['agent-a', 'agent-b']);
   expect([...g.mature]).toEqual(['agent-b']);
-  expect(g.users('tool\u0000crm.search')).toBe(2);
+  // The first start after an upgrade recounts users from the members' baselines: here there are none.
+  expect(g.users('tool\u0000crm.search')).toBe(0);
   expect(g.itemRow('tool\u0000crm.search').adopters).toEqual([['agent-a', 1000], ['agent-b', 4000]]);
   expect(g.outcome).toEqual(outcome);
   db.close();
@@ -156,5 +159,33 @@ it('migration 6 takes when members last acted and the group history from their b
   expect([...g.mature]).toEqual(['agent-a']);
   expect(g.history).toEqual({ firstSeen: 1000, lastSeen: 9000, actions: 42 });
   expect(g.outcome).toEqual(outcome);
+  db.close();
+});
+
+it('after a crash, item users are recounted from the members\' stored baselines; after a clean stop they are kept', () => {
+  const file = dbFile();
+  let db = openDatabase(file);
+  let store = new BaselineStore(db, 100);
+  const baseline = (counters: string[]) => JSON.stringify({ v: 1, peerGroup: 'billing', firstSeen: 0, lastSeen: 0, actions: 1, counters: counters.map((k) => [k, 1, 0, 0]) });
+  db.prepare('INSERT INTO identity_baselines (identity, peer_group, body) VALUES (?, ?, ?)').run('agent-a', 'billing', baseline(['tool\u0000crm.search']));
+  const g = store.group('billing');
+  g.join('agent-a', 1000);
+  g.learned('agent-a', 'tool\u0000crm.search', 1000);
+  g.learned('agent-a', 'tool\u0000kb.read', 1000); // its baseline never got to store this one
+  checkpoint(db, store);
+  db.close(); // no final checkpoint: a kill -9
+
+  db = openDatabase(file);
+  store = new BaselineStore(db, 100);
+  expect(store.group('billing').users('tool\u0000crm.search')).toBe(1);
+  expect(store.group('billing').users('tool\u0000kb.read')).toBe(0);
+  checkpoint(db, store);
+  store.markCleanShutdown();
+  db.prepare("UPDATE peer_items SET users = 7 WHERE item = 'tool' || char(0) || 'crm.search'").run();
+  db.close();
+
+  db = openDatabase(file);
+  store = new BaselineStore(db, 100);
+  expect(store.group('billing').users('tool\u0000crm.search')).toBe(7); // a clean stop is trusted: no recount
   db.close();
 });
