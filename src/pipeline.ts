@@ -229,7 +229,7 @@ export class Pipeline {
         exports.push(entry.job);
       }
       if (!small) this.bulkInFlight.add(exports[0].id);
-      this.worker.post({ t: 'exports', exports });
+      this.worker.post({ t: 'exports', exports }, small);
     }
   }
 

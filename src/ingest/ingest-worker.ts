@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Action } from '../actions/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -45,13 +45,14 @@ export interface IngestWorkerEvents {
 
 export class IngestWorker {
   private worker: Worker | null = null;
+  private fastPort: MessagePort | null = null;
   private decoder!: ActionDecoder;
   private stopping = false;
   private startedAt = 0;
   private quickCrashes = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   /** Messages posted while no worker runs (between a crash and a delayed restart). */
-  private waiting: ToWorker[] = [];
+  private waiting: Array<{ msg: ToWorker; fast: boolean }> = [];
 
   constructor(
     private readonly setup: Omit<WorkerSetup, 'logLevel'>,
@@ -67,9 +68,16 @@ export class IngestWorker {
   private start(): void {
     this.restartTimer = null;
     this.startedAt = Date.now();
-    const workerData: WorkerSetup = { ...this.setup, logLevel: this.deps.logger.level };
+    const fast = new MessageChannel();
+    this.fastPort = fast.port1;
+    const workerData: WorkerSetup = { ...this.setup, logLevel: this.deps.logger.level, fastPort: fast.port2 };
     this.decoder = new ActionDecoder();
-    this.worker = new Worker(WORKER_URL, { workerData, name: 'vigil-ingest', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    this.worker = new Worker(WORKER_URL, {
+      workerData,
+      transferList: [fast.port2],
+      name: 'vigil-ingest',
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     const worker = this.worker;
     this.deps.metrics.watchIngestWorker(() => worker.performance.eventLoopUtilization());
     this.worker.on('message', (msg: FromWorker) => this.onMessage(msg));
@@ -77,7 +85,7 @@ export class IngestWorker {
     this.worker.on('exit', (code) => {
       if (!this.stopping) this.crashed(new Error(`the ingest worker exited with code ${code}`));
     });
-    for (const msg of this.waiting.splice(0)) this.worker.postMessage(msg);
+    for (const { msg, fast } of this.waiting.splice(0)) this.post(msg, fast);
   }
 
   private crashed(err: Error): void {
@@ -88,13 +96,17 @@ export class IngestWorker {
     this.worker.removeAllListeners();
     void this.worker.terminate();
     this.worker = null;
+    this.fastPort?.close();
+    this.fastPort = null;
     if (delay === 0) this.start();
     else this.restartTimer = setTimeout(() => this.start(), delay);
     this.events.onCrash(err);
   }
 
-  post(msg: ToWorker): void {
-    if (this.worker === null) this.waiting.push(msg);
+  /** Posts in order; `fast` exports take the worker's fast-lane port (see WorkerSetup.fastPort). */
+  post(msg: ToWorker, fast = false): void {
+    if (this.worker === null) this.waiting.push({ msg, fast });
+    else if (fast && this.fastPort) this.fastPort.postMessage(msg);
     else this.worker.postMessage(msg);
   }
 
@@ -117,6 +129,7 @@ export class IngestWorker {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const worker = this.worker;
     if (worker === null) return;
+    this.fastPort?.close();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage({ t: 'stop' } satisfies ToWorker);
     const timer = setTimeout(() => void worker.terminate(), 1000);

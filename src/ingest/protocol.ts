@@ -2,6 +2,7 @@
  * Messages between the pipeline (main thread) and the ingest worker (worker.ts). The worker owns
  * decoding, validation and the trace buffer; the main thread owns everything after the actions.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import type { Receiver } from '../metrics.js';
 import type { EncodedActions } from './action-codec.js';
@@ -10,6 +11,11 @@ export type Format = 'protobuf' | 'json';
 
 export interface WorkerSetup {
   config: Config;
+  /**
+   * Fast-lane exports come on this port of their own: the worker looks at it between export jobs, so a
+   * single agent's small export waits behind at most one job, not every bulk message already posted.
+   */
+  fastPort?: MessagePort;
   /** Serve: wall clock, and a timer emits traces once their wait is over. Replay: event time only. */
   mode: 'serve' | 'replay';
   /** The main logger's level: the worker sends only records at or above it. */

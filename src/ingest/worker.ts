@@ -4,7 +4,7 @@
  * message is answered by one batch, in order; serve mode also sends batches on its own when held traces
  * become ready with the passage of time.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ActionBuilder, attributeFilterFor, rejectReason, type RejectReason } from '../actions/index.js';
 import type { Action } from '../actions/types.js';
 import type { DecodedRequest, DecodedSpan } from '../model.js';
@@ -15,7 +15,7 @@ import { ActionEncoder } from './action-codec.js';
 import type { BadLine, Done, ExportJob, FromWorker, LogRecord, ToWorker, WorkerSetup } from './protocol.js';
 import type { Receiver } from '../metrics.js';
 
-const { config, mode, logLevel } = workerData as WorkerSetup;
+const { config, mode, logLevel, fastPort } = workerData as WorkerSetup;
 const port = parentPort!;
 const filter = attributeFilterFor(config);
 const encoder = new ActionEncoder();
@@ -84,9 +84,19 @@ function errorOf(err: unknown): { code: string; message: string } {
   return { code: 'VIGIL_ERR_INTERNAL', message: String(err) };
 }
 
-function onExports(jobs: ExportJob[]): void {
+/** Fast-lane exports posted meanwhile are worked on first, each answered at once. */
+function takeFastLane(): void {
+  if (!fastPort) return;
+  for (let m = receiveMessageOnPort(fastPort); m !== undefined; m = receiveMessageOnPort(fastPort)) {
+    const msg = m.message as ToWorker;
+    if (msg.t === 'exports') onExports(msg.exports, false);
+  }
+}
+
+function onExports(jobs: ExportJob[], yieldToFastLane = true): void {
   const done: Done[] = [];
   for (const { id, receiver, format, bytes } of jobs) {
+    if (yieldToFastLane) takeFastLane();
     const now = Date.now();
     let request: DecodedRequest;
     try {
@@ -133,8 +143,16 @@ function onDrain(): void {
 port.on('message', (msg: ToWorker) => {
   if (msg.t === 'exports') onExports(msg.exports);
   else if (msg.t === 'lines') onLines(msg.id, msg.file, msg.firstLine, msg.lines);
-  else if (msg.t === 'drain') onDrain();
-  else port.close(); // nothing else keeps the thread alive: it exits
+  else if (msg.t === 'drain') {
+    takeFastLane(); // a shutdown drains after every export, fast or not
+    onDrain();
+  } else {
+    fastPort?.close();
+    port.close(); // nothing else keeps the thread alive: it exits
+  }
+});
+fastPort?.on('message', (msg: ToWorker) => {
+  if (msg.t === 'exports') onExports(msg.exports, false);
 });
 
 if (mode === 'serve') {

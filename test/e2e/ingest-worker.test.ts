@@ -68,6 +68,22 @@ it('hands a small export to the worker ahead of bulk exports queued before it', 
   expect(order).toEqual(['spiffe://test/small', 'spiffe://test/bulk-1', 'spiffe://test/bulk-2']);
 });
 
+it('works on a small export ahead of bulk messages the worker was already handed', async () => {
+  const bulk = (agent: string) =>
+    Buffer.from(encodeProtobuf(makeSpans(Array.from({ length: 600 }, (_, i) => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET', 'url.full': `https://api.example.com/v1/${i}` } })), { resource: { 'service.name': 'svc', 'nhi.identity': agent } })));
+  const bodies = ['spiffe://test/posted-1', 'spiffe://test/posted-2', 'spiffe://test/posted-3'].map(bulk);
+  const smallBody = exportOf('spiffe://test/small-2');
+  await expect.poll(() => workerThread() !== null).toBe(true); // not mid-restart after the tests above
+  const before = t.actions.length;
+  // Three messages of 600 spans go to the worker at once; the small export comes while it works on them.
+  const posted = bodies.map((b) => t.daemon.pipeline.ingest(b, 'protobuf', 'http'));
+  const small = t.daemon.pipeline.ingest(smallBody, 'protobuf', 'http');
+  await Promise.all([...posted, small]);
+  await expect.poll(() => t.actions.length - before).toBe(1801);
+  const order = [...new Set(t.actions.slice(before).map((a) => a.identity))];
+  expect(order.indexOf('spiffe://test/small-2')).toBeLessThan(order.indexOf('spiffe://test/posted-3'));
+});
+
 it('a worker that dies during shutdown does not hang it: the lost export is refused, the close completes', async () => {
   const own = await startTestDaemon();
   const worker = (own.daemon.pipeline as unknown as { worker: { worker: Worker } }).worker.worker;
