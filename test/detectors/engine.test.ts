@@ -15,6 +15,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { DetectionEngine } from '../../src/detect/engine.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openDatabase } from '../../src/store/database.js';
+import { action } from './harness.js';
 
 const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: false });
@@ -30,32 +31,9 @@ const config = configSchema.parse({
   sensitive: { zones: ['secrets'], tools: ['*secret*'] },
 });
 
-let seq = 0;
-const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
-
-function act(over: Partial<Action> & Pick<Action, 'kind' | 'target'>): Action {
-  seq++;
-  return {
-    time: T0,
-    endTime: T0 + 5,
-    identity: ID,
-    peerGroup: 'support',
-    access: null,
-    host: null,
-    zone: null,
-    sensitive: false,
-    failed: false,
-    retry: false,
-    traceId: hex(seq, 32),
-    spanId: hex(seq, 16),
-    parentSpanId: '',
-    credential: null,
-    scopes: [],
-    agent: null,
-    caller: null,
-    ...over,
-  };
-}
+/** An action of the identity under test (no access class unless given). */
+const act = (over: Partial<Action> & Pick<Action, 'kind' | 'target'>): Action =>
+  action({ identity: ID, time: T0, endTime: T0 + 5, peerGroup: 'support', access: null, ...over });
 
 /** A tool step with its HTTP call, as one trace. */
 function toolCall(time: number, tool: string, method: 'GET' | 'POST' | 'DELETE', host: string, zone: string, extra: Partial<Action> = {}): Action[] {
