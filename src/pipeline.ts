@@ -21,6 +21,7 @@ import type { Logger } from './log.js';
 import type { Metrics, Receiver } from './metrics.js';
 import { QueueBounds, type Charge } from './ingest/queue-bounds.js';
 import { countProtobufSpans } from './receiver/otlp-protobuf.js';
+import type { BodyBudget } from './receiver/read-body.js';
 import type { Db } from './store/database.js';
 import type { IdentityStore } from './store/identities.js';
 
@@ -164,7 +165,7 @@ export class Pipeline {
   }
 
   /** A budget for one request body while it is read (see QueueBounds.bodyBudget). */
-  bodyBudget(): { take(bytes: number): boolean; release(): void } {
+  bodyBudget(): BodyBudget & { release(): void } {
     return this.bounds.bodyBudget();
   }
 

@@ -7,6 +7,8 @@
  * export (even one past the whole bound, admitted into an empty queue) must not lock every agent's
  * small exports out while it is processed.
  */
+import type { BodyBudget } from '../receiver/read-body.js';
+
 const FAST_LANE_RESERVE = 1 / 16;
 
 /** One export's charge: its spans (at least 1) and bytes, and whether it went in the fast lane. */
@@ -66,7 +68,7 @@ export class QueueBounds {
    * body into an idle daemon always gets its bytes (bounded by receivers.otlp.maxRequestBytes).
    * `release` gives back what was taken (the queue then charges the body itself).
    */
-  bodyBudget(): { take(bytes: number): boolean; release(): void } {
+  bodyBudget(): BodyBudget & { release(): void } {
     let taken = 0;
     return {
       take: (n) => {

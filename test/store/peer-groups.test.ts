@@ -20,6 +20,16 @@ function dbFile(): string {
   return path.join(dir, 'vigil.db');
 }
 const HALF_LIFE = 7 * 86_400_000;
+/** Group outcome rates as an older Vigil stored them. */
+const outcome = { actions: { c: 10, t: 5000, f: 0 }, bad: { c: 2, t: 5000, f: 0 } };
+
+/** A database file left at schema `version`, as an older Vigil wrote it. */
+function databaseAt(file: string, version: number): Database.Database {
+  const db = new Database(file);
+  for (const m of MIGRATIONS.filter((m) => m.version <= version)) db.exec(m.sql);
+  db.pragma(`user_version = ${version}`);
+  return db;
+}
 
 function checkpoint(db: Db, store: BaselineStore): void {
   db.transaction(() => store.checkpoint())();
@@ -87,10 +97,7 @@ it('a checkpoint writes only the members and items that changed', () => {
 
 it('migration 5 turns a group document into rows', () => {
   const file = dbFile();
-  const old = new Database(file);
-  for (const m of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(m.sql);
-  old.pragma('user_version = 4');
-  const outcome = { actions: { c: 10, t: 5000, f: 0 }, bad: { c: 2, t: 5000, f: 0 } };
+  const old = databaseAt(file, 4);
   const v1 = {
     v: 1,
     outcome,
@@ -138,10 +145,7 @@ it('a member that left is deleted from the store; one that acts again within the
 
 it('migration 6 takes when members last acted and the group history from their baselines', () => {
   const file = dbFile();
-  const old = new Database(file);
-  for (const m of MIGRATIONS.filter((m) => m.version <= 5)) old.exec(m.sql);
-  old.pragma('user_version = 5');
-  const outcome = { actions: { c: 10, t: 5000, f: 0 }, bad: { c: 2, t: 5000, f: 0 } };
+  const old = databaseAt(file, 5);
   old.prepare('INSERT INTO peer_baselines (peer_group, body) VALUES (?, ?)').run('billing', JSON.stringify({ v: 2, outcome }));
   const baseline = (firstSeen: number, lastSeen: number, actions: number) => JSON.stringify({ v: 1, peerGroup: 'billing', firstSeen, lastSeen, actions });
   const addBaseline = old.prepare('INSERT INTO identity_baselines (identity, peer_group, body) VALUES (?, ?, ?)');
