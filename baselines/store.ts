@@ -6,7 +6,8 @@
  *
  * Durability: dirty baselines are written at each checkpoint (`baselines.checkpointInterval`) and when
  * evicted, so a `kill -9` loses at most one interval of *learning* — never an alert, which is committed
- * before the export that raised it is acknowledged.
+ * before the export that raised it is acknowledged. What a checkpoint wrote is marked clean only by
+ * `afterCommit(true)`: when its transaction fails (disk full), it is all written again later.
  */
 import type { Db } from '../src/store/database.js';
 import { IdentityBaseline, type BaselineSettings } from './identity.js';
@@ -31,6 +32,10 @@ export class BaselineStore {
   /** The checkpoint in progress: baselines dirty when it began, and how far it has written. */
   private round: IdentityBaseline[] = [];
   private roundAt = 0;
+  /** Written in the transaction under way: clean once it commits (`afterCommit`). */
+  private written: IdentityBaseline[] = [];
+  private groupsWritten: PeerGroupBaseline[] = [];
+  private roundWritten = 0;
 
   /**
    * @param forget when given, counters forgotten by then are dropped as a baseline is written (tests of
@@ -160,10 +165,12 @@ export class BaselineStore {
     return this.hot.size;
   }
 
-  /** Second-chance eviction of a tenth of the hot set: recently used baselines get another round. */
+  /**
+   * Second-chance eviction of a tenth of the hot set: recently used baselines get another round. Dirty
+   * ones are written first, in a transaction of their own; if the store refuses it, they stay hot.
+   */
   private evict(): void {
     const target = Math.floor(this.maxHot * 0.9);
-    const save = this.db.transaction((evicted: IdentityBaseline[]) => evicted.forEach((b) => this.save(b)));
     const evicted: IdentityBaseline[] = [];
     for (const [id, h] of this.hot) {
       if (this.hot.size <= target) break;
@@ -173,23 +180,45 @@ export class BaselineStore {
         this.hot.set(id, h); // to the back of the queue
       } else if (h.baseline.dirty) evicted.push(h.baseline);
     }
-    save(evicted);
+    try {
+      this.db.transaction(() => evicted.forEach((b) => this.write(b)))();
+      // Written: a checkpoint round still holding one of these objects must not write it again over a
+      // newer copy loaded since.
+      for (const b of evicted) b.dirty = false;
+    } catch {
+      // Kept in memory until the store takes writes again (the group commit fails meanwhile, and says why).
+      for (const b of evicted) this.hot.set(b.identity, { baseline: b, used: false });
+    }
   }
 
-  private save(b: IdentityBaseline): void {
+  private write(b: IdentityBaseline): void {
     if (this.forget) {
       const gone = b.prune(b.lastSeen, this.forget);
       if (gone.length > 0) this.group(b.peerGroup).forgotten(gone);
     }
     this.upsertIdentity.run(b.identity, b.peerGroup, JSON.stringify(b));
-    b.dirty = false;
   }
 
   /** Writes every dirty baseline and peer group now (shutdown, end of a replay). Call inside a transaction. */
   checkpoint(): void {
-    for (const h of this.hot.values()) if (h.baseline.dirty) this.save(h.baseline);
+    for (const h of this.hot.values()) {
+      if (!h.baseline.dirty) continue;
+      this.write(h.baseline);
+      this.written.push(h.baseline);
+    }
     this.saveGroups();
-    this.round = [];
+    this.roundWritten = this.round.length;
+  }
+
+  /** Writes every dirty baseline and peer group now, in a transaction of its own (an operator's allow). */
+  checkpointNow(): void {
+    let ok = false;
+    try {
+      this.db.transaction(() => this.checkpoint())();
+      ok = true;
+    } finally {
+      this.afterCommit(ok);
+    }
   }
 
   /**
@@ -202,19 +231,40 @@ export class BaselineStore {
   beginCheckpoint(): number {
     this.round = [];
     this.roundAt = 0;
+    this.roundWritten = 0;
     for (const h of this.hot.values()) if (h.baseline.dirty) this.round.push(h.baseline);
     return this.round.length;
   }
 
-  /** Writes up to `limit` baselines of the round, and the dirty peer groups; returns how many remain. */
+  /**
+   * Writes up to `limit` baselines of the round, and the dirty peer groups; returns how many remain
+   * once this transaction commits. Call inside a transaction.
+   */
   continueCheckpoint(limit: number): number {
     const end = Math.min(this.round.length, this.roundAt + limit);
-    // An evicted baseline was written then; a reloaded one is another object, made hot since.
-    for (; this.roundAt < end; this.roundAt++) if (this.round[this.roundAt].dirty) this.save(this.round[this.roundAt]);
+    for (let i = this.roundAt; i < end; i++) {
+      // An evicted baseline was written then; a reloaded one is another object, made hot since.
+      const b = this.round[i];
+      if (!b.dirty) continue;
+      this.write(b);
+      this.written.push(b);
+    }
+    this.roundWritten = end;
     this.saveGroups();
-    const left = this.round.length - this.roundAt;
-    if (left === 0) this.round = [];
-    return left;
+    return this.round.length - end;
+  }
+
+  /** The transaction that wrote baselines and groups committed (`ok`), or rolled back. */
+  afterCommit(ok: boolean): void {
+    if (ok) {
+      for (const b of this.written) b.dirty = false;
+      for (const g of this.groupsWritten) g.markClean();
+      this.roundAt = this.roundWritten;
+      if (this.roundAt >= this.round.length) this.round = [];
+    }
+    this.written = [];
+    this.groupsWritten = [];
+    this.roundWritten = this.roundAt;
   }
 
   private saveGroups(): void {
@@ -231,7 +281,7 @@ export class BaselineStore {
       const { users, adopters } = g.itemRow(k);
       this.upsertItem.run(g.name, k, users, JSON.stringify(adopters));
     }
-    g.markClean();
+    this.groupsWritten.push(g);
   }
 }
 

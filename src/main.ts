@@ -103,7 +103,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     teardown.push(() => pipeline.close());
 
     const token = resolveApiToken(config.api.token, config.storage.path);
-    const api = new ApiServer({ config, token: token.value, metrics, logger, isReady: () => ready });
+    const api = new ApiServer({ config, token: token.value, metrics, logger, readiness: () => (!ready ? 'starting' : pipeline.storeWritable ? 'ready' : 'store_unavailable') });
     teardown.push(() => api.close());
     registerIdentityRoutes(api, engine, db, logger);
     const feed = new AlertFeed(db, alerts);

@@ -73,6 +73,11 @@ export function createMetrics() {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [registry],
   });
+  const commitFailures = new client.Counter({
+    name: 'vigil_store_commit_failures_total',
+    help: 'Group commits the store refused (disk full, read-only, I/O error); their exports were refused as retryable',
+    registers: [registry],
+  });
 
   for (const receiver of RECEIVERS) {
     spansReceived.inc({ receiver }, 0);
@@ -104,6 +109,7 @@ export function createMetrics() {
     identities,
     requestDuration,
     commitDuration,
+    commitFailures,
     watchIngestWorker,
   };
 }

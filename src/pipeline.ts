@@ -58,6 +58,8 @@ export interface Stage {
   beforeCommit(): void;
   /** Called inside the commit transaction; `final` at shutdown and the end of a replay. */
   commit(final: boolean): void;
+  /** After the commit: `ok` when it committed; else what it wrote is still to be written. */
+  afterCommit(ok: boolean): void;
 }
 
 /** What an export is answered with once durable (OTLP partial success). */
@@ -108,6 +110,7 @@ export class Pipeline {
   private paused = false;
   private commitScheduled = false;
   private lastCommit = 0;
+  private storeHealthy = true;
   private closing = false;
   private closed = false;
   private readonly tick?: NodeJS.Timeout;
@@ -132,7 +135,7 @@ export class Pipeline {
 
   /** Adds a consumer of actions (called synchronously, in order, before the commit that covers them). */
   addSink(sink: ActionSink): void {
-    this.stages.push({ process: (actions) => sink(actions as Action[]), finish() {}, beforeCommit() {}, commit() {} });
+    this.stages.push({ process: (actions) => sink(actions as Action[]), finish() {}, beforeCommit() {}, commit() {}, afterCommit() {} });
   }
 
   /** Adds a stage (called in order with every action, and in every commit). */
@@ -187,12 +190,12 @@ export class Pipeline {
   async finishReplay(): Promise<void> {
     await this.drainWorker();
     for (const stage of this.stages) stage.finish();
-    this.commit(true);
+    if (!this.commit(true)) throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit');
   }
 
-  /** Commits now (replay calls it periodically; serve commits on its own schedule). */
+  /** Commits now (replay calls it periodically; serve commits on its own schedule). Throws if it fails. */
   flush(): void {
-    this.commit();
+    if (!this.commit()) throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit');
   }
 
   get queueDepth(): number {
@@ -322,28 +325,46 @@ export class Pipeline {
     for (const stage of this.stages) stage.process(actions);
   }
 
-  /** The group commit: every dirty record in one transaction, then the exports it covers are acknowledged. */
-  private commit(final = false): void {
+  /**
+   * The group commit: every dirty record in one transaction, then the exports it covers are acknowledged.
+   * When the store refuses (disk full, read-only, I/O error) nothing is acknowledged (the exporters
+   * retry), what was to be written stays dirty for the next commit, and the daemon goes on serving.
+   * Returns false then.
+   */
+  private commit(final = false): boolean {
     const { db, identities, metrics, logger } = this.deps;
-    for (const stage of this.stages) stage.beforeCommit();
     const done = this.awaitingCommit.splice(0);
     const stop = metrics.commitDuration.startTimer();
+    let ok = false;
     try {
+      for (const stage of this.stages) stage.beforeCommit();
       db.transaction(() => {
         identities.flush();
         for (const stage of this.stages) stage.commit(final);
       })();
+      ok = true;
     } catch (err) {
-      // A failed commit (disk full, I/O error) must not be acknowledged: the exporters will retry.
-      logger.error({ err }, 'store commit failed; exports not acknowledged');
+      metrics.commitFailures.inc();
+      // Once per outage, not once per commit (20 a second): the exporters' retries say the rest.
+      if (this.storeHealthy) logger.error({ err }, 'store commit failed; exports are refused (retryable) until it succeeds');
       for (const e of done) e.ticket.reject(new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit'));
-      return;
     } finally {
       stop();
       this.lastCommit = Date.now();
+      identities.afterCommit(ok);
+      for (const stage of this.stages) stage.afterCommit(ok);
     }
+    if (ok && !this.storeHealthy) logger.info('store commits succeed again');
+    this.storeHealthy = ok;
+    if (!ok) return false;
     metrics.identities.set(identities.size);
     for (const e of done) e.ticket.resolve(e.outcome);
+    return true;
+  }
+
+  /** False while the last group commit failed (readiness reports it). */
+  get storeWritable(): boolean {
+    return this.storeHealthy;
   }
 
   /** Asks the worker for every held trace and waits for them to go through the stages. */

@@ -5,6 +5,11 @@
  * A new alert is inserted at once (its own autocommit), before the export that raised it is acknowledged
  * and before any subscriber sees it, so nothing announced can be lost by a crash. Count updates of folded
  * alerts are written at the next group commit.
+ *
+ * When the store refuses writes (disk full, a read-only volume), a new finding is kept in memory, in the
+ * order found, and raised by `storePending` once the store takes writes again; until then every group
+ * commit fails, so the exports that produced it are not acknowledged and a crash meanwhile loses
+ * nothing an exporter will not send again.
  */
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
@@ -44,6 +49,10 @@ const MAX_OPEN = 50_000;
 export class AlertManager {
   private readonly open = new Map<string, Alert>();
   private readonly held = new Map<string, HeldFinding>();
+  /** Held findings whose row the store refused. */
+  private readonly heldUnsaved = new Set<string>();
+  /** New findings the store refused, by fold key, in the order found: raised first when it is back. */
+  private readonly unsaved = new Map<string, HeldFinding>();
   private readonly dirty = new Set<Alert>();
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
   private responder: Responder | null = null;
@@ -84,57 +93,79 @@ export class AlertManager {
     this.raiseHooks.push(hook);
   }
 
-  /** Routes a finding: folded into an open alert, held, or raised as a new alert. */
+  /** Routes a finding: folded into an open (or unsaved) alert, held, or raised as a new alert. */
   report(finding: Finding, action: Action, identity: string): void {
     const k = foldKey(identity, finding.detector, finding.subject);
     const open = this.openAlert(k, identity, finding, action.time);
     if (open) return this.fold(open, action.time);
-    const held = this.held.get(k);
-    if (held) {
-      held.count++;
-      held.lastEventTime = Math.max(held.lastEventTime, action.time);
+    const waiting = this.unsaved.get(k) ?? this.held.get(k);
+    if (waiting) {
+      waiting.count++;
+      waiting.lastEventTime = Math.max(waiting.lastEventTime, action.time);
       return;
     }
+    const h: HeldFinding = { finding, action, identity, count: 1, lastEventTime: action.time };
     if (finding.holdUntil !== undefined) {
       // Durable at once, like a raised alert: a crash during the hold must not lose the finding.
-      const h: HeldFinding = { finding, action, identity, count: 1, lastEventTime: action.time };
       this.held.set(k, h);
-      this.saveHeld.run(k, JSON.stringify(h));
+      try {
+        this.saveHeld.run(k, JSON.stringify(h));
+      } catch {
+        this.heldUnsaved.add(k); // written by storePending
+      }
       return;
     }
-    this.raise(finding, action, identity, 1, action.time);
-  }
-
-  /** True when some held finding's hold has ended by event time `now`. */
-  hasDue(now: number): boolean {
-    for (const h of this.held.values()) if (h.finding.holdUntil! <= now) return true;
-    return false;
-  }
-
-  /** Held findings whose hold has ended by event time `now` (removed from the hold). */
-  takeDue(now: number): HeldFinding[] {
-    const due: HeldFinding[] = [];
-    for (const [k, h] of this.held) {
-      if (h.finding.holdUntil! <= now) {
-        due.push(h);
-        this.held.delete(k);
-        this.deleteHeld.run(k);
+    if (this.unsaved.size === 0) {
+      try {
+        return this.raise(k, h);
+      } catch {
+        // Kept below; the commit that follows fails and says why.
       }
     }
+    this.unsaved.set(k, h); // behind the findings refused before it, so seq follows the order found
+  }
+
+  /**
+   * Stores what the store refused earlier, in the order found, announcing each raised alert as it is
+   * stored. Throws, keeping the rest, while the store still refuses.
+   */
+  storePending(): void {
+    for (const k of this.heldUnsaved) {
+      const h = this.held.get(k);
+      if (h) this.saveHeld.run(k, JSON.stringify(h));
+      this.heldUnsaved.delete(k);
+    }
+    for (const [k, h] of this.unsaved) {
+      this.raise(k, h);
+      this.unsaved.delete(k);
+    }
+  }
+
+  /** Held findings whose hold has ended by event time `now`; they stay held until `release`. */
+  dueHeld(now: number): HeldFinding[] {
+    const due: HeldFinding[] = [];
+    for (const h of this.held.values()) if (h.finding.holdUntil! <= now) due.push(h);
     return due;
   }
 
   /** Every held finding, regardless of time (end of replay, shutdown). */
-  takeAllHeld(): HeldFinding[] {
-    const all = [...this.held.values()];
-    for (const k of this.held.keys()) this.deleteHeld.run(k);
-    this.held.clear();
-    return all;
+  allHeld(): HeldFinding[] {
+    return [...this.held.values()];
   }
 
-  /** Raises a held finding that nothing explained. */
-  confirm(h: HeldFinding): void {
-    this.raise(h.finding, h.action, h.identity, h.count, h.lastEventTime);
+  /**
+   * Ends a hold, raising `raise` (the held finding as decided) or nothing. Removing it from the hold and
+   * storing the alert are one transaction: if the store refuses, it is still held, to be decided again.
+   */
+  release(h: HeldFinding, raise: HeldFinding | null): void {
+    const k = foldKey(h.identity, h.finding.detector, h.finding.subject);
+    const alert = this.db.transaction(() => {
+      this.deleteHeld.run(k);
+      return raise ? this.store(raise) : null;
+    })();
+    this.held.delete(k);
+    this.heldUnsaved.delete(k);
+    if (alert) this.announce(k, alert);
   }
 
   private openAlert(k: string, identity: string, f: Finding, time: number): Alert | undefined {
@@ -162,22 +193,31 @@ export class AlertManager {
     this.emit({ type: 'update', update: { id: alert.id, seq: alert.seq, count: alert.count, lastEventTime: alert.lastEventTime } });
   }
 
-  private raise(f: Finding, action: Action, identity: string, count: number, lastEventTime: number): void {
+  /** Stores and announces a new alert; throws, announcing nothing, when the store refuses it. */
+  private raise(k: string, h: HeldFinding): void {
+    this.announce(k, this.db.transaction(() => this.store(h))());
+  }
+
+  /** Inserts a new alert and decides its response: call inside a transaction (seq is the row id). */
+  private store(h: HeldFinding): Alert {
+    const { finding: f, action, identity } = h;
     const draft = buildAlert(f, action, identity, this.wallClock());
-    draft.count = count;
-    draft.lastEventTime = new Date(lastEventTime).toISOString();
-    // seq is the row id: strictly increasing, never reused (AUTOINCREMENT), durable once this returns.
-    const alert = this.db.transaction(() => {
-      const info = this.insert.run(draft.id, f.detector, f.severity, identity, f.subject, action.time, '{}');
-      const stored: Alert = { seq: Number(info.lastInsertRowid), ...draft };
-      const response = this.responder?.(stored, action);
-      if (response) stored.response = response;
-      for (const hook of this.raiseHooks) hook(stored);
-      this.updateCount.run(stored.count, JSON.stringify(stored), stored.seq);
-      return stored;
-    })();
-    this.remember(foldKey(identity, f.detector, f.subject), alert);
-    this.metrics.alerts.inc({ detector: f.detector, severity: f.severity });
+    draft.count = h.count;
+    draft.lastEventTime = new Date(h.lastEventTime).toISOString();
+    // seq is the row id: strictly increasing, never reused (AUTOINCREMENT), durable once committed.
+    const info = this.insert.run(draft.id, f.detector, f.severity, identity, f.subject, action.time, '{}');
+    const stored: Alert = { seq: Number(info.lastInsertRowid), ...draft };
+    const response = this.responder?.(stored, action);
+    if (response) stored.response = response;
+    for (const hook of this.raiseHooks) hook(stored);
+    this.updateCount.run(stored.count, JSON.stringify(stored), stored.seq);
+    return stored;
+  }
+
+  /** After the alert's transaction committed: subscribers see it. */
+  private announce(k: string, alert: Alert): void {
+    this.remember(k, alert);
+    this.metrics.alerts.inc({ detector: alert.detector, severity: alert.severity });
     this.emit({ type: 'alert', alert });
   }
 
@@ -185,10 +225,14 @@ export class AlertManager {
     for (const l of this.listeners) l(e);
   }
 
-  /** Writes folded counts changed since the last flush. Call inside the group-commit transaction. */
+  /** Writes folded counts changed since the last commit. Call inside the group-commit transaction. */
   flush(): void {
     for (const a of this.dirty) this.updateCount.run(a.count, JSON.stringify(a), a.seq);
-    this.dirty.clear();
+  }
+
+  /** The group commit succeeded (`ok`): what `flush` wrote is clean; else it is written again later. */
+  afterCommit(ok: boolean): void {
+    if (ok) this.dirty.clear();
   }
 
   /** Alerts with seq > since, ascending (the REST API and websocket resume read this). */

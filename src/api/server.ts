@@ -18,7 +18,8 @@ export interface ApiServerDeps {
   metrics: Metrics;
   logger: Logger;
   /** True once receivers listen and the database is open. */
-  isReady: () => boolean;
+  /** `ready`, or why not: `starting`, `store_unavailable` (the last group commit failed). */
+  readiness: () => 'ready' | 'starting' | 'store_unavailable';
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -71,10 +72,11 @@ export class ApiServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://vigil.invalid');
-    const { isReady, config, logger } = this.deps;
+    const { readiness, config, logger } = this.deps;
     if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname === '/readyz') {
-      return isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+      const status = readiness();
+      return sendJson(res, status === 'ready' ? 200 : 503, { status });
     }
     const handler =
       this.routes.get(`${req.method} ${url.pathname}`) ??

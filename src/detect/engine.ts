@@ -72,7 +72,7 @@ export class DetectionEngine implements Stage {
   late = 0;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly config: Config,
     private readonly alerts: AlertManager,
     /** Schedules checkpoints only; detection itself runs in event time. */
@@ -112,7 +112,11 @@ export class DetectionEngine implements Stage {
       }
     }
     for (const r of merged.values()) this.alerts.report(r.f, r.action, r.identity);
-    this.releaseDue(this.watermark);
+    try {
+      this.releaseDue(this.watermark);
+    } catch {
+      // The store refuses writes: held findings stay held, and the next commit tries again and fails.
+    }
   }
 
   private windowsOf(identity: string): Windows {
@@ -230,8 +234,10 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * A held scope_drift finding: dropped (and learned) when enough peers adopted the item meanwhile (a
-   * rollout), raised at low severity when some did, else raised as found.
+   * Ends held scope_drift findings, each in a transaction of its own (AlertManager.release): dropped
+   * (and learned) when enough peers adopted the item meanwhile (a rollout), raised at low severity when
+   * some did, else raised as found. What a rollout teaches is learned only once the release is stored,
+   * so a release the store refused is decided again, the same way, at the next commit.
    */
   private releaseHeld(due: HeldFinding[]): void {
     const sd = this.config.detectors.scope_drift;
@@ -241,20 +247,21 @@ export class DetectionEngine implements Stage {
       const group = this.baselines.group(h.action.peerGroup);
       const threshold = Math.max(2, Math.ceil(sd.rolloutShare * (group.members.size - 1)));
       const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
-      if (b.count(k, h.lastEventTime, this.settings) > 0) continue; // an operator allowed it meanwhile
+      if (b.count(k, h.lastEventTime, this.settings) > 0) {
+        this.alerts.release(h, null); // an operator allowed it meanwhile
+        continue;
+      }
       const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
       const low = { ...h, finding: { ...h.finding, severity: 'low' as const, explanation: h.finding.explanation + note } };
       if (adopters >= threshold) {
-        this.learnKey(b, k, h.lastEventTime);
         // A new external destination is learned as a rollout too, but never silently: the same prompt
         // injection reaching several instances at once looks just like a rollout.
-        if (h.action.zone === EXTERNAL_ZONE && h.finding.subject.startsWith('host:')) this.alerts.confirm(low);
-      } else if (adopters > 0) {
+        this.alerts.release(h, h.action.zone === EXTERNAL_ZONE && h.finding.subject.startsWith('host:') ? low : null);
+        this.learnKey(b, k, h.lastEventTime);
+      } else {
         // Peers started using it too, just not enough of them yet: more likely a change being rolled
         // out than one identity drifting. Still worth a look, at the lowest severity.
-        this.alerts.confirm(low);
-      } else {
-        this.alerts.confirm(h);
+        this.alerts.release(h, adopters > 0 ? low : h);
       }
     }
   }
@@ -273,7 +280,7 @@ export class DetectionEngine implements Stage {
     for (let n = 0; n < ALLOW_WEIGHT; n++) {
       for (const created of b.learn(keys, b.lastSeen, this.settings)) group.learned(identity, created, b.lastSeen);
     }
-    db.transaction(() => this.baselines.checkpoint())();
+    this.baselines.checkpointNow();
     return true;
   }
 
@@ -314,22 +321,33 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * Decides the held findings due by event time `now`. Taking them from the hold and raising them is
-   * one transaction of its own: a crash between the two would lose them, and a raised alert is
-   * announced at once, so it must never sit in a larger transaction that could still roll back.
+   * Decides the held findings due by event time `now`, after the findings the store refused earlier (so
+   * seq follows the order found). Throws while the store refuses writes.
    */
   private releaseDue(now: number): void {
-    if (this.alerts.hasDue(now)) this.db.transaction(() => this.releaseHeld(this.alerts.takeDue(now)))();
+    this.alerts.storePending();
+    this.releaseHeld(this.alerts.dueHeld(now));
   }
 
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
   finish(): void {
-    this.db.transaction(() => this.releaseHeld(this.alerts.takeAllHeld()))();
+    this.alerts.storePending();
+    this.releaseHeld(this.alerts.allHeld());
   }
 
-  /** Before the group commit, outside it: serving, held findings are released with the wall clock too. */
+  /**
+   * Before the group commit, outside it: what the store refused earlier is stored, and serving, held
+   * findings are released with the wall clock too. Throws (failing the commit) while the store refuses.
+   */
   beforeCommit(): void {
+    this.alerts.storePending();
     if (this.live) this.releaseDue(Math.max(this.watermark, this.wallClock() - this.config.time.lateness));
+  }
+
+  /** The commit succeeded (`ok`) or rolled back: what it wrote is clean, or is written again later. */
+  afterCommit(ok: boolean): void {
+    this.alerts.afterCommit(ok);
+    this.baselines.afterCommit(ok);
   }
 
   /**

@@ -101,13 +101,16 @@ export class IdentityStore {
     return this.known;
   }
 
-  /** Writes the records changed since the last flush. Call inside the group-commit transaction. */
+  /** Writes the records changed since the last commit. Call inside the group-commit transaction. */
   flush(): number {
-    const n = this.dirty.size;
     for (const r of this.dirty) {
       this.upsert.run(r.identity, r.peerGroup, r.firstSeen, r.lastSeen, r.actions, r.failures, r.retries, JSON.stringify(r.byKind));
     }
-    this.dirty.clear();
-    return n;
+    return this.dirty.size;
+  }
+
+  /** The group commit succeeded (`ok`): what `flush` wrote is clean; else it is written again later. */
+  afterCommit(ok: boolean): void {
+    if (ok) this.dirty.clear();
   }
 }

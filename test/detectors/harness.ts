@@ -38,6 +38,7 @@ export function engineHarness(config: Config, wallClock: () => number, live = fa
     feed(actions) {
       engine.process(actions);
       db.transaction(() => engine.commit(false))();
+      engine.afterCommit(true);
     },
     close() {
       db.close();

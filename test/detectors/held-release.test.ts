@@ -1,7 +1,7 @@
 /**
  * A held finding released by the wall clock becomes an alert in a transaction of its own, before the
  * group commit: a commit that fails and rolls back must not take back an alert already announced (its
- * row, its seq, its webhook outbox entry).
+ * row, its seq, its webhook outbox entry). A release the store refuses leaves the finding held.
  */
 import { expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
@@ -34,6 +34,32 @@ it('is stored and announced outside the group commit, so a failed commit does no
     expect(announced.map((a) => a.evidence.subject)).toEqual(['tool:kb.export']);
     const stored = db.prepare('SELECT seq FROM alerts').pluck().all();
     expect(stored).toEqual([announced[0].seq]);
+    expect(db.prepare('SELECT count(*) FROM held_findings').pluck().get()).toBe(0);
+  } finally {
+    close();
+  }
+});
+
+it('stays held while the store refuses the release, and is raised once when it takes writes again', () => {
+  let wall = T0;
+  const { db, engine, alerts: announced, close } = engineHarness(config, () => wall, true);
+  try {
+    let t = T0;
+    for (let i = 0; i < 320; i++, t += 6 * MIN) engine.process([tool(t, 'crm.search')]);
+    engine.process([tool(t, 'kb.export')]); // new: held for a rollout
+    wall = t + 2 * HOUR;
+
+    db.pragma('query_only = 1'); // every write fails with SQLITE_READONLY, as on a full or read-only disk
+    expect(() => engine.beforeCommit()).toThrow(/readonly/);
+    engine.process([tool(t + 1, 'crm.search')]); // a release tried while judging fails quietly too
+    expect(announced).toEqual([]);
+    expect(db.prepare('SELECT count(*) FROM held_findings').pluck().get()).toBe(1);
+
+    db.pragma('query_only = 0');
+    engine.beforeCommit();
+    engine.beforeCommit();
+    expect(announced.map((a) => a.evidence.subject)).toEqual(['tool:kb.export']);
+    expect(db.prepare('SELECT seq FROM alerts').pluck().all()).toEqual([announced[0].seq]);
     expect(db.prepare('SELECT count(*) FROM held_findings').pluck().get()).toBe(0);
   } finally {
     close();

@@ -115,6 +115,7 @@ describe('idle members leave their peer group', () => {
   it('departures survive a restart', () => {
     fleetThatShrank();
     h.db.transaction(() => h.engine.commit(true))();
+    h.engine.afterCommit(true);
     const manager = new AlertManager(h.db, config, createMetrics(), () => T0);
     const restarted = new DetectionEngine(h.db, config, manager, () => 0);
     const group = restarted.baselines.group(GROUP);
@@ -130,7 +131,8 @@ describe('forgotten items', () => {
     for (let i = 0; i < 500; i++) feed([tool(`${GROUP}/browser`, T0 + i * 6 * MIN, `site-${i}.fetch`)]);
     const later = T0 + 100 * DAY;
     feed([tool(`${GROUP}/browser`, later, 'crm.search')]);
-    h.db.transaction(() => h.engine.commit(true))(); // written: counters decayed below forgetBelow are pruned
+    h.db.transaction(() => h.engine.commit(true))();
+    h.engine.afterCommit(true); // written: counters decayed below forgetBelow are pruned
 
     const b = h.engine.baselines.peek(`${GROUP}/browser`)!;
     // crm.search, new to it, raised a finding (held for a rollout) and is not learned either.
@@ -141,6 +143,7 @@ describe('forgotten items', () => {
     // The next scan for idle members (a 24th of peerIdleAfter later) drops the items no one uses.
     feed([tool(`${GROUP}/browser`, later + 8 * HOUR, 'crm.search')]);
     h.db.transaction(() => h.engine.commit(true))();
+    h.engine.afterCommit(true);
     expect(group.items.has('tool\u0000site-7.fetch')).toBe(false);
     const rows = h.db.prepare('SELECT item FROM peer_items ORDER BY item').pluck().all() as string[];
     // crm.search was tried just now (rollout evidence); its usual read class is still well remembered.

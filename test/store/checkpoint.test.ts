@@ -19,7 +19,11 @@ it('writes the round in slices, each baseline once, and ends although baselines 
   const store = new BaselineStore(db, 100);
   const baselines = Array.from({ length: 10 }, (_, i) => store.identity(`agent-${i}`, 'group', 1000));
   const stored = () => db.prepare('SELECT count(*) FROM identity_baselines').pluck().get();
-  const slice = (n: number) => db.transaction(() => store.continueCheckpoint(n))();
+  const slice = (n: number) => {
+    const left = db.transaction(() => store.continueCheckpoint(n))();
+    store.afterCommit(true);
+    return left;
+  };
 
   expect(store.beginCheckpoint()).toBe(10);
   expect(slice(4)).toBe(6);
@@ -34,5 +38,39 @@ it('writes the round in slices, each baseline once, and ends although baselines 
   expect(store.beginCheckpoint()).toBe(1); // the next round takes it
   expect(slice(25)).toBe(0);
   expect(baselines[0].dirty).toBe(false);
+  db.close();
+});
+
+it('a slice whose commit failed is written again by the next one; its baselines stay dirty meanwhile', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ckpt-'));
+  dirs.push(dir);
+  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const store = new BaselineStore(db, 100);
+  const baselines = Array.from({ length: 6 }, (_, i) => store.identity(`agent-${i}`, 'group', 1000));
+  for (const b of baselines) store.group('group').join(b.identity, 1000);
+  const stored = () => db.prepare('SELECT count(*) FROM identity_baselines').pluck().get();
+  expect(store.beginCheckpoint()).toBe(6);
+
+  // The slice's writes succeed, then a later write of the same group commit fails (disk full): the
+  // transaction rolls back.
+  expect(() =>
+    db.transaction(() => {
+      store.continueCheckpoint(4);
+      throw new Error('SQLITE_FULL: database or disk is full');
+    })(),
+  ).toThrow(/disk is full/);
+  store.afterCommit(false);
+  expect(stored()).toBe(0);
+  expect(baselines.every((b) => b.dirty)).toBe(true);
+  expect(store.group('group').dirty).toBe(true);
+
+  expect(db.transaction(() => store.continueCheckpoint(4))()).toBe(2);
+  store.afterCommit(true);
+  expect(stored()).toBe(4);
+  expect(db.prepare('SELECT count(*) FROM peer_members').pluck().get()).toBe(6);
+  expect(db.transaction(() => store.continueCheckpoint(4))()).toBe(0);
+  store.afterCommit(true);
+  expect(stored()).toBe(6);
+  expect(baselines.some((b) => b.dirty)).toBe(false);
   db.close();
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
 import { IdentityStore } from '../../src/store/identities.js';
 
 const dirs: string[] = [];
@@ -15,6 +15,12 @@ afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, fo
 
 const action = (identity: string, time: number): Action =>
   ({ identity, peerGroup: 'runs', time, kind: 'tool', failed: false, retry: false }) as Action;
+
+/** A group commit of the records alone. */
+function commit(db: Db, store: IdentityStore): void {
+  db.transaction(() => store.flush())();
+  store.afterCommit(true);
+}
 
 it('keeps at most about maxHot records in memory and loses no count', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
@@ -25,13 +31,13 @@ it('keeps at most about maxHot records in memory and loses no count', () => {
   // 200 short-lived instances, committed every 5 actions like the pipeline's group commits.
   for (let i = 0; i < 200; i++) {
     store.record(action(`run-${i}`, 1000 + i));
-    if (i % 5 === 4) db.transaction(() => store.flush())();
+    if (i % 5 === 4) commit(db, store);
   }
   expect((store as unknown as { records: Map<string, unknown> }).records.size).toBeLessThanOrEqual(15);
   expect(store.size).toBe(200);
 
   store.record(action('run-3', 5000)); // evicted long ago: read back, then counted
-  db.transaction(() => store.flush())();
+  commit(db, store);
   expect(store.get('run-3')).toMatchObject({ actions: 2, firstSeen: 1003, lastSeen: 5000, byKind: { tool: 2 } });
   db.close();
 
@@ -39,5 +45,25 @@ it('keeps at most about maxHot records in memory and loses no count', () => {
   store = new IdentityStore(db, 10);
   expect(store.size).toBe(200);
   expect(store.get('run-3')).toMatchObject({ actions: 2 });
+  db.close();
+});
+
+it('a record whose commit failed is written by the next commit', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
+  dirs.push(dir);
+  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const store = new IdentityStore(db, 10);
+  store.record(action('run-1', 1000));
+  // The record is written, then a later write of the same group commit fails (disk full): rolled back.
+  expect(() =>
+    db.transaction(() => {
+      store.flush();
+      throw new Error('SQLITE_FULL: database or disk is full');
+    })(),
+  ).toThrow(/disk is full/);
+  store.afterCommit(false);
+  expect(db.prepare('SELECT count(*) FROM identities').pluck().get()).toBe(0);
+  commit(db, store);
+  expect(db.prepare('SELECT actions FROM identities WHERE identity = ?').pluck().get('run-1')).toBe(1);
   db.close();
 });

@@ -1,0 +1,82 @@
+/**
+ * A store that refuses writes (disk full, a read-only volume, an I/O error) must not crash the daemon or
+ * lose anything: exports are refused as retryable, an alert raised meanwhile is stored and announced
+ * once the store is back, and records the failed commits were writing are written by a later commit.
+ *
+ * The failure is SQLite's own: the daemon's connection is switched to `query_only`, so every write
+ * fails with SQLITE_READONLY, as it does on a volume remounted read-only.
+ */
+import { afterEach, expect, it } from 'vitest';
+import type { AlertEvent } from '../../src/alerts/manager.js';
+import { encodeJson, makeSpans, type SpanSpec } from '../helpers/otlp-payloads.js';
+import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
+
+const ID = 'spiffe://acme.example/agent/reporter';
+const HOUR = 3_600_000;
+
+let t: TestDaemon | undefined;
+afterEach(async () => {
+  t?.daemon.db.pragma('query_only = 0');
+  await t?.close();
+  t = undefined;
+});
+
+/** A tool call with its HTTP call, `hoursAgo` in event time. */
+function toolCall(hoursAgo: number, tool: string, method: string, n: number): SpanSpec[] {
+  const start = Date.now() - hoursAgo * HOUR;
+  const traceId = (0x1000 + n).toString(16).padStart(32, '0');
+  const toolSpan = (0x100000 + n * 2).toString(16).padStart(16, '0');
+  return [
+    { traceId, spanId: toolSpan, name: `execute_tool ${tool}`, startMs: start, endMs: start + 40, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
+    { traceId, spanId: (0x100001 + n * 2).toString(16).padStart(16, '0'), parentSpanId: toolSpan, name: method, kind: 'client', startMs: start + 5, endMs: start + 30, attributes: { 'http.request.method': method, 'server.address': 'reports.internal', 'url.full': `https://reports.internal/reports/${n}` } },
+  ];
+}
+
+const body = (specs: SpanSpec[]) => encodeJson(makeSpans(specs, { resource: { 'service.name': 'reporter', 'nhi.identity': ID } }));
+const post = (d: TestDaemon, json: string) => fetch(`${d.httpUrl}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: json });
+const api = (d: TestDaemon, p: string) => fetch(`${d.apiUrl}${p}`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+
+it('refuses exports while the store cannot write, then stores and announces what it found meanwhile', async () => {
+  t = await startTestDaemon({ baselines: { minActions: 100, minAge: '1h' } });
+  const d = t;
+  const normal: SpanSpec[] = [];
+  for (let i = 0; i < 120; i++) normal.push(...toolCall(3 - (i * 2.5) / 120, 'reports.read', 'GET', i));
+  for (let i = 0; i < normal.length; i += 80) expect((await post(d, body(normal.slice(i, i + 80)))).status).toBe(200);
+  await waitFor(async () => ((await (await api(d, `/v1/identities/${encodeURIComponent(ID)}`)).json()) as { phase: string }).phase === 'own', 'a baseline of its own');
+
+  const events: AlertEvent[] = [];
+  d.daemon.alerts.subscribe((e) => events.push(e));
+  d.daemon.db.pragma('query_only = 1');
+  // The first write ever: unexpected_write, found while nothing can be stored.
+  const write = body(toolCall(0.1, 'reports.delete', 'DELETE', 1000));
+  const refused = await post(d, write);
+  expect(refused.status).toBe(503);
+  expect(refused.headers.get('retry-after')).not.toBeNull();
+  // Still serving, not ready, and announcing nothing it has not stored.
+  expect((await fetch(`${d.apiUrl}/healthz`)).status).toBe(200);
+  const notReady = await fetch(`${d.apiUrl}/readyz`);
+  expect([notReady.status, await notReady.json()]).toEqual([503, { status: 'store_unavailable' }]);
+  expect(await (await api(d, '/metrics')).text()).toMatch(/^vigil_store_commit_failures_total [1-9]/m);
+  expect(events.filter((e) => e.type === 'alert')).toEqual([]);
+
+  d.daemon.db.pragma('query_only = 0');
+  // The exporter retries the refused export: its spans were already judged, so they count once.
+  const retried = await waitFor(async () => {
+    const r = await post(d, write);
+    return r.status === 200 ? r : null;
+  }, 'the retried export accepted');
+  expect(retried.status).toBe(200);
+  const raised = await waitFor(() => events.find((e) => e.type === 'alert' && e.alert.detector === 'unexpected_write'), 'the write alert announced');
+  if (raised.type !== 'alert') throw new Error('not an alert');
+  expect(raised.alert.seq).toBeGreaterThan(0);
+  const stored = d.daemon.db.prepare("SELECT seq, count FROM alerts WHERE detector = 'unexpected_write'").all();
+  expect(stored).toEqual([{ seq: raised.alert.seq, count: 1 }]);
+  // The new tool's finding, held for a possible rollout, is stored too; and the daemon is ready again.
+  expect(d.daemon.db.prepare('SELECT fold_key FROM held_findings').pluck().all()).toEqual([expect.stringContaining('reports.delete')]);
+  expect((await fetch(`${d.apiUrl}/readyz`)).status).toBe(200);
+  // The identity record the refused commit was writing is written by a later one.
+  await waitFor(() => {
+    const row = d.daemon.db.prepare('SELECT actions FROM identities WHERE identity = ?').get(ID) as { actions: number } | undefined;
+    return row !== undefined && row.actions === 242 ? row : null;
+  }, 'every action counted in the identity record');
+});
