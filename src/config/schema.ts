@@ -143,6 +143,8 @@ export const configSchema = z
             http: receiverEndpoint('127.0.0.1:4318').prefault({}),
             /** Largest request accepted, in bytes, measured after decompression (CONTRACT §2). */
             maxRequestBytes: positiveInt.default(16 * 1024 * 1024),
+            /** Time a client has to send a whole request; a slower one is refused (408 / DEADLINE_EXCEEDED). */
+            requestTimeout: duration.prefault('2m'),
           })
           .prefault({}),
       })

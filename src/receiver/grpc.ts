@@ -6,6 +6,13 @@
  * UNAVAILABLE with RetryInfo when the queue is full (the JavaScript SDK's exporter does not retry on its
  * own, so shedding is the last resort behind a bounded queue). grpc-js enforces the size limit after
  * decompression and answers RESOURCE_EXHAUSTED itself.
+ *
+ * grpc-js buffers a request message whole (up to `maxRequestBytes`) before the handler sees it, and
+ * reads a message only once the handler asks for it. So messages still arriving are bounded here: at
+ * most `ingest.queueBytes / maxRequestBytes` calls receive at a time; a call past that waits, unread
+ * (HTTP/2 flow control holds its data back at the client), for a slot. Each call must have sent its
+ * message within `receivers.otlp.requestTimeout` of its headers, waiting included, else
+ * DEADLINE_EXCEEDED (retryable): uploads held open cannot keep the slots.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/schema.js';
@@ -39,15 +46,51 @@ export interface GrpcReceiverDeps {
 export class GrpcReceiver {
   private readonly server: grpc.Server;
   private closed = false;
+  private readonly slots: ReceivingSlots;
 
   constructor(private readonly deps: GrpcReceiverDeps) {
     const max = deps.config.receivers.otlp.maxRequestBytes;
+    this.slots = new ReceivingSlots(Math.max(1, Math.floor(deps.config.ingest.queueBytes / max)));
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
+      interceptors: [this.boundReceiving],
     });
     this.server.addService(traceService, { Export: this.export.bind(this) });
   }
+
+  /** Holds a call's metadata (so grpc-js reads nothing) until it has a receiving slot; see the top. */
+  private readonly boundReceiving: grpc.ServerInterceptor = (_method, call) => {
+    const { requestTimeout } = this.deps.config.receivers.otlp;
+    const ticket = this.slots.ticket();
+    const timer =
+      requestTimeout > 0
+        ? setTimeout(() => {
+            ticket.end();
+            call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `the request was not received within ${requestTimeout} ms` });
+          }, requestTimeout)
+        : undefined;
+    const end = () => {
+      clearTimeout(timer);
+      ticket.end();
+    };
+    const listener = new grpc.ServerListenerBuilder()
+      .withOnReceiveMetadata((metadata, next) => ticket.whenAdmitted(() => next(metadata)))
+      .withOnReceiveMessage((message, next) => {
+        end();
+        next(message);
+      })
+      .withOnCancel(end)
+      .build();
+    const responder = new grpc.ResponderBuilder()
+      .withStart((next) => next(listener))
+      .withSendStatus((status, next) => {
+        end();
+        next(status);
+      })
+      .build();
+    return new grpc.ServerInterceptingCall(call, responder);
+  };
 
   /** Binds the configured endpoint; resolves with the bound port (the endpoint may ask for port 0). */
   listen(endpoint: string): Promise<number> {
@@ -80,7 +123,7 @@ export class GrpcReceiver {
   }
 
   /** Maps an error to a gRPC status once: permanent -> INVALID_ARGUMENT, retryable -> UNAVAILABLE + RetryInfo. */
-  private toStatus(err: unknown, retryAfterMs: number): Partial<grpc.StatusObject> {
+  private toStatus(err: unknown, retryAfterMs: number): Pick<grpc.StatusObject, 'code' | 'details'> & { metadata?: grpc.Metadata } {
     const { metrics } = this.deps;
     if (err instanceof VigilError && err.retryable) {
       const metadata = new grpc.Metadata();
@@ -110,5 +153,57 @@ export class GrpcReceiver {
         resolve();
       });
     });
+  }
+}
+
+/** A call's place in `ReceivingSlots`: admitted (holding a slot) or waiting for one, until `end`. */
+interface SlotTicket {
+  whenAdmitted(admit: () => void): void;
+  /** Frees its slot (or its place in the line). Idempotent. */
+  end(): void;
+}
+
+/** At most `max` calls receiving at a time; the others wait in arrival order. */
+class ReceivingSlots {
+  private held = 0;
+  private readonly waiting = new Set<{ admit: () => void }>();
+
+  constructor(private readonly max: number) {}
+
+  ticket(): SlotTicket {
+    let state: 'new' | 'waiting' | 'holding' | 'ended' = 'new';
+    const place = { admit: () => {} };
+    return {
+      whenAdmitted: (admit) => {
+        if (state !== 'new') return;
+        if (this.held < this.max) {
+          state = 'holding';
+          this.held++;
+          return admit();
+        }
+        state = 'waiting';
+        place.admit = () => {
+          state = 'holding';
+          admit();
+        };
+        this.waiting.add(place);
+      },
+      end: () => {
+        if (state === 'holding') this.release();
+        else if (state === 'waiting') this.waiting.delete(place);
+        state = 'ended';
+      },
+    };
+  }
+
+  /** A slot is free: the longest waiting call takes it. */
+  private release(): void {
+    const next = this.waiting.values().next();
+    if (next.done) {
+      this.held--;
+      return;
+    }
+    this.waiting.delete(next.value);
+    next.value.admit();
   }
 }

@@ -48,8 +48,9 @@ export class HttpReceiver {
   constructor(private readonly deps: HttpReceiverDeps) {
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
     // Slowloris guard: a client must send its headers promptly and its body within a bounded time.
-    this.server.headersTimeout = 30_000;
-    this.server.requestTimeout = 120_000;
+    const { requestTimeout } = deps.config.receivers.otlp;
+    this.server.headersTimeout = Math.min(30_000, requestTimeout);
+    this.server.requestTimeout = requestTimeout;
   }
 
   listen(endpoint: string): Promise<number> {

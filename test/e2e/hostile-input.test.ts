@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
@@ -257,6 +258,53 @@ it('bodies being read share the byte budget: stalled gzip uploads are refused on
     expect(replies[2]).toMatch(/Retry-After: 1/i);
   } finally {
     for (const s of sockets) s.destroy();
+    await own.close();
+  }
+});
+
+/** A raw gRPC Export stream that declares a message of `declared` bytes, sends `sent` of them and stalls. */
+function stalledGrpcExport(session: http2.ClientHttp2Session, declared: number, sent: number): Promise<{ status: string | undefined }> {
+  const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(declared, 1);
+  stream.write(Buffer.concat([prefix, Buffer.alloc(sent)]));
+  return new Promise((resolve) => {
+    // An error before any response is a trailers-only response (grpc-status in the headers).
+    const settle = (h: http2.IncomingHttpHeaders) => h['grpc-status'] !== undefined && resolve({ status: String(h['grpc-status']) });
+    stream.on('response', settle);
+    stream.on('trailers', settle);
+    stream.on('close', () => resolve({ status: undefined }));
+    stream.on('error', () => {});
+  });
+}
+
+it('gRPC calls receive a few at a time: the others wait unread, and a stalled one times out', async () => {
+  // 2 MiB of queue and 1 MiB messages: two calls may be receiving at a time.
+  const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '1500ms' } }, ingest: { queueBytes: 2 * 1024 * 1024 } });
+  const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`);
+  const client = new grpc.Client(`127.0.0.1:${own.daemon.ports.grpc}`, grpc.credentials.createInsecure());
+  try {
+    const started = Date.now();
+    const stalled = [stalledGrpcExport(session, 1_000_000, 1000), stalledGrpcExport(session, 1_000_000, 1000)];
+    await new Promise((r) => setTimeout(r, 200));
+    // A valid export waits for a slot, unread, while the two stalled calls hold both.
+    const waiting = new Promise<{ code: number; at: number }>((resolve) =>
+      client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, Buffer.from(encodeProtobuf(validSpans())), (err) =>
+        resolve({ code: err ? err.code : 0, at: Date.now() - started }),
+      ),
+    );
+    // HTTP does not share the gRPC slots.
+    const res = await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO, own.httpUrl);
+    expect(res.status).toBe(200);
+    // The stalled calls end with DEADLINE_EXCEEDED (retryable) once the request timeout has passed;
+    // then the waiting export gets a slot and is accepted.
+    expect((await Promise.all(stalled)).map((r) => r.status)).toEqual([String(grpc.status.DEADLINE_EXCEEDED), String(grpc.status.DEADLINE_EXCEEDED)]);
+    const served = await waiting;
+    expect(served.code).toBe(grpc.status.OK);
+    expect(served.at).toBeGreaterThanOrEqual(1400);
+  } finally {
+    client.close();
+    session.destroy();
     await own.close();
   }
 });
