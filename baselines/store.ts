@@ -7,7 +7,9 @@
  * Durability: dirty baselines are written at each checkpoint (`baselines.checkpointInterval`) and when
  * evicted, so a `kill -9` loses at most one interval of *learning* — never an alert, which is committed
  * before the export that raised it is acknowledged. What a checkpoint wrote is marked clean only by
- * `afterCommit(true)`: when its transaction fails (disk full), it is all written again later.
+ * `afterCommit(true)`: when its transaction fails (disk full), it is all written again later. So nothing
+ * may change a baseline or group after its write in the same transaction: that change would be
+ * marked clean unwritten.
  */
 import type { Db } from '../src/store/database.js';
 import { IdentityBaseline, type BaselineSettings } from './identity.js';
@@ -26,6 +28,7 @@ export class BaselineStore {
   private readonly upsertGroup;
   private readonly upsertMember;
   private readonly deleteMember;
+  private readonly deleteIdentity;
   private readonly deleteItem;
   private readonly setClean;
   private readonly upsertItem;
@@ -57,6 +60,7 @@ export class BaselineStore {
       'INSERT INTO peer_members (peer_group, identity, mature, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET mature = excluded.mature, last_seen = excluded.last_seen',
     );
     this.deleteMember = db.prepare('DELETE FROM peer_members WHERE peer_group = ? AND identity = ?');
+    this.deleteIdentity = db.prepare('DELETE FROM identity_baselines WHERE identity = ?');
     this.deleteItem = db.prepare('DELETE FROM peer_items WHERE peer_group = ? AND item = ?');
     this.setClean = db.prepare("UPDATE meta SET value = ? WHERE key = 'baselines_clean'");
     this.upsertItem = db.prepare(
@@ -159,6 +163,20 @@ export class BaselineStore {
     }
     if (n < limit) for (const g of this.groups.values()) g.dropUnusedItems(cutoff);
     return n;
+  }
+
+  /**
+   * Deletes an identity's baseline and takes it out of its peer group: if it comes back, it starts again
+   * as new. Call inside a transaction, before this commit's checkpoint writes the group.
+   */
+  forgetIdentity(identity: string): void {
+    const b = this.peek(identity);
+    if (!b) return;
+    b.dirty = false; // a checkpoint round holding it must not write it back
+    this.hot.delete(identity);
+    const g = this.groups.get(b.peerGroup);
+    if (g?.members.has(identity)) g.leave(identity, b.counters.keys());
+    this.deleteIdentity.run(identity);
   }
 
   get hotCount(): number {

@@ -21,6 +21,7 @@ import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
 import { openDatabase, type Db } from './store/database.js';
 import { IdentityStore } from './store/identities.js';
+import { Retention } from './store/retention.js';
 
 export interface Daemon {
   /** Bound ports (useful when the config asks for port 0). 0 when a receiver is disabled. */
@@ -77,6 +78,8 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const pipeline = new Pipeline({ config, db, identities, metrics, logger });
     const alerts = new AlertManager(db, config, metrics);
     const engine = new DetectionEngine(db, config, alerts, Date.now, true);
+    // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
+    pipeline.addStage(new Retention(config.baselines.forgetIdleAfter, identities, (id) => engine.forget(id), (n) => metrics.identitiesForgotten.inc(n)));
     pipeline.addStage(engine);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.

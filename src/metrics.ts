@@ -73,6 +73,11 @@ export function createMetrics() {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [registry],
   });
+  const identitiesForgotten = new client.Counter({
+    name: 'vigil_identities_forgotten_total',
+    help: 'Identities forgotten after baselines.forgetIdleAfter without an action (record and baseline deleted)',
+    registers: [registry],
+  });
   const commitFailures = new client.Counter({
     name: 'vigil_store_commit_failures_total',
     help: 'Group commits the store refused (disk full, read-only, I/O error); their exports were refused as retryable',
@@ -110,6 +115,7 @@ export function createMetrics() {
     requestDuration,
     commitDuration,
     commitFailures,
+    identitiesForgotten,
     watchIngestWorker,
   };
 }

@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import { openDatabase } from './store/database.js';
 import { IdentityStore } from './store/identities.js';
+import { Retention } from './store/retention.js';
 
 /** Lines between commits: bounds the work a commit does without paying a commit per line. */
 const COMMIT_EVERY_LINES = 256;
@@ -64,7 +65,10 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
     }
   };
   const alerts = new AlertManager(db, config, metrics);
-  pipeline.addStage(new DetectionEngine(db, config, alerts));
+  const engine = new DetectionEngine(db, config, alerts);
+  // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
+  pipeline.addStage(new Retention(config.baselines.forgetIdleAfter, identities, (id) => engine.forget(id)));
+  pipeline.addStage(engine);
   // Per detector: alerts raised and the findings folded into them (final counts).
   const byDetector = new Map<string, { alerts: number; findings: number }>();
   const detectorOf = new Map<string, string>();

@@ -240,6 +240,11 @@ export const configSchema = z
          * the group's size (rollouts) and among the users of its items. Short-lived instances come and go.
          */
         peerIdleAfter: duration.prefault('7d'),
+        /**
+         * An identity with no action for this much event time is forgotten: its record and baseline are
+         * deleted (a fleet of short-lived instances must not grow the store without end).
+         */
+        forgetIdleAfter: duration.prefault('90d'),
         /** How often learned state is written to SQLite (a kill -9 loses at most this much learning). */
         checkpointInterval: duration.prefault('5s'),
         /** Identity baselines kept in memory; colder ones are read back from SQLite when next active. */
@@ -314,6 +319,9 @@ export const configSchema = z
       if (urls.has(w.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'duplicates the url of an earlier webhook' });
       urls.add(w.url);
     });
+    if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
+      ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
+    }
     if (cfg.delivery.retryMax < cfg.delivery.retryInitial) {
       ctx.addIssue({ code: 'custom', path: ['delivery', 'retryMax'], message: 'must be at least delivery.retryInitial' });
     }

@@ -284,6 +284,12 @@ export class DetectionEngine implements Stage {
     return true;
   }
 
+  /** Forgets an identity idle past `baselines.forgetIdleAfter` (store/retention.ts). In a transaction. */
+  forget(identity: string): void {
+    this.baselines.forgetIdentity(identity);
+    this.windows.delete(identity);
+  }
+
   /** What an identity's baseline holds, for the API and CLI (`baseline show`). */
   describe(b: IdentityBaseline): unknown {
     const group = this.baselines.group(b.peerGroup);

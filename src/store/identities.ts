@@ -24,8 +24,13 @@ export class IdentityStore {
   private readonly dirty = new Set<IdentityRecord>();
   private readonly upsert;
   private readonly select;
+  private readonly selectIdle;
+  private readonly remove;
+  private readonly count;
   /** Identities known to the store (rows written, or about to be). */
   private known: number;
+  /** Newest event time of any identity's action: the clock retention runs on. */
+  newest: number;
 
   /** @param maxHot records kept in memory (a fleet of short-lived identities must not grow it without end). */
   constructor(
@@ -39,7 +44,11 @@ export class IdentityStore {
         last_seen = excluded.last_seen, actions = excluded.actions, failures = excluded.failures,
         retries = excluded.retries, by_kind = excluded.by_kind`);
     this.select = db.prepare('SELECT * FROM identities WHERE identity = ?');
-    this.known = db.prepare('SELECT count(*) FROM identities').pluck().get() as number;
+    this.selectIdle = db.prepare('SELECT identity FROM identities WHERE last_seen < ? ORDER BY last_seen LIMIT ?').pluck();
+    this.remove = db.prepare('DELETE FROM identities WHERE identity = ?');
+    this.count = db.prepare('SELECT count(*) FROM identities').pluck();
+    this.known = this.count.get() as number;
+    this.newest = (db.prepare('SELECT max(last_seen) FROM identities').pluck().get() as number | null) ?? Number.NEGATIVE_INFINITY;
   }
 
   /** The stored record, or undefined. */
@@ -73,6 +82,7 @@ export class IdentityStore {
     rec.peerGroup = a.peerGroup || rec.peerGroup;
     if (a.time < rec.firstSeen) rec.firstSeen = a.time;
     if (a.time > rec.lastSeen) rec.lastSeen = a.time;
+    if (a.time > this.newest) this.newest = a.time;
     rec.actions++;
     if (a.failed) rec.failures++;
     if (a.retry) rec.retries++;
@@ -99,6 +109,25 @@ export class IdentityStore {
   /** Identities known, active or not. */
   get size(): number {
     return this.known;
+  }
+
+  /**
+   * Up to `limit` identities whose last action is before `cutoff`, oldest first, as written by the last
+   * commit (call after `flush`, in the same transaction).
+   */
+  idleBefore(cutoff: number, limit: number): string[] {
+    return this.selectIdle.all(cutoff, limit) as string[];
+  }
+
+  /** Deletes identities' records. Call inside a transaction. */
+  forget(identities: readonly string[]): void {
+    for (const identity of identities) {
+      const rec = this.records.get(identity);
+      if (rec) this.dirty.delete(rec);
+      this.records.delete(identity);
+      this.remove.run(identity);
+    }
+    this.known = this.count.get() as number;
   }
 
   /** Writes the records changed since the last commit. Call inside the group-commit transaction. */

@@ -207,6 +207,13 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO meta (key, value) VALUES ('baselines_clean', '0');
     `,
   },
+  {
+    version: 8,
+    description: 'identities by last action, for forgetting idle ones',
+    sql: `
+      CREATE INDEX identities_last_seen ON identities(last_seen);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -1,0 +1,87 @@
+/**
+ * Identities idle for `baselines.forgetIdleAfter` of event time are forgotten (record, baseline, peer
+ * group membership), so short-lived instances do not grow the store without end; one that comes back
+ * starts again as new. Through `vigil replay` over a real SQLite file, in event time.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
+import { afterEach, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+import { runReplay } from '../../src/replay.js';
+import { encodeJson, makeSpans } from '../helpers/otlp-payloads.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+const GROUP = 'reporting-agent';
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+let n = 0;
+/** An OTLP/JSON line of `count` tool calls by `instance`, one a minute from `start`. */
+function line(instance: string, start: number, count: number): string {
+  const specs = Array.from({ length: count }, (_, i) => ({
+    name: 'execute_tool reports.read',
+    traceId: (++n).toString(16).padStart(32, '0'),
+    spanId: n.toString(16).padStart(16, '0'),
+    startMs: start + i * 60_000,
+    attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'reports.read' },
+  }));
+  return encodeJson(makeSpans(specs, { resource: { 'service.name': GROUP, 'nhi.identity': instance } }));
+}
+
+async function replay(dir: string, db: string, lines: string[]): Promise<void> {
+  const file = path.join(dir, `in-${++n}.jsonl`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+  await runReplay({ config: configSchema.parse({}), files: [file], db, printActions: false, out: sink(), err: sink() });
+}
+
+function stored(db: string) {
+  const d = new Database(db, { readonly: true });
+  try {
+    return {
+      identities: d.prepare('SELECT identity, first_seen AS firstSeen, actions FROM identities ORDER BY identity').all(),
+      baselines: d.prepare('SELECT identity FROM identity_baselines ORDER BY identity').pluck().all(),
+      members: d.prepare('SELECT identity FROM peer_members ORDER BY identity').pluck().all(),
+    };
+  } finally {
+    d.close();
+  }
+}
+
+it('forgets an identity idle for forgetIdleAfter (90 days); if it comes back it starts again', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
+  dirs.push(dir);
+  const db = path.join(dir, 'vigil.db');
+
+  await replay(dir, db, [line('pod-a', T0, 20), line('pod-b', T0, 20)]);
+  expect(stored(db).baselines).toEqual(['pod-a', 'pod-b']);
+
+  // Day 100: only pod-b is active. pod-a's last action is 100 days old.
+  await replay(dir, db, [line('pod-b', T0 + 100 * DAY, 5)]);
+  const after = stored(db);
+  expect(after.identities).toEqual([{ identity: 'pod-b', firstSeen: T0, actions: 25 }]);
+  expect(after.baselines).toEqual(['pod-b']);
+  expect(after.members).toEqual(['pod-b']);
+
+  // pod-a acts again on day 101: a new identity, first seen now.
+  await replay(dir, db, [line('pod-a', T0 + 101 * DAY, 3)]);
+  expect(stored(db).identities).toEqual([
+    { identity: 'pod-a', firstSeen: T0 + 101 * DAY, actions: 3 },
+    { identity: 'pod-b', firstSeen: T0, actions: 25 },
+  ]);
+});
+
+it('keeps an identity idle for less than forgetIdleAfter', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
+  dirs.push(dir);
+  const db = path.join(dir, 'vigil.db');
+  await replay(dir, db, [line('pod-a', T0, 20), line('pod-b', T0, 20)]);
+  await replay(dir, db, [line('pod-b', T0 + 80 * DAY, 5)]);
+  expect(stored(db).baselines).toEqual(['pod-a', 'pod-b']);
+  expect(stored(db).identities).toHaveLength(2);
+});
