@@ -20,7 +20,8 @@
  * the one innermost same-identity tool containing their start (re-parented in this part, moved into the
  * tool's part, or held a bounded while for a tool still to come), and held calls whose tool is in this
  * part join it. Held calls count in `heldSpans` and are emitted at the latest
- * `REPAIR_HOLD_WAITS × traces.wait` after they were held.
+ * `REPAIR_HOLD_WAITS × traces.wait` after they were held. A ready part holding a tool of an identity
+ * whose calls lose context waits `REPAIR_GRACE_MS` more, for such a call exported just after it.
  *
  * Several identities in one trace (§3.1): each span is judged under its own resource's identity, and
  * the hop from a caller's span to the first span of another identity is emitted as a `delegation`
@@ -36,7 +37,7 @@ import { EmittedMemory, type TraceMemory } from './memory.js';
 import { makeNode, type SpanNode } from './node.js';
 import type { TracePart as TraceBuf } from './part.js';
 import { RecencyQueue } from './recency.js';
-import { ContextRepair, REPAIR_HOLD_WAITS } from './repair.js';
+import { ContextRepair, REPAIR_GRACE_MS, REPAIR_HOLD_WAITS } from './repair.js';
 import { RetryMemory } from './retry.js';
 import { settleTrace } from './tree.js';
 import type { Action } from './types.js';
@@ -70,6 +71,8 @@ export class ActionBuilder {
   private bornHead = 0;
   /** Parts extended since the last `take`: only these can have become ready. */
   private readonly dirty = new Set<TraceBuf>();
+  /** Ready parts waiting out a context-repair grace (`TracePart.holdUntil`). */
+  private readonly graced = new Set<TraceBuf>();
   private readonly memory = new EmittedMemory(REMEMBERED_SPANS);
   private readonly retries = new RetryMemory();
   private readonly repair: ContextRepair;
@@ -89,7 +92,7 @@ export class ActionBuilder {
     this.wait = config.traces.wait;
     this.maxTraces = config.traces.maxTraces;
     this.maxSpans = config.traces.maxSpansPerTrace;
-    this.repair = new ContextRepair(this.wait * REPAIR_HOLD_WAITS, {
+    this.repair = new ContextRepair(this.wait * REPAIR_HOLD_WAITS, Math.min(this.wait, REPAIR_GRACE_MS), {
       settleDetached: (traceId, nodes, into) => this.settle(traceId, nodes, into),
     });
   }
@@ -125,6 +128,7 @@ export class ActionBuilder {
       node.part = buf;
       this.link(buf, node, span.kind, mem);
       this.repair.noteAdded(node, nowMs);
+      if (node.kind === 'tool') buf.holdUntil = Math.max(buf.holdUntil, this.repair.graceUntil(node, nowMs));
       this.held++;
       buf.lastAddMs = nowMs;
       if (buf.epoch !== epoch) {
@@ -144,8 +148,16 @@ export class ActionBuilder {
     const result = this.out;
     this.out = [];
     for (const buf of this.dirty) if (buf.dangling === 0 && buf.orphans > 0) this.finalize(buf, result, nowMs);
-    for (const buf of this.dirty) if (buf.dangling === 0) this.finalize(buf, result, nowMs);
+    for (const buf of this.dirty) {
+      if (buf.dangling !== 0) continue;
+      if (buf.holdUntil > nowMs) this.graced.add(buf);
+      else this.finalize(buf, result, nowMs);
+    }
     this.dirty.clear();
+    for (const buf of this.graced) {
+      if (!buf.live || buf.dangling !== 0) this.graced.delete(buf); // emitted meanwhile, or waiting for a parent again
+      else if (buf.holdUntil <= nowMs) this.finalize(buf, result, nowMs);
+    }
     for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) {
       if (buf.lastAddMs + this.wait > nowMs) break;
       this.finalize(buf, result, nowMs);
@@ -193,6 +205,7 @@ export class ActionBuilder {
       waiting: null,
       epoch: 0,
       orphans: 0,
+      holdUntil: 0,
       seq: 0,
       live: true,
     };
@@ -240,6 +253,7 @@ export class ActionBuilder {
     buf.live = false;
     this.traces.delete(buf.traceId);
     this.dirty.delete(buf);
+    this.graced.delete(buf);
     this.settle(buf.traceId, buf.nodes, into);
   }
 

@@ -22,6 +22,11 @@ export interface TracePart extends Recent {
    * the other ready parts of a `take`, so a call and its tool that arrive together always meet.
    */
   orphans: number;
+  /**
+   * Ready, it still waits until then (0: no wait): it holds a tool of an identity whose calls lose
+   * their context, and such a call exported after the tool may still be on its way (repair.ts).
+   */
+  holdUntil: number;
 }
 
 /** Parent span id -> buffered children, for moving a candidate with its subtree. */

@@ -19,7 +19,9 @@
  *   here — only for identities that emitted tool spans recently, so plain services and model-only apps
  *   see no added latency — for `REPAIR_HOLD_WAITS × traces.wait` at most;
  * - a tool already emitted cannot change any more: the call then only runs under its context (agent,
- *   caller), like any late child.
+ *   caller), like any late child. Exports sent at once arrive in any order (exporters send in
+ *   parallel), so the tool's trace may come complete just before its call: once an identity has shown
+ *   lost calls, a ready part holding one of its tools waits `REPAIR_GRACE_MS` more (`graceUntil`).
  * Bounded: `TOOLS_PER_IDENTITY` remembered tools, `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
  */
 import { SpanKind } from '../model.js';
@@ -35,6 +37,12 @@ export const REPAIR_HOLD_WAITS = 5;
 export const REPAIR_SLACK_MS = 2;
 /** How long after its last tool span an identity's unplaced calls are still held for a tool. */
 const ACTIVE_MS = 15 * 60_000;
+/**
+ * How long a ready tool of an identity whose calls lose context waits for a call exported after it
+ * (at most `traces.wait`). Covers exports sent together and processed out of order; costs that
+ * identity's tool actions this much latency, no one else's.
+ */
+export const REPAIR_GRACE_MS = 250;
 /**
  * Recent tool spans kept per identity for repair. Bounded because each kept node holds its trace's tree
  * alive (256 kept most of a busy daemon's traces in memory), yet large enough for one export batch of
@@ -58,6 +66,8 @@ interface IdentityState {
   /** Recent tool nodes, oldest first: buffered (`part` live) or settled (`visited`). */
   tools: SpanNode[];
   activeMs: number;
+  /** When this identity last had an unplaced call (its framework loses context): -Infinity if never. */
+  lostMs: number;
   held: Held[];
 }
 
@@ -107,8 +117,15 @@ export class ContextRepair {
 
   constructor(
     private readonly holdMs: number,
+    private readonly graceMs: number,
     private readonly host: RepairHost,
   ) {}
+
+  /** Until when a ready part holding tool `n` waits for lost calls still on their way (0: it does not). */
+  graceUntil(n: SpanNode, nowMs: number): number {
+    const st = this.states.get(n.identity);
+    return st !== undefined && nowMs - st.lostMs <= ACTIVE_MS ? nowMs + this.graceMs : 0;
+  }
 
   /** Indexes a just-buffered node: tool spans are the possible holders of lost calls. */
   noteAdded(n: SpanNode, nowMs: number): void {
@@ -116,7 +133,7 @@ export class ContextRepair {
     let st = this.states.get(n.identity);
     if (st === undefined) {
       if (this.states.size >= MAX_IDENTITIES) this.forgetOldest();
-      st = { tools: [], activeMs: nowMs, held: [] };
+      st = { tools: [], activeMs: nowMs, lostMs: Number.NEGATIVE_INFINITY, held: [] };
       this.states.set(n.identity, st);
     } else if (nowMs - st.activeMs >= 1000) {
       this.states.delete(n.identity); // re-insert: Map order is recency order (cheaply: once a second)
@@ -134,24 +151,34 @@ export class ContextRepair {
    */
   beforeSettle(part: TracePart, mem: TraceMemory | undefined, nowMs: number, forced: boolean, into: Action[]): void {
     if (this.states.size === 0) return;
+    // The part's own tools are looked at whether or not they are still among their identity's recent
+    // tools: a busy identity (one SPIFFE id for many replicas) may have had 64 more since.
+    let tools: SpanNode[] | null = null;
     let candidates: SpanNode[] | null = null;
     for (const n of part.nodes.values()) {
       const st = this.states.get(n.identity);
       if (st === undefined) continue; // not an agent framework identity: nothing to repair
-      if (n.kind === 'tool' && st.held.length > 0) this.claim(st, n, part, into);
+      if (n.kind === 'tool') (tools ??= []).push(n);
       else if (
         (n.kind === 'http' || n.kind === 'db') &&
         n.spanKind === SpanKind.CLIENT &&
-        n.repairedTo === null && // moved in by a claim just now
+        n.repairedTo === null && // not moved in by a claim
         this.unplaced(n, part, mem)
       ) {
         (candidates ??= []).push(n);
       }
     }
+    if (tools !== null) {
+      for (const t of tools) {
+        const st = this.states.get(t.identity)!;
+        if (st.held.length > 0) this.claim(st, t, part, tools, into);
+      }
+    }
     if (candidates === null) return;
+    for (const c of candidates) this.states.get(c.identity)!.lostMs = nowMs;
     let children: Map<string, SpanNode[]> | null = null;
     for (const c of candidates) {
-      const v = this.decide(c, part, nowMs, forced);
+      const v = this.decide(c, part, tools, nowMs, forced);
       if (v.kind === 'context' || (v.kind === 'join' && v.part === part)) c.repairedTo = v.tool;
       else if (v.kind !== 'own') {
         children ??= childrenOf(part);
@@ -205,20 +232,23 @@ export class ContextRepair {
    * Where candidate `c` goes. `finalizing` is the part being settled now (its tools may take `c`);
    * `forced` (deadline, drain) forbids holding on.
    */
-  private decide(c: SpanNode, finalizing: TracePart | null, nowMs: number, forced: boolean): Verdict {
+  private decide(c: SpanNode, finalizing: TracePart | null, partTools: readonly SpanNode[] | null, nowMs: number, forced: boolean): Verdict {
     const st = this.states.get(c.identity);
     if (st === undefined) return OWN;
     const hits: SpanNode[] = [];
-    for (const t of st.tools) {
-      if (t.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > t.endMs + REPAIR_SLACK_MS) continue;
+    const consider = (t: SpanNode) => {
+      if (t.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > t.endMs + REPAIR_SLACK_MS) return;
       // A tool awaits the calls it makes: one that outlives it (an MCP transport's event stream opened as
       // the tool began) is not its call, and must not lend it a failure or a class.
-      if (c.endMs > t.endMs + REPAIR_SLACK_MS) continue;
+      if (c.endMs > t.endMs + REPAIR_SLACK_MS) return;
       const buffered = t.part !== null && (t.part.live || t.part === finalizing);
-      if (!buffered && !t.visited) continue; // held here itself (inside a candidate's subtree)
-      if (t.traceId === c.traceId && isAncestor(c, t)) continue; // would make a cycle
+      if (!buffered && !t.visited) return; // held here itself (inside a candidate's subtree)
+      if (t.traceId === c.traceId && isAncestor(c, t)) return; // would make a cycle
       hits.push(t);
-    }
+    };
+    // The finalizing part's tools once each: from `partTools`, whether or not still among the recent.
+    for (const t of st.tools) if (finalizing === null || t.part !== finalizing) consider(t);
+    if (partTools !== null) for (const t of partTools) if (t.identity === c.identity) consider(t);
     if (hits.length === 0) return !forced && nowMs - st.activeMs <= ACTIVE_MS ? HOLD : OWN;
     let tool: SpanNode | null = null;
     for (const h of hits) {
@@ -234,11 +264,11 @@ export class ContextRepair {
   }
 
   /** Decides the held candidates of `st` whose start lies in `tool`, which is settling in `part`. */
-  private claim(st: IdentityState, tool: SpanNode, part: TracePart, into: Action[]): void {
+  private claim(st: IdentityState, tool: SpanNode, part: TracePart, partTools: readonly SpanNode[], into: Action[]): void {
     for (const h of st.held.slice()) {
       const c = h.root;
       if (tool.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > tool.endMs + REPAIR_SLACK_MS) continue;
-      const v = this.decide(c, part, 0, false);
+      const v = this.decide(c, part, partTools, 0, false);
       if (v.kind === 'hold') continue;
       this.unhold(st, h);
       this.place(c, h.nodes, v, into);
@@ -268,7 +298,7 @@ export class ContextRepair {
   /** A forced decision for a held candidate, then it leaves the hold (into a part, or settled alone). */
   private release(h: Held, into: Action[]): void {
     this.unhold(this.states.get(h.root.identity), h);
-    this.place(h.root, h.nodes, this.decide(h.root, null, 0, true), into);
+    this.place(h.root, h.nodes, this.decide(h.root, null, null, 0, true), into);
   }
 
   /** A detached candidate's subtree goes under its tool's part, or is settled on its own now. */

@@ -3,7 +3,7 @@
  * one innermost same-identity tool span whose interval contains their start (±2 ms).
  */
 import { describe, expect, it } from 'vitest';
-import { REPAIR_HOLD_WAITS } from '../../src/actions/repair.js';
+import { REPAIR_GRACE_MS, REPAIR_HOLD_WAITS } from '../../src/actions/repair.js';
 import { builder, byTarget, http, sid, span, SpanKind, StatusCode, T1, T2, tid, type SpanInit } from './fixtures.js';
 
 /** An OpenInference LangGraph run: a CHAIN root (id 1) and TOOL spans under it; no agent span. */
@@ -102,7 +102,9 @@ describe('context repair', () => {
     expect(b.take(100)).toEqual([]); // held: a tool of this identity may still contain it
     expect(b.heldSpans).toBe(1);
     b.add([oiTool(2, 'save', 1000, 1050, { traceId: T2, parent: null })], 600);
-    const t = byTarget(b.take(600));
+    // This identity loses its calls' context: its ready tool waits a moment for more of them.
+    expect(b.take(600)).toEqual([]);
+    const t = byTarget(b.take(600 + REPAIR_GRACE_MS));
     expect(t.save.access).toBe('write');
     expect(t['h/x'].attributedTo).toEqual({ traceId: T2, spanId: sid(2) });
     expect(b.heldSpans).toBe(0);
@@ -141,6 +143,48 @@ describe('context repair', () => {
     expect(b.take(0).map((a) => [a.target, a.access])).toEqual([['lookup', null]]);
     b.add([lost(1, 'POST', 'https://h/x', 1010)], 10);
     expect(b.take(10)).toMatchObject([{ target: 'h/x', agent: 'support', attributedTo: { traceId: T1, spanId: sid(2) } }]);
+  });
+
+  it('once an identity has lost a call, its complete tool trace waits a moment for a call exported after it', () => {
+    const { b } = builder({ traces: { wait: '1s' } });
+    const agent = (traceId: string, at: number) => span({ traceId, id: 1, name: 'support', start: at - 100, end: at + 1000, attrs: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'support' } });
+    const run = (traceId: string, tool: string, at: number) => [agent(traceId, at), oiTool(2, tool, at, at + 50, { traceId })];
+    // A first run: the call arrives with its tool (repaired), which shows this framework loses context.
+    b.add([...run(T1, 'lookup', 1000), lost(1, 'GET', 'https://h/x', 1010)], 0);
+    expect(byTarget(b.take(0)).lookup.access).toBe('read');
+
+    // The next run's trace comes complete, just before the export holding its call.
+    const T3 = tid(3);
+    b.add(run(T3, 'refund', 3000), 100);
+    expect(b.take(100)).toEqual([]);
+    b.add([lost(2, 'POST', 'https://h/refunds/9', 3010)], 150);
+    expect(b.take(150)).toEqual([]);
+    const t = byTarget(b.take(100 + REPAIR_GRACE_MS));
+    expect(t.refund.access).toBe('write');
+    expect(t['h/refunds/{id}'].attributedTo).toEqual({ traceId: T3, spanId: sid(2) });
+
+    // With no call on its way, the tool is emitted when the grace ends.
+    b.add(run(tid(4), 'lookup', 5000), 1000);
+    expect(b.take(1000 + REPAIR_GRACE_MS - 1)).toEqual([]);
+    expect(b.take(1000 + REPAIR_GRACE_MS).map((a) => a.target)).toEqual(['lookup']);
+  });
+
+  it('a busy identity (many replicas): a tool takes its call even after 64 more of its tools came', () => {
+    const { b } = builder({ traces: { wait: '1s' } });
+    const agent = (traceId: string, at: number) => span({ traceId, id: 1, name: 'support', start: at - 100, end: at + 1000, attrs: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'support' } });
+    // 80 runs within a moment, each exported with its lost call; the first shows the lost context, so
+    // the others wait out the grace, by which time 80 tools of this identity have come.
+    for (let k = 0; k < 80; k++) {
+      const at = 1000 + k * 10_000;
+      const traceId = tid(10 + k);
+      b.add([lost(k, 'GET', `https://h/items/${k}`, at + 10), agent(traceId, at), oiTool(2, 'lookup', at, at + 50, { traceId })], k);
+      b.take(k);
+    }
+    const out = b.take(80 + REPAIR_GRACE_MS);
+    const tools = out.filter((a) => a.kind === 'tool');
+    expect(tools.length).toBe(79); // the first was emitted at once
+    expect(tools.every((a) => a.access === 'read')).toBe(true);
+    expect(out.filter((a) => a.kind === 'http').every((a) => a.attributedTo !== null)).toBe(true);
   });
 
   it('a call whose subtree came with it moves whole (a second instrumentation layer stays folded)', () => {
