@@ -9,6 +9,7 @@
  */
 import type { Severity } from '../src/config/schema.js';
 import { keyedItem, type Dimension } from '../baselines/keys.js';
+import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import { span, surpriseScore, times } from './severity.js';
 import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
 
@@ -57,15 +58,19 @@ export const scopeDrift: Detector = {
     const subject = fresh[0];
     const subjectKey = subject.key;
 
-    // A rollout already under way explains it: enough peers adopted this item recently.
+    // A rollout already under way explains it: enough peers adopted this item recently. It is learned;
+    // a new external destination is raised all the same, at low: the same prompt injection reaching
+    // several instances looks just like a rollout, and each instance it reached should be on record.
     const threshold = Math.max(2, Math.ceil(settings.rolloutShare * (view.peerGroupSize - 1)));
-    if (view.adopters(subjectKey, now - settings.rolloutWindow, now) >= threshold) return null;
+    const adopters = view.adopters(subjectKey, now - settings.rolloutWindow, now);
+    const rollout = adopters >= threshold;
+    if (rollout && !(subject.dim === 'host' && action.zone === EXTERNAL_ZONE)) return null;
 
     const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);
     let severity: Severity = sensitiveZone ? 'critical' : BASE_SEVERITY[subject.dim];
     if (action.sensitive && severity === 'medium') severity = 'high';
     const peerKnown = subject.peers > 0;
-    if (peerKnown && !sensitiveZone && !action.sensitive) severity = 'low';
+    if ((peerKnown && !sensitiveZone && !action.sensitive) || rollout) severity = 'low';
 
     const dims = fresh.map((f) => `${NOUN[f.dim]} \`${f.item}\``).join(', ');
     // What is normal, in the terms an analyst knows the identity by: its tools, else its targets.
@@ -76,7 +81,9 @@ export const scopeDrift: Detector = {
     const basis = view.phase === 'own'
       ? `In ${span(now - view.firstSeen)} and ${view.actions.toLocaleString('en-US')} actions it never used this${usual}`
       : `It is new, and none of the ${view.peerGroupSize - 1} other identities of its peer group ${action.peerGroup ? `\`${action.peerGroup}\` ` : ''}use it`;
-    const peerNote = view.phase === 'own' ? (peerKnown ? ` ${subject.peers} of its peers do use it.` : ' None of its peers use it either.') : '';
+    const peerNote = rollout
+      ? ` ${adopters} other identities of its peer group started using it within ${span(settings.rolloutWindow)} (a rollout); it is learned as normal.`
+      : view.phase === 'own' ? (peerKnown ? ` ${subject.peers} of its peers do use it.` : ' None of its peers use it either.') : '';
     const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive && view.phase === 'own';
     return {
       detector: 'scope_drift',
@@ -90,6 +97,7 @@ export const scopeDrift: Detector = {
       details: { newItems: fresh.map((f) => ({ dimension: f.dim, item: f.item, peersUsing: f.peers })), phase: view.phase },
       tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
       ...(holdable ? { holdUntil: now + settings.rolloutGrace, rolloutKey: subjectKey } : {}),
+      ...(rollout ? { learn: true as const } : {}),
     };
   },
 };

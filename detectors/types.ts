@@ -96,6 +96,8 @@ export interface Finding {
   holdUntil?: number;
   /** The baseline key whose adoption by peers would explain a held finding. */
   rolloutKey?: string;
+  /** Raised for the record, but what the action uses is learned all the same (part of a rollout). */
+  learn?: true;
 }
 
 export interface Detector {

@@ -185,8 +185,9 @@ export class DetectionEngine implements Stage {
       }
     }
 
-    if (findings === null) {
-      // What it teaches its own identity: its scope items, then its access classes.
+    if (findings === null || findings.every((r) => r.f.learn)) {
+      // What it teaches its own identity: its scope items, then its access classes. (A finding raised
+      // only for the record, as part of a rollout, does not keep it from being learned.)
       for (const it of scope) this.learnKey(b, it.key, a.time);
       for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
       b.learnOutcome(a.time, bad, s);

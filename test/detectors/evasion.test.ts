@@ -8,6 +8,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { action as act, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 const config = configSchema.parse({ zones: { secrets: ['vault.*'], internal: ['*.internal'] }, sensitive: { zones: ['secrets'] } });
 const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
@@ -129,13 +130,19 @@ it('a new external host adopted by several instances at once is learned as a rol
   expect(h.alerts).toEqual([]);
 
   // The same injected instruction reaches three instances within minutes: enough peers for a rollout.
-  // The first two were held for one; the third found it under way and was not held.
+  // The first two were held for one; the third found it under way. Each is raised, at low: the list
+  // of instances a new external destination reached is what an analyst needs.
   feed(['a1', 'a2', 'a3'].map((id, i) => get(id, t + i * 5 * MIN, 'evil.example')));
   h.engine.finish();
   const drift = h.alerts.filter((a) => a.detector === 'scope_drift');
   expect(drift.map((a) => [a.identity, a.severity, a.evidence.subject])).toEqual([
+    ['a3', 'low', 'host:evil.example'],
     ['a1', 'low', 'host:evil.example'],
     ['a2', 'low', 'host:evil.example'],
   ]);
-  expect(drift[0].explanation).toMatch(/2 other identities of its peer group started using it within the hold/);
+  expect(drift[0].explanation).toMatch(/2 other identities of its peer group started using it within 24 hours \(a rollout\)/);
+  // Learned all the same: using it again raises nothing more.
+  feed(['a1', 'a2', 'a3'].map((id, i) => get(id, t + 2 * HOUR + i * MIN, 'evil.example')));
+  expect(h.alerts.filter((a) => a.detector === 'scope_drift')).toHaveLength(3);
+  expect(drift[1].explanation).toMatch(/2 other identities of its peer group started using it within the hold/);
 });
