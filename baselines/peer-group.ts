@@ -12,7 +12,9 @@
  * The group has its own history too (first and last action, action count): a fleet whose instances live
  * hours never has a member old enough to be judged against itself, yet its group has shown days of
  * normal behaviour, and that is enough to judge a new instance by (CONTRACT §4: "an identity (or its
- * peer group)").
+ * peer group)"). The history is that of the members present: when the last one leaves, it starts over,
+ * so a group that knows nothing any more (its items leave with their users) does not judge the next
+ * member — who would otherwise find everything it does new, and have none of it learned.
  *
  * A group can hold thousands of members and items of up to MAX_ADOPTERS adopters each, but after a
  * fleet's first days they rarely change while the outcome rates change with every action. So it records
@@ -95,6 +97,10 @@ export class PeerGroupBaseline {
     this.changedMembers.delete(identity);
     this.departed.add(identity);
     this.forgotten(learnedKeys);
+    if (this.members.size === 0) {
+      this.history = { firstSeen: Number.POSITIVE_INFINITY, lastSeen: Number.NEGATIVE_INFINITY, actions: 0 };
+      this.outcomeDirty = true;
+    }
   }
 
   /** A member no longer holds these items (it left, or forgot them): one user fewer each. */
@@ -139,13 +145,16 @@ export class PeerGroupBaseline {
   }
 
   /**
-   * True once the group has a baseline worth judging a new member by: some member is judged against
-   * itself, or the group has shown as much history as a member needs for that (a fleet of short-lived
-   * instances, none of which lives that long).
+   * True once the group has a baseline worth judging `identity` (not mature itself) by: another member
+   * is judged against itself, or the group has shown as much history as a member needs for that (a
+   * fleet of short-lived instances, none of which lives that long) and another member is present. Alone,
+   * an identity has no peers to be compared with: it learns.
    */
-  hasBaseline(s: { minActions: number; minAgeMs: number }): boolean {
+  hasBaseline(s: { minActions: number; minAgeMs: number }, identity: string): boolean {
+    const others = this.members.size - (this.members.has(identity) ? 1 : 0);
+    if (others === 0) return false;
     const h = this.history;
-    return this.mature.size > 0 || (h.actions >= s.minActions && h.lastSeen - h.firstSeen >= s.minAgeMs);
+    return this.mature.size > (this.mature.has(identity) ? 1 : 0) || (h.actions >= s.minActions && h.lastSeen - h.firstSeen >= s.minAgeMs);
   }
 
   get dirty(): boolean {

@@ -228,11 +228,17 @@ export class BaselineStore {
     this.roundWritten = this.round.length;
   }
 
-  /** Writes every dirty baseline and peer group now, in a transaction of its own (an operator's allow). */
-  checkpointNow(): void {
+  /**
+   * Writes every dirty baseline and peer group now, in a transaction of its own, after `change` (an
+   * operator's allow or reset) in the same transaction.
+   */
+  checkpointNow(change?: () => void): void {
     let ok = false;
     try {
-      this.db.transaction(() => this.checkpoint())();
+      this.db.transaction(() => {
+        change?.();
+        this.checkpoint();
+      })();
       ok = true;
     } finally {
       this.afterCommit(ok);

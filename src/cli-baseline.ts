@@ -1,5 +1,6 @@
 /**
- * `vigil baseline show IDENTITY` and `vigil baseline allow IDENTITY DIMENSION ITEM`: talk to the running
+ * `vigil baseline show IDENTITY`, `vigil baseline allow IDENTITY DIMENSION ITEM` and
+ * `vigil baseline reset IDENTITY`: talk to the running
  * daemon's API (the daemon holds baselines in memory; writing the database behind its back would be
  * overwritten at its next checkpoint).
  */
@@ -40,5 +41,8 @@ export async function baselineCommand(args: string[], load: (path: string | unde
     const [identity, dimension, item] = positionals;
     return call('POST', `${encoded(identity)}/allow`, { dimension, item });
   }
-  throw new CliError('usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access, transition, flow)');
+  if (sub === 'reset' && positionals.length === 1) return call('POST', `${encoded(positionals[0])}/reset`);
+  throw new CliError(
+    'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access, transition, flow) | vigil baseline reset IDENTITY',
+  );
 }

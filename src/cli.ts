@@ -20,6 +20,8 @@ const USAGE = `Usage:
   vigil baseline allow [--config FILE] IDENTITY DIMENSION ITEM
                                                    make an item normal (dimension: tool, target, host,
                                                    zone, scope, agent, access, transition, flow)
+  vigil baseline reset [--config FILE] IDENTITY    forget what an identity learned (it learns again,
+                                                   judged against its peer group meanwhile)
 `;
 
 class UsageError extends Error {}

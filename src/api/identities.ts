@@ -1,8 +1,9 @@
 /**
- * Identity routes: `GET /v1/identities/{identity}` (what the baseline holds) and
+ * Identity routes: `GET /v1/identities/{identity}` (what the baseline holds),
  * `POST /v1/identities/{identity}/allow` (an operator makes items normal — the only way besides alert-free
- * use and peer rollouts, so an attacker cannot teach the baseline). Identities are URL-encoded: SPIFFE IDs
- * contain slashes.
+ * use and peer rollouts, so an attacker cannot teach the baseline) and
+ * `POST /v1/identities/{identity}/reset` (an operator makes it forget what it learned). Identities are
+ * URL-encoded: SPIFFE IDs contain slashes.
  */
 import { DIMENSIONS, type Dimension } from '../../baselines/keys.js';
 import type { DetectionEngine } from '../detect/engine.js';
@@ -41,6 +42,13 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
     if (!engine.allow(identity, items, db)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     logger.info({ identity, items }, 'operator allowed baseline items');
     sendJson(res, 200, { identity, allowed: items });
+  });
+
+  api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (_req, res, url) => {
+    const identity = decodeURIComponent(url.pathname.split('/')[3]);
+    if (!engine.reset(identity)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    logger.warn({ identity }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
+    sendJson(res, 200, { identity, reset: true });
   });
 
   api.routePattern('GET', /^\/v1\/identities\/[^/]+$/, (_req, res, url) => {

@@ -148,7 +148,7 @@ export class DetectionEngine implements Stage {
     b.observe(a.time);
     if (a.time > this.watermark) this.watermark = a.time;
     if (b.isMature(s)) group.markMature(a.identity);
-    const phase = b.isMature(s) ? 'own' : group.hasBaseline(s) ? 'peer' : null;
+    const phase = b.isMature(s) ? 'own' : group.hasBaseline(s, a.identity) ? 'peer' : null;
 
     const own = this.windowsOf(a.identity);
     const bad = a.failed || a.retry;
@@ -230,7 +230,7 @@ export class DetectionEngine implements Stage {
     const b = this.known(identity);
     if (!b) return undefined;
     const group = this.baselines.group(b.peerGroup);
-    const phase = b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings) ? 'peer' : null;
+    const phase = b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings, identity) ? 'peer' : null;
     return phase ? makeView(b, group, phase, time, this.settings) : undefined;
   }
 
@@ -285,6 +285,22 @@ export class DetectionEngine implements Stage {
     return true;
   }
 
+  /**
+   * An operator's reset: everything the identity learned is forgotten (its counts leave its peer group
+   * too) and it starts learning again from its latest action, judged against its peer group meanwhile.
+   * For a baseline that may have learned what it should not have (a compromise found later). Written at
+   * once; returns false when the identity is unknown.
+   */
+  reset(identity: string): boolean {
+    const known = this.baselines.peek(identity);
+    if (!known) return false;
+    this.baselines.checkpointNow(() => {
+      this.forget(identity);
+      this.baselines.identity(identity, known.peerGroup, known.lastSeen);
+    });
+    return true;
+  }
+
   /** Forgets an identity idle past `baselines.forgetIdleAfter` (store/retention.ts). In a transaction. */
   forget(identity: string): void {
     this.baselines.forgetIdentity(identity);
@@ -302,7 +318,7 @@ export class DetectionEngine implements Stage {
       firstSeen: new Date(b.firstSeen).toISOString(),
       lastSeen: new Date(b.lastSeen).toISOString(),
       actions: b.actions,
-      phase: b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings) ? 'peer' : 'learning',
+      phase: b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings, b.identity) ? 'peer' : 'learning',
       usualFailureShare: view.outcome.actions > 0 ? view.outcome.bad / view.outcome.actions : 0,
       tools: top('tool'),
       targets: top('target'),

@@ -56,6 +56,18 @@ describe('a fleet of short-lived instances', () => {
     expect(drift()[0].explanation).toMatch(/none of the 60 other identities of its peer group/);
   });
 
+  it('a group whose instances have all gone does not judge the next one alone: it learns', () => {
+    const now = shortLivedFleet() + 8 * DAY; // past peerIdleAfter: every instance leaves
+    feed([tool(`${GROUP}/run-late`, now, 'crm.search')]);
+    const group = h.engine.baselines.group(GROUP);
+    expect([...group.members.keys()]).toEqual([`${GROUP}/run-late`]);
+    // It does what the old fleet never did: with no peer present there is nothing to compare it with.
+    feed([tool(`${GROUP}/run-late`, now + MIN, 'kb.export'), tool(`${GROUP}/run-late`, now + 2 * MIN, 'kb.export')]);
+    h.engine.finish();
+    expect(drift()).toEqual([]);
+    expect(h.engine.baselines.peek(`${GROUP}/run-late`)!.counters.has('tool\u0000kb.export')).toBe(true);
+  });
+
   it('does not judge before the group has that much history', () => {
     for (let i = 0; i < 10; i++) feed([tool(`${GROUP}/run-${i}`, T0 + i * HOUR, 'crm.search')]);
     feed([tool(`${GROUP}/run-new`, T0 + 11 * HOUR, 'vault.read')]);
@@ -121,7 +133,7 @@ describe('idle members leave their peer group', () => {
     const group = restarted.baselines.group(GROUP);
     expect([...group.members.keys()].sort()).toEqual([...active].sort());
     expect(group.users('tool\u0000legacy.export')).toBe(0);
-    expect(group.hasBaseline({ minActions: 300, minAgeMs: DAY })).toBe(true);
+    expect(group.hasBaseline({ minActions: 300, minAgeMs: DAY }, `${GROUP}/agent-new`)).toBe(true);
   });
 });
 
