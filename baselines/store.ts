@@ -29,6 +29,7 @@ export class BaselineStore {
   private readonly upsertMember;
   private readonly deleteMember;
   private readonly deleteIdentity;
+  private readonly deleteGroupRows;
   private readonly deleteItem;
   private readonly setClean;
   private readonly upsertItem;
@@ -61,6 +62,7 @@ export class BaselineStore {
     );
     this.deleteMember = db.prepare('DELETE FROM peer_members WHERE peer_group = ? AND identity = ?');
     this.deleteIdentity = db.prepare('DELETE FROM identity_baselines WHERE identity = ?');
+    this.deleteGroupRows = ['peer_baselines', 'peer_members', 'peer_items'].map((t) => db.prepare(`DELETE FROM ${t} WHERE peer_group = ?`));
     this.deleteItem = db.prepare('DELETE FROM peer_items WHERE peer_group = ? AND item = ?');
     this.setClean = db.prepare("UPDATE meta SET value = ? WHERE key = 'baselines_clean'");
     this.upsertItem = db.prepare(
@@ -161,8 +163,20 @@ export class BaselineStore {
       }
       if (n >= limit) break;
     }
-    if (n < limit) for (const g of this.groups.values()) g.dropUnusedItems(cutoff);
+    if (n < limit) {
+      for (const g of this.groups.values()) {
+        g.dropUnusedItems(cutoff);
+        // Nothing left to remember (a service.name per pod, say): the group goes, or groups would pile up.
+        if (g.members.size === 0 && g.items.size === 0) this.dropGroup(g.name);
+      }
+    }
     return n;
+  }
+
+  /** Deletes an empty group from memory and SQLite. Call inside a transaction. */
+  private dropGroup(name: string): void {
+    this.groups.delete(name);
+    for (const stmt of this.deleteGroupRows) stmt.run(name);
   }
 
   /**

@@ -137,6 +137,21 @@ describe('idle members leave their peer group', () => {
   });
 });
 
+it('a group left with no member and no item is deleted (a service.name per pod must not pile up groups)', () => {
+  for (let i = 0; i < 3; i++) feed([action({ identity: `pod-${i}`, time: T0 + i * MIN, peerGroup: `svc-pod-${i}` })]);
+  h.db.transaction(() => h.engine.commit(true))();
+  h.engine.afterCommit(true);
+  const groups = () => h.db.prepare('SELECT peer_group FROM peer_baselines ORDER BY peer_group').pluck().all();
+  expect(groups()).toEqual(['svc-pod-0', 'svc-pod-1', 'svc-pod-2']);
+  // Eight days later only pod-2 acts again: the other two pods left, and their groups with them.
+  feed([action({ identity: 'pod-2', time: T0 + 8 * DAY, peerGroup: 'svc-pod-2' })]);
+  h.db.transaction(() => h.engine.commit(true))();
+  h.engine.afterCommit(true);
+  expect(groups()).toEqual(['svc-pod-2']);
+  expect(h.db.prepare('SELECT DISTINCT peer_group FROM peer_members').pluck().all()).toEqual(['svc-pod-2']);
+  expect(h.db.prepare("SELECT count(*) FROM peer_items WHERE peer_group != 'svc-pod-2'").pluck().get()).toBe(0);
+});
+
 describe('forgotten items', () => {
   it('are dropped from the baseline as it is written, and from the group once no one uses them', () => {
     // Two days of 500 distinct tools (an agent browsing), then 100 days of silence.
