@@ -19,6 +19,8 @@ export interface EngineHarness {
   alerts: Alert[];
   /** Judges and learns, then commits as the pipeline does after every batch. */
   feed(actions: Action[]): void;
+  /** A group commit as the pipeline makes it (`final` at shutdown): the transaction, then afterCommit. */
+  commit(final: boolean): void;
   /** Closes the database and deletes its folder. */
   close(): void;
 }
@@ -37,7 +39,10 @@ export function engineHarness(config: Config, wallClock: () => number, live = fa
     alerts,
     feed(actions) {
       engine.process(actions);
-      db.transaction(() => engine.commit(false))();
+      this.commit(false);
+    },
+    commit(final) {
+      db.transaction(() => engine.commit(final))();
       engine.afterCommit(true);
     },
     close() {

@@ -126,8 +126,7 @@ describe('idle members leave their peer group', () => {
 
   it('departures survive a restart', () => {
     fleetThatShrank();
-    h.db.transaction(() => h.engine.commit(true))();
-    h.engine.afterCommit(true);
+    h.commit(true);
     const manager = new AlertManager(h.db, config, createMetrics(), () => T0);
     const restarted = new DetectionEngine(h.db, config, manager, () => 0);
     const group = restarted.baselines.group(GROUP);
@@ -139,14 +138,12 @@ describe('idle members leave their peer group', () => {
 
 it('a group left with no member and no item is deleted (a service.name per pod must not pile up groups)', () => {
   for (let i = 0; i < 3; i++) feed([action({ identity: `pod-${i}`, time: T0 + i * MIN, peerGroup: `svc-pod-${i}` })]);
-  h.db.transaction(() => h.engine.commit(true))();
-  h.engine.afterCommit(true);
+  h.commit(true);
   const groups = () => h.db.prepare('SELECT peer_group FROM peer_baselines ORDER BY peer_group').pluck().all();
   expect(groups()).toEqual(['svc-pod-0', 'svc-pod-1', 'svc-pod-2']);
   // Eight days later only pod-2 acts again: the other two pods left, and their groups with them.
   feed([action({ identity: 'pod-2', time: T0 + 8 * DAY, peerGroup: 'svc-pod-2' })]);
-  h.db.transaction(() => h.engine.commit(true))();
-  h.engine.afterCommit(true);
+  h.commit(true);
   expect(groups()).toEqual(['svc-pod-2']);
   expect(h.db.prepare('SELECT DISTINCT peer_group FROM peer_members').pluck().all()).toEqual(['svc-pod-2']);
   expect(h.db.prepare("SELECT count(*) FROM peer_items WHERE peer_group != 'svc-pod-2'").pluck().get()).toBe(0);
@@ -158,8 +155,7 @@ describe('forgotten items', () => {
     for (let i = 0; i < 500; i++) feed([tool(`${GROUP}/browser`, T0 + i * 6 * MIN, `site-${i}.fetch`)]);
     const later = T0 + 100 * DAY;
     feed([tool(`${GROUP}/browser`, later, 'crm.search')]);
-    h.db.transaction(() => h.engine.commit(true))();
-    h.engine.afterCommit(true); // written: counters decayed below forgetBelow are pruned
+    h.commit(true); // written: counters decayed below forgetBelow are pruned
 
     const b = h.engine.baselines.peek(`${GROUP}/browser`)!;
     // crm.search, new to it, raised a finding (held for a rollout) and is not learned either.
@@ -169,8 +165,7 @@ describe('forgotten items', () => {
 
     // The next scan for idle members (a 24th of peerIdleAfter later) drops the items no one uses.
     feed([tool(`${GROUP}/browser`, later + 8 * HOUR, 'crm.search')]);
-    h.db.transaction(() => h.engine.commit(true))();
-    h.engine.afterCommit(true);
+    h.commit(true);
     expect(group.items.has('tool\u0000site-7.fetch')).toBe(false);
     const rows = h.db.prepare('SELECT item FROM peer_items ORDER BY item').pluck().all() as string[];
     // crm.search was tried just now (rollout evidence); its usual read class is still well remembered.
