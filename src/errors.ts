@@ -13,6 +13,11 @@ export const ERRORS = {
   VIGIL_ERR_SHUTTING_DOWN: { retryable: true, http: 503, message: 'the daemon is shutting down; retry against the next instance' },
   VIGIL_ERR_CONFIG: { retryable: false, http: 500, message: 'the configuration is invalid' },
   VIGIL_ERR_UNAUTHORIZED: { retryable: false, http: 401, message: 'a valid API token is required (Authorization: Bearer <token>)' },
+  VIGIL_ERR_UNAUTHENTICATED: {
+    retryable: false,
+    http: 401,
+    message: 'this receiver needs its token: send Authorization: Bearer <receivers.otlp.token> (OTEL_EXPORTER_OTLP_HEADERS)',
+  },
   VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, message: 'no such endpoint' },
 } as const;
 

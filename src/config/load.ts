@@ -157,8 +157,8 @@ function resolvePaths(config: Config, base: string): void {
  * - `path`: the YAML file (relative to the working directory). Absent: the repository's `config.yaml`,
  *   or pure defaults when that file does not exist (relative defaults then resolve against the
  *   package root, where that file would be).
- * - `env`: the environment (default `process.env`); `VIGIL_API_TOKEN`, when non-empty, overrides
- *   `api.token` and must meet the same rule.
+ * - `env`: the environment (default `process.env`); `VIGIL_API_TOKEN` and `VIGIL_RECEIVER_TOKEN`, when
+ *   non-empty, override `api.token` and `receivers.otlp.token` and must meet the same rule.
  *
  * An empty file means all defaults; a key with no value is treated as absent. Throws ConfigError listing
  * every problem when the file is missing, unreadable, not YAML, or breaks the schema.
@@ -178,9 +178,11 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   const parsed = configSchema.safeParse(raw, { error: plainWords });
   const problems = parsed.success ? [] : issueLines(parsed.error.issues, configSchema, raw, name);
   const envToken = env.VIGIL_API_TOKEN;
-  if (envToken) {
-    const checked = apiToken.safeParse(envToken);
-    if (!checked.success) problems.push(...checked.error.issues.map((issue) => `VIGIL_API_TOKEN: ${issue.message}`));
+  const envReceiverToken = env.VIGIL_RECEIVER_TOKEN;
+  for (const [name, value] of [['VIGIL_API_TOKEN', envToken], ['VIGIL_RECEIVER_TOKEN', envReceiverToken]] as const) {
+    if (!value) continue;
+    const checked = apiToken.safeParse(value);
+    if (!checked.success) problems.push(...checked.error.issues.map((issue) => `${name}: ${issue.message}`));
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems, file ?? name);
 
@@ -191,5 +193,6 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   if (fileProblems.length) throw new ConfigError(fileProblems, file ?? name);
   resolvePaths(config, base);
   if (envToken) config.api.token = envToken;
+  if (envReceiverToken) config.receivers.otlp.token = envReceiverToken;
   return { config: deepFreeze(config), path: file };
 }

@@ -145,6 +145,11 @@ export const configSchema = z
             maxRequestBytes: positiveInt.default(16 * 1024 * 1024),
             /** Time a client has to send a whole request; a slower one is refused (408 / DEADLINE_EXCEEDED). */
             requestTimeout: duration.prefault('2m'),
+            /**
+             * When set, exporters must send `Authorization: Bearer <token>` (401 / UNAUTHENTICATED
+             * otherwise): without it, anyone who reaches a receiver can speak for any identity.
+             */
+            token: apiToken.optional(),
           })
           .prefault({}),
       })

@@ -16,6 +16,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/schema.js';
+import { bearerToken, tokenMatches } from '../api/token.js';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -75,7 +76,17 @@ export class GrpcReceiver {
       ticket.end();
     };
     const listener = new grpc.ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, next) => ticket.whenAdmitted(() => next(metadata)))
+      .withOnReceiveMetadata((metadata, next) => {
+        const { token } = this.deps.config.receivers.otlp;
+        const presented = metadata.get('authorization')[0];
+        if (token !== undefined && !tokenMatches(token, bearerToken(typeof presented === 'string' ? presented : undefined))) {
+          this.deps.metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'unauthenticated' });
+          end();
+          call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: new VigilError('VIGIL_ERR_UNAUTHENTICATED').message });
+          return;
+        }
+        ticket.whenAdmitted(() => next(metadata));
+      })
       .withOnReceiveMessage((message, next) => {
         end();
         next(message);

@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bearerToken, tokenMatches } from '../api/token.js';
 import type { Config } from '../config/schema.js';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,7 @@ const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = 
   VIGIL_ERR_CONTENT_TYPE: 'content_type',
   VIGIL_ERR_CONTENT_ENCODING: 'content_encoding',
   VIGIL_ERR_SHUTTING_DOWN: 'shutting_down',
+  VIGIL_ERR_UNAUTHENTICATED: 'unauthenticated',
 };
 
 export interface HttpReceiverDeps {
@@ -76,6 +78,9 @@ export class HttpReceiver {
     const stop = metrics.requestDuration.startTimer({ receiver: 'http' });
     const format = formatOf(req.headers['content-type']);
     try {
+      const { token } = config.receivers.otlp;
+      // Before the body is read: a stranger's upload costs nothing.
+      if (token !== undefined && !tokenMatches(token, bearerToken(req.headers.authorization))) throw new VigilError('VIGIL_ERR_UNAUTHENTICATED');
       if (!format) throw new VigilError('VIGIL_ERR_CONTENT_TYPE', String(req.headers['content-type'] ?? 'none'));
       const reading = pipeline.bodyBudget();
       let body: Buffer;
@@ -103,7 +108,8 @@ export class HttpReceiver {
     const reason = REJECT_REASON[err.code];
     if (reason) metrics.requestsRejected.inc({ receiver: 'http', reason });
     if (err.retryable) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(config.ingest.retryAfter / 1000))));
-    const grpcCode = err.retryable ? 14 : err.httpStatus === 413 ? 8 : 3;
+    const grpcCode = err.retryable ? 14 : err.httpStatus === 413 ? 8 : err.httpStatus === 401 ? 16 : 3;
+    if (err.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="vigil-otlp"');
     if (!req.complete) {
       // The body was not read to its end (too large, bad gzip): answer, then close the connection.
       res.setHeader('Connection', 'close');

@@ -100,6 +100,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('lets VIGIL_RECEIVER_TOKEN override receivers.otlp.token, held to the same rule', () => {
+    const path = write('receivers: { otlp: { token: "from-the-file-0123456789" } }');
+    expect(loadConfig({ path, env: {} }).config.receivers.otlp.token).toBe('from-the-file-0123456789');
+    expect(loadConfig({ path, env: { VIGIL_RECEIVER_TOKEN: 'from-the-environment-42' } }).config.receivers.otlp.token).toBe('from-the-environment-42');
+    expect(loadConfig({ path: write(''), env: {} }).config.receivers.otlp.token).toBeUndefined();
+    expect(problemsOf(() => loadConfig({ path, env: { VIGIL_RECEIVER_TOKEN: 'short' } }))).toEqual([
+      'VIGIL_RECEIVER_TOKEN: must be at least 16 characters',
+    ]);
+  });
+
   it('returns a deeply frozen config', () => {
     const path = write('webhooks: [{ url: "http://127.0.0.1:9000/hook", secret: "whsec_c2VjcmV0" }]');
     const { config } = loadConfig({ path, env: {} });
