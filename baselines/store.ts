@@ -39,6 +39,7 @@ export class BaselineStore {
   /** Written in the transaction under way: clean once it commits (`afterCommit`). */
   private written: IdentityBaseline[] = [];
   private groupsWritten: PeerGroupBaseline[] = [];
+  private groupsDropped: string[] = [];
   private roundWritten = 0;
 
   /**
@@ -173,10 +174,13 @@ export class BaselineStore {
     return n;
   }
 
-  /** Deletes an empty group from memory and SQLite. Call inside a transaction. */
+  /**
+   * Deletes an empty group's rows; it leaves memory once that commits (`afterCommit`), so a commit that
+   * fails leaves it to be dropped at a later scan. Call inside a transaction, before the checkpoint.
+   */
   private dropGroup(name: string): void {
-    this.groups.delete(name);
     for (const stmt of this.deleteGroupRows) stmt.run(name);
+    this.groupsDropped.push(name);
   }
 
   /**
@@ -202,6 +206,9 @@ export class BaselineStore {
    * ones are written first, in a transaction of their own; if the store refuses it, they stay hot.
    */
   private evict(): void {
+    // Inside a larger transaction (an operator's reset) its writes would be a savepoint that the outer
+    // transaction may still roll back, after the baselines left memory: wait for the next load outside.
+    if (this.db.inTransaction) return;
     const target = Math.floor(this.maxHot * 0.9);
     const evicted: IdentityBaseline[] = [];
     for (const [id, h] of this.hot) {
@@ -297,16 +304,18 @@ export class BaselineStore {
     if (ok) {
       for (const b of this.written) b.dirty = false;
       for (const g of this.groupsWritten) g.markClean();
+      for (const name of this.groupsDropped) this.groups.delete(name);
       this.roundAt = this.roundWritten;
       if (this.roundAt >= this.round.length) this.round = [];
     }
     this.written = [];
     this.groupsWritten = [];
+    this.groupsDropped = [];
     this.roundWritten = this.roundAt;
   }
 
   private saveGroups(): void {
-    for (const g of this.groups.values()) if (g.dirty) this.saveGroup(g);
+    for (const g of this.groups.values()) if (g.dirty && !this.groupsDropped.includes(g.name)) this.saveGroup(g);
   }
 
   /** Writes what changed in a group since its last checkpoint. */

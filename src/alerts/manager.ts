@@ -11,6 +11,7 @@
  * commit fails, so the exports that produced it are not acknowledged and a crash meanwhile loses
  * nothing an exporter will not send again.
  */
+import Database from 'better-sqlite3';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Config } from '../config/schema.js';
@@ -110,19 +111,30 @@ export class AlertManager {
       this.held.set(k, h);
       try {
         this.saveHeld.run(k, JSON.stringify(h));
-      } catch {
+      } catch (err) {
+        if (!(err instanceof Database.SqliteError)) throw err;
         this.heldUnsaved.add(k); // written by storePending
       }
       return;
     }
     if (this.unsaved.size === 0) {
-      try {
-        return this.raise(k, h);
-      } catch {
-        // Kept below; the commit that follows fails and says why.
-      }
+      const alert = this.tryStore(h);
+      if (alert) return this.announce(k, alert);
     }
     this.unsaved.set(k, h); // behind the findings refused before it, so seq follows the order found
+  }
+
+  /**
+   * Stores a new alert in a transaction of its own; undefined when the store refuses it (kept: the
+   * commit that follows fails and says why). Any other error is a bug and is thrown.
+   */
+  private tryStore(h: HeldFinding): Alert | undefined {
+    try {
+      return this.db.transaction(() => this.store(h))();
+    } catch (err) {
+      if (err instanceof Database.SqliteError) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -136,8 +148,9 @@ export class AlertManager {
       this.heldUnsaved.delete(k);
     }
     for (const [k, h] of this.unsaved) {
-      this.raise(k, h);
-      this.unsaved.delete(k);
+      const alert = this.db.transaction(() => this.store(h))();
+      this.unsaved.delete(k); // stored: whatever a subscriber does next, it is not stored twice
+      this.announce(k, alert);
     }
   }
 
@@ -191,11 +204,6 @@ export class AlertManager {
     if (time > Date.parse(alert.lastEventTime)) alert.lastEventTime = new Date(time).toISOString();
     this.dirty.add(alert);
     this.emit({ type: 'update', update: { id: alert.id, seq: alert.seq, count: alert.count, lastEventTime: alert.lastEventTime } });
-  }
-
-  /** Stores and announces a new alert; throws, announcing nothing, when the store refuses it. */
-  private raise(k: string, h: HeldFinding): void {
-    this.announce(k, this.db.transaction(() => this.store(h))());
   }
 
   /** Inserts a new alert and decides its response: call inside a transaction (seq is the row id). */

@@ -33,6 +33,9 @@ export const duration = z
     return Number(n) * UNIT_MS[unit];
   });
 
+/** Node's timers take at most 2^31 - 1 ms (longer ones fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Formats milliseconds back into the largest unit that divides them evenly: 300000 -> `5m`. */
 export function formatDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {
@@ -83,7 +86,11 @@ const zonePattern = nonEmpty.refine((p) => {
 }, 'must be a host glob such as *.internal or a CIDR such as 10.0.0.0/8');
 
 /** The API token; exported so the loader holds `VIGIL_API_TOKEN` to the same rule as `api.token`. */
-export const apiToken = z.string().min(16, 'must be at least 16 characters');
+export const apiToken = z
+  .string()
+  .min(16, 'must be at least 16 characters')
+  // A bearer token is one word: one with a space or a newline in it could never be presented.
+  .regex(/^\S+$/, 'must not contain spaces or line breaks');
 
 const receiverEndpoint = (defaultEndpoint: string) =>
   z.strictObject({
@@ -324,6 +331,11 @@ export const configSchema = z
       if (urls.has(w.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'duplicates the url of an earlier webhook' });
       urls.add(w.url);
     });
+    const { requestTimeout } = cfg.receivers.otlp;
+    if (!(requestTimeout > 0 && requestTimeout <= MAX_TIMER_MS)) {
+      // 0 would turn the slow-upload guards off; past 24d Node's timer would fire at once.
+      ctx.addIssue({ code: 'custom', path: ['receivers', 'otlp', 'requestTimeout'], message: 'must be more than 0 and at most 24d' });
+    }
     if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
       ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
     }

@@ -12,7 +12,8 @@
  * most `ingest.queueBytes / maxRequestBytes` calls receive at a time; a call past that waits, unread
  * (HTTP/2 flow control holds its data back at the client), for a slot. Each call must have sent its
  * message within `receivers.otlp.requestTimeout` of its headers, waiting included, else
- * DEADLINE_EXCEEDED (retryable): uploads held open cannot keep the slots.
+ * DEADLINE_EXCEEDED (retryable): uploads held open cannot keep the slots. A call holds its slot until
+ * its stream is half-closed, when the handler runs and the queue charges its message.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/schema.js';
@@ -87,9 +88,11 @@ export class GrpcReceiver {
         }
         ticket.whenAdmitted(() => next(metadata));
       })
-      .withOnReceiveMessage((message, next) => {
+      // The slot is held until half-close, when the handler runs and the queue charges the message: a
+      // client that sent its message but never ends the stream must not hold it unaccounted, untimed.
+      .withOnReceiveHalfClose((next) => {
         end();
-        next(message);
+        next();
       })
       .withOnCancel(end)
       .build();

@@ -63,6 +63,8 @@ export class WebhookOutbox {
   private readonly loop: DeliveryLoop<OutboxRow>;
   private readonly now: () => number;
   private pending: number;
+  /** Deliveries enqueued in the alert transaction under way (see `enqueue`). */
+  private uncommitted = 0;
 
   constructor(private readonly deps: WebhookOutboxDeps) {
     const { config, metrics } = deps;
@@ -125,16 +127,20 @@ export class WebhookOutbox {
   enqueue(alert: Alert): void {
     const body = alertPayload(alert);
     const now = this.now();
+    // Counted once the alert commits (`kick`): rows of a transaction that rolled back never existed.
+    this.uncommitted = 0;
     for (const e of this.endpoints) {
       if (e.disabled || !wants(e.config, alert)) continue;
       // webhook-id: the alert id, stable across retries and restarts, so receivers can dedupe.
-      if (this.store.insert(e.config.url, alert.id, body, now)) this.pending++;
+      if (this.store.insert(e.config.url, alert.id, body, now)) this.uncommitted++;
     }
-    this.deps.metrics.webhookPending.set(this.pending);
   }
 
   /** Starts sending what is due now (call after the alert's transaction commits). */
   kick(): void {
+    this.pending += this.uncommitted;
+    this.uncommitted = 0;
+    this.deps.metrics.webhookPending.set(this.pending);
     this.loop.kick();
   }
 

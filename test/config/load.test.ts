@@ -108,6 +108,10 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ path, env: { VIGIL_RECEIVER_TOKEN: 'short' } }))).toEqual([
       'VIGIL_RECEIVER_TOKEN: must be at least 16 characters',
     ]);
+    // A secret mounted from a file often ends in a newline: no request could present it.
+    expect(problemsOf(() => loadConfig({ path, env: { VIGIL_RECEIVER_TOKEN: 'receiver-token-0123456789\n' } }))).toEqual([
+      'VIGIL_RECEIVER_TOKEN: must not contain spaces or line breaks',
+    ]);
   });
 
   it('returns a deeply frozen config', () => {

@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeJson, encodeProtobuf, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 
 const LIMIT = 256 * 1024;
 let t: TestDaemon;
@@ -308,6 +308,34 @@ it('gRPC calls receive a few at a time: the others wait unread, and a stalled on
     await own.close();
   }
 });
+
+it('a gRPC call that sends its message but never ends its stream keeps its slot and times out', async () => {
+  const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '1500ms' } }, ingest: { queueBytes: 1024 * 1024 } });
+  const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`);
+  session.on('error', () => {});
+  try {
+    // One slot. Whole 1 MB messages, never half-closed: only the first is read, each ends timed out.
+    const calls = Array.from({ length: 3 }, () => {
+      const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('error', () => {});
+      const state = { flushed: false, status: undefined as string | undefined };
+      const settle = (h: http2.IncomingHttpHeaders) => h['grpc-status'] !== undefined && (state.status = String(h['grpc-status']));
+      stream.on('response', settle);
+      stream.on('trailers', settle);
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(1_000_000, 1);
+      stream.write(Buffer.concat([prefix, Buffer.alloc(1_000_000)]), () => (state.flushed = true));
+      return state;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(calls.map((c) => c.flushed)).toEqual([true, false, false]);
+    await waitFor(() => calls.every((c) => c.status !== undefined), 'every call answered', 8000);
+    expect(calls.map((c) => c.status)).toEqual(['4', '4', '4']);
+  } finally {
+    session.destroy();
+    await own.close();
+  }
+}, 20_000);
 
 describe('OTLP/gRPC hostile input', () => {
   const passThrough = (b: Buffer) => b;

@@ -80,3 +80,23 @@ it('refuses exports while the store cannot write, then stores and announces what
     return row !== undefined && row.actions === 242 ? row : null;
   }, 'every action counted in the identity record');
 });
+
+it('a webhook delivery counts as pending only once its alert is stored', async () => {
+  t = await startTestDaemon({ baselines: { minActions: 100, minAge: '1h' }, webhooks: [{ url: 'http://127.0.0.1:9/hook', secret: 'whsec_c2VjcmV0' }] });
+  const d = t;
+  const normal: SpanSpec[] = [];
+  for (let i = 0; i < 120; i++) normal.push(...toolCall(3 - (i * 2.5) / 120, 'reports.read', 'GET', i));
+  for (let i = 0; i < normal.length; i += 80) expect((await post(d, body(normal.slice(i, i + 80)))).status).toBe(200);
+  await waitFor(async () => ((await (await api(d, `/v1/identities/${encodeURIComponent(ID)}`)).json()) as { phase: string }).phase === 'own', 'a baseline of its own');
+  // The alert's row goes in, its outbox row too, then the disk fills: the transaction rolls back.
+  d.daemon.db.exec(`CREATE TRIGGER full BEFORE UPDATE ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  expect((await post(d, body(toolCall(0.1, 'reports.delete', 'DELETE', 1000)))).status).toBe(503);
+  await new Promise((r) => setTimeout(r, 300)); // commits go on failing meanwhile, each retrying the alert
+  expect(d.daemon.db.prepare('SELECT count(*) FROM webhook_outbox').pluck().get()).toBe(0);
+  expect(d.daemon.webhooks.pendingCount).toBe(0);
+  d.daemon.db.exec('DROP TRIGGER full');
+  await waitFor(() => d.daemon.db.prepare('SELECT count(*) FROM alerts').pluck().get() === 1, 'the alert stored');
+  // Its delivery is pending (the endpoint is down), counted once.
+  expect(d.daemon.webhooks.pendingCount).toBe(1);
+  expect(d.daemon.db.prepare('SELECT count(*) FROM webhook_outbox').pluck().get()).toBe(1);
+});
