@@ -9,27 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
-import { encodeJson, makeSpans, type SpanSpec } from '../helpers/otlp-payloads.js';
+import { encodeJson, makeSpans, reportsToolCall as toolCall, type SpanSpec } from '../helpers/otlp-payloads.js';
 import { CLI, serve, type ServeProcess } from '../helpers/serve-process.js';
 
 const ID = 'spiffe://acme.example/agent/reporter';
 const TOKEN = 'durability-token-0123456789';
 const EXTRA = 'baselines: { checkpointInterval: "100ms" }';
-const HOUR = 3_600_000;
 
 let daemon: ServeProcess | undefined;
 afterEach(() => daemon?.child.kill('SIGKILL'));
-
-/** A tool call with its HTTP call, `hoursAgo` in event time. */
-function toolCall(hoursAgo: number, tool: string, method: string, n: number): SpanSpec[] {
-  const start = Date.now() - hoursAgo * HOUR;
-  const traceId = (0x1000 + n).toString(16).padStart(32, '0');
-  const toolSpan = (0x100000 + n * 2).toString(16).padStart(16, '0');
-  return [
-    { traceId, spanId: toolSpan, name: `execute_tool ${tool}`, startMs: start, endMs: start + 40, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
-    { traceId, spanId: (0x100001 + n * 2).toString(16).padStart(16, '0'), parentSpanId: toolSpan, name: method, kind: 'client', startMs: start + 5, endMs: start + 30, attributes: { 'http.request.method': method, 'server.address': 'reports.internal', 'url.full': `https://reports.internal/reports/${n}` } },
-  ];
-}
 
 async function post(d: ServeProcess, specs: SpanSpec[]): Promise<void> {
   const body = encodeJson(makeSpans(specs, { resource: { 'service.name': 'reporter', 'nhi.identity': ID } }));

@@ -8,11 +8,10 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/alerts/manager.js';
-import { encodeJson, makeSpans, type SpanSpec } from '../helpers/otlp-payloads.js';
+import { encodeJson, makeSpans, reportsToolCall as toolCall, type SpanSpec } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
 
 const ID = 'spiffe://acme.example/agent/reporter';
-const HOUR = 3_600_000;
 
 let t: TestDaemon | undefined;
 afterEach(async () => {
@@ -20,17 +19,6 @@ afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-/** A tool call with its HTTP call, `hoursAgo` in event time. */
-function toolCall(hoursAgo: number, tool: string, method: string, n: number): SpanSpec[] {
-  const start = Date.now() - hoursAgo * HOUR;
-  const traceId = (0x1000 + n).toString(16).padStart(32, '0');
-  const toolSpan = (0x100000 + n * 2).toString(16).padStart(16, '0');
-  return [
-    { traceId, spanId: toolSpan, name: `execute_tool ${tool}`, startMs: start, endMs: start + 40, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
-    { traceId, spanId: (0x100001 + n * 2).toString(16).padStart(16, '0'), parentSpanId: toolSpan, name: method, kind: 'client', startMs: start + 5, endMs: start + 30, attributes: { 'http.request.method': method, 'server.address': 'reports.internal', 'url.full': `https://reports.internal/reports/${n}` } },
-  ];
-}
 
 const body = (specs: SpanSpec[]) => encodeJson(makeSpans(specs, { resource: { 'service.name': 'reporter', 'nhi.identity': ID } }));
 const post = (d: TestDaemon, json: string) => fetch(`${d.httpUrl}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: json });

@@ -179,3 +179,17 @@ export function encodeJson(spans: ReadableSpan[]): string {
 export function parseProtobufResponse(bytes: Uint8Array): { partialSuccess?: { rejectedSpans?: number | string; errorMessage?: string } } {
   return ProtobufTraceSerializer.deserializeResponse(bytes) as { partialSuccess?: { rejectedSpans?: number | string; errorMessage?: string } };
 }
+
+/**
+ * A reports agent's tool call with the HTTP call it makes (`method` on reports.internal), `hoursAgo` in
+ * event time; `n` makes the ids unique. What the durability and store-failure tests teach and misuse.
+ */
+export function reportsToolCall(hoursAgo: number, tool: string, method: string, n: number): SpanSpec[] {
+  const start = Date.now() - hoursAgo * 3_600_000;
+  const traceId = (0x1000 + n).toString(16).padStart(32, '0');
+  const toolSpan = (0x100000 + n * 2).toString(16).padStart(16, '0');
+  return [
+    { traceId, spanId: toolSpan, name: `execute_tool ${tool}`, startMs: start, endMs: start + 40, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool } },
+    { traceId, spanId: (0x100001 + n * 2).toString(16).padStart(16, '0'), parentSpanId: toolSpan, name: method, kind: 'client', startMs: start + 5, endMs: start + 30, attributes: { 'http.request.method': method, 'server.address': 'reports.internal', 'url.full': `https://reports.internal/reports/${n}` } },
+  ];
+}
