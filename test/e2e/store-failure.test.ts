@@ -6,8 +6,11 @@
  * The failure is SQLite's own: the daemon's connection is switched to `query_only`, so every write
  * fails with SQLITE_READONLY, as it does on a volume remounted read-only.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/alerts/manager.js';
+import { buildBatches, TraceIdStamper } from '../bench/bench-batches.js';
 import { encodeJson, makeSpans, reportsToolCall as toolCall, type SpanSpec } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
 
@@ -88,3 +91,59 @@ it('a webhook delivery counts as pending only once its alert is stored', async (
   expect(d.daemon.webhooks.pendingCount).toBe(1);
   expect(d.daemon.db.prepare('SELECT count(*) FROM webhook_outbox').pluck().get()).toBe(1);
 });
+
+it('under load, an outage of the store loses nothing acknowledged and counts nothing twice', async () => {
+  t = await startTestDaemon({ log: { level: 'warn' }, baselines: { checkpointInterval: '100ms' } });
+  const d = t;
+  const batches = buildBatches({ batches: 4, spansPerBatch: 256, spansPerTrace: 16, identities: 100 }, Date.now() - 60_000);
+  const stamper = new TraceIdStamper();
+  let acked = 0;
+  let refusedSpans = 0;
+  let stop = false;
+  // Four exporters that retry a refused export, as the SDK's and the Collector's do.
+  const exporter = async (i: number) => {
+    while (!stop) {
+      const batch = batches[i];
+      stamper.stamp(batch);
+      const bytes = Buffer.from(batch.buf);
+      for (;;) {
+        const res = await fetch(`${d.httpUrl}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, body: bytes });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        expect(res.status).toBe(503);
+        refusedSpans += batch.spans;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      acked += batch.spans;
+    }
+  };
+  const running = [0, 1, 2, 3].map(exporter);
+  await new Promise((r) => setTimeout(r, 1000));
+  // First no write at all succeeds; then only the baseline writes of checkpoints fail (a full disk can
+  // surface at any statement), so commits fail after the identity records were written in them.
+  d.daemon.db.pragma('query_only = 1');
+  await new Promise((r) => setTimeout(r, 1000));
+  d.daemon.db.pragma('query_only = 0');
+  d.daemon.db.exec(`CREATE TRIGGER full_insert BEFORE INSERT ON identity_baselines BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+    CREATE TRIGGER full_update BEFORE UPDATE ON identity_baselines BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+  await new Promise((r) => setTimeout(r, 1000));
+  d.daemon.db.exec('DROP TRIGGER full_insert; DROP TRIGGER full_update;');
+  await new Promise((r) => setTimeout(r, 1000));
+  stop = true;
+  await Promise.all(running);
+  await d.close();
+  t = undefined;
+
+  expect(refusedSpans).toBeGreaterThan(0);
+  const metric = async (name: string, labels = '') => {
+    const text = await d.daemon.metrics.registry.metrics();
+    return text.split('\n').filter((l) => l.startsWith(name + labels)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  };
+  // Every refused export was sent again and recognised: its spans were judged once, at the first try.
+  expect(await metric('vigil_spans_received_total', '{receiver="http"}')).toBe(acked + refusedSpans);
+  expect(await metric('vigil_spans_ignored_total', '{reason="duplicate_span"}')).toBe(refusedSpans);
+  // And what was judged is what the store holds.
+  const stored = new Database(path.join(d.dir, 'vigil.db'), { readonly: true });
+  expect(stored.prepare('SELECT sum(actions) FROM identities').pluck().get()).toBe(await metric('vigil_actions_total'));
+  stored.close();
+}, 30_000);
