@@ -11,6 +11,7 @@
  * may change a baseline or group after its write in the same transaction: that change would be
  * marked clean unwritten.
  */
+import Database from 'better-sqlite3';
 import type { Db } from '../src/store/database.js';
 import { IdentityBaseline, type BaselineSettings } from './identity.js';
 import { PeerGroupBaseline } from './peer-group.js';
@@ -224,7 +225,8 @@ export class BaselineStore {
       // Written: a checkpoint round still holding one of these objects must not write it again over a
       // newer copy loaded since.
       for (const b of evicted) b.dirty = false;
-    } catch {
+    } catch (err) {
+      if (!(err instanceof Database.SqliteError)) throw err;
       // Kept in memory until the store takes writes again (the group commit fails meanwhile, and says why).
       for (const b of evicted) this.hot.set(b.identity, { baseline: b, used: false });
     }

@@ -6,6 +6,7 @@
  * baseline their behaviour by repeating it. A new item becomes normal only through use that raised no
  * alert, a peer rollout, or an operator's allow.
  */
+import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import { flowKey, key, transitionKey, type Dimension } from '../../baselines/keys.js';
@@ -114,8 +115,9 @@ export class DetectionEngine implements Stage {
     for (const r of merged.values()) this.alerts.report(r.f, r.action, r.identity);
     try {
       this.releaseDue(this.watermark);
-    } catch {
+    } catch (err) {
       // The store refuses writes: held findings stay held, and the next commit tries again and fails.
+      if (!(err instanceof Database.SqliteError)) throw err;
     }
   }
 

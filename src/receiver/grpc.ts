@@ -16,13 +16,14 @@
  * its stream is half-closed, when the handler runs and the queue charges its message.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Config } from '../config/schema.js';
 import { bearerToken, tokenMatches } from '../api/token.js';
+import type { Config } from '../config/schema.js';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
 import { encodeGrpcStatusDetailsRetryInfo, encodeProtobufResponse } from './otlp-protobuf.js';
+import { ReceivingSlots } from './receiving-slots.js';
 
 const passThrough = (b: Buffer) => b;
 
@@ -65,13 +66,10 @@ export class GrpcReceiver {
   private readonly boundReceiving: grpc.ServerInterceptor = (_method, call) => {
     const { requestTimeout } = this.deps.config.receivers.otlp;
     const ticket = this.slots.ticket();
-    const timer =
-      requestTimeout > 0
-        ? setTimeout(() => {
-            ticket.end();
-            call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `the request was not received within ${requestTimeout} ms` });
-          }, requestTimeout)
-        : undefined;
+    const timer = setTimeout(() => {
+      ticket.end();
+      call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `the request was not received within ${requestTimeout} ms` });
+    }, requestTimeout);
     const end = () => {
       clearTimeout(timer);
       ticket.end();
@@ -167,57 +165,5 @@ export class GrpcReceiver {
         resolve();
       });
     });
-  }
-}
-
-/** A call's place in `ReceivingSlots`: admitted (holding a slot) or waiting for one, until `end`. */
-interface SlotTicket {
-  whenAdmitted(admit: () => void): void;
-  /** Frees its slot (or its place in the line). Idempotent. */
-  end(): void;
-}
-
-/** At most `max` calls receiving at a time; the others wait in arrival order. */
-class ReceivingSlots {
-  private held = 0;
-  private readonly waiting = new Set<{ admit: () => void }>();
-
-  constructor(private readonly max: number) {}
-
-  ticket(): SlotTicket {
-    let state: 'new' | 'waiting' | 'holding' | 'ended' = 'new';
-    const place = { admit: () => {} };
-    return {
-      whenAdmitted: (admit) => {
-        if (state !== 'new') return;
-        if (this.held < this.max) {
-          state = 'holding';
-          this.held++;
-          return admit();
-        }
-        state = 'waiting';
-        place.admit = () => {
-          state = 'holding';
-          admit();
-        };
-        this.waiting.add(place);
-      },
-      end: () => {
-        if (state === 'holding') this.release();
-        else if (state === 'waiting') this.waiting.delete(place);
-        state = 'ended';
-      },
-    };
-  }
-
-  /** A slot is free: the longest waiting call takes it. */
-  private release(): void {
-    const next = this.waiting.values().next();
-    if (next.done) {
-      this.held--;
-      return;
-    }
-    this.waiting.delete(next.value);
-    next.value.admit();
   }
 }
