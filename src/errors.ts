@@ -37,3 +37,11 @@ export class VigilError extends Error {
     this.httpStatus = entry.http;
   }
 }
+
+/** An error the ingest worker reported, as the receivers expect it (a VigilError maps to a status; anything else is a 500). */
+export function errorFromWorker(e: { code: string; message: string }): Error {
+  if (!(e.code in ERRORS)) return new Error(e.message);
+  const err = new VigilError(e.code as ErrorCode);
+  err.message = e.message;
+  return err;
+}

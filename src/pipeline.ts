@@ -14,7 +14,7 @@
  */
 import { toActionLine, type Action } from './actions/types.js';
 import type { Config } from './config/schema.js';
-import { VigilError, ERRORS, type ErrorCode } from './errors.js';
+import { errorFromWorker, VigilError } from './errors.js';
 import { IngestWorker, type Batch } from './ingest/ingest-worker.js';
 import type { BadLine, Done, ExportJob, Format } from './ingest/protocol.js';
 import type { Logger } from './log.js';
@@ -268,7 +268,7 @@ export class Pipeline {
     if (!entry) return;
     this.inFlight.delete(d.id);
     this.bounds.release(entry.charge);
-    if ('error' in d) entry.ticket.reject(toError(d.error));
+    if ('error' in d) entry.ticket.reject(errorFromWorker(d.error));
     else this.awaitingCommit.push({ ticket: entry.ticket, outcome: { rejected: d.rejected, errorMessage: d.errorMessage } });
   }
 
@@ -396,12 +396,4 @@ export class Pipeline {
     this.closed = true;
     await this.worker.close();
   }
-}
-
-/** The worker's error as the receivers expect it (a VigilError maps to a status; anything else is a 500). */
-function toError(e: { code: string; message: string }): Error {
-  if (!(e.code in ERRORS)) return new Error(e.message);
-  const err = new VigilError(e.code as ErrorCode);
-  err.message = e.message;
-  return err;
 }

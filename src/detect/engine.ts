@@ -15,12 +15,12 @@ import { isEgress } from '../../detectors/lateral-chaining.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
-import { EXTERNAL_ZONE } from '../actions/zones.js';
 import type { Action } from '../actions/types.js';
 import type { AlertManager, HeldFinding } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
 import type { Stage } from '../pipeline.js';
 import type { Db } from '../store/database.js';
+import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { TraceSteps } from './steps.js';
 import { makeView } from './view.js';
@@ -237,35 +237,17 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * Ends held scope_drift findings, each in a transaction of its own (AlertManager.release): dropped
-   * (and learned) when enough peers adopted the item meanwhile (a rollout), raised at low severity when
-   * some did, else raised as found. What a rollout teaches is learned only once the release is stored,
-   * so a release the store refused is decided again, the same way, at the next commit.
+   * Ends held scope_drift findings, each in a transaction of its own (AlertManager.release), as
+   * `decideHeld` says. What a rollout teaches is learned only once the release is stored, so a release
+   * the store refused is decided again, the same way, at the next commit.
    */
   private releaseHeld(due: HeldFinding[]): void {
-    const sd = this.config.detectors.scope_drift;
     for (const h of due) {
-      const k = h.finding.rolloutKey!;
       const b = this.baselines.identity(h.identity, h.action.peerGroup, h.action.time);
-      const group = this.baselines.group(h.action.peerGroup);
-      const threshold = Math.max(2, Math.ceil(sd.rolloutShare * (group.members.size - 1)));
-      const adopters = group.adoptersBetween(k, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
-      if (b.count(k, h.lastEventTime, this.settings) > 0) {
-        this.alerts.release(h, null); // an operator allowed it meanwhile
-        continue;
-      }
-      const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
-      const low = { ...h, finding: { ...h.finding, severity: 'low' as const, explanation: h.finding.explanation + note } };
-      if (adopters >= threshold) {
-        // A new external destination is learned as a rollout too, but never silently: the same prompt
-        // injection reaching several instances at once looks just like a rollout.
-        this.alerts.release(h, h.action.zone === EXTERNAL_ZONE && h.finding.subject.startsWith('host:') ? low : null);
-        this.learnKey(b, k, h.lastEventTime);
-      } else {
-        // Peers started using it too, just not enough of them yet: more likely a change being rolled
-        // out than one identity drifting. Still worth a look, at the lowest severity.
-        this.alerts.release(h, adopters > 0 ? low : h);
-      }
+      const allowed = b.count(h.finding.rolloutKey!, h.lastEventTime, this.settings) > 0;
+      const decision = decideHeld(h, this.baselines.group(h.action.peerGroup), allowed, this.config.detectors.scope_drift);
+      this.alerts.release(h, decision.raise);
+      if (decision.learn) this.learnKey(b, h.finding.rolloutKey!, h.lastEventTime);
     }
   }
 
