@@ -5,6 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
+import type { DetectionEngine } from '../../src/detect/engine.js';
 import { action, engineHarness } from './harness.js';
 
 const MIN = 60_000;
@@ -13,13 +14,19 @@ const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 const config = configSchema.parse({});
 const tool = (time: number, target: string) => action({ identity: 'agent', time, target });
 
+/** 32 hours of crm.search, then kb.export, new: held for a rollout (rolloutGrace, 1 hour). Returns its time. */
+function learnThenUseNewTool(engine: DetectionEngine): number {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 6 * MIN) engine.process([tool(t, 'crm.search')]);
+  engine.process([tool(t, 'kb.export')]);
+  return t;
+}
+
 it('is stored and announced outside the group commit, so a failed commit does not roll it back', () => {
   let wall = T0;
   const { db, engine, alerts: announced, close } = engineHarness(config, () => wall, true);
   try {
-    let t = T0;
-    for (let i = 0; i < 320; i++, t += 6 * MIN) engine.process([tool(t, 'crm.search')]);
-    engine.process([tool(t, 'kb.export')]); // new: held for a rollout (rolloutGrace, 1 hour)
+    const t = learnThenUseNewTool(engine);
     expect(announced).toEqual([]);
 
     wall = t + 2 * HOUR; // the hold has ended by the wall clock; the identity has gone quiet
@@ -44,9 +51,7 @@ it('stays held while the store refuses the release, and is raised once when it t
   let wall = T0;
   const { db, engine, alerts: announced, close } = engineHarness(config, () => wall, true);
   try {
-    let t = T0;
-    for (let i = 0; i < 320; i++, t += 6 * MIN) engine.process([tool(t, 'crm.search')]);
-    engine.process([tool(t, 'kb.export')]); // new: held for a rollout
+    const t = learnThenUseNewTool(engine);
     wall = t + 2 * HOUR;
 
     db.pragma('query_only = 1'); // every write fails with SQLITE_READONLY, as on a full or read-only disk
