@@ -90,9 +90,12 @@ export class PeerGroupBaseline {
     }
   }
 
-  /** `identity` leaves the group: it no longer counts in its size, its maturity, or the users of its items. */
-  leave(identity: string, learnedKeys: Iterable<string>): void {
-    if (!this.members.delete(identity)) return;
+  /**
+   * `identity` leaves the group: it no longer counts in its size, its maturity, or the users of its items.
+   * False when it was not a member.
+   */
+  leave(identity: string, learnedKeys: Iterable<string>): boolean {
+    if (!this.members.delete(identity)) return false;
     this.mature.delete(identity);
     this.changedMembers.delete(identity);
     this.departed.add(identity);
@@ -101,6 +104,7 @@ export class PeerGroupBaseline {
       this.history = { firstSeen: Number.POSITIVE_INFINITY, lastSeen: Number.NEGATIVE_INFINITY, actions: 0 };
       this.outcomeDirty = true;
     }
+    return true;
   }
 
   /** A member no longer holds these items (it left, or forgot them): one user fewer each. */

@@ -1,8 +1,8 @@
 /**
  * Where baselines live: a bounded set of hot identity baselines in memory, every identity in SQLite.
  * A cold identity is loaded on its next action, so memory stays bounded however many identities a fleet
- * has (`baselines.maxHotIdentities`). Peer groups are few and stay in memory, with the members active
- * within `baselines.peerIdleAfter`.
+ * has (`baselines.maxHotIdentities`). Peer groups stay in memory, with the members active within
+ * `baselines.peerIdleAfter`, within `baselines.maxPeerMembers` members and `maxPeerGroups` groups.
  *
  * Durability: dirty baselines are written at each checkpoint (`baselines.checkpointInterval`) and when
  * evicted, so a `kill -9` loses at most one interval of *learning* — never an alert, which is committed
@@ -20,6 +20,21 @@ interface Hot {
   baseline: IdentityBaseline;
   used: boolean;
 }
+
+/**
+ * A member picked to leave for a bound, with the time of its latest action when picked; or (identity
+ * null) a group picked with no member, to be dropped.
+ */
+type Overflow = [group: PeerGroupBaseline, identity: string | null, seen: number];
+
+/**
+ * Over a bound, members leave until this share of it is left: the scan that picks them (a sort of every
+ * member or group) then runs once per many joins, not at every one.
+ */
+const OVERFLOW_KEEP = 0.9;
+const keep = (bound: number) => Math.floor(bound * OVERFLOW_KEEP);
+/** Ascending event time; NaN (and equal times) compare equal, so a bad time cannot break the sort. */
+const byTime = (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0);
 
 export class BaselineStore {
   private readonly hot = new Map<string, Hot>();
@@ -40,18 +55,29 @@ export class BaselineStore {
   /** Written in the transaction under way: clean once it commits (`afterCommit`). */
   private written: IdentityBaseline[] = [];
   private groupsWritten: PeerGroupBaseline[] = [];
-  private groupsDropped: string[] = [];
+  private groupsDropped = new Set<string>();
   private roundWritten = 0;
+  /** Members of all groups (joined through `joinGroup`, restored, or left through this store). */
+  private memberCount = 0;
+  /** Members (and empty groups) picked to leave for a bound, least recently active last (taken from the end). */
+  private overflow: Overflow[] = [];
+  private readonly maxMembers: number;
+  private readonly maxGroups: number;
 
   /**
    * @param forget when given, counters forgotten by then are dropped as a baseline is written (tests of
    *   the store alone leave it out).
+   * @param bounds members across all peer groups, and groups (`baselines.maxPeerMembers`,
+   *   `maxPeerGroups`); see `removeOverflow`.
    */
   constructor(
     private readonly db: Db,
     private readonly maxHot: number,
     private readonly forget?: BaselineSettings,
+    { maxMembers = Number.POSITIVE_INFINITY, maxGroups = Number.POSITIVE_INFINITY } = {},
   ) {
+    this.maxMembers = maxMembers;
+    this.maxGroups = maxGroups;
     this.selectIdentity = db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck();
     this.upsertIdentity = db.prepare(
       'INSERT INTO identity_baselines (identity, peer_group, body) VALUES (?, ?, ?) ON CONFLICT(identity) DO UPDATE SET peer_group = excluded.peer_group, body = excluded.body',
@@ -114,6 +140,7 @@ export class BaselineStore {
     type MemberRow = { peer_group: string; identity: string; mature: number; last_seen: number };
     for (const row of this.db.prepare('SELECT peer_group, identity, mature, last_seen FROM peer_members').iterate() as Iterable<MemberRow>) {
       this.group(row.peer_group).restoreMember(row.identity, row.mature === 1, row.last_seen);
+      this.memberCount++;
     }
     type ItemRow = { peer_group: string; item: string; users: number; adopters: string };
     for (const row of this.db.prepare('SELECT peer_group, item, users, adopters FROM peer_items').iterate() as Iterable<ItemRow>) {
@@ -151,6 +178,30 @@ export class BaselineStore {
     return g;
   }
 
+  /** Members of all peer groups. */
+  get members(): number {
+    return this.memberCount;
+  }
+
+  /** Peer groups in memory. */
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  /** Notes an action of `b` at `time` in `peerGroup`; it joins (again) if it was not a member. */
+  joinGroup(peerGroup: string, b: IdentityBaseline, time: number): PeerGroupBaseline {
+    const group = this.group(peerGroup);
+    if (group.join(b.identity, time)) {
+      group.rejoin(b.counters.keys()); // nothing yet for a new identity
+      this.memberCount++;
+    }
+    return group;
+  }
+
+  private leaveGroup(g: PeerGroupBaseline, identity: string, learnedKeys: Iterable<string>): void {
+    if (g.leave(identity, learnedKeys)) this.memberCount--;
+  }
+
   /**
    * Members whose latest action is before `cutoff` leave their groups, at most `limit` of them (each
    * needs its baseline, perhaps read from SQLite), and items no one uses or tried since are dropped.
@@ -160,7 +211,7 @@ export class BaselineStore {
     let n = 0;
     for (const g of this.groups.values()) {
       for (const identity of g.idleMembers(cutoff, limit - n)) {
-        g.leave(identity, this.peek(identity)?.counters.keys() ?? []);
+        this.leaveGroup(g, identity, this.peek(identity)?.counters.keys() ?? []);
         n++;
       }
       if (n >= limit) break;
@@ -176,12 +227,60 @@ export class BaselineStore {
   }
 
   /**
+   * Bounds what peer groups hold in memory, whatever makes them many: an identity per run (an id unique
+   * per run in `identity.chain`), a `service.name` per pod, forged identities. Over `maxMembers` members
+   * in all, the least recently active members leave early, as if idle; over `maxGroups` groups, the
+   * least recently active groups lose all their members. Either way down to OVERFLOW_KEEP of the bound,
+   * at most `limit` members per call (each may need its baseline read from SQLite). A group left with no
+   * member is dropped whole, items included, since its memory is what the bounds are for. Call inside a
+   * transaction, before the checkpoint. Returns how many members left.
+   */
+  removeOverflow(limit: number): number {
+    if (this.overflow.length === 0) {
+      if (this.memberCount > this.maxMembers) this.overflow = this.leastRecentMembers(this.memberCount - keep(this.maxMembers));
+      else if (this.groups.size > this.maxGroups) this.overflow = this.leastRecentGroups(this.groups.size - keep(this.maxGroups));
+      else return 0;
+    }
+    let n = 0;
+    while (n < limit && this.overflow.length > 0) {
+      const [g, identity, seen] = this.overflow.pop()!;
+      if (identity === null) {
+        if (g.members.size === 0) this.dropGroup(g.name); // a group with no member left, kept for its items
+        continue;
+      }
+      if (g.members.get(identity) !== seen) continue; // active again since it was picked, or gone
+      this.leaveGroup(g, identity, this.peek(identity)?.counters.keys() ?? []);
+      if (g.members.size === 0) this.dropGroup(g.name);
+      n++;
+    }
+    return n;
+  }
+
+  /** The `n` members whose latest action is oldest, to be taken from the end. */
+  private leastRecentMembers(n: number): Overflow[] {
+    const all: Overflow[] = [];
+    for (const g of this.groups.values()) for (const [identity, seen] of g.members) all.push([g, identity, seen]);
+    return all.sort((a, b) => byTime(a[2], b[2])).slice(0, n).reverse();
+  }
+
+  /** The members of the `n` groups whose latest action is oldest (an empty group as itself), to be taken from the end. */
+  private leastRecentGroups(n: number): Overflow[] {
+    const picked = [...this.groups.values()].sort((a, b) => byTime(a.history.lastSeen, b.history.lastSeen)).slice(0, n);
+    const out: Overflow[] = [];
+    for (const g of picked) {
+      if (g.members.size === 0) out.push([g, null, Number.NaN]);
+      for (const [identity, seen] of g.members) out.push([g, identity, seen]);
+    }
+    return out.reverse();
+  }
+
+  /**
    * Deletes an empty group's rows; it leaves memory once that commits (`afterCommit`), so a commit that
    * fails leaves it to be dropped at a later scan. Call inside a transaction, before the checkpoint.
    */
   private dropGroup(name: string): void {
     for (const stmt of this.deleteGroupRows) stmt.run(name);
-    this.groupsDropped.push(name);
+    this.groupsDropped.add(name);
   }
 
   /**
@@ -194,7 +293,7 @@ export class BaselineStore {
     b.dirty = false; // a checkpoint round holding it must not write it back
     this.hot.delete(identity);
     const g = this.groups.get(b.peerGroup);
-    if (g?.members.has(identity)) g.leave(identity, b.counters.keys());
+    if (g) this.leaveGroup(g, identity, b.counters.keys());
     this.deleteIdentity.run(identity);
   }
 
@@ -312,12 +411,12 @@ export class BaselineStore {
     }
     this.written = [];
     this.groupsWritten = [];
-    this.groupsDropped = [];
+    this.groupsDropped = new Set();
     this.roundWritten = this.roundAt;
   }
 
   private saveGroups(): void {
-    for (const g of this.groups.values()) if (g.dirty && !this.groupsDropped.includes(g.name)) this.saveGroup(g);
+    for (const g of this.groups.values()) if (g.dirty && !this.groupsDropped.has(g.name)) this.saveGroup(g);
   }
 
   /** Writes what changed in a group since its last checkpoint. */

@@ -81,6 +81,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
     pipeline.addStage(new Retention(config.baselines.forgetIdleAfter, identities, (id) => engine.forget(id), (n) => metrics.identitiesForgotten.inc(n)));
     pipeline.addStage(engine);
+    watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.
     const revocations = new RevocationEngine({ db, config, metrics, logger });
@@ -150,4 +151,19 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
 
 function hostPort(endpoint: string, port: number): string {
   return `${endpoint.slice(0, endpoint.lastIndexOf(':'))}:${port}`;
+}
+
+/** Counts members leaving early for the peer-group bounds, and says once why they are usually reached. */
+function watchPeerMembers(engine: DetectionEngine, metrics: Metrics, logger: Logger, bounds: Config['baselines']): void {
+  metrics.countPeers(() => ({ members: engine.baselines.members, groups: engine.baselines.groupCount }));
+  let warned = false;
+  engine.onMembersEvicted = (n) => {
+    metrics.peerMembersEvicted.inc(n);
+    if (warned) return;
+    warned = true;
+    logger.warn(
+      { maxPeerMembers: bounds.maxPeerMembers, maxPeerGroups: bounds.maxPeerGroups },
+      'peer groups reached baselines.maxPeerMembers or maxPeerGroups: the least recently active members leave early. Usually an identity per run or a service.name per pod (see identity.chain); raise the bound if the fleet is really this large',
+    );
+  };
 }

@@ -78,6 +78,25 @@ export function createMetrics() {
     help: 'Identities forgotten after baselines.forgetIdleAfter without an action (record and baseline deleted)',
     registers: [registry],
   });
+  const peerMembersEvicted = new client.Counter({
+    name: 'vigil_peer_members_evicted_total',
+    help: 'Peer-group members that left early, least recently active first, to stay within baselines.maxPeerMembers',
+    registers: [registry],
+  });
+  let peerCounts = () => ({ members: 0, groups: 0 });
+  const peerGauge = (name: string, help: string, key: 'members' | 'groups') =>
+    new client.Gauge({
+      name, help, registers: [registry],
+      collect() {
+        this.set(peerCounts()[key]);
+      },
+    });
+  peerGauge('vigil_peer_group_members', 'Members across all peer groups (bounded by baselines.maxPeerMembers)', 'members');
+  peerGauge('vigil_peer_groups', 'Peer groups held in memory', 'groups');
+  /** Where the peer-group gauges read their values (the detection engine starts after the metrics). */
+  const countPeers = (counts: () => { members: number; groups: number }) => {
+    peerCounts = counts;
+  };
   const commitFailures = new client.Counter({
     name: 'vigil_store_commit_failures_total',
     help: 'Group commits the store refused (disk full, read-only, I/O error); their exports were refused as retryable',
@@ -116,6 +135,8 @@ export function createMetrics() {
     commitDuration,
     commitFailures,
     identitiesForgotten,
+    peerMembersEvicted,
+    countPeers,
     watchIngestWorker,
   };
 }

@@ -261,6 +261,13 @@ export const configSchema = z
         checkpointInterval: duration.prefault('5s'),
         /** Identity baselines kept in memory; colder ones are read back from SQLite when next active. */
         maxHotIdentities: positiveInt.default(20_000),
+        /**
+         * Peer groups and their members stay in memory. Over either bound the least recently active
+         * members (or groups) leave early, as if idle: an identity per run or a `service.name` per pod
+         * must not grow memory without end. Measured: ~0.6 KB a member, ~12 KB a one-pod group.
+         */
+        maxPeerMembers: positiveInt.default(100_000),
+        maxPeerGroups: positiveInt.default(10_000),
       })
       .prefault({}),
     detectors: z

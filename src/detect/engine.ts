@@ -71,6 +71,8 @@ export class DetectionEngine implements Stage {
   private idleLeft = false;
   private touches = 0;
   late = 0;
+  /** Told how many peer-group members left early for `baselines.maxPeerMembers`/`maxPeerGroups` (metrics, a warning). */
+  onMembersEvicted: (n: number) => void = () => {};
 
   constructor(
     db: Db,
@@ -86,7 +88,7 @@ export class DetectionEngine implements Stage {
   ) {
     const b = config.baselines;
     this.settings = { halfLifeMs: b.halfLife, minActions: b.minActions, minAgeMs: b.minAge, forgetBelow: 0.05 };
-    this.baselines = new BaselineStore(db, b.maxHotIdentities, this.settings);
+    this.baselines = new BaselineStore(db, b.maxHotIdentities, this.settings, { maxMembers: b.maxPeerMembers, maxGroups: b.maxPeerGroups });
     this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
   }
 
@@ -143,8 +145,7 @@ export class DetectionEngine implements Stage {
   private processOne(a: Action, step: StepContext): readonly Reported[] {
     const s = this.settings;
     const b = this.baselines.identity(a.identity, a.peerGroup, a.time);
-    const group = this.baselines.group(a.peerGroup);
-    if (group.join(a.identity, a.time)) group.rejoin(b.counters.keys()); // nothing yet for a new identity
+    const group = this.baselines.joinGroup(a.peerGroup, b, a.time);
     const late = a.time < b.lastSeen - this.config.time.lateness;
     if (late) this.late++;
     b.observe(a.time);
@@ -366,6 +367,8 @@ export class DetectionEngine implements Stage {
     const now = this.wallClock();
     this.alerts.flush();
     this.removeIdle();
+    const evicted = this.baselines.removeOverflow(LEAVES_PER_COMMIT);
+    if (evicted > 0) this.onMembersEvicted(evicted);
     if (final) {
       this.baselines.checkpoint();
       this.baselines.markCleanShutdown();
