@@ -79,7 +79,17 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const alerts = new AlertManager(db, config, metrics);
     const engine = new DetectionEngine(db, config, alerts, Date.now, true);
     // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
-    pipeline.addStage(new Retention(config.baselines.forgetIdleAfter, identities, (id) => engine.forget(id), (n) => metrics.identitiesForgotten.inc(n)));
+    pipeline.addStage(
+      new Retention({
+        identities,
+        forgetIdleAfter: config.baselines.forgetIdleAfter,
+        forget: (id) => engine.forget(id),
+        alerts,
+        alertRetention: config.alerts.retention,
+        onForgotten: (n) => metrics.identitiesForgotten.inc(n),
+        onAlertsDeleted: (n) => metrics.alertsDeleted.inc(n),
+      }),
+    );
     pipeline.addStage(engine);
     watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside

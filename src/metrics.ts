@@ -78,6 +78,11 @@ export function createMetrics() {
     help: 'Identities forgotten after baselines.forgetIdleAfter without an action (record and baseline deleted)',
     registers: [registry],
   });
+  const alertsDeleted = new client.Counter({
+    name: 'vigil_alerts_deleted_total',
+    help: 'Alerts deleted because their event was older than alerts.retention',
+    registers: [registry],
+  });
   const peerMembersEvicted = new client.Counter({
     name: 'vigil_peer_members_evicted_total',
     help: 'Peer-group members that left early, least recently active first, to stay within baselines.maxPeerMembers',
@@ -135,6 +140,7 @@ export function createMetrics() {
     commitDuration,
     commitFailures,
     identitiesForgotten,
+    alertsDeleted,
     peerMembersEvicted,
     countPeers,
     watchIngestWorker,

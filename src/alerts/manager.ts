@@ -63,6 +63,7 @@ export class AlertManager {
   private readonly latest;
   private readonly saveHeld;
   private readonly deleteHeld;
+  private readonly deleteExpired;
 
   constructor(
     private readonly db: Db,
@@ -75,6 +76,9 @@ export class AlertManager {
     this.latest = db.prepare('SELECT body FROM alerts WHERE identity = ? AND detector = ? AND subject = ? ORDER BY seq DESC LIMIT 1').pluck();
     this.saveHeld = db.prepare('INSERT OR REPLACE INTO held_findings (fold_key, body) VALUES (?, ?)');
     this.deleteHeld = db.prepare('DELETE FROM held_findings WHERE fold_key = ?');
+    this.deleteExpired = db.prepare(
+      'DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE event_time < ? ORDER BY event_time LIMIT ?) RETURNING seq, identity, detector, subject',
+    );
     for (const row of db.prepare('SELECT fold_key, body FROM held_findings').iterate() as Iterable<{ fold_key: string; body: string }>) {
       this.held.set(row.fold_key, JSON.parse(row.body) as HeldFinding);
     }
@@ -241,6 +245,25 @@ export class AlertManager {
   /** The group commit succeeded (`ok`): what `flush` wrote is clean; else it is written again later. */
   afterCommit(ok: boolean): void {
     if (ok) this.dirty.clear();
+  }
+
+  /**
+   * Deletes up to `limit` alerts whose event is before `cutoff` (event time; `alerts.retention`), oldest
+   * first, and returns how many. Call inside a transaction. `seq` is never reused (AUTOINCREMENT), so a
+   * client resuming from a deleted alert's seq still gets every later one. A finding for a deleted
+   * alert's subject raises a new alert (its fold window closed long before).
+   */
+  deleteBefore(cutoff: number, limit: number): number {
+    const gone = this.deleteExpired.all(cutoff, limit) as Array<{ seq: number; identity: string; detector: string; subject: string }>;
+    for (const { seq, identity, detector, subject } of gone) {
+      const k = foldKey(identity, detector, subject);
+      const open = this.open.get(k);
+      if (open?.seq === seq) {
+        this.open.delete(k);
+        this.dirty.delete(open);
+      }
+    }
+    return gone.length;
   }
 
   /** Alerts with seq > since, ascending (the REST API and websocket resume read this). */

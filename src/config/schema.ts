@@ -35,6 +35,8 @@ export const duration = z
 
 /** Node's timers take at most 2^31 - 1 ms (longer ones fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The shortest alert retention: anything shorter is more likely a slip of unit (`365m`) than a wish. */
+const DAY_MS = 86_400_000;
 
 /** Formats milliseconds back into the largest unit that divides them evenly: 300000 -> `5m`. */
 export function formatDuration(ms: number): string {
@@ -307,6 +309,11 @@ export const configSchema = z
       .strictObject({
         /** Findings for the same identity, detector and subject within this window fold into one alert. */
         suppressionWindow: duration.prefault('1h'),
+        /**
+         * Alerts whose event is older than this (event time) are deleted, so the store does not grow
+         * without end; the SOC's SIEM, fed by the webhooks, is the record of longer.
+         */
+        retention: duration.prefault('365d'),
       })
       .prefault({}),
     log: z
@@ -345,6 +352,10 @@ export const configSchema = z
     }
     if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
       ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
+    }
+    if (cfg.alerts.retention < Math.max(DAY_MS, cfg.alerts.suppressionWindow)) {
+      // A shorter one could delete an alert that findings still fold into.
+      ctx.addIssue({ code: 'custom', path: ['alerts', 'retention'], message: 'must be at least 1d and at least alerts.suppressionWindow' });
     }
     if (cfg.delivery.retryMax < cfg.delivery.retryInitial) {
       ctx.addIssue({ code: 'custom', path: ['delivery', 'retryMax'], message: 'must be at least delivery.retryInitial' });

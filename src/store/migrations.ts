@@ -214,6 +214,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX identities_last_seen ON identities(last_seen);
     `,
   },
+  {
+    version: 9,
+    description: 'alerts by event time, for deleting those older than alerts.retention',
+    sql: `
+      CREATE INDEX alerts_event_time ON alerts(event_time);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -1,29 +1,70 @@
 /**
- * Forgets identities idle for `baselines.forgetIdleAfter` of event time: their record and baseline are
- * deleted, so a fleet of short-lived instances (one identity per pod or run) does not grow the store
- * without end. By then most of what they learned has decayed away (`halfLife`). One that comes back
- * starts again as new: judged against its peer group until it has a history of its own. Alerts about
- * it are kept.
+ * What the store keeps, it keeps for a while, in event time:
+ * - identities idle for `baselines.forgetIdleAfter` are forgotten: their record and baseline are deleted,
+ *   so a fleet of short-lived instances (one identity per pod or run) does not grow the store without
+ *   end. By then most of what they learned has decayed away (`halfLife`). One that comes back starts
+ *   again as new: judged against its peer group until it has a history of its own. Alerts about it are
+ *   kept;
+ * - alerts whose event is older than `alerts.retention` are deleted (the SIEM the webhooks feed keeps
+ *   the longer record). Revocation records, the audit trail of what was done, are kept.
  */
+import type { AlertManager } from '../alerts/manager.js';
 import type { Stage } from '../pipeline.js';
 import type { IdentityStore } from './identities.js';
 
-/** Looked for this often, as a share of `forgetIdleAfter` of event time (and at the first commit). */
+/** Each kind is looked for this often, as a share of its retention of event time (and at the first commit). */
 const SCAN_SHARE = 1 / 24;
-/** Identities forgotten per commit at most (each may read its baseline from SQLite). */
+/** Identities forgotten, or alerts deleted, per commit at most (an identity may read its baseline from SQLite). */
 const PER_COMMIT = 500;
 
-export class Retention implements Stage {
+export interface RetentionOptions {
+  identities: IdentityStore;
+  forgetIdleAfter: number;
+  /** Deletes what else is kept about an identity (its baseline), inside the commit. */
+  forget(identity: string): void;
+  alerts: AlertManager;
+  alertRetention: number;
+  /** Counts what went, per commit (metrics). */
+  onForgotten?(identities: number): void;
+  onAlertsDeleted?(alerts: number): void;
+}
+
+/** One kind of expiry: scanned every SCAN_SHARE of its retention, and at the next commit while more is left. */
+class Sweep {
   private scannedAt = Number.NEGATIVE_INFINITY;
   private more = false;
 
-  /** @param forget deletes what else is kept about an identity (its baseline), inside the commit. */
+  /** @param expire deletes up to PER_COMMIT items older than its cutoff; returns how many. */
   constructor(
-    private readonly idleAfter: number,
-    private readonly identities: IdentityStore,
-    private readonly forget: (identity: string) => void,
-    private readonly onForgotten: (n: number) => void = () => {},
+    private readonly retention: number,
+    private readonly expire: (cutoff: number, limit: number) => number,
+    private readonly onExpired: (n: number) => void = () => {},
   ) {}
+
+  run(now: number): void {
+    if (!this.more && !(now - this.scannedAt >= this.retention * SCAN_SHARE)) return;
+    this.scannedAt = now;
+    const n = this.expire(now - this.retention, PER_COMMIT);
+    this.more = n === PER_COMMIT;
+    this.onExpired(n);
+  }
+}
+
+export class Retention implements Stage {
+  private readonly sweeps: Sweep[];
+
+  constructor(private readonly o: RetentionOptions) {
+    const forgetIdle = (cutoff: number, limit: number) => {
+      const idle = o.identities.idleBefore(cutoff, limit);
+      for (const identity of idle) o.forget(identity);
+      if (idle.length > 0) o.identities.forget(idle);
+      return idle.length;
+    };
+    this.sweeps = [
+      new Sweep(o.forgetIdleAfter, forgetIdle, o.onForgotten),
+      new Sweep(o.alertRetention, (cutoff, limit) => o.alerts.deleteBefore(cutoff, limit), o.onAlertsDeleted),
+    ];
+  }
 
   process(): void {}
   finish(): void {}
@@ -32,16 +73,10 @@ export class Retention implements Stage {
 
   /**
    * Runs in the group commit, after the identity records are written and before the detection engine's
-   * commit, whose checkpoint writes the peer groups this changes.
+   * commit, whose checkpoint writes the peer groups this changes. Event time is the newest action's.
    */
   commit(): void {
-    const now = this.identities.newest;
-    if (!this.more && !(now - this.scannedAt >= this.idleAfter * SCAN_SHARE)) return;
-    this.scannedAt = now;
-    const idle = this.identities.idleBefore(now - this.idleAfter, PER_COMMIT);
-    for (const identity of idle) this.forget(identity);
-    if (idle.length > 0) this.identities.forget(idle);
-    this.more = idle.length === PER_COMMIT;
-    this.onForgotten(idle.length);
+    const now = this.o.identities.newest;
+    for (const sweep of this.sweeps) sweep.run(now);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Identities idle for `baselines.forgetIdleAfter` of event time are forgotten (record, baseline, peer
  * group membership), so short-lived instances do not grow the store without end; one that comes back
- * starts again as new. Through `vigil replay` over a real SQLite file, in event time.
+ * starts again as new. Alerts older than `alerts.retention` are deleted. Through `vigil replay` over a
+ * real SQLite file, in event time.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,8 @@ import { configSchema } from '../../src/config/schema.js';
 import { runReplay } from '../../src/replay.js';
 import { encodeJson, makeSpans } from '../helpers/otlp-payloads.js';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 const GROUP = 'reporting-agent';
 
@@ -21,23 +23,23 @@ const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 let n = 0;
-/** An OTLP/JSON line of `count` tool calls by `instance`, one a minute from `start`. */
-function line(instance: string, start: number, count: number): string {
+/** An OTLP/JSON line of `count` calls of `tool` by `instance`, one every `everyMs` (a minute) from `start`. */
+function line(instance: string, start: number, count: number, tool = 'reports.read', everyMs = 60_000): string {
   const specs = Array.from({ length: count }, (_, i) => ({
-    name: 'execute_tool reports.read',
+    name: `execute_tool ${tool}`,
     traceId: (++n).toString(16).padStart(32, '0'),
     spanId: n.toString(16).padStart(16, '0'),
-    startMs: start + i * 60_000,
-    attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'reports.read' },
+    startMs: start + i * everyMs,
+    attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool },
   }));
   return encodeJson(makeSpans(specs, { resource: { 'service.name': GROUP, 'nhi.identity': instance } }));
 }
 
-async function replay(dir: string, db: string, lines: string[]): Promise<void> {
+async function replay(dir: string, db: string, lines: string[], config = configSchema.parse({})): Promise<void> {
   const file = path.join(dir, `in-${++n}.jsonl`);
   fs.writeFileSync(file, lines.join('\n') + '\n');
   const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
-  await runReplay({ config: configSchema.parse({}), files: [file], db, printActions: false, out: sink(), err: sink() });
+  await runReplay({ config, files: [file], db, printActions: false, out: sink(), err: sink() });
 }
 
 function stored(db: string) {
@@ -84,4 +86,40 @@ it('keeps an identity idle for less than forgetIdleAfter', async () => {
   await replay(dir, db, [line('pod-b', T0 + 80 * DAY, 5)]);
   expect(stored(db).baselines).toEqual(['pod-a', 'pod-b']);
   expect(stored(db).identities).toHaveLength(2);
+});
+
+it('deletes alerts older than alerts.retention (365 days), keeps younger ones, and never reuses a seq', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
+  dirs.push(dir);
+  const db = path.join(dir, 'vigil.db');
+  const config = configSchema.parse({ catalog: [{ tool: 'reports.purge', access: 'delete' }] });
+  /** Two days of reads (300 of them: a baseline of its own), then a purge it never did: alerts. */
+  const learnThenPurge = (instance: string, start: number) => [
+    line(instance, start, 300, 'reports.read', 10 * 60_000),
+    line(instance, start + 2 * DAY + HOUR, 1, 'reports.purge'),
+  ];
+  const alerts = () => {
+    const d = new Database(db, { readonly: true });
+    try {
+      return d.prepare('SELECT seq, identity FROM alerts ORDER BY seq').all() as Array<{ seq: number; identity: string }>;
+    } finally {
+      d.close();
+    }
+  };
+
+  await replay(dir, db, learnThenPurge('pod-a', T0), config);
+  await replay(dir, db, learnThenPurge('pod-b', T0 + 200 * DAY), config);
+  const before = alerts();
+  expect(new Set(before.map((a) => a.identity))).toEqual(new Set(['pod-a', 'pod-b']));
+
+  // A year and a day after pod-a's alerts, something happens: they go, pod-b's (165 days old) stay.
+  await replay(dir, db, [line('pod-c', T0 + 2 * DAY + 366 * DAY, 1)], config);
+  const after = alerts();
+  expect(after).toEqual(before.filter((a) => a.identity === 'pod-b'));
+
+  // The next alert takes a seq after every one ever given, deleted ones included.
+  await replay(dir, db, learnThenPurge('pod-d', T0 + 400 * DAY), config);
+  const newest = alerts().filter((a) => a.identity === 'pod-d');
+  expect(newest.length).toBeGreaterThan(0);
+  expect(Math.min(...newest.map((a) => a.seq))).toBeGreaterThan(Math.max(...before.map((a) => a.seq)));
 });
