@@ -18,7 +18,7 @@ export async function baselineCommand(args: string[], load: (path: string | unde
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
   const config = load(values.config);
-  const base = `http://${config.api.endpoint}`;
+  const base = `${config.api.tls ? 'https' : 'http'}://${config.api.endpoint}`;
   const token = resolveApiToken(config.api.token, config.storage.path).value;
   const call = async (method: string, path: string, body?: unknown) => {
     let res: Response;
@@ -28,7 +28,11 @@ export async function baselineCommand(args: string[], load: (path: string | unde
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    } catch {
+    } catch (err) {
+      const cause = String((err as { cause?: { code?: string } }).cause?.code ?? '');
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
+        throw new CliError(`the daemon at ${base} shows a certificate this command does not trust (${cause}): set NODE_EXTRA_CA_CERTS to the CA file that signed api.tls.cert`);
+      }
       throw new CliError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
     }
     const text = await res.text();

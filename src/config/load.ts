@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { isCollection, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { VigilError } from '../errors.js';
 import { signingKeyProblems } from '../revocation/ssf-key.js';
+import { tlsProblems, type TlsConfig } from '../tls.js';
 import { issueLines, plainWords } from './problems.js';
 import { apiToken, type Config, configSchema } from './schema.js';
 
@@ -149,6 +150,22 @@ function resolvePaths(config: Config, base: string): void {
   for (const broker of config.revocation.brokers) {
     if (broker.type === 'ssf') broker.signingKey = resolve(base, broker.signingKey);
   }
+  for (const t of tlsSections(config)) {
+    if (!t.tls) continue;
+    t.tls.cert = resolve(base, t.tls.cert);
+    t.tls.key = resolve(base, t.tls.key);
+    if (t.tls.clientCa !== undefined) t.tls.clientCa = resolve(base, t.tls.clientCa);
+  }
+}
+
+/** The listeners that may have `tls`, with their key paths. */
+function tlsSections(config: Config): Array<{ path: string; tls: TlsConfig | undefined }> {
+  const { grpc, http } = config.receivers.otlp;
+  return [
+    { path: 'receivers.otlp.grpc.tls', tls: grpc.tls },
+    { path: 'receivers.otlp.http.tls', tls: http.tls },
+    { path: 'api.tls', tls: config.api.tls },
+  ];
 }
 
 /**
@@ -189,7 +206,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   const config = parsed.data;
   const base = file === null ? packageRoot() : dirname(file);
   // Files the config names are checked now, so a bad one stops the start with its key path.
-  const fileProblems = signingKeyProblems(config, base);
+  const fileProblems = [...signingKeyProblems(config, base), ...tlsSections(config).flatMap((t) => tlsProblems(t.tls, t.path, base))];
   if (fileProblems.length) throw new ConfigError(fileProblems, file ?? name);
   resolvePaths(config, base);
   if (envToken) config.api.token = envToken;

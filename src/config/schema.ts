@@ -94,10 +94,17 @@ export const apiToken = z
   // A bearer token is one word: one with a space or a newline in it could never be presented.
   .regex(/^\S+$/, 'must not contain spaces or line breaks');
 
+/**
+ * A listener's TLS (src/tls.ts): PEM certificate and key files, and optionally the CA whose client
+ * certificates alone are accepted (mutual TLS). Paths are relative to the config file's folder.
+ */
+const tls = z.strictObject({ cert: nonEmpty, key: nonEmpty, clientCa: nonEmpty.optional() }).optional();
+
 const receiverEndpoint = (defaultEndpoint: string) =>
   z.strictObject({
     enabled: z.boolean().default(true),
     endpoint: endpoint.default(defaultEndpoint),
+    tls,
   });
 
 const webhook = z.strictObject({
@@ -178,6 +185,7 @@ export const configSchema = z
         endpoint: endpoint.default('127.0.0.1:8790'),
         token: apiToken.optional(),
         metricsPublic: z.boolean().default(false),
+        tls,
       })
       .prefault({}),
     storage: z

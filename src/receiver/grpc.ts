@@ -23,6 +23,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
 import { encodeGrpcStatusDetailsRetryInfo, encodeProtobufResponse } from './otlp-protobuf.js';
+import { TlsFiles } from '../tls.js';
+import { grpcCredentials } from './grpc-tls.js';
 import { ReceivingSlots } from './receiving-slots.js';
 
 const passThrough = (b: Buffer) => b;
@@ -50,8 +52,11 @@ export class GrpcReceiver {
   private readonly server: grpc.Server;
   private closed = false;
   private readonly slots: ReceivingSlots;
+  private readonly tlsFiles: TlsFiles | null;
 
   constructor(private readonly deps: GrpcReceiverDeps) {
+    const { tls } = deps.config.receivers.otlp.grpc;
+    this.tlsFiles = tls ? new TlsFiles(tls, 'otlp-grpc', deps.logger) : null;
     const max = deps.config.receivers.otlp.maxRequestBytes;
     this.slots = new ReceivingSlots(Math.max(1, Math.floor(deps.config.ingest.queueBytes / max)));
     this.server = new grpc.Server({
@@ -107,7 +112,7 @@ export class GrpcReceiver {
   /** Binds the configured endpoint; resolves with the bound port (the endpoint may ask for port 0). */
   listen(endpoint: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(endpoint, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+      this.server.bindAsync(endpoint, grpcCredentials(this.tlsFiles), (err, port) => (err ? reject(err) : resolve(port)));
     });
   }
 
@@ -155,6 +160,7 @@ export class GrpcReceiver {
   close(graceMs = 5000): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    this.tlsFiles?.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

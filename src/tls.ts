@@ -1,0 +1,179 @@
+/**
+ * TLS for a listener (`receivers.otlp.grpc.tls`, `receivers.otlp.http.tls`, `api.tls`): a certificate and
+ * key, and optionally a CA whose client certificates alone are accepted (mutual TLS). The files are
+ * checked when the config is loaded, so a missing or mismatched one stops the start with its key path,
+ * and watched afterwards: certificates are short-lived (cert-manager, SPIFFE), and a daemon that had to
+ * restart to pick up a renewed one would drop its listeners when it expires. A renewed set that does not
+ * load is logged and the one in use is kept.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { resolve } from 'node:path';
+import tls from 'node:tls';
+import type { Logger } from './log.js';
+
+export interface TlsConfig {
+  cert: string;
+  key: string;
+  clientCa?: string;
+}
+
+/** What a server needs: PEM bytes. `ca` is set only for mutual TLS. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer | null;
+}
+
+/** A TLS file that cannot be used; `field` is the key at fault (`cert`, `key` or `clientCa`). */
+export class TlsFileError extends Error {
+  constructor(
+    readonly field: keyof TlsConfig,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How often the files are looked at for a renewal. */
+const CHECK_EVERY_MS = 30_000;
+
+/** Reads `cfg[field]` (resolved against `base`); messages name the path as written. */
+function readPem(cfg: TlsConfig, base: string, field: keyof TlsConfig, marker: RegExp, what: string): Buffer {
+  const file = cfg[field]!;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(resolve(base, file));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String(code ?? err);
+    throw new TlsFileError(field, `cannot read ${file} (${why})`);
+  }
+  if (!marker.test(pem.toString('latin1'))) throw new TlsFileError(field, `${file} holds no PEM ${what}`);
+  return pem;
+}
+
+/**
+ * Reads the files (relative paths against `base`) and checks that they make a server context: the key
+ * matches the certificate.
+ */
+export function readTls(cfg: TlsConfig, base = '.'): TlsMaterial {
+  const cert = readPem(cfg, base, 'cert', /-----BEGIN CERTIFICATE-----/, 'certificate (-----BEGIN CERTIFICATE-----)');
+  const key = readPem(cfg, base, 'key', /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/, 'private key (-----BEGIN PRIVATE KEY-----)');
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key.toString('latin1'))) {
+    throw new TlsFileError('key', `${cfg.key} is encrypted; Vigil needs an unencrypted key (openssl pkey -in KEY -out PLAIN)`);
+  }
+  const ca = cfg.clientCa === undefined ? null : readPem(cfg, base, 'clientCa', /-----BEGIN CERTIFICATE-----/, 'CA certificate (-----BEGIN CERTIFICATE-----)');
+  try {
+    tls.createSecureContext({ cert, key, ...(ca ? { ca } : {}) });
+  } catch (err) {
+    const reason = (err as { reason?: string }).reason ?? (err as Error).message;
+    throw new TlsFileError('key', /mismatch/i.test(reason) ? `${cfg.key} is not the key of ${cfg.cert}` : `${cfg.cert} and ${cfg.key} do not load (${reason})`);
+  }
+  return { cert, key, ca };
+}
+
+/** Problem lines for the config loader, `path` being the `tls` key's path (`api.tls`). */
+export function tlsProblems(cfg: TlsConfig | undefined, path: string, base: string): string[] {
+  if (cfg === undefined) return [];
+  try {
+    readTls(cfg, base);
+    return [];
+  } catch (err) {
+    if (!(err instanceof TlsFileError)) throw err;
+    return [`${path}.${err.field}: ${err.message}`];
+  }
+}
+
+/** Options for `https.createServer` and `tls.createSecureContext`: client certificates required with a CA. */
+export function serverOptions(m: TlsMaterial): tls.TlsOptions {
+  return m.ca ? { cert: m.cert, key: m.key, ca: m.ca, requestCert: true, rejectUnauthorized: true } : { cert: m.cert, key: m.key };
+}
+
+/**
+ * A listener's TLS files, re-read when one of them changes (size, time or inode: a Kubernetes secret
+ * mount swaps a symlink). `onRenew` gets each new set that loads; a set that does not is logged once.
+ */
+export class TlsFiles {
+  current: TlsMaterial;
+  private stamp: string;
+  private readonly listeners: Array<(m: TlsMaterial) => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private failedStamp = '';
+
+  constructor(
+    private readonly cfg: TlsConfig,
+    private readonly name: string,
+    private readonly logger: Logger,
+  ) {
+    this.current = readTls(cfg);
+    this.stamp = this.fileStamp();
+  }
+
+  /** Calls `listener` with every renewed set, and starts watching. */
+  onRenew(listener: (m: TlsMaterial) => void): void {
+    this.listeners.push(listener);
+    this.timer ??= setInterval(() => this.check(), CHECK_EVERY_MS).unref();
+  }
+
+  /** Looks at the files now; true when a renewed set was loaded. */
+  check(): boolean {
+    const stamp = this.fileStamp();
+    if (stamp === this.stamp || stamp === this.failedStamp) return false;
+    let next: TlsMaterial;
+    try {
+      next = readTls(this.cfg);
+    } catch (err) {
+      if (!(err instanceof TlsFileError)) throw err;
+      // Files are often replaced one at a time: the next look, once both are in place, loads them.
+      this.failedStamp = stamp;
+      this.logger.error({ listener: this.name, key: err.field }, `renewed TLS files not loaded, the ones in use are kept: ${err.message}`);
+      return false;
+    }
+    this.stamp = stamp;
+    this.failedStamp = '';
+    this.current = next;
+    for (const l of this.listeners) l(next);
+    this.logger.info({ listener: this.name }, 'renewed TLS certificate loaded');
+    return true;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private fileStamp(): string {
+    return [this.cfg.cert, this.cfg.key, this.cfg.clientCa]
+      .map((f) => {
+        if (f === undefined) return '';
+        try {
+          const s = statSync(f);
+          return `${s.ino}:${s.size}:${s.mtimeMs}`;
+        } catch {
+          return 'missing';
+        }
+      })
+      .join('|');
+  }
+}
+
+/**
+ * An HTTP server, or with `cfg` an HTTPS one whose certificate follows the files' renewals (`files`,
+ * to be closed with the server). `name` names the listener in logs.
+ */
+export function createHttpServer(
+  cfg: TlsConfig | undefined,
+  name: string,
+  logger: Logger,
+  options: http.ServerOptions,
+  handler: http.RequestListener,
+): { server: http.Server; files: TlsFiles | null } {
+  if (cfg === undefined) return { server: http.createServer(options, handler), files: null };
+  const files = new TlsFiles(cfg, name, logger);
+  const server = https.createServer({ ...options, ...serverOptions(files.current) }, handler);
+  files.onRenew((m) => server.setSecureContext(serverOptions(m)));
+  // An https.Server is an http.Server to everything that uses one here (requests, timeouts, upgrades).
+  return { server: server as unknown as http.Server, files };
+}
