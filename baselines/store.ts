@@ -32,7 +32,7 @@ type Overflow = [group: PeerGroupBaseline, identity: string | null, seen: number
  * member or group) then runs once per many joins, not at every one.
  */
 const OVERFLOW_KEEP = 0.9;
-const keep = (bound: number) => Math.floor(bound * OVERFLOW_KEEP);
+const keep = (bound: number) => Math.max(1, Math.floor(bound * OVERFLOW_KEEP));
 /** Ascending event time; NaN (and equal times) compare equal, so a bad time cannot break the sort. */
 const byTime = (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -229,11 +229,12 @@ export class BaselineStore {
   /**
    * Bounds what peer groups hold in memory, whatever makes them many: an identity per run (an id unique
    * per run in `identity.chain`), a `service.name` per pod, forged identities. Over `maxMembers` members
-   * in all, the least recently active members leave early, as if idle; over `maxGroups` groups, the
-   * least recently active groups lose all their members. Either way down to OVERFLOW_KEEP of the bound,
-   * at most `limit` members per call (each may need its baseline read from SQLite). A group left with no
-   * member is dropped whole, items included, since its memory is what the bounds are for. Call inside a
-   * transaction, before the checkpoint. Returns how many members left.
+   * in all, the least recently active members of the largest groups leave early, as if idle; over
+   * `maxGroups` groups, the smallest, least recently active groups lose all their members. Either way
+   * down to OVERFLOW_KEEP of the bound, at most `limit` members per call (each may need its baseline
+   * read from SQLite). A group left with no member is dropped whole, items included, since its memory
+   * is what the bounds are for. Call inside a transaction, before the checkpoint. Returns how many
+   * members left.
    */
   removeOverflow(limit: number): number {
     if (this.overflow.length === 0) {
@@ -256,16 +257,29 @@ export class BaselineStore {
     return n;
   }
 
-  /** The `n` members whose latest action is oldest, to be taken from the end. */
+  /**
+   * Up to `n` members whose latest action is oldest, among the groups larger than a fair share of the
+   * bound, to be taken from the end: a flood of identities in one group (a per-run id, forged spans)
+   * is trimmed in that group, not by emptying quiet groups. Over the bound, some group is always larger.
+   */
   private leastRecentMembers(n: number): Overflow[] {
+    const share = this.maxMembers / this.groups.size;
     const all: Overflow[] = [];
-    for (const g of this.groups.values()) for (const [identity, seen] of g.members) all.push([g, identity, seen]);
+    for (const g of this.groups.values()) {
+      if (g.members.size > share) for (const [identity, seen] of g.members) all.push([g, identity, seen]);
+    }
     return all.sort((a, b) => byTime(a[2], b[2])).slice(0, n).reverse();
   }
 
-  /** The members of the `n` groups whose latest action is oldest (an empty group as itself), to be taken from the end. */
+  /**
+   * The members of `n` groups, to be taken from the end (an empty group as itself): the smallest first,
+   * and among those the least recently active. A flood of groups (a `service.name` per pod or forged)
+   * is of one-member groups, so fleets' groups are the last to go.
+   */
   private leastRecentGroups(n: number): Overflow[] {
-    const picked = [...this.groups.values()].sort((a, b) => byTime(a.history.lastSeen, b.history.lastSeen)).slice(0, n);
+    const picked = [...this.groups.values()]
+      .sort((a, b) => a.members.size - b.members.size || byTime(a.history.lastSeen, b.history.lastSeen))
+      .slice(0, n);
     const out: Overflow[] = [];
     for (const g of picked) {
       if (g.members.size === 0) out.push([g, null, Number.NaN]);
@@ -334,7 +348,10 @@ export class BaselineStore {
   private write(b: IdentityBaseline): void {
     if (this.forget) {
       const gone = b.prune(b.lastSeen, this.forget);
-      if (gone.length > 0) this.group(b.peerGroup).forgotten(gone);
+      // Only a member counts among its items' users: one that left (idle, or over a bound) was taken
+      // off them as it left, and its group may be gone.
+      const g = this.groups.get(b.peerGroup);
+      if (gone.length > 0 && g?.members.has(b.identity)) g.forgotten(gone);
     }
     this.upsertIdentity.run(b.identity, b.peerGroup, JSON.stringify(b));
   }

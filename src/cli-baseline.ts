@@ -18,7 +18,7 @@ export async function baselineCommand(args: string[], load: (path: string | unde
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
   const config = load(values.config);
-  const base = `${config.api.tls ? 'https' : 'http'}://${config.api.endpoint}`;
+  const base = `${config.api.tls ? 'https' : 'http'}://${localEndpoint(config.api.endpoint)}`;
   const token = resolveApiToken(config.api.token, config.storage.path).value;
   const call = async (method: string, path: string, body?: unknown) => {
     let res: Response;
@@ -30,6 +30,9 @@ export async function baselineCommand(args: string[], load: (path: string | unde
       });
     } catch (err) {
       const cause = String((err as { cause?: { code?: string } }).cause?.code ?? '');
+      if (cause === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+        throw new CliError(`the certificate of the daemon at ${base} does not name that host: set api.endpoint in the --config given here to a name api.tls.cert holds`);
+      }
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
         throw new CliError(`the daemon at ${base} shows a certificate this command does not trust (${cause}): set NODE_EXTRA_CA_CERTS to the CA file that signed api.tls.cert`);
       }
@@ -49,4 +52,12 @@ export async function baselineCommand(args: string[], load: (path: string | unde
   throw new CliError(
     'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access, transition, flow) | vigil baseline reset IDENTITY',
   );
+}
+
+/** The API endpoint to call on this host: a wildcard listen address (every interface) means loopback. */
+function localEndpoint(endpoint: string): string {
+  const i = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, i);
+  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
+  return `${local}${endpoint.slice(i)}`;
 }

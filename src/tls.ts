@@ -9,8 +9,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import { resolve } from 'node:path';
 import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { Logger } from './log.js';
 
 export interface TlsConfig {
@@ -54,22 +56,44 @@ function readPem(cfg: TlsConfig, base: string, field: keyof TlsConfig, marker: R
   return pem;
 }
 
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
 /**
- * Reads the files (relative paths against `base`) and checks that they make a server context: the key
- * matches the certificate.
+ * Each certificate of a PEM file must parse: TLS would silently skip a damaged CA (and mutual TLS then
+ * refuse every client) or fail on a damaged certificate with an error naming neither file.
+ */
+function checkCertificates(cfg: TlsConfig, field: 'cert' | 'clientCa', pem: Buffer): void {
+  const blocks = pem.toString('latin1').match(CERT_BLOCK) ?? [];
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new TlsFileError(field, `${cfg[field]} holds a certificate that does not parse (the ${ordinal(i)} of ${blocks.length})`);
+    }
+  });
+  if (blocks.length === 0) throw new TlsFileError(field, `${cfg[field]} holds no complete PEM certificate`);
+}
+
+const ordinal = (i: number) => ['first', 'second', 'third'][i] ?? `${i + 1}th`;
+
+/**
+ * Reads the files (relative paths against `base`) and checks that they make a server context: each
+ * certificate parses and the key is the certificate's.
  */
 export function readTls(cfg: TlsConfig, base = '.'): TlsMaterial {
   const cert = readPem(cfg, base, 'cert', /-----BEGIN CERTIFICATE-----/, 'certificate (-----BEGIN CERTIFICATE-----)');
+  checkCertificates(cfg, 'cert', cert);
   const key = readPem(cfg, base, 'key', /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/, 'private key (-----BEGIN PRIVATE KEY-----)');
   if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(key.toString('latin1'))) {
     throw new TlsFileError('key', `${cfg.key} is encrypted; Vigil needs an unencrypted key (openssl pkey -in KEY -out PLAIN)`);
   }
   const ca = cfg.clientCa === undefined ? null : readPem(cfg, base, 'clientCa', /-----BEGIN CERTIFICATE-----/, 'CA certificate (-----BEGIN CERTIFICATE-----)');
+  if (ca) checkCertificates(cfg, 'clientCa', ca);
   try {
     tls.createSecureContext({ cert, key, ...(ca ? { ca } : {}) });
   } catch (err) {
     const reason = (err as { reason?: string }).reason ?? (err as Error).message;
-    throw new TlsFileError('key', /mismatch/i.test(reason) ? `${cfg.key} is not the key of ${cfg.cert}` : `${cfg.cert} and ${cfg.key} do not load (${reason})`);
+    throw new TlsFileError('key', /mismatch/i.test(reason) ? `${cfg.key} is not the key of ${cfg.cert}` : `${cfg.key} does not load (${reason})`);
   }
   return { cert, key, ca };
 }
@@ -92,7 +116,7 @@ export function serverOptions(m: TlsMaterial): tls.TlsOptions {
 }
 
 /**
- * A listener's TLS files, re-read when one of them changes (size, time or inode: a Kubernetes secret
+ * A listener's TLS files, re-read when one of them changes (size, times or inode: a Kubernetes secret
  * mount swaps a symlink). `onRenew` gets each new set that loads; a set that does not is logged once.
  */
 export class TlsFiles {
@@ -107,8 +131,9 @@ export class TlsFiles {
     private readonly name: string,
     private readonly logger: Logger,
   ) {
-    this.current = readTls(cfg);
+    // Stamped before reading: files renewed while being read are read again at the next look.
     this.stamp = this.fileStamp();
+    this.current = readTls(cfg);
   }
 
   /** Calls `listener` with every renewed set, and starts watching. */
@@ -150,7 +175,7 @@ export class TlsFiles {
         if (f === undefined) return '';
         try {
           const s = statSync(f);
-          return `${s.ino}:${s.size}:${s.mtimeMs}`;
+          return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`; // ctime: a chmod or chown that fixes access
         } catch {
           return 'missing';
         }
@@ -159,9 +184,25 @@ export class TlsFiles {
   }
 }
 
+/** An HTTP(S) server and how to close it, TLS files and half-open handshakes included. */
+export interface HttpListener {
+  server: http.Server;
+  /** The TLS files behind an HTTPS server (renewals are looked for every 30 s, or at `check()`). */
+  files: TlsFiles | null;
+  /**
+   * Stops accepting and closes idle connections; after `graceMs`, every connection, including TLS
+   * handshakes never completed (not yet HTTP connections, so Node's own close would wait out its
+   * handshake timeout for them). Resolves once the server is closed.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Longest a TLS client may take to finish its handshake (Node's default, 120 s, lets idle sockets pile up). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /**
- * An HTTP server, or with `cfg` an HTTPS one whose certificate follows the files' renewals (`files`,
- * to be closed with the server). `name` names the listener in logs.
+ * An HTTP server, or with `cfg` an HTTPS one whose certificate follows the files' renewals. `name`
+ * names the listener in logs.
  */
 export function createHttpServer(
   cfg: TlsConfig | undefined,
@@ -169,11 +210,38 @@ export function createHttpServer(
   logger: Logger,
   options: http.ServerOptions,
   handler: http.RequestListener,
-): { server: http.Server; files: TlsFiles | null } {
-  if (cfg === undefined) return { server: http.createServer(options, handler), files: null };
-  const files = new TlsFiles(cfg, name, logger);
-  const server = https.createServer({ ...options, ...serverOptions(files.current) }, handler);
-  files.onRenew((m) => server.setSecureContext(serverOptions(m)));
-  // An https.Server is an http.Server to everything that uses one here (requests, timeouts, upgrades).
-  return { server: server as unknown as http.Server, files };
+): HttpListener {
+  let server: http.Server;
+  let files: TlsFiles | null = null;
+  const sockets = new Set<net.Socket>();
+  if (cfg === undefined) {
+    server = http.createServer(options, handler);
+  } else {
+    files = new TlsFiles(cfg, name, logger);
+    const secure = https.createServer({ ...options, ...serverOptions(files.current), handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, handler);
+    files.onRenew((m) => secure.setSecureContext(serverOptions(m)));
+    secure.on('connection', (s: net.Socket) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    });
+    // An https.Server is an http.Server to everything that uses one here (requests, timeouts, upgrades).
+    server = secure as unknown as http.Server;
+  }
+  const closeAll = () => {
+    server.closeAllConnections();
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    server,
+    files,
+    close(graceMs) {
+      files?.close();
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        if (graceMs <= 0) closeAll();
+        else setTimeout(closeAll, graceMs).unref();
+      });
+    },
+  };
 }

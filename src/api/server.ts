@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { createHttpServer, type TlsFiles } from '../tls.js';
+import { createHttpServer, type HttpListener } from '../tls.js';
 import { bearerToken, tokenMatches } from './token.js';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void | Promise<void>;
@@ -31,13 +31,14 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 
 export class ApiServer {
   readonly server: http.Server;
-  private readonly tlsFiles: TlsFiles | null;
+  private readonly listener: HttpListener;
   private readonly routes = new Map<string, RouteHandler>();
   private readonly patterns: Array<{ method: string; pattern: RegExp; handler: RouteHandler }> = [];
   private closed = false;
 
   constructor(private readonly deps: ApiServerDeps) {
-    ({ server: this.server, files: this.tlsFiles } = createHttpServer(deps.config.api.tls, 'api', deps.logger, {}, (req, res) => void this.handle(req, res)));
+    this.listener = createHttpServer(deps.config.api.tls, 'api', deps.logger, {}, (req, res) => void this.handle(req, res));
+    this.server = this.listener.server;
     this.server.headersTimeout = 30_000;
     this.route('GET /metrics', async (_req, res) => {
       const body = await deps.metrics.registry.metrics();
@@ -100,10 +101,6 @@ export class ApiServer {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    this.tlsFiles?.close();
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    return this.listener.close(0);
   }
 }

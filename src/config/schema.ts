@@ -273,7 +273,7 @@ export const configSchema = z
         maxHotIdentities: positiveInt.default(20_000),
         /**
          * Peer groups and their members stay in memory. Over either bound the least recently active
-         * members (or groups) leave early, as if idle: an identity per run or a `service.name` per pod
+         * members of the largest groups (or the smallest groups) leave early, as if idle: an identity per run or a `service.name` per pod
          * must not grow memory without end. Measured: ~0.6 KB a member, ~12 KB a one-pod group.
          */
         maxPeerMembers: positiveInt.default(100_000),
@@ -360,6 +360,10 @@ export const configSchema = z
     }
     if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
       ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
+    }
+    if (cfg.api.tls?.clientCa !== undefined) {
+      // API clients (the CLI, browsers, SOC tooling) authenticate with the API token, not certificates.
+      ctx.addIssue({ code: 'custom', path: ['api', 'tls', 'clientCa'], message: 'is for the receivers only: API clients authenticate with the API token' });
     }
     if (cfg.alerts.retention < Math.max(DAY_MS, cfg.alerts.suppressionWindow)) {
       // A shorter one could delete an alert that findings still fold into.

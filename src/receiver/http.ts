@@ -18,7 +18,7 @@ import type { Pipeline } from '../pipeline.js';
 import { encodeJsonResponse } from './otlp-json.js';
 import { encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
 import { readBody } from './read-body.js';
-import { createHttpServer, type TlsFiles } from '../tls.js';
+import { createHttpServer, type HttpListener } from '../tls.js';
 
 
 const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = {
@@ -45,13 +45,14 @@ function formatOf(contentType: string | undefined): Format | null {
 }
 
 export class HttpReceiver {
+  private readonly listener: HttpListener;
   private readonly server: http.Server;
-  private readonly tlsFiles: TlsFiles | null;
   private closed = false;
 
   constructor(private readonly deps: HttpReceiverDeps) {
     const { tls } = deps.config.receivers.otlp.http;
-    ({ server: this.server, files: this.tlsFiles } = createHttpServer(tls, 'otlp-http', deps.logger, { keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res)));
+    this.listener = createHttpServer(tls, 'otlp-http', deps.logger, { keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    this.server = this.listener.server;
     // Slowloris guard: a client must send its headers promptly and its body within a bounded time.
     const { requestTimeout } = deps.config.receivers.otlp;
     this.server.headersTimeout = Math.min(30_000, requestTimeout);
@@ -136,12 +137,6 @@ export class HttpReceiver {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    this.tlsFiles?.close();
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-      const force = setTimeout(() => this.server.closeAllConnections(), 5000);
-      force.unref();
-    });
+    return this.listener.close(5000);
   }
 }

@@ -29,10 +29,15 @@ export interface RetentionOptions {
   onAlertsDeleted?(alerts: number): void;
 }
 
-/** One kind of expiry: scanned every SCAN_SHARE of its retention, and at the next commit while more is left. */
+/**
+ * One kind of expiry: scanned every SCAN_SHARE of its retention, and at the next commit while more is
+ * left. A scan counts (and is not due again) only once its commit succeeds: a failed one rolled the
+ * deletions back, and the next commit tries again.
+ */
 class Sweep {
   private scannedAt = Number.NEGATIVE_INFINITY;
   private more = false;
+  private pending: { at: number; n: number } | null = null;
 
   /** @param expire deletes up to PER_COMMIT items older than its cutoff; returns how many. */
   constructor(
@@ -43,10 +48,16 @@ class Sweep {
 
   run(now: number): void {
     if (!this.more && !(now - this.scannedAt >= this.retention * SCAN_SHARE)) return;
-    this.scannedAt = now;
-    const n = this.expire(now - this.retention, PER_COMMIT);
-    this.more = n === PER_COMMIT;
-    this.onExpired(n);
+    this.pending = { at: now, n: this.expire(now - this.retention, PER_COMMIT) };
+  }
+
+  afterCommit(ok: boolean): void {
+    if (ok && this.pending) {
+      this.scannedAt = this.pending.at;
+      this.more = this.pending.n === PER_COMMIT;
+      this.onExpired(this.pending.n);
+    }
+    this.pending = null;
   }
 }
 
@@ -69,7 +80,10 @@ export class Retention implements Stage {
   process(): void {}
   finish(): void {}
   beforeCommit(): void {}
-  afterCommit(): void {}
+
+  afterCommit(ok: boolean): void {
+    for (const sweep of this.sweeps) sweep.afterCommit(ok);
+  }
 
   /**
    * Runs in the group commit, after the identity records are written and before the detection engine's

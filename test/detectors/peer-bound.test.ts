@@ -95,3 +95,54 @@ it('under the bound nobody leaves early', () => {
   expect(h.engine.baselines.members).toBe(BOUND);
   expect(evicted).toBe(0);
 });
+
+// Regressions found by review.
+
+it('a bound of 1 keeps the group, or the member, that acted last (90% of 1 is not 0)', () => {
+  for (const bound of [{ maxPeerGroups: 1 }, { maxPeerMembers: 1 }]) {
+    const small = engineHarness(configSchema.parse({ baselines: bound }), () => T0);
+    try {
+      small.feed([action({ identity: 'old-pod', peerGroup: 'maxPeerGroups' in bound ? 'svc-old' : 'G', time: T0 })]);
+      small.feed([action({ identity: 'new-pod', peerGroup: 'maxPeerGroups' in bound ? 'svc-new' : 'G', time: T0 + MIN })]);
+      expect(small.engine.baselines.members).toBe(1);
+      expect(small.engine.baselines.groupCount).toBe(1);
+      expect(small.engine.baselines.group('maxPeerGroups' in bound ? 'svc-new' : 'G').members.has('new-pod')).toBe(true);
+    } finally {
+      small.close();
+    }
+  }
+});
+
+it('a member that left before its baseline is written does not take its pruned items from those who stay', () => {
+  const HOUR = 60 * MIN;
+  const K = 'tool\u0000legacy.export';
+  const decaying = engineHarness(configSchema.parse({ baselines: { maxPeerMembers: 10, halfLife: '1h' } }), () => T0);
+  try {
+    const feed = (identity: string, time: number, target = 'crm.search') => decaying.feed([action({ identity, peerGroup: 'G', time, target })]);
+    // x learns legacy.export, then (5 half-lives later, the count decayed below forgetBelow) acts again.
+    feed('x', T0, 'legacy.export');
+    feed('x', T0 + 5 * HOUR);
+    let t = T0 + 5 * HOUR;
+    for (let i = 0; i < 2; i++) feed(`f${i}`, (t += MIN));
+    feed('y', (t += MIN), 'legacy.export'); // y uses legacy.export now, and keeps it
+    const group = decaying.engine.baselines.group('G');
+    expect(group.users(K)).toBe(2);
+    for (let i = 2; i < 10; i++) feed(`f${i}`, (t += MIN));
+    // Over the bound x, the least recently active, has left; y stays.
+    expect(group.members.has('x')).toBe(false);
+    expect(group.users(K)).toBe(1);
+    decaying.commit(true); // the checkpoint writes x, pruning legacy.export from its baseline
+    expect(group.users(K)).toBe(1);
+    expect(decaying.db.prepare("SELECT users FROM peer_items WHERE peer_group = 'G' AND item = ?").pluck().get(K)).toBe(1);
+  } finally {
+    decaying.close();
+  }
+});
+
+it('a flood of identities in one group is trimmed there, not by emptying a quiet group', () => {
+  // A quiet group of three, active an hour before a per-run flood of 40 in another group.
+  for (let i = 0; i < 3; i++) h.feed([action({ identity: `billing-${i}`, peerGroup: 'billing-agent', time: T0 - 60 * MIN + i })]);
+  for (let i = 0; i < 40; i++) h.feed(runActions(i, 'support-agent'));
+  expect(h.engine.baselines.members).toBeLessThanOrEqual(BOUND);
+  expect([...h.engine.baselines.group('billing-agent').members.keys()].sort()).toEqual(['billing-0', 'billing-1', 'billing-2']);
+});

@@ -50,8 +50,9 @@ function servedCn(port: number, alpn?: string): Promise<string> {
 
 it('an HTTPS listener serves the renewed certificate, and keeps its own when a renewal is broken', async () => {
   const { cfg, install, logs, logger } = setUp();
-  const { server, files } = createHttpServer(cfg, 'api', logger, {}, (_req, res) => res.end('ok'));
-  cleanups.push(() => new Promise<void>((r) => server.close(() => r())), () => files!.close());
+  const listener = createHttpServer(cfg, 'api', logger, {}, (_req, res) => res.end('ok'));
+  const { server, files } = listener;
+  cleanups.push(() => listener.close(0));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   expect(await servedCn(port)).toBe('vigil test server');

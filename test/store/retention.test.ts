@@ -107,8 +107,9 @@ it('deletes alerts older than alerts.retention (365 days), keeps younger ones, a
     }
   };
 
-  await replay(dir, db, learnThenPurge('pod-a', T0), config);
+  // pod-b's alerts come first (lower seq), pod-a's later: it is the newest seq that gets deleted.
   await replay(dir, db, learnThenPurge('pod-b', T0 + 200 * DAY), config);
+  await replay(dir, db, learnThenPurge('pod-a', T0), config);
   const before = alerts();
   expect(new Set(before.map((a) => a.identity))).toEqual(new Set(['pod-a', 'pod-b']));
 

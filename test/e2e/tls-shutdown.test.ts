@@ -1,0 +1,35 @@
+/**
+ * A client that opened a TCP connection to a TLS listener and never completed the handshake (a stalled
+ * exporter, a port scanner, anyone) does not hold the daemon's shutdown. Such a socket is not yet an
+ * HTTP connection, so Node's closeAllConnections misses it: the shutdown used to wait out the TLS
+ * handshake timeout (120 s), past a Kubernetes grace period, and the final checkpoint was never written.
+ */
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+const TLS = path.join(import.meta.dirname, '../fixtures/tls');
+const serverTls = { cert: path.join(TLS, 'server.pem'), key: path.join(TLS, 'server-key.pem') };
+const sockets: net.Socket[] = [];
+afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
+
+/** Opens a TCP connection to `port` and sends nothing. */
+async function silentClient(port: number): Promise<void> {
+  const s = net.connect(port, '127.0.0.1');
+  sockets.push(s);
+  s.on('error', () => {});
+  await new Promise((r) => s.once('connect', r));
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+/** 'closed' if `d.close()` resolves within 10 s (it gives in-flight work 5 s at most), else 'hung'. */
+function closeWithin(d: TestDaemon): Promise<string> {
+  return Promise.race([d.close().then(() => 'closed'), new Promise<string>((r) => setTimeout(() => r('hung'), 10_000).unref())]);
+}
+
+it.each(['http', 'api'] as const)('a silent client on the TLS %s listener does not hold the daemon shutdown', async (listener) => {
+  const t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: serverTls }, http: { tls: serverTls } } }, api: { tls: serverTls } });
+  await silentClient(t.daemon.ports[listener]);
+  expect(await closeWithin(t)).toBe('closed');
+});
