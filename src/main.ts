@@ -22,6 +22,7 @@ import { HttpReceiver } from './receiver/http.js';
 import { openDatabase, type Db } from './store/database.js';
 import { IdentityStore } from './store/identities.js';
 import { Retention } from './store/retention.js';
+import type { TlsConfig } from './tls.js';
 
 export interface Daemon {
   /** Bound ports (useful when the config asks for port 0). 0 when a receiver is disabled. */
@@ -143,9 +144,9 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     ready = true;
     logger.info(
       {
-        otlpGrpc: ports.grpc ? hostPort(config.receivers.otlp.grpc.endpoint, ports.grpc) : 'disabled',
-        otlpHttp: ports.http ? hostPort(config.receivers.otlp.http.endpoint, ports.http) : 'disabled',
-        api: hostPort(config.api.endpoint, ports.api),
+        otlpGrpc: ports.grpc ? listening(config.receivers.otlp.grpc, ports.grpc) : 'disabled',
+        otlpHttp: ports.http ? listening(config.receivers.otlp.http, ports.http) : 'disabled',
+        api: listening(config.api, ports.api),
         storage: config.storage.path,
         identities: identities.size,
         apiTokenFile: token.file ?? undefined,
@@ -161,6 +162,12 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
 
 function hostPort(endpoint: string, port: number): string {
   return `${endpoint.slice(0, endpoint.lastIndexOf(':'))}:${port}`;
+}
+
+/** Where a listener listens, and with what TLS, for the start-up log. */
+function listening(l: { endpoint: string; tls?: TlsConfig }, port: number): string {
+  const tls = l.tls === undefined ? '' : l.tls.clientCa === undefined ? ' (TLS)' : ' (TLS, client certificates required)';
+  return hostPort(l.endpoint, port) + tls;
 }
 
 /** Counts members leaving early for the peer-group bounds, and says once why they are usually reached. */

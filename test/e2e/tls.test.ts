@@ -73,6 +73,11 @@ describe('TLS on every listener', () => {
     await waitFor(() => t.actions.some((a) => a.identity === identity), `the action of ${identity}`);
   });
 
+  it('the start-up log says which listeners use TLS', () => {
+    const ready = JSON.parse(t.logs.find((l) => l.includes('"vigil ready'))!);
+    for (const listener of ['otlpGrpc', 'otlpHttp', 'api']) expect(ready[listener]).toMatch(/^127\.0\.0\.1:\d+ \(TLS\)$/);
+  });
+
   it('a plaintext client is not served', async () => {
     const plain = new ProtoExporter({ timeoutMillis, url: `http://127.0.0.1:${t.daemon.ports.http}/v1/traces` });
     expect((await exportOne(plain, 'spiffe://acme.example/agent/plaintext')).code).toBe(ExportResultCode.FAILED);
@@ -121,6 +126,12 @@ describe('mutual TLS (clientCa)', () => {
     t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: mutual }, http: { tls: mutual } } } });
   });
   afterAll(() => t.close());
+
+  it('the start-up log says the receivers require client certificates', () => {
+    const ready = JSON.parse(t.logs.find((l) => l.includes('"vigil ready'))!);
+    expect(ready.otlpHttp).toMatch(/\(TLS, client certificates required\)$/);
+    expect(ready.api).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
 
   describe.each(EXPORTERS)('%s exporter', (name, make) => {
     const identity = (who: string) => `spiffe://acme.example/agent/mtls-${name.replace('/', '-')}-${who}`;
