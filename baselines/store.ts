@@ -188,9 +188,20 @@ export class BaselineStore {
     return this.groups.size;
   }
 
-  /** Notes an action of `b` at `time` in `peerGroup`; it joins (again) if it was not a member. */
+  /**
+   * Notes an action of `b` at `time` in `peerGroup`; it joins (again) if it was not a member. An identity
+   * belongs to the group its latest action names (a service renamed moves its identities), so it leaves
+   * the one it was in: counted in two groups, it would be learned in one and reset in the other, and the
+   * groups' counts would drift. An action naming no group (`''`) leaves it where it is.
+   */
   joinGroup(peerGroup: string, b: IdentityBaseline, time: number): PeerGroupBaseline {
-    const group = this.group(peerGroup);
+    if (peerGroup !== b.peerGroup && peerGroup !== '') {
+      const from = this.groups.get(b.peerGroup);
+      if (from) this.leaveGroup(from, b.identity, b.counters.keys());
+      b.peerGroup = peerGroup;
+      b.dirty = true;
+    }
+    const group = this.group(b.peerGroup);
     if (group.join(b.identity, time)) {
       group.rejoin(b.counters.keys()); // nothing yet for a new identity
       this.memberCount++;

@@ -174,3 +174,48 @@ describe('forgotten items', () => {
     expect(body).not.toContain('site-7.fetch');
   });
 });
+
+describe('an identity whose peer group changes (a renamed service)', () => {
+  const ID = 'support-agent/agent-1';
+  const K = 'tool\u0000legacy.export';
+  /** Two days in `support-agent` using crm.search and legacy.export, then actions naming `support-v2`. */
+  function renamed(): number {
+    for (let i = 0; i < 100; i++) feed([tool(ID, T0 + i * 30 * MIN, i % 10 === 0 ? 'legacy.export' : 'crm.search')]);
+    const later = T0 + 100 * 30 * MIN;
+    feed([action({ identity: ID, time: later, peerGroup: 'support-v2', target: 'crm.search' })]);
+    return later;
+  }
+
+  it('moves to the new group with what it learned, and is counted in one group only', () => {
+    renamed();
+    const { baselines } = h.engine;
+    const [old, now] = [baselines.group(GROUP), baselines.group('support-v2')];
+    expect(old.members.has(ID)).toBe(false);
+    expect(old.users(K)).toBe(0);
+    expect(now.members.has(ID)).toBe(true);
+    expect(now.users(K)).toBe(1);
+    expect(baselines.members).toBe(1);
+    h.commit(true);
+    expect(h.db.prepare('SELECT peer_group FROM identity_baselines WHERE identity = ?').pluck().get(ID)).toBe('support-v2');
+    expect(h.db.prepare('SELECT peer_group FROM peer_members WHERE identity = ?').pluck().all(ID)).toEqual(['support-v2']);
+  });
+
+  it('what it learns next, and forgetting it, touch the group it is in', () => {
+    const later = renamed();
+    feed([action({ identity: ID, time: later + MIN, peerGroup: 'support-v2', target: 'kb.search' })]);
+    const now = h.engine.baselines.group('support-v2');
+    expect(now.users('tool\u0000kb.search')).toBe(1);
+    expect(h.engine.baselines.group(GROUP).users('tool\u0000kb.search')).toBe(0);
+    h.engine.forget(ID);
+    expect(now.members.has(ID)).toBe(false);
+    expect(now.users(K)).toBe(0);
+    expect(h.engine.baselines.members).toBe(0);
+  });
+
+  it('an action naming no group leaves it where it is', () => {
+    const later = renamed();
+    feed([action({ identity: ID, time: later + MIN, peerGroup: '', target: 'crm.search' })]);
+    expect(h.engine.baselines.group('support-v2').members.has(ID)).toBe(true);
+    expect(h.engine.baselines.members).toBe(1);
+  });
+});
