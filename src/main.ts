@@ -84,6 +84,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
       new Retention({
         identities,
         forgetIdleAfter: config.baselines.forgetIdleAfter,
+        maxIdentities: config.baselines.maxIdentities,
         forget: (id) => engine.forget(id),
         alerts,
         alertRetention: config.alerts.retention,

@@ -67,8 +67,8 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const alerts = new AlertManager(db, config, metrics);
   const engine = new DetectionEngine(db, config, alerts);
   // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
-  const { forgetIdleAfter } = config.baselines;
-  pipeline.addStage(new Retention({ identities, forgetIdleAfter, forget: (id) => engine.forget(id), alerts, alertRetention: config.alerts.retention }));
+  const { forgetIdleAfter, maxIdentities } = config.baselines;
+  pipeline.addStage(new Retention({ identities, forgetIdleAfter, maxIdentities, forget: (id) => engine.forget(id), alerts, alertRetention: config.alerts.retention }));
   pipeline.addStage(engine);
   // Per detector: alerts raised and the findings folded into them (final counts).
   const byDetector = new Map<string, { alerts: number; findings: number }>();

@@ -267,6 +267,11 @@ export const configSchema = z
          * deleted (a fleet of short-lived instances must not grow the store without end).
          */
         forgetIdleAfter: duration.prefault('90d'),
+        /**
+         * Identities kept in the store: over it, the least recently active are forgotten too (an identity
+         * per run must not fill the disk within forgetIdleAfter). Each costs ~4 KB on disk, measured.
+         */
+        maxIdentities: positiveInt.default(500_000),
         /** How often learned state is written to SQLite (a kill -9 loses at most this much learning). */
         checkpointInterval: duration.prefault('5s'),
         /** Identity baselines kept in memory; colder ones are read back from SQLite when next active. */

@@ -141,5 +141,6 @@ export class IdentityStore {
   /** The group commit succeeded (`ok`): what `flush` wrote is clean; else it is written again later. */
   afterCommit(ok: boolean): void {
     if (ok) this.dirty.clear();
+    else this.known = this.count.get() as number; // a rolled-back `forget` counted its deletions
   }
 }

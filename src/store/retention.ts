@@ -5,6 +5,8 @@
  *   end. By then most of what they learned has decayed away (`halfLife`). One that comes back starts
  *   again as new: judged against its peer group until it has a history of its own. Alerts about it are
  *   kept;
+ * - over `baselines.maxIdentities` identities, the least recently active are forgotten likewise, so a
+ *   fleet that gives every run its own identity (thousands a day) cannot fill the disk in 90 days;
  * - alerts whose event is older than `alerts.retention` are deleted (the SIEM the webhooks feed keeps
  *   the longer record). Revocation records, the audit trail of what was done, are kept.
  */
@@ -20,6 +22,7 @@ const PER_COMMIT = 500;
 export interface RetentionOptions {
   identities: IdentityStore;
   forgetIdleAfter: number;
+  maxIdentities: number;
   /** Deletes what else is kept about an identity (its baseline), inside the commit. */
   forget(identity: string): void;
   alerts: AlertManager;
@@ -61,8 +64,43 @@ class Sweep {
   }
 }
 
+/**
+ * Over `max` identities, the least recently active are forgotten, PER_COMMIT per commit, down to 90% of
+ * the bound (so the trim runs now and then, not at every new identity). Counted once committed.
+ */
+class IdentityCap {
+  private trimming = false;
+  private pending: number | null = null;
+
+  constructor(
+    private readonly max: number,
+    private readonly identities: IdentityStore,
+    private readonly forgetOldest: (limit: number) => number,
+    private readonly onForgotten: (n: number) => void = () => {},
+  ) {}
+
+  private get keep(): number {
+    return Math.max(1, Math.floor(this.max * 0.9));
+  }
+
+  run(): void {
+    const size = this.identities.size;
+    if (!(size > this.max || (this.trimming && size > this.keep))) return;
+    this.pending = this.forgetOldest(Math.min(PER_COMMIT, size - this.keep));
+  }
+
+  afterCommit(ok: boolean): void {
+    if (ok && this.pending !== null) {
+      this.trimming = this.identities.size > this.keep;
+      this.onForgotten(this.pending);
+    }
+    this.pending = null;
+  }
+}
+
 export class Retention implements Stage {
   private readonly sweeps: Sweep[];
+  private readonly cap: IdentityCap;
 
   constructor(private readonly o: RetentionOptions) {
     const forgetIdle = (cutoff: number, limit: number) => {
@@ -75,6 +113,7 @@ export class Retention implements Stage {
       new Sweep(o.forgetIdleAfter, forgetIdle, o.onForgotten),
       new Sweep(o.alertRetention, (cutoff, limit) => o.alerts.deleteBefore(cutoff, limit), o.onAlertsDeleted),
     ];
+    this.cap = new IdentityCap(o.maxIdentities, o.identities, (limit) => forgetIdle(Number.POSITIVE_INFINITY, limit), o.onForgotten);
   }
 
   process(): void {}
@@ -83,6 +122,7 @@ export class Retention implements Stage {
 
   afterCommit(ok: boolean): void {
     for (const sweep of this.sweeps) sweep.afterCommit(ok);
+    this.cap.afterCommit(ok);
   }
 
   /**
@@ -92,5 +132,6 @@ export class Retention implements Stage {
   commit(): void {
     const now = this.o.identities.newest;
     for (const sweep of this.sweeps) sweep.run(now);
+    this.cap.run();
   }
 }

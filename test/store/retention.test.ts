@@ -124,3 +124,21 @@ it('deletes alerts older than alerts.retention (365 days), keeps younger ones, a
   expect(newest.length).toBeGreaterThan(0);
   expect(Math.min(...newest.map((a) => a.seq))).toBeGreaterThan(Math.max(...before.map((a) => a.seq)));
 });
+
+it('keeps at most baselines.maxIdentities identities: the least recently active are forgotten first', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
+  dirs.push(dir);
+  const db = path.join(dir, 'vigil.db');
+  const config = configSchema.parse({ baselines: { maxIdentities: 10 } });
+  // An identity per run: 30 runs an hour apart, each a few calls.
+  const runs = Array.from({ length: 30 }, (_, i) => `run-${String(i).padStart(2, '0')}`);
+  await replay(dir, db, runs.map((run, i) => line(run, T0 + i * HOUR, 3)), config);
+
+  const kept = stored(db);
+  expect(kept.identities.length).toBeGreaterThanOrEqual(9); // trimmed to 90% of the bound, then grown
+  expect(kept.identities.length).toBeLessThanOrEqual(10);
+  const latest = runs.slice(-kept.identities.length);
+  expect(kept.identities.map((r) => (r as { identity: string }).identity)).toEqual(latest);
+  expect(kept.baselines).toEqual(latest);
+  expect(kept.members).toEqual(latest);
+});
