@@ -18,6 +18,11 @@ export const ERRORS = {
     http: 401,
     message: 'this receiver needs its token: send Authorization: Bearer <receivers.otlp.token> (OTEL_EXPORTER_OTLP_HEADERS)',
   },
+  VIGIL_ERR_FORBIDDEN: {
+    retryable: false,
+    http: 403,
+    message: 'this client may not send spans here: receivers.otlp.clientIdentities has no rule for its certificate',
+  },
   VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, message: 'no such endpoint' },
 } as const;
 

@@ -149,7 +149,8 @@ export class Pipeline {
    * @throws VigilError VIGIL_ERR_OVERLOADED when its spans or bytes do not fit the queue (retryable, nothing kept),
    *   VIGIL_ERR_DECODE when protobuf is malformed at the span level.
    */
-  ingest(bytes: Uint8Array, format: Format, receiver: Receiver): Promise<Outcome> {
+  /** `identities`: the patterns the sending client may speak for (see receiver/client-identities.ts). */
+  ingest(bytes: Uint8Array, format: Format, receiver: Receiver, identities: string[] | null = null): Promise<Outcome> {
     if (this.closing) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
     const counted = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
     const spans = Math.max(1, counted); // an export of no spans still costs its bytes and a slot
@@ -159,7 +160,8 @@ export class Pipeline {
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.bounds.spans} spans (${this.bounds.bytes} bytes) queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes }, charge, ticket: { resolve, reject } };
+      const job: ExportJob = { id: this.nextId++, receiver, format, bytes, ...(identities ? { identities } : {}) };
+      const entry: Pending = { job, charge, ticket: { resolve, reject } };
       if (charge.small) this.queue.splice(this.fastLaneEnd++, 0, entry);
       else this.queue.push(entry);
       this.updateQueueMetrics();

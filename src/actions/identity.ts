@@ -6,9 +6,10 @@
 import type { Config } from '../config/schema.js';
 import type { DecodedSpan } from '../model.js';
 import { isPayloadKey, parseAttributeSource } from './attributes.js';
+import type { Glob } from './glob.js';
 
 /** Why a span is rejected (OTLP partial success `rejected_spans`), a fixed list counted in metrics. */
-export const REJECT_REASONS = ['no_identity', 'invalid_trace_id', 'invalid_span_id', 'future_start'] as const;
+export const REJECT_REASONS = ['no_identity', 'invalid_trace_id', 'invalid_span_id', 'future_start', 'identity_not_allowed'] as const;
 /** One of `REJECT_REASONS`. */
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -77,11 +78,15 @@ const ZERO_SPAN_ID = '0'.repeat(16);
  * regular expression per id was 2% of the ingest worker's time).
  * `future_start`: the start is more than `time.maxFutureSkew` after `nowMs` (a skewed clock would
  * otherwise drag event time forward for its identity).
+ * `identity_not_allowed`: `allowed` (the client's identity patterns, receivers.otlp.clientIdentities)
+ * matches none of the span's identity.
  */
-export function rejectReason(span: DecodedSpan, nowMs: number, config: Config): RejectReason | null {
+export function rejectReason(span: DecodedSpan, nowMs: number, config: Config, allowed: readonly Glob[] | null = null): RejectReason | null {
   if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE_ID) return 'invalid_trace_id';
   if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN_ID) return 'invalid_span_id';
-  if (identityOf(span, config) === null) return 'no_identity';
+  const identity = identityOf(span, config);
+  if (identity === null) return 'no_identity';
   if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
+  if (allowed !== null && !allowed.some((g) => g.test(identity.toLowerCase()))) return 'identity_not_allowed';
   return null;
 }

@@ -166,6 +166,11 @@ export const configSchema = z
              * otherwise): without it, anyone who reaches a receiver can speak for any identity.
              */
             token: apiToken.optional(),
+            /**
+             * With client certificates (`tls.clientCa` on every enabled receiver): which identities each
+             * client may send spans for (receiver/client-identities.ts). Absent: any.
+             */
+            clientIdentities: z.array(z.strictObject({ client: nonEmpty, identities: z.array(nonEmpty).min(1, 'must list at least one identity pattern') })).optional(),
           })
           .prefault({}),
       })
@@ -365,6 +370,15 @@ export const configSchema = z
     }
     if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
       ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
+    }
+    const { grpc, http, clientIdentities } = cfg.receivers.otlp;
+    const withoutClientCerts = Object.entries({ grpc, http }).find(([, r]) => r.enabled && r.tls?.clientCa === undefined);
+    if (clientIdentities !== undefined && withoutClientCerts) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['receivers', 'otlp', 'clientIdentities'],
+        message: `needs client certificates (tls.clientCa) on every enabled receiver, and receivers.otlp.${withoutClientCerts[0]} has none`,
+      });
     }
     if (cfg.api.tls?.clientCa !== undefined) {
       // API clients (the CLI, browsers, SOC tooling) authenticate with the API token, not certificates.

@@ -27,6 +27,8 @@ export interface ExportJob {
   receiver: Receiver;
   format: Format;
   bytes: Uint8Array;
+  /** The identity patterns its client may send spans for (receivers.otlp.clientIdentities); absent: any. */
+  identities?: string[];
 }
 
 export type ToWorker =

@@ -5,7 +5,7 @@
  * become ready with the passage of time.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { ActionBuilder, attributeFilterFor, rejectReason, type RejectReason } from '../actions/index.js';
+import { ActionBuilder, attributeFilterFor, compileGlob, rejectReason, type Glob, type RejectReason } from '../actions/index.js';
 import type { Action } from '../actions/types.js';
 import type { DecodedRequest, DecodedSpan } from '../model.js';
 import { VigilError } from '../errors.js';
@@ -36,12 +36,25 @@ const builder = new ActionBuilder(config, (reason) => {
 /** Event time of a replay: the newest span start seen so far (a backtest has no wall clock). */
 let eventNow = 0;
 
-function validate(spans: DecodedSpan[], receiver: Receiver, now: number) {
+/** Compiled identity patterns of the clients seen (few: one list per client rule and client). */
+const allowedGlobs = new Map<string, Glob[]>();
+function globsOf(patterns: string[] | undefined): Glob[] | null {
+  if (patterns === undefined) return null;
+  const key = patterns.join('\n');
+  let globs = allowedGlobs.get(key);
+  if (globs === undefined) {
+    if (allowedGlobs.size >= 1000) allowedGlobs.clear(); // `{client}` rules: one list per client
+    allowedGlobs.set(key, (globs = patterns.map(compileGlob)));
+  }
+  return globs;
+}
+
+function validate(spans: DecodedSpan[], receiver: Receiver, now: number, allowed: Glob[] | null = null) {
   add(received, receiver, spans.length);
   const ok: DecodedSpan[] = [];
   let rejects: Map<RejectReason, number> | undefined;
   for (const span of spans) {
-    const reason = rejectReason(span, now, config);
+    const reason = rejectReason(span, now, config, allowed);
     if (reason === null) ok.push(span);
     else (rejects ??= new Map()).set(reason, (rejects.get(reason) ?? 0) + 1);
   }
@@ -95,7 +108,7 @@ function takeFastLane(): void {
 
 function onExports(jobs: ExportJob[], yieldToFastLane = true): void {
   const done: Done[] = [];
-  for (const { id, receiver, format, bytes } of jobs) {
+  for (const { id, receiver, format, bytes, identities } of jobs) {
     if (yieldToFastLane) takeFastLane();
     const now = Date.now();
     let request: DecodedRequest;
@@ -105,7 +118,7 @@ function onExports(jobs: ExportJob[], yieldToFastLane = true): void {
       done.push({ id, spans: 0, error: errorOf(err) });
       continue;
     }
-    const v = validate(request.spans, receiver, now);
+    const v = validate(request.spans, receiver, now, globsOf(identities));
     builder.add(v.ok, now);
     done.push({ id, spans: request.spans.length, rejected: v.rejected, errorMessage: v.errorMessage });
   }

@@ -24,6 +24,7 @@ import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
 import { encodeGrpcStatusDetailsRetryInfo, encodeProtobufResponse } from './otlp-protobuf.js';
 import { TlsFiles } from '../tls.js';
+import { ClientIdentities } from './client-identities.js';
 import { grpcCredentials } from './grpc-tls.js';
 import { ReceivingSlots } from './receiving-slots.js';
 
@@ -53,8 +54,10 @@ export class GrpcReceiver {
   private closed = false;
   private readonly slots: ReceivingSlots;
   private readonly tlsFiles: TlsFiles | null;
+  private readonly clients: ClientIdentities;
 
   constructor(private readonly deps: GrpcReceiverDeps) {
+    this.clients = new ClientIdentities(deps.config.receivers.otlp.clientIdentities);
     const { tls } = deps.config.receivers.otlp.grpc;
     this.tlsFiles = tls ? new TlsFiles(tls, 'otlp-grpc', deps.logger) : null;
     const max = deps.config.receivers.otlp.maxRequestBytes;
@@ -125,7 +128,8 @@ export class GrpcReceiver {
     };
     let outcome;
     try {
-      outcome = pipeline.ingest(call.request, 'protobuf', 'grpc');
+      const identities = this.clients.enabled ? this.clients.allowedFor(call.getAuthContext()?.sslPeerCertificate) : null;
+      outcome = pipeline.ingest(call.request, 'protobuf', 'grpc', identities);
     } catch (err) {
       done(this.toStatus(err, config.ingest.retryAfter), null);
       return;
@@ -147,6 +151,10 @@ export class GrpcReceiver {
       metadata.set('grpc-status-details-bin', encodeGrpcStatusDetailsRetryInfo(retryAfterMs, grpc.status.UNAVAILABLE, err.message));
       if (err.code === 'VIGIL_ERR_SHUTTING_DOWN') metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'shutting_down' });
       return { code: grpc.status.UNAVAILABLE, details: err.message, metadata };
+    }
+    if (err instanceof VigilError && err.code === 'VIGIL_ERR_FORBIDDEN') {
+      metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'forbidden' });
+      return { code: grpc.status.PERMISSION_DENIED, details: err.message };
     }
     if (err instanceof VigilError) {
       metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'decode' });

@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { bearerToken, tokenMatches } from '../api/token.js';
 import type { Config } from '../config/schema.js';
 import { VigilError } from '../errors.js';
@@ -19,6 +20,7 @@ import { encodeJsonResponse } from './otlp-json.js';
 import { encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
 import { readBody } from './read-body.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
+import { ClientIdentities } from './client-identities.js';
 
 
 const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = {
@@ -28,6 +30,7 @@ const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = 
   VIGIL_ERR_CONTENT_ENCODING: 'content_encoding',
   VIGIL_ERR_SHUTTING_DOWN: 'shutting_down',
   VIGIL_ERR_UNAUTHENTICATED: 'unauthenticated',
+  VIGIL_ERR_FORBIDDEN: 'forbidden',
 };
 
 export interface HttpReceiverDeps {
@@ -35,6 +38,12 @@ export interface HttpReceiverDeps {
   pipeline: Pipeline;
   metrics: Metrics;
   logger: Logger;
+}
+
+/** The client certificate of a request over TLS (null over plaintext, or when the client sent none). */
+function peerCertificate(req: http.IncomingMessage): PeerCertificate | null {
+  const socket = req.socket as Partial<TLSSocket>;
+  return typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : null;
 }
 
 function formatOf(contentType: string | undefined): Format | null {
@@ -49,7 +58,10 @@ export class HttpReceiver {
   private readonly server: http.Server;
   private closed = false;
 
+  private readonly clients: ClientIdentities;
+
   constructor(private readonly deps: HttpReceiverDeps) {
+    this.clients = new ClientIdentities(deps.config.receivers.otlp.clientIdentities);
     const { tls } = deps.config.receivers.otlp.http;
     this.listener = createHttpServer(tls, 'otlp-http', deps.logger, { keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
     this.server = this.listener.server;
@@ -85,6 +97,7 @@ export class HttpReceiver {
       const { token } = config.receivers.otlp;
       // Before the body is read: a stranger's upload costs nothing.
       if (token !== undefined && !tokenMatches(token, bearerToken(req.headers.authorization))) throw new VigilError('VIGIL_ERR_UNAUTHENTICATED');
+      const identities = this.clients.enabled ? this.clients.allowedFor(peerCertificate(req)) : null;
       if (!format) throw new VigilError('VIGIL_ERR_CONTENT_TYPE', String(req.headers['content-type'] ?? 'none'));
       const reading = pipeline.bodyBudget();
       let body: Buffer;
@@ -93,7 +106,7 @@ export class HttpReceiver {
       } finally {
         reading.release(); // the queue charges the body itself from here on
       }
-      const result = await pipeline.ingest(body, format, 'http');
+      const result = await pipeline.ingest(body, format, 'http', identities);
       const payload = format === 'json' ? encodeJsonResponse(result.rejected, result.errorMessage) : encodeProtobufResponse(result.rejected, result.errorMessage);
       this.send(res, 200, format, payload);
     } catch (err) {
@@ -112,7 +125,7 @@ export class HttpReceiver {
     const reason = REJECT_REASON[err.code];
     if (reason) metrics.requestsRejected.inc({ receiver: 'http', reason });
     if (err.retryable) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(config.ingest.retryAfter / 1000))));
-    const grpcCode = err.retryable ? 14 : err.httpStatus === 413 ? 8 : err.httpStatus === 401 ? 16 : 3;
+    const grpcCode = err.retryable ? 14 : ({ 413: 8, 401: 16, 403: 7 } as Record<number, number>)[err.httpStatus] ?? 3;
     if (err.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="vigil-otlp"');
     if (!req.complete) {
       // The body was not read to its end (too large, bad gzip): answer, then close the connection.

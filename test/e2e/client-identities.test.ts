@@ -1,0 +1,104 @@
+/**
+ * `receivers.otlp.clientIdentities`: over mutual TLS, a client may send spans only for the identities
+ * its rule gives it. A Collector speaks for its fleet, an agent with its own SVID for itself; spans of
+ * other identities are rejected (partial success, `identity_not_allowed`), and a client no rule names
+ * is refused (403 / PERMISSION_DENIED). The real gRPC and http/protobuf SDK exporters, test certificates
+ * from test/fixtures/tls (the Collector's is spiffe://acme.example/collector, the agent's
+ * spiffe://acme.example/ns/support/sa/agent-1).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSpans } from '../helpers/otlp-payloads.js';
+import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+
+const TLS = path.join(import.meta.dirname, '../fixtures/tls');
+const pem = (name: string) => fs.readFileSync(path.join(TLS, `${name}.pem`));
+const mutual = { cert: path.join(TLS, 'server.pem'), key: path.join(TLS, 'server-key.pem'), clientCa: path.join(TLS, 'ca.pem') };
+const AGENT = 'spiffe://acme.example/ns/support/sa/agent-1';
+
+type Client = 'client' | 'agent-client';
+type MakeExporter = (t: TestDaemon, client: Client) => SpanExporter;
+const EXPORTERS: Array<[string, MakeExporter]> = [
+  ['grpc', (t, c) => new GrpcExporter({ url: `https://127.0.0.1:${t.daemon.ports.grpc}`, credentials: grpc.credentials.createSsl(pem('ca'), pem(`${c}-key`), pem(c)) })],
+  ['http', (t, c) => new ProtoExporter({ url: `https://127.0.0.1:${t.daemon.ports.http}/v1/traces`, httpAgentOptions: { ca: pem('ca'), cert: pem(c), key: pem(`${c}-key`) } })],
+];
+
+/** One export holding a tool call by each of `identities`. */
+function exportFor(exporter: SpanExporter, identities: string[]): Promise<ExportResult> {
+  const spans = makeSpans(
+    identities.map((identity) => ({
+      name: 'execute_tool crm.search',
+      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'crm.search' },
+      resource: { 'service.name': 'support-agent', 'nhi.identity': identity },
+    })),
+  );
+  return new Promise<ExportResult>((resolve) => exporter.export(spans, resolve)).finally(() => exporter.shutdown());
+}
+
+const metric = async (t: TestDaemon, series: string) => {
+  const text = await t.daemon.metrics.registry.metrics();
+  return Number(text.split('\n').find((l) => l.startsWith(series + ' '))?.split(' ')[1] ?? 0);
+};
+
+describe('rules for a Collector and for agents with their own SVIDs', () => {
+  let t: TestDaemon;
+  beforeAll(async () => {
+    t = await startTestDaemon({
+      receivers: {
+        otlp: {
+          grpc: { tls: mutual },
+          http: { tls: mutual },
+          clientIdentities: [
+            { client: 'spiffe://acme.example/collector', identities: ['spiffe://acme.example/ns/support/*'] },
+            { client: 'spiffe://acme.example/ns/*', identities: ['{client}'] },
+          ],
+        },
+      },
+    });
+  });
+  afterAll(() => t.close());
+
+  describe.each(EXPORTERS)('%s exporter', (receiver, make) => {
+    it("the Collector's spans for its fleet are kept, those for another identity rejected", async () => {
+      const fleet = `spiffe://acme.example/ns/support/sa/via-collector-${receiver}`;
+      const forged = `spiffe://evil.example/ns/support/sa/forged-${receiver}`;
+      const before = await metric(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`);
+      expect((await exportFor(make(t, 'client'), [fleet, forged])).code).toBe(ExportResultCode.SUCCESS); // partial success
+      await waitFor(() => t.actions.some((a) => a.identity === fleet), 'the fleet identity');
+      expect(t.actions.filter((a) => a.identity === forged)).toEqual([]);
+      expect(await metric(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`)).toBe(before + 1);
+    });
+
+    it('an agent speaks for itself only', async () => {
+      const other = `spiffe://acme.example/ns/support/sa/agent-2-${receiver}`;
+      const seen = t.actions.filter((a) => a.identity === AGENT).length;
+      expect((await exportFor(make(t, 'agent-client'), [AGENT, other])).code).toBe(ExportResultCode.SUCCESS);
+      await waitFor(() => t.actions.filter((a) => a.identity === AGENT).length > seen, 'its own action');
+      expect(t.actions.filter((a) => a.identity === other)).toEqual([]);
+    });
+  });
+});
+
+describe('a client no rule names', () => {
+  let t: TestDaemon;
+  beforeAll(async () => {
+    t = await startTestDaemon({
+      receivers: { otlp: { grpc: { tls: mutual }, http: { tls: mutual }, clientIdentities: [{ client: 'spiffe://acme.example/collector', identities: ['*'] }] } },
+    });
+  });
+  afterAll(() => t.close());
+
+  it.each(EXPORTERS)('is refused whole over %s (403 / PERMISSION_DENIED), and counted', async (receiver, make) => {
+    const result = await exportFor(make(t, 'agent-client'), [AGENT]);
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(String(result.error)).toMatch(receiver === 'grpc' ? /PERMISSION_DENIED|7 / : /Forbidden/);
+    expect(await metric(t, `vigil_requests_rejected_total{receiver="${receiver}",reason="forbidden"}`)).toBe(1);
+    expect(t.actions.filter((a) => a.identity === AGENT)).toEqual([]);
+  });
+});
