@@ -14,31 +14,18 @@
 import Database from 'better-sqlite3';
 import type { Db } from '../src/store/database.js';
 import { IdentityBaseline, type BaselineSettings } from './identity.js';
-import { PeerGroupBaseline } from './peer-group.js';
+import { pickOverflow, type Overflow, type PeerBounds } from './peer-bounds.js';
+import { group, loadPeerGroups } from './peer-groups-load.js';
+import type { PeerGroupBaseline } from './peer-group.js';
 
 interface Hot {
   baseline: IdentityBaseline;
   used: boolean;
 }
 
-/**
- * A member picked to leave for a bound, with the time of its latest action when picked; or (identity
- * null) a group picked with no member, to be dropped.
- */
-type Overflow = [group: PeerGroupBaseline, identity: string | null, seen: number];
-
-/**
- * Over a bound, members leave until this share of it is left: the scan that picks them (a sort of every
- * member or group) then runs once per many joins, not at every one.
- */
-const OVERFLOW_KEEP = 0.9;
-const keep = (bound: number) => Math.max(1, Math.floor(bound * OVERFLOW_KEEP));
-/** Ascending event time; NaN (and equal times) compare equal, so a bad time cannot break the sort. */
-const byTime = (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0);
-
 export class BaselineStore {
   private readonly hot = new Map<string, Hot>();
-  private readonly groups = new Map<string, PeerGroupBaseline>();
+  private readonly groups: Map<string, PeerGroupBaseline>;
   private readonly selectIdentity;
   private readonly upsertIdentity;
   private readonly upsertGroup;
@@ -61,8 +48,6 @@ export class BaselineStore {
   private memberCount = 0;
   /** Members (and empty groups) picked to leave for a bound, least recently active last (taken from the end). */
   private overflow: Overflow[] = [];
-  private readonly maxMembers: number;
-  private readonly maxGroups: number;
 
   /**
    * @param forget when given, counters forgotten by then are dropped as a baseline is written (tests of
@@ -74,10 +59,8 @@ export class BaselineStore {
     private readonly db: Db,
     private readonly maxHot: number,
     private readonly forget?: BaselineSettings,
-    { maxMembers = Number.POSITIVE_INFINITY, maxGroups = Number.POSITIVE_INFINITY } = {},
+    private readonly bounds: PeerBounds = { maxMembers: Number.POSITIVE_INFINITY, maxGroups: Number.POSITIVE_INFINITY },
   ) {
-    this.maxMembers = maxMembers;
-    this.maxGroups = maxGroups;
     this.selectIdentity = db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck();
     this.upsertIdentity = db.prepare(
       'INSERT INTO identity_baselines (identity, peer_group, body) VALUES (?, ?, ?) ON CONFLICT(identity) DO UPDATE SET peer_group = excluded.peer_group, body = excluded.body',
@@ -96,57 +79,14 @@ export class BaselineStore {
     this.upsertItem = db.prepare(
       'INSERT INTO peer_items (peer_group, item, users, adopters) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET users = excluded.users, adopters = excluded.adopters',
     );
-    this.loadGroups();
-    if (db.prepare("SELECT value FROM meta WHERE key = 'baselines_clean'").pluck().get() !== '1') this.recountUsers();
+    this.groups = loadPeerGroups(db, db.prepare("SELECT value FROM meta WHERE key = 'baselines_clean'").pluck().get() === '1');
+    for (const g of this.groups.values()) this.memberCount += g.members.size;
     this.setClean.run('0');
-  }
-
-  /**
-   * Sets each group item's users to the members whose stored baseline holds it. A checkpoint writes
-   * group rows at every slice and baselines a slice at a time, so a crash can leave users counted for
-   * items their baselines never got to store; counted again when relearned, they would stay for good.
-   */
-  private recountUsers(): void {
-    type Row = { g: string; k: string; n: number };
-    const counted = new Map<string, Map<string, number>>();
-    const rows = this.db.prepare(`
-      SELECT m.peer_group AS g, c.value ->> '$[0]' AS k, count(*) AS n
-      FROM peer_members m JOIN identity_baselines b ON b.identity = m.identity, json_each(b.body, '$.counters') c
-      GROUP BY g, k`).iterate() as Iterable<Row>;
-    for (const { g, k, n } of rows) {
-      let byItem = counted.get(g);
-      if (!byItem) counted.set(g, (byItem = new Map()));
-      byItem.set(k, n);
-    }
-    for (const g of this.groups.values()) g.recount(counted.get(g.name) ?? new Map());
-    for (const [name, byItem] of counted) if (!this.groups.has(name)) this.group(name).recount(byItem);
   }
 
   /** Everything is written (a final checkpoint at shutdown): no recount needed at the next start. */
   markCleanShutdown(): void {
     this.setClean.run('1');
-  }
-
-  private loadGroups(): void {
-    type GroupRow = { peer_group: string; body: string };
-    for (const row of this.db.prepare('SELECT peer_group, body FROM peer_baselines').iterate() as Iterable<GroupRow>) {
-      const g = this.group(row.peer_group);
-      const { outcome, history } = JSON.parse(row.body) as { outcome: PeerGroupBaseline['outcome']; history?: Partial<Record<string, number | null>> };
-      Object.assign(g.outcome.actions, outcome.actions);
-      Object.assign(g.outcome.bad, outcome.bad);
-      // Infinite bounds (no action yet) are stored as null.
-      g.history = { firstSeen: history?.firstSeen ?? Infinity, lastSeen: history?.lastSeen ?? -Infinity, actions: history?.actions ?? 0 };
-    }
-    type MemberRow = { peer_group: string; identity: string; mature: number; last_seen: number };
-    for (const row of this.db.prepare('SELECT peer_group, identity, mature, last_seen FROM peer_members').iterate() as Iterable<MemberRow>) {
-      this.group(row.peer_group).restoreMember(row.identity, row.mature === 1, row.last_seen);
-      this.memberCount++;
-    }
-    type ItemRow = { peer_group: string; item: string; users: number; adopters: string };
-    for (const row of this.db.prepare('SELECT peer_group, item, users, adopters FROM peer_items').iterate() as Iterable<ItemRow>) {
-      this.group(row.peer_group).restoreItem(row.item, row.users, JSON.parse(row.adopters));
-    }
-    for (const g of this.groups.values()) g.markClean();
   }
 
   /** The identity's baseline: hot, else loaded from SQLite, else new (first seen at `time`). */
@@ -173,9 +113,7 @@ export class BaselineStore {
   }
 
   group(name: string): PeerGroupBaseline {
-    let g = this.groups.get(name);
-    if (!g) this.groups.set(name, (g = new PeerGroupBaseline(name)));
-    return g;
+    return group(this.groups, name);
   }
 
   /** Members of all peer groups. */
@@ -241,17 +179,16 @@ export class BaselineStore {
    * Bounds what peer groups hold in memory, whatever makes them many: an identity per run (an id unique
    * per run in `identity.chain`), a `service.name` per pod, forged identities. Over `maxMembers` members
    * in all, the least recently active members of the largest groups leave early, as if idle; over
-   * `maxGroups` groups, the smallest, least recently active groups lose all their members. Either way
-   * down to OVERFLOW_KEEP of the bound, at most `limit` members per call (each may need its baseline
+   * `maxGroups` groups, the smallest, least recently active groups lose all their members (see
+   * peer-bounds.ts for who goes). Either way down to 90% of the bound, at most `limit` members per call (each may need its baseline
    * read from SQLite). A group left with no member is dropped whole, items included, since its memory
    * is what the bounds are for. Call inside a transaction, before the checkpoint. Returns how many
    * members left.
    */
   removeOverflow(limit: number): number {
     if (this.overflow.length === 0) {
-      if (this.memberCount > this.maxMembers) this.overflow = this.leastRecentMembers(this.memberCount - keep(this.maxMembers));
-      else if (this.groups.size > this.maxGroups) this.overflow = this.leastRecentGroups(this.groups.size - keep(this.maxGroups));
-      else return 0;
+      this.overflow = pickOverflow(this.groups, this.memberCount, this.bounds);
+      if (this.overflow.length === 0) return 0;
     }
     let n = 0;
     while (n < limit && this.overflow.length > 0) {
@@ -266,37 +203,6 @@ export class BaselineStore {
       n++;
     }
     return n;
-  }
-
-  /**
-   * Up to `n` members whose latest action is oldest, among the groups larger than a fair share of the
-   * bound, to be taken from the end: a flood of identities in one group (a per-run id, forged spans)
-   * is trimmed in that group, not by emptying quiet groups. Over the bound, some group is always larger.
-   */
-  private leastRecentMembers(n: number): Overflow[] {
-    const share = this.maxMembers / this.groups.size;
-    const all: Overflow[] = [];
-    for (const g of this.groups.values()) {
-      if (g.members.size > share) for (const [identity, seen] of g.members) all.push([g, identity, seen]);
-    }
-    return all.sort((a, b) => byTime(a[2], b[2])).slice(0, n).reverse();
-  }
-
-  /**
-   * The members of `n` groups, to be taken from the end (an empty group as itself): the smallest first,
-   * and among those the least recently active. A flood of groups (a `service.name` per pod or forged)
-   * is of one-member groups, so fleets' groups are the last to go.
-   */
-  private leastRecentGroups(n: number): Overflow[] {
-    const picked = [...this.groups.values()]
-      .sort((a, b) => a.members.size - b.members.size || byTime(a.history.lastSeen, b.history.lastSeen))
-      .slice(0, n);
-    const out: Overflow[] = [];
-    for (const g of picked) {
-      if (g.members.size === 0) out.push([g, null, Number.NaN]);
-      for (const [identity, seen] of g.members) out.push([g, identity, seen]);
-    }
-    return out.reverse();
   }
 
   /**

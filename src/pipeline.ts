@@ -144,12 +144,12 @@ export class Pipeline {
   }
 
   /**
-   * What receivers call with an export's bytes. Resolves with its partial-success outcome once it is
-   * durable; rejects when it cannot be decoded.
+   * What receivers call with an export's bytes (`identities`: the patterns its client may speak for,
+   * receiver/client-identities.ts). Resolves with its partial-success outcome once it is durable;
+   * rejects when it cannot be decoded.
    * @throws VigilError VIGIL_ERR_OVERLOADED when its spans or bytes do not fit the queue (retryable, nothing kept),
    *   VIGIL_ERR_DECODE when protobuf is malformed at the span level.
    */
-  /** `identities`: the patterns the sending client may speak for (see receiver/client-identities.ts). */
   ingest(bytes: Uint8Array, format: Format, receiver: Receiver, identities: string[] | null = null): Promise<Outcome> {
     if (this.closing) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
     const counted = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
@@ -160,8 +160,7 @@ export class Pipeline {
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.bounds.spans} spans (${this.bounds.bytes} bytes) queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const job: ExportJob = { id: this.nextId++, receiver, format, bytes, ...(identities ? { identities } : {}) };
-      const entry: Pending = { job, charge, ticket: { resolve, reject } };
+      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes, ...(identities && { identities }) }, charge, ticket: { resolve, reject } };
       if (charge.small) this.queue.splice(this.fastLaneEnd++, 0, entry);
       else this.queue.push(entry);
       this.updateQueueMetrics();

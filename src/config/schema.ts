@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { crossChecks } from './cross-checks.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -33,10 +34,6 @@ export const duration = z
     return Number(n) * UNIT_MS[unit];
   });
 
-/** Node's timers take at most 2^31 - 1 ms (longer ones fire at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** The shortest alert retention: anything shorter is more likely a slip of unit (`365m`) than a wish. */
-const DAY_MS = 86_400_000;
 
 /** Formats milliseconds back into the largest unit that divides them evenly: 300000 -> `5m`. */
 export function formatDuration(ms: number): string {
@@ -346,71 +343,7 @@ export const configSchema = z
   })
   // Cross-references between sections. Zod runs this only once every field is valid, so these problems
   // surface after the field-level ones are fixed; the checks can then trust the shapes they read.
-  .superRefine((cfg, ctx) => {
-    const names = new Set(cfg.revocation.brokers.map((b) => b.name));
-    cfg.revocation.rules.forEach((rule, i) => {
-      if (!names.has(rule.broker)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['revocation', 'rules', i, 'broker'],
-          message: `names no broker in revocation.brokers (${[...names].join(', ') || 'none configured'})`,
-        });
-      }
-    });
-    const urls = new Set<string>();
-    cfg.webhooks.forEach((w, i) => {
-      // The url is an endpoint's identity in the outbox; two entries with one url would share deliveries.
-      if (urls.has(w.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'duplicates the url of an earlier webhook' });
-      urls.add(w.url);
-    });
-    const { requestTimeout } = cfg.receivers.otlp;
-    if (!(requestTimeout > 0 && requestTimeout <= MAX_TIMER_MS)) {
-      // 0 would turn the slow-upload guards off; past 24d Node's timer would fire at once.
-      ctx.addIssue({ code: 'custom', path: ['receivers', 'otlp', 'requestTimeout'], message: 'must be more than 0 and at most 24d' });
-    }
-    if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
-      ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
-    }
-    const { grpc, http, clientIdentities } = cfg.receivers.otlp;
-    const withoutClientCerts = Object.entries({ grpc, http }).find(([, r]) => r.enabled && r.tls?.clientCa === undefined);
-    if (clientIdentities !== undefined && withoutClientCerts) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['receivers', 'otlp', 'clientIdentities'],
-        message: `needs client certificates (tls.clientCa) on every enabled receiver, and receivers.otlp.${withoutClientCerts[0]} has none`,
-      });
-    }
-    if (cfg.api.tls?.clientCa !== undefined) {
-      // API clients (the CLI, browsers, SOC tooling) authenticate with the API token, not certificates.
-      ctx.addIssue({ code: 'custom', path: ['api', 'tls', 'clientCa'], message: 'is for the receivers only: API clients authenticate with the API token' });
-    }
-    if (cfg.alerts.retention < Math.max(DAY_MS, cfg.alerts.suppressionWindow)) {
-      // A shorter one could delete an alert that findings still fold into.
-      ctx.addIssue({ code: 'custom', path: ['alerts', 'retention'], message: 'must be at least 1d and at least alerts.suppressionWindow' });
-    }
-    if (cfg.delivery.retryMax < cfg.delivery.retryInitial) {
-      ctx.addIssue({ code: 'custom', path: ['delivery', 'retryMax'], message: 'must be at least delivery.retryInitial' });
-    }
-    const seen = new Set<string>();
-    cfg.revocation.brokers.forEach((b, i) => {
-      // Rules pick brokers by name; a second broker of the same name could never be chosen.
-      if (seen.has(b.name)) {
-        ctx.addIssue({ code: 'custom', path: ['revocation', 'brokers', i, 'name'], message: `duplicates the name of an earlier broker ("${b.name}")` });
-      }
-      seen.add(b.name);
-    });
-    cfg.sensitive.zones.forEach((zone, i) => {
-      if (zone !== 'external' && !Object.hasOwn(cfg.zones, zone)) {
-        ctx.addIssue({ code: 'custom', path: ['sensitive', 'zones', i], message: `names unknown zone "${zone}"` });
-      }
-    });
-    for (const zone of Object.keys(cfg.zones)) {
-      // JavaScript objects list integer-like keys first, which would silently reorder first-match-wins zones.
-      if (/^\d+$/.test(zone)) {
-        ctx.addIssue({ code: 'custom', path: ['zones', zone], message: 'a zone name must not be a plain number (zones are tried in order)' });
-      }
-    }
-  });
+  .superRefine(crossChecks);
 
 /** The validated, defaulted configuration (durations in ms, paths resolved by the loader). */
 export type Config = z.output<typeof configSchema>;
