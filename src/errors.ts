@@ -43,6 +43,12 @@ export class VigilError extends Error {
   }
 }
 
+/** Why a file named in the config cannot be read, in a few words (`no such file`, `permission denied`). */
+export function unreadableReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String(code ?? err);
+}
+
 /** An error the ingest worker reported, as the receivers expect it (a VigilError maps to a status; anything else is a 500). */
 export function errorFromWorker(e: { code: string; message: string }): Error {
   if (!(e.code in ERRORS)) return new Error(e.message);

@@ -13,6 +13,7 @@ import type net from 'node:net';
 import { resolve } from 'node:path';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
+import { unreadableReason } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface TlsConfig {
@@ -48,9 +49,7 @@ function readPem(cfg: TlsConfig, base: string, field: keyof TlsConfig, marker: R
   try {
     pem = readFileSync(resolve(base, file));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String(code ?? err);
-    throw new TlsFileError(field, `cannot read ${file} (${why})`);
+    throw new TlsFileError(field, `cannot read ${file} (${unreadableReason(err)})`);
   }
   if (!marker.test(pem.toString('latin1'))) throw new TlsFileError(field, `${file} holds no PEM ${what}`);
   return pem;

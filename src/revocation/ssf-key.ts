@@ -7,6 +7,7 @@ import crypto, { type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
+import { unreadableReason } from '../errors.js';
 
 /** A key file that cannot be used; `message` says why and how to fix it. */
 export class SigningKeyError extends Error {}
@@ -17,9 +18,7 @@ export function loadSigningKey(file: string, shown: string = file): KeyObject {
   try {
     pem = readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String(code ?? err);
-    throw new SigningKeyError(`cannot read ${shown} (${why})`);
+    throw new SigningKeyError(`cannot read ${shown} (${unreadableReason(err)})`);
   }
   if (pem.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
     throw new SigningKeyError(`${shown} is an encrypted key; Vigil needs an unencrypted PKCS#8 PEM (openssl pkcs8 -topk8 -nocrypt)`);

@@ -9,14 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { tlsFile } from '../helpers/tls.js';
 
-const TLS = path.join(import.meta.dirname, '../fixtures/tls');
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 /** A copy of fixture `name` whose base64 body is damaged (a truncated download, a bad paste). */
 function damaged(dir: string, name: string): string {
-  const lines = fs.readFileSync(path.join(TLS, `${name}.pem`), 'utf8').trim().split('\n');
+  const lines = fs.readFileSync(tlsFile(name), 'utf8').trim().split('\n');
   const out = path.join(dir, `damaged-${name}.pem`);
   fs.writeFileSync(out, [lines[0], ...lines.slice(1, -1).map((l) => [...l].reverse().join('')), lines.at(-1)].join('\n') + '\n');
   return out;
@@ -44,7 +44,7 @@ it('a clientCa that holds no usable certificate stops the start, with its key pa
   const dir = tmp();
   const ca = damaged(dir, 'ca');
   const found = problems(
-    `receivers: { otlp: { http: { tls: { cert: "${path.join(TLS, 'server.pem')}", key: "${path.join(TLS, 'server-key.pem')}", clientCa: "${ca}" } } } }\n`,
+    `receivers: { otlp: { http: { tls: { cert: "${tlsFile('server')}", key: "${tlsFile('server-key')}", clientCa: "${ca}" } } } }\n`,
     dir,
   );
   expect(found).toEqual([`receivers.otlp.http.tls.clientCa: ${ca} holds a certificate that does not parse (the first of 1)`]);
@@ -53,7 +53,7 @@ it('a clientCa that holds no usable certificate stops the start, with its key pa
 it('a cert that does not parse is reported against cert, not key', () => {
   const dir = tmp();
   const cert = damaged(dir, 'server');
-  const found = problems(`api: { tls: { cert: "${cert}", key: "${path.join(TLS, 'server-key.pem')}" } }\n`, dir);
+  const found = problems(`api: { tls: { cert: "${cert}", key: "${tlsFile('server-key')}" } }\n`, dir);
   expect(found).toEqual([`api.tls.cert: ${cert} holds a certificate that does not parse (the first of 1)`]);
 });
 

@@ -6,8 +6,6 @@
  * from test/fixtures/tls (the Collector's is spiffe://acme.example/collector, the agent's
  * spiffe://acme.example/ns/support/sa/agent-1).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -16,10 +14,8 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpans } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { MUTUAL_TLS, pem } from '../helpers/tls.js';
 
-const TLS = path.join(import.meta.dirname, '../fixtures/tls');
-const pem = (name: string) => fs.readFileSync(path.join(TLS, `${name}.pem`));
-const mutual = { cert: path.join(TLS, 'server.pem'), key: path.join(TLS, 'server-key.pem'), clientCa: path.join(TLS, 'ca.pem') };
 const AGENT = 'spiffe://acme.example/ns/support/sa/agent-1';
 
 type Client = 'client' | 'agent-client';
@@ -52,8 +48,8 @@ describe('rules for a Collector and for agents with their own SVIDs', () => {
     t = await startTestDaemon({
       receivers: {
         otlp: {
-          grpc: { tls: mutual },
-          http: { tls: mutual },
+          grpc: { tls: MUTUAL_TLS },
+          http: { tls: MUTUAL_TLS },
           clientIdentities: [
             { client: 'spiffe://acme.example/collector', identities: ['spiffe://acme.example/ns/support/*'] },
             { client: 'spiffe://acme.example/ns/*', identities: ['{client}'] },
@@ -89,7 +85,7 @@ describe('a client no rule names', () => {
   let t: TestDaemon;
   beforeAll(async () => {
     t = await startTestDaemon({
-      receivers: { otlp: { grpc: { tls: mutual }, http: { tls: mutual }, clientIdentities: [{ client: 'spiffe://acme.example/collector', identities: ['*'] }] } },
+      receivers: { otlp: { grpc: { tls: MUTUAL_TLS }, http: { tls: MUTUAL_TLS }, clientIdentities: [{ client: 'spiffe://acme.example/collector', identities: ['*'] }] } },
     });
   });
   afterAll(() => t.close());

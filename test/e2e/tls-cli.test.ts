@@ -9,10 +9,9 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { startTestDaemon, TEST_TOKEN, type TestDaemon } from '../helpers/daemon.js';
 import { CLI } from '../helpers/serve-process.js';
+import { SERVER_TLS, tlsFile } from '../helpers/tls.js';
 
-const TLS = path.join(import.meta.dirname, '../fixtures/tls');
-const serverTls = { cert: path.join(TLS, 'server.pem'), key: path.join(TLS, 'server-key.pem') };
-const trusted = { NODE_EXTRA_CA_CERTS: path.join(TLS, 'ca.pem') };
+const trusted = { NODE_EXTRA_CA_CERTS: tlsFile('ca') };
 
 let t: TestDaemon | undefined;
 afterEach(async () => {
@@ -36,8 +35,8 @@ async function show(d: TestDaemon, host: string, tls: Record<string, string>) {
 }
 
 it('api.endpoint 0.0.0.0 with api.tls: the CLI reaches the daemon over loopback', async () => {
-  t = await startTestDaemon({ api: { endpoint: '0.0.0.0:0', tls: serverTls } });
-  const r = await show(t, '0.0.0.0', serverTls);
+  t = await startTestDaemon({ api: { endpoint: '0.0.0.0:0', tls: SERVER_TLS } });
+  const r = await show(t, '0.0.0.0', SERVER_TLS);
   // The daemon answered (it knows no such identity).
   expect(r.stderr).toMatch(/GET \/v1\/identities\/spiffe%3A%2F%2Facme\.example%2Fagent%2Fnobody: 404/);
 });

@@ -5,12 +5,10 @@
  * handshake timeout (120 s), past a Kubernetes grace period, and the final checkpoint was never written.
  */
 import net from 'node:net';
-import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { SERVER_TLS } from '../helpers/tls.js';
 
-const TLS = path.join(import.meta.dirname, '../fixtures/tls');
-const serverTls = { cert: path.join(TLS, 'server.pem'), key: path.join(TLS, 'server-key.pem') };
 const sockets: net.Socket[] = [];
 afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
 
@@ -29,7 +27,7 @@ function closeWithin(d: TestDaemon): Promise<string> {
 }
 
 it.each(['http', 'api'] as const)('a silent client on the TLS %s listener does not hold the daemon shutdown', async (listener) => {
-  const t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: serverTls }, http: { tls: serverTls } } }, api: { tls: serverTls } });
+  const t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: SERVER_TLS }, http: { tls: SERVER_TLS } } }, api: { tls: SERVER_TLS } });
   await silentClient(t.daemon.ports[listener]);
   expect(await closeWithin(t)).toBe('closed');
 });

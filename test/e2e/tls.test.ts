@@ -15,10 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpans } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { CLI } from '../helpers/serve-process.js';
+import { MUTUAL_TLS, pem, SERVER_TLS, tlsFile } from '../helpers/tls.js';
 
-const TLS = path.join(import.meta.dirname, '../fixtures/tls');
-const pem = (name: string) => fs.readFileSync(path.join(TLS, `${name}.pem`));
-const serverTls = { cert: path.join(TLS, 'server.pem'), key: path.join(TLS, 'server-key.pem') };
 
 function exportOne(exporter: SpanExporter, identity: string): Promise<ExportResult> {
   const spans = makeSpans([{ name: 'execute_tool crm.search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'crm.search' } }], {
@@ -61,7 +59,7 @@ function httpsGet(url: string, headers: Record<string, string> = {}): Promise<{ 
 describe('TLS on every listener', () => {
   let t: TestDaemon;
   beforeAll(async () => {
-    t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: serverTls }, http: { tls: serverTls } } }, api: { tls: serverTls } });
+    t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: SERVER_TLS }, http: { tls: SERVER_TLS } } }, api: { tls: SERVER_TLS } });
   });
   afterAll(() => t.close());
 
@@ -97,14 +95,14 @@ describe('TLS on every listener', () => {
 
   it('`vigil baseline show` talks HTTPS to it, trusting the CA given in NODE_EXTRA_CA_CERTS', async () => {
     const cfg = path.join(t.dir, 'cli.yaml');
-    const tlsYaml = `{ cert: "${serverTls.cert}", key: "${serverTls.key}" }`;
+    const tlsYaml = `{ cert: "${SERVER_TLS.cert}", key: "${SERVER_TLS.key}" }`;
     fs.writeFileSync(cfg, `api: { endpoint: "127.0.0.1:${t.daemon.ports.api}", tls: ${tlsYaml} }\nstorage: { path: "${path.join(t.dir, 'vigil.db')}" }\n`);
     const show = (env: Record<string, string>) => cli(['baseline', 'show', '--config', cfg, 'spiffe://acme.example/agent/tls-grpc'], env);
 
     const untrusted = await show({});
     expect(untrusted.status).not.toBe(0);
     expect(untrusted.stderr).toMatch(/does not trust .*NODE_EXTRA_CA_CERTS/);
-    const trusted = await show({ NODE_EXTRA_CA_CERTS: path.join(TLS, 'ca.pem') });
+    const trusted = await show({ NODE_EXTRA_CA_CERTS: tlsFile('ca') });
     expect(trusted.stderr).toBe('');
     expect(JSON.parse(trusted.stdout)).toMatchObject({ identity: 'spiffe://acme.example/agent/tls-grpc' });
   });
@@ -122,8 +120,7 @@ function cli(args: string[], env: Record<string, string>): Promise<{ status: num
 describe('mutual TLS (clientCa)', () => {
   let t: TestDaemon;
   beforeAll(async () => {
-    const mutual = { ...serverTls, clientCa: path.join(TLS, 'ca.pem') };
-    t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: mutual }, http: { tls: mutual } } } });
+    t = await startTestDaemon({ receivers: { otlp: { grpc: { tls: MUTUAL_TLS }, http: { tls: MUTUAL_TLS } } } });
   });
   afterAll(() => t.close());
 

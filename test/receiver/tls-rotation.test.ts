@@ -13,9 +13,9 @@ import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { grpcCredentials } from '../../src/receiver/grpc-tls.js';
 import { createHttpServer, TlsFiles, type TlsConfig } from '../../src/tls.js';
+import { pem, tlsFile } from '../helpers/tls.js';
 
-const FIXTURES = path.join(import.meta.dirname, '../fixtures/tls');
-const ca = fs.readFileSync(path.join(FIXTURES, 'ca.pem'));
+const ca = pem('ca');
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -28,8 +28,8 @@ function setUp() {
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const cfg: TlsConfig = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
   const install = (name: string) => {
-    fs.copyFileSync(path.join(FIXTURES, `${name}.pem`), cfg.cert);
-    fs.copyFileSync(path.join(FIXTURES, `${name}-key.pem`), cfg.key);
+    fs.copyFileSync(tlsFile(name), cfg.cert);
+    fs.copyFileSync(tlsFile(`${name}-key`), cfg.key);
   };
   install('server');
   const logs: string[] = [];
@@ -63,7 +63,7 @@ it('an HTTPS listener serves the renewed certificate, and keeps its own when a r
   expect(await servedCn(port)).toBe('vigil test server (rotated)');
 
   // Half a renewal: the old key with a new certificate. Logged; the rotated certificate stays in use.
-  fs.copyFileSync(path.join(FIXTURES, 'server-key.pem'), cfg.key);
+  fs.copyFileSync(tlsFile('server-key'), cfg.key);
   expect(files!.check()).toBe(false);
   expect(await servedCn(port)).toBe('vigil test server (rotated)');
   expect(logs.some((l) => l.includes('renewed TLS files not loaded') && l.includes('is not the key of'))).toBe(true);
