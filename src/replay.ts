@@ -64,7 +64,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
       buffered = '';
     }
   };
-  const alerts = new AlertManager(db, config, metrics);
+  const alerts = new AlertManager(db, config, metrics, Date.now, () => identities.newest);
   const engine = new DetectionEngine(db, config, alerts);
   // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
   const { forgetIdleAfter, maxIdentities } = config.baselines;

@@ -70,14 +70,22 @@ export class AlertManager {
     private readonly config: Config,
     private readonly metrics: Metrics,
     private readonly wallClock: () => number = Date.now,
+    /**
+     * The newest event time the daemon has seen: retention's clock. An alert is kept for
+     * `alerts.retention` from the later of its event and this, so one about a backdated span is not
+     * deleted at the next sweep, right after the SOC was told of it.
+     */
+    private readonly eventNow: () => number = () => Number.NEGATIVE_INFINITY,
   ) {
-    this.insert = db.prepare('INSERT INTO alerts (id, detector, severity, identity, subject, event_time, count, body) VALUES (?, ?, ?, ?, ?, ?, 1, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO alerts (id, detector, severity, identity, subject, event_time, retain_from, count, body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
+    );
     this.updateCount = db.prepare('UPDATE alerts SET count = ?, body = ? WHERE seq = ?');
     this.latest = db.prepare('SELECT body FROM alerts WHERE identity = ? AND detector = ? AND subject = ? ORDER BY seq DESC LIMIT 1').pluck();
     this.saveHeld = db.prepare('INSERT OR REPLACE INTO held_findings (fold_key, body) VALUES (?, ?)');
     this.deleteHeld = db.prepare('DELETE FROM held_findings WHERE fold_key = ?');
     this.deleteExpired = db.prepare(
-      'DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE event_time < ? ORDER BY event_time LIMIT ?) RETURNING seq, identity, detector, subject',
+      'DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE retain_from < ? ORDER BY retain_from LIMIT ?) RETURNING seq, identity, detector, subject',
     );
     for (const row of db.prepare('SELECT fold_key, body FROM held_findings').iterate() as Iterable<{ fold_key: string; body: string }>) {
       this.held.set(row.fold_key, JSON.parse(row.body) as HeldFinding);
@@ -217,7 +225,7 @@ export class AlertManager {
     draft.count = h.count;
     draft.lastEventTime = new Date(h.lastEventTime).toISOString();
     // seq is the row id: strictly increasing, never reused (AUTOINCREMENT), durable once committed.
-    const info = this.insert.run(draft.id, f.detector, f.severity, identity, f.subject, action.time, '{}');
+    const info = this.insert.run(draft.id, f.detector, f.severity, identity, f.subject, action.time, Math.max(action.time, this.eventNow()), '{}');
     const stored: Alert = { seq: Number(info.lastInsertRowid), ...draft };
     const response = this.responder?.(stored, action);
     if (response) stored.response = response;
@@ -248,8 +256,9 @@ export class AlertManager {
   }
 
   /**
-   * Deletes up to `limit` alerts whose event is before `cutoff` (event time; `alerts.retention`), oldest
-   * first, and returns how many. Call inside a transaction. `seq` is never reused (AUTOINCREMENT), so a
+   * Deletes up to `limit` alerts kept since before `cutoff` (event time; `alerts.retention`; kept since
+   * the later of their event and the event time reached when they were raised), oldest first, and
+   * returns how many. Call inside a transaction. `seq` is never reused (AUTOINCREMENT), so a
    * client resuming from a deleted alert's seq still gets every later one. A finding for a deleted
    * alert's subject raises a new alert (its fold window closed long before).
    */

@@ -221,6 +221,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alerts_event_time ON alerts(event_time);
     `,
   },
+  {
+    version: 10,
+    description: 'alerts kept for alerts.retention from when they were raised, not only from their event',
+    sql: `
+      -- An alert about a backdated span (event a year old, raised today) was deleted at the next sweep,
+      -- after the SOC and the webhooks had been told of it. retain_from is the later of its event and the
+      -- event time Vigil had reached when it raised it; alerts written before this knew only their event.
+      ALTER TABLE alerts ADD COLUMN retain_from REAL NOT NULL DEFAULT 0;
+      UPDATE alerts SET retain_from = event_time;
+      DROP INDEX alerts_event_time;
+      CREATE INDEX alerts_retain_from ON alerts(retain_from);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -7,8 +7,9 @@
  *   kept;
  * - over `baselines.maxIdentities` identities, the least recently active are forgotten likewise, so a
  *   fleet that gives every run its own identity (thousands a day) cannot fill the disk in 90 days;
- * - alerts whose event is older than `alerts.retention` are deleted (the SIEM the webhooks feed keeps
- *   the longer record). Revocation records, the audit trail of what was done, are kept.
+ * - alerts are deleted `alerts.retention` after their event, or after they were raised if that was later
+ *   (a backdated span's alert), so the SOC never loses an alert it has just been shown (the SIEM the
+ *   webhooks feed keeps the longer record). Revocation records, the audit trail of what was done, are kept.
  */
 import type { AlertManager } from '../alerts/manager.js';
 import type { Stage } from '../pipeline.js';

@@ -6,11 +6,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { BaselineStore } from '../../baselines/store.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
+import { databaseAt } from '../helpers/old-database.js';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -22,14 +22,6 @@ function dbFile(): string {
 const HALF_LIFE = 7 * 86_400_000;
 /** Group outcome rates as an older Vigil stored them. */
 const outcome = { actions: { c: 10, t: 5000, f: 0 }, bad: { c: 2, t: 5000, f: 0 } };
-
-/** A database file left at schema `version`, as an older Vigil wrote it. */
-function databaseAt(file: string, version: number): Database.Database {
-  const db = new Database(file);
-  for (const m of MIGRATIONS.filter((m) => m.version <= version)) db.exec(m.sql);
-  db.pragma(`user_version = ${version}`);
-  return db;
-}
 
 function checkpoint(db: Db, store: BaselineStore): void {
   store.checkpointNow();

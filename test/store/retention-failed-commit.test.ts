@@ -56,7 +56,7 @@ it('alerts past alerts.retention are deleted by the next commit that succeeds af
       return ok;
     };
     // An alert of T0, and (400 days later) an action: the alert is past the 365-day retention.
-    db.prepare("INSERT INTO alerts (id, detector, severity, identity, subject, event_time, count, body) VALUES ('a1', 'scope_drift', 'high', 'agent', 's', ?, 1, '{}')").run(T0);
+    db.prepare("INSERT INTO alerts (id, detector, severity, identity, subject, event_time, retain_from, count, body) VALUES ('a1', 'scope_drift', 'high', 'agent', 's', ?, ?, 1, '{}')").run(T0, T0);
     const a = action({ identity: 'agent', time: T0 + 400 * DAY });
     identities.record(a);
     engine.process([a]);

@@ -12,6 +12,8 @@ import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { runReplay } from '../../src/replay.js';
+import { openDatabase } from '../../src/store/database.js';
+import { databaseAt } from '../helpers/old-database.js';
 import { encodeJson, makeSpans } from '../helpers/otlp-payloads.js';
 
 const HOUR = 3_600_000;
@@ -88,41 +90,81 @@ it('keeps an identity idle for less than forgetIdleAfter', async () => {
   expect(stored(db).identities).toHaveLength(2);
 });
 
+/** Config with a tool that writes, and a replay of `instance` reading for two days then purging. */
+const purgeConfig = configSchema.parse({ catalog: [{ tool: 'reports.purge', access: 'delete' }] });
+/** Two days of reads (300 of them: a baseline of its own), then a purge it never did: alerts. */
+const learnThenPurge = (instance: string, start: number) => [
+  line(instance, start, 300, 'reports.read', 10 * 60_000),
+  line(instance, start + 2 * DAY + HOUR, 1, 'reports.purge'),
+];
+function alertsIn(db: string): Array<{ seq: number; identity: string }> {
+  const d = new Database(db, { readonly: true });
+  try {
+    return d.prepare('SELECT seq, identity FROM alerts ORDER BY seq').all() as Array<{ seq: number; identity: string }>;
+  } finally {
+    d.close();
+  }
+}
+
 it('deletes alerts older than alerts.retention (365 days), keeps younger ones, and never reuses a seq', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
   dirs.push(dir);
   const db = path.join(dir, 'vigil.db');
-  const config = configSchema.parse({ catalog: [{ tool: 'reports.purge', access: 'delete' }] });
-  /** Two days of reads (300 of them: a baseline of its own), then a purge it never did: alerts. */
-  const learnThenPurge = (instance: string, start: number) => [
-    line(instance, start, 300, 'reports.read', 10 * 60_000),
-    line(instance, start + 2 * DAY + HOUR, 1, 'reports.purge'),
-  ];
-  const alerts = () => {
-    const d = new Database(db, { readonly: true });
-    try {
-      return d.prepare('SELECT seq, identity FROM alerts ORDER BY seq').all() as Array<{ seq: number; identity: string }>;
-    } finally {
-      d.close();
-    }
-  };
 
-  // pod-b's alerts come first (lower seq), pod-a's later: it is the newest seq that gets deleted.
-  await replay(dir, db, learnThenPurge('pod-b', T0 + 200 * DAY), config);
-  await replay(dir, db, learnThenPurge('pod-a', T0), config);
-  const before = alerts();
+  await replay(dir, db, learnThenPurge('pod-a', T0), purgeConfig);
+  await replay(dir, db, learnThenPurge('pod-b', T0 + 200 * DAY), purgeConfig);
+  const before = alertsIn(db);
   expect(new Set(before.map((a) => a.identity))).toEqual(new Set(['pod-a', 'pod-b']));
 
   // A year and a day after pod-a's alerts, something happens: they go, pod-b's (165 days old) stay.
-  await replay(dir, db, [line('pod-c', T0 + 2 * DAY + 366 * DAY, 1)], config);
-  const after = alerts();
-  expect(after).toEqual(before.filter((a) => a.identity === 'pod-b'));
+  await replay(dir, db, [line('pod-c', T0 + 2 * DAY + 366 * DAY, 1)], purgeConfig);
+  expect(alertsIn(db)).toEqual(before.filter((a) => a.identity === 'pod-b'));
+
+  // A year after pod-b's, they go too, the newest seq among them.
+  await replay(dir, db, [line('pod-c', T0 + 202 * DAY + 366 * DAY, 1)], purgeConfig);
+  expect(alertsIn(db)).toEqual([]);
 
   // The next alert takes a seq after every one ever given, deleted ones included.
-  await replay(dir, db, learnThenPurge('pod-d', T0 + 400 * DAY), config);
-  const newest = alerts().filter((a) => a.identity === 'pod-d');
+  await replay(dir, db, learnThenPurge('pod-d', T0 + 600 * DAY), purgeConfig);
+  const newest = alertsIn(db);
   expect(newest.length).toBeGreaterThan(0);
   expect(Math.min(...newest.map((a) => a.seq))).toBeGreaterThan(Math.max(...before.map((a) => a.seq)));
+});
+
+it('keeps an alert about a backdated span for alerts.retention from when it was raised', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
+  dirs.push(dir);
+  const db = path.join(dir, 'vigil.db');
+
+  // Vigil has reached day 402 when pod-a's spans of day 0 to 2 arrive (a backlog, a skewed clock):
+  // their events are already past the retention, yet the SOC has just been shown the alerts.
+  await replay(dir, db, learnThenPurge('pod-b', T0 + 400 * DAY), purgeConfig);
+  await replay(dir, db, learnThenPurge('pod-a', T0), purgeConfig);
+  const backdated = alertsIn(db).filter((a) => a.identity === 'pod-a');
+  expect(backdated.length).toBeGreaterThan(0);
+
+  // The sweeps of the next day keep them...
+  await replay(dir, db, [line('pod-c', T0 + 403 * DAY, 1)], purgeConfig);
+  expect(alertsIn(db).filter((a) => a.identity === 'pod-a')).toEqual(backdated);
+  // ...until a year after they were raised.
+  await replay(dir, db, [line('pod-c', T0 + 402 * DAY + 366 * DAY, 1)], purgeConfig);
+  expect(alertsIn(db)).toEqual([]);
+});
+
+it('migration 10 keeps an upgraded database\'s alerts for the retention from their event, as before', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'vigil.db');
+  const old = databaseAt(file, 9);
+  old.prepare("INSERT INTO alerts (id, detector, severity, identity, subject, event_time, body) VALUES ('a1', 'scope_drift', 'high', 'pod-a', 's', ?, '{}')").run(T0);
+  old.close();
+  const db = openDatabase(file);
+  try {
+    expect(db.prepare('SELECT retain_from FROM alerts').pluck().all()).toEqual([T0]);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts' ORDER BY name").pluck().all()).toEqual(['alerts_fold', 'alerts_retain_from', 'sqlite_autoindex_alerts_1']);
+  } finally {
+    db.close();
+  }
 });
 
 it('keeps at most baselines.maxIdentities identities: the least recently active are forgotten first', async () => {
