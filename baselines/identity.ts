@@ -43,6 +43,8 @@ export class IdentityBaseline {
   /** Actions learned per hour of the week (raw; a profile, so only proportions matter). */
   readonly hours = new Float64Array(HOURS_PER_WEEK);
   dirty = false;
+  /** Another group its latest actions all named, since when and how many (memory only; BaselineStore.joinGroup). */
+  groupCandidate: { name: string; since: number; actions: number } | null = null;
 
   constructor(
     readonly identity: string,

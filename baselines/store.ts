@@ -18,6 +18,15 @@ import { pickOverflow, type Overflow, type PeerBounds } from './peer-bounds.js';
 import { group, loadPeerGroups } from './peer-groups-load.js';
 import type { PeerGroupBaseline } from './peer-group.js';
 
+/**
+ * An identity moves to another peer group once its actions have named only that group for this long
+ * (event time) and this many actions: a renamed service moves its identities within minutes, while one
+ * identity shared by two services (each naming its own group) stays where it is, instead of moving
+ * (a pass over all it learned) every time the other service acts.
+ */
+export const MOVE_AFTER_MS = 10 * 60_000;
+export const MOVE_AFTER_ACTIONS = 8;
+
 interface Hot {
   baseline: IdentityBaseline;
   used: boolean;
@@ -127,16 +136,19 @@ export class BaselineStore {
   }
 
   /**
-   * Notes an action of `b` at `time` in `peerGroup`; it joins (again) if it was not a member. An identity
-   * belongs to the group its latest action names (a service renamed moves its identities), so it leaves
-   * the one it was in: counted in two groups, it would be learned in one and reset in the other, and the
-   * groups' counts would drift. An action naming no group (`''`) leaves it where it is.
+   * Notes an action of `b` at `time` naming `peerGroup`; `b` joins (again) its group if it was not a
+   * member, and returns that group. An identity is in one group at a time: counted in two, it would be
+   * learned in one and reset in the other, and the groups' counts would drift. It moves, with what it
+   * learned, once its actions have named only the new group for MOVE_AFTER_MS and MOVE_AFTER_ACTIONS
+   * (a renamed service). An action naming no group (`''`) changes nothing.
    */
   joinGroup(peerGroup: string, b: IdentityBaseline, time: number): PeerGroupBaseline {
-    if (peerGroup !== b.peerGroup && peerGroup !== '') {
+    if (peerGroup === b.peerGroup) b.groupCandidate = null;
+    else if (peerGroup !== '' && movesTo(b, peerGroup, time)) {
       const from = this.groups.get(b.peerGroup);
       if (from) this.leaveGroup(from, b.identity, b.counters.keys());
       b.peerGroup = peerGroup;
+      b.groupCandidate = null;
       b.dirty = true;
     }
     const group = this.group(b.peerGroup);
@@ -370,4 +382,17 @@ export class BaselineStore {
 /** A SQLite REAL NOT NULL column takes no NaN (an action time is always finite; this keeps a commit alive). */
 function finiteOr0(t: number | undefined): number {
   return t !== undefined && Number.isFinite(t) ? t : 0;
+}
+
+/** Whether `b`, in another group (or none yet), has now named only `peerGroup` long enough to move there. */
+function movesTo(b: IdentityBaseline, peerGroup: string, time: number): boolean {
+  if (b.peerGroup === '') return true;
+  const c = b.groupCandidate;
+  if (c === null || c.name !== peerGroup) {
+    b.groupCandidate = { name: peerGroup, since: time, actions: 1 };
+    return false;
+  }
+  c.actions++;
+  if (time < c.since) c.since = time;
+  return c.actions >= MOVE_AFTER_ACTIONS && time - c.since >= MOVE_AFTER_MS;
 }
