@@ -244,6 +244,11 @@ export class BaselineStore {
     return this.hot.size;
   }
 
+  /** More hot baselines than the bound: only while the store refuses writes (dirty ones cannot leave). */
+  get overBound(): boolean {
+    return this.hot.size > this.maxHot;
+  }
+
   /**
    * Second-chance eviction of a tenth of the hot set: recently used baselines get another round. Dirty
    * ones are written first, in a transaction of their own; if the store refuses it, they stay hot.

@@ -60,6 +60,8 @@ export interface Stage {
   commit(final: boolean): void;
   /** After the commit: `ok` when it committed; else what it wrote is still to be written. */
   afterCommit(ok: boolean): void;
+  /** What it keeps in memory is over its bound: it waits to be written by a store that refuses writes. */
+  overBound?(): boolean;
 }
 
 /** What an export is answered with once durable (OTLP partial success). */
@@ -152,6 +154,10 @@ export class Pipeline {
    */
   ingest(bytes: Uint8Array, format: Format, receiver: Receiver, identities: string[] | null = null): Promise<Outcome> {
     if (this.closing) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
+    if (this.shedding()) {
+      this.deps.metrics.requestsRejected.inc({ receiver, reason: 'store_unavailable' });
+      throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store refuses writes and what waits to be written has reached its bound');
+    }
     const counted = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
     const spans = Math.max(1, counted); // an export of no spans still costs its bytes and a slot
     const charge: Charge = { spans, bytes: bytes.length, small: spans <= FAST_LANE_SPANS };
@@ -166,6 +172,17 @@ export class Pipeline {
       this.updateQueueMetrics();
       this.dispatch();
     });
+  }
+
+  /**
+   * While the store refuses writes (disk full, read-only volume), exports are still judged, each refused
+   * (retryable) after its commit fails, so the exporter's retry is recognised as already seen and an
+   * outage of seconds costs nothing. What waits to be written stays in memory meanwhile; once it passes
+   * its bound (`baselines.maxHotIdentities` identities), exports are refused before they are judged, so
+   * a long outage cannot exhaust memory. Commits go on with the clock, and the first that succeeds ends it.
+   */
+  private shedding(): boolean {
+    return !this.storeHealthy && (this.deps.identities.overBound || this.stages.some((s) => s.overBound?.() === true));
   }
 
   /** A budget for one request body while it is read (see QueueBounds.bodyBudget). */

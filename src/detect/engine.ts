@@ -358,6 +358,11 @@ export class DetectionEngine implements Stage {
     this.baselines.afterCommit(ok);
   }
 
+  /** More hot baselines than `maxHotIdentities`: dirty ones the store refused to write cannot be evicted. */
+  overBound(): boolean {
+    return this.baselines.overBound;
+  }
+
   /**
    * Writes folded alert counts, and learned state when a checkpoint is due. Runs in the commit
    * transaction. Outside a final commit, a due checkpoint is written a slice per commit (see

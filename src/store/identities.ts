@@ -77,6 +77,8 @@ export class IdentityStore {
         this.known++;
       }
       this.records.set(a.identity, rec);
+      // Dirty before any eviction: evicted unwritten, it would be counted again as a new identity.
+      this.dirty.add(rec);
       if (this.records.size > this.maxHot) this.evict();
     }
     rec.peerGroup = a.peerGroup || rec.peerGroup;
@@ -104,6 +106,14 @@ export class IdentityStore {
 
   get(identity: string): IdentityRecord | undefined {
     return this.records.get(identity) ?? this.read(identity);
+  }
+
+  /**
+   * More records in memory than their bound: only when the store refuses writes, since records waiting
+   * to be written cannot be dropped (the pipeline then refuses exports until it takes writes again).
+   */
+  get overBound(): boolean {
+    return this.records.size > this.maxHot;
   }
 
   /** Identities known, active or not. */

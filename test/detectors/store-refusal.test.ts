@@ -83,3 +83,23 @@ it('an empty group dropped in a commit that fails is dropped by a later one, and
     h.close();
   }
 });
+
+it('while the store refuses writes, hot baselines pass their bound and say so; the first commit that succeeds ends it', () => {
+  const h = engineHarness(configSchema.parse({ baselines: { maxHotIdentities: 5 } }), () => T0);
+  try {
+    let t = T0;
+    for (let i = 0; i < 5; i++) h.feed([action({ identity: `pod-${i}`, time: (t += MIN) })]);
+    expect(h.engine.overBound()).toBe(false);
+    h.db.pragma('query_only = 1');
+    // New baselines cannot be written, so none can leave memory to make room.
+    for (let i = 5; i < 10; i++) h.engine.process([action({ identity: `pod-${i}`, time: (t += MIN) })]);
+    expect(h.engine.baselines.hotCount).toBeGreaterThan(5);
+    expect(h.engine.overBound()).toBe(true);
+    h.db.pragma('query_only = 0');
+    h.commit(true);
+    h.engine.process([action({ identity: 'pod-10', time: (t += MIN) })]); // a load that evicts, now written
+    expect(h.engine.overBound()).toBe(false);
+  } finally {
+    h.close();
+  }
+});

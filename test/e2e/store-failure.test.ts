@@ -2,6 +2,8 @@
  * A store that refuses writes (disk full, a read-only volume, an I/O error) must not crash the daemon or
  * lose anything: exports are refused as retryable, an alert raised meanwhile is stored and announced
  * once the store is back, and records the failed commits were writing are written by a later commit.
+ * A long outage cannot exhaust memory: once what waits to be written reaches its bound, exports are
+ * refused before they are judged.
  *
  * The failure is SQLite's own: the daemon's connection is switched to `query_only`, so every write
  * fails with SQLITE_READONLY, as it does on a volume remounted read-only.
@@ -146,4 +148,44 @@ it('under load, an outage of the store loses nothing acknowledged and counts not
   const stored = new Database(path.join(d.dir, 'vigil.db'), { readonly: true });
   expect(stored.prepare('SELECT sum(actions) FROM identities').pluck().get()).toBe(await metric('vigil_actions_total'));
   stored.close();
+}, 30_000);
+
+it('a long outage with many identities: over maxHotIdentities, exports are refused before they are judged', async () => {
+  t = await startTestDaemon({ log: { level: 'warn' }, baselines: { maxHotIdentities: 20 } });
+  const d = t;
+  const pod = (i: number) => encodeJson(makeSpans(toolCall(0.5, 'reports.read', 'GET', i), { resource: { 'service.name': 'reporter', 'nhi.identity': `${ID}/pod-${i}` } }));
+  const metric = async (name: string, labels: string) => {
+    const text = await d.daemon.metrics.registry.metrics();
+    return Number(text.split('\n').find((l) => l.startsWith(name + labels))?.split(' ').pop() ?? NaN);
+  };
+  expect((await post(d, pod(0))).status).toBe(200);
+
+  d.daemon.db.pragma('query_only = 1');
+  // A fleet of pods exports while nothing can be written: each export is judged, then refused...
+  const refused: number[] = [];
+  for (let i = 1; i <= 60; i++) {
+    const res = await post(d, pod(i));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).not.toBeNull();
+    refused.push(i);
+  }
+  const judged = new Set(d.actions.map((a) => a.identity));
+  // ...until the records waiting to be written reach the bound: the rest were refused unjudged.
+  expect(judged.size).toBeGreaterThan(20);
+  expect(judged.size).toBeLessThan(30);
+  expect(await metric('vigil_requests_rejected_total', '{receiver="http",reason="store_unavailable"}')).toBeGreaterThanOrEqual(60 - judged.size);
+
+  // The store takes writes again: the next commit (with the clock) succeeds, and the exporters' retries
+  // are accepted; those judged before are recognised, the others judged now. Every pod counted once.
+  d.daemon.db.pragma('query_only = 0');
+  for (const i of refused) {
+    const res = await waitFor(async () => {
+      const r = await post(d, pod(i));
+      return r.status === 200 ? r : null;
+    }, `pod ${i} accepted`);
+    expect(res.status).toBe(200);
+  }
+  await waitFor(() => d.daemon.db.prepare('SELECT count(*) FROM identities').pluck().get() === 61, 'every pod stored');
+  const perPod = d.daemon.db.prepare('SELECT DISTINCT actions FROM identities').pluck().all();
+  expect(perPod).toEqual([d.actions.filter((a) => a.identity === `${ID}/pod-0`).length]);
 }, 30_000);

@@ -67,3 +67,23 @@ it('a record whose commit failed is written by the next commit', () => {
   expect(db.prepare('SELECT actions FROM identities WHERE identity = ?').pluck().get('run-1')).toBe(1);
   db.close();
 });
+
+it('a new record is never evicted before it is written, even when every other record waits to be written', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
+  dirs.push(dir);
+  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const store = new IdentityStore(db, 2);
+  // No commit between them (the store refuses writes, or many identities act within one commit).
+  for (const id of ['run-1', 'run-2', 'run-3']) {
+    store.record(action(id, 1000));
+    store.record(action(id, 2000));
+  }
+  commit(db, store);
+  expect(store.size).toBe(3);
+  expect(db.prepare('SELECT identity, actions FROM identities ORDER BY identity').all()).toEqual([
+    { identity: 'run-1', actions: 2 },
+    { identity: 'run-2', actions: 2 },
+    { identity: 'run-3', actions: 2 },
+  ]);
+  db.close();
+});
