@@ -43,8 +43,10 @@ export class IdentityBaseline {
   /** Actions learned per hour of the week (raw; a profile, so only proportions matter). */
   readonly hours = new Float64Array(HOURS_PER_WEEK);
   dirty = false;
-  /** Another group its latest actions all named, since when and how many (memory only; BaselineStore.joinGroup). */
-  groupCandidate: { name: string; since: number; actions: number } | null = null;
+  /** Latest event time of an action naming `peerGroup` (memory only; BaselineStore.joinGroup). */
+  ownGroupSeen = Number.NEGATIVE_INFINITY;
+  /** Another group named by its actions since then: their first and last event time, and how many. */
+  groupCandidate: { name: string; first: number; last: number; actions: number } | null = null;
 
   constructor(
     readonly identity: string,

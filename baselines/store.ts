@@ -19,8 +19,8 @@ import { group, loadPeerGroups } from './peer-groups-load.js';
 import type { PeerGroupBaseline } from './peer-group.js';
 
 /**
- * An identity moves to another peer group once its actions have named only that group for this long
- * (event time) and this many actions: a renamed service moves its identities within minutes, while one
+ * An identity moves to another peer group once, in event time, its actions have named only that group
+ * for this long and this many times: a renamed service moves its identities within minutes, while one
  * identity shared by two services (each naming its own group) stays where it is, instead of moving
  * (a pass over all it learned) every time the other service acts.
  */
@@ -53,6 +53,9 @@ export class BaselineStore {
   private groupsWritten: PeerGroupBaseline[] = [];
   private groupsDropped = new Set<string>();
   private roundWritten = 0;
+  /** Moved to another group since the groups were last written: written with them (`saveGroups`). */
+  private moved: IdentityBaseline[] = [];
+  private movedWritten = 0;
   /** Members of all groups (joined through `joinGroup`, restored, or left through this store). */
   private memberCount = 0;
   /** Members (and empty groups) picked to leave for a bound, least recently active last (taken from the end). */
@@ -140,16 +143,20 @@ export class BaselineStore {
    * member, and returns that group. An identity is in one group at a time: counted in two, it would be
    * learned in one and reset in the other, and the groups' counts would drift. It moves, with what it
    * learned, once its actions have named only the new group for MOVE_AFTER_MS and MOVE_AFTER_ACTIONS
-   * (a renamed service). An action naming no group (`''`) changes nothing.
+   * of event time (a renamed service). An action naming no group (`''`) changes nothing.
    */
   joinGroup(peerGroup: string, b: IdentityBaseline, time: number): PeerGroupBaseline {
-    if (peerGroup === b.peerGroup) b.groupCandidate = null;
-    else if (peerGroup !== '' && movesTo(b, peerGroup, time)) {
+    if (peerGroup === b.peerGroup) {
+      if (time > b.ownGroupSeen) b.ownGroupSeen = time;
+      if (b.groupCandidate !== null && time >= b.groupCandidate.first) b.groupCandidate = null; // not "only" any more
+    } else if (peerGroup !== '' && movesTo(b, peerGroup, time)) {
       const from = this.groups.get(b.peerGroup);
       if (from) this.leaveGroup(from, b.identity, b.counters.keys());
       b.peerGroup = peerGroup;
+      b.ownGroupSeen = Math.max(time, b.groupCandidate?.last ?? time);
       b.groupCandidate = null;
       b.dirty = true;
+      this.moved.push(b);
     }
     const group = this.group(b.peerGroup);
     if (group.join(b.identity, time)) {
@@ -244,7 +251,10 @@ export class BaselineStore {
     return this.hot.size;
   }
 
-  /** More hot baselines than the bound: only while the store refuses writes (dirty ones cannot leave). */
+  /**
+   * More hot baselines than the bound. Each load evicts down to it while the store takes writes, so
+   * this lasts only while the store refuses them (dirty ones cannot leave) or until the next load.
+   */
   get overBound(): boolean {
     return this.hot.size > this.maxHot;
   }
@@ -357,16 +367,26 @@ export class BaselineStore {
       for (const b of this.written) b.dirty = false;
       for (const g of this.groupsWritten) g.markClean();
       for (const name of this.groupsDropped) this.groups.delete(name);
+      this.moved.splice(0, this.movedWritten);
       this.roundAt = this.roundWritten;
       if (this.roundAt >= this.round.length) this.round = [];
     }
     this.written = [];
     this.groupsWritten = [];
     this.groupsDropped = new Set();
+    this.movedWritten = 0;
     this.roundWritten = this.roundAt;
   }
 
   private saveGroups(): void {
+    // A baseline that moved is written with the groups it left and joined: restored apart from them
+    // after a crash, it would be counted in both.
+    for (const b of this.moved) {
+      if (!b.dirty) continue; // written since (evicted): a reloaded copy is another object
+      this.write(b);
+      this.written.push(b);
+    }
+    this.movedWritten = this.moved.length;
     for (const g of this.groups.values()) if (g.dirty && !this.groupsDropped.has(g.name)) this.saveGroup(g);
   }
 
@@ -392,12 +412,11 @@ function finiteOr0(t: number | undefined): number {
 /** Whether `b`, in another group (or none yet), has now named only `peerGroup` long enough to move there. */
 function movesTo(b: IdentityBaseline, peerGroup: string, time: number): boolean {
   if (b.peerGroup === '') return true;
-  const c = b.groupCandidate;
-  if (c === null || c.name !== peerGroup) {
-    b.groupCandidate = { name: peerGroup, since: time, actions: 1 };
-    return false;
-  }
+  if (time <= b.ownGroupSeen) return false; // its own group was named later in event time
+  let c = b.groupCandidate;
+  if (c === null || c.name !== peerGroup) c = b.groupCandidate = { name: peerGroup, first: time, last: time, actions: 0 };
   c.actions++;
-  if (time < c.since) c.since = time;
-  return c.actions >= MOVE_AFTER_ACTIONS && time - c.since >= MOVE_AFTER_MS;
+  if (time < c.first) c.first = time;
+  if (time > c.last) c.last = time;
+  return c.actions >= MOVE_AFTER_ACTIONS && c.last - c.first >= MOVE_AFTER_MS;
 }

@@ -69,13 +69,13 @@ export class AlertManager {
     private readonly db: Db,
     private readonly config: Config,
     private readonly metrics: Metrics,
-    private readonly wallClock: () => number = Date.now,
+    private readonly wallClock: () => number,
     /**
      * The newest event time the daemon has seen: retention's clock. An alert is kept for
      * `alerts.retention` from the later of its event and this, so one about a backdated span is not
      * deleted at the next sweep, right after the SOC was told of it.
      */
-    private readonly eventNow: () => number = () => Number.NEGATIVE_INFINITY,
+    private readonly eventNow: () => number,
   ) {
     this.insert = db.prepare(
       'INSERT INTO alerts (id, detector, severity, identity, subject, event_time, retain_from, count, body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',

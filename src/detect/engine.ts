@@ -142,10 +142,13 @@ export class DetectionEngine implements Stage {
     return w;
   }
 
-  private processOne(a: Action, step: StepContext): readonly Reported[] {
+  private processOne(named: Action, step: StepContext): readonly Reported[] {
     const s = this.settings;
-    const b = this.baselines.identity(a.identity, a.peerGroup, a.time);
-    const group = this.baselines.joinGroup(a.peerGroup, b, a.time);
+    const b = this.baselines.identity(named.identity, named.peerGroup, named.time);
+    const group = this.baselines.joinGroup(named.peerGroup, b, named.time);
+    // Judged, explained, alerted and held as a member of the group it is in (joinGroup: an action may
+    // name another group for a while before the identity moves there).
+    const a = named.peerGroup === b.peerGroup ? named : { ...named, peerGroup: b.peerGroup };
     const late = a.time < b.lastSeen - this.config.time.lateness;
     if (late) this.late++;
     b.observe(a.time);
@@ -246,7 +249,8 @@ export class DetectionEngine implements Stage {
     for (const h of due) {
       const b = this.baselines.identity(h.identity, h.action.peerGroup, h.action.time);
       const allowed = b.count(h.finding.rolloutKey!, h.lastEventTime, this.settings) > 0;
-      const decision = decideHeld(h, this.baselines.group(h.action.peerGroup), allowed, this.config.detectors.scope_drift);
+      // The group it is in now: it may have moved since the finding was held.
+      const decision = decideHeld(h, this.baselines.group(b.peerGroup), allowed, this.config.detectors.scope_drift);
       this.alerts.release(h, decision.raise);
       if (decision.learn) this.learnKey(b, h.finding.rolloutKey!, h.lastEventTime);
     }

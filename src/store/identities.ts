@@ -109,11 +109,11 @@ export class IdentityStore {
   }
 
   /**
-   * More records in memory than their bound: only when the store refuses writes, since records waiting
-   * to be written cannot be dropped (the pipeline then refuses exports until it takes writes again).
+   * More records wait to be written than may be in memory: a store refusing writes keeps them there
+   * (the pipeline then refuses exports until it takes writes again). Written ones can always leave.
    */
   get overBound(): boolean {
-    return this.records.size > this.maxHot;
+    return this.dirty.size > this.maxHot;
   }
 
   /** Identities known, active or not. */

@@ -227,9 +227,12 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- An alert about a backdated span (event a year old, raised today) was deleted at the next sweep,
       -- after the SOC and the webhooks had been told of it. retain_from is the later of its event and the
-      -- event time Vigil had reached when it raised it; alerts written before this knew only their event.
+      -- event time Vigil had reached when it raised it. For alerts already stored, that is estimated as
+      -- the latest event among them and the alerts raised before (seq order).
       ALTER TABLE alerts ADD COLUMN retain_from REAL NOT NULL DEFAULT 0;
-      UPDATE alerts SET retain_from = event_time;
+      UPDATE alerts SET retain_from = raised.reached
+        FROM (SELECT seq, max(event_time) OVER (ORDER BY seq) AS reached FROM alerts) AS raised
+        WHERE raised.seq = alerts.seq;
       DROP INDEX alerts_event_time;
       CREATE INDEX alerts_retain_from ON alerts(retain_from);
     `,

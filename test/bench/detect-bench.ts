@@ -174,7 +174,7 @@ export function benchMemory(identities = 100_000, perIdentity = 3): MemoryFigure
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-mem-'));
   const config = configSchema.parse({ zones: { internal: ['*.internal'] } });
   const db = openDatabase(path.join(dir, 'vigil.db'));
-  const alerts = new AlertManager(db, config, createMetrics());
+  const alerts = new AlertManager(db, config, createMetrics(), Date.now, () => Number.NEGATIVE_INFINITY);
   const engine = new DetectionEngine(db, config, alerts, () => 0);
   const started = process.hrtime.bigint();
   let n = 0;

@@ -63,7 +63,7 @@ const END = T0 + 600 * 6 * 60_000;
 
 beforeEach(() => {
   const db = openDatabase(':memory:');
-  const manager = new AlertManager(db, config, createMetrics(), () => END);
+  const manager = new AlertManager(db, config, createMetrics(), () => END, () => Number.NEGATIVE_INFINITY);
   alerts = [];
   manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
   engine = new DetectionEngine(db, config, manager, () => 0);

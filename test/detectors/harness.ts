@@ -29,7 +29,7 @@ export interface EngineHarness {
 export function engineHarness(config: Config, wallClock: () => number, live = false): EngineHarness {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-engine-'));
   const db = openDatabase(path.join(dir, 'vigil.db'));
-  const manager = new AlertManager(db, config, createMetrics(), wallClock);
+  const manager = new AlertManager(db, config, createMetrics(), wallClock, () => Number.NEGATIVE_INFINITY);
   const alerts: Alert[] = [];
   manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
   const engine = new DetectionEngine(db, config, manager, wallClock, live);

@@ -50,7 +50,7 @@ it('an identity per run: the group keeps its most recently active members, in me
   expect(group.users('tool\u0000crm.search')).toBe(members.length);
 
   // A restart counts the members it restores against the bound.
-  const restarted = new DetectionEngine(h.db, config, new AlertManager(h.db, config, createMetrics(), () => T0), () => T0);
+  const restarted = new DetectionEngine(h.db, config, new AlertManager(h.db, config, createMetrics(), () => T0, () => Number.NEGATIVE_INFINITY), () => T0);
   expect(restarted.baselines.members).toBe(members.length);
 });
 

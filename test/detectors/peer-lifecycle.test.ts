@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
 import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
-import { MOVE_AFTER_ACTIONS, MOVE_AFTER_MS } from '../../baselines/store.js';
 import { DetectionEngine } from '../../src/detect/engine.js';
 import { createMetrics } from '../../src/metrics.js';
 import { action, engineHarness, type EngineHarness } from './harness.js';
@@ -128,7 +127,7 @@ describe('idle members leave their peer group', () => {
   it('departures survive a restart', () => {
     fleetThatShrank();
     h.commit(true);
-    const manager = new AlertManager(h.db, config, createMetrics(), () => T0);
+    const manager = new AlertManager(h.db, config, createMetrics(), () => T0, () => Number.NEGATIVE_INFINITY);
     const restarted = new DetectionEngine(h.db, config, manager, () => 0);
     const group = restarted.baselines.group(GROUP);
     expect([...group.members.keys()].sort()).toEqual([...active].sort());
@@ -173,80 +172,5 @@ describe('forgotten items', () => {
     expect(rows).toEqual(['access\u0000*|read', 'tool\u0000crm.search']);
     const body = h.db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck().get(`${GROUP}/browser`) as string;
     expect(body).not.toContain('site-7.fetch');
-  });
-});
-
-describe('an identity whose peer group changes (a renamed service)', () => {
-  const ID = 'support-agent/agent-1';
-  const K = 'tool\u0000legacy.export';
-  const inGroup = (peerGroup: string, time: number, target = 'crm.search') => action({ identity: ID, time, peerGroup, target });
-  /** Two days in `support-agent` using crm.search and legacy.export. */
-  function history(): number {
-    for (let i = 0; i < 100; i++) feed([tool(ID, T0 + i * 30 * MIN, i % 10 === 0 ? 'legacy.export' : 'crm.search')]);
-    return T0 + 100 * 30 * MIN;
-  }
-  /** ...then every action names `support-v2`: the identity moves with its MOVE_AFTER_ACTIONSth, MOVE_AFTER_MS on. */
-  function renamed(): number {
-    const start = history();
-    const times = Array.from({ length: MOVE_AFTER_ACTIONS }, (_, i) => start + Math.round((i * MOVE_AFTER_MS) / (MOVE_AFTER_ACTIONS - 1)));
-    for (const t of times.slice(0, -1)) feed([inGroup('support-v2', t)]);
-    expect(h.engine.baselines.group(GROUP).members.has(ID)).toBe(true); // not yet
-    feed([inGroup('support-v2', times.at(-1)!)]);
-    return times.at(-1)!;
-  }
-
-  it('moves to the new group with what it learned, and is counted in one group only', () => {
-    renamed();
-    const { baselines } = h.engine;
-    const [old, now] = [baselines.group(GROUP), baselines.group('support-v2')];
-    expect(old.members.has(ID)).toBe(false);
-    expect(old.users(K)).toBe(0);
-    expect(now.members.has(ID)).toBe(true);
-    expect(now.users(K)).toBe(1);
-    expect(baselines.members).toBe(1);
-    h.commit(true);
-    expect(h.db.prepare('SELECT peer_group FROM identity_baselines WHERE identity = ?').pluck().get(ID)).toBe('support-v2');
-    expect(h.db.prepare('SELECT peer_group FROM peer_members WHERE identity = ?').pluck().all(ID)).toEqual(['support-v2']);
-  });
-
-  it('what it learns next, and forgetting it, touch the group it is in', () => {
-    const later = renamed();
-    feed([inGroup('support-v2', later + MIN, 'kb.search')]);
-    const now = h.engine.baselines.group('support-v2');
-    expect(now.users('tool\u0000kb.search')).toBe(1);
-    expect(h.engine.baselines.group(GROUP).users('tool\u0000kb.search')).toBe(0);
-    h.engine.forget(ID);
-    expect(now.members.has(ID)).toBe(false);
-    expect(now.users(K)).toBe(0);
-    expect(h.engine.baselines.members).toBe(0);
-  });
-
-  it('an identity two services share, each naming its own group, stays in its first group', () => {
-    let t = history();
-    // The services take turns for a day: one action each, then runs of a few actions (a trace each).
-    for (let i = 0; i < 200; i++) feed([inGroup(i % 2 === 0 ? 'support-v2' : GROUP, (t += MIN))]);
-    for (let i = 0; i < 100; i++) feed(Array.from({ length: 5 }, () => inGroup(i % 2 === 0 ? 'support-v2' : GROUP, (t += 2 * MIN))));
-    const { baselines } = h.engine;
-    expect(baselines.group(GROUP).members.has(ID)).toBe(true);
-    expect(baselines.group(GROUP).users(K)).toBe(1);
-    expect(baselines.group('support-v2').members.has(ID)).toBe(false);
-    expect(baselines.members).toBe(1);
-  });
-
-  it('a streak broken by an action naming its own group starts again', () => {
-    let t = history();
-    for (let i = 0; i < MOVE_AFTER_ACTIONS - 1; i++) feed([inGroup('support-v2', (t += 5 * MIN))]);
-    feed([inGroup(GROUP, (t += MIN))]);
-    for (let i = 0; i < MOVE_AFTER_ACTIONS - 1; i++) feed([inGroup('support-v2', (t += 5 * MIN))]);
-    expect(h.engine.baselines.group(GROUP).members.has(ID)).toBe(true);
-    feed([inGroup('support-v2', (t += 5 * MIN))]);
-    expect(h.engine.baselines.group('support-v2').members.has(ID)).toBe(true);
-  });
-
-  it('an action naming no group leaves it where it is', () => {
-    const later = renamed();
-    feed([inGroup('', later + MIN)]);
-    expect(h.engine.baselines.group('support-v2').members.has(ID)).toBe(true);
-    expect(h.engine.baselines.members).toBe(1);
   });
 });

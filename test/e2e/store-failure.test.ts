@@ -189,3 +189,17 @@ it('a long outage with many identities: over maxHotIdentities, exports are refus
   const perPod = d.daemon.db.prepare('SELECT DISTINCT actions FROM identities').pluck().all();
   expect(perPod).toEqual([d.actions.filter((a) => a.identity === `${ID}/pod-0`).length]);
 }, 30_000);
+
+it('after a busy commit, an outage of seconds is still judged: what is written does not count against the bound', async () => {
+  t = await startTestDaemon({ log: { level: 'warn' }, baselines: { maxHotIdentities: 20 } });
+  const d = t;
+  const pod = (i: number, n: number) => makeSpans(toolCall(0.5, 'reports.read', 'GET', n), { resource: { 'service.name': 'reporter', 'nhi.identity': `${ID}/pod-${i}` } });
+  // 30 pods' first spans in one export: one commit, all written, more records in memory than the bound.
+  expect((await post(d, encodeJson(Array.from({ length: 30 }, (_, i) => pod(i, i)).flat()))).status).toBe(200);
+  d.daemon.db.pragma('query_only = 1');
+  for (const i of [0, 1]) {
+    const judged = d.actions.length;
+    expect((await post(d, encodeJson(pod(i, 100 + i)))).status).toBe(503);
+    expect(d.actions.length).toBeGreaterThan(judged);
+  }
+}, 30_000);

@@ -87,3 +87,15 @@ it('a new record is never evicted before it is written, even when every other re
   ]);
   db.close();
 });
+
+it('is over its bound only when more records wait to be written than it may hold, not after a busy commit', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
+  dirs.push(dir);
+  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const store = new IdentityStore(db, 10);
+  for (let i = 0; i < 15; i++) store.record(action(`run-${i}`, 1000 + i));
+  expect(store.overBound).toBe(true); // 15 wait to be written
+  commit(db, store);
+  expect(store.overBound).toBe(false); // 15 in memory, all written: any can leave
+  db.close();
+});

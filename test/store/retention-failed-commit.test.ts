@@ -30,7 +30,7 @@ it('alerts past alerts.retention are deleted by the next commit that succeeds af
   try {
     const config = configSchema.parse({});
     const identities = new IdentityStore(db, 100);
-    const alerts = new AlertManager(db, config, createMetrics(), () => T0);
+    const alerts = new AlertManager(db, config, createMetrics(), () => T0, () => identities.newest);
     const engine = new DetectionEngine(db, config, alerts, () => T0);
     let deleted = 0;
     const retention = new Retention({

@@ -151,16 +151,18 @@ it('keeps an alert about a backdated span for alerts.retention from when it was 
   expect(alertsIn(db)).toEqual([]);
 });
 
-it('migration 10 keeps an upgraded database\'s alerts for the retention from their event, as before', () => {
+it('migration 10 keeps an upgraded database\'s alerts from their event, or the latest event raised before them', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
   dirs.push(dir);
   const file = path.join(dir, 'vigil.db');
   const old = databaseAt(file, 9);
-  old.prepare("INSERT INTO alerts (id, detector, severity, identity, subject, event_time, body) VALUES ('a1', 'scope_drift', 'high', 'pod-a', 's', ?, '{}')").run(T0);
+  const insert = old.prepare("INSERT INTO alerts (id, detector, severity, identity, subject, event_time, body) VALUES (?, 'scope_drift', 'high', 'pod-a', 's', ?, '{}')");
+  // In seq order: an alert of day 10, a backdated one (day 0), one of day 12.
+  for (const [id, day] of [['a1', 10], ['a2', 0], ['a3', 12]] as const) insert.run(id, T0 + day * DAY);
   old.close();
   const db = openDatabase(file);
   try {
-    expect(db.prepare('SELECT retain_from FROM alerts').pluck().all()).toEqual([T0]);
+    expect(db.prepare('SELECT retain_from FROM alerts ORDER BY seq').pluck().all()).toEqual([T0 + 10 * DAY, T0 + 10 * DAY, T0 + 12 * DAY]);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts' ORDER BY name").pluck().all()).toEqual(['alerts_fold', 'alerts_retain_from', 'sqlite_autoindex_alerts_1']);
   } finally {
     db.close();
