@@ -153,7 +153,7 @@ export class BaselineStore {
       const from = this.groups.get(b.peerGroup);
       if (from) this.leaveGroup(from, b.identity, b.counters.keys());
       b.peerGroup = peerGroup;
-      b.ownGroupSeen = Math.max(time, b.groupCandidate?.last ?? time);
+      b.ownGroupSeen = b.groupCandidate?.last ?? time; // the candidate's last action is now its own group's
       b.groupCandidate = null;
       b.dirty = true;
       this.moved.push(b);
