@@ -14,18 +14,10 @@
 import Database from 'better-sqlite3';
 import type { Db } from '../src/store/database.js';
 import { IdentityBaseline, type BaselineSettings } from './identity.js';
+import { movesTo } from './peer-move.js';
 import { pickOverflow, type Overflow, type PeerBounds } from './peer-bounds.js';
 import { group, loadPeerGroups } from './peer-groups-load.js';
 import type { PeerGroupBaseline } from './peer-group.js';
-
-/**
- * An identity moves to another peer group once, in event time, its actions have named only that group
- * for this long and this many times: a renamed service moves its identities within minutes, while one
- * identity shared by two services (each naming its own group) stays where it is, instead of moving
- * (a pass over all it learned) every time the other service acts.
- */
-export const MOVE_AFTER_MS = 10 * 60_000;
-export const MOVE_AFTER_ACTIONS = 8;
 
 interface Hot {
   baseline: IdentityBaseline;
@@ -140,10 +132,9 @@ export class BaselineStore {
 
   /**
    * Notes an action of `b` at `time` naming `peerGroup`; `b` joins (again) its group if it was not a
-   * member, and returns that group. An identity is in one group at a time: counted in two, it would be
-   * learned in one and reset in the other, and the groups' counts would drift. It moves, with what it
-   * learned, once its actions have named only the new group for MOVE_AFTER_MS and MOVE_AFTER_ACTIONS
-   * of event time (a renamed service). An action naming no group (`''`) changes nothing.
+   * member, and returns that group. An identity is in one group at a time (in two, it would learn in one
+   * and be reset in the other, and their counts would drift); it moves with what it learned when
+   * peer-move.ts says so. An action naming no group (`''`) changes nothing.
    */
   joinGroup(peerGroup: string, b: IdentityBaseline, time: number): PeerGroupBaseline {
     if (peerGroup === b.peerGroup) {
@@ -251,10 +242,7 @@ export class BaselineStore {
     return this.hot.size;
   }
 
-  /**
-   * More hot baselines than the bound. Each load evicts down to it while the store takes writes, so
-   * this lasts only while the store refuses them (dirty ones cannot leave) or until the next load.
-   */
+  /** More hot baselines than the bound: while the store refuses writes (dirty ones cannot leave), or until the next load evicts. */
   get overBound(): boolean {
     return this.hot.size > this.maxHot;
   }
@@ -407,16 +395,4 @@ export class BaselineStore {
 /** A SQLite REAL NOT NULL column takes no NaN (an action time is always finite; this keeps a commit alive). */
 function finiteOr0(t: number | undefined): number {
   return t !== undefined && Number.isFinite(t) ? t : 0;
-}
-
-/** Whether `b`, in another group (or none yet), has now named only `peerGroup` long enough to move there. */
-function movesTo(b: IdentityBaseline, peerGroup: string, time: number): boolean {
-  if (b.peerGroup === '') return true;
-  if (time <= b.ownGroupSeen) return false; // its own group was named later in event time
-  let c = b.groupCandidate;
-  if (c === null || c.name !== peerGroup) c = b.groupCandidate = { name: peerGroup, first: time, last: time, actions: 0 };
-  c.actions++;
-  if (time < c.first) c.first = time;
-  if (time > c.last) c.last = time;
-  return c.actions >= MOVE_AFTER_ACTIONS && c.last - c.first >= MOVE_AFTER_MS;
 }

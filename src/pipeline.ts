@@ -13,6 +13,7 @@
  * rest wait here, small exports first.
  */
 import { toActionLine, type Action } from './actions/types.js';
+import type { ActionSink, Stage } from './stage.js';
 import type { Config } from './config/schema.js';
 import { errorFromWorker, VigilError } from './errors.js';
 import { IngestWorker, type Batch } from './ingest/ingest-worker.js';
@@ -42,27 +43,6 @@ const MESSAGES_IN_FLIGHT = 3;
 const FAST_LANE_SPANS = 64;
 /** Bytes per span assumed for an OTLP/JSON export until the worker has counted (real spans are larger). */
 const ESTIMATE_JSON_BYTES_PER_SPAN = 256;
-
-/** Something that wants every action, in order. */
-export type ActionSink = (actions: Action[]) => void;
-
-/** A stage after the actions: the detection engine. It also writes its state in the group commit. */
-export interface Stage {
-  process(actions: readonly Action[]): void;
-  /** No more actions will come (end of a replay): settle anything pending. */
-  finish(): void;
-  /**
-   * Called before each commit, outside its transaction: work announced as soon as it is done (an alert
-   * raised with the clock) must not sit in a transaction a failing commit would roll back.
-   */
-  beforeCommit(): void;
-  /** Called inside the commit transaction; `final` at shutdown and the end of a replay. */
-  commit(final: boolean): void;
-  /** After the commit: `ok` when it committed; else what it wrote is still to be written. */
-  afterCommit(ok: boolean): void;
-  /** What it keeps in memory is over its bound: it waits to be written by a store that refuses writes. */
-  overBound?(): boolean;
-}
 
 /** What an export is answered with once durable (OTLP partial success). */
 export interface Outcome {

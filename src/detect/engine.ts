@@ -18,7 +18,7 @@ import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { Action } from '../actions/types.js';
 import type { AlertManager, HeldFinding } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
-import type { Stage } from '../pipeline.js';
+import type { Stage } from '../stage.js';
 import type { Db } from '../store/database.js';
 import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';

@@ -12,7 +12,7 @@
  *   webhooks feed keeps the longer record). Revocation records, the audit trail of what was done, are kept.
  */
 import type { AlertManager } from '../alerts/manager.js';
-import type { Stage } from '../pipeline.js';
+import type { Stage } from '../stage.js';
 import type { IdentityStore } from './identities.js';
 
 /** Each kind is looked for this often, as a share of its retention of event time (and at the first commit). */

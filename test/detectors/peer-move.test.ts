@@ -4,7 +4,7 @@
  * whatever it is judged for is judged in the group it is in. Detection engine over a real SQLite file.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { MOVE_AFTER_ACTIONS, MOVE_AFTER_MS } from '../../baselines/store.js';
+import { MOVE_AFTER_ACTIONS, MOVE_AFTER_MS } from '../../baselines/peer-move.js';
 import type { Action } from '../../src/actions/types.js';
 import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
