@@ -21,6 +21,8 @@ export interface EngineHarness {
   feed(actions: Action[]): void;
   /** A group commit as the pipeline makes it (`final` at shutdown): the transaction, then afterCommit. */
   commit(final: boolean): void;
+  /** A new engine over what was committed, as after a `kill -9` and a start (the harness keeps its own). */
+  restart(): DetectionEngine;
   /** Closes the database and deletes its folder. */
   close(): void;
 }
@@ -29,7 +31,8 @@ export interface EngineHarness {
 export function engineHarness(config: Config, wallClock: () => number, live = false): EngineHarness {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-engine-'));
   const db = openDatabase(path.join(dir, 'vigil.db'));
-  const manager = new AlertManager(db, config, createMetrics(), wallClock, () => Number.NEGATIVE_INFINITY);
+  const newManager = () => new AlertManager(db, config, createMetrics(), wallClock, () => Number.NEGATIVE_INFINITY);
+  const manager = newManager();
   const alerts: Alert[] = [];
   manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
   const engine = new DetectionEngine(db, config, manager, wallClock, live);
@@ -44,6 +47,9 @@ export function engineHarness(config: Config, wallClock: () => number, live = fa
     commit(final) {
       db.transaction(() => engine.commit(final))();
       engine.afterCommit(true);
+    },
+    restart() {
+      return new DetectionEngine(db, config, newManager(), wallClock, live);
     },
     close() {
       db.close();

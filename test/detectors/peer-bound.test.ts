@@ -6,10 +6,7 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
-import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
-import { DetectionEngine } from '../../src/detect/engine.js';
-import { createMetrics } from '../../src/metrics.js';
 import { action, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
@@ -50,7 +47,7 @@ it('an identity per run: the group keeps its most recently active members, in me
   expect(group.users('tool\u0000crm.search')).toBe(members.length);
 
   // A restart counts the members it restores against the bound.
-  const restarted = new DetectionEngine(h.db, config, new AlertManager(h.db, config, createMetrics(), () => T0, () => Number.NEGATIVE_INFINITY), () => T0);
+  const restarted = h.restart();
   expect(restarted.baselines.members).toBe(members.length);
 });
 

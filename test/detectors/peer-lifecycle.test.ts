@@ -6,10 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
-import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
-import { DetectionEngine } from '../../src/detect/engine.js';
-import { createMetrics } from '../../src/metrics.js';
 import { action, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
@@ -127,8 +124,7 @@ describe('idle members leave their peer group', () => {
   it('departures survive a restart', () => {
     fleetThatShrank();
     h.commit(true);
-    const manager = new AlertManager(h.db, config, createMetrics(), () => T0, () => Number.NEGATIVE_INFINITY);
-    const restarted = new DetectionEngine(h.db, config, manager, () => 0);
+    const restarted = h.restart();
     const group = restarted.baselines.group(GROUP);
     expect([...group.members.keys()].sort()).toEqual([...active].sort());
     expect(group.users('tool\u0000legacy.export')).toBe(0);

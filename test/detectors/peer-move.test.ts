@@ -6,10 +6,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { MOVE_AFTER_ACTIONS, MOVE_AFTER_MS } from '../../baselines/peer-move.js';
 import type { Action } from '../../src/actions/types.js';
-import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
-import { DetectionEngine } from '../../src/detect/engine.js';
-import { createMetrics } from '../../src/metrics.js';
 import { action, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
@@ -145,7 +142,7 @@ it('a move is written with the groups it changes, so a kill -9 right after leave
   expect(h.engine.baselines.peek(ID)!.peerGroup).toBe('support-v2');
 
   // kill -9: a new engine over what was committed.
-  const restored = new DetectionEngine(h.db, config, new AlertManager(h.db, config, createMetrics(), () => wall, () => Number.NEGATIVE_INFINITY), () => wall);
+  const restored = h.restart();
   expect(restored.baselines.peek(ID)!.peerGroup).toBe('support-v2');
   expect([GROUP, 'support-v2'].filter((g) => restored.baselines.group(g).members.has(ID))).toEqual(['support-v2']);
 });

@@ -4,10 +4,8 @@
  * raises "database or disk is full", or `query_only`).
  */
 import { expect, it } from 'vitest';
-import { AlertManager } from '../../src/alerts/manager.js';
+import type { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
-import { DetectionEngine } from '../../src/detect/engine.js';
-import { createMetrics } from '../../src/metrics.js';
 import { action, engineHarness } from './harness.js';
 
 const MIN = 60_000;
@@ -77,7 +75,7 @@ it('an empty group dropped in a commit that fails is dropped by a later one, and
     h.feed([action({ identity: 'pod-1', time: T0 + 9 * DAY, peerGroup: 'svc-pod-1' })]);
     h.commit(true);
     expect(rows('svc-pod-0')).toEqual([0, 0, 0]);
-    const restarted = new DetectionEngine(h.db, config, new AlertManager(h.db, config, createMetrics(), () => T0, () => Number.NEGATIVE_INFINITY), () => T0);
+    const restarted = h.restart();
     expect(restarted.baselines.group('svc-pod-0').members.size).toBe(0);
   } finally {
     h.close();

@@ -16,6 +16,13 @@ afterEach(() => dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, fo
 const action = (identity: string, time: number): Action =>
   ({ identity, peerGroup: 'runs', time, kind: 'tool', failed: false, retry: false }) as Action;
 
+/** A database file in a folder of its own, deleted after the test. */
+function dbFile(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
+  dirs.push(dir);
+  return path.join(dir, 'vigil.db');
+}
+
 /** A group commit of the records alone. */
 function commit(db: Db, store: IdentityStore): void {
   db.transaction(() => store.flush())();
@@ -23,9 +30,7 @@ function commit(db: Db, store: IdentityStore): void {
 }
 
 it('keeps at most about maxHot records in memory and loses no count', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
-  dirs.push(dir);
-  const file = path.join(dir, 'vigil.db');
+  const file = dbFile();
   let db = openDatabase(file);
   let store = new IdentityStore(db, 10);
   // 200 short-lived instances, committed every 5 actions like the pipeline's group commits.
@@ -49,9 +54,7 @@ it('keeps at most about maxHot records in memory and loses no count', () => {
 });
 
 it('a record whose commit failed is written by the next commit', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
-  dirs.push(dir);
-  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const db = openDatabase(dbFile());
   const store = new IdentityStore(db, 10);
   store.record(action('run-1', 1000));
   // The record is written, then a later write of the same group commit fails (disk full): rolled back.
@@ -69,9 +72,7 @@ it('a record whose commit failed is written by the next commit', () => {
 });
 
 it('a new record is never evicted before it is written, even when every other record waits to be written', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
-  dirs.push(dir);
-  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const db = openDatabase(dbFile());
   const store = new IdentityStore(db, 2);
   // No commit between them (the store refuses writes, or many identities act within one commit).
   for (const id of ['run-1', 'run-2', 'run-3']) {
@@ -89,9 +90,7 @@ it('a new record is never evicted before it is written, even when every other re
 });
 
 it('is over its bound only when more records wait to be written than it may hold, not after a busy commit', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-ids-'));
-  dirs.push(dir);
-  const db = openDatabase(path.join(dir, 'vigil.db'));
+  const db = openDatabase(dbFile());
   const store = new IdentityStore(db, 10);
   for (let i = 0; i < 15; i++) store.record(action(`run-${i}`, 1000 + i));
   expect(store.overBound).toBe(true); // 15 wait to be written

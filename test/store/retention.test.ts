@@ -37,43 +37,52 @@ function line(instance: string, start: number, count: number, tool = 'reports.re
   return encodeJson(makeSpans(specs, { resource: { 'service.name': GROUP, 'nhi.identity': instance } }));
 }
 
-async function replay(dir: string, db: string, lines: string[], config = configSchema.parse({})): Promise<void> {
-  const file = path.join(dir, `in-${++n}.jsonl`);
+/** A database path in a folder of its own (deleted after the test), where replay inputs are written too. */
+function newDb(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
+  dirs.push(dir);
+  return path.join(dir, 'vigil.db');
+}
+
+async function replay(db: string, lines: string[], config = configSchema.parse({})): Promise<void> {
+  const file = path.join(path.dirname(db), `in-${++n}.jsonl`);
   fs.writeFileSync(file, lines.join('\n') + '\n');
   const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
   await runReplay({ config, files: [file], db, printActions: false, out: sink(), err: sink() });
 }
 
-function stored(db: string) {
+/** What `read` finds in the database file, opened read-only for it. */
+function inDb<T>(db: string, read: (d: Database.Database) => T): T {
   const d = new Database(db, { readonly: true });
   try {
-    return {
-      identities: d.prepare('SELECT identity, first_seen AS firstSeen, actions FROM identities ORDER BY identity').all(),
-      baselines: d.prepare('SELECT identity FROM identity_baselines ORDER BY identity').pluck().all(),
-      members: d.prepare('SELECT identity FROM peer_members ORDER BY identity').pluck().all(),
-    };
+    return read(d);
   } finally {
     d.close();
   }
 }
 
-it('forgets an identity idle for forgetIdleAfter (90 days); if it comes back it starts again', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  dirs.push(dir);
-  const db = path.join(dir, 'vigil.db');
+const stored = (db: string) =>
+  inDb(db, (d) => ({
+    identities: d.prepare('SELECT identity, first_seen AS firstSeen, actions FROM identities ORDER BY identity').all(),
+    baselines: d.prepare('SELECT identity FROM identity_baselines ORDER BY identity').pluck().all(),
+    members: d.prepare('SELECT identity FROM peer_members ORDER BY identity').pluck().all(),
+  }));
 
-  await replay(dir, db, [line('pod-a', T0, 20), line('pod-b', T0, 20)]);
+it('forgets an identity idle for forgetIdleAfter (90 days); if it comes back it starts again', async () => {
+  const db = newDb();
+
+  await replay(db, [line('pod-a', T0, 20), line('pod-b', T0, 20)]);
   expect(stored(db).baselines).toEqual(['pod-a', 'pod-b']);
 
   // Day 100: only pod-b is active. pod-a's last action is 100 days old.
-  await replay(dir, db, [line('pod-b', T0 + 100 * DAY, 5)]);
+  await replay(db, [line('pod-b', T0 + 100 * DAY, 5)]);
   const after = stored(db);
   expect(after.identities).toEqual([{ identity: 'pod-b', firstSeen: T0, actions: 25 }]);
   expect(after.baselines).toEqual(['pod-b']);
   expect(after.members).toEqual(['pod-b']);
 
   // pod-a acts again on day 101: a new identity, first seen now.
-  await replay(dir, db, [line('pod-a', T0 + 101 * DAY, 3)]);
+  await replay(db, [line('pod-a', T0 + 101 * DAY, 3)]);
   expect(stored(db).identities).toEqual([
     { identity: 'pod-a', firstSeen: T0 + 101 * DAY, actions: 3 },
     { identity: 'pod-b', firstSeen: T0, actions: 25 },
@@ -81,11 +90,9 @@ it('forgets an identity idle for forgetIdleAfter (90 days); if it comes back it 
 });
 
 it('keeps an identity idle for less than forgetIdleAfter', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  dirs.push(dir);
-  const db = path.join(dir, 'vigil.db');
-  await replay(dir, db, [line('pod-a', T0, 20), line('pod-b', T0, 20)]);
-  await replay(dir, db, [line('pod-b', T0 + 80 * DAY, 5)]);
+  const db = newDb();
+  await replay(db, [line('pod-a', T0, 20), line('pod-b', T0, 20)]);
+  await replay(db, [line('pod-b', T0 + 80 * DAY, 5)]);
   expect(stored(db).baselines).toEqual(['pod-a', 'pod-b']);
   expect(stored(db).identities).toHaveLength(2);
 });
@@ -97,64 +104,51 @@ const learnThenPurge = (instance: string, start: number) => [
   line(instance, start, 300, 'reports.read', 10 * 60_000),
   line(instance, start + 2 * DAY + HOUR, 1, 'reports.purge'),
 ];
-function alertsIn(db: string): Array<{ seq: number; identity: string }> {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare('SELECT seq, identity FROM alerts ORDER BY seq').all() as Array<{ seq: number; identity: string }>;
-  } finally {
-    d.close();
-  }
-}
+const alertsIn = (db: string) => inDb(db, (d) => d.prepare('SELECT seq, identity FROM alerts ORDER BY seq').all() as Array<{ seq: number; identity: string }>);
 
 it('deletes alerts older than alerts.retention (365 days), keeps younger ones, and never reuses a seq', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  dirs.push(dir);
-  const db = path.join(dir, 'vigil.db');
+  const db = newDb();
 
-  await replay(dir, db, learnThenPurge('pod-a', T0), purgeConfig);
-  await replay(dir, db, learnThenPurge('pod-b', T0 + 200 * DAY), purgeConfig);
+  await replay(db, learnThenPurge('pod-a', T0), purgeConfig);
+  await replay(db, learnThenPurge('pod-b', T0 + 200 * DAY), purgeConfig);
   const before = alertsIn(db);
   expect(new Set(before.map((a) => a.identity))).toEqual(new Set(['pod-a', 'pod-b']));
 
   // A year and a day after pod-a's alerts, something happens: they go, pod-b's (165 days old) stay.
-  await replay(dir, db, [line('pod-c', T0 + 2 * DAY + 366 * DAY, 1)], purgeConfig);
+  await replay(db, [line('pod-c', T0 + 2 * DAY + 366 * DAY, 1)], purgeConfig);
   expect(alertsIn(db)).toEqual(before.filter((a) => a.identity === 'pod-b'));
 
   // A year after pod-b's, they go too, the newest seq among them.
-  await replay(dir, db, [line('pod-c', T0 + 202 * DAY + 366 * DAY, 1)], purgeConfig);
+  await replay(db, [line('pod-c', T0 + 202 * DAY + 366 * DAY, 1)], purgeConfig);
   expect(alertsIn(db)).toEqual([]);
 
   // The next alert takes a seq after every one ever given, deleted ones included.
-  await replay(dir, db, learnThenPurge('pod-d', T0 + 600 * DAY), purgeConfig);
+  await replay(db, learnThenPurge('pod-d', T0 + 600 * DAY), purgeConfig);
   const newest = alertsIn(db);
   expect(newest.length).toBeGreaterThan(0);
   expect(Math.min(...newest.map((a) => a.seq))).toBeGreaterThan(Math.max(...before.map((a) => a.seq)));
 });
 
 it('keeps an alert about a backdated span for alerts.retention from when it was raised', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  dirs.push(dir);
-  const db = path.join(dir, 'vigil.db');
+  const db = newDb();
 
   // Vigil has reached day 402 when pod-a's spans of day 0 to 2 arrive (a backlog, a skewed clock):
   // their events are already past the retention, yet the SOC has just been shown the alerts.
-  await replay(dir, db, learnThenPurge('pod-b', T0 + 400 * DAY), purgeConfig);
-  await replay(dir, db, learnThenPurge('pod-a', T0), purgeConfig);
+  await replay(db, learnThenPurge('pod-b', T0 + 400 * DAY), purgeConfig);
+  await replay(db, learnThenPurge('pod-a', T0), purgeConfig);
   const backdated = alertsIn(db).filter((a) => a.identity === 'pod-a');
   expect(backdated.length).toBeGreaterThan(0);
 
   // The sweeps of the next day keep them...
-  await replay(dir, db, [line('pod-c', T0 + 403 * DAY, 1)], purgeConfig);
+  await replay(db, [line('pod-c', T0 + 403 * DAY, 1)], purgeConfig);
   expect(alertsIn(db).filter((a) => a.identity === 'pod-a')).toEqual(backdated);
   // ...until a year after they were raised.
-  await replay(dir, db, [line('pod-c', T0 + 402 * DAY + 366 * DAY, 1)], purgeConfig);
+  await replay(db, [line('pod-c', T0 + 402 * DAY + 366 * DAY, 1)], purgeConfig);
   expect(alertsIn(db)).toEqual([]);
 });
 
 it('migration 10 keeps an upgraded database\'s alerts from their event, or the latest event raised before them', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  dirs.push(dir);
-  const file = path.join(dir, 'vigil.db');
+  const file = newDb();
   const old = databaseAt(file, 9);
   const insert = old.prepare("INSERT INTO alerts (id, detector, severity, identity, subject, event_time, body) VALUES (?, 'scope_drift', 'high', 'pod-a', 's', ?, '{}')");
   // In seq order: an alert of day 10, a backdated one (day 0), one of day 12.
@@ -170,13 +164,11 @@ it('migration 10 keeps an upgraded database\'s alerts from their event, or the l
 });
 
 it('keeps at most baselines.maxIdentities identities: the least recently active are forgotten first', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-retention-'));
-  dirs.push(dir);
-  const db = path.join(dir, 'vigil.db');
+  const db = newDb();
   const config = configSchema.parse({ baselines: { maxIdentities: 10 } });
   // An identity per run: 30 runs an hour apart, each a few calls.
   const runs = Array.from({ length: 30 }, (_, i) => `run-${String(i).padStart(2, '0')}`);
-  await replay(dir, db, runs.map((run, i) => line(run, T0 + i * HOUR, 3)), config);
+  await replay(db, runs.map((run, i) => line(run, T0 + i * HOUR, 3)), config);
 
   const kept = stored(db);
   expect(kept.identities.length).toBeGreaterThanOrEqual(9); // trimmed to 90% of the bound, then grown
