@@ -43,7 +43,7 @@ export class IdentityBaseline {
   /** Actions learned per hour of the week (raw; a profile, so only proportions matter). */
   readonly hours = new Float64Array(HOURS_PER_WEEK);
   dirty = false;
-  /** Latest event time of an action naming `peerGroup` (memory only; BaselineStore.joinGroup). */
+  /** Latest event time of an action naming `peerGroup` (BaselineStore.joinGroup, peer-move.ts). */
   ownGroupSeen = Number.NEGATIVE_INFINITY;
   /** Another group named by its actions since then: their first and last event time, and how many. */
   groupCandidate: { name: string; first: number; last: number; actions: number } | null = null;
@@ -148,6 +148,9 @@ export class IdentityBaseline {
       outcome: this.outcome,
       hours: Array.from(this.hours),
       counters: Array.from(this.counters, ([k, c]) => [k, c.c, c.t, c.f]),
+      // A move's evidence is kept, so a restart or an eviction does not start its streak again.
+      ownGroupSeen: Number.isFinite(this.ownGroupSeen) ? this.ownGroupSeen : null,
+      groupCandidate: this.groupCandidate,
     };
   }
 
@@ -155,6 +158,7 @@ export class IdentityBaseline {
     const o = raw as {
       peerGroup: string; firstSeen: number; lastSeen: number; actions: number;
       outcome: { actions: Counter; bad: Counter }; hours: number[]; counters: Array<[string, number, number, number]>;
+      ownGroupSeen?: number | null; groupCandidate?: IdentityBaseline['groupCandidate']; // absent before 2026-11
     };
     const b = new IdentityBaseline(identity, o.peerGroup, o.firstSeen, o.lastSeen);
     b.actions = o.actions;
@@ -162,6 +166,8 @@ export class IdentityBaseline {
     Object.assign(b.outcome.bad, o.outcome.bad);
     b.hours.set(o.hours.slice(0, HOURS_PER_WEEK));
     for (const [k, c, t, f] of o.counters) b.counters.set(k, { c, t, f });
+    if (typeof o.ownGroupSeen === 'number') b.ownGroupSeen = o.ownGroupSeen;
+    b.groupCandidate = o.groupCandidate ?? null;
     return b;
   }
 }

@@ -146,3 +146,25 @@ it('a move is written with the groups it changes, so a kill -9 right after leave
   expect(restored.baselines.peek(ID)!.peerGroup).toBe('support-v2');
   expect([GROUP, 'support-v2'].filter((g) => restored.baselines.group(g).members.has(ID))).toEqual(['support-v2']);
 });
+
+it('a streak survives a restart: the move happens on the action that completes it, not a new streak later', () => {
+  const start = history();
+  const times = Array.from({ length: MOVE_AFTER_ACTIONS }, (_, i) => start + Math.round((i * MOVE_AFTER_MS) / (MOVE_AFTER_ACTIONS - 1)));
+  for (const t of times.slice(0, -1)) feed([inGroup('support-v2', t)]);
+  h.commit(true);
+
+  const restored = h.restart();
+  restored.process([inGroup('support-v2', times.at(-1)!)]);
+  expect(restored.baselines.peek(ID)!.peerGroup).toBe('support-v2');
+  expect(restored.baselines.group('support-v2').members.has(ID)).toBe(true);
+});
+
+it('evidence that its own group was named later survives a restart too', () => {
+  const t = history();
+  feed([inGroup(GROUP, t)]);
+  h.commit(true);
+  const restored = h.restart();
+  restored.process([inGroup('support-v2', t - 20 * MIN)]); // a backlog's span from before that
+  for (let i = 0; i < MOVE_AFTER_ACTIONS; i++) restored.process([inGroup('support-v2', t - 19 * MIN + i * 2 * MIN)]); // 15 minutes, all before t
+  expect(restored.baselines.peek(ID)!.peerGroup).toBe(GROUP);
+});
