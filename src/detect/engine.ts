@@ -20,17 +20,12 @@ import type { AlertManager, HeldFinding } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
 import type { Stage } from '../stage.js';
 import type { Db } from '../store/database.js';
+import { CheckpointSchedule } from './checkpoints.js';
 import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { TraceSteps } from './steps.js';
 import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
-
-/**
- * A checkpoint is spread over the commits of about half a checkpoint interval, at least this many
- * baselines per commit: a few milliseconds per commit, and done well before the next one is due.
- */
-const CHECKPOINT_MIN_SLICE = 25;
 
 /** What nearly every action yields: shared, not one array per action. */
 const NO_FINDINGS: readonly Reported[] = [];
@@ -63,9 +58,7 @@ export class DetectionEngine implements Stage {
   private readonly enabled;
   /** Newest event time seen: held findings are released against it. */
   private watermark = 0;
-  private lastCheckpoint = 0;
-  private checkpointing = false;
-  private checkpointSlice = CHECKPOINT_MIN_SLICE;
+  private readonly checkpoints: CheckpointSchedule;
   /** Event time of the last scan for idle members; NaN until the first. */
   private idleScanAt = Number.NaN;
   private idleLeft = false;
@@ -89,6 +82,7 @@ export class DetectionEngine implements Stage {
     const b = config.baselines;
     this.settings = { halfLifeMs: b.halfLife, minActions: b.minActions, minAgeMs: b.minAge, forgetBelow: 0.05 };
     this.baselines = new BaselineStore(db, b.maxHotIdentities, this.settings, { maxMembers: b.maxPeerMembers, maxGroups: b.maxPeerGroups });
+    this.checkpoints = new CheckpointSchedule(this.baselines, b.checkpointInterval, config.storage.flushInterval);
     this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
   }
 
@@ -360,6 +354,7 @@ export class DetectionEngine implements Stage {
   afterCommit(ok: boolean): void {
     this.alerts.afterCommit(ok);
     this.baselines.afterCommit(ok);
+    this.checkpoints.afterCommit(ok);
   }
 
   /** More hot baselines than `maxHotIdentities`: dirty ones the store refused to write cannot be evicted. */
@@ -367,34 +362,12 @@ export class DetectionEngine implements Stage {
     return this.baselines.overBound;
   }
 
-  /**
-   * Writes folded alert counts, and learned state when a checkpoint is due. Runs in the commit
-   * transaction. Outside a final commit, a due checkpoint is written a slice per commit (see
-   * CHECKPOINT_MIN_SLICE) until every baseline dirty at its start is written.
-   */
+  /** Writes folded alert counts, and learned state when a checkpoint is due (checkpoints.ts). Runs in the commit transaction. */
   commit(final: boolean): void {
-    const now = this.wallClock();
     this.alerts.flush();
     this.removeIdle();
     const evicted = this.baselines.removeOverflow(LEAVES_PER_COMMIT);
     if (evicted > 0) this.onMembersEvicted(evicted);
-    if (final) {
-      this.baselines.checkpoint();
-      this.baselines.markCleanShutdown();
-      this.checkpointing = false;
-      this.lastCheckpoint = now;
-      return;
-    }
-    const { checkpointInterval } = this.config.baselines;
-    if (!this.checkpointing && now - this.lastCheckpoint >= checkpointInterval) {
-      this.checkpointing = true;
-      const commitsInHalfInterval = Math.max(1, checkpointInterval / 2 / this.config.storage.flushInterval);
-      this.checkpointSlice = Math.max(CHECKPOINT_MIN_SLICE, Math.ceil(this.baselines.beginCheckpoint() / commitsInHalfInterval));
-    }
-    if (!this.checkpointing) return;
-    if (this.baselines.continueCheckpoint(this.checkpointSlice) === 0) {
-      this.checkpointing = false;
-      this.lastCheckpoint = now;
-    }
+    this.checkpoints.commit(this.wallClock(), final);
   }
 }

@@ -3,6 +3,7 @@
  * again later, and nothing already stored is stored twice. Failures are SQLite's own (a trigger that
  * raises "database or disk is full", or `query_only`).
  */
+import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import type { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -97,6 +98,32 @@ it('while the store refuses writes, hot baselines pass their bound and say so; t
     h.commit(true);
     h.engine.process([action({ identity: 'pod-10', time: (t += MIN) })]); // a load that evicts, now written
     expect(h.engine.overBound()).toBe(false);
+  } finally {
+    h.close();
+  }
+});
+
+it('a checkpoint whose last slice rolled back is written at the next commit, not an interval later', () => {
+  let wall = T0;
+  const config = configSchema.parse({});
+  const h = engineHarness(config, () => wall);
+  try {
+    h.feed([action({ identity: 'agent', time: T0 })]);
+    h.commit(true);
+    h.engine.process([action({ identity: 'agent', time: T0 + MIN, target: 'kb.search' })]);
+    wall += config.baselines.checkpointInterval;
+    // The slice is written, then the transaction fails after it (at COMMIT: the WAL cannot grow).
+    const full = new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+    expect(() => h.db.transaction(() => {
+      h.engine.commit(false);
+      throw full;
+    })()).toThrow(full);
+    h.engine.afterCommit(false);
+
+    wall += 1000; // the store takes writes again, well within the interval
+    h.commit(false);
+    const body = h.db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck().get('agent') as string;
+    expect(body).toContain('kb.search');
   } finally {
     h.close();
   }
