@@ -178,12 +178,14 @@ export class ActionBuilder {
   drain(): Action[] {
     const result = this.out;
     this.out = [];
-    // Held calls first: one whose tool is still buffered joins it before that part settles.
-    this.repair.expire(Number.POSITIVE_INFINITY, result, true);
+    // Parts with unplaced calls first, so a call whose tool is still buffered joins it. Each settling
+    // part's tools claim the held calls they contain (all of its tools, not only the identity's latest
+    // 64); the held calls left are released last.
     for (const buf of [...this.traces.values()]) if (buf.orphans > 0) this.finalize(buf, result, Infinity, true);
     for (let buf = this.order.oldest(); buf !== undefined; buf = this.order.oldest()) {
       this.finalize(buf, result, Infinity, true);
     }
+    this.repair.expire(Number.POSITIVE_INFINITY, result, true);
     this.dirty.clear();
     this.maintain();
     return result;

@@ -130,6 +130,22 @@ describe('context repair', () => {
     expect(b.heldSpans).toBe(0);
   });
 
+  it('drain gives held calls to their tools, even to a busy identity\'s with 64 more of its tools buffered', () => {
+    const { b } = builder({ traces: { wait: '1s' } });
+    b.add([chain({ end: 950 }), oiTool(5, 'warmup', 910, 920)], 0);
+    b.take(0);
+    // 80 runs' lost calls come first and are held; their tools come next and wait out the grace: then shutdown.
+    const at = (k: number) => 10_000 + k * 1000;
+    b.add(Array.from({ length: 80 }, (_, k) => lost(k, 'GET', `https://h/items/${k}`, at(k) + 10)), 100);
+    expect(b.take(100)).toEqual([]);
+    b.add(Array.from({ length: 80 }, (_, k) => oiTool(2, 'lookup', at(k), at(k) + 50, { traceId: tid(10 + k), parent: null })), 200);
+    expect(b.take(200)).toEqual([]);
+    const out = b.drain();
+    expect(out.filter((a) => a.kind === 'tool').every((a) => a.access === 'read')).toBe(true);
+    expect(out.filter((a) => a.kind === 'http' && a.attributedTo === null).map((a) => a.target)).toEqual([]);
+    expect(b.heldSpans).toBe(0);
+  });
+
   it('an identity that never used a tool is not held: a plain service sees no added latency', () => {
     const { b } = builder();
     b.add([lost(1, 'GET', 'https://h/x', 1000)], 0);
