@@ -51,7 +51,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   }
   const { config } = opts;
   const metrics = createMetrics();
-  const db = openDatabase(opts.db);
+  const db = openDatabase(opts.db, '--db');
   const identities = new IdentityStore(db, config.baselines.maxHotIdentities);
   const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
   const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode: 'replay' });

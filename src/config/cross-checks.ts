@@ -27,10 +27,15 @@ export function crossChecks(cfg: Config, ctx: z.RefinementCtx): void {
     if (urls.has(w.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'duplicates the url of an earlier webhook' });
     urls.add(w.url);
   });
-  const { requestTimeout } = cfg.receivers.otlp;
-  if (!(requestTimeout > 0 && requestTimeout <= MAX_TIMER_MS)) {
-    // 0 would turn the slow-upload guards off; past 24d Node's timer would fire at once.
-    ctx.addIssue({ code: 'custom', path: ['receivers', 'otlp', 'requestTimeout'], message: 'must be more than 0 and at most 24d' });
+  // Timers: 0 would turn a guard off or retry without pause; past 24d Node's timer fires at once.
+  const timers: Array<[string[], number]> = [
+    [['receivers', 'otlp', 'requestTimeout'], cfg.receivers.otlp.requestTimeout],
+    [['delivery', 'timeout'], cfg.delivery.timeout],
+    [['delivery', 'retryInitial'], cfg.delivery.retryInitial],
+    [['delivery', 'retryMax'], cfg.delivery.retryMax],
+  ];
+  for (const [path, ms] of timers) {
+    if (!(ms > 0 && ms <= MAX_TIMER_MS)) ctx.addIssue({ code: 'custom', path, message: 'must be more than 0 and at most 24d' });
   }
   if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
     ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });

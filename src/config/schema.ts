@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DETECTOR_IDS } from '../../detectors/types.js';
 import { crossChecks } from './cross-checks.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -67,10 +68,30 @@ const attributeSource = z
   .string()
   .regex(/^(span|resource):.+$/, 'must be span:<attribute> or resource:<attribute>');
 
-/** An http(s) URL; other schemes cannot be delivered to. */
-const httpUrl = z.url({ protocol: /^https?$/, error: unlessMissing('must be an http(s) URL, e.g. http://127.0.0.1:9000/hook') });
+/**
+ * An http(s) URL; other schemes cannot be delivered to. No `user:password@`: fetch refuses such a URL
+ * (nothing would ever be delivered), and a password in a URL ends up in logs and error rows.
+ */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: unlessMissing('must be an http(s) URL, e.g. http://127.0.0.1:9000/hook') })
+  .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not carry credentials (user:password@): deliveries are authenticated by their signature or token');
 
-const whsecSecret = z.string().startsWith('whsec_', 'must start with whsec_');
+/**
+ * `whsec_` and the key in base64 (standard alphabet, padded), as Standard Webhooks libraries read it: a
+ * secret they cannot decode would let no receiver verify a delivery, and an empty key authenticates nothing.
+ */
+const whsecSecret = z
+  .string()
+  .startsWith('whsec_', 'must start with whsec_')
+  .refine((s) => !s.startsWith('whsec_') || /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(s.slice(6)), {
+    message: 'must be whsec_ followed by the key in padded base64, e.g. whsec_ and the output of openssl rand -base64 32',
+    abort: true,
+  });
+
+/** Which detectors a webhook or a revocation rule is for: `*` or detector ids (a misspelt id would match nothing, silently). */
+const detectorList = z
+  .array(z.string().refine((d) => d === '*' || (DETECTOR_IDS as readonly string[]).includes(d), `must be * or one of ${DETECTOR_IDS.join(', ')}`))
+  .default(['*']);
 
 /**
  * A zone pattern: a host glob, or a CIDR. A malformed CIDR would otherwise be taken for a host glob that
@@ -108,11 +129,11 @@ const webhook = z.strictObject({
   url: httpUrl,
   secret: whsecSecret,
   minSeverity: severity.default('low'),
-  detectors: z.array(z.string()).default(['*']),
+  detectors: detectorList,
 });
 
 const revocationRule = z.strictObject({
-  detectors: z.array(z.string()).default(['*']),
+  detectors: detectorList,
   minSeverity: severity.default('critical'),
   credentialTypes: z.array(z.string()).default(['*']),
   broker: nonEmpty,

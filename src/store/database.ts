@@ -11,15 +11,41 @@ import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
 
-/** Opens (creating if needed) the database at `file`, or an in-memory one for `:memory:`. */
-export function openDatabase(file: string): Db {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  migrate(db);
-  return db;
+/** The database cannot be used: a user error (a wrong path, the wrong file), said in one sentence. */
+export class StoreOpenError extends Error {
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+    this.name = 'StoreOpenError';
+  }
+}
+
+/**
+ * Opens (creating if needed) the database at `file`, or an in-memory one for `:memory:`.
+ * @param setting what names the file in messages (`storage.path`, `--db`).
+ * @throws StoreOpenError when the file cannot be the store: a folder, not SQLite, unwritable, newer.
+ */
+export function openDatabase(file: string, setting = 'storage.path'): Db {
+  let db: Db | undefined;
+  try {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw new StoreOpenError(`cannot use ${setting} (${file}): ${whyUnusable(file, err)}`);
+  }
+}
+
+function whyUnusable(file: string, err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (file !== ':memory:' && fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) return 'it is a folder; name a file in it, such as data/vigil.db';
+  if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database (another file, or a damaged one)';
+  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS') return `it cannot be opened for writing (${(err as Error).message})`;
+  return (err as Error).message;
 }

@@ -161,7 +161,7 @@ describe('loadConfig', () => {
 });
 
 describe('formatEffectiveConfig', () => {
-  const secrets = ['api-token-0123456789abcdef', 'whsec_aG9vay1zZWNyZXQ', 'whsec_YnJva2VyLXNlY3JldA', 'hvs.vault-token', 'Bearer ssf-push-token'];
+  const secrets = ['api-token-0123456789abcdef', 'whsec_aG9vay1zZWNyZXQ=', 'whsec_YnJva2VyLXNlY3JldA==', 'hvs.vault-token', 'Bearer ssf-push-token'];
 
   it('redacts every secret', () => {
     const path = write(

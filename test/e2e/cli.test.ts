@@ -73,6 +73,13 @@ describe('vigil replay', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('names --db when it cannot be the store', () => {
+    const r = vigil(['replay', '--db', tmpDir(), path.join(GOLDEN, 'agent-traces.otlp.jsonl')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot use --db \(.+\): it is a folder/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('keeps what it learned in --db', () => {
     const db = path.join(tmpDir(), 'replay.db');
     expect(vigil(['replay', '--db', db, path.join(GOLDEN, 'agent-traces.otlp.jsonl')]).code).toBe(0);
@@ -111,6 +118,26 @@ describe('vigil check-config', () => {
 describe('vigil serve', () => {
   let daemon: ServeProcess | undefined;
   afterEach(() => daemon?.child.kill('SIGKILL'));
+
+  it('a storage.path that cannot be the store: one sentence naming storage.path, exit 1, no stack trace', () => {
+    const cases: Array<[string, (file: string) => void, string]> = [
+      ['a folder', (file) => fs.mkdirSync(file), 'it is a folder'],
+      ['not SQLite', (file) => fs.writeFileSync(file, 'these are not the alerts you are looking for\n'.repeat(20)), 'not a SQLite database'],
+      ['newer', (file) => new Database(file).pragma('user_version = 999'), 'written by a newer Vigil'],
+    ];
+    for (const [what, make, reason] of cases) {
+      const dir = tmpDir();
+      const file = path.join(dir, 'vigil.db');
+      make(file);
+      const config = path.join(dir, 'config.yaml');
+      fs.writeFileSync(config, `storage: { path: "${file}" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }\n`);
+      const r = vigil(['serve', '--config', config], { VIGIL_API_TOKEN: 'test-token-0123456789abcdef' });
+      expect(r.code, what).toBe(1);
+      expect(r.stderr, what).toContain(`cannot use storage.path (${file}): `);
+      expect(r.stderr, what).toContain(reason);
+      expect(r.stderr, what).not.toMatch(/\n\s+at /);
+    }
+  });
 
   async function exportSpans(grpc: string, identity: string, n: number): Promise<void> {
     const provider = new BasicTracerProvider({
