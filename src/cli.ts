@@ -104,8 +104,6 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vigil: ${(err as Error).message}\n\n${USAGE}`);
     } else if (err instanceof Error && 'userMessage' in err) {
       process.stderr.write(`vigil: ${(err as Error & { userMessage: string }).userMessage}\n`);
-    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      process.stderr.write(`vigil: ${(err as Error).message}: another process holds that port; change the endpoint in the config\n`);
     } else {
       process.stderr.write(`vigil: ${(err as Error)?.stack ?? String(err)}\n`);
     }

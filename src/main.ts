@@ -128,18 +128,18 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     teardown.push(() => stream.close());
     registerAlertRoutes(api, feed, () => stream.revocations);
     stream.attachRevocations(revocations);
-    const ports = { grpc: 0, http: 0, api: await api.listen(config.api.endpoint) };
+    const ports = { grpc: 0, http: 0, api: await listenAs('api.endpoint', config.api.endpoint, (e) => api.listen(e)) };
 
     const receiverDeps = { config, pipeline, metrics, logger };
     if (config.receivers.otlp.grpc.enabled) {
       const grpc = new GrpcReceiver(receiverDeps);
       teardown.push(() => grpc.close());
-      ports.grpc = await grpc.listen(config.receivers.otlp.grpc.endpoint);
+      ports.grpc = await listenAs('receivers.otlp.grpc.endpoint', config.receivers.otlp.grpc.endpoint, (e) => grpc.listen(e));
     }
     if (config.receivers.otlp.http.enabled) {
       const http = new HttpReceiver(receiverDeps);
       teardown.push(() => http.close());
-      ports.http = await http.listen(config.receivers.otlp.http.endpoint);
+      ports.http = await listenAs('receivers.otlp.http.endpoint', config.receivers.otlp.http.endpoint, (e) => http.listen(e));
     }
 
     ready = true;
@@ -158,6 +158,31 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/** A listener that cannot listen where the config says: a user error, said in one sentence naming the key. */
+export class ListenError extends Error {
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+    this.name = 'ListenError';
+  }
+}
+
+async function listenAs(key: string, endpoint: string, listen: (endpoint: string) => Promise<number>): Promise<number> {
+  try {
+    return await listen(endpoint);
+  } catch (err) {
+    // grpc-js reports the system error only inside its message.
+    const message = String((err as Error).message ?? err);
+    const code = (err as NodeJS.ErrnoException).code ?? /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES|ENOTFOUND)\b/.exec(message)?.[1];
+    const why =
+      code === 'EADDRINUSE' ? 'another process holds that port; change the port or stop that process'
+      : code === 'EADDRNOTAVAIL' ? 'this host has no such address; use 127.0.0.1, 0.0.0.0 or an address of this host'
+      : code === 'EACCES' ? 'this user may not listen on that port (below 1024 needs privileges)'
+      : code === 'ENOTFOUND' || /name resolution failed/i.test(message) ? 'the host name does not resolve'
+      : `cannot listen there (${message})`;
+    throw new ListenError(`${key} (${endpoint}): ${why}`);
   }
 }
 

@@ -44,8 +44,17 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
 
 function whyUnusable(file: string, err: unknown): string {
   const code = (err as { code?: string }).code;
-  if (file !== ':memory:' && fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) return 'it is a folder; name a file in it, such as data/vigil.db';
+  if (file !== ':memory:' && isFolder(file)) return 'it is a folder; name a file in it, such as data/vigil.db';
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'part of its folder path is a file, not a folder';
   if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database (another file, or a damaged one)';
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS') return `it cannot be opened for writing (${(err as Error).message})`;
   return (err as Error).message;
+}
+
+function isFolder(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false; // missing, or below a file: said by the other reasons
+  }
 }

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -119,15 +120,40 @@ describe('vigil serve', () => {
   let daemon: ServeProcess | undefined;
   afterEach(() => daemon?.child.kill('SIGKILL'));
 
+  it('an endpoint it cannot listen on: one sentence naming the key, exit 1, no stack trace', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const busy = `127.0.0.1:${(taken.address() as net.AddressInfo).port}`;
+    const cases: Array<[string, string, string]> = [
+      [`grpc: { endpoint: "${busy}" }, http: { endpoint: "127.0.0.1:0" }`, `receivers.otlp.grpc.endpoint (${busy}): another process holds that port`, 'in use'],
+      ['grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "192.0.2.77:0" }', 'receivers.otlp.http.endpoint (192.0.2.77:0): this host has no such address', 'not here'],
+      ['grpc: { endpoint: "192.0.2.77:0" }, http: { endpoint: "127.0.0.1:0" }', 'receivers.otlp.grpc.endpoint (192.0.2.77:0): this host has no such address', 'not here (gRPC)'],
+      ['grpc: { endpoint: "nosuchhost.invalid:0" }, http: { endpoint: "127.0.0.1:0" }', 'receivers.otlp.grpc.endpoint (nosuchhost.invalid:0): the host name does not resolve', 'no such name'],
+    ];
+    try {
+      for (const [receivers, message, what] of cases) {
+        const config = path.join(tmpDir(), 'config.yaml');
+        fs.writeFileSync(config, `storage: { path: ":memory:" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { ${receivers} } }\n`);
+        const r = vigil(['serve', '--config', config], { VIGIL_API_TOKEN: 'test-token-0123456789abcdef' });
+        expect(r.code, what).toBe(1);
+        expect(r.stderr, what).toContain(`vigil: ${message}`);
+        expect(r.stderr, what).not.toMatch(/\n\s+at /);
+      }
+    } finally {
+      taken.close();
+    }
+  });
+
   it('a storage.path that cannot be the store: one sentence naming storage.path, exit 1, no stack trace', () => {
     const cases: Array<[string, (file: string) => void, string]> = [
       ['a folder', (file) => fs.mkdirSync(file), 'it is a folder'],
       ['not SQLite', (file) => fs.writeFileSync(file, 'these are not the alerts you are looking for\n'.repeat(20)), 'not a SQLite database'],
       ['newer', (file) => new Database(file).pragma('user_version = 999'), 'written by a newer Vigil'],
+      ['below a file', (file) => fs.writeFileSync(path.dirname(file), ''), 'part of its folder path is a file'],
     ];
     for (const [what, make, reason] of cases) {
       const dir = tmpDir();
-      const file = path.join(dir, 'vigil.db');
+      const file = path.join(dir, what === 'below a file' ? 'afile/vigil.db' : 'vigil.db');
       make(file);
       const config = path.join(dir, 'config.yaml');
       fs.writeFileSync(config, `storage: { path: "${file}" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }\n`);
