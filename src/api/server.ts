@@ -23,6 +23,22 @@ export interface ApiServerDeps {
   readiness: () => 'ready' | 'starting' | 'store_unavailable';
 }
 
+/**
+ * The URL of a request, or null when its request-target cannot be one. Origin-form (`/path?query`, what
+ * clients send) is always a path, RFC 9112 §3.2.1: `new URL('//x:99999', base)` would read `x:99999` as
+ * a host and throw on the port. Absolute-form (what clients send to proxies) is parsed as it stands and
+ * can fail; anything else (`*`) is no URL. Callers answer null with 400, never with an exception: one
+ * unauthenticated request must not take the daemon down.
+ */
+export function requestUrl(target: string | undefined): URL | null {
+  const t = target ?? '/';
+  try {
+    return t.startsWith('/') ? new URL(`http://vigil.invalid${t}`) : new URL(t);
+  } catch {
+    return null;
+  }
+}
+
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
@@ -37,7 +53,7 @@ export class ApiServer {
   private closed = false;
 
   constructor(private readonly deps: ApiServerDeps) {
-    this.listener = createHttpServer(deps.config.api.tls, 'api', deps.logger, {}, (req, res) => void this.handle(req, res));
+    this.listener = createHttpServer(deps.config.api.tls, 'api', deps.logger, {}, (req, res) => void this.handle(req, res).catch((err) => this.failed(res, err)));
     this.server = this.listener.server;
     this.server.headersTimeout = 30_000;
     this.route('GET /metrics', async (_req, res) => {
@@ -74,7 +90,8 @@ export class ApiServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://vigil.invalid');
+    const url = requestUrl(req.url);
+    if (!url) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: 'the request-target is not a valid URL' });
     const { readiness, config, logger } = this.deps;
     if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && url.pathname === '/readyz') {
@@ -96,6 +113,16 @@ export class ApiServer {
       logger.error({ err, route: url.pathname }, 'api handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
     }
+  }
+
+  /**
+   * Last resort for a throw outside the handler's own try: `handle` runs detached (`void`), and a
+   * rejection nobody catches would end the process.
+   */
+  private failed(res: http.ServerResponse, err: unknown): void {
+    this.deps.logger.error({ err }, 'api request failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
+    else res.destroy();
   }
 
   close(): Promise<void> {

@@ -20,7 +20,7 @@ import type { Metrics } from '../metrics.js';
 import type { AlertFeed } from './alert-feed.js';
 import { parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
-import type { ApiServer } from './server.js';
+import { requestUrl, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
 
@@ -116,11 +116,25 @@ export class AlertStream {
     })());
   }
 
+  /**
+   * An 'upgrade' listener that throws is an uncaught exception: the process exits. Whatever goes wrong
+   * with one handshake costs that socket only.
+   */
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    try {
+      this.upgrade(req, socket, head);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'alert stream handshake failed');
+      socket.destroy();
+    }
+  };
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     // A peer that vanishes before the handshake completes must not take the daemon down.
     const onError = () => socket.destroy();
     socket.on('error', onError);
-    const url = new URL(req.url ?? '/', 'http://vigil.invalid');
+    const url = requestUrl(req.url);
+    if (!url) return reject(socket, 400, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
     if (url.pathname !== STREAM_PATH) return reject(socket, 404, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
     if (this.closing) return reject(socket, 503, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
@@ -141,7 +155,7 @@ export class AlertStream {
     }
     socket.off('error', onError);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, query));
-  };
+  }
 
   private bearerProtocolMatches(protocol: string): boolean {
     if (!protocol.startsWith(BEARER_PROTOCOL)) return false;
