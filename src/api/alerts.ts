@@ -116,13 +116,7 @@ export interface RevocationSource {
 /** Registers `GET /v1/alerts` and `GET /v1/revocations`; `revocations()` is read per request (wired late). */
 export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations: () => RevocationSource | null): void {
   api.route('GET /v1/alerts', (_req, res, url) => {
-    let q: AlertQuery;
-    try {
-      q = parseAlertQuery(url.searchParams, REST_PARAMS);
-    } catch (err) {
-      if (err instanceof BadRequest) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
-      throw err;
-    }
+    const q = parseAlertQuery(url.searchParams, REST_PARAMS); // a BadRequest is answered 400 by the ApiServer
     const since = q.since ?? 0;
     const alerts = feed.read(since, q.limit, q.filter);
     // `next` is the last seq returned, so an empty page leaves the cursor where it was (CONTRACT §2).

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
+import { BadRequest } from './json-body.js';
 import { bearerToken, tokenMatches } from './token.js';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void | Promise<void>;
@@ -110,6 +111,11 @@ export class ApiServer {
     try {
       await handler(req, res, url);
     } catch (err) {
+      // The client's mistake, named: answered here once, so no route can let one slip out as a 500.
+      if (err instanceof BadRequest) {
+        if (!res.headersSent) sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
+        return;
+      }
       logger.error({ err, route: url.pathname }, 'api handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
     }
