@@ -69,6 +69,20 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
   };
 }
 
+/**
+ * Refuses a resume cursor this store never issued (`since` above the newest seq): it comes from another
+ * or a restored database, or a typo. Taken as it stands it would mean "skip every alert up to it", and
+ * the client would silently miss alerts raised meanwhile (CONTRACT §2: stored alerts after `since`,
+ * then live ones, each exactly once). Seq only grows, so a cursor accepted here stays valid.
+ */
+export function checkCursor(since: number | null, newest: number): void {
+  if (since === null || since <= newest) return;
+  throw new BadRequest(
+    `since: ${since} is ahead of this store, whose newest alert is seq ${newest} (a cursor from another or a restored database?); ` +
+      `resume from at most ${newest}, since=0 for every stored alert, or omit since for live alerts only`,
+  );
+}
+
 function valueSet(params: URLSearchParams, key: string): ReadonlySet<string> | null {
   const values = params.getAll(key);
   if (values.length === 0) return null;
@@ -117,6 +131,7 @@ export interface RevocationSource {
 export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations: () => RevocationSource | null): void {
   api.route('GET /v1/alerts', (_req, res, url) => {
     const q = parseAlertQuery(url.searchParams, REST_PARAMS); // a BadRequest is answered 400 by the ApiServer
+    checkCursor(q.since, feed.newest);
     const since = q.since ?? 0;
     const alerts = feed.read(since, q.limit, q.filter);
     // `next` is the last seq returned, so an empty page leaves the cursor where it was (CONTRACT §2).

@@ -18,7 +18,7 @@ import type { AlertEvent } from '../alerts/manager.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AlertFeed } from './alert-feed.js';
-import { parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
+import { checkCursor, parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
 import { requestUrl, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
@@ -149,6 +149,7 @@ export class AlertStream {
     let query: AlertQuery;
     try {
       query = parseAlertQuery(url.searchParams, STREAM_PARAMS);
+      checkCursor(query.since, this.deps.feed.newest);
     } catch (err) {
       if (err instanceof BadRequest) return reject(socket, 400, 'VIGIL_ERR_BAD_REQUEST', err.message);
       throw err;

@@ -104,6 +104,14 @@ describe('GET /v1/alerts', () => {
     expect(body.message).toContain(named);
   });
 
+  it('refuses a since beyond the newest seq with 400 naming it: an empty page forever would hide every alert up to it', async () => {
+    const newest = storedSeqs(d.daemon).at(-1)!;
+    const ahead = await get(d.apiUrl, `/v1/alerts?since=${newest + 1000}`);
+    expect(ahead.status).toBe(400);
+    expect(ahead.body).toMatchObject({ error: 'VIGIL_ERR_BAD_REQUEST', message: expect.stringContaining(`newest alert is seq ${newest}`) });
+    expect(await get(d.apiUrl, `/v1/alerts?since=${newest}`)).toEqual({ status: 200, body: { alerts: [], next: newest } });
+  });
+
   it('needs the token', async () => {
     expect((await get(d.apiUrl, '/v1/alerts', null)).status).toBe(401);
     expect((await get(d.apiUrl, '/v1/alerts', 'wrong-token-0123456789')).status).toBe(401);
