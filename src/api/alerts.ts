@@ -56,7 +56,9 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
   const limit = params.get('limit');
   const minSeverity = params.get('minSeverity');
   if (since !== null && !/^\d{1,15}$/.test(since)) throw new BadRequest('since: must be a whole number >= 0 (the last seq you received)');
-  if (limit !== null && (!/^\d{1,15}$/.test(limit) || Number(limit) < 1)) {
+  // Any number of digits: CONTRACT §2 caps limit at MAX_LIMIT rather than refusing it, and Number() of a
+  // huge one is at worst Infinity, which the cap turns into MAX_LIMIT too.
+  if (limit !== null && (!/^\d+$/.test(limit) || Number(limit) < 1)) {
     throw new BadRequest(`limit: must be a whole number >= 1 (values above ${MAX_LIMIT} are capped)`);
   }
   if (minSeverity !== null && !(SEVERITIES as readonly string[]).includes(minSeverity)) {

@@ -57,8 +57,12 @@ describe('GET /v1/alerts', () => {
     expect(seen).toHaveLength(1205);
   });
 
-  it('caps limit at 1000', async () => {
-    const { status, body } = await get(d.apiUrl, '/v1/alerts?limit=5000');
+  it.each([
+    ['5000', '5000'],
+    ['of 20 digits', '99999999999999999999'],
+    ['of 401 digits', '1' + '0'.repeat(400)],
+  ])('caps a limit %s at 1000 (CONTRACT §2: capped, not refused)', async (_what, limit) => {
+    const { status, body } = await get(d.apiUrl, `/v1/alerts?limit=${limit}`);
     expect(status).toBe(200);
     expect(body.alerts).toHaveLength(1000);
     expect(body.next).toBe(storedSeqs(d.daemon)[999]);
@@ -93,6 +97,8 @@ describe('GET /v1/alerts', () => {
     ['limit=0', 'limit'],
     ['limit=ten', 'limit'],
     ['limit=-5', 'limit'],
+    ['limit=1e3', 'limit'],
+    ['limit=-99999999999999999999', 'limit'],
     ['minSeverity=urgent', 'minSeverity'],
     ['minseverity=high', 'unknown query parameter "minseverity"'],
     ['identity=', 'identity'],
