@@ -20,7 +20,7 @@ import type { Metrics } from '../metrics.js';
 import type { AlertFeed } from './alert-feed.js';
 import { checkCursor, parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
-import { requestUrl, type ApiServer } from './server.js';
+import { requestUrl, sendJson, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
 
@@ -83,6 +83,13 @@ export class AlertStream {
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     deps.api.server.on('upgrade', this.onUpgrade);
+    // Upgrade requests never reach routes ('upgrade' above takes them): this one answers a plain GET,
+    // which a 404 would misread as "there is no stream here" (RFC 9110 §15.5.22: 426 names the protocol).
+    deps.api.route(`GET ${STREAM_PATH}`, (_req, res) => {
+      res.setHeader('Upgrade', 'websocket');
+      res.setHeader('Connection', 'Upgrade');
+      sendJson(res, 426, { error: 'VIGIL_ERR_UPGRADE_REQUIRED', message: `${STREAM_PATH} is a websocket: connect with a websocket client (Upgrade: websocket)` });
+    });
     this.throttle = new UpdateThrottle(this.options.updateIntervalMs, (u) => this.guard(() => this.onUpdate(u)));
     deps.feed.subscribe((e) => this.guard(() => (e.type === 'alert' ? this.onAlert(e) : this.throttle.offer(e.update))));
     this.heartbeat = setInterval(() => this.guard(() => this.onHeartbeat()), this.options.heartbeatMs).unref();
