@@ -57,11 +57,20 @@ export class AlertFeed {
       )
       .pluck();
     this.factsBySeq = db.prepare('SELECT id, identity, detector, severity FROM alerts WHERE seq = ?');
-    this.newestSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM alerts').pluck().get() as number;
+    // The highest seq ever issued, not max(seq): retention may have deleted the newest alerts, and a
+    // client resuming from one of them holds a valid cursor (AUTOINCREMENT keeps the mark and never
+    // reuses a seq). max(seq) would make the stream refuse that cursor as one this store never issued.
+    this.newestSeq = db
+      .prepare("SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'alerts'), 0), coalesce((SELECT max(seq) FROM alerts), 0))")
+      .pluck()
+      .get() as number;
     source.subscribe((e) => this.observe(e));
   }
 
-  /** The newest stored seq (0 when there is none). Exact: the manager announces each alert once it is committed. */
+  /**
+   * The newest seq issued (0 when there is none): the newest stored alert's, or a later one's that
+   * retention deleted. Exact: the manager announces each alert once it is committed.
+   */
   get newest(): number {
     return this.newestSeq;
   }

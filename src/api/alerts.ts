@@ -56,7 +56,9 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
   const limit = params.get('limit');
   const minSeverity = params.get('minSeverity');
   if (since !== null && !/^\d{1,15}$/.test(since)) throw new BadRequest('since: must be a whole number >= 0 (the last seq you received)');
-  if (limit !== null && (!/^\d{1,15}$/.test(limit) || Number(limit) < 1)) {
+  // Any number of digits: CONTRACT §2 caps limit at MAX_LIMIT rather than refusing it, and Number() of a
+  // huge one is at worst Infinity, which the cap turns into MAX_LIMIT too.
+  if (limit !== null && (!/^\d+$/.test(limit) || Number(limit) < 1)) {
     throw new BadRequest(`limit: must be a whole number >= 1 (values above ${MAX_LIMIT} are capped)`);
   }
   if (minSeverity !== null && !(SEVERITIES as readonly string[]).includes(minSeverity)) {
@@ -67,6 +69,20 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
     limit: limit === null ? DEFAULT_LIMIT : Math.min(Number(limit), MAX_LIMIT),
     filter: { minSeverity: minSeverity as Severity | null, identities: valueSet(params, 'identity'), detectors: valueSet(params, 'detector') },
   };
+}
+
+/**
+ * Refuses a resume cursor this store never issued (`since` above the newest seq): it comes from another
+ * or a restored database, or a typo. Taken as it stands it would mean "skip every alert up to it", and
+ * the client would silently miss alerts raised meanwhile (CONTRACT §2: stored alerts after `since`,
+ * then live ones, each exactly once). Seq only grows, so a cursor accepted here stays valid.
+ */
+export function checkCursor(since: number | null, newest: number): void {
+  if (since === null || since <= newest) return;
+  throw new BadRequest(
+    `since: ${since} is ahead of this store, whose newest alert is seq ${newest} (a cursor from another or a restored database?); ` +
+      `resume from at most ${newest}, since=0 for every stored alert, or omit since for live alerts only`,
+  );
 }
 
 function valueSet(params: URLSearchParams, key: string): ReadonlySet<string> | null {
@@ -116,13 +132,8 @@ export interface RevocationSource {
 /** Registers `GET /v1/alerts` and `GET /v1/revocations`; `revocations()` is read per request (wired late). */
 export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations: () => RevocationSource | null): void {
   api.route('GET /v1/alerts', (_req, res, url) => {
-    let q: AlertQuery;
-    try {
-      q = parseAlertQuery(url.searchParams, REST_PARAMS);
-    } catch (err) {
-      if (err instanceof BadRequest) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
-      throw err;
-    }
+    const q = parseAlertQuery(url.searchParams, REST_PARAMS); // a BadRequest is answered 400 by the ApiServer
+    checkCursor(q.since, feed.newest);
     const since = q.since ?? 0;
     const alerts = feed.read(since, q.limit, q.filter);
     // `next` is the last seq returned, so an empty page leaves the cursor where it was (CONTRACT §2).

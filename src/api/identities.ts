@@ -29,30 +29,37 @@ export function parseAllow(body: unknown): Array<{ dimension: Dimension; item: s
   });
 }
 
+/**
+ * The identity a path names (its third segment, URL-encoded). A malformed escape (`%E0%A4%A`) is the
+ * client's mistake: decodeURIComponent's URIError would otherwise surface as a 500 logged as a daemon bug.
+ */
+function identityIn(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname.split('/')[3]);
+  } catch {
+    throw new BadRequest('the identity in the path is not valid percent-encoding (encode it with encodeURIComponent)');
+  }
+}
+
+/** Registers the identity routes; a BadRequest thrown in them is answered 400 by the ApiServer. */
 export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, db: Db, logger: Logger): void {
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
-    const identity = decodeURIComponent(url.pathname.split('/')[3]);
-    let items;
-    try {
-      items = parseAllow(await readJson(req));
-    } catch (err) {
-      if (err instanceof BadRequest) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
-      throw err;
-    }
+    const identity = identityIn(url);
+    const items = parseAllow(await readJson(req));
     if (!engine.allow(identity, items, db)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     logger.info({ identity, items }, 'operator allowed baseline items');
     sendJson(res, 200, { identity, allowed: items });
   });
 
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (_req, res, url) => {
-    const identity = decodeURIComponent(url.pathname.split('/')[3]);
+    const identity = identityIn(url);
     if (!engine.reset(identity)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     logger.warn({ identity }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
     sendJson(res, 200, { identity, reset: true });
   });
 
   api.routePattern('GET', /^\/v1\/identities\/[^/]+$/, (_req, res, url) => {
-    const identity = decodeURIComponent(url.pathname.split('/')[3]);
+    const identity = identityIn(url);
     const b = engine.baselines.peek(identity);
     if (!b) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     sendJson(res, 200, engine.describe(b));

@@ -1,6 +1,7 @@
 /** Reads a small JSON request body (API calls), refusing anything over `limit` bytes. */
 import type http from 'node:http';
 
+/** A client's mistake, its message naming it; a route throws it and the ApiServer answers 400 VIGIL_ERR_BAD_REQUEST. */
 export class BadRequest extends Error {}
 
 export async function readJson(req: http.IncomingMessage, limit = 64 * 1024): Promise<unknown> {

@@ -9,7 +9,11 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
+import { BadRequest } from './json-body.js';
 import { bearerToken, tokenMatches } from './token.js';
+
+/** The health checks: answered without the token (CONTRACT §2), so probes need no secret. */
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void | Promise<void>;
 
@@ -21,6 +25,22 @@ export interface ApiServerDeps {
   /** True once receivers listen and the database is open. */
   /** `ready`, or why not: `starting`, `store_unavailable` (the last group commit failed). */
   readiness: () => 'ready' | 'starting' | 'store_unavailable';
+}
+
+/**
+ * The URL of a request, or null when its request-target cannot be one. Origin-form (`/path?query`, what
+ * clients send) is always a path, RFC 9112 §3.2.1: `new URL('//x:99999', base)` would read `x:99999` as
+ * a host and throw on the port. Absolute-form (what clients send to proxies) is parsed as it stands and
+ * can fail; anything else (`*`) is no URL. Callers answer null with 400, never with an exception: one
+ * unauthenticated request must not take the daemon down.
+ */
+export function requestUrl(target: string | undefined): URL | null {
+  const t = target ?? '/';
+  try {
+    return t.startsWith('/') ? new URL(`http://vigil.invalid${t}`) : new URL(t);
+  } catch {
+    return null;
+  }
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -37,9 +57,14 @@ export class ApiServer {
   private closed = false;
 
   constructor(private readonly deps: ApiServerDeps) {
-    this.listener = createHttpServer(deps.config.api.tls, 'api', deps.logger, {}, (req, res) => void this.handle(req, res));
+    this.listener = createHttpServer(deps.config.api.tls, 'api', deps.logger, {}, (req, res) => void this.handle(req, res).catch((err) => this.failed(res, err)));
     this.server = this.listener.server;
     this.server.headersTimeout = 30_000;
+    this.route('GET /healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+    this.route('GET /readyz', (_req, res) => {
+      const status = deps.readiness();
+      sendJson(res, status === 'ready' ? 200 : 503, { status });
+    });
     this.route('GET /metrics', async (_req, res) => {
       const body = await deps.metrics.registry.metrics();
       res.writeHead(200, { 'Content-Type': deps.metrics.registry.contentType });
@@ -47,7 +72,10 @@ export class ApiServer {
     });
   }
 
-  /** Registers `"METHOD /path"`; every route but the health checks requires the token. */
+  /**
+   * Registers `"METHOD /path"`; every route but the health checks requires the token. A path served for
+   * some methods answers the others 405 with `Allow`, after the token check like the route itself.
+   */
   route(key: string, handler: RouteHandler): void {
     this.routes.set(key, handler);
   }
@@ -55,6 +83,21 @@ export class ApiServer {
   /** Registers a path pattern (e.g. identities, whose ids contain encoded slashes); groups are in `url.pathname`. */
   routePattern(method: string, pattern: RegExp, handler: RouteHandler): void {
     this.patterns.push({ method, pattern, handler });
+  }
+
+  private handlerFor(method: string, pathname: string): RouteHandler | undefined {
+    return this.routes.get(`${method} ${pathname}`) ?? this.patterns.find((p) => p.method === method && p.pattern.test(pathname))?.handler;
+  }
+
+  /** The methods some route serves at `pathname` (none: no such path). */
+  private methodsAt(pathname: string): string[] {
+    const methods = new Set<string>();
+    for (const key of this.routes.keys()) {
+      const space = key.indexOf(' ');
+      if (key.slice(space + 1) === pathname) methods.add(key.slice(0, space));
+    }
+    for (const p of this.patterns) if (p.pattern.test(pathname)) methods.add(p.method);
+    return [...methods].sort();
   }
 
   /** True when the request carries the API token (used by the websocket upgrade too). */
@@ -74,28 +117,44 @@ export class ApiServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://vigil.invalid');
-    const { readiness, config, logger } = this.deps;
-    if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && url.pathname === '/readyz') {
-      const status = readiness();
-      return sendJson(res, status === 'ready' ? 200 : 503, { status });
-    }
-    const handler =
-      this.routes.get(`${req.method} ${url.pathname}`) ??
-      this.patterns.find((p) => p.method === req.method && p.pattern.test(url.pathname))?.handler;
-    if (!handler) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` });
-    const isPublicMetrics = url.pathname === '/metrics' && config.api.metricsPublic;
-    if (!isPublicMetrics && !this.authorized(req)) {
+    const url = requestUrl(req.url);
+    if (!url) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: 'the request-target is not a valid URL' });
+    const { config, logger } = this.deps;
+    const methods = this.methodsAt(url.pathname);
+    // Before auth, as it always was: which paths exist is no secret (the README lists them).
+    if (methods.length === 0) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `no route for ${url.pathname}` });
+    const isPublic = PUBLIC_PATHS.has(url.pathname) || (url.pathname === '/metrics' && config.api.metricsPublic);
+    if (!isPublic && !this.authorized(req)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
       return sendJson(res, 401, { error: 'VIGIL_ERR_UNAUTHORIZED', message: 'a valid API token is required (Authorization: Bearer <token>)' });
+    }
+    const handler = this.handlerFor(req.method ?? '', url.pathname);
+    if (!handler) {
+      // The path exists: a 404 would tell a client with a wrong method that the endpoint is missing (RFC 9110 §15.5.6).
+      res.setHeader('Allow', methods.join(', '));
+      return sendJson(res, 405, { error: 'VIGIL_ERR_METHOD_NOT_ALLOWED', message: `${req.method} is not served at ${url.pathname}; use ${methods.join(' or ')}` });
     }
     try {
       await handler(req, res, url);
     } catch (err) {
+      // The client's mistake, named: answered here once, so no route can let one slip out as a 500.
+      if (err instanceof BadRequest) {
+        if (!res.headersSent) sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
+        return;
+      }
       logger.error({ err, route: url.pathname }, 'api handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
     }
+  }
+
+  /**
+   * Last resort for a throw outside the handler's own try: `handle` runs detached (`void`), and a
+   * rejection nobody catches would end the process.
+   */
+  private failed(res: http.ServerResponse, err: unknown): void {
+    this.deps.logger.error({ err }, 'api request failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
+    else res.destroy();
   }
 
   close(): Promise<void> {

@@ -49,7 +49,10 @@ export interface StreamClientDeps {
   ws: WebSocket;
   feed: AlertFeed;
   filter: AlertFilter;
-  /** Resume cursor, null for live alerts only. */
+  /**
+   * Resume cursor, null for live alerts only. At most the feed's newest seq (the hub refuses a later one,
+   * alerts.ts checkCursor): live alerts at or below the cursor are dropped as already read.
+   */
   since: number | null;
   limits: ClientLimits;
   /** Called once when the client is closed for being too slow (metrics, log). */

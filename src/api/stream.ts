@@ -18,9 +18,9 @@ import type { AlertEvent } from '../alerts/manager.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AlertFeed } from './alert-feed.js';
-import { parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
+import { checkCursor, parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
-import type { ApiServer } from './server.js';
+import { requestUrl, sendJson, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
 
@@ -83,6 +83,13 @@ export class AlertStream {
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     deps.api.server.on('upgrade', this.onUpgrade);
+    // Upgrade requests never reach routes ('upgrade' above takes them): this one answers a plain GET,
+    // which a 404 would misread as "there is no stream here" (RFC 9110 §15.5.22: 426 names the protocol).
+    deps.api.route(`GET ${STREAM_PATH}`, (_req, res) => {
+      res.setHeader('Upgrade', 'websocket');
+      res.setHeader('Connection', 'Upgrade');
+      sendJson(res, 426, { error: 'VIGIL_ERR_UPGRADE_REQUIRED', message: `${STREAM_PATH} is a websocket: connect with a websocket client (Upgrade: websocket)` });
+    });
     this.throttle = new UpdateThrottle(this.options.updateIntervalMs, (u) => this.guard(() => this.onUpdate(u)));
     deps.feed.subscribe((e) => this.guard(() => (e.type === 'alert' ? this.onAlert(e) : this.throttle.offer(e.update))));
     this.heartbeat = setInterval(() => this.guard(() => this.onHeartbeat()), this.options.heartbeatMs).unref();
@@ -116,11 +123,25 @@ export class AlertStream {
     })());
   }
 
+  /**
+   * An 'upgrade' listener that throws is an uncaught exception: the process exits. Whatever goes wrong
+   * with one handshake costs that socket only.
+   */
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    try {
+      this.upgrade(req, socket, head);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'alert stream handshake failed');
+      socket.destroy();
+    }
+  };
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     // A peer that vanishes before the handshake completes must not take the daemon down.
     const onError = () => socket.destroy();
     socket.on('error', onError);
-    const url = new URL(req.url ?? '/', 'http://vigil.invalid');
+    const url = requestUrl(req.url);
+    if (!url) return reject(socket, 400, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
     if (url.pathname !== STREAM_PATH) return reject(socket, 404, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
     if (this.closing) return reject(socket, 503, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
@@ -135,13 +156,14 @@ export class AlertStream {
     let query: AlertQuery;
     try {
       query = parseAlertQuery(url.searchParams, STREAM_PARAMS);
+      checkCursor(query.since, this.deps.feed.newest);
     } catch (err) {
       if (err instanceof BadRequest) return reject(socket, 400, 'VIGIL_ERR_BAD_REQUEST', err.message);
       throw err;
     }
     socket.off('error', onError);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, query));
-  };
+  }
 
   private bearerProtocolMatches(protocol: string): boolean {
     if (!protocol.startsWith(BEARER_PROTOCOL)) return false;

@@ -57,8 +57,12 @@ describe('GET /v1/alerts', () => {
     expect(seen).toHaveLength(1205);
   });
 
-  it('caps limit at 1000', async () => {
-    const { status, body } = await get(d.apiUrl, '/v1/alerts?limit=5000');
+  it.each([
+    ['5000', '5000'],
+    ['of 20 digits', '99999999999999999999'],
+    ['of 401 digits', '1' + '0'.repeat(400)],
+  ])('caps a limit %s at 1000 (CONTRACT §2: capped, not refused)', async (_what, limit) => {
+    const { status, body } = await get(d.apiUrl, `/v1/alerts?limit=${limit}`);
     expect(status).toBe(200);
     expect(body.alerts).toHaveLength(1000);
     expect(body.next).toBe(storedSeqs(d.daemon)[999]);
@@ -93,6 +97,8 @@ describe('GET /v1/alerts', () => {
     ['limit=0', 'limit'],
     ['limit=ten', 'limit'],
     ['limit=-5', 'limit'],
+    ['limit=1e3', 'limit'],
+    ['limit=-99999999999999999999', 'limit'],
     ['minSeverity=urgent', 'minSeverity'],
     ['minseverity=high', 'unknown query parameter "minseverity"'],
     ['identity=', 'identity'],
@@ -102,6 +108,14 @@ describe('GET /v1/alerts', () => {
     expect(status).toBe(400);
     expect(body.error).toBe('VIGIL_ERR_BAD_REQUEST');
     expect(body.message).toContain(named);
+  });
+
+  it('refuses a since beyond the newest seq with 400 naming it: an empty page forever would hide every alert up to it', async () => {
+    const newest = storedSeqs(d.daemon).at(-1)!;
+    const ahead = await get(d.apiUrl, `/v1/alerts?since=${newest + 1000}`);
+    expect(ahead.status).toBe(400);
+    expect(ahead.body).toMatchObject({ error: 'VIGIL_ERR_BAD_REQUEST', message: expect.stringContaining(`newest alert is seq ${newest}`) });
+    expect(await get(d.apiUrl, `/v1/alerts?since=${newest}`)).toEqual({ status: 200, body: { alerts: [], next: newest } });
   });
 
   it('needs the token', async () => {

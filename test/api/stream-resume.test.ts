@@ -1,10 +1,15 @@
 /**
  * The alert websocket's delivery guarantees (CONTRACT §2): a client resuming with `since` while alerts
  * keep being raised sees every stored alert once, in order, with no gap; without `since` it sees live
- * alerts only. The catch-up page is tiny so the backlog and the live feed interleave many times.
+ * alerts only; a cursor this store never issued is refused, not taken as "skip until then". The
+ * catch-up page is tiny so the backlog and the live feed interleave many times.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, raise, startApiDaemon, storedSeqs, tick, waitFor, type ApiDaemon } from './helpers.js';
+import { startTestDaemon } from '../helpers/daemon.js';
+import { connect, raise, refusal, startApiDaemon, storedSeqs, tick, waitFor, type ApiDaemon } from './helpers.js';
 
 let d: ApiDaemon;
 beforeAll(async () => {
@@ -66,12 +71,38 @@ it('resuming from the last seq received continues exactly where the first connec
   await second.close();
 });
 
-it('a since beyond the newest seq waits for new alerts', async () => {
+it('refuses a since beyond the newest seq with 400 naming it, instead of silently skipping the alerts up to it', async () => {
+  // Such a cursor comes from another or a restored database (or a typo). Accepted, it once made the
+  // client drop every live alert up to it: heartbeats, no alerts, no error.
   const newest = storedSeqs(d.daemon).at(-1)!;
-  const c = await connect(d.wsUrl, `since=${newest + 1000}`);
+  const r = await refusal(d.wsUrl, `since=${newest + 1000}`);
+  expect(r.status).toBe(400);
+  expect(JSON.parse(r.body)).toMatchObject({ error: 'VIGIL_ERR_BAD_REQUEST', message: expect.stringContaining(`newest alert is seq ${newest}`) });
+  // The newest itself is a valid cursor: the next alert arrives.
+  const c = await connect(d.wsUrl, `since=${newest}`);
   raise(d.daemon);
-  await new Promise((r) => setTimeout(r, 100));
-  // seq is the store's: the next alert is newest + 1, which the client asked to skip.
-  expect(c.seqs()).toEqual([]);
+  await waitFor(() => c.seqs().length > 0, 'the next alert');
+  expect(c.seqs()).toEqual([newest + 1]);
   await c.close();
+});
+
+it('after a restart, a cursor at an alert that retention deleted is still accepted (seq is never reused)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-resume-'));
+  const first = await startTestDaemon({}, dir);
+  for (let i = 0; i < 3; i++) raise(first.daemon);
+  const last = storedSeqs(first.daemon).at(-1)!;
+  first.daemon.db.prepare('DELETE FROM alerts').run(); // what alerts.retention does to old alerts
+  await first.close();
+  const second = await startTestDaemon({}, dir);
+  try {
+    const wsUrl = second.apiUrl.replace('http', 'ws');
+    expect((await refusal(wsUrl, `since=${last + 1}`)).status).toBe(400);
+    const c = await connect(wsUrl, `since=${last}`);
+    raise(second.daemon);
+    await waitFor(() => c.seqs().length > 0, 'the next alert');
+    expect(c.seqs()).toEqual([last + 1]);
+    await c.close();
+  } finally {
+    await second.close();
+  }
 });

@@ -1,0 +1,79 @@
+/**
+ * A client's mistake gets the status that names it, not a 404 that says the endpoint is missing or a 500
+ * logged as a daemon bug; and the token is still checked first, as on every route that needs it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiDaemon, TEST_TOKEN, type ApiDaemon } from './helpers.js';
+
+let d: ApiDaemon;
+beforeAll(async () => {
+  d = await startApiDaemon();
+});
+afterAll(() => d?.close());
+
+const auth = { Authorization: `Bearer ${TEST_TOKEN}` };
+
+describe('identity paths with broken percent-encoding', () => {
+  const bad = '%E0%A4%A';
+  const requests: Array<[string, string, RequestInit]> = [
+    ['GET', `/v1/identities/${bad}`, {}],
+    ['POST', `/v1/identities/${bad}/allow`, { body: JSON.stringify({ dimension: 'tool', item: 'x' }), headers: { 'Content-Type': 'application/json' } }],
+    ['POST', `/v1/identities/${bad}/reset`, {}],
+  ];
+
+  it.each(requests)('%s %s -> 400 VIGIL_ERR_BAD_REQUEST naming the encoding, not 500', async (method, p, init) => {
+    const res = await fetch(`${d.apiUrl}${p}`, { ...init, method, headers: { ...auth, ...init.headers } });
+    const body = (await res.json()) as { error: string; message: string };
+    expect({ status: res.status, error: body.error }).toEqual({ status: 400, error: 'VIGIL_ERR_BAD_REQUEST' });
+    expect(body.message).toContain('percent-encoding');
+  });
+
+  it.each(requests)('%s %s without the token -> 401', async (method, p, init) => {
+    const res = await fetch(`${d.apiUrl}${p}`, { ...init, method });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('a known path with a method it does not serve', () => {
+  it.each([
+    ['POST', '/v1/alerts', 'GET'],
+    ['DELETE', '/v1/identities/x', 'GET'],
+    ['POST', '/v1/identities/x', 'GET'],
+    ['GET', '/v1/identities/x/allow', 'POST'],
+    ['PUT', '/v1/revocations', 'GET'],
+    ['POST', '/v1/alerts/stream', 'GET'],
+  ])('%s %s -> 405 with Allow: %s', async (method, p, allow) => {
+    const res = await fetch(`${d.apiUrl}${p}`, { method, headers: auth });
+    const body = (await res.json()) as { error: string };
+    expect({ status: res.status, allow: res.headers.get('allow'), error: body.error }).toEqual({ status: 405, allow, error: 'VIGIL_ERR_METHOD_NOT_ALLOWED' });
+  });
+
+  it('needs the token first, as the path does: without it 401, not 405', async () => {
+    const res = await fetch(`${d.apiUrl}/v1/alerts`, { method: 'POST' });
+    expect([res.status, res.headers.get('allow')]).toEqual([401, null]);
+  });
+
+  it('on the public health checks, 405 without a token', async () => {
+    const res = await fetch(`${d.apiUrl}/healthz`, { method: 'POST' });
+    expect([res.status, res.headers.get('allow')]).toEqual([405, 'GET']);
+  });
+
+  it('a path no route serves stays 404, whatever the method', async () => {
+    for (const method of ['GET', 'POST']) {
+      const res = await fetch(`${d.apiUrl}/v1/nothing`, { method, headers: auth });
+      expect([method, res.status]).toEqual([method, 404]);
+    }
+  });
+});
+
+describe('a plain GET of the websocket path', () => {
+  it('-> 426 Upgrade Required with Upgrade: websocket', async () => {
+    const res = await fetch(`${d.apiUrl}/v1/alerts/stream`, { headers: auth });
+    const body = (await res.json()) as { error: string };
+    expect({ status: res.status, upgrade: res.headers.get('upgrade'), error: body.error }).toEqual({ status: 426, upgrade: 'websocket', error: 'VIGIL_ERR_UPGRADE_REQUIRED' });
+  });
+
+  it('without the token -> 401, as the upgrade itself', async () => {
+    expect((await fetch(`${d.apiUrl}/v1/alerts/stream`)).status).toBe(401);
+  });
+});
