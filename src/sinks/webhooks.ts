@@ -9,7 +9,8 @@
  * Retry policy, chosen for a security team: an alert must not be lost because a receiver is misconfigured
  * for a while (a 401 after a secret rotation, a 404 during a redeploy), so every answer other than a 2xx
  * or a 410 keeps the delivery and retries it with backoff, forever — "kept until a 2xx". The cost is
- * bounded: a failing endpoint gets one request per backoff interval (at most `delivery.retryMax` apart),
+ * bounded: a failing endpoint gets one request per backoff interval (at most `delivery.retryMax` apart,
+ * or as long as its `Retry-After` asks, up to a day),
  * and the refusal is logged loudly and counted, so the operator sees it. Only 410 Gone, the receiver's
  * explicit "stop", disables the endpoint: durably, until its entry in the config changes.
  */
@@ -23,7 +24,7 @@ import type { Db } from '../store/database.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from './delivery-loop.js';
 import { postOnce } from './http.js';
 import { OutboxStore, type OutboxRow } from './outbox-store.js';
-import { backoff, honoursRetryAfter } from './retry.js';
+import { honoursRetryAfter, retryDelay } from './retry.js';
 import { secretKey, signedHeaders } from './signing.js';
 
 type EndpointConfig = Config['webhooks'][number];
@@ -187,7 +188,7 @@ export class WebhookOutbox {
     // Shutdown aborted the request: not the receiver's fault, so no attempt is counted and no backoff set.
     if (signal.aborted) return { kind: 'failing', retryAfterMs: null };
     const retryAfterMs = r.status !== null && honoursRetryAfter(r.status) ? r.retryAfterMs : null;
-    const wait = retryAfterMs ?? backoff(row.attempts + 1, config.delivery);
+    const wait = retryDelay(row.attempts + 1, config.delivery, retryAfterMs);
     this.store.failed(row.id, this.now() + wait, r.status, r.error);
     metrics.webhookDeliveries.inc({ endpoint, outcome: 'retry' });
     const refused = r.status !== null && r.status >= 300 && r.status < 500 && r.status !== 429 && r.status !== 408;

@@ -119,6 +119,22 @@ describe('revocation engine', () => {
     expect(t.announced[1].reason).toMatch(/attempt 1 to broker "hook" failed \(HTTP 503\); retrying/);
   });
 
+  // Regression: a broker answering 503 with `Retry-After: 0` was called in a tight loop, each call writing
+  // an attempt row and a websocket announcement.
+  it('does not hammer a broker that answers 503 with Retry-After: 0', async () => {
+    const b = await broker(() => ({ status: 503, headers: { 'retry-after': '0' } }));
+    const t = await daemon(
+      { mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] },
+      { delivery: { retryInitial: '500ms', retryMax: '2s', timeout: '2s' } },
+    );
+    const id = raise(t.daemon).response!.revocationId;
+    await sleep(1500);
+    // A backoff of 500ms..2s allows a handful of calls in 1.5 s (the fault made hundreds): 20 is generous.
+    expect(b.received.length).toBeGreaterThanOrEqual(1);
+    expect(b.received.length).toBeLessThanOrEqual(20);
+    expect(t.attempts(id).length).toBeLessThanOrEqual(20);
+  });
+
   it('fails permanently on another status, with the attempts counted', async () => {
     const b = await broker(() => ({ status: 400 }));
     const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });

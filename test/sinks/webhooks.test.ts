@@ -102,6 +102,21 @@ describe('alert webhooks', () => {
     expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(900);
   });
 
+  // Regression: `Retry-After: 0` (or a date already past, common from proxies with a skewed clock) made
+  // the delivery due again at once, so a receiver that was down got hundreds of requests a second.
+  it.each([
+    ['0', () => '0'],
+    ['a date already past', () => new Date(Date.now() - 3_600_000).toUTCString()],
+  ])('does not hammer a 503 receiver whose Retry-After is %s: the backoff still applies', async (_what, retryAfter) => {
+    const r = await receiver(() => ({ status: 503, headers: { 'retry-after': retryAfter() } }));
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }], { delivery: { retryInitial: '500ms', retryMax: '2s', timeout: '2s' } });
+    raise(t.daemon);
+    await sleep(1500);
+    // A backoff of 500ms..2s allows a handful of attempts in 1.5 s (the fault made hundreds): 20 is generous.
+    expect(r.received.length).toBeGreaterThanOrEqual(1);
+    expect(r.received.length).toBeLessThanOrEqual(20);
+  });
+
   it('disables an endpoint that answers 410: no further attempts, logged, counted, kept across restarts', async () => {
     const gone = await receiver(() => ({ status: 410 }));
     const endpoint = { url: gone.url(), secret: WEBHOOK_SECRET };
