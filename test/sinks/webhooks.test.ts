@@ -117,6 +117,26 @@ describe('alert webhooks', () => {
     expect(r.received.length).toBeLessThanOrEqual(20);
   });
 
+  // Regression: fetch refuses a url with user-info and quotes it whole, password included; that message was
+  // stored in webhook_outbox.last_error and logged. Set after validation: the loader may refuse such urls.
+  it('never writes the password or query of a webhook url into the outbox or the logs', async () => {
+    const r = await receiver();
+    const url = r.url('/hook?token=tok-in-query-42').replace('http://', 'http://siem:s3cret-pw@');
+    const t = await startTestDaemon({ delivery: { retryInitial: '20ms', retryMax: '50ms', timeout: '2s' }, log: { level: 'debug' } }, undefined, (c) => ({
+      ...c,
+      webhooks: [{ url, secret: WEBHOOK_SECRET, minSeverity: 'low', detectors: ['*'] }],
+    }));
+    open.push(t);
+    raise(t.daemon);
+    // Past 5 attempts, so the "still failing" warning is logged too.
+    await waitFor(() => (t.daemon.db.prepare('SELECT attempts FROM webhook_outbox').pluck().get() as number) >= 6, 'six failed attempts');
+    const stored = String(t.daemon.db.prepare('SELECT last_error FROM webhook_outbox').pluck().get());
+    const written = [stored, ...t.logs].join('\n');
+    for (const secret of ['s3cret-pw', 'tok-in-query-42']) expect(written).not.toContain(secret);
+    expect(stored).toMatch(/credentials/);
+    expect(t.logs.join('')).toMatch(/still failing after 5 attempts/);
+  });
+
   it('disables an endpoint that answers 410: no further attempts, logged, counted, kept across restarts', async () => {
     const gone = await receiver(() => ({ status: 410 }));
     const endpoint = { url: gone.url(), secret: WEBHOOK_SECRET };
