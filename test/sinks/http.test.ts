@@ -1,8 +1,8 @@
 /**
  * One outbound POST (src/sinks/http.ts) against a real receiver on port 0: what reaches the error string
- * that is stored (webhook_outbox.last_error, revocation_attempts.error, a revocation's reason) and logged.
- * Called directly, not through the config, so these defences are tested even once the loader refuses
- * such settings.
+ * that is stored (webhook_outbox.last_error, revocation_attempts.error, a revocation's reason) and logged,
+ * and deadlines a Node timer cannot hold. Called directly, not through the config, so these defences are
+ * tested even once the loader refuses such settings.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { postOnce } from '../../src/sinks/http.js';
@@ -41,5 +41,25 @@ describe('postOnce failure descriptions', () => {
     await closed.close();
     const result = await post(url);
     expect(result).toEqual({ status: null, retryAfterMs: null, error: 'ECONNREFUSED' });
+  });
+});
+
+describe('postOnce deadlines', () => {
+  // Regression: AbortSignal.timeout() past 2^31-1 ms fires after 1 ms (every attempt "timed out") and past
+  // 2^32-1 ms throws, so `delivery.timeout: 30d` delivered nothing.
+  it.each([
+    ['30 days', 30 * 86_400_000],
+    ['past 2^32 ms', 2 ** 33],
+    ['infinite', Number.POSITIVE_INFINITY],
+    ['zero', 0],
+  ])('delivers with a timeout of %s', async (_what, timeoutMs) => {
+    const r = await receiver(() => ({ status: 204, delayMs: 50 }));
+    expect(await post(r.url(), timeoutMs)).toEqual({ status: 204, retryAfterMs: null, error: null });
+    expect(r.received).toHaveLength(1);
+  });
+
+  it('still times out a receiver that does not answer', async () => {
+    const r = await receiver(() => ({ status: 200, delayMs: 5000 }));
+    expect(await post(r.url(), 100)).toEqual({ status: null, retryAfterMs: null, error: 'timed out' });
   });
 });
