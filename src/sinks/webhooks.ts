@@ -24,6 +24,7 @@ import type { Db } from '../store/database.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from './delivery-loop.js';
 import { postOnce } from './http.js';
 import { OutboxStore, type OutboxRow } from './outbox-store.js';
+import { rehomeOrphans } from './rehome.js';
 import { honoursRetryAfter, retryDelay } from './retry.js';
 import { secretKey, signedHeaders } from './signing.js';
 
@@ -82,8 +83,6 @@ export class WebhookOutbox {
     for (const e of this.endpoints) {
       for (const outcome of ['delivered', 'retry', 'disabled']) metrics.webhookDeliveries.inc({ endpoint: String(e.index), outcome }, 0);
     }
-    this.pending = this.store.count();
-    metrics.webhookPending.set(this.pending);
     this.loop = new DeliveryLoop<OutboxRow>({
       policy: config.delivery,
       concurrency: config.delivery.concurrency,
@@ -91,9 +90,14 @@ export class WebhookOutbox {
       onError: (err, lane) => deps.logger.error({ err, endpoint: lane }, 'webhook delivery failed unexpectedly'),
     });
     this.resume();
+    this.pending = this.store.count();
+    metrics.webhookPending.set(this.pending);
   }
 
-  /** Restores disabled marks and pending deliveries from SQLite, and starts a lane per live endpoint. */
+  /**
+   * Restores disabled marks and pending deliveries from SQLite, starts a lane per live endpoint, and
+   * finds the deliveries of endpoints no longer configured a home (rehome.ts).
+   */
   private resume(): void {
     const { logger } = this.deps;
     const marks = new Map(this.store.disabled().map((d) => [d.endpoint, d]));
@@ -113,12 +117,8 @@ export class WebhookOutbox {
         this.loop.addLane(this.lane(e));
       }
     }
-    const configured = new Set(this.endpoints.map((e) => e.config.url));
-    for (const [url, n] of this.store.pendingByEndpoint()) {
-      if (!configured.has(url)) {
-        logger.warn({ endpoint: new URL(url).origin, pending: n }, 'undelivered webhooks kept for an endpoint no longer in the config; they are sent if it is configured again');
-      }
-    }
+    const homes = this.endpoints.map((e) => ({ url: e.config.url, disabled: e.disabled, wants: (a: Pick<Alert, 'severity' | 'detector'>) => wants(e.config, a) }));
+    rehomeOrphans(this.store, homes, logger, this.now());
   }
 
   /**
@@ -166,7 +166,7 @@ export class WebhookOutbox {
     const headers = signedHeaders(e.key, row.msg_id, row.body, this.now());
     const r = await postOnce({ url: e.config.url, headers, body: row.body }, config.delivery.timeout, signal, this.now);
     if (r.status !== null && r.status >= 200 && r.status < 300) {
-      this.store.delivered(row.id);
+      this.store.delivered(row, this.now());
       this.pending--;
       metrics.webhookPending.set(this.pending);
       metrics.webhookDeliveries.inc({ endpoint, outcome: 'delivered' });

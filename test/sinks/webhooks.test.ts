@@ -71,6 +71,8 @@ describe('alert webhooks', () => {
     await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
     expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(3);
     expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="1",outcome="delivered"}')).toBe(1);
+    // A delivery is remembered only while another endpoint has its alert pending: nothing is left.
+    expect(t.daemon.db.prepare('SELECT count(*) FROM webhook_outbox').pluck().get()).toBe(0);
   });
 
   it('retries a receiver that is down (503 + Retry-After) with the same webhook-id, signing each attempt afresh', async () => {
