@@ -32,6 +32,22 @@ export function printableUrl(url: string): string {
 }
 
 /**
+ * The form of `url` kept in SQLite as an endpoint's identity (webhook_outbox.endpoint): without
+ * user-info, so a password never reaches a row. Path and query stay: they tell endpoints apart.
+ */
+export function storedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    return url;
+  }
+}
+
+/**
  * `text` with every URL in it made printable, and the secrets of `url` (its password, user name and query
  * values, also percent-decoded) cut wherever else they appear: a message may quote part of a URL.
  */

@@ -23,6 +23,7 @@ import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from './delivery-loop.js';
 import { postOnce } from './http.js';
+import { storedUrl } from './redact-url.js';
 import { OutboxStore, type OutboxRow } from './outbox-store.js';
 import { rehomeOrphans } from './rehome.js';
 import { honoursRetryAfter, retryDelay } from './retry.js';
@@ -35,6 +36,11 @@ interface Endpoint {
   config: EndpointConfig;
   key: Buffer;
   fingerprint: string;
+  /**
+   * The endpoint's identity in the outbox and the disabled marks: its url without user-info (storedUrl),
+   * so no password is written to SQLite.
+   */
+  address: string;
   /** For logs: `webhooks[0] (https://siem.example)` — never the path or query, which may hold a token. */
   label: string;
   disabled: boolean;
@@ -77,6 +83,7 @@ export class WebhookOutbox {
       config: c,
       key: secretKey(c.secret),
       fingerprint: crypto.createHash('sha256').update(JSON.stringify([c.url, c.secret, c.minSeverity, c.detectors])).digest('hex'),
+      address: storedUrl(c.url),
       label: `webhooks[${index}] (${new URL(c.url).origin})`,
       disabled: false,
     }));
@@ -102,7 +109,7 @@ export class WebhookOutbox {
     const { logger } = this.deps;
     const marks = new Map(this.store.disabled().map((d) => [d.endpoint, d]));
     for (const e of this.endpoints) {
-      const mark = marks.get(e.config.url);
+      const mark = marks.get(e.address);
       if (mark && mark.fingerprint === e.fingerprint) {
         e.disabled = true;
         logger.error(
@@ -111,13 +118,13 @@ export class WebhookOutbox {
         );
       } else {
         if (mark) {
-          this.store.enable(e.config.url);
+          this.store.enable(e.address);
           logger.warn({ endpoint: e.label }, `webhook endpoint ${e.label} re-enabled: its configuration changed since it answered 410 Gone`);
         }
         this.loop.addLane(this.lane(e));
       }
     }
-    const homes = this.endpoints.map((e) => ({ url: e.config.url, disabled: e.disabled, wants: (a: Pick<Alert, 'severity' | 'detector'>) => wants(e.config, a) }));
+    const homes = this.endpoints.map((e) => ({ url: e.address, disabled: e.disabled, wants: (a: Pick<Alert, 'severity' | 'detector'>) => wants(e.config, a) }));
     rehomeOrphans(this.store, homes, logger, this.now());
   }
 
@@ -133,7 +140,7 @@ export class WebhookOutbox {
     for (const e of this.endpoints) {
       if (e.disabled || !wants(e.config, alert)) continue;
       // webhook-id: the alert id, stable across retries and restarts, so receivers can dedupe.
-      if (this.store.insert(e.config.url, alert.id, body, now)) this.uncommitted++;
+      if (this.store.insert(e.address, alert.id, body, now)) this.uncommitted++;
     }
   }
 
@@ -155,7 +162,7 @@ export class WebhookOutbox {
       // The label, not the url: lane names reach logs, and a url's path or query may hold a token.
       name: e.label,
       key: (row) => row.id,
-      due: (limit, now, busy) => this.store.due(e.config.url, now, limit + busy.size).filter((r) => !busy.has(r.id)),
+      due: (limit, now, busy) => this.store.due(e.address, now, limit + busy.size).filter((r) => !busy.has(r.id)),
       attempt: (row, signal) => this.attempt(e, row, signal),
     };
   }
@@ -176,7 +183,7 @@ export class WebhookOutbox {
       this.store.failed(row.id, this.now(), 410, r.error);
       if (!e.disabled) {
         e.disabled = true;
-        this.store.disable(e.config.url, e.fingerprint, this.now(), 'HTTP 410 Gone');
+        this.store.disable(e.address, e.fingerprint, this.now(), 'HTTP 410 Gone');
         metrics.webhookDeliveries.inc({ endpoint, outcome: 'disabled' });
         logger.error(
           { endpoint: e.label, webhookId: row.msg_id },

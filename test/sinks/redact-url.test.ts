@@ -1,6 +1,6 @@
 /** URLs as printed in errors, logs and stored rows: the origin only, never user-info, path or query. */
 import { describe, expect, it } from 'vitest';
-import { printableUrl, redactUrls } from '../../src/sinks/redact-url.js';
+import { printableUrl, redactUrls, storedUrl } from '../../src/sinks/redact-url.js';
 
 describe('printableUrl', () => {
   it('keeps the origin and marks what it cut', () => {
@@ -29,5 +29,15 @@ describe('redactUrls', () => {
   it('leaves a message without URLs alone', () => {
     expect(redactUrls('ECONNREFUSED', 'http://u:pw@h/')).toBe('ECONNREFUSED');
     expect(redactUrls('timed out')).toBe('timed out');
+  });
+});
+
+describe('storedUrl', () => {
+  it('drops user-info and keeps what tells endpoints apart', () => {
+    expect(storedUrl('https://user:pass@siem.example/hook?channel=a')).toBe('https://siem.example/hook?channel=a');
+  });
+
+  it('leaves a url without user-info exactly as configured, so rows stored before still match', () => {
+    for (const url of ['https://siem.example', 'http://127.0.0.1:9000/hook?token=x']) expect(storedUrl(url)).toBe(url);
   });
 });
