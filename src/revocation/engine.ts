@@ -23,8 +23,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { createBrokers } from './brokers.js';
-import { matchRule } from './rules.js';
 import { rerouteStranded, routeThrough } from './reroute.js';
+import { matchRule } from './rules.js';
 import { RevocationSender } from './sender.js';
 import { credentialKey, RevocationStore, sessionsKey, toRecord, type RevocationRow } from './store.js';
 import { REVOCATION_STATUSES, type Broker, type RevocationRecord } from './types.js';
@@ -54,7 +54,7 @@ export class RevocationEngine {
     for (const name of this.brokers.keys()) for (const status of REVOCATION_STATUSES) metrics.revocations.inc({ broker: name, status }, 0);
     // Safety first: a switch back to dry_run must stop calls already queued in enforce mode.
     const enforce = config.revocation.mode === 'enforce';
-    if (enforce) rerouteStranded({ store: this.store, brokers: this.brokers, rules: config.revocation.rules, logger, now: this.now() });
+    if (enforce) deps.db.transaction(() => rerouteStranded({ store: this.store, brokers: this.brokers, rules: config.revocation.rules, logger, now: this.now() }))();
     else for (const [broker, n] of this.store.pendingByBroker()) logger.warn({ broker, pending: n }, 'pending revocations are not sent while revocation.mode is dry_run');
     this.sender = enforce ? new RevocationSender({ ...deps, now: this.now, store: this.store, brokers: this.brokers, announce: (row) => this.announce(row) }) : null;
   }

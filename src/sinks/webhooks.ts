@@ -23,8 +23,8 @@ import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from './delivery-loop.js';
 import { postOnce } from './http.js';
-import { storedUrl } from './redact-url.js';
 import { OutboxStore, type OutboxRow } from './outbox-store.js';
+import { storedUrl } from './redact-url.js';
 import { rehomeOrphans } from './rehome.js';
 import { honoursRetryAfter, retryDelay } from './retry.js';
 import { secretKey, signedHeaders } from './signing.js';
@@ -125,7 +125,8 @@ export class WebhookOutbox {
       }
     }
     const homes = this.endpoints.map((e) => ({ url: e.address, disabled: e.disabled, wants: (a: Pick<Alert, 'severity' | 'detector'>) => wants(e.config, a) }));
-    rehomeOrphans(this.store, homes, logger, this.now());
+    // One transaction: a backlog of thousands is not thousands of commits at start.
+    this.deps.db.transaction(() => rehomeOrphans(this.store, homes, logger, this.now()))();
   }
 
   /**
