@@ -7,8 +7,9 @@
  * Idempotent per credential: one row per credential key, so a later alert naming the same credential
  * gets the same `revocationId`, and a crash between deciding and calling cannot revoke twice under two
  * ids. The state of that one row moves on when a later alert can take it further: a `not_revocable`
- * credential becomes revocable when a later rule picks a broker that can revoke it, and a `dry_run` one
- * is revoked for real by the first matching alert after the operator switches to `enforce`.
+ * credential becomes revocable when a later rule picks a broker that can revoke it, a `dry_run` one
+ * is revoked for real by the first matching alert after the operator switches to `enforce`, and a
+ * pending one whose broker left the config is routed by the current rules (reroute.ts), keeping its id.
  *
  * Announcements (`subscribe`) are made after the alert's transaction commits, and after the alert event
  * itself, so a websocket client sees the alert before its revocation and never a revocation that was
@@ -22,9 +23,10 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { createBrokers } from './brokers.js';
+import { rerouteStranded, routeThrough } from './reroute.js';
 import { matchRule } from './rules.js';
 import { RevocationSender } from './sender.js';
-import { RevocationStore, toRecord, type RevocationRow } from './store.js';
+import { credentialKey, RevocationStore, sessionsKey, toRecord, type RevocationRow } from './store.js';
 import { REVOCATION_STATUSES, type Broker, type RevocationRecord } from './types.js';
 
 export interface RevocationEngineDeps {
@@ -52,11 +54,9 @@ export class RevocationEngine {
     for (const name of this.brokers.keys()) for (const status of REVOCATION_STATUSES) metrics.revocations.inc({ broker: name, status }, 0);
     // Safety first: a switch back to dry_run must stop calls already queued in enforce mode.
     const enforce = config.revocation.mode === 'enforce';
+    if (enforce) deps.db.transaction(() => rerouteStranded({ store: this.store, brokers: this.brokers, rules: config.revocation.rules, logger, now: this.now() }))();
+    else for (const [broker, n] of this.store.pendingByBroker()) logger.warn({ broker, pending: n }, 'pending revocations are not sent while revocation.mode is dry_run');
     this.sender = enforce ? new RevocationSender({ ...deps, now: this.now, store: this.store, brokers: this.brokers, announce: (row) => this.announce(row) }) : null;
-    for (const [broker, n] of this.store.pendingByBroker()) {
-      if (!enforce) logger.warn({ broker, pending: n }, 'pending revocations are not sent while revocation.mode is dry_run');
-      else if (!this.brokers.has(broker)) logger.warn({ broker, pending: n }, 'pending revocations name a broker no longer in the config; they are not sent');
-    }
   }
 
   /** Calls `listener` with a revocation's new state on every change (CONTRACT §6 websocket object). */
@@ -89,20 +89,26 @@ export class RevocationEngine {
       refusal ?? (mode === 'enforce' ? `revoking through broker "${broker.name}": ${rule}` : `dry run, nothing called: would revoke through broker "${broker.name}": ${rule}`);
     const now = this.now();
     const key =
-      credential.id !== null ? `credential\u0000${credential.type ?? ''}\u0000${credential.id}`
-      : refusal === null ? `sessions\u0000${broker.name}\u0000${alert.identity}`
+      credential.id !== null ? credentialKey({ id: credential.id, type: credential.type })
+      : refusal === null ? sessionsKey(broker.name, alert.identity)
       : null; // nothing to be idempotent on: each such alert gets its own not_revocable record
 
     const existing = key === null ? undefined : this.store.byKey(key);
     if (existing) {
       const reopen = existing.status === 'not_revocable' && status !== 'not_revocable';
       const upgrade = existing.status === 'dry_run' && status === 'pending';
-      if (reopen || upgrade) {
-        const row: RevocationRow = { ...existing, alert_id: alert.id, broker: broker.name, mode, status, reason, detector: alert.detector, severity: alert.severity, cause: alert.title, at: now, next_at: status === 'pending' ? now : null };
+      // Pending on a broker no longer configured, and no rule routed it at start: this alert's rule does
+      // (in dry_run nothing is sent anyway; the next start in enforce mode routes it).
+      const stranded = existing.status === 'pending' && !this.brokers.has(existing.broker) && mode === 'enforce';
+      if (reopen || upgrade || stranded) {
+        const alertFacts = { alert_id: alert.id, detector: alert.detector, severity: alert.severity, cause: alert.title };
+        const row: RevocationRow = stranded
+          ? routeThrough({ ...existing, ...alertFacts }, broker, `broker "${existing.broker}" is no longer in the config; ${rule}`, now)
+          : { ...existing, ...alertFacts, broker: broker.name, mode, status, reason, at: now, next_at: status === 'pending' ? now : null };
         this.store.update(row);
         this.changed(row);
       }
-      return { action: 'revoke', mode: reopen || upgrade ? mode : existing.mode, revocationId: existing.id };
+      return { action: 'revoke', mode: reopen || upgrade || stranded ? mode : existing.mode, revocationId: existing.id };
     }
     const row: RevocationRow = {
       id: `rv_${crypto.randomUUID().replaceAll('-', '')}`,

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from '../sinks/delivery-loop.js';
 import { postOnce, type AttemptResult } from '../sinks/http.js';
-import { backoff, honoursRetryAfter } from '../sinks/retry.js';
+import { honoursRetryAfter, retryDelay } from '../sinks/retry.js';
 import { toJob, type AttemptRow, type RevocationRow, type RevocationStore } from './store.js';
 import type { Broker } from './types.js';
 
@@ -69,7 +69,7 @@ export class RevocationSender {
     if (!retryable(result)) return this.finish(row, result, 'failed', null, started);
     const retryAfterMs = result.status !== null && honoursRetryAfter(result.status) ? result.retryAfterMs : null;
     // A call cut short by shutdown may or may not have reached the broker: it is counted, and due again at once.
-    const wait = signal.aborted ? 0 : (retryAfterMs ?? backoff(row.attempts + 1, config.delivery));
+    const wait = signal.aborted ? 0 : retryDelay(row.attempts + 1, config.delivery, retryAfterMs);
     return this.finish(row, result, 'retry', wait, started);
   }
 

@@ -37,6 +37,19 @@ export interface AttemptRow {
   error: string | null;
 }
 
+/** The idempotency key of a revocation of one credential, whatever broker revokes it. */
+export function credentialKey(credential: { id: string; type: string | null }): string {
+  return `credential\u0000${credential.type ?? ''}\u0000${credential.id}`;
+}
+
+/**
+ * The idempotency key of a revocation of an identity's sessions (no credential id on its spans): per
+ * broker, since each broker cuts off the sessions of its own identity provider.
+ */
+export function sessionsKey(broker: string, identity: string): string {
+  return `sessions\u0000${broker}\u0000${identity}`;
+}
+
 const COLUMNS = 'id, cred_key, alert_id, identity, credential_id, credential_type, broker, mode, status, attempts, reason, detector, severity, cause, created_at, at, next_at';
 
 export function toRecord(r: RevocationRow): RevocationRecord {
@@ -81,8 +94,9 @@ export class RevocationStore {
       all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY created_at, rowid`),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
       pendingByBroker: db.prepare(`SELECT broker, count(*) AS n FROM revocations WHERE status = 'pending' GROUP BY broker`),
+      pendingOn: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? ORDER BY created_at, rowid`),
       update: db.prepare(
-        `UPDATE revocations SET alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
+        `UPDATE revocations SET cred_key = @cred_key, alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
            detector = @detector, severity = @severity, cause = @cause, at = @at, next_at = @next_at WHERE id = @id`,
       ),
       attempt: db.prepare('INSERT INTO revocation_attempts (revocation_id, attempt, at, http_status, outcome, error) VALUES (@revocation_id, @attempt, @at, @http_status, @outcome, @error)'),
@@ -102,7 +116,10 @@ export class RevocationStore {
     this.stmts.insert.run(row);
   }
 
-  /** Writes a row's new state (every column but its identity and credential). */
+  /**
+   * Writes a row's new state (every column but its id and credential; the key changes only when a
+   * sessions revocation moves to another broker).
+   */
   update(row: RevocationRow): void {
     this.stmts.update.run(row);
   }
@@ -125,6 +142,11 @@ export class RevocationStore {
 
   pendingByBroker(): Map<string, number> {
     return new Map((this.stmts.pendingByBroker.all() as Array<{ broker: string; n: number }>).map((r) => [r.broker, r.n]));
+  }
+
+  /** Pending revocations of one broker, oldest first. */
+  pendingOn(broker: string): RevocationRow[] {
+    return this.stmts.pendingOn.all(broker) as RevocationRow[];
   }
 
   attempts(id: string): AttemptRow[] {

@@ -7,12 +7,12 @@
  * - Never blocks the pipeline: attempts run from a timer and `kick()`, never from the caller's stack.
  * - Bounded concurrency per lane (`delivery.concurrency`) so one alert storm cannot open hundreds of
  *   sockets to one receiver; while a lane is failing it sends one probe at a time, paused between probes
- *   by the backoff (or the receiver's `Retry-After`), so a receiver that is down sees one request per
- *   backoff interval rather than one per queued delivery.
+ *   by the backoff (or the receiver's `Retry-After` when that is longer, never shorter), so a receiver
+ *   that is down sees one request per backoff interval rather than one per queued delivery.
  * - At least once: an attempt interrupted by a crash left its row in SQLite, so it is simply due again at
  *   the next start. Receivers dedupe on the stable message id.
  */
-import { backoff, type RetryPolicy } from './retry.js';
+import { retryDelay, type RetryPolicy } from './retry.js';
 
 /** How an attempt went, as far as the lane's health is concerned. */
 export type LaneVerdict =
@@ -130,7 +130,7 @@ export class DeliveryLoop<J> {
       this.lanes.delete(state.lane.name);
     } else if (!this.abort.signal.aborted) {
       state.failures++;
-      const wait = verdict.retryAfterMs ?? backoff(state.failures, this.opts.policy);
+      const wait = retryDelay(state.failures, this.opts.policy, verdict.retryAfterMs);
       state.pausedUntil = Math.max(state.pausedUntil, this.now() + wait);
     }
   }

@@ -2,6 +2,7 @@
  * One outbound HTTP POST with a deadline, reduced to what the retry logic needs: the status, the
  * receiver's `Retry-After`, or why no status came back. Shared by webhooks and every broker.
  */
+import { redactUrls } from './redact-url.js';
 import { parseRetryAfter } from './retry.js';
 
 /** What one attempt produced. `status` is null when no HTTP answer arrived (network error, timeout, abort). */
@@ -9,7 +10,10 @@ export interface AttemptResult {
   status: number | null;
   /** Milliseconds the receiver asked us to wait (`Retry-After`), null when it did not say. */
   retryAfterMs: number | null;
-  /** A short description for logs and the audit trail, never including the request or response body. */
+  /**
+   * A short description for logs and the audit trail, never including the request or response body, nor
+   * any URL beyond its origin (user-info, path and query may hold credentials).
+   */
   error: string | null;
 }
 
@@ -20,9 +24,27 @@ export interface OutboundRequest {
 }
 
 /**
- * POSTs `req`, giving up after `timeoutMs` or when `signal` aborts (shutdown). Redirects are not followed:
- * a signed delivery must reach the configured URL, not wherever a 3xx points, so a 3xx is just a non-2xx.
- * The response body is discarded unread: receivers' answers are not needed and may be large.
+ * The longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days). Past it AbortSignal.timeout()
+ * fires after 1 ms, so every attempt would time out at once; past 2^32 - 1 it throws.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The deadline actually set for `timeoutMs`: clamped to what a timer holds. Zero, negative or not a number
+ * means no practical deadline rather than an attempt that fails before it starts (the loader refuses
+ * such values; this keeps delivery working if one gets through).
+ */
+export function attemptDeadline(timeoutMs: number): number {
+  if (Number.isNaN(timeoutMs) || timeoutMs <= 0) return MAX_TIMER_MS;
+  return Math.min(Math.ceil(timeoutMs), MAX_TIMER_MS);
+}
+
+/**
+ * POSTs `req`, giving up after `timeoutMs` (see attemptDeadline) or when `signal` aborts (shutdown).
+ * Redirects are not followed: a signed delivery must reach the configured URL, not wherever a 3xx points,
+ * so a 3xx is just a non-2xx. The response body is discarded unread: receivers' answers are not needed
+ * and may be large. A failure's description is redacted (redact-url.ts): undici quotes the whole URL,
+ * credentials included, when it refuses one.
  */
 export async function postOnce(req: OutboundRequest, timeoutMs: number, signal: AbortSignal, now: () => number = Date.now): Promise<AttemptResult> {
   try {
@@ -31,12 +53,12 @@ export async function postOnce(req: OutboundRequest, timeoutMs: number, signal: 
       headers: req.headers,
       body: req.body,
       redirect: 'manual',
-      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(attemptDeadline(timeoutMs))]),
     });
     await res.body?.cancel().catch(() => undefined);
     return { status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), now()), error: res.ok ? null : `HTTP ${res.status}` };
   } catch (err) {
-    return { status: null, retryAfterMs: null, error: describeFailure(err, signal) };
+    return { status: null, retryAfterMs: null, error: redactUrls(describeFailure(err, signal), req.url) };
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * The webhook outbox's SQL (tables in migration 3): one row per alert and endpoint until a 2xx, and the
- * endpoints a 410 disabled. Statements are prepared once; every call is a single autocommit statement
- * except `insert`, which runs inside the alert's own transaction.
+ * The webhook outbox's SQL (tables in migrations 3 and 11): one row per alert and endpoint until a 2xx,
+ * and the endpoints a 410 disabled. A delivered row stays, marked, only while its alert is still pending
+ * for another endpoint (see `delivered`). Statements are prepared once; every call is a single autocommit
+ * statement or one transaction, except `insert`, which runs inside the alert's own transaction.
  */
 import type { Db } from '../store/database.js';
 
@@ -22,21 +23,38 @@ export interface DisabledEndpoint {
   reason: string;
 }
 
+const PENDING = 'delivered_at IS NULL';
+
 export class OutboxStore {
   private readonly stmts;
+  private readonly deliveredTx;
+  private readonly dropTx;
 
   constructor(db: Db) {
     this.stmts = {
       insert: db.prepare('INSERT OR IGNORE INTO webhook_outbox (endpoint, msg_id, body, next_at, created_at) VALUES (?, ?, ?, ?, ?)'),
-      due: db.prepare('SELECT id, endpoint, msg_id, body, attempts FROM webhook_outbox WHERE endpoint = ? AND next_at <= ? ORDER BY next_at, id LIMIT ?'),
-      done: db.prepare('DELETE FROM webhook_outbox WHERE id = ?'),
+      due: db.prepare(`SELECT id, endpoint, msg_id, body, attempts FROM webhook_outbox WHERE endpoint = ? AND next_at <= ? AND ${PENDING} ORDER BY next_at, id LIMIT ?`),
+      markDelivered: db.prepare('UPDATE webhook_outbox SET delivered_at = ? WHERE id = ?'),
+      delete: db.prepare('DELETE FROM webhook_outbox WHERE id = ?'),
+      // The marks of an alert go once no endpoint has it pending: they only matter while one does.
+      forgetSettled: db.prepare(`DELETE FROM webhook_outbox WHERE msg_id = ? AND NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE msg_id = ? AND ${PENDING})`),
       failed: db.prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_at = ?, last_status = ?, last_error = ? WHERE id = ?'),
-      count: db.prepare('SELECT count(*) FROM webhook_outbox').pluck(),
-      byEndpoint: db.prepare('SELECT endpoint, count(*) AS n FROM webhook_outbox GROUP BY endpoint'),
+      count: db.prepare(`SELECT count(*) FROM webhook_outbox WHERE ${PENDING}`).pluck(),
+      byEndpoint: db.prepare(`SELECT endpoint, count(*) AS n FROM webhook_outbox WHERE ${PENDING} GROUP BY endpoint`),
+      pendingFor: db.prepare(`SELECT id, endpoint, msg_id, body, attempts FROM webhook_outbox WHERE endpoint = ? AND ${PENDING} ORDER BY id`),
+      has: db.prepare('SELECT 1 FROM webhook_outbox WHERE endpoint = ? AND msg_id = ?').pluck(),
       disabled: db.prepare('SELECT endpoint, fingerprint, at, reason FROM webhook_disabled'),
       disable: db.prepare('INSERT OR REPLACE INTO webhook_disabled (endpoint, fingerprint, at, reason) VALUES (?, ?, ?, ?)'),
       enable: db.prepare('DELETE FROM webhook_disabled WHERE endpoint = ?'),
     };
+    this.deliveredTx = db.transaction((row: Pick<OutboxRow, 'id' | 'msg_id'>, now: number) => {
+      this.stmts.markDelivered.run(now, row.id);
+      this.stmts.forgetSettled.run(row.msg_id, row.msg_id);
+    });
+    this.dropTx = db.transaction((row: Pick<OutboxRow, 'id' | 'msg_id'>) => {
+      this.stmts.delete.run(row.id);
+      this.stmts.forgetSettled.run(row.msg_id, row.msg_id);
+    });
   }
 
   /** Adds a delivery; a second insert of the same (endpoint, id) is ignored, keeping enqueue idempotent. */
@@ -48,8 +66,14 @@ export class OutboxStore {
     return this.stmts.due.all(endpoint, now, limit) as OutboxRow[];
   }
 
-  delivered(id: number): void {
-    this.stmts.done.run(id);
+  /** Records a 2xx: the row is marked while another endpoint has the alert pending, else deleted. */
+  delivered(row: Pick<OutboxRow, 'id' | 'msg_id'>, now: number): void {
+    this.deliveredTx(row, now);
+  }
+
+  /** Removes a pending delivery that will not be made (its endpoint left the config; see rehome.ts). */
+  drop(row: Pick<OutboxRow, 'id' | 'msg_id'>): void {
+    this.dropTx(row);
   }
 
   /** Counts a failed attempt and sets when the next one may start. */
@@ -57,6 +81,7 @@ export class OutboxStore {
     this.stmts.failed.run(nextAt, status, error, id);
   }
 
+  /** Deliveries still to be made. */
   count(): number {
     return this.stmts.count.get() as number;
   }
@@ -64,6 +89,16 @@ export class OutboxStore {
   pendingByEndpoint(): Map<string, number> {
     const rows = this.stmts.byEndpoint.all() as Array<{ endpoint: string; n: number }>;
     return new Map(rows.map((r) => [r.endpoint, r.n]));
+  }
+
+  /** An endpoint's pending deliveries, oldest first, due or not. */
+  pendingFor(endpoint: string): OutboxRow[] {
+    return this.stmts.pendingFor.all(endpoint) as OutboxRow[];
+  }
+
+  /** Whether `endpoint` has the alert, pending or delivered. */
+  has(endpoint: string, msgId: string): boolean {
+    return this.stmts.has.get(endpoint, msgId) !== undefined;
   }
 
   disabled(): DisabledEndpoint[] {

@@ -30,9 +30,20 @@ export function backoff(failures: number, policy: RetryPolicy, random: () => num
 }
 
 /**
+ * The wait before the next attempt after `failures` consecutive failures, given the receiver's
+ * `Retry-After` (null when it sent none or it does not count for the status). A `Retry-After` only ever
+ * lengthens the backoff: `Retry-After: 0`, or a date already past (proxies with a skewed clock send it),
+ * would otherwise make a receiver that is down due again at once and retried in a tight loop. It is capped
+ * at MAX_RETRY_AFTER_MS, so a receiver cannot park its deliveries for longer than that per attempt.
+ */
+export function retryDelay(failures: number, policy: RetryPolicy, retryAfterMs: number | null, random: () => number = Math.random): number {
+  return Math.max(backoff(failures, policy, random), Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+}
+
+/**
  * Parses a `Retry-After` header (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns milliseconds
- * from `now`, clamped to [0, MAX_RETRY_AFTER_MS], or null when absent or unreadable (then the backoff
- * applies).
+ * from `now`, clamped to [0, MAX_RETRY_AFTER_MS], or null when absent or unreadable. Callers wait with
+ * `retryDelay`, which never lets it shorten the backoff.
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | null {
   if (value === null || value === undefined) return null;

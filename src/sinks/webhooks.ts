@@ -9,7 +9,8 @@
  * Retry policy, chosen for a security team: an alert must not be lost because a receiver is misconfigured
  * for a while (a 401 after a secret rotation, a 404 during a redeploy), so every answer other than a 2xx
  * or a 410 keeps the delivery and retries it with backoff, forever — "kept until a 2xx". The cost is
- * bounded: a failing endpoint gets one request per backoff interval (at most `delivery.retryMax` apart),
+ * bounded: a failing endpoint gets one request per backoff interval (at most `delivery.retryMax` apart,
+ * or as long as its `Retry-After` asks, up to a day),
  * and the refusal is logged loudly and counted, so the operator sees it. Only 410 Gone, the receiver's
  * explicit "stop", disables the endpoint: durably, until its entry in the config changes.
  */
@@ -23,7 +24,9 @@ import type { Db } from '../store/database.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from './delivery-loop.js';
 import { postOnce } from './http.js';
 import { OutboxStore, type OutboxRow } from './outbox-store.js';
-import { backoff, honoursRetryAfter } from './retry.js';
+import { storedUrl } from './redact-url.js';
+import { rehomeOrphans } from './rehome.js';
+import { honoursRetryAfter, retryDelay } from './retry.js';
 import { secretKey, signedHeaders } from './signing.js';
 
 type EndpointConfig = Config['webhooks'][number];
@@ -33,6 +36,11 @@ interface Endpoint {
   config: EndpointConfig;
   key: Buffer;
   fingerprint: string;
+  /**
+   * The endpoint's identity in the outbox and the disabled marks: its url without user-info (storedUrl),
+   * so no password is written to SQLite.
+   */
+  address: string;
   /** For logs: `webhooks[0] (https://siem.example)` — never the path or query, which may hold a token. */
   label: string;
   disabled: boolean;
@@ -75,14 +83,13 @@ export class WebhookOutbox {
       config: c,
       key: secretKey(c.secret),
       fingerprint: crypto.createHash('sha256').update(JSON.stringify([c.url, c.secret, c.minSeverity, c.detectors])).digest('hex'),
+      address: storedUrl(c.url),
       label: `webhooks[${index}] (${new URL(c.url).origin})`,
       disabled: false,
     }));
     for (const e of this.endpoints) {
       for (const outcome of ['delivered', 'retry', 'disabled']) metrics.webhookDeliveries.inc({ endpoint: String(e.index), outcome }, 0);
     }
-    this.pending = this.store.count();
-    metrics.webhookPending.set(this.pending);
     this.loop = new DeliveryLoop<OutboxRow>({
       policy: config.delivery,
       concurrency: config.delivery.concurrency,
@@ -90,14 +97,19 @@ export class WebhookOutbox {
       onError: (err, lane) => deps.logger.error({ err, endpoint: lane }, 'webhook delivery failed unexpectedly'),
     });
     this.resume();
+    this.pending = this.store.count();
+    metrics.webhookPending.set(this.pending);
   }
 
-  /** Restores disabled marks and pending deliveries from SQLite, and starts a lane per live endpoint. */
+  /**
+   * Restores disabled marks and pending deliveries from SQLite, starts a lane per live endpoint, and
+   * finds the deliveries of endpoints no longer configured a home (rehome.ts).
+   */
   private resume(): void {
     const { logger } = this.deps;
     const marks = new Map(this.store.disabled().map((d) => [d.endpoint, d]));
     for (const e of this.endpoints) {
-      const mark = marks.get(e.config.url);
+      const mark = marks.get(e.address);
       if (mark && mark.fingerprint === e.fingerprint) {
         e.disabled = true;
         logger.error(
@@ -106,18 +118,15 @@ export class WebhookOutbox {
         );
       } else {
         if (mark) {
-          this.store.enable(e.config.url);
+          this.store.enable(e.address);
           logger.warn({ endpoint: e.label }, `webhook endpoint ${e.label} re-enabled: its configuration changed since it answered 410 Gone`);
         }
         this.loop.addLane(this.lane(e));
       }
     }
-    const configured = new Set(this.endpoints.map((e) => e.config.url));
-    for (const [url, n] of this.store.pendingByEndpoint()) {
-      if (!configured.has(url)) {
-        logger.warn({ endpoint: new URL(url).origin, pending: n }, 'undelivered webhooks kept for an endpoint no longer in the config; they are sent if it is configured again');
-      }
-    }
+    const homes = this.endpoints.map((e) => ({ url: e.address, disabled: e.disabled, wants: (a: Pick<Alert, 'severity' | 'detector'>) => wants(e.config, a) }));
+    // One transaction: a backlog of thousands is not thousands of commits at start.
+    this.deps.db.transaction(() => rehomeOrphans(this.store, homes, logger, this.now()))();
   }
 
   /**
@@ -132,7 +141,7 @@ export class WebhookOutbox {
     for (const e of this.endpoints) {
       if (e.disabled || !wants(e.config, alert)) continue;
       // webhook-id: the alert id, stable across retries and restarts, so receivers can dedupe.
-      if (this.store.insert(e.config.url, alert.id, body, now)) this.uncommitted++;
+      if (this.store.insert(e.address, alert.id, body, now)) this.uncommitted++;
     }
   }
 
@@ -154,7 +163,7 @@ export class WebhookOutbox {
       // The label, not the url: lane names reach logs, and a url's path or query may hold a token.
       name: e.label,
       key: (row) => row.id,
-      due: (limit, now, busy) => this.store.due(e.config.url, now, limit + busy.size).filter((r) => !busy.has(r.id)),
+      due: (limit, now, busy) => this.store.due(e.address, now, limit + busy.size).filter((r) => !busy.has(r.id)),
       attempt: (row, signal) => this.attempt(e, row, signal),
     };
   }
@@ -165,7 +174,7 @@ export class WebhookOutbox {
     const headers = signedHeaders(e.key, row.msg_id, row.body, this.now());
     const r = await postOnce({ url: e.config.url, headers, body: row.body }, config.delivery.timeout, signal, this.now);
     if (r.status !== null && r.status >= 200 && r.status < 300) {
-      this.store.delivered(row.id);
+      this.store.delivered(row, this.now());
       this.pending--;
       metrics.webhookPending.set(this.pending);
       metrics.webhookDeliveries.inc({ endpoint, outcome: 'delivered' });
@@ -175,7 +184,7 @@ export class WebhookOutbox {
       this.store.failed(row.id, this.now(), 410, r.error);
       if (!e.disabled) {
         e.disabled = true;
-        this.store.disable(e.config.url, e.fingerprint, this.now(), 'HTTP 410 Gone');
+        this.store.disable(e.address, e.fingerprint, this.now(), 'HTTP 410 Gone');
         metrics.webhookDeliveries.inc({ endpoint, outcome: 'disabled' });
         logger.error(
           { endpoint: e.label, webhookId: row.msg_id },
@@ -187,7 +196,7 @@ export class WebhookOutbox {
     // Shutdown aborted the request: not the receiver's fault, so no attempt is counted and no backoff set.
     if (signal.aborted) return { kind: 'failing', retryAfterMs: null };
     const retryAfterMs = r.status !== null && honoursRetryAfter(r.status) ? r.retryAfterMs : null;
-    const wait = retryAfterMs ?? backoff(row.attempts + 1, config.delivery);
+    const wait = retryDelay(row.attempts + 1, config.delivery, retryAfterMs);
     this.store.failed(row.id, this.now() + wait, r.status, r.error);
     metrics.webhookDeliveries.inc({ endpoint, outcome: 'retry' });
     const refused = r.status !== null && r.status >= 300 && r.status < 500 && r.status !== 429 && r.status !== 408;

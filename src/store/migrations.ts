@@ -237,6 +237,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alerts_retain_from ON alerts(retain_from);
     `,
   },
+  {
+    version: 11,
+    description: 'webhook deliveries remembered while their alert is pending for another endpoint',
+    sql: `
+      -- A delivery that got its 2xx stays (delivered_at set) while the same alert is still pending for
+      -- another endpoint, and goes with the last of them. At start, a delivery pending for an endpoint no
+      -- longer in the config goes to the configured endpoints that want the alert and do not have it:
+      -- without this mark, one that had already received it could not be told from one that never had it.
+      ALTER TABLE webhook_outbox ADD COLUMN delivered_at REAL;
+      CREATE INDEX webhook_outbox_msg ON webhook_outbox(msg_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -52,9 +52,13 @@ export function testConfig(dir: string, overrides: Record<string, unknown> = {})
   );
 }
 
-export async function startTestDaemon(overrides: Record<string, unknown> = {}, dir?: string): Promise<TestDaemon> {
+/**
+ * @param adjust edits the validated config, to start a daemon with a setting the loader refuses (tests of
+ *   the runtime's own defences, which must not depend on the loader catching everything).
+ */
+export async function startTestDaemon(overrides: Record<string, unknown> = {}, dir?: string, adjust: (c: Config) => Config = (c) => c): Promise<TestDaemon> {
   dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
-  const config = testConfig(dir, overrides);
+  const config = adjust(testConfig(dir, overrides));
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {

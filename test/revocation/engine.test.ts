@@ -4,6 +4,9 @@
  * every state change announced (after the alert it belongs to). The broker is a real HTTP receiver whose
  * signatures are verified with the independent `standardwebhooks` package.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/daemon.js';
 import { BROKER_SECRET, raise, WEBHOOK_SECRET } from '../sinks/fixtures.js';
@@ -119,6 +122,22 @@ describe('revocation engine', () => {
     expect(t.announced[1].reason).toMatch(/attempt 1 to broker "hook" failed \(HTTP 503\); retrying/);
   });
 
+  // Regression: a broker answering 503 with `Retry-After: 0` was called in a tight loop, each call writing
+  // an attempt row and a websocket announcement.
+  it('does not hammer a broker that answers 503 with Retry-After: 0', async () => {
+    const b = await broker(() => ({ status: 503, headers: { 'retry-after': '0' } }));
+    const t = await daemon(
+      { mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] },
+      { delivery: { retryInitial: '500ms', retryMax: '2s', timeout: '2s' } },
+    );
+    const id = raise(t.daemon).response!.revocationId;
+    await sleep(1500);
+    // A backoff of 500ms..2s allows a handful of calls in 1.5 s (the fault made hundreds): 20 is generous.
+    expect(b.received.length).toBeGreaterThanOrEqual(1);
+    expect(b.received.length).toBeLessThanOrEqual(20);
+    expect(t.attempts(id).length).toBeLessThanOrEqual(20);
+  });
+
   it('fails permanently on another status, with the attempts counted', async () => {
     const b = await broker(() => ({ status: 400 }));
     const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
@@ -181,5 +200,67 @@ describe('revocation engine', () => {
     expect(b.received).toHaveLength(calls);
     expect(back.logs.join('')).toMatch(/pending revocations are not sent while revocation.mode is dry_run/);
     expect(back.daemon.revocations.list()).toMatchObject([{ revocationId: id, mode: 'enforce', status: 'pending' }]);
+  });
+});
+
+describe('revocation engine: a broker renamed or removed while a revocation is pending', () => {
+  const oldBroker = (r: Receiver) => ({ name: 'old', type: 'webhook', url: r.url('/revoke'), secret: BROKER_SECRET });
+  const newBroker = (r: Receiver) => ({ name: 'new', type: 'webhook', url: r.url('/revoke'), secret: BROKER_SECRET });
+
+  /** A revocation left pending on broker `old` (down) in a stopped daemon; returns its folder and id. */
+  async function pendingOnOld(credential: { id: string; type: string }, rules: unknown[]): Promise<{ dir: string; id: string }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-renamed-broker-'));
+    const down = await broker(() => ({ status: 503 }));
+    const first = await startRevocationDaemon({ mode: 'enforce', rules, brokers: [oldBroker(down)] }, {}, dir);
+    const id = raise(first.daemon, { credential }).response!.revocationId;
+    await waitFor(() => down.received.length >= 1, 'an attempt on the old broker');
+    await first.close();
+    return { dir, id };
+  }
+
+  // Regression: the row stayed pending on a broker no longer configured, and a later alert for the same
+  // credential got its revocationId while nothing was ever sent again.
+  it('sends a pending revocation whose broker was renamed through the broker the current rules pick', async () => {
+    const credential = { id: 'lease/renamed/1', type: 'vault_lease' };
+    const { dir, id } = await pendingOnOld(credential, [{ minSeverity: 'high', broker: 'old' }]);
+    const up = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'new' }], brokers: [newBroker(up)] }, {}, dir);
+    // Re-routed at start: no later alert is needed for it to go out.
+    await waitFor(() => t.daemon.revocations.list().some((r) => r.status === 'succeeded'), 'the revocation through the new broker');
+    const again = raise(t.daemon, { credential, subject: 'reports.delete|delete|again' });
+    expect(again.response?.revocationId).toBe(id);
+    await sleep(300);
+    // The revocation id is the broker's idempotency key (webhook-id, SSF jti): it stays the same.
+    expect(up.ids()).toEqual([id]);
+    expect(up.received).toHaveLength(1);
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'succeeded', broker: 'new' }]);
+    expect(t.attempts(id).at(-1)).toMatchObject({ http_status: 204, outcome: 'succeeded' });
+    expect(t.logs.join('')).toMatch(/re-routed/);
+  });
+
+  it('routes it through the broker a later alert picks when no rule matched it at start', async () => {
+    const credential = { id: 'jti-renamed-2', type: 'oauth_jti' };
+    const { dir, id } = await pendingOnOld(credential, [{ detectors: ['unexpected_write'], minSeverity: 'high', broker: 'old' }]);
+    const up = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ detectors: ['scope_drift'], minSeverity: 'high', broker: 'new' }], brokers: [newBroker(up)] }, {}, dir);
+    await sleep(300);
+    expect(up.received).toHaveLength(0);
+    expect(t.logs.join('')).toMatch(/no rule routes/);
+    const later = raise(t.daemon, { credential, detector: 'scope_drift' });
+    expect(later.response).toEqual({ action: 'revoke', mode: 'enforce', revocationId: id });
+    await waitFor(() => up.received.length === 1, 'the revocation through the new broker');
+    expect(up.ids()).toEqual([id]);
+    await waitFor(() => t.daemon.revocations.list()[0]?.status === 'succeeded', 'success');
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, broker: 'new', alertId: later.id }]);
+  });
+
+  it('makes it not_revocable, with the reason, when the broker the rules now pick cannot revoke it', async () => {
+    const credential = { id: 'jti-renamed-3', type: 'oauth_jti' };
+    const { dir, id } = await pendingOnOld(credential, [{ minSeverity: 'high', broker: 'old' }]);
+    const vault = await broker();
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'vault' }], brokers: [{ name: 'vault', type: 'vault', address: vault.url(''), token: 'hvs.test' }] }, {}, dir);
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, broker: 'vault', status: 'not_revocable', reason: expect.stringContaining('not credential type oauth_jti') }]);
+    await sleep(300);
+    expect(vault.received).toHaveLength(0);
   });
 });

@@ -107,6 +107,31 @@ describe('ssf broker', () => {
     expect(raise(t.daemon, { identity, credential: null }).response?.revocationId).toBe(alert.response?.revocationId);
   });
 
+  it('moves a pending sessions revocation to a renamed broker, where later alerts about the identity find it', async () => {
+    const { server, t, key } = await setup(() => ({ status: 503 }));
+    const identity = 'spiffe://acme.example/ns/support/sa/agent-8';
+    const id = raise(t.daemon, { identity, credential: null }).response!.revocationId;
+    await waitFor(() => server.received.length >= 1, 'an attempt');
+    await t.close();
+
+    server.respond = () => ({ status: 202 });
+    const renamed = await startRevocationDaemon(
+      {
+        mode: 'enforce',
+        rules: [{ minSeverity: 'high', broker: 'idp-eu' }],
+        brokers: [{ name: 'idp-eu', type: 'ssf', url: server.url('/ssf/push'), issuer: ISSUER, audience: AUDIENCE, signingKey: key.file, authorization: AUTHORIZATION }],
+      },
+      {},
+      t.dir,
+    );
+    open.push(renamed);
+    await waitFor(() => renamed.daemon.revocations.list().some((r) => r.status === 'succeeded'), 'success through the renamed broker');
+    // The SET keeps its jti (the revocation id) on the renamed broker, and the next alert finds the revocation.
+    expect((await verifyPush(server.received.at(-1)!, key.publicKey)).jti).toBe(id);
+    expect(raise(renamed.daemon, { identity, credential: null }).response?.revocationId).toBe(id);
+    expect(renamed.daemon.revocations.list()).toMatchObject([{ revocationId: id, broker: 'idp-eu', status: 'succeeded' }]);
+  });
+
   it('fails on an RFC 8935 error answer (400 with err)', async () => {
     const { t } = await setup(() => ({ status: 400, headers: { 'content-type': 'application/json' }, body: '{"err":"invalid_audience"}' }));
     raise(t.daemon, { credential: { id: 'jti-x', type: 'oauth_jti' } });

@@ -1,6 +1,6 @@
 /** Retry timing: full-jitter backoff bounds and Retry-After parsing (RFC 9110 §10.2.3). */
 import { describe, expect, it } from 'vitest';
-import { backoff, honoursRetryAfter, MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../src/sinks/retry.js';
+import { backoff, honoursRetryAfter, MAX_RETRY_AFTER_MS, parseRetryAfter, retryDelay } from '../../src/sinks/retry.js';
 
 const policy = { retryInitial: 1000, retryMax: 60_000 };
 
@@ -20,6 +20,26 @@ describe('backoff', () => {
     const draws = new Set(Array.from({ length: 50 }, () => backoff(5, policy)));
     expect(draws.size).toBeGreaterThan(40);
     for (const d of draws) expect(d).toBeLessThan(16_000);
+  });
+});
+
+describe('retryDelay', () => {
+  it('takes a Retry-After longer than the backoff', () => {
+    expect(retryDelay(1, policy, 30_000, () => 0.5)).toBe(30_000);
+  });
+
+  // Regression: Retry-After: 0 (or a past date, parsed as 0) replaced the backoff, so a receiver that was
+  // down was retried in a tight loop.
+  it('never lets a Retry-After shorten the backoff', () => {
+    expect(retryDelay(3, policy, 0, () => 0.5)).toBe(2000);
+    expect(retryDelay(3, policy, 100, () => 0.5)).toBe(2000);
+    expect(retryDelay(3, policy, null, () => 0.5)).toBe(2000);
+  });
+
+  it('caps what a receiver can ask for', () => {
+    expect(retryDelay(1, policy, Number.POSITIVE_INFINITY, () => 0.5)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryDelay(1, policy, parseRetryAfter('9'.repeat(400), 0), () => 0.5)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryDelay(1, policy, parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT', 0), () => 0.5)).toBe(MAX_RETRY_AFTER_MS);
   });
 });
 

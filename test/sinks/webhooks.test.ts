@@ -71,6 +71,8 @@ describe('alert webhooks', () => {
     await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
     expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(3);
     expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="1",outcome="delivered"}')).toBe(1);
+    // A delivery is remembered only while another endpoint has its alert pending: nothing is left.
+    expect(t.daemon.db.prepare('SELECT count(*) FROM webhook_outbox').pluck().get()).toBe(0);
   });
 
   it('retries a receiver that is down (503 + Retry-After) with the same webhook-id, signing each attempt afresh', async () => {
@@ -100,6 +102,41 @@ describe('alert webhooks', () => {
     raise(t.daemon);
     await waitFor(() => r.received.length === 2, 'the retry', 10_000);
     expect(r.received[1].at - r.received[0].at).toBeGreaterThanOrEqual(900);
+  });
+
+  // Regression: `Retry-After: 0` (or a date already past, common from proxies with a skewed clock) made
+  // the delivery due again at once, so a receiver that was down got hundreds of requests a second.
+  it.each([
+    ['0', () => '0'],
+    ['a date already past', () => new Date(Date.now() - 3_600_000).toUTCString()],
+  ])('does not hammer a 503 receiver whose Retry-After is %s: the backoff still applies', async (_what, retryAfter) => {
+    const r = await receiver(() => ({ status: 503, headers: { 'retry-after': retryAfter() } }));
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }], { delivery: { retryInitial: '500ms', retryMax: '2s', timeout: '2s' } });
+    raise(t.daemon);
+    await sleep(1500);
+    // A backoff of 500ms..2s allows a handful of attempts in 1.5 s (the fault made hundreds): 20 is generous.
+    expect(r.received.length).toBeGreaterThanOrEqual(1);
+    expect(r.received.length).toBeLessThanOrEqual(20);
+  });
+
+  // Regression: fetch refuses a url with user-info and quotes it whole, password included; that message was
+  // stored in webhook_outbox.last_error and logged. Set after validation: the loader may refuse such urls.
+  it('never writes the password of a webhook url into the outbox or the logs, nor its query into an error', async () => {
+    const r = await receiver();
+    const url = r.url('/hook?token=tok-in-query-42').replace('http://', 'http://siem:s3cret-pw@');
+    const t = await startTestDaemon({ delivery: { retryInitial: '20ms', retryMax: '50ms', timeout: '2s' }, log: { level: 'debug' } }, undefined, (c) => ({
+      ...c,
+      webhooks: [{ url, secret: WEBHOOK_SECRET, minSeverity: 'low', detectors: ['*'] }],
+    }));
+    open.push(t);
+    raise(t.daemon);
+    // Past 5 attempts, so the "still failing" warning is logged too.
+    await waitFor(() => (t.daemon.db.prepare('SELECT attempts FROM webhook_outbox').pluck().get() as number) >= 6, 'six failed attempts');
+    const row = t.daemon.db.prepare('SELECT endpoint, last_error FROM webhook_outbox').get() as { endpoint: string; last_error: string };
+    expect(row.endpoint).not.toContain('s3cret-pw');
+    for (const secret of ['s3cret-pw', 'tok-in-query-42']) expect([row.last_error, ...t.logs].join('\n')).not.toContain(secret);
+    expect(row.last_error).toMatch(/credentials/);
+    expect(t.logs.join('')).toMatch(/still failing after 5 attempts/);
   });
 
   it('disables an endpoint that answers 410: no further attempts, logged, counted, kept across restarts', async () => {

@@ -1,0 +1,82 @@
+/**
+ * Pending revocations whose broker left the config (renamed, replaced, removed) would wait forever: no
+ * lane calls a broker that does not exist, and a later alert for the same credential only got their
+ * revocationId back. At start (enforce mode) each is routed again by the current rules, as its alert
+ * would be routed now — CONTRACT §6: "the first rule, in order, whose detectors, minSeverity and
+ * credentialTypes match picks the broker": through that broker when it can revoke the credential, else
+ * `not_revocable` with the reason. One no rule matches any more stays pending, said at start, until a
+ * later matching alert routes it (RevocationEngine.respond).
+ *
+ * The revocation id is kept. It is what every alert naming the credential carries ("a later matching
+ * alert for the same credential carries the same revocationId") and the broker's idempotency key
+ * (`webhook-id`, the SET `jti`), so a revocation service that already saw it under the old name revokes
+ * once.
+ */
+import type { Alert } from '../alerts/alert.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { matchRule } from './rules.js';
+import { sessionsKey, type RevocationRow, type RevocationStore } from './store.js';
+import type { Broker } from './types.js';
+
+/** What routing a revocation through `broker` makes of it: its new state, to store and announce. */
+export function routeThrough(row: RevocationRow, broker: Broker, why: string, now: number): RevocationRow {
+  const refusal = broker.refuses({ id: row.credential_id, type: row.credential_type });
+  return {
+    ...row,
+    broker: broker.name,
+    mode: 'enforce',
+    status: refusal === null ? 'pending' : 'not_revocable',
+    reason: refusal ?? `revoking through broker "${broker.name}": ${why}`,
+    at: now,
+    next_at: refusal === null ? now : null,
+  };
+}
+
+export interface RerouteDeps {
+  store: RevocationStore;
+  brokers: Map<string, Broker>;
+  rules: Config['revocation']['rules'];
+  logger: Logger;
+  now: number;
+}
+
+/** Routes every pending revocation of a broker no longer configured by the current rules (see above). */
+export function rerouteStranded({ store, brokers, rules, logger, now }: RerouteDeps): void {
+  for (const from of store.pendingByBroker().keys()) {
+    if (brokers.has(from)) continue;
+    const outcomes = new Map<string, { to: string; status: string; n: number }>();
+    let unrouted = 0;
+    for (const row of store.pendingOn(from)) {
+      const alert = { detector: row.detector as Alert['detector'], severity: row.severity as Alert['severity'] };
+      const match = matchRule(rules, alert, row.credential_type);
+      if (!match) {
+        unrouted++;
+        continue;
+      }
+      const broker = brokers.get(match.rule.broker)!;
+      const why = `broker "${from}" is no longer in the config; revocation.rules[${match.index}] matched ${row.detector} (${row.severity}) on alert ${row.alert_id}`;
+      const next = routeThrough(row, broker, why, now);
+      // A sessions revocation is keyed per broker: under its new broker's key, later alerts find it — unless
+      // that broker already has one for the identity (then both stand; cutting sessions twice is harmless).
+      if (next.status === 'pending' && row.cred_key?.startsWith('sessions\u0000')) {
+        const key = sessionsKey(broker.name, row.identity);
+        if (store.byKey(key) === undefined) next.cred_key = key;
+      }
+      store.update(next);
+      const tally = outcomes.get(`${broker.name}\u0000${next.status}`) ?? { to: broker.name, status: next.status, n: 0 };
+      tally.n++;
+      outcomes.set(`${broker.name}\u0000${next.status}`, tally);
+    }
+    for (const { to, status, n } of outcomes.values()) {
+      const what = status === 'pending' ? `re-routed to broker "${to}"` : `not_revocable: broker "${to}", which the rules now pick, cannot revoke them`;
+      logger.warn({ broker: from, to, revocations: n }, `${n} pending revocation(s) of broker "${from}", no longer in the config: ${what}`);
+    }
+    if (unrouted > 0) {
+      logger.warn(
+        { broker: from, pending: unrouted },
+        `${unrouted} pending revocation(s) name broker "${from}", no longer in the config, and no rule routes them now; they are not sent until a later matching alert routes them`,
+      );
+    }
+  }
+}
