@@ -144,6 +144,15 @@ describe('vigil serve', () => {
     }
   });
 
+  it('an in-memory store without an API token is refused: a generated token would be kept nowhere', () => {
+    const config = path.join(tmpDir(), 'config.yaml');
+    fs.writeFileSync(config, 'storage: { path: ":memory:" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }\n');
+    const r = vigil(['serve', '--config', config], { VIGIL_API_TOKEN: '' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('vigil: api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:"');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('a storage.path that cannot be the store: one sentence naming storage.path, exit 1, no stack trace', () => {
     const cases: Array<[string, (file: string) => void, string]> = [
       ['a folder', (file) => fs.mkdirSync(file), 'it is a folder'],
