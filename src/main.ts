@@ -79,6 +79,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const pipeline = new Pipeline({ config, db, identities, metrics, logger });
     const alerts = new AlertManager(db, config, metrics, Date.now, () => identities.newest);
     const engine = new DetectionEngine(db, config, alerts, Date.now, true);
+    metrics.countLate(() => engine.late);
     // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
     pipeline.addStage(
       new Retention({

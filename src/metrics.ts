@@ -102,6 +102,24 @@ export function createMetrics() {
   const countPeers = (counts: () => { members: number; groups: number }) => {
     peerCounts = counts;
   };
+  // CONTRACT §3: an action more than time.lateness behind its identity's newest is accepted, judged and
+  // learned, and counted here (read from the engine's count when scraped: nothing per action).
+  let lateCount = () => 0;
+  let lateSeen = 0;
+  const actionsLate = new client.Counter({
+    name: 'vigil_actions_late_total',
+    help: "Actions more than time.lateness behind their identity's newest event time (accepted and learned, never rejected)",
+    registers: [registry],
+    collect() {
+      const n = lateCount();
+      if (n > lateSeen) this.inc(n - lateSeen);
+      lateSeen = Math.max(lateSeen, n);
+    },
+  });
+  /** Where the late-action counter reads its count (the detection engine starts after the metrics). */
+  const countLate = (count: () => number) => {
+    lateCount = count;
+  };
   const commitFailures = new client.Counter({
     name: 'vigil_store_commit_failures_total',
     help: 'Group commits the store refused (disk full, read-only, I/O error); their exports were refused as retryable',
@@ -143,6 +161,8 @@ export function createMetrics() {
     alertsDeleted,
     peerMembersEvicted,
     countPeers,
+    actionsLate,
+    countLate,
     watchIngestWorker,
   };
 }

@@ -66,6 +66,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   };
   const alerts = new AlertManager(db, config, metrics, Date.now, () => identities.newest);
   const engine = new DetectionEngine(db, config, alerts);
+  metrics.countLate(() => engine.late);
   // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
   const { forgetIdleAfter, maxIdentities } = config.baselines;
   pipeline.addStage(new Retention({ identities, forgetIdleAfter, maxIdentities, forget: (id) => engine.forget(id), alerts, alertRetention: config.alerts.retention }));
@@ -158,11 +159,12 @@ async function summary(metrics: Metrics, identities: number, badLines: number, b
   const actions = await total(metrics.actions, 'kind');
   const rejected = await total(metrics.spansRejected, 'reason');
   const ignored = await total(metrics.spansIgnored, 'reason');
+  const late = await total(metrics.actionsLate);
   const list = (m: Map<string, number>) => ([...m].map(([k, n]) => `${k}=${n}`).join(' ') || 'none');
   return [
     `replay summary`,
     `  spans       ${spans.sum}`,
-    `  actions     ${actions.sum} (${list(actions.byLabel)})`,
+    `  actions     ${actions.sum} (${list(actions.byLabel)}), ${late.sum} late (more than time.lateness behind their identity)`,
     `  identities  ${identities}`,
     `  rejected    ${rejected.sum} (${list(rejected.byLabel)})`,
     `  ignored     ${ignored.sum} (${list(ignored.byLabel)})`,
