@@ -4,28 +4,12 @@
  * not strand alerts nor send them twice to a receiver that already has them. Real daemons over one
  * SQLite folder, real receivers on port 0.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { raise, WEBHOOK_SECRET } from './fixtures.js';
-import { Receiver } from './receivers.js';
+import { openedPerTest } from './opened.js';
 
-const FAST = { retryInitial: '50ms', retryMax: '200ms', timeout: '2s' };
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const o of open.splice(0).reverse()) await o.close();
-});
-
-async function receiver(...args: Parameters<typeof Receiver.start>): Promise<Receiver> {
-  const r = await Receiver.start(...args);
-  open.push(r);
-  return r;
-}
-
-async function daemon(webhooks: unknown[], dir?: string): Promise<TestDaemon> {
-  const t = await startTestDaemon({ webhooks, delivery: FAST }, dir);
-  open.push(t);
-  return t;
-}
+const { receiver, daemon } = openedPerTest();
 
 const outbox = (t: TestDaemon) => t.daemon.db.prepare('SELECT endpoint, msg_id FROM webhook_outbox ORDER BY id').all() as Array<{ endpoint: string; msg_id: string }>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,7 +24,7 @@ describe('webhook endpoints changed between restarts', () => {
     await waitFor(() => rx.received.length > 0, 'a refused attempt');
     await first.close();
 
-    const fixed = await daemon([{ url: rx.url('/hook'), secret: WEBHOOK_SECRET }], first.dir);
+    const fixed = await daemon([{ url: rx.url('/hook'), secret: WEBHOOK_SECRET }], {}, first.dir);
     await waitFor(() => rx.received.some((r) => r.path === '/hook' && r.headers['webhook-id'] === alert.id), 'delivery to the corrected url', 5000);
     await waitFor(() => outbox(fixed).length === 0 && fixed.daemon.webhooks.pendingCount === 0, 'the outbox to empty');
     expect(fixed.logs.join('')).toMatch(/1 sent to configured endpoints/);
@@ -59,7 +43,7 @@ describe('webhook endpoints changed between restarts', () => {
     await waitFor(() => first.daemon.webhooks.pendingCount === 2, 'the delivered ones settled');
     await first.close();
 
-    const again = await daemon([endpoints[1]], first.dir);
+    const again = await daemon([endpoints[1]], {}, first.dir);
     await sleep(500); // several backoff periods: a duplicate would have been sent by now
     expect(kept.received.map((r) => r.headers['webhook-id']).sort()).toEqual(alerts.map((a) => a.id).sort());
     expect(outbox(again)).toEqual([]);
@@ -80,7 +64,7 @@ describe('webhook endpoints changed between restarts', () => {
     await first.close();
 
     // The remaining endpoint now takes every severity: it gets the medium alert it never had, once.
-    const again = await daemon([{ url: high.url(), secret: WEBHOOK_SECRET }], first.dir);
+    const again = await daemon([{ url: high.url(), secret: WEBHOOK_SECRET }], {}, first.dir);
     await waitFor(() => high.ids().length === 2, 'the medium alert');
     await sleep(300);
     expect(high.received.map((r) => r.headers['webhook-id'])).toEqual([critical.id, medium.id]);
@@ -95,13 +79,13 @@ describe('webhook endpoints changed between restarts', () => {
     await waitFor(() => rx.received.length > 0, 'an attempt');
     await first.close();
 
-    const without = await daemon([], first.dir);
+    const without = await daemon([], {}, first.dir);
     expect(outbox(without)).toEqual([{ endpoint: endpoint.url, msg_id: alert.id }]);
     expect(without.logs.join('')).toMatch(/1 kept/);
     await without.close();
 
     rx.respond = () => ({ status: 200 });
-    const back = await daemon([endpoint], first.dir);
+    const back = await daemon([endpoint], {}, first.dir);
     await waitFor(() => rx.received.some((r) => r.headers['webhook-id'] === alert.id) && outbox(back).length === 0, 'the kept delivery');
   });
 });

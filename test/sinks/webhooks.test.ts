@@ -7,9 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { raise, WEBHOOK_SECRET } from './fixtures.js';
+import { FAST_DELIVERY, openedPerTest } from './opened.js';
 import { Receiver, verifyStandardWebhook } from './receivers.js';
 
 const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
@@ -17,23 +18,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats.default(ajv);
 const validateAlert = ajv.compile(schema);
 
-const FAST = { retryInitial: '50ms', retryMax: '200ms', timeout: '2s' };
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const o of open.splice(0).reverse()) await o.close();
-});
-
-async function receiver(...args: Parameters<typeof Receiver.start>): Promise<Receiver> {
-  const r = await Receiver.start(...args);
-  open.push(r);
-  return r;
-}
-
-async function daemon(webhooks: unknown[], extra: Record<string, unknown> = {}, dir?: string): Promise<TestDaemon> {
-  const t = await startTestDaemon({ webhooks, delivery: FAST, ...extra }, dir);
-  open.push(t);
-  return t;
-}
+const { receiver, daemon, closeAfter } = openedPerTest();
 
 async function metric(t: TestDaemon, line: string): Promise<number> {
   const text = await t.daemon.metrics.registry.metrics();
@@ -128,7 +113,7 @@ describe('alert webhooks', () => {
       ...c,
       webhooks: [{ url, secret: WEBHOOK_SECRET, minSeverity: 'low', detectors: ['*'] }],
     }));
-    open.push(t);
+    closeAfter(t);
     raise(t.daemon);
     // Past 5 attempts, so the "still failing" warning is logged too.
     await waitFor(() => (t.daemon.db.prepare('SELECT attempts FROM webhook_outbox').pluck().get() as number) >= 6, 'six failed attempts');
@@ -201,7 +186,7 @@ describe('alert webhooks', () => {
 
   it('times out a receiver that does not answer, and retries', async () => {
     const r = await receiver((_req, i) => (i === 0 ? { status: 200, delayMs: 5_000 } : { status: 200 }));
-    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }], { delivery: { ...FAST, timeout: '200ms' } });
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }], { delivery: { ...FAST_DELIVERY, timeout: '200ms' } });
     const alert = raise(t.daemon);
     await waitFor(() => r.received.length === 2, 'the retry after the timeout');
     expect(r.ids()).toEqual([alert.id]);
