@@ -100,6 +100,18 @@ export function readTls(cfg: TlsConfig, base = '.'): TlsMaterial {
 /** Problem lines for the config loader, `path` being the `tls` key's path (`api.tls`). */
 export function tlsProblems(cfg: TlsConfig | undefined, path: string, base: string): string[] {
   if (cfg === undefined) return [];
+  // Every file that cannot be read is named at once; what is in them is checked once all can be.
+  const unreadable: string[] = [];
+  for (const field of ['cert', 'key', 'clientCa'] as const) {
+    const file = cfg[field];
+    if (file === undefined) continue;
+    try {
+      readFileSync(resolve(base, file));
+    } catch (err) {
+      unreadable.push(`${path}.${field}: cannot read ${file} (${unreadableReason(err)})`);
+    }
+  }
+  if (unreadable.length > 0) return unreadable;
   try {
     readTls(cfg, base);
     return [];

@@ -57,3 +57,12 @@ it('a cert that does not parse is reported against cert, not key', () => {
   expect(found).toEqual([`api.tls.cert: ${cert} holds a certificate that does not parse (the first of 1)`]);
 });
 
+
+it('every TLS file that cannot be read is named at once, each with its key path', () => {
+  const found = problems('receivers: { otlp: { http: { tls: { cert: nocert.pem, key: nokey.pem, clientCa: noca.pem } } } }\n', tmp());
+  expect(found).toEqual([
+    'receivers.otlp.http.tls.cert: cannot read nocert.pem (no such file)',
+    'receivers.otlp.http.tls.key: cannot read nokey.pem (no such file)',
+    'receivers.otlp.http.tls.clientCa: cannot read noca.pem (no such file)',
+  ]);
+});
