@@ -7,12 +7,7 @@
 import { parseArgs } from 'node:util';
 import { resolveApiToken } from './api/token.js';
 import type { Config } from './config/schema.js';
-
-export class CliError extends Error {
-  constructor(readonly userMessage: string) {
-    super(userMessage);
-  }
-}
+import { UserError } from './errors.js';
 
 export async function baselineCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
   const [sub, ...rest] = args;
@@ -31,15 +26,15 @@ export async function baselineCommand(args: string[], load: (path: string | unde
     } catch (err) {
       const cause = String((err as { cause?: { code?: string } }).cause?.code ?? '');
       if (cause === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-        throw new CliError(`the certificate of the daemon at ${base} does not name that host: set api.endpoint in the --config given here to a name api.tls.cert holds`);
+        throw new UserError(`the certificate of the daemon at ${base} does not name that host: set api.endpoint in the --config given here to a name api.tls.cert holds`);
       }
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
-        throw new CliError(`the daemon at ${base} shows a certificate this command does not trust (${cause}): set NODE_EXTRA_CA_CERTS to the CA file that signed api.tls.cert`);
+        throw new UserError(`the daemon at ${base} shows a certificate this command does not trust (${cause}): set NODE_EXTRA_CA_CERTS to the CA file that signed api.tls.cert`);
       }
-      throw new CliError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
+      throw new UserError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
     }
     const text = await res.text();
-    if (!res.ok) throw new CliError(`${method} ${path}: ${res.status} ${text}`);
+    if (!res.ok) throw new UserError(`${method} ${path}: ${res.status} ${text}`);
     process.stdout.write(JSON.stringify(JSON.parse(text), null, 2) + '\n');
   };
   const encoded = (id: string) => `/v1/identities/${encodeURIComponent(id)}`;
@@ -49,7 +44,7 @@ export async function baselineCommand(args: string[], load: (path: string | unde
     return call('POST', `${encoded(identity)}/allow`, { dimension, item });
   }
   if (sub === 'reset' && positionals.length === 1) return call('POST', `${encoded(positionals[0])}/reset`);
-  throw new CliError(
+  throw new UserError(
     'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access, transition, flow) | vigil baseline reset IDENTITY',
   );
 }

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { UserError } from './errors.js';
 import { createLogger } from './log.js';
 import { startDaemon } from './main.js';
 import { baselineCommand } from './cli-baseline.js';
@@ -102,8 +103,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vigil: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
     } else if (err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       process.stderr.write(`vigil: ${(err as Error).message}\n\n${USAGE}`);
-    } else if (err instanceof Error && 'userMessage' in err) {
-      process.stderr.write(`vigil: ${(err as Error & { userMessage: string }).userMessage}\n`);
+    } else if (err instanceof UserError) {
+      process.stderr.write(`vigil: ${err.userMessage}\n`);
     } else {
       process.stderr.write(`vigil: ${(err as Error)?.stack ?? String(err)}\n`);
     }

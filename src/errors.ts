@@ -43,6 +43,17 @@ export class VigilError extends Error {
   }
 }
 
+/**
+ * A problem the user can fix (a wrong path, a port in use, a missing file): the CLI prints `userMessage`
+ * as one sentence and exits 1, never a stack trace (CONTRACT §1).
+ */
+export class UserError extends Error {
+  constructor(readonly userMessage: string) {
+    super(userMessage);
+    this.name = 'UserError';
+  }
+}
+
 /** Why a file named in the config cannot be read, in a few words (`no such file`, `permission denied`). */
 export function unreadableReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;

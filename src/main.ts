@@ -11,6 +11,7 @@ import { ApiServer } from './api/server.js';
 import { AlertStream, type StreamOptions } from './api/stream.js';
 import { resolveApiToken } from './api/token.js';
 import type { Config } from './config/schema.js';
+import { UserError } from './errors.js';
 import { DetectionEngine } from './detect/engine.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -162,14 +163,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
   }
 }
 
-/** A listener that cannot listen where the config says: a user error, said in one sentence naming the key. */
-export class ListenError extends Error {
-  constructor(readonly userMessage: string) {
-    super(userMessage);
-    this.name = 'ListenError';
-  }
-}
-
+/** Listens where the config says, or throws a UserError naming the key and why it cannot. */
 async function listenAs(key: string, endpoint: string, listen: (endpoint: string) => Promise<number>): Promise<number> {
   try {
     return await listen(endpoint);
@@ -183,7 +177,7 @@ async function listenAs(key: string, endpoint: string, listen: (endpoint: string
       : code === 'EACCES' ? 'this user may not listen on that port (below 1024 needs privileges)'
       : code === 'ENOTFOUND' || /name resolution failed/i.test(message) ? 'the host name does not resolve'
       : `cannot listen there (${message})`;
-    throw new ListenError(`${key} (${endpoint}): ${why}`);
+    throw new UserError(`${key} (${endpoint}): ${why}`);
   }
 }
 

@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import { toActionLine } from './actions/types.js';
 import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
+import { UserError } from './errors.js';
 import { DetectionEngine } from './detect/engine.js';
 import { createLogger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -27,13 +28,6 @@ const CHUNK_CHARS = 1 << 20;
 /** Chunks handed to the worker and not yet judged: keeps both threads busy and memory bounded. */
 const CHUNKS_IN_FLIGHT = 4;
 
-/** A replay problem the user can fix (missing file); printed as a sentence, not a stack. */
-export class ReplayError extends Error {
-  constructor(readonly userMessage: string) {
-    super(userMessage);
-  }
-}
-
 export interface ReplayOptions {
   config: Config;
   files: string[];
@@ -47,7 +41,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const out = opts.out ?? process.stdout;
   const errOut = opts.err ?? process.stderr;
   for (const file of opts.files) {
-    if (!fs.existsSync(file)) throw new ReplayError(`cannot read ${file}: no such file`);
+    if (!fs.existsSync(file)) throw new UserError(`cannot read ${file}: no such file`);
   }
   const { config } = opts;
   const metrics = createMetrics();
@@ -140,7 +134,7 @@ async function* readLines(file: string): AsyncGenerator<string> {
   try {
     for await (const line of rl) yield line;
   } catch (err) {
-    throw new ReplayError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
   }
 }
 

@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../errors.js';
 
 export interface ApiToken {
   value: string;
@@ -13,23 +14,15 @@ export interface ApiToken {
   file: string | null;
 }
 
-/** No token can be had: a user error, said in one sentence. */
-export class TokenError extends Error {
-  constructor(readonly userMessage: string) {
-    super(userMessage);
-    this.name = 'TokenError';
-  }
-}
-
 /**
  * Returns the configured token, or the generated one kept in `<data folder>/api-token`.
- * @throws TokenError for an in-memory store without a configured token.
+ * @throws UserError for an in-memory store without a configured token.
  */
 export function resolveApiToken(configured: string | undefined, storagePath: string): ApiToken {
   if (configured) return { value: configured, file: null };
   if (storagePath === ':memory:') {
     // A generated token would be kept nowhere: no one could ever call the API, the stream or /metrics.
-    throw new TokenError('api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:": there is no data folder to keep a generated token in');
+    throw new UserError('api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:": there is no data folder to keep a generated token in');
   }
   const file = path.join(path.dirname(storagePath), 'api-token');
   try {

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { Config } from './schema.js';
 
 /** Node's timers take at most 2^31 - 1 ms (longer ones fire at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The shortest alert retention: anything shorter is more likely a slip of unit (`365m`) than a wish. */
 const DAY_MS = 86_400_000;
 

@@ -2,6 +2,7 @@
  * One outbound HTTP POST with a deadline, reduced to what the retry logic needs: the status, the
  * receiver's `Retry-After`, or why no status came back. Shared by webhooks and every broker.
  */
+import { MAX_TIMER_MS } from '../config/cross-checks.js';
 import { redactUrls } from './redact-url.js';
 import { parseRetryAfter } from './retry.js';
 
@@ -24,13 +25,8 @@ export interface OutboundRequest {
 }
 
 /**
- * The longest delay a Node timer holds (2^31 - 1 ms, about 24.8 days). Past it AbortSignal.timeout()
- * fires after 1 ms, so every attempt would time out at once; past 2^32 - 1 it throws.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * The deadline actually set for `timeoutMs`: clamped to what a timer holds. Zero, negative or not a number
+ * The deadline actually set for `timeoutMs`: clamped to what a timer holds (past MAX_TIMER_MS,
+ * AbortSignal.timeout() fires after 1 ms, so every attempt would time out at once). Zero, negative or not a number
  * means no practical deadline rather than an attempt that fails before it starts (the loader refuses
  * such values; this keeps delivery working if one gets through).
  */

@@ -7,22 +7,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { UserError } from '../errors.js';
 import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
 
-/** The database cannot be used: a user error (a wrong path, the wrong file), said in one sentence. */
-export class StoreOpenError extends Error {
-  constructor(readonly userMessage: string) {
-    super(userMessage);
-    this.name = 'StoreOpenError';
-  }
-}
-
 /**
  * Opens (creating if needed) the database at `file`, or an in-memory one for `:memory:`.
  * @param setting what names the file in messages (`storage.path`, `--db`).
- * @throws StoreOpenError when the file cannot be the store: a folder, not SQLite, unwritable, newer.
+ * @throws UserError when the file cannot be the store: a folder, not SQLite, unwritable, newer.
  */
 export function openDatabase(file: string, setting = 'storage.path'): Db {
   let db: Db | undefined;
@@ -38,7 +31,7 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     return db;
   } catch (err) {
     db?.close();
-    throw new StoreOpenError(`cannot use ${setting} (${file}): ${whyUnusable(file, err)}`);
+    throw new UserError(`cannot use ${setting} (${file}): ${whyUnusable(file, err)}`);
   }
 }
 
