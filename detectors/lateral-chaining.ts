@@ -56,7 +56,18 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
   };
 }
 
-function unlearnedTransition({ action, view, step }: DetectorInput): Finding | null {
+/**
+ * For a new identity judged against its peers: some peer knew the step before the current rollout window.
+ * A step the group adopted only within it (a rollout under way) has no settled chains yet, just as an
+ * identity's own newly adopted tool has none.
+ */
+function establishedAmongPeers({ view, now, config }: DetectorInput, fromKey: string): boolean {
+  // No upper bound: peers' event clocks differ, and one may have adopted it "after" now.
+  return view.peers(fromKey) > view.adopters(fromKey, now - config.detectors.scope_drift.rolloutWindow, Number.POSITIVE_INFINITY);
+}
+
+function unlearnedTransition(input: DetectorInput): Finding | null {
+  const { action, view, step } = input;
   const prev = step.previous;
   // Repeating a step is not lateral movement: nothing new is reached.
   if (!prev || !step.name || prev.name === step.name) return null;
@@ -68,9 +79,11 @@ function unlearnedTransition({ action, view, step }: DetectorInput): Finding | n
   if (!crosses && !writes && !egress) return null;
 
   // An unseen step after an unfamiliar one says little (a newly adopted tool has no chains yet): only a
-  // step the baseline knows well — its own, or one its peers use while it is new — makes this surprising.
-  const fromCount = view.own(key('from', prev.name));
-  const familiar = fromCount >= FAMILIAR_FROM || (view.phase === 'peer' && view.peers(key('from', prev.name)) > 0);
+  // step the baseline knows well — its own, or one its peers have long used while it is new — makes this
+  // surprising.
+  const fromKey = key('from', prev.name);
+  const fromCount = view.own(fromKey);
+  const familiar = fromCount >= FAMILIAR_FROM || (view.phase === 'peer' && establishedAmongPeers(input, fromKey));
   if (!familiar) return null;
   const item = transitionItem(prev.name, step.name);
   const severity: Severity = egress && (writes || crosses) ? 'high' : 'medium';

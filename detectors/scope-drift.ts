@@ -84,7 +84,7 @@ export const scopeDrift: Detector = {
     const peerNote = rollout
       ? ` ${adopters} other identities of its peer group started using it within ${span(settings.rolloutWindow)} (a rollout); it is learned as normal.`
       : view.phase === 'own' ? (peerKnown ? ` ${subject.peers} of its peers do use it.` : ' None of its peers use it either.') : '';
-    const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive && view.phase === 'own';
+    const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive;
     return {
       detector: 'scope_drift',
       severity,

@@ -85,6 +85,12 @@ describe('scope_drift', () => {
     expect(f!.holdUntil).toBeUndefined();
   });
 
+  it('holds a new identity\'s new tool too: it may be among the first of a rollout its peers are starting', () => {
+    const f = scopeDrift.evaluate(input(action({ target: 'kb.semantic_search' }), view({}, { phase: 'peer' })));
+    expect(f).toMatchObject({ subject: 'tool:kb.semantic_search', severity: 'medium' });
+    expect(f!.holdUntil).toBe(NOW + config.detectors.scope_drift.rolloutGrace);
+  });
+
   it('a rollout already under way explains the new item', () => {
     const v = view({}, { adopters: () => 5 });
     expect(scopeDrift.evaluate(input(action({ target: 'kb.search' }), v))).toBeNull();
@@ -162,5 +168,26 @@ describe('lateral_chaining', () => {
     expect(lateralChaining.evaluate(input(a, learned, { step }))).toBeNull();
     const repeat = { ...step, previous: { ...step.previous!, name: 'tool:tickets.delete' } };
     expect(lateralChaining.evaluate(input(a, view({ [key('from', 'tool:tickets.delete')]: 200 }), { step: repeat }))).toBeNull();
+  });
+
+  describe('a new identity, judged against its peers', () => {
+    const step: StepContext = { name: 'tool:tickets.update', zones: [], previous: { name: 'tool:kb.semantic_search', zones: [], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
+    const a = action({ target: 'tickets.update', access: 'write' });
+    const from = key('from', 'tool:kb.semantic_search');
+    const peerView = (firstUses: number[]) =>
+      view({}, {
+        phase: 'peer',
+        peers: (k) => (k === from ? firstUses.length : 0),
+        adopters: (k, lo, hi) => (k === from ? firstUses.filter((t) => t >= lo && t <= hi).length : 0),
+      });
+
+    it('fires after a step its peers have long known', () => {
+      const f = lateralChaining.evaluate(input(a, peerView([NOW - 30 * 86_400_000, NOW - 600_000]), { step }));
+      expect(f).toMatchObject({ subject: transitionItem('tool:kb.semantic_search', 'tool:tickets.update') });
+    });
+
+    it('is quiet after a step its peers only adopted within the rollout window, even "after" now by their clocks', () => {
+      expect(lateralChaining.evaluate(input(a, peerView([NOW - 600_000, NOW + 4_000]), { step }))).toBeNull();
+    });
   });
 });
