@@ -4,7 +4,7 @@
  *
  * A new alert is inserted at once (its own autocommit), before the export that raised it is acknowledged
  * and before any subscriber sees it, so nothing announced can be lost by a crash. Count updates of folded
- * alerts are written at the next group commit.
+ * alerts, and of findings held for a rollout, are written at the next group commit.
  *
  * When the store refuses writes (disk full, a read-only volume), a new finding is kept in memory, in the
  * order found, and raised by `storePending` once the store takes writes again; until then every group
@@ -50,8 +50,8 @@ const MAX_OPEN = 50_000;
 export class AlertManager {
   private readonly open = new Map<string, Alert>();
   private readonly held = new Map<string, HeldFinding>();
-  /** Held findings whose row the store refused. */
-  private readonly heldUnsaved = new Set<string>();
+  /** Held findings whose row is out of date (the store refused it, or a repeat folded in since): `flush` writes them. */
+  private readonly heldStale = new Set<string>();
   /** New findings the store refused, by fold key, in the order found: raised first when it is back. */
   private readonly unsaved = new Map<string, HeldFinding>();
   private readonly dirty = new Set<Alert>();
@@ -115,6 +115,8 @@ export class AlertManager {
     if (waiting) {
       waiting.count++;
       waiting.lastEventTime = Math.max(waiting.lastEventTime, action.time);
+      // Written by the next group commit, so the repeat is as durable as the export that carried it.
+      if (this.held.has(k)) this.heldStale.add(k);
       return;
     }
     const h: HeldFinding = { finding, action, identity, count: 1, lastEventTime: action.time };
@@ -125,7 +127,7 @@ export class AlertManager {
         this.saveHeld.run(k, JSON.stringify(h));
       } catch (err) {
         if (!(err instanceof Database.SqliteError)) throw err;
-        this.heldUnsaved.add(k); // written by storePending
+        this.heldStale.add(k); // written by the next group commit
       }
       return;
     }
@@ -154,11 +156,6 @@ export class AlertManager {
    * stored. Throws, keeping the rest, while the store still refuses.
    */
   storePending(): void {
-    for (const k of this.heldUnsaved) {
-      const h = this.held.get(k);
-      if (h) this.saveHeld.run(k, JSON.stringify(h));
-      this.heldUnsaved.delete(k);
-    }
     for (const [k, h] of this.unsaved) {
       const alert = this.db.transaction(() => this.store(h))();
       this.unsaved.delete(k); // stored: whatever a subscriber does next, it is not stored twice
@@ -189,7 +186,7 @@ export class AlertManager {
       return raise ? this.store(raise) : null;
     })();
     this.held.delete(k);
-    this.heldUnsaved.delete(k);
+    this.heldStale.delete(k);
     if (alert) this.announce(k, alert);
   }
 
@@ -245,14 +242,17 @@ export class AlertManager {
     for (const l of this.listeners) l(e);
   }
 
-  /** Writes folded counts changed since the last commit. Call inside the group-commit transaction. */
+  /** Writes folded counts and held findings changed since the last commit. Call inside the group-commit transaction. */
   flush(): void {
     for (const a of this.dirty) this.updateCount.run(a.count, JSON.stringify(a), a.seq);
+    for (const k of this.heldStale) this.saveHeld.run(k, JSON.stringify(this.held.get(k)));
   }
 
   /** The group commit succeeded (`ok`): what `flush` wrote is clean; else it is written again later. */
   afterCommit(ok: boolean): void {
-    if (ok) this.dirty.clear();
+    if (!ok) return;
+    this.dirty.clear();
+    this.heldStale.clear();
   }
 
   /**

@@ -108,9 +108,19 @@ export class DetectionEngine implements Stage {
         merged.set(k, earlier ? mergeFindings(earlier, r) : r);
       }
     }
-    for (const r of merged.values()) this.alerts.report(r.f, r.action, r.identity);
+    for (const r of merged.values()) {
+      // Holds that ended before this finding's event time are decided first (a batch can span hours in
+      // a replay): a repeat after the hold then meets the alert raised, folding into it only within its
+      // suppression window, and a held alert is raised before findings made after its hold ended.
+      this.releaseDueBy(r.action.time);
+      this.alerts.report(r.f, r.action, r.identity);
+    }
+    this.releaseDueBy(this.watermark);
+  }
+
+  private releaseDueBy(now: number): void {
     try {
-      this.releaseDue(this.watermark);
+      this.releaseDue(now);
     } catch (err) {
       // The store refuses writes: held findings stay held, and the next commit tries again and fails.
       if (!(err instanceof Database.SqliteError)) throw err;

@@ -70,3 +70,20 @@ it('stays held while the store refuses the release, and is raised once when it t
     close();
   }
 });
+
+it('in one batch spanning hours (a replay), a hold that ended before a later finding is decided first', () => {
+  const { engine, alerts: announced, close } = engineHarness(config, () => T0);
+  try {
+    let t = T0;
+    const batch = [];
+    for (let i = 0; i < 320; i++, t += 6 * MIN) batch.push(tool(t, 'crm.search'));
+    batch.push(tool(t, 'kb.export')); // new: held for an hour
+    batch.push(action({ identity: 'agent', time: t + 90 * MIN, target: 'crm.search', scopes: ['admin:all'] })); // new scope: raised at once
+    batch.push(tool(t + 2 * HOUR, 'kb.export')); // after the hold and the suppression window: an alert of its own
+    engine.process(batch);
+    engine.finish();
+    expect(announced.map((a) => [a.evidence.subject, a.count])).toEqual([['tool:kb.export', 1], ['scope:admin:all', 1], ['tool:kb.export', 1]]);
+  } finally {
+    close();
+  }
+});

@@ -80,3 +80,32 @@ async function countAlerts(dir: string): Promise<number> {
   db.close();
   return n;
 }
+
+it('a finding held for a rollout keeps the repeats of acknowledged exports across kill -9', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-durable-held-'));
+  // Held findings are released once the wall clock, less `time.lateness`, passes their hold.
+  const held = `${EXTRA}\ntime: { lateness: "1s" }\ndetectors: { scope_drift: { rolloutGrace: "4s" } }`;
+  daemon = await serve(dir, held, { VIGIL_API_TOKEN: TOKEN });
+  const normal: SpanSpec[] = [];
+  for (let i = 0; i < 320; i++) normal.push(...toolCall(48 - (i * 47) / 320, 'reports.read', 'GET', i));
+  for (let i = 0; i < normal.length; i += 100) await post(daemon, normal.slice(i, i + 100));
+  // A new, non-sensitive tool in four acknowledged exports: one finding, held for the rollout grace.
+  for (let i = 0; i < 4; i++) await post(daemon, toolCall(0, 'reports.summarize', 'GET', 2000 + i));
+  daemon.child.kill('SIGKILL');
+  await daemon.exited;
+
+  const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
+  const rows = (db.prepare('SELECT body FROM held_findings').pluck().all() as string[]).map((b) => JSON.parse(b) as { count: number });
+  db.close();
+  expect(rows.map((h) => h.count)).toEqual([4]);
+
+  // After the restart the hold ends (no peer adopted the tool) and the alert carries all four.
+  daemon = await serve(dir, held, { VIGIL_API_TOKEN: TOKEN });
+  let alert: { count: number } | undefined;
+  for (let t = 0; t < 100 && !alert; t++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const { alerts } = (await (await api(daemon, '/v1/alerts?since=0')).json()) as { alerts: Array<{ title: string; count: number }> };
+    alert = alerts.find((a) => a.title === 'New tool reports.summarize');
+  }
+  expect(alert?.count).toBe(4);
+});
