@@ -71,7 +71,8 @@ it('alone in its group, a reset identity learns again without alerting', async (
 });
 
 it('with peers, a reset identity is judged against them', async () => {
-  t = await startTestDaemon({ baselines: { minActions: 100, minAge: '1h' } });
+  // A new tool is held for a rollout (rolloutGrace) first, released once the clock less lateness passes it.
+  t = await startTestDaemon({ baselines: { minActions: 100, minAge: '1h' }, detectors: { scope_drift: { rolloutGrace: '100ms' } }, time: { lateness: '1s' } });
   const d = t;
   const [A, B] = ['spiffe://acme.example/agent/a', 'spiffe://acme.example/agent/b'];
   await post(d, calls(A, 'fleet', 'crm.search', 150, 3));
