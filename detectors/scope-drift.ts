@@ -88,7 +88,7 @@ export const scopeDrift: Detector = {
     return {
       detector: 'scope_drift',
       severity,
-      score: peerKnown ? 0.3 : surpriseScore(view.actions),
+      score: peerKnown ? 0.3 : surpriseScore(view.evidence),
       subject: `${subject.dim}:${subject.item}`,
       title: `New ${NOUN[subject.dim]} ${subject.item}`,
       explanation: `${action.identity} used ${dims} for the first time. ${basis}.${peerNote}`,

@@ -16,6 +16,11 @@ export interface BaselineView {
   /** Actions this identity was seen doing, and since when (event time). */
   readonly actions: number;
   readonly firstSeen: number;
+  /**
+   * Actions the judgement rests on, for scores: the identity's own when judged against itself, its peer
+   * group's when new (a new instance doing what none of its peers did in 20,000 actions is no small surprise).
+   */
+  readonly evidence: number;
   /** The identity's own decayed count of an item (0: never, or forgotten). */
   own(key: string): number;
   /** Identities of the peer group, other than this one, that learned the item. */

@@ -47,10 +47,10 @@ export const unexpectedWrite: Detector = {
     return {
       detector: 'unexpected_write',
       severity,
-      score: peersDoing > 0 ? 0.3 : surpriseScore(Math.max(reads, view.actions / 10)),
+      score: peersDoing > 0 ? 0.3 : surpriseScore(Math.max(reads, view.evidence / 10)),
       subject,
       title: `Unexpected ${access} on ${subject}`,
-      explanation: `${action.identity} performed a ${access} on \`${subject}\`${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,
+      explanation: `${action.identity} performed ${access === 'execute' ? 'an' : 'a'} ${access} on \`${subject}\`${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],
       details: { access, kind: action.kind, priorReads: Math.round(reads), readOnlyBaseline: !everWrote, phase: view.phase },

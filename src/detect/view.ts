@@ -12,6 +12,7 @@ import type { BaselineView } from '../../detectors/types.js';
 class View implements BaselineView {
   readonly actions: number;
   readonly firstSeen: number;
+  readonly evidence: number;
   readonly peerGroupSize: number;
 
   constructor(
@@ -23,6 +24,7 @@ class View implements BaselineView {
   ) {
     this.actions = b.actions;
     this.firstSeen = b.firstSeen;
+    this.evidence = phase === 'own' ? b.actions : g.history.actions;
     this.peerGroupSize = g.members.size;
   }
 

@@ -21,6 +21,7 @@ function view(own: Record<string, number>, over: Partial<BaselineView> = {}): Ba
     phase: 'own',
     actions: 1000,
     firstSeen: NOW - 5 * 86_400_000,
+    evidence: 1000,
     own: (k) => own[k] ?? 0,
     peers: () => 0,
     peerGroupSize: 10,
@@ -89,6 +90,14 @@ describe('scope_drift', () => {
     const f = scopeDrift.evaluate(input(action({ target: 'kb.semantic_search' }), view({}, { phase: 'peer' })));
     expect(f).toMatchObject({ subject: 'tool:kb.semantic_search', severity: 'medium' });
     expect(f!.holdUntil).toBe(NOW + config.detectors.scope_drift.rolloutGrace);
+  });
+
+  it('scores a new identity\'s surprise by its peers\' evidence, not its own few actions', () => {
+    const fresh = view({}, { phase: 'peer', actions: 3, evidence: 3 });
+    const fleet = view({}, { phase: 'peer', actions: 3, evidence: 20_000 });
+    const f = (v: BaselineView) => scopeDrift.evaluate(input(action({ target: 'vault.read' }), v))!.score;
+    expect(f(fresh)).toBeLessThan(0.6);
+    expect(f(fleet)).toBe(0.99);
   });
 
   it('a rollout already under way explains the new item', () => {
