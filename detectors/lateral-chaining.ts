@@ -50,7 +50,8 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
       ` to external host \`${action.host}\` (${sameTrace ? 'same trace' : 'another of its traces'}). ` +
       `Neither ${step.owner === action.identity ? 'it' : step.owner} nor its peers ever sent data from \`${read.target}\` there.`,
     traceIds: sameTrace ? [action.traceId] : [read.traceId, action.traceId],
-    spanIds: [read.spanId, action.spanId],
+    // The read's tool too: the explanation names the read by it (`get_secret`, not its GET to the vault).
+    spanIds: read.stepSpanId === null ? [read.spanId, action.spanId] : [read.stepSpanId, read.spanId, action.spanId],
     details: { rule: 'sensitive_egress', source: read.target, destination: action.host, sameTrace },
     tags: ['OWASP-ASI02', 'OWASP-NHI2', 'MAESTRO-L2', 'MAESTRO-L7'],
   };

@@ -50,10 +50,14 @@ export interface StepContext {
 }
 
 export interface SensitiveRead {
+  /** What was read: the tool a call was made in (what the explanation names), else the action's target. */
   target: string;
   time: number;
   traceId: string;
+  /** The action that read. */
   spanId: string;
+  /** For a call made inside a tool, that tool's span (the step `target` names); null otherwise. */
+  stepSpanId: string | null;
 }
 
 /** Failures and retries of the identity within the retry window, ending with this action. */

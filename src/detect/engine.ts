@@ -209,7 +209,10 @@ export class DetectionEngine implements Stage {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
     }
-    if (a.sensitive) ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId });
+    if (a.sensitive) {
+      const stepSpanId = step.within === null ? null : (a.attributedTo?.spanId ?? a.parentSpanId);
+      ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId, stepSpanId });
+    }
     return findings ?? NO_FINDINGS;
   }
 

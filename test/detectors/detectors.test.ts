@@ -149,7 +149,7 @@ describe('retry_storm', () => {
 
 describe('lateral_chaining', () => {
   const egress = action({ kind: 'http', target: 'paste.example.com/api', host: 'paste.example.com', zone: 'external', access: 'write' });
-  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), spanId: 'd'.repeat(16) };
+  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), stepSpanId: null };
 
   it('fires on a sensitive read followed by egress in another trace', () => {
     const f = lateralChaining.evaluate(input(egress, view({}), { sensitiveReads: [read] }));

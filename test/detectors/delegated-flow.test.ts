@@ -1,0 +1,85 @@
+/**
+ * A sensitive flow split across an agent-to-agent hop (CONTRACT §3.1, §4 lateral_chaining): the caller
+ * reads a secret and the agent it delegates to sends it out, or the other way round, in one trace. The
+ * actions come from spans through the ActionBuilder, so what is tested is the hop as the builder finds
+ * it: the callee's own SERVER `invoke_agent` span (its task) under the caller's CLIENT `invoke_agent`.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ActionBuilder } from '../../src/actions/builder.js';
+import { configSchema } from '../../src/config/schema.js';
+import type { DecodedSpan } from '../../src/model.js';
+import { http, sid, span, SpanKind, tool } from '../actions/fixtures.js';
+import { action as act, engineHarness, type EngineHarness } from './harness.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const config = configSchema.parse({
+  zones: { secrets: ['vault.*'], internal: ['*.internal'] },
+  sensitive: { zones: ['secrets'], tools: ['*secret*'] },
+});
+const SUP = { 'service.name': 'support-agent', 'nhi.identity': 'sup-1' };
+const BILL = { 'service.name': 'billing-agent', 'nhi.identity': 'billing-1' };
+const SECRET = 'https://vault.corp/v1/secret/data/stripe';
+const EXFIL = 'https://exfil.example.net/upload';
+
+let h: EngineHarness;
+beforeEach(() => {
+  h = engineHarness(config, () => T0);
+});
+afterEach(() => h.close());
+
+/** 32 hours of the caller's usual tool calls: judged against itself afterwards. Returns the next time. */
+function learnCaller(): number {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 6 * MIN) h.feed([act({ identity: 'sup-1', peerGroup: 'support-agent', time: t })]);
+  return t;
+}
+
+/**
+ * One trace from `t`: the caller's task (1) runs tool 2 (its call 3), then delegates to billing (4);
+ * billing's task (5) runs tool 6 (its call 7). `caller` and `callee` give each tool's name and its
+ * call's method and URL.
+ */
+function delegatedTrace(t: number, caller: [string, string, string], callee: [string, string, string]): DecodedSpan[] {
+  const invoke = (name: string) => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name });
+  const at = (ms: number) => ({ start: t + ms, end: t + ms + 200 });
+  return [
+    span({ id: 1, parent: null, kind: SpanKind.SERVER, start: t, end: t + 9000, resource: SUP, attrs: invoke('support') }),
+    tool(2, 1, caller[0], { ...at(100), resource: SUP }),
+    http(3, 2, caller[1], caller[2], { ...at(110), resource: SUP }),
+    span({ id: 4, parent: 1, kind: SpanKind.CLIENT, start: t + 1000, end: t + 5000, resource: SUP, attrs: invoke('billing') }),
+    span({ id: 5, parent: 4, kind: SpanKind.SERVER, start: t + 1020, end: t + 4500, resource: BILL, attrs: invoke('billing') }),
+    tool(6, 5, callee[0], { ...at(1100), resource: BILL }),
+    http(7, 6, callee[1], callee[2], { ...at(1110), resource: BILL }),
+  ];
+}
+
+/** Spans -> actions (one batch, everything emitted) -> the engine. */
+function replay(spans: DecodedSpan[]): void {
+  const b = new ActionBuilder(config, () => {});
+  b.add(spans, 0);
+  h.feed(b.drain());
+  h.engine.finish();
+}
+
+const flows = () =>
+  h.alerts
+    .filter((a) => a.detector === 'lateral_chaining' && a.evidence.rule === 'sensitive_egress')
+    .map((a) => ({ identity: a.identity, subject: a.evidence.subject, spanIds: a.evidence.spanIds }));
+
+describe('a sensitive flow across the hop into another agent', () => {
+  it('the caller reads a secret, the delegated agent sends to an external host: lateral_chaining for the caller', () => {
+    const t = learnCaller();
+    replay(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL]));
+    // Evidence: the tool the explanation names, its read, and the callee's send.
+    expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
+  });
+
+  it('the delegated agent reads a secret, the caller then sends to an external host: lateral_chaining for the caller', () => {
+    const t = learnCaller();
+    const spans = delegatedTrace(t, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'GET', SECRET]);
+    spans.push(tool(8, 1, 'web.upload', { start: t + 6000, end: t + 6300, resource: SUP }), http(9, 8, 'POST', EXFIL, { start: t + 6010, end: t + 6200, resource: SUP }));
+    replay(spans);
+    expect(flows()).toEqual([{ identity: 'sup-1', subject: 'billing.lookup => exfil.example.net', spanIds: [sid(6), sid(7), sid(9)] }]);
+  });
+});
