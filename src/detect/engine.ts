@@ -23,7 +23,7 @@ import type { Db } from '../store/database.js';
 import { CheckpointSchedule } from './checkpoints.js';
 import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
-import { TraceSteps } from './steps.js';
+import { madeInSpan, madeInTrace, TraceSteps } from './steps.js';
 import { makeView } from './view.js';
 import { RetryWindow, SensitiveReads } from './windows.js';
 
@@ -100,8 +100,8 @@ export class DetectionEngine implements Stage {
       // A call made inside a tool (context repair may have found that tool in another trace) merges
       // into the tool's step.
       const inTool = step.name === null && a.kind !== 'model';
-      const stepSpan = inTool ? (a.attributedTo?.spanId ?? a.parentSpanId) : a.spanId;
-      const traceId = inTool ? (a.attributedTo?.traceId ?? a.traceId) : a.traceId;
+      const stepSpan = inTool ? madeInSpan(a) : a.spanId;
+      const traceId = inTool ? madeInTrace(a) : a.traceId;
       for (const r of this.processOne(a, step)) {
         const k = `${traceId}/${stepSpan}/${r.f.detector}/${r.identity}`;
         const earlier = merged.get(k);
@@ -210,7 +210,7 @@ export class DetectionEngine implements Stage {
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
     }
     if (a.sensitive) {
-      const stepSpanId = step.within === null ? null : (a.attributedTo?.spanId ?? a.parentSpanId);
+      const stepSpanId = step.within === null ? null : madeInSpan(a);
       ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId, stepSpanId });
     }
     return findings ?? NO_FINDINGS;

@@ -9,6 +9,16 @@ import type { Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
 
+/** The span an action was made in: the tool context repair attributed it to, else its parent. */
+export function madeInSpan(a: Action): string {
+  return a.attributedTo?.spanId ?? a.parentSpanId;
+}
+
+/** That span's trace: a call context repair attributed to a tool in another trace belongs to that trace. */
+export function madeInTrace(a: Action): string {
+  return a.attributedTo?.traceId ?? a.traceId;
+}
+
 const STEP_KINDS = new Set(['tool', 'delegation']);
 const CALL_KINDS = new Set(['http', 'db', 'rpc', 'messaging']);
 /** Steps remembered per owner and trace: enough to skip a wide fan-out of parallel siblings. */
@@ -57,8 +67,7 @@ export class TraceSteps {
     const byTrace = new Map<string, number[]>();
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
-      // A call context repair attributed to a tool in another trace belongs to that tool's trace.
-      const traceId = a.attributedTo?.traceId ?? a.traceId;
+      const traceId = madeInTrace(a);
       const list = byTrace.get(traceId);
       if (list) list.push(i);
       else byTrace.set(traceId, [i]);
@@ -76,7 +85,7 @@ export class TraceSteps {
     const steps: number[] = [];
     for (const i of indices) {
       const a = batch[i];
-      const p = byId.get(a.attributedTo?.spanId ?? a.parentSpanId);
+      const p = byId.get(madeInSpan(a));
       const parent = p === undefined ? undefined : batch[p];
       if (a.kind === 'model') {
         out[i] = { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null };
