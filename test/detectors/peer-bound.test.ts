@@ -37,6 +37,7 @@ it('an identity per run: the group keeps its most recently active members, in me
   const group = h.engine.baselines.group('support-agent');
   const members = [...group.members.keys()];
   expect(members.length).toBeLessThanOrEqual(BOUND);
+  expect(members.length).toBeGreaterThanOrEqual(BOUND * 0.9); // trimmed to 90% of the bound, then grown again
   expect(h.engine.baselines.members).toBe(members.length);
   // The ones that stayed are the latest runs, and the evictions counted the others.
   expect(members.sort()).toEqual(Array.from({ length: members.length }, (_, k) => run(40 - members.length + k)).sort());
@@ -61,6 +62,7 @@ it('a service.name per pod: the least recently active groups go whole, so groups
 
     const groups = (db.prepare('SELECT peer_group FROM peer_baselines').pluck().all() as string[]).sort();
     expect(groups.length).toBeLessThanOrEqual(BOUND);
+    expect(groups.length).toBeGreaterThanOrEqual(BOUND * 0.9);
     expect(engine.baselines.groupCount).toBe(groups.length);
     expect(engine.baselines.members).toBe(groups.length); // one pod each
     // The groups kept are the latest pods'.
