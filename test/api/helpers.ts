@@ -1,9 +1,8 @@
 /**
  * Helpers for the alert API tests: a real daemon (port 0, SQLite in a temp folder) with tunable stream
  * options, alerts raised through the real AlertManager from hand-made findings, a real `ws` client that
- * records every frame, and a revocation source that behaves like the revocation engine's seam.
+ * records every frame, and a daemon whose real revocation engine calls a real local broker.
  */
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +11,14 @@ import WebSocket from 'ws';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../../src/actions/types.js';
 import type { Alert } from '../../src/alerts/alert.js';
-import type { RevocationSource } from '../../src/api/alerts.js';
 import type { StreamOptions } from '../../src/api/stream.js';
 import type { Severity } from '../../src/config/schema.js';
 import { startDaemon, type Daemon } from '../../src/main.js';
+import type { RevocationRecord } from '../../src/revocation/types.js';
 import { testConfig, TEST_TOKEN, waitFor } from '../helpers/daemon.js';
+import { FAST } from '../revocation/helpers.js';
+import { BROKER_SECRET } from '../sinks/fixtures.js';
+import { Receiver } from '../sinks/receivers.js';
 
 export { TEST_TOKEN, waitFor };
 
@@ -29,9 +31,10 @@ export interface ApiDaemon {
   close(): Promise<void>;
 }
 
-export async function startApiDaemon(stream: Partial<StreamOptions> = {}): Promise<ApiDaemon> {
+/** @param overrides config keys over `testConfig` (e.g. `revocation`). */
+export async function startApiDaemon(stream: Partial<StreamOptions> = {}, overrides: Record<string, unknown> = {}): Promise<ApiDaemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-api-'));
-  const daemon = await startDaemon({ config: testConfig(dir), logger: pino({ level: 'silent' }), stream });
+  const daemon = await startDaemon({ config: testConfig(dir, overrides), logger: pino({ level: 'silent' }), stream });
   return {
     daemon,
     apiUrl: `http://127.0.0.1:${daemon.ports.api}`,
@@ -50,6 +53,8 @@ export interface RaiseOptions {
   at?: number;
   /** Pads the explanation, for tests that need big frames. */
   padding?: number;
+  /** The credential on the action that tipped the alert (what the revocation engine revokes). Default none. */
+  credential?: Action['credential'];
 }
 
 let counter = 0;
@@ -75,7 +80,7 @@ export function raise(daemon: Daemon, o: RaiseOptions = {}): void {
   const action: Action = {
     time, endTime: time + 1, identity, peerGroup: 'agents', kind: 'tool', target: finding.subject, access: null, host: null,
     zone: null, sensitive: false, failed: false, retry: false, traceId: hex(n, 32), spanId: hex(n, 16), parentSpanId: '',
-    credential: null, scopes: [], agent: null,
+    credential: o.credential ?? null, scopes: [], agent: null,
   };
   daemon.alerts.report(finding, action, identity);
 }
@@ -159,30 +164,43 @@ export async function get(apiUrl: string, p: string, token: string | null = TEST
   return { status: res.status, body: await res.json() };
 }
 
-/** A revocation engine stand-in: the same two-method seam (subscribe, list) the real engine exposes. */
-export class FakeRevocations extends EventEmitter implements RevocationSource {
-  private readonly records = new Map<string, Record<string, unknown>>();
-
-  subscribe(fn: (revocation: unknown) => void): void {
-    this.on('revocation', fn);
-  }
-
-  list(): unknown[] {
-    return [...this.records.values()];
-  }
-
-  /** Records a state change and announces it, as the engine does after writing its row. */
-  record(r: Record<string, unknown>): void {
-    this.records.set(String(r.revocationId), r);
-    this.emit('revocation', r);
-  }
+export interface RevokingApiDaemon extends ApiDaemon {
+  /** The broker: a real HTTP server answering each revocation's first call 503, later calls 200. */
+  broker: Receiver;
+  /** Every revocation state change the daemon's engine announced, in order. */
+  announced: RevocationRecord[];
 }
 
-/** A CONTRACT §6 revocation object. */
-export function revocation(identity: string, n: number, status = 'dry_run'): Record<string, unknown> {
+/**
+ * A daemon with the real revocation engine in `enforce` mode: an `unexpected_write` alert of severity
+ * `high` or above revokes its credential through the webhook broker (pending, pending after the 503, then
+ * succeeded), or is `not_revocable` when its action carries no credential. Other detectors revoke nothing,
+ * so alerts raised with the defaults above make no revocations.
+ */
+export async function startRevokingApiDaemon(stream: Partial<StreamOptions> = {}): Promise<RevokingApiDaemon> {
+  const tried = new Set<string>();
+  const broker = await Receiver.start((r) => {
+    const id = String(r.headers['webhook-id']);
+    if (tried.has(id)) return { status: 200 };
+    tried.add(id);
+    return { status: 503 };
+  });
+  const revocation = {
+    mode: 'enforce',
+    rules: [{ detectors: ['unexpected_write'], minSeverity: 'high', broker: 'broker' }],
+    brokers: [{ name: 'broker', type: 'webhook', url: broker.url('/revoke'), secret: BROKER_SECRET }],
+  };
+  const d = await startApiDaemon(stream, { revocation, delivery: FAST });
+  const announced: RevocationRecord[] = [];
+  d.daemon.revocations.subscribe((r) => announced.push(r));
   return {
-    revocationId: `rv_${n}`, alertId: `al_${n}`, identity, credentialId: `jti-${n}`, credentialType: 'oauth_jti',
-    broker: 'broker', mode: 'dry_run', status, attempts: 0, reason: 'matched rule 0', at: new Date(T0).toISOString(),
+    ...d,
+    broker,
+    announced,
+    close: async () => {
+      await d.close();
+      await broker.close();
+    },
   };
 }
 

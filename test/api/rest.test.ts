@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeRevocations, get, raise, revocation, startApiDaemon, storedSeqs, type ApiDaemon } from './helpers.js';
+import { get, raise, startApiDaemon, startRevokingApiDaemon, storedSeqs, waitFor, type ApiDaemon, type RevokingApiDaemon } from './helpers.js';
 
 const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: false });
@@ -126,19 +126,36 @@ describe('GET /v1/alerts', () => {
 });
 
 describe('GET /v1/revocations', () => {
-  it('lists the revocation source records with their current state', async () => {
-    // The daemon's own revocation engine has nothing: no rule is configured.
-    expect(await get(d.apiUrl, '/v1/revocations')).toEqual({ status: 200, body: { revocations: [] } });
-    const source = new FakeRevocations();
-    d.daemon.stream.attachRevocations(source);
-    source.record(revocation(A, 1, 'pending'));
-    source.record(revocation(B, 2));
-    source.record(revocation(A, 1, 'succeeded'));
-    const { status, body } = await get(d.apiUrl, '/v1/revocations');
+  // Its own daemon, with the real revocation engine revoking through a real local broker.
+  let r: RevokingApiDaemon;
+  beforeAll(async () => {
+    r = await startRevokingApiDaemon();
+  });
+  afterAll(() => r?.close());
+
+  it('lists every revocation once, in its current state, as the engine last announced it', async () => {
+    expect(await get(r.apiUrl, '/v1/revocations')).toEqual({ status: 200, body: { revocations: [] } });
+    const credential = { id: 'jti-a1', type: 'oauth_jti' };
+    raise(r.daemon, { identity: A, detector: 'unexpected_write', severity: 'critical', credential }); // broker: 503, then 200
+    raise(r.daemon, { identity: B, detector: 'unexpected_write', severity: 'high' }); // no credential: not_revocable
+    raise(r.daemon, { identity: B, detector: 'scope_drift', severity: 'critical', credential: { id: 'jti-b1', type: 'oauth_jti' } }); // no rule
+    await waitFor(() => r.announced.some((x) => x.status === 'succeeded'), 'the broker to revoke');
+    raise(r.daemon, { identity: A, detector: 'unexpected_write', severity: 'high', credential }); // same credential: same revocation
+
+    const { status, body } = await get(r.apiUrl, '/v1/revocations');
     expect(status).toBe(200);
-    expect(body.revocations).toEqual([revocation(A, 1, 'succeeded'), revocation(B, 2)]);
-    // Replaced sources are no longer read.
-    d.daemon.stream.attachRevocations(new FakeRevocations());
-    expect((await get(d.apiUrl, '/v1/revocations')).body).toEqual({ revocations: [] });
+    // Every state change was announced, and the list holds each revocation once, in its latest state.
+    expect(r.announced.filter((x) => x.identity === A).map((x) => [x.status, x.attempts])).toEqual([['pending', 0], ['pending', 1], ['succeeded', 2]]);
+    const latest = new Map(r.announced.map((x) => [x.revocationId, x]));
+    expect(body.revocations).toEqual([...latest.values()]);
+    expect(body.revocations).toEqual(r.daemon.revocations.list());
+    expect(body.revocations.map((x: Record<string, unknown>) => [x.identity, x.credentialId, x.status, x.attempts])).toEqual([
+      [A, 'jti-a1', 'succeeded', 2],
+      [B, null, 'not_revocable', 0],
+    ]);
+    // Both alerts on the credential point at the one revocation listed.
+    const alerts = (await get(r.apiUrl, '/v1/alerts')).body.alerts as Array<{ identity: string; response?: { revocationId: string } }>;
+    const revoked = alerts.filter((a) => a.identity === A).map((a) => a.response?.revocationId);
+    expect(revoked).toEqual([body.revocations[0].revocationId, body.revocations[0].revocationId]);
   });
 });

@@ -1,21 +1,20 @@
 /**
  * The alert websocket's frames (CONTRACT §2): filters on alert, update and revocation frames; update
- * frames rate-limited per alert with the final count never lost; revocation frames from the revocation
- * seam; heartbeats carrying the newest stored seq.
+ * frames rate-limited per alert with the final count never lost; revocation frames from the daemon's
+ * real revocation engine (calling a real local broker); heartbeats carrying the newest stored seq.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, FakeRevocations, get, raise, revocation, startApiDaemon, storedSeqs, waitFor, type ApiDaemon } from './helpers.js';
+import { connect, get, raise, startRevokingApiDaemon, storedSeqs, waitFor, type RevokingApiDaemon } from './helpers.js';
 
 const X = 'spiffe://acme.example/agent/x';
 const Y = 'spiffe://acme.example/agent/y';
 const UPDATE_MS = 300;
 
-let d: ApiDaemon;
-let revocations: FakeRevocations;
+// Only unexpected_write alerts of high severity or above revoke (see startRevokingApiDaemon); the alerts
+// the other tests raise (scope_drift, retry_storm) revoke nothing.
+let d: RevokingApiDaemon;
 beforeAll(async () => {
-  d = await startApiDaemon({ heartbeatMs: 100, updateIntervalMs: UPDATE_MS, pageSize: 4 });
-  revocations = new FakeRevocations();
-  d.daemon.stream.attachRevocations(revocations);
+  d = await startRevokingApiDaemon({ heartbeatMs: 100, updateIntervalMs: UPDATE_MS, pageSize: 4 });
 });
 afterAll(() => d?.close());
 
@@ -75,15 +74,26 @@ it('rate-limits update frames per alert, coalescing to the latest count; the fin
   for (const conn of [c, other, late]) await conn.close();
 });
 
-it('sends revocation frames, filtered by identity only', async () => {
+it('sends revocation frames, filtered by identity only (not by minSeverity or detector)', async () => {
   const all = await connect(d.wsUrl);
   const onlyX = await connect(d.wsUrl, `identity=${encodeURIComponent(X)}&minSeverity=critical&detector=retry_storm`);
-  revocations.record(revocation(X, 10, 'pending'));
-  revocations.record(revocation(Y, 11, 'not_revocable'));
-  revocations.record(revocation(X, 10, 'succeeded'));
-  await waitFor(() => all.of('revocation').length === 3 && onlyX.of('revocation').length === 2, 'revocation frames');
-  expect(all.of('revocation').map((f) => f.revocation)).toEqual([revocation(X, 10, 'pending'), revocation(Y, 11, 'not_revocable'), revocation(X, 10, 'succeeded')]);
-  expect(onlyX.of('revocation').map((f) => f.revocation.status)).toEqual(['pending', 'succeeded']);
+  const before = d.announced.length;
+  // A high unexpected_write alert: neither critical nor retry_storm, yet its revocation reaches onlyX.
+  raise(d.daemon, { identity: X, detector: 'unexpected_write', severity: 'high', credential: { id: 'jti-x1', type: 'oauth_jti' } });
+  raise(d.daemon, { identity: Y, detector: 'unexpected_write', severity: 'critical' }); // no credential: not_revocable
+  await waitFor(() => d.announced.some((r) => r.identity === X && r.status === 'succeeded'), 'the broker to revoke');
+  const announced = d.announced.slice(before);
+  const ofX = announced.filter((r) => r.identity === X);
+  await waitFor(() => all.of('revocation').length === announced.length && onlyX.of('revocation').length === ofX.length, 'revocation frames');
+  await new Promise((r) => setTimeout(r, 200)); // then nothing more arrives: the lengths below still hold
+  expect(ofX.map((r) => [r.status, r.attempts])).toEqual([['pending', 0], ['pending', 1], ['succeeded', 2]]);
+  expect(announced.filter((r) => r.identity === Y).map((r) => r.status)).toEqual(['not_revocable']);
+  expect(all.of('revocation').map((f) => f.revocation)).toEqual(announced);
+  expect(onlyX.of('revocation').map((f) => f.revocation)).toEqual(ofX);
+  // The last frame of each revocation is its current state.
+  const latest = new Map(all.of('revocation').map((f) => [f.revocation.revocationId, f.revocation]));
+  const listed = d.daemon.revocations.list().filter((r) => latest.has(r.revocationId));
+  expect([...latest.values()]).toEqual(listed);
   await all.close();
   await onlyX.close();
 });
@@ -93,14 +103,19 @@ it('holds revocations and updates raised while a client catches up, and sends th
   raise(d.daemon, { identity: Y, subject: 'tool:fold-during-catch-up', at: 2_000_000 });
   for (let i = 0; i < 400; i++) raise(d.daemon);
   const c = await connect(d.wsUrl, `since=${from}`);
-  // 400 alerts at 4 per page take ~100 event-loop turns to page: the next two events arrive mid-backlog.
+  // 400 alerts at 4 per page take ~100 event-loop turns to page: the next events arrive mid-backlog. The
+  // revoking alert is stored, so it comes in the backlog; its revocation (announced once the alert is
+  // committed) and the update are held until the backlog has been sent.
   expect(c.seqs().length).toBeLessThan(401);
-  revocations.record(revocation(X, 20));
+  const before = d.announced.length;
+  raise(d.daemon, { identity: X, detector: 'unexpected_write', severity: 'high' }); // not_revocable: one state, no broker call
   raise(d.daemon, { identity: Y, subject: 'tool:fold-during-catch-up', at: 2_000_001 });
-  await waitFor(() => c.of('revocation').length === 1 && c.of('update').length === 1 && c.seqs().length === 401, 'backlog, revocation and update');
+  await waitFor(() => c.of('revocation').length === 1 && c.of('update').length === 1 && c.seqs().length === 402, 'backlog, revocation and update');
   expect(c.seqs()).toEqual(storedSeqs(d.daemon, from));
   const types = c.frames.filter((f) => f.type !== 'heartbeat').map((f) => f.type);
-  expect(types.slice(401).sort()).toEqual(['revocation', 'update']);
+  expect(types.slice(402).sort()).toEqual(['revocation', 'update']);
+  expect(d.announced.slice(before)).toMatchObject([{ identity: X, status: 'not_revocable' }]);
+  expect(c.of('revocation')[0].revocation).toEqual(d.announced[before]);
   expect(c.of('update')[0].update).toMatchObject({ seq: from + 1, count: 2 });
   await c.close();
 });

@@ -4,17 +4,18 @@
  * benign look-alikes of CONTRACT §4 raising none.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
 import type { Alert } from '../../src/alerts/alert.js';
 import { AlertManager } from '../../src/alerts/manager.js';
 import { configSchema } from '../../src/config/schema.js';
 import { DetectionEngine } from '../../src/detect/engine.js';
 import { createMetrics } from '../../src/metrics.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openDatabase, type Db } from '../../src/store/database.js';
 import { action } from './harness.js';
 
 const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
@@ -61,13 +62,23 @@ function learnNormal() {
 
 const END = T0 + 600 * 6 * 60_000;
 
+let dir: string;
+let db: Db;
+
 beforeEach(() => {
-  const db = openDatabase(':memory:');
+  // A real SQLite file, as the daemon uses (WAL and all), in a fresh folder per test.
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-engine-'));
+  db = openDatabase(path.join(dir, 'vigil.db'));
   const manager = new AlertManager(db, config, createMetrics(), () => END, () => Number.NEGATIVE_INFINITY);
   alerts = [];
   manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
   engine = new DetectionEngine(db, config, manager, () => 0);
   learnNormal();
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('detection engine', () => {

@@ -1,3 +1,4 @@
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { VigilError } from '../../src/errors.js';
 import type { DecodedSpan } from '../../src/model.js';
@@ -8,7 +9,7 @@ import {
   encodeProtobufResponse,
   encodeStatus,
 } from '../../src/receiver/otlp-protobuf.js';
-import { ProtoReader, WireType, writeBytesField, writeStringField, writeTag, writeVarint } from '../../src/receiver/protobuf-reader.js';
+import { WireType, writeBytesField, writeStringField, writeTag, writeVarint } from '../../src/receiver/protobuf-reader.js';
 import { encodeJson, encodeProtobuf, hrTimeToMs, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
 import type { SpanSpec } from '../helpers/otlp-payloads.js';
 
@@ -231,41 +232,51 @@ describe('protobuf responses', () => {
     expect(partial.partialSuccess?.errorMessage).toBe('300 spans had no identity');
   });
 
-  /** Reads a message into field -> raw values, with this project's reader. */
-  function fields(bytes: Uint8Array): Map<number, Array<number | Uint8Array>> {
-    const r = new ProtoReader(bytes);
-    const out = new Map<number, Array<number | Uint8Array>>();
-    while (r.pos < r.limit) {
-      const tag = r.tag();
-      let value: number | Uint8Array;
-      if ((tag & 7) === 0) value = r.int64();
-      else {
-        const end = r.lenEnd();
-        value = bytes.subarray(r.pos, end);
-        r.pos = end;
-      }
-      out.set(tag >>> 3, [...(out.get(tag >>> 3) ?? []), value]);
-    }
-    return out;
-  }
-  const text = (v: number | Uint8Array | undefined) => Buffer.from(v as Uint8Array).toString('utf8');
+  // The encoders are checked with an independent decoder, protobufjs, against google/rpc/status.proto,
+  // google/rpc/error_details.proto, google/protobuf/any.proto and duration.proto (the fields used here),
+  // not with this project's own ProtoReader (which would share any misreading of the wire format).
+  const root = protobuf.Root.fromJSON({
+    nested: {
+      google: {
+        nested: {
+          rpc: {
+            nested: {
+              Status: {
+                fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 }, details: { rule: 'repeated', type: 'google.protobuf.Any', id: 3 } },
+              },
+              RetryInfo: { fields: { retryDelay: { type: 'google.protobuf.Duration', id: 1 } } },
+            },
+          },
+          protobuf: {
+            nested: {
+              Any: { fields: { typeUrl: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } },
+              Duration: { fields: { seconds: { type: 'int64', id: 1 }, nanos: { type: 'int32', id: 2 } } },
+            },
+          },
+        },
+      },
+    },
+  });
+  const Status = root.lookupType('google.rpc.Status');
+  const RetryInfo = root.lookupType('google.rpc.RetryInfo');
+  /** Decodes with protobufjs into a plain object: int64 as number, proto3 defaults and empty lists filled in. */
+  const decode = (type: protobuf.Type, bytes: Uint8Array) =>
+    type.toObject(type.decode(bytes), { longs: Number, bytes: Array, defaults: true, arrays: true }) as Record<string, any>;
 
-  it('encodes google.rpc.Status with a RetryInfo detail', () => {
-    const status = fields(encodeGrpcStatusDetailsRetryInfo(2500, 14, 'the ingest queue is full'));
-    expect(status.get(1)).toEqual([14]);
-    expect(text(status.get(2)?.[0])).toBe('the ingest queue is full');
-    const any = fields(status.get(3)?.[0] as Uint8Array);
-    expect(text(any.get(1)?.[0])).toBe('type.googleapis.com/google.rpc.RetryInfo');
-    const retryInfo = fields(any.get(2)?.[0] as Uint8Array);
-    const duration = fields(retryInfo.get(1)?.[0] as Uint8Array);
-    expect(duration.get(1)).toEqual([2]);
-    expect(duration.get(2)).toEqual([500_000_000]);
+  it.each([
+    [2500, { seconds: 2, nanos: 500_000_000 }],
+    [3000, { seconds: 3, nanos: 0 }],
+    [250, { seconds: 0, nanos: 250_000_000 }],
+  ])('encodes google.rpc.Status with a RetryInfo detail of %i ms', (ms, retryDelay) => {
+    const status = decode(Status, encodeGrpcStatusDetailsRetryInfo(ms, 14, 'the ingest queue is full'));
+    expect(status).toMatchObject({ code: 14, message: 'the ingest queue is full' });
+    expect(status.details).toHaveLength(1);
+    const [any] = status.details;
+    expect(any.typeUrl).toBe('type.googleapis.com/google.rpc.RetryInfo');
+    expect(decode(RetryInfo, Uint8Array.from(any.value))).toEqual({ retryDelay });
   });
 
   it('encodes a plain google.rpc.Status', () => {
-    const status = fields(encodeStatus(3, 'bad payload'));
-    expect(status.get(1)).toEqual([3]);
-    expect(text(status.get(2)?.[0])).toBe('bad payload');
-    expect(status.has(3)).toBe(false);
+    expect(decode(Status, encodeStatus(3, 'bad payload'))).toEqual({ code: 3, message: 'bad payload', details: [] });
   });
 });
