@@ -6,7 +6,8 @@
  * Readiness: a trace part is ready when every buffered span's parent is buffered too, or the span is a
  * real root (no parent; a SERVER/CONSUMER span whose parent lives in another process; or a parent
  * already emitted). Ready parts are emitted by the next `take` at once, so complete traces see no added
- * latency. Other parts are emitted `traces.wait` ms after their last new span (by the `nowMs` callers
+ * latency — except one holding a tool with no call under it yet, which waits `LATE_CALL_GRACE_MS` for
+ * calls exported just after it (part.ts). Other parts are emitted `traces.wait` ms after their last new span (by the `nowMs` callers
  * pass: wall clock in serve, the newest event time in replay), so spans whose parent never comes are
  * late, not lost; and at the latest `MAX_HOLD_WAITS × traces.wait` after the part's first span, so a
  * long session that trickles spans under a root that has not ended is not held indefinitely.
@@ -21,7 +22,7 @@
  * tool's part, or held a bounded while for a tool still to come), and held calls whose tool is in this
  * part join it. Held calls count in `heldSpans` and are emitted at the latest
  * `REPAIR_HOLD_WAITS × traces.wait` after they were held. A ready part holding a tool of an identity
- * whose calls lose context waits `REPAIR_GRACE_MS` more, for such a call exported just after it.
+ * whose calls lose context waits `LATE_CALL_GRACE_MS` more, for such a call exported just after it.
  *
  * Several identities in one trace (§3.1): each span is judged under its own resource's identity, and
  * the hop from a caller's span to the first span of another identity is emitted as a `delegation`
@@ -35,11 +36,11 @@ import type { IgnoreReason } from './facts.js';
 import { identityOf, peerGroupOf } from './identity.js';
 import { EmittedMemory, type TraceMemory } from './memory.js';
 import { makeNode, type SpanNode } from './node.js';
-import type { TracePart as TraceBuf } from './part.js';
+import { hasToolWithoutCalls, LATE_CALL_GRACE_MS, type TracePart as TraceBuf } from './part.js';
 import { RecencyQueue } from './recency.js';
-import { ContextRepair, REPAIR_GRACE_MS, REPAIR_HOLD_WAITS } from './repair.js';
+import { ContextRepair, REPAIR_HOLD_WAITS } from './repair.js';
 import { RetryMemory } from './retry.js';
-import { settleTrace } from './tree.js';
+import { byEventTime, settleTrace } from './tree.js';
 import type { Action } from './types.js';
 import { compileSensitive, compileZones, type SensitiveRules, type ZoneMap } from './zones.js';
 
@@ -61,6 +62,7 @@ export class ActionBuilder {
   private readonly zones: ZoneMap;
   private readonly sensitive: SensitiveRules;
   private readonly wait: number;
+  private readonly grace: number;
   private readonly maxTraces: number;
   private readonly maxSpans: number;
   private readonly traces = new Map<string, TraceBuf>();
@@ -76,8 +78,9 @@ export class ActionBuilder {
   private readonly memory = new EmittedMemory(REMEMBERED_SPANS);
   private readonly retries = new RetryMemory();
   private readonly repair: ContextRepair;
-  /** Actions of parts emitted by bounds during `add`, handed out by the next `take`. */
-  private out: Action[] = [];
+  private readonly heldFor = (tool: SpanNode) => this.repair.holdsCallFor(tool);
+  /** Emitted nodes of parts settled by bounds during `add`, handed out by the next `take`. */
+  private out: SpanNode[] = [];
   private held = 0;
   private epoch = 0;
 
@@ -92,7 +95,8 @@ export class ActionBuilder {
     this.wait = config.traces.wait;
     this.maxTraces = config.traces.maxTraces;
     this.maxSpans = config.traces.maxSpansPerTrace;
-    this.repair = new ContextRepair(this.wait * REPAIR_HOLD_WAITS, Math.min(this.wait, REPAIR_GRACE_MS), {
+    this.grace = Math.min(this.wait, LATE_CALL_GRACE_MS);
+    this.repair = new ContextRepair(this.wait * REPAIR_HOLD_WAITS, this.grace, {
       settleDetached: (traceId, nodes, into) => this.settle(traceId, nodes, into),
     });
   }
@@ -128,7 +132,10 @@ export class ActionBuilder {
       node.part = buf;
       this.link(buf, node, span.kind, mem);
       this.repair.noteAdded(node, nowMs);
-      if (node.kind === 'tool') buf.holdUntil = Math.max(buf.holdUntil, this.repair.graceUntil(node, nowMs));
+      if (node.kind === 'tool') {
+        buf.tools++;
+        buf.holdUntil = Math.max(buf.holdUntil, this.repair.graceUntil(node, nowMs));
+      }
       this.held++;
       buf.lastAddMs = nowMs;
       if (buf.epoch !== epoch) {
@@ -143,13 +150,16 @@ export class ActionBuilder {
     }
   }
 
-  /** Actions of every part that is ready (complete, timed out), each part in event-time order. */
+  /** Actions of every part that is ready (complete, timed out), in event-time order. */
   take(nowMs: number): Action[] {
     const result = this.out;
     this.out = [];
     for (const buf of this.dirty) if (buf.dangling === 0 && buf.orphans > 0) this.finalize(buf, result, nowMs);
     for (const buf of this.dirty) {
       if (buf.dangling !== 0) continue;
+      // Decided once, when the part is first ready: a tool with no call under it yet waits for its calls
+      // until `grace` after the part's last span arrived.
+      if (buf.holdUntil === 0 && buf.tools > 0 && hasToolWithoutCalls(buf, this.memory.get(buf.traceId), this.heldFor)) buf.holdUntil = buf.lastAddMs + this.grace;
       if (buf.holdUntil > nowMs) this.graced.add(buf);
       else this.finalize(buf, result, nowMs);
     }
@@ -171,7 +181,7 @@ export class ActionBuilder {
     }
     this.repair.expire(nowMs, result, false);
     this.maintain();
-    return result;
+    return this.actionsOf(result);
   }
 
   /** Everything held, ready or not (shutdown, end of replay). */
@@ -188,7 +198,7 @@ export class ActionBuilder {
     this.repair.expire(Number.POSITIVE_INFINITY, result, true);
     this.dirty.clear();
     this.maintain();
-    return result;
+    return this.actionsOf(result);
   }
 
   private partFor(traceId: string, nowMs: number): TraceBuf {
@@ -207,6 +217,7 @@ export class ActionBuilder {
       waiting: null,
       epoch: 0,
       orphans: 0,
+      tools: 0,
       holdUntil: 0,
       seq: 0,
       live: true,
@@ -249,7 +260,7 @@ export class ActionBuilder {
   }
 
   /** `forced`: drain — context repair may hold nothing back. */
-  private finalize(buf: TraceBuf, into: Action[], nowMs: number, forced = false): void {
+  private finalize(buf: TraceBuf, into: SpanNode[], nowMs: number, forced = false): void {
     const mem = this.memory.get(buf.traceId);
     this.repair.beforeSettle(buf, mem, nowMs, forced, into);
     buf.live = false;
@@ -260,13 +271,28 @@ export class ActionBuilder {
   }
 
   /** Settles a group of nodes (a trace part, or a call released by context repair) into actions. */
-  private settle(traceId: string, byId: Map<string, SpanNode>, into: Action[]): void {
+  private settle(traceId: string, byId: Map<string, SpanNode>, into: SpanNode[]): void {
     const nodes = [...byId.values()];
     this.held -= nodes.length;
     const emitted = settleTrace(nodes, byId, this.memory.get(traceId), this.onIgnored);
     for (const n of nodes) n.part = null;
-    for (const n of emitted) into.push(this.toAction(n));
+    for (const n of emitted) into.push(n);
     this.memory.record(traceId, byId);
+  }
+
+  /**
+   * The actions of nodes settled together (parts of several traces, often of one identity), in event
+   * time: spans listed out of order in one export are judged as if in order (CONTRACT §3 Time), which
+   * the retry signal needs — a call repeated after an error is its retry only once the error is known.
+   */
+  private actionsOf(emitted: SpanNode[]): Action[] {
+    for (let i = 1; i < emitted.length; i++) {
+      if (byEventTime(emitted[i - 1], emitted[i]) > 0) {
+        emitted.sort(byEventTime);
+        break;
+      }
+    }
+    return emitted.map((n) => this.toAction(n));
   }
 
   private toAction(n: SpanNode): Action {

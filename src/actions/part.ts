@@ -3,6 +3,7 @@
  * part that holds it) and repair.ts (context repair moves spans between parts) can name it without
  * importing the builder.
  */
+import type { TraceMemory } from './memory.js';
 import type { SpanNode } from './node.js';
 import type { Recent } from './recency.js';
 
@@ -22,11 +23,35 @@ export interface TracePart extends Recent {
    * the other ready parts of a `take`, so a call and its tool that arrive together always meet.
    */
   orphans: number;
+  /** Tool spans in it: a ready part holding a tool with no call under it yet waits a moment (builder.ts). */
+  tools: number;
   /**
-   * Ready, it still waits until then (0: no wait): it holds a tool of an identity whose calls lose
-   * their context, and such a call exported after the tool may still be on its way (repair.ts).
+   * Ready, it still waits until then (0: no wait, or not decided yet): it holds a tool whose calls may
+   * still be on their way — the tool has none under it yet, or its identity's calls lose their context
+   * (repair.ts) — exported just after it.
    */
   holdUntil: number;
+}
+
+/**
+ * How long a ready part waits for calls of its tools exported just after it (at most `traces.wait`).
+ * Exporters send in parallel and a tool's calls may come from another exporter or process, so a tool's
+ * complete trace can arrive a moment before its calls. Costs those tools' actions this much latency.
+ */
+export const LATE_CALL_GRACE_MS = 250;
+
+/**
+ * True when a tool in the part has no call under it yet: none buffered, none emitted earlier (a
+ * remembered subtree waiting for it), none held by context repair (`heldFor`). What the tool did may
+ * still be on its way.
+ */
+export function hasToolWithoutCalls(part: TracePart, mem: TraceMemory | undefined, heldFor: (tool: SpanNode) => boolean): boolean {
+  const parents = new Set<string>();
+  for (const n of part.nodes.values()) parents.add(n.parentSpanId);
+  for (const n of part.nodes.values()) {
+    if (n.kind === 'tool' && !parents.has(n.spanId) && mem?.pending?.has(n.spanId) !== true && !heldFor(n)) return true;
+  }
+  return false;
 }
 
 /** Parent span id -> buffered children, for moving a candidate with its subtree. */

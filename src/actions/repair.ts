@@ -21,15 +21,18 @@
  * - a tool already emitted cannot change any more: the call then only runs under its context (agent,
  *   caller), like any late child. Exports sent at once arrive in any order (exporters send in
  *   parallel), so the tool's trace may come complete just before its call: once an identity has shown
- *   lost calls, a ready part holding one of its tools waits `REPAIR_GRACE_MS` more (`graceUntil`).
+ *   lost calls, a ready part holding one of its tools waits `LATE_CALL_GRACE_MS` more (`graceUntil`).
+ * - an identity that has shown no tool yet (its first since the daemon started) has its parentless
+ *   calls emitted at once; its first tool, arriving within `LATE_CALL_GRACE_MS`, still takes the class
+ *   and the failure of those it contains (`adoptEarly`), though the call is not marked as attributed.
  * Bounded: `TOOLS_PER_IDENTITY` remembered tools, `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
  */
 import { SpanKind } from '../model.js';
-import type { TraceMemory } from './memory.js';
 import { Carrier } from './facts.js';
+import { accessRank } from './access.js';
+import { mergeIds, type TraceMemory } from './memory.js';
 import { agentNameIn, type SpanNode } from './node.js';
 import { childrenOf, detach, type TracePart } from './part.js';
-import type { Action } from './types.js';
 
 /** A held candidate is released (decided with what is known) this many `traces.wait` after it was held. */
 export const REPAIR_HOLD_WAITS = 5;
@@ -38,12 +41,6 @@ export const REPAIR_SLACK_MS = 2;
 /** How long after its last tool span an identity's unplaced calls are still held for a tool. */
 const ACTIVE_MS = 15 * 60_000;
 /**
- * How long a ready tool of an identity whose calls lose context waits for a call exported after it
- * (at most `traces.wait`). Covers exports sent together and processed out of order; costs that
- * identity's tool actions this much latency, no one else's.
- */
-export const REPAIR_GRACE_MS = 250;
-/**
  * Recent tool spans kept per identity for repair. Bounded because each kept node holds its trace's tree
  * alive (256 kept most of a busy daemon's traces in memory), yet large enough for one export batch of
  * an agent that calls many tools (16 lost tools of a 20-tool batch).
@@ -51,6 +48,8 @@ export const REPAIR_GRACE_MS = 250;
 const TOOLS_PER_IDENTITY = 64;
 const MAX_IDENTITIES = 10_000;
 const MAX_HELD_SPANS = 20_000;
+/** Early calls remembered per identity that has shown no tool yet. */
+const EARLY_CALLS = 16;
 /** Longest parent chain walked; deeper chains are left as they are. */
 const MAX_WALK = 64;
 
@@ -69,11 +68,13 @@ interface IdentityState {
   /** When this identity last had an unplaced call (its framework loses context): -Infinity if never. */
   lostMs: number;
   held: Held[];
+  /** Parentless calls emitted while the identity had shown no tool, with when they arrived. */
+  early: Array<{ call: SpanNode; at: number }> | null;
 }
 
-/** The builder side: settles a detached group of nodes (a released candidate) into actions. */
+/** The builder side: settles a detached group of nodes (a released candidate) into emitted nodes. */
 export interface RepairHost {
-  settleDetached(traceId: string, nodes: Map<string, SpanNode>, into: Action[]): void;
+  settleDetached(traceId: string, nodes: Map<string, SpanNode>, into: SpanNode[]): void;
 }
 
 /**
@@ -87,6 +88,20 @@ type Verdict =
   | { kind: 'hold' };
 const OWN: Verdict = { kind: 'own' };
 const HOLD: Verdict = { kind: 'hold' };
+
+/** How frameworks that lose context leave a tool's call: an HTTP/DB CLIENT span with no parent at all. */
+function isParentlessCall(n: SpanNode): boolean {
+  return (n.kind === 'http' || n.kind === 'db') && n.spanKind === SpanKind.CLIENT && n.parentSpanId === '';
+}
+
+/**
+ * Tool `t` may have made call `c`: `c` starts within `t` (±2 ms) and ends by its end. A tool awaits the
+ * calls it makes: one that outlives it (an MCP transport's event stream opened as the tool began) is
+ * not its call, and must not lend it a failure or a class.
+ */
+function contains(t: SpanNode, c: SpanNode): boolean {
+  return t.startMs - REPAIR_SLACK_MS <= c.startMs && c.startMs <= t.endMs + REPAIR_SLACK_MS && c.endMs <= t.endMs + REPAIR_SLACK_MS;
+}
 
 /** True when `anc` is a proper ancestor of `n` (tree links when settled, else the buffered part's map). */
 function isAncestor(anc: SpanNode, n: SpanNode): boolean {
@@ -127,14 +142,18 @@ export class ContextRepair {
     return st !== undefined && nowMs - st.lostMs <= ACTIVE_MS ? nowMs + this.graceMs : 0;
   }
 
+  /** True when a call held here lies in tool `t`'s interval: the tool's call has arrived, it waits for the tool. */
+  holdsCallFor(t: SpanNode): boolean {
+    const held = this.states.get(t.identity)?.held;
+    return held !== undefined && held.some((h) => contains(t, h.root));
+  }
+
   /** Indexes a just-buffered node: tool spans are the possible holders of lost calls. */
   noteAdded(n: SpanNode, nowMs: number): void {
     if (n.kind !== 'tool') return;
     let st = this.states.get(n.identity);
     if (st === undefined) {
-      if (this.states.size >= MAX_IDENTITIES) this.forgetOldest();
-      st = { tools: [], activeMs: nowMs, lostMs: Number.NEGATIVE_INFINITY, held: [] };
-      this.states.set(n.identity, st);
+      st = this.newState(n.identity, nowMs);
     } else if (nowMs - st.activeMs >= 1000) {
       this.states.delete(n.identity); // re-insert: Map order is recency order (cheaply: once a second)
       this.states.set(n.identity, st);
@@ -149,15 +168,20 @@ export class ContextRepair {
    * the tools' trace is complete), then the part's own unplaced calls. Moves nodes in and out of
    * `part.nodes`; candidates released on their own are settled into `into`.
    */
-  beforeSettle(part: TracePart, mem: TraceMemory | undefined, nowMs: number, forced: boolean, into: Action[]): void {
-    if (this.states.size === 0) return;
+  beforeSettle(part: TracePart, mem: TraceMemory | undefined, nowMs: number, forced: boolean, into: SpanNode[]): void {
+    if (this.states.size === 0 && part.orphans === 0) return;
     // The part's own tools are looked at whether or not they are still among their identity's recent
     // tools: a busy identity (one SPIFFE id for many replicas) may have had 64 more since.
     let tools: SpanNode[] | null = null;
     let candidates: SpanNode[] | null = null;
     for (const n of part.nodes.values()) {
-      const st = this.states.get(n.identity);
-      if (st === undefined) continue; // not an agent framework identity: nothing to repair
+      let st = this.states.get(n.identity);
+      if (st === undefined) {
+        // No tool seen of this identity: a parentless call is emitted at once, and remembered a moment
+        // in case its tool arrives just after it (`adoptEarly`).
+        if (!isParentlessCall(n)) continue;
+        st = this.newState(n.identity, Number.NEGATIVE_INFINITY);
+      }
       if (n.kind === 'tool') (tools ??= []).push(n);
       else if (
         (n.kind === 'http' || n.kind === 'db') &&
@@ -172,6 +196,7 @@ export class ContextRepair {
       for (const t of tools) {
         const st = this.states.get(t.identity)!;
         if (st.held.length > 0) this.claim(st, t, part, tools, into);
+        if (st.early !== null) this.adoptEarly(st, t, part.lastAddMs);
       }
     }
     if (candidates === null) return;
@@ -179,6 +204,7 @@ export class ContextRepair {
     let children: Map<string, SpanNode[]> | null = null;
     for (const c of candidates) {
       const v = this.decide(c, part, tools, nowMs, forced);
+      if (v.kind === 'own') this.noteEarly(c, part.lastAddMs);
       if (v.kind === 'context' || (v.kind === 'join' && v.part === part)) c.repairedTo = v.tool;
       else if (v.kind !== 'own') {
         children ??= childrenOf(part);
@@ -190,7 +216,7 @@ export class ContextRepair {
   }
 
   /** Releases held candidates past their deadline (all of them when `force`), deciding with what is known. */
-  expire(nowMs: number, into: Action[], force: boolean): void {
+  expire(nowMs: number, into: SpanNode[], force: boolean): void {
     while (this.head < this.queue.length) {
       const h = this.queue[this.head];
       if (h.live) {
@@ -237,10 +263,7 @@ export class ContextRepair {
     if (st === undefined) return OWN;
     const hits: SpanNode[] = [];
     const consider = (t: SpanNode) => {
-      if (t.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > t.endMs + REPAIR_SLACK_MS) return;
-      // A tool awaits the calls it makes: one that outlives it (an MCP transport's event stream opened as
-      // the tool began) is not its call, and must not lend it a failure or a class.
-      if (c.endMs > t.endMs + REPAIR_SLACK_MS) return;
+      if (!contains(t, c)) return;
       const buffered = t.part !== null && (t.part.live || t.part === finalizing);
       if (!buffered && !t.visited) return; // held here itself (inside a candidate's subtree)
       if (t.traceId === c.traceId && isAncestor(c, t)) return; // would make a cycle
@@ -264,7 +287,7 @@ export class ContextRepair {
   }
 
   /** Decides the held candidates of `st` whose start lies in `tool`, which is settling in `part`. */
-  private claim(st: IdentityState, tool: SpanNode, part: TracePart, partTools: readonly SpanNode[], into: Action[]): void {
+  private claim(st: IdentityState, tool: SpanNode, part: TracePart, partTools: readonly SpanNode[], into: SpanNode[]): void {
     for (const h of st.held.slice()) {
       const c = h.root;
       if (tool.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > tool.endMs + REPAIR_SLACK_MS) continue;
@@ -275,7 +298,7 @@ export class ContextRepair {
     }
   }
 
-  private hold(c: SpanNode, nodes: Map<string, SpanNode>, nowMs: number, into: Action[]): void {
+  private hold(c: SpanNode, nodes: Map<string, SpanNode>, nowMs: number, into: SpanNode[]): void {
     const st = this.states.get(c.identity)!;
     for (const n of nodes.values()) n.part = null;
     const h: Held = { root: c, nodes, deadline: nowMs + this.holdMs, live: true };
@@ -296,13 +319,13 @@ export class ContextRepair {
   }
 
   /** A forced decision for a held candidate, then it leaves the hold (into a part, or settled alone). */
-  private release(h: Held, into: Action[]): void {
+  private release(h: Held, into: SpanNode[]): void {
     this.unhold(this.states.get(h.root.identity), h);
     this.place(h.root, h.nodes, this.decide(h.root, null, null, 0, true), into);
   }
 
   /** A detached candidate's subtree goes under its tool's part, or is settled on its own now. */
-  private place(c: SpanNode, nodes: Map<string, SpanNode>, v: Verdict, into: Action[]): void {
+  private place(c: SpanNode, nodes: Map<string, SpanNode>, v: Verdict, into: SpanNode[]): void {
     if (v.kind === 'join' && this.moveInto(c, nodes, v.part, v.tool)) return;
     if (v.kind === 'context') c.repairedTo = v.tool;
     this.host.settleDetached(c.traceId, nodes, into);
@@ -320,6 +343,38 @@ export class ContextRepair {
     }
     c.repairedTo = tool;
     return true;
+  }
+
+  private newState(identity: string, activeMs: number): IdentityState {
+    if (this.states.size >= MAX_IDENTITIES) this.forgetOldest();
+    const st: IdentityState = { tools: [], activeMs, lostMs: Number.NEGATIVE_INFINITY, held: [], early: null };
+    this.states.set(identity, st);
+    return st;
+  }
+
+  /** Remembers a parentless call emitted on its own while its identity has shown no tool yet. */
+  private noteEarly(c: SpanNode, at: number): void {
+    const st = this.states.get(c.identity)!;
+    if (st.tools.length > 0 || !isParentlessCall(c)) return;
+    const early = (st.early ??= []);
+    early.push({ call: c, at });
+    if (early.length > EARLY_CALLS) early.shift();
+  }
+
+  /**
+   * Tool `t` (arrived at `at`) takes the class and the failure of the early calls it alone contains, as
+   * if they were its children: its own action is not emitted yet, theirs was.
+   */
+  private adoptEarly(st: IdentityState, t: SpanNode, at: number): void {
+    const early = st.early!.filter((e) => at - e.at <= this.graceMs);
+    for (let i = early.length - 1; i >= 0; i--) {
+      const c = early[i].call;
+      if (!contains(t, c) || st.tools.some((o) => o !== t && contains(o, c))) continue;
+      t.rank = Math.max(t.rank, accessRank(c.access));
+      if (c.failed) t.failedBelow = mergeIds(t.failedBelow, [c.identity]);
+      early.splice(i, 1);
+    }
+    st.early = early.length > 0 ? early : null;
   }
 
   private forgetOldest(): void {

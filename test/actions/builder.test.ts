@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentRoot, builder, byTarget, http, span, SpanKind, StatusCode, T1, T2, tid, tool } from './fixtures.js';
+import { agentRoot, builder, byTarget, G, http, span, SpanKind, StatusCode, T1, T2, tid, tool } from './fixtures.js';
 
 describe('readiness', () => {
   it('a complete tree is emitted at the next take, without waiting', () => {
@@ -54,7 +54,7 @@ describe('readiness', () => {
       http(3, 1, 'GET', 'https://h/b', { start: 1010, end: 1050 }),
       http(2, 1, 'GET', 'https://h/a', { start: 1010, end: 1020 }),
     ], 0);
-    expect(b.take(0).map((a) => a.target)).toEqual(['h/a', 'h/b', 'h/c']);
+    expect(b.take(G).map((a) => a.target)).toEqual(['h/a', 'h/b', 'h/c']);
   });
 
   it('drain emits everything held', () => {
@@ -81,7 +81,7 @@ describe('bounds (never drop)', () => {
     const { b } = builder({ traces: { maxSpansPerTrace: 2 } });
     b.add([tool(2, 1, 'a'), tool(3, 1, 'b'), tool(4, 1, 'c')], 0);
     expect(b.heldSpans).toBe(1);
-    expect(b.take(0).map((a) => a.target)).toEqual(['a', 'b']);
+    expect(b.take(G).map((a) => a.target)).toEqual(['a', 'b']);
     expect(b.drain().map((a) => a.target)).toEqual(['c']);
   });
 });
@@ -90,7 +90,7 @@ describe('tool access from descendants', () => {
   it('children arriving in an earlier add call than their tool', () => {
     const { b } = builder();
     b.add([http(3, 2, 'GET', 'https://h/a'), http(4, 2, 'DELETE', 'https://h/b')], 0);
-    expect(b.take(0)).toEqual([]);
+    expect(b.take(G)).toEqual([]);
     b.add([tool(2, 1, 'cleanup'), agentRoot()], 10);
     const t = byTarget(b.take(10));
     expect(t.cleanup.access).toBe('delete');
@@ -123,7 +123,7 @@ describe('tool access from descendants', () => {
       span({ id: 3, parent: 2, kind: SpanKind.SERVER, attrs: { 'mcp.method.name': 'tools/call' }, resource: mcp }),
       span({ id: 4, parent: 3, kind: SpanKind.CLIENT, attrs: { 'db.system.name': 'sqlite', 'db.operation.name': 'DELETE' }, resource: mcp }),
     ], 0);
-    const out = b.take(0);
+    const out = b.take(G);
     expect(out.map((a) => [a.identity, a.kind, a.target, a.access, a.caller])).toEqual([
       ['spiffe://acme/agent/billing', 'tool', 'purge', 'delete', null],
       // The hop into another identity is a delegation edge of the caller (CONTRACT §3.1).
@@ -135,7 +135,7 @@ describe('tool access from descendants', () => {
   it('a tool with no access information of its own or below stays null (never a default execute)', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'think')], 0);
-    expect(b.take(0)[0].access).toBeNull();
+    expect(b.take(G)[0].access).toBeNull();
   });
 });
 
@@ -143,7 +143,7 @@ describe('a failed call counts once', () => {
   it('a tool failing because its HTTP call failed: the HTTP action carries the failure', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'fetch', { status: StatusCode.ERROR }), http(3, 2, 'GET', 'https://h/x', { attrs: { 'http.response.status_code': 500 } })], 0);
-    const t = byTarget(b.take(0));
+    const t = byTarget(b.take(G));
     expect(t.fetch.failed).toBe(false);
     expect(t['h/x'].failed).toBe(true);
   });
@@ -159,7 +159,7 @@ describe('a failed call counts once', () => {
   it('a tool failing on its own keeps its failure', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'parse', { status: StatusCode.ERROR }), http(3, 2, 'GET', 'https://h/x')], 0);
-    expect(byTarget(b.take(0)).parse.failed).toBe(true);
+    expect(byTarget(b.take(G)).parse.failed).toBe(true);
   });
 });
 
@@ -167,7 +167,7 @@ describe('robustness and realistic traces', () => {
   it('a parent cycle (malformed input) neither hangs nor loses spans', () => {
     const { b } = builder();
     b.add([http(1, 2, 'GET', 'https://a/x'), http(2, 1, 'GET', 'https://b/y')], 0);
-    expect(b.take(0).map((a) => a.target).sort()).toEqual(['a/x', 'b/y']);
+    expect(b.take(G).map((a) => a.target).sort()).toEqual(['a/x', 'b/y']);
   });
 
   it('Vercel AI SDK: generateText agent, doGenerate model call, toolCall with its fetch', () => {
@@ -178,7 +178,7 @@ describe('robustness and realistic traces', () => {
       span({ id: 3, parent: 1, start: 1002, name: 'ai.toolCall', attrs: { 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': 'closeTicket', 'ai.toolCall.id': 'call_a' } }),
       http(4, 3, 'PATCH', 'https://tickets.example.com/api/tickets/8812', { start: 1003 }),
     ], 0);
-    expect(b.take(0).map((a) => [a.kind, a.target, a.access, a.agent])).toEqual([
+    expect(b.take(G).map((a) => [a.kind, a.target, a.access, a.agent])).toEqual([
       ['model', 'openai', null, 'support-bot'],
       ['tool', 'closeTicket', 'write', 'support-bot'],
       ['http', 'tickets.example.com/api/tickets/{id}', 'write', 'support-bot'],
@@ -193,7 +193,7 @@ describe('robustness and realistic traces', () => {
       span({ id: 2, parent: 1, name: 'lookup', attrs: { 'openinference.span.kind': 'TOOL', 'tool.name': 'lookup' } }),
       http(9, null, 'GET', 'https://h/a', { traceId: T2 }),
     ], 0);
-    const out = b.take(0);
+    const out = b.take(G);
     expect(out.map((a) => [a.target, a.access, a.traceId])).toEqual([['lookup', 'read', T1], ['h/a', 'read', T2]]);
     expect(out[1].attributedTo).toEqual({ traceId: T1, spanId: out[0].spanId });
   });

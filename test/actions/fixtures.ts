@@ -2,11 +2,14 @@
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { SpanKind, StatusCode, type Attributes, type DecodedSpan } from '../../src/model.js';
 import { ActionBuilder } from '../../src/actions/builder.js';
+import { LATE_CALL_GRACE_MS } from '../../src/actions/part.js';
 import type { IgnoreReason } from '../../src/actions/facts.js';
 import type { Action } from '../../src/actions/types.js';
 
 export { SpanKind, StatusCode };
 
+/** How long a ready trace holding a tool with no call yet waits for one (tests take after it to see such tools). */
+export const G = LATE_CALL_GRACE_MS;
 export const T1 = '0af7651916cd43dd8448eb211c80319c';
 export const T2 = '4bf92f3577b34da6a3ce929d0e0e4736';
 

@@ -3,8 +3,8 @@
  * one innermost same-identity tool span whose interval contains their start (±2 ms).
  */
 import { describe, expect, it } from 'vitest';
-import { REPAIR_GRACE_MS, REPAIR_HOLD_WAITS } from '../../src/actions/repair.js';
-import { builder, byTarget, http, sid, span, SpanKind, StatusCode, T1, T2, tid, type SpanInit } from './fixtures.js';
+import { REPAIR_HOLD_WAITS } from '../../src/actions/repair.js';
+import { builder, byTarget, G, http, sid, span, SpanKind, StatusCode, T1, T2, tid, type SpanInit } from './fixtures.js';
 
 /** An OpenInference LangGraph run: a CHAIN root (id 1) and TOOL spans under it; no agent span. */
 const chain = (init: SpanInit = {}) => span({ id: 1, name: 'LangGraph', start: 900, end: 2000, attrs: { 'openinference.span.kind': 'CHAIN' }, ...init });
@@ -78,14 +78,14 @@ describe('context repair', () => {
   it('a sibling of the tool under framework structure (same trace) is attributed too', () => {
     const { b } = builder();
     b.add([chain(), oiTool(2, 'close_ticket', 1000, 1050), http(3, 1, 'DELETE', 'https://h/t/1', { start: 1010 })], 0);
-    expect(byTarget(b.take(0)).close_ticket.access).toBe('delete');
+    expect(byTarget(b.take(G)).close_ticket.access).toBe('delete');
   });
 
   it('a call under its own agent span is the agent’s own call, never moved into an overlapping tool', () => {
     const { b } = builder();
     const agent = span({ id: 1, name: 'invoke_agent a', start: 900, end: 2000, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'a' } });
     b.add([agent, span({ id: 2, parent: 1, start: 1000, end: 1050, attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'x' } }), http(3, 1, 'POST', 'https://h/x', { start: 1010 })], 0);
-    expect(byTarget(b.take(0)).x.access).toBeNull();
+    expect(byTarget(b.take(G)).x.access).toBeNull();
   });
 
   it('another identity’s tool never takes the call', () => {
@@ -97,14 +97,14 @@ describe('context repair', () => {
   it('a call exported in an earlier batch than its tool is held and joins the tool', () => {
     const { b } = builder({ traces: { wait: '1s' } });
     b.add([chain({ id: 1, end: 950 }), oiTool(5, 'warmup', 910, 920)], 0); // the identity uses tools
-    expect(b.take(0)).toHaveLength(1);
-    b.add([lost(1, 'PUT', 'https://h/x', 1010)], 100);
-    expect(b.take(100)).toEqual([]); // held: a tool of this identity may still contain it
+    expect(b.take(G)).toHaveLength(1);
+    b.add([lost(1, 'PUT', 'https://h/x', 1010)], G + 100);
+    expect(b.take(G + 100)).toEqual([]); // held: a tool of this identity may still contain it
     expect(b.heldSpans).toBe(1);
-    b.add([oiTool(2, 'save', 1000, 1050, { traceId: T2, parent: null })], 600);
+    b.add([oiTool(2, 'save', 1000, 1050, { traceId: T2, parent: null })], G + 600);
     // This identity loses its calls' context: its ready tool waits a moment for more of them.
-    expect(b.take(600)).toEqual([]);
-    const t = byTarget(b.take(600 + REPAIR_GRACE_MS));
+    expect(b.take(G + 600)).toEqual([]);
+    const t = byTarget(b.take(G + 600 + G));
     expect(t.save.access).toBe('write');
     expect(t['h/x'].attributedTo).toEqual({ traceId: T2, spanId: sid(2) });
     expect(b.heldSpans).toBe(0);
@@ -113,19 +113,19 @@ describe('context repair', () => {
   it('a held call no tool claims is emitted on its own REPAIR_HOLD_WAITS × traces.wait later', () => {
     const { b } = builder({ traces: { wait: '1s' } });
     b.add([chain({ end: 950 }), oiTool(5, 'warmup', 910, 920)], 0);
-    b.take(0);
-    b.add([lost(1, 'GET', 'https://h/x', 5000)], 100);
-    expect(b.take(100)).toEqual([]);
-    expect(b.take(100 + REPAIR_HOLD_WAITS * 1000 - 1)).toEqual([]);
-    expect(b.take(100 + REPAIR_HOLD_WAITS * 1000).map((a) => [a.target, a.attributedTo])).toEqual([['h/x', null]]);
+    expect(b.take(G)).toHaveLength(1);
+    b.add([lost(1, 'GET', 'https://h/x', 5000)], G + 100);
+    expect(b.take(G + 100)).toEqual([]);
+    expect(b.take(G + 100 + REPAIR_HOLD_WAITS * 1000 - 1)).toEqual([]);
+    expect(b.take(G + 100 + REPAIR_HOLD_WAITS * 1000).map((a) => [a.target, a.attributedTo])).toEqual([['h/x', null]]);
   });
 
   it('drain releases held calls', () => {
     const { b } = builder();
     b.add([chain({ end: 950 }), oiTool(5, 'warmup', 910, 920)], 0);
-    b.take(0);
-    b.add([lost(1, 'GET', 'https://h/x', 5000)], 1);
-    expect(b.take(1)).toEqual([]);
+    expect(b.take(G)).toHaveLength(1);
+    b.add([lost(1, 'GET', 'https://h/x', 5000)], G + 1);
+    expect(b.take(G + 1)).toEqual([]);
     expect(b.drain().map((a) => a.target)).toEqual(['h/x']);
     expect(b.heldSpans).toBe(0);
   });
@@ -156,13 +156,28 @@ describe('context repair', () => {
     expect(b.take(0).map((a) => a.target)).toEqual(['h/x']);
   });
 
+  it('an identity’s first tool still takes the class and failure of its call exported just before it (cold start)', () => {
+    const { b } = builder();
+    b.add([lost(1, 'DELETE', 'https://h/t/1', 1010, { status: StatusCode.ERROR })], 0);
+    expect(b.take(0).map((a) => [a.target, a.failed, a.attributedTo])).toEqual([['h/t/{id}', true, null]]); // no latency
+    b.add([chain(), oiTool(2, 'close_ticket', 1000, 1050, { status: StatusCode.ERROR })], 10);
+    const [tool] = b.take(10 + G);
+    expect([tool.target, tool.access, tool.failed]).toEqual(['close_ticket', 'delete', false]); // the failure counts once
+
+    // Later than the grace, or outside the tool's interval, a call is not adopted.
+    b.add([lost(2, 'DELETE', 'https://h/t/2', 5010, { resource: { 'service.name': 'cold-2' } })], 20);
+    b.take(20);
+    b.add([chain({ traceId: T2, resource: { 'service.name': 'cold-2' } }), oiTool(2, 'close_ticket', 5000, 5050, { traceId: T2, resource: { 'service.name': 'cold-2' } })], 21 + G);
+    expect(b.take(21 + 2 * G).map((a) => a.access)).toEqual([null]);
+  });
+
   it('a call arriving after its tool was emitted runs under its context; the emitted tool is not changed', () => {
     const { b } = builder();
     const agent = span({ id: 1, name: 'support', start: 900, end: 2000, attrs: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'support' } });
     b.add([agent, oiTool(2, 'lookup', 1000, 1050)], 0);
-    expect(b.take(0).map((a) => [a.target, a.access])).toEqual([['lookup', null]]);
-    b.add([lost(1, 'POST', 'https://h/x', 1010)], 10);
-    expect(b.take(10)).toMatchObject([{ target: 'h/x', agent: 'support', attributedTo: { traceId: T1, spanId: sid(2) } }]);
+    expect(b.take(G).map((a) => [a.target, a.access])).toEqual([['lookup', null]]);
+    b.add([lost(1, 'POST', 'https://h/x', 1010)], G + 10);
+    expect(b.take(G + 10)).toMatchObject([{ target: 'h/x', agent: 'support', attributedTo: { traceId: T1, spanId: sid(2) } }]);
   });
 
   it('once an identity has lost a call, its complete tool trace waits a moment for a call exported after it', () => {
@@ -179,14 +194,14 @@ describe('context repair', () => {
     expect(b.take(100)).toEqual([]);
     b.add([lost(2, 'POST', 'https://h/refunds/9', 3010)], 150);
     expect(b.take(150)).toEqual([]);
-    const t = byTarget(b.take(100 + REPAIR_GRACE_MS));
+    const t = byTarget(b.take(100 + G));
     expect(t.refund.access).toBe('write');
     expect(t['h/refunds/{id}'].attributedTo).toEqual({ traceId: T3, spanId: sid(2) });
 
     // With no call on its way, the tool is emitted when the grace ends.
     b.add(run(tid(4), 'lookup', 5000), 1000);
-    expect(b.take(1000 + REPAIR_GRACE_MS - 1)).toEqual([]);
-    expect(b.take(1000 + REPAIR_GRACE_MS).map((a) => a.target)).toEqual(['lookup']);
+    expect(b.take(1000 + G - 1)).toEqual([]);
+    expect(b.take(1000 + G).map((a) => a.target)).toEqual(['lookup']);
   });
 
   it('a busy identity (many replicas): a tool takes its call even after 64 more of its tools came', () => {
@@ -200,7 +215,7 @@ describe('context repair', () => {
       b.add([lost(k, 'GET', `https://h/items/${k}`, at + 10), agent(traceId, at), oiTool(2, 'lookup', at, at + 50, { traceId })], k);
       b.take(k);
     }
-    const out = b.take(80 + REPAIR_GRACE_MS);
+    const out = b.take(80 + G);
     const tools = out.filter((a) => a.kind === 'tool');
     expect(tools.length).toBe(79); // the first was emitted at once
     expect(tools.every((a) => a.access === 'read')).toBe(true);

@@ -2,7 +2,7 @@
  * Identity hops as delegation edges of the caller, and parallel steps (CONTRACT §3.1).
  */
 import { describe, expect, it } from 'vitest';
-import { agentRoot, builder, http, sid, span, SpanKind, tool } from './fixtures.js';
+import { agentRoot, builder, G, http, sid, span, SpanKind, tool } from './fixtures.js';
 
 const AGENT = 'spiffe://acme/agent/billing';
 const MCP = { 'service.name': 'files-mcp', 'nhi.identity': 'files-mcp' };
@@ -19,7 +19,7 @@ describe('the hop between identities is a delegation of the caller', () => {
   it('caller and callee in one batch', () => {
     const { b } = builder();
     b.add([agentRoot({ end: 2000 }), mcpClient(), mcpServer(), mcpDelete()], 0);
-    const out = b.take(0);
+    const out = b.take(G);
     expect(out.map(summary)).toEqual([
       [AGENT, 'tool', 'delete_file', null],
       [AGENT, 'delegation', 'files-mcp', null],
@@ -32,7 +32,7 @@ describe('the hop between identities is a delegation of the caller', () => {
   it('callee exported first (its SERVER span is a root to the buffer): the edge comes with the caller', () => {
     const { b } = builder();
     b.add([mcpServer(), mcpDelete()], 0);
-    expect(b.take(0).map(summary)).toEqual([['files-mcp', 'http', 'storage.internal/f/{id}', null]]);
+    expect(b.take(G).map(summary)).toEqual([['files-mcp', 'http', 'storage.internal/f/{id}', null]]);
     b.add([agentRoot({ end: 2000 }), mcpClient()], 10);
     expect(b.take(10).map(summary)).toEqual([
       [AGENT, 'tool', 'delete_file', null],
@@ -40,12 +40,26 @@ describe('the hop between identities is a delegation of the caller', () => {
     ]);
   });
 
-  it('caller exported first: the edge comes with the callee', () => {
+  it('caller exported first, the callee just after: the tool still takes what the callee did', () => {
     const { b } = builder();
     b.add([agentRoot({ end: 2000 }), mcpClient()], 0);
-    expect(b.take(0)).toHaveLength(1);
+    expect(b.take(0)).toEqual([]); // a tool with no call yet waits a moment
     b.add([mcpServer(), mcpDelete()], 10);
-    expect(b.take(10).map(summary)).toEqual([
+    const out = b.take(G + 10);
+    expect(out.find((a) => a.kind === 'tool')?.access).toBe('delete');
+    expect(out.map(summary)).toEqual([
+      [AGENT, 'tool', 'delete_file', null],
+      [AGENT, 'delegation', 'files-mcp', null],
+      ['files-mcp', 'http', 'storage.internal/f/{id}', AGENT],
+    ]);
+  });
+
+  it('caller exported first, the callee later: the edge comes with the callee', () => {
+    const { b } = builder();
+    b.add([agentRoot({ end: 2000 }), mcpClient()], 0);
+    expect(b.take(G)).toHaveLength(1);
+    b.add([mcpServer(), mcpDelete()], G + 10);
+    expect(b.take(G + 10).map(summary)).toEqual([
       [AGENT, 'delegation', 'files-mcp', null],
       ['files-mcp', 'http', 'storage.internal/f/{id}', AGENT],
     ]);
@@ -60,7 +74,7 @@ describe('the hop between identities is a delegation of the caller', () => {
       span({ id: 5, parent: 3, kind: SpanKind.SERVER, start: 1030, end: 1040, resource: DB }),
       span({ id: 6, parent: 5, kind: SpanKind.CLIENT, start: 1031, end: 1039, resource: DB, attrs: { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' } }),
     ], 0);
-    const hops = b.take(0).filter((a) => a.kind === 'delegation').map(summary);
+    const hops = b.take(G).filter((a) => a.kind === 'delegation').map(summary);
     expect(hops).toEqual([
       [AGENT, 'delegation', 'files-mcp', null],
       ['files-mcp', 'delegation', 'db-proxy', AGENT],
@@ -70,7 +84,7 @@ describe('the hop between identities is a delegation of the caller', () => {
   it('no edge within one identity', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'x'), http(3, 2, 'GET', 'https://h/a')], 0);
-    expect(b.take(0).some((a) => a.kind === 'delegation')).toBe(false);
+    expect(b.take(G).some((a) => a.kind === 'delegation')).toBe(false);
   });
 });
 
@@ -84,7 +98,7 @@ describe('parallel steps', () => {
       tool(4, 1, 'get_news', { start: 1040, end: 1060 }), // overlaps get_weather: same step
       tool(5, 1, 'summarise', { start: 1060, end: 1070 }), // starts as the step ends: the next step
     ], 0);
-    expect(b.take(0).map((a) => [a.target, a.parallelGroup])).toEqual([
+    expect(b.take(G).map((a) => [a.target, a.parallelGroup])).toEqual([
       ['get_weather', sid(2)],
       ['get_time', sid(2)],
       ['get_news', sid(2)],
@@ -100,7 +114,7 @@ describe('parallel steps', () => {
       tool(3, 1, 'b', { start: 1000, end: 1010 }),
       tool(2, 1, 'a', { start: 1000, end: 1020 }),
     ], 0);
-    expect(b.take(0).map((a) => [a.target, a.parallelGroup])).toEqual([['b', sid(3)], ['a', sid(3)], ['c', sid(3)]]);
+    expect(b.take(G).map((a) => [a.target, a.parallelGroup])).toEqual([['b', sid(3)], ['a', sid(3)], ['c', sid(3)]]);
   });
 
   it('calls under different parents are different steps, even when they overlap', () => {
@@ -110,6 +124,6 @@ describe('parallel steps', () => {
       tool(2, 1, 'a', { start: 1000, end: 1050 }),
       http(3, 2, 'GET', 'https://h/x', { start: 1001, end: 1040 }),
     ], 0);
-    expect(b.take(0).map((a) => a.parallelGroup)).toEqual([null, null]);
+    expect(b.take(G).map((a) => a.parallelGroup)).toEqual([null, null]);
   });
 });

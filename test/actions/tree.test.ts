@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { agentRoot, builder, http, span, SpanKind, StatusCode, T1, tool, type SpanInit } from './fixtures.js';
+import { agentRoot, builder, G, http, span, SpanKind, StatusCode, T1, T2, tool, type SpanInit } from './fixtures.js';
 
 describe('retries', () => {
   it('a repeated tool call id is a retry (per identity)', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'pay', { attrs: { 'gen_ai.tool.call.id': 'call_1' } }), tool(3, 1, 'pay', { start: 1100, attrs: { 'gen_ai.tool.call.id': 'call_1' } })], 0);
-    expect(b.take(0).map((a) => a.retry)).toEqual([false, true]);
+    expect(b.take(G).map((a) => a.retry)).toEqual([false, true]);
   });
 
   it('the same call repeated after its failure is a retry; after a success it is not', () => {
@@ -16,13 +16,13 @@ describe('retries', () => {
       http(3, 1, 'GET', 'https://h/x', { start: 1100 }),
       http(4, 1, 'GET', 'https://h/x', { start: 1200 }),
     ], 0);
-    expect(b.take(0).map((a) => [a.failed, a.retry])).toEqual([[true, false], [false, true], [false, false]]);
+    expect(b.take(G).map((a) => [a.failed, a.retry])).toEqual([[true, false], [false, true], [false, false]]);
   });
 
   it('a parallel call that started before the failure ended is not its retry', () => {
     const { b } = builder();
     b.add([agentRoot(), http(2, 1, 'GET', 'https://h/x', { start: 1000, end: 1100, status: StatusCode.ERROR }), http(3, 1, 'GET', 'https://h/x', { start: 1001 })], 0);
-    expect(b.take(0).map((a) => a.retry)).toEqual([false, false]);
+    expect(b.take(G).map((a) => a.retry)).toEqual([false, false]);
   });
 
   it('retry memory is per identity', () => {
@@ -32,22 +32,31 @@ describe('retries', () => {
       http(3, null, 'GET', 'https://h/x', { start: 1100, resource: { 'service.name': 'b' } }),
       http(4, null, 'GET', 'https://h/x', { start: 1200, resource: { 'service.name': 'a' } }),
     ], 0);
-    expect(b.take(0).map((a) => [a.identity, a.retry])).toEqual([['a', false], ['b', false], ['a', true]]);
+    expect(b.take(G).map((a) => [a.identity, a.retry])).toEqual([['a', false], ['b', false], ['a', true]]);
+  });
+
+  it('calls of several traces settled together are judged in event time: a repeat listed before its failure is its retry', () => {
+    const { b } = builder();
+    b.add([
+      http(3, null, 'GET', 'https://h/x', { traceId: T2, start: 2000 }),
+      http(2, null, 'GET', 'https://h/x', { start: 1000, attrs: { 'http.response.status_code': 503 } }),
+    ], 0);
+    expect(b.take(0).map((a) => [a.time, a.failed, a.retry])).toEqual([[1000, true, false], [2000, false, true]]);
   });
 
   it('http.request.resend_count > 0 is a retry', () => {
     const { b } = builder();
     b.add([agentRoot(), http(2, 1, 'GET', 'https://h/x', { attrs: { 'http.request.resend_count': 2 } })], 0);
-    expect(b.take(0)[0].retry).toBe(true);
+    expect(b.take(G)[0].retry).toBe(true);
   });
 
   it('a re-sent span is a duplicate, not a retry, and is counted', () => {
     const { b, ignored } = builder();
     const t = tool(2, 1, 'pay', { attrs: { 'gen_ai.tool.call.id': 'call_1' } });
     b.add([agentRoot(), t], 0);
-    expect(b.take(0)).toHaveLength(1);
-    b.add([t], 1);
-    expect(b.take(1)).toEqual([]);
+    expect(b.take(G)).toHaveLength(1);
+    b.add([t], G + 1);
+    expect(b.take(G + 1)).toEqual([]);
     expect(ignored.duplicate_span).toBe(1);
   });
 });
@@ -59,7 +68,7 @@ describe('delegation and agent context', () => {
   it('the outermost agent span is the agent’s task; actions under it carry its name', () => {
     const { b, ignored } = builder();
     b.add([agent(1, null, 'triage'), tool(2, 1, 'search')], 0);
-    const out = b.take(0);
+    const out = b.take(G);
     expect(out.map((a) => [a.kind, a.agent])).toEqual([['tool', 'triage']]);
     expect(ignored.agent_task).toBe(1);
   });
@@ -67,7 +76,7 @@ describe('delegation and agent context', () => {
   it('a nested agent with another name is a delegation (agent-as-tool gives both actions)', () => {
     const { b } = builder();
     b.add([agent(1, null, 'triage'), tool(2, 1, 'refunds'), agent(3, 2, 'refunds'), tool(4, 3, 'issue_refund')], 0);
-    expect(b.take(0).map((a) => [a.kind, a.target, a.agent])).toEqual([
+    expect(b.take(G).map((a) => [a.kind, a.target, a.agent])).toEqual([
       ['tool', 'refunds', 'triage'],
       ['delegation', 'refunds', 'triage'],
       ['tool', 'issue_refund', 'refunds'],
@@ -77,7 +86,7 @@ describe('delegation and agent context', () => {
   it('a nested agent with the same name is not a delegation', () => {
     const { b, ignored } = builder();
     b.add([agent(1, null, 'triage'), agent(2, 1, 'triage')], 0);
-    expect(b.take(0)).toEqual([]);
+    expect(b.take(G)).toEqual([]);
     expect(ignored.agent_task).toBe(2);
   });
 
@@ -88,7 +97,7 @@ describe('delegation and agent context', () => {
       span({ id: 2, parent: 1, kind: SpanKind.CLIENT, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'remote' } }),
       http(3, 2, 'POST', 'https://agents.example.com/a2a'),
     ], 0);
-    expect(b.take(0).map((a) => [a.kind, a.target, a.agent])).toEqual([['delegation', 'remote', 'triage']]);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.agent])).toEqual([['delegation', 'remote', 'triage']]);
     expect(ignored.transport_span).toBe(1);
   });
 
@@ -96,7 +105,7 @@ describe('delegation and agent context', () => {
     const { b } = builder();
     const other = { 'service.name': 'svc-b', 'nhi.identity': 'b' };
     b.add([agent(1, null, 'triage'), span({ id: 2, parent: 1, kind: SpanKind.SERVER, resource: other }), http(3, 2, 'GET', 'https://h/x', { resource: other })], 0);
-    const out = b.take(0);
+    const out = b.take(G);
     expect(out.find((a) => a.identity === 'b')).toMatchObject({ identity: 'b', agent: null, peerGroup: 'svc-b', caller: 'spiffe://acme/agent/billing' });
     // The caller's side of the hop: a delegation of triage's identity, under triage's agent context.
     expect(out.find((a) => a.kind === 'delegation')).toMatchObject({ identity: 'spiffe://acme/agent/billing', target: 'b', agent: 'triage' });
@@ -111,7 +120,7 @@ describe('transport and duplicates', () => {
       span({ id: 2, parent: 1, name: 'chat gpt-4o', attrs: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai' } }),
       http(3, 2, 'POST', 'https://api.openai.com/v1/chat/completions', { attrs: { 'http.response.status_code': 429 } }),
     ], 0);
-    const out = b.take(0);
+    const out = b.take(G);
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ kind: 'model', target: 'api.openai.com', host: 'api.openai.com', zone: 'external', access: null, failed: true });
     expect(ignored.transport_span).toBe(1);
@@ -120,18 +129,30 @@ describe('transport and duplicates', () => {
   it('a late HTTP child of an already emitted model call is still folded', () => {
     const { b, ignored } = builder();
     b.add([agentRoot(), span({ id: 2, parent: 1, attrs: { 'gen_ai.operation.name': 'chat', 'server.address': 'api.openai.com' } })], 0);
-    expect(b.take(0)).toHaveLength(1);
-    b.add([http(3, 2, 'POST', 'https://api.openai.com/v1/chat/completions')], 10);
-    expect(b.take(10)).toEqual([]);
+    expect(b.take(G)).toHaveLength(1);
+    b.add([http(3, 2, 'POST', 'https://api.openai.com/v1/chat/completions')], G + 10);
+    expect(b.take(G + 10)).toEqual([]);
     expect(ignored.transport_span).toBe(1);
+  });
+
+  it('a tool with no call yet waits a moment for one exported just after it, then is emitted as it is', () => {
+    const { b } = builder();
+    b.add([agentRoot(), tool(2, 1, 'fetch')], 0);
+    expect(b.take(G - 1)).toEqual([]);
+    b.add([http(3, 2, 'DELETE', 'https://h/x')], G - 1);
+    expect(b.take(G - 1)).toEqual([]);
+    expect(b.take(G).map((a) => [a.kind, a.access])).toEqual([['tool', 'delete'], ['http', 'delete']]);
+
+    b.add([agentRoot({ traceId: T2 }), tool(2, 1, 'lookup', { traceId: T2 })], G);
+    expect(b.take(2 * G).map((a) => [a.target, a.access])).toEqual([['lookup', null]]);
   });
 
   it('a late child of an emitted tool is emitted on its own at once, with its agent context', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'fetch')], 0);
-    expect(b.take(0)).toHaveLength(1);
-    b.add([http(3, 2, 'PUT', 'https://h/x')], 10);
-    expect(b.take(10)).toMatchObject([{ kind: 'http', access: 'write', agent: 'billing' }]);
+    expect(b.take(G)).toHaveLength(1);
+    b.add([http(3, 2, 'PUT', 'https://h/x')], G + 10);
+    expect(b.take(G + 10)).toMatchObject([{ kind: 'http', access: 'write', agent: 'billing' }]);
   });
 
   it('a second HTTP layer to the same host is one request; to another host it is its own call', () => {
@@ -142,7 +163,7 @@ describe('transport and duplicates', () => {
       http(3, 2, 'GET', 'https://h/a'),
       http(4, 2, 'GET', 'https://cdn.example/a', { start: 1001 }),
     ], 0);
-    expect(b.take(0).map((a) => a.target)).toEqual(['h/a', 'cdn.example/a']);
+    expect(b.take(G).map((a) => a.target)).toEqual(['h/a', 'cdn.example/a']);
     expect(ignored.transport_span).toBe(1);
   });
 
@@ -153,7 +174,7 @@ describe('transport and duplicates', () => {
       span({ id: 2, parent: 1, attrs: { 'openinference.span.kind': 'TOOL', 'tool.name': 'search' } }),
       span({ id: 3, parent: 2, kind: SpanKind.CLIENT, attrs: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'search', 'nhi.access': 'read' } }),
     ], 0);
-    expect(b.take(0).map((a) => [a.target, a.access])).toEqual([['search', 'read']]);
+    expect(b.take(G).map((a) => [a.target, a.access])).toEqual([['search', 'read']]);
     expect(ignored.nested_tool_span).toBe(1);
   });
 });
@@ -168,7 +189,7 @@ describe('Traceloop MCP transport', () => {
       span({ id: 4, parent: 1, kind: SpanKind.CLIENT, name: 'read_file.tool', start: 1100, attrs: { 'traceloop.span.kind': 'tool', 'traceloop.entity.name': 'read_file' } }),
       http(5, 4, 'POST', 'http://mcp.internal/mcp', { start: 1101 }),
     ], 0);
-    expect(b.take(0).map((a) => [a.kind, a.target, a.access])).toEqual([['tool', 'read_file', null]]);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.access])).toEqual([['tool', 'read_file', null]]);
     expect(ignored.transport_span).toBe(2);
   });
 });
@@ -183,7 +204,7 @@ describe('ignore reasons are counted', () => {
       span({ id: 4, parent: 1, attrs: { 'gen_ai.operation.name': 'mystery' } }),
       span({ id: 5, parent: 1, attrs: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'StructuredTool' } }),
     ], 0);
-    expect(b.take(0).map((a) => a.target)).toEqual(['unknown']);
+    expect(b.take(G).map((a) => a.target)).toEqual(['unknown']);
     expect(ignored).toEqual({ agent_task: 1, not_an_action: 1, workflow_step: 1, unknown_operation: 1, unknown_tool_name: 1 });
   });
 });
@@ -196,7 +217,7 @@ describe('zones, sensitivity, credentials', () => {
   it('zone of the destination host; tools have no host or zone', () => {
     const { b } = builder(cfg);
     b.add([agentRoot(), tool(2, 1, 'x'), http(3, 2, 'GET', 'https://billing.internal/a')], 0);
-    expect(b.take(0).map((a) => [a.host, a.zone])).toEqual([[null, null], ['billing.internal', 'internal']]);
+    expect(b.take(G).map((a) => [a.host, a.zone])).toEqual([[null, null], ['billing.internal', 'internal']]);
   });
 
   it('sensitive marks reads of sensitive zones, tools and targets, not writes', () => {
@@ -209,7 +230,7 @@ describe('zones, sensitivity, credentials', () => {
       span({ id: 5, parent: 1, start: 1003, kind: SpanKind.CLIENT, attrs: { 'db.system.name': 'postgresql', 'db.namespace': 'hr', 'db.collection.name': 'salaries', 'db.operation.name': 'SELECT' } }),
       http(6, 1, 'GET', 'https://example.com/', { start: 1004 }),
     ], 0);
-    expect(b.take(0).map((a) => a.sensitive)).toEqual([true, false, true, true, false]);
+    expect(b.take(G).map((a) => a.sensitive)).toEqual([true, false, true, true, false]);
   });
 
   it('credential and scopes: span before resource; scopes as array or separated string', () => {
@@ -219,7 +240,7 @@ describe('zones, sensitivity, credentials', () => {
       span({ id: 1, resource: res, kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'GET', 'url.full': 'https://h/a' } }),
       span({ id: 2, resource: res, start: 1001, kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'GET', 'url.full': 'https://h/b', 'nhi.credential.id': 'jti-1', 'nhi.scopes': ['admin'] } }),
     ], 0);
-    const [a, c] = b.take(0);
+    const [a, c] = b.take(G);
     expect(a.credential).toEqual({ id: 'lease-res', type: 'vault_lease' });
     expect(a.scopes).toEqual(['tickets:read', 'tickets:write']);
     expect(c.credential).toEqual({ id: 'jti-1', type: null });
@@ -229,7 +250,7 @@ describe('zones, sensitivity, credentials', () => {
   it('several identities in one trace: each span judged under its own resource', () => {
     const { b } = builder();
     b.add([agentRoot(), http(2, 1, 'GET', 'https://h/a', { resource: { 'service.name': 'other' } })], 0);
-    expect(b.take(0).find((a) => a.kind === 'http')).toMatchObject({ identity: 'other', peerGroup: 'other', traceId: T1 });
+    expect(b.take(G).find((a) => a.kind === 'http')).toMatchObject({ identity: 'other', peerGroup: 'other', traceId: T1 });
   });
 });
 

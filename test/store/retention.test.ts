@@ -99,10 +99,10 @@ it('keeps an identity idle for less than forgetIdleAfter', async () => {
 
 /** Config with a tool that writes, and a replay of `instance` reading for two days then purging. */
 const purgeConfig = configSchema.parse({ catalog: [{ tool: 'reports.purge', access: 'delete' }] });
-/** Two days of reads (300 of them: a baseline of its own), then a purge it never did: alerts. */
+/** Two days of reads (300 of them, 50 h: a baseline of its own), then a purge it never did: alerts. */
 const learnThenPurge = (instance: string, start: number) => [
   line(instance, start, 300, 'reports.read', 10 * 60_000),
-  line(instance, start + 2 * DAY + HOUR, 1, 'reports.purge'),
+  line(instance, start + 50 * HOUR + HOUR, 1, 'reports.purge'),
 ];
 const alertsIn = (db: string) => inDb(db, (d) => d.prepare('SELECT seq, identity FROM alerts ORDER BY seq').all() as Array<{ seq: number; identity: string }>);
 
