@@ -7,8 +7,8 @@
  * real root (no parent; a SERVER/CONSUMER span whose parent lives in another process; or a parent
  * already emitted). Ready parts are emitted by the next `take` at once, so complete traces see no added
  * latency — except one holding a tool with no call under it yet, which waits `LATE_CALL_GRACE_MS` for
- * calls exported just after it (part.ts). Other parts are emitted `traces.wait` ms after their last new span (by the `nowMs` callers
- * pass: wall clock in serve, the newest event time in replay), so spans whose parent never comes are
+ * calls exported just after it (part.ts). Other parts are emitted `traces.wait` ms after their last new
+ * span (by the `nowMs` callers pass: wall clock in serve, the newest event time in replay), so spans whose parent never comes are
  * late, not lost; and at the latest `MAX_HOLD_WAITS × traces.wait` after the part's first span, so a
  * long session that trickles spans under a root that has not ended is not held indefinitely.
  *
@@ -159,7 +159,9 @@ export class ActionBuilder {
       if (buf.dangling !== 0) continue;
       // Decided once, when the part is first ready: a tool with no call under it yet waits for its calls
       // until `grace` after the part's last span arrived.
-      if (buf.holdUntil === 0 && buf.tools > 0 && hasToolWithoutCalls(buf, this.memory.get(buf.traceId), this.heldFor)) buf.holdUntil = buf.lastAddMs + this.grace;
+      if (buf.holdUntil === 0 && buf.tools > 0 && hasToolWithoutCalls(buf, this.memory.get(buf.traceId), this.heldFor)) {
+        buf.holdUntil = buf.lastAddMs + this.grace;
+      }
       if (buf.holdUntil > nowMs) this.graced.add(buf);
       else this.finalize(buf, result, nowMs);
     }

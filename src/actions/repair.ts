@@ -68,8 +68,18 @@ interface IdentityState {
   /** When this identity last had an unplaced call (its framework loses context): -Infinity if never. */
   lostMs: number;
   held: Held[];
-  /** Parentless calls emitted while the identity had shown no tool, with when they arrived. */
-  early: Array<{ call: SpanNode; at: number }> | null;
+  /** Parentless calls emitted while the identity had shown no tool (`adoptEarly`). */
+  early: EarlyCall[] | null;
+}
+
+/**
+ * A parentless call emitted before its identity showed any tool, and when it arrived. Its node is read
+ * when a tool adopts it, by then settled (its class and outcome final); it is a trace of its own, so
+ * keeping it keeps no larger tree alive.
+ */
+interface EarlyCall {
+  readonly call: SpanNode;
+  readonly at: number;
 }
 
 /** The builder side: settles a detached group of nodes (a released candidate) into emitted nodes. */
@@ -99,8 +109,9 @@ function isParentlessCall(n: SpanNode): boolean {
  * calls it makes: one that outlives it (an MCP transport's event stream opened as the tool began) is
  * not its call, and must not lend it a failure or a class.
  */
-function contains(t: SpanNode, c: SpanNode): boolean {
-  return t.startMs - REPAIR_SLACK_MS <= c.startMs && c.startMs <= t.endMs + REPAIR_SLACK_MS && c.endMs <= t.endMs + REPAIR_SLACK_MS;
+function contains(t: SpanNode, c: { readonly startMs: number; readonly endMs: number }): boolean {
+  const slack = REPAIR_SLACK_MS;
+  return t.startMs - slack <= c.startMs && c.startMs <= t.endMs + slack && c.endMs <= t.endMs + slack;
 }
 
 /** True when `anc` is a proper ancestor of `n` (tree links when settled, else the buffered part's map). */
@@ -352,13 +363,14 @@ export class ContextRepair {
     return st;
   }
 
-  /** Remembers a parentless call emitted on its own while its identity has shown no tool yet. */
+  /** Remembers a parentless call emitted on its own while its identity has shown no tool yet (for `graceMs`, at most EARLY_CALLS). */
   private noteEarly(c: SpanNode, at: number): void {
     const st = this.states.get(c.identity)!;
     if (st.tools.length > 0 || !isParentlessCall(c)) return;
-    const early = (st.early ??= []);
+    const early = (st.early ?? []).filter((e) => at - e.at <= this.graceMs);
     early.push({ call: c, at });
     if (early.length > EARLY_CALLS) early.shift();
+    st.early = early;
   }
 
   /**
@@ -371,7 +383,7 @@ export class ContextRepair {
       const c = early[i].call;
       if (!contains(t, c) || st.tools.some((o) => o !== t && contains(o, c))) continue;
       t.rank = Math.max(t.rank, accessRank(c.access));
-      if (c.failed) t.failedBelow = mergeIds(t.failedBelow, [c.identity]);
+      if (c.failed) t.failedBelow = mergeIds(t.failedBelow, [t.identity]);
       early.splice(i, 1);
     }
     st.early = early.length > 0 ? early : null;
