@@ -176,6 +176,9 @@ describe('OTLP/HTTP hostile input', () => {
     const res = await post('/v1/traces', bytes, JSON_CT);
     expect(res.status).toBe(200);
     expect(Number(JSON.parse(res.body.toString()).partialSuccess?.rejectedSpans ?? 0)).toBe(0);
+    // The span's action names the identity with U+FFFD where the bad byte was.
+    const action = await waitFor(() => t.actions.find((a) => a.identity.startsWith('spiffe://test/utf8-')), 'the span’s action');
+    expect(action.identity).toBe('spiffe://test/utf8-\uFFFDgent');
   });
 
   it('wrong path -> 404, wrong method -> 405', async () => {
@@ -212,12 +215,14 @@ describe('OTLP/HTTP hostile input', () => {
       // One span carrying a 1 MiB prompt: one span against the span bound, a megabyte against the byte bound.
       const big = Buffer.from(encodeProtobuf(makeSpans([{ name: 'chat', kind: 'client', attributes: { 'gen_ai.input.messages': 'x'.repeat(1 << 20) } }], { resource: { 'service.name': 'llm', 'nhi.identity': 'spiffe://test/llm' } })));
       const codes: number[] = [];
-      const accepted: Array<Promise<{ status: number }>> = [];
+      const accepted: Array<Promise<Reply>> = [];
       for (let i = 0; i < 5; i++) {
-        const r = post('/v1/traces', big, PROTO, own.httpUrl);
-        const settled = await Promise.race([r, new Promise<null>((ok) => setTimeout(() => ok(null), 300))]);
-        if (settled === null) accepted.push(r);
-        else codes.push(settled.status);
+        // Each export's outcome before the next is sent: queued (the paused queue grows) or refused (answered).
+        let answer: Reply | undefined;
+        const queued = own.daemon.pipeline.queueDepth;
+        const r = post('/v1/traces', big, PROTO, own.httpUrl).then((a) => (answer = a));
+        await waitFor(() => answer ?? own.daemon.pipeline.queueDepth > queued, `export ${i} queued or answered`);
+        if (answer) codes.push(answer.status); else accepted.push(r);
       }
       // Two fit the 3 MiB; a third would not, nor does it fit the reserve of small exports (a sixteenth).
       expect(accepted).toHaveLength(2);
@@ -232,28 +237,29 @@ describe('OTLP/HTTP hostile input', () => {
 });
 
 it('bodies being read share the byte budget: stalled gzip uploads are refused once it is spent', async () => {
-  const own = await startTestDaemon({ ingest: { queueBytes: 8 * 1024 * 1024 } });
+  const own = await startTestDaemon({ ingest: { queueBytes: 8 << 20 } });
+  // Whether `n` more bytes fit the budget now: taken and given back in one tick, so no upload sees it.
+  const fits = (n: number) => {
+    const b = own.daemon.pipeline.bodyBudget();
+    try { return b.take(n); } finally { b.release(); }
+  };
   const sockets: net.Socket[] = [];
   try {
     // 3 MiB of protobuf once inflated, sent whole but for the gzip trailer: the upload never ends.
-    const gz = zlib.gzipSync(Buffer.alloc(3 * 1024 * 1024));
-    const answers: Array<Promise<string>> = [];
+    const gz = zlib.gzipSync(Buffer.alloc(3 << 20));
+    const replies: string[] = Array(5).fill('');
     for (let i = 0; i < 5; i++) {
       const s = net.connect(own.daemon.ports.http, '127.0.0.1');
       sockets.push(s);
+      s.on('data', (d) => (replies[i] += d.toString('latin1'))).on('error', () => {});
       await new Promise((r) => s.once('connect', r));
-      let reply = '';
-      answers.push(new Promise((resolve) => {
-        s.on('data', (d) => (reply += d.toString('latin1')));
-        s.on('close', () => resolve(reply));
-        setTimeout(() => resolve(reply), 1500);
-      }));
       s.write(`POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`);
       s.write(gz.subarray(0, gz.length - 8));
-      await new Promise((r) => setTimeout(r, 100)); // inflated before the next one starts
+      // Each upload's outcome before the next starts: the first two hold 3 MiB each (then 5, then 2 more do not fit); the rest answered.
+      if (i < 2) await waitFor(() => !fits(((8 - 3 * (i + 1)) << 20) + 1), `upload ${i} holding its 3 MiB`);
+      else await waitFor(() => replies[i].includes('\r\n\r\n'), `upload ${i} answered`);
     }
-    const replies = await Promise.all(answers);
-    // Two held 6 MiB of the 8; the third and later could not take theirs.
+    // Two hold 6 MiB of the 8 (still unanswered); the third and later could not take theirs.
     expect(replies.map((r) => r.split('\r\n')[0])).toEqual(['', '', 'HTTP/1.1 503 Service Unavailable', 'HTTP/1.1 503 Service Unavailable', 'HTTP/1.1 503 Service Unavailable']);
     expect(replies[2]).toMatch(/Retry-After: 1/i);
   } finally {
@@ -262,75 +268,70 @@ it('bodies being read share the byte budget: stalled gzip uploads are refused on
   }
 });
 
-/** A raw gRPC Export stream that declares a message of `declared` bytes, sends `sent` of them and stalls. */
-function stalledGrpcExport(session: http2.ClientHttp2Session, declared: number, sent: number): Promise<{ status: string | undefined }> {
-  const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+/**
+ * A raw gRPC Export stream sending `message`, declared `declared` bytes long, half-closed only when `end`. `log` gets
+ * `sent <name>` once the message has left (past a flow-control window: as the daemon reads it) and `<name> <grpc-status>`.
+ */
+function rawGrpcExport(session: http2.ClientHttp2Session, name: string, message: Buffer, log: string[], { declared = message.length, end = false } = {}): Promise<string | undefined> {
+  const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' }).on('error', () => {});
   const prefix = Buffer.alloc(5);
   prefix.writeUInt32BE(declared, 1);
-  stream.write(Buffer.concat([prefix, Buffer.alloc(sent)]));
+  stream.write(Buffer.concat([prefix, message]), (err) => err || log.push(`sent ${name}`));
+  if (end) stream.end();
   return new Promise((resolve) => {
+    let status: string | undefined;
     // An error before any response is a trailers-only response (grpc-status in the headers).
-    const settle = (h: http2.IncomingHttpHeaders) => h['grpc-status'] !== undefined && resolve({ status: String(h['grpc-status']) });
-    stream.on('response', settle);
-    stream.on('trailers', settle);
-    stream.on('close', () => resolve({ status: undefined }));
-    stream.on('error', () => {});
+    const settle = (h: http2.IncomingHttpHeaders) => {
+      if (h['grpc-status'] === undefined || status !== undefined) return;
+      log.push(`${name} ${(status = String(h['grpc-status']))}`);
+      resolve(status);
+    };
+    stream.on('response', settle).on('trailers', settle).on('close', () => resolve(status));
   });
 }
 
 it('gRPC calls receive a few at a time: the others wait unread, and a stalled one times out', async () => {
   // 2 MiB of queue and 1 MiB messages: two calls may be receiving at a time.
-  const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '1500ms' } }, ingest: { queueBytes: 2 * 1024 * 1024 } });
+  const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '3s' } }, ingest: { queueBytes: 2 * 1024 * 1024 } });
+  // One connection: the daemon takes the calls in, and its answers come back, in the order they were sent.
   const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`);
-  const client = new grpc.Client(`127.0.0.1:${own.daemon.ports.grpc}`, grpc.credentials.createInsecure());
   try {
-    const started = Date.now();
-    const stalled = [stalledGrpcExport(session, 1_000_000, 1000), stalledGrpcExport(session, 1_000_000, 1000)];
-    await new Promise((r) => setTimeout(r, 200));
+    const log: string[] = [];
+    const stalled = ['s0', 's1'].map((name) => rawGrpcExport(session, name, Buffer.alloc(1000), log, { declared: 1_000_000 }));
+    // Both sent, then a PING answered: the daemon (in this process) has taken them in, so they hold the slots.
+    await waitFor(() => log.length === 2, 'the stalled calls sent');
+    await new Promise((ok, fail) => session.ping((err) => (err ? fail(err) : ok(null))));
+    // Part of the scenario, not a wait for state: a call's 3 s to be received run from its arrival, waiting
+    // included, so the waiting export comes well after the stalled ones, to have time left once admitted.
+    await new Promise((r) => setTimeout(r, 1000));
     // A valid export waits for a slot, unread, while the two stalled calls hold both.
-    const waiting = new Promise<{ code: number; at: number }>((resolve) =>
-      client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', (b: Buffer) => b, (b: Buffer) => b, Buffer.from(encodeProtobuf(validSpans())), (err) =>
-        resolve({ code: err ? err.code : 0, at: Date.now() - started }),
-      ),
-    );
+    const waiting = rawGrpcExport(session, 'waiting', Buffer.from(encodeProtobuf(validSpans())), log, { end: true });
     // HTTP does not share the gRPC slots.
-    const res = await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO, own.httpUrl);
-    expect(res.status).toBe(200);
-    // The stalled calls end with DEADLINE_EXCEEDED (retryable) once the request timeout has passed;
-    // then the waiting export gets a slot and is accepted.
-    expect((await Promise.all(stalled)).map((r) => r.status)).toEqual([String(grpc.status.DEADLINE_EXCEEDED), String(grpc.status.DEADLINE_EXCEEDED)]);
-    const served = await waiting;
-    expect(served.code).toBe(grpc.status.OK);
-    expect(served.at).toBeGreaterThanOrEqual(1400);
+    expect((await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO, own.httpUrl)).status).toBe(200);
+    await Promise.all([...stalled, waiting]);
+    // The stalled calls end with DEADLINE_EXCEEDED (4, retryable) once the request timeout has passed; only then does
+    // the waiting export get a slot, the first freed (the other may time out ms later), and it is accepted (0, OK).
+    const answers = log.filter((e) => !e.startsWith('sent'));
+    expect(answers[0]).toBe('s0 4');
+    expect(answers.slice(1).sort()).toEqual(['s1 4', 'waiting 0']);
   } finally {
-    client.close();
     session.destroy();
     await own.close();
   }
 });
 
 it('a gRPC call that sends its message but never ends its stream keeps its slot and times out', async () => {
-  const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '1500ms' } }, ingest: { queueBytes: 1024 * 1024 } });
-  const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`);
-  session.on('error', () => {});
+  // One slot. Whole 1 MB messages (far past a flow-control window), never half-closed: each ends timed out.
+  // The timeout is generous: the first call's message must be read before it ends (no speed is asserted).
+  const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '3s' } }, ingest: { queueBytes: 1024 * 1024 } });
+  const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`).on('error', () => {});
   try {
-    // One slot. Whole 1 MB messages, never half-closed: only the first is read, each ends timed out.
-    const calls = Array.from({ length: 3 }, () => {
-      const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
-      stream.on('error', () => {});
-      const state = { flushed: false, status: undefined as string | undefined };
-      const settle = (h: http2.IncomingHttpHeaders) => h['grpc-status'] !== undefined && (state.status = String(h['grpc-status']));
-      stream.on('response', settle);
-      stream.on('trailers', settle);
-      const prefix = Buffer.alloc(5);
-      prefix.writeUInt32BE(1_000_000, 1);
-      stream.write(Buffer.concat([prefix, Buffer.alloc(1_000_000)]), () => (state.flushed = true));
-      return state;
-    });
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(calls.map((c) => c.flushed)).toEqual([true, false, false]);
-    await waitFor(() => calls.every((c) => c.status !== undefined), 'every call answered', 8000);
-    expect(calls.map((c) => c.status)).toEqual(['4', '4', '4']);
+    const log: string[] = [];
+    const calls = ['c0', 'c1', 'c2'].map((name) => rawGrpcExport(session, name, Buffer.alloc(1_000_000), log));
+    // Until the first is answered (timed out) it keeps its slot: it is read whole, the others not at all.
+    await waitFor(() => log.length >= 2, 'two things to happen');
+    expect(log.slice(0, 2)).toEqual(['sent c0', 'c0 4']);
+    expect(await Promise.all(calls)).toEqual(['4', '4', '4']);
   } finally {
     session.destroy();
     await own.close();
@@ -384,7 +385,7 @@ describe('OTLP/gRPC hostile input', () => {
         resource: { 'service.name': 'filler' },
       });
       const first = exportRaw(Buffer.from(encodeProtobuf(spans)));
-      await new Promise((r) => setTimeout(r, 100));
+      await expect.poll(() => t.daemon.pipeline.queueDepth).toBe(64); // queued (and waiting) before the second
       const second = await exportRaw(Buffer.from(encodeProtobuf(makeSpans([...spans, ...spans].slice(0, 65).map(() => ({ name: 'GET', kind: 'client' as const })), { resource: { 'service.name': 'filler' } }))));
       expect(second.code).toBe(grpc.status.UNAVAILABLE);
       const details = second.metadata?.get('grpc-status-details-bin')[0] as Buffer;
