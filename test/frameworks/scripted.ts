@@ -10,7 +10,7 @@ import type * as Agents from '@openai/agents';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import type { Action } from '../../src/actions/types.js';
-import { summarize } from './harness.js';
+import { summarize, type AgentTelemetry } from './harness.js';
 
 // ---- Vercel AI SDK (the V3 and V4 mock models take the same results) ----
 
@@ -133,4 +133,18 @@ export function agentsKit(agents: typeof Agents) {
     return { lookup, refund, billing, triage };
   }
   return { scripted, fnCall, say, supportAgents };
+}
+
+const BRIDGE = '@arizeai/openinference-instrumentation-openai-agents';
+type Exported = { resourceSpans: Array<{ scopeSpans: Array<{ scope: { name: string }; spans: Array<{ spanId: string; parentSpanId?: string }> }> }> };
+
+/**
+ * Runs whose spans from the bridge the agent has exported whole: their roots (ended as the SDK's trace
+ * ends), or 0 while an exported span's parent is not exported yet. The SDK tells the bridge a span has
+ * ended without waiting for it, so a run can resolve before the bridge has ended every span.
+ */
+export function runsExported(otel: AgentTelemetry): number {
+  const spans = otel.tee.lines.flatMap((l) => (JSON.parse(l) as Exported).resourceSpans).flatMap((rs) => rs.scopeSpans).filter((ss) => ss.scope.name === BRIDGE).flatMap((ss) => ss.spans);
+  const ids = new Set(spans.map((s) => s.spanId));
+  return spans.every((s) => !s.parentSpanId || ids.has(s.parentSpanId)) ? spans.filter((s) => !s.parentSpanId).length : 0;
 }

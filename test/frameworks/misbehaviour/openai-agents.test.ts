@@ -12,8 +12,7 @@ import * as agents from '@openai/agents';
 import { OpenAIAgentsInstrumentation } from '@arizeai/openinference-instrumentation-openai-agents';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/daemon.js';
-import type { AgentTelemetry } from '../harness.js';
-import { agentsKit } from '../scripted.js';
+import { agentsKit, runsExported } from '../scripted.js';
 import { expectAlert, expectQuietControl, liveActions, misbehaving, teachFromFixture } from './teach.js';
 
 const IDENTITY = 'spiffe://acme.example/ns/support/sa/agent-oa';
@@ -27,20 +26,6 @@ const env = misbehaving({
   },
 });
 const { scripted, fnCall, say, supportAgents } = agentsKit(agents);
-
-const BRIDGE = '@arizeai/openinference-instrumentation-openai-agents';
-type Exported = { resourceSpans: Array<{ scopeSpans: Array<{ scope: { name: string }; spans: Array<{ spanId: string; parentSpanId?: string }> }> }> };
-
-/**
- * Runs whose spans from the bridge the agent has exported whole: their roots (ended as the SDK's trace
- * ends), or 0 while an exported span's parent is not exported yet. The SDK tells the bridge a span has
- * ended without waiting for it, so a run can resolve before the bridge has ended every span.
- */
-function runsExported(otel: AgentTelemetry): number {
-  const spans = otel.tee.lines.flatMap((l) => (JSON.parse(l) as Exported).resourceSpans).flatMap((rs) => rs.scopeSpans).filter((ss) => ss.scope.name === BRIDGE).flatMap((ss) => ss.spans);
-  const ids = new Set(spans.map((s) => s.spanId));
-  return spans.every((s) => !s.parentSpanId || ids.has(s.parentSpanId)) ? spans.filter((s) => !s.parentSpanId).length : 0;
-}
 
 /** One run of the SDK, flushed until its spans are exported whole. */
 async function run(triage: agents.Agent): Promise<void> {
