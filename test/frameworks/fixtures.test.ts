@@ -3,6 +3,13 @@
  * decoder and the ActionBuilder, in event time, and compares with the summary recorded beside it. The
  * live framework tests check what today's framework versions emit; these keep guarding what Vigil
  * makes of the recorded output even when a framework changes, is upgraded or cannot run.
+ *
+ * The `.expected.json` files are written from Vigil's own output when a live test records a fixture
+ * (`keepFixture`), so each was read by hand against CONTRACT §3/§3.1 before it was kept (last: all six,
+ * 2026-11-21): every tool takes the class of its calls, a failed call counts once (on the HTTP call,
+ * never also on its tool), context-repaired calls are marked, and in `mcp` each of the four MCP requests
+ * is a delegation into `files-mcp`, the transport's own requests (the event-stream GET refused by the
+ * server, the `initialized` POST) stay unattributed, and `delete_file` takes the server's DELETE.
  */
 import fs from 'node:fs';
 import path from 'node:path';
