@@ -107,14 +107,23 @@ export function scopesOf(v: unknown): string[] | null {
   return null;
 }
 
-/** `nhi.credential.id`/`.type`, span level before resource level (id and type from the same level). */
+const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/**
+ * `nhi.credential.id`/`.type`, span level before resource level. The type comes from the id's level: a
+ * span's own token is not the resource's Vault lease. A type on a resource that names no credential
+ * of its own (`OTEL_RESOURCE_ATTRIBUTES=nhi.credential.type=oauth_jti`) types the ids its spans carry.
+ */
 export function credentialOf(span: DecodedSpan): Credential | null {
-  for (const attrs of [span.attributes, span.resource]) {
-    const id = attrs[A.NHI_CREDENTIAL_ID];
-    if (typeof id === 'string' && id !== '') {
-      const type = attrs[A.NHI_CREDENTIAL_TYPE];
-      return { id, type: typeof type === 'string' && type !== '' ? type : null };
-    }
+  const own = span.attributes[A.NHI_CREDENTIAL_ID];
+  const res = span.resource[A.NHI_CREDENTIAL_ID];
+  if (nonEmpty(own)) {
+    const type = span.attributes[A.NHI_CREDENTIAL_TYPE] ?? (nonEmpty(res) ? null : span.resource[A.NHI_CREDENTIAL_TYPE]);
+    return { id: own, type: nonEmpty(type) ? type : null };
+  }
+  if (nonEmpty(res)) {
+    const type = span.resource[A.NHI_CREDENTIAL_TYPE];
+    return { id: res, type: nonEmpty(type) ? type : null };
   }
   return null;
 }

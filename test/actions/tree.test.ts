@@ -243,8 +243,13 @@ describe('zones, sensitivity, credentials', () => {
     const [a, c] = b.take(G);
     expect(a.credential).toEqual({ id: 'lease-res', type: 'vault_lease' });
     expect(a.scopes).toEqual(['tickets:read', 'tickets:write']);
-    expect(c.credential).toEqual({ id: 'jti-1', type: null });
+    expect(c.credential).toEqual({ id: 'jti-1', type: null }); // not the resource's lease type
     expect(c.scopes).toEqual(['admin']);
+
+    // A resource that only says what kind of credential its spans carry types their ids.
+    const typedOnly = { 'service.name': 's', 'nhi.identity': 'i', 'nhi.credential.type': 'oauth_jti' };
+    b.add([span({ traceId: T2, id: 3, resource: typedOnly, kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'GET', 'url.full': 'https://h/c', 'nhi.credential.id': 'jti-2' } })], 0);
+    expect(b.take(G)[0].credential).toEqual({ id: 'jti-2', type: 'oauth_jti' });
   });
 
   it('several identities in one trace: each span judged under its own resource', () => {
