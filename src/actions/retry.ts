@@ -1,7 +1,9 @@
 /**
  * Retries across spans (CONTRACT §3): a repeated tool call id, or the same call (kind and target)
- * repeated by the same identity after it failed. Judged in emission order (event-time order within a
- * trace), with bounded memory per identity and a bounded number of identities.
+ * repeated by the same identity after it failed. Judged in emission order (event-time order within
+ * what the builder hands out at once), with bounded memory per identity and a bounded number of
+ * identities. A call's recent failures are kept by when they ended, so a later failure arriving first
+ * does not hide an earlier one from the repeat that followed it.
  */
 import type { ActionKind } from './types.js';
 
@@ -19,10 +21,14 @@ export const RETRY_WINDOW_MS = 60_000;
 /** Start times are millisecond-granular; a retry may appear to start just before the failure ended. */
 const SLACK_MS = 2;
 
+/** Failure ends kept per call: out-of-order arrivals can bring an earlier failure after a later one. */
+const ENDS_PER_FAILURE = 8;
+
 interface Failure {
   kind: ActionKind;
   target: string;
-  end: number;
+  /** When its recent failures ended, ascending. */
+  ends: number[];
 }
 
 interface IdentityState {
@@ -90,21 +96,30 @@ export class RetryMemory {
           break;
         }
       }
-      if (at >= 0) {
-        const f = failures[at];
-        if (start + SLACK_MS >= f.end && start - f.end <= RETRY_WINDOW_MS) retry = true;
-      }
+      // A retry follows one of the call's failures within the window, whichever arrived first.
+      if (at >= 0 && failures[at].ends.some((e) => start + SLACK_MS >= e && start - e <= RETRY_WINDOW_MS)) retry = true;
     }
     if (failed) {
-      if (at >= 0) failures![at].end = Math.max(failures![at].end, end);
+      if (at >= 0) insertEnd(failures![at].ends, end);
       else {
         st.failures ??= [];
-        st.failures.push({ kind, target, end });
+        st.failures.push({ kind, target, ends: [end] });
         if (st.failures.length > FAILURES_PER_IDENTITY) st.failures.shift();
       }
-    } else if (at >= 0 && start + SLACK_MS >= failures![at].end) {
-      failures!.splice(at, 1); // it worked again: the next repeat is ordinary use
+    } else if (at >= 0) {
+      // It worked again: the failures before it are answered, a later repeat of them is ordinary use.
+      const ends = failures![at].ends.filter((e) => e > start + SLACK_MS);
+      if (ends.length > 0) failures![at].ends = ends;
+      else failures!.splice(at, 1);
     }
     return retry;
   }
+}
+
+/** Adds a failure end, keeping the list ascending and the latest ENDS_PER_FAILURE. */
+function insertEnd(ends: number[], end: number): void {
+  let i = ends.length;
+  while (i > 0 && ends[i - 1] > end) i--;
+  ends.splice(i, 0, end);
+  if (ends.length > ENDS_PER_FAILURE) ends.shift();
 }

@@ -44,6 +44,14 @@ describe('retries', () => {
     expect(b.take(0).map((a) => [a.time, a.failed, a.retry])).toEqual([[1000, true, false], [2000, false, true]]);
   });
 
+  it('a later failure of the same call, arriving first, does not hide an earlier one: the repeat after it is a retry', () => {
+    const { b } = builder();
+    b.add([http(9, null, 'GET', 'https://h/x', { traceId: T2, start: 61_000, attrs: { 'http.response.status_code': 503 } })], 0);
+    b.take(0);
+    b.add([agentRoot(), http(2, 1, 'GET', 'https://h/x', { start: 1000, attrs: { 'http.response.status_code': 503 } }), http(3, 1, 'GET', 'https://h/x', { start: 6000 })], 1);
+    expect(b.take(1).map((a) => [a.time, a.retry])).toEqual([[1000, false], [6000, true]]);
+  });
+
   it('http.request.resend_count > 0 is a retry', () => {
     const { b } = builder();
     b.add([agentRoot(), http(2, 1, 'GET', 'https://h/x', { attrs: { 'http.request.resend_count': 2 } })], 0);
