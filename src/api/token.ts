@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { makeFolders } from '../store/folders.js';
 
 export interface ApiToken {
   value: string;
@@ -32,7 +33,7 @@ export function resolveApiToken(configured: string | undefined, storagePath: str
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const value = crypto.randomBytes(32).toString('base64url');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeFolders(path.dirname(file));
   fs.writeFileSync(file, value + '\n', { mode: 0o600 });
   return { value, file };
 }

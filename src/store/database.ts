@@ -4,10 +4,10 @@
  * WAL is in the OS page cache once the commit returns — but not against a power cut or kernel crash,
  * which may lose the last commits. That is the durability rule the README documents.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
+import { isFolder, makeFolders } from './folders.js';
 import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
@@ -20,7 +20,7 @@ export type Db = Database.Database;
 export function openDatabase(file: string, setting = 'storage.path'): Db {
   let db: Db | undefined;
   try {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') makeFolders(path.dirname(file));
     db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -39,15 +39,8 @@ function whyUnusable(file: string, err: unknown): string {
   const code = (err as { code?: string }).code;
   if (file !== ':memory:' && isFolder(file)) return 'it is a folder; name a file in it, such as data/vigil.db';
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'part of its folder path is a file, not a folder';
+  if (code === 'ENOENT') return `its folder cannot be created (${(err as Error).message})`;
   if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database (another file, or a damaged one)';
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS') return `it cannot be opened for writing (${(err as Error).message})`;
   return (err as Error).message;
-}
-
-function isFolder(file: string): boolean {
-  try {
-    return fs.statSync(file).isDirectory();
-  } catch {
-    return false; // missing, or below a file: said by the other reasons
-  }
 }

@@ -159,10 +159,12 @@ describe('vigil serve', () => {
       ['not SQLite', (file) => fs.writeFileSync(file, 'these are not the alerts you are looking for\n'.repeat(20)), 'not a SQLite database'],
       ['newer', (file) => new Database(file).pragma('user_version = 999'), 'written by a newer Vigil'],
       ['below a file', (file) => fs.writeFileSync(path.dirname(file), ''), 'part of its folder path is a file'],
+      // Node 20's recursive mkdir spins forever here; the daemon must fail at once instead.
+      ['below /proc', () => {}, 'its folder cannot be created'],
     ];
     for (const [what, make, reason] of cases) {
       const dir = tmpDir();
-      const file = path.join(dir, what === 'below a file' ? 'afile/vigil.db' : 'vigil.db');
+      const file = what === 'below /proc' ? `/proc/vigil-test-${process.pid}/vigil.db` : path.join(dir, what === 'below a file' ? 'afile/vigil.db' : 'vigil.db');
       make(file);
       const config = path.join(dir, 'config.yaml');
       fs.writeFileSync(config, `storage: { path: "${file}" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }\n`);
