@@ -160,7 +160,7 @@ function readSpan(r: ProtoReader, filter: AttributeFilter, resource: Attributes,
     const tag = r.tag();
     switch (tag) {
       case LEN_9: readKeyValue(r, filter, attributes); break;
-      case LEN_1: traceId = r.id(16); break;
+      case LEN_1: traceId = r.traceId(); break;
       case LEN_2: spanId = r.id(8); break;
       case LEN_4: parentSpanId = r.id(8); break;
       case LEN_5: name = r.interned(); break;

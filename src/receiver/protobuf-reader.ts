@@ -43,6 +43,9 @@ export class ProtoReader {
   private readonly view: DataView;
   /** The next byte to read. */
   pos = 0;
+  /** Where the last trace id read sits in `buf` (-1: none yet) and its text: see `traceId`. */
+  private lastTraceAt = -1;
+  private lastTrace = '';
   /** One past the last byte of the message currently being read. */
   limit: number;
 
@@ -209,6 +212,31 @@ export class ProtoReader {
     for (let i = start; i < end; i++) any |= buf[i];
     // Native hexSlice measured ~25% faster than a byte->hex table, and yields a flat string.
     return any === 0 ? '' : this.fast.hexSlice(start, end);
+  }
+
+  /**
+   * `id(16)` for trace ids. A trace's spans sit next to each other in an export, so an id with the same
+   * bytes as the last one read returns the same string: no new string per span, and the builder's
+   * per-trace lookups compare one object instead of 32 characters.
+   */
+  traceId(): string {
+    const last = this.lastTraceAt;
+    if (last >= 0 && this.buf[this.pos] === 16 && this.pos + 17 <= this.limit) {
+      const buf = this.buf;
+      const at = this.pos + 1;
+      let i = 0;
+      while (i < 16 && buf[at + i] === buf[last + i]) i++;
+      if (i === 16) {
+        this.pos = at + 16;
+        return this.lastTrace;
+      }
+    }
+    const id = this.id(16);
+    if (id !== '') {
+      this.lastTraceAt = this.pos - 16;
+      this.lastTrace = id;
+    }
+    return id;
   }
 
   /** Skips one field's value of the given wire type (the tag has been read). */

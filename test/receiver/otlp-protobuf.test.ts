@@ -189,6 +189,20 @@ describe('decodeProtobufRequest', () => {
       traceId: '0102030405060708090a0b0c0d0e0f10', spanId: 'a0a1a2a3a4a5a6a7', parentSpanId: 'a0a1a2a3a4a5a6a7' });
   });
 
+  it('reads each trace id from its own bytes when consecutive spans repeat, alternate or break the id', () => {
+    const other = ID16.map((b) => b + 0x10);
+    // A non-minimal length prefix (0x90 0x00 = 16) shifts the id a byte: the next span's id, equal to that
+    // shifted window, must not be mistaken for it.
+    const shifted = [0x0a, 0x90, 0x00, ...ID16];
+    const window = [0, ...ID16.slice(0, 15)];
+    const ids = (bodies: number[][]) =>
+      decodeProtobufRequest(Uint8Array.from(len(1, len(2, ...bodies.map((b) => len(2, b, len(2, ID8)))))), FILTER).spans.map((s) => s.traceId);
+    const hex = (b: number[]) => Buffer.from(b).toString('hex');
+    expect(ids([len(1, ID16), len(1, ID16), len(1, other), len(1, ID16), len(1, ID16.slice(0, 15)), len(1, ID16), len(1, new Array(16).fill(0))]))
+      .toEqual([hex(ID16), hex(ID16), hex(other), hex(ID16), '', hex(ID16), '']);
+    expect(ids([shifted, len(1, window), shifted])).toEqual([hex(ID16), hex(window), hex(ID16)]);
+  });
+
   it('represents spans without usable ids by one placeholder per ScopeSpans, keeping resource and scope', () => {
     const resource = len(1, kv('service.name', str(1, 'svc'), 1));
     const scopeSpans = len(2, len(1, str(1, 'lib')), len(2, str(5, 'a')), len(2, str(5, 'b'), len(1, [1, 2])),
