@@ -22,6 +22,7 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
   try {
     if (file !== ':memory:') makeFolders(path.dirname(file));
     db = new Database(file);
+    if (file !== ':memory:') claimStore(db, file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
@@ -35,11 +36,29 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
   }
 }
 
+/**
+ * One process per store. Two daemons on one file would each keep their own counters, baselines and
+ * alert numbering in memory and overwrite each other's checkpoints. The claim is an exclusive lock
+ * on a small companion database (`<file>-lock`, attached to this connection), held until the
+ * connection closes; the kernel drops it when the process ends, `kill -9` included, so it never
+ * goes stale. Readers of the store itself (`sqlite3`, a read-only connection) are not affected.
+ */
+function claimStore(db: Db, file: string): void {
+  // Fail at once instead of waiting: the holder keeps the lock for as long as it runs.
+  db.pragma('busy_timeout = 0');
+  db.prepare('ATTACH DATABASE ? AS owner').run(`${file}-lock`);
+  db.pragma('owner.locking_mode = EXCLUSIVE');
+  db.exec('CREATE TABLE IF NOT EXISTS owner.holder (id INTEGER PRIMARY KEY, pid INTEGER, since TEXT)');
+  // A write takes the exclusive lock, which EXCLUSIVE locking mode never releases.
+  db.prepare('INSERT OR REPLACE INTO owner.holder VALUES (1, ?, ?)').run(process.pid, new Date().toISOString());
+}
+
 function whyUnusable(file: string, err: unknown): string {
   const code = (err as { code?: string }).code;
   if (file !== ':memory:' && isFolder(file)) return 'it is a folder; name a file in it, such as data/vigil.db';
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'part of its folder path is a file, not a folder';
   if (code === 'ENOENT') return `its folder cannot be created (${(err as Error).message})`;
+  if (code === 'SQLITE_BUSY') return 'another Vigil process (serve, or replay --db) is using it; stop that one, or give this one another path';
   if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database (another file, or a damaged one)';
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS') return `it cannot be opened for writing (${(err as Error).message})`;
   return (err as Error).message;

@@ -203,6 +203,31 @@ describe('vigil serve', () => {
     expect(row).toEqual({ actions: 3 });
   });
 
+  it('refuses a store another Vigil is using (serve, replay --db) without disturbing it; kill -9 frees it', async () => {
+    const dir = tmpDir();
+    daemon = await serve(dir);
+    const store = path.join(dir, 'state/vigil.db');
+    const config = path.join(tmpDir(), 'config.yaml');
+    fs.writeFileSync(config, `storage: { path: "${store}" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }\n`);
+    const second = vigil(['serve', '--config', config], { VIGIL_API_TOKEN: 'test-token-0123456789abcdef' });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`vigil: cannot use storage.path (${store}): another Vigil process (serve, or replay --db) is using it`);
+    expect(second.stderr).not.toMatch(/\n\s+at /);
+    const replay = vigil(['replay', '--db', store, path.join(GOLDEN, 'agent-traces.otlp.jsonl')]);
+    expect(replay.code).toBe(1);
+    expect(replay.stderr).toContain(`cannot use --db (${store}): another Vigil process`);
+
+    await exportSpans(daemon.grpc, 'spiffe://test/owner', 4); // the first daemon still serves and stores
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    daemon = await serve(dir); // the kernel dropped the lock with the process: nothing stale to clean up
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    const db = new Database(store, { readonly: true });
+    expect(db.prepare('SELECT identity, actions FROM identities').all()).toEqual([{ identity: 'spiffe://test/owner', actions: 4 }]);
+    db.close();
+  });
+
   it('loses no acknowledged export on kill -9', async () => {
     const dir = tmpDir();
     daemon = await serve(dir);
