@@ -54,6 +54,9 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Node's default for SIGHUP is to die on the spot: a closed terminal, or a supervisor's "reload",
+  // would silently end the monitoring. There is nothing to reload (the config is read at start).
+  process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: Vigil reads its configuration at start; restart it to apply a change'));
 }
 
 async function replay(args: string[]): Promise<void> {

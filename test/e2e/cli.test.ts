@@ -15,6 +15,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { SpanKind } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { waitFor } from '../helpers/daemon.js';
 import { CLI, ROOT, serve, type ServeProcess } from '../helpers/serve-process.js';
 const GOLDEN = path.join(ROOT, 'test/fixtures/golden');
 
@@ -201,6 +202,20 @@ describe('vigil serve', () => {
     expect(await daemon.exited).toBe(0);
     const row = new Database(path.join(dir, 'state/vigil.db'), { readonly: true }).prepare('SELECT actions FROM identities').get();
     expect(row).toEqual({ actions: 3 });
+  });
+
+  it('keeps serving through SIGHUP (a closed terminal, a supervisor reload), saying so in the log', async () => {
+    const dir = tmpDir();
+    daemon = await serve(dir);
+    daemon.child.kill('SIGHUP');
+    await waitFor(() => daemon!.stderr().includes('SIGHUP ignored'), 'the SIGHUP log line');
+    await exportSpans(daemon.grpc, 'spiffe://test/hangup', 2);
+    expect((await fetch(`http://${daemon.api}/healthz`)).status).toBe(200);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
+    expect(db.prepare('SELECT identity, actions FROM identities').all()).toEqual([{ identity: 'spiffe://test/hangup', actions: 2 }]);
+    db.close();
   });
 
   it('refuses a store another Vigil is using (serve, replay --db) without disturbing it; kill -9 frees it', async () => {
