@@ -78,6 +78,12 @@ function checkConfig(args: string[]): void {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `vigil replay … | head`: once the reader closes the pipe it has what it wanted; stop quietly, as
+  // Unix tools do, rather than die on an unhandled EPIPE with a stack trace. Commits made are kept.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     switch (command) {
       case 'serve':

@@ -3,7 +3,7 @@
  * process. Golden replay, check-config errors, serve with a clean SIGTERM shutdown, and `kill -9` after
  * acknowledged exports losing nothing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { waitFor } from '../helpers/daemon.js';
+import { encodeJson, makeSpans, type SpanSpec } from '../helpers/otlp-payloads.js';
 import { CLI, ROOT, serve, type ServeProcess } from '../helpers/serve-process.js';
 const GOLDEN = path.join(ROOT, 'test/fixtures/golden');
 
@@ -90,6 +91,23 @@ describe('vigil replay', () => {
       { identity: 'spiffe://acme.example/ns/support/sa/agent-1', actions: 8 },
       { identity: 'spiffe://acme.example/ns/tools/sa/files-mcp', actions: 2 },
     ]);
+  });
+
+  it('stops quietly when its reader closes the pipe (`vigil replay … | head`)', async () => {
+    const file = path.join(tmpDir(), 'many.jsonl');
+    const specs: SpanSpec[] = Array.from({ length: 500 }, (_, i) => ({ name: 'GET', kind: 'client' as const,
+      attributes: { 'http.request.method': 'GET', 'url.full': `https://api.example.com/items/${i}` } }));
+    const lines = Array.from({ length: 20 }, () => encodeJson(makeSpans(specs, { resource: { 'service.name': 'svc', 'nhi.identity': 'spiffe://test/pipe' } })));
+    fs.writeFileSync(file, lines.join('\n') + '\n'); // 10,000 actions: far more than a pipe holds
+    const child = spawn(process.execPath, [CLI, 'replay', '--actions', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const code = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy(); // what `head` does once it has its lines
+    expect(await code).toBe(0);
+    expect(stderr).not.toContain('EPIPE');
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 });
 
