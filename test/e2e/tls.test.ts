@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpans } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { CLI } from '../helpers/serve-process.js';
+import { isLoopback } from '../../src/main.js';
 import { MUTUAL_TLS, pem, SERVER_TLS, tlsFile } from '../helpers/tls.js';
 
 
@@ -146,5 +147,39 @@ describe('mutual TLS (clientCa)', () => {
       await new Promise((r) => setTimeout(r, 100));
       expect(t.actions.filter((a) => refused.includes(a.identity))).toEqual([]);
     });
+  });
+});
+
+describe('an API reachable from other hosts', () => {
+  const warning = 'api.endpoint is reachable from other hosts without TLS';
+
+  it('without TLS: the start-up log warns that the token and alerts cross the network in clear', async () => {
+    const t = await startTestDaemon({ api: { endpoint: '0.0.0.0:0' } });
+    try {
+      const line = t.logs.find((l) => l.includes(warning));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({ level: 40, api: '0.0.0.0:0' });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with api.tls, or on loopback: no warning', async () => {
+    for (const api of [{ endpoint: '0.0.0.0:0', tls: SERVER_TLS }, { endpoint: '127.0.0.1:0' }]) {
+      const t = await startTestDaemon({ api });
+      try {
+        expect(t.logs.some((l) => l.includes('"vigil ready'))).toBe(true);
+        expect(t.logs.filter((l) => l.includes(warning))).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
+  it('loopback is 127.0.0.0/8, ::1 and localhost; wildcards, LAN addresses and names are not', () => {
+    for (const e of ['127.0.0.1:8790', '127.1.2.3:1', '[::1]:8790', 'localhost:8790', 'LOCALHOST:1']) expect(isLoopback(e), e).toBe(true);
+    for (const e of ['0.0.0.0:8790', '[::]:8790', '10.0.0.5:8790', 'vigil.internal:8790', '127.0.0.1.evil.com:1', '[::ffff:10.0.0.1]:1']) {
+      expect(isLoopback(e), e).toBe(false);
+    }
   });
 });
