@@ -15,7 +15,7 @@ import { runReplay } from './replay.js';
 const USAGE = `Usage:
   vigil serve [--config FILE]                      run the daemon (what npm start runs)
   vigil replay [--config FILE] [--db FILE] [--actions] FILE...
-                                                   backtest OTLP/JSON lines files (.gz too)
+                                                   backtest OTLP/JSON lines files (.gz too; - is stdin)
   vigil check-config [--config FILE]               validate and print the effective config
   vigil baseline show [--config FILE] IDENTITY     what the running daemon learned for an identity
   vigil baseline allow [--config FILE] IDENTITY DIMENSION ITEM

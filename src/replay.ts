@@ -27,6 +27,8 @@ const CHUNK_LINES = 64;
 const CHUNK_CHARS = 1 << 20;
 /** Chunks handed to the worker and not yet judged: keeps both threads busy and memory bounded. */
 const CHUNKS_IN_FLIGHT = 4;
+/** The file name that reads standard input (`zcat dump.jsonl.gz | vigil replay -`). */
+const STDIN = '-';
 
 export interface ReplayOptions {
   config: Config;
@@ -41,7 +43,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const out = opts.out ?? process.stdout;
   const errOut = opts.err ?? process.stderr;
   for (const file of opts.files) {
-    if (!fs.existsSync(file)) throw new UserError(`cannot read ${file}: no such file`);
+    if (file !== STDIN && !fs.existsSync(file)) throw new UserError(`cannot read ${file}: no such file`);
   }
   const { config } = opts;
   const metrics = createMetrics();
@@ -128,7 +130,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
 }
 
 async function* readLines(file: string): AsyncGenerator<string> {
-  let stream: NodeJS.ReadableStream = fs.createReadStream(file);
+  let stream: NodeJS.ReadableStream = file === STDIN ? process.stdin : fs.createReadStream(file);
   if (file.endsWith('.gz')) stream = stream.pipe(zlib.createGunzip());
   const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
   try {

@@ -93,6 +93,14 @@ describe('vigil replay', () => {
     ]);
   });
 
+  it('reads standard input for the file name - (`zcat dump.jsonl.gz | vigil replay -`)', () => {
+    const input = fs.readFileSync(path.join(GOLDEN, 'agent-traces.otlp.jsonl'));
+    const r = spawnSync(process.execPath, [CLI, 'replay', '--config', config, '--actions', '-'], { cwd: ROOT, input, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(expected);
+    expect(r.stderr).toMatch(/spans\s+15/);
+  });
+
   it('stops quietly when its reader closes the pipe (`vigil replay … | head`)', async () => {
     const file = path.join(tmpDir(), 'many.jsonl');
     const specs: SpanSpec[] = Array.from({ length: 500 }, (_, i) => ({ name: 'GET', kind: 'client' as const,
