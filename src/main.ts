@@ -10,6 +10,7 @@ import { registerIdentityRoutes } from './api/identities.js';
 import { ApiServer } from './api/server.js';
 import { AlertStream, type StreamOptions } from './api/stream.js';
 import { resolveApiToken } from './api/token.js';
+import { cleartextWarnings } from './config/cleartext.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 import { DetectionEngine } from './detect/engine.js';
@@ -131,9 +132,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     registerAlertRoutes(api, feed, () => stream.revocations);
     stream.attachRevocations(revocations);
     const ports = { grpc: 0, http: 0, api: await listenAs('api.endpoint', config.api.endpoint, (e) => api.listen(e)) };
-    if (config.api.tls === undefined && !isLoopback(config.api.endpoint)) {
-      logger.warn({ api: config.api.endpoint }, 'api.endpoint is reachable from other hosts without TLS: the API token, alerts and identities cross the network in clear; set api.tls, or listen on 127.0.0.1 behind a TLS proxy');
-    }
+    for (const w of cleartextWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
 
     const receiverDeps = { config, pipeline, metrics, logger };
     if (config.receivers.otlp.grpc.enabled) {
@@ -182,12 +181,6 @@ async function listenAs(key: string, endpoint: string, listen: (endpoint: string
       : `cannot listen there (${message})`;
     throw new UserError(`${key} (${endpoint}): ${why}`);
   }
-}
-
-/** True when an endpoint's host is this machine's loopback (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(endpoint: string): boolean {
-  const host = endpoint.slice(0, endpoint.lastIndexOf(':')).toLowerCase();
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function hostPort(endpoint: string, port: number): string {

@@ -1,0 +1,45 @@
+/**
+ * Settings that would send secrets across a network in clear: an API without TLS beyond loopback (its
+ * bearer token, alerts, identities), and plain-http webhooks or revocation brokers on other hosts (signed
+ * alerts, credential ids, a Vault token). Allowed — a TLS proxy or a private link may carry them — but
+ * said at start, each naming its key.
+ */
+import type { Config } from './schema.js';
+
+export interface CleartextWarning {
+  key: string;
+  message: string;
+}
+
+export function cleartextWarnings(config: Config): CleartextWarning[] {
+  const out: CleartextWarning[] = [];
+  if (config.api.tls === undefined && !isLoopback(config.api.endpoint)) {
+    out.push({ key: 'api.endpoint', message: 'is reachable from other hosts without TLS: the API token, alerts and identities cross the network in clear; set api.tls, or listen on 127.0.0.1 behind a TLS proxy' });
+  }
+  config.webhooks.forEach((w, i) => {
+    if (remoteHttp(w.url)) out.push({ key: `webhooks[${i}].url`, message: 'sends alerts to another host over plain http; use https' });
+  });
+  config.revocation.brokers.forEach((b, i) => {
+    const [field, url] = b.type === 'vault' ? ['address', b.address] : ['url', b.url];
+    if (remoteHttp(url)) {
+      const what = b.type === 'vault' ? 'the Vault token and credential ids' : 'revocation requests (credential ids)';
+      out.push({ key: `revocation.brokers[${i}].${field}`, message: `sends ${what} to another host over plain http; use https` });
+    }
+  });
+  return out;
+}
+
+/** True when an endpoint's (`host:port`) host is this machine's loopback (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(endpoint: string): boolean {
+  return isLoopbackHost(endpoint.slice(0, endpoint.lastIndexOf(':')));
+}
+
+function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function remoteHttp(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'http:' && !isLoopbackHost(u.hostname);
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { cleartextWarnings, isLoopback } from '../../src/config/cleartext.js';
+import { configSchema } from '../../src/config/schema.js';
+
+const SECRET = 'whsec_c2VjcmV0';
+
+describe('cleartextWarnings', () => {
+  it('names each setting that would send secrets to another host in clear, and nothing else', () => {
+    const config = configSchema.parse({
+      api: { endpoint: '0.0.0.0:8790' },
+      webhooks: [
+        { url: 'http://127.0.0.1:9000/hook', secret: SECRET },
+        { url: 'http://soc.example.com/hook', secret: SECRET },
+        { url: 'https://soc.example.com/hook', secret: SECRET },
+        { url: 'http://[::1]:9000/hook', secret: SECRET },
+      ],
+      revocation: {
+        brokers: [
+          { name: 'local', type: 'webhook', url: 'http://localhost:9001/revoke', secret: SECRET },
+          { name: 'vault', type: 'vault', address: 'http://vault.internal:8200', token: 's.token' },
+          { name: 'remote', type: 'webhook', url: 'http://10.0.0.9:9001/revoke', secret: SECRET },
+        ],
+      },
+    });
+    const warnings = cleartextWarnings(config);
+    expect(warnings.map((w) => w.key)).toEqual(['api.endpoint', 'webhooks[1].url', 'revocation.brokers[1].address', 'revocation.brokers[2].url']);
+    expect(warnings[2].message).toContain('the Vault token');
+  });
+
+  it('the defaults warn of nothing', () => {
+    expect(cleartextWarnings(configSchema.parse({}))).toEqual([]);
+  });
+
+  it('loopback is 127.0.0.0/8, ::1 and localhost; wildcards, LAN addresses and names are not', () => {
+    for (const e of ['127.0.0.1:8790', '127.1.2.3:1', '[::1]:8790', 'localhost:8790', 'LOCALHOST:1']) expect(isLoopback(e), e).toBe(true);
+    for (const e of ['0.0.0.0:8790', '[::]:8790', '10.0.0.5:8790', 'vigil.internal:8790', '127.0.0.1.evil.com:1', '[::ffff:10.0.0.1]:1']) {
+      expect(isLoopback(e), e).toBe(false);
+    }
+  });
+});
