@@ -137,7 +137,9 @@ export class GrpcReceiver {
     outcome.then(
       (o) => done(null, Buffer.from(encodeProtobufResponse(o.rejected, o.errorMessage))),
       (err) => {
-        if (!(err instanceof VigilError) || err.retryable) logger.warn({ err: String(err) }, 'grpc export not acknowledged');
+        // Refusals (a store outage, a worker restart) are logged once where they start, not per export:
+        // a full disk must not also fill with log lines. Only the unforeseen is logged here.
+        if (!(err instanceof VigilError)) logger.error({ err }, 'unexpected error in grpc export');
         done(this.toStatus(err, config.ingest.retryAfter), null);
       },
     );

@@ -10,6 +10,8 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { afterEach, expect, it } from 'vitest';
 import type { AlertEvent } from '../../src/alerts/manager.js';
 import { buildBatches, TraceIdStamper } from '../bench/bench-batches.js';
@@ -72,6 +74,24 @@ it('refuses exports while the store cannot write, then stores and announces what
     const row = d.daemon.db.prepare('SELECT actions FROM identities WHERE identity = ?').get(ID) as { actions: number } | undefined;
     return row !== undefined && row.actions === 242 ? row : null;
   }, 'every action counted in the identity record');
+});
+
+it('an outage is logged once, not once per refused export: a full disk must not also fill with log lines', async () => {
+  t = await startTestDaemon({ log: { level: 'info' } });
+  const d = t;
+  d.daemon.db.pragma('query_only = 1');
+  const exporter = new OTLPTraceExporter({ url: d.grpcUrl });
+  const before = d.logs.length;
+  for (let i = 0; i < 20; i++) {
+    const spans = makeSpans([{ name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://api.example.com/items/${i}` } }],
+      { resource: { 'service.name': 'reporter', 'nhi.identity': ID } });
+    const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+    expect(result.code).toBe(ExportResultCode.FAILED); // UNAVAILABLE: retryable, refused whole
+  }
+  await exporter.shutdown();
+  const during = d.logs.slice(before).map((l) => JSON.parse(l).msg as string);
+  expect(during).toContain('store commit failed; exports are refused (retryable) until it succeeds');
+  expect(during.length).toBeLessThanOrEqual(2);
 });
 
 it('a webhook delivery counts as pending only once its alert is stored', async () => {
