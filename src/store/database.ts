@@ -4,6 +4,7 @@
  * WAL is in the OS page cache once the commit returns — but not against a power cut or kernel crash,
  * which may lose the last commits. That is the durability rule the README documents.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
@@ -20,7 +21,12 @@ export type Db = Database.Database;
 export function openDatabase(file: string, setting = 'storage.path'): Db {
   let db: Db | undefined;
   try {
-    if (file !== ':memory:') makeFolders(path.dirname(file));
+    if (file !== ':memory:') {
+      makeFolders(path.dirname(file));
+      // A new store is private to the owner (alerts name identities and credentials); SQLite gives its
+      // -wal and -shm files the same mode. An existing file keeps the mode its operator chose.
+      for (const f of [file, `${file}-lock`]) fs.closeSync(fs.openSync(f, 'a', 0o600));
+    }
     db = new Database(file);
     if (file !== ':memory:') claimStore(db, file);
     db.pragma('journal_mode = WAL');

@@ -221,6 +221,9 @@ describe('vigil serve', () => {
     const { grpc, api } = daemon;
     const tokenFile = path.join(dir, 'state/api-token');
     expect(fs.statSync(tokenFile).mode & 0o777).toBe(0o600);
+    // The folder and the store it made are the owner's alone: alerts name identities and credentials.
+    const mode = (f: string) => fs.statSync(path.join(dir, f)).mode & 0o777;
+    expect([mode('state'), mode('state/vigil.db'), mode('state/vigil.db-wal'), mode('state/vigil.db-lock')]).toEqual([0o700, 0o600, 0o600, 0o600]);
     const token = fs.readFileSync(tokenFile, 'utf8').trim();
     expect((await fetch(`http://${api}/metrics`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
     await exportSpans(grpc, 'spiffe://test/serve', 3);
