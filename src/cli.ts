@@ -54,6 +54,15 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // A fault nothing foresaw leaves state that cannot be trusted: exit, but say why in the structured log
+  // (Node would print a bare stack trace beside it). Nothing acknowledged is lost: answers follow commits.
+  const crash = (err: unknown) => {
+    logger.fatal({ err }, 'unexpected error; exiting so a supervisor restarts Vigil (acknowledged exports are committed)');
+    logger.flush(() => process.exit(70));
+    setTimeout(() => process.exit(70), 1000).unref();
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   // Node's default for SIGHUP is to die on the spot: a closed terminal, or a supervisor's "reload",
   // would silently end the monitoring. There is nothing to reload (the config is read at start).
   process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: Vigil reads its configuration at start; restart it to apply a change'));

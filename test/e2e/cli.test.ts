@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -245,6 +246,20 @@ describe('vigil serve', () => {
     const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
     expect(db.prepare('SELECT identity, actions FROM identities').all()).toEqual([{ identity: 'spiffe://test/hangup', actions: 2 }]);
     db.close();
+  });
+
+  it('an unforeseen fault: logged as a fatal JSON line with its stack, then exit 70 for the supervisor', async () => {
+    const dir = tmpDir();
+    // The fault is injected from outside the daemon's code: a preloaded module rejects a promise nobody
+    // awaits when the test asks for it (SIGUSR2), as a bug in some callback would.
+    const preload = path.join(dir, 'fault.mjs');
+    fs.writeFileSync(preload, "process.on('SIGUSR2', () => { Promise.reject(new Error('injected fault')); });\n");
+    daemon = await serve(dir, '', { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` });
+    daemon.child.kill('SIGUSR2');
+    expect(await daemon.exited).toBe(70);
+    const fatal = daemon.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.level === 60);
+    expect(fatal).toMatchObject({ msg: expect.stringContaining('unexpected error; exiting'), err: { message: 'injected fault' } });
+    expect(fatal.err.stack).toContain('fault.mjs');
   });
 
   it('refuses a store another Vigil is using (serve, replay --db) without disturbing it; kill -9 frees it', async () => {
