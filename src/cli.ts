@@ -8,7 +8,7 @@ import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 import { createLogger } from './log.js';
-import { startDaemon } from './main.js';
+import { startDaemon, type Daemon } from './main.js';
 import { baselineCommand } from './cli-baseline.js';
 import { runReplay } from './replay.js';
 
@@ -38,7 +38,11 @@ async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = load(values.config);
   const logger = createLogger(config.log.level);
-  const daemon = await startDaemon({ config, logger });
+  // Signals are handled from before start-up: one that arrives between "vigil ready" and the end of
+  // startDaemon must not meet Node's default (an exit on the spot).
+  let daemon: Daemon | null = null;
+  let stopRequested = false;
+  const shutDown = (d: Daemon) => void d.close().then(() => process.exit(0));
   let signals = 0;
   const stop = (signal: string) => {
     // A second signal means "now": the operator has given up on a clean drain.
@@ -50,10 +54,14 @@ async function serve(args: string[]): Promise<void> {
       logger.error({ afterMs: SHUTDOWN_LIMIT_MS }, 'shutdown did not complete in time; exiting without the final commit');
       process.exit(1);
     }, SHUTDOWN_LIMIT_MS).unref();
-    void daemon.close().then(() => process.exit(0));
+    if (daemon) shutDown(daemon);
+    else stopRequested = true; // still starting: shut down as soon as it has started
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Node's default for SIGHUP is to die on the spot: a closed terminal, or a supervisor's "reload",
+  // would silently end the monitoring. There is nothing to reload (the config is read at start).
+  process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: Vigil reads its configuration at start; restart it to apply a change'));
   // A fault nothing foresaw leaves state that cannot be trusted: exit, but say why in the structured log
   // (Node would print a bare stack trace beside it). Nothing acknowledged is lost: answers follow commits.
   const crash = (err: unknown) => {
@@ -63,9 +71,8 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
-  // Node's default for SIGHUP is to die on the spot: a closed terminal, or a supervisor's "reload",
-  // would silently end the monitoring. There is nothing to reload (the config is read at start).
-  process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'SIGHUP ignored: Vigil reads its configuration at start; restart it to apply a change'));
+  daemon = await startDaemon({ config, logger });
+  if (stopRequested) shutDown(daemon);
 }
 
 async function replay(args: string[]): Promise<void> {
