@@ -19,7 +19,7 @@ import type { Pipeline } from '../pipeline.js';
 import { encodeJsonResponse } from './otlp-json.js';
 import { encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
 import { readBody } from './read-body.js';
-import { createHttpServer, type HttpListener } from '../tls.js';
+import { createHttpServer, SILENT_CONNECTION_MS, type HttpListener } from '../tls.js';
 import { ClientIdentities } from './client-identities.js';
 
 
@@ -63,11 +63,13 @@ export class HttpReceiver {
   constructor(private readonly deps: HttpReceiverDeps) {
     this.clients = new ClientIdentities(deps.config.receivers.otlp.clientIdentities);
     const { tls } = deps.config.receivers.otlp.http;
-    this.listener = createHttpServer(tls, 'otlp-http', deps.logger, { keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
-    this.server = this.listener.server;
-    // Slowloris guard: a client must send its headers promptly and its body within a bounded time.
+    // Slowloris guard: a client must start speaking and send its headers promptly, and its body within
+    // a bounded time.
     const { requestTimeout } = deps.config.receivers.otlp;
-    this.server.headersTimeout = Math.min(30_000, requestTimeout);
+    const prompt = Math.min(SILENT_CONNECTION_MS, requestTimeout);
+    this.listener = createHttpServer(tls, 'otlp-http', deps.logger, { keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res), prompt);
+    this.server = this.listener.server;
+    this.server.headersTimeout = prompt;
     this.server.requestTimeout = requestTimeout;
   }
 
