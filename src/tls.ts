@@ -15,6 +15,7 @@ import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { unreadableReason } from './errors.js';
 import type { Logger } from './log.js';
+import { closeIfSilent, SILENT_CONNECTION_MS } from './receiver/listen.js';
 
 export interface TlsConfig {
   cert: string;
@@ -211,14 +212,9 @@ export interface HttpListener {
 /** Longest a TLS client may take to finish its handshake (Node's default, 120 s, lets idle sockets pile up). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** Longest a client may stay connected without sending a byte (see `createHttpServer`). */
-export const SILENT_CONNECTION_MS = 30_000;
-
 /**
  * An HTTP server, or with `cfg` an HTTPS one whose certificate follows the files' renewals. `name`
- * names the listener in logs. A connection that sends nothing within `silentMs` is closed: Node's
- * request timeouts start with a request's first byte, so such sockets would otherwise stay (each a
- * file descriptor) for as long as the client likes.
+ * names the listener in logs. A connection that sends nothing within `silentMs` is closed.
  */
 export function createHttpServer(
   cfg: TlsConfig | undefined,
@@ -244,10 +240,7 @@ export function createHttpServer(
     // An https.Server is an http.Server to everything that uses one here (requests, timeouts, upgrades).
     server = secure as unknown as http.Server;
   }
-  server.on('connection', (s: net.Socket) => {
-    const timer = setTimeout(() => s.bytesRead === 0 && s.destroy(), silentMs).unref();
-    s.once('close', () => clearTimeout(timer));
-  });
+  server.on('connection', (s: net.Socket) => closeIfSilent(s, silentMs));
   const closeAll = () => {
     server.closeAllConnections();
     for (const s of sockets) s.destroy();

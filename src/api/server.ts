@@ -4,11 +4,11 @@
  * tokens are only ever read from headers, never from URLs, which end up in proxy and access logs.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
+import { listenOn } from '../receiver/listen.js';
 import { BadRequest } from './json-body.js';
 import { bearerToken, tokenMatches } from './token.js';
 
@@ -106,14 +106,7 @@ export class ApiServer {
   }
 
   listen(endpoint: string): Promise<number> {
-    const i = endpoint.lastIndexOf(':');
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(Number(endpoint.slice(i + 1)), endpoint.slice(0, i).replace(/^\[|\]$/g, ''), () => {
-        this.server.off('error', reject);
-        resolve((this.server.address() as AddressInfo).port);
-      });
-    });
+    return listenOn(this.server, endpoint);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

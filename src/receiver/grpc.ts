@@ -15,6 +15,7 @@
  * DEADLINE_EXCEEDED (retryable): uploads held open cannot keep the slots. A call holds its slot until
  * its stream is half-closed, when the handler runs and the queue charges its message.
  */
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { bearerToken, tokenMatches } from '../api/token.js';
 import type { Config } from '../config/schema.js';
@@ -26,6 +27,7 @@ import { encodeGrpcStatusDetailsRetryInfo, encodeProtobufResponse } from './otlp
 import { TlsFiles } from '../tls.js';
 import { ClientIdentities } from './client-identities.js';
 import { grpcCredentials } from './grpc-tls.js';
+import { closeIfSilent, listenOn, SILENT_CONNECTION_MS } from './listen.js';
 import { ReceivingSlots } from './receiving-slots.js';
 
 const passThrough = (b: Buffer) => b;
@@ -51,6 +53,19 @@ export interface GrpcReceiverDeps {
 
 export class GrpcReceiver {
   private readonly server: grpc.Server;
+  /**
+   * Vigil accepts the TCP connections itself and hands them to grpc-js: grpc-js closes no connection
+   * that never sends its HTTP/2 preface (neither its idle nor its age option applies before one), and
+   * such a connection must not keep a file descriptor for ever (`closeIfSilent`).
+   */
+  private readonly tcp = net.createServer((socket) => {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    closeIfSilent(socket, Math.min(SILENT_CONNECTION_MS, this.deps.config.receivers.otlp.requestTimeout));
+    this.injector?.injectConnection(socket);
+  });
+  private readonly sockets = new Set<net.Socket>();
+  private injector: grpc.ConnectionInjector | null = null;
   private closed = false;
   private readonly slots: ReceivingSlots;
   private readonly tlsFiles: TlsFiles | null;
@@ -114,13 +129,12 @@ export class GrpcReceiver {
 
   /** Binds the configured endpoint; resolves with the bound port (the endpoint may ask for port 0). */
   listen(endpoint: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(endpoint, grpcCredentials(this.tlsFiles), (err, port) => (err ? reject(err) : resolve(port)));
-    });
+    this.injector = this.server.createConnectionInjector(grpcCredentials(this.tlsFiles));
+    return listenOn(this.tcp, endpoint);
   }
 
   private export(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
-    const { pipeline, metrics, logger, config } = this.deps;
+    const { pipeline, metrics, config } = this.deps;
     const stop = metrics.requestDuration.startTimer({ receiver: 'grpc' });
     const done: grpc.sendUnaryData<Buffer> = (err, value, trailer) => {
       stop();
@@ -136,12 +150,9 @@ export class GrpcReceiver {
     }
     outcome.then(
       (o) => done(null, Buffer.from(encodeProtobufResponse(o.rejected, o.errorMessage))),
-      (err) => {
-        // Refusals (a store outage, a worker restart) are logged once where they start, not per export:
-        // a full disk must not also fill with log lines. Only the unforeseen is logged here.
-        if (!(err instanceof VigilError)) logger.error({ err }, 'unexpected error in grpc export');
-        done(this.toStatus(err, config.ingest.retryAfter), null);
-      },
+      // Refusals (a store outage, a worker restart) are logged once where they start, not per export: a
+      // full disk must not also fill with log lines. `toStatus` logs only the unforeseen.
+      (err) => done(this.toStatus(err, config.ingest.retryAfter), null),
     );
   }
 
@@ -171,13 +182,16 @@ export class GrpcReceiver {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.tlsFiles?.close();
+    this.tcp.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
+        for (const s of this.sockets) s.destroy(); // handshakes and silent connections: no session yet
         resolve();
       }, graceMs);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
+        for (const s of this.sockets) s.destroy();
         resolve();
       });
     });

@@ -7,7 +7,6 @@
  * ingest queue is full.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { bearerToken, tokenMatches } from '../api/token.js';
 import type { Config } from '../config/schema.js';
@@ -19,7 +18,8 @@ import type { Pipeline } from '../pipeline.js';
 import { encodeJsonResponse } from './otlp-json.js';
 import { encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
 import { readBody } from './read-body.js';
-import { createHttpServer, SILENT_CONNECTION_MS, type HttpListener } from '../tls.js';
+import { createHttpServer, type HttpListener } from '../tls.js';
+import { listenOn, SILENT_CONNECTION_MS } from './listen.js';
 import { ClientIdentities } from './client-identities.js';
 
 
@@ -74,15 +74,7 @@ export class HttpReceiver {
   }
 
   listen(endpoint: string): Promise<number> {
-    const i = endpoint.lastIndexOf(':');
-    const host = endpoint.slice(0, i).replace(/^\[|\]$/g, '');
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(Number(endpoint.slice(i + 1)), host, () => {
-        this.server.off('error', reject);
-        resolve((this.server.address() as AddressInfo).port);
-      });
-    });
+    return listenOn(this.server, endpoint);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

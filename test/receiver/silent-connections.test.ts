@@ -1,7 +1,7 @@
 /**
- * A connection that never sends a byte is closed after `silentMs` (the API, and the OTLP/HTTP receiver
- * with the shorter of 30 s and its request timeout): Node's own timeouts start with a request's first
- * byte, so such sockets, each a file descriptor, would stay for as long as the client likes. One that
+ * A connection that never sends a byte is closed after `silentMs` (the API; the OTLP receivers with the
+ * shorter of 30 s and their request timeout): Node's and grpc-js's own timeouts start with a request's
+ * first byte, so such sockets, each a file descriptor, would stay for as long as the client likes. One that
  * has spoken is left to the usual keep-alive and request timeouts. Real HTTP and HTTPS servers.
  */
 import net from 'node:net';
@@ -51,10 +51,11 @@ it('a connection that has sent a request stays open past the silence limit (keep
   expect(await closedWithin(await listen(undefined), 5 * SILENT_MS, true)).toBe(false);
 });
 
-it('the OTLP/HTTP receiver closes a silent connection within its request timeout', async () => {
+it('both OTLP receivers close a silent connection within their request timeout (gRPC: before any HTTP/2 preface)', async () => {
   const t = await startTestDaemon({ receivers: { otlp: { requestTimeout: '1s' } } });
   try {
-    expect(await closedWithin(t.daemon.ports.http, 10_000, false)).toBe(true);
+    const { http, grpc } = t.daemon.ports;
+    expect(await Promise.all([closedWithin(http, 10_000, false), closedWithin(grpc, 10_000, false)])).toEqual([true, true]);
   } finally {
     await t.close();
   }

@@ -1,0 +1,32 @@
+/**
+ * Listening on a configured `host:port` endpoint, and closing connections that never speak. Shared by
+ * the receivers and the API.
+ */
+import type net from 'node:net';
+
+/** Longest a client may stay connected without sending a byte. */
+export const SILENT_CONNECTION_MS = 30_000;
+
+/** Listens on `endpoint` (`host:port`, IPv6 hosts in brackets); resolves with the bound port. */
+export function listenOn(server: net.Server, endpoint: string): Promise<number> {
+  const i = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, i).replace(/^\[|\]$/g, '');
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(endpoint.slice(i + 1)), host, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Closes a connection that has sent nothing within `ms`. Node's (and grpc-js's) timeouts start with a
+ * request's first byte, so such a socket, a file descriptor each, would otherwise stay for as long as
+ * the client likes. A plain timer, not `socket.setTimeout`: Node's HTTP server destroys any socket whose
+ * inactivity timeout fires, talking or not.
+ */
+export function closeIfSilent(socket: net.Socket, ms: number): void {
+  const timer = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), ms).unref();
+  socket.once('close', () => clearTimeout(timer));
+}
