@@ -110,7 +110,7 @@ export class AlertManager {
   report(finding: Finding, action: Action, identity: string): void {
     const k = foldKey(identity, finding.detector, finding.subject);
     const open = this.openAlert(k, identity, finding, action.time);
-    if (open) return this.fold(open, action.time);
+    if (open && !this.newCredential(open, action)) return this.fold(open, action.time);
     const waiting = this.unsaved.get(k) ?? this.held.get(k);
     if (waiting) {
       waiting.count++;
@@ -206,6 +206,17 @@ export class AlertManager {
     this.open.delete(k);
     this.open.set(k, alert);
     if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
+  }
+
+  /**
+   * A repeat carrying a credential the open alert's response did not cover (the agent's token was
+   * refreshed, or it switched tokens) is raised as an alert of its own, so a revocation rule revokes that
+   * credential too: folded, it would go on unrevoked for the rest of the suppression window. Only where a
+   * rule responded: otherwise a new token is no reason for a new alert.
+   */
+  private newCredential(open: Alert, action: Action): boolean {
+    if (open.response === undefined || action.credential === null) return false;
+    return (open.evidence.credential as Action['credential'] | undefined)?.id !== action.credential.id;
   }
 
   private fold(alert: Alert, time: number): void {

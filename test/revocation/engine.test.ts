@@ -109,6 +109,34 @@ describe('revocation engine', () => {
     expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'succeeded', attempts: 1, alertId: first.id }]);
   });
 
+  it('a repeat with a new credential (a refreshed token) is an alert of its own, so that credential is revoked too', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const subject = 'reports.purge|delete|refreshed';
+    const jti = (n: number) => ({ id: `jti-${n}`, type: 'oauth_jti' });
+    const first = raise(t.daemon, { subject, credential: jti(0) });
+    const second = raise(t.daemon, { subject, credential: jti(1) });
+    raise(t.daemon, { subject, credential: jti(1) }); // the same token again: folded into the second alert
+    const third = raise(t.daemon, { subject, credential: jti(2) });
+    expect(new Set([first.id, second.id, third.id]).size).toBe(3);
+    expect([first, second, third].map((a) => a.response?.revocationId)).toEqual([expect.any(String), expect.any(String), expect.any(String)]);
+    await waitFor(() => b.received.length === 3, 'three revocations');
+    expect(b.received.map((r) => verifyStandardWebhook(BROKER_SECRET, r).data.credentialId).sort()).toEqual(['jti-0', 'jti-1', 'jti-2']);
+    t.daemon.alerts.flush();
+    const counts = t.daemon.db.prepare('SELECT id, count FROM alerts WHERE subject = ? ORDER BY seq').all(subject);
+    expect(counts).toEqual([{ id: first.id, count: 1 }, { id: second.id, count: 2 }, { id: third.id, count: 1 }]);
+  });
+
+  it('without a matching rule, repeats fold whatever credential they carry', async () => {
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'critical', broker: 'hook' }], brokers: [hookBroker(await broker())] });
+    const subject = 'reports.purge|delete|no-rule';
+    const first = raise(t.daemon, { subject, credential: { id: 'jti-a', type: 'oauth_jti' } });
+    raise(t.daemon, { subject, credential: { id: 'jti-b', type: 'oauth_jti' } });
+    expect(first.response).toBeUndefined();
+    t.daemon.alerts.flush();
+    expect(t.daemon.db.prepare('SELECT count FROM alerts WHERE subject = ?').pluck().all(subject)).toEqual([2]);
+  });
+
   it('retries 429/5xx/network errors with the same webhook-id, recording every attempt', async () => {
     const b = await broker((_r, i) => (i === 0 ? { status: 503 } : i === 1 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 200 }));
     const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
