@@ -5,16 +5,19 @@
  * overwritten at its next checkpoint).
  */
 import { parseArgs } from 'node:util';
-import { resolveApiToken } from './api/token.js';
+import { readApiToken } from './api/token.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
+
+/** Longest a call may wait for the daemon's answer. */
+const CALL_TIMEOUT_MS = 10_000;
 
 export async function baselineCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
   const config = load(values.config);
   const base = `${config.api.tls ? 'https' : 'http'}://${localEndpoint(config.api.endpoint)}`;
-  const token = resolveApiToken(config.api.token, config.storage.path).value;
+  const token = readApiToken(config.api.token, config.storage.path);
   const call = async (method: string, path: string, body?: unknown) => {
     let res: Response;
     try {
@@ -22,8 +25,12 @@ export async function baselineCommand(args: string[], load: (path: string | unde
         method,
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       });
     } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        throw new UserError(`the daemon at ${base} accepted the connection but did not answer within ${CALL_TIMEOUT_MS / 1000} s: it may be overloaded or stuck (see its log and /metrics)`);
+      }
       const cause = String((err as { cause?: { code?: string } }).cause?.code ?? '');
       if (cause === 'ERR_TLS_CERT_ALTNAME_INVALID') {
         throw new UserError(`the certificate of the daemon at ${base} does not name that host: set api.endpoint in the --config given here to a name api.tls.cert holds`);
@@ -34,8 +41,15 @@ export async function baselineCommand(args: string[], load: (path: string | unde
       throw new UserError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
     }
     const text = await res.text();
+    if (res.status === 401) throw new UserError(`${method} ${path}: 401: the daemon at ${base} does not take this token; set VIGIL_API_TOKEN to the one it uses`);
     if (!res.ok) throw new UserError(`${method} ${path}: ${res.status} ${text}`);
-    process.stdout.write(JSON.stringify(JSON.parse(text), null, 2) + '\n');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new UserError(`${method} ${path}: ${base} answered with something other than JSON (is it Vigil's API?): ${text.slice(0, 200)}`);
+    }
+    process.stdout.write(JSON.stringify(parsed, null, 2) + '\n');
   };
   const encoded = (id: string) => `/v1/identities/${encodeURIComponent(id)}`;
   if (sub === 'show' && positionals.length === 1) return call('GET', encoded(positionals[0]));

@@ -16,7 +16,7 @@ export interface ApiToken {
 }
 
 /**
- * Returns the configured token, or the generated one kept in `<data folder>/api-token`.
+ * Returns the configured token, or the generated one kept in `<data folder>/api-token` (made on first use).
  * @throws UserError for an in-memory store without a configured token.
  */
 export function resolveApiToken(configured: string | undefined, storagePath: string): ApiToken {
@@ -25,17 +25,43 @@ export function resolveApiToken(configured: string | undefined, storagePath: str
     // A generated token would be kept nowhere: no one could ever call the API, the stream or /metrics.
     throw new UserError('api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:": there is no data folder to keep a generated token in');
   }
-  const file = path.join(path.dirname(storagePath), 'api-token');
-  try {
-    const existing = fs.readFileSync(file, 'utf8').trim();
-    if (existing.length >= 16) return { value: existing, file };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const file = tokenFile(storagePath);
+  const existing = readTokenFile(file);
+  if (existing !== null) return { value: existing, file };
   const value = crypto.randomBytes(32).toString('base64url');
   makeFolders(path.dirname(file));
   fs.writeFileSync(file, value + '\n', { mode: 0o600 });
   return { value, file };
+}
+
+/**
+ * The daemon's token as a client on this host finds it (`vigil baseline`): configured, or in the file
+ * the daemon generated. Never creates anything: a client must not leave a token (or a data folder owned
+ * by its user) where the daemon will look.
+ * @throws UserError when there is none to read, naming what to set.
+ */
+export function readApiToken(configured: string | undefined, storagePath: string): string {
+  if (configured) return configured;
+  const file = storagePath === ':memory:' ? null : tokenFile(storagePath);
+  const existing = file === null ? null : readTokenFile(file);
+  if (existing === null) {
+    throw new UserError(`no API token${file ? ` in ${file}` : ''}: set VIGIL_API_TOKEN to the token the daemon uses (or start the daemon, which writes that file)`);
+  }
+  return existing;
+}
+
+const tokenFile = (storagePath: string) => path.join(path.dirname(storagePath), 'api-token');
+
+/** The token in `file`, or null when there is none (or too short to be one). */
+function readTokenFile(file: string): string | null {
+  try {
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    return existing.length >= 16 ? existing : null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new UserError(`cannot read the API token in ${file} (${code ?? (err as Error).message}): run as the daemon's user, or set VIGIL_API_TOKEN`);
+  }
 }
 
 const digest = (s: string) => crypto.createHash('sha256').update(s).digest();
