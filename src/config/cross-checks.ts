@@ -37,6 +37,10 @@ export function crossChecks(cfg: Config, ctx: z.RefinementCtx): void {
   for (const [path, ms] of timers) {
     if (!(ms > 0 && ms <= MAX_TIMER_MS)) ctx.addIssue({ code: 'custom', path, message: 'must be more than 0 and at most 24d' });
   }
+  if (cfg.baselines.halfLife <= 0) {
+    // 0 reads like "no decay" but means the opposite: everything learned fades at once, nothing is normal.
+    ctx.addIssue({ code: 'custom', path: ['baselines', 'halfLife'], message: 'must be more than 0: what is learned fades by half in this time (0 would forget it at once)' });
+  }
   if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
     ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
   }
