@@ -1,10 +1,11 @@
 /**
  * The effective configuration as `vigil check-config` prints it: YAML with every key in force, defaults
  * included, durations written back the way config.yaml writes them (`5m`, not 300000) so the output
- * reads like the file and can be loaded again, and every secret replaced by `<redacted>` so the output
- * can be pasted into a ticket.
+ * reads like the file and can be loaded again, and every secret replaced by `<redacted>` (webhook and
+ * broker URLs cut to their origin) so the output can be pasted into a ticket.
  */
 import { stringify } from 'yaml';
+import { printableUrl } from '../sinks/redact-url.js';
 import { type Config, configSchema, duration, formatDuration } from './schema.js';
 import { child, type SchemaNode, unwrap } from './walk.js';
 
@@ -17,6 +18,11 @@ export const REDACTED = '<redacted>';
  * added later under one of these names is hidden without anyone remembering to list it here.
  */
 const SECRET_KEYS = new Set(['token', 'secret', 'authorization']);
+/**
+ * Keys holding a webhook's or broker's URL: printed as their origin only, as in logs (redact-url.ts),
+ * since user-info, path or query may carry a credential (`?apikey=`, Slack-style paths).
+ */
+const URL_KEYS = new Set(['url', 'address']);
 
 const HEADER = [
   '# Effective configuration: every key with the value in force, defaults included.',
@@ -33,7 +39,9 @@ function render(node: SchemaNode | undefined, value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
       if (item === undefined) continue;
-      out[key] = SECRET_KEYS.has(key) && typeof item === 'string' ? REDACTED : render(node && child(node, value, key), item);
+      if (typeof item === 'string' && SECRET_KEYS.has(key)) out[key] = REDACTED;
+      else if (typeof item === 'string' && URL_KEYS.has(key)) out[key] = printableUrl(item);
+      else out[key] = render(node && child(node, value, key), item);
     }
     return out;
   }
@@ -42,8 +50,8 @@ function render(node: SchemaNode | undefined, value: unknown): unknown {
 
 /**
  * The effective configuration as YAML for `vigil check-config`, with a short header saying how to read
- * it. Durations print as `5m`-style strings, secrets as `<redacted>`; any output without secrets loads
- * back to an equal configuration.
+ * it. Durations print as `5m`-style strings, secrets as `<redacted>`, URLs as their origin; any output
+ * without secrets (and whose URLs are bare origins) loads back to an equal configuration.
  */
 export function formatEffectiveConfig(config: Readonly<Config>): string {
   return `${HEADER}\n${stringify(render(configSchema, config), { lineWidth: 0 })}`;

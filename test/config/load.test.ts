@@ -180,6 +180,23 @@ describe('formatEffectiveConfig', () => {
     expect(text.match(/: <redacted>$/gm)).toHaveLength(secrets.length);
   });
 
+  it('prints webhook and broker URLs as their origin: a path or query may hold a credential', () => {
+    const path = write(
+      [
+        'webhooks: [{ url: "https://siem.example/hook?apikey=URLSECRET1", secret: "whsec_aG9vay1zZWNyZXQ=" }]',
+        'revocation:',
+        '  brokers:',
+        '    - { name: hook, type: webhook, url: "https://broker.example/services/T0/URLSECRET3", secret: "whsec_YnJva2VyLXNlY3JldA==" }',
+        '    - { name: vault, type: vault, address: "https://vault.example:8200", token: "hvs.vault-token" }',
+      ].join('\n'),
+    );
+    const text = formatEffectiveConfig(loadConfig({ path, env: {} }).config);
+    expect(text).not.toMatch(/URLSECRET/);
+    expect(text).toContain('url: https://siem.example/<redacted>');
+    expect(text).toContain("url: https://broker.example/<redacted>");
+    expect(text).toContain('address: https://vault.example:8200');
+  });
+
   it('prints durations as written in config.yaml and loads back to the same config', () => {
     const path = write(
       [
@@ -191,7 +208,7 @@ describe('formatEffectiveConfig', () => {
         'revocation:',
         '  mode: enforce',
         '  rules: [{ detectors: [retry_storm], broker: idp }]',
-        '  brokers: [{ name: idp, type: ssf, url: "https://idp.example/push", issuer: vigil, audience: idp, signingKey: k.pem }]',
+        '  brokers: [{ name: idp, type: ssf, url: "https://idp.example", issuer: vigil, audience: idp, signingKey: k.pem }]',
       ].join('\n'),
     );
     const { config } = loadConfig({ path, env: {} });
