@@ -86,7 +86,10 @@ export class ApiServer {
   }
 
   private handlerFor(method: string, pathname: string): RouteHandler | undefined {
-    return this.routes.get(`${method} ${pathname}`) ?? this.patterns.find((p) => p.method === method && p.pattern.test(pathname))?.handler;
+    // HEAD is GET without the body (RFC 9110 §9.3.2; Node's response drops the body itself): load
+    // balancers and uptime probes use it on health checks.
+    const m = method === 'HEAD' ? 'GET' : method;
+    return this.routes.get(`${m} ${pathname}`) ?? this.patterns.find((p) => p.method === m && p.pattern.test(pathname))?.handler;
   }
 
   /** The methods some route serves at `pathname` (none: no such path). */
@@ -97,6 +100,7 @@ export class ApiServer {
       if (key.slice(space + 1) === pathname) methods.add(key.slice(0, space));
     }
     for (const p of this.patterns) if (p.pattern.test(pathname)) methods.add(p.method);
+    if (methods.has('GET')) methods.add('HEAD');
     return [...methods].sort();
   }
 

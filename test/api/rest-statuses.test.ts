@@ -36,12 +36,12 @@ describe('identity paths with broken percent-encoding', () => {
 
 describe('a known path with a method it does not serve', () => {
   it.each([
-    ['POST', '/v1/alerts', 'GET'],
-    ['DELETE', '/v1/identities/x', 'GET'],
-    ['POST', '/v1/identities/x', 'GET'],
+    ['POST', '/v1/alerts', 'GET, HEAD'],
+    ['DELETE', '/v1/identities/x', 'GET, HEAD'],
+    ['POST', '/v1/identities/x', 'GET, HEAD'],
     ['GET', '/v1/identities/x/allow', 'POST'],
-    ['PUT', '/v1/revocations', 'GET'],
-    ['POST', '/v1/alerts/stream', 'GET'],
+    ['PUT', '/v1/revocations', 'GET, HEAD'],
+    ['POST', '/v1/alerts/stream', 'GET, HEAD'],
   ])('%s %s -> 405 with Allow: %s', async (method, p, allow) => {
     const res = await fetch(`${d.apiUrl}${p}`, { method, headers: auth });
     const body = (await res.json()) as { error: string };
@@ -55,7 +55,17 @@ describe('a known path with a method it does not serve', () => {
 
   it('on the public health checks, 405 without a token', async () => {
     const res = await fetch(`${d.apiUrl}/healthz`, { method: 'POST' });
-    expect([res.status, res.headers.get('allow')]).toEqual([405, 'GET']);
+    expect([res.status, res.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+  });
+
+  it('HEAD is GET without a body: health checks, and token-guarded routes as their GET', async () => {
+    for (const [p, headers, status] of [['/healthz', {}, 200], ['/readyz', {}, 200], ['/v1/alerts', auth, 200], ['/v1/alerts', {}, 401]] as const) {
+      const res = await fetch(`${d.apiUrl}${p}`, { method: 'HEAD', headers });
+      expect([p, res.status, await res.text()]).toEqual([p, status, '']);
+    }
+    const get = await fetch(`${d.apiUrl}/v1/alerts`, { headers: auth });
+    const head = await fetch(`${d.apiUrl}/v1/alerts`, { method: 'HEAD', headers: auth });
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
   });
 
   it('a path no route serves stays 404, whatever the method', async () => {
