@@ -1,6 +1,6 @@
 /**
  * Alert REST routes (CONTRACT §2): `GET /v1/alerts?since=&limit=` pages the alert store in `seq` order,
- * `GET /v1/revocations` lists every revocation with its current state. Also the query grammar the alert
+ * `GET /v1/revocations` lists every revocation with its current state (paged by `since`/`limit` on request). Also the query grammar the alert
  * websocket shares (`since` and the `minSeverity` / `identity` / `detector` filters), so a filter means
  * the same thing on both.
  */
@@ -127,6 +127,8 @@ export interface RevocationSource {
   subscribe(fn: (revocation: unknown) => void): void;
   /** Every revocation with its current state. */
   list(): unknown[];
+  /** Up to `limit` revocations created after cursor `since`, and the cursor to pass next. */
+  page(since: number, limit: number): { revocations: unknown[]; next: number };
 }
 
 /** Registers `GET /v1/alerts` and `GET /v1/revocations`; `revocations()` is read per request (wired late). */
@@ -140,7 +142,14 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     sendJson(res, 200, { alerts, next: alerts.length > 0 ? alerts[alerts.length - 1].seq : since });
   });
 
-  api.route('GET /v1/revocations', (_req, res) => {
-    sendJson(res, 200, { revocations: revocations()?.list() ?? [] });
+  api.route('GET /v1/revocations', (_req, res, url) => {
+    // Without parameters: every record (CONTRACT §2). Records are kept for audit, so after months there
+    // may be 100k+; `since`/`limit` page them in creation order, as `/v1/alerts` pages alerts, so a
+    // dashboard need not fetch (and the event loop serialise) them all at once.
+    const q = parseAlertQuery(url.searchParams, ['since', 'limit']);
+    const source = revocations();
+    if (url.searchParams.size === 0) return sendJson(res, 200, { revocations: source?.list() ?? [] });
+    const since = q.since ?? 0;
+    sendJson(res, 200, source?.page(since, q.limit) ?? { revocations: [], next: since });
   });
 }

@@ -69,6 +69,12 @@ export class RevocationEngine {
     return this.store.all().map(toRecord);
   }
 
+  /** Up to `limit` revocations created after cursor `since`, and the cursor to pass next. */
+  page(since: number, limit: number): { revocations: RevocationRecord[]; next: number } {
+    const rows = this.store.page(since, limit);
+    return { revocations: rows.map(toRecord), next: rows.length > 0 ? rows[rows.length - 1].position : since };
+  }
+
   /**
    * The AlertManager responder: runs inside the transaction that stores `alert`. Returns the alert's
    * `response` when a rule matches (also when the credential turns out not to be revocable), else undefined.

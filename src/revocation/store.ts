@@ -92,6 +92,7 @@ export class RevocationStore {
       byKey: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE cred_key = ?`),
       get: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE id = ?`),
       all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY created_at, rowid`),
+      page: db.prepare(`SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > ? ORDER BY rowid LIMIT ?`),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
       pendingByBroker: db.prepare(`SELECT broker, count(*) AS n FROM revocations WHERE status = 'pending' GROUP BY broker`),
       pendingOn: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? ORDER BY created_at, rowid`),
@@ -134,6 +135,11 @@ export class RevocationStore {
 
   all(): RevocationRow[] {
     return this.stmts.all.all() as RevocationRow[];
+  }
+
+  /** Up to `limit` revocations created after `position` (a rowid), in creation order, each with its position. */
+  page(position: number, limit: number): Array<RevocationRow & { position: number }> {
+    return this.stmts.page.all(position, limit) as Array<RevocationRow & { position: number }>;
   }
 
   due(broker: string, now: number, limit: number): RevocationRow[] {

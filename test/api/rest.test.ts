@@ -158,4 +158,28 @@ describe('GET /v1/revocations', () => {
     const revoked = alerts.filter((a) => a.identity === A).map((a) => a.response?.revocationId);
     expect(revoked).toEqual([body.revocations[0].revocationId, body.revocations[0].revocationId]);
   });
+
+  it('pages in creation order with since/limit, as /v1/alerts does; without them lists every record', async () => {
+    for (let i = 0; i < 5; i++) raise(r.daemon, { identity: B, detector: 'unexpected_write', severity: 'high' }); // not_revocable each
+    const all = (await get(r.apiUrl, '/v1/revocations')).body.revocations as Array<{ revocationId: string }>;
+    const paged: string[] = [];
+    let since = 0;
+    const sizes: number[] = [];
+    for (;;) {
+      const { status, body } = await get(r.apiUrl, `/v1/revocations?since=${since}&limit=3`);
+      expect(status).toBe(200);
+      sizes.push(body.revocations.length);
+      if (body.revocations.length === 0) {
+        expect(body.next).toBe(since); // an empty page leaves the cursor where it was
+        break;
+      }
+      paged.push(...body.revocations.map((x: { revocationId: string }) => x.revocationId));
+      since = body.next;
+    }
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    expect(paged).toEqual(all.map((x) => x.revocationId));
+    expect(Math.max(...sizes)).toBe(3); // full pages of `limit`, then the rest
+    expect((await get(r.apiUrl, '/v1/revocations?limit=0')).status).toBe(400);
+    expect((await get(r.apiUrl, '/v1/revocations?status=failed')).status).toBe(400); // unknown: refused, as on /v1/alerts
+  });
 });
