@@ -101,7 +101,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.
     const revocations = new RevocationEngine({ db, config, metrics, logger });
     const webhooks = new WebhookOutbox({ db, config, metrics, logger });
-    alerts.setResponder((alert, action) => revocations.respond(alert, action));
+    alerts.setResponder(revocations);
     alerts.addRaiseHook((alert) => webhooks.enqueue(alert));
     alerts.subscribe((e) => {
       if (e.type !== 'alert') return;

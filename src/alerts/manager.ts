@@ -36,7 +36,14 @@ export interface HeldFinding {
  * Decides, as an alert is raised and inside the transaction that stores it, whether a revocation rule
  * matches; returns the alert's `response` (and records the revocation durably) or undefined.
  */
-export type Responder = (alert: Alert, action: Action) => Alert['response'] | undefined;
+export interface Responder {
+  respond(alert: Alert, action: Action): Alert['response'] | undefined;
+  /**
+   * Whether `action`'s credential would get a revocation of its own from a rule matching `alert`: one
+   * that would really be sent (enforce mode, a broker able to revoke it) and that no record covers yet.
+   */
+  revokesAnew(alert: Alert, action: Action): boolean;
+}
 
 /**
  * Runs inside the transaction that stores a new alert, after its `response` is decided: for what must be
@@ -209,14 +216,13 @@ export class AlertManager {
   }
 
   /**
-   * A repeat carrying a credential the open alert's response did not cover (the agent's token was
-   * refreshed, or it switched tokens) is raised as an alert of its own, so a revocation rule revokes that
-   * credential too: folded, it would go on unrevoked for the rest of the suppression window. Only where a
-   * rule responded: otherwise a new token is no reason for a new alert.
+   * A repeat carrying a credential that a rule would revoke and nothing has revoked yet (the agent's token
+   * was refreshed after the first was revoked) is raised as an alert of its own, so that credential is
+   * revoked too: folded, it would go on unrevoked for the rest of the suppression window. Anything else
+   * folds: a credential already covered (replicas taking turns), dry_run, nothing revocable.
    */
   private newCredential(open: Alert, action: Action): boolean {
-    if (open.response === undefined || action.credential === null) return false;
-    return (open.evidence.credential as Action['credential'] | undefined)?.id !== action.credential.id;
+    return open.response !== undefined && this.responder !== null && this.responder.revokesAnew(open, action);
   }
 
   private fold(alert: Alert, time: number): void {
@@ -235,7 +241,7 @@ export class AlertManager {
     // seq is the row id: strictly increasing, never reused (AUTOINCREMENT), durable once committed.
     const info = this.insert.run(draft.id, f.detector, f.severity, identity, f.subject, action.time, Math.max(action.time, this.eventNow()), '{}');
     const stored: Alert = { seq: Number(info.lastInsertRowid), ...draft };
-    const response = this.responder?.(stored, action);
+    const response = this.responder?.respond(stored, action);
     if (response) stored.response = response;
     for (const hook of this.raiseHooks) hook(stored);
     this.updateCount.run(stored.count, JSON.stringify(stored), stored.seq);

@@ -75,6 +75,16 @@ export class RevocationEngine {
     return { revocations: rows.map(toRecord), next: rows.length > 0 ? rows[rows.length - 1].position : since };
   }
 
+  /** See Responder.revokesAnew: enforce mode, a rule and a broker for it, and no record of the credential yet. */
+  revokesAnew(alert: Alert, action: Action): boolean {
+    const { config } = this.deps;
+    if (config.revocation.mode !== 'enforce' || !action.credential?.id) return false;
+    const credential = { id: action.credential.id, type: action.credential.type };
+    const match = matchRule(config.revocation.rules, alert, credential.type);
+    if (!match || this.brokers.get(match.rule.broker)!.refuses(credential) !== null) return false;
+    return this.store.byKey(credentialKey(credential)) === undefined;
+  }
+
   /**
    * The AlertManager responder: runs inside the transaction that stores `alert`. Returns the alert's
    * `response` when a rule matches (also when the credential turns out not to be revocable), else undefined.

@@ -127,6 +127,30 @@ describe('revocation engine', () => {
     expect(counts).toEqual([{ id: first.id, count: 1 }, { id: second.id, count: 2 }, { id: third.id, count: 1 }]);
   });
 
+  it('replicas taking turns with credentials already revoked fold: only a credential not yet covered splits', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const subject = 'reports.purge|delete|replicas';
+    const replica = (n: number) => ({ id: `replica-${n}`, type: 'oauth_jti' });
+    const first = raise(t.daemon, { subject, credential: replica(0) });
+    const second = raise(t.daemon, { subject, credential: replica(1) });
+    for (let i = 0; i < 6; i++) raise(t.daemon, { subject, credential: replica(i % 2) });
+    await waitFor(() => b.received.length === 2, 'two revocations');
+    t.daemon.alerts.flush();
+    const counts = t.daemon.db.prepare('SELECT id, count FROM alerts WHERE subject = ? ORDER BY seq').all(subject);
+    expect(counts).toEqual([{ id: first.id, count: 1 }, { id: second.id, count: 7 }]);
+  });
+
+  it('in dry_run, repeats fold whatever credential they carry: nothing would be sent for a new one', async () => {
+    const t = await daemon({ mode: 'dry_run', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(await broker())] });
+    const subject = 'reports.purge|delete|dry-run';
+    const first = raise(t.daemon, { subject, credential: { id: 'jti-x', type: 'oauth_jti' } });
+    raise(t.daemon, { subject, credential: { id: 'jti-y', type: 'oauth_jti' } });
+    expect(first.response).toMatchObject({ mode: 'dry_run' });
+    t.daemon.alerts.flush();
+    expect(t.daemon.db.prepare('SELECT count FROM alerts WHERE subject = ?').pluck().all(subject)).toEqual([2]);
+  });
+
   it('without a matching rule, repeats fold whatever credential they carry', async () => {
     const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'critical', broker: 'hook' }], brokers: [hookBroker(await broker())] });
     const subject = 'reports.purge|delete|no-rule';
