@@ -45,6 +45,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   for (const file of opts.files) {
     if (file !== STDIN && !fs.existsSync(file)) throw new UserError(`cannot read ${file}: no such file`);
   }
+  if (opts.files.filter((f) => f === STDIN).length > 1) throw new UserError('standard input (-) can be read only once');
   const { config } = opts;
   const metrics = createMetrics();
   const db = openDatabase(opts.db, '--db');

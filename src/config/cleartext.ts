@@ -1,7 +1,7 @@
 /**
  * Settings that would send secrets across a network in clear: an API without TLS beyond loopback (its
- * bearer token, alerts, identities), and plain-http webhooks or revocation brokers on other hosts (signed
- * alerts, credential ids, a Vault token). Allowed — a TLS proxy or a private link may carry them — but
+ * bearer token, alerts, identities), receivers taking a token without TLS beyond loopback, and plain-http
+ * webhooks or revocation brokers on other hosts (signed alerts, credential ids, a Vault token). Allowed — a TLS proxy or a private link may carry them — but
  * said at start, each naming its key.
  */
 import type { Config } from './schema.js';
@@ -15,6 +15,12 @@ export function cleartextWarnings(config: Config): CleartextWarning[] {
   const out: CleartextWarning[] = [];
   if (config.api.tls === undefined && !isLoopback(config.api.endpoint)) {
     out.push({ key: 'api.endpoint', message: 'is reachable from other hosts without TLS: the API token, alerts and identities cross the network in clear; set api.tls, or listen on 127.0.0.1 behind a TLS proxy' });
+  }
+  const { otlp } = config.receivers;
+  for (const [name, r] of [['grpc', otlp.grpc], ['http', otlp.http]] as const) {
+    if (otlp.token !== undefined && r.enabled && r.tls === undefined && !isLoopback(r.endpoint)) {
+      out.push({ key: `receivers.otlp.${name}.endpoint`, message: 'is reachable from other hosts without TLS: exporters send receivers.otlp.token in clear; set its tls' });
+    }
   }
   config.webhooks.forEach((w, i) => {
     if (remoteHttp(w.url)) out.push({ key: `webhooks[${i}].url`, message: 'sends alerts to another host over plain http; use https' });

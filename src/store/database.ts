@@ -29,7 +29,7 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     }
     db = new Database(file);
     if (file !== ':memory:') claimStore(db, file);
-    db.pragma('journal_mode = WAL');
+    db.pragma('main.journal_mode = WAL'); // not the lock database: it needs no journal files
     db.pragma('synchronous = NORMAL');
     // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
     db.pragma('busy_timeout = 5000');

@@ -8,6 +8,7 @@ describe('cleartextWarnings', () => {
   it('names each setting that would send secrets to another host in clear, and nothing else', () => {
     const config = configSchema.parse({
       api: { endpoint: '0.0.0.0:8790' },
+      receivers: { otlp: { token: 'receiver-token-0123456789', grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '127.0.0.1:4318' } } },
       webhooks: [
         { url: 'http://127.0.0.1:9000/hook', secret: SECRET },
         { url: 'http://soc.example.com/hook', secret: SECRET },
@@ -23,12 +24,13 @@ describe('cleartextWarnings', () => {
       },
     });
     const warnings = cleartextWarnings(config);
-    expect(warnings.map((w) => w.key)).toEqual(['api.endpoint', 'webhooks[1].url', 'revocation.brokers[1].address', 'revocation.brokers[2].url']);
-    expect(warnings[2].message).toContain('the Vault token');
+    expect(warnings.map((w) => w.key)).toEqual(['api.endpoint', 'receivers.otlp.grpc.endpoint', 'webhooks[1].url', 'revocation.brokers[1].address', 'revocation.brokers[2].url']);
+    expect(warnings[3].message).toContain('the Vault token');
   });
 
-  it('the defaults warn of nothing', () => {
+  it('the defaults warn of nothing, nor do receivers beyond loopback that take no token', () => {
     expect(cleartextWarnings(configSchema.parse({}))).toEqual([]);
+    expect(cleartextWarnings(configSchema.parse({ receivers: { otlp: { grpc: { endpoint: '0.0.0.0:4317' } } } }))).toEqual([]);
   });
 
   it('loopback is 127.0.0.0/8, ::1 and localhost; wildcards, LAN addresses and names are not', () => {

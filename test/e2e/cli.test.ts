@@ -103,6 +103,11 @@ describe('vigil replay', () => {
     expect(r.stderr).toMatch(/spans\s+15/);
   });
 
+  it('refuses to read standard input twice (- -), which would wait for ever', () => {
+    const r = vigil(['replay', '-', '-']);
+    expect([r.code, r.stderr.trim()]).toEqual([1, 'vigil: standard input (-) can be read only once']);
+  });
+
   it('stops quietly when its reader closes the pipe (`vigil replay … | head`)', async () => {
     const file = path.join(tmpDir(), 'many.jsonl');
     const specs: SpanSpec[] = Array.from({ length: 500 }, (_, i) => ({ name: 'GET', kind: 'client' as const,
@@ -333,6 +338,8 @@ describe('vigil serve', () => {
     daemon.child.kill('SIGKILL');
     await daemon.exited;
     daemon = await serve(dir); // the kernel dropped the lock with the process: nothing stale to clean up
+    // The lock database keeps a plain rollback journal, not WAL files of its own.
+    expect(fs.readdirSync(path.join(dir, 'state')).filter((f) => /^vigil\.db-lock-(wal|shm)$/.test(f))).toEqual([]);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     const db = new Database(store, { readonly: true });
