@@ -20,6 +20,7 @@ export async function baselineCommand(args: string[], load: (path: string | unde
   const token = readApiToken(config.api.token, config.storage.path);
   const call = async (method: string, path: string, body?: unknown) => {
     let res: Response;
+    let text: string;
     try {
       res = await fetch(base + path, {
         method,
@@ -27,9 +28,10 @@ export async function baselineCommand(args: string[], load: (path: string | unde
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       });
+      text = await res.text(); // the timeout covers the body too
     } catch (err) {
       if ((err as Error).name === 'TimeoutError') {
-        throw new UserError(`the daemon at ${base} accepted the connection but did not answer within ${CALL_TIMEOUT_MS / 1000} s: it may be overloaded or stuck (see its log and /metrics)`);
+        throw new UserError(`the daemon at ${base} did not answer within ${CALL_TIMEOUT_MS / 1000} s: it may be overloaded or stuck (see its log and /metrics)`);
       }
       const cause = String((err as { cause?: { code?: string } }).cause?.code ?? '');
       if (cause === 'ERR_TLS_CERT_ALTNAME_INVALID') {
@@ -40,7 +42,6 @@ export async function baselineCommand(args: string[], load: (path: string | unde
       }
       throw new UserError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
     }
-    const text = await res.text();
     if (res.status === 401) throw new UserError(`${method} ${path}: 401: the daemon at ${base} does not take this token; set VIGIL_API_TOKEN to the one it uses`);
     if (!res.ok) throw new UserError(`${method} ${path}: ${res.status} ${text}`);
     let parsed: unknown;
