@@ -91,7 +91,7 @@ export class RevocationStore {
       insert: db.prepare(`INSERT INTO revocations (${COLUMNS}) VALUES (${COLUMNS.split(', ').map((c) => '@' + c).join(', ')})`),
       byKey: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE cred_key = ?`),
       get: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE id = ?`),
-      all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY created_at, rowid`),
+      all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY rowid`), // creation order, as `page` gives it
       page: db.prepare(`SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > ? ORDER BY rowid LIMIT ?`),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
       pendingByBroker: db.prepare(`SELECT broker, count(*) AS n FROM revocations WHERE status = 'pending' GROUP BY broker`),
