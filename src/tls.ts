@@ -210,7 +210,7 @@ export interface HttpListener {
 }
 
 /** Longest a TLS client may take to finish its handshake (Node's default, 120 s, lets idle sockets pile up). */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * An HTTP server, or with `cfg` an HTTPS one whose certificate follows the files' renewals. `name`

@@ -4,7 +4,7 @@
  * through a certificate provider; this one is fed by the same file watcher as the HTTPS listeners.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { TlsFiles, TlsMaterial } from '../tls.js';
+import { HANDSHAKE_TIMEOUT_MS, type TlsFiles, type TlsMaterial } from '../tls.js';
 
 type Provider = grpc.experimental.CertificateProvider;
 type IdentityListener = Parameters<Provider['addIdentityCertificateListener']>[0];
@@ -38,5 +38,12 @@ export function grpcCredentials(files: TlsFiles | null): grpc.ServerCredentials 
   const mutual = files.current.ca !== null;
   // One provider in both roles (certificate, client CA): grpc-js 1.14 takes the two arguments in the
   // order opposite to its type declaration, which a single provider makes moot.
-  return grpc.experimental.createCertificateProviderServerCredentials(provider, mutual ? provider : null, mutual);
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, mutual ? provider : null, mutual);
+  // grpc-js builds its TLS server from these options and has none for the handshake's deadline: Node's
+  // default (120 s) would let half-done handshakes, a file descriptor each, pile up. The HTTPS
+  // listeners use the same limit.
+  const options = credentials._getConstructorOptions();
+  if (options === null) throw new Error('grpc-js returned TLS credentials without server options');
+  options.handshakeTimeout = HANDSHAKE_TIMEOUT_MS;
+  return credentials;
 }

@@ -54,17 +54,19 @@ export interface GrpcReceiverDeps {
 export class GrpcReceiver {
   private readonly server: grpc.Server;
   /**
-   * Vigil accepts the TCP connections itself and hands them to grpc-js: grpc-js closes no connection
-   * that never sends its HTTP/2 preface (neither its idle nor its age option applies before one), and
-   * such a connection must not keep a file descriptor for ever (`closeIfSilent`).
+   * Vigil accepts the TCP connections itself and hands them to grpc-js, to close those that send
+   * nothing (`closeIfSilent`): over TLS, grpc-js's idle limit (below) starts only once a handshake is
+   * done.
    */
   private readonly tcp = net.createServer((socket) => {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    closeIfSilent(socket, Math.min(SILENT_CONNECTION_MS, this.deps.config.receivers.otlp.requestTimeout));
+    closeIfSilent(socket, this.promptMs);
     this.injector?.injectConnection(socket);
   });
   private readonly sockets = new Set<net.Socket>();
+  /** How long a connection may go without speaking, or without a call in progress. */
+  private readonly promptMs: number;
   private injector: grpc.ConnectionInjector | null = null;
   private closed = false;
   private readonly slots: ReceivingSlots;
@@ -75,11 +77,16 @@ export class GrpcReceiver {
     this.clients = new ClientIdentities(deps.config.receivers.otlp.clientIdentities);
     const { tls } = deps.config.receivers.otlp.grpc;
     this.tlsFiles = tls ? new TlsFiles(tls, 'otlp-grpc', deps.logger) : null;
-    const max = deps.config.receivers.otlp.maxRequestBytes;
+    const { maxRequestBytes: max, requestTimeout } = deps.config.receivers.otlp;
+    this.promptMs = Math.min(SILENT_CONNECTION_MS, requestTimeout);
     this.slots = new ReceivingSlots(Math.max(1, Math.floor(deps.config.ingest.queueBytes / max)));
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
+      // A connection with no call in progress is closed (a graceful GOAWAY; clients reconnect for their
+      // next export). This also bounds one that stops after a byte of its HTTP/2 preface, or after its
+      // TLS handshake, which neither the silence check nor any per-call timeout covers.
+      'grpc.max_connection_idle_ms': this.promptMs,
       interceptors: [this.boundReceiving],
     });
     this.server.addService(traceService, { Export: this.export.bind(this) });

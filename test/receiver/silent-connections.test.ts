@@ -2,14 +2,20 @@
  * A connection that never sends a byte is closed after `silentMs` (the API; the OTLP receivers with the
  * shorter of 30 s and their request timeout): Node's and grpc-js's own timeouts start with a request's
  * first byte, so such sockets, each a file descriptor, would stay for as long as the client likes. One that
- * has spoken is left to the usual keep-alive and request timeouts. Real HTTP and HTTPS servers.
+ * has spoken is left to the usual keep-alive and request timeouts. On the gRPC port, a connection with no
+ * call in progress is closed after the same limit, and a TLS handshake must finish within 10 s. Real
+ * HTTP and HTTPS servers, the real daemon and the real OpenTelemetry gRPC exporter.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import pino from 'pino';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpListener } from '../../src/tls.js';
+import { makeSpans } from '../helpers/otlp-payloads.js';
 import { SERVER_TLS } from '../helpers/tls.js';
-import { startTestDaemon } from '../helpers/daemon.js';
+import { startTestDaemon, waitFor } from '../helpers/daemon.js';
 
 const SILENT_MS = 300;
 const listeners: HttpListener[] = [];
@@ -24,11 +30,15 @@ async function listen(tls: typeof SERVER_TLS | undefined): Promise<number> {
   return (listener.server.address() as net.AddressInfo).port;
 }
 
-/** Connects; `speak` sends a request first. Resolves with whether the server closed it within `withinMs`. */
-function closedWithin(port: number, withinMs: number, speak: boolean): Promise<boolean> {
+/**
+ * Connects (`connect` may do so over TLS); `speak` sends a request first, `say` any bytes. Resolves with
+ * whether the server closed it within `withinMs`.
+ */
+function closedWithin(port: number, withinMs: number, speak: boolean, say = '', connect = plainConnect): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
+    const socket = connect(port, () => {
       if (speak) socket.write('GET / HTTP/1.1\r\nHost: vigil\r\n\r\n');
+      else if (say !== '') socket.write(say);
     });
     socket.on('error', () => {});
     const timer = setTimeout(() => {
@@ -42,6 +52,11 @@ function closedWithin(port: number, withinMs: number, speak: boolean): Promise<b
     socket.resume(); // read (and drop) the response
   });
 }
+
+const plainConnect = (port: number, onConnect: () => void): net.Socket => net.connect(port, '127.0.0.1', onConnect);
+/** A TLS client that offers HTTP/2 (as gRPC clients do) and completes its handshake. */
+const tlsConnect = (port: number, onConnect: () => void): net.Socket =>
+  tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['h2'] }, onConnect);
 
 it.each([['HTTP', undefined], ['HTTPS', SERVER_TLS]] as const)('%s: a connection that sends nothing is closed', async (_name, tls) => {
   expect(await closedWithin(await listen(tls), 10 * SILENT_MS + 5_000, false)).toBe(true);
@@ -59,4 +74,54 @@ it('both OTLP receivers close a silent connection within their request timeout (
   } finally {
     await t.close();
   }
+});
+
+describe('the gRPC receiver closes connections that hold no call', () => {
+  const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+
+  it('one that stops inside its HTTP/2 preface, or right after it', async () => {
+    const t = await startTestDaemon({ receivers: { otlp: { requestTimeout: '1s' } } });
+    try {
+      const { grpc } = t.daemon.ports;
+      const closed = await Promise.all([closedWithin(grpc, 10_000, false, 'P'), closedWithin(grpc, 10_000, false, PREFACE)]);
+      expect(closed).toEqual([true, true]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('over TLS: one that completes its handshake and then says nothing, and one that stops inside its handshake', async () => {
+    const t = await startTestDaemon({ receivers: { otlp: { requestTimeout: '1s', grpc: { tls: SERVER_TLS } } } });
+    try {
+      const { grpc } = t.daemon.ports;
+      const [afterHandshake, inHandshake] = await Promise.all([
+        closedWithin(grpc, 10_000, false, '', tlsConnect),
+        // 0x16: the first byte of a TLS handshake record. The handshake limit is 10 s.
+        closedWithin(grpc, 20_000, false, '\x16'),
+      ]);
+      expect({ afterHandshake, inHandshake }).toEqual({ afterHandshake: true, inHandshake: true });
+    } finally {
+      await t.close();
+    }
+  }, 30_000);
+
+  it('an exporter whose idle connection was closed exports again without an error', async () => {
+    const t = await startTestDaemon({ receivers: { otlp: { requestTimeout: '1s' } } });
+    const exporter = new GrpcExporter({ url: `http://127.0.0.1:${t.daemon.ports.grpc}` });
+    const exportAs = (identity: string) =>
+      new Promise<ExportResult>((resolve) =>
+        exporter.export(makeSpans([{ name: 'execute_tool crm.search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'crm.search' } }], { resource: { 'service.name': 'support-agent', 'nhi.identity': identity } }), resolve),
+      );
+    try {
+      expect((await exportAs('spiffe://acme.example/agent/idle-1')).code).toBe(ExportResultCode.SUCCESS);
+      await new Promise((r) => setTimeout(r, 2_500)); // past the 1 s idle limit: the daemon closes the connection
+      const again = await exportAs('spiffe://acme.example/agent/idle-2');
+      expect(again.error).toBeUndefined();
+      expect(again.code).toBe(ExportResultCode.SUCCESS);
+      await waitFor(() => t.actions.some((a) => a.identity === 'spiffe://acme.example/agent/idle-2'), 'the second export\'s action');
+    } finally {
+      await exporter.shutdown();
+      await t.close();
+    }
+  });
 });
