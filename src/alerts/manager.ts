@@ -23,14 +23,23 @@ export type AlertEvent =
   | { type: 'alert'; alert: Alert }
   | { type: 'update'; update: { id: string; seq: number; count: number; lastEventTime: string } };
 
-/** A finding waiting for its hold to end (scope_drift's rollout grace). */
+/** A finding waiting for its hold to end (scope_drift's rollout grace), or for the store to take writes. */
 export interface HeldFinding {
   finding: Finding;
   action: Action;
   identity: string;
   count: number;
   lastEventTime: number;
+  /**
+   * The first repeat of each other credential seen while it waited (not in `count`): reported again
+   * once it is raised, so a credential that a rule would revoke gets an alert of its own, as a repeat of
+   * a raised alert does (`newCredential`), instead of being folded unrevoked.
+   */
+  others?: Array<{ finding: Finding; action: Action }>;
 }
+
+/** Other credentials remembered per waiting finding (an agent refreshing its token every few minutes). */
+const MAX_OTHER_CREDENTIALS = 16;
 
 /**
  * Decides, as an alert is raised and inside the transaction that stores it, whether a revocation rule
@@ -120,8 +129,10 @@ export class AlertManager {
     if (open && !this.newCredential(open, action)) return this.fold(open, action.time);
     const waiting = this.unsaved.get(k) ?? this.held.get(k);
     if (waiting) {
-      waiting.count++;
-      waiting.lastEventTime = Math.max(waiting.lastEventTime, action.time);
+      if (!this.rememberCredential(waiting, finding, action)) {
+        waiting.count++;
+        waiting.lastEventTime = Math.max(waiting.lastEventTime, action.time);
+      }
       // Written by the next group commit, so the repeat is as durable as the export that carried it.
       if (this.held.has(k)) this.heldStale.add(k);
       return;
@@ -167,7 +178,32 @@ export class AlertManager {
       const alert = this.db.transaction(() => this.store(h))();
       this.unsaved.delete(k); // stored: whatever a subscriber does next, it is not stored twice
       this.announce(k, alert);
+      this.reportOthers(h);
     }
+  }
+
+  /**
+   * Keeps a waiting finding's repeat aside when it carries a credential not seen on it yet (bounded);
+   * returns whether it did.
+   */
+  private rememberCredential(waiting: HeldFinding, finding: Finding, action: Action): boolean {
+    const id = action.credential?.id;
+    if (id === undefined || id === waiting.action.credential?.id) return false;
+    const others = (waiting.others ??= []);
+    if (others.length >= MAX_OTHER_CREDENTIALS || others.some((o) => o.action.credential?.id === id)) return false;
+    others.push({ finding, action });
+    return true;
+  }
+
+  /**
+   * Reports the repeats a waiting finding kept aside, now that it is raised as `raised` (a held one may
+   * have been lowered): each folds into it, or is raised on its own when its credential would be revoked
+   * anew. (Its hold is already deleted: a kill -9 in the microseconds before these are reported loses
+   * their count, never a raised alert.)
+   */
+  private reportOthers(raised: HeldFinding): void {
+    const { severity, explanation } = raised.finding;
+    for (const o of raised.others ?? []) this.report({ ...o.finding, severity, explanation, holdUntil: undefined }, o.action, raised.identity);
   }
 
   /** Held findings whose hold has ended by event time `now`; they stay held until `release`. */
@@ -194,7 +230,10 @@ export class AlertManager {
     })();
     this.held.delete(k);
     this.heldStale.delete(k);
-    if (alert) this.announce(k, alert);
+    if (alert && raise) {
+      this.announce(k, alert);
+      this.reportOthers(raise);
+    }
   }
 
   private openAlert(k: string, identity: string, f: Finding, time: number): Alert | undefined {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/daemon.js';
-import { BROKER_SECRET, raise, WEBHOOK_SECRET } from '../sinks/fixtures.js';
+import { BROKER_SECRET, raise, report, WEBHOOK_SECRET } from '../sinks/fixtures.js';
 import { Receiver, verifyStandardWebhook } from '../sinks/receivers.js';
 import { sleep, startRevocationDaemon, type RevocationDaemon } from './helpers.js';
 
@@ -125,6 +125,70 @@ describe('revocation engine', () => {
     t.daemon.alerts.flush();
     const counts = t.daemon.db.prepare('SELECT id, count FROM alerts WHERE subject = ? ORDER BY seq').all(subject);
     expect(counts).toEqual([{ id: first.id, count: 1 }, { id: second.id, count: 2 }, { id: third.id, count: 1 }]);
+  });
+
+  // Regression: a finding waiting to be raised (held for a rollout, or kept while the store refused
+  // writes) folded every repeat, so a token the agent refreshed meanwhile was never revoked.
+  it.each(['held for a rollout', 'kept while the store refused writes'] as const)(
+    'a finding %s: the credentials its repeats carried are revoked once it is raised',
+    async (waiting) => {
+      const b = await broker(() => ({ status: 204 }));
+      const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+      const subject = `reports.purge|delete|waiting-${waiting.split(' ')[0]}`;
+      const jti = (n: number) => ({ id: `jti-${n}`, type: 'oauth_jti' });
+      const holdUntil = waiting === 'held for a rollout' ? Date.now() : undefined;
+      const refuse = () => t.daemon.db.exec(`CREATE TRIGGER full BEFORE INSERT ON alerts BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+      if (holdUntil === undefined) refuse();
+      for (const n of [0, 1, 1, 2, 0]) report(t.daemon, { subject, credential: jti(n), holdUntil });
+      expect(t.daemon.db.prepare('SELECT count(*) FROM alerts WHERE subject = ?').pluck().get(subject)).toBe(0);
+
+      if (holdUntil === undefined) {
+        t.daemon.db.exec('DROP TRIGGER full');
+        t.daemon.alerts.storePending();
+      } else {
+        const [held] = t.daemon.alerts.dueHeld(holdUntil);
+        t.daemon.alerts.release(held, held);
+      }
+      await waitFor(() => b.received.length === 3, 'three revocations');
+      expect(b.received.map((r) => verifyStandardWebhook(BROKER_SECRET, r).data.credentialId).sort()).toEqual(['jti-0', 'jti-1', 'jti-2']);
+      t.daemon.alerts.flush();
+      // Every use is counted once. As with live repeats, a credential already covered folds into the
+      // alert open at the time, whichever credential raised it: jti-1's second use went to the first.
+      const alerts = t.daemon.db.prepare('SELECT body FROM alerts WHERE subject = ? ORDER BY seq').pluck().all(subject) as string[];
+      expect(alerts.map((body) => JSON.parse(body) as { count: number; response: { revocationId: string } }).map((a) => [a.count, typeof a.response.revocationId])).toEqual([
+        [3, 'string'],
+        [1, 'string'],
+        [1, 'string'],
+      ]);
+    },
+  );
+
+  it('a held finding dropped as a rollout raises nothing for the other credentials its repeats carried', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const subject = 'reports.purge|delete|rollout';
+    const holdUntil = Date.now();
+    for (const n of [0, 1]) report(t.daemon, { subject, credential: { id: `jti-${n}`, type: 'oauth_jti' }, holdUntil });
+    const [held] = t.daemon.alerts.dueHeld(holdUntil);
+    t.daemon.alerts.release(held, null);
+    await sleep(300);
+    expect(t.daemon.db.prepare('SELECT count(*) FROM alerts WHERE subject = ?').pluck().get(subject)).toBe(0);
+    expect(b.received).toHaveLength(0);
+  });
+
+  it('a held finding lowered when its hold ends: its other credentials are judged at the lowered severity, and fold', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const subject = 'reports.purge|delete|lowered';
+    const holdUntil = Date.now();
+    for (const n of [0, 1]) report(t.daemon, { subject, credential: { id: `jti-${n}`, type: 'oauth_jti' }, holdUntil });
+    const [held] = t.daemon.alerts.dueHeld(holdUntil);
+    t.daemon.alerts.release(held, { ...held, finding: { ...held.finding, severity: 'low' } });
+    t.daemon.alerts.flush();
+    await sleep(300);
+    const rows = t.daemon.db.prepare('SELECT severity, count FROM alerts WHERE subject = ?').all(subject);
+    expect(rows).toEqual([{ severity: 'low', count: 2 }]);
+    expect(b.received).toHaveLength(0);
   });
 
   it('replicas taking turns with credentials already revoked fold: only a credential not yet covered splits', async () => {

@@ -21,10 +21,20 @@ export interface RaiseOptions {
   identity?: string;
   credential?: { id: string; type: string | null } | null;
   subject?: string;
+  /** Held for a rollout until this event time (scope_drift's grace): `report` then raises nothing yet. */
+  holdUntil?: number;
 }
 
 /** Raises one alert through `daemon.alerts.report` and returns it as stored (with `response`, `seq`). */
 export function raise(daemon: Daemon, o: RaiseOptions = {}): Alert {
+  const subject = report(daemon, o);
+  const body = daemon.db.prepare('SELECT body FROM alerts WHERE subject = ? ORDER BY seq DESC LIMIT 1').pluck().get(subject) as string | undefined;
+  if (!body) throw new Error(`no alert was raised for ${subject}`);
+  return JSON.parse(body) as Alert;
+}
+
+/** Reports one finding to `daemon.alerts` (raised, folded, held or kept while the store refuses); returns its subject. */
+export function report(daemon: Daemon, o: RaiseOptions = {}): string {
   n++;
   const identity = o.identity ?? 'spiffe://acme.example/agent/reporter';
   const subject = o.subject ?? `reports.delete|delete|${n}`;
@@ -39,6 +49,7 @@ export function raise(daemon: Daemon, o: RaiseOptions = {}): Alert {
     spanIds: [hex(n, 16)],
     details: {},
     tags: ['OWASP-ASI02'],
+    ...(o.holdUntil === undefined ? {} : { holdUntil: o.holdUntil, rolloutKey: `tool\u0000${subject}` }),
   };
   const time = Date.now() - 60_000 + n;
   const action: Action = {
@@ -63,7 +74,5 @@ export function raise(daemon: Daemon, o: RaiseOptions = {}): Alert {
     caller: null,
   };
   daemon.alerts.report(finding, action, identity);
-  const body = daemon.db.prepare('SELECT body FROM alerts WHERE subject = ? ORDER BY seq DESC LIMIT 1').pluck().get(subject) as string | undefined;
-  if (!body) throw new Error(`no alert was raised for ${subject}`);
-  return JSON.parse(body) as Alert;
+  return subject;
 }
