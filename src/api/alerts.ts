@@ -72,16 +72,21 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
 }
 
 /**
- * Refuses a resume cursor this store never issued (`since` above the newest seq): it comes from another
+ * Refuses a resume cursor this store never issued (`since` above the newest alert's seq, or the newest
+ * revocation's position for `/v1/revocations`): it comes from another
  * or a restored database, or a typo. Taken as it stands it would mean "skip every alert up to it", and
  * the client would silently miss alerts raised meanwhile (CONTRACT §2: stored alerts after `since`,
  * then live ones, each exactly once). Seq only grows, so a cursor accepted here stays valid.
  */
-export function checkCursor(since: number | null, newest: number): void {
+export function checkCursor(since: number | null, newest: number, of: 'alerts' | 'revocations' = 'alerts'): void {
   if (since === null || since <= newest) return;
+  const [newestIs, otherwise] =
+    of === 'alerts'
+      ? [`newest alert is seq ${newest}`, 'since=0 for every stored alert, or omit since for live alerts only']
+      : [`newest revocation is at ${newest}`, 'or since=0 for every revocation'];
   throw new BadRequest(
-    `since: ${since} is ahead of this store, whose newest alert is seq ${newest} (a cursor from another or a restored database?); ` +
-      `resume from at most ${newest}, since=0 for every stored alert, or omit since for live alerts only`,
+    `since: ${since} is ahead of this store, whose ${newestIs} (a cursor from another or a restored database?); ` +
+      `resume from at most ${newest}, ${otherwise}`,
   );
 }
 
@@ -129,6 +134,8 @@ export interface RevocationSource {
   list(): unknown[];
   /** Up to `limit` revocations created after cursor `since`, and the cursor to pass next. */
   page(since: number, limit: number): { revocations: unknown[]; next: number };
+  /** The cursor of the newest revocation (0 when there is none). */
+  newest(): number;
 }
 
 /** Registers `GET /v1/alerts` and `GET /v1/revocations`; `revocations()` is read per request (wired late). */
@@ -149,6 +156,7 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     const q = parseAlertQuery(url.searchParams, ['since', 'limit']);
     const source = revocations();
     if (url.searchParams.size === 0) return sendJson(res, 200, { revocations: source?.list() ?? [] });
+    checkCursor(q.since, source?.newest() ?? 0, 'revocations');
     const since = q.since ?? 0;
     sendJson(res, 200, source?.page(since, q.limit) ?? { revocations: [], next: since });
   });

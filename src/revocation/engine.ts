@@ -75,6 +75,11 @@ export class RevocationEngine {
     return { revocations: rows.map(toRecord), next: rows.length > 0 ? rows[rows.length - 1].position : since };
   }
 
+  /** The page cursor of the newest revocation, 0 when there is none. */
+  newest(): number {
+    return this.store.newestPosition();
+  }
+
   /** See Responder.revokesAnew: enforce mode, a rule and a broker for it, and no record of the credential yet. */
   revokesAnew(alert: Alert, action: Action): boolean {
     const { config } = this.deps;

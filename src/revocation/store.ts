@@ -93,6 +93,7 @@ export class RevocationStore {
       get: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE id = ?`),
       all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY rowid`), // creation order, as `page` gives it
       page: db.prepare(`SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > ? ORDER BY rowid LIMIT ?`),
+      newestPosition: db.prepare('SELECT coalesce(max(rowid), 0) FROM revocations').pluck(),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
       pendingByBroker: db.prepare(`SELECT broker, count(*) AS n FROM revocations WHERE status = 'pending' GROUP BY broker`),
       pendingOn: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? ORDER BY created_at, rowid`),
@@ -140,6 +141,11 @@ export class RevocationStore {
   /** Up to `limit` revocations created after `position` (a rowid), in creation order, each with its position. */
   page(position: number, limit: number): Array<RevocationRow & { position: number }> {
     return this.stmts.page.all(position, limit) as Array<RevocationRow & { position: number }>;
+  }
+
+  /** Rows are never deleted (kept for audit), so a position once given stays the newest or below it. */
+  newestPosition(): number {
+    return this.stmts.newestPosition.get() as number;
   }
 
   due(broker: string, now: number, limit: number): RevocationRow[] {

@@ -179,6 +179,11 @@ describe('GET /v1/revocations', () => {
     expect(all.length).toBeGreaterThanOrEqual(5);
     expect(paged).toEqual(all.map((x) => x.revocationId));
     expect(Math.max(...sizes)).toBe(3); // full pages of `limit`, then the rest
+    // A cursor this store never gave is refused, as on /v1/alerts, rather than answered with an empty page.
+    const newest = r.daemon.revocations.newest();
+    const ahead = await get(r.apiUrl, `/v1/revocations?since=${newest + 1}`);
+    expect(ahead).toMatchObject({ status: 400, body: { error: 'VIGIL_ERR_BAD_REQUEST', message: expect.stringContaining(`newest revocation is at ${newest}`) } });
+    expect((await get(r.apiUrl, `/v1/revocations?since=${newest}`)).body).toEqual({ revocations: [], next: newest });
     expect((await get(r.apiUrl, '/v1/revocations?limit=0')).status).toBe(400);
     expect((await get(r.apiUrl, '/v1/revocations?status=failed')).status).toBe(400); // unknown: refused, as on /v1/alerts
   });
