@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
 import { listenOn } from '../receiver/listen.js';
-import { BadRequest } from './json-body.js';
+import { BadRequest, BodyTooLarge } from './json-body.js';
 import { bearerToken, tokenMatches } from './token.js';
 
 /** The health checks: answered without the token (CONTRACT §2), so probes need no secret. */
@@ -135,6 +135,10 @@ export class ApiServer {
       await handler(req, res, url);
     } catch (err) {
       // The client's mistake, named: answered here once, so no route can let one slip out as a 500.
+      if (err instanceof BodyTooLarge) {
+        if (!res.headersSent) sendJson(res, 413, { error: 'VIGIL_ERR_TOO_LARGE', message: err.message });
+        return;
+      }
       if (err instanceof BadRequest) {
         if (!res.headersSent) sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
         return;

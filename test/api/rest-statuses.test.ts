@@ -2,6 +2,7 @@
  * A client's mistake gets the status that names it, not a 404 that says the endpoint is missing or a 500
  * logged as a daemon bug; and the token is still checked first, as on every route that needs it.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiDaemon, TEST_TOKEN, type ApiDaemon } from './helpers.js';
 
@@ -85,5 +86,47 @@ describe('a plain GET of the websocket path', () => {
 
   it('without the token -> 401, as the upgrade itself', async () => {
     expect((await fetch(`${d.apiUrl}/v1/alerts/stream`)).status).toBe(401);
+  });
+});
+
+describe('a POST body over the 64 KiB limit', () => {
+  /** POSTs `bytes` of JSON-ish text to an allow route over `agent`; `chunked` sends no Content-Length. */
+  function post(agent: http.Agent, bytes: number, chunked: boolean): Promise<{ status: number; body: { error: string; message: string }; socket: unknown }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${d.apiUrl}/v1/identities/too-large/allow`, {
+        method: 'POST',
+        agent,
+        headers: { ...auth, 'Content-Type': 'application/json', ...(chunked ? {} : { 'Content-Length': String(bytes) }) },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text), socket: req.socket }));
+      });
+      req.on('error', reject);
+      // Sent in 16 KiB writes, as a client streaming its body does: the answer comes while it still sends.
+      const chunk = Buffer.alloc(16 * 1024, 'x');
+      for (let sent = 0; sent < bytes; sent += chunk.length) req.write(chunk.subarray(0, Math.min(chunk.length, bytes - sent)));
+      req.end();
+    });
+  }
+
+  it.each([['with Content-Length', false], ['chunked', true]] as const)('%s: 413 VIGIL_ERR_TOO_LARGE, never a reset, and the connection serves the next request', async (_name, chunked) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const sockets = new Set<unknown>();
+      for (let i = 0; i < 5; i++) {
+        const r = await post(agent, 512 * 1024, chunked);
+        sockets.add(r.socket);
+        expect({ status: r.status, error: r.body.error }).toEqual({ status: 413, error: 'VIGIL_ERR_TOO_LARGE' });
+        expect(r.body.message).toContain('larger than 65536 bytes');
+      }
+      const small = await post(agent, 0, false);
+      expect(small.status).toBe(400); // an empty body names no item: the route's own answer
+      sockets.add(small.socket);
+      expect(sockets.size).toBe(1); // one keep-alive connection throughout: drained, not cut
+    } finally {
+      agent.destroy();
+    }
   });
 });
