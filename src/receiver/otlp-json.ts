@@ -6,7 +6,7 @@
  * message are never read.
  */
 import { VigilError } from '../errors.js';
-import type { AttrValue, Attributes, AttributeFilter, DecodedRequest, DecodedSpan } from '../model.js';
+import { newAttributes, type AttrValue, type Attributes, type AttributeFilter, type DecodedRequest, type DecodedSpan } from '../model.js';
 import { unusableSpan } from './otlp-protobuf.js';
 
 type Json = Record<string, unknown>;
@@ -98,9 +98,6 @@ function wholeAndRem(ns: number): number {
   return (ns - rem) / 1e6 + rem / 1e6;
 }
 
-function newAttrs(): Attributes {
-  return Object.create(null) as Attributes;
-}
 
 /**
  * Decodes an OTLP/JSON `ExportTraceServiceRequest`, keeping only the attributes `filter` accepts. As in
@@ -120,7 +117,7 @@ export function decodeJsonRequest(body: string, filter: AttributeFilter): Decode
   for (const rs of list(root.resourceSpans, 'resourceSpans')) {
     const rsObj = message(rs, 'resourceSpans[]');
     if (rsObj === undefined) continue;
-    const resource = newAttrs();
+    const resource = newAttributes();
     const res = message(rsObj.resource, 'resource');
     if (res !== undefined) readAttributes(res.attributes, filter, resource);
     for (const ss of list(rsObj.scopeSpans, 'scopeSpans')) {
@@ -142,7 +139,7 @@ export function decodeJsonRequest(body: string, filter: AttributeFilter): Decode
 }
 
 function readSpan(s: Json, filter: AttributeFilter, resource: Attributes, scope: string): DecodedSpan {
-  const attributes = newAttrs();
+  const attributes = newAttributes();
   readAttributes(s.attributes, filter, attributes);
   const status = message(s.status, 'status');
   return {

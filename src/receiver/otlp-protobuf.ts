@@ -6,7 +6,7 @@
  * bytes unless the key is wanted, so prompts and tool arguments are never turned into strings. Events,
  * links, trace_state and the status message are skipped wholesale (stack traces, secrets).
  */
-import type { AttrValue, Attributes, AttributeFilter, DecodedRequest, DecodedSpan } from '../model.js';
+import { newAttributes, type AttrValue, type Attributes, type AttributeFilter, type DecodedRequest, type DecodedSpan } from '../model.js';
 import { ProtoReader, decodeError, writeBytesField, writeStringField, writeTag, writeVarint, WireType } from './protobuf-reader.js';
 
 // Tags are (field << 3 | wire type); switching on whole tags checks the wire type for free.
@@ -20,9 +20,6 @@ const SPAN_KNOWN = new Set([1, 2, 4, 5, 6, 7, 8, 9, 15]);
  * Attribute maps have no prototype, so no key (`__proto__`, `constructor`, ...) can reach or shadow
  * Object.prototype even if a filter were to allow it. Measured cost: ~4% of decode time versus `{}`.
  */
-function newAttrs(): Attributes {
-  return Object.create(null) as Attributes;
-}
 
 /** Nanoseconds since the epoch, as two uint32 halves, to fractional milliseconds without BigInt.
  *  2^32 = 4294 * 1e6 + 967296, so `hi * 967296 + lo` is exact (< 2^53) and the whole-millisecond part
@@ -41,7 +38,7 @@ export function nanosToMs(lo: number, hi: number): number {
  */
 export function unusableSpan(resource: Attributes, scope: string, traceId: string): DecodedSpan {
   return { traceId, spanId: '', parentSpanId: '', name: '', kind: 0, startMs: 0, endMs: 0, statusCode: 0,
-    attributes: newAttrs(), resource, scope };
+    attributes: newAttributes(), resource, scope };
 }
 
 function wrongType(what: string): never {
@@ -96,7 +93,7 @@ export function countProtobufSpans(buf: Uint8Array): number {
 function readResourceSpans(r: ProtoReader, filter: AttributeFilter, spans: DecodedSpan[]): void {
   // Created up front and filled whenever `resource` appears: fields may come in any order, and every
   // span holds this one object, so spans decoded before the resource still see its attributes.
-  const resource = newAttrs();
+  const resource = newAttributes();
   while (r.pos < r.limit) {
     const tag = r.tag();
     if (tag === LEN_2) {
@@ -155,7 +152,7 @@ function readSpan(r: ProtoReader, filter: AttributeFilter, resource: Attributes,
   let startMs = 0;
   let endMs = 0;
   let statusCode = 0;
-  const attributes = newAttrs();
+  const attributes = newAttributes();
   while (r.pos < r.limit) {
     const tag = r.tag();
     switch (tag) {

@@ -104,6 +104,16 @@ describe('decodeJsonRequest', () => {
     expect(d.scope).toBe('');
   });
 
+  it("keeps keys named like Object.prototype's as plain values, and finds nothing inherited", () => {
+    const keys = new Set(['__proto__', 'constructor', 'toString']);
+    const decode = (attributes: unknown[]) =>
+      decodeJsonRequest(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE, spanId: SPAN, name: 'n', attributes }] }] }] }), keys).spans[0];
+    const d = decode([attr('__proto__', { stringValue: 'p' }), attr('constructor', { stringValue: 'c' })]);
+    expect(Object.entries(d.attributes)).toEqual([['__proto__', 'p'], ['constructor', 'c']]);
+    const bare = decode([]);
+    for (const k of keys) expect([bare.attributes[k], bare.resource[k]]).toEqual([undefined, undefined]);
+  });
+
   it('rejects what is not an OTLP/JSON request with VIGIL_ERR_DECODE', () => {
     const bad = ['', '{', 'null', '[]', '42', '"x"', '{"resourceSpans":{}}', '{"resourceSpans":[{"scopeSpans":"x"}]}',
       '{"resourceSpans":[{"scopeSpans":[{"spans":[1]}]}]}', body({ attributes: {} }), body({ startTimeUnixNano: '12abc' }),

@@ -93,7 +93,18 @@ describe('decodeProtobufRequest', () => {
     const other = byName(decoded, 'consume');
     expect(other.scope).toBe('other-scope');
     expect(other.resource).toEqual({ 'service.name': 'other-agent' });
-    expect(Object.getPrototypeOf(tool.attributes)).toBe(null);
+  });
+
+  it("keeps keys named like Object.prototype's as plain values, and finds nothing inherited", () => {
+    const keys = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const body = [...kv('__proto__', str(1, 'p')), ...kv('constructor', str(1, 'c')), ...kv('toString', str(1, 't'))];
+    const [span] = decodeProtobufRequest(request(body), new Set(keys)).spans;
+    expect(Object.entries(span.attributes)).toEqual([['__proto__', 'p'], ['constructor', 'c'], ['toString', 't']]);
+    expect(span.attributes.hasOwnProperty).toBeUndefined();
+    const [bare] = decodeProtobufRequest(request([]), new Set(keys)).spans;
+    for (const k of keys) expect(bare.attributes[k]).toBeUndefined();
+    for (const k of keys) expect(bare.resource[k]).toBeUndefined();
+    expect(({} as Record<string, unknown>).p).toBeUndefined(); // Object.prototype untouched
   });
 
   it('produces exactly what the JSON decoder produces for the same spans', () => {
