@@ -10,7 +10,7 @@ import { registerIdentityRoutes } from './api/identities.js';
 import { ApiServer } from './api/server.js';
 import { AlertStream, type StreamOptions } from './api/stream.js';
 import { resolveApiToken } from './api/token.js';
-import { cleartextWarnings } from './config/cleartext.js';
+import { exposureWarnings } from './config/exposure.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 import { DetectionEngine } from './detect/engine.js';
@@ -132,7 +132,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     registerAlertRoutes(api, feed, () => stream.revocations);
     stream.attachRevocations(revocations);
     const ports = { grpc: 0, http: 0, api: await listenAs('api.endpoint', config.api.endpoint, (e) => api.listen(e)) };
-    for (const w of cleartextWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
+    for (const w of exposureWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
 
     const receiverDeps = { config, pipeline, metrics, logger };
     if (config.receivers.otlp.grpc.enabled) {

@@ -1,25 +1,33 @@
 /**
- * Settings that would send secrets across a network in clear: an API without TLS beyond loopback (its
- * bearer token, alerts, identities), receivers taking a token without TLS beyond loopback, and plain-http
- * webhooks or revocation brokers on other hosts (signed alerts, credential ids, a Vault token). Allowed — a TLS proxy or a private link may carry them — but
- * said at start, each naming its key.
+ * Settings that expose Vigil on a network, said at start as warnings, each naming its key. Allowed — a
+ * TLS proxy, a private link or a firewall may protect them — but worth a word:
+ * - secrets in clear: an API without TLS beyond loopback (its bearer token, alerts, identities),
+ *   receivers taking a token without TLS beyond loopback, plain-http webhooks or revocation brokers on
+ *   other hosts (signed alerts, credential ids, a Vault token);
+ * - receivers beyond loopback that admit anyone (no token, no client certificates): Vigil believes what
+ *   spans say about who sent them, so anyone who can reach one can act as any identity (teach it
+ *   baselines, raise alerts, have real credentials revoked).
  */
 import type { Config } from './schema.js';
 
-export interface CleartextWarning {
+export interface ExposureWarning {
   key: string;
   message: string;
 }
 
-export function cleartextWarnings(config: Config): CleartextWarning[] {
-  const out: CleartextWarning[] = [];
+export function exposureWarnings(config: Config): ExposureWarning[] {
+  const out: ExposureWarning[] = [];
   if (config.api.tls === undefined && !isLoopback(config.api.endpoint)) {
     out.push({ key: 'api.endpoint', message: 'is reachable from other hosts without TLS: the API token, alerts and identities cross the network in clear; set api.tls, or listen on 127.0.0.1 behind a TLS proxy' });
   }
   const { otlp } = config.receivers;
   for (const [name, r] of [['grpc', otlp.grpc], ['http', otlp.http]] as const) {
-    if (otlp.token !== undefined && r.enabled && r.tls === undefined && !isLoopback(r.endpoint)) {
-      out.push({ key: `receivers.otlp.${name}.endpoint`, message: 'is reachable from other hosts without TLS: exporters send receivers.otlp.token in clear; set its tls' });
+    if (!r.enabled || isLoopback(r.endpoint)) continue;
+    const key = `receivers.otlp.${name}.endpoint`;
+    if (otlp.token === undefined && r.tls?.clientCa === undefined) {
+      out.push({ key, message: 'is reachable from other hosts and admits anyone: whoever can reach it can send spans as any identity; set receivers.otlp.token or its tls.clientCa' });
+    } else if (otlp.token !== undefined && r.tls === undefined) {
+      out.push({ key, message: 'is reachable from other hosts without TLS: exporters send receivers.otlp.token in clear; set its tls' });
     }
   }
   config.webhooks.forEach((w, i) => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cleartextWarnings, isLoopback } from '../../src/config/cleartext.js';
+import { exposureWarnings, isLoopback } from '../../src/config/exposure.js';
 import { configSchema } from '../../src/config/schema.js';
 
 const SECRET = 'whsec_c2VjcmV0';
 
-describe('cleartextWarnings', () => {
+describe('exposureWarnings', () => {
   it('names each setting that would send secrets to another host in clear, and nothing else', () => {
     const config = configSchema.parse({
       api: { endpoint: '0.0.0.0:8790' },
@@ -23,14 +23,24 @@ describe('cleartextWarnings', () => {
         ],
       },
     });
-    const warnings = cleartextWarnings(config);
+    const warnings = exposureWarnings(config);
     expect(warnings.map((w) => w.key)).toEqual(['api.endpoint', 'receivers.otlp.grpc.endpoint', 'webhooks[1].url', 'revocation.brokers[1].address', 'revocation.brokers[2].url']);
     expect(warnings[3].message).toContain('the Vault token');
   });
 
-  it('the defaults warn of nothing, nor do receivers beyond loopback that take no token', () => {
-    expect(cleartextWarnings(configSchema.parse({}))).toEqual([]);
-    expect(cleartextWarnings(configSchema.parse({ receivers: { otlp: { grpc: { endpoint: '0.0.0.0:4317' } } } }))).toEqual([]);
+  it('the defaults warn of nothing', () => {
+    expect(exposureWarnings(configSchema.parse({}))).toEqual([]);
+  });
+
+  it('names a receiver beyond loopback that admits anyone (no token, no client certificates); not one that checks either', () => {
+    const tls = { cert: 'c.pem', key: 'k.pem' };
+    const open = exposureWarnings(configSchema.parse({ receivers: { otlp: { grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '[::]:4318', tls } } } }));
+    expect(open.map((w) => w.key)).toEqual(['receivers.otlp.grpc.endpoint', 'receivers.otlp.http.endpoint']);
+    expect(open[0].message).toContain('admits anyone');
+    const mutual = exposureWarnings(configSchema.parse({ receivers: { otlp: { grpc: { endpoint: '0.0.0.0:4317', tls: { ...tls, clientCa: 'ca.pem' } }, http: { enabled: false, endpoint: '0.0.0.0:4318' } } } }));
+    expect(mutual).toEqual([]);
+    const token = exposureWarnings(configSchema.parse({ receivers: { otlp: { token: 'receiver-token-0123456789', grpc: { endpoint: '0.0.0.0:4317', tls }, http: { endpoint: '10.0.0.5:4318', tls } } } }));
+    expect(token).toEqual([]);
   });
 
   it('loopback is 127.0.0.0/8, ::1 and localhost; wildcards, LAN addresses and names are not', () => {
