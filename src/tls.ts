@@ -209,6 +209,12 @@ export interface HttpListener {
   close(graceMs: number): Promise<void>;
 }
 
+/**
+ * How often Node checks its servers' `headersTimeout` and `requestTimeout`. Its default, 30 s, lets a
+ * stalled request outlive a short timeout by up to that much (3 s measured as up to 28.5 s).
+ */
+const TIMEOUT_CHECK_MS = 1000;
+
 /** Longest a TLS client may take to finish its handshake (Node's default, 120 s, lets idle sockets pile up). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -227,6 +233,7 @@ export function createHttpServer(
   let server: http.Server;
   let files: TlsFiles | null = null;
   const sockets = new Set<net.Socket>();
+  options = { connectionsCheckingInterval: TIMEOUT_CHECK_MS, ...options };
   if (cfg === undefined) {
     server = http.createServer(options, handler);
   } else {

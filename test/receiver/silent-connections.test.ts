@@ -125,3 +125,34 @@ describe('the gRPC receiver closes connections that hold no call', () => {
     }
   });
 });
+
+it('the HTTP receiver answers a request stalled in its headers or body soon after its request timeout (408), not up to 30 s later', async () => {
+  const t = await startTestDaemon({ receivers: { otlp: { requestTimeout: '2s' } } });
+  try {
+    const { http } = t.daemon.ports;
+    const stall = (what: string) =>
+      new Promise<{ answer: string; closed: boolean }>((resolve) => {
+        let answer = '';
+        const socket = net.connect(http, '127.0.0.1', () => socket.write(what));
+        socket.on('data', (c) => (answer += c));
+        socket.on('error', () => {});
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve({ answer, closed: false });
+        }, 10_000); // Node checks its timeouts every 30 s by default
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve({ answer, closed: true });
+        });
+      });
+    const [inBody, inHeaders] = await Promise.all([
+      stall('POST /v1/traces HTTP/1.1\r\nHost: vigil\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\nabc'),
+      stall('POST /v1/traces HTTP/1.1\r\nHost: vigil\r\n'),
+    ]);
+    expect(inBody.closed).toBe(true);
+    expect(inBody.answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(inHeaders.closed).toBe(true);
+  } finally {
+    await t.close();
+  }
+}, 20_000);
