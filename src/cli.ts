@@ -126,8 +126,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`vigil: invalid configuration\n${err.problems.map((p) => `  ${p}\n`).join('')}`);
-    } else if (err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      process.stderr.write(`vigil: ${(err as Error).message}\n\n${USAGE}`);
+    } else if (err instanceof UsageError || isArgumentError(err)) {
+      process.stderr.write(`vigil: ${argumentMessage(err as Error)}\n\n${USAGE}`);
     } else if (err instanceof UserError) {
       process.stderr.write(`vigil: ${err.userMessage}\n`);
     } else {
@@ -135,6 +135,16 @@ async function main(argv: string[]): Promise<number> {
     }
     return 1;
   }
+}
+
+/** node:util parseArgs's errors (an unknown option, a missing value, an argument not expected): the user's. */
+function isArgumentError(err: unknown): boolean {
+  return String((err as NodeJS.ErrnoException | null)?.code).startsWith('ERR_PARSE_ARGS_');
+}
+
+function argumentMessage(err: Error): string {
+  const hint = (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' ? ' (a configuration file is given as --config FILE)' : '';
+  return err.message + hint;
 }
 
 const code = await main(process.argv.slice(2));

@@ -200,6 +200,20 @@ describe('vigil check-config', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Usage:');
   });
+
+  it.each([
+    [['serve', 'my.yaml'], "Unexpected argument 'my.yaml'", '--config FILE'],
+    [['check-config', '--config'], "'--config <value>' argument missing", ''],
+    [['check-config', '--config', 'config.yaml', 'extra'], "Unexpected argument 'extra'", ''],
+    [['check-config', '--bogus'], "Unknown option '--bogus'", ''],
+  ])('a mistaken argument (%j): one sentence and the usage, exit 1, no stack trace', (args, says, hint) => {
+    const r = vigil(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(says);
+    expect(r.stderr).toContain(hint);
+    expect(r.stderr).toContain('Usage:');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe('vigil serve', () => {
