@@ -4,6 +4,7 @@
  * websocket shares (`since` and the `minSeverity` / `identity` / `detector` filters), so a filter means
  * the same thing on both.
  */
+import { DETECTOR_IDS } from '../../detectors/types.js';
 import { SEVERITIES, type Severity } from '../config/schema.js';
 import type { AlertFeed } from './alert-feed.js';
 import { BadRequest } from './json-body.js';
@@ -64,10 +65,15 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
   if (minSeverity !== null && !(SEVERITIES as readonly string[]).includes(minSeverity)) {
     throw new BadRequest(`minSeverity: must be one of ${SEVERITIES.join(', ')}`);
   }
+  const detectors = valueSet(params, 'detector');
+  for (const d of detectors ?? []) {
+    // A misspelt detector would match nothing, and a subscription with it would look healthy and stay silent.
+    if (!(DETECTOR_IDS as readonly string[]).includes(d)) throw new BadRequest(`detector: "${d}" is none of ${DETECTOR_IDS.join(', ')}`);
+  }
   return {
     since: since === null ? null : Number(since),
     limit: limit === null ? DEFAULT_LIMIT : Math.min(Number(limit), MAX_LIMIT),
-    filter: { minSeverity: minSeverity as Severity | null, identities: valueSet(params, 'identity'), detectors: valueSet(params, 'detector') },
+    filter: { minSeverity: minSeverity as Severity | null, identities: valueSet(params, 'identity'), detectors },
   };
 }
 

@@ -100,6 +100,8 @@ describe('GET /v1/alerts', () => {
     ['limit=1e3', 'limit'],
     ['limit=-99999999999999999999', 'limit'],
     ['minSeverity=urgent', 'minSeverity'],
+    ['detector=scope-drift', 'detector: "scope-drift" is none of scope_drift, '],
+    ['detector=retry_storm&detector=nope', 'detector: "nope"'],
     ['minseverity=high', 'unknown query parameter "minseverity"'],
     ['identity=', 'identity'],
     ['since=1&since=2', 'since'],

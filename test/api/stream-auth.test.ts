@@ -57,7 +57,7 @@ it('never takes the token from the URL', async () => {
 });
 
 it('refuses bad parameters, a foreign path and a subprotocol list without vigil.v1', async () => {
-  for (const q of ['since=abc', 'since=-3', 'minSeverity=urgent', 'limit=10', 'identity=']) {
+  for (const q of ['since=abc', 'since=-3', 'minSeverity=urgent', 'limit=10', 'identity=', 'detector=scope-drift']) {
     const r = await refusal(d.wsUrl, q);
     expect(r.status, q).toBe(400);
     expect(JSON.parse(r.body).error).toBe('VIGIL_ERR_BAD_REQUEST');
