@@ -6,6 +6,7 @@
  * URL-encoded: SPIFFE IDs contain slashes.
  */
 import { DIMENSIONS, type Dimension } from '../../baselines/keys.js';
+import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
 import type { DetectionEngine } from '../detect/engine.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
@@ -25,9 +26,35 @@ export function parseAllow(body: unknown): Array<{ dimension: Dimension; item: s
       throw new BadRequest(`items[${i}].dimension: must be one of ${[...ALLOWABLE].join(', ')}`);
     }
     if (typeof it.item !== 'string' || it.item.length === 0 || it.item.length > 512) throw new BadRequest(`items[${i}].item: must be a non-empty string`);
+    const problem = ITEM_FORMATS[it.dimension]?.(it.item);
+    // An item in the wrong form would be stored and never match anything: the operator would be told it
+    // was allowed while the alert it was meant to quiet goes on (and goes on revoking).
+    if (problem) throw new BadRequest(`items[${i}].item: ${problem}`);
     return { dimension: it.dimension as Dimension, item: it.item };
   });
 }
+
+const STEP = new RegExp(`^(${ACTION_KINDS.join('|')}):.+$`);
+
+/** The items with a structure (baselines/keys.ts builds them): the problem with one, or null. */
+const ITEM_FORMATS: Partial<Record<string, (item: string) => string | null>> = {
+  access: (item) => {
+    const bar = item.lastIndexOf('|');
+    return bar > 0 && (ACCESS_CLASSES as readonly string[]).includes(item.slice(bar + 1))
+      ? null
+      : `an access item is SUBJECT|CLASS, the class one of ${ACCESS_CLASSES.join(', ')} (e.g. crm.delete_customer|delete)`;
+  },
+  transition: (item) => {
+    const [from, to, extra] = item.split(' -> ');
+    return extra === undefined && to !== undefined && STEP.test(from) && STEP.test(to)
+      ? null
+      : `a transition is KIND:TARGET -> KIND:TARGET, the kinds among ${ACTION_KINDS.join(', ')} (e.g. tool:crm.search -> tool:vault.read)`;
+  },
+  flow: (item) => {
+    const [source, host, extra] = item.split(' => ');
+    return extra === undefined && host && source ? null : 'a flow is SOURCE => HOST (e.g. vault.read => paste.example.com)';
+  },
+};
 
 /**
  * The identity a path names (its third segment, URL-encoded). A malformed escape (`%E0%A4%A`) is the
