@@ -316,7 +316,7 @@ export const configSchema = z
             /** A new, non-sensitive tool or target waits this long for peers adopting it too (a rollout). */
             rolloutGrace: duration.prefault('1h'),
             /** Share of the peer group that must adopt an item within rolloutWindow for it to be a rollout. */
-            rolloutShare: z.number().min(0).max(1).default(0.3),
+            rolloutShare: z.number().min(0, 'must be a share from 0 to 1').max(1, 'must be a share from 0 to 1').default(0.3),
             rolloutWindow: duration.prefault('24h'),
           })
           .prefault({}),
