@@ -102,7 +102,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const revocations = new RevocationEngine({ db, config, metrics, logger });
     const webhooks = new WebhookOutbox({ db, config, metrics, logger });
     alerts.setResponder(revocations);
-    alerts.addRaiseHook((alert) => webhooks.enqueue(alert));
+    alerts.addRaiseHook({ begin: () => webhooks.begin(), raised: (alert) => webhooks.enqueue(alert) });
     alerts.subscribe((e) => {
       if (e.type !== 'alert') return;
       revocations.committed();

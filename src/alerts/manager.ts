@@ -31,21 +31,35 @@ export interface HeldFinding {
   count: number;
   lastEventTime: number;
   /**
-   * The first repeat of each other credential seen while it waited (not in `count`): reported again
-   * once it is raised, so a credential that a rule would revoke gets an alert of its own, as a repeat of
-   * a raised alert does (`newCredential`), instead of being folded unrevoked.
+   * Repeats that carried another credential while it waited, one entry per credential (its first repeat,
+   * and its uses, not in `count`). Decided as the finding is raised, in the same transaction: a
+   * credential that a rule would revoke anew gets an alert of its own, as a repeat of a raised alert does
+   * (`newCredential`); the uses of any other fold into the raised alert.
    */
-  others?: Array<{ finding: Finding; action: Action }>;
+  others?: WaitingCredential[];
 }
 
-/** Other credentials remembered per waiting finding (an agent refreshing its token every few minutes). */
-const MAX_OTHER_CREDENTIALS = 16;
+interface WaitingCredential {
+  finding: Finding;
+  action: Action;
+  count: number;
+  lastEventTime: number;
+}
+
+/**
+ * Other credentials told apart per waiting finding (an agent refreshing its token every few minutes
+ * while a finding is held for hours). Past this, repeats count on the finding itself, and their
+ * credentials get no alert of their own.
+ */
+const MAX_OTHER_CREDENTIALS = 64;
 
 /**
  * Decides, as an alert is raised and inside the transaction that stores it, whether a revocation rule
  * matches; returns the alert's `response` (and records the revocation durably) or undefined.
  */
 export interface Responder {
+  /** A transaction storing new alerts starts: anything queued by one that rolled back is void. */
+  begin(): void;
   respond(alert: Alert, action: Action): Alert['response'] | undefined;
   /**
    * Whether `action`'s credential would get a revocation of its own from a rule matching `alert`: one
@@ -54,11 +68,13 @@ export interface Responder {
   revokesAnew(alert: Alert, action: Action): boolean;
 }
 
-/**
- * Runs inside the transaction that stores a new alert, after its `response` is decided: for what must be
- * durable together with the alert (the webhook outbox). A throw rolls the alert back.
- */
-export type RaiseHook = (alert: Alert) => void;
+/** What must be durable together with each new alert (the webhook outbox), written in its transaction. */
+export interface RaiseHook {
+  /** A transaction storing new alerts starts: anything queued by one that rolled back is void. */
+  begin(): void;
+  /** Runs for each new alert inside its transaction, after its `response` is decided; a throw rolls it back. */
+  raised(alert: Alert): void;
+}
 
 /** Open (foldable) alerts kept in memory; older ones are found in SQLite if a finding needs them. */
 const MAX_OPEN = 50_000;
@@ -129,10 +145,9 @@ export class AlertManager {
     if (open && !this.newCredential(open, action)) return this.fold(open, action.time);
     const waiting = this.unsaved.get(k) ?? this.held.get(k);
     if (waiting) {
-      if (!this.rememberCredential(waiting, finding, action)) {
-        waiting.count++;
-        waiting.lastEventTime = Math.max(waiting.lastEventTime, action.time);
-      }
+      const uses = this.usesOf(waiting, finding, action);
+      uses.count++;
+      uses.lastEventTime = Math.max(uses.lastEventTime, action.time);
       // Written by the next group commit, so the repeat is as durable as the export that carried it.
       if (this.held.has(k)) this.heldStale.add(k);
       return;
@@ -150,17 +165,17 @@ export class AlertManager {
       return;
     }
     if (this.unsaved.size === 0) {
-      const alert = this.tryStore(h);
-      if (alert) return this.announce(k, alert);
+      const raised = this.tryStore(h);
+      if (raised) return this.announce(k, raised);
     }
     this.unsaved.set(k, h); // behind the findings refused before it, so seq follows the order found
   }
 
   /**
-   * Stores a new alert in a transaction of its own; undefined when the store refuses it (kept: the
+   * Stores a new alert (and those it splits into) in a transaction of its own; undefined when the store refuses it (kept: the
    * commit that follows fails and says why). Any other error is a bug and is thrown.
    */
-  private tryStore(h: HeldFinding): Alert | undefined {
+  private tryStore(h: HeldFinding): Alert[] | undefined {
     try {
       return this.db.transaction(() => this.store(h))();
     } catch (err) {
@@ -175,35 +190,23 @@ export class AlertManager {
    */
   storePending(): void {
     for (const [k, h] of this.unsaved) {
-      const alert = this.db.transaction(() => this.store(h))();
+      const raised = this.db.transaction(() => this.store(h))();
       this.unsaved.delete(k); // stored: whatever a subscriber does next, it is not stored twice
-      this.announce(k, alert);
-      this.reportOthers(h);
+      this.announce(k, raised);
     }
   }
 
-  /**
-   * Keeps a waiting finding's repeat aside when it carries a credential not seen on it yet (bounded);
-   * returns whether it did.
-   */
-  private rememberCredential(waiting: HeldFinding, finding: Finding, action: Action): boolean {
+  /** Where a waiting finding counts a repeat: on its credential's own entry when it carries another one. */
+  private usesOf(waiting: HeldFinding, finding: Finding, action: Action): HeldFinding | WaitingCredential {
     const id = action.credential?.id;
-    if (id === undefined || id === waiting.action.credential?.id) return false;
+    if (id === undefined || id === waiting.action.credential?.id) return waiting;
     const others = (waiting.others ??= []);
-    if (others.length >= MAX_OTHER_CREDENTIALS || others.some((o) => o.action.credential?.id === id)) return false;
-    others.push({ finding, action });
-    return true;
-  }
-
-  /**
-   * Reports the repeats a waiting finding kept aside, now that it is raised as `raised` (a held one may
-   * have been lowered): each folds into it, or is raised on its own when its credential would be revoked
-   * anew. (Its hold is already deleted: a kill -9 in the microseconds before these are reported loses
-   * their count, never a raised alert.)
-   */
-  private reportOthers(raised: HeldFinding): void {
-    const { severity, explanation } = raised.finding;
-    for (const o of raised.others ?? []) this.report({ ...o.finding, severity, explanation, holdUntil: undefined }, o.action, raised.identity);
+    const known = others.find((o) => o.action.credential?.id === id);
+    if (known !== undefined) return known;
+    if (others.length >= MAX_OTHER_CREDENTIALS) return waiting;
+    const entry: WaitingCredential = { finding, action, count: 0, lastEventTime: action.time };
+    others.push(entry);
+    return entry;
   }
 
   /** Held findings whose hold has ended by event time `now`; they stay held until `release`. */
@@ -224,16 +227,13 @@ export class AlertManager {
    */
   release(h: HeldFinding, raise: HeldFinding | null): void {
     const k = foldKey(h.identity, h.finding.detector, h.finding.subject);
-    const alert = this.db.transaction(() => {
+    const raised = this.db.transaction(() => {
       this.deleteHeld.run(k);
-      return raise ? this.store(raise) : null;
+      return raise ? this.store(raise) : [];
     })();
     this.held.delete(k);
     this.heldStale.delete(k);
-    if (alert && raise) {
-      this.announce(k, alert);
-      this.reportOthers(raise);
-    }
+    this.announce(k, raised);
   }
 
   private openAlert(k: string, identity: string, f: Finding, time: number): Alert | undefined {
@@ -271,27 +271,56 @@ export class AlertManager {
     this.emit({ type: 'update', update: { id: alert.id, seq: alert.seq, count: alert.count, lastEventTime: alert.lastEventTime } });
   }
 
-  /** Inserts a new alert and decides its response: call inside a transaction (seq is the row id). */
-  private store(h: HeldFinding): Alert {
-    const { finding: f, action, identity } = h;
+  /**
+   * Stores a finding as a new alert, deciding its response, and the other credentials it waited with:
+   * each that a rule would revoke anew as an alert of its own, the uses of the rest folded into it. Call
+   * inside a transaction (seq is the row id); returns the alerts in seq order.
+   */
+  private store(h: HeldFinding): Alert[] {
+    for (const p of this.participants()) p.begin();
+    const first = this.insertAlert(h.finding, h.action, h.identity, h.count, h.lastEventTime);
+    const raised = [first];
+    const { severity, explanation } = h.finding; // as decided: a held finding may have been lowered
+    for (const o of h.others ?? []) {
+      if (this.newCredential(first, o.action)) {
+        raised.push(this.insertAlert({ ...o.finding, severity, explanation, holdUntil: undefined }, o.action, h.identity, o.count, o.lastEventTime));
+      } else {
+        first.count += o.count;
+        if (o.lastEventTime > Date.parse(first.lastEventTime)) first.lastEventTime = new Date(o.lastEventTime).toISOString();
+      }
+    }
+    for (const alert of raised) {
+      for (const hook of this.raiseHooks) hook.raised(alert);
+      this.updateCount.run(alert.count, JSON.stringify(alert), alert.seq);
+    }
+    return raised;
+  }
+
+  private *participants(): Iterable<{ begin(): void }> {
+    if (this.responder) yield this.responder;
+    yield* this.raiseHooks;
+  }
+
+  /** Inserts one alert and decides its response (the responder records a revocation in the same transaction). */
+  private insertAlert(f: Finding, action: Action, identity: string, count: number, lastEventTime: number): Alert {
     const draft = buildAlert(f, action, identity, this.wallClock());
-    draft.count = h.count;
-    draft.lastEventTime = new Date(h.lastEventTime).toISOString();
+    draft.count = count;
+    draft.lastEventTime = new Date(lastEventTime).toISOString();
     // seq is the row id: strictly increasing, never reused (AUTOINCREMENT), durable once committed.
     const info = this.insert.run(draft.id, f.detector, f.severity, identity, f.subject, action.time, Math.max(action.time, this.eventNow()), '{}');
     const stored: Alert = { seq: Number(info.lastInsertRowid), ...draft };
     const response = this.responder?.respond(stored, action);
     if (response) stored.response = response;
-    for (const hook of this.raiseHooks) hook(stored);
-    this.updateCount.run(stored.count, JSON.stringify(stored), stored.seq);
     return stored;
   }
 
-  /** After the alert's transaction committed: subscribers see it. */
-  private announce(k: string, alert: Alert): void {
-    this.remember(k, alert);
-    this.metrics.alerts.inc({ detector: alert.detector, severity: alert.severity });
-    this.emit({ type: 'alert', alert });
+  /** After the alerts' transaction committed: subscribers see them, in seq order; the last is the open one. */
+  private announce(k: string, raised: Alert[]): void {
+    for (const alert of raised) {
+      this.remember(k, alert);
+      this.metrics.alerts.inc({ detector: alert.detector, severity: alert.severity });
+      this.emit({ type: 'alert', alert });
+    }
   }
 
   private emit(e: AlertEvent): void {

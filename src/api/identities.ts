@@ -44,15 +44,16 @@ const ITEM_FORMATS: Partial<Record<string, (item: string) => string | null>> = {
       ? null
       : `an access item is SUBJECT|CLASS, the class one of ${ACCESS_CLASSES.join(', ')} (e.g. crm.delete_customer|delete)`;
   },
+  // Tool and target names come verbatim from spans and may hold ' -> ' themselves: any split into two steps will do.
   transition: (item) => {
-    const [from, to, extra] = item.split(' -> ');
-    return extra === undefined && to !== undefined && STEP.test(from) && STEP.test(to)
-      ? null
-      : `a transition is KIND:TARGET -> KIND:TARGET, the kinds among ${ACTION_KINDS.join(', ')} (e.g. tool:crm.search -> tool:vault.read)`;
+    const parts = item.split(' -> ');
+    const twoSteps = parts.some((_, i) => i > 0 && STEP.test(parts.slice(0, i).join(' -> ')) && STEP.test(parts.slice(i).join(' -> ')));
+    return twoSteps ? null : `a transition is KIND:TARGET -> KIND:TARGET, the kinds among ${ACTION_KINDS.join(', ')} (e.g. tool:crm.search -> tool:vault.read)`;
   },
+  // The source is a target (it may hold ' => '); the destination is a host name, which cannot.
   flow: (item) => {
-    const [source, host, extra] = item.split(' => ');
-    return extra === undefined && host && source ? null : 'a flow is SOURCE => HOST (e.g. vault.read => paste.example.com)';
+    const at = item.lastIndexOf(' => ');
+    return at > 0 && at + 4 < item.length ? null : 'a flow is SOURCE => HOST (e.g. vault.read => paste.example.com)';
   },
 };
 

@@ -98,7 +98,6 @@ function wholeAndRem(ns: number): number {
   return (ns - rem) / 1e6 + rem / 1e6;
 }
 
-
 /**
  * Decodes an OTLP/JSON `ExportTraceServiceRequest`, keeping only the attributes `filter` accepts. As in
  * the protobuf decoder, spans lacking a valid trace or span id share one placeholder per ScopeSpans.

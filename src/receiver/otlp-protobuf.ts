@@ -16,11 +16,6 @@ const [VARINT_2, VARINT_3, VARINT_6, I64_4, I64_7, I64_8] = [0x10, 0x18, 0x30, 0
 /** Span fields this decoder reads: any other wire type for them is malformed, not an unknown field. */
 const SPAN_KNOWN = new Set([1, 2, 4, 5, 6, 7, 8, 9, 15]);
 
-/**
- * Attribute maps have no prototype, so no key (`__proto__`, `constructor`, ...) can reach or shadow
- * Object.prototype even if a filter were to allow it. Measured cost: ~4% of decode time versus `{}`.
- */
-
 /** Nanoseconds since the epoch, as two uint32 halves, to fractional milliseconds without BigInt.
  *  2^32 = 4294 * 1e6 + 967296, so `hi * 967296 + lo` is exact (< 2^53) and the whole-millisecond part
  *  and the sub-millisecond remainder are both exact: one rounding, the same as the JSON path's. */

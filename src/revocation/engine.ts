@@ -80,6 +80,11 @@ export class RevocationEngine {
     return this.store.newestPosition();
   }
 
+  /** See Responder.begin: anything still queued belongs to a transaction that rolled back (its alert event never came). */
+  begin(): void {
+    this.uncommitted = [];
+  }
+
   /** See Responder.revokesAnew: enforce mode, a rule and a broker for it, and no record of the credential yet. */
   revokesAnew(alert: Alert, action: Action): boolean {
     const { config } = this.deps;
@@ -95,8 +100,6 @@ export class RevocationEngine {
    * `response` when a rule matches (also when the credential turns out not to be revocable), else undefined.
    */
   respond(alert: Alert, action: Action): Alert['response'] | undefined {
-    // Anything still queued belongs to a transaction that rolled back (its alert event never came).
-    this.uncommitted = [];
     const { config } = this.deps;
     const credential = { id: action.credential?.id ?? null, type: action.credential?.type ?? null };
     const match = matchRule(config.revocation.rules, alert, credential.type);

@@ -136,13 +136,19 @@ export class WebhookOutbox {
   enqueue(alert: Alert): void {
     const body = alertPayload(alert);
     const now = this.now();
-    // Counted once the alert commits (`kick`): rows of a transaction that rolled back never existed.
-    this.uncommitted = 0;
     for (const e of this.endpoints) {
       if (e.disabled || !wants(e.config, alert)) continue;
       // webhook-id: the alert id, stable across retries and restarts, so receivers can dedupe.
       if (this.store.insert(e.address, alert.id, body, now)) this.uncommitted++;
     }
+  }
+
+  /**
+   * A transaction storing new alerts starts. Deliveries are counted once it commits (`kick`): those of
+   * a transaction that rolled back never existed.
+   */
+  begin(): void {
+    this.uncommitted = 0;
   }
 
   /** Starts sending what is due now (call after the alert's transaction commits). */

@@ -13,6 +13,10 @@ describe('parseAllow', () => {
     ['access', accessItem('a|b', 'read')],
     ['transition', transitionItem(stepName('tool', 'crm.search'), stepName('delegation', 'billing'))],
     ['flow', flowItem('vault.read', 'paste.example.com')],
+    // Names from spans may hold the separators themselves.
+    ['transition', transitionItem(stepName('tool', 'route a -> b'), stepName('tool', 'x'))],
+    ['transition', transitionItem(stepName('tool', 'x'), stepName('http', 'api.example.com/a -> b'))],
+    ['flow', flowItem('kb.read => cache', 'paste.example.com')],
     ['tool', 'crm.search'],
     ['host', 'api.example.com'],
   ])('accepts %s %s, in the form the baseline keys it', (dimension, item) => {
@@ -24,10 +28,11 @@ describe('parseAllow', () => {
     ['access', 'crm.delete_customer|modify', 'read, write, delete, execute'],
     ['access', '|delete', 'SUBJECT|CLASS'],
     ['transition', 'crm.search -> vault.read', 'KIND:TARGET -> KIND:TARGET'],
-    ['transition', 'tool:a -> tool:b -> tool:c', 'KIND:TARGET'],
+    ['transition', 'tool:a', 'KIND:TARGET'],
     ['transition', 'gadget:a -> tool:b', 'tool, delegation, http'],
     ['flow', 'vault.read -> paste.example.com', 'SOURCE => HOST'],
     ['flow', ' => paste.example.com', 'SOURCE => HOST'],
+    ['flow', 'vault.read => ', 'SOURCE => HOST'],
   ])('refuses %s %j, naming the form', (dimension, item, named) => {
     expect(() => parseAllow({ items: [{ dimension: 'tool', item: 'x' }, { dimension, item }] })).toThrow(`items[1].item: `);
     expect(() => parseAllow({ dimension, item })).toThrow(named);

@@ -151,17 +151,48 @@ describe('revocation engine', () => {
       }
       await waitFor(() => b.received.length === 3, 'three revocations');
       expect(b.received.map((r) => verifyStandardWebhook(BROKER_SECRET, r).data.credentialId).sort()).toEqual(['jti-0', 'jti-1', 'jti-2']);
+      // Stored in one transaction, each revocation is still announced (the websocket's revocation frames).
+      await waitFor(() => new Set(t.announced.map((r) => r.credentialId)).size === 3, 'the three revocations announced');
       t.daemon.alerts.flush();
-      // Every use is counted once. As with live repeats, a credential already covered folds into the
-      // alert open at the time, whichever credential raised it: jti-1's second use went to the first.
+      // Every use is counted once, on the alert of its credential: jti-0 twice, jti-1 twice, jti-2 once.
       const alerts = t.daemon.db.prepare('SELECT body FROM alerts WHERE subject = ? ORDER BY seq').pluck().all(subject) as string[];
       expect(alerts.map((body) => JSON.parse(body) as { count: number; response: { revocationId: string } }).map((a) => [a.count, typeof a.response.revocationId])).toEqual([
-        [3, 'string'],
-        [1, 'string'],
+        [2, 'string'],
+        [2, 'string'],
         [1, 'string'],
       ]);
     },
   );
+
+  it('a held finding in dry_run: one alert, announced with every repeat counted, whatever credential each carried', async () => {
+    const t = await daemon({ mode: 'dry_run', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(await broker())] });
+    const subject = 'reports.purge|delete|waiting-dry-run';
+    const holdUntil = Date.now();
+    for (const n of [0, 1, 1, 2, 0]) report(t.daemon, { subject, credential: { id: `jti-${n}`, type: 'oauth_jti' }, holdUntil });
+    const announced: number[] = [];
+    t.daemon.alerts.subscribe((e) => e.type === 'alert' && announced.push(e.alert.count));
+    const [held] = t.daemon.alerts.dueHeld(holdUntil);
+    t.daemon.alerts.release(held, held);
+    expect(announced).toEqual([5]);
+    expect(t.daemon.db.prepare('SELECT count FROM alerts WHERE subject = ?').pluck().all(subject)).toEqual([5]);
+  });
+
+  it('the other credentials of a held finding survive a restart, and are revoked when it is raised', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-held-'));
+    const revocation = { mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] };
+    const subject = 'reports.purge|delete|waiting-restart';
+    const holdUntil = Date.now();
+    const first = await daemon(revocation, {}, dir);
+    for (const n of [0, 1]) report(first.daemon, { subject, credential: { id: `jti-${n}`, type: 'oauth_jti' }, holdUntil });
+    first.daemon.alerts.flush(); // what the group commit does: the repeat is in the held row
+    await first.close();
+    const t = await daemon(revocation, {}, dir);
+    const [held] = t.daemon.alerts.dueHeld(holdUntil);
+    t.daemon.alerts.release(held, held);
+    await waitFor(() => b.received.length === 2, 'two revocations');
+    expect(b.received.map((r) => verifyStandardWebhook(BROKER_SECRET, r).data.credentialId).sort()).toEqual(['jti-0', 'jti-1']);
+  });
 
   it('a held finding dropped as a rollout raises nothing for the other credentials its repeats carried', async () => {
     const b = await broker(() => ({ status: 204 }));
