@@ -172,8 +172,8 @@ export class AlertManager {
   }
 
   /**
-   * Stores a new alert (and those it splits into) in a transaction of its own; undefined when the store refuses it (kept: the
-   * commit that follows fails and says why). Any other error is a bug and is thrown.
+   * Stores a new alert (and those it splits into) in a transaction of its own; undefined when the store
+   * refuses it (kept: the commit that follows fails and says why). Any other error is a bug and is thrown.
    */
   private tryStore(h: HeldFinding): Alert[] | undefined {
     try {
