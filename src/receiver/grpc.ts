@@ -32,6 +32,13 @@ import { ReceivingSlots } from './receiving-slots.js';
 
 const passThrough = (b: Buffer) => b;
 
+/**
+ * The idle limit is the connection's prompt limit (30 s, or the request timeout if shorter), but never
+ * below this: an SDK exporting every 5 s (their default) keeps its connection, however short the
+ * request timeout.
+ */
+const MIN_IDLE_MS = 10_000;
+
 const traceService: grpc.ServiceDefinition = {
   Export: {
     path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
@@ -83,10 +90,10 @@ export class GrpcReceiver {
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
-      // A connection with no call in progress is closed (a graceful GOAWAY; clients reconnect for their
-      // next export). This also bounds one that stops after a byte of its HTTP/2 preface, or after its
-      // TLS handshake, which neither the silence check nor any per-call timeout covers.
-      'grpc.max_connection_idle_ms': this.promptMs,
+      // A connection with no call in progress is closed (a GOAWAY; clients reconnect for their next
+      // export). This also bounds one that stops after a byte of its HTTP/2 preface, or after its TLS
+      // handshake, which neither the silence check nor any per-call timeout covers.
+      'grpc.max_connection_idle_ms': Math.max(MIN_IDLE_MS, this.promptMs),
       interceptors: [this.boundReceiving],
     });
     this.server.addService(traceService, { Export: this.export.bind(this) });
