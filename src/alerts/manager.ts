@@ -277,7 +277,8 @@ export class AlertManager {
    * inside a transaction (seq is the row id); returns the alerts in seq order.
    */
   private store(h: HeldFinding): Alert[] {
-    for (const p of this.participants()) p.begin();
+    this.responder?.begin();
+    for (const hook of this.raiseHooks) hook.begin();
     const first = this.insertAlert(h.finding, h.action, h.identity, h.count, h.lastEventTime);
     const raised = [first];
     const { severity, explanation } = h.finding; // as decided: a held finding may have been lowered
@@ -294,11 +295,6 @@ export class AlertManager {
       this.updateCount.run(alert.count, JSON.stringify(alert), alert.seq);
     }
     return raised;
-  }
-
-  private *participants(): Iterable<{ begin(): void }> {
-    if (this.responder) yield this.responder;
-    yield* this.raiseHooks;
   }
 
   /** Inserts one alert and decides its response (the responder records a revocation in the same transaction). */
