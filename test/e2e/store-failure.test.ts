@@ -216,6 +216,9 @@ it('after a busy commit, an outage of seconds is still judged: what is written d
   const pod = (i: number, n: number) => makeSpans(toolCall(0.5, 'reports.read', 'GET', n), { resource: { 'service.name': 'reporter', 'nhi.identity': `${ID}/pod-${i}` } });
   // 30 pods' first spans in one export: one commit, all written, more records in memory than the bound.
   expect((await post(d, encodeJson(Array.from({ length: 30 }, (_, i) => pod(i, i)).flat()))).status).toBe(200);
+  // The export is acknowledged once its spans are safe; a trace still buffered becomes actions a moment
+  // later. All 30 records must be written before the outage, or they are waiting, and count.
+  await waitFor(() => d.daemon.db.prepare('SELECT count(*) FROM identities').pluck().get() === 30, 'the 30 pods written');
   d.daemon.db.pragma('query_only = 1');
   for (const i of [0, 1]) {
     const judged = d.actions.length;
