@@ -4,7 +4,7 @@
  * The subject is the tool or target written to.
  */
 import type { Severity } from '../src/config/schema.js';
-import { accessKey } from '../baselines/keys.js';
+import { accessItem, accessKey } from '../baselines/keys.js';
 import { raise, span, surpriseScore, times } from './severity.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
@@ -53,7 +53,15 @@ export const unexpectedWrite: Detector = {
       explanation: `${action.identity} performed ${access === 'execute' ? 'an' : 'a'} ${access} on \`${subject}\`${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],
-      details: { access, kind: action.kind, priorReads: Math.round(reads), readOnlyBaseline: !everWrote, phase: view.phase },
+      details: {
+        access,
+        kind: action.kind,
+        priorReads: Math.round(reads),
+        readOnlyBaseline: !everWrote,
+        phase: view.phase,
+        // What an operator allows to make this normal (`vigil baseline allow IDENTITY access ITEM`).
+        allow: { dimension: 'access', item: accessItem(subject, access) },
+      },
       tags: ['OWASP-ASI02', 'OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
     };
   },

@@ -3,14 +3,15 @@
  * a plain object built here, which is exactly the seam the engine uses (src/detect/view.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { accessItem, accessKey, flowItem, flowKey, key, stepName, transitionItem, transitionKey } from '../../baselines/keys.js';
+import { accessItem, accessKey, flowItem, flowKey, key, stepName, transitionItem, transitionKey, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { lateralChaining } from '../../detectors/lateral-chaining.js';
 import { retryStorm } from '../../detectors/retry-storm.js';
 import { scopeDrift, scopeItems } from '../../detectors/scope-drift.js';
-import type { BaselineView, DetectorInput, OutcomeWindow, StepContext } from '../../detectors/types.js';
+import type { BaselineView, DetectorInput, Finding, OutcomeWindow, StepContext } from '../../detectors/types.js';
 import { unexpectedWrite } from '../../detectors/unexpected-write.js';
 import type { Action } from '../../src/actions/types.js';
+import { parseAllow } from '../../src/api/identities.js';
 import { configSchema } from '../../src/config/schema.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
@@ -198,5 +199,24 @@ describe('lateral_chaining', () => {
     it('is quiet after a step its peers only adopted within the rollout window, even "after" now by their clocks', () => {
       expect(lateralChaining.evaluate(input(a, peerView([NOW - 600_000, NOW + 4_000]), { step }))).toBeNull();
     });
+  });
+});
+
+describe('details.allow', () => {
+  const egress = action({ kind: 'http', target: 'paste.example.com/api', host: 'paste.example.com', zone: 'external', access: 'write' });
+  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), stepSpanId: null };
+  const step: StepContext = { name: 'tool:tickets.delete', zones: ['internal'], previous: { name: 'tool:crm.search', zones: ['crm'], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
+  const familiar = { [key('from', 'tool:crm.search')]: 200 };
+  const cases: Array<[string, (v: BaselineView) => Finding | null, Record<string, number>]> = [
+    ['unexpected_write', (v) => unexpectedWrite.evaluate(input(action({ access: 'delete' }), v)), { [key('access', accessItem('crm.search', 'read'))]: 420 }],
+    ['lateral_chaining (transition)', (v) => lateralChaining.evaluate(input(action({ target: 'tickets.delete', access: 'delete' }), v, { step })), familiar],
+    ['lateral_chaining (flow)', (v) => lateralChaining.evaluate(input(egress, v, { sensitiveReads: [read] })), {}],
+  ];
+
+  it.each(cases)('%s names the item an operator allows to quiet it, in a form the allow API takes', (_name, evaluate, baseline) => {
+    const f = evaluate(view(baseline));
+    const allow = f!.details.allow as { dimension: string; item: string };
+    expect(parseAllow(allow)).toEqual([allow]);
+    expect(evaluate(view({ ...baseline, [key(allow.dimension as Dimension, allow.item)]: 1 }))).toBeNull();
   });
 });
