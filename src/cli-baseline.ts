@@ -1,57 +1,17 @@
 /**
  * `vigil baseline show IDENTITY`, `vigil baseline allow IDENTITY DIMENSION ITEM` and
- * `vigil baseline reset IDENTITY`: talk to the running
- * daemon's API (the daemon holds baselines in memory; writing the database behind its back would be
- * overwritten at its next checkpoint).
+ * `vigil baseline reset IDENTITY`, through the running daemon's API (cli-api.ts): the daemon holds
+ * baselines in memory, and would overwrite at its next checkpoint what was written behind its back.
  */
 import { parseArgs } from 'node:util';
-import { readApiToken } from './api/token.js';
+import { daemonApi } from './cli-api.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
-
-/** Longest a call may wait for the daemon's answer. */
-const CALL_TIMEOUT_MS = 10_000;
 
 export async function baselineCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
-  const config = load(values.config);
-  const base = `${config.api.tls ? 'https' : 'http'}://${localEndpoint(config.api.endpoint)}`;
-  const token = readApiToken(config.api.token, config.storage.path);
-  const call = async (method: string, path: string, body?: unknown) => {
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(base + path, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-      });
-      text = await res.text(); // the timeout covers the body too
-    } catch (err) {
-      if ((err as Error).name === 'TimeoutError') {
-        throw new UserError(`the daemon at ${base} did not answer within ${CALL_TIMEOUT_MS / 1000} s: it may be overloaded or stuck (see its log and /metrics)`);
-      }
-      const cause = String((err as { cause?: { code?: string } }).cause?.code ?? '');
-      if (cause === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-        throw new UserError(`the certificate of the daemon at ${base} does not name that host: set api.endpoint in the --config given here to a name api.tls.cert holds`);
-      }
-      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
-        throw new UserError(`the daemon at ${base} shows a certificate this command does not trust (${cause}): set NODE_EXTRA_CA_CERTS to the CA file that signed api.tls.cert`);
-      }
-      throw new UserError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
-    }
-    if (res.status === 401) throw new UserError(`${method} ${path}: 401: the daemon at ${base} does not take this token; set VIGIL_API_TOKEN to the one it uses`);
-    if (!res.ok) throw new UserError(`${method} ${path}: ${res.status} ${text}`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new UserError(`${method} ${path}: ${base} answered with something other than JSON (is it Vigil's API?): ${text.slice(0, 200)}`);
-    }
-    process.stdout.write(JSON.stringify(parsed, null, 2) + '\n');
-  };
+  const call = daemonApi(load(values.config));
   const encoded = (id: string) => `/v1/identities/${encodeURIComponent(id)}`;
   if (sub === 'show' && positionals.length === 1) return call('GET', encoded(positionals[0]));
   if (sub === 'allow' && positionals.length === 3) {
@@ -62,12 +22,4 @@ export async function baselineCommand(args: string[], load: (path: string | unde
   throw new UserError(
     'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access SUBJECT|CLASS, transition KIND:TARGET -> KIND:TARGET, flow SOURCE => HOST) | vigil baseline reset IDENTITY',
   );
-}
-
-/** The API endpoint to call on this host: a wildcard listen address (every interface) means loopback. */
-function localEndpoint(endpoint: string): string {
-  const i = endpoint.lastIndexOf(':');
-  const host = endpoint.slice(0, i);
-  const local = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
-  return `${local}${endpoint.slice(i)}`;
 }

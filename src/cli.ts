@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `vigil serve | replay | check-config`. User errors (bad flags, bad config, unreadable files) print a
- * sentence and exit 1 — never a stack trace.
+ * `vigil serve | replay | check-config | baseline | revocation`. User errors (bad flags, bad config,
+ * unreadable files) print a sentence and exit 1 — never a stack trace.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';
@@ -10,6 +10,7 @@ import { UserError } from './errors.js';
 import { createLogger } from './log.js';
 import { startDaemon, type Daemon } from './main.js';
 import { baselineCommand } from './cli-baseline.js';
+import { revocationCommand } from './cli-revocation.js';
 import { runReplay } from './replay.js';
 
 const USAGE = `Usage:
@@ -23,6 +24,9 @@ const USAGE = `Usage:
                                                    zone, scope, agent, access, transition, flow)
   vigil baseline reset [--config FILE] IDENTITY    forget what an identity learned (it learns again,
                                                    judged against its peer group meanwhile)
+  vigil revocation retry [--config FILE] REVOCATION_ID
+                                                   send a failed revocation again, routed by the
+                                                   current rules (enforce mode)
 `;
 
 class UsageError extends Error {}
@@ -113,6 +117,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'baseline':
         await baselineCommand(rest, load);
+        return 0;
+      case 'revocation':
+        await revocationCommand(rest, load);
         return 0;
       case undefined:
       case 'help':

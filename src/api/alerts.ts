@@ -8,7 +8,7 @@ import { DETECTOR_IDS } from '../../detectors/types.js';
 import { SEVERITIES, type Severity } from '../config/schema.js';
 import type { AlertFeed } from './alert-feed.js';
 import { BadRequest } from './json-body.js';
-import { sendJson, type ApiServer } from './server.js';
+import { pathSegment, sendJson, type ApiServer } from './server.js';
 
 /** What the websocket and REST filters match on (an alert, or what an update frame is about). */
 export interface AlertFacts {
@@ -131,7 +131,7 @@ export function matchesRevocation(f: AlertFilter, revocation: unknown): boolean 
 
 /**
  * Where revocations come from (the revocation engine, CONTRACT §6). Declared here, not imported, so the
- * API does not depend on the revocation module: anything with these two methods can be wired in.
+ * API does not depend on the revocation module: anything with these methods can be wired in.
  */
 export interface RevocationSource {
   /** Calls `fn` with the websocket `revocation` object on every state change. */
@@ -142,9 +142,11 @@ export interface RevocationSource {
   page(since: number, limit: number): { revocations: unknown[]; next: number };
   /** The cursor of the newest revocation (0 when there is none). */
   newest(): number;
+  /** An operator's retry: the revocation's new state, why it cannot be retried, or undefined when unknown. */
+  retry(id: string): { revocation: unknown } | { refused: string } | undefined;
 }
 
-/** Registers `GET /v1/alerts` and `GET /v1/revocations`; `revocations()` is read per request (wired late). */
+/** Registers `GET /v1/alerts`, `GET /v1/revocations` and `POST /v1/revocations/{id}/retry`; `revocations()` is read per request (wired late). */
 export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations: () => RevocationSource | null): void {
   api.route('GET /v1/alerts', (_req, res, url) => {
     const q = parseAlertQuery(url.searchParams, REST_PARAMS); // a BadRequest is answered 400 by the ApiServer
@@ -165,5 +167,13 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     checkCursor(q.since, source?.newest() ?? 0, 'revocations');
     const since = q.since ?? 0;
     sendJson(res, 200, source?.page(since, q.limit) ?? { revocations: [], next: since });
+  });
+
+  api.routePattern('POST', /^\/v1\/revocations\/[^/]+\/retry$/, (_req, res, url) => {
+    const id = pathSegment(url, 3, 'revocation id');
+    const outcome = revocations()?.retry(id);
+    if (outcome === undefined) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown revocation ${id}` });
+    if ('refused' in outcome) return sendJson(res, 409, { error: 'VIGIL_ERR_CONFLICT', message: outcome.refused });
+    sendJson(res, 200, outcome);
   });
 }

@@ -11,7 +11,7 @@ import type { DetectionEngine } from '../detect/engine.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
 import { BadRequest, readJson } from './json-body.js';
-import { sendJson, type ApiServer } from './server.js';
+import { pathSegment, sendJson, type ApiServer } from './server.js';
 
 const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => d !== 'from'));
 
@@ -57,22 +57,10 @@ const ITEM_FORMATS: Partial<Record<string, (item: string) => string | null>> = {
   },
 };
 
-/**
- * The identity a path names (its third segment, URL-encoded). A malformed escape (`%E0%A4%A`) is the
- * client's mistake: decodeURIComponent's URIError would otherwise surface as a 500 logged as a daemon bug.
- */
-function identityIn(url: URL): string {
-  try {
-    return decodeURIComponent(url.pathname.split('/')[3]);
-  } catch {
-    throw new BadRequest('the identity in the path is not valid percent-encoding (encode it with encodeURIComponent)');
-  }
-}
-
 /** Registers the identity routes; a BadRequest thrown in them is answered 400 by the ApiServer. */
 export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, db: Db, logger: Logger): void {
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
-    const identity = identityIn(url);
+    const identity = pathSegment(url, 3, 'identity');
     const items = parseAllow(await readJson(req));
     if (!engine.allow(identity, items, db)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     logger.info({ identity, items }, 'operator allowed baseline items');
@@ -80,14 +68,14 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
   });
 
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (_req, res, url) => {
-    const identity = identityIn(url);
+    const identity = pathSegment(url, 3, 'identity');
     if (!engine.reset(identity)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     logger.warn({ identity }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
     sendJson(res, 200, { identity, reset: true });
   });
 
   api.routePattern('GET', /^\/v1\/identities\/[^/]+$/, (_req, res, url) => {
-    const identity = identityIn(url);
+    const identity = pathSegment(url, 3, 'identity');
     const b = engine.baselines.peek(identity);
     if (!b) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     sendJson(res, 200, engine.describe(b));

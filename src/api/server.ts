@@ -43,6 +43,19 @@ export function requestUrl(target: string | undefined): URL | null {
   }
 }
 
+/**
+ * The `index`th segment of a path (`/v1/identities/{identity}/allow`: 3), URL-decoded. A malformed escape
+ * (`%E0%A4%A`) is the client's mistake: decodeURIComponent's URIError would otherwise surface as a 500
+ * logged as a daemon bug.
+ */
+export function pathSegment(url: URL, index: number, what: string): string {
+  try {
+    return decodeURIComponent(url.pathname.split('/')[index]);
+  } catch {
+    throw new BadRequest(`the ${what} in the path is not valid percent-encoding (encode it with encodeURIComponent)`);
+  }
+}
+
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });

@@ -9,7 +9,8 @@
  * ids. The state of that one row moves on when a later alert can take it further: a `not_revocable`
  * credential becomes revocable when a later rule picks a broker that can revoke it, a `dry_run` one
  * is revoked for real by the first matching alert after the operator switches to `enforce`, and a
- * pending one whose broker left the config is routed by the current rules (reroute.ts), keeping its id.
+ * pending one whose broker left the config is routed by the current rules (reroute.ts), keeping its id,
+ * and an operator may retry one that failed (`retry`).
  *
  * Announcements (`subscribe`) are made after the alert's transaction commits, and after the alert event
  * itself, so a websocket client sees the alert before its revocation and never a revocation that was
@@ -23,7 +24,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { createBrokers } from './brokers.js';
-import { rerouteStranded, routeThrough } from './reroute.js';
+import { keyAfterRouting, rerouteStranded, routeThrough } from './reroute.js';
 import { matchRule } from './rules.js';
 import { RevocationSender } from './sender.js';
 import { credentialKey, RevocationStore, sessionsKey, toRecord, type RevocationRow } from './store.js';
@@ -156,6 +157,39 @@ export class RevocationEngine {
     this.store.insert(row);
     this.changed(row);
     return { action: 'revoke', mode, revocationId: row.id };
+  }
+
+  /**
+   * An operator's retry (`POST /v1/revocations/{id}/retry`, `vigil revocation retry`), once what stopped a
+   * revocation is fixed: a broker that refused it permanently (a Vault token without the policy, a
+   * mistyped URL), a broker that could not revoke its credential type, a dry run to enforce now. It is
+   * routed by the current rules, as its alert would be now, and sent at once, keeping its id (the
+   * broker's idempotency key) and its attempt count. A pending one is sent at once, ending its broker's
+   * backoff. Returns its new state; `refused` says why nothing changed; undefined: no such revocation.
+   */
+  retry(id: string): { revocation: RevocationRecord } | { refused: string } | undefined {
+    const row = this.store.get(id);
+    if (row === undefined) return undefined;
+    if (this.sender === null) return { refused: 'revocation.mode is dry_run, so no broker is called; set it to enforce and restart to revoke' };
+    if (row.status === 'succeeded') return { refused: `already revoked: ${row.reason}` };
+    const now = this.now();
+    if (row.status === 'pending' && this.brokers.has(row.broker)) {
+      this.store.dueNow(id, now);
+      this.sender.resume(row.broker);
+      this.deps.logger.info({ revocationId: id, broker: row.broker }, 'revocation retried by the operator: sending now');
+      return { revocation: toRecord({ ...row, next_at: now }) };
+    }
+    const match = matchRule(this.deps.config.revocation.rules, { detector: row.detector as Alert['detector'], severity: row.severity as Alert['severity'] }, row.credential_type);
+    if (!match) return { refused: `no revocation rule matches it now (${row.detector}, ${row.severity}, credential type ${row.credential_type ?? 'unknown'})` };
+    const broker = this.brokers.get(match.rule.broker)!;
+    const why = `retried by the operator; revocation.rules[${match.index}] matched ${row.detector} (${row.severity}) on alert ${row.alert_id}`;
+    const next = routeThrough(row, broker, why, now);
+    if (next.status !== 'pending') return { refused: next.reason };
+    next.cred_key = keyAfterRouting(this.store, next);
+    this.store.update(next);
+    this.announce(next);
+    this.sender.resume(broker.name);
+    return { revocation: toRecord(next) };
   }
 
   private changed(row: RevocationRow): void {

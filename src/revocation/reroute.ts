@@ -33,6 +33,17 @@ export function routeThrough(row: RevocationRow, broker: Broker, why: string, no
   };
 }
 
+/**
+ * The key a revocation routed anew is found by. A sessions revocation (no credential id) is keyed per
+ * broker: under its new broker's key, later alerts find it — unless that broker already has one for the
+ * identity (then both stand; cutting sessions twice is harmless).
+ */
+export function keyAfterRouting(store: RevocationStore, next: RevocationRow): string | null {
+  if (next.status !== 'pending' || next.credential_id !== null) return next.cred_key;
+  const key = sessionsKey(next.broker, next.identity);
+  return key === next.cred_key || store.byKey(key) === undefined ? key : next.cred_key;
+}
+
 export interface RerouteDeps {
   store: RevocationStore;
   brokers: Map<string, Broker>;
@@ -57,12 +68,7 @@ export function rerouteStranded({ store, brokers, rules, logger, now }: RerouteD
       const broker = brokers.get(match.rule.broker)!;
       const why = `broker "${from}" is no longer in the config; revocation.rules[${match.index}] matched ${row.detector} (${row.severity}) on alert ${row.alert_id}`;
       const next = routeThrough(row, broker, why, now);
-      // A sessions revocation is keyed per broker: under its new broker's key, later alerts find it — unless
-      // that broker already has one for the identity (then both stand; cutting sessions twice is harmless).
-      if (next.status === 'pending' && row.cred_key?.startsWith('sessions\u0000')) {
-        const key = sessionsKey(broker.name, row.identity);
-        if (store.byKey(key) === undefined) next.cred_key = key;
-      }
+      next.cred_key = keyAfterRouting(store, next);
       store.update(next);
       const tally = outcomes.get(`${broker.name}\u0000${next.status}`) ?? { to: broker.name, status: next.status, n: 0 };
       tally.n++;

@@ -45,6 +45,11 @@ export class RevocationSender {
     this.loop.kick();
   }
 
+  /** Calls `broker` again now, whatever backoff its failures set (an operator's retry). */
+  resume(broker: string): void {
+    this.loop.resume(broker);
+  }
+
   private lane(broker: Broker): Lane<RevocationRow> {
     return {
       name: broker.name,
@@ -86,7 +91,7 @@ export class RevocationSender {
       next_at: outcome === 'retry' ? at + wait! : null,
       reason:
         outcome === 'succeeded' ? `${broker} answered ${answer}: revoked`
-        : outcome === 'failed' ? `${broker} refused (${answer}) after ${attempts} attempt(s): not revoked; revoke it by hand`
+        : outcome === 'failed' ? `${broker} refused (${answer}) after ${attempts} attempt(s): not revoked; fix the cause and retry it (vigil revocation retry ${row.id}), or revoke it by hand`
         : `attempt ${attempts} to ${broker} failed (${answer}); retrying in ${Math.ceil(wait! / 1000)}s`,
     };
     this.deps.store.recordAttempt(next, { revocation_id: row.id, attempt: attempts, at: started, http_status: r.status, outcome, error: r.error });

@@ -101,6 +101,7 @@ export class RevocationStore {
         `UPDATE revocations SET cred_key = @cred_key, alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
            detector = @detector, severity = @severity, cause = @cause, at = @at, next_at = @next_at WHERE id = @id`,
       ),
+      dueNow: db.prepare("UPDATE revocations SET next_at = ? WHERE id = ? AND status = 'pending'"),
       attempt: db.prepare('INSERT INTO revocation_attempts (revocation_id, attempt, at, http_status, outcome, error) VALUES (@revocation_id, @attempt, @at, @http_status, @outcome, @error)'),
       attempts: db.prepare('SELECT revocation_id, attempt, at, http_status, outcome, error FROM revocation_attempts WHERE revocation_id = ? ORDER BY attempt'),
     };
@@ -124,6 +125,14 @@ export class RevocationStore {
    */
   update(row: RevocationRow): void {
     this.stmts.update.run(row);
+  }
+
+  /**
+   * Makes a pending revocation due at `now`. Only the time changes: an attempt in flight records its
+   * outcome over the rest of the row, and that outcome stands.
+   */
+  dueNow(id: string, now: number): void {
+    this.stmts.dueNow.run(now, id);
   }
 
   /** Records an attempt and the state it led to, atomically. */

@@ -80,6 +80,17 @@ export class DeliveryLoop<J> {
     });
   }
 
+  /**
+   * Ends a failing lane's pause now (an operator says its receiver is back). It stays failing, so it
+   * probes one job at a time until an attempt succeeds.
+   */
+  resume(lane: string): void {
+    const state = this.lanes.get(lane);
+    if (state === undefined) return;
+    state.pausedUntil = 0;
+    this.kick();
+  }
+
   /** Deliveries in flight, over all lanes. */
   get inFlight(): number {
     return this.running.size;

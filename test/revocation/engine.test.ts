@@ -7,30 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/daemon.js';
 import { BROKER_SECRET, raise, report, WEBHOOK_SECRET } from '../sinks/fixtures.js';
 import { Receiver, verifyStandardWebhook } from '../sinks/receivers.js';
-import { sleep, startRevocationDaemon, type RevocationDaemon } from './helpers.js';
+import { closedAfterEachTest, hookBroker, sleep, startRevocationDaemon, type RevocationDaemon } from './helpers.js';
 
-const open: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  for (const o of open.splice(0).reverse()) await o.close();
-});
+const { broker, daemon } = closedAfterEachTest();
 
-async function broker(respond?: Parameters<typeof Receiver.start>[0]): Promise<Receiver> {
-  const r = await Receiver.start(respond);
-  open.push(r);
-  return r;
-}
-
-async function daemon(revocation: Record<string, unknown>, extra: Record<string, unknown> = {}, dir?: string): Promise<RevocationDaemon> {
-  const t = await startRevocationDaemon(revocation, extra, dir);
-  open.push(t);
-  return t;
-}
-
-const hookBroker = (r: Receiver) => ({ name: 'hook', type: 'webhook', url: r.url('/revoke'), secret: BROKER_SECRET });
 const storedResponse = (t: RevocationDaemon, alertId: string) =>
   JSON.parse(t.daemon.db.prepare('SELECT body FROM alerts WHERE id = ?').pluck().get(alertId) as string).response;
 
@@ -351,8 +335,8 @@ describe('revocation engine', () => {
 });
 
 describe('revocation engine: a broker renamed or removed while a revocation is pending', () => {
-  const oldBroker = (r: Receiver) => ({ name: 'old', type: 'webhook', url: r.url('/revoke'), secret: BROKER_SECRET });
-  const newBroker = (r: Receiver) => ({ name: 'new', type: 'webhook', url: r.url('/revoke'), secret: BROKER_SECRET });
+  const oldBroker = (r: Receiver) => hookBroker(r, 'old');
+  const newBroker = (r: Receiver) => hookBroker(r, 'new');
 
   /** A revocation left pending on broker `old` (down) in a stopped daemon; returns its folder and id. */
   async function pendingOnOld(credential: { id: string; type: string }, rules: unknown[]): Promise<{ dir: string; id: string }> {

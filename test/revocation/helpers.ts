@@ -5,9 +5,12 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import type { RevocationRecord } from '../../src/revocation/types.js';
 import type { AttemptRow } from '../../src/revocation/store.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { BROKER_SECRET } from '../sinks/fixtures.js';
+import { Receiver } from '../sinks/receivers.js';
 
 export const FAST = { retryInitial: '50ms', retryMax: '200ms', timeout: '2s' };
 
@@ -23,6 +26,32 @@ export async function startRevocationDaemon(revocation: Record<string, unknown>,
   t.daemon.revocations.subscribe((r) => announced.push(r));
   return Object.assign(t, { announced, attempts: (id: string) => t.daemon.revocations.store.attempts(id) });
 }
+
+/**
+ * Starts brokers (real HTTP receivers) and revocation daemons that are closed after each test, newest
+ * first. Call once, at the top of a test file.
+ */
+export function closedAfterEachTest() {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const o of open.splice(0).reverse()) await o.close();
+  });
+  return {
+    async broker(respond?: Parameters<typeof Receiver.start>[0]): Promise<Receiver> {
+      const r = await Receiver.start(respond);
+      open.push(r);
+      return r;
+    },
+    async daemon(revocation: Record<string, unknown>, extra: Record<string, unknown> = {}, dir?: string): Promise<RevocationDaemon> {
+      const t = await startRevocationDaemon(revocation, extra, dir);
+      open.push(t);
+      return t;
+    },
+  };
+}
+
+/** A `webhook` broker calling `/revoke` on `r`. */
+export const hookBroker = (r: Receiver, name = 'hook') => ({ name, type: 'webhook', url: r.url('/revoke'), secret: BROKER_SECRET });
 
 /** Writes a fresh EC P-256 key as a PKCS#8 PEM file in `dir`; returns its path and public key. */
 export function writeP256Key(dir: string, name = 'ssf.pem'): { file: string; publicKey: KeyObject } {
