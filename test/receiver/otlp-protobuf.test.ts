@@ -139,17 +139,24 @@ describe('decodeProtobufRequest', () => {
   });
 
   it('survives random bytes and random mutations of a real payload', () => {
+    // Anything but a decode error (a TypeError, a RangeError, a hang) fails the test; both outcomes must
+    // occur, or the inputs were not the mix of valid and broken they are meant to be.
     const rand = seededRandom(1234);
+    const outcomes = { random: { ok: 0, error: 0 }, mutated: { ok: 0, error: 0 } };
     for (let n = 0; n < 20000; n++) {
       const bytes = new Uint8Array(Math.floor(rand() * 300));
       for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rand() * 256);
-      decodeOrDecodeError(bytes);
+      outcomes.random[decodeOrDecodeError(bytes)]++;
     }
     const { protobuf } = build();
     for (let n = 0; n < 3000; n++) {
       const bytes = Uint8Array.from(protobuf);
       for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
-      decodeOrDecodeError(bytes);
+      outcomes.mutated[decodeOrDecodeError(bytes)]++;
+    }
+    for (const o of Object.values(outcomes)) {
+      expect(o.ok).toBeGreaterThan(0);
+      expect(o.error).toBeGreaterThan(0);
     }
   });
 
