@@ -33,6 +33,7 @@ import type { Config } from '../config/schema.js';
 import { SpanKind, type DecodedSpan } from '../model.js';
 import { Classifier } from './classify.js';
 import type { IgnoreReason } from './facts.js';
+import { MAX_IDENTITY_CHARS } from './bounds.js';
 import { identityOf, peerGroupOf } from './identity.js';
 import { EmittedMemory, type TraceMemory } from './memory.js';
 import { makeNode, type SpanNode } from './node.js';
@@ -119,7 +120,8 @@ export class ActionBuilder {
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i];
       const identity = identityOf(span, this.config);
-      if (identity === null) continue; // callers reject these first (no_identity); never guess one
+      // Callers reject these first (no_identity, identity_too_long); never guess one.
+      if (identity === null || identity.length > MAX_IDENTITY_CHARS) continue;
       if (buf === undefined || buf.traceId !== span.traceId) {
         buf = this.partFor(span.traceId, nowMs);
         mem = this.memory.get(span.traceId);

@@ -6,10 +6,11 @@
 import type { Config } from '../config/schema.js';
 import type { DecodedSpan } from '../model.js';
 import { isPayloadKey, parseAttributeSource } from './attributes.js';
+import { boundName, MAX_IDENTITY_CHARS } from './bounds.js';
 import type { Glob } from './glob.js';
 
 /** Why a span is rejected (OTLP partial success `rejected_spans`), a fixed list counted in metrics. */
-export const REJECT_REASONS = ['no_identity', 'invalid_trace_id', 'invalid_span_id', 'future_start', 'identity_not_allowed'] as const;
+export const REJECT_REASONS = ['no_identity', 'identity_too_long', 'invalid_trace_id', 'invalid_span_id', 'future_start', 'identity_not_allowed'] as const;
 /** One of `REJECT_REASONS`. */
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -55,12 +56,12 @@ export function identityOf(span: DecodedSpan, config: Config): string | null {
   return null;
 }
 
-/** The span's peer group (`identity.peerGroup`), '' when absent. */
+/** The span's peer group (`identity.peerGroup`), '' when absent; a long one bounded (bounds.ts). */
 export function peerGroupOf(span: DecodedSpan, config: Config): string {
   const c = compile(config);
   if (c.peerKey === null) return '';
   const v = (c.peerFromSpan ? span.attributes : span.resource)[c.peerKey];
-  return typeof v === 'string' ? v : '';
+  return typeof v === 'string' ? boundName(v) : '';
 }
 
 /** Identity and peer group per the configured chain, or null when the span has no identity. */
@@ -76,6 +77,7 @@ const ZERO_SPAN_ID = '0'.repeat(16);
  * Why the span cannot be used, or null when it can. Decoders turn malformed and all-zero ids into ''
  * and give lowercase hex otherwise (model.ts), so length and zeros are all there is to check here (a
  * regular expression per id was 2% of the ingest worker's time).
+ * `identity_too_long`: over MAX_IDENTITY_CHARS (bounds.ts); an identity is a key, kept as sent or not at all.
  * `future_start`: the start is more than `time.maxFutureSkew` after `nowMs` (a skewed clock would
  * otherwise drag event time forward for its identity).
  * `identity_not_allowed`: `allowed` (the client's identity patterns, receivers.otlp.clientIdentities)
@@ -86,6 +88,7 @@ export function rejectReason(span: DecodedSpan, nowMs: number, config: Config, a
   if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN_ID) return 'invalid_span_id';
   const identity = identityOf(span, config);
   if (identity === null) return 'no_identity';
+  if (identity.length > MAX_IDENTITY_CHARS) return 'identity_too_long';
   if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
   if (allowed !== null && !allowed.some((g) => g.test(identity.toLowerCase()))) return 'identity_not_allowed';
   return null;

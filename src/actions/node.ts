@@ -5,6 +5,7 @@
  */
 import type { DecodedSpan } from '../model.js';
 import * as A from './attributes.js';
+import { boundName, MAX_CREDENTIAL_CHARS, MAX_NAME_CHARS, MAX_SCOPES } from './bounds.js';
 import type { Classifier } from './classify.js';
 import { Carrier, type SpanFacts } from './facts.js';
 import type { TracePart } from './part.js';
@@ -97,14 +98,16 @@ export interface HopEntry {
 // one fails loudly instead of silently changing other actions' scopes.
 const EMPTY_SCOPES: string[] = Object.freeze([]) as unknown as string[];
 
-/** `nhi.scopes`: a string array, or one string separated by spaces and/or commas. */
+/** `nhi.scopes`: a string array, or one string separated by spaces and/or commas; at most MAX_SCOPES, each bounded. */
 export function scopesOf(v: unknown): string[] | null {
-  if (Array.isArray(v)) {
-    const out = v.filter((s): s is string => typeof s === 'string' && s !== '');
-    return out.length > 0 ? out : null;
-  }
-  if (typeof v === 'string' && v.trim() !== '') return v.split(/[\s,]+/).filter((s) => s !== '');
-  return null;
+  let out: string[];
+  if (Array.isArray(v)) out = v.filter((s): s is string => typeof s === 'string' && s !== '');
+  else if (typeof v === 'string') out = v.split(/[\s,]+/).filter((s) => s !== '');
+  else return null;
+  if (out.length === 0) return null;
+  if (out.length > MAX_SCOPES) out.length = MAX_SCOPES;
+  for (let i = 0; i < out.length; i++) out[i] = boundName(out[i]);
+  return out;
 }
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
@@ -119,13 +122,16 @@ export function credentialOf(span: DecodedSpan): Credential | null {
   const res = span.resource[A.NHI_CREDENTIAL_ID];
   if (nonEmpty(own)) {
     const type = span.attributes[A.NHI_CREDENTIAL_TYPE] ?? (nonEmpty(res) ? null : span.resource[A.NHI_CREDENTIAL_TYPE]);
-    return { id: own, type: nonEmpty(type) ? type : null };
+    return credential(own, type);
   }
-  if (nonEmpty(res)) {
-    const type = span.resource[A.NHI_CREDENTIAL_TYPE];
-    return { id: res, type: nonEmpty(type) ? type : null };
-  }
+  if (nonEmpty(res)) return credential(res, span.resource[A.NHI_CREDENTIAL_TYPE]);
   return null;
+}
+
+/** A credential within the bounds (bounds.ts): an id too long to be real is dropped, never cut. */
+function credential(id: string, type: unknown): Credential | null {
+  if (id.length > MAX_CREDENTIAL_CHARS) return null;
+  return { id, type: nonEmpty(type) ? boundName(type) : null };
 }
 
 // Resource-level scopes parsed once per resource object (decoders share one object per ResourceSpans).
@@ -186,7 +192,16 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     parallelGroup: null,
   };
   classifier.classifyInto(span, node);
+  boundNames(node);
   return node;
+}
+
+/** Bounds the names a node took from its span (bounds.ts); short names, all real ones, are left alone. */
+function boundNames(n: SpanNode): void {
+  if (n.target.length > MAX_NAME_CHARS) n.target = boundName(n.target);
+  if (n.host !== null && n.host.length > MAX_NAME_CHARS) n.host = boundName(n.host);
+  if (n.agentName !== null && n.agentName.length > MAX_NAME_CHARS) n.agentName = boundName(n.agentName);
+  if (n.callId !== null && n.callId.length > MAX_NAME_CHARS) n.callId = boundName(n.callId);
 }
 
 /** Nearest agent name of `identity` in a context chain. */

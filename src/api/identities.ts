@@ -6,6 +6,7 @@
  * URL-encoded: SPIFFE IDs contain slashes.
  */
 import { DIMENSIONS, type Dimension } from '../../baselines/keys.js';
+import { MAX_IDENTITY_CHARS } from '../actions/bounds.js';
 import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
 import type { DetectionEngine } from '../detect/engine.js';
 import type { Logger } from '../log.js';
@@ -14,6 +15,8 @@ import { BadRequest, readJson } from './json-body.js';
 import { pathSegment, sendJson, type ApiServer } from './server.js';
 
 const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => d !== 'from'));
+/** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
+const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 
 /** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
 export function parseAllow(body: unknown): Array<{ dimension: Dimension; item: string }> {
@@ -25,7 +28,8 @@ export function parseAllow(body: unknown): Array<{ dimension: Dimension; item: s
     if (typeof it?.dimension !== 'string' || !ALLOWABLE.has(it.dimension)) {
       throw new BadRequest(`items[${i}].dimension: must be one of ${[...ALLOWABLE].join(', ')}`);
     }
-    if (typeof it.item !== 'string' || it.item.length === 0 || it.item.length > 512) throw new BadRequest(`items[${i}].item: must be a non-empty string`);
+    if (typeof it.item !== 'string' || it.item.length === 0) throw new BadRequest(`items[${i}].item: must be a non-empty string`);
+    if (it.item.length > MAX_ITEM_CHARS) throw new BadRequest(`items[${i}].item: must be at most ${MAX_ITEM_CHARS} characters (it has ${it.item.length})`);
     const problem = ITEM_FORMATS[it.dimension]?.(it.item);
     // An item in the wrong form would be stored and never match anything: the operator would be told it
     // was allowed while the alert it was meant to quiet goes on (and goes on revoking).

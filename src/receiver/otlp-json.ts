@@ -99,6 +99,17 @@ function wholeAndRem(ns: number): number {
 }
 
 /**
+ * A `\uD800`-style escape: the only way a JSON text decoded from UTF-8 can hold a lone surrogate, which
+ * is no Unicode text and would be stored in SQLite as invalid UTF-8. Only such bodies pay for the reviver.
+ */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** Replaces lone surrogates with U+FFFD, as the protobuf decoder does with invalid UTF-8 (CONTRACT §2). */
+function wellFormed(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.toWellFormed() : value;
+}
+
+/**
  * Decodes an OTLP/JSON `ExportTraceServiceRequest`, keeping only the attributes `filter` accepts. As in
  * the protobuf decoder, spans lacking a valid trace or span id share one placeholder per ScopeSpans.
  * @throws VigilError `VIGIL_ERR_DECODE` when the body is not JSON, not an object, or a structural field
@@ -107,7 +118,7 @@ function wholeAndRem(ns: number): number {
 export function decodeJsonRequest(body: string, filter: AttributeFilter): DecodedRequest {
   let root: unknown;
   try {
-    root = JSON.parse(body);
+    root = SURROGATE_ESCAPE.test(body) ? JSON.parse(body, wellFormed) : JSON.parse(body);
   } catch (err) {
     return fail(`invalid JSON (${(err as Error).message})`);
   }

@@ -37,4 +37,12 @@ describe('parseAllow', () => {
     expect(() => parseAllow({ items: [{ dimension: 'tool', item: 'x' }, { dimension, item }] })).toThrow(`items[1].item: `);
     expect(() => parseAllow({ dimension, item })).toThrow(named);
   });
+
+  it('takes the longest item an action can make (two steps naming 2048-character identities); says so past it', () => {
+    const identity = `spiffe://acme.example/${'a'.repeat(2026)}`;
+    const item = transitionItem(stepName('delegation', identity), stepName('delegation', identity));
+    expect(parseAllow({ dimension: 'transition', item })).toEqual([{ dimension: 'transition', item }]);
+    expect(() => parseAllow({ dimension: 'tool', item: 'x'.repeat(60_000) })).toThrow('items[0].item: must be at most 4160 characters (it has 60000)');
+    expect(() => parseAllow({ dimension: 'tool', item: '' })).toThrow('items[0].item: must be a non-empty string');
+  });
 });

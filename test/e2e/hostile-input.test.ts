@@ -169,6 +169,58 @@ describe('OTLP/HTTP hostile input', () => {
     expect(reply.partialSuccess?.errorMessage).toMatch(/no_identity/);
   });
 
+  it('an identity longer than 2048 characters -> partial success identity_too_long', async () => {
+    const res = await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans(`spiffe://test/${'a'.repeat(100_000)}`))), PROTO);
+    expect(res.status).toBe(200);
+    const reply = parseProtobufResponse(res.body);
+    expect(Number(reply.partialSuccess?.rejectedSpans)).toBe(1);
+    expect(reply.partialSuccess?.errorMessage).toMatch(/identity_too_long/);
+    await expectStillServing();
+  });
+
+  // Every name is a key of the store (once per peer-group member for peer items): unbounded, a few
+  // exports of megabyte names filled gigabytes of disk.
+  it('names longer than 256 characters are bounded, scopes to 64, and an outsized credential id is dropped', async () => {
+    const long = (c: string) => c.repeat(20_000); // all of them within this file's 256 KiB request limit
+    const spans = makeSpans(
+      [
+        { name: 'execute_tool', kind: 'internal', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': `tool.${long('t')}`, 'gen_ai.tool.call.id': long('c') } },
+        { name: 'GET', kind: 'client', attributes: { 'http.request.method': 'GET', 'url.full': `https://${long('h')}.example.com/items` } },
+      ],
+      {
+        resource: {
+          'service.name': `svc-${long('s')}`,
+          'nhi.identity': 'spiffe://test/long-names',
+          'nhi.scopes': Array.from({ length: 1000 }, (_, i) => `scope-${i}`),
+          'nhi.credential.id': long('j'),
+        },
+      },
+    );
+    const res = await post('/v1/traces', Buffer.from(encodeProtobuf(spans)), PROTO);
+    expect(res.status).toBe(200);
+    const actions = await waitFor(() => {
+      const found = t.actions.filter((a) => a.identity === 'spiffe://test/long-names');
+      return found.length === 2 ? found : null;
+    }, 'both actions');
+    for (const a of actions) {
+      expect(a.peerGroup).toMatch(/^svc-s+…[0-9a-f]{16}$/);
+      expect(a.peerGroup.length).toBeLessThanOrEqual(256);
+      expect(a.target.length).toBeLessThanOrEqual(256);
+      expect(a.scopes).toHaveLength(64);
+      expect(a.credential).toBeNull();
+    }
+    expect(actions.find((a) => a.kind === 'tool')!.target).toMatch(/^tool\.t+…[0-9a-f]{16}$/);
+    expect(actions.find((a) => a.kind === 'http')!.host!.length).toBeLessThanOrEqual(256);
+  });
+
+  it('a lone surrogate escaped in OTLP/JSON is replaced, as invalid UTF-8 is', async () => {
+    const json = encodeJson(validSpans('spiffe://test/surrogate-@'));
+    const res = await post('/v1/traces', json.replace('surrogate-@', 'surrogate-\\ud800x'), JSON_CT);
+    expect(res.status).toBe(200);
+    const action = await waitFor(() => t.actions.find((a) => a.identity.startsWith('spiffe://test/surrogate-')), 'the span’s action');
+    expect(action.identity).toBe('spiffe://test/surrogate-\uFFFDx');
+  });
+
   it('invalid UTF-8 in a string is replaced, the span kept', async () => {
     const json = encodeJson(validSpans('spiffe://test/utf8-agent'));
     const bytes = Buffer.from(json.replace('utf8-agent', 'utf8-\u0001gent'));
