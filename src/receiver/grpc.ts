@@ -13,7 +13,9 @@
  * (HTTP/2 flow control holds its data back at the client), for a slot. Each call must have sent its
  * message within `receivers.otlp.requestTimeout` of its headers, waiting included, else
  * DEADLINE_EXCEEDED (retryable): uploads held open cannot keep the slots. A call holds its slot until
- * its stream is half-closed, when the handler runs and the queue charges its message.
+ * its stream is half-closed, when the handler runs and the queue charges its message — or, while others
+ * wait, for SLOT_HOLD_MS at most (UNAVAILABLE with RetryInfo): calls that send headers and stall must not
+ * block every export.
  */
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
@@ -38,6 +40,13 @@ const passThrough = (b: Buffer) => b;
  * request timeout.
  */
 const MIN_IDLE_MS = 10_000;
+
+/**
+ * How long a call may hold a receiving slot without finishing its message while other calls wait
+ * (receiving-slots.ts), or half the request timeout if shorter. Exporters send the message right after
+ * the headers; a call that has not in this time is stalled or on a link too slow for an export anyway.
+ */
+const SLOT_HOLD_MS = 5_000;
 
 const traceService: grpc.ServiceDefinition = {
   Export: {
@@ -74,6 +83,8 @@ export class GrpcReceiver {
   private readonly sockets = new Set<net.Socket>();
   /** How long a connection may go without speaking, or without a call in progress. */
   private readonly promptMs: number;
+  /** How long a call may keep its receiving slot while others wait (SLOT_HOLD_MS). */
+  private readonly slotHoldMs: number;
   private injector: grpc.ConnectionInjector | null = null;
   private closed = false;
   private readonly slots: ReceivingSlots;
@@ -86,7 +97,8 @@ export class GrpcReceiver {
     this.tlsFiles = tls ? new TlsFiles(tls, 'otlp-grpc', deps.logger) : null;
     const { maxRequestBytes: max, requestTimeout } = deps.config.receivers.otlp;
     this.promptMs = Math.min(SILENT_CONNECTION_MS, requestTimeout);
-    this.slots = new ReceivingSlots(Math.max(1, Math.floor(deps.config.ingest.queueBytes / max)));
+    this.slotHoldMs = Math.min(SLOT_HOLD_MS, requestTimeout / 2);
+    this.slots = new ReceivingSlots(Math.max(1, Math.floor(deps.config.ingest.queueBytes / max)), this.slotHoldMs);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
@@ -102,7 +114,12 @@ export class GrpcReceiver {
   /** Holds a call's metadata (so grpc-js reads nothing) until it has a receiving slot; see the top. */
   private readonly boundReceiving: grpc.ServerInterceptor = (_method, call) => {
     const { requestTimeout } = this.deps.config.receivers.otlp;
-    const ticket = this.slots.ticket();
+    const ticket = this.slots.ticket(() => {
+      clearTimeout(timer);
+      this.deps.metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'overloaded' });
+      const detail = `its message did not arrive within ${this.slotHoldMs} ms of its turn while other exports waited to be received`;
+      call.sendStatus(this.toStatus(new VigilError('VIGIL_ERR_UNAVAILABLE', detail), this.deps.config.ingest.retryAfter));
+    });
     const timer = setTimeout(() => {
       ticket.end();
       call.sendStatus({ code: grpc.status.DEADLINE_EXCEEDED, details: `the request was not received within ${requestTimeout} ms` });

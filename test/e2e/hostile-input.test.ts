@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeJson, encodeProtobuf, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
@@ -342,8 +343,9 @@ function rawGrpcExport(session: http2.ClientHttp2Session, name: string, message:
   });
 }
 
-it('gRPC calls receive a few at a time: the others wait unread, and a stalled one times out', async () => {
-  // 2 MiB of queue and 1 MiB messages: two calls may be receiving at a time.
+it('gRPC calls receive a few at a time: the others wait unread; a stalled one gives way to them, or times out', async () => {
+  // 2 MiB of queue and 1 MiB messages: two calls may be receiving at a time; a slot is held at most 1.5 s
+  // (half the request timeout) while others wait.
   const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '3s' } }, ingest: { queueBytes: 2 * 1024 * 1024 } });
   // One connection: the daemon takes the calls in, and its answers come back, in the order they were sent.
   const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`);
@@ -353,42 +355,67 @@ it('gRPC calls receive a few at a time: the others wait unread, and a stalled on
     // Both sent, then a PING answered: the daemon (in this process) has taken them in, so they hold the slots.
     await waitFor(() => log.length === 2, 'the stalled calls sent');
     await new Promise((ok, fail) => session.ping((err) => (err ? fail(err) : ok(null))));
-    // Part of the scenario, not a wait for state: a call's 3 s to be received run from its arrival, waiting
-    // included, so the waiting export comes well after the stalled ones, to have time left once admitted.
+    // Part of the scenario, not a wait for state: the export comes while the stalled calls are within their 1.5 s.
     await new Promise((r) => setTimeout(r, 1000));
     // A valid export waits for a slot, unread, while the two stalled calls hold both.
     const waiting = rawGrpcExport(session, 'waiting', Buffer.from(encodeProtobuf(validSpans())), log, { end: true });
     // HTTP does not share the gRPC slots.
     expect((await post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO, own.httpUrl)).status).toBe(200);
     await Promise.all([...stalled, waiting]);
-    // The stalled calls end with DEADLINE_EXCEEDED (4, retryable) once the request timeout has passed; only then does
-    // the waiting export get a slot, the first freed (the other may time out ms later), and it is accepted (0, OK).
-    const answers = log.filter((e) => !e.startsWith('sent'));
-    expect(answers[0]).toBe('s0 4');
-    expect(answers.slice(1).sort()).toEqual(['s1 4', 'waiting 0']);
+    // The older stalled call loses its slot to the waiting export at 1.5 s (UNAVAILABLE, 14: retryable), and the
+    // export is accepted (0, OK). Nobody waits any more, so the other keeps its slot until the request timeout
+    // (DEADLINE_EXCEEDED, 4).
+    expect(log.filter((e) => !e.startsWith('sent'))).toEqual(['s0 14', 'waiting 0', 's1 4']);
   } finally {
     session.destroy();
     await own.close();
   }
 });
 
-it('a gRPC call that sends its message but never ends its stream keeps its slot and times out', async () => {
-  // One slot. Whole 1 MB messages (far past a flow-control window), never half-closed: each ends timed out.
+it('a gRPC call that sends its message but never ends its stream gives its slot to a waiting call, and times out', async () => {
+  // One slot. Whole 1 MB messages (far past a flow-control window), never half-closed: none is accepted.
   // The timeout is generous: the first call's message must be read before it ends (no speed is asserted).
   const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '3s' } }, ingest: { queueBytes: 1024 * 1024 } });
   const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`).on('error', () => {});
   try {
     const log: string[] = [];
     const calls = ['c0', 'c1', 'c2'].map((name) => rawGrpcExport(session, name, Buffer.alloc(1_000_000), log));
-    // Until the first is answered (timed out) it keeps its slot: it is read whole, the others not at all.
+    // The first is read whole and keeps its slot until, others waiting, it has held it 1.5 s (UNAVAILABLE).
     await waitFor(() => log.length >= 2, 'two things to happen');
-    expect(log.slice(0, 2)).toEqual(['sent c0', 'c0 4']);
-    expect(await Promise.all(calls)).toEqual(['4', '4', '4']);
+    expect(log.slice(0, 2)).toEqual(['sent c0', 'c0 14']);
+    // The next one's turn ends the same way, or with its request timeout, whichever comes first.
+    for (const status of await Promise.all(calls)) expect(['4', '14']).toContain(status);
   } finally {
     session.destroy();
     await own.close();
   }
 }, 20_000);
+
+it('gRPC calls that send headers and stall cannot keep a real exporter out for longer than a slot hold', async () => {
+  // 4 slots, a 20 s request timeout: a slot is held at most 5 s while others wait. The SDK exporter gives up
+  // (without retrying) after 8 s here: without the hold limit it would wait the whole 20 s.
+  const own = await startTestDaemon({ receivers: { otlp: { maxRequestBytes: 1024 * 1024, requestTimeout: '20s' } }, ingest: { queueBytes: 4 * 1024 * 1024 } });
+  const session = http2.connect(`http://127.0.0.1:${own.daemon.ports.grpc}`).on('error', () => {});
+  const exporter = new GrpcExporter({ url: own.grpcUrl, timeoutMillis: 8000 });
+  try {
+    const log: string[] = [];
+    // Four calls that send their headers and 6 bytes of a message, then nothing: every slot taken.
+    const stalled = ['s0', 's1', 's2', 's3'].map((name) => rawGrpcExport(session, name, Buffer.alloc(1), log, { declared: 100 }));
+    await waitFor(() => log.length === 4, 'the stalled calls sent');
+    await new Promise((ok, fail) => session.ping((err) => (err ? fail(err) : ok(null))));
+    const result = await new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(validSpans('spiffe://test/after-stall') as never, resolve));
+    expect(result.error).toBeUndefined();
+    expect(result.code).toBe(0); // ExportResultCode.SUCCESS
+    await waitFor(() => own.actions.some((a) => a.identity === 'spiffe://test/after-stall'), 'the export’s action');
+    expect(log).toContain('s0 14');
+    session.destroy();
+    await Promise.all(stalled);
+  } finally {
+    session.destroy();
+    await exporter.shutdown();
+    await own.close();
+  }
+}, 30_000);
 
 describe('OTLP/gRPC hostile input', () => {
   const passThrough = (b: Buffer) => b;
