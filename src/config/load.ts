@@ -123,14 +123,22 @@ function byPosition(a: string, b: string): number {
  * is null; treating it as absent gives the default instead of "must be a list" for a file that only
  * looks empty. Nulls inside lists are kept: `[a, ~]` is a mistake worth reporting.
  */
-function dropEmpty(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(dropEmpty);
+function dropEmpty(value: unknown, file: string, path = '', within = new Set<object>()): unknown {
   if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (item !== null) Object.defineProperty(out, key, { value: dropEmpty(item), enumerable: true, writable: true, configurable: true });
+  // `a: &a [*a]` is legal YAML for a value that holds itself: it would never end (a stack overflow).
+  if (within.has(value)) throw new ConfigError([`${path}: an alias (*name) refers to a value that holds it; write the value out instead`], file);
+  within.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item, i) => dropEmpty(item, file, `${path}[${i}]`, within));
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (item !== null) Object.defineProperty(out, key, { value: dropEmpty(item, file, at, within), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  } finally {
+    within.delete(value);
   }
-  return out;
 }
 
 const describeKind = (v: unknown): string => (Array.isArray(v) ? 'a list' : typeof v === 'string' ? 'text' : `a ${typeof v}`);
@@ -186,7 +194,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   if (options.path === undefined && !existsSync(file)) file = null;
 
   let raw: unknown = {};
-  if (file !== null) raw = dropEmpty(parseYaml(readConfigFile(file), file)) ?? {};
+  if (file !== null) raw = dropEmpty(parseYaml(readConfigFile(file), file), file) ?? {};
   const name = file === null ? 'defaults' : basename(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || Buffer.isBuffer(raw)) {
     throw new ConfigError([`${name}: the top level must be a mapping of keys such as receivers: and api:, not ${describeKind(raw)}`], file ?? name);
