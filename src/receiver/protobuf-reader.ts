@@ -57,14 +57,20 @@ export class ProtoReader {
     this.limit = buf.length;
   }
 
-  /** Reads a field tag (field number << 3 | wire type); field number 0 is invalid protobuf. */
+  /** Reads a field tag (field number << 3 | wire type); field number 0, or one past 2^29 - 1, is invalid protobuf. */
   tag(): number {
     const tag = this.uint32();
     if (tag < 8) decodeError('invalid field number 0');
+    if (tag > 0xffffffff) decodeError('field number past 2^29 - 1');
     return tag;
   }
 
-  /** Reads a varint that must fit in 32 bits (tags, lengths, enums); returns it as an unsigned number. */
+  /**
+   * Reads a varint meant to fit in 32 bits (tags, lengths, enums), unsigned. One that does not — 5 bytes
+   * with high bits set, or 6 to 10 bytes (a negative int32 enum, sign-extended) — comes back above
+   * 0xffffffff with its low 32 bits intact: `int32()` reads the enum, and a tag or a length refuses it
+   * (truncated, a length of 2^32 + n would pass for n).
+   */
   uint32(): number {
     const buf = this.buf;
     let pos = this.pos;
@@ -81,21 +87,22 @@ export class ProtoReader {
       result += (b & 0x7f) * 2 ** shift;
       if (b < 0x80) {
         this.pos = pos;
-        return result >>> 0;
+        return result;
       }
     }
-    // Negative int32 enums are sign-extended to 10 bytes: keep the low 32 bits, consume the rest.
+    // Past 5 bytes: keep the low 35 bits read, mark the value as beyond 32 bits (2^35 leaves the low
+    // 32 bits as they are), consume the rest.
     for (let i = 5; i < 10; i++) {
       if (pos >= this.limit) decodeError('truncated varint');
       if (buf[pos++] < 0x80) {
         this.pos = pos;
-        return result >>> 0;
+        return result + 2 ** 35;
       }
     }
     return decodeError('varint longer than 10 bytes');
   }
 
-  /** Reads an int32 varint (enums): values with the high bit set come back negative. */
+  /** Reads an int32 varint (enums): values with the high bit set come back negative, longer ones truncated (as protobuf does). */
   int32(): number {
     return this.uint32() | 0;
   }
@@ -284,7 +291,7 @@ export class ProtoReader {
   private skipGroup(): void {
     let depth = 1;
     while (depth > 0) {
-      const tag = this.uint32();
+      const tag = this.tag();
       const wt = tag & 7;
       if (wt === 3) {
         if (++depth > MAX_GROUP_DEPTH) decodeError('groups nested too deeply');

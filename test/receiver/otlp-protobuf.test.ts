@@ -9,7 +9,7 @@ import {
   encodeProtobufResponse,
   encodeStatus,
 } from '../../src/receiver/otlp-protobuf.js';
-import { WireType, writeBytesField, writeStringField, writeTag, writeVarint } from '../../src/receiver/protobuf-reader.js';
+import { ProtoReader, WireType, writeBytesField, writeStringField, writeTag, writeVarint } from '../../src/receiver/protobuf-reader.js';
 import { encodeJson, encodeProtobuf, hrTimeToMs, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
 import type { SpanSpec } from '../helpers/otlp-payloads.js';
 
@@ -176,6 +176,27 @@ describe('decodeProtobufRequest', () => {
     for (const [what, bytes] of cases) {
       expect(() => decodeProtobufRequest(Uint8Array.from(bytes), FILTER), what).toThrow(VigilError);
     }
+  });
+
+  it('refuses a length or a tag past 32 bits, which cut to 32 bits would read as a valid one', () => {
+    // A real request whose resource_spans length is n + 2^32 (or n + 2^63): its low 32 bits are n.
+    const { protobuf } = build();
+    const reader = new ProtoReader(protobuf);
+    expect(reader.tag()).toBe(0x0a);
+    const n = reader.uint32();
+    const rest = Array.from(protobuf.subarray(reader.pos));
+    for (const big of [n + 2 ** 32, n + 2 ** 52]) {
+      const prefix: number[] = [0x0a];
+      writeVarint(prefix, big);
+      expect(() => decodeProtobufRequest(Uint8Array.from([...prefix, ...rest]), FILTER), `length ${big}`).toThrow('length past end of message');
+    }
+    // Tag 2^32 + 0x0a: cut to 32 bits, field 1 (resource_spans) of length 0.
+    const tag: number[] = [];
+    writeVarint(tag, 2 ** 32 + 0x0a);
+    expect(() => decodeProtobufRequest(Uint8Array.from([...tag, 0]), FILTER)).toThrow('field number past 2^29 - 1');
+    // A negative enum, sign-extended to 10 bytes, still reads as its int32 value.
+    const minusOne = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]; // -1 as protobuf sends an int32
+    expect(new ProtoReader(Uint8Array.from(minusOne)).int32()).toBe(-1);
   });
 
   it('skips unknown fields of every wire type, groups included', () => {
