@@ -121,12 +121,30 @@ export class HttpReceiver {
     if (err.retryable) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(config.ingest.retryAfter / 1000))));
     const grpcCode = err.retryable ? 14 : ({ 413: 8, 401: 16, 403: 7 } as Record<number, number>)[err.httpStatus] ?? 3;
     if (err.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="vigil-otlp"');
-    if (!req.complete) {
-      // The body was not read to its end (too large, bad gzip): answer, then close the connection.
-      res.setHeader('Connection', 'close');
-      res.once('finish', () => req.destroy());
-    }
+    if (!req.complete) this.drain(req, res);
     this.send(res, err.httpStatus, format, format === 'json' ? JSON.stringify({ code: grpcCode, message: err.message }) : encodeStatus(grpcCode, err.message));
+  }
+
+  /**
+   * The body was not read to its end (too large, refused, bad gzip): the rest is read and dropped while
+   * the answer goes out. A client still sending when the connection closes gets a reset, often before it
+   * reads the answer (and may retry what can never fit); drained, it reads the 413 and keeps its
+   * connection. Past twice `maxRequestBytes` (bandwidth, not memory: nothing is kept), the connection is
+   * cut once the answer is out.
+   */
+  private drain(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const limit = 2 * this.deps.config.receivers.otlp.maxRequestBytes;
+    let drained = 0;
+    const onData = (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained <= limit) return;
+      req.off('data', onData);
+      req.pause();
+      if (res.writableFinished) req.destroy();
+      else res.once('finish', () => req.destroy());
+    };
+    req.on('data', onData);
+    req.resume();
   }
 
   private send(res: http.ServerResponse, status: number, format: Format, body: string | Uint8Array): void {
