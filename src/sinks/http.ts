@@ -26,7 +26,7 @@ export interface OutboundRequest {
 
 /**
  * The deadline actually set for `timeoutMs`: clamped to what a timer holds (past MAX_TIMER_MS,
- * AbortSignal.timeout() fires after 1 ms, so every attempt would time out at once). Zero, negative or not a number
+ * setTimeout() fires after 1 ms, so every attempt would time out at once). Zero, negative or not a number
  * means no practical deadline rather than an attempt that fails before it starts (the loader refuses
  * such values; this keeps delivery working if one gets through).
  */
@@ -43,18 +43,23 @@ export function attemptDeadline(timeoutMs: number): number {
  * credentials included, when it refuses one.
  */
 export async function postOnce(req: OutboundRequest, timeoutMs: number, signal: AbortSignal, now: () => number = Date.now): Promise<AttemptResult> {
+  // A timer and a controller of our own, both held until the attempt settles. Not AbortSignal.timeout()
+  // inside AbortSignal.any(): on Node 20 the composite holds it weakly, a garbage collection takes it, it
+  // never fires, and a receiver that never answers holds its lane until undici gives up (300 s).
+  const attempt = new AbortController();
+  const timer = setTimeout(() => attempt.abort(new DOMException('the delivery timeout passed', 'TimeoutError')), attemptDeadline(timeoutMs));
+  const onShutdown = () => attempt.abort(signal.reason);
+  if (signal.aborted) onShutdown();
+  else signal.addEventListener('abort', onShutdown, { once: true });
   try {
-    const res = await fetch(req.url, {
-      method: 'POST',
-      headers: req.headers,
-      body: req.body,
-      redirect: 'manual',
-      signal: AbortSignal.any([signal, AbortSignal.timeout(attemptDeadline(timeoutMs))]),
-    });
+    const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body, redirect: 'manual', signal: attempt.signal });
     await res.body?.cancel().catch(() => undefined);
     return { status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), now()), error: res.ok ? null : `HTTP ${res.status}` };
   } catch (err) {
     return { status: null, retryAfterMs: null, error: redactUrls(describeFailure(err, signal), req.url) };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onShutdown);
   }
 }
 

@@ -4,8 +4,11 @@
  * and deadlines a Node timer cannot hold. Called directly, not through the config, so these defences are
  * tested even once the loader refuses such settings.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postOnce } from '../../src/sinks/http.js';
+import { waitFor } from '../helpers/daemon.js';
 import { Receiver } from './receivers.js';
 
 const open: Receiver[] = [];
@@ -61,5 +64,19 @@ describe('postOnce deadlines', () => {
   it('still times out a receiver that does not answer', async () => {
     const r = await receiver(() => ({ status: 200, delayMs: 5000 }));
     expect(await post(r.url(), 100)).toEqual({ status: null, retryAfterMs: null, error: 'timed out' });
+  });
+
+  // Regression: on Node 20 an AbortSignal.timeout() inside AbortSignal.any() is held weakly; once a garbage
+  // collection ran, it never fired, and a receiver that never answered held its lane for undici's 300 s.
+  it('times out a receiver that does not answer even when a garbage collection runs meanwhile', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const r = await receiver(() => ({ status: 200, delayMs: 20_000 }));
+    const attempt = post(r.url(), 500);
+    await waitFor(() => r.received.length === 1, 'the request to arrive');
+    gc();
+    gc();
+    const outcome = await Promise.race([attempt, new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000))]);
+    expect(outcome).toEqual({ status: null, retryAfterMs: null, error: 'timed out' });
   });
 });
