@@ -9,6 +9,10 @@
  *   sockets to one receiver; while a lane is failing it sends one probe at a time, paused between probes
  *   by the backoff (or the receiver's `Retry-After` when that is longer, never shorter), so a receiver
  *   that is down sees one request per backoff interval rather than one per queued delivery.
+ * - A lane is failing once two different jobs have failed since its last success. Failures of one job
+ *   alone (a receiver that refuses one alert, a broker that answers 503 for one credential) are that
+ *   job's: it waits out its own backoff (the queue's `next_at`), and the others go on as usual, instead
+ *   of every new alert and revocation waiting behind it for up to `retryMax`.
  * - At least once: an attempt interrupted by a crash left its row in SQLite, so it is simply due again at
  *   the next start. Receivers dedupe on the stable message id.
  */
@@ -36,9 +40,17 @@ export interface Lane<J> {
 interface LaneState<J> {
   lane: Lane<J>;
   busy: Map<string | number, Promise<void>>;
+  /** Failed attempts since the last success, and the jobs they were for (LANE_FAULT: a fault of the lane's own). */
   failures: number;
+  failedJobs: Set<string | number | symbol>;
   pausedUntil: number;
 }
+
+/** An attempt that threw (a bug, a database error): not one job's trouble, so the lane fails at once. */
+const LANE_FAULT = Symbol('lane fault');
+
+/** Whether a lane's failures are the receiver's (two different jobs failed) rather than one job's. */
+const failing = (state: LaneState<unknown>) => state.failedJobs.size >= 2;
 
 export interface DeliveryLoopOptions {
   policy: RetryPolicy;
@@ -66,7 +78,7 @@ export class DeliveryLoop<J> {
   }
 
   addLane(lane: Lane<J>): void {
-    this.lanes.set(lane.name, { lane, busy: new Map(), failures: 0, pausedUntil: 0 });
+    this.lanes.set(lane.name, { lane, busy: new Map(), failures: 0, failedJobs: new Set(), pausedUntil: 0 });
     this.kick();
   }
 
@@ -101,7 +113,7 @@ export class DeliveryLoop<J> {
     const now = this.now();
     for (const state of this.lanes.values()) {
       if (state.pausedUntil > now) continue;
-      const limit = (state.failures > 0 ? 1 : this.opts.concurrency) - state.busy.size;
+      const limit = (failing(state) ? 1 : this.opts.concurrency) - state.busy.size;
       if (limit <= 0) continue;
       let jobs: J[];
       try {
@@ -118,11 +130,12 @@ export class DeliveryLoop<J> {
     const key = state.lane.key(job);
     const run = state.lane
       .attempt(job, this.abort.signal)
-      .then((verdict) => this.settle(state, verdict))
+      .then((verdict) => this.settle(state, key, verdict))
       .catch((err: unknown) => {
         // A bug or a database error: treat the lane as failing so a persistent fault cannot spin.
         this.opts.onError(err, state.lane.name);
-        this.settle(state, { kind: 'failing', retryAfterMs: null });
+        state.failedJobs.add(LANE_FAULT);
+        this.settle(state, key, { kind: 'failing', retryAfterMs: null });
       })
       .finally(() => {
         state.busy.delete(key);
@@ -133,14 +146,17 @@ export class DeliveryLoop<J> {
     void run.finally(() => this.running.delete(run));
   }
 
-  private settle(state: LaneState<J>, verdict: LaneVerdict): void {
+  private settle(state: LaneState<J>, key: string | number, verdict: LaneVerdict): void {
     if (verdict.kind === 'healthy') {
       state.failures = 0;
+      state.failedJobs.clear();
       state.pausedUntil = 0;
     } else if (verdict.kind === 'gone') {
       this.lanes.delete(state.lane.name);
     } else if (!this.abort.signal.aborted) {
       state.failures++;
+      state.failedJobs.add(key);
+      if (!failing(state)) return; // one job's trouble so far: its own backoff holds it back
       const wait = retryDelay(state.failures, this.opts.policy, verdict.retryAfterMs);
       state.pausedUntil = Math.max(state.pausedUntil, this.now() + wait);
     }

@@ -184,6 +184,27 @@ describe('alert webhooks', () => {
     await waitFor(() => r.ids().length === 18, 'all eighteen delivered');
   });
 
+  // Regression: one alert the receiver kept refusing paused the whole endpoint (here for its Retry-After,
+  // by default up to retryMax, 10 minutes), so every new alert waited behind it.
+  it('a delivery the receiver keeps refusing waits alone: the endpoint\'s other alerts go out at once', async () => {
+    let poison = '';
+    const r = await receiver((req) => (poison !== '' && req.body.includes(poison) ? { status: 503, headers: { 'Retry-After': '60' } } : { status: 200 }));
+    const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }]);
+    poison = raise(t.daemon).id;
+    await waitFor(() => r.received.length === 1, 'the refused delivery');
+    const later = [raise(t.daemon), raise(t.daemon)];
+    await waitFor(() => r.received.length === 3, 'the later alerts, with the refused one waiting its minute');
+    expect(r.ids()).toEqual([poison, ...later.map((a) => a.id)]);
+    // Two different deliveries failing is the receiver's trouble: then the endpoint is paused as a whole.
+    poison = 'spiffe://acme.example'; // every alert body names the identity
+    raise(t.daemon);
+    raise(t.daemon);
+    await waitFor(() => r.received.length === 5, 'both new alerts refused');
+    raise(t.daemon);
+    await sleep(500);
+    expect(r.received).toHaveLength(5);
+  });
+
   it('times out a receiver that does not answer, and retries', async () => {
     const r = await receiver((_req, i) => (i === 0 ? { status: 200, delayMs: 5_000 } : { status: 200 }));
     const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }], { delivery: { ...FAST_DELIVERY, timeout: '200ms' } });
