@@ -5,7 +5,9 @@
  * would be routed now — CONTRACT §6: "the first rule, in order, whose detectors, minSeverity and
  * credentialTypes match picks the broker": through that broker when it can revoke the credential, else
  * `not_revocable` with the reason. One no rule matches any more stays pending, said at start, until a
- * later matching alert routes it (RevocationEngine.respond).
+ * later matching alert routes it (RevocationEngine.respond). The same goes for a broker still configured
+ * under its name whose type changed so that it cannot revoke the credential any more (webhook to vault),
+ * except that one no rule routes becomes `not_revocable` with that broker's reason.
  *
  * The revocation id is kept. It is what every alert naming the credential carries ("a later matching
  * alert for the same credential carries the same revocationId") and the broker's idempotency key
@@ -52,31 +54,42 @@ export interface RerouteDeps {
   now: number;
 }
 
-/** Routes every pending revocation of a broker no longer configured by the current rules (see above). */
+/**
+ * Routes every pending revocation of a broker no longer configured, or no longer able to revoke it (its
+ * type changed under the same name), by the current rules (see above).
+ */
 export function rerouteStranded({ store, brokers, rules, logger, now }: RerouteDeps): void {
   for (const from of store.pendingByBroker().keys()) {
-    if (brokers.has(from)) continue;
+    const current = brokers.get(from);
+    const gone = current === undefined ? 'no longer in the config' : `now of type ${current.type}, which cannot revoke them`;
     const outcomes = new Map<string, { to: string; status: string; n: number }>();
     let unrouted = 0;
     for (const row of store.pendingOn(from)) {
+      const refusal = current?.refuses({ id: row.credential_id, type: row.credential_type }) ?? null;
+      if (current !== undefined && refusal === null) continue; // it can still go where it was going
       const alert = { detector: row.detector as Alert['detector'], severity: row.severity as Alert['severity'] };
       const match = matchRule(rules, alert, row.credential_type);
-      if (!match) {
+      let next: RevocationRow;
+      if (match) {
+        const broker = brokers.get(match.rule.broker)!;
+        const why = `broker "${from}" is ${gone}; revocation.rules[${match.index}] matched ${row.detector} (${row.severity}) on alert ${row.alert_id}`;
+        next = routeThrough(row, broker, why, now);
+        next.cred_key = keyAfterRouting(store, next);
+      } else if (current !== undefined) {
+        // Left pending, its broker would be called with a request it cannot build.
+        next = { ...row, status: 'not_revocable', reason: refusal!, at: now, next_at: null };
+      } else {
         unrouted++;
         continue;
       }
-      const broker = brokers.get(match.rule.broker)!;
-      const why = `broker "${from}" is no longer in the config; revocation.rules[${match.index}] matched ${row.detector} (${row.severity}) on alert ${row.alert_id}`;
-      const next = routeThrough(row, broker, why, now);
-      next.cred_key = keyAfterRouting(store, next);
       store.update(next);
-      const tally = outcomes.get(`${broker.name}\u0000${next.status}`) ?? { to: broker.name, status: next.status, n: 0 };
+      const tally = outcomes.get(`${next.broker}\u0000${next.status}`) ?? { to: next.broker, status: next.status, n: 0 };
       tally.n++;
-      outcomes.set(`${broker.name}\u0000${next.status}`, tally);
+      outcomes.set(`${next.broker}\u0000${next.status}`, tally);
     }
     for (const { to, status, n } of outcomes.values()) {
       const what = status === 'pending' ? `re-routed to broker "${to}"` : `not_revocable: broker "${to}", which the rules now pick, cannot revoke them`;
-      logger.warn({ broker: from, to, revocations: n }, `${n} pending revocation(s) of broker "${from}", no longer in the config: ${what}`);
+      logger.warn({ broker: from, to, revocations: n }, `${n} pending revocation(s) of broker "${from}", ${gone}: ${what}`);
     }
     if (unrouted > 0) {
       logger.warn(

@@ -394,4 +394,27 @@ describe('revocation engine: a broker renamed or removed while a revocation is p
     await sleep(300);
     expect(vault.received).toHaveLength(0);
   });
+
+  // Regression: the revocation stayed pending on a broker that could no longer build its request, and its
+  // next attempt failed it with a TypeError for a reason.
+  it('routes it again when its broker keeps its name but changes to a type that cannot revoke it', async () => {
+    const credential = { id: 'jti-retyped', type: 'oauth_jti' };
+    const { dir, id } = await pendingOnOld(credential, [{ minSeverity: 'high', broker: 'old' }]);
+    const vault = await broker();
+    const up = await broker(() => ({ status: 204 }));
+    const retyped = { name: 'old', type: 'vault', address: vault.url(''), token: 'hvs.test' };
+    // A rule that routes it elsewhere: it goes there, keeping its id.
+    const rerouted = await daemon({ mode: 'enforce', rules: [{ credentialTypes: ['vault_lease'], minSeverity: 'high', broker: 'old' }, { minSeverity: 'high', broker: 'new' }], brokers: [retyped, newBroker(up)] }, {}, dir);
+    await waitFor(() => rerouted.daemon.revocations.list()[0]?.status === 'succeeded', 'the revocation through the broker the rules pick');
+    expect(up.ids()).toEqual([id]);
+    expect(rerouted.logs.join('')).toMatch(/now of type vault, which cannot revoke them: re-routed to broker/);
+    await rerouted.close();
+
+    // No rule routes it elsewhere: not_revocable, with the broker's reason, and nothing is called.
+    const other = await pendingOnOld({ id: 'jti-retyped-2', type: 'oauth_jti' }, [{ minSeverity: 'high', broker: 'old' }]);
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'old' }], brokers: [retyped] }, {}, other.dir);
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: other.id, broker: 'old', status: 'not_revocable', reason: expect.stringContaining('not credential type oauth_jti') }]);
+    await sleep(300);
+    expect(vault.received).toHaveLength(0);
+  });
 });
