@@ -93,7 +93,7 @@ export class RevocationEngine {
     const credential = { id: action.credential.id, type: action.credential.type };
     const match = matchRule(config.revocation.rules, alert, credential.type);
     if (!match || this.brokers.get(match.rule.broker)!.refuses(credential) !== null) return false;
-    return this.store.byKey(credentialKey(credential)) === undefined;
+    return this.store.ofCredential(credential) === undefined;
   }
 
   /**
@@ -118,7 +118,7 @@ export class RevocationEngine {
       : refusal === null ? sessionsKey(broker.name, alert.identity)
       : null; // nothing to be idempotent on: each such alert gets its own not_revocable record
 
-    const existing = key === null ? undefined : this.store.byKey(key);
+    const existing = this.existing(key, credential);
     if (existing) {
       const reopen = existing.status === 'not_revocable' && status !== 'not_revocable';
       const upgrade = existing.status === 'dry_run' && status === 'pending';
@@ -190,6 +190,19 @@ export class RevocationEngine {
     this.announce(next);
     this.sender.resume(broker.name);
     return { revocation: toRecord(next) };
+  }
+
+  /**
+   * The revocation already recorded under `key`. A credential's is found whether or not its type was
+   * given each time; a type given now for one recorded without it is kept, under the typed key.
+   */
+  private existing(key: string | null, credential: { id: string | null; type: string | null }): RevocationRow | undefined {
+    if (key === null || credential.id === null) return key === null ? undefined : this.store.byKey(key);
+    const row = this.store.ofCredential({ id: credential.id, type: credential.type });
+    if (row === undefined || row.credential_type !== null || credential.type === null) return row;
+    const typed = { ...row, credential_type: credential.type, cred_key: key };
+    this.store.update(typed);
+    return typed;
   }
 
   private changed(row: RevocationRow): void {

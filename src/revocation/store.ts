@@ -91,6 +91,7 @@ export class RevocationStore {
       insert: db.prepare(`INSERT INTO revocations (${COLUMNS}) VALUES (${COLUMNS.split(', ').map((c) => '@' + c).join(', ')})`),
       byKey: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE cred_key = ?`),
       get: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE id = ?`),
+      byCredentialId: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE credential_id = ? ORDER BY rowid`),
       all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY rowid`), // creation order, as `page` gives it
       page: db.prepare(`SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > ? ORDER BY rowid LIMIT ?`),
       newestPosition: db.prepare('SELECT coalesce(max(rowid), 0) FROM revocations').pluck(),
@@ -98,7 +99,7 @@ export class RevocationStore {
       pendingByBroker: db.prepare(`SELECT broker, count(*) AS n FROM revocations WHERE status = 'pending' GROUP BY broker`),
       pendingOn: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? ORDER BY created_at, rowid`),
       update: db.prepare(
-        `UPDATE revocations SET cred_key = @cred_key, alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
+        `UPDATE revocations SET cred_key = @cred_key, credential_type = @credential_type, alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
            detector = @detector, severity = @severity, cause = @cause, at = @at, next_at = @next_at WHERE id = @id`,
       ),
       dueNow: db.prepare("UPDATE revocations SET next_at = ? WHERE id = ? AND status = 'pending'"),
@@ -111,6 +112,17 @@ export class RevocationStore {
     return this.stmts.byKey.get(key) as RevocationRow | undefined;
   }
 
+  /**
+   * The revocation of a credential: by its key, else — the spans named its type for some calls only —
+   * one of the same id whose type is unknown (for a typed credential), or of any type (for an untyped one).
+   */
+  ofCredential(credential: { id: string; type: string | null }): RevocationRow | undefined {
+    const exact = this.byKey(credentialKey(credential));
+    if (exact !== undefined) return exact;
+    const sameId = this.stmts.byCredentialId.all(credential.id) as RevocationRow[];
+    return credential.type === null ? sameId[0] : sameId.find((r) => r.credential_type === null);
+  }
+
   get(id: string): RevocationRow | undefined {
     return this.stmts.get.get(id) as RevocationRow | undefined;
   }
@@ -120,8 +132,8 @@ export class RevocationStore {
   }
 
   /**
-   * Writes a row's new state (every column but its id and credential; the key changes only when a
-   * sessions revocation moves to another broker).
+   * Writes a row's new state (every column but its id, identity and credential id; the key changes when a
+   * sessions revocation moves to another broker, or a credential's type becomes known).
    */
   update(row: RevocationRow): void {
     this.stmts.update.run(row);

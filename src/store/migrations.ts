@@ -249,6 +249,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_msg ON webhook_outbox(msg_id);
     `,
   },
+  {
+    version: 12,
+    description: 'revocations found by credential id, whatever type the spans gave',
+    sql: `
+      -- One credential is one revocation even when some spans name its type and others do not.
+      CREATE INDEX revocations_credential ON revocations(credential_id);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -93,6 +93,25 @@ describe('revocation engine', () => {
     expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'succeeded', attempts: 1, alertId: first.id }]);
   });
 
+  // Regression: the type is part of the credential's key, so spans that named it for some calls only made
+  // two revocations of one token, and a broker deduplicating on webhook-id revoked it twice.
+  it('one credential is one revocation whether or not its spans named its type', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const typedFirst = raise(t.daemon, { credential: { id: 'jti-same', type: 'oauth_jti' } }).response!.revocationId;
+    expect(raise(t.daemon, { credential: { id: 'jti-same', type: null } }).response!.revocationId).toBe(typedFirst);
+    // The other way round: the type given later is kept.
+    const untypedFirst = raise(t.daemon, { credential: { id: 'jti-later-typed', type: null } }).response!.revocationId;
+    expect(raise(t.daemon, { credential: { id: 'jti-later-typed', type: 'oauth_jti' } }).response!.revocationId).toBe(untypedFirst);
+    await waitFor(() => b.received.length === 2, 'both revocations');
+    await sleep(300);
+    expect(b.ids().sort()).toEqual([typedFirst, untypedFirst].sort());
+    expect(t.daemon.revocations.list()).toMatchObject([
+      { revocationId: typedFirst, credentialType: 'oauth_jti' },
+      { revocationId: untypedFirst, credentialType: 'oauth_jti' },
+    ]);
+  });
+
   it('a repeat with a new credential (a refreshed token) is an alert of its own, so that credential is revoked too', async () => {
     const b = await broker(() => ({ status: 204 }));
     const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
