@@ -51,6 +51,8 @@ export class RevocationEngine {
     const { config, metrics, logger } = deps;
     this.now = deps.now ?? Date.now;
     this.store = new RevocationStore(deps.db);
+    const interrupted = this.store.markInterrupted();
+    if (interrupted > 0) logger.warn({ attempts: interrupted }, `${interrupted} revocation attempt(s) were cut short by the last stop; the broker may have acted on them, and they are sent again under the same id`);
     this.brokers = createBrokers(config);
     for (const name of this.brokers.keys()) for (const status of REVOCATION_STATUSES) metrics.revocations.inc({ broker: name, status }, 0);
     // Safety first: a switch back to dry_run must stop calls already queued in enforce mode.

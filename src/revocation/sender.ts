@@ -62,6 +62,7 @@ export class RevocationSender {
   private async attempt(broker: Broker, row: RevocationRow, signal: AbortSignal): Promise<LaneVerdict> {
     const { config, now } = this.deps;
     const started = now();
+    this.deps.store.startAttempt(row.id, row.attempts + 1, started);
     let result: AttemptResult;
     try {
       result = await postOnce(broker.request(toJob(row), started), config.delivery.timeout, signal, now);

@@ -27,15 +27,21 @@ export interface RevocationRow {
   next_at: number | null;
 }
 
-/** One broker call, as recorded. */
+/**
+ * One broker call, as recorded. `in_flight` is written before the call is made and replaced by its
+ * outcome; one found at start was cut short by a crash (`interrupted`: the broker may have acted on it).
+ */
 export interface AttemptRow {
   revocation_id: string;
   attempt: number;
   at: number;
   http_status: number | null;
-  outcome: 'succeeded' | 'retry' | 'failed';
+  outcome: 'in_flight' | 'interrupted' | 'succeeded' | 'retry' | 'failed';
   error: string | null;
 }
+
+/** What an attempt found in flight at start says. */
+const INTERRUPTED = 'the daemon stopped during this attempt; the broker may have acted on it (the next attempt carries the same id)';
 
 /** The idempotency key of a revocation of one credential, whatever broker revokes it. */
 export function credentialKey(credential: { id: string; type: string | null }): string {
@@ -103,7 +109,11 @@ export class RevocationStore {
            detector = @detector, severity = @severity, cause = @cause, at = @at, next_at = @next_at WHERE id = @id`,
       ),
       dueNow: db.prepare("UPDATE revocations SET next_at = ? WHERE id = ? AND status = 'pending'"),
-      attempt: db.prepare('INSERT INTO revocation_attempts (revocation_id, attempt, at, http_status, outcome, error) VALUES (@revocation_id, @attempt, @at, @http_status, @outcome, @error)'),
+      attempt: db.prepare(
+        'INSERT OR REPLACE INTO revocation_attempts (revocation_id, attempt, at, http_status, outcome, error) VALUES (@revocation_id, @attempt, @at, @http_status, @outcome, @error)',
+      ),
+      countAttempt: db.prepare('UPDATE revocations SET attempts = ? WHERE id = ?'),
+      interrupted: db.prepare(`UPDATE revocation_attempts SET outcome = 'interrupted', error = ? WHERE outcome = 'in_flight'`),
       attempts: db.prepare('SELECT revocation_id, attempt, at, http_status, outcome, error FROM revocation_attempts WHERE revocation_id = ? ORDER BY attempt'),
     };
   }
@@ -147,7 +157,23 @@ export class RevocationStore {
     this.stmts.dueNow.run(now, id);
   }
 
-  /** Records an attempt and the state it led to, atomically. */
+  /**
+   * Records that attempt number `attempt` is about to be made, counted, before the call: a crash during
+   * the call must not leave a request the broker received missing from the audit trail.
+   */
+  startAttempt(id: string, attempt: number, at: number): void {
+    this.db.transaction(() => {
+      this.stmts.attempt.run({ revocation_id: id, attempt, at, http_status: null, outcome: 'in_flight', error: null });
+      this.stmts.countAttempt.run(attempt, id);
+    })();
+  }
+
+  /** Marks the attempts a crash cut short (call at start, before any attempt). Returns how many. */
+  markInterrupted(): number {
+    return this.stmts.interrupted.run(INTERRUPTED).changes;
+  }
+
+  /** Records an attempt's outcome (over its `in_flight` row) and the state it led to, atomically. */
   recordAttempt(row: RevocationRow, attempt: AttemptRow): void {
     this.db.transaction(() => {
       this.stmts.attempt.run(attempt);

@@ -153,3 +153,42 @@ function revocationsSucceeded(dir: string): number {
     db.close();
   }
 }
+
+// Regression: an attempt was recorded only once it settled, so one in flight at kill -9 reached the broker
+// and was in no record: the audit trail a SOC reconciles with its identity provider came up short.
+it('records a revocation attempt cut short by kill -9: every request the broker saw is in the audit trail', async () => {
+  const broker = await Receiver.start(() => ({ status: 200, delayMs: 60_000 })); // takes the request, answers late
+  receivers.push(broker);
+  const yaml = [
+    'revocation:',
+    '  mode: enforce',
+    '  rules: [{ minSeverity: high, broker: hook }]',
+    `  brokers: [{ name: hook, type: webhook, url: "${broker.url('/revoke')}", secret: "${BROKER_SECRET}" }]`,
+  ].join('\n');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-inflight-'));
+  daemon = await serve(dir, yaml);
+  const { name, credential } = AGENTS[2];
+  const normal: SpanSpec[] = [];
+  for (let i = 0; i < 320; i++) normal.push(...toolCall(48 - (i * 47) / 320, 'reports.read', 'GET'));
+  for (let i = 0; i < normal.length; i += 128) await post(daemon, name, normal.slice(i, i + 128));
+  await post(daemon, name, toolCall(0.5, 'reports.delete', 'DELETE', credential));
+  await waitFor(() => broker.received.length === 1, 'the attempt at the broker', 20_000);
+  daemon.child.kill('SIGKILL');
+  await daemon.exited;
+
+  broker.respond = () => ({ status: 204 });
+  daemon = await serve(dir, yaml);
+  await waitFor(() => revocationsSucceeded(dir) === 1, 'the revocation after the restart', 20_000);
+  const db = new Database(path.join(dir, 'state/vigil.db'), { readonly: true });
+  const attempts = db.prepare('SELECT attempt, outcome FROM revocation_attempts ORDER BY attempt').all();
+  const counted = db.prepare('SELECT attempts FROM revocations').pluck().get();
+  db.close();
+  expect(attempts).toEqual([
+    { attempt: 1, outcome: 'interrupted' },
+    { attempt: 2, outcome: 'succeeded' },
+  ]);
+  expect(counted).toBe(2);
+  expect(broker.received).toHaveLength(2);
+  expect(broker.ids()).toHaveLength(1); // one revocation id: the broker revokes once
+  expect(daemon.stderr()).toMatch(/1 revocation attempt\(s\) were cut short/);
+}, 60_000);
