@@ -194,7 +194,7 @@ export class WebhookOutbox {
         metrics.webhookDeliveries.inc({ endpoint, outcome: 'disabled' });
         logger.error(
           { endpoint: e.label, webhookId: row.msg_id },
-          `webhook endpoint ${e.label} answered 410 Gone and is DISABLED: no further alerts are sent to it; undelivered ones are kept. Edit its entry in the config to re-enable it`,
+          `webhook endpoint ${e.label} answered 410 Gone and is DISABLED: alerts raised from now on are neither sent nor kept for it; those it has not received yet are kept, and sent once its entry in the config is edited (which re-enables it)`,
         );
       }
       return { kind: 'gone' };
