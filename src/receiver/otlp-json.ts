@@ -120,7 +120,9 @@ export function decodeJsonRequest(body: string, filter: AttributeFilter): Decode
   try {
     root = SURROGATE_ESCAPE.test(body) ? JSON.parse(body, wellFormed) : JSON.parse(body);
   } catch (err) {
-    return fail(`invalid JSON (${(err as Error).message})`);
+    // V8's message quotes a piece of the body, which may be a tool argument or a prompt: only the position.
+    const at = /at position (\d+)/.exec((err as Error).message);
+    return fail(at ? `invalid JSON at position ${at[1]}` : 'invalid JSON');
   }
   if (!isObject(root)) fail('the top level is not an object');
   const spans: DecodedSpan[] = [];

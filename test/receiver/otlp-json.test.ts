@@ -123,6 +123,15 @@ describe('decodeJsonRequest', () => {
     expect(decodeJsonRequest('{"resourceSpans":null}', FILTER)).toEqual({ spans: [] });
   });
 
+  it('never quotes the body in its message (a tool argument or a prompt may be what broke it)', () => {
+    for (const text of ['{"a":SECRET-CANARY}', 'SECRET-CANARY', '{"resourceSpans":[{"x":"SECRET-CANARY" 1}]}']) {
+      const { message } = decodeError(text);
+      expect(message).toMatch(/invalid JSON/);
+      expect(message).not.toContain('SECRET');
+    }
+    expect(decodeError('{"resourceSpans":[{"x":"y" 1}]}').message).toMatch(/invalid JSON at position 27$/);
+  });
+
   it('keeps U+FFFD from a body decoded with replacement', () => {
     const bytes = Buffer.from(body({ attributes: [attr('gen_ai.tool.name', { stringValue: 'ab@cd' })] }));
     bytes[bytes.indexOf('@')] = 0xff;
