@@ -44,6 +44,22 @@ export function crossChecks(cfg: Config, ctx: z.RefinementCtx): void {
   if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
     ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
   }
+  // Two listeners on one port: the second to start would fail with "another process holds that port".
+  const listeners: Array<[string[], string]> = [
+    [['receivers', 'otlp', 'grpc', 'endpoint'], cfg.receivers.otlp.grpc.enabled ? cfg.receivers.otlp.grpc.endpoint : ''],
+    [['receivers', 'otlp', 'http', 'endpoint'], cfg.receivers.otlp.http.enabled ? cfg.receivers.otlp.http.endpoint : ''],
+    [['api', 'endpoint'], cfg.api.endpoint],
+  ];
+  const split = (endpoint: string) => ({ host: endpoint.slice(0, endpoint.lastIndexOf(':')), port: endpoint.slice(endpoint.lastIndexOf(':') + 1) });
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '[::]';
+  const clash = (a: string, b: string) => {
+    const [x, y] = [split(a), split(b)];
+    return a !== '' && b !== '' && x.port !== '0' && x.port === y.port && (x.host === y.host || wildcard(x.host) || wildcard(y.host));
+  };
+  listeners.forEach(([path, endpoint], i) => {
+    const earlier = listeners.slice(0, i).find(([, e]) => clash(e, endpoint));
+    if (earlier) ctx.addIssue({ code: 'custom', path, message: `uses port ${split(endpoint).port}, as ${earlier[0].join('.')} does; give each listener its own port` });
+  });
   const { grpc, http, clientIdentities } = cfg.receivers.otlp;
   const withoutClientCerts = Object.entries({ grpc, http }).find(([, r]) => r.enabled && r.tls?.clientCa === undefined);
   if (clientIdentities !== undefined && withoutClientCerts) {
