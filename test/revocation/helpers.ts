@@ -5,12 +5,12 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach } from 'vitest';
 import type { RevocationRecord } from '../../src/revocation/types.js';
 import type { AttemptRow } from '../../src/revocation/store.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { BROKER_SECRET } from '../sinks/fixtures.js';
-import { Receiver } from '../sinks/receivers.js';
+import { openedPerTest } from '../sinks/opened.js';
+import type { Receiver } from '../sinks/receivers.js';
 
 export const FAST = { retryInitial: '50ms', retryMax: '200ms', timeout: '2s' };
 
@@ -32,21 +32,10 @@ export async function startRevocationDaemon(revocation: Record<string, unknown>,
  * first. Call once, at the top of a test file.
  */
 export function closedAfterEachTest() {
-  const open: Array<{ close(): Promise<void> }> = [];
-  afterEach(async () => {
-    for (const o of open.splice(0).reverse()) await o.close();
-  });
+  const { receiver, closeAfter } = openedPerTest();
   return {
-    async broker(respond?: Parameters<typeof Receiver.start>[0]): Promise<Receiver> {
-      const r = await Receiver.start(respond);
-      open.push(r);
-      return r;
-    },
-    async daemon(revocation: Record<string, unknown>, extra: Record<string, unknown> = {}, dir?: string): Promise<RevocationDaemon> {
-      const t = await startRevocationDaemon(revocation, extra, dir);
-      open.push(t);
-      return t;
-    },
+    broker: receiver,
+    daemon: async (revocation: Record<string, unknown>, extra: Record<string, unknown> = {}, dir?: string) => closeAfter(await startRevocationDaemon(revocation, extra, dir)),
   };
 }
 
