@@ -204,6 +204,7 @@ export class RevocationEngine {
     if (row === undefined || row.credential_type !== null || credential.type === null) return row;
     const typed = { ...row, credential_type: credential.type, cred_key: key };
     this.store.update(typed);
+    this.changed(typed);
     return typed;
   }
 

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from '../sinks/delivery-loop.js';
 import { postOnce, type AttemptResult } from '../sinks/http.js';
 import { honoursRetryAfter, retryDelay } from '../sinks/retry.js';
-import { toJob, type AttemptRow, type RevocationRow, type RevocationStore } from './store.js';
+import { toJob, type AttemptRow, type RevocationRow, type RevocationState, type RevocationStore } from './store.js';
 import type { Broker } from './types.js';
 
 export interface RevocationSenderDeps {
@@ -84,8 +84,7 @@ export class RevocationSender {
     const attempts = row.attempts + 1;
     const answer = r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'no answer');
     const broker = `broker "${row.broker}"`;
-    const next: RevocationRow = {
-      ...row,
+    const state: RevocationState = {
       attempts,
       at,
       status: outcome === 'succeeded' ? 'succeeded' : outcome === 'failed' ? 'failed' : 'pending',
@@ -95,7 +94,7 @@ export class RevocationSender {
         : outcome === 'failed' ? `${broker} refused (${answer}) after ${attempts} attempt(s): not revoked; fix the cause and retry it (vigil revocation retry ${row.id}), or revoke it by hand`
         : `attempt ${attempts} to ${broker} failed (${answer}); retrying in ${Math.ceil(wait! / 1000)}s`,
     };
-    this.deps.store.recordAttempt(next, { revocation_id: row.id, attempt: attempts, at: started, http_status: r.status, outcome, error: r.error });
+    const next = this.deps.store.recordAttempt(row.id, state, { revocation_id: row.id, attempt: attempts, at: started, http_status: r.status, outcome, error: r.error });
     this.deps.announce(next);
     if (outcome === 'succeeded') return { kind: 'healthy' };
     // A refusal is about this request, not the broker's health: other revocations may go through.

@@ -27,6 +27,9 @@ export interface RevocationRow {
   next_at: number | null;
 }
 
+/** What an attempt changes in its revocation; the rest (its credential, its alert) may change meanwhile. */
+export type RevocationState = Pick<RevocationRow, 'attempts' | 'status' | 'reason' | 'at' | 'next_at'>;
+
 /**
  * One broker call, as recorded. `in_flight` is written before the call is made and replaced by its
  * outcome; one found at start was cut short by a crash (`interrupted`: the broker may have acted on it).
@@ -113,6 +116,7 @@ export class RevocationStore {
         'INSERT OR REPLACE INTO revocation_attempts (revocation_id, attempt, at, http_status, outcome, error) VALUES (@revocation_id, @attempt, @at, @http_status, @outcome, @error)',
       ),
       countAttempt: db.prepare('UPDATE revocations SET attempts = ? WHERE id = ?'),
+      settle: db.prepare('UPDATE revocations SET attempts = @attempts, status = @status, reason = @reason, at = @at, next_at = @next_at WHERE id = @id'),
       interrupted: db.prepare(`UPDATE revocation_attempts SET outcome = 'interrupted', error = ? WHERE outcome = 'in_flight'`),
       attempts: db.prepare('SELECT revocation_id, attempt, at, http_status, outcome, error FROM revocation_attempts WHERE revocation_id = ? ORDER BY attempt'),
     };
@@ -173,11 +177,16 @@ export class RevocationStore {
     return this.stmts.interrupted.run(INTERRUPTED).changes;
   }
 
-  /** Records an attempt's outcome (over its `in_flight` row) and the state it led to, atomically. */
-  recordAttempt(row: RevocationRow, attempt: AttemptRow): void {
-    this.db.transaction(() => {
+  /**
+   * Records an attempt's outcome (over its `in_flight` row) and the state it led to, atomically; returns
+   * the revocation as it now stands. Only the state is written: an alert may have changed the rest while
+   * the call was out (a credential type learned), and a snapshot taken before the call would undo it.
+   */
+  recordAttempt(id: string, state: RevocationState, attempt: AttemptRow): RevocationRow {
+    return this.db.transaction(() => {
       this.stmts.attempt.run(attempt);
-      this.stmts.update.run(row);
+      this.stmts.settle.run({ ...state, id });
+      return this.get(id)!;
     })();
   }
 

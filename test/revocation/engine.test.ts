@@ -112,6 +112,19 @@ describe('revocation engine', () => {
     ]);
   });
 
+  it('keeps a type learned while an attempt was out: the attempt writes its outcome, not its old view of the row', async () => {
+    const b = await broker(() => ({ status: 503, delayMs: 500 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const id = raise(t.daemon, { credential: { id: 'jti-race', type: null } }).response!.revocationId;
+    await waitFor(() => b.received.length === 1, 'the first attempt out');
+    expect(raise(t.daemon, { credential: { id: 'jti-race', type: 'oauth_jti' } }).response!.revocationId).toBe(id);
+    await waitFor(() => t.attempts(id).some((a) => a.outcome === 'retry'), 'the attempt to settle');
+    const row = () => t.daemon.db.prepare('SELECT cred_key, credential_type FROM revocations WHERE id = ?').get(id);
+    expect(row()).toEqual({ cred_key: 'credential\u0000oauth_jti\u0000jti-race', credential_type: 'oauth_jti' });
+    // What was announced after the attempt names the type too.
+    expect(t.announced.at(-1)).toMatchObject({ revocationId: id, credentialType: 'oauth_jti', attempts: 1 });
+  });
+
   it('a repeat with a new credential (a refreshed token) is an alert of its own, so that credential is revoked too', async () => {
     const b = await broker(() => ({ status: 204 }));
     const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
