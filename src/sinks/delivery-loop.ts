@@ -40,7 +40,7 @@ export interface Lane<J> {
 interface LaneState<J> {
   lane: Lane<J>;
   busy: Map<string | number, Promise<void>>;
-  /** Failed attempts since the last success, and the jobs they were for (LANE_FAULT: a fault of the lane's own). */
+  /** Failed attempts since the lane began failing, and the jobs that failed since its last success (LANE_FAULT: a fault of the lane's own). */
   failures: number;
   failedJobs: Set<string | number | symbol>;
   pausedUntil: number;
@@ -154,9 +154,9 @@ export class DeliveryLoop<J> {
     } else if (verdict.kind === 'gone') {
       this.lanes.delete(state.lane.name);
     } else if (!this.abort.signal.aborted) {
-      state.failures++;
       state.failedJobs.add(key);
       if (!failing(state)) return; // one job's trouble so far: its own backoff holds it back
+      state.failures++; // the receiver's failures: the lone job's before them do not lengthen its pause
       const wait = retryDelay(state.failures, this.opts.policy, verdict.retryAfterMs);
       state.pausedUntil = Math.max(state.pausedUntil, this.now() + wait);
     }
