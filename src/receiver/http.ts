@@ -121,12 +121,20 @@ export class HttpReceiver {
     if (err.retryable) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(config.ingest.retryAfter / 1000))));
     const grpcCode = err.retryable ? 14 : ({ 413: 8, 401: 16, 403: 7 } as Record<number, number>)[err.httpStatus] ?? 3;
     if (err.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="vigil-otlp"');
-    if (!req.complete) this.drain(req, res);
+    if (!req.complete) {
+      // A body too large or refused for load: the exporter must read the answer to know not to resend
+      // at once. Anything else (no token, a wrong content type, bad gzip): no reason to read on.
+      if (err.code === 'VIGIL_ERR_TOO_LARGE' || err.retryable) this.drain(req, res);
+      else {
+        res.setHeader('Connection', 'close');
+        res.once('finish', () => req.destroy());
+      }
+    }
     this.send(res, err.httpStatus, format, format === 'json' ? JSON.stringify({ code: grpcCode, message: err.message }) : encodeStatus(grpcCode, err.message));
   }
 
   /**
-   * The body was not read to its end (too large, refused, bad gzip): the rest is read and dropped while
+   * The body was not read to its end (too large, refused for load): the rest is read and dropped while
    * the answer goes out. A client still sending when the connection closes gets a reset, often before it
    * reads the answer (and may retry what can never fit); drained, it reads the 413 and keeps its
    * connection. Past twice `maxRequestBytes` (bandwidth, not memory: nothing is kept), the connection is

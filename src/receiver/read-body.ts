@@ -36,7 +36,8 @@ export function readBody(req: http.IncomingMessage, limit: number, budget?: Body
       if (settled) return;
       settled = true;
       if (err) {
-        // Stop reading but leave the socket open: the caller answers first, then closes the connection.
+        // Stop reading but leave the socket open: the caller answers, then reads and drops the rest of the
+        // body or closes the connection (http.ts).
         source.removeAllListeners('data');
         if (source !== req) {
           req.unpipe();

@@ -128,7 +128,7 @@ export const MIGRATIONS: readonly Migration[] = [
         attempt       INTEGER NOT NULL,
         at            REAL NOT NULL,
         http_status   INTEGER,
-        outcome       TEXT NOT NULL,      -- succeeded | retry | failed
+        outcome       TEXT NOT NULL,      -- succeeded | retry | failed (later also in_flight | interrupted)
         error         TEXT,
         PRIMARY KEY (revocation_id, attempt)
       ) STRICT;

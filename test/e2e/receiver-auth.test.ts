@@ -3,6 +3,7 @@
  * through OTEL_EXPORTER_OTLP_HEADERS) are heard: anyone else could forge an identity's spans, teach its
  * baseline or get its credential revoked. The real SDK exporters, over real sockets.
  */
+import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -62,4 +63,28 @@ it('counts refused requests by receiver', async () => {
   const text = await (await fetch(`${t.apiUrl}/metrics`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` } })).text();
   expect(text).toMatch(/vigil_requests_rejected_total\{receiver="grpc",reason="unauthenticated"\} [1-9]/);
   expect(text).toMatch(/vigil_requests_rejected_total\{receiver="http",reason="unauthenticated"\} [2-9]/);
+});
+
+// A stranger's upload is not read: refused before its body, its connection closed (the rest of a body is
+// read and dropped only for a client that may send, so it sees its 413 or 503).
+it('without the token, an upload is refused unread and its connection closed', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const sockets = new Set<unknown>();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const status = await new Promise<number | string>((resolve) => {
+        const req = http.request(`${t.httpUrl}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, agent }, (r) => {
+          r.resume();
+          r.on('end', () => resolve(r.statusCode!));
+        });
+        req.on('socket', (s) => sockets.add(s));
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        req.end(Buffer.alloc(4 << 20));
+      });
+      expect([401, 'ECONNRESET', 'EPIPE']).toContain(status);
+    }
+    expect(sockets.size).toBe(3);
+  } finally {
+    agent.destroy();
+  }
 });
