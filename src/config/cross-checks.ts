@@ -51,10 +51,11 @@ export function crossChecks(cfg: Config, ctx: z.RefinementCtx): void {
     [['api', 'endpoint'], cfg.api.endpoint],
   ];
   const split = (endpoint: string) => ({ host: endpoint.slice(0, endpoint.lastIndexOf(':')), port: endpoint.slice(endpoint.lastIndexOf(':') + 1) });
-  const wildcard = (host: string) => host === '0.0.0.0' || host === '[::]';
+  // `[::]` takes IPv6 and IPv4, `0.0.0.0` every IPv4 address; an IPv6 address (bracketed) and 0.0.0.0 can share a port.
+  const covers = (wild: string, host: string) => wild === '[::]' || (wild === '0.0.0.0' && !host.startsWith('['));
   const clash = (a: string, b: string) => {
     const [x, y] = [split(a), split(b)];
-    return a !== '' && b !== '' && x.port !== '0' && x.port === y.port && (x.host === y.host || wildcard(x.host) || wildcard(y.host));
+    return a !== '' && b !== '' && x.port !== '0' && x.port === y.port && (x.host === y.host || covers(x.host, y.host) || covers(y.host, x.host));
   };
   listeners.forEach(([path, endpoint], i) => {
     const earlier = listeners.slice(0, i).find(([, e]) => clash(e, endpoint));

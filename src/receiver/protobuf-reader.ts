@@ -66,8 +66,8 @@ export class ProtoReader {
   }
 
   /**
-   * Reads a varint meant to fit in 32 bits (tags, lengths, enums), unsigned. One that does not — 5 bytes
-   * with high bits set, or 6 to 10 bytes (a negative int32 enum, sign-extended) — comes back above
+   * Reads a varint meant to fit in 32 bits (tags, lengths, enums), unsigned; up to 10 bytes, zero padding
+   * allowed. One whose value does not fit (a negative int32 enum, sign-extended) comes back above
    * 0xffffffff with its low 32 bits intact: `int32()` reads the enum, and a tag or a length refuses it
    * (truncated, a length of 2^32 + n would pass for n).
    */
@@ -92,13 +92,16 @@ export class ProtoReader {
         return shift === 28 && b > 0x0f ? result : result >>> 0;
       }
     }
-    // Past 5 bytes: keep the low 32 bits, mark the value as beyond them (adding 2^35 leaves the low 32
-    // bits as they are), consume the rest.
+    // Past 5 bytes: a value written with zero padding still fits; one with bits past 31 (a negative enum,
+    // sign-extended) keeps its low 32 bits, marked as beyond them (adding 2^35 leaves those as they are).
+    let high = result > 0xffffffff;
     for (let i = 5; i < 10; i++) {
       if (pos >= this.limit) decodeError('truncated varint');
-      if (buf[pos++] < 0x80) {
+      b = buf[pos++];
+      if ((b & 0x7f) !== 0) high = true;
+      if (b < 0x80) {
         this.pos = pos;
-        return (result >>> 0) + 2 ** 35;
+        return high ? (result >>> 0) + 2 ** 35 : result >>> 0;
       }
     }
     return decodeError('varint longer than 10 bytes');

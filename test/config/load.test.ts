@@ -220,3 +220,16 @@ describe('formatEffectiveConfig', () => {
     expect(loadConfig({ path: write(text, 'reloaded'), env: {} }).config).toEqual(config);
   });
 });
+
+describe('listeners sharing a port', () => {
+  it('refuses two on one address, or one on every address of the other\'s family; allows the rest', () => {
+    const listeners = (grpc: string, api: string) => `receivers: { otlp: { grpc: { endpoint: "${grpc}" } } }\napi: { endpoint: "${api}" }\n`;
+    const refused = 'api.endpoint: uses port 4317, as receivers.otlp.grpc.endpoint does; give each listener its own port';
+    for (const [grpc, api] of [['127.0.0.1:4317', '127.0.0.1:4317'], ['0.0.0.0:4317', '127.0.0.1:4317'], ['[::]:4317', '127.0.0.1:4317'], ['[::1]:4317', '[::]:4317']]) {
+      expect(problemsOf(() => loadConfig({ path: write(listeners(grpc, api)), env: {} })), `${grpc} ${api}`).toContain(refused);
+    }
+    for (const [grpc, api] of [['0.0.0.0:4317', '[::1]:4317'], ['127.0.0.1:4317', '10.1.2.3:4317'], ['127.0.0.1:0', '127.0.0.1:0']]) {
+      expect(() => loadConfig({ path: write(listeners(grpc, api)), env: {} }), `${grpc} ${api}`).not.toThrow();
+    }
+  });
+});

@@ -197,6 +197,10 @@ describe('decodeProtobufRequest', () => {
     // A negative enum, sign-extended to 10 bytes, still reads as its int32 value.
     const minusOne = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]; // -1 as protobuf sends an int32
     expect(new ProtoReader(Uint8Array.from(minusOne)).int32()).toBe(-1);
+    // Zero padding is legal protobuf (up to 10 bytes): a padded tag or length reads as its value.
+    const padded = (v: number) => [(v & 0x7f) | 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+    expect(new ProtoReader(Uint8Array.from(padded(0x0a))).tag()).toBe(0x0a);
+    expect(decodeProtobufRequest(Uint8Array.from([...padded(0x0a), ...padded(0)]), FILTER).spans).toEqual([]);
   });
 
   it('skips unknown fields of every wire type, groups included', () => {
