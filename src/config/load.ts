@@ -119,21 +119,24 @@ function byPosition(a: string, b: string): number {
 }
 
 /**
- * Drops keys with no value, recursively. In YAML `webhooks:` with every example below it commented out
- * is null; treating it as absent gives the default instead of "must be a list" for a file that only
- * looks empty. Nulls inside lists are kept: `[a, ~]` is a mistake worth reporting.
+ * Reads keys with no value as left out, recursively. In YAML `webhooks:` with every example below it
+ * commented out is null; treating it as absent gives the default instead of "must be a list" for a file
+ * that only looks empty. The key stays (undefined), so a misspelt one is still reported as unknown. Nulls
+ * inside lists are kept: `[a, ~]` is a mistake worth reporting.
  */
-function dropEmpty(value: unknown, file: string, path = '', within = new Set<object>()): unknown {
+function emptyAsAbsent(value: unknown, file: string, path = '', within = new Set<object>()): unknown {
   if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return value;
   // `a: &a [*a]` is legal YAML for a value that holds itself: it would never end (a stack overflow).
   if (within.has(value)) throw new ConfigError([`${path}: an alias (*name) refers to a value that holds it; write the value out instead`], file);
   within.add(value);
   try {
-    if (Array.isArray(value)) return value.map((item, i) => dropEmpty(item, file, `${path}[${i}]`, within));
+    if (Array.isArray(value)) return value.map((item, i) => emptyAsAbsent(item, file, `${path}[${i}]`, within));
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
       const at = path === '' ? key : `${path}.${key}`;
-      if (item !== null) Object.defineProperty(out, key, { value: dropEmpty(item, file, at, within), enumerable: true, writable: true, configurable: true });
+      // Left out, but still there: a misspelt key with no value is reported as unknown like any other.
+      const value = item === null ? undefined : emptyAsAbsent(item, file, at, within);
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
     }
     return out;
   } finally {
@@ -194,7 +197,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   if (options.path === undefined && !existsSync(file)) file = null;
 
   let raw: unknown = {};
-  if (file !== null) raw = dropEmpty(parseYaml(readConfigFile(file), file), file) ?? {};
+  if (file !== null) raw = emptyAsAbsent(parseYaml(readConfigFile(file), file), file) ?? {};
   const name = file === null ? 'defaults' : basename(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || Buffer.isBuffer(raw)) {
     throw new ConfigError([`${name}: the top level must be a mapping of keys such as receivers: and api:, not ${describeKind(raw)}`], file ?? name);
