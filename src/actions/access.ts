@@ -55,6 +55,8 @@ const WRITE_VERBS = new Set([
   'LPUSH', 'RPUSH', 'SADD', 'ZADD', 'EXPIRE', 'RENAME', 'GRANT', 'REVOKE', 'COPY', 'WRITE', 'SAVE', 'INDEX',
   'BULK', 'BULKWRITE', 'PUBLISH', 'XADD', 'LOAD',
 ]);
+/** Stored procedures: what they do is not in the statement, so they run (CONTRACT §3 `execute`). */
+const EXECUTE_VERBS = new Set(['CALL', 'EXEC', 'EXECUTE']);
 const DELETE_VERBS = new Set([
   'DELETE', 'DROP', 'TRUNCATE', 'DEL', 'UNLINK', 'REMOVE', 'HDEL', 'SREM', 'ZREM', 'LREM', 'FLUSHDB', 'FLUSHALL',
   'DELETEITEM', 'PURGE',
@@ -76,6 +78,7 @@ export function verbAccess(operation: string): Access | null {
   word = word.replace(/[_-]/g, '');
   let a: Access | null = null;
   if (DELETE_VERBS.has(word)) a = 'delete';
+  else if (EXECUTE_VERBS.has(word)) a = 'execute';
   else if (WRITE_VERBS.has(word)) a = 'write';
   else if (READ_VERBS.has(word)) a = 'read';
   // Compound driver operations, strongest effect first: findOneAndDelete deletes, findOneAndUpdate writes.
@@ -88,8 +91,8 @@ export function verbAccess(operation: string): Access | null {
 
 /**
  * The leading keyword of a query text, without keeping the text: skips whitespace, `(`, and SQL
- * comments, then returns at most one word (letters only). A CTE (`WITH ...`) returns null rather than
- * guess at the statement behind it. Only the first 256 characters are ever looked at.
+ * comments, then returns at most one word (letters only). A CTE (`WITH ...`) gives the strongest
+ * data-modifying verb inside it, else null. Only the first 256 characters are ever looked at.
  */
 export function statementVerb(text: string): string | null {
   const end = Math.min(text.length, 256);
@@ -113,7 +116,17 @@ export function statementVerb(text: string): string | null {
   }
   if (j === i) return null;
   const verb = text.slice(i, j).toUpperCase();
-  return verb === 'WITH' ? null : verb;
+  return verb === 'WITH' ? cteVerb(text.slice(j, end)) : verb;
+}
+
+/**
+ * The statement behind a CTE: its strongest data-modifying verb (`WITH gone AS (DELETE ... RETURNING id)
+ * SELECT ...` deletes), else null — a CTE that only selects may still end in a write past what is looked at.
+ */
+function cteVerb(rest: string): string | null {
+  const verbs = rest.toUpperCase().match(/\b(DELETE|TRUNCATE|INSERT|UPDATE|MERGE|UPSERT)\b/g);
+  if (verbs === null) return null;
+  return verbs.find((v) => v === 'DELETE' || v === 'TRUNCATE') ?? verbs[0];
 }
 
 /** Messaging operation -> class: send/create/publish write, receive/process (and settle, an ack) read. */

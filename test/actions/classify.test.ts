@@ -142,7 +142,17 @@ describe('database, RPC, messaging', () => {
     const f = c({ kind: SpanKind.CLIENT, attrs: { 'db.system': 'mysql', 'db.name': 'crm', 'db.statement': "/* app */ DELETE FROM people WHERE email='a@b.c'" } });
     expect(f).toMatchObject({ target: 'mysql/crm', access: 'delete' });
     expect(JSON.stringify(f)).not.toContain('a@b.c');
-    expect(c({ kind: SpanKind.CLIENT, attrs: { 'db.system': 'postgresql', 'db.statement': 'WITH x AS (SELECT 1) DELETE FROM t' } }).access).toBeNull();
+  });
+  // A text-to-SQL agent's statement need not start with its verb: a CTE takes its strongest data-modifying
+  // verb, a stored procedure runs (execute); a CTE that only selects (as far as is looked at) stays unknown.
+  it('database: a CTE by the verbs inside it, CALL and EXEC as execute', () => {
+    const access = (statement: string) => c({ kind: SpanKind.CLIENT, attrs: { 'db.system': 'postgresql', 'db.statement': statement } }).access;
+    expect(access('WITH x AS (SELECT 1) DELETE FROM t')).toBe('delete');
+    expect(access('WITH gone AS (DELETE FROM orders WHERE id > 5 RETURNING id) SELECT count(*) FROM gone')).toBe('delete');
+    expect(access('with moved as (update stock set n = n - 1 returning id) insert into log select id from moved')).toBe('write');
+    expect(access('WITH recent AS (SELECT * FROM orders) SELECT * FROM recent WHERE updated_at > now()')).toBeNull();
+    expect(access('CALL purge_orders()')).toBe('execute');
+    expect(access('EXEC sp_cleanup')).toBe('execute');
   });
   it('RPC: system/method (new rpc.method, or old rpc.service + rpc.method)', () => {
     expect(c({ kind: SpanKind.CLIENT, attrs: { 'rpc.system.name': 'grpc', 'rpc.method': 'billing.Ledger/Post', 'server.address': 'ledger.internal' } }))
