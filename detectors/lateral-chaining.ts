@@ -8,6 +8,7 @@
 import type { Severity } from '../src/config/schema.js';
 import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
+import { knownToPeers } from './peers.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
 const EGRESS_KINDS = new Set(['http', 'rpc', 'messaging']);
@@ -32,7 +33,7 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
   for (const r of sensitiveReads) {
     if (r.time > action.time || (read && r.time <= read.time)) continue;
     const k = flowKey(r.target, action.host!);
-    if (view.own(k) === 0 && view.peers(k) === 0) read = r;
+    if (view.own(k) === 0 && !knownToPeers(view, k)) read = r;
   }
   if (!read) return null;
   const flow = flowItem(read.target, action.host!);
@@ -73,7 +74,7 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
   // Repeating a step is not lateral movement: nothing new is reached.
   if (!prev || !step.name || prev.name === step.name) return null;
   const k = transitionKey(prev.name, step.name);
-  if (view.own(k) > 0 || view.peers(k) > 0) return null;
+  if (view.own(k) > 0 || knownToPeers(view, k)) return null;
   const crosses = prev.zones.length > 0 && step.zones.some((z) => !prev.zones.includes(z));
   const writes = action.access === 'write' || action.access === 'delete' || action.access === 'execute';
   const egress = step.zones.includes('external');

@@ -11,6 +11,7 @@ import type { Severity } from '../src/config/schema.js';
 import { keyedItem, type Dimension } from '../baselines/keys.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import { span, surpriseScore, times } from './severity.js';
+import { knownToPeers } from './peers.js';
 import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
 
 /** Most significant first: the first new item found in this order becomes the subject. */
@@ -46,12 +47,14 @@ export const scopeDrift: Detector = {
   id: 'scope_drift',
   evaluate({ action, scope, now, view, config }: DetectorInput): Finding | null {
     const settings = config.detectors.scope_drift;
-    let fresh: Array<{ dim: Dimension; item: string; key: string; peers: number }> | null = null;
+    let fresh: Array<{ dim: Dimension; item: string; key: string; peers: number; peersKnow: boolean }> | null = null;
     for (const { dim, item, key: k } of scope) {
       if (view.own(k) > 0) continue;
-      const peers = view.peers(k);
-      if (view.phase === 'peer' && peers > 0) continue; // a new instance doing what its peers do
-      (fresh ??= []).push({ dim, item, key: k, peers });
+      const peersKnow = knownToPeers(view, k);
+      // A new instance doing what a peer does: any one peer is enough here (new instances copy whichever
+      // member they replace), and what matters most is still judged on quorum: flows, chains, severity.
+      if (view.phase === 'peer' && view.peers(k) > 0) continue;
+      (fresh ??= []).push({ dim, item, key: k, peers: view.peers(k), peersKnow });
     }
     if (fresh === null) return null;
     fresh.sort((a, b) => ORDER.indexOf(a.dim) - ORDER.indexOf(b.dim));
@@ -61,15 +64,17 @@ export const scopeDrift: Detector = {
     // A rollout already under way explains it: enough peers adopted this item recently. It is learned;
     // a new external destination is raised all the same, at low: the same prompt injection reaching
     // several instances looks just like a rollout, and each instance it reached should be on record.
+    // Only what may be held for one: new zones, scopes and sensitive items are raised however many
+    // peers start at once (the same injected prompt reaching each instance also looks like a rollout).
     const threshold = Math.max(2, Math.ceil(settings.rolloutShare * (view.peerGroupSize - 1)));
     const adopters = view.adopters(subjectKey, now - settings.rolloutWindow, now);
-    const rollout = adopters >= threshold;
+    const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= threshold;
     if (rollout && !(subject.dim === 'host' && action.zone === EXTERNAL_ZONE)) return null;
 
     const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);
     let severity: Severity = sensitiveZone ? 'critical' : BASE_SEVERITY[subject.dim];
     if (action.sensitive && severity === 'medium') severity = 'high';
-    const peerKnown = subject.peers > 0;
+    const peerKnown = subject.peersKnow;
     if ((peerKnown && !sensitiveZone && !action.sensitive) || rollout) severity = 'low';
 
     const dims = fresh.map((f) => `${NOUN[f.dim]} \`${f.item}\``).join(', ');
@@ -97,7 +102,9 @@ export const scopeDrift: Detector = {
       details: { newItems: fresh.map((f) => ({ dimension: f.dim, item: f.item, peersUsing: f.peers })), phase: view.phase },
       tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
       ...(holdable ? { holdUntil: now + settings.rolloutGrace, rolloutKey: subjectKey } : {}),
-      ...(rollout ? { learn: true as const } : {}),
+      // Reported once, at low, then normal: the group's item (known to a quorum of peers) or a rollout's.
+      // Left unlearned, it came back after every suppression window, "for the first time" each time.
+      ...(rollout || severity === 'low' ? { learn: true as const } : {}),
     };
   },
 };

@@ -6,6 +6,7 @@
 import type { Severity } from '../src/config/schema.js';
 import { accessItem, accessKey } from '../baselines/keys.js';
 import { raise, span, surpriseScore, times } from './severity.js';
+import { knownToPeers } from './peers.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
 const WRITE_CLASSES = ['write', 'delete', 'execute'] as const;
@@ -29,7 +30,8 @@ export const unexpectedWrite: Detector = {
     const classKey = accessKey(subject, access);
     if (view.own(classKey) > 0) return null;
     const peersDoing = view.peers(classKey);
-    if (view.phase === 'peer' && peersDoing > 0) return null;
+    const peersKnow = knownToPeers(view, classKey);
+    if (view.phase === 'peer' && peersKnow) return null;
 
     const reads = view.own(accessKey(subject, 'read'));
     const everWrote = WRITE_CLASSES.some((c) => view.own(accessKey('*', c)) > 0);
@@ -42,12 +44,12 @@ export const unexpectedWrite: Detector = {
     let severity = BASE[access];
     if (!everWrote) severity = raise(severity);
     if (action.zone && config.sensitive.zones.includes(action.zone)) severity = raise(severity);
-    if (peersDoing > 0 && everWrote) severity = 'low';
+    if (peersKnow && everWrote) severity = 'low';
     const peerNote = peersDoing > 0 ? ` ${peersDoing} of its peers do this.` : '';
     return {
       detector: 'unexpected_write',
       severity,
-      score: peersDoing > 0 ? 0.3 : surpriseScore(Math.max(reads, view.evidence / 10)),
+      score: peersKnow ? 0.3 : surpriseScore(Math.max(reads, view.evidence / 10)),
       subject,
       title: `Unexpected ${access} on ${subject}`,
       explanation: `${action.identity} performed ${access === 'execute' ? 'an' : 'a'} ${access} on \`${subject}\`${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,

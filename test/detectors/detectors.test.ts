@@ -105,6 +105,26 @@ describe('scope_drift', () => {
     const v = view({}, { adopters: () => 5 });
     expect(scopeDrift.evaluate(input(action({ target: 'kb.search' }), v))).toBeNull();
   });
+
+  // Regression (review18 F2): the first members' alerted attempts counted as a rollout, and silenced the
+  // new sensitive zone and scope for the rest of the group.
+  it('new zones, scopes and sensitive items are never a rollout, however many peers start at once', () => {
+    const v = view({}, { adopters: () => 9 });
+    const vault = action({ kind: 'http', target: 'vault.internal/v1/secret', host: 'vault.internal', zone: 'secrets', scopes: ['admin:*'] });
+    expect(scopeDrift.evaluate(input(vault, v))).toMatchObject({ subject: 'zone:secrets', severity: 'critical' });
+    expect(scopeDrift.evaluate(input(action({ scopes: ['admin:*'] }), v))).toMatchObject({ subject: 'scope:admin:*', severity: 'high' });
+    expect(scopeDrift.evaluate(input(action({ target: 'secrets.get', sensitive: true }), v))).toMatchObject({ subject: 'tool:secrets.get', severity: 'high' });
+  });
+
+  it('an item one peer uses is not the group\'s: the severity stays; two peers lower it, and it is then learned', () => {
+    const tool = key('tool', 'kb.article');
+    const peersUsing = (n: number) => view({ [key('tool', 'crm.search')]: 900 }, { peers: (k) => (k === tool ? n : 0) });
+    expect(scopeDrift.evaluate(input(action({ target: 'kb.article' }), peersUsing(1)))).toMatchObject({ severity: 'medium' });
+    const known = scopeDrift.evaluate(input(action({ target: 'kb.article' }), peersUsing(2)))!;
+    // Reported once, then normal (review18 F9: left unlearned, it came back after every suppression window).
+    expect(known).toMatchObject({ severity: 'low', learn: true });
+    expect(known.explanation).toContain('2 of its peers do use it');
+  });
 });
 
 describe('unexpected_write', () => {
@@ -161,6 +181,23 @@ describe('lateral_chaining', () => {
   it('is quiet when the flow is learned', () => {
     const v = view({ [key('flow', flowItem('secrets.get', 'paste.example.com'))]: 3 });
     expect(lateralChaining.evaluate(input(egress, v, { sensitiveReads: [read] }))).toBeNull();
+  });
+
+  // One member's word is not the group's: an identity can learn a flow where nobody judges it (new, under a
+  // service.name of its own) and join the group with it (review18 F1: it quieted a real member's exfiltration).
+  it('a flow or a transition one peer learned does not quiet it; two peers do (the one other, in a pair)', () => {
+    const flow = key('flow', flowItem('secrets.get', 'paste.example.com'));
+    const peersKnowing = (n: number, size = 10) => view({}, { peers: (k) => (k === flow ? n : 0), peerGroupSize: size });
+    expect(lateralChaining.evaluate(input(egress, peersKnowing(1), { sensitiveReads: [read] }))).toMatchObject({ severity: 'high' });
+    expect(lateralChaining.evaluate(input(egress, peersKnowing(2), { sensitiveReads: [read] }))).toBeNull();
+    expect(lateralChaining.evaluate(input(egress, peersKnowing(1, 2), { sensitiveReads: [read] }))).toBeNull();
+
+    const step: StepContext = { name: 'tool:tickets.delete', zones: ['internal'], previous: { name: 'tool:crm.search', zones: ['crm'], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
+    const transition = key('transition', transitionItem('tool:crm.search', 'tool:tickets.delete'));
+    const known = (n: number) => view({ [key('from', 'tool:crm.search')]: 200 }, { peers: (k) => (k === transition ? n : 0) });
+    const del = action({ target: 'tickets.delete', access: 'delete' });
+    expect(lateralChaining.evaluate(input(del, known(1), { step }))).not.toBeNull();
+    expect(lateralChaining.evaluate(input(del, known(2), { step }))).toBeNull();
   });
 
   it('fires on an unlearned transition after a familiar step that leads to a write', () => {
