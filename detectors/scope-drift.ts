@@ -22,15 +22,22 @@ const NOUN: Record<string, string> = { zone: 'zone', scope: 'scope', host: 'host
 const HOLDABLE = new Set<string>(['host', 'agent', 'tool', 'target']);
 
 /**
- * A model call's items: none (shared; `readonly`, never changed). Not frozen: loops over an action's
+ * A model call's items when it names no host: none (shared; `readonly`, never changed). Not frozen: loops over an action's
  * items run in V8's fast path only while every array they see has an ordinary elements kind; a frozen
  * one sends them to the generic iterator, which allocates at every step.
  */
 const NO_ITEMS: readonly ScopeItem[] = [];
 
-/** The items an action uses, with their keys, as scope_drift and learning both see them. */
+/**
+ * The items an action uses, with their keys, as scope_drift and learning both see them. A model call
+ * (never a write, egress or sensitive flow) still has a destination: chat traffic moved to a new host (a
+ * changed OPENAI_BASE_URL siphoning prompts and the secrets in them) is a new host like any other.
+ */
 export function scopeItems(input: DetectorInput['action']): readonly ScopeItem[] {
-  if (input.kind === 'model') return NO_ITEMS; // model traffic is its own kind, judged by no scope rule
+  if (input.kind === 'model') {
+    if (!input.host) return NO_ITEMS;
+    return input.zone ? [keyedItem('host', input.host), keyedItem('zone', input.zone)] : [keyedItem('host', input.host)];
+  }
   const items: ScopeItem[] = [];
   if (input.kind === 'tool') items.push(keyedItem('tool', input.target));
   else if (input.kind === 'delegation') items.push(keyedItem('agent', input.target));

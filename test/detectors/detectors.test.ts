@@ -81,6 +81,14 @@ describe('scope_drift', () => {
     expect(scopeDrift.evaluate(input(action({}), v))).toBeNull();
   });
 
+  // Regression (review18 F7): chat traffic moved to a new host raised nothing, model calls having no items.
+  it('a model call to a host its baseline never saw is a new host; its usual provider is quiet', () => {
+    const chat = (host: string) => action({ kind: 'model', target: host, host, zone: 'external', access: null });
+    const v = view({ [key('host', 'api.openai.com')]: 500, [key('zone', 'external')]: 500 });
+    expect(scopeDrift.evaluate(input(chat('api.openai.com'), v))).toBeNull();
+    expect(scopeDrift.evaluate(input(chat('llm-proxy.evil.example'), v))).toMatchObject({ subject: 'host:llm-proxy.evil.example', severity: 'medium' });
+  });
+
   it('a new sensitive zone is critical and raised at once', () => {
     const f = scopeDrift.evaluate(input(action({ kind: 'http', target: 'vault.internal/v1/secret', host: 'vault.internal', zone: 'secrets' }), view({})));
     expect(f).toMatchObject({ subject: 'zone:secrets', severity: 'critical' });
