@@ -46,7 +46,7 @@ export const retryStorm: Detector = {
       subject,
       title: `Retry storm on ${subject}`,
       explanation:
-        `${action.identity} had ${bad} failures and retries in ${n} actions within ${span(action.time - window.since || 60_000)} ` +
+        `${action.identity} had ${bad} failures and retries in ${n} actions within ${span(Math.max(action.time - window.since, 60_000))} ` +
         `(${pct(share)}; \`${subject}\` ${most} of them). Its usual share is ${pct(usual)}.`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],

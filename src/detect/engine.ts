@@ -162,7 +162,9 @@ export class DetectionEngine implements Stage {
 
     const own = this.windowsOf(a.identity);
     const bad = a.failed || a.retry;
-    const window = own.retry.add(a.time, bad, a.target);
+    // A late action counts where its identity is now: its own minutes have left the window, and a storm
+    // backdated past time.lateness would otherwise go unjudged and teach its failures as usual.
+    const window = own.retry.add(late ? b.lastSeen : a.time, bad, a.target);
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
 
@@ -176,9 +178,7 @@ export class DetectionEngine implements Stage {
       let input: DetectorInput | undefined; // one per action, not per detector
       for (const d of this.enabled) {
         // An action far behind its identity's event time is judged too (else backdating a span would
-        // hide it, and it would be learned unjudged), except for retry storms: the retry window is
-        // in arrival order, and a late action's own window has passed.
-        if (late && d.id === 'retry_storm') continue;
+        // hide it, and it would be learned unjudged), retry storms included (see the window above).
         // Chains are the trace owner's: a delegated step is judged by what the caller has learned,
         // whether or not the callee has a baseline of its own.
         const byOwner = delegated && d.id === 'lateral_chaining';

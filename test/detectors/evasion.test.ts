@@ -1,6 +1,6 @@
 /**
- * Ways around the detectors a compromised agent could take, each closed: backdating an action past
- * `time.lateness`, hiding a secret read behind a learned flow read just before the egress, and running
+ * Ways around the detectors a compromised agent could take, each closed: backdating an action (or a
+ * retry storm) past `time.lateness`, hiding a secret read behind a learned flow read just before the egress, and running
  * the exfiltration through a delegated callee (another identity, with or without a baseline of its own).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -39,6 +39,20 @@ it('an action backdated past time.lateness is judged, and what it raised is not 
   h.engine.finish(); // the new tool was held for a possible rollout; none came
   expect(summary()).toContain('scope_drift agent-a tool:shell.exec');
   expect(h.engine.baselines.peek('agent-a')!.counters.has('tool\u0000shell.exec')).toBe(false);
+});
+
+// Regression (review18 F3): late actions skipped retry_storm, so a storm backdated past time.lateness was
+// never judged, and its failures were learned into the usual share that hides the next one.
+it('a retry storm backdated past time.lateness is judged where its identity is now, and not learned', () => {
+  const t = learnSearch('agent-s');
+  feed([act({ identity: 'agent-s', time: t + 10 * MIN })]);
+  const usualBad = h.engine.baselines.peek('agent-s')!.outcome.bad.c;
+  // 40 failed logins, 6 to 10 minutes behind the identity's latest action.
+  for (let i = 0; i < 40; i++) feed([act({ identity: 'agent-s', time: t + i * 6_000, target: 'sso.login', failed: true })]);
+  expect(h.engine.late).toBe(40);
+  expect(summary()).toContain('retry_storm agent-s sso.login');
+  // Its first failures, below the storm's minimum, were learned as any in-order ones are; the storm's were not.
+  expect(h.engine.baselines.peek('agent-s')!.outcome.bad.c - usualBad).toBeLessThan(12);
 });
 
 describe('sensitive read, then egress', () => {
