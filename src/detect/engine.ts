@@ -46,6 +46,8 @@ const MAX_WINDOWS = 50_000;
 
 interface Windows {
   retry: RetryWindow;
+  /** Late actions' own retry window, in their event time; made at the identity's first late action. */
+  lateRetry: RetryWindow | null;
   reads: SensitiveReads;
   touched: number;
 }
@@ -138,7 +140,7 @@ export class DetectionEngine implements Stage {
         w.touched = this.touches;
       }
     } else {
-      w = { retry: new RetryWindow(this.config.detectors.retry_storm.window), reads: new SensitiveReads(this.config.detectors.lateral_chaining.window), touched: this.touches };
+      w = { retry: new RetryWindow(this.config.detectors.retry_storm.window), lateRetry: null, reads: new SensitiveReads(this.config.detectors.lateral_chaining.window), touched: this.touches };
       if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
       this.windows.set(identity, w);
     }
@@ -162,9 +164,11 @@ export class DetectionEngine implements Stage {
 
     const own = this.windowsOf(a.identity);
     const bad = a.failed || a.retry;
-    // A late action counts where its identity is now: its own minutes have left the window, and a storm
-    // backdated past time.lateness would otherwise go unjudged and teach its failures as usual.
-    const window = own.retry.add(late ? b.lastSeen : a.time, bad, a.target);
+    // Late actions have a retry window of their own, in their own event time: theirs has left the live one,
+    // and a storm backdated past time.lateness would otherwise go unjudged and teach its failures as usual.
+    // (Counted at the identity's current time instead, a backfill's held calls, released together, made
+    // storms of their own.)
+    const window = late ? (own.lateRetry ??= new RetryWindow(this.config.detectors.retry_storm.window)).add(a.time, bad, a.target) : own.retry.add(a.time, bad, a.target);
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
 

@@ -43,7 +43,7 @@ it('an action backdated past time.lateness is judged, and what it raised is not 
 
 // Regression (review18 F3): late actions skipped retry_storm, so a storm backdated past time.lateness was
 // never judged, and its failures were learned into the usual share that hides the next one.
-it('a retry storm backdated past time.lateness is judged where its identity is now, and not learned', () => {
+it('a retry storm backdated past time.lateness is judged in its own event time, and not learned', () => {
   const t = learnSearch('agent-s');
   feed([act({ identity: 'agent-s', time: t + 10 * MIN })]);
   const usualBad = h.engine.baselines.peek('agent-s')!.outcome.bad.c;
