@@ -12,6 +12,7 @@ import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeJson, encodeProtobuf, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { postRepeatedly } from '../helpers/keep-alive.js';
 
 const LIMIT = 256 * 1024;
 let t: TestDaemon;
@@ -129,25 +130,9 @@ describe('OTLP/HTTP hostile input', () => {
   // The answer goes out while the client is still sending: closing the connection then would reset it,
   // often before the client reads the 413 (and an exporter may retry what can never fit).
   it('oversize body: the client reads the 413 and keeps its connection, however fast it sends', async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const sockets = new Set<unknown>();
-    try {
-      for (let i = 0; i < 10; i++) {
-        const status = await new Promise<number | string>((resolve) => {
-          const req = http.request(`${t.httpUrl}/v1/traces`, { method: 'POST', headers: PROTO, agent }, (r) => {
-            r.resume();
-            r.on('end', () => resolve(r.statusCode!));
-          });
-          req.on('socket', (s) => sockets.add(s));
-          req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-          req.end(Buffer.alloc(2 * LIMIT));
-        });
-        expect(status, `attempt ${i}`).toBe(413);
-      }
-      expect(sockets.size).toBe(1);
-    } finally {
-      agent.destroy();
-    }
+    const { outcomes, connections } = await postRepeatedly(`${t.httpUrl}/v1/traces`, PROTO, Buffer.alloc(2 * LIMIT), 10);
+    expect(outcomes).toEqual(Array(10).fill(413));
+    expect(connections).toBe(1);
   });
 
   it('oversize chunked body (no Content-Length) -> 413', async () => {

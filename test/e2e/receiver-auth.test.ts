@@ -3,7 +3,6 @@
  * through OTEL_EXPORTER_OTLP_HEADERS) are heard: anyone else could forge an identity's spans, teach its
  * baseline or get its credential revoked. The real SDK exporters, over real sockets.
  */
-import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -13,6 +12,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSpans } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { postRepeatedly } from '../helpers/keep-alive.js';
 
 const RECEIVER_TOKEN = 'receiver-token-0123456789abcdef';
 let t: TestDaemon;
@@ -68,23 +68,7 @@ it('counts refused requests by receiver', async () => {
 // A stranger's upload is not read: refused before its body, its connection closed (the rest of a body is
 // read and dropped only for a client that may send, so it sees its 413 or 503).
 it('without the token, an upload is refused unread and its connection closed', async () => {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const sockets = new Set<unknown>();
-  try {
-    for (let i = 0; i < 3; i++) {
-      const status = await new Promise<number | string>((resolve) => {
-        const req = http.request(`${t.httpUrl}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, agent }, (r) => {
-          r.resume();
-          r.on('end', () => resolve(r.statusCode!));
-        });
-        req.on('socket', (s) => sockets.add(s));
-        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-        req.end(Buffer.alloc(4 << 20));
-      });
-      expect([401, 'ECONNRESET', 'EPIPE']).toContain(status);
-    }
-    expect(sockets.size).toBe(3);
-  } finally {
-    agent.destroy();
-  }
+  const { outcomes, connections } = await postRepeatedly(`${t.httpUrl}/v1/traces`, { 'Content-Type': 'application/x-protobuf' }, Buffer.alloc(4 << 20), 3);
+  for (const outcome of outcomes) expect([401, 'ECONNRESET', 'EPIPE']).toContain(outcome);
+  expect(connections).toBe(3);
 });
