@@ -138,10 +138,13 @@ function onLines(id: number, file: string, firstLine: number, lines: string[]): 
       badLines.push({ file, line: firstLine + i, message: errorOf(err).message });
       continue;
     }
-    for (const s of request.spans) if (s.startMs > eventNow) eventNow = s.startMs;
     spans += request.spans.length;
-    // A backtest has no "future": spans are judged against their own clock.
-    builder.add(validate(request.spans, 'replay', Number.POSITIVE_INFINITY).ok, eventNow);
+    // Spans are judged against their own clock, but recorded traffic has no spans from after the wall
+    // clock: one dated months ahead would move event time there and forget every identity's baseline
+    // (time.maxFutureSkew, as serve does).
+    const ok = validate(request.spans, 'replay', Date.now()).ok;
+    for (const s of ok) if (s.startMs > eventNow) eventNow = s.startMs;
+    builder.add(ok, eventNow);
     for (const a of builder.take(eventNow)) actions.push(a);
   }
   send(actions, [{ id, spans, rejected: 0, errorMessage: '' }], badLines);

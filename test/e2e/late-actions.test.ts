@@ -56,3 +56,18 @@ it('replay: the summary counts late actions', () => {
   expect(r.status).toBe(0);
   expect(r.stderr).toMatch(/actions\s+3 .*, 2 late/);
 });
+
+// Regression (review19 F12): replay took a span from months ahead as the new "now", and every identity's
+// baseline was forgotten as idle. Recorded traffic has no spans from after the wall clock; serve refuses them.
+it('replay: a span dated past the wall clock (time.maxFutureSkew) is rejected, and time does not jump to it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-future-'));
+  const file = path.join(dir, 'traces.jsonl');
+  const t = Date.UTC(2026, 0, 5);
+  const ahead = Date.now() + 120 * 86_400_000;
+  fs.writeFileSync(file, [exportOf(1, t), exportOf(2, ahead), exportOf(3, t + MIN)].map((e) => JSON.stringify(e)).join('\n') + '\n');
+  const r = spawnSync(process.execPath, [CLI, 'replay', file], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(r.stderr).toMatch(/rejected\s+1 \(future_start=1\)/);
+  // The span after it is not late: event time did not move to the rejected one.
+  expect(r.stderr).toMatch(/actions\s+2 .*, 0 late/);
+});
