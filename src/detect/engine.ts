@@ -25,7 +25,7 @@ import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { madeInSpan, madeInTrace, TraceSteps } from './steps.js';
 import { makeView } from './view.js';
-import { RetryWindow, SensitiveReads } from './windows.js';
+import { LateRetryWindow, RetryWindow, SensitiveReads } from './windows.js';
 
 /** What nearly every action yields: shared, not one array per action. */
 const NO_FINDINGS: readonly Reported[] = [];
@@ -47,7 +47,7 @@ const MAX_WINDOWS = 50_000;
 interface Windows {
   retry: RetryWindow;
   /** Late actions' own retry window, in their event time; made at the identity's first late action. */
-  lateRetry: RetryWindow | null;
+  lateRetry: LateRetryWindow | null;
   reads: SensitiveReads;
   touched: number;
 }
@@ -168,7 +168,7 @@ export class DetectionEngine implements Stage {
     // and a storm backdated past time.lateness would otherwise go unjudged and teach its failures as usual.
     // (Counted at the identity's current time instead, a backfill's held calls, released together, made
     // storms of their own.)
-    const window = late ? (own.lateRetry ??= new RetryWindow(this.config.detectors.retry_storm.window)).add(a.time, bad, a.target) : own.retry.add(a.time, bad, a.target);
+    const window = late ? (own.lateRetry ??= new LateRetryWindow(this.config.detectors.retry_storm.window)).add(a.time, bad, a.target) : own.retry.add(a.time, bad, a.target);
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
 

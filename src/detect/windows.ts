@@ -79,6 +79,73 @@ export class RetryWindow implements OutcomeWindow {
   }
 }
 
+/** Buckets a late-action window keeps (a day of 1-minute buckets at the default 5-minute window). */
+const LATE_BUCKETS = 1440;
+
+/**
+ * The retry window of an identity's late actions (behind it by more than `time.lateness`), in their own
+ * event time. They arrive in any order, so no action's time moves the window: each counts into the
+ * buckets around its own time, and the oldest buckets go only past LATE_BUCKETS (a sliding window
+ * following the last late action let an attacker flush a backdated storm with one later late call
+ * between its failures).
+ */
+export class LateRetryWindow implements OutcomeWindow {
+  /** By bucket number (event time / bucket width): whole numbers, whatever the width. */
+  private readonly buckets = new Map<number, Bucket>();
+  /** The bucket of the latest action added: the window ends there. */
+  private at = 0;
+  constructor(private readonly windowMs: number) {}
+
+  add(time: number, bad: boolean, subject: string): OutcomeWindow {
+    const width = this.windowMs / BUCKETS;
+    const n = Math.floor(time / width);
+    let b = this.buckets.get(n);
+    if (!b) {
+      b = { start: n * width, actions: 0, bad: 0, bySubject: new Map() };
+      this.buckets.set(n, b);
+      if (this.buckets.size > LATE_BUCKETS) this.buckets.delete(Math.min(...this.buckets.keys()));
+    }
+    b.actions++;
+    if (bad) {
+      b.bad++;
+      b.bySubject.set(subject, (b.bySubject.get(subject) ?? 0) + 1);
+    }
+    this.at = n;
+    return this;
+  }
+
+  /** The buckets of the window that ends with the latest action's, oldest first. */
+  private *inWindow(): Generator<Bucket> {
+    for (let n = this.at - BUCKETS + 1; n <= this.at; n++) {
+      const b = this.buckets.get(n);
+      if (b) yield b;
+    }
+  }
+
+  get actions(): number {
+    let n = 0;
+    for (const b of this.inWindow()) n += b.actions;
+    return n;
+  }
+
+  get bad(): number {
+    let n = 0;
+    for (const b of this.inWindow()) n += b.bad;
+    return n;
+  }
+
+  get badBySubject(): ReadonlyMap<string, number> {
+    const bySubject = new Map<string, number>();
+    for (const b of this.inWindow()) for (const [s, n] of b.bySubject) bySubject.set(s, (bySubject.get(s) ?? 0) + n);
+    return bySubject;
+  }
+
+  get since(): number {
+    for (const b of this.inWindow()) return b.start;
+    return this.at * (this.windowMs / BUCKETS);
+  }
+}
+
 /** Recent sensitive reads of one identity (the trace owner), within the lateral window. */
 export class SensitiveReads {
   private readonly reads: SensitiveRead[] = [];

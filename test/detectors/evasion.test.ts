@@ -55,6 +55,19 @@ it('a retry storm backdated past time.lateness is judged in its own event time, 
   expect(h.engine.baselines.peek('agent-s')!.outcome.bad.c - usualBad).toBeLessThan(12);
 });
 
+// Regression (review19 F11): the late window slid with the last late action, so one later late call between
+// the storm's failures flushed it each time.
+it('a backdated retry storm interleaved with later late calls is still judged', () => {
+  const t = learnSearch('agent-i');
+  feed([act({ identity: 'agent-i', time: t + 2 * HOUR })]);
+  for (let i = 0; i < 40; i++) {
+    feed([act({ identity: 'agent-i', time: t + i * 6_000, target: 'sso.login', failed: true })]);
+    feed([act({ identity: 'agent-i', time: t + 40 * MIN + i * 1000 })]); // late too, 40 minutes after the storm
+  }
+  expect(h.engine.late).toBe(80);
+  expect(summary()).toContain('retry_storm agent-i sso.login');
+});
+
 describe('sensitive read, then egress', () => {
   const IDENTITY = 'mailer';
   const vault = (time: number, traceId: string) =>
