@@ -72,9 +72,31 @@ export function compileGlob(pattern: string): Glob {
 /** Index of the first glob matching `subject` (any case), or -1. */
 export function firstMatch(globs: readonly Glob[], subject: string): number {
   if (globs.length === 0) return -1;
-  const s = subject.toLowerCase();
+  const s = matchable(subject);
   for (let i = 0; i < globs.length; i++) if (globs[i].test(s)) return i;
   return -1;
+}
+
+/** Characters that draw nothing (zero-width spaces and joiners, soft hyphen, direction marks, BOM). */
+const INVISIBLE = /[\u00AD\u034F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
+
+/** Lowercase Cyrillic and Greek letters drawn like Latin ones (the common confusables, not all of Unicode's). */
+const LOOKALIKES: Readonly<Record<string, string>> = {
+  а: 'a', в: 'b', е: 'e', һ: 'h', і: 'i', ј: 'j', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y',
+  х: 'x', ѕ: 's', ԁ: 'd', ԛ: 'q', ԝ: 'w', ӏ: 'l', ɡ: 'g', α: 'a', β: 'b', ε: 'e', ι: 'i', κ: 'k', ν: 'v',
+  ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x',
+};
+
+/**
+ * A name as the config's globs see it: lowercase, and — when it holds anything but ASCII — with
+ * compatibility forms folded (NFKC: fullwidth `ｓｅｃｒｅｔ`), invisible characters dropped and common
+ * look-alike letters read as the Latin ones. A tool named `get_ѕecret` (a Cyrillic ѕ) or `get_se\u200Bcret`
+ * would otherwise escape `*secret*` while looking, to an analyst, like the tool it imitates.
+ */
+export function matchable(name: string): string {
+  const s = name.toLowerCase();
+  if (!/[^\x00-\x7f]/.test(s)) return s;
+  return s.normalize('NFKC').toLowerCase().replace(INVISIBLE, '').replace(/[^\x00-\x7f]/g, (c) => LOOKALIKES[c] ?? c);
 }
 
 /**

@@ -64,4 +64,10 @@ describe('sensitive rules', () => {
     expect(s.target('api.example.com/people/{id}')).toBe(true);
     expect(s.target('api.example.com/orders/{id}')).toBe(false);
   });
+  // Regression (review19 F16b): a name that looks like the sensitive one to an analyst escaped its glob.
+  it('a look-alike name matches as the name it imitates: other scripts\' letters, invisible characters, fullwidth forms', () => {
+    for (const lookalike of ['get_\u0455ecret', 'get_se\u200Bcret', 'ｇｅｔ＿ｓｅｃｒｅｔ', 'GET_S\u0395CRET']) expect(s.tool(lookalike), lookalike).toBe(true);
+    expect(s.tool('get_s\u00e9cret')).toBe(false); // an accented letter is another letter
+    expect(s.target('postgresql/\u04bbr/salaries')).toBe(true);
+  });
 });
