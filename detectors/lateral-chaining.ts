@@ -8,7 +8,7 @@
 import type { Severity } from '../src/config/schema.js';
 import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
-import { knownToPeers } from './peers.js';
+import { knownToPeers, peersNote } from './peers.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
 const EGRESS_KINDS = new Set(['http', 'rpc', 'messaging']);
@@ -49,7 +49,7 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
         ? `${action.identity} read sensitive \`${read.target}\` and ${span(now - read.time)} later sent`
         : `In a task of ${step.owner}, sensitive \`${read.target}\` was read and ${span(now - read.time)} later ${action.identity} sent`) +
       ` to external host \`${action.host}\` (${sameTrace ? 'same trace' : 'another of its traces'}). ` +
-      `Neither ${step.owner === action.identity ? 'it' : step.owner} nor its peers ever sent data from \`${read.target}\` there.`,
+      `${step.owner === action.identity ? 'It' : step.owner} never sent data from \`${read.target}\` there, ${peersNote(view, flowKey(read.target, action.host!))}.`,
     traceIds: sameTrace ? [action.traceId] : [read.traceId, action.traceId],
     // The read's tool too: the explanation names the read by it (`get_secret`, not its GET to the vault).
     spanIds: read.stepSpanId === null ? [read.spanId, action.spanId] : [read.stepSpanId, read.spanId, action.spanId],
@@ -101,7 +101,7 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
     title: `Unlearned chain ${prev.name} -> ${step.name}`,
     explanation:
       `${action.identity}${delegated} went from \`${prev.name}\` to \`${step.name}\`, which ${what}. ` +
-      `After \`${prev.name}\` (seen ${times(fromCount)}) it never did this, nor did its peers.`,
+      `After \`${prev.name}\` (seen ${times(fromCount)}) it never did this, ${peersNote(view, k)}.`,
     traceIds: [action.traceId],
     spanIds: [prev.spanId, action.spanId],
     details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner, allow: { dimension: 'transition', item } },

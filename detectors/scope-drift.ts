@@ -58,9 +58,7 @@ export const scopeDrift: Detector = {
     for (const { dim, item, key: k } of scope) {
       if (view.own(k) > 0) continue;
       const peersKnow = knownToPeers(view, k);
-      // A new instance doing what a peer does: any one peer is enough here (new instances copy whichever
-      // member they replace), and what matters most is still judged on quorum: flows, chains, severity.
-      if (view.phase === 'peer' && view.peers(k) > 0) continue;
+      if (view.phase === 'peer' && peersKnow) continue; // a new instance doing what a peer does
       (fresh ??= []).push({ dim, item, key: k, peers: view.peers(k), peersKnow });
     }
     if (fresh === null) return null;

@@ -208,6 +208,17 @@ describe('lateral_chaining', () => {
     expect(lateralChaining.evaluate(input(del, known(2), { step }))).toBeNull();
   });
 
+  // Regression (review19 F13): the quorum made a redeployed instance alert every hour on what its one
+  // predecessor (the member that held the role) did; and the explanation said "nor did its peers" anyway.
+  it('a new instance may do what any one peer does; for one judged against itself, the note says how many did', () => {
+    const flow = key('flow', flowItem('secrets.get', 'paste.example.com'));
+    const one = (phase: 'own' | 'peer') => view({}, { phase, peers: (k) => (k === flow ? 1 : 0) });
+    expect(lateralChaining.evaluate(input(egress, one('peer'), { sensitiveReads: [read] }))).toBeNull();
+    const f = lateralChaining.evaluate(input(egress, one('own'), { sensitiveReads: [read] }))!;
+    expect(f.explanation).toContain("and only 1 of its peers did, too few to make it the group's");
+    expect(lateralChaining.evaluate(input(egress, view({}), { sensitiveReads: [read] }))!.explanation).toContain('nor did its peers');
+  });
+
   it('fires on an unlearned transition after a familiar step that leads to a write', () => {
     const step: StepContext = { name: 'tool:tickets.delete', zones: ['internal'], previous: { name: 'tool:crm.search', zones: ['crm'], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
     const v = view({ [key('from', 'tool:crm.search')]: 200 });

@@ -1,0 +1,34 @@
+/** Findings about one step merged into one (src/detect/merge.ts). */
+import { describe, expect, it } from 'vitest';
+import type { Finding } from '../../detectors/types.js';
+import type { Action } from '../../src/actions/types.js';
+import { mergeFindings, type Reported } from '../../src/detect/merge.js';
+
+const finding = (over: Partial<Finding>): Finding => ({
+  detector: 'lateral_chaining', severity: 'high', score: 0.9, subject: 's', title: 't', explanation: 'e',
+  traceIds: ['a'], spanIds: ['1'], details: {}, tags: [], ...over,
+});
+const reported = (f: Finding): Reported => ({ f, action: {} as Action, identity: 'spiffe://t/a' });
+
+describe('merging findings about one step', () => {
+  const transition = reported(finding({ subject: 'tool:alerts.list -> tool:github.push', details: { rule: 'transition' }, traceIds: ['t2'], spanIds: ['s1', 's2'] }));
+  const flow = reported(finding({ subject: 'vault.read => pastebin.com', details: { rule: 'sensitive_egress' }, traceIds: ['t1', 't2'], spanIds: ['s0', 's3'] }));
+
+  it('the more severe leads, the evidence of both is kept', () => {
+    const low = reported(finding({ severity: 'medium', subject: 'low' }));
+    const merged = mergeFindings(low, transition);
+    expect(merged.f.subject).toBe(transition.f.subject);
+    expect(merged.f.spanIds).toEqual(['s1', 's2', '1']);
+  });
+
+  // Regression (review19 F16a): on a tie the step's transition led, and the secret read behind the egress
+  // vanished from the alert, which then folded on the transition.
+  it('on a tie, a sensitive flow leads, whichever came first', () => {
+    for (const [x, y] of [[transition, flow], [flow, transition]]) {
+      const merged = mergeFindings(x, y);
+      expect(merged.f.subject).toBe('vault.read => pastebin.com');
+      expect(merged.f.traceIds.sort()).toEqual(['t1', 't2']);
+      expect(merged.f.spanIds.sort()).toEqual(['s0', 's1', 's2', 's3']);
+    }
+  });
+});
