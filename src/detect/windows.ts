@@ -17,14 +17,56 @@ interface Bucket {
 }
 
 /**
- * Failures + retries in a sliding window made of BUCKETS buckets (coarse, O(1) memory per identity).
- * It is itself the OutcomeWindow the detectors read, computed when read: only retry_storm reads it,
- * on failed or retried actions, and nothing is added to it while detectors run. (A snapshot object
- * per action was a tenth of the engine's allocation.)
+ * An OutcomeWindow summed over buckets, computed when read: only retry_storm reads it, on failed or
+ * retried actions, and nothing is added to it while detectors run. (A snapshot object per action was a
+ * tenth of the engine's allocation.)
  */
-export class RetryWindow implements OutcomeWindow {
+abstract class BucketWindow implements OutcomeWindow {
+  /** The buckets the window counts now. */
+  protected abstract counted(): Iterable<Bucket>;
+  abstract readonly since: number;
+
+  get actions(): number {
+    let n = 0;
+    for (const b of this.counted()) n += b.actions;
+    return n;
+  }
+
+  get bad(): number {
+    let n = 0;
+    for (const b of this.counted()) n += b.bad;
+    return n;
+  }
+
+  get badBySubject(): ReadonlyMap<string, number> {
+    const bySubject = new Map<string, number>();
+    for (const b of this.counted()) for (const [s, n] of b.bySubject) bySubject.set(s, (bySubject.get(s) ?? 0) + n);
+    return bySubject;
+  }
+}
+
+/** Counts one action into its bucket. */
+function count(b: Bucket, bad: boolean, subject: string): void {
+  b.actions++;
+  if (bad) {
+    b.bad++;
+    b.bySubject.set(subject, (b.bySubject.get(subject) ?? 0) + 1);
+  }
+}
+
+/**
+ * Failures + retries in a sliding window made of BUCKETS buckets (coarse, O(1) memory per identity).
+ * It is itself the OutcomeWindow the detectors read.
+ */
+export class RetryWindow extends BucketWindow {
   private readonly buckets: Bucket[] = [];
-  constructor(private readonly windowMs: number) {}
+  constructor(private readonly windowMs: number) {
+    super();
+  }
+
+  protected counted(): Iterable<Bucket> {
+    return this.buckets;
+  }
 
   add(time: number, bad: boolean, subject: string): OutcomeWindow {
     const width = this.windowMs / BUCKETS;
@@ -46,32 +88,10 @@ export class RetryWindow implements OutcomeWindow {
       if (at === this.buckets.length) this.buckets.push(b);
       else this.buckets.splice(at, 0, b);
     }
-    b.actions++;
-    if (bad) {
-      b.bad++;
-      b.bySubject.set(subject, (b.bySubject.get(subject) ?? 0) + 1);
-    }
+    count(b, bad, subject);
     const horizon = time - this.windowMs;
     while (this.buckets.length > 0 && this.buckets[0].start + width <= horizon) this.buckets.shift();
     return this;
-  }
-
-  get actions(): number {
-    let n = 0;
-    for (const b of this.buckets) n += b.actions;
-    return n;
-  }
-
-  get bad(): number {
-    let n = 0;
-    for (const b of this.buckets) n += b.bad;
-    return n;
-  }
-
-  get badBySubject(): ReadonlyMap<string, number> {
-    const bySubject = new Map<string, number>();
-    for (const b of this.buckets) for (const [s, n] of b.bySubject) bySubject.set(s, (bySubject.get(s) ?? 0) + n);
-    return bySubject;
   }
 
   get since(): number {
@@ -89,12 +109,14 @@ const LATE_BUCKETS = 1440;
  * following the last late action let an attacker flush a backdated storm with one later late call
  * between its failures).
  */
-export class LateRetryWindow implements OutcomeWindow {
+export class LateRetryWindow extends BucketWindow {
   /** By bucket number (event time / bucket width): whole numbers, whatever the width. */
   private readonly buckets = new Map<number, Bucket>();
   /** The bucket of the latest action added: the window ends there. */
   private at = 0;
-  constructor(private readonly windowMs: number) {}
+  constructor(private readonly windowMs: number) {
+    super();
+  }
 
   add(time: number, bad: boolean, subject: string): OutcomeWindow {
     const width = this.windowMs / BUCKETS;
@@ -105,43 +127,21 @@ export class LateRetryWindow implements OutcomeWindow {
       this.buckets.set(n, b);
       if (this.buckets.size > LATE_BUCKETS) this.buckets.delete(Math.min(...this.buckets.keys()));
     }
-    b.actions++;
-    if (bad) {
-      b.bad++;
-      b.bySubject.set(subject, (b.bySubject.get(subject) ?? 0) + 1);
-    }
+    count(b, bad, subject);
     this.at = n;
     return this;
   }
 
   /** The buckets of the window that ends with the latest action's, oldest first. */
-  private *inWindow(): Generator<Bucket> {
+  protected *counted(): Generator<Bucket> {
     for (let n = this.at - BUCKETS + 1; n <= this.at; n++) {
       const b = this.buckets.get(n);
       if (b) yield b;
     }
   }
 
-  get actions(): number {
-    let n = 0;
-    for (const b of this.inWindow()) n += b.actions;
-    return n;
-  }
-
-  get bad(): number {
-    let n = 0;
-    for (const b of this.inWindow()) n += b.bad;
-    return n;
-  }
-
-  get badBySubject(): ReadonlyMap<string, number> {
-    const bySubject = new Map<string, number>();
-    for (const b of this.inWindow()) for (const [s, n] of b.bySubject) bySubject.set(s, (bySubject.get(s) ?? 0) + n);
-    return bySubject;
-  }
-
   get since(): number {
-    for (const b of this.inWindow()) return b.start;
+    for (const b of this.counted()) return b.start;
     return this.at * (this.windowMs / BUCKETS);
   }
 }
