@@ -16,11 +16,11 @@
  * simply emitted on their own after `traces.wait`). A late span may update a remembered node's
  * fields (a transport's failure merged into its model call): harmless, the action was already built.
  */
-import type { ActLike, HopCaller, HopEntry, SpanNode } from './node.js';
+import type { ActLike, Clocked, HopCaller, HopEntry, SpanNode } from './node.js';
 import { RecencyQueue, type Recent } from './recency.js';
 
 /** What a remembered span offers a late descendant (a settled SpanNode satisfies it). */
-export interface MemSpan extends HopCaller {
+export interface MemSpan extends HopCaller, Clocked {
   readonly act: ActLike | null;
 }
 

@@ -27,14 +27,24 @@ export interface ActLike {
   host: string | null;
 }
 
+/** What clock correction (clock.ts) needs of a span's parent, buffered or remembered. */
+export interface Clocked {
+  readonly spanKind: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  /** How far this span's times were moved onto its trace's clock (clock.ts); 0 when they were not. */
+  readonly clockShiftMs: number;
+}
+
 /** A buffered span: own facts, identity, credential, scopes and tree scratch. */
-export interface SpanNode extends SpanFacts, ActLike {
+export interface SpanNode extends SpanFacts, ActLike, Clocked {
   traceId: string;
   spanId: string;
   parentSpanId: string;
   spanKind: number;
   startMs: number;
   endMs: number;
+  clockShiftMs: number;
   identity: string;
   peerGroup: string;
   credential: Credential | null;
@@ -171,6 +181,7 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     spanKind: span.kind,
     startMs: span.startMs,
     endMs: span.endMs,
+    clockShiftMs: 0,
     identity,
     peerGroup,
     credential: credentialOf(span),
@@ -237,6 +248,7 @@ export function makeHopNode(caller: HopCaller, entry: HopEntry): SpanNode {
     spanKind: 0,
     startMs: entry.startMs,
     endMs: entry.endMs,
+    clockShiftMs: 0,
     identity: caller.identity,
     peerGroup: caller.peerGroup,
     credential: caller.credential,

@@ -17,9 +17,11 @@
  *   were emitted before the caller's arrived (memory.ts hops);
  * - context repair's verdicts (repair.ts): a repaired node is linked under its tool as if it had been
  *   parented there, or, the tool already emitted, runs under that tool's context;
- * - parallel steps (steps.ts).
+ * - parallel steps (steps.ts);
+ * - clock correction (clock.ts): a remote child that does not fit its caller is moved onto its clock.
  */
 import { accessOfRank, accessRank } from './access.js';
+import { correctClock } from './clock.js';
 import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
 import { agentNameIn, makeHopNode, type ActLike, type SpanNode } from './node.js';
@@ -32,6 +34,7 @@ function isNode(a: ActLike): a is SpanNode {
 function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreReason) => void, hops: SpanNode[]): void {
   // A repaired node whose tool was already emitted has no tree parent but runs under that tool.
   const up: MemSpan | null | undefined = n.repairedTo ?? n.parent ?? mem?.spans.get(n.parentSpanId);
+  correctClock(n, up);
   const upCtx = up ? up.ctx : null;
   const upAct = up ? up.act : null;
   n.caller = up ? (up.identity !== n.identity ? up.identity : up.caller) : null;

@@ -38,19 +38,20 @@ function learnCaller(): number {
 /**
  * One trace from `t`: the caller's task (1) runs tool 2 (its call 3), then delegates to billing (4);
  * billing's task (5) runs tool 6 (its call 7). `caller` and `callee` give each tool's name and its
- * call's method and URL.
+ * call's method and URL; `calleeClock` is how far billing's host clock is off the caller's.
  */
-function delegatedTrace(t: number, caller: [string, string, string], callee: [string, string, string]): DecodedSpan[] {
+function delegatedTrace(t: number, caller: [string, string, string], callee: [string, string, string], calleeClock = 0): DecodedSpan[] {
   const invoke = (name: string) => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name });
   const at = (ms: number) => ({ start: t + ms, end: t + ms + 200 });
+  const callee_ = (ms: number) => at(ms + calleeClock);
   return [
     span({ id: 1, parent: null, kind: SpanKind.SERVER, start: t, end: t + 9000, resource: SUP, attrs: invoke('support') }),
     tool(2, 1, caller[0], { ...at(100), resource: SUP }),
     http(3, 2, caller[1], caller[2], { ...at(110), resource: SUP }),
     span({ id: 4, parent: 1, kind: SpanKind.CLIENT, start: t + 1000, end: t + 5000, resource: SUP, attrs: invoke('billing') }),
-    span({ id: 5, parent: 4, kind: SpanKind.SERVER, start: t + 1020, end: t + 4500, resource: BILL, attrs: invoke('billing') }),
-    tool(6, 5, callee[0], { ...at(1100), resource: BILL }),
-    http(7, 6, callee[1], callee[2], { ...at(1110), resource: BILL }),
+    span({ id: 5, parent: 4, kind: SpanKind.SERVER, start: t + 1020 + calleeClock, end: t + 4500 + calleeClock, resource: BILL, attrs: invoke('billing') }),
+    tool(6, 5, callee[0], { ...callee_(1100), resource: BILL }),
+    http(7, 6, callee[1], callee[2], { ...callee_(1110), resource: BILL }),
   ];
 }
 
@@ -82,4 +83,16 @@ describe('a sensitive flow across the hop into another agent', () => {
     replay(spans);
     expect(flows()).toEqual([{ identity: 'sup-1', subject: 'billing.lookup => exfil.example.net', spanIds: [sid(6), sid(7), sid(9)] }]);
   });
+});
+
+// Regression (review18 F8): each host stamps its spans with its own clock. With the callee's 90 s behind,
+// its send started "before" the caller's read by the clock, though the trace shows it came after.
+describe('the delegated agent\'s host clock is off the caller\'s', () => {
+  for (const [label, skew] of [['90 s behind', -90_000], ['90 s ahead', 90_000]] as const) {
+    it(`${label}: its send still follows the caller's read, and lateral_chaining is raised for the caller`, () => {
+      const t = learnCaller();
+      replay(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL], skew));
+      expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
+    });
+  }
 });
