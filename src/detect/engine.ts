@@ -259,9 +259,8 @@ export class DetectionEngine implements Stage {
   private releaseHeld(due: HeldFinding[]): void {
     for (const h of due) {
       const b = this.baselines.identity(h.identity, h.action.peerGroup, h.action.time);
-      const allowed = b.count(h.finding.rolloutKey!, h.lastEventTime, this.settings) > 0;
       // The group it is in now: it may have moved since the finding was held.
-      const decision = decideHeld(h, this.baselines.group(b.peerGroup), allowed, this.config.detectors.scope_drift);
+      const decision = decideHeld(h, this.baselines.group(b.peerGroup), this.config.detectors.scope_drift);
       this.alerts.release(h, decision.raise);
       if (decision.learn) this.learnKey(b, h.finding.rolloutKey!, h.lastEventTime);
     }
@@ -269,7 +268,7 @@ export class DetectionEngine implements Stage {
 
   /**
    * An operator's allow: the items become part of the identity's baseline at once (weighted as several
-   * uses, so one decay step does not forget them) and are written immediately. Returns false when the
+   * uses, so one decay step does not forget them) and are written immediately; findings held for them end. Returns false when the
    * identity is unknown.
    */
   allow(identity: string, items: ReadonlyArray<{ dimension: Dimension; item: string }>, db: Db): boolean {
@@ -278,6 +277,8 @@ export class DetectionEngine implements Stage {
     const b = this.baselines.identity(identity, known.peerGroup, known.lastSeen);
     const group = this.baselines.group(b.peerGroup);
     const keys = items.map((i) => key(i.dimension, i.item));
+    // What an operator allows is not news any more: its held findings end now, raising nothing.
+    for (const h of this.alerts.allHeld()) if (h.identity === identity && keys.includes(h.finding.rolloutKey!)) this.alerts.release(h, null);
     for (let n = 0; n < ALLOW_WEIGHT; n++) {
       for (const created of b.learn(keys, b.lastSeen, this.settings)) group.learned(identity, created, b.lastSeen);
     }

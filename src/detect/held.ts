@@ -16,10 +16,11 @@ export interface HeldDecision {
 
 /**
  * Dropped (and learned) when enough peers adopted the item within the hold (a rollout), raised at low
- * severity when some did, else raised as found; dropped when an operator allowed it meanwhile.
+ * severity when some did, else raised as found. (An operator's allow ends the hold at once: engine.ts.)
+ * That the identity knows the item by now says nothing: its own uses during the hold, once the rollout
+ * was under way, taught it.
  */
-export function decideHeld(h: HeldFinding, group: PeerGroupBaseline, allowed: boolean, sd: Config['detectors']['scope_drift']): HeldDecision {
-  if (allowed) return { raise: null, learn: false };
+export function decideHeld(h: HeldFinding, group: PeerGroupBaseline, sd: Config['detectors']['scope_drift']): HeldDecision {
   const threshold = Math.max(2, Math.ceil(sd.rolloutShare * (group.members.size - 1)));
   const adopters = group.adoptersBetween(h.finding.rolloutKey!, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity);
   const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;

@@ -173,3 +173,26 @@ it('a new external host adopted by several instances at once is learned as a rol
   expect(h.alerts.filter((a) => a.detector === 'scope_drift')).toHaveLength(3);
   expect(drift[1].explanation).toMatch(/2 other identities of its peer group started using it within the hold/);
 });
+
+// Regression (review19 F14): an instance that used the new host again during its hold, once the rollout was
+// under way, learned it from that use; at the end of the hold "it knows the item now" read as an operator's
+// allow, and its held alert was dropped. Only the first instance an injection reached then had none.
+it('a new external host: an instance that used it again during its hold is still on record; an operator allow drops its hold', () => {
+  const fleet = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+  const get = (identity: string, time: number, host: string) =>
+    act({ identity, time, kind: 'http', target: `${host}/v1/items`, host, zone: 'external' });
+  let t = T0;
+  for (let i = 0; i < 160; i++, t += 12 * MIN) feed(fleet.flatMap((id) => [act({ identity: id, time: t }), get(id, t + 1000, 'api.partner.com')]));
+  feed(['a1', 'a2', 'a3'].map((id, i) => get(id, t + i * 5 * MIN, 'evil.example')));
+  feed(['a1', 'a2'].map((id, i) => get(id, t + 20 * MIN + i * MIN, 'evil.example'))); // again, within their holds
+  // a4 is held for another new host, which an operator then allows.
+  feed([get('a4', t + 21 * MIN, 'eu.partner.com')]);
+  expect(h.engine.allow('a4', [{ dimension: 'host', item: 'eu.partner.com' }], h.db)).toBe(true);
+  h.engine.finish();
+  const drift = h.alerts.filter((a) => a.detector === 'scope_drift').map((a) => [a.identity, a.severity, a.evidence.subject, a.count]);
+  expect(drift).toEqual([
+    ['a3', 'low', 'host:evil.example', 1],
+    ['a1', 'low', 'host:evil.example', 2],
+    ['a2', 'low', 'host:evil.example', 2],
+  ]);
+});
