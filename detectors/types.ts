@@ -8,6 +8,12 @@ import type { Config, Severity } from '../src/config/schema.js';
 
 export const DETECTOR_IDS = ['scope_drift', 'lateral_chaining', 'retry_storm', 'unexpected_write'] as const;
 export type DetectorId = (typeof DETECTOR_IDS)[number];
+/**
+ * What raises alerts: the detectors, and alerts about the telemetry itself (spans refused as dated ahead
+ * of the clock or as another identity's: src/detect/telemetry-integrity.ts), which never revoke.
+ */
+export const ALERT_SOURCES = [...DETECTOR_IDS, 'telemetry_integrity'] as const;
+export type AlertSource = (typeof ALERT_SOURCES)[number];
 
 /** What the baseline says, as a detector may ask it. Keys are built with baselines/keys.ts. */
 export interface BaselineView {
@@ -90,7 +96,7 @@ export interface DetectorInput {
 }
 
 export interface Finding {
-  detector: DetectorId;
+  detector: AlertSource;
   severity: Severity;
   score: number;
   /** What findings fold on, with identity and detector: the new item, the flow, the tool or target. */

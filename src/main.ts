@@ -14,6 +14,7 @@ import { exposureWarnings } from './config/exposure.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 import { DetectionEngine } from './detect/engine.js';
+import { reportSuspectSpans } from './detect/telemetry-integrity.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -96,6 +97,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
       }),
     );
     pipeline.addStage(engine);
+    pipeline.onSuspectSpans((suspects) => reportSuspectSpans(alerts, config, suspects));
     watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.

@@ -17,12 +17,13 @@ import type { ActionSink, Stage } from './stage.js';
 import type { Config } from './config/schema.js';
 import { errorFromWorker, VigilError } from './errors.js';
 import { IngestWorker, type Batch } from './ingest/ingest-worker.js';
-import type { BadLine, Done, ExportJob, Format } from './ingest/protocol.js';
+import type { BadLine, Done, ExportJob, Format, SuspectSpans } from './ingest/protocol.js';
 import type { Logger } from './log.js';
 import type { Metrics, Receiver } from './metrics.js';
 import { QueueBounds, type Charge } from './ingest/queue-bounds.js';
 import { countProtobufSpans } from './receiver/otlp-protobuf.js';
 import type { BodyBudget } from './receiver/read-body.js';
+import type { KnownClient } from './receiver/client-identities.js';
 import type { Db } from './store/database.js';
 import type { IdentityStore } from './store/identities.js';
 
@@ -89,6 +90,7 @@ export class Pipeline {
   private drainWaiter: { resolve(): void; reject(err: Error): void } | null = null;
   private idleWaiter: (() => void) | null = null;
   private readonly stages: Stage[] = [];
+  private suspectListener: ((suspects: SuspectSpans[]) => void) | null = null;
   private paused = false;
   private commitScheduled = false;
   private lastCommit = 0;
@@ -120,19 +122,24 @@ export class Pipeline {
     this.stages.push({ process: (actions) => sink(actions as Action[]), finish() {}, beforeCommit() {}, commit() {}, afterCommit() {} });
   }
 
+  /** Who hears of spans rejected for a reason an alert must say (ingest/suspects.ts). */
+  onSuspectSpans(listener: (suspects: SuspectSpans[]) => void): void {
+    this.suspectListener = listener;
+  }
+
   /** Adds a stage (called in order with every action, and in every commit). */
   addStage(stage: Stage): void {
     this.stages.push(stage);
   }
 
   /**
-   * What receivers call with an export's bytes (`identities`: the patterns its client may speak for,
-   * receiver/client-identities.ts). Resolves with its partial-success outcome once it is durable;
+   * What receivers call with an export's bytes (`client`: who sent it and the identities it may speak
+   * for, when rules name clients: receiver/client-identities.ts). Resolves with its partial-success outcome once it is durable;
    * rejects when it cannot be decoded.
    * @throws VigilError VIGIL_ERR_OVERLOADED when its spans or bytes do not fit the queue (retryable, nothing kept),
    *   VIGIL_ERR_DECODE when protobuf is malformed at the span level.
    */
-  ingest(bytes: Uint8Array, format: Format, receiver: Receiver, identities: string[] | null = null): Promise<Outcome> {
+  ingest(bytes: Uint8Array, format: Format, receiver: Receiver, client: KnownClient | null = null): Promise<Outcome> {
     if (this.closing) throw new VigilError('VIGIL_ERR_SHUTTING_DOWN');
     if (this.shedding()) {
       this.deps.metrics.requestsRejected.inc({ receiver, reason: 'store_unavailable' });
@@ -146,7 +153,7 @@ export class Pipeline {
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.bounds.spans} spans (${this.bounds.bytes} bytes) queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes, ...(identities && { identities }) }, charge, ticket: { resolve, reject } };
+      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes, ...(client && { identities: client.identities, client: client.name }) }, charge, ticket: { resolve, reject } };
       if (charge.small) this.queue.splice(this.fastLaneEnd++, 0, entry);
       else this.queue.push(entry);
       this.updateQueueMetrics();
@@ -240,6 +247,7 @@ export class Pipeline {
     if (batch.done.length > 0) this.bulkInFlight.delete(batch.done[0].id);
     this.dispatch();
     this.emit(batch.actions);
+    if (batch.suspects.length > 0) this.suspectListener?.(batch.suspects);
     for (const d of batch.done) this.answered(d, batch.badLines);
     if (batch.drained) {
       this.drainWaiter?.resolve();

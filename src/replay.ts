@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
 import { toActionLine } from './actions/types.js';
+import { reportSuspectSpans } from './detect/telemetry-integrity.js';
 import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
@@ -68,6 +69,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const { forgetIdleAfter, maxIdentities } = config.baselines;
   pipeline.addStage(new Retention({ identities, forgetIdleAfter, maxIdentities, forget: (id) => engine.forget(id), alerts, alertRetention: config.alerts.retention }));
   pipeline.addStage(engine);
+  pipeline.onSuspectSpans((suspects) => reportSuspectSpans(alerts, config, suspects));
   // Per detector: alerts raised and the findings folded into them (final counts).
   const byDetector = new Map<string, { alerts: number; findings: number }>();
   const detectorOf = new Map<string, string>();

@@ -4,7 +4,7 @@
  * websocket shares (`since` and the `minSeverity` / `identity` / `detector` filters), so a filter means
  * the same thing on both.
  */
-import { DETECTOR_IDS } from '../../detectors/types.js';
+import { ALERT_SOURCES } from '../../detectors/types.js';
 import { SEVERITIES, type Severity } from '../config/schema.js';
 import type { AlertFeed } from './alert-feed.js';
 import { BadRequest } from './json-body.js';
@@ -68,7 +68,7 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
   const detectors = valueSet(params, 'detector');
   for (const d of detectors ?? []) {
     // A misspelt detector would match nothing, and a subscription with it would look healthy and stay silent.
-    if (!(DETECTOR_IDS as readonly string[]).includes(d)) throw new BadRequest(`detector: "${d}" is none of ${DETECTOR_IDS.join(', ')}`);
+    if (!(ALERT_SOURCES as readonly string[]).includes(d)) throw new BadRequest(`detector: "${d}" is none of ${ALERT_SOURCES.join(', ')}`);
   }
   return {
     since: since === null ? null : Number(since),

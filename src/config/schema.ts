@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DETECTOR_IDS } from '../../detectors/types.js';
+import { ALERT_SOURCES, DETECTOR_IDS } from '../../detectors/types.js';
 import { crossChecks } from './cross-checks.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -88,10 +88,9 @@ const whsecSecret = z
     abort: true,
   });
 
-/** Which detectors a webhook or a revocation rule is for: `*` or detector ids (a misspelt id would match nothing, silently). */
-const detectorList = z
-  .array(z.string().refine((d) => d === '*' || (DETECTOR_IDS as readonly string[]).includes(d), `must be * or one of ${DETECTOR_IDS.join(', ')}`))
-  .default(['*']);
+/** Which detectors a webhook or a revocation rule is for: `*` or their ids (a misspelt id would match nothing, silently). */
+const detectorList = (ids: readonly string[]) =>
+  z.array(z.string().refine((d) => d === '*' || ids.includes(d), `must be * or one of ${ids.join(', ')}`)).default(['*']);
 
 /**
  * A zone pattern: a host glob, or a CIDR. A malformed CIDR would otherwise be taken for a host glob that
@@ -129,11 +128,12 @@ const webhook = z.strictObject({
   url: httpUrl,
   secret: whsecSecret,
   minSeverity: severity.default('low'),
-  detectors: detectorList,
+  detectors: detectorList(ALERT_SOURCES),
 });
 
 const revocationRule = z.strictObject({
-  detectors: detectorList,
+  // Not telemetry_integrity: those alerts name a claim Vigil refused, nothing to revoke on.
+  detectors: detectorList(DETECTOR_IDS),
   minSeverity: severity.default('critical'),
   credentialTypes: z.array(z.string()).default(['*']),
   broker: nonEmpty,

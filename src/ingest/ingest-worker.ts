@@ -11,7 +11,7 @@ import type { Action } from '../actions/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { ActionDecoder } from './action-codec.js';
-import type { BadLine, Done, FromWorker, ToWorker, WorkerSetup } from './protocol.js';
+import type { BadLine, Done, FromWorker, SuspectSpans, ToWorker, WorkerSetup } from './protocol.js';
 
 /**
  * The worker's compiled file. Under vitest this module runs from its TypeScript source, which a worker
@@ -34,6 +34,7 @@ export interface Batch {
   actions: Action[];
   done: Done[];
   badLines: BadLine[];
+  suspects: SuspectSpans[];
   drained: boolean;
 }
 
@@ -120,7 +121,7 @@ export class IngestWorker {
     metrics.traceBufferSpans.set(msg.held);
     for (const r of msg.logs) logger[r.level](r.obj, r.msg);
     const actions = msg.actions ? this.decoder.decode(msg.actions) : [];
-    this.events.onBatch({ actions, done: msg.done, badLines: msg.badLines, drained: msg.drained });
+    this.events.onBatch({ actions, done: msg.done, badLines: msg.badLines, suspects: msg.suspects, drained: msg.drained });
   }
 
   /** Asks the worker to exit, and terminates it if it has not within a second. */

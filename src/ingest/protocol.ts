@@ -29,6 +29,8 @@ export interface ExportJob {
   bytes: Uint8Array;
   /** The identity patterns its client may send spans for (receivers.otlp.clientIdentities); absent: any. */
   identities?: string[];
+  /** That client's name (its certificate's SPIFFE ID or CN), when rules name clients. */
+  client?: string;
 }
 
 export type ToWorker =
@@ -45,6 +47,29 @@ export type ToWorker =
 export type Done =
   | { id: number; spans: number; rejected: number; errorMessage: string }
   | { id: number; spans: number; error: { code: string; message: string } };
+
+/**
+ * Spans rejected for a reason a security team must hear about, not only count: dated ahead of the clock
+ * (what they record goes unjudged) or claiming an identity their client may not speak for. One per
+ * reason and who, per batch (alerts: src/detect/telemetry-integrity.ts).
+ */
+export interface SuspectSpans {
+  reason: 'future_start' | 'identity_not_allowed';
+  /** Who the alert is about: the spans' identity (future_start), or the client that sent them. */
+  identity: string;
+  peerGroup: string;
+  /** identity_not_allowed: the identity the spans claimed. */
+  claimed: string | null;
+  receiver: Receiver;
+  spans: number;
+  /** The first such span: the alert's evidence. */
+  traceId: string;
+  spanId: string;
+  /** future_start: how far ahead of the clock the furthest one started, ms. */
+  aheadMs: number;
+  /** When they were rejected: the daemon's clock, or in replay the event time reached. */
+  time: number;
+}
 
 export interface BadLine {
   file: string;
@@ -71,6 +96,7 @@ export interface FromWorker {
   actions: EncodedActions | null;
   done: Done[];
   badLines: BadLine[];
+  suspects: SuspectSpans[];
   stats: WorkerStats;
   /** Spans held in the trace buffer after this batch. */
   held: number;

@@ -12,6 +12,7 @@ import { VigilError } from '../errors.js';
 import { decodeJsonRequest } from '../receiver/otlp-json.js';
 import { decodeProtobufRequest } from '../receiver/otlp-protobuf.js';
 import { ActionEncoder } from './action-codec.js';
+import { SuspectTally } from './suspects.js';
 import type { BadLine, Done, ExportJob, FromWorker, LogRecord, ToWorker, WorkerSetup } from './protocol.js';
 import type { Receiver } from '../metrics.js';
 
@@ -19,6 +20,7 @@ const { config, mode, logLevel, fastPort } = workerData as WorkerSetup;
 const port = parentPort!;
 const filter = attributeFilterFor(config);
 const encoder = new ActionEncoder();
+const suspects = new SuspectTally(config);
 const debug = logLevel === 'debug' || logLevel === 'trace';
 
 const received = new Map<Receiver, number>();
@@ -49,14 +51,18 @@ function globsOf(patterns: string[] | undefined): Glob[] | null {
   return globs;
 }
 
-function validate(spans: DecodedSpan[], receiver: Receiver, now: number, allowed: Glob[] | null = null) {
+/** `at`: when an alert about a rejected span says it was seen (replay: its event time); `client`: who sent them. */
+function validate(spans: DecodedSpan[], receiver: Receiver, now: number, at = now, allowed: Glob[] | null = null, client?: string) {
   add(received, receiver, spans.length);
   const ok: DecodedSpan[] = [];
   let rejects: Map<RejectReason, number> | undefined;
   for (const span of spans) {
     const reason = rejectReason(span, now, config, allowed);
     if (reason === null) ok.push(span);
-    else (rejects ??= new Map()).set(reason, (rejects.get(reason) ?? 0) + 1);
+    else {
+      (rejects ??= new Map()).set(reason, (rejects.get(reason) ?? 0) + 1);
+      suspects.note(reason, span, receiver, now, at, client);
+    }
   }
   let errorMessage = '';
   if (rejects) {
@@ -79,6 +85,7 @@ function send(actions: Action[], done: Done[], badLines: BadLine[] = [], drained
     actions: encoded,
     done,
     badLines,
+    suspects: suspects.take(),
     stats: { received: [...received], accepted: [...accepted], rejected: [...rejected.values()], ignored: [...ignored] },
     held: builder.heldSpans,
     logs,
@@ -108,7 +115,7 @@ function takeFastLane(): void {
 
 function onExports(jobs: ExportJob[], yieldToFastLane = true): void {
   const done: Done[] = [];
-  for (const { id, receiver, format, bytes, identities } of jobs) {
+  for (const { id, receiver, format, bytes, identities, client } of jobs) {
     if (yieldToFastLane) takeFastLane();
     const now = Date.now();
     let request: DecodedRequest;
@@ -118,7 +125,7 @@ function onExports(jobs: ExportJob[], yieldToFastLane = true): void {
       done.push({ id, spans: 0, error: errorOf(err) });
       continue;
     }
-    const v = validate(request.spans, receiver, now, globsOf(identities));
+    const v = validate(request.spans, receiver, now, now, globsOf(identities), client);
     builder.add(v.ok, now);
     done.push({ id, spans: request.spans.length, rejected: v.rejected, errorMessage: v.errorMessage });
   }
@@ -142,7 +149,8 @@ function onLines(id: number, file: string, firstLine: number, lines: string[]): 
     // Spans are judged against their own clock, but recorded traffic has no spans from after the wall
     // clock: one dated months ahead would move event time there and forget every identity's baseline
     // (time.maxFutureSkew, as serve does).
-    const ok = validate(request.spans, 'replay', Date.now()).ok;
+    const now = Date.now();
+    const ok = validate(request.spans, 'replay', now, eventNow > 0 ? eventNow : now).ok;
     for (const s of ok) if (s.startMs > eventNow) eventNow = s.startMs;
     builder.add(ok, eventNow);
     for (const a of builder.take(eventNow)) actions.push(a);

@@ -17,6 +17,12 @@ export interface ClientRule {
   identities: string[];
 }
 
+/** A client as a rule named it: its name, and the identity patterns it may send spans for. */
+export interface KnownClient {
+  name: string;
+  identities: string[];
+}
+
 /** The name of a client certificate: its first URI SAN (a SPIFFE ID), else its subject CN; null if none. */
 export function clientName(cert: PeerCertificate | null | undefined): string | null {
   if (!cert || Object.keys(cert).length === 0) return null; // Node gives {} when the peer sent none
@@ -38,15 +44,15 @@ export class ClientIdentities {
   }
 
   /**
-   * The identity patterns `cert`'s client may send spans for, or null when no rules are configured
+   * `cert`'s client and the identity patterns it may send spans for, or null when no rules are configured
    * (any identity). Throws VIGIL_ERR_FORBIDDEN when no rule names the client.
    */
-  allowedFor(cert: PeerCertificate | null | undefined): string[] | null {
+  allowedFor(cert: PeerCertificate | null | undefined): KnownClient | null {
     if (this.rules.length === 0) return null;
     const name = clientName(cert);
     // A `*` in a name would widen the patterns `{client}` is replaced by; no CA should issue one.
     const rule = name === null || name.includes('*') ? undefined : this.rules.find((r) => r.client.test(name.toLowerCase()));
     if (!rule) throw new VigilError('VIGIL_ERR_FORBIDDEN', name === null ? 'no client certificate' : `client ${name}`);
-    return rule.identities.map((p) => p.replaceAll('{client}', name!));
+    return { name: name!, identities: rule.identities.map((p) => p.replaceAll('{client}', name!)) };
   }
 }

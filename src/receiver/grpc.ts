@@ -173,8 +173,8 @@ export class GrpcReceiver {
     };
     let outcome;
     try {
-      const identities = this.clients.enabled ? this.clients.allowedFor(call.getAuthContext()?.sslPeerCertificate) : null;
-      outcome = pipeline.ingest(call.request, 'protobuf', 'grpc', identities);
+      const client = this.clients.enabled ? this.clients.allowedFor(call.getAuthContext()?.sslPeerCertificate) : null;
+      outcome = pipeline.ingest(call.request, 'protobuf', 'grpc', client);
     } catch (err) {
       done(this.toStatus(err, config.ingest.retryAfter), null);
       return;

@@ -91,7 +91,7 @@ export class HttpReceiver {
       const { token } = config.receivers.otlp;
       // Before the body is read: a stranger's upload costs nothing.
       if (token !== undefined && !tokenMatches(token, bearerToken(req.headers.authorization))) throw new VigilError('VIGIL_ERR_UNAUTHENTICATED');
-      const identities = this.clients.enabled ? this.clients.allowedFor(peerCertificate(req)) : null;
+      const client = this.clients.enabled ? this.clients.allowedFor(peerCertificate(req)) : null;
       if (!format) throw new VigilError('VIGIL_ERR_CONTENT_TYPE', String(req.headers['content-type'] ?? 'none'));
       const reading = pipeline.bodyBudget();
       let body: Buffer;
@@ -100,7 +100,7 @@ export class HttpReceiver {
       } finally {
         reading.release(); // the queue charges the body itself from here on
       }
-      const result = await pipeline.ingest(body, format, 'http', identities);
+      const result = await pipeline.ingest(body, format, 'http', client);
       const payload = format === 'json' ? encodeJsonResponse(result.rejected, result.errorMessage) : encodeProtobufResponse(result.rejected, result.errorMessage);
       this.send(res, 200, format, payload);
     } catch (err) {

@@ -5,6 +5,7 @@
 import type { Alert } from '../alerts/alert.js';
 import type { Config } from '../config/schema.js';
 import { severityRank } from '../../detectors/severity.js';
+import { DETECTOR_IDS } from '../../detectors/types.js';
 
 export type RevocationRule = Config['revocation']['rules'][number];
 
@@ -14,6 +15,9 @@ export function matchRule(
   alert: Pick<Alert, 'detector' | 'severity'>,
   credentialType: string | null,
 ): { rule: RevocationRule; index: number } | null {
+  // Alerts about the telemetry (telemetry_integrity) name a claim Vigil refused: a `*` rule does not
+  // cover them, or a client could get the identity it pretended to be revoked.
+  if (!(DETECTOR_IDS as readonly string[]).includes(alert.detector)) return null;
   for (const [index, rule] of rules.entries()) {
     if (!rule.detectors.includes('*') && !rule.detectors.includes(alert.detector)) continue;
     if (severityRank(alert.severity) < severityRank(rule.minSeverity)) continue;

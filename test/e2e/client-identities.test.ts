@@ -12,6 +12,7 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/alerts/alert.js';
 import { makeSpans } from '../helpers/otlp-payloads.js';
 import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { MUTUAL_TLS, pem } from '../helpers/tls.js';
@@ -59,6 +60,8 @@ describe('rules for a Collector and for agents with their own SVIDs', () => {
     });
   });
   afterAll(() => t.close());
+  const alerts: Alert[] = [];
+  beforeAll(() => t.daemon.alerts.subscribe((e) => void (e.type === 'alert' && alerts.push(e.alert))));
 
   describe.each(EXPORTERS)('%s exporter', (receiver, make) => {
     it("the Collector's spans for its fleet are kept, those for another identity rejected", async () => {
@@ -69,6 +72,14 @@ describe('rules for a Collector and for agents with their own SVIDs', () => {
       await waitFor(() => t.actions.some((a) => a.identity === fleet), 'the fleet identity');
       expect(t.actions.filter((a) => a.identity === forged)).toEqual([]);
       expect(await metric(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`)).toBe(before + 1);
+      // On record for the SOC, as the client's: it tried to speak for an identity it may not.
+      const alert = await waitFor(() => alerts.find((a) => a.evidence.claimedIdentity === forged), 'an impersonation alert');
+      expect(alert).toMatchObject({
+        detector: 'telemetry_integrity',
+        severity: 'high',
+        identity: 'spiffe://acme.example/collector',
+        evidence: { subject: `identity_not_allowed:${forged}`, spans: 1, receiver },
+      });
     });
 
     it('an agent speaks for itself only', async () => {

@@ -70,4 +70,7 @@ it('replay: a span dated past the wall clock (time.maxFutureSkew) is rejected, a
   expect(r.stderr).toMatch(/rejected\s+1 \(future_start=1\)/);
   // The span after it is not late: event time did not move to the rejected one.
   expect(r.stderr).toMatch(/actions\s+2 .*, 0 late/);
+  // And it is on record: an alert about the telemetry, at the event time the replay had reached.
+  const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { detector: string; identity: string; eventTime: string });
+  expect(alerts.map((a) => [a.detector, a.identity, a.eventTime])).toEqual([['telemetry_integrity', 'spiffe://acme/late', new Date(t).toISOString()]]);
 });

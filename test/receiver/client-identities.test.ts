@@ -20,8 +20,8 @@ it('the first matching rule decides; {client} stands for the client itself; no r
     { client: 'spiffe://acme.example/collector', identities: ['spiffe://acme.example/ns/support/*'] },
     { client: 'spiffe://acme.example/ns/*', identities: ['{client}', '{client}/*'] },
   ]);
-  expect(rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://acme.example/collector' }))).toEqual(['spiffe://acme.example/ns/support/*']);
-  expect(rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://acme.example/ns/a/sa/b' }))).toEqual(['spiffe://acme.example/ns/a/sa/b', 'spiffe://acme.example/ns/a/sa/b/*']);
+  expect(rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://acme.example/collector' }))).toEqual({ name: 'spiffe://acme.example/collector', identities: ['spiffe://acme.example/ns/support/*'] });
+  expect(rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://acme.example/ns/a/sa/b' }))?.identities).toEqual(['spiffe://acme.example/ns/a/sa/b', 'spiffe://acme.example/ns/a/sa/b/*']);
   expect(() => rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://other.example/x' }))).toThrow(/client spiffe:\/\/other\.example\/x/);
   expect(() => rules.allowedFor(null)).toThrow(/no client certificate/);
   // A '*' in a name would widen what {client} allows: refused rather than matched.

@@ -39,7 +39,13 @@ describe('matchRule', () => {
 
   it('defaults to every detector, every credential type, critical only', () => {
     const defaults = configSchema.parse({ revocation: { rules: [{ broker: 'b' }], brokers: [{ name: 'b', type: 'vault', address: 'http://127.0.0.1:8200', token: 't' }] } });
-    expect(matchRule(defaults.revocation.rules, { detector: 'anything', severity: 'critical' }, null)?.index).toBe(0);
-    expect(matchRule(defaults.revocation.rules, { detector: 'anything', severity: 'high' }, 'x')).toBeNull();
+    expect(matchRule(defaults.revocation.rules, { detector: 'retry_storm', severity: 'critical' }, null)?.index).toBe(0);
+    expect(matchRule(defaults.revocation.rules, { detector: 'retry_storm', severity: 'high' }, 'x')).toBeNull();
+  });
+
+  it('never matches an alert about the telemetry, even with `*`: the identity it names is a claim Vigil refused', () => {
+    const all = configSchema.parse({ revocation: { rules: [{ broker: 'b', minSeverity: 'low' }], brokers: [{ name: 'b', type: 'vault', address: 'http://127.0.0.1:8200', token: 't' }] } });
+    expect(matchRule(all.revocation.rules, { detector: 'telemetry_integrity', severity: 'high' }, 'x')).toBeNull();
+    expect(matchRule(all.revocation.rules, { detector: 'scope_drift', severity: 'high' }, 'x')?.index).toBe(0);
   });
 });

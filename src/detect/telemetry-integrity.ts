@@ -1,0 +1,77 @@
+/**
+ * Alerts about the telemetry itself (`telemetry_integrity`), from spans the receivers refused for a
+ * reason the SOC must hear about, not only a metric (ingest/suspects.ts):
+ * - `future_start`: an identity's spans start further ahead of Vigil's clock than `time.maxFutureSkew`.
+ *   They are rejected (CONTRACT §2), so what they record goes unjudged: a host clock that is off, or
+ *   spans dated ahead to hide what they did.
+ * - `identity_not_allowed`: a client sent spans for an identity `receivers.otlp.clientIdentities` does
+ *   not let it speak for: impersonation, or a Collector routed to the wrong fleet. The alert is the client's.
+ * Each folds like any alert (per identity and subject within `alerts.suppressionWindow`). They carry no
+ * credential and no revocation rule matches them: what they name is a claim Vigil refused.
+ */
+import { span } from '../../detectors/severity.js';
+import type { Finding } from '../../detectors/types.js';
+import type { Action } from '../actions/types.js';
+import type { AlertManager } from '../alerts/manager.js';
+import type { Config } from '../config/schema.js';
+import type { SuspectSpans } from '../ingest/protocol.js';
+
+export function reportSuspectSpans(alerts: AlertManager, config: Config, suspects: readonly SuspectSpans[]): void {
+  for (const s of suspects) alerts.report(findingOf(s, config), actionOf(s), s.identity);
+}
+
+function findingOf(s: SuspectSpans, config: Config): Finding {
+  const some = `${s.spans} span${s.spans === 1 ? '' : 's'}`;
+  const common = { detector: 'telemetry_integrity' as const, traceIds: [s.traceId], spanIds: [s.spanId] };
+  if (s.reason === 'future_start') {
+    return {
+      ...common,
+      severity: 'medium',
+      score: 0.5,
+      subject: 'future_start',
+      title: `Spans dated ${span(s.aheadMs)} ahead of the clock`,
+      explanation:
+        `${s.identity} sent ${some} starting up to ${span(s.aheadMs)} ahead of Vigil's clock (more than time.maxFutureSkew, ` +
+        `${span(config.time.maxFutureSkew)}, allows). They were rejected, so what they record was not judged: ` +
+        `a host clock that is off, or spans dated ahead to hide what they did.`,
+      details: { reason: s.reason, spans: s.spans, aheadMs: s.aheadMs, receiver: s.receiver },
+      tags: ['OWASP-ASI10', 'MAESTRO-L5'],
+    };
+  }
+  return {
+    ...common,
+    severity: 'high',
+    score: 0.9,
+    subject: `identity_not_allowed:${s.claimed}`,
+    title: `Spans for ${s.claimed}, which this client may not speak for`,
+    explanation:
+      `Client ${s.identity} sent ${some} claiming identity ${s.claimed}, which receivers.otlp.clientIdentities does not ` +
+      `let it speak for. They were rejected: an agent or Collector pretending to be another identity, or one routed to the wrong fleet.`,
+    details: { reason: s.reason, spans: s.spans, claimedIdentity: s.claimed, receiver: s.receiver },
+    tags: ['OWASP-ASI03', 'MAESTRO-L5'],
+  };
+}
+
+/** The action an alert is built from (its time, peer group, no credential): the refused spans made none. */
+function actionOf(s: SuspectSpans): Action {
+  return {
+    time: s.time,
+    endTime: s.time,
+    identity: s.identity,
+    peerGroup: s.peerGroup,
+    kind: 'tool',
+    target: '',
+    access: null,
+    host: null,
+    zone: null,
+    sensitive: false,
+    failed: false,
+    retry: false,
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: '',
+    credential: null,
+    scopes: [],
+    agent: null,
+  };
+}
