@@ -14,7 +14,8 @@
 import Database from 'better-sqlite3';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
-import type { Config } from '../config/schema.js';
+import type { Config, Severity } from '../config/schema.js';
+import { severityRank } from '../../detectors/severity.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { buildAlert, foldKey, type Alert } from './alert.js';
@@ -138,12 +139,28 @@ export class AlertManager {
     this.raiseHooks.push(hook);
   }
 
-  /** Routes a finding: folded into an open (or unsaved) alert, held, or raised as a new alert. */
+  /**
+   * Routes a finding: folded into an open (or unsaved) alert, held, or raised as a new alert. A finding
+   * more severe than the alert it would fold into is raised as a new alert (which becomes the open one):
+   * a mild alert must not mute a severe one on the same subject — a delete after a write, an egress after
+   * an internal chain — for the webhooks, pagers and revocation rules that wait for the severe.
+   */
   report(finding: Finding, action: Action, identity: string): void {
     const k = foldKey(identity, finding.detector, finding.subject);
     const open = this.openAlert(k, identity, finding, action.time);
-    if (open && !this.newCredential(open, action)) return this.fold(open, action.time);
-    const waiting = this.unsaved.get(k) ?? this.held.get(k);
+    if (open && !this.newCredential(open, action) && !moreSevere(finding, open.severity)) return this.fold(open, action.time);
+    const unsaved = this.unsaved.get(k);
+    if (unsaved && moreSevere(finding, unsaved.finding.severity)) {
+      // Not stored yet (the store refused): it will be raised as the more severe finding, counting both.
+      unsaved.finding = finding;
+      unsaved.action = action;
+      unsaved.count++;
+      unsaved.lastEventTime = Math.max(unsaved.lastEventTime, action.time);
+      return;
+    }
+    const held = this.held.get(k);
+    // A held finding waits for a rollout to explain it; a more severe one on its subject does not wait.
+    const waiting = unsaved ?? (held !== undefined && !moreSevere(finding, held.finding.severity) ? held : undefined);
     if (waiting) {
       const uses = this.usesOf(waiting, finding, action);
       uses.count++;
@@ -153,7 +170,7 @@ export class AlertManager {
       return;
     }
     const h: HeldFinding = { finding, action, identity, count: 1, lastEventTime: action.time };
-    if (finding.holdUntil !== undefined) {
+    if (finding.holdUntil !== undefined && held === undefined) {
       // Durable at once, like a raised alert: a crash during the hold must not lose the finding.
       this.held.set(k, h);
       try {
@@ -360,4 +377,8 @@ export class AlertManager {
   since(since: number, limit: number): Alert[] {
     return (this.db.prepare('SELECT body FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?').pluck().all(since, limit) as string[]).map((b) => JSON.parse(b) as Alert);
   }
+}
+
+function moreSevere(f: Finding, than: Severity): boolean {
+  return severityRank(f.severity) > severityRank(than);
 }

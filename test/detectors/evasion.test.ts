@@ -196,3 +196,18 @@ it('a new external host: an instance that used it again during its hold is still
     ['a2', 'low', 'host:evil.example', 2],
   ]);
 });
+
+// Regression (review20 F17): findings fold per identity, detector and subject, so a mild one muted a severe one
+// on the same subject for the whole suppression window: a write, then a delete on the same tool, stayed one
+// alert at the write's severity, and the webhooks and revocation rules waiting for the severe never saw it.
+it('a more severe finding on a subject a milder alert holds is raised as an alert of its own; milder repeats still fold', () => {
+  const t = learnSearch('agent-w');
+  feed([act({ identity: 'agent-w', time: t, access: 'write' })]);
+  feed([act({ identity: 'agent-w', time: t + 5 * MIN, access: 'delete' })]);
+  feed([act({ identity: 'agent-w', time: t + 6 * MIN, access: 'write' })]);
+  const writes = h.alerts.filter((a) => a.detector === 'unexpected_write');
+  expect(writes.map((a) => [a.severity, a.title, a.count])).toEqual([
+    ['high', 'Unexpected write on crm.search', 1],
+    ['critical', 'Unexpected delete on crm.search', 2], // the write after it folds into the open, more severe alert
+  ]);
+});
