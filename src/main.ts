@@ -14,11 +14,12 @@ import { exposureWarnings } from './config/exposure.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 import { DetectionEngine } from './detect/engine.js';
-import { reportSuspectSpans } from './detect/telemetry-integrity.js';
+import { reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import { RevocationEngine } from './revocation/engine.js';
+import { CredentialOwners } from './revocation/owners.js';
 import { WebhookOutbox } from './sinks/webhooks.js';
 import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
@@ -96,12 +97,14 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
         onAlertsDeleted: (n) => metrics.alertsDeleted.inc(n),
       }),
     );
+    const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
+    pipeline.addSink((actions) => owners.note(actions)); // ahead of the engine: its alerts consult the owners
     pipeline.addStage(engine);
     pipeline.onSuspectSpans((suspects) => reportSuspectSpans(alerts, config, suspects));
     watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.
-    const revocations = new RevocationEngine({ db, config, metrics, logger });
+    const revocations = new RevocationEngine({ db, config, metrics, logger, owners });
     const webhooks = new WebhookOutbox({ db, config, metrics, logger });
     alerts.setResponder(revocations);
     alerts.addRaiseHook({ begin: () => webhooks.begin(), raised: (alert) => webhooks.enqueue(alert) });

@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
 import { toActionLine } from './actions/types.js';
-import { reportSuspectSpans } from './detect/telemetry-integrity.js';
+import { reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
+import { CredentialOwners } from './revocation/owners.js';
 import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
@@ -68,6 +69,8 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
   const { forgetIdleAfter, maxIdentities } = config.baselines;
   pipeline.addStage(new Retention({ identities, forgetIdleAfter, maxIdentities, forget: (id) => engine.forget(id), alerts, alertRetention: config.alerts.retention }));
+  const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
+  pipeline.addSink((actions) => owners.note(actions));
   pipeline.addStage(engine);
   pipeline.onSuspectSpans((suspects) => reportSuspectSpans(alerts, config, suspects));
   // Per detector: alerts raised and the findings folded into them (final counts).

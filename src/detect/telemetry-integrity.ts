@@ -6,8 +6,10 @@
  *   spans dated ahead to hide what they did.
  * - `identity_not_allowed`: a client sent spans for an identity `receivers.otlp.clientIdentities` does
  *   not let it speak for: impersonation, or a Collector routed to the wrong fleet. The alert is the client's.
- * Each folds like any alert (per identity and subject within `alerts.suppressionWindow`). They carry no
- * credential and no revocation rule matches them: what they name is a claim Vigil refused.
+ * - `credential_of_another`: an identity presented a credential an identity of another peer group
+ *   presented first (revocation/owners.ts): a stolen token, or spans naming a victim's to get it revoked.
+ * Each folds like any alert (per identity and subject within `alerts.suppressionWindow`). No revocation
+ * rule matches them: what they name is a claim Vigil refused.
  */
 import { span } from '../../detectors/severity.js';
 import type { Finding } from '../../detectors/types.js';
@@ -15,6 +17,7 @@ import type { Action } from '../actions/types.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
 import type { SuspectSpans } from '../ingest/protocol.js';
+import type { Owner } from '../revocation/owners.js';
 
 export function reportSuspectSpans(alerts: AlertManager, config: Config, suspects: readonly SuspectSpans[]): void {
   for (const s of suspects) alerts.report(findingOf(s, config), actionOf(s), s.identity);
@@ -50,6 +53,30 @@ function findingOf(s: SuspectSpans, config: Config): Finding {
     details: { reason: s.reason, spans: s.spans, claimedIdentity: s.claimed, receiver: s.receiver },
     tags: ['OWASP-ASI03', 'MAESTRO-L5'],
   };
+}
+
+/** An identity presented a credential `owner`, of another peer group, presented first; the alert is the presenter's. */
+export function reportDisputedCredential(alerts: AlertManager, action: Action, owner: Owner): void {
+  const id = action.credential!.id;
+  alerts.report(
+    {
+      detector: 'telemetry_integrity',
+      severity: 'high',
+      score: 0.9,
+      subject: `credential_of_another:${id}`,
+      title: `Credential ${id} of another identity`,
+      explanation:
+        `${action.identity} (peer group ${action.peerGroup}) presented credential ${id}, which ${owner.identity} of peer group ` +
+        `${owner.peerGroup} presented first. Its alerts will not revoke it: a stolen token in use, or spans naming another ` +
+        `identity's credential to get it revoked.`,
+      traceIds: [action.traceId],
+      spanIds: [action.spanId],
+      details: { reason: 'credential_of_another', credentialId: id, firstPresentedBy: owner.identity, ownerPeerGroup: owner.peerGroup },
+      tags: ['OWASP-ASI03', 'OWASP-NHI9', 'MAESTRO-L5'],
+    },
+    action,
+    action.identity,
+  );
 }
 
 /** The action an alert is built from (its time, peer group, no credential): the refused spans made none. */

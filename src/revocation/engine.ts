@@ -16,6 +16,7 @@
  * itself, so a websocket client sees the alert before its revocation and never a revocation that was
  * rolled back.
  */
+import type { CredentialOwners } from './owners.js';
 import crypto from 'node:crypto';
 import type { Action } from '../actions/types.js';
 import type { Alert } from '../alerts/alert.js';
@@ -36,6 +37,8 @@ export interface RevocationEngineDeps {
   metrics: Metrics;
   logger: Logger;
   now?: () => number;
+  /** Who presented each credential first (owners.ts): another identity's alert does not revoke it. */
+  owners?: Pick<CredentialOwners, 'disputed'>;
 }
 
 export class RevocationEngine {
@@ -108,7 +111,10 @@ export class RevocationEngine {
     const match = matchRule(config.revocation.rules, alert, credential.type);
     if (!match) return undefined;
     const broker = this.brokers.get(match.rule.broker)!;
-    const refusal = broker.refuses(credential);
+    const owner = credential.id === null ? undefined : this.deps.owners?.disputed(credential.id, alert);
+    const refusal = owner
+      ? `credential ${credential.id} was first presented by ${owner.identity} (peer group ${owner.peerGroup}): an alert on an identity of another peer group does not revoke it`
+      : broker.refuses(credential);
     const mode = config.revocation.mode;
     const status = refusal !== null ? 'not_revocable' : mode === 'enforce' ? 'pending' : 'dry_run';
     const rule = `revocation.rules[${match.index}] matched ${alert.detector} (${alert.severity}) on alert ${alert.id}`;

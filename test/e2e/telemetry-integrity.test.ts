@@ -76,3 +76,25 @@ it('spans within time.maxFutureSkew raise nothing', async () => {
   await waitFor(() => t.actions.some((a) => a.identity === AGENT), 'its action');
   expect(alerts.length).toBe(before);
 });
+
+// Regression (review20 F18): spans name their credential as they please, so one agent could name another's
+// token and get it revoked by its own alerts. The first identity to present a credential owns it; replicas
+// of its peer group may share it, an identity of another group may not.
+it('an identity of another peer group presenting a credential raises an alert for the presenter; a replica of its owner does not', async () => {
+  const present = (identity: string, service: string) =>
+    new Promise<ExportResult>((resolve) => {
+      const spans = makeSpans([{ name: 'execute_tool crm.search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'crm.search' }, resource: { 'service.name': service, 'nhi.identity': identity, 'nhi.credential.id': 'tok-owned' } }]);
+      new OTLPTraceExporter({ url: `${t.httpUrl}/v1/traces` }).export(spans, resolve);
+    });
+  await present('spiffe://acme.example/ns/billing/sa/billing-1', 'billing-agent');
+  await waitFor(() => t.actions.some((a) => a.identity === 'spiffe://acme.example/ns/billing/sa/billing-1'), 'the owner');
+  const before = alerts.length;
+  await present('spiffe://acme.example/ns/billing/sa/billing-2', 'billing-agent'); // a replica: shares it
+  await present('spiffe://acme.example/ns/ops/sa/thief', 'ops-agent');
+  await waitFor(() => t.actions.some((a) => a.identity === 'spiffe://acme.example/ns/ops/sa/thief'), 'the thief');
+  await waitFor(() => alerts.length > before, 'an alert');
+  expect(alerts.slice(before).map((a) => [a.detector, a.severity, a.identity, a.evidence.subject, a.evidence.firstPresentedBy])).toEqual([
+    ['telemetry_integrity', 'high', 'spiffe://acme.example/ns/ops/sa/thief', 'credential_of_another:tok-owned', 'spiffe://acme.example/ns/billing/sa/billing-1'],
+  ]);
+  expect(alerts.at(-1)!.response).toBeUndefined();
+});

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/daemon.js';
+import { encodeProtobuf, makeSpans } from '../helpers/otlp-payloads.js';
 import { BROKER_SECRET, raise, report, WEBHOOK_SECRET } from '../sinks/fixtures.js';
 import { Receiver, verifyStandardWebhook } from '../sinks/receivers.js';
 import { closedAfterEachTest, hookBroker, sleep, startRevocationDaemon, type RevocationDaemon } from './helpers.js';
@@ -67,6 +68,23 @@ describe('revocation engine', () => {
     for (const r of t.announced) expect(r).toMatchObject({ status: 'not_revocable', reason: 'no credential id on the spans', credentialId: null, attempts: 0, mode: 'enforce' });
     await sleep(300);
     expect(b.received).toHaveLength(0);
+  });
+
+  // Regression (review20 F18): an identity naming another peer group's credential got it revoked by its own alerts.
+  it("does not revoke a credential another peer group's identity presented first: not_revocable, saying whose it is", async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const owner = 'spiffe://acme.example/ns/billing/sa/billing-1';
+    const spans = makeSpans([{ name: 'execute_tool crm.search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'crm.search' }, resource: { 'service.name': 'billing-agent', 'nhi.identity': owner, 'nhi.credential.id': 'tok-billing' } }]);
+    await t.daemon.pipeline.ingest(encodeProtobuf(spans), 'protobuf', 'http');
+    await waitFor(() => t.actions.some((a) => a.identity === owner), 'its action');
+    raise(t.daemon, { credential: { id: 'tok-billing', type: null } }); // the reporter's alert (peer group "reporter")
+    await waitFor(() => t.announced.length === 1, 'the decision');
+    expect(t.announced[0]).toMatchObject({ status: 'not_revocable', credentialId: 'tok-billing', reason: expect.stringContaining(`first presented by ${owner} (peer group billing-agent)`) });
+    // Its owner's own alert still revokes it.
+    const own = raise(t.daemon, { identity: owner, peerGroup: 'billing-agent', credential: { id: 'tok-billing', type: null } });
+    expect(own.response?.mode).toBe('enforce');
+    await waitFor(() => b.received.length === 1, 'the revocation call');
   });
 
   it('revokes once per credential in enforce mode: a later alert carries the same revocationId', async () => {

@@ -19,6 +19,8 @@ export interface RaiseOptions {
   detector?: Finding['detector'];
   severity?: Severity;
   identity?: string;
+  /** Default "reporter". */
+  peerGroup?: string;
   credential?: { id: string; type: string | null } | null;
   subject?: string;
   /** Held for a rollout until this event time (scope_drift's grace): `report` then raises nothing yet. */
@@ -56,7 +58,7 @@ export function report(daemon: Daemon, o: RaiseOptions = {}): string {
     time,
     endTime: time + 5,
     identity,
-    peerGroup: 'reporter',
+    peerGroup: o.peerGroup ?? 'reporter',
     kind: 'http',
     target: 'reports.internal/reports/{id}',
     access: 'delete',
