@@ -100,7 +100,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
     pipeline.addSink((actions) => owners.note(actions)); // ahead of the engine: its alerts consult the owners
     pipeline.addStage(engine);
-    pipeline.onSuspectSpans((suspects) => reportSuspectSpans(alerts, config, suspects));
+    pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
     watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.

@@ -36,10 +36,9 @@ import type { IdentityStore } from './store/identities.js';
 const MESSAGE_SPANS = 512;
 const MESSAGES_IN_FLIGHT = 3;
 /**
- * Exports this small skip the line: a single agent's trace should not wait behind every 512-span batch
- * a Collector queued before it. They also travel in messages of their own, outside the in-flight bound,
- * so they wait behind at most the bulk messages already handed to the worker and come back without
- * a thousand other spans' actions. Order between requests is not promised by OTLP anyway.
+ * Exports this small skip the line: a single agent's trace should not wait behind every 512-span batch a
+ * Collector queued. They travel in messages of their own, outside the in-flight bound, so they wait behind
+ * at most the bulk messages already handed to the worker (OTLP promises no order between requests).
  */
 const FAST_LANE_SPANS = 64;
 /** Bytes per span assumed for an OTLP/JSON export until the worker has counted (real spans are larger). */
@@ -59,8 +58,7 @@ interface Ticket {
 interface Pending {
   /** What the worker is sent (the ticket's functions cannot cross threads). */
   job: ExportJob;
-  /** Counted (protobuf) or estimated (JSON) spans, at least 1, and bytes: held against the queue's
-   *  bounds until answered. */
+  /** Counted (protobuf) or estimated (JSON) spans, at least 1, and bytes: held against the bounds until answered. */
   charge: Charge;
   ticket: Ticket;
 }
@@ -90,7 +88,6 @@ export class Pipeline {
   private drainWaiter: { resolve(): void; reject(err: Error): void } | null = null;
   private idleWaiter: (() => void) | null = null;
   private readonly stages: Stage[] = [];
-  private suspectListener: ((suspects: SuspectSpans[]) => void) | null = null;
   private paused = false;
   private commitScheduled = false;
   private lastCommit = 0;
@@ -123,9 +120,7 @@ export class Pipeline {
   }
 
   /** Who hears of spans rejected for a reason an alert must say (ingest/suspects.ts). */
-  onSuspectSpans(listener: (suspects: SuspectSpans[]) => void): void {
-    this.suspectListener = listener;
-  }
+  onSuspectSpans: (suspects: SuspectSpans[]) => void = () => {};
 
   /** Adds a stage (called in order with every action, and in every commit). */
   addStage(stage: Stage): void {
@@ -134,8 +129,8 @@ export class Pipeline {
 
   /**
    * What receivers call with an export's bytes (`client`: who sent it and the identities it may speak
-   * for, when rules name clients: receiver/client-identities.ts). Resolves with its partial-success outcome once it is durable;
-   * rejects when it cannot be decoded.
+   * for, when rules name clients). Resolves with its partial-success outcome once durable; rejects when
+   * it cannot be decoded.
    * @throws VigilError VIGIL_ERR_OVERLOADED when its spans or bytes do not fit the queue (retryable, nothing kept),
    *   VIGIL_ERR_DECODE when protobuf is malformed at the span level.
    */
@@ -247,7 +242,7 @@ export class Pipeline {
     if (batch.done.length > 0) this.bulkInFlight.delete(batch.done[0].id);
     this.dispatch();
     this.emit(batch.actions);
-    if (batch.suspects.length > 0) this.suspectListener?.(batch.suspects);
+    if (batch.suspects.length > 0) this.onSuspectSpans(batch.suspects);
     for (const d of batch.done) this.answered(d, batch.badLines);
     if (batch.drained) {
       this.drainWaiter?.resolve();

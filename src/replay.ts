@@ -72,7 +72,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
   pipeline.addSink((actions) => owners.note(actions));
   pipeline.addStage(engine);
-  pipeline.onSuspectSpans((suspects) => reportSuspectSpans(alerts, config, suspects));
+  pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
   // Per detector: alerts raised and the findings folded into them (final counts).
   const byDetector = new Map<string, { alerts: number; findings: number }>();
   const detectorOf = new Map<string, string>();

@@ -268,8 +268,8 @@ export class DetectionEngine implements Stage {
 
   /**
    * An operator's allow: the items become part of the identity's baseline at once (weighted as several
-   * uses, so one decay step does not forget them) and are written immediately; findings held for them end. Returns false when the
-   * identity is unknown.
+   * uses, so one decay step does not forget them) and are written immediately; findings held for them
+   * end. Returns false when the identity is unknown.
    */
   allow(identity: string, items: ReadonlyArray<{ dimension: Dimension; item: string }>, db: Db): boolean {
     const known = this.baselines.peek(identity);

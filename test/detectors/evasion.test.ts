@@ -147,13 +147,18 @@ describe('a chain through a delegated callee', () => {
   });
 });
 
-it('a new external host adopted by several instances at once is learned as a rollout, but not silently', () => {
-  const fleet = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
-  const get = (identity: string, time: number, host: string) =>
-    act({ identity, time, kind: 'http', target: `${host}/v1/items`, host, zone: 'external' });
-  // 30 hours of the usual: a tool call and a GET to the partner API, every 12 minutes.
+/** A GET by `identity` to an external host. */
+const get = (identity: string, time: number, host: string) => act({ identity, time, kind: 'http', target: `${host}/v1/items`, host, zone: 'external' });
+
+/** Six instances, a1 to a6: 30 hours of a tool call and a GET to the partner API every 12 minutes. Returns the next time. */
+function learnFleet(): number {
   let t = T0;
-  for (let i = 0; i < 160; i++, t += 12 * MIN) feed(fleet.flatMap((id) => [act({ identity: id, time: t }), get(id, t + 1000, 'api.partner.com')]));
+  for (let i = 0; i < 160; i++, t += 12 * MIN) feed(['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].flatMap((id) => [act({ identity: id, time: t }), get(id, t + 1000, 'api.partner.com')]));
+  return t;
+}
+
+it('a new external host adopted by several instances at once is learned as a rollout, but not silently', () => {
+  const t = learnFleet();
   expect(h.alerts).toEqual([]);
 
   // The same injected instruction reaches three instances within minutes: enough peers for a rollout.
@@ -178,11 +183,7 @@ it('a new external host adopted by several instances at once is learned as a rol
 // under way, learned it from that use; at the end of the hold "it knows the item now" read as an operator's
 // allow, and its held alert was dropped. Only the first instance an injection reached then had none.
 it('a new external host: an instance that used it again during its hold is still on record; an operator allow drops its hold', () => {
-  const fleet = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
-  const get = (identity: string, time: number, host: string) =>
-    act({ identity, time, kind: 'http', target: `${host}/v1/items`, host, zone: 'external' });
-  let t = T0;
-  for (let i = 0; i < 160; i++, t += 12 * MIN) feed(fleet.flatMap((id) => [act({ identity: id, time: t }), get(id, t + 1000, 'api.partner.com')]));
+  const t = learnFleet();
   feed(['a1', 'a2', 'a3'].map((id, i) => get(id, t + i * 5 * MIN, 'evil.example')));
   feed(['a1', 'a2'].map((id, i) => get(id, t + 20 * MIN + i * MIN, 'evil.example'))); // again, within their holds
   // a4 is held for another new host, which an operator then allows.
