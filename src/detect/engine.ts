@@ -11,7 +11,7 @@ import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import { flowKey, key, transitionKey, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
-import { isEgress } from '../../detectors/lateral-chaining.js';
+import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
@@ -171,10 +171,14 @@ export class DetectionEngine implements Stage {
     const window = late ? (own.lateRetry ??= new LateRetryWindow(this.config.detectors.retry_storm.window)).add(a.time, bad, a.target) : own.retry.add(a.time, bad, a.target);
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
+    const delegated = step.owner !== a.identity;
+    // A delegated egress is the owner's flow, judged below by the owner's reads. The acting identity's own
+    // sensitive reads (in its own traces) make a flow of its own: an MCP server exfiltrating its own secret
+    // through its callers' requests (review20 F20). Judged and learned as the actor's.
+    const actorReads = delegated && isEgress(a) ? own.reads.recent(a.time) : NO_READS;
 
     const scope = scopeItems(a);
     let findings: Reported[] | null = null; // made at the first finding: nearly every action has none
-    const delegated = step.owner !== a.identity;
     if (phase || delegated) {
       const view = phase ? makeView(b, group, phase, a.time, s) : undefined;
       let ownerView: BaselineView | undefined;
@@ -197,6 +201,12 @@ export class DetectionEngine implements Stage {
         if (byOwner) ownerAction ??= { ...a, identity: step.owner, peerGroup: this.baselines.peek(step.owner)!.peerGroup, credential: null };
         (findings ??= []).push({ f, action: byOwner ? ownerAction! : a, identity: byOwner ? step.owner : a.identity });
       }
+      if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
+        // No step of its own here (the chain is the owner's): only the read-then-egress rule can apply.
+        const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null };
+        const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, window, config: this.config });
+        if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
+      }
     }
 
     if (findings === null || findings.every((r) => r.f.learn)) {
@@ -209,6 +219,7 @@ export class DetectionEngine implements Stage {
       // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
       const owner = step.owner === a.identity ? b : this.known(step.owner);
       if (owner) this.learnChain(owner, a, step, sensitiveReads);
+      for (const r of actorReads) this.learnKey(b, flowKey(r.target, a.host!), a.time);
     } else {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);

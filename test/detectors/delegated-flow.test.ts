@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActionBuilder } from '../../src/actions/builder.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { DecodedSpan } from '../../src/model.js';
-import { http, sid, span, SpanKind, tool } from '../actions/fixtures.js';
+import { http, sid, span, SpanKind, T2, tid, tool } from '../actions/fixtures.js';
 import { action as act, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
@@ -21,6 +21,7 @@ const SUP = { 'service.name': 'support-agent', 'nhi.identity': 'sup-1' };
 const BILL = { 'service.name': 'billing-agent', 'nhi.identity': 'billing-1' };
 const SECRET = 'https://vault.corp/v1/secret/data/stripe';
 const EXFIL = 'https://exfil.example.net/upload';
+const [T3, T4] = [tid(3), tid(4)];
 
 let h: EngineHarness;
 beforeEach(() => {
@@ -95,4 +96,37 @@ describe('the delegated agent\'s host clock is off the caller\'s', () => {
       expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
     });
   }
+});
+
+// Regression (review20 F20): a delegated egress was judged only by the caller's reads, so a callee that read
+// its own secret (in a trace of its own) and sent it out inside a caller's request raised no flow at all.
+describe("the delegated agent's own secret, sent out in the caller's task", () => {
+  /** 32 hours of billing's usual calls, alongside the caller's. */
+  function learnBoth(): number {
+    let t = T0;
+    for (let i = 0; i < 320; i++, t += 6 * MIN) h.feed([act({ identity: 'sup-1', peerGroup: 'support-agent', time: t }), act({ identity: 'billing-1', peerGroup: 'billing-agent', time: t + 1 })]);
+    return t;
+  }
+  /** Billing reads the secret in a task of its own, a minute before `t`. */
+  const ownRead = (t: number) => [
+    span({ traceId: T2, id: 11, parent: null, kind: SpanKind.SERVER, start: t - 60_000, end: t - 59_000, resource: BILL, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'billing' } }),
+    tool(12, 11, 'get_secret', { traceId: T2, start: t - 59_900, end: t - 59_700, resource: BILL }),
+    http(13, 12, 'GET', SECRET, { traceId: T2, start: t - 59_890, end: t - 59_710, resource: BILL }),
+  ];
+
+  it('is a flow of the delegated agent, raised on it', () => {
+    const t = learnBoth();
+    replay([...ownRead(t), ...delegatedTrace(t, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'POST', EXFIL])]);
+    expect(flows()).toEqual([{ identity: 'billing-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(12), sid(13), sid(7)] }]);
+  });
+
+  it('once learned (its usual flow, raised and allowed), the same send stays quiet', () => {
+    const t = learnBoth();
+    replay([...ownRead(t), ...delegatedTrace(t, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'POST', EXFIL])]);
+    expect(h.engine.allow('billing-1', [{ dimension: 'flow', item: 'get_secret => exfil.example.net' }], h.db)).toBe(true);
+    replay([...ownRead(t + 10 * MIN), ...delegatedTrace(t + 10 * MIN, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'POST', EXFIL])].map((s) => ({ ...s, traceId: s.traceId === T2 ? T3 : T4 })));
+    // Neither a new alert nor a repeat folded into the first.
+    const flowAlerts = h.alerts.filter((a) => a.detector === 'lateral_chaining');
+    expect(flowAlerts.map((a) => [a.identity, a.count])).toEqual([['billing-1', 1]]);
+  });
 });
