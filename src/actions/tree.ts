@@ -18,7 +18,8 @@
  * - context repair's verdicts (repair.ts): a repaired node is linked under its tool as if it had been
  *   parented there, or, the tool already emitted, runs under that tool's context;
  * - parallel steps (steps.ts);
- * - clock correction (clock.ts): a remote child that does not fit its caller is moved onto its clock.
+ * - clock correction (clock.ts): a remote child that does not fit its caller is moved onto its clock;
+ * - a span naming no credential takes that of the span it runs under, when both are one identity's.
  */
 import { accessOfRank, accessRank } from './access.js';
 import { correctClock } from './clock.js';
@@ -35,6 +36,9 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
   // A repaired node whose tool was already emitted has no tree parent but runs under that tool.
   const up: MemSpan | null | undefined = n.repairedTo ?? n.parent ?? mem?.spans.get(n.parentSpanId);
   correctClock(n, up);
+  // A call made with its tool's (or task's) credential names none itself: it is the same identity's token
+  // (review20 F18b: the egress a tool made was not revocable, while the tool's own alerts were).
+  if (n.credential === null && up && up.identity === n.identity) n.credential = up.credential;
   const upCtx = up ? up.ctx : null;
   const upAct = up ? up.act : null;
   n.caller = up ? (up.identity !== n.identity ? up.identity : up.caller) : null;

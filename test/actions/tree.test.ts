@@ -260,6 +260,22 @@ describe('zones, sensitivity, credentials', () => {
     expect(b.take(G)[0].credential).toEqual({ id: 'jti-2', type: 'oauth_jti' });
   });
 
+  // Regression (review20 F18b): a tool's HTTP call named no credential, so the egress alert it raised was
+  // not revocable while the tool's own alerts were.
+  it("a call naming no credential takes its tool's, of the same identity; another identity's span does not", () => {
+    const { b } = builder();
+    const server = { 'service.name': 'mcp', 'nhi.identity': 'spiffe://acme/mcp' };
+    b.add([
+      tool(2, 1, 'upload', { parent: null, attrs: { 'nhi.credential.id': 'jti-tool', 'nhi.credential.type': 'oauth_jti' } }),
+      http(3, 2, 'POST', 'https://paste.example/api', { start: 1001 }),
+      http(4, 2, 'POST', 'https://paste.example/own', { start: 1002, attrs: { 'nhi.credential.id': 'jti-own' } }),
+      span({ id: 5, parent: 2, kind: SpanKind.SERVER, start: 1003, resource: server }),
+      http(6, 5, 'GET', 'https://files.internal/x', { start: 1004, resource: server }),
+    ], 0);
+    const credentials = Object.fromEntries(b.take(G).map((a) => [a.target, a.credential?.id ?? null]));
+    expect(credentials).toMatchObject({ upload: 'jti-tool', 'paste.example/api': 'jti-tool', 'paste.example/own': 'jti-own', 'files.internal/x': null });
+  });
+
   it('several identities in one trace: each span judged under its own resource', () => {
     const { b } = builder();
     b.add([agentRoot(), http(2, 1, 'GET', 'https://h/a', { resource: { 'service.name': 'other' } })], 0);
