@@ -52,7 +52,11 @@ export const unexpectedWrite: Detector = {
       score: peersKnow ? 0.3 : surpriseScore(Math.max(reads, view.evidence / 10)),
       subject,
       title: `Unexpected ${access} on ${subject}`,
-      explanation: `${action.identity} performed ${access === 'execute' ? 'an' : 'a'} ${access} on \`${subject}\`${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,
+      explanation:
+        (action.accessBy
+          ? `${action.identity}'s \`${subject}\` led to ${access === 'execute' ? 'an' : 'a'} ${access} by ${action.accessBy}, which served it`
+          : `${action.identity} performed ${access === 'execute' ? 'an' : 'a'} ${access} on \`${subject}\``) +
+        `${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],
       details: {
@@ -60,6 +64,7 @@ export const unexpectedWrite: Detector = {
         kind: action.kind,
         priorReads: Math.round(reads),
         readOnlyBaseline: !everWrote,
+        ...(action.accessBy ? { accessBy: action.accessBy } : {}),
         phase: view.phase,
         // What an operator allows to make this normal (`vigil baseline allow IDENTITY access ITEM`).
         allow: { dimension: 'access', item: accessItem(subject, access) },

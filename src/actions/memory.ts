@@ -27,6 +27,7 @@ export interface MemSpan extends HopCaller, Clocked {
 /** Summary of an emitted subtree whose parent span had not arrived. */
 export interface Pending {
   rank: number;
+  rankBy: string | null;
   failed: string[] | null;
   /** Roots of those subtrees: if the parent turns out to be another identity's, each is a hop. */
   hops: HopEntry[] | null;
@@ -88,10 +89,10 @@ export class EmittedMemory {
       mem.pending ??= new Map();
       const p = mem.pending.get(n.parentSpanId);
       if (p) {
-        p.rank = Math.max(p.rank, n.rank);
+        if (n.rank > p.rank) [p.rank, p.rankBy] = [n.rank, n.rankBy];
         p.failed = mergeIds(p.failed, failed);
         if (p.hops === null || p.hops.length < MAX_HOPS) (p.hops ??= []).push(n);
-      } else mem.pending.set(n.parentSpanId, { rank: n.rank, failed, hops: [n] });
+      } else mem.pending.set(n.parentSpanId, { rank: n.rank, rankBy: n.rankBy, failed, hops: [n] });
     }
     mem.size = mem.spans.size + (mem.pending?.size ?? 0);
     this.total += mem.size - before;

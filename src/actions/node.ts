@@ -64,6 +64,10 @@ export interface SpanNode extends SpanFacts, ActLike, Clocked {
   foldedTool: boolean;
   /** Strongest access rank in the subtree (own included), -1 for none. */
   rank: number;
+  /** The identity whose span has that rank (null: unknown, it came from a subtree emitted earlier). */
+  rankBy: string | null;
+  /** A tool whose access class came from another identity's span below it: that identity. */
+  accessBy: string | null;
   /** Identities of failed actions strictly below this node (null: none). */
   failedBelow: string[] | null;
   /** Agent this action runs under. */
@@ -194,6 +198,8 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     emit: false,
     foldedTool: false,
     rank: -1,
+    rankBy: null,
+    accessBy: null,
     failedBelow: null,
     agent: null,
     caller: null,
@@ -261,6 +267,8 @@ export function makeHopNode(caller: HopCaller, entry: HopEntry): SpanNode {
     emit: true,
     foldedTool: false,
     rank: -1,
+    rankBy: null,
+    accessBy: null,
     failedBelow: null,
     agent: agentNameIn(caller.ctx, caller.identity),
     caller: caller.caller,

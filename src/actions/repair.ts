@@ -382,7 +382,7 @@ export class ContextRepair {
     for (let i = early.length - 1; i >= 0; i--) {
       const c = early[i].call;
       if (!contains(t, c) || st.tools.some((o) => o !== t && contains(o, c))) continue;
-      t.rank = Math.max(t.rank, accessRank(c.access));
+      if (accessRank(c.access) > t.rank) [t.rank, t.rankBy] = [accessRank(c.access), t.identity];
       if (c.failed) t.failedBelow = mergeIds(t.failedBelow, [t.identity]);
       early.splice(i, 1);
     }

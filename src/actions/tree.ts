@@ -148,18 +148,27 @@ export function settleTrace(
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i];
     let below = n.rank; // accumulated from children
+    let by = n.rankBy; // whose span that is
     if (pending !== null && pending.size > 0) {
       const p = pending.get(n.spanId);
       if (p !== undefined) {
         pending.delete(n.spanId);
-        below = Math.max(below, p.rank);
+        if (p.rank > below) {
+          below = p.rank;
+          by = p.rankBy;
+        }
         n.failedBelow = mergeIds(n.failedBelow, p.failed);
         if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hops.push(makeHopNode(n, h));
       }
     }
     const own = (n.emit && n.kind !== 'model') || n.foldedTool ? accessRank(n.access) : -1;
-    if (n.emit && n.kind === 'tool' && below > own) n.access = accessOfRank(below);
-    n.rank = Math.max(own, below);
+    if (n.emit && n.kind === 'tool' && below > own) {
+      n.access = accessOfRank(below);
+      // The tool's effect, whoever's span made it (an MCP server's delete); said when it was not its own.
+      if (by !== null && by !== n.identity) n.accessBy = by;
+    }
+    n.rank = own >= below ? own : below;
+    n.rankBy = own >= below ? n.identity : by;
     if (
       n.emit &&
       n.failed &&
@@ -171,7 +180,11 @@ export function settleTrace(
     }
     const parent = n.parent;
     if (parent !== null) {
-      if (n.rank > parent.rank) parent.rank = n.rank;
+      // On a tie the parent's own identity is the one named: the class is its own doing then.
+      if (n.rank > parent.rank || (n.rank === parent.rank && n.rankBy === parent.identity)) {
+        parent.rank = n.rank;
+        parent.rankBy = n.rankBy;
+      }
       if (n.failedBelow !== null) parent.failedBelow = mergeIds(parent.failedBelow, n.failedBelow);
       if (n.emit && n.failed) parent.failedBelow = mergeIds(parent.failedBelow, [n.identity]);
     }

@@ -59,6 +59,12 @@ export interface Action {
    * `attributedTo?.traceId ?? traceId`. Null when the call was where it belonged, or stayed on its own.
    */
   attributedTo?: { traceId: string; spanId: string } | null;
+  /**
+   * A tool takes the strongest access class below it, across identities (CONTRACT §3): when that class
+   * came from another identity's span (a service's delete while serving the call), that identity. Its
+   * unexpected_write says so and revokes nothing of the tool's identity. Optional like `caller`.
+   */
+  accessBy?: string | null;
 }
 
 /** The JSON line `vigil replay --actions` prints (CONTRACT §1). */

@@ -199,7 +199,10 @@ export class DetectionEngine implements Stage {
         // The caller's alert carries the caller's peer group and no credential: the callee's (say, a
         // shared MCP server's lease) is not the caller's to revoke.
         if (byOwner) ownerAction ??= { ...a, identity: step.owner, peerGroup: this.baselines.peek(step.owner)!.peerGroup, credential: null };
-        (findings ??= []).push({ f, action: byOwner ? ownerAction! : a, identity: byOwner ? step.owner : a.identity });
+        // A tool's write another identity made below it (accessBy) is the tool's effect, but not its
+        // identity's credential to revoke: that identity may not have asked for it (review20 F19).
+        const acting = byOwner ? ownerAction! : d.id === 'unexpected_write' && a.accessBy ? { ...a, credential: null } : a;
+        (findings ??= []).push({ f, action: acting, identity: byOwner ? step.owner : a.identity });
       }
       if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
         // No step of its own here (the chain is the owner's): only the read-then-egress rule can apply.

@@ -260,6 +260,23 @@ describe('zones, sensitivity, credentials', () => {
     expect(b.take(G)[0].credential).toEqual({ id: 'jti-2', type: 'oauth_jti' });
   });
 
+  // Regression (review20 F19): a service's own delete, made while serving an agent's read, became the agent's
+  // tool's class with nothing to say whose it was, and the agent's credential was revoked for it.
+  it("a tool's class taken from another identity's span names that identity (accessBy); its own does not", () => {
+    const { b } = builder();
+    const service = { 'service.name': 'tickets', 'nhi.identity': 'spiffe://acme/tickets' };
+    b.add([
+      tool(2, 1, 'tickets.get', { parent: null }),
+      http(3, 2, 'GET', 'https://tickets.internal/t/1', { start: 1001 }),
+      span({ id: 4, parent: 3, kind: SpanKind.SERVER, start: 1002, resource: service }),
+      span({ id: 5, parent: 4, kind: SpanKind.CLIENT, start: 1003, resource: service, attrs: { 'db.system.name': 'postgresql', 'db.namespace': 'tickets', 'db.collection.name': 'sessions', 'db.operation.name': 'DELETE' } }),
+      tool(6, 1, 'tickets.close', { parent: null, traceId: T2 }),
+      http(7, 6, 'DELETE', 'https://tickets.internal/t/1', { start: 1001, traceId: T2 }),
+    ], 0);
+    const got = b.take(G).filter((a) => a.kind === 'tool').map((a) => [a.target, a.access, a.accessBy]);
+    expect(got).toEqual([['tickets.get', 'delete', 'spiffe://acme/tickets'], ['tickets.close', 'delete', null]]);
+  });
+
   // Regression (review20 F18b): a tool's HTTP call named no credential, so the egress alert it raised was
   // not revocable while the tool's own alerts were.
   it("a call naming no credential takes its tool's, of the same identity; another identity's span does not", () => {

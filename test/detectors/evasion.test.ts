@@ -212,3 +212,17 @@ it('a more severe finding on a subject a milder alert holds is raised as an aler
     ['critical', 'Unexpected delete on crm.search', 2], // the write after it folds into the open, more severe alert
   ]);
 });
+
+// Regression (review20 F19): the class another identity's span gave a tool was charged to the tool's identity
+// as its own doing, and its credential revoked for it.
+it("a tool's write made by the service serving it is raised on the tool, naming the service, with no credential to revoke", () => {
+  const t = learnSearch('agent-r');
+  feed([act({ identity: 'agent-r', time: t, access: 'delete', accessBy: 'tickets-svc', credential: { id: 'tok-r', type: 'oauth_jti' } })]);
+  feed([act({ identity: 'agent-r', time: t + MIN, target: 'crm.update', access: 'write', credential: { id: 'tok-r', type: 'oauth_jti' } })]);
+  const writes = h.alerts.filter((a) => a.detector === 'unexpected_write');
+  expect(writes.map((a) => [a.evidence.subject, a.evidence.accessBy, a.evidence.credential])).toEqual([
+    ['crm.search', 'tickets-svc', undefined],
+    ['crm.update', undefined, { id: 'tok-r', type: 'oauth_jti' }], // its own write still names its credential
+  ]);
+  expect(writes[0].explanation).toMatch(/^agent-r's `crm.search` led to a delete by tickets-svc, which served it\./);
+});

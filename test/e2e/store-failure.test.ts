@@ -218,12 +218,13 @@ it('after a busy commit, an outage of seconds is still judged: what is written d
   expect((await post(d, encodeJson(Array.from({ length: 30 }, (_, i) => pod(i, i)).flat()))).status).toBe(200);
   // The export is acknowledged once its spans are safe; a trace still buffered becomes actions a moment
   // later. All 30 records must be written before the outage, or they are waiting, and count.
-  await waitFor(() => d.daemon.db.prepare('SELECT count(*) FROM identities').pluck().get() === 30, 'the 30 pods written');
+  // (Generous waits: under a loaded CI host a commit of 30 records can take seconds.)
+  await waitFor(() => d.daemon.db.prepare('SELECT count(*) FROM identities').pluck().get() === 30, 'the 30 pods written', 20_000);
   d.daemon.db.pragma('query_only = 1');
   for (const i of [0, 1]) {
     const judged = d.actions.length;
     expect((await post(d, encodeJson(pod(i, 100 + i)))).status).toBe(503);
     // The refusal may come before its trace leaves the buffer (a tool span waits for its calls): wait for it.
-    await waitFor(() => d.actions.length > judged, `pod ${i}'s export judged during the outage`);
+    await waitFor(() => d.actions.length > judged, `pod ${i}'s export judged during the outage`, 20_000);
   }
-}, 30_000);
+}, 60_000);

@@ -30,6 +30,7 @@ function action(over: Partial<Action> = {}): Action {
     caller: 'spiffe://acme/ns/prod/sa/orchestrator',
     parallelGroup: 'b7ad6b7169203331',
     attributedTo: { traceId: '1af7651916cd43dd8448eb211c80319d', spanId: 'c7ad6b7169203332' },
+    accessBy: 'spiffe://acme/ns/prod/sa/ledger',
     ...over,
   };
 }
@@ -41,7 +42,7 @@ it('carries every field, with nulls and empty lists', () => {
     action(),
     action({
       kind: 'tool', target: 'crm.search', access: null, host: null, zone: null, sensitive: true, failed: false, retry: false,
-      parentSpanId: '', credential: { id: 'cred-2', type: null }, scopes: [], agent: null, caller: null, parallelGroup: null, attributedTo: null,
+      parentSpanId: '', credential: { id: 'cred-2', type: null }, scopes: [], agent: null, caller: null, parallelGroup: null, attributedTo: null, accessBy: null,
     }),
     action({ credential: null, spanId: 'd7ad6b7169203333' }),
   ];
