@@ -233,6 +233,11 @@ export class AlertManager {
     return due;
   }
 
+  /** Ends, raising nothing, the holds of `identity`'s findings for these baseline keys (an operator allowed them). */
+  dropHeld(identity: string, rolloutKeys: readonly string[]): void {
+    for (const h of [...this.held.values()]) if (h.identity === identity && rolloutKeys.includes(h.finding.rolloutKey!)) this.release(h, null);
+  }
+
   /** Every held finding, regardless of time (end of replay, shutdown). */
   allHeld(): HeldFinding[] {
     return [...this.held.values()];

@@ -172,9 +172,8 @@ export class DetectionEngine implements Stage {
     const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
     const delegated = step.owner !== a.identity;
-    // A delegated egress is the owner's flow, judged below by the owner's reads. The acting identity's own
-    // sensitive reads (in its own traces) make a flow of its own: an MCP server exfiltrating its own secret
-    // through its callers' requests (review20 F20). Judged and learned as the actor's.
+    // A delegated egress is the owner's flow; with the actor's own sensitive reads it is the actor's too (an
+    // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
     const actorReads = delegated && isEgress(a) ? own.reads.recent(a.time) : NO_READS;
 
     const scope = scopeItems(a);
@@ -196,17 +195,14 @@ export class DetectionEngine implements Stage {
         input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, window, config: this.config };
         const f = d.evaluate(v === input.view ? input : { ...input, view: v });
         if (f === null) continue;
-        // The caller's alert carries the caller's peer group and no credential: the callee's (say, a
-        // shared MCP server's lease) is not the caller's to revoke.
+        // The caller's alert carries the caller's peer group and no credential: the callee's (say, a shared MCP
+        // server's lease) is not the caller's to revoke; nor is a tool's, for a write another identity made below it.
         if (byOwner) ownerAction ??= { ...a, identity: step.owner, peerGroup: this.baselines.peek(step.owner)!.peerGroup, credential: null };
-        // A tool's write another identity made below it (accessBy) is the tool's effect, but not its
-        // identity's credential to revoke: that identity may not have asked for it (review20 F19).
         const acting = byOwner ? ownerAction! : d.id === 'unexpected_write' && a.accessBy ? { ...a, credential: null } : a;
         (findings ??= []).push({ f, action: acting, identity: byOwner ? step.owner : a.identity });
       }
       if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
-        // No step of its own here (the chain is the owner's): only the read-then-egress rule can apply.
-        const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null };
+        const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null }; // the chain is the owner's
         const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, window, config: this.config });
         if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
       }
@@ -291,8 +287,7 @@ export class DetectionEngine implements Stage {
     const b = this.baselines.identity(identity, known.peerGroup, known.lastSeen);
     const group = this.baselines.group(b.peerGroup);
     const keys = items.map((i) => key(i.dimension, i.item));
-    // What an operator allows is not news any more: its held findings end now, raising nothing.
-    for (const h of this.alerts.allHeld()) if (h.identity === identity && keys.includes(h.finding.rolloutKey!)) this.alerts.release(h, null);
+    this.alerts.dropHeld(identity, keys); // what an operator allows is not news any more
     for (let n = 0; n < ALLOW_WEIGHT; n++) {
       for (const created of b.learn(keys, b.lastSeen, this.settings)) group.learned(identity, created, b.lastSeen);
     }
