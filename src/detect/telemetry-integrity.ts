@@ -67,11 +67,11 @@ export function reportDisputedCredential(alerts: AlertManager, action: Action, o
       title: `Credential ${id} of another identity`,
       explanation:
         `${action.identity} (peer group ${action.peerGroup}) presented credential ${id}, which ${owner.identity} of peer group ` +
-        `${owner.peerGroup} presented first. Its alerts will not revoke it: a stolen token in use, or spans naming another ` +
-        `identity's credential to get it revoked.`,
+        `${owner.peerGroups.join(', ')} presented first. Its alerts will not revoke it: a stolen token in use, or spans naming ` +
+        `another identity's credential to get it revoked.`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],
-      details: { reason: 'credential_of_another', credentialId: id, firstPresentedBy: owner.identity, ownerPeerGroup: owner.peerGroup },
+      details: { reason: 'credential_of_another', credentialId: id, firstPresentedBy: owner.identity, ownerPeerGroups: owner.peerGroups },
       tags: ['OWASP-ASI03', 'OWASP-NHI9', 'MAESTRO-L5'],
     },
     action,

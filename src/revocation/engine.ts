@@ -113,7 +113,7 @@ export class RevocationEngine {
     const broker = this.brokers.get(match.rule.broker)!;
     const owner = credential.id === null ? undefined : this.deps.owners?.disputed(credential.id, alert);
     const refusal = owner
-      ? `credential ${credential.id} was first presented by ${owner.identity} (peer group ${owner.peerGroup}): an alert on an identity of another peer group does not revoke it`
+      ? `credential ${credential.id} was first presented by ${owner.identity} (peer group ${owner.peerGroups.join(', ')}): an alert on an identity of another peer group does not revoke it`
       : broker.refuses(credential);
     const mode = config.revocation.mode;
     const status = refusal !== null ? 'not_revocable' : mode === 'enforce' ? 'pending' : 'dry_run';

@@ -10,10 +10,13 @@
 import type { Action } from '../actions/types.js';
 
 const MAX_CREDENTIALS = 200_000;
+/** Peer groups remembered per credential: its owner's, as it moves (a renamed service). */
+const MAX_GROUPS = 8;
 
 export interface Owner {
   identity: string;
-  peerGroup: string;
+  /** The peer groups its owner presented it in: replicas in any of them may share it (a rename rolling out). */
+  peerGroups: string[];
 }
 
 export class CredentialOwners {
@@ -30,14 +33,16 @@ export class CredentialOwners {
       const owner = this.owners.get(id);
       if (owner === undefined) {
         if (this.owners.size >= MAX_CREDENTIALS) this.owners.delete(this.owners.keys().next().value!);
-        this.owners.set(id, { identity: a.identity, peerGroup: a.peerGroup });
-      } else if (owner.peerGroup !== a.peerGroup) this.onDisputed(a, owner);
+        this.owners.set(id, { identity: a.identity, peerGroups: [a.peerGroup] });
+      } else if (owner.identity === a.identity) {
+        if (!owner.peerGroups.includes(a.peerGroup) && owner.peerGroups.length < MAX_GROUPS) owner.peerGroups.push(a.peerGroup);
+      } else if (!owner.peerGroups.includes(a.peerGroup)) this.onDisputed(a, owner);
     }
   }
 
   /** The owner of a credential when `holder` (an identity and its peer group) may not use it, else undefined. */
-  disputed(credentialId: string, holder: Owner): Owner | undefined {
+  disputed(credentialId: string, holder: { identity: string; peerGroup: string }): Owner | undefined {
     const owner = this.owners.get(credentialId);
-    return owner !== undefined && owner.peerGroup !== holder.peerGroup ? owner : undefined;
+    return owner !== undefined && owner.identity !== holder.identity && !owner.peerGroups.includes(holder.peerGroup) ? owner : undefined;
   }
 }
