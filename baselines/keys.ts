@@ -2,7 +2,9 @@
  * Names of what a baseline counts. Every learned fact is a decayed counter under `dimension + SEP + item`
  * in one map, so persistence, decay and the "is this known?" question are written once.
  */
-export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow'] as const;
+export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow', 'failures'] as const;
+/** Dimensions that count facts about items rather than items an operator could allow. */
+export const COUNT_ONLY: ReadonlySet<Dimension> = new Set<Dimension>(['from', 'failures']);
 export type Dimension = (typeof DIMENSIONS)[number];
 
 /** Separator that cannot occur in tool names, targets or hosts as Vigil derives them. */
@@ -35,6 +37,11 @@ export function keyedItem(dimension: Dimension, item: string): KeyedItem {
     cache.set(item, it);
   }
   return it;
+}
+
+/** Failures + retries learned on a subject (retry_storm judges a subject against its own usual share), by the subject's own key. */
+export function failuresKey(subjectKey: string): string {
+  return keyedItem('failures', subjectKey).key;
 }
 
 export function key(dimension: Dimension, item: string): string {

@@ -66,14 +66,24 @@ export interface SensitiveRead {
   stepSpanId: string | null;
 }
 
-/** Failures and retries of the identity within the retry window, ending with this action. */
+/** Actions, and failures + retries among them. */
+export interface SubjectOutcome {
+  readonly actions: number;
+  readonly bad: number;
+}
+
+/** Failures and retries of the identity within a retry window, ending with this action. */
 export interface OutcomeWindow {
-  actions: number;
-  bad: number;
+  /** The window's length (ms). */
+  readonly length: number;
+  readonly actions: number;
+  readonly bad: number;
   /** Failures + retries per subject (tool or target) in the window. */
-  badBySubject: ReadonlyMap<string, number>;
+  readonly badBySubject: ReadonlyMap<string, number>;
+  /** Actions on one subject (the action's `target`) in the window, and failures + retries among them. */
+  subject(target: string): SubjectOutcome;
   /** Event time of the window's oldest counted action. */
-  since: number;
+  readonly since: number;
 }
 
 /** An item an action uses (its tool, target, host, zone, scopes...) and the item's baseline key. */
@@ -91,7 +101,9 @@ export interface DetectorInput {
   step: StepContext;
   /** Sensitive reads of the trace owner within the lateral window (this trace's and others'). */
   sensitiveReads: readonly SensitiveRead[];
+  /** The identity's short retry window (`retry_storm.window`) and its sustained one (`sustainedWindow`). */
   window: OutcomeWindow;
+  sustainedWindow: OutcomeWindow;
   config: Config;
 }
 

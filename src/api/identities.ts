@@ -5,7 +5,7 @@
  * `POST /v1/identities/{identity}/reset` (an operator makes it forget what it learned). Identities are
  * URL-encoded: SPIFFE IDs contain slashes.
  */
-import { DIMENSIONS, type Dimension } from '../../baselines/keys.js';
+import { COUNT_ONLY, DIMENSIONS, type Dimension } from '../../baselines/keys.js';
 import { MAX_IDENTITY_CHARS } from '../actions/bounds.js';
 import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
 import type { DetectionEngine } from '../detect/engine.js';
@@ -14,7 +14,7 @@ import type { Db } from '../store/database.js';
 import { BadRequest, readJson } from './json-body.js';
 import { pathSegment, sendJson, type ApiServer } from './server.js';
 
-const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => d !== 'from'));
+const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 /** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
 const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 

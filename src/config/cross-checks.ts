@@ -41,6 +41,10 @@ export function crossChecks(cfg: Config, ctx: z.RefinementCtx): void {
     // 0 reads like "no decay" but means the opposite: everything learned fades at once, nothing is normal.
     ctx.addIssue({ code: 'custom', path: ['baselines', 'halfLife'], message: 'must be more than 0: what is learned fades by half in this time (0 would forget it at once)' });
   }
+  const storm = cfg.detectors.retry_storm;
+  if (storm.sustainedWindow <= storm.window) {
+    ctx.addIssue({ code: 'custom', path: ['detectors', 'retry_storm', 'sustainedWindow'], message: 'must be longer than detectors.retry_storm.window' });
+  }
   if (cfg.baselines.forgetIdleAfter < cfg.baselines.peerIdleAfter) {
     ctx.addIssue({ code: 'custom', path: ['baselines', 'forgetIdleAfter'], message: 'must be at least baselines.peerIdleAfter' });
   }

@@ -334,6 +334,10 @@ export const configSchema = z
             window: duration.prefault('5m'),
             /** Fewest failures + retries in the window that can be a storm. */
             minEvents: positiveInt.default(10),
+            /** A longer window, where a loop too slow to reach minEvents in `window` still adds up. */
+            sustainedWindow: duration.prefault('1h'),
+            /** Fewest failures + retries in `sustainedWindow` that can be a storm. */
+            sustainedMinEvents: positiveInt.default(30),
             /** How many standard deviations above the identity's usual failure share a storm must be. */
             zScore: z.number().positive().default(6),
           })

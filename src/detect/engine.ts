@@ -9,9 +9,10 @@
 import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
-import { flowKey, key, transitionKey, type Dimension } from '../../baselines/keys.js';
+import { failuresKey, flowKey, key, SEP, transitionKey, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
+import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
@@ -25,7 +26,7 @@ import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { madeInSpan, madeInTrace, TraceSteps } from './steps.js';
 import { makeView } from './view.js';
-import { LateRetryWindow, RetryWindow, SensitiveReads } from './windows.js';
+import { IdentityWindows } from './windows.js';
 
 /** What nearly every action yields: shared, not one array per action. */
 const NO_FINDINGS: readonly Reported[] = [];
@@ -41,22 +42,11 @@ const IDLE_SCAN_SHARE = 1 / 24;
 /** Members that leave per commit at most (each may need its baseline read from SQLite). */
 const LEAVES_PER_COMMIT = 1000;
 
-/** Identities whose short-lived windows are kept; the least recently active are dropped first. */
-const MAX_WINDOWS = 50_000;
-
-interface Windows {
-  retry: RetryWindow;
-  /** Late actions' own retry window, in their event time; made at the identity's first late action. */
-  lateRetry: LateRetryWindow | null;
-  reads: SensitiveReads;
-  touched: number;
-}
-
 export class DetectionEngine implements Stage {
   readonly baselines: BaselineStore;
   private readonly settings: BaselineSettings;
   private readonly steps = new TraceSteps();
-  private readonly windows = new Map<string, Windows>();
+  private readonly windows: IdentityWindows;
   private readonly enabled;
   /** Newest event time seen: held findings are released against it. */
   private watermark = 0;
@@ -64,7 +54,6 @@ export class DetectionEngine implements Stage {
   /** Event time of the last scan for idle members; NaN until the first. */
   private idleScanAt = Number.NaN;
   private idleLeft = false;
-  private touches = 0;
   late = 0;
   /** Told how many peer-group members left early for `baselines.maxPeerMembers`/`maxPeerGroups` (metrics, a warning). */
   onMembersEvicted: (n: number) => void = () => {};
@@ -86,6 +75,7 @@ export class DetectionEngine implements Stage {
     this.baselines = new BaselineStore(db, b.maxHotIdentities, this.settings, { maxMembers: b.maxPeerMembers, maxGroups: b.maxPeerGroups });
     this.checkpoints = new CheckpointSchedule(this.baselines, b.checkpointInterval, config.storage.flushInterval);
     this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
+    this.windows = new IdentityWindows(config.detectors.retry_storm, config.detectors.lateral_chaining.window);
   }
 
   /**
@@ -129,25 +119,6 @@ export class DetectionEngine implements Stage {
     }
   }
 
-  private windowsOf(identity: string): Windows {
-    let w = this.windows.get(identity);
-    if (w) {
-      // Map order is the eviction order; re-inserting on every action costs a hole per delete, so an
-      // entry only moves to the back when it has not moved for a while.
-      if (this.touches - w.touched > MAX_WINDOWS / 4) {
-        this.windows.delete(identity);
-        this.windows.set(identity, w);
-        w.touched = this.touches;
-      }
-    } else {
-      w = { retry: new RetryWindow(this.config.detectors.retry_storm.window), lateRetry: null, reads: new SensitiveReads(this.config.detectors.lateral_chaining.window), touched: this.touches };
-      if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
-      this.windows.set(identity, w);
-    }
-    this.touches++;
-    return w;
-  }
-
   private processOne(named: Action, step: StepContext): readonly Reported[] {
     const s = this.settings;
     const b = this.baselines.identity(named.identity, named.peerGroup, named.time);
@@ -162,14 +133,12 @@ export class DetectionEngine implements Stage {
     if (b.isMature(s)) group.markMature(a.identity);
     const phase = b.isMature(s) ? 'own' : group.hasBaseline(s, a.identity) ? 'peer' : null;
 
-    const own = this.windowsOf(a.identity);
+    const own = this.windows.of(a.identity);
     const bad = a.failed || a.retry;
-    // Late actions have a retry window of their own, in their own event time: theirs has left the live one,
-    // and a storm backdated past time.lateness would otherwise go unjudged and teach its failures as usual.
-    // (Counted at the identity's current time instead, a backfill's held calls, released together, made
-    // storms of their own.)
-    const window = late ? (own.lateRetry ??= new LateRetryWindow(this.config.detectors.retry_storm.window)).add(a.time, bad, a.target) : own.retry.add(a.time, bad, a.target);
-    const ownerReads = (step.owner === a.identity ? own : this.windowsOf(step.owner)).reads;
+    // Late actions have retry windows of their own, in their own event time (Windows.lateRetry).
+    const retry = (late ? own.lateRetry() : own.retry).add(a.time, bad, a.target);
+    const [window, sustainedWindow] = [retry.short, retry.sustained];
+    const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
     const delegated = step.owner !== a.identity;
     // A delegated egress is the owner's flow; with the actor's own sensitive reads it is the actor's too (an
@@ -192,7 +161,7 @@ export class DetectionEngine implements Stage {
         if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
         const v = byOwner ? ownerView : view;
         if (v === undefined) continue;
-        input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, window, config: this.config };
+        input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, window, sustainedWindow, config: this.config };
         const f = d.evaluate(v === input.view ? input : { ...input, view: v });
         if (f === null) continue;
         // The caller's alert carries the caller's peer group and no credential: the callee's (say, a shared MCP
@@ -203,17 +172,21 @@ export class DetectionEngine implements Stage {
       }
       if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
         const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null }; // the chain is the owner's
-        const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, window, config: this.config });
+        const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, window, sustainedWindow, config: this.config });
         if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
       }
     }
 
+    if (findings?.some((r) => r.f.detector === 'retry_storm')) retry.raisedStorm(a.time, a.target);
     if (findings === null || findings.every((r) => r.f.learn)) {
       // What it teaches its own identity: its scope items, then its access classes. (A finding raised
       // only for the record, as part of a rollout, does not keep it from being learned.)
       for (const it of scope) this.learnKey(b, it.key, a.time);
       for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
       b.learnOutcome(a.time, bad, s);
+      // Failures per tool or target (its uses are its scope item), for retry_storm's judgement of a subject.
+      const subject = bad ? subjectKey(a, scope) : null;
+      if (subject !== null) this.learnKey(b, failuresKey(subject), a.time);
       group.learnOutcome(a.time, bad, s.halfLifeMs);
       // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
       const owner = step.owner === a.identity ? b : this.known(step.owner);
@@ -337,6 +310,8 @@ export class DetectionEngine implements Stage {
       scopes: top('scope'),
       agents: top('agent'),
       access: top('access'),
+      // Failures + retries per tool or target (`tool:crm.search`), which retry_storm judges each by its own share.
+      failures: Object.fromEntries(Object.entries(top('failures')).map(([k, c]) => [k.replace(SEP, ':'), c])),
     };
   }
 

@@ -3,10 +3,10 @@
  * a plain object built here, which is exactly the seam the engine uses (src/detect/view.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { accessItem, accessKey, flowItem, flowKey, key, stepName, transitionItem, transitionKey, type Dimension } from '../../baselines/keys.js';
+import { accessItem, accessKey, failuresKey, flowItem, flowKey, key, stepName, transitionItem, transitionKey, type Dimension } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { lateralChaining } from '../../detectors/lateral-chaining.js';
-import { retryStorm } from '../../detectors/retry-storm.js';
+import { retryStorm, subjectKey } from '../../detectors/retry-storm.js';
 import { scopeDrift, scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, Finding, OutcomeWindow, StepContext } from '../../detectors/types.js';
 import { unexpectedWrite } from '../../detectors/unexpected-write.js';
@@ -42,10 +42,22 @@ function action(over: Partial<Action>): Action {
 }
 
 const noStep: StepContext = { name: null, zones: [], previous: null, owner: 'spiffe://t/a', within: null };
-const quiet: OutcomeWindow = { actions: 1, bad: 0, badBySubject: new Map(), since: NOW };
+/** A retry window holding, per subject, [actions, failures + retries]. */
+function outcomes(bySubject: Record<string, [number, number]>, length = 300_000): OutcomeWindow {
+  const entries = Object.entries(bySubject);
+  return {
+    length,
+    actions: entries.reduce((n, [, [actions]]) => n + actions, 0),
+    bad: entries.reduce((n, [, [, bad]]) => n + bad, 0),
+    badBySubject: new Map(entries.filter(([, [, bad]]) => bad > 0).map(([s, [, bad]]) => [s, bad])),
+    subject: (s) => ({ actions: bySubject[s]?.[0] ?? 0, bad: bySubject[s]?.[1] ?? 0 }),
+    since: NOW - Math.min(length, 120_000),
+  };
+}
+const quiet = outcomes({ 'crm.search': [1, 0] });
 
 function input(a: Action, v: BaselineView, over: Partial<DetectorInput> = {}): DetectorInput {
-  return { action: a, scope: scopeItems(a), now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, config, ...over };
+  return { action: a, scope: scopeItems(a), now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, sustainedWindow: quiet, config, ...over };
 }
 
 describe('the detector list', () => {
@@ -157,7 +169,7 @@ describe('unexpected_write', () => {
 });
 
 describe('retry_storm', () => {
-  const storm = (bad: number, actions: number): OutcomeWindow => ({ actions, bad, badBySubject: new Map([['crm.search', bad]]), since: NOW - 120_000 });
+  const storm = (bad: number, actions: number): OutcomeWindow => outcomes({ 'crm.search': [actions, bad] });
 
   it('fires when failures burst far above the usual share', () => {
     const f = retryStorm.evaluate(input(action({ failed: true }), view({}), { window: storm(40, 60) }));
@@ -173,6 +185,41 @@ describe('retry_storm', () => {
   it('needs a failing action and at least minEvents', () => {
     expect(retryStorm.evaluate(input(action({}), view({}), { window: storm(40, 60) }))).toBeNull();
     expect(retryStorm.evaluate(input(action({ failed: true }), view({}), { window: storm(5, 5) }))).toBeNull();
+  });
+
+  // Review18 F4: 60 failed logins on one API hidden among 3,000 cheap reads in the same minutes.
+  const tickets = action({ kind: 'http', target: 'tickets.internal/api/login', failed: true });
+  const ticketsKey = key('target', 'tickets.internal/api/login');
+  const padded = outcomes({ 'kb.search': [3000, 60], 'tickets.internal/api/login': [60, 60] });
+
+  it('judges the failing target against its own usual share, so padding the window does not hide a loop on it', () => {
+    const v = view({ [ticketsKey]: 400, [failuresKey(ticketsKey)]: 4 });
+    const f = retryStorm.evaluate(input(tickets, v, { window: padded }));
+    expect(f).toMatchObject({ subject: 'tickets.internal/api/login', severity: 'high', details: { judged: 'subject', failuresAndRetries: 60, actions: 60 } });
+    expect(f!.explanation).toContain('60 failures and retries in 60 calls to `tickets.internal/api/login`');
+    expect(f!.explanation).toContain('among 3060 actions in all');
+  });
+
+  it('is quiet on a target whose own usual share is as high, and judges a subject only against its own history', () => {
+    const flakyTarget = view({ [ticketsKey]: 400, [failuresKey(ticketsKey)]: 380 });
+    expect(retryStorm.evaluate(input(tickets, flakyTarget, { window: padded }))).toBeNull();
+    // A new identity judged against its peers: their outcome is the group's as a whole, not per target.
+    expect(retryStorm.evaluate(input(tickets, view({}, { phase: 'peer' }), { window: padded }))).toBeNull();
+  });
+
+  it('adds up a loop too slow for the short window in the sustained one', () => {
+    const short = outcomes({ 'crm.search': [40, 8] });
+    const hour = outcomes({ 'crm.search': [300, 90] }, 3_600_000);
+    expect(retryStorm.evaluate(input(action({ failed: true }), view({}), { window: short }))).toBeNull();
+    const f = retryStorm.evaluate(input(action({ failed: true }), view({}), { window: short, sustainedWindow: hour }));
+    // 90 in the hour are not "high" (50 are, only within the short window); 30% is not most of what it did.
+    expect(f).toMatchObject({ subject: 'crm.search', severity: 'medium', details: { judged: 'subject', windowMs: 3_600_000, failuresAndRetries: 90 } });
+  });
+
+  it('keeps model calls out of the judgement by subject (their scope items are the provider host)', () => {
+    const model = action({ kind: 'model', target: 'gpt-4o', host: 'api.openai.com', zone: 'external', failed: true });
+    expect(subjectKey(model, scopeItems(model))).toBeNull();
+    expect(subjectKey(tickets, scopeItems(tickets))).toBe(ticketsKey);
   });
 });
 

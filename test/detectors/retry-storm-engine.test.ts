@@ -1,0 +1,92 @@
+/**
+ * retry_storm through the engine (windows, baselines, alerts), for the ways around it review18 F4 found:
+ * a loop on one target padded with many other calls in the same minutes, and a loop too slow to reach
+ * minEvents within the 5-minute window. And what must stay quiet: a target that always fails as often,
+ * and the tail of a storm already raised, once its suppression window has passed.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Action } from '../../src/actions/types.js';
+import { configSchema } from '../../src/config/schema.js';
+import { action as act, engineHarness, type EngineHarness } from './harness.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const config = configSchema.parse({});
+const BOT = 'spiffe://acme/devops-bot';
+const LOGIN = 'tickets.internal/api/login';
+
+let h: EngineHarness;
+beforeEach(() => {
+  h = engineHarness(config, () => T0);
+});
+afterEach(() => h.close());
+
+const search = (time: number, failed = false) => act({ identity: BOT, time, kind: 'http', target: 'kb.internal/search', failed });
+const login = (time: number, failed: boolean) => act({ identity: BOT, time, kind: 'http', target: LOGIN, failed });
+const storms = () => h.alerts.filter((a) => a.detector === 'retry_storm');
+
+/**
+ * 40 hours of a devops bot: a search every 2 minutes, 2% failing, and a login every 10, the k-th failing
+ * when `loginFails(k)` (2% by default). Judged against itself afterwards. Returns the next time.
+ */
+function learn(loginFails = (k: number) => k % 50 === 3): number {
+  let t = T0;
+  let n = 0;
+  for (; t < T0 + 40 * HOUR; t += 2 * MIN, n++) {
+    const batch: Action[] = [search(t, n % 50 === 7)];
+    if (n % 5 === 0) batch.push(login(t + SEC, loginFails(n / 5)));
+    h.feed(batch);
+  }
+  expect(storms()).toEqual([]);
+  return t;
+}
+
+it('raises 60 failed logins hidden among 3,000 searches in the same 5 minutes, judging the login target by its own share', () => {
+  const t = learn();
+  for (let i = 0; i < 3060; i++) {
+    const time = t + Math.floor((i * 5 * MIN) / 3060);
+    h.feed([i % 51 === 0 ? login(time, true) : search(time)]);
+  }
+  const raised = storms();
+  // Medium from the tenth failed login, high from the fiftieth (a more severe finding is an alert of its own).
+  expect(raised.map((a) => `${a.severity} ${a.evidence.subject}`)).toEqual(['medium ' + LOGIN, 'high ' + LOGIN]);
+  expect(raised[0].explanation).toMatch(/had 10 failures and retries in 10 calls to `tickets.internal\/api\/login` within .* among \d+ actions in all/);
+  expect(raised[0].count + raised[1].count).toBe(51); // every failed login from the tenth on
+});
+
+it('raises a failed login every 40 s for an hour (at most 8 in any 5 minutes) in the sustained window', () => {
+  let t = learn();
+  for (const end = t + HOUR; t < end; t += 40 * SEC) h.feed([login(t, true), search(t + 20 * SEC)]);
+  const raised = storms();
+  expect(raised).toHaveLength(1); // later findings fold into it
+  expect(raised[0].count).toBe(61); // from the 30th failure of 90
+  expect(raised[0]).toMatchObject({ severity: 'medium' });
+  expect(raised[0].explanation).toMatch(/had 30 failures and retries in \d+ (calls to|actions)/);
+  expect(raised[0].evidence.subject).toBe(LOGIN);
+});
+
+it('stays quiet on a target that always fails about as often, however much other traffic there is', () => {
+  let t = learn((k) => k % 5 < 2); // a legacy SSO that fails 2 logins in 5
+  for (let i = 0; i < 40; i++, t += 15 * SEC) {
+    const batch: Action[] = [login(t, i % 5 < 2)];
+    for (let j = 0; j < 100; j++) batch.push(search(t + j * 100));
+    h.feed(batch);
+  }
+  expect(storms()).toEqual([]);
+  // What the baseline shows an operator (`vigil baseline show`): the failures learned per subject.
+  const shown = h.engine.describe(h.engine.baselines.peek(BOT)!) as { failures: Record<string, number> };
+  expect(shown.failures[`target:${LOGIN}`]).toBeGreaterThan(20);
+});
+
+it('does not raise the tail of a storm again as a slow loop once its suppression window has passed', () => {
+  let t = learn((k) => k % 4 === 0);
+  for (let i = 0; i < 150; i++) h.feed([login(t + i * 2 * SEC, true)]); // 150 failures in 5 minutes
+  const raised = storms().length;
+  expect(raised).toBeGreaterThan(0);
+  t += 5 * MIN;
+  // Then for 2 hours a search and a login every 2 minutes, a quarter of the logins failing, as ever.
+  for (let n = 0; t < T0 + 44 * HOUR; t += 2 * MIN, n++) h.feed([search(t), login(t + SEC, n % 4 === 0)]);
+  expect(storms()).toHaveLength(raised);
+});
