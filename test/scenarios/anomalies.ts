@@ -259,6 +259,26 @@ export const CATALOGUE: Template[] = [
     },
   },
   {
+    // Review18 F4: the loop on one tool among 30 times as many successful calls of another, in the same
+    // minutes (a cheap read made to pad the window, or a busy agent): the identity's share barely moves.
+    variant: 'padded-loop', detector: 'retry_storm', unit: '401s',
+    roles: ['support-agent', 'devops-bot'], strengths: [40, 80],
+    build: (x, who, at, n, rng) => {
+      const [failing, pad] = who.role.role === 'support-agent' ? ['crm.get_customer', 'kb.search'] : ['metrics.query', 'logs.search'];
+      const padTasks = (30 * n) / 50;
+      return [
+        ...failingLoop(x, who, at, rng, n, (5 * MINUTE) / n, 5, failing, { status: 401 }, false),
+        ...spread(padTasks, at, (5 * MINUTE) / padTasks, rng, (t) => x.task(who, t, Array.from({ length: 50 }, (): Step => ({ t: 'tool', name: pad })))),
+      ];
+    },
+  },
+  {
+    // Review18 F4: too slow for the 5-minute window (about 5 in any 5 minutes), an hour and a half long.
+    variant: 'slow-loop', detector: 'retry_storm', unit: 'failures',
+    roles: ['support-agent', 'devops-bot'], strengths: [90],
+    build: (x, who, at, n, rng) => failingLoop(x, who, at, rng, n, MINUTE, 1, HTTP_READ[who.role.role], { status: 401 }, false),
+  },
+  {
     variant: 'storm-on-flaky-identity', detector: 'retry_storm', unit: 'failures',
     roles: ['billing-agent', 'devops-bot'], strengths: [150, 150], flakyOnly: true,
     build: (x, who, at, n, rng) => {
