@@ -53,7 +53,7 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
     traceIds: sameTrace ? [action.traceId] : [read.traceId, action.traceId],
     // The read's tool too: the explanation names the read by it (`get_secret`, not its GET to the vault).
     spanIds: read.stepSpanId === null ? [read.spanId, action.spanId] : [read.stepSpanId, read.spanId, action.spanId],
-    details: { rule: 'sensitive_egress', source: read.target, destination: action.host, sameTrace, allow: { dimension: 'flow', item: flow } },
+    details: { rule: 'sensitive_egress', source: read.target, destination: action.host, sameTrace, allow: [{ dimension: 'flow', item: flow }] },
     tags: ['OWASP-ASI02', 'OWASP-NHI2', 'MAESTRO-L2', 'MAESTRO-L7'],
   };
 }
@@ -104,7 +104,7 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
       `After \`${prev.name}\` (seen ${times(fromCount)}) it never did this, ${peersNote(view, k)}.`,
     traceIds: [action.traceId],
     spanIds: [prev.spanId, action.spanId],
-    details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner, allow: { dimension: 'transition', item } },
+    details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner, allow: [{ dimension: 'transition', item }] },
     tags: ['OWASP-ASI02', 'OWASP-ASI07', 'MAESTRO-L7'],
   };
 }

@@ -113,3 +113,31 @@ export const scopeDrift: Detector = {
     };
   },
 };
+
+/** How significant a scope_drift subject (`dimension:item`) is: lower is more (ORDER). */
+export function subjectSignificance(subject: string): number {
+  const i = ORDER.indexOf(subject.slice(0, subject.indexOf(':')) as Dimension);
+  return i < 0 ? ORDER.length : i;
+}
+
+/**
+ * A scope_drift finding without the items an operator has allowed since (review21 H2): the same finding
+ * when none of its items was allowed, null when all were, else a finding about what is left, its subject
+ * (and the rollout it waits for) the most significant item left.
+ */
+export function withoutAllowed(f: Finding, allowedKeys: ReadonlySet<string>): Finding | null {
+  const items = (f.details.newItems ?? []) as Array<{ dimension: Dimension; item: string }>;
+  const left = items.filter((i) => !allowedKeys.has(keyedItem(i.dimension, i.item).key));
+  if (left.length === items.length) return f;
+  if (left.length === 0) return null;
+  const subject = left[0]; // newItems are in ORDER
+  const allowed = items.filter((i) => !left.includes(i)).map((i) => `${NOUN[i.dimension]} \`${i.item}\``).join(', ');
+  return {
+    ...f,
+    subject: `${subject.dimension}:${subject.item}`,
+    title: `New ${NOUN[subject.dimension]} ${subject.item}`,
+    explanation: `${f.explanation} An operator has allowed ${allowed} since; the rest is still new.`,
+    details: { ...f.details, newItems: left },
+    ...(f.rolloutKey !== undefined ? { rolloutKey: keyedItem(subject.dimension, subject.item).key } : {}),
+  };
+}

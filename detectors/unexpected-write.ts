@@ -66,8 +66,9 @@ export const unexpectedWrite: Detector = {
         readOnlyBaseline: !everWrote,
         ...(action.accessBy ? { accessBy: action.accessBy } : {}),
         phase: view.phase,
-        // What an operator allows to make this normal (`vigil baseline allow IDENTITY access ITEM`).
-        allow: { dimension: 'access', item: accessItem(subject, access) },
+        // What an operator allows to make this normal (`vigil baseline allow IDENTITY access ITEM`, or
+        // POST /v1/identities/{identity}/allow with `{"items": allow}`).
+        allow: [{ dimension: 'access', item: accessItem(subject, access) }],
       },
       tags: ['OWASP-ASI02', 'OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
     };

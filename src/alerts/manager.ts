@@ -233,9 +233,19 @@ export class AlertManager {
     return due;
   }
 
-  /** Ends, raising nothing, the holds of `identity`'s findings for these baseline keys (an operator allowed them). */
-  dropHeld(identity: string, rolloutKeys: readonly string[]): void {
-    for (const h of [...this.held.values()]) if (h.identity === identity && rolloutKeys.includes(h.finding.rolloutKey!)) this.release(h, null);
+  /**
+   * Narrows `identity`'s held findings as `narrow` says (an operator allowed some of their items): a finding
+   * it returns unchanged stays as it is, one it returns null for ends raising nothing.
+   */
+  narrowHeld(identity: string, narrow: (f: Finding) => Finding | null): void {
+    for (const h of [...this.held.values()]) {
+      if (h.identity !== identity) continue;
+      const left = narrow(h.finding);
+      if (left === h.finding) continue;
+      this.release(h, null);
+      // What is left waits out the rest of the hold under its own subject (or folds into its open alert).
+      if (left !== null) this.report(left, h.action, identity);
+    }
   }
 
   /** Every held finding, regardless of time (end of replay, shutdown). */

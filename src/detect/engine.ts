@@ -13,7 +13,7 @@ import { failuresKey, flowKey, key, SEP, transitionKey, type Dimension } from '.
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
-import { scopeItems } from '../../detectors/scope-drift.js';
+import { scopeItems, withoutAllowed } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { Action } from '../actions/types.js';
@@ -260,7 +260,9 @@ export class DetectionEngine implements Stage {
     const b = this.baselines.identity(identity, known.peerGroup, known.lastSeen);
     const group = this.baselines.group(b.peerGroup);
     const keys = items.map((i) => key(i.dimension, i.item));
-    this.alerts.dropHeld(identity, keys); // what an operator allows is not news any more
+    // What an operator allows is not news any more; what else a held finding names still is.
+    const allowed = new Set(keys);
+    this.alerts.narrowHeld(identity, (f) => withoutAllowed(f, allowed));
     for (let n = 0; n < ALLOW_WEIGHT; n++) {
       for (const created of b.learn(keys, b.lastSeen, this.settings)) group.learned(identity, created, b.lastSeen);
     }

@@ -1,5 +1,7 @@
 /** Merging findings about one step: a tool call and the calls it made are one thing to an analyst. */
+import { subjectSignificance } from '../../detectors/scope-drift.js';
 import { severityRank } from '../../detectors/severity.js';
+import { SEP } from '../../baselines/keys.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 
@@ -14,14 +16,26 @@ export function mergeFindings(x: Reported, y: Reported): Reported {
   // On a tie the earlier finding leads: the tool itself, rather than a call it made — unless the later one
   // is a sensitive flow (a secret read, then sent out): that is what the analyst must see, and what the
   // alert folds on, not the step that happened to carry it.
+  // A new host reached by a new tool is one scope_drift step: the host, the more significant item, leads (its
+  // subject is what the alert folds on, and the rollout a held finding waits for is the host's adoption).
   const rank = (r: Reported) => severityRank(r.f.severity) * 2 + (r.f.details.rule === 'sensitive_egress' ? 1 : 0);
-  const [lead, other] = rank(y) > rank(x) ? [y, x] : [x, y];
+  const significance = (r: Reported) => (r.f.detector === 'scope_drift' ? subjectSignificance(r.f.subject) : 0);
+  const yLeads = rank(y) > rank(x) || (rank(y) === rank(x) && significance(y) < significance(x));
+  const [lead, other] = yLeads ? [y, x] : [x, y];
   const union = (p: string[], q: string[]) => [...new Set([...p, ...q])];
   const f: Finding = { ...lead.f, traceIds: union(lead.f.traceIds, other.f.traceIds), spanIds: union(lead.f.spanIds, other.f.spanIds) };
-  const items = (r: Reported) => (r.f.details.newItems as Array<{ dimension: string; item: string }> | undefined) ?? [];
-  if (items(lead).length || items(other).length) {
+  // The items an operator allows to make the step normal are every merged finding's (a tool's delete and
+  // its HTTP call's), not only the lead's: allowing what the alert names must quiet the whole step.
+  for (const list of ['newItems', 'allow'] as const) {
+    const items = (r: Reported) => (r.f.details[list] as Item[] | undefined) ?? [];
+    if (items(lead).length === 0 && items(other).length === 0) continue;
     const seen = new Set<string>();
-    f.details = { ...lead.f.details, newItems: [...items(lead), ...items(other)].filter((i) => !seen.has(i.dimension + i.item) && seen.add(i.dimension + i.item)) };
+    f.details = { ...f.details, [list]: [...items(lead), ...items(other)].filter((i) => !seen.has(i.dimension + SEP + i.item) && seen.add(i.dimension + SEP + i.item)) };
   }
   return { ...lead, f };
+}
+
+interface Item {
+  dimension: string;
+  item: string;
 }

@@ -318,8 +318,9 @@ describe('details.allow', () => {
 
   it.each(cases)('%s names the item an operator allows to quiet it, in a form the allow API takes', (_name, evaluate, baseline) => {
     const f = evaluate(view(baseline));
-    const allow = f!.details.allow as { dimension: string; item: string };
-    expect(parseAllow(allow)).toEqual([allow]);
-    expect(evaluate(view({ ...baseline, [key(allow.dimension as Dimension, allow.item)]: 1 }))).toBeNull();
+    const allow = f!.details.allow as Array<{ dimension: string; item: string }>;
+    expect(parseAllow({ items: allow })).toEqual(allow);
+    const allowed = Object.fromEntries(allow.map((a) => [key(a.dimension as Dimension, a.item), 1]));
+    expect(evaluate(view({ ...baseline, ...allowed }))).toBeNull();
   });
 });

@@ -31,4 +31,16 @@ describe('merging findings about one step', () => {
       expect(merged.f.spanIds.sort()).toEqual(['s0', 's1', 's2', 's3']);
     }
   });
+
+  it("a scope_drift step's more significant new item leads on a tie (a new tool's call to a new host: the host), and every item and allow item is kept", () => {
+    const tool = reported(finding({ detector: 'scope_drift', severity: 'medium', subject: 'tool:summarize', details: { newItems: [{ dimension: 'tool', item: 'summarize' }] } }));
+    const host = reported(finding({ detector: 'scope_drift', severity: 'medium', subject: 'host:paste.evil.example', details: { newItems: [{ dimension: 'host', item: 'paste.evil.example' }] } }));
+    const merged = mergeFindings(tool, host);
+    expect(merged.f.subject).toBe('host:paste.evil.example');
+    expect(merged.f.details.newItems).toEqual([{ dimension: 'host', item: 'paste.evil.example' }, { dimension: 'tool', item: 'summarize' }]);
+    const write = (item: string) => reported(finding({ detector: 'unexpected_write', subject: item, details: { allow: [{ dimension: 'access', item: `${item}|delete` }] } }));
+    expect(mergeFindings(write('crm.search'), write('crm.internal/x')).f.details.allow).toEqual([
+      { dimension: 'access', item: 'crm.search|delete' }, { dimension: 'access', item: 'crm.internal/x|delete' },
+    ]);
+  });
 });

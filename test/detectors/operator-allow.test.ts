@@ -1,0 +1,75 @@
+/**
+ * An operator's allow, as an analyst uses it: allowing what an alert names makes the behaviour normal, and
+ * only that (review21 H1, H2).
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Action } from '../../src/actions/types.js';
+import { configSchema } from '../../src/config/schema.js';
+import type { Dimension } from '../../baselines/keys.js';
+import { action as act, engineHarness, type EngineHarness } from './harness.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const config = configSchema.parse({ zones: { internal: ['*.internal'] } });
+const ID = 'spiffe://acme/agent-7';
+const CUSTOMER = 'crm.internal/api/customers/{id}';
+
+let h: EngineHarness;
+beforeEach(() => {
+  h = engineHarness(config, () => T0);
+});
+afterEach(() => h.close());
+
+let traces = 0;
+/** A `crm.search` tool call and the HTTP call it made, one trace: both of one access class. */
+function toolCall(time: number, access: 'read' | 'delete'): Action[] {
+  const traceId = (++traces).toString(16).padStart(32, 'f');
+  const tool = act({ identity: ID, time, traceId, spanId: 'a'.repeat(16), access });
+  const http = act({ identity: ID, time: time + 5, traceId, spanId: 'b'.repeat(16), parentSpanId: tool.spanId, kind: 'http', target: CUSTOMER, host: 'crm.internal', zone: 'internal', access });
+  return [tool, http];
+}
+
+/** 32 hours of reads, 320 tool calls, and a call to GitHub now and then: judged against itself afterwards. Returns the next time. */
+function learn(): number {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 6 * MIN) {
+    h.feed(toolCall(t, 'read'));
+    if (i % 10 === 0) h.feed([act({ identity: ID, time: t + MIN, kind: 'http', target: 'api.github.com/repos', host: 'api.github.com', zone: 'external' })]);
+  }
+  expect(h.alerts).toEqual([]);
+  return t;
+}
+
+// Regression (review21 H1): a tool's delete and its HTTP DELETE merge into one alert, which named only the
+// tool's allow item; after the operator allowed it, the same call raised a second alert (and, with a
+// revocation rule, revoked the agent's refreshed token).
+it("an alert on a tool's step names every item to allow, and allowing them quiets the same call", () => {
+  const t = learn();
+  h.feed(toolCall(t, 'delete'));
+  expect(h.alerts).toHaveLength(1);
+  const allow = h.alerts[0].evidence.allow as Array<{ dimension: Dimension; item: string }>;
+  expect(allow).toEqual([
+    { dimension: 'access', item: 'crm.search|delete' },
+    { dimension: 'access', item: `${CUSTOMER}|delete` },
+  ]);
+  expect(h.engine.allow(ID, allow, h.db)).toBe(true);
+  h.feed(toolCall(t + 2 * 60 * MIN, 'delete')); // after the suppression window: a new alert if it were not normal
+  expect(h.alerts).toHaveLength(1);
+});
+
+// Regression (review21 H2): allowing the new tool of a held finding dropped all of it, the new external
+// host its call reached included: that first contact was never raised, nor learned.
+it('allowing part of a held scope_drift finding drops only that part: the new host it also named is raised', () => {
+  const t = learn();
+  const traceId = 'e'.repeat(32);
+  const tool = act({ identity: ID, time: t, traceId, spanId: 'c'.repeat(16), target: 'summarize' });
+  const call = act({ identity: ID, time: t + 5, traceId, spanId: 'd'.repeat(16), parentSpanId: tool.spanId, kind: 'http', target: 'paste.evil.example/api', host: 'paste.evil.example', zone: 'external' });
+  h.feed([tool, call]);
+  expect(h.alerts).toEqual([]); // held for a possible rollout
+  expect(h.engine.allow(ID, [{ dimension: 'tool', item: 'summarize' }], h.db)).toBe(true);
+  h.engine.finish(); // the hold runs out: no peer adopted the host
+  expect(h.alerts.map((a) => [a.detector, a.evidence.subject, a.title])).toEqual([['scope_drift', 'host:paste.evil.example', 'New host paste.evil.example']]);
+  const items = (h.alerts[0].evidence.newItems as Array<{ dimension: string; item: string }>).map((i) => `${i.dimension}:${i.item}`);
+  expect(items).toEqual(['host:paste.evil.example', 'target:paste.evil.example/api']);
+  expect(h.alerts[0].explanation).toContain('An operator has allowed tool `summarize` since');
+});
