@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { exposureWarnings } from './config/exposure.js';
 import { UserError } from './errors.js';
 import { createLogger } from './log.js';
 import { startDaemon, type Daemon } from './main.js';
@@ -93,7 +94,10 @@ async function replay(args: string[]): Promise<void> {
 
 function checkConfig(args: string[]): void {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
-  process.stdout.write(formatEffectiveConfig(load(values.config)));
+  const config = load(values.config);
+  process.stdout.write(formatEffectiveConfig(config));
+  // The warnings `serve` logs at start, before deploying rather than after (valid all the same: exit 0).
+  for (const w of exposureWarnings(config)) process.stderr.write(`vigil check-config: warning: ${w.key} ${w.message}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -28,7 +28,34 @@ export function createMetrics() {
   const alerts = new client.Counter({ name: 'vigil_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers: [registry] });
   const webhookDeliveries = new client.Counter({ name: 'vigil_webhook_deliveries_total', help: 'Webhook delivery attempts, by endpoint index and outcome (delivered, retry, failed, disabled)', labelNames: ['endpoint', 'outcome'], registers: [registry] });
   const webhookPending = new client.Gauge({ name: 'vigil_webhook_outbox_pending', help: 'Webhook deliveries waiting in the durable outbox', registers: [registry] });
-  const revocations = new client.Counter({ name: 'vigil_revocations_total', help: 'Revocation state changes, by broker and status', labelNames: ['broker', 'status'], registers: [registry] });
+  const revocations = new client.Counter({ name: 'vigil_revocations_total', help: 'Revocation state changes, by broker and status (a failed attempt that leaves one pending counts as pending again)', labelNames: ['broker', 'status'], registers: [registry] });
+  // Read from the store when scraped: credentials a rule said to revoke that are still valid, per broker.
+  let pendingRevocations: { brokers: string[]; read: () => Map<string, { n: number; oldest: number }>; now: () => number } | null = null;
+  const pendingByBroker = () => (pendingRevocations ? pendingRevocations.read() : new Map<string, { n: number; oldest: number }>());
+  new client.Gauge({
+    name: 'vigil_revocations_pending', help: 'Revocations not yet confirmed by their broker (the credential is still valid), by broker', labelNames: ['broker'], registers: [registry],
+    collect() {
+      const pending = pendingByBroker();
+      for (const broker of pendingRevocations?.brokers ?? []) this.set({ broker }, pending.get(broker)?.n ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'vigil_revocation_oldest_pending_seconds', help: 'Age of the oldest revocation still pending, by broker (0 when none)', labelNames: ['broker'], registers: [registry],
+    collect() {
+      const pending = pendingByBroker();
+      const now = pendingRevocations?.now() ?? 0;
+      for (const broker of pendingRevocations?.brokers ?? []) {
+        const oldest = pending.get(broker)?.oldest;
+        this.set({ broker }, oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000));
+      }
+    },
+  });
+  /** Where the pending-revocation gauges read (the revocation engine starts after the metrics). */
+  const watchPendingRevocations = (brokers: string[], read: () => Map<string, { n: number; oldest: number }>, now: () => number) => {
+    pendingRevocations = { brokers, read, now };
+  };
+  const apiUnauthorized = new client.Counter({ name: 'vigil_api_requests_unauthorized_total', help: 'API requests and websocket upgrades refused for a missing or wrong token', labelNames: ['surface'], registers: [registry] });
+  for (const surface of ['rest', 'websocket']) apiUnauthorized.inc({ surface }, 0);
   const websocketClients = new client.Gauge({ name: 'vigil_websocket_clients', help: 'Connected alert-stream websocket clients', registers: [registry] });
   const websocketDropped = new client.Counter({ name: 'vigil_websocket_slow_closes_total', help: 'Websocket clients closed because they fell too far behind', registers: [registry] });
   const queueDepth = new client.Gauge({ name: 'vigil_ingest_queue_spans', help: 'Spans waiting in the ingest queue', registers: [registry] });
@@ -147,6 +174,7 @@ export function createMetrics() {
     webhookDeliveries,
     webhookPending,
     revocations,
+    apiUnauthorized,
     websocketClients,
     websocketDropped,
     queueDepth,
@@ -163,6 +191,7 @@ export function createMetrics() {
     countPeers,
     actionsLate,
     countLate,
+    watchPendingRevocations,
     watchIngestWorker,
   };
 }

@@ -8,7 +8,7 @@ import { ALERT_SOURCES } from '../../detectors/types.js';
 import { SEVERITIES, type Severity } from '../config/schema.js';
 import type { AlertFeed } from './alert-feed.js';
 import { BadRequest } from './json-body.js';
-import { pathSegment, sendJson, type ApiServer } from './server.js';
+import { clientAddress, pathSegment, sendJson, type ApiServer } from './server.js';
 
 /** What the websocket and REST filters match on (an alert, or what an update frame is about). */
 export interface AlertFacts {
@@ -143,7 +143,7 @@ export interface RevocationSource {
   /** The cursor of the newest revocation (0 when there is none). */
   newest(): number;
   /** An operator's retry: the revocation's new state, why it cannot be retried, or undefined when unknown. */
-  retry(id: string): { revocation: unknown } | { refused: string } | undefined;
+  retry(id: string, by: string): { revocation: unknown } | { refused: string } | undefined;
 }
 
 /** Registers `GET /v1/alerts`, `GET /v1/revocations` and `POST /v1/revocations/{id}/retry`; `revocations()` is read per request (wired late). */
@@ -169,9 +169,9 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     sendJson(res, 200, source?.page(since, q.limit) ?? { revocations: [], next: since });
   });
 
-  api.routePattern('POST', /^\/v1\/revocations\/[^/]+\/retry$/, (_req, res, url) => {
+  api.routePattern('POST', /^\/v1\/revocations\/[^/]+\/retry$/, (req, res, url) => {
     const id = pathSegment(url, 3, 'revocation id');
-    const outcome = revocations()?.retry(id);
+    const outcome = revocations()?.retry(id, clientAddress(req));
     if (outcome === undefined) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown revocation ${id}` });
     if ('refused' in outcome) return sendJson(res, 409, { error: 'VIGIL_ERR_CONFLICT', message: outcome.refused });
     sendJson(res, 200, outcome);

@@ -12,7 +12,7 @@ import type { DetectionEngine } from '../detect/engine.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
 import { BadRequest, readJson } from './json-body.js';
-import { pathSegment, sendJson, type ApiServer } from './server.js';
+import { clientAddress, pathSegment, sendJson, type ApiServer } from './server.js';
 
 const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 /** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
@@ -67,14 +67,14 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
     const identity = pathSegment(url, 3, 'identity');
     const items = parseAllow(await readJson(req));
     if (!engine.allow(identity, items, db)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
-    logger.info({ identity, items }, 'operator allowed baseline items');
+    logger.info({ identity, items, by: clientAddress(req) }, 'operator allowed baseline items');
     sendJson(res, 200, { identity, allowed: items });
   });
 
-  api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (_req, res, url) => {
+  api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     if (!engine.reset(identity)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
-    logger.warn({ identity }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
+    logger.warn({ identity, by: clientAddress(req) }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
     sendJson(res, 200, { identity, reset: true });
   });
 

@@ -62,12 +62,22 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
+/** Who sent a request, for the log of what operators do (one shared token says nothing of who). */
+export function clientAddress(req: http.IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? 'unknown'}:${req.socket.remotePort ?? ''}`;
+}
+
+/** Refusals for a wrong or missing token are said at most this often (counted always): a scan must not flood the log. */
+const REFUSALS_LOGGED_EVERY_MS = 60_000;
+
 export class ApiServer {
   readonly server: http.Server;
   private readonly listener: HttpListener;
   private readonly routes = new Map<string, RouteHandler>();
   private readonly patterns: Array<{ method: string; pattern: RegExp; handler: RouteHandler }> = [];
   private closed = false;
+  private refusedSinceLogged = 0;
+  private refusalLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: ApiServerDeps) {
     this.listener = createHttpServer(deps.config.api.tls, 'api', deps.logger, {}, (req, res) => void this.handle(req, res).catch((err) => this.failed(res, err)));
@@ -117,6 +127,20 @@ export class ApiServer {
     return [...methods].sort();
   }
 
+  /**
+   * A request refused for a missing or wrong token (`surface`: rest or websocket): counted in /metrics, and
+   * a warning naming the latest caller at most once a minute — someone guessing, or a client with a stale token.
+   */
+  refused(req: http.IncomingMessage, surface: 'rest' | 'websocket'): void {
+    this.deps.metrics.apiUnauthorized.inc({ surface });
+    this.refusedSinceLogged++;
+    const now = Date.now();
+    if (now - this.refusalLoggedAt < REFUSALS_LOGGED_EVERY_MS) return;
+    this.deps.logger.warn({ refused: this.refusedSinceLogged, latest: clientAddress(req), surface }, `${this.refusedSinceLogged} API request(s) refused for a missing or wrong token since the last such warning; the latest from ${clientAddress(req)}`);
+    this.refusalLoggedAt = now;
+    this.refusedSinceLogged = 0;
+  }
+
   /** True when the request carries the API token (used by the websocket upgrade too). */
   authorized(req: http.IncomingMessage): boolean {
     return tokenMatches(this.deps.token, bearerToken(req.headers.authorization));
@@ -135,6 +159,7 @@ export class ApiServer {
     if (methods.length === 0) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `no route for ${url.pathname}` });
     const isPublic = PUBLIC_PATHS.has(url.pathname) || (url.pathname === '/metrics' && config.api.metricsPublic);
     if (!isPublic && !this.authorized(req)) {
+      this.refused(req, 'rest');
       res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
       return sendJson(res, 401, { error: 'VIGIL_ERR_UNAUTHORIZED', message: 'a valid API token is required (Authorization: Bearer <token>)' });
     }

@@ -149,6 +149,7 @@ export class AlertStream {
       .map((p) => p.trim())
       .filter(Boolean);
     if (!this.deps.api.authorized(req) && !offered.some((p) => this.bearerProtocolMatches(p))) {
+      this.deps.api.refused(req, 'websocket');
       return reject(socket, 401, 'VIGIL_ERR_UNAUTHORIZED', `a valid API token is required (Authorization: Bearer <token>, or the subprotocols ${SUBPROTOCOL}, ${BEARER_PROTOCOL}<base64url(token)>)`);
     }
     // Offering protocols without ours would leave none to select; browsers then fail with no reason.

@@ -61,7 +61,8 @@ export class RevocationEngine {
     // Safety first: a switch back to dry_run must stop calls already queued in enforce mode.
     const enforce = config.revocation.mode === 'enforce';
     if (enforce) deps.db.transaction(() => rerouteStranded({ store: this.store, brokers: this.brokers, rules: config.revocation.rules, logger, now: this.now() }))();
-    else for (const [broker, n] of this.store.pendingByBroker()) logger.warn({ broker, pending: n }, 'pending revocations are not sent while revocation.mode is dry_run');
+    else for (const [broker, { n }] of this.store.pendingByBroker()) logger.warn({ broker, pending: n }, 'pending revocations are not sent while revocation.mode is dry_run');
+    metrics.watchPendingRevocations([...this.brokers.keys()], () => this.store.pendingByBroker(), this.now);
     this.sender = enforce ? new RevocationSender({ ...deps, now: this.now, store: this.store, brokers: this.brokers, announce: (row) => this.announce(row) }) : null;
   }
 
@@ -175,7 +176,7 @@ export class RevocationEngine {
    * broker's idempotency key) and its attempt count. A pending one is sent at once, ending its broker's
    * backoff. Returns its new state; `refused` says why nothing changed; undefined: no such revocation.
    */
-  retry(id: string): { revocation: RevocationRecord } | { refused: string } | undefined {
+  retry(id: string, by = 'an operator'): { revocation: RevocationRecord } | { refused: string } | undefined {
     const row = this.store.get(id);
     if (row === undefined) return undefined;
     if (this.sender === null) return { refused: 'revocation.mode is dry_run, so no broker is called; set it to enforce and restart to revoke' };
@@ -184,13 +185,13 @@ export class RevocationEngine {
     if (row.status === 'pending' && this.brokers.has(row.broker)) {
       this.store.dueNow(id, now);
       this.sender.resume(row.broker);
-      this.deps.logger.info({ revocationId: id, broker: row.broker }, 'revocation retried by the operator: sending now');
-      return { revocation: toRecord({ ...row, next_at: now }) };
+      this.deps.logger.info({ revocationId: id, broker: row.broker, by }, 'revocation retried by the operator: sending now');
+      return { revocation: toRecord({ ...row, next_at: now, reason: `sending now (retried by the operator; before: ${row.reason})` }) };
     }
     const match = matchRule(this.deps.config.revocation.rules, { detector: row.detector as Alert['detector'], severity: row.severity as Alert['severity'] }, row.credential_type);
     if (!match) return { refused: `no revocation rule matches it now (${row.detector}, ${row.severity}, credential type ${row.credential_type ?? 'unknown'})` };
     const broker = this.brokers.get(match.rule.broker)!;
-    const why = `retried by the operator; revocation.rules[${match.index}] matched ${row.detector} (${row.severity}) on alert ${row.alert_id}`;
+    const why = `retried by the operator (${by}); revocation.rules[${match.index}] matched ${row.detector} (${row.severity}) on alert ${row.alert_id}`;
     const next = routeThrough(row, broker, why, now);
     if (next.status !== 'pending') return { refused: next.reason };
     next.cred_key = keyAfterRouting(this.store, next);
@@ -236,8 +237,11 @@ export class RevocationEngine {
     const { metrics, logger } = this.deps;
     metrics.revocations.inc({ broker: row.broker, status: row.status });
     const record = toRecord(row);
-    const level = row.status === 'failed' ? 'error' : row.status === 'dry_run' || row.status === 'pending' ? 'info' : 'warn';
-    logger[level]({ revocation: record }, `revocation ${record.status}: ${record.reason}`);
+    // A broker that keeps failing leaves a credential valid that a rule said to revoke: a warning at its
+    // first failed attempt and every tenth after (webhooks warn at their fifth), not only info lines.
+    const stillFailing = row.status === 'pending' && row.attempts > 0 && (row.attempts === 1 || row.attempts % 10 === 0);
+    const level = row.status === 'failed' ? 'error' : stillFailing ? 'warn' : row.status === 'dry_run' || row.status === 'pending' ? 'info' : 'warn';
+    logger[level]({ revocation: record }, `revocation ${record.status}: ${record.reason}${stillFailing ? ' — the credential is still valid' : ''}`);
     for (const l of this.listeners) {
       try {
         l(record);

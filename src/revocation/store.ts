@@ -105,7 +105,7 @@ export class RevocationStore {
       page: db.prepare(`SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > ? ORDER BY rowid LIMIT ?`),
       newestPosition: db.prepare('SELECT coalesce(max(rowid), 0) FROM revocations').pluck(),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
-      pendingByBroker: db.prepare(`SELECT broker, count(*) AS n FROM revocations WHERE status = 'pending' GROUP BY broker`),
+      pendingByBroker: db.prepare(`SELECT broker, count(*) AS n, min(created_at) AS oldest FROM revocations WHERE status = 'pending' GROUP BY broker`),
       pendingOn: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? ORDER BY created_at, rowid`),
       update: db.prepare(
         `UPDATE revocations SET cred_key = @cred_key, credential_type = @credential_type, alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
@@ -208,8 +208,9 @@ export class RevocationStore {
     return this.stmts.due.all(broker, now, limit) as RevocationRow[];
   }
 
-  pendingByBroker(): Map<string, number> {
-    return new Map((this.stmts.pendingByBroker.all() as Array<{ broker: string; n: number }>).map((r) => [r.broker, r.n]));
+  /** Pending revocations per broker: how many, and when the oldest was created. */
+  pendingByBroker(): Map<string, { n: number; oldest: number }> {
+    return new Map((this.stmts.pendingByBroker.all() as Array<{ broker: string; n: number; oldest: number }>).map((r) => [r.broker, { n: r.n, oldest: r.oldest }]));
   }
 
   /** Pending revocations of one broker, oldest first. */

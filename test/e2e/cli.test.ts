@@ -183,6 +183,17 @@ describe('vigil check-config', () => {
     const r = vigil(['check-config']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('endpoint: 127.0.0.1:4317');
+    expect(r.stderr).toBe(''); // loopback only: nothing exposed
+  });
+
+  // Review21 M3: the warnings serve logs at start were not shown by the command run before deploying.
+  it('warns, as serve does, of settings that expose Vigil on a network: valid all the same, exit 0', () => {
+    const file = path.join(tmpDir(), 'exposed.yaml');
+    fs.writeFileSync(file, 'api:\n  endpoint: 0.0.0.0:8790\nreceivers:\n  otlp:\n    http:\n      endpoint: 0.0.0.0:4318\n');
+    const r = vigil(['check-config', '--config', file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('vigil check-config: warning: api.endpoint is reachable from other hosts without TLS');
+    expect(r.stderr).toContain('vigil check-config: warning: receivers.otlp.http.endpoint is reachable from other hosts and admits anyone');
   });
 
   it('reports each problem with its key path, exit 1, no stack trace', () => {

@@ -303,6 +303,29 @@ describe('revocation engine', () => {
     expect(t.announced[1].reason).toMatch(/attempt 1 to broker "hook" failed \(HTTP 503\); retrying/);
   });
 
+  // Review21 M2: a broker that was down showed only info lines and a counter of state changes.
+  it('a broker that keeps failing is a warning, and /metrics shows the credentials still valid and for how long', async () => {
+    let up = false;
+    const b = await broker(() => ({ status: up ? 200 : 503 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const metric = async (name: string) => {
+      const text = await t.daemon.metrics.registry.metrics();
+      return Number(new RegExp(`^${name}\\{broker="hook"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    };
+    expect(await metric('vigil_revocations_pending')).toBe(0);
+    raise(t.daemon);
+    await waitFor(() => t.announced.some((r) => r.attempts >= 1), 'a failed attempt');
+    const warnings = t.logs.map((l) => JSON.parse(l)).filter((l) => l.level === 40 && /revocation pending/.test(l.msg));
+    expect(warnings[0].msg).toMatch(/attempt 1 to broker "hook" failed \(HTTP 503\); retrying .* the credential is still valid$/);
+    expect(await metric('vigil_revocations_pending')).toBe(1);
+    await sleep(50);
+    expect(await metric('vigil_revocation_oldest_pending_seconds')).toBeGreaterThan(0);
+    up = true;
+    await waitFor(() => t.announced.some((r) => r.status === 'succeeded'), 'success');
+    expect(await metric('vigil_revocations_pending')).toBe(0);
+    expect(await metric('vigil_revocation_oldest_pending_seconds')).toBe(0);
+  });
+
   // Regression: a broker answering 503 with `Retry-After: 0` was called in a tight loop, each call writing
   // an attempt row and a websocket announcement.
   it('does not hammer a broker that answers 503 with Retry-After: 0', async () => {

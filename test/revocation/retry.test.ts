@@ -87,7 +87,7 @@ describe('retrying a revocation', () => {
 
     down = false;
     const r = await retry(t, id);
-    expect(r).toMatchObject({ status: 200, body: { revocation: { revocationId: id, status: 'pending', attempts: 1 } } });
+    expect(r).toMatchObject({ status: 200, body: { revocation: { revocationId: id, status: 'pending', attempts: 1, reason: expect.stringMatching(/^sending now \(retried by the operator; before: attempt 1 /) } } });
     await waitFor(() => t.daemon.revocations.list().find((x) => x.revocationId === id)?.status === 'succeeded', 'the retried revocation');
     expect(b.received).toHaveLength(3);
   });
