@@ -14,12 +14,13 @@ import { exposureWarnings } from './config/exposure.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 import { DetectionEngine } from './detect/engine.js';
-import { reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
+import { reportDisputedCredential, reportRevokedCredentialUse, reportSuspectSpans } from './detect/telemetry-integrity.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import { RevocationEngine } from './revocation/engine.js';
 import { CredentialOwners } from './revocation/owners.js';
+import { MAX_REVOKED, RevokedCredentials } from './revocation/revoked.js';
 import { WebhookOutbox } from './sinks/webhooks.js';
 import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
@@ -105,6 +106,9 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.
     const revocations = new RevocationEngine({ db, config, metrics, logger, owners });
+    const revoked = new RevokedCredentials(revocations.revokedCredentials(MAX_REVOKED), (action, at) => reportRevokedCredentialUse(alerts, action, at));
+    revocations.subscribe((r) => revoked.noteRevocation(r));
+    pipeline.addSink((actions) => revoked.note(actions));
     const webhooks = new WebhookOutbox({ db, config, metrics, logger });
     alerts.setResponder(revocations);
     alerts.addRaiseHook({ begin: () => webhooks.begin(), raised: (alert) => webhooks.enqueue(alert) });

@@ -8,6 +8,8 @@
  *   not let it speak for: impersonation, or a Collector routed to the wrong fleet. The alert is the client's.
  * - `credential_of_another`: an identity presented a credential an identity of another peer group
  *   presented first (revocation/owners.ts): a stolen token, or spans naming a victim's to get it revoked.
+ * - `revoked_credential_in_use`: a credential presented after its broker confirmed it revoked
+ *   (revocation/revoked.ts): a revocation that did not take, or replayed spans.
  * Each folds like any alert (per identity and subject within `alerts.suppressionWindow`). No revocation
  * rule matches them: what they name is a claim Vigil refused.
  */
@@ -75,6 +77,30 @@ export function reportDisputedCredential(alerts: AlertManager, action: Action, o
       tags: ['OWASP-ASI03', 'OWASP-NHI9', 'MAESTRO-L5'],
     },
     action,
+    action.identity,
+  );
+}
+
+/** An identity presented a credential after its revocation succeeded (revocation/revoked.ts). */
+export function reportRevokedCredentialUse(alerts: AlertManager, action: Action, revokedAt: number): void {
+  const id = action.credential!.id;
+  alerts.report(
+    {
+      detector: 'telemetry_integrity',
+      severity: 'high',
+      score: 0.9,
+      subject: `revoked_credential_in_use:${id}`,
+      title: `Revoked credential ${id} still in use`,
+      explanation:
+        `${action.identity} presented credential ${id} ${span(action.time - revokedAt)} after its broker confirmed it revoked ` +
+        `(${new Date(revokedAt).toISOString()}). The revocation may not have taken (a broker that acknowledged and did nothing, ` +
+        `a gateway accepting it from a cache), or these spans are replayed: check the credential at its issuer.`,
+      traceIds: [action.traceId],
+      spanIds: [action.spanId],
+      details: { reason: 'revoked_credential_in_use', credentialId: id, revokedAt: new Date(revokedAt).toISOString() },
+      tags: ['OWASP-NHI1', 'OWASP-NHI7', 'MAESTRO-L5'],
+    },
+    { ...action, credential: null },
     action.identity,
   );
 }

@@ -71,6 +71,11 @@ export class RevocationEngine {
     this.listeners.push(listener);
   }
 
+  /** Credentials revoked, with when (ms), the latest `limit`, oldest first. */
+  revokedCredentials(limit: number): Array<[string, number]> {
+    return this.store.succeeded(limit);
+  }
+
   /** Every revocation with its current state, oldest first (`GET /v1/revocations`). */
   list(): RevocationRecord[] {
     return this.store.all().map(toRecord);

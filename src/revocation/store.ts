@@ -105,6 +105,7 @@ export class RevocationStore {
       page: db.prepare(`SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > ? ORDER BY rowid LIMIT ?`),
       newestPosition: db.prepare('SELECT coalesce(max(rowid), 0) FROM revocations').pluck(),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
+      succeeded: db.prepare(`SELECT credential_id, at FROM revocations WHERE status = 'succeeded' AND credential_id IS NOT NULL ORDER BY at DESC LIMIT ?`),
       pendingByBroker: db.prepare(`SELECT broker, count(*) AS n, min(created_at) AS oldest FROM revocations WHERE status = 'pending' GROUP BY broker`),
       pendingOn: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? ORDER BY created_at, rowid`),
       update: db.prepare(
@@ -206,6 +207,11 @@ export class RevocationStore {
 
   due(broker: string, now: number, limit: number): RevocationRow[] {
     return this.stmts.due.all(broker, now, limit) as RevocationRow[];
+  }
+
+  /** Credentials revoked, with when, the latest `limit`, oldest first. */
+  succeeded(limit: number): Array<[string, number]> {
+    return (this.stmts.succeeded.all(limit) as Array<{ credential_id: string; at: number }>).reverse().map((r) => [r.credential_id, r.at]);
   }
 
   /** Pending revocations per broker: how many, and when the oldest was created. */
