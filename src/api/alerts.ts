@@ -6,6 +6,7 @@
  */
 import { ALERT_SOURCES } from '../../detectors/types.js';
 import { SEVERITIES, type Severity } from '../config/schema.js';
+import { REVOCATION_STATUSES } from '../revocation/types.js';
 import type { AlertFeed } from './alert-feed.js';
 import { BadRequest } from './json-body.js';
 import { clientAddress, pathSegment, sendJson, type ApiServer } from './server.js';
@@ -139,7 +140,7 @@ export interface RevocationSource {
   /** Every revocation with its current state. */
   list(): unknown[];
   /** Up to `limit` revocations created after cursor `since`, and the cursor to pass next. */
-  page(since: number, limit: number): { revocations: unknown[]; next: number };
+  page(since: number, limit: number, only: { status?: string; identity?: string }): { revocations: unknown[]; next: number };
   /** The cursor of the newest revocation (0 when there is none). */
   newest(): number;
   /** An operator's retry: the revocation's new state, why it cannot be retried, or undefined when unknown. */
@@ -161,12 +162,18 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     // Without parameters: every record (CONTRACT §2). Records are kept for audit, so after months there
     // may be 100k+; `since`/`limit` page them in creation order, as `/v1/alerts` pages alerts, so a
     // dashboard need not fetch (and the event loop serialise) them all at once.
-    const q = parseAlertQuery(url.searchParams, ['since', 'limit']);
+    // `status` and `identity` pick out, say, the pending ones (credentials still valid) or one agent's.
+    const params = new URLSearchParams([...url.searchParams].filter(([k]) => k !== 'status' && k !== 'identity'));
+    for (const key of new Set(url.searchParams.keys())) {
+      if (!['since', 'limit', 'status', 'identity'].includes(key)) throw new BadRequest(`unknown query parameter "${key}"; allowed: since, limit, status, identity`);
+    }
+    const q = parseAlertQuery(params, ['since', 'limit']);
+    const only = { status: single(url.searchParams, 'status', REVOCATION_STATUSES), identity: single(url.searchParams, 'identity') };
     const source = revocations();
     if (url.searchParams.size === 0) return sendJson(res, 200, { revocations: source?.list() ?? [] });
     checkCursor(q.since, source?.newest() ?? 0, 'revocations');
     const since = q.since ?? 0;
-    sendJson(res, 200, source?.page(since, q.limit) ?? { revocations: [], next: since });
+    sendJson(res, 200, source?.page(since, q.limit, only) ?? { revocations: [], next: since });
   });
 
   api.routePattern('POST', /^\/v1\/revocations\/[^/]+\/retry$/, (req, res, url) => {
@@ -176,4 +183,13 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     if ('refused' in outcome) return sendJson(res, 409, { error: 'VIGIL_ERR_CONFLICT', message: outcome.refused });
     sendJson(res, 200, outcome);
   });
+}
+
+/** A parameter given at most once, non-empty, and one of `values` when given; undefined when absent. */
+function single(params: URLSearchParams, key: string, values?: readonly string[]): string | undefined {
+  const all = params.getAll(key);
+  if (all.length === 0) return undefined;
+  if (all.length > 1 || all[0] === '') throw new BadRequest(`${key}: give it once, not empty`);
+  if (values && !values.includes(all[0])) throw new BadRequest(`${key}: must be one of ${values.join(', ')}`);
+  return all[0];
 }

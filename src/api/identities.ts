@@ -1,5 +1,6 @@
 /**
- * Identity routes: `GET /v1/identities/{identity}` (what the baseline holds),
+ * Identity routes: `GET /v1/identities` (every identity known, a page at a time),
+ * `GET /v1/identities/{identity}` (what the baseline holds),
  * `POST /v1/identities/{identity}/allow` (an operator makes items normal — the only way besides alert-free
  * use and peer rollouts, so an attacker cannot teach the baseline) and
  * `POST /v1/identities/{identity}/reset` (an operator makes it forget what it learned). Identities are
@@ -11,9 +12,11 @@ import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
 import type { DetectionEngine } from '../detect/engine.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
+import { DEFAULT_LIMIT, MAX_LIMIT } from './alerts.js';
 import { BadRequest, readJson } from './json-body.js';
 import { clientAddress, pathSegment, sendJson, type ApiServer } from './server.js';
 
+const LIST_PARAMS = ['after', 'limit', 'peerGroup'];
 const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 /** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
 const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
@@ -76,6 +79,25 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
     if (!engine.reset(identity)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
     logger.warn({ identity, by: clientAddress(req) }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
     sendJson(res, 200, { identity, reset: true });
+  });
+
+  // Every identity Vigil knows, in identity order, `limit` at a time (keyset: `after` the last one given).
+  const list = db.prepare(
+    `SELECT identity, peer_group AS peerGroup, first_seen AS firstSeen, last_seen AS lastSeen, actions FROM identities
+     WHERE identity > @after AND (@peerGroup IS NULL OR peer_group = @peerGroup) ORDER BY identity LIMIT @limit`,
+  );
+  api.route('GET /v1/identities', (_req, res, url) => {
+    const p = url.searchParams;
+    for (const key of new Set(p.keys())) {
+      if (!LIST_PARAMS.includes(key) || p.getAll(key).length > 1) throw new BadRequest(`${key}: ${LIST_PARAMS.includes(key) ? 'give it at most once' : `unknown query parameter; allowed: ${LIST_PARAMS.join(', ')}`}`);
+    }
+    const limit = p.get('limit');
+    if (limit !== null && !/^[1-9]\d*$/.test(limit)) throw new BadRequest(`limit: must be a whole number >= 1 (values above ${MAX_LIMIT} are capped)`);
+    const n = limit === null ? DEFAULT_LIMIT : Math.min(Number(limit), MAX_LIMIT);
+    const rows = list.all({ after: p.get('after') ?? '', peerGroup: p.get('peerGroup'), limit: n }) as Array<{ identity: string; peerGroup: string; firstSeen: number; lastSeen: number; actions: number }>;
+    const identities = rows.map((r) => ({ ...r, firstSeen: new Date(r.firstSeen).toISOString(), lastSeen: new Date(r.lastSeen).toISOString() }));
+    // `next` is the `after` of the following page; null once this page is the last.
+    sendJson(res, 200, { identities, next: rows.length === n ? rows[n - 1].identity : null });
   });
 
   api.routePattern('GET', /^\/v1\/identities\/[^/]+$/, (_req, res, url) => {

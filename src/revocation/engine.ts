@@ -28,7 +28,7 @@ import { createBrokers } from './brokers.js';
 import { keyAfterRouting, rerouteStranded, routeThrough } from './reroute.js';
 import { matchRule } from './rules.js';
 import { RevocationSender } from './sender.js';
-import { credentialKey, RevocationStore, sessionsKey, toRecord, type RevocationRow } from './store.js';
+import { credentialKey, RevocationStore, sessionsKey, toRecord, type RevocationFilter, type RevocationRow } from './store.js';
 import { REVOCATION_STATUSES, type Broker, type RevocationRecord } from './types.js';
 
 export interface RevocationEngineDeps {
@@ -81,9 +81,9 @@ export class RevocationEngine {
     return this.store.all().map(toRecord);
   }
 
-  /** Up to `limit` revocations created after cursor `since`, and the cursor to pass next. */
-  page(since: number, limit: number): { revocations: RevocationRecord[]; next: number } {
-    const rows = this.store.page(since, limit);
+  /** Up to `limit` revocations created after cursor `since` (of `only` a status or identity), and the cursor to pass next. */
+  page(since: number, limit: number, only?: RevocationFilter): { revocations: RevocationRecord[]; next: number } {
+    const rows = this.store.page(since, limit, only);
     return { revocations: rows.map(toRecord), next: rows.length > 0 ? rows[rows.length - 1].position : since };
   }
 

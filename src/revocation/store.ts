@@ -102,7 +102,9 @@ export class RevocationStore {
       get: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE id = ?`),
       byCredentialId: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE credential_id = ? ORDER BY rowid`),
       all: db.prepare(`SELECT ${COLUMNS} FROM revocations ORDER BY rowid`), // creation order, as `page` gives it
-      page: db.prepare(`SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > ? ORDER BY rowid LIMIT ?`),
+      page: db.prepare(
+        `SELECT rowid AS position, ${COLUMNS} FROM revocations WHERE rowid > @since AND (@status IS NULL OR status = @status) AND (@identity IS NULL OR identity = @identity) ORDER BY rowid LIMIT @limit`,
+      ),
       newestPosition: db.prepare('SELECT coalesce(max(rowid), 0) FROM revocations').pluck(),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
       succeeded: db.prepare(`SELECT credential_id, at FROM revocations WHERE status = 'succeeded' AND credential_id IS NOT NULL ORDER BY at DESC LIMIT ?`),
@@ -196,8 +198,8 @@ export class RevocationStore {
   }
 
   /** Up to `limit` revocations created after `position` (a rowid), in creation order, each with its position. */
-  page(position: number, limit: number): Array<RevocationRow & { position: number }> {
-    return this.stmts.page.all(position, limit) as Array<RevocationRow & { position: number }>;
+  page(position: number, limit: number, only: RevocationFilter = {}): Array<RevocationRow & { position: number }> {
+    return this.stmts.page.all({ since: position, limit, status: only.status ?? null, identity: only.identity ?? null }) as Array<RevocationRow & { position: number }>;
   }
 
   /** Rows are never deleted (kept for audit), so a position once given stays the newest or below it. */
@@ -227,4 +229,10 @@ export class RevocationStore {
   attempts(id: string): AttemptRow[] {
     return this.stmts.attempts.all(id) as AttemptRow[];
   }
+}
+
+/** Which revocations a page holds: of one status, of one identity (absent: any). */
+export interface RevocationFilter {
+  status?: string;
+  identity?: string;
 }

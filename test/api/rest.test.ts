@@ -187,6 +187,46 @@ describe('GET /v1/revocations', () => {
     expect(ahead).toMatchObject({ status: 400, body: { error: 'VIGIL_ERR_BAD_REQUEST', message: expect.stringContaining(`newest revocation is at ${newest}`) } });
     expect((await get(r.apiUrl, `/v1/revocations?since=${newest}`)).body).toEqual({ revocations: [], next: newest });
     expect((await get(r.apiUrl, '/v1/revocations?limit=0')).status).toBe(400);
-    expect((await get(r.apiUrl, '/v1/revocations?status=failed')).status).toBe(400); // unknown: refused, as on /v1/alerts
+    expect((await get(r.apiUrl, '/v1/revocations?state=failed')).status).toBe(400); // unknown: refused, as on /v1/alerts
+  });
+
+  // Review21 L7: finding the pending (credentials still valid) or one agent's meant paging every record.
+  it('filters pages by status and by identity', async () => {
+    const page = async (q: string) => (await get(r.apiUrl, `/v1/revocations?${q}`)).body.revocations as Array<{ identity: string; status: string }>;
+    const all = await page('since=0&limit=1000');
+    const of = (f: (x: { identity: string; status: string }) => boolean) => all.filter(f);
+    expect((await page('status=not_revocable')).length).toBe(of((x) => x.status === 'not_revocable').length);
+    expect(await page('status=succeeded')).toEqual(of((x) => x.status === 'succeeded'));
+    expect(await page(`identity=${encodeURIComponent(A)}`)).toEqual(of((x) => x.identity === A));
+    expect(await page(`identity=${encodeURIComponent(B)}&status=succeeded`)).toEqual([]);
+    for (const q of ['status=revoked', 'status=', 'identity=a&identity=b']) expect((await get(r.apiUrl, `/v1/revocations?${q}`)).status, q).toBe(400);
+  });
+});
+
+// Review21 L7: there was no way to list the identities Vigil knows.
+describe('GET /v1/identities', () => {
+  it('lists identities in order, a page at a time, of one peer group when asked', async () => {
+    const i = await startApiDaemon();
+    try {
+      const names = ['spiffe://t/c', 'spiffe://t/a', 'spiffe://t/b'];
+      const time = Date.now();
+      for (const [n, identity] of names.entries()) {
+        i.daemon.identities.record({
+          time: time + n, endTime: time + n, identity, peerGroup: n === 0 ? 'ops' : 'support', kind: 'tool', target: 'x', access: 'read', host: null, zone: null,
+          sensitive: false, failed: false, retry: false, traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: '', credential: null, scopes: [], agent: null,
+        });
+      }
+      i.daemon.db.transaction(() => i.daemon.identities.flush())();
+      const first = await get(i.apiUrl, '/v1/identities?limit=2');
+      expect(first.body.identities.map((x: { identity: string }) => x.identity)).toEqual(['spiffe://t/a', 'spiffe://t/b']);
+      expect(first.body.identities[0]).toMatchObject({ peerGroup: 'support', actions: 1, firstSeen: new Date(time + 1).toISOString() });
+      const second = await get(i.apiUrl, `/v1/identities?limit=2&after=${encodeURIComponent(first.body.next)}`);
+      expect(second.body).toMatchObject({ identities: [{ identity: 'spiffe://t/c', peerGroup: 'ops' }], next: null });
+      expect((await get(i.apiUrl, '/v1/identities?peerGroup=ops')).body.identities.map((x: { identity: string }) => x.identity)).toEqual(['spiffe://t/c']);
+      for (const q of ['limit=0', 'page=2', 'after=a&after=b']) expect((await get(i.apiUrl, `/v1/identities?${q}`)).status, q).toBe(400);
+      expect((await get(i.apiUrl, '/v1/identities', null)).status).toBe(401);
+    } finally {
+      await i.close();
+    }
   });
 });
