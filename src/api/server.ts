@@ -1,7 +1,8 @@
 /**
- * The API listener: health, readiness and metrics now; the alert websocket, REST and SOC page join it in
- * later issues through `route`. Everything but /healthz and /readyz needs the bearer token (CONTRACT §2);
- * tokens are only ever read from headers, never from URLs, which end up in proxy and access logs.
+ * The API listener: health, readiness, metrics and the SOC page here; the alert websocket and REST routes
+ * join through `route`. Everything but /healthz, /readyz and the SOC page's static files needs the bearer
+ * token (CONTRACT §2; the page holds no data, and a browser cannot send a token on navigation); tokens are
+ * only ever read from headers, never from URLs, which end up in proxy and access logs.
  */
 import http from 'node:http';
 import type { Config } from '../config/schema.js';
@@ -10,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
 import { listenOn } from '../receiver/listen.js';
 import { BadRequest, BodyTooLarge } from './json-body.js';
+import { SOC_PATHS, serveSocPage } from './soc-page.js';
 import { bearerToken, tokenMatches } from './token.js';
 
 /** The health checks: answered without the token (CONTRACT §2), so probes need no secret. */
@@ -88,6 +90,7 @@ export class ApiServer {
       const status = deps.readiness();
       sendJson(res, status === 'ready' ? 200 : 503, { status });
     });
+    for (const p of SOC_PATHS) this.route(`GET ${p}`, (_req, res, url) => serveSocPage(url.pathname, res));
     this.route('GET /metrics', async (_req, res) => {
       const body = await deps.metrics.registry.metrics();
       res.writeHead(200, { 'Content-Type': deps.metrics.registry.contentType });
@@ -157,7 +160,7 @@ export class ApiServer {
     const methods = this.methodsAt(url.pathname);
     // Before auth, as it always was: which paths exist is no secret (the README lists them).
     if (methods.length === 0) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `no route for ${url.pathname}` });
-    const isPublic = PUBLIC_PATHS.has(url.pathname) || (url.pathname === '/metrics' && config.api.metricsPublic);
+    const isPublic = PUBLIC_PATHS.has(url.pathname) || SOC_PATHS.has(url.pathname) || (url.pathname === '/metrics' && config.api.metricsPublic);
     if (!isPublic && !this.authorized(req)) {
       this.refused(req, 'rest');
       res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');

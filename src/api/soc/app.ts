@@ -1,0 +1,168 @@
+/// <reference lib="dom" />
+/**
+ * The SOC page's script (served as /soc/app.js; no imports, no framework). It asks for the API token once
+ * per tab (kept in sessionStorage, never in a URL), streams alerts over the websocket with the token as a
+ * subprotocol (CONTRACT §2: browsers cannot set headers on a websocket), resumes from the last `seq` it
+ * saw after a disconnect, and shows the newest alerts with their updates and revocations.
+ *
+ * Every string from an alert comes from spans an agent wrote, so nothing is ever parsed as HTML: text
+ * goes in with textContent only (and the page's CSP allows no inline script besides).
+ */
+
+interface AlertView {
+  id: string;
+  seq: number;
+  eventTime: string;
+  detector: string;
+  severity: string;
+  identity: string;
+  title: string;
+  explanation: string;
+  count: number;
+  evidence: Record<string, unknown>;
+  response?: { action?: string; mode?: string; revocationId?: string };
+}
+interface RevocationView {
+  revocationId: string;
+  alertId: string;
+  status: string;
+  reason: string;
+  credentialId: string | null;
+}
+type Frame =
+  | { type: 'alert'; alert: AlertView }
+  | { type: 'update'; update: { id: string; count: number; lastEventTime: string } }
+  | { type: 'revocation'; revocation: RevocationView }
+  | { type: 'heartbeat'; seq: number };
+
+/** Rows kept on the page: the newest. */
+const MAX_ROWS = 500;
+const TOKEN_KEY = 'vigil.token';
+const SEVERITY_RANK: Record<string, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const alerts = new Map<string, { alert: AlertView; row: HTMLTableRowElement }>();
+const revocations = new Map<string, RevocationView>();
+let lastSeq = 0;
+let socket: WebSocket | null = null;
+let retryMs = 1000;
+let selected: string | null = null;
+
+function cell(text: string, className?: string): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function setStatus(text: string, state: 'ok' | 'down' | 'error'): void {
+  const s = byId('status');
+  s.textContent = text;
+  s.dataset.state = state;
+}
+
+function shown(a: AlertView): boolean {
+  return SEVERITY_RANK[a.severity] >= SEVERITY_RANK[byId<HTMLSelectElement>('min-severity').value];
+}
+
+function addAlert(a: AlertView): void {
+  if (alerts.has(a.id)) return;
+  const row = document.createElement('tr');
+  row.dataset.id = a.id;
+  row.append(cell(String(a.seq)), cell(a.eventTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z')), cell(a.severity, `sev sev-${a.severity}`), cell(a.detector), cell(a.identity), cell(a.title), cell(String(a.count), 'count'));
+  row.hidden = !shown(a);
+  row.addEventListener('click', () => select(a.id));
+  byId('alerts').prepend(row);
+  alerts.set(a.id, { alert: a, row });
+  lastSeq = Math.max(lastSeq, a.seq);
+  // The oldest rows go first (insertion order is seq order).
+  while (alerts.size > MAX_ROWS) {
+    const [oldest, entry] = alerts.entries().next().value!;
+    entry.row.remove();
+    alerts.delete(oldest);
+  }
+  byId('empty').hidden = alerts.size > 0;
+}
+
+function select(id: string): void {
+  const entry = alerts.get(id);
+  if (!entry) return;
+  selected = id;
+  for (const { row } of alerts.values()) row.classList.toggle('selected', row.dataset.id === id);
+  const a = entry.alert;
+  byId('detail').hidden = false;
+  byId('detail-title').textContent = a.title;
+  byId('detail-explanation').textContent = a.explanation;
+  byId('detail-meta').textContent = `${a.detector} · ${a.severity} · ${a.identity} · seen ${a.count} time(s) · alert ${a.id}`;
+  const revocation = a.response?.revocationId ? revocations.get(a.response.revocationId) : undefined;
+  byId('detail-response').textContent = a.response
+    ? `Response: ${a.response.action ?? ''} (${a.response.mode ?? ''})${revocation ? ` — revocation ${revocation.status}: ${revocation.reason}` : ''}`
+    : 'Response: none';
+  byId('detail-evidence').textContent = JSON.stringify(a.evidence, null, 2);
+}
+
+function onFrame(f: Frame): void {
+  if (f.type === 'alert') addAlert(f.alert);
+  else if (f.type === 'update') {
+    const entry = alerts.get(f.update.id);
+    if (!entry) return;
+    entry.alert.count = f.update.count;
+    entry.row.querySelector('.count')!.textContent = String(f.update.count);
+  } else if (f.type === 'revocation') revocations.set(f.revocation.revocationId, f.revocation);
+  else return;
+  if (selected !== null) select(selected);
+}
+
+function connect(token: string): void {
+  const bearer = 'bearer.' + btoa(token).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const ws = new WebSocket(`${scheme}//${location.host}/v1/alerts/stream?since=${lastSeq}`, ['vigil.v1', bearer]);
+  socket = ws;
+  ws.addEventListener('open', () => {
+    retryMs = 1000;
+    setStatus('live', 'ok');
+  });
+  ws.addEventListener('message', (e) => onFrame(JSON.parse(String(e.data)) as Frame));
+  ws.addEventListener('close', (e) => {
+    if (socket !== ws) return;
+    setStatus(`disconnected (${e.reason || e.code}); reconnecting`, 'down');
+    setTimeout(() => socket === ws && connect(token), retryMs);
+    retryMs = Math.min(retryMs * 2, 30_000);
+  });
+}
+
+function signOut(message = ''): void {
+  const ws = socket;
+  socket = null;
+  ws?.close();
+  sessionStorage.removeItem(TOKEN_KEY);
+  byId('login').hidden = false;
+  byId('login-error').textContent = message;
+  setStatus('signed out', 'error');
+}
+
+function start(token: string): void {
+  byId('login').hidden = true;
+  setStatus('connecting', 'down');
+  // Checked once over REST first, so a wrong token says so at once instead of a failing websocket.
+  fetch('/v1/alerts?limit=1', { headers: { Authorization: `Bearer ${token}` } }).then((res) => {
+    if (res.status === 401) return signOut('That token was refused.');
+    sessionStorage.setItem(TOKEN_KEY, token);
+    connect(token);
+  }, () => signOut('The API cannot be reached.'));
+}
+
+byId<HTMLFormElement>('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = byId<HTMLInputElement>('token');
+  const token = input.value.trim();
+  input.value = '';
+  if (token) start(token);
+});
+byId('sign-out').addEventListener('click', () => signOut());
+byId<HTMLSelectElement>('min-severity').addEventListener('change', () => {
+  for (const { alert, row } of alerts.values()) row.hidden = !shown(alert);
+});
+const saved = sessionStorage.getItem(TOKEN_KEY);
+if (saved) start(saved);
+else signOut();

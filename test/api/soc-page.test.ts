@@ -1,0 +1,89 @@
+/**
+ * The SOC page in a real headless browser (Debian's chromium, driven by playwright-core): it loads without
+ * the token (it holds no data) under a strict CSP, asks for the token, streams stored and live alerts over
+ * the websocket, shows updates and details, filters by severity — and renders span-controlled strings as
+ * text, never as HTML (an identity carrying markup and script runs nothing).
+ */
+import fs from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { raise, startApiDaemon, TEST_TOKEN, waitFor, type ApiDaemon } from './helpers.js';
+
+/** Debian's chromium (`apt-get install chromium`, done by .ci/run). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HOSTILE = 'spiffe://acme.example/<img src=x onerror="window.pwned=1">/<script>window.pwned=2</script>';
+
+let d: ApiDaemon;
+let browser: Browser;
+let page: Page;
+const dialogs: string[] = [];
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  d = await startApiDaemon({ updateIntervalMs: 50 });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  page = await browser.newPage();
+  page.on('dialog', (dlg) => {
+    dialogs.push(dlg.message());
+    void dlg.dismiss();
+  });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await d?.close();
+});
+
+const rows = () => page.locator('#alerts tr:not([hidden])');
+
+it('loads without the token under a strict CSP, and refuses a wrong token', async () => {
+  const res = await page.goto(`${d.apiUrl}/`);
+  expect(page.url()).toBe(`${d.apiUrl}/soc`);
+  expect(res!.headers()['content-security-policy']).toContain("script-src 'self'");
+  expect(res!.headers()['x-content-type-options']).toBe('nosniff');
+  await page.locator('#login').waitFor({ state: 'visible' });
+  await page.fill('#token', 'wrong-token-0123456789abc');
+  await page.click('#login button[type=submit]');
+  await expect.poll(() => page.textContent('#login-error')).toBe('That token was refused.');
+});
+
+it('streams stored and live alerts, rendering span-controlled text as text', async () => {
+  raise(d.daemon, { identity: HOSTILE, severity: 'high', subject: 'tool:evil' });
+  raise(d.daemon, { identity: 'spiffe://acme.example/agent/b', severity: 'medium' });
+  await page.fill('#token', TEST_TOKEN);
+  await page.click('#login button[type=submit]');
+  await expect.poll(() => rows().count()).toBe(2);
+  await expect.poll(() => page.textContent('#status')).toBe('live');
+  expect(page.url()).not.toContain(TEST_TOKEN);
+  // The identity is shown verbatim and nothing in it ran.
+  expect(await page.locator('#alerts tr').last().locator('td').nth(4).textContent()).toBe(HOSTILE);
+  expect(await page.evaluate(() => ({ pwned: (window as unknown as { pwned?: number }).pwned, imgs: document.querySelectorAll('img').length, scripts: document.querySelectorAll('script').length }))).toEqual({ pwned: undefined, imgs: 0, scripts: 1 });
+  expect(dialogs).toEqual([]);
+
+  // A live alert comes in on top; a repeat folded into the first updates its count.
+  raise(d.daemon, { identity: 'spiffe://acme.example/agent/c', severity: 'critical' });
+  await expect.poll(() => rows().count()).toBe(3);
+  expect(await rows().first().locator('td').nth(4).textContent()).toBe('spiffe://acme.example/agent/c');
+  raise(d.daemon, { identity: HOSTILE, severity: 'high', subject: 'tool:evil' });
+  await expect.poll(() => page.locator('#alerts tr').last().locator('.count').textContent()).toBe('2');
+});
+
+it('shows an alert in detail, and filters by severity', async () => {
+  await page.locator('#alerts tr').last().click();
+  await expect.poll(() => page.textContent('#detail-title')).toMatch(/^test finding \d+$/);
+  expect(await page.textContent('#detail-explanation')).toBe('seen a tool this identity never used');
+  expect(JSON.parse((await page.textContent('#detail-evidence'))!)).toMatchObject({ subject: 'tool:evil' });
+  await page.selectOption('#min-severity', 'high');
+  await expect.poll(() => rows().count()).toBe(2); // the medium one is hidden
+  await page.selectOption('#min-severity', 'low');
+  await expect.poll(() => rows().count()).toBe(3);
+});
+
+it('after a reload, reconnects with the token kept for the tab and shows the stored alerts; signing out forgets it', async () => {
+  await page.reload();
+  await expect.poll(() => page.textContent('#status')).toBe('live');
+  expect(await page.isHidden('#login')).toBe(true);
+  await expect.poll(() => rows().count()).toBe(3);
+  await waitFor(async () => (await page.evaluate(() => sessionStorage.getItem('vigil.token'))) === TEST_TOKEN, 'the token in sessionStorage');
+  await page.click('#sign-out');
+  expect(await page.evaluate(() => sessionStorage.getItem('vigil.token'))).toBeNull();
+  await page.locator('#login').waitFor({ state: 'visible' });
+});
