@@ -31,7 +31,15 @@ export function createMetrics() {
   const revocations = new client.Counter({ name: 'vigil_revocations_total', help: 'Revocation state changes, by broker and status (a failed attempt that leaves one pending counts as pending again)', labelNames: ['broker', 'status'], registers: [registry] });
   // Read from the store when scraped: credentials a rule said to revoke that are still valid, per broker.
   let pendingRevocations: { brokers: string[]; read: () => Map<string, { n: number; oldest: number }>; now: () => number } | null = null;
-  const pendingByBroker = () => (pendingRevocations ? pendingRevocations.read() : new Map<string, { n: number; oldest: number }>());
+  let lastPending = new Map<string, { n: number; oldest: number }>();
+  const pendingByBroker = () => {
+    try {
+      if (pendingRevocations) lastPending = pendingRevocations.read();
+    } catch {
+      // The store refuses reads (an outage, a shutdown): the last figures stand, and /metrics still answers.
+    }
+    return lastPending;
+  };
   new client.Gauge({
     name: 'vigil_revocations_pending', help: 'Revocations not yet confirmed by their broker (the credential is still valid), by broker', labelNames: ['broker'], registers: [registry],
     collect() {
