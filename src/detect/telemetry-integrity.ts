@@ -60,49 +60,45 @@ function findingOf(s: SuspectSpans, config: Config): Finding {
 /** An identity presented a credential `owner`, of another peer group, presented first; the alert is the presenter's. */
 export function reportDisputedCredential(alerts: AlertManager, action: Action, owner: Owner): void {
   const id = action.credential!.id;
-  alerts.report(
-    {
-      detector: 'telemetry_integrity',
-      severity: 'high',
-      score: 0.9,
-      subject: `credential_of_another:${id}`,
-      title: `Credential ${id} of another identity`,
-      explanation:
-        `${action.identity} (peer group ${action.peerGroup}) presented credential ${id}, which ${owner.identity} of peer group ` +
-        `${owner.peerGroups.join(', ')} presented first. Its alerts will not revoke it: a stolen token in use, or spans naming ` +
-        `another identity's credential to get it revoked.`,
-      traceIds: [action.traceId],
-      spanIds: [action.spanId],
-      details: { reason: 'credential_of_another', credentialId: id, firstPresentedBy: owner.identity, ownerPeerGroups: owner.peerGroups },
-      tags: ['OWASP-ASI03', 'OWASP-NHI9', 'MAESTRO-L5'],
-    },
-    action,
-    action.identity,
-  );
+  reportCredentialUse(alerts, action, id, 'credential_of_another', {
+    title: `Credential ${id} of another identity`,
+    explanation:
+      `${action.identity} (peer group ${action.peerGroup}) presented credential ${id}, which ${owner.identity} of peer group ` +
+      `${owner.peerGroups.join(', ')} presented first. Its alerts will not revoke it: a stolen token in use, or spans naming ` +
+      `another identity's credential to get it revoked.`,
+    details: { firstPresentedBy: owner.identity, ownerPeerGroups: owner.peerGroups },
+    tags: ['OWASP-ASI03', 'OWASP-NHI9', 'MAESTRO-L5'],
+  });
 }
 
 /** An identity presented a credential after its revocation succeeded (revocation/revoked.ts). */
 export function reportRevokedCredentialUse(alerts: AlertManager, action: Action, revokedAt: number): void {
   const id = action.credential!.id;
-  alerts.report(
-    {
-      detector: 'telemetry_integrity',
-      severity: 'high',
-      score: 0.9,
-      subject: `revoked_credential_in_use:${id}`,
-      title: `Revoked credential ${id} still in use`,
-      explanation:
-        `${action.identity} presented credential ${id} ${span(action.time - revokedAt)} after its broker confirmed it revoked ` +
-        `(${new Date(revokedAt).toISOString()}). The revocation may not have taken (a broker that acknowledged and did nothing, ` +
-        `a gateway accepting it from a cache), or these spans are replayed: check the credential at its issuer.`,
-      traceIds: [action.traceId],
-      spanIds: [action.spanId],
-      details: { reason: 'revoked_credential_in_use', credentialId: id, revokedAt: new Date(revokedAt).toISOString() },
-      tags: ['OWASP-NHI1', 'OWASP-NHI7', 'MAESTRO-L5'],
-    },
-    { ...action, credential: null },
-    action.identity,
-  );
+  const at = new Date(revokedAt).toISOString();
+  reportCredentialUse(alerts, { ...action, credential: null }, id, 'revoked_credential_in_use', {
+    title: `Revoked credential ${id} still in use`,
+    explanation:
+      `${action.identity} presented credential ${id} ${span(action.time - revokedAt)} after its broker confirmed it revoked (${at}). ` +
+      `The revocation may not have taken (a broker that acknowledged and did nothing, a gateway accepting it from a cache), ` +
+      `or these spans are replayed: check the credential at its issuer.`,
+    details: { revokedAt: at },
+    tags: ['OWASP-NHI1', 'OWASP-NHI7', 'MAESTRO-L5'],
+  });
+}
+
+/** A high alert for the presenter of credential `id` (`action`: as the alert carries it). */
+function reportCredentialUse(alerts: AlertManager, action: Action, id: string, reason: string, f: Pick<Finding, 'title' | 'explanation' | 'details' | 'tags'>): void {
+  const finding: Finding = {
+    ...f,
+    detector: 'telemetry_integrity',
+    severity: 'high',
+    score: 0.9,
+    subject: `${reason}:${id}`,
+    traceIds: [action.traceId],
+    spanIds: [action.spanId],
+    details: { reason, credentialId: id, ...f.details },
+  };
+  alerts.report(finding, action, action.identity);
 }
 
 /** The action an alert is built from (its time, peer group, no credential): the refused spans made none. */
