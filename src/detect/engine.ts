@@ -137,7 +137,8 @@ export class DetectionEngine implements Stage {
     const bad = a.failed || a.retry;
     // Late actions have retry windows of their own, in their own event time (Windows.lateRetry).
     const retry = (late ? own.lateRetry() : own.retry).add(a.time, bad, a.target);
-    const [window, sustainedWindow] = [retry.short, retry.sustained];
+    const window = retry.short;
+    const sustainedWindow = retry.sustained;
     const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
     const delegated = step.owner !== a.identity;
