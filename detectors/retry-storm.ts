@@ -99,7 +99,8 @@ function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subject
   const severity: Severity = (short && j.bad >= HIGH_EVENTS) || (!bySubject && share >= 0.8) ? 'high' : 'medium';
   const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
   const within = span(Math.max(action.time - window.since, 60_000));
-  const onSubject = window.badBySubject.get(subject) ?? 0;
+  const badBySubject = window.badBySubject; // summed over the buckets when read
+  const onSubject = badBySubject.get(subject) ?? 0;
   const explanation = bySubject
     ? `${action.identity} had ${j.bad} failures and retries in ${j.actions} calls to \`${subject}\` within ${within} (${pct(share)}), ` +
       `among ${window.actions} actions in all. Its usual share on \`${subject}\` is ${pct(j.usual)}.`
@@ -116,7 +117,7 @@ function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subject
     spanIds: [action.spanId],
     details: {
       failuresAndRetries: j.bad, actions: j.actions, share, usualShare: j.usual, zScore: j.z,
-      judged: bySubject ? 'subject' : 'identity', windowMs: window.length, bySubject: Object.fromEntries(window.badBySubject),
+      judged: bySubject ? 'subject' : 'identity', windowMs: window.length, bySubject: Object.fromEntries(badBySubject),
     },
     tags: ['OWASP-ASI08', 'OWASP-NHI4', 'MAESTRO-L4'],
   };

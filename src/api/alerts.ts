@@ -44,25 +44,35 @@ export const REST_PARAMS: readonly string[] = ['since', 'limit', ...FILTER_PARAM
 export const STREAM_PARAMS: readonly string[] = ['since', ...FILTER_PARAMS];
 
 /**
+ * Refuses parameters not in `allowed`, and those of `once` given more than once. Unknown parameters are
+ * refused rather than ignored: a misspelt filter (`minseverity=high`) would otherwise silently show everything.
+ */
+export function checkParams(params: URLSearchParams, allowed: readonly string[], once: readonly string[]): void {
+  for (const key of new Set(params.keys())) {
+    if (!allowed.includes(key)) throw new BadRequest(`unknown query parameter "${key}"; allowed: ${allowed.join(', ')}`);
+    if (once.includes(key) && params.getAll(key).length > 1) throw new BadRequest(`${key}: give it at most once`);
+  }
+}
+
+/** `limit`, capped at MAX_LIMIT; DEFAULT_LIMIT when absent. */
+export function parseLimit(params: URLSearchParams): number {
+  const limit = params.get('limit');
+  if (limit === null) return DEFAULT_LIMIT;
+  // Any number of digits: CONTRACT §2 caps limit at MAX_LIMIT rather than refusing it, and Number() of a
+  // huge one is at worst Infinity, which the cap turns into MAX_LIMIT too.
+  if (!/^\d+$/.test(limit) || Number(limit) < 1) throw new BadRequest(`limit: must be a whole number >= 1 (values above ${MAX_LIMIT} are capped)`);
+  return Math.min(Number(limit), MAX_LIMIT);
+}
+
+/**
  * Parses and validates the query; throws BadRequest naming the parameter. Unknown parameters are refused
  * rather than ignored: a misspelt filter (`minseverity=high`) would otherwise silently show everything.
  */
 export function parseAlertQuery(params: URLSearchParams, allowed: readonly string[]): AlertQuery {
-  for (const key of new Set(params.keys())) {
-    if (!allowed.includes(key)) throw new BadRequest(`unknown query parameter "${key}"; allowed: ${allowed.join(', ')}`);
-  }
-  for (const key of ['since', 'limit', 'minSeverity']) {
-    if (params.getAll(key).length > 1) throw new BadRequest(`${key}: give it at most once`);
-  }
+  checkParams(params, allowed, ['since', 'limit', 'minSeverity']);
   const since = params.get('since');
-  const limit = params.get('limit');
   const minSeverity = params.get('minSeverity');
   if (since !== null && !/^\d{1,15}$/.test(since)) throw new BadRequest('since: must be a whole number >= 0 (the last seq you received)');
-  // Any number of digits: CONTRACT §2 caps limit at MAX_LIMIT rather than refusing it, and Number() of a
-  // huge one is at worst Infinity, which the cap turns into MAX_LIMIT too.
-  if (limit !== null && (!/^\d+$/.test(limit) || Number(limit) < 1)) {
-    throw new BadRequest(`limit: must be a whole number >= 1 (values above ${MAX_LIMIT} are capped)`);
-  }
   if (minSeverity !== null && !(SEVERITIES as readonly string[]).includes(minSeverity)) {
     throw new BadRequest(`minSeverity: must be one of ${SEVERITIES.join(', ')}`);
   }
@@ -73,7 +83,7 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
   }
   return {
     since: since === null ? null : Number(since),
-    limit: limit === null ? DEFAULT_LIMIT : Math.min(Number(limit), MAX_LIMIT),
+    limit: parseLimit(params),
     filter: { minSeverity: minSeverity as Severity | null, identities: valueSet(params, 'identity'), detectors },
   };
 }
@@ -163,11 +173,7 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     // may be 100k+; `since`/`limit` page them in creation order, as `/v1/alerts` pages alerts, so a
     // dashboard need not fetch (and the event loop serialise) them all at once.
     // `status` and `identity` pick out, say, the pending ones (credentials still valid) or one agent's.
-    const params = new URLSearchParams([...url.searchParams].filter(([k]) => k !== 'status' && k !== 'identity'));
-    for (const key of new Set(url.searchParams.keys())) {
-      if (!['since', 'limit', 'status', 'identity'].includes(key)) throw new BadRequest(`unknown query parameter "${key}"; allowed: since, limit, status, identity`);
-    }
-    const q = parseAlertQuery(params, ['since', 'limit']);
+    const q = parseAlertQuery(url.searchParams, ['since', 'limit', 'status', 'identity']);
     const only = { status: single(url.searchParams, 'status', REVOCATION_STATUSES), identity: single(url.searchParams, 'identity') };
     const source = revocations();
     if (url.searchParams.size === 0) return sendJson(res, 200, { revocations: source?.list() ?? [] });

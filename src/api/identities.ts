@@ -12,7 +12,7 @@ import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
 import type { DetectionEngine } from '../detect/engine.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
-import { DEFAULT_LIMIT, MAX_LIMIT } from './alerts.js';
+import { checkParams, parseLimit } from './alerts.js';
 import { BadRequest, readJson } from './json-body.js';
 import { clientAddress, pathSegment, sendJson, type ApiServer } from './server.js';
 
@@ -88,12 +88,8 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
   );
   api.route('GET /v1/identities', (_req, res, url) => {
     const p = url.searchParams;
-    for (const key of new Set(p.keys())) {
-      if (!LIST_PARAMS.includes(key) || p.getAll(key).length > 1) throw new BadRequest(`${key}: ${LIST_PARAMS.includes(key) ? 'give it at most once' : `unknown query parameter; allowed: ${LIST_PARAMS.join(', ')}`}`);
-    }
-    const limit = p.get('limit');
-    if (limit !== null && !/^[1-9]\d*$/.test(limit)) throw new BadRequest(`limit: must be a whole number >= 1 (values above ${MAX_LIMIT} are capped)`);
-    const n = limit === null ? DEFAULT_LIMIT : Math.min(Number(limit), MAX_LIMIT);
+    checkParams(p, LIST_PARAMS, LIST_PARAMS);
+    const n = parseLimit(p);
     const rows = list.all({ after: p.get('after') ?? '', peerGroup: p.get('peerGroup'), limit: n }) as Array<{ identity: string; peerGroup: string; firstSeen: number; lastSeen: number; actions: number }>;
     const identities = rows.map((r) => ({ ...r, firstSeen: new Date(r.firstSeen).toISOString(), lastSeen: new Date(r.lastSeen).toISOString() }));
     // `next` is the `after` of the following page; null once this page is the last.

@@ -157,23 +157,15 @@ export class RetryWindow extends BucketWindow {
 
   add(time: number, bad: boolean, subject: string): OutcomeWindow {
     const width = this.length / BUCKETS;
-    const start = Math.floor(time / width) * width;
-    // A loop rather than `find`: no closure per action.
-    let b: Bucket | undefined;
-    for (const x of this.buckets) {
-      if (x.start === start) {
-        b = x;
-        break;
-      }
-    }
+    let b = this.bucketAt(time);
     if (!b) {
-      b = new Bucket(start);
-      // Kept in order of start (nearly always at the end), in an array sized exactly: a pushed-to array
-      // reserves 16 more slots, ~130 bytes per window of 50,000 identities. Once per bucket width.
-      let at = this.buckets.length;
-      while (at > 0 && this.buckets[at - 1].start > start) at--;
-      this.buckets = appended(this.buckets, b);
-      for (let j = this.buckets.length - 1; j > at; j--) [this.buckets[j], this.buckets[j - 1]] = [this.buckets[j - 1], this.buckets[j]];
+      b = new Bucket(Math.floor(time / width) * width);
+      // Kept in order of start (nearly always last), in an array sized exactly (`appended`). Once per bucket width.
+      const buckets = appended(this.buckets, b);
+      let at = buckets.length - 1;
+      for (; at > 0 && buckets[at - 1].start > b.start; at--) buckets[at] = buckets[at - 1];
+      buckets[at] = b;
+      this.buckets = buckets;
     }
     b.count(bad, subject);
     const horizon = time - this.length;
@@ -183,6 +175,7 @@ export class RetryWindow extends BucketWindow {
 
   protected bucketAt(time: number): Bucket | undefined {
     const start = Math.floor(time / (this.length / BUCKETS)) * (this.length / BUCKETS);
+    // A loop rather than `find`: no closure per action.
     for (const b of this.buckets) if (b.start === start) return b;
     return undefined;
   }
