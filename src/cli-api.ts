@@ -49,6 +49,8 @@ export function daemonApi(config: Config): DaemonCall {
       throw new UserError(`${method} ${path}: ${base} answered with something other than JSON (is it Vigil's API?): ${text.slice(0, 200)}`);
     }
     process.stdout.write(JSON.stringify(parsed, null, 2) + '\n');
+    const warning = (parsed as { warning?: unknown } | null)?.warning;
+    if (typeof warning === 'string') process.stderr.write(`vigil: warning: ${warning}\n`);
   };
 }
 

@@ -12,6 +12,7 @@
  * nothing an exporter will not send again.
  */
 import Database from 'better-sqlite3';
+import { key, type Dimension } from '../../baselines/keys.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Config, Severity } from '../config/schema.js';
@@ -97,6 +98,7 @@ export class AlertManager {
   private readonly saveHeld;
   private readonly deleteHeld;
   private readonly deleteExpired;
+  private readonly latestOf;
 
   constructor(
     private readonly db: Db,
@@ -115,6 +117,7 @@ export class AlertManager {
     );
     this.updateCount = db.prepare('UPDATE alerts SET count = ?, body = ? WHERE seq = ?');
     this.latest = db.prepare('SELECT body FROM alerts WHERE identity = ? AND detector = ? AND subject = ? ORDER BY seq DESC LIMIT 1').pluck();
+    this.latestOf = db.prepare('SELECT body FROM alerts WHERE identity = ? ORDER BY seq DESC LIMIT 1000').pluck();
     this.saveHeld = db.prepare('INSERT OR REPLACE INTO held_findings (fold_key, body) VALUES (?, ?)');
     this.deleteHeld = db.prepare('DELETE FROM held_findings WHERE fold_key = ?');
     this.deleteExpired = db.prepare(
@@ -388,11 +391,23 @@ export class AlertManager {
     return gone.length;
   }
 
-  /** Alerts with seq > since, ascending (the REST API and websocket resume read this). */
-  since(since: number, limit: number): Alert[] {
-    return (this.db.prepare('SELECT body FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?').pluck().all(since, limit) as string[]).map((b) => JSON.parse(b) as Alert);
+  /**
+   * The baseline keys of the items that `identity`'s held findings and latest 1,000 alerts name for an
+   * operator to allow (`allow`, and scope_drift's `newItems`): the ones an allow most often comes from.
+   */
+  namedItems(identity: string): Set<string> {
+    const named = new Set<string>();
+    const add = (details: Record<string, unknown>) => {
+      const { allow = [], newItems = [] } = details as { allow?: AllowItem[]; newItems?: AllowItem[] };
+      for (const i of [...allow, ...newItems]) named.add(key(i.dimension, i.item));
+    };
+    for (const h of this.held.values()) if (h.identity === identity) add(h.finding.details);
+    for (const body of this.latestOf.all(identity) as string[]) add((JSON.parse(body) as Alert).evidence);
+    return named;
   }
 }
+
+type AllowItem = { dimension: Dimension; item: string };
 
 function moreSevere(f: Finding, than: Severity): boolean {
   return severityRank(f.severity) > severityRank(than);

@@ -21,8 +21,10 @@ const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 /** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
 const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 
+type AllowItem = { dimension: Dimension; item: string };
+
 /** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
-export function parseAllow(body: unknown): Array<{ dimension: Dimension; item: string }> {
+export function parseAllow(body: unknown): AllowItem[] {
   const o = body as { items?: unknown; dimension?: unknown; item?: unknown };
   const list = Array.isArray(o?.items) ? o.items : [o];
   if (list.length === 0 || list.length > 100) throw new BadRequest('items: give 1 to 100 items');
@@ -69,9 +71,16 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     const items = parseAllow(await readJson(req));
-    if (!engine.allow(identity, items, db)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    const unseen = engine.unseen(identity, items);
+    if (unseen === null) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    engine.allow(identity, items, db);
+    // Allowed all the same (an item may be allowed ahead of its first use), but said: a typo would be
+    // stored, never match, and leave the alert it was meant to quiet going on.
     logger.info({ identity, items, by: clientAddress(req) }, 'operator allowed baseline items');
-    sendJson(res, 200, { identity, allowed: items });
+    if (unseen.length === 0) return sendJson(res, 200, { identity, allowed: items });
+    const warning = `${unseen.map((i) => `${i.dimension} ${i.item}`).join(', ')}: never used by ${identity} or its peer group, nor named by its alerts; check the spelling`;
+    logger.warn({ identity, unseen, by: clientAddress(req) }, 'operator allowed items never seen');
+    sendJson(res, 200, { identity, allowed: items, unseen, warning });
   });
 
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (req, res, url) => {

@@ -24,8 +24,7 @@ export interface ApiServerDeps {
   token: string;
   metrics: Metrics;
   logger: Logger;
-  /** True once receivers listen and the database is open. */
-  /** `ready`, or why not: `starting`, `store_unavailable` (the last group commit failed). */
+  /** `ready` once receivers listen and the database is open, or why not: `starting`, `store_unavailable` (the last group commit failed). */
   readiness: () => 'ready' | 'starting' | 'store_unavailable';
 }
 

@@ -272,6 +272,22 @@ export class DetectionEngine implements Stage {
   }
 
   /**
+   * Of `items`, those that neither the identity's baseline nor its peer group has counted, and none of
+   * its alerts names (null when the identity is unknown): most likely a typo, which an allow would store
+   * and never match (review21 L2).
+   */
+  unseen(identity: string, items: ReadonlyArray<{ dimension: Dimension; item: string }>): Array<{ dimension: Dimension; item: string }> | null {
+    const known = this.baselines.peek(identity);
+    if (!known) return null;
+    const b = this.baselines.identity(identity, known.peerGroup, known.lastSeen);
+    const group = this.baselines.group(b.peerGroup);
+    const unlearned = items.filter((i) => b.count(key(i.dimension, i.item), b.lastSeen, this.settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
+    if (unlearned.length === 0) return [];
+    const named = this.alerts.namedItems(identity);
+    return unlearned.filter((i) => !named.has(key(i.dimension, i.item)));
+  }
+
+  /**
    * An operator's reset: everything the identity learned is forgotten (its counts leave its peer group
    * too) and it starts learning again from its latest action, judged against its peer group meanwhile.
    * For a baseline that may have learned what it should not have (a compromise found later). Written at

@@ -2,9 +2,14 @@
  * An operator's allow, as an analyst uses it: allowing what an alert names makes the behaviour normal, and
  * only that (review21 H1, H2).
  */
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
+import { registerIdentityRoutes } from '../../src/api/identities.js';
+import { ApiServer } from '../../src/api/server.js';
 import { configSchema } from '../../src/config/schema.js';
+import { createMetrics } from '../../src/metrics.js';
 import type { Dimension } from '../../baselines/keys.js';
 import { action as act, engineHarness, type EngineHarness } from './harness.js';
 
@@ -72,4 +77,40 @@ it('allowing part of a held scope_drift finding drops only that part: the new ho
   const items = (h.alerts[0].evidence.newItems as Array<{ dimension: string; item: string }>).map((i) => `${i.dimension}:${i.item}`);
   expect(items).toEqual(['host:paste.evil.example', 'target:paste.evil.example/api']);
   expect(h.alerts[0].explanation).toContain('An operator has allowed tool `summarize` since');
+});
+
+// Regression (review21 L2): an allowed typo (`crm.serch`) was stored without a word, never matched, and
+// left the alert it was meant to quiet going on. The allow is still made (an item may be allowed ahead of
+// its first use), but the answer and the log say which items nothing has seen.
+it('an allow says which items neither the baseline, the peer group nor an alert has seen', async () => {
+  const t = learn();
+  h.feed(toolCall(t, 'delete'));
+  expect(h.alerts).toHaveLength(1);
+  const logs: Array<{ level: number; msg: string; unseen?: unknown }> = [];
+  const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (logs.push(JSON.parse(String(c))), cb()) }));
+  const api = new ApiServer({ config, token: 'allow-test-token-0123456789', metrics: createMetrics(), logger, readiness: () => 'ready' });
+  registerIdentityRoutes(api, h.engine, h.db, logger);
+  const port = await api.listen('127.0.0.1:0');
+  try {
+    const allow = async (items: Array<{ dimension: string; item: string }>) => {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/identities/${encodeURIComponent(ID)}/allow`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer allow-test-token-0123456789', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ items }),
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { allowed: unknown[]; unseen?: unknown[]; warning?: string };
+    };
+    // What the alert offers, and what the identity uses: nothing to say.
+    const quiet = await allow([...(h.alerts[0].evidence.allow as never[]), { dimension: 'tool', item: 'crm.search' }, { dimension: 'host', item: 'api.github.com' }]);
+    expect([quiet.allowed.length, quiet.unseen, quiet.warning]).toEqual([4, undefined, undefined]);
+    const typo = await allow([{ dimension: 'tool', item: 'crm.serch' }, { dimension: 'tool', item: 'crm.search' }]);
+    expect(typo.unseen).toEqual([{ dimension: 'tool', item: 'crm.serch' }]);
+    expect(typo.warning).toBe(`tool crm.serch: never used by ${ID} or its peer group, nor named by its alerts; check the spelling`);
+    expect(logs.filter((l) => l.level === 40).map((l) => [l.msg, l.unseen])).toEqual([['operator allowed items never seen', [{ dimension: 'tool', item: 'crm.serch' }]]]);
+    // Made all the same: the second allow of it is of an item the baseline now counts.
+    expect((await allow([{ dimension: 'tool', item: 'crm.serch' }])).unseen).toBeUndefined();
+  } finally {
+    await api.close();
+  }
 });
