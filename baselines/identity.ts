@@ -133,11 +133,6 @@ export class IdentityBaseline {
     return v < s.forgetBelow ? 0 : v;
   }
 
-  /** Long-run share of failures + retries among learned actions. */
-  badRate(): { bad: number; actions: number } {
-    return { bad: this.outcome.bad.c, actions: this.outcome.actions.c };
-  }
-
   toJSON(): unknown {
     return {
       v: 1,

@@ -44,6 +44,12 @@ export function failuresKey(subjectKey: string): string {
   return keyedItem('failures', subjectKey).key;
 }
 
+/** An item of a dimension, as alerts name them (`evidence.allow`, `newItems`) and operators allow them. */
+export interface DimensionItem {
+  dimension: Dimension;
+  item: string;
+}
+
 export function key(dimension: Dimension, item: string): string {
   return keyedItem(dimension, item).key;
 }

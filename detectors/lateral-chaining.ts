@@ -5,6 +5,8 @@
  * traces within the window — unless that flow (sensitive target -> destination host) is learned.
  * The subject is the flow.
  */
+import { isWrite } from '../src/actions/types.js';
+import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
@@ -15,9 +17,9 @@ const EGRESS_KINDS = new Set(['http', 'rpc', 'messaging']);
 /** Below this many observed steps out of the previous one, an unseen transition is hardly surprising. */
 const FAMILIAR_FROM = 20;
 
-/** True when the action sends something to a destination in zone `external` (model calls never do). */
+/** True when the action sends something to a destination in the `external` zone (model calls never do). */
 export function isEgress(action: DetectorInput['action']): boolean {
-  return EGRESS_KINDS.has(action.kind) && action.zone === 'external' && action.host !== null;
+  return EGRESS_KINDS.has(action.kind) && action.zone === EXTERNAL_ZONE && action.host !== null;
 }
 
 /** Names the trace owner when another identity (a delegated agent, an MCP server) took the step. */
@@ -76,8 +78,8 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
   const k = transitionKey(prev.name, step.name);
   if (view.own(k) > 0 || knownToPeers(view, k)) return null;
   const crosses = prev.zones.length > 0 && step.zones.some((z) => !prev.zones.includes(z));
-  const writes = action.access === 'write' || action.access === 'delete' || action.access === 'execute';
-  const egress = step.zones.includes('external');
+  const writes = isWrite(action.access);
+  const egress = step.zones.includes(EXTERNAL_ZONE);
   if (!crosses && !writes && !egress) return null;
 
   // An unseen step after an unfamiliar one says little (a newly adopted tool has no chains yet): only a

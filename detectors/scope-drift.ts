@@ -8,7 +8,7 @@
  * it is raised, and dropped if peers adopt it meanwhile.
  */
 import type { Severity } from '../src/config/schema.js';
-import { keyedItem, type Dimension } from '../baselines/keys.js';
+import { keyedItem, type Dimension, type DimensionItem } from '../baselines/keys.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import { span, surpriseScore, times } from './severity.js';
 import { knownToPeers } from './peers.js';
@@ -17,7 +17,6 @@ import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
 /** Most significant first: the first new item found in this order becomes the subject. */
 const ORDER: Dimension[] = ['zone', 'scope', 'host', 'agent', 'tool', 'target'];
 const BASE_SEVERITY: Record<string, Severity> = { zone: 'high', scope: 'high', host: 'medium', agent: 'medium', tool: 'medium', target: 'medium' };
-const NOUN: Record<string, string> = { zone: 'zone', scope: 'scope', host: 'host', agent: 'agent', tool: 'tool', target: 'target' };
 /** New items of these dimensions may be a rollout in progress; new zones and scopes never wait. */
 const HOLDABLE = new Set<string>(['host', 'agent', 'tool', 'target']);
 
@@ -66,15 +65,12 @@ export const scopeDrift: Detector = {
     const subject = fresh[0];
     const subjectKey = subject.key;
 
-    // A rollout already under way explains it: enough peers adopted this item recently. It is learned;
-    // a new external destination is raised all the same, at low: the same prompt injection reaching
-    // several instances looks just like a rollout, and each instance it reached should be on record.
-    // Only what may be held for one: new zones, scopes and sensitive items are raised however many
-    // peers start at once (the same injected prompt reaching each instance also looks like a rollout).
-    const threshold = Math.max(2, Math.ceil(settings.rolloutShare * (view.peerGroupSize - 1)));
+    // A rollout already under way explains it: enough peers adopted this item recently. It is learned,
+    // and raised only as raisedDespiteRollout says. New zones, scopes and sensitive items are raised
+    // however many peers start at once (the same injected prompt reaching each instance looks just the same).
     const adopters = view.adopters(subjectKey, now - settings.rolloutWindow, now);
-    const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= threshold;
-    if (rollout && !(subject.dim === 'host' && action.zone === EXTERNAL_ZONE)) return null;
+    const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= rolloutThreshold(settings.rolloutShare, view.peerGroupSize);
+    if (rollout && !raisedDespiteRollout(subject.dim, action.zone)) return null;
 
     const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);
     let severity: Severity = sensitiveZone ? 'critical' : BASE_SEVERITY[subject.dim];
@@ -82,7 +78,7 @@ export const scopeDrift: Detector = {
     const peerKnown = subject.peersKnow;
     if ((peerKnown && !sensitiveZone && !action.sensitive) || rollout) severity = 'low';
 
-    const dims = fresh.map((f) => `${NOUN[f.dim]} \`${f.item}\``).join(', ');
+    const dims = fresh.map((f) => `${f.dim} \`${f.item}\``).join(', ');
     // What is normal, in the terms an analyst knows the identity by: its tools, else its targets.
     let top = view.top('tool', 2);
     let noun = 'tools';
@@ -100,7 +96,7 @@ export const scopeDrift: Detector = {
       severity,
       score: peerKnown ? 0.3 : surpriseScore(view.evidence),
       subject: `${subject.dim}:${subject.item}`,
-      title: `New ${NOUN[subject.dim]} ${subject.item}`,
+      title: `New ${subject.dim} ${subject.item}`,
       explanation: `${action.identity} used ${dims} for the first time. ${basis}.${peerNote}`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],
@@ -114,6 +110,20 @@ export const scopeDrift: Detector = {
   },
 };
 
+/** Peers (other than the identity) whose adoption of an item within the rollout window makes it a rollout. */
+export function rolloutThreshold(rolloutShare: number, groupSize: number): number {
+  return Math.max(2, Math.ceil(rolloutShare * (groupSize - 1)));
+}
+
+/**
+ * A new external destination is learned as a rollout too, but raised all the same, at low: the same
+ * prompt injection reaching several instances at once looks just like a rollout, and each instance it
+ * reached should be on record.
+ */
+export function raisedDespiteRollout(dimension: string, zone: string | null): boolean {
+  return dimension === 'host' && zone === EXTERNAL_ZONE;
+}
+
 /** How significant a scope_drift subject (`dimension:item`) is: lower is more (ORDER). */
 export function subjectSignificance(subject: string): number {
   const i = ORDER.indexOf(subject.slice(0, subject.indexOf(':')) as Dimension);
@@ -126,16 +136,16 @@ export function subjectSignificance(subject: string): number {
  * (and the rollout it waits for) the most significant item left.
  */
 export function withoutAllowed(f: Finding, allowedKeys: ReadonlySet<string>): Finding | null {
-  const items = (f.details.newItems ?? []) as Array<{ dimension: Dimension; item: string }>;
+  const items = (f.details.newItems ?? []) as DimensionItem[];
   const left = items.filter((i) => !allowedKeys.has(keyedItem(i.dimension, i.item).key));
   if (left.length === items.length) return f;
   if (left.length === 0) return null;
   const subject = left[0]; // newItems are in ORDER
-  const allowed = items.filter((i) => !left.includes(i)).map((i) => `${NOUN[i.dimension]} \`${i.item}\``).join(', ');
+  const allowed = items.filter((i) => !left.includes(i)).map((i) => `${i.dimension} \`${i.item}\``).join(', ');
   return {
     ...f,
     subject: `${subject.dimension}:${subject.item}`,
-    title: `New ${NOUN[subject.dimension]} ${subject.item}`,
+    title: `New ${subject.dimension} ${subject.item}`,
     explanation: `${f.explanation} An operator has allowed ${allowed} since; the rest is still new.`,
     details: { ...f.details, newItems: left },
     ...(f.rolloutKey !== undefined ? { rolloutKey: keyedItem(subject.dimension, subject.item).key } : {}),

@@ -5,11 +5,11 @@
  */
 import type { Severity } from '../src/config/schema.js';
 import { accessItem, accessKey } from '../baselines/keys.js';
+import { WRITE_CLASSES } from '../src/actions/types.js';
 import { raise, span, surpriseScore, times } from './severity.js';
 import { knownToPeers } from './peers.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
-const WRITE_CLASSES = ['write', 'delete', 'execute'] as const;
 const BASE: Record<string, Severity> = { write: 'medium', delete: 'high', execute: 'high' };
 
 /** An action without an access class teaches none (most do not): shared, never changed. */

@@ -26,7 +26,7 @@ export function createMetrics() {
   const spansIgnored = new client.Counter({ name: 'vigil_spans_ignored_total', help: 'Accepted spans that are not actions, by reason', labelNames: ['reason'], registers: [registry] });
   const actions = new client.Counter({ name: 'vigil_actions_total', help: 'Actions derived from spans, by kind', labelNames: ['kind'], registers: [registry] });
   const alerts = new client.Counter({ name: 'vigil_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers: [registry] });
-  const webhookDeliveries = new client.Counter({ name: 'vigil_webhook_deliveries_total', help: 'Webhook delivery attempts, by endpoint index and outcome (delivered, retry, failed, disabled)', labelNames: ['endpoint', 'outcome'], registers: [registry] });
+  const webhookDeliveries = new client.Counter({ name: 'vigil_webhook_deliveries_total', help: 'Webhook delivery attempts, by endpoint index and outcome (delivered, retry, disabled)', labelNames: ['endpoint', 'outcome'], registers: [registry] });
   const webhookPending = new client.Gauge({ name: 'vigil_webhook_outbox_pending', help: 'Webhook deliveries waiting in the durable outbox', registers: [registry] });
   const revocations = new client.Counter({ name: 'vigil_revocations_total', help: 'Revocation state changes, by broker and status (a failed attempt that leaves one pending counts as pending again)', labelNames: ['broker', 'status'], registers: [registry] });
   // Read from the store when scraped: credentials a rule said to revoke that are still valid, per broker.
@@ -120,7 +120,7 @@ export function createMetrics() {
   });
   const peerMembersEvicted = new client.Counter({
     name: 'vigil_peer_members_evicted_total',
-    help: 'Peer-group members that left early, least recently active first, to stay within baselines.maxPeerMembers',
+    help: 'Peer-group members that left early, least recently active first, to stay within baselines.maxPeerMembers and baselines.maxPeerGroups',
     registers: [registry],
   });
   let peerCounts = () => ({ members: 0, groups: 0 });

@@ -4,7 +4,7 @@ import type { Action } from './actions/types.js';
 /** Something that wants every action, in order. */
 export type ActionSink = (actions: Action[]) => void;
 
-/** A stage after the actions: the detection engine. It also writes its state in the group commit. */
+/** A stage after the actions (retention, the detection engine). It also writes its state in the group commit. */
 export interface Stage {
   process(actions: readonly Action[]): void;
   /** No more actions will come (end of a replay): settle anything pending. */

@@ -154,7 +154,7 @@ export interface Catalog {
 /** Compiles `config.catalog` once; lookups are memoised per tool name. */
 export function compileCatalog(config: Config): Catalog {
   const globs = config.catalog.map((e) => compileGlob(e.tool));
-  const classes = config.catalog.map((e) => e.access as Access);
+  const classes = config.catalog.map((e) => e.access);
   const memo = new Memo<Access | null>(4096);
   return {
     accessOf(tool: string): Access | null {

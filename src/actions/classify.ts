@@ -22,7 +22,7 @@ const VERCEL_AGENT_OPERATIONS = new Set(['ai.generateText', 'ai.streamText', 'ai
  * `JSON.parse` (which would materialise the whole object per span). Both `"k":"v"` and `"k": "v"`
  * spacings occur (JavaScript and Python serialisers).
  */
-export function lcAgentName(metadata: string): string | null {
+function lcAgentName(metadata: string): string | null {
   const key = metadata.indexOf('"lc_agent_name"');
   if (key < 0) return null;
   let i = key + 15;
@@ -40,7 +40,7 @@ export function lcAgentName(metadata: string): string | null {
  * `graph.node.id`; a CHAIN named like its `metadata.lc_agent_name`; Vercel `ai.generateText` & co.;
  * `traceloop.span.kind=agent`), else null. The name is context for descendants, never the identity.
  */
-export function agentNameOf(span: DecodedSpan): string | null {
+function agentNameOf(span: DecodedSpan): string | null {
   const a = span.attributes;
   const oi = str(a, A.OPENINFERENCE_SPAN_KIND);
   const operation = str(a, A.GEN_AI_OPERATION_NAME);
@@ -70,7 +70,7 @@ export function agentNameOf(span: DecodedSpan): string | null {
  * Failed per CONTRACT §3: status ERROR, `error.type`, an HTTP status ≥ 400, or an RPC status that is
  * not OK. The status message is never read (it holds stack traces).
  */
-export function failedOf(span: DecodedSpan): boolean {
+function failedOf(span: DecodedSpan): boolean {
   if (span.statusCode === StatusCode.ERROR) return true;
   const a = span.attributes;
   if (str(a, A.ERROR_TYPE) !== null) return true;

@@ -51,7 +51,7 @@ function model(span: DecodedSpan, f: SpanFacts, provider: string | null): void {
   f.kind = 'model';
   f.ignore = null;
   f.host = lowerOrNull(str(span.attributes, A.SERVER_ADDRESS));
-  // Provider host when known; else the provider name. builder.ts may fill the host from the HTTP
+  // Provider host when known; else the provider name. tree.ts may fill the host from the HTTP
   // transport span beneath (then the target becomes that host).
   f.target = cap(f.host ?? provider ?? 'unknown');
   f.carrier = Carrier.Any;
@@ -274,7 +274,7 @@ export const CONVENTIONS: readonly Convention[] = [
     build: (_s, f) => void (ignore(f, 'workflow_step'), (f.carrier = Carrier.Any)),
   },
   // Not actions: framework structure and operations Vigil does not know. Agent spans land here too
-  // (as `agent_task`, provisionally: builder.ts turns a nested agent into a delegation).
+  // (as `agent_task`, provisionally: tree.ts turns a nested agent into a delegation).
   {
     name: 'gen_ai other operation',
     matches: (s) => op(s) !== null,

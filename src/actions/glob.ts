@@ -93,7 +93,7 @@ const LOOKALIKES: Readonly<Record<string, string>> = {
  * look-alike letters read as the Latin ones. A tool named `get_ѕecret` (a Cyrillic ѕ) or `get_se\u200Bcret`
  * would otherwise escape `*secret*` while looking, to an analyst, like the tool it imitates.
  */
-export function matchable(name: string): string {
+function matchable(name: string): string {
   const s = name.toLowerCase();
   if (!/[^\x00-\x7f]/.test(s)) return s;
   return s.normalize('NFKC').toLowerCase().replace(INVISIBLE, '').replace(/[^\x00-\x7f]/g, (c) => LOOKALIKES[c] ?? c);

@@ -75,8 +75,8 @@ const ZERO_SPAN_ID = '0'.repeat(16);
 
 /**
  * Why the span cannot be used, or null when it can. Decoders turn malformed and all-zero ids into ''
- * and give lowercase hex otherwise (model.ts), so length and zeros are all there is to check here (a
- * regular expression per id was 2% of the ingest worker's time).
+ * and give lowercase hex otherwise (model.ts), so a length check is all they need (a regular expression
+ * per id was 2% of the ingest worker's time); the zero ids are checked for spans built without one.
  * `identity_too_long`: over MAX_IDENTITY_CHARS (bounds.ts); an identity is a key, kept as sent or not at all.
  * `future_start`: the start is more than `time.maxFutureSkew` after `nowMs` (a skewed clock would
  * otherwise drag event time forward for its identity).

@@ -105,9 +105,4 @@ export class EmittedMemory {
     }
     this.order.maintain(this.traces.size);
   }
-
-  /** Spans (and pending entries) currently remembered. */
-  get size(): number {
-    return this.total;
-  }
 }

@@ -22,12 +22,6 @@ export function num(attrs: Attributes, key: string): number | null {
   return null;
 }
 
-/** True when the key is present with a non-empty value of any type. */
-export function present(attrs: Attributes, key: string): boolean {
-  const v = attrs[key];
-  return v !== undefined && v !== '';
-}
-
 /** The text after `prefix` in `name`, when `name` starts with it and something follows; else null. */
 export function after(name: string, prefix: string): string | null {
   return name.length > prefix.length && name.startsWith(prefix) ? name.slice(prefix.length) : null;

@@ -6,6 +6,9 @@ export type ActionKind = (typeof ACTION_KINDS)[number];
 /** Access classes, weakest first: a tool takes the strongest of its own and its descendants'. */
 export const ACCESS_CLASSES = ['read', 'write', 'delete', 'execute'] as const;
 export type Access = (typeof ACCESS_CLASSES)[number];
+/** The classes that change something. */
+export const WRITE_CLASSES = ['write', 'delete', 'execute'] as const satisfies readonly Access[];
+export const isWrite = (a: Access | null): boolean => a !== null && a !== 'read';
 
 export interface Credential {
   id: string;

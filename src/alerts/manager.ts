@@ -1,6 +1,6 @@
 /**
  * The alert manager: folds findings into alerts, assigns `seq` by persisting, and announces alerts and
- * count updates to subscribers (replay's stdout, the log, later the websocket and webhooks).
+ * count updates to subscribers (replay's stdout, the log, the websocket feed, webhooks and revocation).
  *
  * A new alert is inserted at once (its own autocommit), before the export that raised it is acknowledged
  * and before any subscriber sees it, so nothing announced can be lost by a crash. Count updates of folded
@@ -12,7 +12,7 @@
  * nothing an exporter will not send again.
  */
 import Database from 'better-sqlite3';
-import { key, type Dimension } from '../../baselines/keys.js';
+import { key, type DimensionItem } from '../../baselines/keys.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Config, Severity } from '../config/schema.js';
@@ -398,7 +398,7 @@ export class AlertManager {
   namedItems(identity: string): Set<string> {
     const named = new Set<string>();
     const add = (details: Record<string, unknown>) => {
-      const { allow = [], newItems = [] } = details as { allow?: AllowItem[]; newItems?: AllowItem[] };
+      const { allow = [], newItems = [] } = details as { allow?: DimensionItem[]; newItems?: DimensionItem[] };
       for (const i of [...allow, ...newItems]) named.add(key(i.dimension, i.item));
     };
     for (const h of this.held.values()) if (h.identity === identity) add(h.finding.details);
@@ -406,8 +406,6 @@ export class AlertManager {
     return named;
   }
 }
-
-type AllowItem = { dimension: Dimension; item: string };
 
 function moreSevere(f: Finding, than: Severity): boolean {
   return severityRank(f.severity) > severityRank(than);

@@ -64,10 +64,7 @@ export function parseLimit(params: URLSearchParams): number {
   return Math.min(Number(limit), MAX_LIMIT);
 }
 
-/**
- * Parses and validates the query; throws BadRequest naming the parameter. Unknown parameters are refused
- * rather than ignored: a misspelt filter (`minseverity=high`) would otherwise silently show everything.
- */
+/** Parses and validates the query (checkParams); throws BadRequest naming the parameter. */
 export function parseAlertQuery(params: URLSearchParams, allowed: readonly string[]): AlertQuery {
   checkParams(params, allowed, ['since', 'limit', 'minSeverity']);
   const since = params.get('since');

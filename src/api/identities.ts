@@ -6,7 +6,7 @@
  * `POST /v1/identities/{identity}/reset` (an operator makes it forget what it learned). Identities are
  * URL-encoded: SPIFFE IDs contain slashes.
  */
-import { COUNT_ONLY, DIMENSIONS, type Dimension } from '../../baselines/keys.js';
+import { COUNT_ONLY, DIMENSIONS, type Dimension, type DimensionItem } from '../../baselines/keys.js';
 import { MAX_IDENTITY_CHARS } from '../actions/bounds.js';
 import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
 import type { DetectionEngine } from '../detect/engine.js';
@@ -21,10 +21,8 @@ const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 /** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
 const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 
-type AllowItem = { dimension: Dimension; item: string };
-
 /** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
-export function parseAllow(body: unknown): AllowItem[] {
+export function parseAllow(body: unknown): DimensionItem[] {
   const o = body as { items?: unknown; dimension?: unknown; item?: unknown };
   const list = Array.isArray(o?.items) ? o.items : [o];
   if (list.length === 0 || list.length > 100) throw new BadRequest('items: give 1 to 100 items');
@@ -73,7 +71,7 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
     const items = parseAllow(await readJson(req));
     const unseen = engine.unseen(identity, items);
     if (unseen === null) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
-    engine.allow(identity, items, db);
+    engine.allow(identity, items);
     // Allowed all the same (an item may be allowed ahead of its first use), but said: a typo would be
     // stored, never match, and leave the alert it was meant to quiet going on.
     logger.info({ identity, items, by: clientAddress(req) }, 'operator allowed baseline items');

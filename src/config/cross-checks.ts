@@ -3,6 +3,7 @@
  * bounds that depend on another key). Each problem names its key path.
  */
 import type { z } from 'zod';
+import { EXTERNAL_ZONE } from '../actions/zones.js';
 import type { Config } from './schema.js';
 
 /** Node's timers take at most 2^31 - 1 ms (longer ones fire at once). */
@@ -94,7 +95,7 @@ export function crossChecks(cfg: Config, ctx: z.RefinementCtx): void {
     seen.add(b.name);
   });
   cfg.sensitive.zones.forEach((zone, i) => {
-    if (zone !== 'external' && !Object.hasOwn(cfg.zones, zone)) {
+    if (zone !== EXTERNAL_ZONE && !Object.hasOwn(cfg.zones, zone)) {
       ctx.addIssue({ code: 'custom', path: ['sensitive', 'zones', i], message: `names unknown zone "${zone}"` });
     }
   });

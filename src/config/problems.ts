@@ -32,7 +32,7 @@ export const plainWords: z.core.$ZodErrorMap = (issue) => {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** `['webhooks', 0, 'secret']` -> `webhooks[0].secret`; keys that are not plain names (zone names may hold dots) are quoted. */
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
@@ -43,7 +43,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions, so `grcp` is 1 from `grpc`. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
@@ -60,7 +60,7 @@ export function editDistance(a: string, b: string): number {
  * The allowed key closest to `key`, when it is close enough to be a typo: case-insensitive, within a
  * third of the key's length (at least 1, at most 3) so short keys do not "suggest" unrelated ones.
  */
-export function closestKey(key: string, allowed: readonly string[]): string | undefined {
+function closestKey(key: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of allowed) {

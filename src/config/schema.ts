@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ALERT_SOURCES, DETECTOR_IDS } from '../../detectors/types.js';
+import { ACCESS_CLASSES } from '../actions/types.js';
 import { crossChecks } from './cross-checks.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
@@ -59,9 +60,7 @@ const positiveInt = z.number().int('must be a whole number').positive('must be g
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 const severity = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` });
 
-const accessClass = z.enum(['read', 'write', 'delete', 'execute'], {
-  error: 'must be one of read, write, delete, execute',
-});
+const accessClass = z.enum(ACCESS_CLASSES, { error: `must be one of ${ACCESS_CLASSES.join(', ')}` });
 
 /** Where to find a value on a span: `span:<attribute>` or `resource:<attribute>`. */
 const attributeSource = z

@@ -61,7 +61,7 @@ function pickOption(def: Def, value: unknown): SchemaNode | undefined {
 }
 
 /** The options of `node` that may describe `value`: one for a plain schema, the matching one(s) of a union. */
-export function candidates(node: SchemaNode, value: unknown): SchemaNode[] {
+function candidates(node: SchemaNode, value: unknown): SchemaNode[] {
   const shaped = shapeOf(node);
   const def = defOf(shaped);
   if (def.type !== 'union') return [shaped];

@@ -9,7 +9,8 @@
 import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
-import { failuresKey, flowKey, key, SEP, transitionKey, type Dimension } from '../../baselines/keys.js';
+import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
+import { failuresKey, flowKey, key, SEP, transitionKey, type DimensionItem } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
@@ -131,7 +132,7 @@ export class DetectionEngine implements Stage {
     b.observe(a.time);
     if (a.time > this.watermark) this.watermark = a.time;
     if (b.isMature(s)) group.markMature(a.identity);
-    const phase = b.isMature(s) ? 'own' : group.hasBaseline(s, a.identity) ? 'peer' : null;
+    const phase = this.phaseOf(b, group);
 
     const own = this.windows.of(a.identity);
     const bad = a.failed || a.retry;
@@ -231,8 +232,13 @@ export class DetectionEngine implements Stage {
     const b = this.known(identity);
     if (!b) return undefined;
     const group = this.baselines.group(b.peerGroup);
-    const phase = b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings, identity) ? 'peer' : null;
+    const phase = this.phaseOf(b, group);
     return phase ? makeView(b, group, phase, time, this.settings) : undefined;
+  }
+
+  /** Judged against itself, against its peer group while new, or not yet at all (a group still learning). */
+  private phaseOf(b: IdentityBaseline, group: PeerGroupBaseline): 'own' | 'peer' | null {
+    return b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings, b.identity) ? 'peer' : null;
   }
 
   /**
@@ -255,10 +261,9 @@ export class DetectionEngine implements Stage {
    * uses, so one decay step does not forget them) and are written immediately; findings held for them
    * end. Returns false when the identity is unknown.
    */
-  allow(identity: string, items: ReadonlyArray<{ dimension: Dimension; item: string }>, db: Db): boolean {
-    const known = this.baselines.peek(identity);
-    if (!known) return false;
-    const b = this.baselines.identity(identity, known.peerGroup, known.lastSeen);
+  allow(identity: string, items: readonly DimensionItem[]): boolean {
+    const b = this.known(identity);
+    if (!b) return false;
     const group = this.baselines.group(b.peerGroup);
     const keys = items.map((i) => key(i.dimension, i.item));
     // What an operator allows is not news any more; what else a held finding names still is.
@@ -276,10 +281,9 @@ export class DetectionEngine implements Stage {
    * its alerts names (null when the identity is unknown): most likely a typo, which an allow would store
    * and never match (review21 L2).
    */
-  unseen(identity: string, items: ReadonlyArray<{ dimension: Dimension; item: string }>): Array<{ dimension: Dimension; item: string }> | null {
-    const known = this.baselines.peek(identity);
-    if (!known) return null;
-    const b = this.baselines.identity(identity, known.peerGroup, known.lastSeen);
+  unseen(identity: string, items: readonly DimensionItem[]): DimensionItem[] | null {
+    const b = this.known(identity);
+    if (!b) return null;
     const group = this.baselines.group(b.peerGroup);
     const unlearned = items.filter((i) => b.count(key(i.dimension, i.item), b.lastSeen, this.settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
     if (unlearned.length === 0) return [];
@@ -294,11 +298,11 @@ export class DetectionEngine implements Stage {
    * once; returns false when the identity is unknown.
    */
   reset(identity: string): boolean {
-    const known = this.baselines.peek(identity);
-    if (!known) return false;
+    const b = this.known(identity);
+    if (!b) return false;
     this.baselines.checkpointNow(() => {
       this.forget(identity);
-      this.baselines.identity(identity, known.peerGroup, known.lastSeen);
+      this.baselines.identity(identity, b.peerGroup, b.lastSeen);
     });
     return true;
   }
@@ -320,7 +324,7 @@ export class DetectionEngine implements Stage {
       firstSeen: new Date(b.firstSeen).toISOString(),
       lastSeen: new Date(b.lastSeen).toISOString(),
       actions: b.actions,
-      phase: b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings, b.identity) ? 'peer' : 'learning',
+      phase: this.phaseOf(b, group) ?? 'learning',
       usualFailureShare: view.outcome.actions > 0 ? view.outcome.bad / view.outcome.actions : 0,
       tools: top('tool'),
       targets: top('target'),

@@ -1,7 +1,7 @@
 /** Merging findings about one step: a tool call and the calls it made are one thing to an analyst. */
 import { subjectSignificance } from '../../detectors/scope-drift.js';
 import { severityRank } from '../../detectors/severity.js';
-import { SEP } from '../../baselines/keys.js';
+import { SEP, type DimensionItem } from '../../baselines/keys.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 
@@ -27,15 +27,10 @@ export function mergeFindings(x: Reported, y: Reported): Reported {
   // The items an operator allows to make the step normal are every merged finding's (a tool's delete and
   // its HTTP call's), not only the lead's: allowing what the alert names must quiet the whole step.
   for (const list of ['newItems', 'allow'] as const) {
-    const items = (r: Reported) => (r.f.details[list] as Item[] | undefined) ?? [];
+    const items = (r: Reported) => (r.f.details[list] as DimensionItem[] | undefined) ?? [];
     if (items(lead).length === 0 && items(other).length === 0) continue;
     const seen = new Set<string>();
     f.details = { ...f.details, [list]: [...items(lead), ...items(other)].filter((i) => !seen.has(i.dimension + SEP + i.item) && seen.add(i.dimension + SEP + i.item)) };
   }
   return { ...lead, f };
-}
-
-interface Item {
-  dimension: string;
-  item: string;
 }

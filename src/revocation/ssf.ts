@@ -24,7 +24,7 @@ export const CAEP_SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/ev
 const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 
 /** The SET's claims for one attempt: `jti` is the revocation id (the same on every retry); no sub, no exp. */
-export function setClaims(config: Pick<SsfBrokerConfig, 'issuer' | 'audience'>, job: RevocationJob, now: number): Record<string, unknown> {
+function setClaims(config: Pick<SsfBrokerConfig, 'issuer' | 'audience'>, job: RevocationJob, now: number): Record<string, unknown> {
   const common = {
     event_timestamp: Math.floor(job.createdAt / 1000),
     initiating_entity: 'policy',
@@ -44,7 +44,7 @@ export function setClaims(config: Pick<SsfBrokerConfig, 'issuer' | 'audience'>, 
 }
 
 /** Compact JWS of `claims`, header `{"alg":"ES256","typ":"secevent+jwt"}` (RFC 8417 §2.3). */
-export function signSet(claims: Record<string, unknown>, key: KeyObject): string {
+function signSet(claims: Record<string, unknown>, key: KeyObject): string {
   const input = `${b64url(JSON.stringify({ alg: 'ES256', typ: 'secevent+jwt' }))}.${b64url(JSON.stringify(claims))}`;
   const signature = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${b64url(signature)}`;

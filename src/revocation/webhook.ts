@@ -10,7 +10,7 @@ import { NO_CREDENTIAL, type Broker, type RevocationJob } from './types.js';
 type WebhookBrokerConfig = Extract<Config['revocation']['brokers'][number], { type: 'webhook' }>;
 
 /** The exact body of a revocation webhook: the same bytes on every attempt. */
-export function revokePayload(job: RevocationJob): string {
+function revokePayload(job: RevocationJob): string {
   return JSON.stringify({
     type: 'credential.revoke',
     timestamp: new Date(job.createdAt).toISOString(),

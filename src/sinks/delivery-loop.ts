@@ -103,11 +103,6 @@ export class DeliveryLoop<J> {
     this.kick();
   }
 
-  /** Deliveries in flight, over all lanes. */
-  get inFlight(): number {
-    return this.running.size;
-  }
-
   private pump(): void {
     if (this.closed) return;
     const now = this.now();

@@ -30,7 +30,7 @@ export interface OutboundRequest {
  * means no practical deadline rather than an attempt that fails before it starts (the loader refuses
  * such values; this keeps delivery working if one gets through).
  */
-export function attemptDeadline(timeoutMs: number): number {
+function attemptDeadline(timeoutMs: number): number {
   if (Number.isNaN(timeoutMs) || timeoutMs <= 0) return MAX_TIMER_MS;
   return Math.min(Math.ceil(timeoutMs), MAX_TIMER_MS);
 }

@@ -55,7 +55,7 @@ export interface WebhookOutboxDeps {
 }
 
 /** The Standard Webhooks payload of a new alert. */
-export function alertPayload(alert: Alert): string {
+function alertPayload(alert: Alert): string {
   return JSON.stringify({ type: 'alert.created', timestamp: alert.detectedAt, data: alert });
 }
 
