@@ -3,7 +3,6 @@
  * app.cpp habit). Receivers close before the pipeline drains, and the pipeline commits before the
  * database closes, so a clean shutdown acknowledges nothing it has not stored.
  */
-import { AlertManager } from './alerts/manager.js';
 import { AlertFeed } from './api/alert-feed.js';
 import { registerAlertRoutes } from './api/alerts.js';
 import { registerIdentityRoutes } from './api/identities.js';
@@ -13,20 +12,20 @@ import { resolveApiToken } from './api/token.js';
 import { exposureWarnings } from './config/exposure.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
-import { DetectionEngine } from './detect/engine.js';
-import { reportDisputedCredential, reportRevokedCredentialUse, reportSuspectSpans } from './detect/telemetry-integrity.js';
+import { reportRevokedCredentialUse } from './detect/telemetry-integrity.js';
+import { buildDetection } from './detection.js';
+import type { AlertManager } from './alerts/manager.js';
+import type { DetectionEngine } from './detect/engine.js';
+import type { Pipeline } from './pipeline.js';
+import type { IdentityStore } from './store/identities.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { Pipeline } from './pipeline.js';
 import { RevocationEngine } from './revocation/engine.js';
-import { CredentialOwners } from './revocation/owners.js';
 import { MAX_REVOKED, RevokedCredentials } from './revocation/revoked.js';
 import { WebhookOutbox } from './sinks/webhooks.js';
 import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
 import { openDatabase, type Db } from './store/database.js';
-import { IdentityStore } from './store/identities.js';
-import { Retention } from './store/retention.js';
 import type { TlsConfig } from './tls.js';
 
 export interface Daemon {
@@ -80,28 +79,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     const metrics = createMetrics();
     const db = openDatabase(config.storage.path);
     teardown.push(() => void db.close());
-    const identities = new IdentityStore(db, config.baselines.maxHotIdentities);
-    const pipeline = new Pipeline({ config, db, identities, metrics, logger });
-    const alerts = new AlertManager(db, config, metrics, Date.now, () => identities.newest);
-    const engine = new DetectionEngine(db, config, alerts, Date.now, true);
-    metrics.countLate(() => engine.late);
-    // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
-    pipeline.addStage(
-      new Retention({
-        identities,
-        forgetIdleAfter: config.baselines.forgetIdleAfter,
-        maxIdentities: config.baselines.maxIdentities,
-        forget: (id) => engine.forget(id),
-        alerts,
-        alertRetention: config.alerts.retention,
-        onForgotten: (n) => metrics.identitiesForgotten.inc(n),
-        onAlertsDeleted: (n) => metrics.alertsDeleted.inc(n),
-      }),
-    );
-    const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
-    pipeline.addSink((actions) => owners.note(actions)); // ahead of the engine: its alerts consult the owners
-    pipeline.addStage(engine);
-    pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
+    const { pipeline, identities, alerts, engine, owners } = buildDetection({ config, db, metrics, logger, mode: 'serve' });
     watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.

@@ -9,18 +9,12 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
 import { toActionLine } from './actions/types.js';
-import { reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
-import { CredentialOwners } from './revocation/owners.js';
-import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
+import { buildDetection } from './detection.js';
 import { UserError } from './errors.js';
-import { DetectionEngine } from './detect/engine.js';
 import { createLogger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { Pipeline } from './pipeline.js';
 import { openDatabase } from './store/database.js';
-import { IdentityStore } from './store/identities.js';
-import { Retention } from './store/retention.js';
 
 /** Lines between commits: bounds the work a commit does without paying a commit per line. */
 const COMMIT_EVERY_LINES = 256;
@@ -51,9 +45,8 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const { config } = opts;
   const metrics = createMetrics();
   const db = openDatabase(opts.db, '--db');
-  const identities = new IdentityStore(db, config.baselines.maxHotIdentities);
   const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
-  const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode: 'replay' });
+  const { pipeline, identities, alerts } = buildDetection({ config, db, metrics, logger, mode: 'replay' });
 
   let buffered = '';
   const write = (line: string) => {
@@ -63,16 +56,6 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
       buffered = '';
     }
   };
-  const alerts = new AlertManager(db, config, metrics, Date.now, () => identities.newest);
-  const engine = new DetectionEngine(db, config, alerts);
-  metrics.countLate(() => engine.late);
-  // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
-  const { forgetIdleAfter, maxIdentities } = config.baselines;
-  pipeline.addStage(new Retention({ identities, forgetIdleAfter, maxIdentities, forget: (id) => engine.forget(id), alerts, alertRetention: config.alerts.retention }));
-  const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
-  pipeline.addSink((actions) => owners.note(actions));
-  pipeline.addStage(engine);
-  pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
   // Per detector: alerts raised and the findings folded into them (final counts).
   const byDetector = new Map<string, { alerts: number; findings: number }>();
   const detectorOf = new Map<string, string>();

@@ -1,0 +1,51 @@
+/**
+ * The part of Vigil that serve and replay share: the pipeline and what follows it, in an order that
+ * matters. Built in one place so that a backtest (`vigil replay`) runs exactly what the daemon runs.
+ */
+import { AlertManager } from './alerts/manager.js';
+import type { Config } from './config/schema.js';
+import { DetectionEngine } from './detect/engine.js';
+import { reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
+import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { Pipeline } from './pipeline.js';
+import { CredentialOwners } from './revocation/owners.js';
+import type { Db } from './store/database.js';
+import { IdentityStore } from './store/identities.js';
+import { Retention } from './store/retention.js';
+
+export interface Detection {
+  pipeline: Pipeline;
+  identities: IdentityStore;
+  alerts: AlertManager;
+  engine: DetectionEngine;
+  owners: CredentialOwners;
+}
+
+export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics; logger: Logger; mode: 'serve' | 'replay' }): Detection {
+  const { config, db, metrics, logger, mode } = deps;
+  const identities = new IdentityStore(db, config.baselines.maxHotIdentities);
+  const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode });
+  const alerts = new AlertManager(db, config, metrics, Date.now, () => identities.newest);
+  // Serving, event time follows the wall clock too (held findings are released as it passes).
+  const engine = new DetectionEngine(db, config, alerts, Date.now, mode === 'serve');
+  metrics.countLate(() => engine.late);
+  // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
+  pipeline.addStage(
+    new Retention({
+      identities,
+      forgetIdleAfter: config.baselines.forgetIdleAfter,
+      maxIdentities: config.baselines.maxIdentities,
+      forget: (id) => engine.forget(id),
+      alerts,
+      alertRetention: config.alerts.retention,
+      onForgotten: (n) => metrics.identitiesForgotten.inc(n),
+      onAlertsDeleted: (n) => metrics.alertsDeleted.inc(n),
+    }),
+  );
+  const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
+  pipeline.addSink((actions) => owners.note(actions)); // ahead of the engine: its alerts consult the owners
+  pipeline.addStage(engine);
+  pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
+  return { pipeline, identities, alerts, engine, owners };
+}
