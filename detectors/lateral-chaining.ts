@@ -5,13 +5,14 @@
  * traces within the window — unless that flow (sensitive target -> destination host) is learned.
  * The subject is the flow.
  */
-import { isWrite } from '../src/actions/types.js';
+import { isWrite, type ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
 import { knownToPeers, peersNote } from './peers.js';
-import type { Detector, DetectorInput, Finding } from './types.js';
+import { subjectDimension } from './scope-drift.js';
+import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
 
 const EGRESS_KINDS = new Set(['http', 'rpc', 'messaging']);
 /** Below this many observed steps out of the previous one, an unseen transition is hardly surprising. */
@@ -70,6 +71,13 @@ function establishedAmongPeers({ view, now, config }: DetectorInput, fromKey: st
   return view.peers(fromKey) > view.adopters(fromKey, now - config.detectors.scope_drift.rolloutWindow, Number.POSITIVE_INFINITY);
 }
 
+/** The identity's uses of what a step (`tool:kb.search`) calls, as scope_drift counts them. */
+function usesOfStep(view: BaselineView, name: string): number {
+  const at = name.indexOf(':');
+  const kind = name.slice(0, at) as ActionKind;
+  return kind === 'model' ? 0 : view.own(key(subjectDimension(kind), name.slice(at + 1)));
+}
+
 function unlearnedTransition(input: DetectorInput): Finding | null {
   const { action, view, step } = input;
   const prev = step.previous;
@@ -83,10 +91,10 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
   if (!crosses && !writes && !egress) return null;
 
   // An unseen step after an unfamiliar one says little (a newly adopted tool has no chains yet): only a
-  // step the baseline knows well — its own, or one its peers have long used while it is new — makes this
-  // surprising.
+  // step the baseline knows well makes this surprising. Its own: often followed by others, or often used
+  // and always last (ending its trace is what followed it); or one its peers have long used while it is new.
   const fromKey = key('from', prev.name);
-  const fromCount = view.own(fromKey);
+  const fromCount = Math.max(view.own(fromKey), usesOfStep(view, prev.name));
   const familiar = fromCount >= FAMILIAR_FROM || (view.phase === 'peer' && establishedAmongPeers(input, fromKey));
   if (!familiar) return null;
   const item = transitionItem(prev.name, step.name);

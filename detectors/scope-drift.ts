@@ -9,6 +9,7 @@
  */
 import type { Severity } from '../src/config/schema.js';
 import { keyedItem, type Dimension, type DimensionItem } from '../baselines/keys.js';
+import type { ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import { span, surpriseScore, times } from './severity.js';
 import { knownToPeers } from './peers.js';
@@ -32,15 +33,17 @@ const NO_ITEMS: readonly ScopeItem[] = [];
  * (never a write, egress or sensitive flow) still has a destination: chat traffic moved to a new host (a
  * changed OPENAI_BASE_URL siphoning prompts and the secrets in them) is a new host like any other.
  */
+/** The dimension counting an action's uses of what it calls (a model call's are its provider's host and zone). */
+export function subjectDimension(kind: Exclude<ActionKind, 'model'>): Dimension {
+  return kind === 'tool' ? 'tool' : kind === 'delegation' ? 'agent' : 'target';
+}
+
 export function scopeItems(input: DetectorInput['action']): readonly ScopeItem[] {
   if (input.kind === 'model') {
     if (!input.host) return NO_ITEMS;
     return input.zone ? [keyedItem('host', input.host), keyedItem('zone', input.zone)] : [keyedItem('host', input.host)];
   }
-  const items: ScopeItem[] = [];
-  if (input.kind === 'tool') items.push(keyedItem('tool', input.target));
-  else if (input.kind === 'delegation') items.push(keyedItem('agent', input.target));
-  else items.push(keyedItem('target', input.target));
+  const items: ScopeItem[] = [keyedItem(subjectDimension(input.kind), input.target)];
   if (input.host) items.push(keyedItem('host', input.host));
   if (input.zone) items.push(keyedItem('zone', input.zone));
   // By index: the action builder freezes scope lists, and for-of over a frozen array takes V8's

@@ -231,6 +231,11 @@ describe('lateral_chaining', () => {
     const f = lateralChaining.evaluate(input(egress, view({}), { sensitiveReads: [read] }));
     expect(f).toMatchObject({ subject: 'secrets.get => paste.example.com', severity: 'high' });
     expect(f!.traceIds).toEqual([read.traceId, egress.traceId]);
+    expect(f!.explanation).toContain('and 1 minute later sent');
+    // Regression (review22 F6): a gap under a minute read "1 minute later".
+    for (const [gap, said] of [[50, 'less than a second'], [12_400, '12 seconds']] as const) {
+      expect(lateralChaining.evaluate(input(egress, view({}), { sensitiveReads: [{ ...read, time: NOW - gap }] }))!.explanation).toContain(`and ${said} later sent`);
+    }
   });
 
   it('is quiet when the flow is learned', () => {
@@ -271,6 +276,17 @@ describe('lateral_chaining', () => {
     const v = view({ [key('from', 'tool:crm.search')]: 200 });
     const f = lateralChaining.evaluate(input(action({ target: 'tickets.delete', access: 'delete' }), v, { step }));
     expect(f).toMatchObject({ subject: transitionItem('tool:crm.search', 'tool:tickets.delete'), severity: 'medium' });
+  });
+
+  // Regression (review22 F1): a step used 300 times, always last in its trace, was "unfamiliar" (never
+  // followed by another), so the first chain out of it into a write raised nothing.
+  it('fires after a step used often and always last in its trace; is quiet after one used a few times', () => {
+    const step: StepContext = { name: 'tool:tickets.comment', zones: [], previous: { name: 'tool:kb.search', zones: [], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
+    const a = action({ target: 'tickets.comment', access: 'write' });
+    const f = lateralChaining.evaluate(input(a, view({ [key('tool', 'kb.search')]: 300 }), { step }));
+    expect(f).toMatchObject({ subject: transitionItem('tool:kb.search', 'tool:tickets.comment'), severity: 'medium' });
+    expect(f!.explanation).toContain('After `tool:kb.search` (seen 300 times) it never did this');
+    expect(lateralChaining.evaluate(input(a, view({ [key('tool', 'kb.search')]: 5 }), { step }))).toBeNull();
   });
 
   it('is quiet after an unfamiliar step, on a repeated step, and on a learned transition', () => {

@@ -94,7 +94,8 @@ describe('sensitive read, then egress', () => {
     const trace = hex(999_999, 32);
     feed([vault(t, trace), crm(t + 1000, trace), mail(t + 2000, trace)]);
     const lateral = h.alerts.filter((a) => a.detector === 'lateral_chaining');
-    expect(lateral.map((a) => a.evidence.subject)).toEqual(['vault.corp/v1/secret/data/{id} => api.sendgrid.com']);
+    // The chain into the CRM is new as well: the secret read, 80 times before, was always alone in its trace.
+    expect(lateral.map((a) => a.evidence.subject)).toEqual(['http:vault.corp/v1/secret/data/{id} -> db:postgresql/crm/customers', 'vault.corp/v1/secret/data/{id} => api.sendgrid.com']);
     expect(h.engine.baselines.peek(IDENTITY)!.counters.has('flow\u0000vault.corp/v1/secret/data/{id} => api.sendgrid.com')).toBe(false);
   });
 
