@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import { toActionLine } from './actions/types.js';
 import type { Config } from './config/schema.js';
 import { buildDetection } from './detection.js';
+import { matchRule } from './revocation/rules.js';
 import { UserError } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -47,6 +48,12 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   const db = openDatabase(opts.db, '--db');
   const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
   const { pipeline, identities, alerts } = buildDetection({ config, db, metrics, logger, mode: 'replay' });
+  // A backtest calls no broker, but says which alerts a revocation rule would have acted on (as a dry run).
+  alerts.setResponder({
+    begin: () => {},
+    respond: (alert, action) => (matchRule(config.revocation.rules, alert, action.credential?.type ?? null) ? { action: 'revoke', mode: 'dry_run' } : undefined),
+    revokesAnew: () => false,
+  });
 
   let buffered = '';
   const write = (line: string) => {

@@ -21,7 +21,8 @@ export interface Alert {
   count: number;
   /** Event time of the latest folded finding (not in the schema's required set; useful to analysts). */
   lastEventTime: string;
-  response?: { action: 'revoke'; mode: 'dry_run' | 'enforce'; revocationId: string };
+  /** A revocation rule matched; no `revocationId` from `vigil replay`, which records and sends nothing. */
+  response?: { action: 'revoke'; mode: 'dry_run' | 'enforce'; revocationId?: string };
 }
 
 /** The fold key: one alert per identity, detector and subject within the suppression window. */
