@@ -1,7 +1,8 @@
 /**
  * One identity's baseline: decayed counts of what it uses (tools, targets, hosts, zones, scopes, delegated
  * agents, access class per subject, tool-to-tool transitions, sensitive flows), its outcome rates
- * (actions, failures + retries) and its activity by hour of the week. Serialised whole to SQLite.
+ * (actions, failures + retries) and its activity by hour of the week (what `baseline show` says of when
+ * it works). Serialised whole to SQLite.
  */
 import { valueAt, type Counter } from './decay.js';
 
@@ -31,7 +32,25 @@ export function hourOfWeek(time: number): number {
   if (!(Math.abs(time) <= MAX_DATE_MS)) return NaN;
   const daysSinceEpoch = Math.floor(Math.trunc(time) / DAY_MS);
   const day = (((daysSinceEpoch + 3) % 7) + 7) % 7; // Monday = 0
-  return day * 24 + Math.floor((time % DAY_MS) / HOUR_MS);
+  return day * 24 + Math.floor((((time % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS); // a time before 1970 too
+}
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+/**
+ * When an identity works, from its hour-of-week profile: the share (%) of its learned actions on each
+ * weekday and in each hour of the day, UTC (`baseline show`: "weekdays, 08:00-18:00").
+ */
+export function activityUtc(hours: Float64Array): { byWeekday: Record<string, number>; byHour: number[] } {
+  const total = hours.reduce((a, b) => a + b, 0);
+  const pct = (n: number) => (total > 0 ? Math.round((1000 * n) / total) / 10 : 0);
+  const byHour = new Array<number>(24).fill(0);
+  const byDay = new Array<number>(7).fill(0);
+  hours.forEach((n, h) => {
+    byDay[Math.floor(h / 24)] += n;
+    byHour[h % 24] += n;
+  });
+  return { byWeekday: Object.fromEntries(WEEKDAYS.map((d, i) => [d, pct(byDay[i])])), byHour: byHour.map(pct) };
 }
 
 export class IdentityBaseline {

@@ -8,7 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
-import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
+import { activityUtc, type BaselineSettings, type IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import { failuresKey, flowKey, key, SEP, transitionKey, type DimensionItem } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
@@ -333,6 +333,8 @@ export class DetectionEngine implements Stage {
       scopes: top('scope'),
       agents: top('agent'),
       access: top('access'),
+      // When it works: a night-time burst from a nine-to-five agent is worth a second look.
+      activityUtc: activityUtc(b.hours),
       // Failures + retries per tool or target (`tool:crm.search`), which retry_storm judges each by its own share.
       failures: Object.fromEntries(Object.entries(top('failures')).map(([k, c]) => [k.replace(SEP, ':'), c])),
     };
