@@ -31,3 +31,16 @@ export function valueAt(counter: Counter, now: number, halfLifeMs: number): numb
   }
   return counter.c * lastFactor;
 }
+
+/** Decayed counts of actions learned, and of failures + retries among them. */
+export interface Outcome {
+  actions: Counter;
+  bad: Counter;
+}
+
+/** Folds one learned action (failed or retried: `bad`) into `o`, at event time `time`. */
+export function bumpOutcome(o: Outcome, time: number, bad: boolean, halfLifeMs: number): void {
+  o.actions.c = valueAt(o.actions, time, halfLifeMs) + 1;
+  o.bad.c = valueAt(o.bad, time, halfLifeMs) + (bad ? 1 : 0);
+  o.actions.t = o.bad.t = Math.max(o.actions.t, time);
+}

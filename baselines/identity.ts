@@ -4,7 +4,7 @@
  * (actions, failures + retries) and its activity by hour of the week (what `baseline show` says of when
  * it works). Serialised whole to SQLite.
  */
-import { valueAt, type Counter } from './decay.js';
+import { bumpOutcome, valueAt, type Counter, type Outcome } from './decay.js';
 
 const HOURS_PER_WEEK = 168;
 const HOUR_MS = 3_600_000;
@@ -57,7 +57,7 @@ export class IdentityBaseline {
   /** Actions seen (judged or not), raw. */
   actions = 0;
   /** Decayed counts: actions learned, and failures + retries among them. */
-  readonly outcome: { actions: Counter; bad: Counter };
+  readonly outcome: Outcome;
   readonly counters = new Map<string, Counter>();
   /** Actions learned per hour of the week (raw; a profile, so only proportions matter). */
   readonly hours = new Float64Array(HOURS_PER_WEEK);
@@ -139,9 +139,7 @@ export class IdentityBaseline {
   /** Folds an action's outcome (failed or retried, or not) into the usual rates and the weekly profile. */
   learnOutcome(time: number, bad: boolean, s: BaselineSettings): void {
     this.hours[hourOfWeek(time)]++;
-    this.outcome.actions.c = valueAt(this.outcome.actions, time, s.halfLifeMs) + 1;
-    this.outcome.bad.c = valueAt(this.outcome.bad, time, s.halfLifeMs) + (bad ? 1 : 0);
-    this.outcome.actions.t = this.outcome.bad.t = Math.max(this.outcome.actions.t, time);
+    bumpOutcome(this.outcome, time, bad, s.halfLifeMs);
   }
 
   /** The decayed count of `k` at `time` (0 when unknown or forgotten). */
@@ -171,7 +169,7 @@ export class IdentityBaseline {
   static fromJSON(identity: string, raw: ReturnType<IdentityBaseline['toJSON']>): IdentityBaseline {
     const o = raw as {
       peerGroup: string; firstSeen: number; lastSeen: number; actions: number;
-      outcome: { actions: Counter; bad: Counter }; hours: number[]; counters: Array<[string, number, number, number]>;
+      outcome: Outcome; hours: number[]; counters: Array<[string, number, number, number]>;
       ownGroupSeen?: number | null; groupCandidate?: IdentityBaseline['groupCandidate']; // absent before 2026-11
     };
     const b = new IdentityBaseline(identity, o.peerGroup, o.firstSeen, o.lastSeen);

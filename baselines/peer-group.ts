@@ -22,7 +22,7 @@
  * rows alone: rewriting a whole group per checkpoint cost 12% of the daemon's CPU under load.
  */
 
-import { valueAt, type Counter } from './decay.js';
+import { bumpOutcome, type Outcome } from './decay.js';
 
 /** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
 const MAX_ADOPTERS = 256;
@@ -42,7 +42,7 @@ interface PeerItem {
 
 export class PeerGroupBaseline {
   /** Decayed actions learned across the group, and failures + retries among them: a new member's usual. */
-  readonly outcome = { actions: { c: 0, t: 0, f: 0 } as Counter, bad: { c: 0, t: 0, f: 0 } as Counter };
+  readonly outcome: Outcome = { actions: { c: 0, t: 0, f: 0 }, bad: { c: 0, t: 0, f: 0 } };
   /** Event time of the group's first and latest action, and how many actions its members had (raw). */
   history = { firstSeen: Number.POSITIVE_INFINITY, lastSeen: Number.NEGATIVE_INFINITY, actions: 0 };
   /** Current members -> event time of their latest action. */
@@ -204,16 +204,14 @@ export class PeerGroupBaseline {
   adoptersBetween(k: string, from: number, to: number, identity: string): number {
     const it = this.items.get(k);
     if (!it || !(from <= to)) return 0;
-    let n = firstAbove(it.times, to) - firstAtLeast(it.times, from);
+    let n = bisect(it.times, to, false) - bisect(it.times, from, true);
     const own = it.adopters.get(identity);
     if (own !== undefined && own >= from && own <= to) n--;
     return n;
   }
 
   learnOutcome(time: number, bad: boolean, halfLifeMs: number): void {
-    this.outcome.actions.c = valueAt(this.outcome.actions, time, halfLifeMs) + 1;
-    this.outcome.bad.c = valueAt(this.outcome.bad, time, halfLifeMs) + (bad ? 1 : 0);
-    this.outcome.actions.t = this.outcome.bad.t = Math.max(this.outcome.actions.t, time);
+    bumpOutcome(this.outcome, time, bad, halfLifeMs);
     this.outcomeDirty = true;
   }
 
@@ -261,25 +259,13 @@ export class PeerGroupBaseline {
   }
 }
 
-/** Index of the first time >= t in ascending `times` (its length when there is none). */
-function firstAtLeast(times: readonly number[], t: number): number {
+/** Index in ascending `times` of the first time at `t` or later (`inclusive`) or after it; its length when there is none. */
+function bisect(times: readonly number[], t: number, inclusive: boolean): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (times[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Index of the first time > t in ascending `times` (its length when there is none). */
-function firstAbove(times: readonly number[], t: number): number {
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (times[mid] <= t) lo = mid + 1;
+    if (times[mid] < t || (!inclusive && times[mid] === t)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -287,10 +273,10 @@ function firstAbove(times: readonly number[], t: number): number {
 
 function insertTime(times: number[], t: number): void {
   if (Number.isNaN(t)) return;
-  times.splice(firstAbove(times, t), 0, t);
+  times.splice(bisect(times, t, false), 0, t);
 }
 
 function removeTime(times: number[], t: number): void {
   if (Number.isNaN(t)) return;
-  times.splice(firstAtLeast(times, t), 1);
+  times.splice(bisect(times, t, true), 1);
 }

@@ -17,6 +17,7 @@ import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Config, Severity } from '../config/schema.js';
 import { severityRank } from '../../detectors/severity.js';
+import { Lru } from '../lru.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { buildAlert, foldKey, type Alert } from './alert.js';
@@ -82,7 +83,7 @@ export interface RaiseHook {
 const MAX_OPEN = 50_000;
 
 export class AlertManager {
-  private readonly open = new Map<string, Alert>();
+  private readonly open = new Lru<Alert>(MAX_OPEN);
   private readonly held = new Map<string, HeldFinding>();
   /** Held findings whose row is out of date (the store refused it, or a repeat folded in since): `flush` writes them. */
   private readonly heldStale = new Set<string>();
@@ -277,16 +278,10 @@ export class AlertManager {
       const body = this.latest.get(identity, f.detector, f.subject) as string | undefined;
       if (!body) return undefined;
       alert = JSON.parse(body) as Alert;
-      this.remember(k, alert);
+      this.open.set(k, alert);
     }
     const windowEnd = Date.parse(alert.eventTime) + this.config.alerts.suppressionWindow;
     return time < windowEnd ? alert : undefined;
-  }
-
-  private remember(k: string, alert: Alert): void {
-    this.open.delete(k);
-    this.open.set(k, alert);
-    if (this.open.size > MAX_OPEN) this.open.delete(this.open.keys().next().value!);
   }
 
   /**
@@ -348,7 +343,7 @@ export class AlertManager {
   /** After the alerts' transaction committed: subscribers see them, in seq order; the last is the open one. */
   private announce(k: string, raised: Alert[]): void {
     for (const alert of raised) {
-      this.remember(k, alert);
+      this.open.set(k, alert);
       this.metrics.alerts.inc({ detector: alert.detector, severity: alert.severity });
       this.emit({ type: 'alert', alert });
     }

@@ -11,6 +11,7 @@ import type { Alert } from '../alerts/alert.js';
 import type { AlertEvent } from '../alerts/manager.js';
 import type { Db } from '../store/database.js';
 import { severitiesFrom, type AlertFacts, type AlertFilter } from './alerts.js';
+import { Lru } from '../lru.js';
 
 /** What the feed listens to: the AlertManager (its `subscribe` announces right after each commit). */
 export interface AlertEventSource {
@@ -21,19 +22,6 @@ type Update = Extract<AlertEvent, { type: 'update' }>['update'];
 
 /** Entries kept per cache; old ones fall back to a store lookup. */
 const CACHE_SIZE = 10_000;
-
-/** A Map used as a small LRU: re-setting moves an entry to the back, the front is evicted first. */
-class Lru<V> extends Map<string, V> {
-  constructor(private readonly max: number) {
-    super();
-  }
-  override set(key: string, value: V): this {
-    super.delete(key);
-    super.set(key, value);
-    if (this.size > this.max) super.delete(this.keys().next().value!);
-    return this;
-  }
-}
 
 /** Reads the alert store for the API and relays the AlertManager's events; one per daemon. */
 export class AlertFeed {

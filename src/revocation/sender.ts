@@ -69,17 +69,18 @@ export class RevocationSender {
     } catch (err) {
       // Building the request failed (a key that stopped working): no call was made, nothing will change.
       result = { status: null, retryAfterMs: null, error: `could not build the request: ${(err as Error).message}` };
-      return this.finish(row, result, 'failed', null, started);
+      return this.finish(row, result, 'failed', started);
     }
-    if (result.status !== null && result.status >= 200 && result.status < 300) return this.finish(row, result, 'succeeded', null, started);
-    if (!retryable(result)) return this.finish(row, result, 'failed', null, started);
+    if (result.status !== null && result.status >= 200 && result.status < 300) return this.finish(row, result, 'succeeded', started);
+    if (!retryable(result)) return this.finish(row, result, 'failed', started);
     const retryAfterMs = result.status !== null && honoursRetryAfter(result.status) ? result.retryAfterMs : null;
     // A call cut short by shutdown may or may not have reached the broker: it is counted, and due again at once.
     const wait = signal.aborted ? 0 : retryDelay(row.attempts + 1, config.delivery, retryAfterMs);
-    return this.finish(row, result, 'retry', wait, started);
+    return this.finish(row, result, 'retry', started, { wait, retryAfterMs });
   }
 
-  private finish(row: RevocationRow, r: AttemptResult, outcome: AttemptRow['outcome'], wait: number | null, started: number): LaneVerdict {
+  /** Records an attempt's outcome; a retry says when (`wait`) and what the broker asked for. */
+  private finish(row: RevocationRow, r: AttemptResult, outcome: AttemptRow['outcome'], started: number, retry?: { wait: number; retryAfterMs: number | null }): LaneVerdict {
     const at = this.deps.now();
     const attempts = row.attempts + 1;
     const answer = r.status !== null ? `HTTP ${r.status}` : (r.error ?? 'no answer');
@@ -88,18 +89,16 @@ export class RevocationSender {
       attempts,
       at,
       status: outcome === 'succeeded' ? 'succeeded' : outcome === 'failed' ? 'failed' : 'pending',
-      next_at: outcome === 'retry' ? at + wait! : null,
+      next_at: retry ? at + retry.wait : null,
       reason:
         outcome === 'succeeded' ? `${broker} answered ${answer}: revoked`
         : outcome === 'failed' ? `${broker} refused (${answer}) after ${attempts} attempt(s): not revoked; fix the cause and retry it (vigil revocation retry ${row.id}), or revoke it by hand`
-        : `attempt ${attempts} to ${broker} failed (${answer}); retrying in ${Math.ceil(wait! / 1000)}s`,
+        : `attempt ${attempts} to ${broker} failed (${answer}); retrying in ${Math.ceil(retry!.wait / 1000)}s`,
     };
     const next = this.deps.store.recordAttempt(row.id, state, { revocation_id: row.id, attempt: attempts, at: started, http_status: r.status, outcome, error: r.error });
     this.deps.announce(next);
-    if (outcome === 'succeeded') return { kind: 'healthy' };
     // A refusal is about this request, not the broker's health: other revocations may go through.
-    if (outcome === 'failed') return { kind: 'healthy' };
-    return { kind: 'failing', retryAfterMs: r.status !== null && honoursRetryAfter(r.status) ? r.retryAfterMs : null };
+    return retry ? { kind: 'failing', retryAfterMs: retry.retryAfterMs } : { kind: 'healthy' };
   }
 
   close(): Promise<void> {
