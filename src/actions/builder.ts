@@ -39,7 +39,7 @@ import { EmittedMemory, type TraceMemory } from './memory.js';
 import { makeNode, type SpanNode } from './node.js';
 import { hasToolWithoutCalls, LATE_CALL_GRACE_MS, type TracePart as TraceBuf } from './part.js';
 import { RecencyQueue } from './recency.js';
-import { ContextRepair, REPAIR_HOLD_WAITS } from './repair.js';
+import { ContextRepair, isClientCall, REPAIR_HOLD_WAITS } from './repair.js';
 import { RetryMemory } from './retry.js';
 import { byEventTime, settleTrace } from './tree.js';
 import type { Action } from './types.js';
@@ -254,7 +254,7 @@ export class ActionBuilder {
       }
     }
     const parent = node.parentSpanId;
-    if (parent === '' && (node.kind === 'http' || node.kind === 'db') && spanKind === SpanKind.CLIENT) buf.orphans++;
+    if (parent === '' && isClientCall(node)) buf.orphans++;
     if (parent === '' || buf.nodes.has(parent) || mem?.spans.has(parent)) return;
     // A remote parent: the caller lives in another process (or another identity's export).
     if (spanKind === SpanKind.SERVER || spanKind === SpanKind.CONSUMER) return;

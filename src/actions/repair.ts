@@ -99,9 +99,14 @@ type Verdict =
 const OWN: Verdict = { kind: 'own' };
 const HOLD: Verdict = { kind: 'hold' };
 
-/** How frameworks that lose context leave a tool's call: an HTTP/DB CLIENT span with no parent at all. */
+/** An HTTP or DB call this process made (a CLIENT span): the calls a tool makes, which repair places. */
+export function isClientCall(n: { kind: SpanNode['kind']; spanKind: SpanNode['spanKind'] }): boolean {
+  return (n.kind === 'http' || n.kind === 'db') && n.spanKind === SpanKind.CLIENT;
+}
+
+/** How frameworks that lose context leave a tool's call: a client call with no parent at all. */
 function isParentlessCall(n: SpanNode): boolean {
-  return (n.kind === 'http' || n.kind === 'db') && n.spanKind === SpanKind.CLIENT && n.parentSpanId === '';
+  return isClientCall(n) && n.parentSpanId === '';
 }
 
 /**
@@ -110,8 +115,12 @@ function isParentlessCall(n: SpanNode): boolean {
  * not its call, and must not lend it a failure or a class.
  */
 function contains(t: SpanNode, c: { readonly startMs: number; readonly endMs: number }): boolean {
-  const slack = REPAIR_SLACK_MS;
-  return t.startMs - slack <= c.startMs && c.startMs <= t.endMs + slack && c.endMs <= t.endMs + slack;
+  return startsWithin(t, c) && c.endMs <= t.endMs + REPAIR_SLACK_MS;
+}
+
+/** `c` starts within tool `t` (±2 ms). */
+function startsWithin(t: SpanNode, c: { readonly startMs: number }): boolean {
+  return t.startMs - REPAIR_SLACK_MS <= c.startMs && c.startMs <= t.endMs + REPAIR_SLACK_MS;
 }
 
 /** True when `anc` is a proper ancestor of `n` (tree links when settled, else the buffered part's map). */
@@ -195,8 +204,7 @@ export class ContextRepair {
       }
       if (n.kind === 'tool') (tools ??= []).push(n);
       else if (
-        (n.kind === 'http' || n.kind === 'db') &&
-        n.spanKind === SpanKind.CLIENT &&
+        isClientCall(n) &&
         n.repairedTo === null && // not moved in by a claim
         this.unplaced(n, part, mem)
       ) {
@@ -301,7 +309,7 @@ export class ContextRepair {
   private claim(st: IdentityState, tool: SpanNode, part: TracePart, partTools: readonly SpanNode[], into: SpanNode[]): void {
     for (const h of st.held.slice()) {
       const c = h.root;
-      if (tool.startMs - REPAIR_SLACK_MS > c.startMs || c.startMs > tool.endMs + REPAIR_SLACK_MS) continue;
+      if (!startsWithin(tool, c)) continue;
       const v = this.decide(c, part, partTools, 0, false);
       if (v.kind === 'hold') continue;
       this.unhold(st, h);
