@@ -64,12 +64,17 @@ export function parseLimit(params: URLSearchParams): number {
   return Math.min(Number(limit), MAX_LIMIT);
 }
 
+/** `since` (null when absent) and `limit` of a paged list; throws BadRequest naming the parameter. */
+function parseCursor(params: URLSearchParams): { since: number | null; limit: number } {
+  const since = params.get('since');
+  if (since !== null && !/^\d{1,15}$/.test(since)) throw new BadRequest('since: must be a whole number >= 0 (the last seq you received)');
+  return { since: since === null ? null : Number(since), limit: parseLimit(params) };
+}
+
 /** Parses and validates the query (checkParams); throws BadRequest naming the parameter. */
 export function parseAlertQuery(params: URLSearchParams, allowed: readonly string[]): AlertQuery {
   checkParams(params, allowed, ['since', 'limit', 'minSeverity']);
-  const since = params.get('since');
   const minSeverity = params.get('minSeverity');
-  if (since !== null && !/^\d{1,15}$/.test(since)) throw new BadRequest('since: must be a whole number >= 0 (the last seq you received)');
   if (minSeverity !== null && !(SEVERITIES as readonly string[]).includes(minSeverity)) {
     throw new BadRequest(`minSeverity: must be one of ${SEVERITIES.join(', ')}`);
   }
@@ -79,8 +84,7 @@ export function parseAlertQuery(params: URLSearchParams, allowed: readonly strin
     if (!(ALERT_SOURCES as readonly string[]).includes(d)) throw new BadRequest(`detector: "${d}" is none of ${ALERT_SOURCES.join(', ')}`);
   }
   return {
-    since: since === null ? null : Number(since),
-    limit: parseLimit(params),
+    ...parseCursor(params),
     filter: { minSeverity: minSeverity as Severity | null, identities: valueSet(params, 'identity'), detectors },
   };
 }
@@ -170,7 +174,8 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     // may be 100k+; `since`/`limit` page them in creation order, as `/v1/alerts` pages alerts, so a
     // dashboard need not fetch (and the event loop serialise) them all at once.
     // `status` and `identity` pick out, say, the pending ones (credentials still valid) or one agent's.
-    const q = parseAlertQuery(url.searchParams, ['since', 'limit', 'status', 'identity']);
+    checkParams(url.searchParams, ['since', 'limit', 'status', 'identity'], ['since', 'limit']);
+    const q = parseCursor(url.searchParams);
     const only = { status: single(url.searchParams, 'status', REVOCATION_STATUSES), identity: single(url.searchParams, 'identity') };
     const source = revocations();
     if (url.searchParams.size === 0) return sendJson(res, 200, { revocations: source?.list() ?? [] });

@@ -211,7 +211,7 @@ it('a long outage with many identities: over maxHotIdentities, exports are refus
 }, 30_000);
 
 it('after a busy commit, an outage of seconds is still judged: what is written does not count against the bound', async () => {
-  t = await startTestDaemon({ log: { level: 'warn' }, baselines: { maxHotIdentities: 20 } });
+  t = await startTestDaemon({ log: { level: 'warn' }, baselines: { maxHotIdentities: 20, checkpointInterval: '100ms' } });
   const d = t;
   const pod = (i: number, n: number) => makeSpans(toolCall(0.5, 'reports.read', 'GET', n), { resource: { 'service.name': 'reporter', 'nhi.identity': `${ID}/pod-${i}` } });
   // 30 pods' first spans in one export: one commit, all written, more records in memory than the bound.
@@ -220,6 +220,10 @@ it('after a busy commit, an outage of seconds is still judged: what is written d
   // later. All 30 records must be written before the outage, or they are waiting, and count.
   // (Generous waits: under a loaded CI host a commit of 30 records can take seconds.)
   await waitFor(() => d.daemon.db.prepare('SELECT count(*) FROM identities').pluck().get() === 30, 'the 30 pods written', 20_000);
+  // Their baselines too, with both actions learned (a checkpoint after the trace left the buffer): a
+  // baseline not yet written cannot leave memory in the outage, and 30 of them are over the bound.
+  const learned = "SELECT count(*) FROM identity_baselines WHERE json_extract(body, '$.actions') >= 2";
+  await waitFor(() => d.daemon.db.prepare(learned).pluck().get() === 30, "the 30 pods' baselines written", 20_000);
   d.daemon.db.pragma('query_only = 1');
   for (const i of [0, 1]) {
     const judged = d.actions.length;
