@@ -75,7 +75,11 @@ export function agentTelemetry(t: TestDaemon, protocol: Protocol, resource: Reco
   const tee = new TeeExporter(exporterFor(protocol, t));
   const provider = new BasicTracerProvider({ resource: resourceFromAttributes(resource), spanProcessors: [new BatchSpanProcessor(tee)] });
   trace.setGlobalTracerProvider(provider);
-  const undici = new UndiciInstrumentation();
+  // Not the calls made to Vigil itself (the tests teach it over OTLP/HTTP and read its API): as an
+  // operator would exclude them, or the agent's own telemetry would become its behaviour, a POST to
+  // /v1/traces raised as an unexpected write whenever its batch was exported after teaching.
+  const vigil = new Set([t.httpUrl, t.apiUrl]);
+  const undici = new UndiciInstrumentation({ ignoreRequestHook: (req) => vigil.has(req.origin) });
   undici.setTracerProvider(provider);
   undici.enable();
   return {

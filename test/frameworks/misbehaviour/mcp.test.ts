@@ -76,6 +76,9 @@ describe('MCP client and server misbehaving', () => {
     // Control: the normal session, live, raises nothing.
     await session([['read_file', 'report.txt'], ['delete_file', 'old.txt']]);
     expect(t.alerts).toEqual([]);
+    // The agent's telemetry leaves out the test's own calls to Vigil (teaching it, reading its API):
+    // traced, they became the agent's POSTs to /v1/traces, an unexpected write once they were exported.
+    expect(env.otel.tee.lines.join('\n')).not.toContain(new URL(t.httpUrl).host);
 
     const start = Date.now();
     await session([['read_file', 'report.txt'], ['delete_file', 'report.txt']]);
