@@ -3,7 +3,7 @@
  * span, built at `add` time, so the DecodedSpan (and any statement or URL query it carried) is not
  * retained by the buffer. Tree fields are scratch for tree.ts.
  */
-import type { DecodedSpan } from '../model.js';
+import { SpanKind, type DecodedSpan } from '../model.js';
 import * as A from './attributes.js';
 import { boundName, MAX_CREDENTIAL_CHARS, MAX_NAME_CHARS, MAX_SCOPES } from './bounds.js';
 import type { Classifier } from './classify.js';
@@ -219,6 +219,11 @@ function boundNames(n: SpanNode): void {
   if (n.host !== null && n.host.length > MAX_NAME_CHARS) n.host = boundName(n.host);
   if (n.agentName !== null && n.agentName.length > MAX_NAME_CHARS) n.agentName = boundName(n.agentName);
   if (n.callId !== null && n.callId.length > MAX_NAME_CHARS) n.callId = boundName(n.callId);
+}
+
+/** An HTTP or DB call this process made (a CLIENT span): the calls a tool makes, which repair places. */
+export function isClientCall(n: { kind: SpanNode['kind']; spanKind: SpanNode['spanKind'] }): boolean {
+  return (n.kind === 'http' || n.kind === 'db') && n.spanKind === SpanKind.CLIENT;
 }
 
 /** Nearest agent name of `identity` in a context chain. */

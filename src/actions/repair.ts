@@ -27,11 +27,10 @@
  *   and the failure of those it contains (`adoptEarly`), though the call is not marked as attributed.
  * Bounded: `TOOLS_PER_IDENTITY` remembered tools, `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
  */
-import { SpanKind } from '../model.js';
 import { Carrier } from './facts.js';
 import { accessRank } from './access.js';
 import { mergeIds, type TraceMemory } from './memory.js';
-import { agentNameIn, type SpanNode } from './node.js';
+import { agentNameIn, isClientCall, type SpanNode } from './node.js';
 import { childrenOf, detach, type TracePart } from './part.js';
 
 /** A held candidate is released (decided with what is known) this many `traces.wait` after it was held. */
@@ -99,11 +98,6 @@ type Verdict =
 const OWN: Verdict = { kind: 'own' };
 const HOLD: Verdict = { kind: 'hold' };
 
-/** An HTTP or DB call this process made (a CLIENT span): the calls a tool makes, which repair places. */
-export function isClientCall(n: { kind: SpanNode['kind']; spanKind: SpanNode['spanKind'] }): boolean {
-  return (n.kind === 'http' || n.kind === 'db') && n.spanKind === SpanKind.CLIENT;
-}
-
 /** How frameworks that lose context leave a tool's call: a client call with no parent at all. */
 function isParentlessCall(n: SpanNode): boolean {
   return isClientCall(n) && n.parentSpanId === '';
@@ -118,7 +112,6 @@ function contains(t: SpanNode, c: { readonly startMs: number; readonly endMs: nu
   return startsWithin(t, c) && c.endMs <= t.endMs + REPAIR_SLACK_MS;
 }
 
-/** `c` starts within tool `t` (±2 ms). */
 function startsWithin(t: SpanNode, c: { readonly startMs: number }): boolean {
   return t.startMs - REPAIR_SLACK_MS <= c.startMs && c.startMs <= t.endMs + REPAIR_SLACK_MS;
 }

@@ -21,40 +21,11 @@ import { Lru } from '../lru.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { buildAlert, foldKey, type Alert } from './alert.js';
+import { usesOf, type HeldFinding } from './held-finding.js';
 
 export type AlertEvent =
   | { type: 'alert'; alert: Alert }
   | { type: 'update'; update: { id: string; seq: number; count: number; lastEventTime: string } };
-
-/** A finding waiting for its hold to end (scope_drift's rollout grace), or for the store to take writes. */
-export interface HeldFinding {
-  finding: Finding;
-  action: Action;
-  identity: string;
-  count: number;
-  lastEventTime: number;
-  /**
-   * Repeats that carried another credential while it waited, one entry per credential (its first repeat,
-   * and its uses, not in `count`). Decided as the finding is raised, in the same transaction: a
-   * credential that a rule would revoke anew gets an alert of its own, as a repeat of a raised alert does
-   * (`newCredential`); the uses of any other fold into the raised alert.
-   */
-  others?: WaitingCredential[];
-}
-
-interface WaitingCredential {
-  finding: Finding;
-  action: Action;
-  count: number;
-  lastEventTime: number;
-}
-
-/**
- * Other credentials told apart per waiting finding (an agent refreshing its token every few minutes
- * while a finding is held for hours). Past this, repeats count on the finding itself, and their
- * credentials get no alert of their own.
- */
-const MAX_OTHER_CREDENTIALS = 64;
 
 /**
  * Decides, as an alert is raised and inside the transaction that stores it, whether a revocation rule
@@ -166,7 +137,7 @@ export class AlertManager {
     // A held finding waits for a rollout to explain it; a more severe one on its subject does not wait.
     const waiting = unsaved ?? (held !== undefined && !moreSevere(finding, held.finding.severity) ? held : undefined);
     if (waiting) {
-      const uses = this.usesOf(waiting, finding, action);
+      const uses = usesOf(waiting, finding, action);
       uses.count++;
       uses.lastEventTime = Math.max(uses.lastEventTime, action.time);
       // Written by the next group commit, so the repeat is as durable as the export that carried it.
@@ -215,19 +186,6 @@ export class AlertManager {
       this.unsaved.delete(k); // stored: whatever a subscriber does next, it is not stored twice
       this.announce(k, raised);
     }
-  }
-
-  /** Where a waiting finding counts a repeat: on its credential's own entry when it carries another one. */
-  private usesOf(waiting: HeldFinding, finding: Finding, action: Action): HeldFinding | WaitingCredential {
-    const id = action.credential?.id;
-    if (id === undefined || id === waiting.action.credential?.id) return waiting;
-    const others = (waiting.others ??= []);
-    const known = others.find((o) => o.action.credential?.id === id);
-    if (known !== undefined) return known;
-    if (others.length >= MAX_OTHER_CREDENTIALS) return waiting;
-    const entry: WaitingCredential = { finding, action, count: 0, lastEventTime: action.time };
-    others.push(entry);
-    return entry;
   }
 
   /** Held findings whose hold has ended by event time `now`; they stay held until `release`. */

@@ -18,7 +18,8 @@ import { scopeItems, withoutAllowed } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { Action } from '../actions/types.js';
-import type { AlertManager, HeldFinding } from '../alerts/manager.js';
+import type { HeldFinding } from '../alerts/held-finding.js';
+import type { AlertManager } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
 import type { Stage } from '../stage.js';
 import type { Db } from '../store/database.js';
@@ -333,8 +334,7 @@ export class DetectionEngine implements Stage {
       scopes: top('scope'),
       agents: top('agent'),
       access: top('access'),
-      // When it works: a night-time burst from a nine-to-five agent is worth a second look.
-      activityUtc: activityUtc(b.hours),
+      activityUtc: activityUtc(b.hours), // when it works: a night-time burst from a nine-to-five agent stands out
       // Failures + retries per tool or target (`tool:crm.search`), which retry_storm judges each by its own share.
       failures: Object.fromEntries(Object.entries(top('failures')).map(([k, c]) => [k.replace(SEP, ':'), c])),
     };

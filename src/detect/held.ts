@@ -4,7 +4,7 @@
  */
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import { raisedDespiteRollout, rolloutThreshold } from '../../detectors/scope-drift.js';
-import type { HeldFinding } from '../alerts/manager.js';
+import type { HeldFinding } from '../alerts/held-finding.js';
 import type { Config } from '../config/schema.js';
 
 export interface HeldDecision {
