@@ -12,6 +12,14 @@
 import { SpanKind } from '../model.js';
 import type { Clocked, SpanNode } from './node.js';
 
+/**
+ * How far apart two times from millisecond clocks may be and still be the same moment. SDKs stamp starts
+ * to the millisecond (truncated) and ends finer (the AI SDK: a tool that follows its model call within the
+ * same millisecond seems to start 0.4 ms before the call ended), and two spans' stamps may each be off by
+ * a tick: two ticks. Used wherever a start is compared with another span's start or end.
+ */
+export const CLOCK_SLACK_MS = 2;
+
 /** Moves `n` onto its trace's clock, given `up`, the span it runs under (already corrected), if known. */
 export function correctClock(n: SpanNode, up: Clocked | null | undefined): void {
   const shift = up ? shiftUnder(n, up) : 0;

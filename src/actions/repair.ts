@@ -27,6 +27,7 @@
  *   and the failure of those it contains (`adoptEarly`), though the call is not marked as attributed.
  * Bounded: `TOOLS_PER_IDENTITY` remembered tools, `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
  */
+import { CLOCK_SLACK_MS } from './clock.js';
 import { Carrier } from './facts.js';
 import { accessRank } from './access.js';
 import { mergeIds, type TraceMemory } from './memory.js';
@@ -35,8 +36,6 @@ import { childrenOf, detach, type TracePart } from './part.js';
 
 /** A held candidate is released (decided with what is known) this many `traces.wait` after it was held. */
 export const REPAIR_HOLD_WAITS = 5;
-/** Start times are millisecond-granular; tools may start a moment after their own call. */
-export const REPAIR_SLACK_MS = 2;
 /** How long after its last tool span an identity's unplaced calls are still held for a tool. */
 const ACTIVE_MS = 15 * 60_000;
 /**
@@ -109,11 +108,11 @@ function isParentlessCall(n: SpanNode): boolean {
  * not its call, and must not lend it a failure or a class.
  */
 function contains(t: SpanNode, c: { readonly startMs: number; readonly endMs: number }): boolean {
-  return startsWithin(t, c) && c.endMs <= t.endMs + REPAIR_SLACK_MS;
+  return startsWithin(t, c) && c.endMs <= t.endMs + CLOCK_SLACK_MS;
 }
 
 function startsWithin(t: SpanNode, c: { readonly startMs: number }): boolean {
-  return t.startMs - REPAIR_SLACK_MS <= c.startMs && c.startMs <= t.endMs + REPAIR_SLACK_MS;
+  return t.startMs - CLOCK_SLACK_MS <= c.startMs && c.startMs <= t.endMs + CLOCK_SLACK_MS;
 }
 
 /** True when `anc` is a proper ancestor of `n` (tree links when settled, else the buffered part's map). */

@@ -5,6 +5,7 @@
  * identities. A call's recent failures are kept by when they ended, so a later failure arriving first
  * does not hide an earlier one from the repeat that followed it.
  */
+import { CLOCK_SLACK_MS } from './clock.js';
 import type { ActionKind } from './types.js';
 
 /** Tool call ids remembered per identity. */
@@ -18,8 +19,6 @@ const MAX_IDENTITIES = 100_000;
  * (seconds, rarely a minute); a call repeated much later is ordinary use again.
  */
 export const RETRY_WINDOW_MS = 60_000;
-/** Start times are millisecond-granular; a retry may appear to start just before the failure ended. */
-const SLACK_MS = 2;
 
 /** Failure ends kept per call: out-of-order arrivals can bring an earlier failure after a later one. */
 const ENDS_PER_FAILURE = 8;
@@ -97,7 +96,7 @@ export class RetryMemory {
         }
       }
       // A retry follows one of the call's failures within the window, whichever arrived first.
-      if (at >= 0 && failures[at].ends.some((e) => start + SLACK_MS >= e && start - e <= RETRY_WINDOW_MS)) retry = true;
+      if (at >= 0 && failures[at].ends.some((e) => start + CLOCK_SLACK_MS >= e && start - e <= RETRY_WINDOW_MS)) retry = true;
     }
     if (failed) {
       if (at >= 0) insertEnd(failures![at].ends, end);
@@ -108,7 +107,7 @@ export class RetryMemory {
       }
     } else if (at >= 0) {
       // It worked again: the failures before it are answered, a later repeat of them is ordinary use.
-      const ends = failures![at].ends.filter((e) => e > start + SLACK_MS);
+      const ends = failures![at].ends.filter((e) => e > start + CLOCK_SLACK_MS);
       if (ends.length > 0) failures![at].ends = ends;
       else failures!.splice(at, 1);
     }

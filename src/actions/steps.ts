@@ -5,16 +5,13 @@
  * transition detector that chained them would learn noise and flag the other order as new.
  *
  * Each such action gets `parallelGroup`: the span id of the group's first action in event-time order.
- * A group is a maximal run of siblings in which each starts more than `STEP_SLACK_MS` before the latest
- * end so far. The slack is for millisecond clocks: the AI SDK stamps starts to the millisecond and ends
- * to the microsecond, so a tool that follows its model call within the same millisecond seems to start
- * 0.4 ms before the call ended.
+ * A group is a maximal run of siblings in which each starts more than `CLOCK_SLACK_MS` (clock.ts) before
+ * the latest end so far: a call that starts within that slack of
+ * another's end follows it.
  * Computed per settled trace part; parallel calls split across parts (a late batch) are not grouped.
  */
+import { CLOCK_SLACK_MS } from './clock.js';
 import type { SpanNode } from './node.js';
-
-/** How far a start may precede the previous end and still be sequential (one clock tick). */
-export const STEP_SLACK_MS = 1;
 
 interface Run {
   first: SpanNode;
@@ -33,7 +30,7 @@ export function assignParallelGroups(out: readonly SpanNode[]): void {
   for (const n of out) {
     const key = `${n.identity}\u0000${stepParent(n)}`;
     const run = runs.get(key);
-    if (run !== undefined && n.startMs + STEP_SLACK_MS < run.maxEnd) {
+    if (run !== undefined && n.startMs + CLOCK_SLACK_MS < run.maxEnd) {
       run.first.parallelGroup = run.first.spanId;
       n.parallelGroup = run.first.spanId;
       if (n.endMs > run.maxEnd) run.maxEnd = n.endMs;

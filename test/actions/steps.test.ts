@@ -106,6 +106,22 @@ describe('parallel steps', () => {
     ]);
   });
 
+  it('a call starting within the clock slack before the previous end follows it; earlier, it runs beside it', () => {
+    // Millisecond-stamped starts against finer ends: 1.5 ms of overlap is one clock's rounding, 3 ms is not.
+    const { b } = builder();
+    b.add([
+      agentRoot({ end: 2000 }),
+      tool(2, 1, 'plan', { start: 1000, end: 1011.5 }),
+      tool(3, 1, 'search', { start: 1010, end: 1030 }),
+      tool(4, 1, 'fetch', { start: 1027, end: 1040 }),
+    ], 0);
+    expect(b.take(G).map((a) => [a.target, a.parallelGroup])).toEqual([
+      ['plan', null],
+      ['search', sid(3)],
+      ['fetch', sid(3)],
+    ]);
+  });
+
   it('ties in start time break on end time, then span id', () => {
     const { b } = builder();
     b.add([
