@@ -1,32 +1,62 @@
 /**
- * The error catalogue. Every error Vigil reports to a user or a client carries a stable code and says
- * whether retrying can help: permanent errors map to HTTP 400/413/415 and gRPC INVALID_ARGUMENT /
- * RESOURCE_EXHAUSTED, retryable ones to 429/503 and UNAVAILABLE (OTel Collector otlpreceiver habit).
+ * The error catalogue: every error Vigil reports to a user or a client, with a stable code, whether
+ * retrying can help, and what it is answered with — the HTTP status, the gRPC status (OTLP receivers;
+ * the OTLP/HTTP body carries it too) and the reason counted in `vigil_requests_rejected_total`.
+ * Permanent errors map to HTTP 400/413/415 and gRPC INVALID_ARGUMENT / RESOURCE_EXHAUSTED, retryable
+ * ones to 429/503 and UNAVAILABLE (OTel Collector otlpreceiver habit). A new code is one line here.
  */
-export const ERRORS = {
-  VIGIL_ERR_DECODE: { retryable: false, http: 400, message: 'the payload is not a valid OTLP ExportTraceServiceRequest' },
-  VIGIL_ERR_TOO_LARGE: { retryable: false, http: 413, message: 'the request is larger than receivers.otlp.maxRequestBytes' },
-  VIGIL_ERR_CONTENT_TYPE: { retryable: false, http: 415, message: 'unsupported Content-Type; send application/x-protobuf or application/json' },
-  VIGIL_ERR_CONTENT_ENCODING: { retryable: false, http: 415, message: 'unsupported Content-Encoding; send gzip or none' },
-  VIGIL_ERR_OVERLOADED: { retryable: true, http: 503, message: 'the ingest queue is full; retry after the indicated delay' },
-  VIGIL_ERR_UNAVAILABLE: { retryable: true, http: 503, message: 'the export could not be processed now; retry after the indicated delay' },
-  VIGIL_ERR_SHUTTING_DOWN: { retryable: true, http: 503, message: 'the daemon is shutting down; retry against the next instance' },
-  VIGIL_ERR_CONFIG: { retryable: false, http: 500, message: 'the configuration is invalid' },
-  VIGIL_ERR_UNAUTHORIZED: { retryable: false, http: 401, message: 'a valid API token is required (Authorization: Bearer <token>)' },
+import type { RequestRejectReason } from './metrics.js';
+
+/** The gRPC status codes used (grpc/status.proto), without loading grpc-js where no gRPC runs. */
+const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
+
+interface ErrorEntry {
+  readonly retryable: boolean;
+  readonly http: number;
+  readonly grpc: number;
+  /** Counted as a refused request under this reason (receivers); none for errors counted where they start or not refusals of an export. */
+  readonly reason?: RequestRejectReason;
+  readonly message: string;
+}
+
+const CATALOGUE = {
+  // OTLP receivers
+  VIGIL_ERR_DECODE: { retryable: false, http: 400, grpc: GRPC.INVALID_ARGUMENT, reason: 'decode', message: 'the payload is not a valid OTLP ExportTraceServiceRequest' },
+  VIGIL_ERR_TOO_LARGE: { retryable: false, http: 413, grpc: GRPC.RESOURCE_EXHAUSTED, reason: 'too_large', message: 'the request is larger than receivers.otlp.maxRequestBytes' },
+  VIGIL_ERR_CONTENT_TYPE: { retryable: false, http: 415, grpc: GRPC.INVALID_ARGUMENT, reason: 'content_type', message: 'unsupported Content-Type; send application/x-protobuf or application/json' },
+  VIGIL_ERR_CONTENT_ENCODING: { retryable: false, http: 415, grpc: GRPC.INVALID_ARGUMENT, reason: 'content_encoding', message: 'unsupported Content-Encoding; send gzip or none' },
+  VIGIL_ERR_OVERLOADED: { retryable: true, http: 503, grpc: GRPC.UNAVAILABLE, reason: 'overloaded', message: 'the ingest queue is full; retry after the indicated delay' },
+  // Several causes: each is counted where it starts (store_unavailable, overloaded).
+  VIGIL_ERR_UNAVAILABLE: { retryable: true, http: 503, grpc: GRPC.UNAVAILABLE, message: 'the export could not be processed now; retry after the indicated delay' },
+  VIGIL_ERR_SHUTTING_DOWN: { retryable: true, http: 503, grpc: GRPC.UNAVAILABLE, reason: 'shutting_down', message: 'the daemon is shutting down; retry against the next instance' },
   VIGIL_ERR_UNAUTHENTICATED: {
     retryable: false,
     http: 401,
+    grpc: GRPC.UNAUTHENTICATED,
+    reason: 'unauthenticated',
     message: 'this receiver needs its token: send Authorization: Bearer <receivers.otlp.token> (OTEL_EXPORTER_OTLP_HEADERS)',
   },
   VIGIL_ERR_FORBIDDEN: {
     retryable: false,
     http: 403,
+    grpc: GRPC.PERMISSION_DENIED,
+    reason: 'forbidden',
     message: 'this client may not send spans here: receivers.otlp.clientIdentities has no rule for its certificate',
   },
-  VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, message: 'no such endpoint' },
-} as const;
+  // The API (REST and websocket); routes usually name the thing in their own message.
+  VIGIL_ERR_BAD_REQUEST: { retryable: false, http: 400, grpc: GRPC.INVALID_ARGUMENT, message: 'the request is not valid' },
+  VIGIL_ERR_UNAUTHORIZED: { retryable: false, http: 401, grpc: GRPC.UNAUTHENTICATED, message: 'a valid API token is required (Authorization: Bearer <token>)' },
+  VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, grpc: GRPC.NOT_FOUND, message: 'no such endpoint' },
+  VIGIL_ERR_METHOD_NOT_ALLOWED: { retryable: false, http: 405, grpc: GRPC.UNIMPLEMENTED, message: 'the method is not served at this path' },
+  VIGIL_ERR_CONFLICT: { retryable: false, http: 409, grpc: GRPC.ALREADY_EXISTS, message: 'the request conflicts with the current state' },
+  VIGIL_ERR_UPGRADE_REQUIRED: { retryable: false, http: 426, grpc: GRPC.INVALID_ARGUMENT, message: 'this endpoint is a websocket' },
+  VIGIL_ERR_INTERNAL: { retryable: false, http: 500, grpc: GRPC.INTERNAL, message: 'internal error' },
+  // The CLI
+  VIGIL_ERR_CONFIG: { retryable: false, http: 500, grpc: GRPC.INTERNAL, message: 'the configuration is invalid' },
+} as const satisfies Record<string, ErrorEntry>;
 
-export type ErrorCode = keyof typeof ERRORS;
+export type ErrorCode = keyof typeof CATALOGUE;
+export const ERRORS: Readonly<Record<ErrorCode, ErrorEntry>> = CATALOGUE;
 
 export class VigilError extends Error {
   readonly code: ErrorCode;
@@ -60,9 +90,12 @@ export function unreadableReason(err: unknown): string {
   return code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String(code ?? err);
 }
 
-/** An error the ingest worker reported, as the receivers expect it (a VigilError maps to a status; anything else is a 500). */
+/**
+ * An error the ingest worker reported, as the receivers expect it: a VigilError maps to a status; an
+ * unforeseen one (VIGIL_ERR_INTERNAL) stays a plain Error, logged and answered "internal error" without its text.
+ */
 export function errorFromWorker(e: { code: string; message: string }): Error {
-  if (!(e.code in ERRORS)) return new Error(e.message);
+  if (!(e.code in ERRORS) || e.code === 'VIGIL_ERR_INTERNAL') return new Error(e.message);
   const err = new VigilError(e.code as ErrorCode);
   err.message = e.message;
   return err;

@@ -144,7 +144,7 @@ export class Pipeline {
     const spans = Math.max(1, counted); // an export of no spans still costs its bytes and a slot
     const charge: Charge = { spans, bytes: bytes.length, small: spans <= FAST_LANE_SPANS };
     if (!this.bounds.admit(charge)) {
-      this.deps.metrics.requestsRejected.inc({ receiver, reason: 'overloaded' });
+      // Counted by the receiver, under the catalogue's reason (errors.ts), like a body refused for load.
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.bounds.spans} spans (${this.bounds.bytes} bytes) queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {

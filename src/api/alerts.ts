@@ -9,7 +9,7 @@ import { SEVERITIES, type Severity } from '../config/schema.js';
 import { REVOCATION_STATUSES } from '../revocation/types.js';
 import type { AlertFeed } from './alert-feed.js';
 import { BadRequest } from './json-body.js';
-import { clientAddress, pathSegment, sendJson, type ApiServer } from './server.js';
+import { clientAddress, pathSegment, sendError, sendJson, type ApiServer } from './server.js';
 
 /** What the websocket and REST filters match on (an alert, or what an update frame is about). */
 export interface AlertFacts {
@@ -187,8 +187,8 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
   api.routePattern('POST', /^\/v1\/revocations\/[^/]+\/retry$/, (req, res, url) => {
     const id = pathSegment(url, 3, 'revocation id');
     const outcome = revocations()?.retry(id, clientAddress(req));
-    if (outcome === undefined) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown revocation ${id}` });
-    if ('refused' in outcome) return sendJson(res, 409, { error: 'VIGIL_ERR_CONFLICT', message: outcome.refused });
+    if (outcome === undefined) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown revocation ${id}`);
+    if ('refused' in outcome) return sendError(res, 'VIGIL_ERR_CONFLICT', outcome.refused);
     sendJson(res, 200, outcome);
   });
 }

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
 import { checkParams, parseLimit } from './alerts.js';
 import { BadRequest, readJson } from './json-body.js';
-import { clientAddress, pathSegment, sendJson, type ApiServer } from './server.js';
+import { clientAddress, pathSegment, sendError, sendJson, type ApiServer } from './server.js';
 
 const LIST_PARAMS = ['after', 'limit', 'peerGroup'];
 const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
@@ -70,7 +70,7 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
     const identity = pathSegment(url, 3, 'identity');
     const items = parseAllow(await readJson(req));
     const unseen = engine.unseen(identity, items);
-    if (unseen === null) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    if (unseen === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
     engine.allow(identity, items);
     // Allowed all the same (an item may be allowed ahead of its first use), but said: a typo would be
     // stored, never match, and leave the alert it was meant to quiet going on.
@@ -83,7 +83,7 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
 
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
-    if (!engine.reset(identity)) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    if (!engine.reset(identity)) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
     logger.warn({ identity, by: clientAddress(req) }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
     sendJson(res, 200, { identity, reset: true });
   });
@@ -106,7 +106,7 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
   api.routePattern('GET', /^\/v1\/identities\/[^/]+$/, (_req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     const b = engine.baselines.peek(identity);
-    if (!b) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `unknown identity ${identity}` });
+    if (!b) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
     sendJson(res, 200, engine.describe(b));
   });
 }

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { Config } from '../config/schema.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
@@ -61,6 +62,11 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   res.end(text);
+}
+
+/** Answers `{error, message}` with the catalogue's status for `code`; `message` names the case, else the catalogue's. */
+export function sendError(res: http.ServerResponse, code: ErrorCode, message: string = ERRORS[code].message): void {
+  sendJson(res, ERRORS[code].http, { error: code, message });
 }
 
 /** Who sent a request, for the log of what operators do (one shared token says nothing of who). */
@@ -154,37 +160,37 @@ export class ApiServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = requestUrl(req.url);
-    if (!url) return sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: 'the request-target is not a valid URL' });
+    if (!url) return sendError(res, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
     const { config, logger } = this.deps;
     const methods = this.methodsAt(url.pathname);
     // Before auth, as it always was: which paths exist is no secret (the README lists them).
-    if (methods.length === 0) return sendJson(res, 404, { error: 'VIGIL_ERR_NOT_FOUND', message: `no route for ${url.pathname}` });
+    if (methods.length === 0) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `no route for ${url.pathname}`);
     const isPublic = PUBLIC_PATHS.has(url.pathname) || SOC_PATHS.has(url.pathname) || (url.pathname === '/metrics' && config.api.metricsPublic);
     if (!isPublic && !this.authorized(req)) {
       this.refused(req, 'rest');
       res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
-      return sendJson(res, 401, { error: 'VIGIL_ERR_UNAUTHORIZED', message: 'a valid API token is required (Authorization: Bearer <token>)' });
+      return sendError(res, 'VIGIL_ERR_UNAUTHORIZED');
     }
     const handler = this.handlerFor(req.method ?? '', url.pathname);
     if (!handler) {
       // The path exists: a 404 would tell a client with a wrong method that the endpoint is missing (RFC 9110 §15.5.6).
       res.setHeader('Allow', methods.join(', '));
-      return sendJson(res, 405, { error: 'VIGIL_ERR_METHOD_NOT_ALLOWED', message: `${req.method} is not served at ${url.pathname}; use ${methods.join(' or ')}` });
+      return sendError(res, 'VIGIL_ERR_METHOD_NOT_ALLOWED', `${req.method} is not served at ${url.pathname}; use ${methods.join(' or ')}`);
     }
     try {
       await handler(req, res, url);
     } catch (err) {
       // The client's mistake, named: answered here once, so no route can let one slip out as a 500.
       if (err instanceof BodyTooLarge) {
-        if (!res.headersSent) sendJson(res, 413, { error: 'VIGIL_ERR_TOO_LARGE', message: err.message });
+        if (!res.headersSent) sendError(res, 'VIGIL_ERR_TOO_LARGE', err.message);
         return;
       }
       if (err instanceof BadRequest) {
-        if (!res.headersSent) sendJson(res, 400, { error: 'VIGIL_ERR_BAD_REQUEST', message: err.message });
+        if (!res.headersSent) sendError(res, 'VIGIL_ERR_BAD_REQUEST', err.message);
         return;
       }
       logger.error({ err, route: url.pathname }, 'api handler failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
+      if (!res.headersSent) sendError(res, 'VIGIL_ERR_INTERNAL');
     }
   }
 
@@ -194,7 +200,7 @@ export class ApiServer {
    */
   private failed(res: http.ServerResponse, err: unknown): void {
     this.deps.logger.error({ err }, 'api request failed');
-    if (!res.headersSent) sendJson(res, 500, { error: 'VIGIL_ERR_INTERNAL', message: 'internal error' });
+    if (!res.headersSent) sendError(res, 'VIGIL_ERR_INTERNAL');
     else res.destroy();
   }
 

@@ -15,12 +15,13 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AlertEvent } from '../alerts/manager.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AlertFeed } from './alert-feed.js';
 import { checkCursor, parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
-import { requestUrl, sendJson, type ApiServer } from './server.js';
+import { requestUrl, sendError, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
 
@@ -88,7 +89,7 @@ export class AlertStream {
     deps.api.route(`GET ${STREAM_PATH}`, (_req, res) => {
       res.setHeader('Upgrade', 'websocket');
       res.setHeader('Connection', 'Upgrade');
-      sendJson(res, 426, { error: 'VIGIL_ERR_UPGRADE_REQUIRED', message: `${STREAM_PATH} is a websocket: connect with a websocket client (Upgrade: websocket)` });
+      sendError(res, 'VIGIL_ERR_UPGRADE_REQUIRED', `${STREAM_PATH} is a websocket: connect with a websocket client (Upgrade: websocket)`);
     });
     this.throttle = new UpdateThrottle(this.options.updateIntervalMs, (u) => this.guard(() => this.onUpdate(u)));
     deps.feed.subscribe((e) => this.guard(() => (e.type === 'alert' ? this.onAlert(e) : this.throttle.offer(e.update))));
@@ -141,25 +142,25 @@ export class AlertStream {
     const onError = () => socket.destroy();
     socket.on('error', onError);
     const url = requestUrl(req.url);
-    if (!url) return reject(socket, 400, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
-    if (url.pathname !== STREAM_PATH) return reject(socket, 404, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
-    if (this.closing) return reject(socket, 503, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
+    if (!url) return reject(socket, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
+    if (url.pathname !== STREAM_PATH) return reject(socket, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
+    if (this.closing) return reject(socket, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean);
     if (!this.deps.api.authorized(req) && !offered.some((p) => this.bearerProtocolMatches(p))) {
       this.deps.api.refused(req, 'websocket');
-      return reject(socket, 401, 'VIGIL_ERR_UNAUTHORIZED', `a valid API token is required (Authorization: Bearer <token>, or the subprotocols ${SUBPROTOCOL}, ${BEARER_PROTOCOL}<base64url(token)>)`);
+      return reject(socket, 'VIGIL_ERR_UNAUTHORIZED', `a valid API token is required (Authorization: Bearer <token>, or the subprotocols ${SUBPROTOCOL}, ${BEARER_PROTOCOL}<base64url(token)>)`);
     }
     // Offering protocols without ours would leave none to select; browsers then fail with no reason.
-    if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) return reject(socket, 400, 'VIGIL_ERR_BAD_REQUEST', `offer the ${SUBPROTOCOL} subprotocol`);
+    if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) return reject(socket, 'VIGIL_ERR_BAD_REQUEST', `offer the ${SUBPROTOCOL} subprotocol`);
     let query: AlertQuery;
     try {
       query = parseAlertQuery(url.searchParams, STREAM_PARAMS);
       checkCursor(query.since, this.deps.feed.newest);
     } catch (err) {
-      if (err instanceof BadRequest) return reject(socket, 400, 'VIGIL_ERR_BAD_REQUEST', err.message);
+      if (err instanceof BadRequest) return reject(socket, 'VIGIL_ERR_BAD_REQUEST', err.message);
       throw err;
     }
     socket.off('error', onError);
@@ -273,7 +274,8 @@ class UpdateThrottle {
 }
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket (no websocket is created). */
-function reject(socket: Duplex, status: number, code: string, message: string): void {
+function reject(socket: Duplex, code: ErrorCode, message: string): void {
+  const status = ERRORS[code].http;
   const body = JSON.stringify({ error: code, message });
   const auth = status === 401 ? 'WWW-Authenticate: Bearer realm="vigil"\r\n' : '';
   socket.once('finish', () => socket.destroy());

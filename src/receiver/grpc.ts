@@ -21,7 +21,7 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { bearerToken, tokenMatches } from '../api/token.js';
 import type { Config } from '../config/schema.js';
-import { VigilError } from '../errors.js';
+import { ERRORS, VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline.js';
@@ -133,9 +133,8 @@ export class GrpcReceiver {
         const { token } = this.deps.config.receivers.otlp;
         const presented = metadata.get('authorization')[0];
         if (token !== undefined && !tokenMatches(token, bearerToken(typeof presented === 'string' ? presented : undefined))) {
-          this.deps.metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'unauthenticated' });
           end();
-          call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: new VigilError('VIGIL_ERR_UNAUTHENTICATED').message });
+          call.sendStatus(this.toStatus(new VigilError('VIGIL_ERR_UNAUTHENTICATED'), 0));
           return;
         }
         ticket.whenAdmitted(() => next(metadata));
@@ -187,25 +186,21 @@ export class GrpcReceiver {
     );
   }
 
-  /** Maps an error to a gRPC status once: permanent -> INVALID_ARGUMENT, retryable -> UNAVAILABLE + RetryInfo. */
+  /**
+   * Maps an error to its gRPC status (the catalogue's; retryable ones carry RetryInfo) and counts the
+   * refusal under the catalogue's reason.
+   */
   private toStatus(err: unknown, retryAfterMs: number): Pick<grpc.StatusObject, 'code' | 'details'> & { metadata?: grpc.Metadata } {
-    const { metrics } = this.deps;
-    if (err instanceof VigilError && err.retryable) {
-      const metadata = new grpc.Metadata();
-      metadata.set('grpc-status-details-bin', encodeGrpcStatusDetailsRetryInfo(retryAfterMs, grpc.status.UNAVAILABLE, err.message));
-      if (err.code === 'VIGIL_ERR_SHUTTING_DOWN') metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'shutting_down' });
-      return { code: grpc.status.UNAVAILABLE, details: err.message, metadata };
+    if (!(err instanceof VigilError)) {
+      this.deps.logger.error({ err }, 'unexpected error in grpc export');
+      return { code: grpc.status.INTERNAL, details: 'internal error' };
     }
-    if (err instanceof VigilError && err.code === 'VIGIL_ERR_FORBIDDEN') {
-      metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'forbidden' });
-      return { code: grpc.status.PERMISSION_DENIED, details: err.message };
-    }
-    if (err instanceof VigilError) {
-      metrics.requestsRejected.inc({ receiver: 'grpc', reason: 'decode' });
-      return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
-    }
-    this.deps.logger.error({ err }, 'unexpected error in grpc export');
-    return { code: grpc.status.INTERNAL, details: 'internal error' };
+    const { grpc: code, reason } = ERRORS[err.code];
+    if (reason) this.deps.metrics.requestsRejected.inc({ receiver: 'grpc', reason });
+    if (!err.retryable) return { code, details: err.message };
+    const metadata = new grpc.Metadata();
+    metadata.set('grpc-status-details-bin', encodeGrpcStatusDetailsRetryInfo(retryAfterMs, code, err.message));
+    return { code, details: err.message, metadata };
   }
 
   /** Stops accepting calls and waits (bounded) for in-flight ones. Idempotent. */

@@ -10,9 +10,9 @@ import http from 'node:http';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { bearerToken, tokenMatches } from '../api/token.js';
 import type { Config } from '../config/schema.js';
-import { VigilError } from '../errors.js';
+import { ERRORS, VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Metrics, RequestRejectReason } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Format } from '../ingest/protocol.js';
 import type { Pipeline } from '../pipeline.js';
 import { encodeJsonResponse } from './otlp-json.js';
@@ -21,17 +21,6 @@ import { readBody } from './read-body.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
 import { listenOn, SILENT_CONNECTION_MS } from './listen.js';
 import { ClientIdentities } from './client-identities.js';
-
-
-const REJECT_REASON: Partial<Record<VigilError['code'], RequestRejectReason>> = {
-  VIGIL_ERR_DECODE: 'decode',
-  VIGIL_ERR_TOO_LARGE: 'too_large',
-  VIGIL_ERR_CONTENT_TYPE: 'content_type',
-  VIGIL_ERR_CONTENT_ENCODING: 'content_encoding',
-  VIGIL_ERR_SHUTTING_DOWN: 'shutting_down',
-  VIGIL_ERR_UNAUTHENTICATED: 'unauthenticated',
-  VIGIL_ERR_FORBIDDEN: 'forbidden',
-};
 
 export interface HttpReceiverDeps {
   config: Config;
@@ -116,10 +105,9 @@ export class HttpReceiver {
       logger.error({ err }, 'unexpected error in http export');
       return this.send(res, 500, format, format === 'json' ? JSON.stringify({ code: 13, message: 'internal error' }) : encodeStatus(13, 'internal error'));
     }
-    const reason = REJECT_REASON[err.code];
+    const { reason, grpc: grpcCode } = ERRORS[err.code];
     if (reason) metrics.requestsRejected.inc({ receiver: 'http', reason });
     if (err.retryable) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(config.ingest.retryAfter / 1000))));
-    const grpcCode = err.retryable ? 14 : ({ 413: 8, 401: 16, 403: 7 } as Record<number, number>)[err.httpStatus] ?? 3;
     if (err.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="vigil-otlp"');
     if (!req.complete) {
       // A body too large or refused for load: the exporter must read the answer to know not to resend

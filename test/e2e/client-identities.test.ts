@@ -14,7 +14,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { makeSpans } from '../helpers/otlp-payloads.js';
-import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { metricValue, startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { MUTUAL_TLS, pem } from '../helpers/tls.js';
 
 const AGENT = 'spiffe://acme.example/ns/support/sa/agent-1';
@@ -37,11 +37,6 @@ function exportFor(exporter: SpanExporter, identities: string[]): Promise<Export
   );
   return new Promise<ExportResult>((resolve) => exporter.export(spans, resolve)).finally(() => exporter.shutdown());
 }
-
-const metric = async (t: TestDaemon, series: string) => {
-  const text = await t.daemon.metrics.registry.metrics();
-  return Number(text.split('\n').find((l) => l.startsWith(series + ' '))?.split(' ')[1] ?? 0);
-};
 
 describe('rules for a Collector and for agents with their own SVIDs', () => {
   let t: TestDaemon;
@@ -67,11 +62,11 @@ describe('rules for a Collector and for agents with their own SVIDs', () => {
     it("the Collector's spans for its fleet are kept, those for another identity rejected", async () => {
       const fleet = `spiffe://acme.example/ns/support/sa/via-collector-${receiver}`;
       const forged = `spiffe://evil.example/ns/support/sa/forged-${receiver}`;
-      const before = await metric(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`);
+      const before = await metricValue(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`);
       expect((await exportFor(make(t, 'client'), [fleet, forged])).code).toBe(ExportResultCode.SUCCESS); // partial success
       await waitFor(() => t.actions.some((a) => a.identity === fleet), 'the fleet identity');
       expect(t.actions.filter((a) => a.identity === forged)).toEqual([]);
-      expect(await metric(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`)).toBe(before + 1);
+      expect(await metricValue(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`)).toBe(before + 1);
       // On record for the SOC, as the client's: it tried to speak for an identity it may not.
       const alert = await waitFor(() => alerts.find((a) => a.evidence.claimedIdentity === forged), 'an impersonation alert');
       expect(alert).toMatchObject({
@@ -105,7 +100,7 @@ describe('a client no rule names', () => {
     const result = await exportFor(make(t, 'agent-client'), [AGENT]);
     expect(result.code).toBe(ExportResultCode.FAILED);
     expect(String(result.error)).toMatch(receiver === 'grpc' ? /PERMISSION_DENIED|7 / : /Forbidden/);
-    expect(await metric(t, `vigil_requests_rejected_total{receiver="${receiver}",reason="forbidden"}`)).toBe(1);
+    expect(await metricValue(t, `vigil_requests_rejected_total{receiver="${receiver}",reason="forbidden"}`)).toBe(1);
     expect(t.actions.filter((a) => a.identity === AGENT)).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeJson, encodeProtobuf, makeSpans, parseProtobufResponse, seededRandom } from '../helpers/otlp-payloads.js';
-import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { metricValue, startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { postRepeatedly } from '../helpers/keep-alive.js';
 
 const LIMIT = 256 * 1024;
@@ -289,6 +289,7 @@ describe('OTLP/HTTP hostile input', () => {
       // Two fit the 3 MiB; a third would not, nor does it fit the reserve of small exports (a sixteenth).
       expect(accepted).toHaveLength(2);
       expect(codes).toEqual([503, 503, 503]);
+      expect(await metricValue(own, 'vigil_requests_rejected_total{receiver="http",reason="overloaded"}')).toBe(3);
       own.daemon.pipeline.resume();
       for (const r of accepted) expect((await r).status).toBe(200);
     } finally {
@@ -324,6 +325,8 @@ it('bodies being read share the byte budget: stalled gzip uploads are refused on
     // Two hold 6 MiB of the 8 (still unanswered); the third and later could not take theirs.
     expect(replies.map((r) => r.split('\r\n')[0])).toEqual(['', '', 'HTTP/1.1 503 Service Unavailable', 'HTTP/1.1 503 Service Unavailable', 'HTTP/1.1 503 Service Unavailable']);
     expect(replies[2]).toMatch(/Retry-After: 1/i);
+    // Refused for load, so counted as such (they were not counted at all before the error catalogue said so).
+    expect(await metricValue(own, 'vigil_requests_rejected_total{receiver="http",reason="overloaded"}')).toBe(3);
   } finally {
     for (const s of sockets) s.destroy();
     await own.close();

@@ -82,6 +82,13 @@ export async function startTestDaemon(overrides: Record<string, unknown> = {}, d
   };
 }
 
+/** The value of one series of the daemon's /metrics, named with its labels (`name{a="b"}`); NaN when absent. */
+export async function metricValue(t: TestDaemon, series: string): Promise<number> {
+  const text = await t.daemon.metrics.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
+import { metricValue, startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { raise, WEBHOOK_SECRET } from './fixtures.js';
 import { FAST_DELIVERY, openedPerTest } from './opened.js';
 import { Receiver, verifyStandardWebhook } from './receivers.js';
@@ -19,12 +19,6 @@ addFormats.default(ajv);
 const validateAlert = ajv.compile(schema);
 
 const { receiver, daemon, closeAfter } = openedPerTest();
-
-async function metric(t: TestDaemon, line: string): Promise<number> {
-  const text = await t.daemon.metrics.registry.metrics();
-  const found = text.split('\n').find((l) => l.startsWith(line + ' '));
-  return found ? Number(found.slice(line.length + 1)) : NaN;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,9 +47,9 @@ describe('alert webhooks', () => {
     expect(storms.ids()).toEqual([highStorm.id]);
     expect(JSON.parse(storms.received[0].body).data).toEqual(highStorm);
     // The receivers have the requests before the daemon has their answers: wait for the outbox to settle.
-    await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
-    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(3);
-    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="1",outcome="delivered"}')).toBe(1);
+    await waitFor(async () => (await metricValue(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
+    expect(await metricValue(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(3);
+    expect(await metricValue(t, 'vigil_webhook_deliveries_total{endpoint="1",outcome="delivered"}')).toBe(1);
     // A delivery is remembered only while another endpoint has its alert pending: nothing is left.
     expect(t.daemon.db.prepare('SELECT count(*) FROM webhook_outbox').pluck().get()).toBe(0);
   });
@@ -65,7 +59,7 @@ describe('alert webhooks', () => {
     const t = await daemon([{ url: r.url(), secret: WEBHOOK_SECRET }]);
     const alert = raise(t.daemon);
     await waitFor(() => r.received.length === 3, 'three attempts', 10_000);
-    await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
+    await waitFor(async () => (await metricValue(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
 
     expect(r.ids()).toEqual([alert.id]);
     for (const req of r.received) expect(verifyStandardWebhook(WEBHOOK_SECRET, req).data.id).toBe(alert.id);
@@ -75,8 +69,8 @@ describe('alert webhooks', () => {
     expect(r.received[2].at - r.received[1].at).toBeGreaterThanOrEqual(950);
     const stamps = r.received.map((q) => Number(q.headers['webhook-timestamp']));
     expect(stamps[2]).toBeGreaterThan(stamps[0]);
-    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="retry"}')).toBe(2);
-    expect(await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(1);
+    expect(await metricValue(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="retry"}')).toBe(2);
+    expect(await metricValue(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="delivered"}')).toBe(1);
   });
 
   it('honours Retry-After as an HTTP date on 429', async () => {
@@ -130,7 +124,7 @@ describe('alert webhooks', () => {
     const t = await daemon([endpoint]);
     const first = raise(t.daemon);
     await waitFor(() => gone.received.length === 1, 'the first attempt');
-    await waitFor(async () => (await metric(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="disabled"}')) === 1, 'the disabled metric');
+    await waitFor(async () => (await metricValue(t, 'vigil_webhook_deliveries_total{endpoint="0",outcome="disabled"}')) === 1, 'the disabled metric');
     raise(t.daemon);
     await sleep(400); // several backoff periods: nothing may be sent
     expect(gone.received).toHaveLength(1);
@@ -211,7 +205,7 @@ describe('alert webhooks', () => {
     const alert = raise(t.daemon);
     await waitFor(() => r.received.length === 2, 'the retry after the timeout');
     expect(r.ids()).toEqual([alert.id]);
-    await waitFor(async () => (await metric(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
+    await waitFor(async () => (await metricValue(t, 'vigil_webhook_outbox_pending')) === 0, 'the outbox to empty');
   });
 
   it('resumes pending deliveries after a restart, also when the receiver was not even listening', async () => {
@@ -234,7 +228,7 @@ describe('alert webhooks', () => {
     await waitFor(() => r.ids().length === 2, 'both delivered after the restart');
     expect(r.ids().sort()).toEqual(alerts.map((a) => a.id).sort());
     // The receiver has the requests before the daemon has their answers: wait for the outbox to catch up.
-    await waitFor(async () => (await metric(again, 'vigil_webhook_outbox_pending')) === 2, "only the unreachable endpoint's two left");
-    expect(await metric(again, 'vigil_webhook_deliveries_total{endpoint="1",outcome="retry"}')).toBeGreaterThan(0);
+    await waitFor(async () => (await metricValue(again, 'vigil_webhook_outbox_pending')) === 2, "only the unreachable endpoint's two left");
+    expect(await metricValue(again, 'vigil_webhook_deliveries_total{endpoint="1",outcome="retry"}')).toBeGreaterThan(0);
   });
 });
