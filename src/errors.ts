@@ -63,7 +63,8 @@ export class VigilError extends Error {
   readonly retryable: boolean;
   readonly httpStatus: number;
 
-  constructor(code: ErrorCode, detail?: string) {
+  /** `detail`: what in particular went wrong, appended to the catalogue's message. */
+  constructor(code: ErrorCode, readonly detail?: string) {
     const entry = ERRORS[code];
     super(detail ? `${entry.message}: ${detail}` : entry.message);
     this.name = 'VigilError';

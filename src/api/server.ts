@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
 import { listenOn } from '../receiver/listen.js';
+import { drainRest } from '../receiver/read-body.js';
 import { BadRequest, BodyTooLarge } from './json-body.js';
 import { SOC_PATHS, serveSocPage } from './soc-page.js';
 import { bearerToken, tokenMatches } from './token.js';
@@ -76,6 +77,8 @@ export function clientAddress(req: http.IncomingMessage): string {
 
 /** Refusals for a wrong or missing token are said at most this often (counted always): a scan must not flood the log. */
 const REFUSALS_LOGGED_EVERY_MS = 60_000;
+/** How much of an oversized body is still read, and dropped, after the 413, so the client sees it (drainRest). */
+const DRAIN_BYTES = 1024 * 1024;
 
 export class ApiServer {
   readonly server: http.Server;
@@ -182,6 +185,7 @@ export class ApiServer {
     } catch (err) {
       // The client's mistake, named: answered here once, so no route can let one slip out as a 500.
       if (err instanceof BodyTooLarge) {
+        drainRest(req, res, DRAIN_BYTES);
         if (!res.headersSent) sendError(res, 'VIGIL_ERR_TOO_LARGE', err.message);
         return;
       }

@@ -17,7 +17,7 @@ import type { Format } from '../ingest/protocol.js';
 import type { Pipeline } from '../pipeline.js';
 import { encodeJsonResponse } from './otlp-json.js';
 import { encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
-import { readBody } from './read-body.js';
+import { drainRest, readBody } from './read-body.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
 import { listenOn, SILENT_CONNECTION_MS } from './listen.js';
 import { ClientIdentities } from './client-identities.js';
@@ -112,35 +112,13 @@ export class HttpReceiver {
     if (!req.complete) {
       // A body too large or refused for load: the exporter must read the answer to know not to resend
       // at once. Anything else (no token, a wrong content type, bad gzip): no reason to read on.
-      if (err.code === 'VIGIL_ERR_TOO_LARGE' || err.retryable) this.drain(req, res);
+      if (err.code === 'VIGIL_ERR_TOO_LARGE' || err.retryable) drainRest(req, res, 2 * config.receivers.otlp.maxRequestBytes);
       else {
         res.setHeader('Connection', 'close');
         res.once('finish', () => req.destroy());
       }
     }
     this.send(res, err.httpStatus, format, format === 'json' ? JSON.stringify({ code: grpcCode, message: err.message }) : encodeStatus(grpcCode, err.message));
-  }
-
-  /**
-   * The body was not read to its end (too large, refused for load): the rest is read and dropped while
-   * the answer goes out. A client still sending when the connection closes gets a reset, often before it
-   * reads the answer (and may retry what can never fit); drained, it reads the 413 and keeps its
-   * connection. Past twice `maxRequestBytes` (bandwidth, not memory: nothing is kept), the connection is
-   * cut once the answer is out.
-   */
-  private drain(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const limit = 2 * this.deps.config.receivers.otlp.maxRequestBytes;
-    let drained = 0;
-    const onData = (chunk: Buffer) => {
-      drained += chunk.length;
-      if (drained <= limit) return;
-      req.off('data', onData);
-      req.pause();
-      if (res.writableFinished) req.destroy();
-      else res.once('finish', () => req.destroy());
-    };
-    req.on('data', onData);
-    req.resume();
   }
 
   private send(res: http.ServerResponse, status: number, format: Format, body: string | Uint8Array): void {

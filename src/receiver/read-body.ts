@@ -37,7 +37,7 @@ export function readBody(req: http.IncomingMessage, limit: number, budget?: Body
       settled = true;
       if (err) {
         // Stop reading but leave the socket open: the caller answers, then reads and drops the rest of the
-        // body or closes the connection (http.ts).
+        // body (drainRest) or closes the connection.
         source.removeAllListeners('data');
         if (source !== req) {
           req.unpipe();
@@ -57,4 +57,25 @@ export function readBody(req: http.IncomingMessage, limit: number, budget?: Body
     source.on('error', (err: Error) => finish(new VigilError('VIGIL_ERR_DECODE', `gzip: ${err.message}`)));
     req.on('aborted', () => finish(new VigilError('VIGIL_ERR_DECODE', 'the client aborted the request')));
   });
+}
+
+/**
+ * After a body was refused before its end (too large, refused for load): reads and drops up to `limit`
+ * more bytes while the answer goes out. A client still sending when the connection closes gets a reset,
+ * often before it reads the answer (and may retry what can never fit); drained, it reads the 413 and
+ * keeps its connection. Past `limit` (bandwidth, not memory: nothing is kept) the connection is cut once
+ * the answer is out.
+ */
+export function drainRest(req: http.IncomingMessage, res: http.ServerResponse, limit: number): void {
+  let drained = 0;
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained <= limit) return;
+    req.off('data', onData);
+    req.pause();
+    if (res.writableFinished) req.destroy();
+    else res.once('finish', () => req.destroy());
+  };
+  req.on('data', onData);
+  req.resume();
 }

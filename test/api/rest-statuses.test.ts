@@ -3,6 +3,7 @@
  * logged as a daemon bug; and the token is still checked first, as on every route that needs it.
  */
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiDaemon, TEST_TOKEN, type ApiDaemon } from './helpers.js';
 
@@ -128,5 +129,22 @@ describe('a POST body over the 64 KiB limit', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('a POST body with a Content-Encoding (read as the receivers read theirs)', () => {
+  const items = JSON.stringify({ items: [{ dimension: 'tool', item: 'crm.search' }] });
+  const allow = async (body: Buffer | string, encoding: string) => {
+    const res = await fetch(`${d.apiUrl}/v1/identities/nobody/allow`, { method: 'POST', body, headers: { ...auth, 'Content-Type': 'application/json', 'Content-Encoding': encoding } });
+    return { status: res.status, ...((await res.json()) as { error: string; message: string }) };
+  };
+
+  it('gzip is inflated and read: the route answers for the identity, not for the bytes', async () => {
+    expect(await allow(zlib.gzipSync(items), 'gzip')).toMatchObject({ status: 404, error: 'VIGIL_ERR_NOT_FOUND', message: 'unknown identity nobody' });
+  });
+
+  it('broken gzip and unknown encodings are 400, naming what is wrong', async () => {
+    expect(await allow(zlib.gzipSync(items).subarray(0, 12), 'gzip')).toMatchObject({ status: 400, error: 'VIGIL_ERR_BAD_REQUEST', message: expect.stringMatching(/^the body could not be read: gzip: /) });
+    expect(await allow(items, 'br')).toMatchObject({ status: 400, error: 'VIGIL_ERR_BAD_REQUEST', message: expect.stringContaining('Content-Encoding') });
   });
 });
