@@ -38,6 +38,7 @@ import { identityOf, peerGroupOf } from './identity.js';
 import { EmittedMemory, type TraceMemory } from './memory.js';
 import { isClientCall, makeNode, type SpanNode } from './node.js';
 import { hasToolWithoutCalls, LATE_CALL_GRACE_MS, type TracePart as TraceBuf } from './part.js';
+import { FifoQueue } from './fifo.js';
 import { RecencyQueue } from './recency.js';
 import { ContextRepair, REPAIR_HOLD_WAITS } from './repair.js';
 import { RetryMemory } from './retry.js';
@@ -70,8 +71,7 @@ export class ActionBuilder {
   /** Parts in recency order (least recently extended first): eviction and timeouts read the front. */
   private readonly order = new RecencyQueue<TraceBuf>();
   /** Parts in creation order, for the MAX_HOLD_WAITS cap. */
-  private born: TraceBuf[] = [];
-  private bornHead = 0;
+  private readonly born = new FifoQueue<TraceBuf>();
   /** Parts extended since the last `take`: only these can have become ready. */
   private readonly dirty = new Set<TraceBuf>();
   /** Ready parts waiting out a context-repair grace (`TracePart.holdUntil`). */
@@ -177,10 +177,8 @@ export class ActionBuilder {
       this.finalize(buf, result, nowMs);
     }
     const maxHold = this.wait * MAX_HOLD_WAITS;
-    for (; this.bornHead < this.born.length; this.bornHead++) {
-      const buf = this.born[this.bornHead];
-      if (!buf.live) continue;
-      if (buf.firstAddMs + maxHold > nowMs) break;
+    for (let buf = this.born.first(); buf !== undefined && buf.firstAddMs + maxHold <= nowMs; buf = this.born.first()) {
+      this.born.shift();
       this.finalize(buf, result, nowMs);
     }
     this.repair.expire(nowMs, result, false);
@@ -234,13 +232,7 @@ export class ActionBuilder {
   /** Keeps both order queues proportional to the parts held. */
   private maintain(): void {
     this.order.maintain(this.traces.size);
-    if (this.bornHead > 4096 && this.bornHead * 2 > this.born.length) {
-      this.born = this.born.slice(this.bornHead);
-      this.bornHead = 0;
-    } else if (this.born.length - this.bornHead > 2 * this.traces.size + 4096) {
-      this.born = this.born.slice(this.bornHead).filter((b) => b.live);
-      this.bornHead = 0;
-    }
+    this.born.prune(this.traces.size);
   }
 
   /** Adds the node and keeps `dangling` exact, so readiness is an O(1) check. */

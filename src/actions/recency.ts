@@ -1,9 +1,10 @@
 /**
- * Least-recently-touched order for the trace buffer and the emitted-trace memory. Why not a `Map`
- * with delete-and-re-insert: V8 leaves a hole per deleted entry until it rehashes, and every new
- * iterator starts at the front, so "look at the oldest" after many deletes walks thousands of holes
- * (it was a fifth of the builder's time). Here a touch appends an entry stamped with the item's new
- * `seq`; older entries for the same item become stale and are skipped when they reach the head.
+ * Least-recently-touched order for the trace buffer, the emitted-trace memory and the detectors' step
+ * history (detect/steps.ts). Why not a `Map` with delete-and-re-insert: V8 leaves a hole per deleted
+ * entry until it rehashes, and every new iterator starts at the front, so "look at the oldest" after many
+ * deletes walks thousands of holes (it was a fifth of the builder's time). Here a touch appends an entry
+ * stamped with the item's new `seq`; older entries for the same item become stale and are skipped when
+ * they reach the head. (fifo.ts is the same array with a head, for items that are never touched again.)
  */
 
 /** Something kept in recency order. `seq` is owned by the queue; `live` false means removed. */

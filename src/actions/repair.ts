@@ -29,6 +29,7 @@
  */
 import { CLOCK_SLACK_MS } from './clock.js';
 import { Carrier } from './facts.js';
+import { FifoQueue } from './fifo.js';
 import { accessRank } from './access.js';
 import { mergeIds, type TraceMemory } from './memory.js';
 import { agentNameIn, isClientCall, type SpanNode } from './node.js';
@@ -138,8 +139,7 @@ function inside(o: SpanNode, h: SpanNode): boolean {
 export class ContextRepair {
   private readonly states = new Map<string, IdentityState>();
   /** Held candidates in hold order (deadlines grow with it): expiry reads the front. */
-  private queue: Held[] = [];
-  private head = 0;
+  private readonly queue = new FifoQueue<Held>();
   private heldCount = 0;
 
   constructor(
@@ -228,20 +228,9 @@ export class ContextRepair {
 
   /** Releases held candidates past their deadline (all of them when `force`), deciding with what is known. */
   expire(nowMs: number, into: SpanNode[], force: boolean): void {
-    while (this.head < this.queue.length) {
-      const h = this.queue[this.head];
-      if (h.live) {
-        if (!force && h.deadline > nowMs) break;
-        this.release(h, into);
-      }
-      this.head++;
-    }
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    for (let h = this.queue.first(); h !== undefined && (force || h.deadline <= nowMs); h = this.queue.first()) {
+      this.queue.shift();
+      this.release(h, into);
     }
   }
 
@@ -317,9 +306,9 @@ export class ContextRepair {
     this.queue.push(h);
     this.heldCount += nodes.size;
     // Bounded: past the cap the oldest held candidates are decided now with what is known.
-    while (this.heldCount > MAX_HELD_SPANS && this.head < this.queue.length) {
-      const oldest = this.queue[this.head++];
-      if (oldest.live) this.release(oldest, into);
+    for (let oldest = this.queue.first(); oldest !== undefined && this.heldCount > MAX_HELD_SPANS; oldest = this.queue.first()) {
+      this.queue.shift();
+      this.release(oldest, into);
     }
   }
 

@@ -8,6 +8,7 @@
 import type { Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
+import { RecencyQueue, type Recent } from '../actions/recency.js';
 
 /** The span an action was made in: the tool context repair attributed it to, else its parent. */
 export function madeInSpan(a: Action): string {
@@ -37,25 +38,16 @@ interface StepRecord {
   endTime: number;
 }
 
-/** A trace's step history (owner -> recent steps), in a list of traces from least to most recently seen. */
-interface TraceEntry {
+/** A trace's step history (owner -> recent steps). */
+interface TraceEntry extends Recent {
   traceId: string;
   owners: Map<string, StepRecord[]>;
-  older: TraceEntry | null;
-  newer: TraceEntry | null;
 }
 
 export class TraceSteps {
-  /**
-   * traceId -> its history. The least recently seen trace is dropped first; recency is kept in a
-   * linked list, not in the Map's order. Re-inserting a trace at every batch kept the Map in order
-   * but filled its front with deleted entries, which `keys().next()` had to skip at every eviction (a
-   * third of annotateTrace's time); a long-lived iterator avoids the skipping but keeps every table
-   * V8 replaces alive until it moves, which it does not before the first eviction.
-   */
+  /** traceId -> its history; the least recently seen trace is dropped first (`order`, recency.ts says why not the Map's order). */
   private readonly traces = new Map<string, TraceEntry>();
-  private oldest: TraceEntry | null = null;
-  private newest: TraceEntry | null = null;
+  private readonly order = new RecencyQueue<TraceEntry>();
 
   /**
    * Step context for every action of the batch, at the action's index (actions of one trace are
@@ -127,38 +119,18 @@ export class TraceSteps {
   /** The trace's history, now the most recently seen (new when unknown: the oldest past MAX_TRACES goes). */
   private touch(traceId: string): Map<string, StepRecord[]> {
     let e = this.traces.get(traceId);
-    if (e) {
-      if (e !== this.newest) {
-        this.unlink(e);
-        this.append(e);
-      }
-    } else {
-      e = { traceId, owners: new Map(), older: null, newer: null };
+    if (!e) {
+      e = { traceId, owners: new Map(), seq: 0, live: true };
       this.traces.set(traceId, e);
-      this.append(e);
       if (this.traces.size > MAX_TRACES) {
-        const drop = this.oldest!;
-        this.unlink(drop);
+        const drop = this.order.oldest()!;
+        drop.live = false;
         this.traces.delete(drop.traceId);
       }
     }
+    this.order.touch(e);
+    this.order.maintain(this.traces.size);
     return e.owners;
-  }
-
-  private append(e: TraceEntry): void {
-    e.older = this.newest;
-    e.newer = null;
-    if (this.newest) this.newest.newer = e;
-    else this.oldest = e;
-    this.newest = e;
-  }
-
-  private unlink(e: TraceEntry): void {
-    if (e.older) e.older.newer = e.newer;
-    else this.oldest = e.newer;
-    if (e.newer) e.newer.older = e.older;
-    else this.newest = e.older;
-    e.older = e.newer = null;
   }
 }
 

@@ -1,0 +1,57 @@
+/** The queue behind the builder's traces by age and the repair's held candidates (src/actions/fifo.ts). */
+import { describe, expect, it } from 'vitest';
+import { FifoQueue } from '../../src/actions/fifo.js';
+
+interface Item { id: number; live: boolean }
+const item = (id: number): Item => ({ id, live: true });
+
+/** Takes everything left, oldest first. */
+function drain(q: FifoQueue<Item>): number[] {
+  const out: number[] = [];
+  for (let it = q.first(); it !== undefined; it = q.first()) {
+    q.shift();
+    out.push(it.id);
+  }
+  return out;
+}
+
+describe('FifoQueue', () => {
+  it('gives live items oldest first and skips removed ones wherever they are', () => {
+    const q = new FifoQueue<Item>();
+    const items = [1, 2, 3, 4, 5].map(item);
+    for (const it of items) q.push(it);
+    items[0].live = false;
+    items[2].live = false;
+    expect(q.first()?.id).toBe(2);
+    expect(q.first()?.id).toBe(2); // first() does not take
+    expect(drain(q)).toEqual([2, 4, 5]);
+    expect(q.first()).toBeUndefined();
+  });
+
+  it('keeps its order through long use, cuts and prunes (100,000 items through it)', () => {
+    const q = new FifoQueue<Item>();
+    let next = 0;
+    let held: Item[] = [];
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 500; i++) {
+        const it = item(next++);
+        q.push(it);
+        held.push(it);
+      }
+      // Remove every third from the middle, then take the oldest 300 live ones.
+      for (let i = 0; i < held.length; i += 3) held[i].live = false;
+      held = held.filter((h) => h.live);
+      const taken: Item[] = [];
+      for (let k = 0; k < 300 && q.first() !== undefined; k++) {
+        taken.push(q.first()!);
+        q.shift();
+      }
+      if (taken.some((t, k) => t !== held[k])) throw new Error(`round ${round}: out of order`);
+      for (const t of taken) t.live = false;
+      held = held.slice(taken.length);
+      q.prune(held.length);
+    }
+    expect(held.length).toBeGreaterThan(0);
+    expect(drain(q)).toEqual(held.map((h) => h.id));
+  });
+});
