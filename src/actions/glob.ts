@@ -2,16 +2,14 @@
  * The one glob dialect of the config (`zones`, `sensitive`, `catalog`): `*` matches any run of
  * characters, dots and slashes included; everything else is literal; matching is case-insensitive
  * (DNS names are, and a `*secret*` rule must not miss `GetSecret`). Patterns are compiled once at
- * start-up; the common shapes (`literal`, `prefix*`, `*suffix`, `*infix*`) avoid regular expressions.
+ * start-up and matched without backtracking: the subjects come from spans.
  */
 
-/** A compiled pattern. `test` expects its input already lower-cased. */
+/** A compiled pattern. `test` expects its input already lower-cased (unless compiled case-sensitive). */
 export interface Glob {
   readonly pattern: string;
   test(lowered: string): boolean;
 }
-
-const REGEX_SPECIAL = /[.+?^${}()|[\]\\]/g;
 
 class ExactGlob implements Glob {
   constructor(readonly pattern: string, private readonly text: string) {}
@@ -41,24 +39,42 @@ class InfixGlob implements Glob {
   }
 }
 
-class RegexGlob implements Glob {
-  private readonly re: RegExp;
-  constructor(readonly pattern: string, lowered: string) {
-    const body = lowered
-      .split('*')
-      .map((part) => part.replace(REGEX_SPECIAL, '\\$&'))
-      .join('.*');
-    // `s` flag: a `*` must also cross newlines, or a crafted name could slip past a deny pattern.
-    this.re = new RegExp(`^${body}$`, 's');
+/**
+ * Any other shape (`*.*.internal`, `vault-*-*.svc`): the literal parts in order, each found at its
+ * leftmost place after the previous one. Greedy leftmost is exact for `*`, and linear in the input;
+ * a regular expression (`^a.*b.*c$`) backtracks, and a crafted 256-character host against
+ * `*.*.*.*.internal` held the ingest worker for seconds per span (review25 F4).
+ */
+class PartsGlob implements Glob {
+  private readonly first: string;
+  private readonly last: string;
+  private readonly middle: readonly string[];
+  constructor(readonly pattern: string, text: string) {
+    const parts = text.split('*');
+    this.first = parts[0];
+    this.last = parts[parts.length - 1];
+    this.middle = parts.slice(1, -1).filter((p) => p !== '');
   }
   test(s: string): boolean {
-    return this.re.test(s);
+    if (s.length < this.first.length + this.last.length || !s.startsWith(this.first) || !s.endsWith(this.last)) return false;
+    const end = s.length - this.last.length;
+    let at = this.first.length;
+    for (const part of this.middle) {
+      const found = s.indexOf(part, at);
+      if (found < 0 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
   }
 }
 
-/** Compiles one glob. */
-export function compileGlob(pattern: string): Glob {
-  const p = pattern.toLowerCase().replace(/\*{2,}/g, '*');
+/**
+ * Compiles one glob. `caseSensitive`: for identities (clientIdentities), which Vigil keys as sent — a
+ * case variant is another identity, so a pattern must not admit it (review25 F3). `test` then expects
+ * its input as is.
+ */
+export function compileGlob(pattern: string, { caseSensitive = false }: { caseSensitive?: boolean } = {}): Glob {
+  const p = (caseSensitive ? pattern : pattern.toLowerCase()).replace(/\*{2,}/g, '*');
   const stars = p.split('*').length - 1;
   if (stars === 0) return new ExactGlob(pattern, p);
   if (p === '*') return new PrefixGlob(pattern, '');
@@ -66,7 +82,7 @@ export function compileGlob(pattern: string): Glob {
   if (stars === 1 && p.endsWith('*')) return new PrefixGlob(pattern, p.slice(0, -1));
   if (stars === 1 && p.startsWith('*')) return new SuffixGlob(pattern, p.slice(1));
   if (stars === 2 && p.startsWith('*') && p.endsWith('*') && inner !== '') return new InfixGlob(pattern, inner);
-  return new RegexGlob(pattern, p);
+  return new PartsGlob(pattern, p);
 }
 
 /** Index of the first glob matching `subject` (any case), or -1. */

@@ -90,7 +90,7 @@ export function rejectReason(span: DecodedSpan, nowMs: number, config: Config, a
   if (identity === null) return 'no_identity';
   if (identity.length > MAX_IDENTITY_CHARS) return 'identity_too_long';
   // A client speaking for another identity says so first, whatever its spans' times.
-  if (allowed !== null && !allowed.some((g) => g.test(identity.toLowerCase()))) return 'identity_not_allowed';
+  if (allowed !== null && !allowed.some((g) => g.test(identity))) return 'identity_not_allowed';
   if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
   return null;
 }

@@ -151,8 +151,8 @@ export interface SensitiveRules {
 /** Compiles `config.sensitive`. */
 export function compileSensitive(config: Config): SensitiveRules {
   const zones = new Set(config.sensitive.zones);
-  const tools = config.sensitive.tools.map(compileGlob);
-  const targets = config.sensitive.targets.map(compileGlob);
+  const tools = config.sensitive.tools.map((p) => compileGlob(p));
+  const targets = config.sensitive.targets.map((p) => compileGlob(p));
   return {
     zone: (zone) => zone !== null && zones.has(zone),
     tool: (name) => firstMatch(tools, name) >= 0,

@@ -46,7 +46,8 @@ function globsOf(patterns: string[] | undefined): Glob[] | null {
   let globs = allowedGlobs.get(key);
   if (globs === undefined) {
     if (allowedGlobs.size >= 1000) allowedGlobs.clear(); // `{client}` rules: one list per client
-    allowedGlobs.set(key, (globs = patterns.map(compileGlob)));
+    // Identities are keys as sent: a case variant is another identity, and must not pass as this one.
+    allowedGlobs.set(key, (globs = patterns.map((p) => compileGlob(p, { caseSensitive: true }))));
   }
   return globs;
 }

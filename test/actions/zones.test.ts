@@ -12,6 +12,31 @@ describe('globs', () => {
     expect(compileGlob('a.b').test('axb')).toBe(false);
     expect(compileGlob('pg/*/users').test('pg/shop/users')).toBe(true);
   });
+
+  it('any number of stars matches as the regular expression would (random subjects against many shapes)', () => {
+    const patterns = ['*.*.internal', 'a*b*c', '*a*b*', 'a*a*a', '*ab*ba*', 'a**b', '*.*.*.*.internal', 'x*', '*x', '*x*', 'ab', '*'];
+    const asRegex = (p: string) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('.*')}$`, 's');
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const alphabet = 'ab.xinter\nl';
+    for (const p of patterns) {
+      const glob = compileGlob(p);
+      const re = asRegex(p);
+      for (let i = 0; i < 2000; i++) {
+        const s = Array.from({ length: rand(14) }, () => alphabet[rand(alphabet.length)]).join('');
+        if (glob.test(s) !== re.test(s)) throw new Error(`${p} on ${JSON.stringify(s)}: ${glob.test(s)}, the regex says ${re.test(s)}`);
+      }
+    }
+    expect(compileGlob('*.*.*.*.internal').test('a.b.c.d.internal')).toBe(true);
+    expect(compileGlob('*.*.*.*.internal').test('.'.repeat(255) + 'x')).toBe(false); // the subject review25 F4 stalled a regex with
+  });
+
+  it('case-sensitive when asked (identities): the case variant of a name is not it', () => {
+    const g = compileGlob('spiffe://acme/ns/*/sa/Agent-1', { caseSensitive: true });
+    expect(g.test('spiffe://acme/ns/support/sa/Agent-1')).toBe(true);
+    expect(g.test('spiffe://acme/ns/support/sa/agent-1')).toBe(false);
+    expect(compileGlob('Agent-*', { caseSensitive: true }).test('agent-1')).toBe(false);
+  });
 });
 
 describe('zones', () => {
