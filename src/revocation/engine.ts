@@ -38,7 +38,7 @@ export interface RevocationEngineDeps {
   logger: Logger;
   now?: () => number;
   /** Who presented each credential first (owners.ts): another identity's alert does not revoke it. */
-  owners?: Pick<CredentialOwners, 'disputed'>;
+  owners?: Pick<CredentialOwners, 'notOwnedBy'>;
 }
 
 export class RevocationEngine {
@@ -117,9 +117,9 @@ export class RevocationEngine {
     const match = matchRule(config.revocation.rules, alert, credential.type);
     if (!match) return undefined;
     const broker = this.brokers.get(match.rule.broker)!;
-    const owner = credential.id === null ? undefined : this.deps.owners?.disputed(credential.id, alert);
+    const owner = credential.id === null ? undefined : this.deps.owners?.notOwnedBy(credential.id, alert.identity);
     const refusal = owner
-      ? `credential ${credential.id} was first presented by ${owner.identity} (peer group ${owner.peerGroups.join(', ')}): an alert on an identity of another peer group does not revoke it`
+      ? `credential ${credential.id} was first presented by ${owner.identity} (peer group ${owner.peerGroups.join(', ')}): only an alert on the identity that presented it first revokes it`
       : broker.refuses(credential);
     const mode = config.revocation.mode;
     const status = refusal !== null ? 'not_revocable' : mode === 'enforce' ? 'pending' : 'dry_run';

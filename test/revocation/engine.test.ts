@@ -71,16 +71,20 @@ describe('revocation engine', () => {
   });
 
   // Regression (review20 F18): an identity naming another peer group's credential got it revoked by its own alerts.
-  it("does not revoke a credential another peer group's identity presented first: not_revocable, saying whose it is", async () => {
+  it('does not revoke a credential another identity presented first, whatever its peer group: not_revocable, saying whose it is', async () => {
     const b = await broker(() => ({ status: 204 }));
     const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
     const owner = 'spiffe://acme.example/ns/billing/sa/billing-1';
     const spans = makeSpans([{ name: 'execute_tool crm.search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'crm.search' }, resource: { 'service.name': 'billing-agent', 'nhi.identity': owner, 'nhi.credential.id': 'tok-billing' } }]);
     await t.daemon.pipeline.ingest(encodeProtobuf(spans), 'protobuf', 'http');
     await waitFor(() => t.actions.some((a) => a.identity === owner), 'its action');
-    raise(t.daemon, { credential: { id: 'tok-billing', type: null } }); // the reporter's alert (peer group "reporter")
+    // Neither the reporter's alert (peer group "reporter") nor one on an identity claiming its owner's peer
+    // group (review25 F1: the group is the span's say-so) revokes it.
+    const alerts = [raise(t.daemon, { credential: { id: 'tok-billing', type: null } }), raise(t.daemon, { identity: 'spiffe://acme.example/ns/sandbox/sa/evil', peerGroup: 'billing-agent', credential: { id: 'tok-billing', type: null } })];
     await waitFor(() => t.announced.length === 1, 'the decision');
     expect(t.announced[0]).toMatchObject({ status: 'not_revocable', credentialId: 'tok-billing', reason: expect.stringContaining(`first presented by ${owner} (peer group billing-agent)`) });
+    expect(alerts[1].response?.revocationId).toBe(alerts[0].response?.revocationId); // the one not_revocable record
+    expect(b.received).toHaveLength(0);
     // Its owner's own alert still revokes it.
     const own = raise(t.daemon, { identity: owner, peerGroup: 'billing-agent', credential: { id: 'tok-billing', type: null } });
     expect(own.response?.mode).toBe('enforce');
