@@ -43,6 +43,13 @@ const CATALOGUE = {
     reason: 'forbidden',
     message: 'this client may not send spans here: receivers.otlp.clientIdentities has no rule for its certificate',
   },
+  VIGIL_ERR_MISDIRECTED: {
+    retryable: false,
+    http: 421,
+    grpc: GRPC.PERMISSION_DENIED,
+    reason: 'misdirected',
+    message: 'this listener is on loopback and answers only requests for localhost or an IP address (Host), not a name a web page may have pointed at it',
+  },
   // The API (REST and websocket); routes usually name the thing in their own message.
   VIGIL_ERR_BAD_REQUEST: { retryable: false, http: 400, grpc: GRPC.INVALID_ARGUMENT, message: 'the request is not valid' },
   VIGIL_ERR_UNAUTHORIZED: { retryable: false, http: 401, grpc: GRPC.UNAUTHENTICATED, message: 'a valid API token is required (Authorization: Bearer <token>)' },

@@ -12,7 +12,7 @@ export const RECEIVERS = ['grpc', 'http', 'replay'] as const;
 export type Receiver = (typeof RECEIVERS)[number];
 
 /** Why a whole request was refused (no span of it was looked at or kept). */
-export const REQUEST_REJECT_REASONS = ['decode', 'too_large', 'content_type', 'content_encoding', 'overloaded', 'shutting_down', 'unauthenticated', 'forbidden', 'store_unavailable'] as const;
+export const REQUEST_REJECT_REASONS = ['decode', 'too_large', 'content_type', 'content_encoding', 'overloaded', 'shutting_down', 'unauthenticated', 'forbidden', 'misdirected', 'store_unavailable'] as const;
 export type RequestRejectReason = (typeof REQUEST_REJECT_REASONS)[number];
 
 export function createMetrics() {

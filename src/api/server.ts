@@ -10,7 +10,7 @@ import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
-import { listenOn } from '../receiver/listen.js';
+import { listenOn, reboundToLoopback } from '../receiver/listen.js';
 import { drainRest } from '../receiver/read-body.js';
 import { BadRequest, BodyTooLarge } from './json-body.js';
 import { SOC_PATHS, serveSocPage } from './soc-page.js';
@@ -164,6 +164,7 @@ export class ApiServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = requestUrl(req.url);
     if (!url) return sendError(res, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
+    if (reboundToLoopback(req)) return sendError(res, 'VIGIL_ERR_MISDIRECTED');
     const { config, logger } = this.deps;
     const methods = this.methodsAt(url.pathname);
     // Before auth, as it always was: which paths exist is no secret (the README lists them).

@@ -21,6 +21,7 @@ import type { Metrics } from '../metrics.js';
 import type { AlertFeed } from './alert-feed.js';
 import { checkCursor, parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
+import { reboundToLoopback } from '../receiver/listen.js';
 import { requestUrl, sendError, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
@@ -143,6 +144,7 @@ export class AlertStream {
     socket.on('error', onError);
     const url = requestUrl(req.url);
     if (!url) return reject(socket, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
+    if (reboundToLoopback(req)) return reject(socket, 'VIGIL_ERR_MISDIRECTED', ERRORS.VIGIL_ERR_MISDIRECTED.message);
     if (url.pathname !== STREAM_PATH) return reject(socket, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
     if (this.closing) return reject(socket, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')

@@ -19,7 +19,7 @@ import { encodeJsonResponse } from './otlp-json.js';
 import { encodeProtobufResponse, encodeStatus } from './otlp-protobuf.js';
 import { drainRest, readBody } from './read-body.js';
 import { createHttpServer, type HttpListener } from '../tls.js';
-import { listenOn, SILENT_CONNECTION_MS } from './listen.js';
+import { listenOn, reboundToLoopback, SILENT_CONNECTION_MS } from './listen.js';
 import { ClientIdentities } from './client-identities.js';
 
 export interface HttpReceiverDeps {
@@ -77,6 +77,7 @@ export class HttpReceiver {
     const stop = metrics.requestDuration.startTimer({ receiver: 'http' });
     const format = formatOf(req.headers['content-type']);
     try {
+      if (reboundToLoopback(req)) throw new VigilError('VIGIL_ERR_MISDIRECTED', `Host: ${req.headers.host}`);
       const { token } = config.receivers.otlp;
       // Before the body is read: a stranger's upload costs nothing.
       if (token !== undefined && !tokenMatches(token, bearerToken(req.headers.authorization))) throw new VigilError('VIGIL_ERR_UNAUTHENTICATED');

@@ -2,7 +2,8 @@
  * Listening on a configured `host:port` endpoint, and closing connections that never speak. Shared by
  * the receivers and the API.
  */
-import type net from 'node:net';
+import type http from 'node:http';
+import net from 'node:net';
 
 /** Longest a client may stay connected without sending a byte. */
 export const SILENT_CONNECTION_MS = 30_000;
@@ -29,4 +30,21 @@ export function listenOn(server: net.Server, endpoint: string): Promise<number> 
 export function closeIfSilent(socket: net.Socket, ms: number): void {
   const timer = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), ms).unref();
   socket.once('close', () => clearTimeout(timer));
+}
+
+/**
+ * True for a request that reached a loopback address under a name other than `localhost` or an IP
+ * literal: a web page that pointed its own name at 127.0.0.1 (DNS rebinding) to reach what listens only
+ * on loopback, as the token-less default receivers do (review25 F7). Nothing else names loopback so; a
+ * request without a Host header (no browser sends one) passes.
+ */
+export function reboundToLoopback(req: http.IncomingMessage): boolean {
+  const host = req.headers.host;
+  if (host === undefined || !isLoopback(req.socket.localAddress ?? '')) return false;
+  const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '')).toLowerCase();
+  return !(name === 'localhost' || name.endsWith('.localhost') || net.isIP(name) !== 0);
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

@@ -316,7 +316,7 @@ it('bodies being read share the byte budget: stalled gzip uploads are refused on
       sockets.push(s);
       s.on('data', (d) => (replies[i] += d.toString('latin1'))).on('error', () => {});
       await new Promise((r) => s.once('connect', r));
-      s.write(`POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`);
+      s.write(`POST /v1/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`);
       s.write(gz.subarray(0, gz.length - 8));
       // Each upload's outcome before the next starts: the first two hold 3 MiB each (then 5, then 2 more do not fit); the rest answered.
       if (i < 2) await waitFor(() => !fits(((8 - 3 * (i + 1)) << 20) + 1), `upload ${i} holding its 3 MiB`);

@@ -37,7 +37,7 @@ async function listen(tls: typeof SERVER_TLS | undefined): Promise<number> {
 function closedWithin(port: number, withinMs: number, speak: boolean, say = '', connect = plainConnect): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, () => {
-      if (speak) socket.write('GET / HTTP/1.1\r\nHost: vigil\r\n\r\n');
+      if (speak) socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
       else if (say !== '') socket.write(say);
     });
     socket.on('error', () => {});
@@ -166,8 +166,8 @@ it('the HTTP receiver answers a request stalled in its headers or body soon afte
         });
       });
     const [inBody, inHeaders] = await Promise.all([
-      stall('POST /v1/traces HTTP/1.1\r\nHost: vigil\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\nabc'),
-      stall('POST /v1/traces HTTP/1.1\r\nHost: vigil\r\n'),
+      stall('POST /v1/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-protobuf\r\nContent-Length: 1000\r\n\r\nabc'),
+      stall('POST /v1/traces HTTP/1.1\r\nHost: localhost\r\n'),
     ]);
     expect(inBody.closed).toBe(true);
     expect(inBody.answer).toMatch(/^HTTP\/1\.1 408/);
