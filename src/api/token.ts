@@ -27,7 +27,12 @@ export function resolveApiToken(configured: string | undefined, storagePath: str
   }
   const file = tokenFile(storagePath);
   const existing = readTokenFile(file);
-  if (existing !== null) return { value: existing, file };
+  if (existing !== null) {
+    // The daemon writes it 0600; one others can read (copied, restored from a backup) hands them the API.
+    const mode = fs.statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) throw new UserError(`the API token in ${file} can be read by other users (mode 0${mode.toString(8)}): chmod 600 ${file}`);
+    return { value: existing, file };
+  }
   const value = crypto.randomBytes(32).toString('base64url');
   makeFolders(path.dirname(file));
   fs.writeFileSync(file, value + '\n', { mode: 0o600 });

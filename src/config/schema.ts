@@ -75,6 +75,9 @@ const httpUrl = z
   .url({ protocol: /^https?$/, error: unlessMissing('must be an http(s) URL, e.g. http://127.0.0.1:9000/hook') })
   .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not carry credentials (user:password@): deliveries are authenticated by their signature or token');
 
+/** The shortest webhook signing key (bytes): Standard Webhooks asks for 24 to 64; a short HMAC key is guessed from one delivery. */
+const MIN_WHSEC_BYTES = 24;
+
 /**
  * `whsec_` and the key in base64 (standard alphabet, padded), as Standard Webhooks libraries read it: a
  * secret they cannot decode would let no receiver verify a delivery, and an empty key authenticates nothing.
@@ -85,6 +88,9 @@ const whsecSecret = z
   .refine((s) => !s.startsWith('whsec_') || /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(s.slice(6)), {
     message: 'must be whsec_ followed by the key in padded base64, e.g. whsec_ and the output of openssl rand -base64 32',
     abort: true,
+  })
+  .refine((s) => !s.startsWith('whsec_') || Buffer.from(s.slice(6), 'base64').length >= MIN_WHSEC_BYTES, {
+    message: `the key must be at least ${MIN_WHSEC_BYTES} bytes (Standard Webhooks), e.g. whsec_ and the output of openssl rand -base64 32`,
   });
 
 /** Which detectors a webhook or a revocation rule is for: `*` or their ids (a misspelt id would match nothing, silently). */
@@ -107,6 +113,8 @@ const zonePattern = nonEmpty.refine((p) => {
 export const apiToken = z
   .string()
   .min(16, 'must be at least 16 characters')
+  // The example config.yaml shows, copied as is: anyone who has read the file knows it.
+  .refine((t) => t !== 'change-me-to-a-long-random-string', 'is the example from config.yaml: use a random one, e.g. openssl rand -base64 32')
   // A bearer token is one word: one with a space or a newline in it could never be presented.
   .regex(/^\S+$/, 'must not contain spaces or line breaks');
 

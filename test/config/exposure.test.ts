@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { exposureWarnings, isLoopback } from '../../src/config/exposure.js';
 import { configSchema } from '../../src/config/schema.js';
 
-const SECRET = 'whsec_c2VjcmV0';
+const SECRET = 'whsec_dmlnaWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==';
 
 describe('exposureWarnings', () => {
   it('names each setting that would send secrets to another host in clear, and nothing else', () => {

@@ -115,7 +115,7 @@ describe('loadConfig', () => {
   });
 
   it('returns a deeply frozen config', () => {
-    const path = write('webhooks: [{ url: "http://127.0.0.1:9000/hook", secret: "whsec_c2VjcmV0" }]');
+    const path = write('webhooks: [{ url: "http://127.0.0.1:9000/hook", secret: "whsec_dmlnaWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==" }]');
     const { config } = loadConfig({ path, env: {} });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.receivers.otlp.grpc)).toBe(true);
@@ -161,7 +161,7 @@ describe('loadConfig', () => {
 });
 
 describe('formatEffectiveConfig', () => {
-  const secrets = ['api-token-0123456789abcdef', 'whsec_aG9vay1zZWNyZXQ=', 'whsec_YnJva2VyLXNlY3JldA==', 'hvs.vault-token', 'Bearer ssf-push-token'];
+  const secrets = ['api-token-0123456789abcdef', 'whsec_aG9vay1zZWNyZXQtZm9yLXRoZS1yZWRhY3Rpb24tdGVzdA==', 'whsec_YnJva2VyLXNlY3JldC1mb3ItdGhlLXJlZGFjdGlvbi10ZXN0', 'hvs.vault-token', 'Bearer ssf-push-token'];
 
   it('redacts every secret', () => {
     const path = write(
@@ -183,10 +183,10 @@ describe('formatEffectiveConfig', () => {
   it('prints webhook and broker URLs as their origin: a path or query may hold a credential', () => {
     const path = write(
       [
-        'webhooks: [{ url: "https://siem.example/hook?apikey=URLSECRET1", secret: "whsec_aG9vay1zZWNyZXQ=" }]',
+        'webhooks: [{ url: "https://siem.example/hook?apikey=URLSECRET1", secret: "whsec_aG9vay1zZWNyZXQtZm9yLXRoZS1yZWRhY3Rpb24tdGVzdA==" }]',
         'revocation:',
         '  brokers:',
-        '    - { name: hook, type: webhook, url: "https://broker.example/services/T0/URLSECRET3", secret: "whsec_YnJva2VyLXNlY3JldA==" }',
+        '    - { name: hook, type: webhook, url: "https://broker.example/services/T0/URLSECRET3", secret: "whsec_YnJva2VyLXNlY3JldC1mb3ItdGhlLXJlZGFjdGlvbi10ZXN0" }',
         '    - { name: vault, type: vault, address: "https://vault.example:8200", token: "hvs.vault-token" }',
       ].join('\n'),
     );

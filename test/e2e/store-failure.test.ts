@@ -95,7 +95,7 @@ it('an outage is logged once, not once per refused export: a full disk must not 
 });
 
 it('a webhook delivery counts as pending only once its alert is stored', async () => {
-  t = await startTestDaemon({ baselines: { minActions: 100, minAge: '1h' }, webhooks: [{ url: 'http://127.0.0.1:9/hook', secret: 'whsec_c2VjcmV0' }] });
+  t = await startTestDaemon({ baselines: { minActions: 100, minAge: '1h' }, webhooks: [{ url: 'http://127.0.0.1:9/hook', secret: 'whsec_dmlnaWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==' }] });
   const d = t;
   const normal: SpanSpec[] = [];
   for (let i = 0; i < 120; i++) normal.push(...toolCall(3 - (i * 2.5) / 120, 'reports.read', 'GET', i));

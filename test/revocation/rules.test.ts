@@ -11,9 +11,9 @@ const { revocation } = configSchema.parse({
       { detectors: ['unexpected_write', 'scope_drift'], minSeverity: 'critical', broker: 'idp' },
     ],
     brokers: [
-      { name: 'storms', type: 'webhook', url: 'http://127.0.0.1:9001/revoke', secret: 'whsec_c2VjcmV0' },
+      { name: 'storms', type: 'webhook', url: 'http://127.0.0.1:9001/revoke', secret: 'whsec_dmlnaWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==' },
       { name: 'vault', type: 'vault', address: 'http://127.0.0.1:8200', token: 't' },
-      { name: 'idp', type: 'webhook', url: 'http://127.0.0.1:9002/revoke', secret: 'whsec_c2VjcmV0' },
+      { name: 'idp', type: 'webhook', url: 'http://127.0.0.1:9002/revoke', secret: 'whsec_dmlnaWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==' },
     ],
   },
 });
