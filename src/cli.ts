@@ -13,6 +13,7 @@ import { startDaemon, type Daemon } from './main.js';
 import { baselineCommand } from './cli-baseline.js';
 import { revocationCommand } from './cli-revocation.js';
 import { runReplay } from './replay.js';
+import { loadSigningKey, publicJwk } from './revocation/ssf-key.js';
 
 const USAGE = `Usage:
   vigil serve [--config FILE]                      run the daemon (what npm start runs)
@@ -96,6 +97,10 @@ function checkConfig(args: string[]): void {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = load(values.config);
   process.stdout.write(formatEffectiveConfig(config));
+  // What each SSF receiver needs to verify the SETs (a YAML comment: the output stays the config).
+  for (const b of config.revocation.brokers) {
+    if (b.type === 'ssf') process.stdout.write(`# ssf broker ${b.name} signs with this key; its receiver's JWKS: ${JSON.stringify({ keys: [publicJwk(loadSigningKey(b.signingKey))] })}\n`);
+  }
   // The warnings `serve` logs at start, before deploying rather than after (valid all the same: exit 0).
   for (const w of exposureWarnings(config)) process.stderr.write(`vigil check-config: warning: ${w.key} ${w.message}\n`);
 }

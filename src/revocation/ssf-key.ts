@@ -41,6 +41,14 @@ export function loadSigningKey(file: string, shown: string = file): KeyObject {
   return key;
 }
 
+/** The key's public half as a JWK, with `kid` its RFC 7638 thumbprint: what an SSF receiver puts in its JWKS. */
+export function publicJwk(key: KeyObject): { kty: string; crv: string; x: string; y: string; kid: string; alg: 'ES256'; use: 'sig' } {
+  const { crv, kty, x, y } = crypto.createPublicKey(key).export({ format: 'jwk' }) as { crv: string; kty: string; x: string; y: string };
+  // RFC 7638 §3.2: the required members only, in lexicographic order, no whitespace.
+  const kid = crypto.createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
+  return { kty, crv, x, y, kid, alg: 'ES256', use: 'sig' };
+}
+
 /**
  * One problem line per unusable `signingKey` of an `ssf` broker, paths as written in the config (relative
  * ones resolved against `base`, the config file's folder).

@@ -14,6 +14,7 @@
  */
 import crypto, { type KeyObject } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import { publicJwk } from './ssf-key.js';
 import type { Broker, RevocationJob } from './types.js';
 
 type SsfBrokerConfig = Extract<Config['revocation']['brokers'][number], { type: 'ssf' }>;
@@ -43,14 +44,18 @@ function setClaims(config: Pick<SsfBrokerConfig, 'issuer' | 'audience'>, job: Re
   return { iss: config.issuer, aud: config.audience, iat: Math.floor(now / 1000), jti: job.revocationId, sub_id: subId, events };
 }
 
-/** Compact JWS of `claims`, header `{"alg":"ES256","typ":"secevent+jwt"}` (RFC 8417 §2.3). */
-function signSet(claims: Record<string, unknown>, key: KeyObject): string {
-  const input = `${b64url(JSON.stringify({ alg: 'ES256', typ: 'secevent+jwt' }))}.${b64url(JSON.stringify(claims))}`;
+/**
+ * Compact JWS of `claims`, header `{"alg":"ES256","typ":"secevent+jwt","kid":…}` (RFC 8417 §2.3): the
+ * `kid` lets a receiver pick the key from its JWKS, so a new key can be published before Vigil signs with it.
+ */
+function signSet(claims: Record<string, unknown>, key: KeyObject, kid: string): string {
+  const input = `${b64url(JSON.stringify({ alg: 'ES256', typ: 'secevent+jwt', kid }))}.${b64url(JSON.stringify(claims))}`;
   const signature = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${b64url(signature)}`;
 }
 
 export function ssfBroker(config: SsfBrokerConfig, key: KeyObject): Broker {
+  const { kid } = publicJwk(key);
   return {
     name: config.name,
     type: 'ssf',
@@ -59,7 +64,7 @@ export function ssfBroker(config: SsfBrokerConfig, key: KeyObject): Broker {
     request(job, now) {
       const headers: Record<string, string> = { 'content-type': 'application/secevent+jwt', accept: 'application/json' };
       if (config.authorization) headers.authorization = config.authorization;
-      return { url: config.url, headers, body: signSet(setClaims(config, job, now), key) };
+      return { url: config.url, headers, body: signSet(setClaims(config, job, now), key, kid) };
     },
   };
 }

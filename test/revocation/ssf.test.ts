@@ -4,11 +4,12 @@
  * checks typ, iss, aud, jti, the absence of sub/exp, and the CAEP events. Also the signing key checks the
  * config loader makes.
  */
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED } from '../../src/revocation/ssf.js';
@@ -49,7 +50,8 @@ async function verifyPush(r: Received, publicKey: ReturnType<typeof writeP256Key
   expect(r.method).toBe('POST');
   expect(r.headers['content-type']).toBe('application/secevent+jwt');
   expect(r.headers.authorization).toBe(AUTHORIZATION);
-  expect(decodeProtectedHeader(r.body)).toEqual({ alg: 'ES256', typ: 'secevent+jwt' });
+  // kid: the key's RFC 7638 thumbprint, as jose computes it (review25 F6: receivers select keys by kid).
+  expect(decodeProtectedHeader(r.body)).toEqual({ alg: 'ES256', typ: 'secevent+jwt', kid: await calculateJwkThumbprint(await exportJWK(publicKey)) });
   const { payload } = await jwtVerify(r.body, publicKey, { issuer: ISSUER, audience: AUDIENCE, typ: 'secevent+jwt', algorithms: ['ES256'] });
   expect(payload).not.toHaveProperty('sub');
   expect(payload).not.toHaveProperty('exp');
@@ -57,6 +59,22 @@ async function verifyPush(r: Received, publicKey: ReturnType<typeof writeP256Key
 }
 
 describe('ssf broker', () => {
+  it('vigil check-config prints the JWKS a receiver verifies the pushed SETs with', async () => {
+    const { server, t, key } = await setup();
+    const config = path.join(path.dirname(key.file), 'vigil.yaml');
+    fs.writeFileSync(config, `revocation:\n  brokers:\n    - { name: idp, type: ssf, url: "${server.url('/ssf/push')}", issuer: "${ISSUER}", audience: "${AUDIENCE}", signingKey: ${key.file} }\n`);
+    const r = spawnSync(process.execPath, [path.join(import.meta.dirname, '../../dist/src/cli.js'), 'check-config', '--config', config], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('# ssf broker idp signs with this key'));
+    const jwks = JSON.parse(line!.slice(line!.indexOf('{'))) as JSONWebKeySet;
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).not.toHaveProperty('d'); // the public half only
+    raise(t.daemon, { credential: { id: 'jti-jwks', type: 'oauth_jti' } });
+    await waitFor(() => server.received.length === 1, 'the push');
+    const { payload } = await jwtVerify(server.received[0].body, createLocalJWKSet(jwks), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] });
+    expect(payload.sub_id).toEqual({ format: 'opaque', id: 'jti-jwks' });
+  });
+
   it('pushes a signed CAEP credential-change (change_type revoke) for the credential; 202 succeeds', async () => {
     const { server, t, key } = await setup();
     const alert = raise(t.daemon, { credential: { id: 'jti-4f1c', type: 'oauth_jti' } });
