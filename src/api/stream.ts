@@ -39,9 +39,11 @@ export interface StreamOptions extends ClientLimits {
   updateIntervalMs: number;
   /** How long a client may take to answer the shutdown close before its socket is destroyed. */
   shutdownGraceMs: number;
+  /** Clients connected at once: each may hold up to maxQueuedBytes, so many stuck ones must not add up without end. */
+  maxClients: number;
 }
 
-/** 1000 frames or 8 MiB per client: minutes of a busy SOC feed, a bounded cost per stuck client. */
+/** 1000 frames or 8 MiB per client: minutes of a busy SOC feed, a bounded cost per stuck client; 64 clients (512 MiB at worst). */
 export const STREAM_DEFAULTS: Readonly<StreamOptions> = {
   heartbeatMs: 15_000,
   updateIntervalMs: 1000,
@@ -50,6 +52,7 @@ export const STREAM_DEFAULTS: Readonly<StreamOptions> = {
   highWaterBytes: 1024 * 1024,
   pageSize: 100,
   shutdownGraceMs: 2000,
+  maxClients: 64,
 };
 
 /** The hub's collaborators; `token` checks the subprotocol form (the header goes through `api.authorized`). */
@@ -157,6 +160,9 @@ export class AlertStream {
     }
     // Offering protocols without ours would leave none to select; browsers then fail with no reason.
     if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) return reject(socket, 'VIGIL_ERR_BAD_REQUEST', `offer the ${SUBPROTOCOL} subprotocol`);
+    if (this.clients.size >= this.options.maxClients) {
+      return reject(socket, 'VIGIL_ERR_UNAVAILABLE', `${this.clients.size} alert stream clients are connected, the most served at once; close one, or read GET /v1/alerts`);
+    }
     let query: AlertQuery;
     try {
       query = parseAlertQuery(url.searchParams, STREAM_PARAMS);

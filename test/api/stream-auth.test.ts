@@ -83,3 +83,31 @@ it('counts connected clients in vigil_websocket_clients', async () => {
   await b.close();
   await waitFor(async () => (await gauge()) === before, 'the gauge to drop back');
 });
+
+// Review25 F8: each client may hold 8 MiB of frames; with no cap, a token holder could open any number.
+it('serves at most maxClients at once: the next is refused 503 until one leaves', async () => {
+  const small = await startApiDaemon({ maxClients: 2 });
+  try {
+    const [a, b] = [await connect(small.wsUrl), await connect(small.wsUrl)];
+    const refused = await refusal(small.wsUrl);
+    expect([refused.status, JSON.parse(refused.body).error]).toEqual([503, 'VIGIL_ERR_UNAVAILABLE']);
+    expect(JSON.parse(refused.body).message).toContain('2 alert stream clients are connected');
+    await a.close();
+    const c = await retryConnect(small.wsUrl);
+    await Promise.all([b.close(), c.close()]);
+  } finally {
+    await small.close();
+  }
+});
+
+/** Connects once the server has seen a client leave (its close is handled a moment after ours resolves). */
+async function retryConnect(wsUrl: string) {
+  for (let i = 0; ; i++) {
+    try {
+      return await connect(wsUrl);
+    } catch (err) {
+      if (i > 50 || (err as { status?: number }).status !== 503) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
