@@ -43,8 +43,8 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
       onAlertsDeleted: (n) => metrics.alertsDeleted.inc(n),
     }),
   );
-  const owners = new CredentialOwners((action, owner) => reportDisputedCredential(alerts, action, owner));
-  pipeline.addSink((actions) => owners.note(actions)); // ahead of the engine: its alerts consult the owners
+  const owners = new CredentialOwners(db, (action, owner) => reportDisputedCredential(alerts, action, owner));
+  pipeline.addStage(owners); // ahead of the engine: its alerts consult the owners
   pipeline.addStage(engine);
   pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
   return { pipeline, identities, alerts, engine, owners };

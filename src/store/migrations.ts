@@ -257,6 +257,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revocations_credential ON revocations(credential_id);
     `,
   },
+  {
+    version: 13,
+    description: 'who presented each credential first, kept across restarts',
+    sql: `
+      -- revocation/owners.ts: only the first presenter's alerts revoke a credential. Kept so that after a
+      -- restart the next identity to name it does not become its owner. claim_seq orders an identity's
+      -- claims (its oldest go first past its cap); presented_at (wall ms, written at most hourly) orders
+      -- the least recently presented, forgotten first past the global bound.
+      CREATE TABLE credential_owners (
+        credential TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        peer_groups TEXT NOT NULL,
+        claim_seq INTEGER NOT NULL,
+        presented_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */
