@@ -34,7 +34,8 @@ export class OutboxStore {
     this.stmts = {
       insert: db.prepare('INSERT OR IGNORE INTO webhook_outbox (endpoint, msg_id, body, next_at, created_at) VALUES (?, ?, ?, ?, ?)'),
       due: db.prepare(`SELECT id, endpoint, msg_id, body, attempts FROM webhook_outbox WHERE endpoint = ? AND next_at <= ? AND ${PENDING} ORDER BY next_at, id LIMIT ?`),
-      markDelivered: db.prepare('UPDATE webhook_outbox SET delivered_at = ? WHERE id = ?'),
+      // A mark needs no body: it only says the endpoint has the alert (see migration 14).
+      markDelivered: db.prepare("UPDATE webhook_outbox SET delivered_at = ?, body = '' WHERE id = ?"),
       delete: db.prepare('DELETE FROM webhook_outbox WHERE id = ?'),
       // The marks of an alert go once no endpoint has it pending: they only matter while one does.
       forgetSettled: db.prepare(`DELETE FROM webhook_outbox WHERE msg_id = ? AND NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE msg_id = ? AND ${PENDING})`),

@@ -230,5 +230,13 @@ describe('alert webhooks', () => {
     // The receiver has the requests before the daemon has their answers: wait for the outbox to catch up.
     await waitFor(async () => (await metricValue(again, 'vigil_webhook_outbox_pending')) === 2, "only the unreachable endpoint's two left");
     expect(await metricValue(again, 'vigil_webhook_deliveries_total{endpoint="1",outcome="retry"}')).toBeGreaterThan(0);
+    // The delivered endpoint's rows stay as marks while the other has the alerts pending: without their
+    // body, and out of the due index its polls read (review24 H1, M1).
+    const rows = again.daemon.db.prepare('SELECT delivered_at IS NOT NULL AS mark, length(body) > 0 AS body FROM webhook_outbox ORDER BY mark').all();
+    expect(rows).toEqual([{ mark: 0, body: 1 }, { mark: 0, body: 1 }, { mark: 1, body: 0 }, { mark: 1, body: 0 }]);
+    const plan = again.daemon.db.prepare("EXPLAIN QUERY PLAN SELECT id FROM webhook_outbox WHERE endpoint = 'x' AND next_at <= 0 AND delivered_at IS NULL ORDER BY next_at, id LIMIT 10").all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join()).toContain('USING INDEX webhook_outbox_due');
+    const index = again.daemon.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'webhook_outbox_due'").pluck().get();
+    expect(index).toContain('WHERE delivered_at IS NULL');
   });
 });
