@@ -27,13 +27,13 @@
  *   and the failure of those it contains (`adoptEarly`), though the call is not marked as attributed.
  * Bounded: `TOOLS_PER_IDENTITY` remembered tools, `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
  */
-import { CLOCK_SLACK_MS } from './clock.js';
 import { Carrier } from './facts.js';
 import { FifoQueue } from './fifo.js';
 import { accessRank } from './access.js';
 import { mergeIds, type TraceMemory } from './memory.js';
 import { agentNameIn, isClientCall, type SpanNode } from './node.js';
 import { childrenOf, detach, type TracePart } from './part.js';
+import { contains, inside, isAncestor, MAX_WALK, startsWithin } from './span-relations.js';
 
 /** A held candidate is released (decided with what is known) this many `traces.wait` after it was held. */
 export const REPAIR_HOLD_WAITS = 5;
@@ -49,8 +49,6 @@ const MAX_IDENTITIES = 10_000;
 const MAX_HELD_SPANS = 20_000;
 /** Early calls remembered per identity that has shown no tool yet. */
 const EARLY_CALLS = 16;
-/** Longest parent chain walked; deeper chains are left as they are. */
-const MAX_WALK = 64;
 
 /** A candidate (and its subtree) waiting for its tool. */
 interface Held {
@@ -64,6 +62,8 @@ interface IdentityState {
   /** Recent tool nodes, oldest first: buffered (`part` live) or settled (`visited`). */
   tools: SpanNode[];
   activeMs: number;
+  /** When it last showed a tool or an unplaced call: idle past ACTIVE_MS, it is forgotten (its tools hold their traces alive). */
+  seenMs: number;
   /** When this identity last had an unplaced call (its framework loses context): -Infinity if never. */
   lostMs: number;
   held: Held[];
@@ -103,39 +103,6 @@ function isParentlessCall(n: SpanNode): boolean {
   return isClientCall(n) && n.parentSpanId === '';
 }
 
-/**
- * Tool `t` may have made call `c`: `c` starts within `t` (±2 ms) and ends by its end. A tool awaits the
- * calls it makes: one that outlives it (an MCP transport's event stream opened as the tool began) is
- * not its call, and must not lend it a failure or a class.
- */
-function contains(t: SpanNode, c: { readonly startMs: number; readonly endMs: number }): boolean {
-  return startsWithin(t, c) && c.endMs <= t.endMs + CLOCK_SLACK_MS;
-}
-
-function startsWithin(t: SpanNode, c: { readonly startMs: number }): boolean {
-  return t.startMs - CLOCK_SLACK_MS <= c.startMs && c.startMs <= t.endMs + CLOCK_SLACK_MS;
-}
-
-/** True when `anc` is a proper ancestor of `n` (tree links when settled, else the buffered part's map). */
-function isAncestor(anc: SpanNode, n: SpanNode): boolean {
-  let cur = n;
-  for (let i = 0; i < MAX_WALK; i++) {
-    const next = cur.parent ?? cur.repairedTo ?? (cur.parentSpanId === '' ? undefined : cur.part?.nodes.get(cur.parentSpanId));
-    if (next === undefined || next === null) return false;
-    if (next === anc) return true;
-    cur = next;
-  }
-  return false;
-}
-
-/**
- * `o` lies within `h` in the tree (agent-as-tool: a tool inside an agent inside a tool). Intervals alone
- * would not do: a parallel tool often happens to sit inside its sibling's interval.
- */
-function inside(o: SpanNode, h: SpanNode): boolean {
-  return o.traceId === h.traceId && isAncestor(h, o);
-}
-
 export class ContextRepair {
   private readonly states = new Map<string, IdentityState>();
   /** Held candidates in hold order (deadlines grow with it): expiry reads the front. */
@@ -163,13 +130,8 @@ export class ContextRepair {
   /** Indexes a just-buffered node: tool spans are the possible holders of lost calls. */
   noteAdded(n: SpanNode, nowMs: number): void {
     if (n.kind !== 'tool') return;
-    let st = this.states.get(n.identity);
-    if (st === undefined) {
-      st = this.newState(n.identity, nowMs);
-    } else if (nowMs - st.activeMs >= 1000) {
-      this.states.delete(n.identity); // re-insert: Map order is recency order (cheaply: once a second)
-      this.states.set(n.identity, st);
-    }
+    const st = this.states.get(n.identity) ?? this.newState(n.identity, nowMs);
+    this.seen(n.identity, st, nowMs);
     if (nowMs > st.activeMs) st.activeMs = nowMs;
     st.tools.push(n);
     if (st.tools.length > TOOLS_PER_IDENTITY) st.tools.splice(0, st.tools.length - TOOLS_PER_IDENTITY);
@@ -192,7 +154,7 @@ export class ContextRepair {
         // No tool seen of this identity: a parentless call is emitted at once, and remembered a moment
         // in case its tool arrives just after it (`adoptEarly`).
         if (!isParentlessCall(n)) continue;
-        st = this.newState(n.identity, Number.NEGATIVE_INFINITY);
+        st = this.newState(n.identity, Number.NEGATIVE_INFINITY, nowMs);
       }
       if (n.kind === 'tool') (tools ??= []).push(n);
       else if (
@@ -211,7 +173,11 @@ export class ContextRepair {
       }
     }
     if (candidates === null) return;
-    for (const c of candidates) this.states.get(c.identity)!.lostMs = nowMs;
+    for (const c of candidates) {
+      const st = this.states.get(c.identity)!;
+      st.lostMs = nowMs;
+      this.seen(c.identity, st, nowMs);
+    }
     let children: Map<string, SpanNode[]> | null = null;
     for (const c of candidates) {
       const v = this.decide(c, part, tools, nowMs, forced);
@@ -226,12 +192,28 @@ export class ContextRepair {
     }
   }
 
-  /** Releases held candidates past their deadline (all of them when `force`), deciding with what is known. */
+  /**
+   * Releases held candidates past their deadline (all of them when `force`), deciding with what is known;
+   * then forgets identities idle past ACTIVE_MS, so their tools stop holding traces alive (review24 M2:
+   * without this the state grew to MAX_IDENTITIES over weeks of short-lived instances).
+   */
   expire(nowMs: number, into: SpanNode[], force: boolean): void {
     for (let h = this.queue.first(); h !== undefined && (force || h.deadline <= nowMs); h = this.queue.first()) {
       this.queue.shift();
       this.release(h, into);
     }
+    for (const [identity, st] of this.states) {
+      if (nowMs - st.seenMs <= ACTIVE_MS) break; // in recency order (within a second): the rest are newer
+      if (st.held.length === 0) this.states.delete(identity);
+    }
+  }
+
+  /** Marks the identity as seen now; it moves to the back of `states` (cheaply: at most once a second). */
+  private seen(identity: string, st: IdentityState, nowMs: number): void {
+    if (nowMs - st.seenMs < 1000) return;
+    st.seenMs = nowMs;
+    this.states.delete(identity);
+    this.states.set(identity, st);
   }
 
   /**
@@ -345,9 +327,9 @@ export class ContextRepair {
     return true;
   }
 
-  private newState(identity: string, activeMs: number): IdentityState {
+  private newState(identity: string, activeMs: number, seenMs = activeMs): IdentityState {
     if (this.states.size >= MAX_IDENTITIES) this.forgetOldest();
-    const st: IdentityState = { tools: [], activeMs, lostMs: Number.NEGATIVE_INFINITY, held: [], early: null };
+    const st: IdentityState = { tools: [], activeMs, seenMs, lostMs: Number.NEGATIVE_INFINITY, held: [], early: null };
     this.states.set(identity, st);
     return st;
   }

@@ -180,6 +180,20 @@ describe('context repair', () => {
     expect(b.take(G + 10)).toMatchObject([{ target: 'h/x', agent: 'support', attributedTo: { traceId: T1, spanId: sid(2) } }]);
   });
 
+  it('an identity idle for 15 minutes is forgotten: a call arriving after that is its own, not its old tool\'s', () => {
+    // Review24 M2: the tools kept per identity hold their traces alive; kept for ever, they grew for weeks.
+    const MIN = 60_000;
+    for (const [after, attributed] of [[14 * MIN, true], [16 * MIN, false]] as const) {
+      const { b } = builder();
+      b.add([chain(), oiTool(2, 'lookup', 1000, 1050)], 0);
+      b.take(G);
+      b.take(after); // time passes with nothing from this identity
+      b.add([lost(1, 'POST', 'https://h/x', 1010)], after + 10);
+      const [call] = b.take(after + 10 + G * REPAIR_HOLD_WAITS);
+      expect([after, call.attributedTo !== null]).toEqual([after, attributed]);
+    }
+  });
+
   it('once an identity has lost a call, its complete tool trace waits a moment for a call exported after it', () => {
     const { b } = builder({ traces: { wait: '1s' } });
     const agent = (traceId: string, at: number) => span({ traceId, id: 1, name: 'support', start: at - 100, end: at + 1000, attrs: { 'openinference.span.kind': 'AGENT', 'graph.node.id': 'support' } });
