@@ -31,6 +31,10 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     if (file !== ':memory:') claimStore(db, file);
     db.pragma('main.journal_mode = WAL'); // not the lock database: it needs no journal files
     db.pragma('synchronous = NORMAL');
+    // The WAL is reused, not shrunk, after a checkpoint; one that a long reader (a backup, an open sqlite3
+    // shell) let grow to gigabytes would keep that size until shutdown (review24 L1). This cuts it back
+    // once the checkpoint after the reader resets it.
+    db.pragma('main.journal_size_limit = 67108864');
     // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
