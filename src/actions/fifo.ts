@@ -17,7 +17,10 @@ export class FifoQueue<T extends { live: boolean }> {
   first(): T | undefined {
     while (this.head < this.items.length) {
       const item = this.items[this.head];
-      if (item.live) return item;
+      if (item.live) {
+        this.cutHead();
+        return item;
+      }
       this.head++;
     }
     this.items = [];
@@ -28,10 +31,7 @@ export class FifoQueue<T extends { live: boolean }> {
   /** Takes the item `first` returned. */
   shift(): void {
     this.head++;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+    this.cutHead();
   }
 
   /** Drops removed items from the middle once they are more than the `liveCount` still held (plus slack). */
@@ -39,5 +39,22 @@ export class FifoQueue<T extends { live: boolean }> {
     if (this.items.length - this.head <= 2 * liveCount + 4096) return;
     this.items = this.items.slice(this.head).filter((item) => item.live);
     this.head = 0;
+  }
+
+  /** Entries the array still holds, live or not (what its memory is). */
+  get retained(): number {
+    return this.items.length;
+  }
+
+  /**
+   * Entries before the head are consumed but still referenced: dropped once they dominate. Both ways of
+   * passing them count: taking (`shift`) and skipping removed ones (`first`); a queue whose items are
+   * mostly removed in place before their turn kept every one of them (and their traces) otherwise.
+   */
+  private cutHead(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 }

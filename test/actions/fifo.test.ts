@@ -54,4 +54,26 @@ describe('FifoQueue', () => {
     expect(held.length).toBeGreaterThan(0);
     expect(drain(q)).toEqual(held.map((h) => h.id));
   });
+
+  it('does not keep items removed in place before their turn, though none is ever taken (the builder\'s traces)', () => {
+    // Regression: only taking cut the consumed head, so a queue whose items all left by another way
+    // (a trace emitted complete long before its age limit) held every one of them (+470 MB in the bench).
+    const q = new FifoQueue<Item>();
+    let live: Item[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const it = item(i);
+      q.push(it);
+      live.push(it);
+      if (live.length > 100) {
+        for (const old of live.slice(0, 50)) old.live = false;
+        live = live.slice(50);
+      }
+      if (i % 64 === 0) {
+        q.first(); // looks at the oldest, takes nothing
+        q.prune(live.length);
+      }
+    }
+    expect(q.retained).toBeLessThan(10_000);
+    expect(drain(q)).toEqual(live.map((h) => h.id));
+  });
 });
