@@ -41,7 +41,7 @@ class InfixGlob implements Glob {
 
 /**
  * Any other shape (`*.*.internal`, `vault-*-*.svc`): the literal parts in order, each found at its
- * leftmost place after the previous one. Greedy leftmost is exact for `*`, and linear in the input;
+ * leftmost place after the previous one. Greedy leftmost is exact for `*`, and each part is searched once;
  * a regular expression (`^a.*b.*c$`) backtracks, and a crafted 256-character host against
  * `*.*.*.*.internal` held the ingest worker for seconds per span (review25 F4).
  */

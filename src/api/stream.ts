@@ -147,7 +147,7 @@ export class AlertStream {
     socket.on('error', onError);
     const url = requestUrl(req.url);
     if (!url) return reject(socket, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
-    if (reboundToLoopback(req)) return reject(socket, 'VIGIL_ERR_MISDIRECTED', ERRORS.VIGIL_ERR_MISDIRECTED.message);
+    if (reboundToLoopback(req)) return reject(socket, 'VIGIL_ERR_MISDIRECTED');
     if (url.pathname !== STREAM_PATH) return reject(socket, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
     if (this.closing) return reject(socket, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
@@ -281,8 +281,8 @@ class UpdateThrottle {
   }
 }
 
-/** Answers an upgrade request with a plain HTTP error and closes the socket (no websocket is created). */
-function reject(socket: Duplex, code: ErrorCode, message: string): void {
+/** Answers an upgrade request with a plain HTTP error (the catalogue's status and, unless named, message) and closes the socket. */
+function reject(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message): void {
   const status = ERRORS[code].http;
   const body = JSON.stringify({ error: code, message });
   const auth = status === 401 ? 'WWW-Authenticate: Bearer realm="vigil"\r\n' : '';
