@@ -200,6 +200,19 @@ export class PeerGroupBaseline {
     return this.items.get(k)?.users ?? 0;
   }
 
+  /**
+   * Mature members other than `identity` among the item's adopters: those that first learned it (tried
+   * it, for scope items, which record attempts too) and are judged against themselves now. Walks up to
+   * MAX_ADOPTERS adopters: only for items new to the identity judged, which peers know of.
+   */
+  matureAdopters(k: string, identity: string): number {
+    const it = this.items.get(k);
+    if (!it || this.mature.size === 0) return 0;
+    let n = 0;
+    for (const a of it.adopters.keys()) if (a !== identity && this.mature.has(a)) n++;
+    return n;
+  }
+
   /** Distinct identities other than `identity` whose first use of `k` falls in [from, to]. */
   adoptersBetween(k: string, from: number, to: number, identity: string): number {
     const it = this.items.get(k);

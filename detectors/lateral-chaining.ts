@@ -4,13 +4,15 @@
  * sensitive read followed by egress to `external` — in the same trace or in another of the identity's
  * traces within the window — unless that flow (sensitive target -> destination host) is learned.
  * The subject is the flow.
+ *
+ * Peers excuse what the identity never did as peers.ts says; a sensitive flow takes two mature peers.
  */
 import { isWrite, type ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { span, surpriseScore, times } from './severity.js';
-import { knownToPeers, peersNote } from './peers.js';
+import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
 import { subjectDimension } from './scope-drift.js';
 import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
 
@@ -36,7 +38,7 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
   for (const r of sensitiveReads) {
     if (r.time > action.time || (read && r.time <= read.time)) continue;
     const k = flowKey(r.target, action.host!);
-    if (view.own(k) === 0 && !knownToPeers(view, k)) read = r;
+    if (view.own(k) === 0 && !knownToPeers(view, k, FLOW_QUORUM)) read = r;
   }
   if (!read) return null;
   const flow = flowItem(read.target, action.host!);

@@ -1,22 +1,44 @@
 /**
- * What counts as known to an identity's peer group. For an identity judged against itself, one other
- * member's word is not enough: an identity can learn anything where nobody judges it (new, under a
- * `service.name` of its own, since the sender sets that) and then join the group with it; taken as the
- * group's, its items would quiet the group's alerts. So an item is the group's once at least two other
- * members learned it (the one other, in a pair). A new instance, judged against its peers, may do what
- * any one of them does: it is often the redeployment of the one member that held a role.
+ * What counts as known to an identity's peer group. For an identity judged against itself, its peers'
+ * word counts only from members judged against themselves too (mature), and from two of them (the one
+ * other, in a pair). An identity can learn anything where nobody judges it (new, under a `service.name`
+ * of its own, since the sender sets that) and then join the group with it; taken as the group's, its
+ * items would quiet the group's alerts, and two such throw-away identities made any quorum (review19
+ * F10). A new instance, judged against its peers, may do what any one of them does: it is often the
+ * redeployment of the one member that held a role.
  */
 import type { BaselineView } from './types.js';
 
 const QUORUM = 2;
 
-export function knownToPeers(view: BaselineView, key: string): boolean {
+/**
+ * `quorum`: mature peers needed; by default two, or the one other in a pair. A sensitive flow asks for
+ * two whatever the group's size (`FLOW_QUORUM`): one other member is not enough to excuse a secret
+ * leaving for an outside host.
+ */
+export function knownToPeers(view: BaselineView, key: string, quorum = Math.min(QUORUM, view.peerGroupSize - 1)): boolean {
   const peers = view.peers(key);
-  return peers > 0 && (view.phase === 'peer' || peers >= Math.min(QUORUM, view.peerGroupSize - 1));
+  return peers > 0 && (view.phase === 'peer' || view.maturePeers(key) >= quorum);
 }
 
-/** How the peers' use of an item reads in an explanation, when it did not make it the group's. */
-export function peersNote(view: BaselineView, key: string): string {
+export const FLOW_QUORUM = QUORUM;
+
+/**
+ * "2 of its peers (0 of them established)": who in the group knows an item that is not the group's.
+ * Members still judged against the group (new) are named apart, or "only 2" would read as a quorum.
+ */
+function fewPeers(view: BaselineView, key: string): string {
   const peers = view.peers(key);
-  return peers === 0 ? 'nor did its peers' : `and only ${peers} of its peers did, too few to make it the group's`;
+  const mature = view.maturePeers(key);
+  return `${peers} of its peers${mature < peers ? ` (${mature} of them established)` : ''}`;
+}
+
+/** How the peers' use of an item reads after "it never did this", when it did not make it the group's. */
+export function peersNote(view: BaselineView, key: string): string {
+  return view.peers(key) === 0 ? 'nor did its peers' : `and only ${fewPeers(view, key)} did, not enough to make it the group's`;
+}
+
+/** The same as a sentence of its own. */
+export function peersSentence(view: BaselineView, key: string): string {
+  return view.peers(key) === 0 ? 'None of its peers use it either.' : `Only ${fewPeers(view, key)} use it, not enough to make it the group's.`;
 }

@@ -12,7 +12,7 @@ import { keyedItem, type Dimension, type DimensionItem } from '../baselines/keys
 import type { ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import { span, surpriseScore, times } from './severity.js';
-import { knownToPeers } from './peers.js';
+import { knownToPeers, peersSentence } from './peers.js';
 import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
 
 /** Most significant first: the first new item found in this order becomes the subject. */
@@ -92,7 +92,7 @@ export const scopeDrift: Detector = {
       : `It is new, and none of the ${view.peerGroupSize - 1} other identities of its peer group ${action.peerGroup ? `\`${action.peerGroup}\` ` : ''}use it`;
     const peerNote = rollout
       ? ` ${adopters} other identities of its peer group started using it within ${span(settings.rolloutWindow)} (a rollout); it is learned as normal.`
-      : view.phase === 'own' ? (peerKnown ? ` ${subject.peers} of its peers do use it.` : ' None of its peers use it either.') : '';
+      : view.phase === 'own' ? (peerKnown ? ` ${subject.peers} of its peers do use it.` : ` ${peersSentence(view, subjectKey)}`) : '';
     const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive;
     return {
       detector: 'scope_drift',

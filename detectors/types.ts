@@ -31,6 +31,11 @@ export interface BaselineView {
   own(key: string): number;
   /** Identities of the peer group, other than this one, that learned the item. */
   peers(key: string): number;
+  /**
+   * Of those, the members judged against themselves (mature): peers whose knowledge was judged for a day
+   * or more, not learned by a newcomer where nobody judged it.
+   */
+  maturePeers(key: string): number;
   /** Members of the peer group (this identity included). */
   readonly peerGroupSize: number;
   /** Decayed learned actions, and failures + retries among them. */

@@ -36,6 +36,10 @@ class View implements BaselineView {
     return Math.max(0, this.g.users(k) - (this.b.counters.has(k) ? 1 : 0));
   }
 
+  maturePeers(k: string): number {
+    return this.g.matureAdopters(k, this.b.identity);
+  }
+
   /**
    * A new identity's own few actions (perhaps the misbehaviour itself) say nothing of what is usual:
    * until it is judged against itself, its usual outcome is its peer group's. Computed when read (only

@@ -25,6 +25,7 @@ function view(own: Record<string, number>, over: Partial<BaselineView> = {}): Ba
     evidence: 1000,
     own: (k) => own[k] ?? 0,
     peers: () => 0,
+    maturePeers: () => 0,
     peerGroupSize: 10,
     outcome: { actions: 1000, bad: 20 },
     adopters: () => 0,
@@ -136,10 +137,14 @@ describe('scope_drift', () => {
     expect(scopeDrift.evaluate(input(action({ target: 'secrets.get', sensitive: true }), v))).toMatchObject({ subject: 'tool:secrets.get', severity: 'high' });
   });
 
-  it('an item one peer uses is not the group\'s: the severity stays; two peers lower it, and it is then learned', () => {
+  it('an item one peer uses is not the group\'s: the severity stays; two established peers lower it, and it is then learned', () => {
     const tool = key('tool', 'kb.article');
-    const peersUsing = (n: number) => view({ [key('tool', 'crm.search')]: 900 }, { peers: (k) => (k === tool ? n : 0) });
+    const peersUsing = (n: number, mature = n) => view({ [key('tool', 'crm.search')]: 900 }, { peers: (k) => (k === tool ? n : 0), maturePeers: (k) => (k === tool ? mature : 0) });
     expect(scopeDrift.evaluate(input(action({ target: 'kb.article' }), peersUsing(1)))).toMatchObject({ severity: 'medium' });
+    // Two newcomers (judged against the group themselves) do not make it the group's (review19 F10).
+    const newcomers = scopeDrift.evaluate(input(action({ target: 'kb.article' }), peersUsing(2, 0)))!;
+    expect(newcomers).toMatchObject({ severity: 'medium' });
+    expect(newcomers.explanation).toContain("Only 2 of its peers (0 of them established) use it, not enough to make it the group's.");
     const known = scopeDrift.evaluate(input(action({ target: 'kb.article' }), peersUsing(2)))!;
     // Reported once, then normal (review18 F9: left unlearned, it came back after every suppression window).
     expect(known).toMatchObject({ severity: 'low', learn: true });
@@ -244,20 +249,27 @@ describe('lateral_chaining', () => {
   });
 
   // One member's word is not the group's: an identity can learn a flow where nobody judges it (new, under a
-  // service.name of its own) and join the group with it (review18 F1: it quieted a real member's exfiltration).
-  it('a flow or a transition one peer learned does not quiet it; two peers do (the one other, in a pair)', () => {
+  // service.name of its own) and join the group with it (review18 F1: it quieted a real member's exfiltration),
+  // and two such newcomers made the quorum (review19 F10): only established (mature) members count.
+  it('a flow or a transition one peer learned does not quiet it; two established peers do', () => {
     const flow = key('flow', flowItem('secrets.get', 'paste.example.com'));
-    const peersKnowing = (n: number, size = 10) => view({}, { peers: (k) => (k === flow ? n : 0), peerGroupSize: size });
+    const peersKnowing = (n: number, mature = n, size = 10) =>
+      view({}, { peers: (k) => (k === flow ? n : 0), maturePeers: (k) => (k === flow ? mature : 0), peerGroupSize: size });
     expect(lateralChaining.evaluate(input(egress, peersKnowing(1), { sensitiveReads: [read] }))).toMatchObject({ severity: 'high' });
+    expect(lateralChaining.evaluate(input(egress, peersKnowing(2, 1), { sensitiveReads: [read] }))).toMatchObject({ severity: 'high' });
     expect(lateralChaining.evaluate(input(egress, peersKnowing(2), { sensitiveReads: [read] }))).toBeNull();
-    expect(lateralChaining.evaluate(input(egress, peersKnowing(1, 2), { sensitiveReads: [read] }))).toBeNull();
+    // In a pair, the one other member does not excuse a sensitive flow (it would, a transition).
+    expect(lateralChaining.evaluate(input(egress, peersKnowing(1, 1, 2), { sensitiveReads: [read] }))).toMatchObject({ severity: 'high' });
 
     const step: StepContext = { name: 'tool:tickets.delete', zones: ['internal'], previous: { name: 'tool:crm.search', zones: ['crm'], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
     const transition = key('transition', transitionItem('tool:crm.search', 'tool:tickets.delete'));
-    const known = (n: number) => view({ [key('from', 'tool:crm.search')]: 200 }, { peers: (k) => (k === transition ? n : 0) });
+    const known = (n: number, mature = n, size = 10) =>
+      view({ [key('from', 'tool:crm.search')]: 200 }, { peers: (k) => (k === transition ? n : 0), maturePeers: (k) => (k === transition ? mature : 0), peerGroupSize: size });
     const del = action({ target: 'tickets.delete', access: 'delete' });
     expect(lateralChaining.evaluate(input(del, known(1), { step }))).not.toBeNull();
+    expect(lateralChaining.evaluate(input(del, known(2, 0), { step }))).not.toBeNull();
     expect(lateralChaining.evaluate(input(del, known(2), { step }))).toBeNull();
+    expect(lateralChaining.evaluate(input(del, known(1, 1, 2), { step }))).toBeNull();
   });
 
   // Regression (review19 F13): the quorum made a redeployed instance alert every hour on what its one
@@ -267,7 +279,7 @@ describe('lateral_chaining', () => {
     const one = (phase: 'own' | 'peer') => view({}, { phase, peers: (k) => (k === flow ? 1 : 0) });
     expect(lateralChaining.evaluate(input(egress, one('peer'), { sensitiveReads: [read] }))).toBeNull();
     const f = lateralChaining.evaluate(input(egress, one('own'), { sensitiveReads: [read] }))!;
-    expect(f.explanation).toContain("and only 1 of its peers did, too few to make it the group's");
+    expect(f.explanation).toContain("and only 1 of its peers (0 of them established) did, not enough to make it the group's");
     expect(lateralChaining.evaluate(input(egress, view({}), { sensitiveReads: [read] }))!.explanation).toContain('nor did its peers');
   });
 
