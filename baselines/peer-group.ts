@@ -213,10 +213,18 @@ export class PeerGroupBaseline {
     return n;
   }
 
-  /** Distinct identities other than `identity` whose first use of `k` falls in [from, to]. */
-  adoptersBetween(k: string, from: number, to: number, identity: string): number {
+  /**
+   * Distinct identities other than `identity` whose first use of `k` falls in [from, to]; `matureOnly`:
+   * of the mature members alone (a walk of up to MAX_ADOPTERS adopters, for items new to a mature member).
+   */
+  adoptersBetween(k: string, from: number, to: number, identity: string, matureOnly = false): number {
     const it = this.items.get(k);
     if (!it || !(from <= to)) return 0;
+    if (matureOnly) {
+      let mature = 0;
+      for (const [a, t] of it.adopters) if (t >= from && t <= to && a !== identity && this.mature.has(a)) mature++;
+      return mature;
+    }
     let n = bisect(it.times, to, false) - bisect(it.times, from, true);
     const own = it.adopters.get(identity);
     if (own !== undefined && own >= from && own <= to) n--;

@@ -72,7 +72,7 @@ export const scopeDrift: Detector = {
     // and raised only as raisedDespiteRollout says. New zones, scopes and sensitive items are raised
     // however many peers start at once (the same injected prompt reaching each instance looks just the same).
     const adopters = view.adopters(subjectKey, now - settings.rolloutWindow, now);
-    const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= rolloutThreshold(settings.rolloutShare, view.peerGroupSize);
+    const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= rolloutThreshold(settings.rolloutShare, view.rolloutPopulation);
     if (rollout && !raisedDespiteRollout(subject.dim, action.zone)) return null;
 
     const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);

@@ -40,8 +40,14 @@ export interface BaselineView {
   readonly peerGroupSize: number;
   /** Decayed learned actions, and failures + retries among them. */
   readonly outcome: { actions: number; bad: number };
-  /** Peers (not this identity) whose first use of the item fell in [from, to]: rollout evidence. */
+  /**
+   * Peers (not this identity) whose first use of the item fell in [from, to]: rollout evidence. For an
+   * identity judged against itself, its mature peers only: newcomers adopting an item must not make a
+   * rollout of an established member's use of it (review19 F15).
+   */
   adopters(key: string, from: number, to: number): number;
+  /** The members a rollout's share is of: the group's, or its mature members for an identity judged against itself. */
+  readonly rolloutPopulation: number;
   /** The identity's most used items of a dimension, most used first (for explanations; not hot-path). */
   top(dimension: string, n: number): Array<[item: string, count: number]>;
 }

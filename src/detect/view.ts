@@ -14,6 +14,7 @@ class View implements BaselineView {
   readonly firstSeen: number;
   readonly evidence: number;
   readonly peerGroupSize: number;
+  readonly rolloutPopulation: number;
 
   constructor(
     private readonly b: IdentityBaseline,
@@ -26,6 +27,7 @@ class View implements BaselineView {
     this.firstSeen = b.firstSeen;
     this.evidence = phase === 'own' ? b.actions : g.history.actions;
     this.peerGroupSize = g.members.size;
+    this.rolloutPopulation = phase === 'own' ? g.mature.size : g.members.size;
   }
 
   own(k: string): number {
@@ -51,7 +53,7 @@ class View implements BaselineView {
   }
 
   adopters(k: string, from: number, to: number): number {
-    return this.g.adoptersBetween(k, from, to, this.b.identity);
+    return this.g.adoptersBetween(k, from, to, this.b.identity, this.phase === 'own');
   }
 
   top(dimension: string, n: number): Array<[string, number]> {

@@ -27,6 +27,7 @@ function view(own: Record<string, number>, over: Partial<BaselineView> = {}): Ba
     peers: () => 0,
     maturePeers: () => 0,
     peerGroupSize: 10,
+    rolloutPopulation: 10,
     outcome: { actions: 1000, bad: 20 },
     adopters: () => 0,
     top: () => [['crm.search', 900]],

@@ -4,7 +4,7 @@
  * same exfiltration; two established (mature) members' knowledge does. Detection engine over a real
  * SQLite file.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MOVE_AFTER_ACTIONS, MOVE_AFTER_MS } from '../../baselines/peer-move.js';
 import { flowKey } from '../../baselines/keys.js';
 import type { Action } from '../../src/actions/types.js';
@@ -83,4 +83,27 @@ it('one established member who sends it there does not excuse it', () => {
   const t = groupHistory(['devops-1']);
   h.feed(exfiltrate('devops-0', GROUP, t + MIN));
   expect(lateral()).toMatchObject([{ severity: 'high' }]);
+});
+
+// Review19 F15: two new instances using a new tool made a "rollout" of it, silencing a real member's use.
+describe('a rollout of an established member\'s new tool takes established adopters', () => {
+  const exportCall = (identity: string, time: number) => toolCall(identity, GROUP, time, 'db.export', 'crm.internal', 'crm');
+  const drift = () => h.alerts.filter((a) => a.detector === 'scope_drift' && a.identity === 'devops-0');
+
+  it('two newcomers adopting it first do not explain it', () => {
+    let t = groupHistory();
+    for (const c of COLLUDERS) h.feed(toolCall(c, GROUP, (t += MIN), 'crm.search', 'crm.internal', 'crm'));
+    for (const c of COLLUDERS) for (let i = 0; i < 2; i++) h.feed(exportCall(c, (t += MIN)));
+    h.feed(exportCall('devops-0', (t += MIN)));
+    h.engine.finish(); // ends the hold (rolloutGrace)
+    expect(drift()).toMatchObject([{ severity: 'medium', evidence: { subject: 'tool:db.export' } }]);
+  });
+
+  it('two established members adopting it do', () => {
+    let t = groupHistory();
+    for (const m of ['devops-1', 'devops-2']) h.feed(exportCall(m, (t += MIN)));
+    h.feed(exportCall('devops-0', (t += MIN)));
+    h.engine.finish();
+    expect(drift()).toEqual([]);
+  });
 });
