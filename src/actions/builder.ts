@@ -183,6 +183,7 @@ export class ActionBuilder {
     }
     this.repair.expire(nowMs, result, false);
     this.maintain();
+    this.retries.forgetIdle(nowMs);
     return this.actionsOf(result);
   }
 

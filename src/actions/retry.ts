@@ -6,6 +6,7 @@
  * does not hide an earlier one from the repeat that followed it.
  */
 import { CLOCK_SLACK_MS } from './clock.js';
+import { RecencyQueue, type Recent } from './recency.js';
 import type { ActionKind } from './types.js';
 
 /** Tool call ids remembered per identity. */
@@ -14,6 +15,13 @@ const CALL_IDS_PER_IDENTITY = 64;
 const FAILURES_PER_IDENTITY = 8;
 /** Identities with retry state; the least recently active is forgotten first. */
 const MAX_IDENTITIES = 100_000;
+/**
+ * An identity that judged nothing for this long (by the builder's clock: the wall clock serving, event
+ * time in replay) is forgotten. Its failures count for RETRY_WINDOW_MS only, and a tool call id re-sent
+ * after half an hour of silence is a new call, not a retry. Without it, weeks of short-lived instances
+ * kept up to MAX_IDENTITIES states (about 50 MB of the ingest worker's heap, review24 M2).
+ */
+export const RETRY_IDLE_MS = 30 * 60_000;
 /**
  * How long after a failure a repeat still counts as its retry. Agents retry after a model round trip
  * (seconds, rarely a minute); a call repeated much later is ordinary use again.
@@ -30,7 +38,10 @@ interface Failure {
   ends: number[];
 }
 
-interface IdentityState {
+interface IdentityState extends Recent {
+  identity: string;
+  /** The builder's clock when it last judged an action of this identity. */
+  seenAt: number;
   /** tool call id -> span id that carried it (a re-sent span is not a retry). */
   calls: Map<string, string> | null;
   failures: Failure[] | null;
@@ -39,11 +50,24 @@ interface IdentityState {
 /** Per-identity memory of recent tool call ids and failed calls. */
 export class RetryMemory {
   private readonly identities = new Map<string, IdentityState>();
-  /**
-   * The identity judged last, hence already at the back of `identities`. A trace's spans come in a run of
-   * one identity: moving it to the back again (a Map delete and re-insert, leaving a hole) is skipped.
-   */
-  private newest: string | null = null;
+  /** Least recently judged first: what the caps and forgetIdle drop. */
+  private readonly order = new RecencyQueue<IdentityState>();
+  /** The identity judged last, already at the back of `order`: a trace's spans come in a run of one identity. */
+  private newest: IdentityState | null = null;
+  private clock = 0;
+
+  /** Sets the clock judged actions are stamped with, and forgets identities idle for RETRY_IDLE_MS by it. */
+  forgetIdle(nowMs: number): void {
+    this.clock = nowMs;
+    for (let st = this.order.oldest(); st !== undefined && st.seenAt <= nowMs - RETRY_IDLE_MS; st = this.order.oldest()) this.drop(st);
+    this.order.maintain(this.identities.size);
+  }
+
+  private drop(st: IdentityState): void {
+    st.live = false;
+    this.identities.delete(st.identity);
+    if (st === this.newest) this.newest = null;
+  }
 
   /**
    * Whether this action is a retry, updating the identity's memory. `failed` is the action's final
@@ -62,19 +86,15 @@ export class RetryMemory {
     let st = this.identities.get(identity);
     if (st === undefined) {
       if (callId === null && !failed) return false;
-      st = { calls: null, failures: null };
-      if (this.identities.size >= MAX_IDENTITIES) {
-        const oldest = this.identities.keys().next().value;
-        if (oldest !== undefined) this.identities.delete(oldest);
-        if (oldest === this.newest) this.newest = null;
-      }
+      if (this.identities.size >= MAX_IDENTITIES) this.drop(this.order.oldest()!);
+      st = { identity, seenAt: 0, calls: null, failures: null, seq: 0, live: true };
       this.identities.set(identity, st);
-      this.newest = identity;
-    } else if (identity !== this.newest) {
-      this.identities.delete(identity); // re-insert: Map order is recency order
-      this.identities.set(identity, st);
-      this.newest = identity;
     }
+    if (st !== this.newest) {
+      this.order.touch(st);
+      this.newest = st;
+    }
+    st.seenAt = this.clock;
 
     let retry = false;
     if (callId !== null) {

@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { agentRoot, builder, G, http, span, SpanKind, StatusCode, T1, T2, tool, type SpanInit } from './fixtures.js';
+import { RETRY_IDLE_MS } from '../../src/actions/retry.js';
+import { agentRoot, builder, G, http, span, SpanKind, StatusCode, T1, T2, tid, tool, type SpanInit } from './fixtures.js';
 
 describe('retries', () => {
   it('a repeated tool call id is a retry (per identity)', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'pay', { attrs: { 'gen_ai.tool.call.id': 'call_1' } }), tool(3, 1, 'pay', { start: 1100, attrs: { 'gen_ai.tool.call.id': 'call_1' } })], 0);
     expect(b.take(G).map((a) => a.retry)).toEqual([false, true]);
+  });
+
+  // Review24 M2: the retry memory of every identity ever seen stayed until 100,000 were held.
+  it('an identity idle for RETRY_IDLE_MS is forgotten: its call id sent again is a new call', () => {
+    const { b } = builder();
+    const call = (trace: number, at: number) => {
+      const traceId = tid(trace);
+      b.add([agentRoot({ traceId }), tool(trace + 1, 1, 'pay', { traceId, attrs: { 'gen_ai.tool.call.id': 'call_1' } })], at);
+      return b.take(at + G).map((a) => [a.target, a.retry]);
+    };
+    expect(call(1, 0)).toEqual([['pay', false]]);
+    expect(call(2, RETRY_IDLE_MS - 2 * G)).toEqual([['pay', true]]); // still remembered
+    expect(call(3, 2 * RETRY_IDLE_MS)).toEqual([['pay', false]]);
   });
 
   it('the same call repeated after its failure is a retry; after a success it is not', () => {
