@@ -201,30 +201,22 @@ export class PeerGroupBaseline {
   }
 
   /**
-   * Mature members other than `identity` among the item's adopters: those that first learned it (tried
-   * it, for scope items, which record attempts too) and are judged against themselves now. Walks up to
-   * MAX_ADOPTERS adopters: only for items new to the identity judged, which peers know of.
+   * Mature members other than `identity` among the item's adopters whose first use falls in [from, to]:
+   * adopters that first learned it (tried it, for scope items, which record attempts too) and are judged
+   * against themselves now. Walks up to MAX_ADOPTERS adopters: only for items new to a mature member.
    */
-  matureAdopters(k: string, identity: string): number {
+  matureAdopters(k: string, identity: string, from = Number.NEGATIVE_INFINITY, to = Number.POSITIVE_INFINITY): number {
     const it = this.items.get(k);
     if (!it || this.mature.size === 0) return 0;
     let n = 0;
-    for (const a of it.adopters.keys()) if (a !== identity && this.mature.has(a)) n++;
+    for (const [a, t] of it.adopters) if (t >= from && t <= to && a !== identity && this.mature.has(a)) n++;
     return n;
   }
 
-  /**
-   * Distinct identities other than `identity` whose first use of `k` falls in [from, to]; `matureOnly`:
-   * of the mature members alone (a walk of up to MAX_ADOPTERS adopters, for items new to a mature member).
-   */
-  adoptersBetween(k: string, from: number, to: number, identity: string, matureOnly = false): number {
+  /** Distinct identities other than `identity` whose first use of `k` falls in [from, to]. */
+  adoptersBetween(k: string, from: number, to: number, identity: string): number {
     const it = this.items.get(k);
     if (!it || !(from <= to)) return 0;
-    if (matureOnly) {
-      let mature = 0;
-      for (const [a, t] of it.adopters) if (t >= from && t <= to && a !== identity && this.mature.has(a)) mature++;
-      return mature;
-    }
     let n = bisect(it.times, to, false) - bisect(it.times, from, true);
     const own = it.adopters.get(identity);
     if (own !== undefined && own >= from && own <= to) n--;

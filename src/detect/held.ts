@@ -23,7 +23,8 @@ export interface HeldDecision {
 export function decideHeld(h: HeldFinding, group: PeerGroupBaseline, sd: Config['detectors']['scope_drift']): HeldDecision {
   // A mature member's new item is explained by its mature peers alone, as when it was found (view.ts).
   const established = h.finding.details.phase === 'own';
-  const adopters = group.adoptersBetween(h.finding.rolloutKey!, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity, established);
+  const [k, from, to] = [h.finding.rolloutKey!, h.action.time - sd.rolloutWindow, h.finding.holdUntil!];
+  const adopters = established ? group.matureAdopters(k, h.identity, from, to) : group.adoptersBetween(k, from, to, h.identity);
   const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
   const low: HeldFinding = { ...h, finding: { ...h.finding, severity: 'low', explanation: h.finding.explanation + note } };
   if (adopters >= rolloutThreshold(sd.rolloutShare, established ? group.mature.size : group.members.size)) {

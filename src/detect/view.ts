@@ -53,7 +53,7 @@ class View implements BaselineView {
   }
 
   adopters(k: string, from: number, to: number): number {
-    return this.g.adoptersBetween(k, from, to, this.b.identity, this.phase === 'own');
+    return this.phase === 'own' ? this.g.matureAdopters(k, this.b.identity, from, to) : this.g.adoptersBetween(k, from, to, this.b.identity);
   }
 
   top(dimension: string, n: number): Array<[string, number]> {
