@@ -28,6 +28,19 @@ export function createMetrics() {
   const alerts = new client.Counter({ name: 'vigil_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers: [registry] });
   const webhookDeliveries = new client.Counter({ name: 'vigil_webhook_deliveries_total', help: 'Webhook delivery attempts, by endpoint index and outcome (delivered, retry, disabled)', labelNames: ['endpoint', 'outcome'], registers: [registry] });
   const webhookPending = new client.Gauge({ name: 'vigil_webhook_outbox_pending', help: 'Webhook deliveries waiting in the durable outbox', registers: [registry] });
+  // Read from the webhook outbox when scraped: an endpoint refusing (404, 401) or unreachable for days
+  // otherwise shows only as a growing outbox.
+  let webhookFailing: () => Array<{ endpoint: string; seconds: number }> = () => [];
+  new client.Gauge({
+    name: 'vigil_webhook_failing_seconds', help: 'How long each webhook endpoint (by index) has failed without a delivery getting through (0 when healthy or disabled)', labelNames: ['endpoint'], registers: [registry],
+    collect() {
+      for (const { endpoint, seconds } of webhookFailing()) this.set({ endpoint }, seconds);
+    },
+  });
+  /** Where the webhook failing gauge reads (the outbox starts after the metrics). */
+  const watchWebhookFailing = (read: () => Array<{ endpoint: string; seconds: number }>) => {
+    webhookFailing = read;
+  };
   const revocations = new client.Counter({ name: 'vigil_revocations_total', help: 'Revocation state changes, by broker and status (a failed attempt that leaves one pending counts as pending again)', labelNames: ['broker', 'status'], registers: [registry] });
   // Read from the store when scraped: credentials a rule said to revoke that are still valid, per broker.
   let pendingRevocations: { brokers: string[]; read: () => Map<string, { n: number; oldest: number }>; now: () => number } | null = null;
@@ -200,6 +213,7 @@ export function createMetrics() {
     actionsLate,
     countLate,
     watchPendingRevocations,
+    watchWebhookFailing,
     watchIngestWorker,
   };
 }
