@@ -76,7 +76,16 @@ export function createMetrics() {
     pendingRevocations = { brokers, read, now };
   };
   const apiUnauthorized = new client.Counter({ name: 'vigil_api_requests_unauthorized_total', help: 'API requests and websocket upgrades refused for a missing or wrong token', labelNames: ['surface'], registers: [registry] });
-  for (const surface of ['rest', 'websocket']) apiUnauthorized.inc({ surface }, 0);
+  const apiThrottled = new client.Counter({
+    name: 'vigil_api_requests_throttled_total',
+    help: 'API requests and websocket upgrades answered 429, their token not looked at: their address had failed the token too often',
+    labelNames: ['surface'],
+    registers: [registry],
+  });
+  for (const surface of ['rest', 'websocket']) {
+    apiUnauthorized.inc({ surface }, 0);
+    apiThrottled.inc({ surface }, 0);
+  }
   const websocketClients = new client.Gauge({ name: 'vigil_websocket_clients', help: 'Connected alert-stream websocket clients', registers: [registry] });
   const websocketDropped = new client.Counter({ name: 'vigil_websocket_slow_closes_total', help: 'Websocket clients closed because they fell too far behind', registers: [registry] });
   const queueDepth = new client.Gauge({ name: 'vigil_ingest_queue_spans', help: 'Spans waiting in the ingest queue', registers: [registry] });
@@ -196,6 +205,7 @@ export function createMetrics() {
     webhookPending,
     revocations,
     apiUnauthorized,
+    apiThrottled,
     websocketClients,
     websocketDropped,
     queueDepth,
