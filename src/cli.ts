@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `vigil serve | replay | check-config | baseline | revocation | webhook`. User errors (bad flags, bad config,
- * unreadable files) print a sentence and exit 1 — never a stack trace.
+ * `vigil serve | replay | check-config | baseline | revocation | webhook`. User errors (bad flags, bad
+ * config, unreadable files) print a sentence and exit 1 — never a stack trace.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';

@@ -152,9 +152,9 @@ export class ApiServer {
    */
   refused(req: http.IncomingMessage, surface: 'rest' | 'websocket'): void {
     this.deps.metrics.apiUnauthorized.inc({ surface });
+    this.refusedSinceLogged++;
     const now = Date.now();
     this.throttle.failed(req.socket.remoteAddress ?? 'unknown', now);
-    this.refusedSinceLogged++;
     if (now - this.refusalLoggedAt < REFUSALS_LOGGED_EVERY_MS) return;
     this.deps.logger.warn({ refused: this.refusedSinceLogged, latest: clientAddress(req), surface }, `${this.refusedSinceLogged} API request(s) refused for a missing or wrong token since the last such warning; the latest from ${clientAddress(req)}`);
     this.refusalLoggedAt = now;

@@ -20,9 +20,9 @@ export const FAILURES_ALLOWED = 10;
 export const WINDOW_MS = 60_000;
 /**
  * Clients tracked at once, the one whose latest failure is oldest forgotten first: 1.6 MB of heap when
- * full (measured with IPv6 keys). Someone
- * with more addresses than this can make it forget a client before its window ends; the bound is on
- * memory, and a guesser with that many addresses is not slowed much by any per-address limit.
+ * full (measured with IPv6 keys). Someone with more addresses than this can make it forget a client
+ * before its window ends; the bound is on memory, and a guesser with that many addresses is not slowed
+ * much by any per-address limit.
  */
 export const MAX_CLIENTS = 10_000;
 
