@@ -56,7 +56,8 @@ const CATALOGUE = {
   VIGIL_ERR_THROTTLED: {
     retryable: true,
     http: 429,
-    grpc: GRPC.RESOURCE_EXHAUSTED,
+    // Never sent over gRPC (the API has none); UNAVAILABLE because it is retryable, the catalogue's rule.
+    grpc: GRPC.UNAVAILABLE,
     message: 'too many requests with a missing or wrong API token came from this address: its token is not looked at until the Retry-After delay has passed',
   },
   VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, grpc: GRPC.NOT_FOUND, message: 'no such endpoint' },
