@@ -1,7 +1,7 @@
 /**
- * The client the CLI commands that manage a running daemon share (`vigil baseline`, `vigil revocation`):
- * they talk to its API rather than to the database, since the daemon holds its state in memory and
- * would overwrite changes made behind its back.
+ * The client the CLI commands that manage a running daemon share (`vigil baseline`, `vigil revocation`,
+ * `vigil webhook`): they talk to its API rather than to the database, since the daemon holds its state in
+ * memory and would overwrite changes made behind its back.
  */
 import { readApiToken } from './api/token.js';
 import type { Config } from './config/schema.js';

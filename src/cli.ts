@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `vigil serve | replay | check-config | baseline | revocation`. User errors (bad flags, bad config,
- * unreadable files) print a sentence and exit 1 — never a stack trace.
+ * `vigil serve | replay | check-config | baseline | revocation | webhook`. User errors (bad flags, bad
+ * config, unreadable files) print a sentence and exit 1 — never a stack trace.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';
@@ -12,6 +12,7 @@ import { createLogger } from './log.js';
 import { startDaemon, type Daemon } from './main.js';
 import { baselineCommand } from './cli-baseline.js';
 import { revocationCommand } from './cli-revocation.js';
+import { webhookCommand } from './cli-webhook.js';
 import { runReplay } from './replay.js';
 import { loadSigningKey, publicJwk } from './revocation/ssf-key.js';
 
@@ -29,6 +30,9 @@ const USAGE = `Usage:
   vigil revocation retry [--config FILE] REVOCATION_ID
                                                    send a failed revocation again, routed by the
                                                    current rules (enforce mode)
+  vigil webhook list [--config FILE]               each webhook endpoint's state (pending, failures, pause)
+  vigil webhook resume [--config FILE] ENDPOINT    send an endpoint's pending deliveries now (its receiver
+                                                   is back); ENDPOINT is its index in webhooks (0, 1, ...)
 `;
 
 class UsageError extends Error {}
@@ -129,6 +133,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'revocation':
         await revocationCommand(rest, load);
+        return 0;
+      case 'webhook':
+        await webhookCommand(rest, load);
         return 0;
       case undefined:
       case 'help':

@@ -53,6 +53,13 @@ const CATALOGUE = {
   // The API (REST and websocket); routes usually name the thing in their own message.
   VIGIL_ERR_BAD_REQUEST: { retryable: false, http: 400, grpc: GRPC.INVALID_ARGUMENT, message: 'the request is not valid' },
   VIGIL_ERR_UNAUTHORIZED: { retryable: false, http: 401, grpc: GRPC.UNAUTHENTICATED, message: 'a valid API token is required (Authorization: Bearer <token>)' },
+  VIGIL_ERR_THROTTLED: {
+    retryable: true,
+    http: 429,
+    // Never sent over gRPC (the API has none); UNAVAILABLE because it is retryable, the catalogue's rule.
+    grpc: GRPC.UNAVAILABLE,
+    message: 'too many requests with a missing or wrong API token came from this address: its token is not looked at until the Retry-After delay has passed',
+  },
   VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, grpc: GRPC.NOT_FOUND, message: 'no such endpoint' },
   VIGIL_ERR_METHOD_NOT_ALLOWED: { retryable: false, http: 405, grpc: GRPC.UNIMPLEMENTED, message: 'the method is not served at this path' },
   VIGIL_ERR_CONFLICT: { retryable: false, http: 409, grpc: GRPC.ALREADY_EXISTS, message: 'the request conflicts with the current state' },

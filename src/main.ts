@@ -7,6 +7,7 @@ import { AlertFeed } from './api/alert-feed.js';
 import { registerAlertRoutes } from './api/alerts.js';
 import { registerIdentityRoutes } from './api/identities.js';
 import { ApiServer } from './api/server.js';
+import { registerWebhookRoutes } from './api/webhooks.js';
 import { AlertStream, type StreamOptions } from './api/stream.js';
 import { resolveApiToken } from './api/token.js';
 import { exposureWarnings } from './config/exposure.js';
@@ -117,6 +118,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     // Pushed after the API's teardown so it runs first: the HTTP server's close waits for upgraded sockets.
     teardown.push(() => stream.close());
     registerAlertRoutes(api, feed, () => stream.revocations);
+    registerWebhookRoutes(api, webhooks);
     stream.attachRevocations(revocations);
     const ports = { grpc: 0, http: 0, api: await listenAs('api.endpoint', config.api.endpoint, (e) => api.listen(e)) };
     for (const w of exposureWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);

@@ -28,6 +28,19 @@ export function createMetrics() {
   const alerts = new client.Counter({ name: 'vigil_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers: [registry] });
   const webhookDeliveries = new client.Counter({ name: 'vigil_webhook_deliveries_total', help: 'Webhook delivery attempts, by endpoint index and outcome (delivered, retry, disabled)', labelNames: ['endpoint', 'outcome'], registers: [registry] });
   const webhookPending = new client.Gauge({ name: 'vigil_webhook_outbox_pending', help: 'Webhook deliveries waiting in the durable outbox', registers: [registry] });
+  // Read from the webhook outbox when scraped: an endpoint refusing (404, 401) or unreachable for days
+  // otherwise shows only as a growing outbox.
+  let webhookFailing: () => Array<{ endpoint: string; seconds: number }> = () => [];
+  new client.Gauge({
+    name: 'vigil_webhook_failing_seconds', help: 'How long each webhook endpoint (by index) has failed without a delivery getting through (0 when healthy or disabled)', labelNames: ['endpoint'], registers: [registry],
+    collect() {
+      for (const { endpoint, seconds } of webhookFailing()) this.set({ endpoint }, seconds);
+    },
+  });
+  /** Where the webhook failing gauge reads (the outbox starts after the metrics). */
+  const watchWebhookFailing = (read: () => Array<{ endpoint: string; seconds: number }>) => {
+    webhookFailing = read;
+  };
   const revocations = new client.Counter({ name: 'vigil_revocations_total', help: 'Revocation state changes, by broker and status (a failed attempt that leaves one pending counts as pending again)', labelNames: ['broker', 'status'], registers: [registry] });
   // Read from the store when scraped: credentials a rule said to revoke that are still valid, per broker.
   let pendingRevocations: { brokers: string[]; read: () => Map<string, { n: number; oldest: number }>; now: () => number } | null = null;
@@ -63,7 +76,16 @@ export function createMetrics() {
     pendingRevocations = { brokers, read, now };
   };
   const apiUnauthorized = new client.Counter({ name: 'vigil_api_requests_unauthorized_total', help: 'API requests and websocket upgrades refused for a missing or wrong token', labelNames: ['surface'], registers: [registry] });
-  for (const surface of ['rest', 'websocket']) apiUnauthorized.inc({ surface }, 0);
+  const apiThrottled = new client.Counter({
+    name: 'vigil_api_requests_throttled_total',
+    help: 'API requests and websocket upgrades answered 429, their token not looked at: their address had failed the token too often',
+    labelNames: ['surface'],
+    registers: [registry],
+  });
+  for (const surface of ['rest', 'websocket']) {
+    apiUnauthorized.inc({ surface }, 0);
+    apiThrottled.inc({ surface }, 0);
+  }
   const websocketClients = new client.Gauge({ name: 'vigil_websocket_clients', help: 'Connected alert-stream websocket clients', registers: [registry] });
   const websocketDropped = new client.Counter({ name: 'vigil_websocket_slow_closes_total', help: 'Websocket clients closed because they fell too far behind', registers: [registry] });
   const queueDepth = new client.Gauge({ name: 'vigil_ingest_queue_spans', help: 'Spans waiting in the ingest queue', registers: [registry] });
@@ -183,6 +205,7 @@ export function createMetrics() {
     webhookPending,
     revocations,
     apiUnauthorized,
+    apiThrottled,
     websocketClients,
     websocketDropped,
     queueDepth,
@@ -200,6 +223,7 @@ export function createMetrics() {
     actionsLate,
     countLate,
     watchPendingRevocations,
+    watchWebhookFailing,
     watchIngestWorker,
   };
 }

@@ -2,7 +2,8 @@
  * The API listener: health, readiness, metrics and the SOC page here; the alert websocket and REST routes
  * join through `route`. Everything but /healthz, /readyz and the SOC page's static files needs the bearer
  * token (CONTRACT §2; the page holds no data, and a browser cannot send a token on navigation); tokens are
- * only ever read from headers, never from URLs, which end up in proxy and access logs.
+ * only ever read from headers, never from URLs, which end up in proxy and access logs. An address that
+ * keeps failing the token is throttled (token-throttle.ts).
  */
 import http from 'node:http';
 import type { Config } from '../config/schema.js';
@@ -15,6 +16,7 @@ import { drainRest } from '../receiver/read-body.js';
 import { BadRequest, BodyTooLarge } from './json-body.js';
 import { SOC_PATHS, serveSocPage } from './soc-page.js';
 import { bearerToken, tokenMatches } from './token.js';
+import { TokenThrottle } from './token-throttle.js';
 
 /** The health checks: answered without the token (CONTRACT §2), so probes need no secret. */
 const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
@@ -80,12 +82,18 @@ const REFUSALS_LOGGED_EVERY_MS = 60_000;
 /** How much of an oversized body is still read, and dropped, after the 413, so the client sees it (drainRest). */
 const DRAIN_BYTES = 1024 * 1024;
 
+/** The 429's message, with the wait in it: a CLI user reads the message, not the header. */
+export function throttledMessage(retryAfterSeconds: number): string {
+  return `${ERRORS.VIGIL_ERR_THROTTLED.message} (${retryAfterSeconds} s)`;
+}
+
 export class ApiServer {
   readonly server: http.Server;
   private readonly listener: HttpListener;
   private readonly routes = new Map<string, RouteHandler>();
   private readonly patterns: Array<{ method: string; pattern: RegExp; handler: RouteHandler }> = [];
   private closed = false;
+  private readonly throttle = new TokenThrottle();
   private refusedSinceLogged = 0;
   private refusalLoggedAt = Number.NEGATIVE_INFINITY;
 
@@ -146,10 +154,22 @@ export class ApiServer {
     this.deps.metrics.apiUnauthorized.inc({ surface });
     this.refusedSinceLogged++;
     const now = Date.now();
+    this.throttle.failed(req.socket.remoteAddress ?? 'unknown', now);
     if (now - this.refusalLoggedAt < REFUSALS_LOGGED_EVERY_MS) return;
     this.deps.logger.warn({ refused: this.refusedSinceLogged, latest: clientAddress(req), surface }, `${this.refusedSinceLogged} API request(s) refused for a missing or wrong token since the last such warning; the latest from ${clientAddress(req)}`);
     this.refusalLoggedAt = now;
     this.refusedSinceLogged = 0;
+  }
+
+  /**
+   * Seconds the request's address must wait before its token is looked at again, having failed it too
+   * often (token-throttle.ts), counted in /metrics; 0 when its token is to be checked now.
+   */
+  throttled(req: http.IncomingMessage, surface: 'rest' | 'websocket'): number {
+    const waitMs = this.throttle.waitMs(req.socket.remoteAddress ?? 'unknown', Date.now());
+    if (waitMs === 0) return 0;
+    this.deps.metrics.apiThrottled.inc({ surface });
+    return Math.ceil(waitMs / 1000);
   }
 
   /** True when the request carries the API token (used by the websocket upgrade too). */
@@ -170,10 +190,17 @@ export class ApiServer {
     // Before auth, as it always was: which paths exist is no secret (the README lists them).
     if (methods.length === 0) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `no route for ${url.pathname}`);
     const isPublic = PUBLIC_PATHS.has(url.pathname) || SOC_PATHS.has(url.pathname) || (url.pathname === '/metrics' && config.api.metricsPublic);
-    if (!isPublic && !this.authorized(req)) {
-      this.refused(req, 'rest');
-      res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
-      return sendError(res, 'VIGIL_ERR_UNAUTHORIZED');
+    if (!isPublic) {
+      const retryAfter = this.throttled(req, 'rest');
+      if (retryAfter > 0) {
+        res.setHeader('Retry-After', String(retryAfter));
+        return sendError(res, 'VIGIL_ERR_THROTTLED', throttledMessage(retryAfter));
+      }
+      if (!this.authorized(req)) {
+        this.refused(req, 'rest');
+        res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
+        return sendError(res, 'VIGIL_ERR_UNAUTHORIZED');
+      }
     }
     const handler = this.handlerFor(req.method ?? '', url.pathname);
     if (!handler) {

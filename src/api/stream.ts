@@ -22,7 +22,7 @@ import type { AlertFeed } from './alert-feed.js';
 import { checkCursor, parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
 import { reboundToLoopback } from '../receiver/listen.js';
-import { requestUrl, sendError, type ApiServer } from './server.js';
+import { requestUrl, sendError, throttledMessage, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
 
@@ -150,6 +150,8 @@ export class AlertStream {
     if (reboundToLoopback(req)) return reject(socket, 'VIGIL_ERR_MISDIRECTED');
     if (url.pathname !== STREAM_PATH) return reject(socket, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
     if (this.closing) return reject(socket, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
+    const retryAfter = this.deps.api.throttled(req, 'websocket');
+    if (retryAfter > 0) return reject(socket, 'VIGIL_ERR_THROTTLED', throttledMessage(retryAfter), `Retry-After: ${retryAfter}\r\n`);
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -281,14 +283,17 @@ class UpdateThrottle {
   }
 }
 
-/** Answers an upgrade request with a plain HTTP error (the catalogue's status and, unless named, message) and closes the socket. */
-function reject(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message): void {
+/**
+ * Answers an upgrade request with a plain HTTP error (the catalogue's status and, unless named, message)
+ * and closes the socket. `headers`: more header lines, each ending in CRLF.
+ */
+function reject(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message, headers = ''): void {
   const status = ERRORS[code].http;
   const body = JSON.stringify({ error: code, message });
-  const auth = status === 401 ? 'WWW-Authenticate: Bearer realm="vigil"\r\n' : '';
+  const extra = (status === 401 ? 'WWW-Authenticate: Bearer realm="vigil"\r\n' : '') + headers;
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${auth}\r\n${body}`,
+      `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`,
   );
 }

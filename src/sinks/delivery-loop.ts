@@ -103,6 +103,11 @@ export class DeliveryLoop<J> {
     this.kick();
   }
 
+  /** When `lane`'s pause ends (ms); 0 when it is not paused, or no longer a lane (410). */
+  pausedUntil(lane: string): number {
+    return this.lanes.get(lane)?.pausedUntil ?? 0;
+  }
+
   private pump(): void {
     if (this.closed) return;
     const now = this.now();

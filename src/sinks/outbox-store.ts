@@ -41,7 +41,8 @@ export class OutboxStore {
       forgetSettled: db.prepare(`DELETE FROM webhook_outbox WHERE msg_id = ? AND NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE msg_id = ? AND ${PENDING})`),
       failed: db.prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_at = ?, last_status = ?, last_error = ? WHERE id = ?'),
       count: db.prepare(`SELECT count(*) FROM webhook_outbox WHERE ${PENDING}`).pluck(),
-      byEndpoint: db.prepare(`SELECT endpoint, count(*) AS n FROM webhook_outbox WHERE ${PENDING} GROUP BY endpoint`),
+      byEndpoint: db.prepare(`SELECT endpoint, count(*) AS n, min(next_at) AS next FROM webhook_outbox WHERE ${PENDING} GROUP BY endpoint`),
+      dueNow: db.prepare(`UPDATE webhook_outbox SET next_at = ? WHERE endpoint = ? AND next_at > ? AND ${PENDING}`),
       pendingFor: db.prepare(`SELECT id, endpoint, msg_id, body, attempts FROM webhook_outbox WHERE endpoint = ? AND ${PENDING} ORDER BY id`),
       has: db.prepare('SELECT 1 FROM webhook_outbox WHERE endpoint = ? AND msg_id = ?').pluck(),
       disabled: db.prepare('SELECT endpoint, fingerprint, at, reason FROM webhook_disabled'),
@@ -87,9 +88,15 @@ export class OutboxStore {
     return this.stmts.count.get() as number;
   }
 
-  pendingByEndpoint(): Map<string, number> {
-    const rows = this.stmts.byEndpoint.all() as Array<{ endpoint: string; n: number }>;
-    return new Map(rows.map((r) => [r.endpoint, r.n]));
+  /** Per endpoint: its pending deliveries (`n`) and when the first of them is due (`next`, ms). */
+  pendingByEndpoint(): Map<string, { n: number; next: number }> {
+    const rows = this.stmts.byEndpoint.all() as Array<{ endpoint: string; n: number; next: number }>;
+    return new Map(rows.map((r) => [r.endpoint, { n: r.n, next: r.next }]));
+  }
+
+  /** Makes every pending delivery of `endpoint` due at `now`, whatever its own backoff (an operator's resume). */
+  dueNow(endpoint: string, now: number): void {
+    this.stmts.dueNow.run(now, endpoint, now);
   }
 
   /** An endpoint's pending deliveries, oldest first, due or not. */

@@ -11,8 +11,12 @@
  * or a 410 keeps the delivery and retries it with backoff, forever — "kept until a 2xx". The cost is
  * bounded: a failing endpoint gets one request per backoff interval (at most `delivery.retryMax` apart,
  * or as long as its `Retry-After` asks, up to a day),
- * and the refusal is logged loudly and counted, so the operator sees it. Only 410 Gone, the receiver's
- * explicit "stop", disables the endpoint: durably, until its entry in the config changes.
+ * and the refusal is logged loudly and counted, so the operator sees it, as is an endpoint that has been
+ * failing for an hour (endpoint-health.ts). Only 410 Gone, the receiver's explicit "stop", disables the
+ * endpoint: durably, until its entry in the config changes.
+ *
+ * Endpoints are known by their index in `webhooks` (the metrics' `endpoint` label, the logs' `webhooks[0]`):
+ * the config gives them no name, and their url may hold a token.
  */
 import crypto from 'node:crypto';
 import type { Alert } from '../alerts/alert.js';
@@ -22,6 +26,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { DeliveryLoop, type Lane, type LaneVerdict } from './delivery-loop.js';
+import { EndpointHealth } from './endpoint-health.js';
 import { postOnce } from './http.js';
 import { OutboxStore, type OutboxRow } from './outbox-store.js';
 import { storedUrl } from './redact-url.js';
@@ -44,7 +49,26 @@ interface Endpoint {
   /** For logs: `webhooks[0] (https://siem.example)` — never the path or query, which may hold a token. */
   label: string;
   disabled: boolean;
+  health: EndpointHealth;
 }
+
+/** An endpoint as `GET /v1/webhooks` shows it: what an operator needs to see that it is stuck. */
+export interface WebhookStatus {
+  /** Its index in `webhooks`: what `POST /v1/webhooks/{endpoint}/resume` takes. */
+  endpoint: number;
+  label: string;
+  disabled: boolean;
+  /** Deliveries waiting for it. */
+  pending: number;
+  consecutiveFailures: number;
+  failingSince: string | null;
+  /** When its next attempt may start, if that is later than now: its pause while failing, or the backoff of its pending deliveries. */
+  pausedUntil: string | null;
+  lastError: { at: string; error: string } | null;
+}
+
+/** How often a failing endpoint is looked at between its attempts (EndpointHealth.check): its warning is at most this late. */
+const HEALTH_CHECK_MS = 60_000;
 
 export interface WebhookOutboxDeps {
   db: Db;
@@ -70,6 +94,7 @@ export class WebhookOutbox {
   private readonly endpoints: Endpoint[];
   private readonly loop: DeliveryLoop<OutboxRow>;
   private readonly now: () => number;
+  private readonly healthTimer: NodeJS.Timeout;
   private pending: number;
   /** Deliveries enqueued in the alert transaction under way (see `enqueue`). */
   private uncommitted = 0;
@@ -78,15 +103,21 @@ export class WebhookOutbox {
     const { config, metrics } = deps;
     this.now = deps.now ?? Date.now;
     this.store = new OutboxStore(deps.db);
-    this.endpoints = config.webhooks.map((c, index) => ({
-      index,
-      config: c,
-      key: secretKey(c.secret),
-      fingerprint: crypto.createHash('sha256').update(JSON.stringify([c.url, c.secret, c.minSeverity, c.detectors])).digest('hex'),
-      address: storedUrl(c.url),
-      label: `webhooks[${index}] (${new URL(c.url).origin})`,
-      disabled: false,
-    }));
+    this.endpoints = config.webhooks.map((c, index) => {
+      const address = storedUrl(c.url);
+      const label = `webhooks[${index}] (${new URL(c.url).origin})`;
+      const pendingHere = () => this.store.pendingByEndpoint().get(address)?.n ?? 0;
+      return {
+        index,
+        config: c,
+        key: secretKey(c.secret),
+        fingerprint: crypto.createHash('sha256').update(JSON.stringify([c.url, c.secret, c.minSeverity, c.detectors])).digest('hex'),
+        address,
+        label,
+        disabled: false,
+        health: new EndpointHealth({ index, label }, deps.logger, pendingHere),
+      };
+    });
     for (const e of this.endpoints) {
       for (const outcome of ['delivered', 'retry', 'disabled']) metrics.webhookDeliveries.inc({ endpoint: String(e.index), outcome }, 0);
     }
@@ -96,22 +127,28 @@ export class WebhookOutbox {
       now: this.now,
       onError: (err, lane) => deps.logger.error({ err, endpoint: lane }, 'webhook delivery failed unexpectedly'),
     });
-    this.resume();
+    this.restore();
     this.pending = this.store.count();
     metrics.webhookPending.set(this.pending);
+    metrics.watchWebhookFailing(() => this.endpoints.map((e) => ({ endpoint: String(e.index), seconds: e.health.failingSeconds(this.now()) })));
+    this.healthTimer = setInterval(() => {
+      for (const e of this.endpoints) e.health.check(this.now());
+    }, HEALTH_CHECK_MS);
+    this.healthTimer.unref();
   }
 
   /**
    * Restores disabled marks and pending deliveries from SQLite, starts a lane per live endpoint, and
    * finds the deliveries of endpoints no longer configured a home (rehome.ts).
    */
-  private resume(): void {
+  private restore(): void {
     const { logger } = this.deps;
     const marks = new Map(this.store.disabled().map((d) => [d.endpoint, d]));
     for (const e of this.endpoints) {
       const mark = marks.get(e.address);
       if (mark && mark.fingerprint === e.fingerprint) {
         e.disabled = true;
+        e.health.disabled(mark.at, mark.reason);
         logger.error(
           { endpoint: e.label, since: new Date(mark.at).toISOString(), reason: mark.reason },
           `webhook endpoint ${e.label} stays disabled: it answered 410 Gone; edit its entry in the config (or remove it) to re-enable it`,
@@ -181,6 +218,7 @@ export class WebhookOutbox {
     const r = await postOnce({ url: e.config.url, headers, body: row.body }, config.delivery.timeout, signal, this.now);
     if (r.status !== null && r.status >= 200 && r.status < 300) {
       this.store.delivered(row, this.now());
+      e.health.delivered(this.now());
       this.pending--;
       metrics.webhookPending.set(this.pending);
       metrics.webhookDeliveries.inc({ endpoint, outcome: 'delivered' });
@@ -190,6 +228,7 @@ export class WebhookOutbox {
       this.store.failed(row.id, this.now(), 410, r.error);
       if (!e.disabled) {
         e.disabled = true;
+        e.health.disabled(this.now(), 'HTTP 410 Gone');
         this.store.disable(e.address, e.fingerprint, this.now(), 'HTTP 410 Gone');
         metrics.webhookDeliveries.inc({ endpoint, outcome: 'disabled' });
         logger.error(
@@ -205,6 +244,7 @@ export class WebhookOutbox {
     const wait = retryDelay(row.attempts + 1, config.delivery, retryAfterMs);
     this.store.failed(row.id, this.now() + wait, r.status, r.error);
     metrics.webhookDeliveries.inc({ endpoint, outcome: 'retry' });
+    e.health.failed(this.now(), r.error ?? `HTTP ${r.status}`);
     const refused = r.status !== null && r.status >= 300 && r.status < 500 && r.status !== 429 && r.status !== 408;
     const log = { endpoint: e.label, webhookId: row.msg_id, status: r.status, error: r.error, attempts: row.attempts + 1, retryInMs: wait };
     // A refusal (bad secret, wrong path) needs the operator; an outage fixes itself. Warn once per delivery
@@ -215,8 +255,50 @@ export class WebhookOutbox {
     return { kind: 'failing', retryAfterMs };
   }
 
+  /** Every endpoint's state, in config order (`GET /v1/webhooks`). */
+  status(): WebhookStatus[] {
+    const pending = this.store.pendingByEndpoint();
+    return this.endpoints.map((e) => this.statusOf(e, pending.get(e.address)));
+  }
+
+  /**
+   * An operator's resume (`POST /v1/webhooks/{endpoint}/resume`, `vigil webhook resume`): its receiver is
+   * back, so its pending deliveries are due now and its pause ends, rather than at its next probe, up to
+   * `delivery.retryMax` away. It still probes one delivery at a time until one gets through. Returns its
+   * new state; `refused` says why nothing changed; undefined: no such endpoint.
+   */
+  resume(index: number, by = 'an operator'): { webhook: WebhookStatus } | { refused: string } | undefined {
+    const e = this.endpoints[index];
+    if (e === undefined) return undefined;
+    if (e.disabled) {
+      return { refused: `${e.label} answered 410 Gone and is disabled: edit its entry in the config (or remove it) and restart Vigil to re-enable it; the deliveries it has not received are sent then` };
+    }
+    this.store.dueNow(e.address, this.now());
+    this.loop.resume(e.label);
+    const webhook = this.statusOf(e, this.store.pendingByEndpoint().get(e.address));
+    this.deps.logger.info({ endpoint: e.label, by, pending: webhook.pending, failures: webhook.consecutiveFailures }, `webhook endpoint ${e.label} resumed by the operator: its pending deliveries are sent now`);
+    return { webhook };
+  }
+
+  private statusOf(e: Endpoint, pending: { n: number; next: number } | undefined): WebhookStatus {
+    const now = this.now();
+    const resumesAt = e.disabled || pending === undefined ? 0 : Math.max(this.loop.pausedUntil(e.label), pending.next);
+    const { health } = e;
+    return {
+      endpoint: e.index,
+      label: e.label,
+      disabled: e.disabled,
+      pending: pending?.n ?? 0,
+      consecutiveFailures: health.failures,
+      failingSince: health.failingSince === null ? null : new Date(health.failingSince).toISOString(),
+      pausedUntil: resumesAt > now ? new Date(resumesAt).toISOString() : null,
+      lastError: health.lastError && { at: new Date(health.lastError.at).toISOString(), error: health.lastError.error },
+    };
+  }
+
   /** Stops sending (in-flight attempts get a short grace). Pending deliveries stay in SQLite. Idempotent. */
   close(): Promise<void> {
+    clearInterval(this.healthTimer);
     return this.loop.close();
   }
 }

@@ -4,12 +4,11 @@
  * now. Real daemon in process, real API over HTTP, real broker (signatures verified with the independent
  * `standardwebhooks` package), and the compiled CLI in a child process.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TEST_TOKEN, waitFor } from '../helpers/daemon.js';
-import { CLI, ROOT } from '../helpers/serve-process.js';
+import { runCli as cli } from '../helpers/cli.js';
 import { BROKER_SECRET, raise } from '../sinks/fixtures.js';
 import { verifyStandardWebhook } from '../sinks/receivers.js';
 import { closedAfterEachTest, hookBroker, sleep, type RevocationDaemon } from './helpers.js';
@@ -134,15 +133,3 @@ describe('retrying a revocation', () => {
     expect(usage.stderr).toContain('usage: vigil revocation retry');
   });
 });
-
-/** The compiled CLI, without blocking this process (the daemon it calls answers from here). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, VIGIL_API_TOKEN: TEST_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
