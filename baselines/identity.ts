@@ -66,6 +66,13 @@ export class IdentityBaseline {
   ownGroupSeen = Number.NEGATIVE_INFINITY;
   /** Another group named by its actions since then: their first and last event time, and how many. */
   groupCandidate: { name: string; first: number; last: number; actions: number } | null = null;
+  /**
+   * Event time since which its failures are counted per subject (`failuresKey`): always, for a baseline
+   * this version started; from its first load, for one stored by a version that counted them for the
+   * identity as a whole only (body `v: 1`). Until its earlier uses have decayed (see view.ts), such a
+   * baseline's subjects read as never failing, so retry_storm judges the identity as a whole (review26 H1).
+   */
+  subjectFailuresFrom = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly identity: string,
@@ -152,7 +159,7 @@ export class IdentityBaseline {
 
   toJSON(): unknown {
     return {
-      v: 1,
+      v: 2,
       peerGroup: this.peerGroup,
       firstSeen: this.firstSeen,
       lastSeen: this.lastSeen,
@@ -163,11 +170,13 @@ export class IdentityBaseline {
       // A move's evidence is kept, so a restart or an eviction does not start its streak again.
       ownGroupSeen: Number.isFinite(this.ownGroupSeen) ? this.ownGroupSeen : null,
       groupCandidate: this.groupCandidate,
+      subjectFailuresFrom: Number.isFinite(this.subjectFailuresFrom) ? this.subjectFailuresFrom : null,
     };
   }
 
   static fromJSON(identity: string, raw: ReturnType<IdentityBaseline['toJSON']>): IdentityBaseline {
     const o = raw as {
+      v?: number; subjectFailuresFrom?: number | null; // v: 1 did not count failures per subject
       peerGroup: string; firstSeen: number; lastSeen: number; actions: number;
       outcome: Outcome; hours: number[]; counters: Array<[string, number, number, number]>;
       ownGroupSeen?: number | null; groupCandidate?: IdentityBaseline['groupCandidate']; // absent before 2026-11
@@ -180,6 +189,8 @@ export class IdentityBaseline {
     for (const [k, c, t, f] of o.counters) b.counters.set(k, { c, t, f });
     if (typeof o.ownGroupSeen === 'number') b.ownGroupSeen = o.ownGroupSeen;
     b.groupCandidate = o.groupCandidate ?? null;
+    if (o.v === undefined || o.v < 2) b.subjectFailuresFrom = o.lastSeen;
+    else if (typeof o.subjectFailuresFrom === 'number') b.subjectFailuresFrom = o.subjectFailuresFrom;
     return b;
   }
 }

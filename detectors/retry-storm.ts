@@ -59,10 +59,10 @@ function inWindow(input: DetectorInput, window: OutcomeWindow, minEvents: number
   // and judging a storm against a baseline that already contains it would let it hide itself.
   const usual = (Math.max(0, view.outcome.bad - window.bad) + PRIOR_BAD) / (Math.max(0, view.outcome.actions - window.actions) + PRIOR_ACTIONS);
   // The failing subject first, the more precise account; its own usual share needs the identity's own
-  // history (a new identity's usual outcome is its peers' as a whole).
+  // history (a new identity's usual outcome is its peers' as a whole), with its failures counted per subject.
   const subject = subjectKey(action, scope);
   const mine = window.subject(action.target);
-  if (view.phase === 'own' && subject !== null && mine.bad >= minEvents) {
+  if (view.phase === 'own' && view.failuresBySubject && subject !== null && mine.bad >= minEvents) {
     const learnedBad = Math.max(0, view.own(failuresKey(subject)) - mine.bad);
     const learnedUses = Math.max(0, view.own(subject) - mine.actions);
     const subjectUsual = (learnedBad + PRIOR_ACTIONS * usual) / (learnedUses + PRIOR_ACTIONS);

@@ -40,6 +40,8 @@ export interface BaselineView {
   readonly peerGroupSize: number;
   /** Decayed learned actions, and failures + retries among them. */
   readonly outcome: { actions: number; bad: number };
+  /** Whether its failures per subject (`failuresKey`) cover its learned uses of each subject (identity.ts). */
+  readonly failuresBySubject: boolean;
   /**
    * Peers (not this identity) whose first use of the item fell in [from, to]: rollout evidence. For an
    * identity judged against itself, its mature peers only: newcomers adopting an item must not make a

@@ -6,6 +6,13 @@ import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import type { BaselineView } from '../../detectors/types.js';
 
 /**
+ * How long after a baseline began counting failures per subject (an upgrade from a version that did not)
+ * its subjects' failure shares are trusted: by then the uses it learned before weigh an eighth of what
+ * they did, and no longer make a flaky target look as if it never failed (review26 H1).
+ */
+const UNCOUNTED_HALF_LIVES = 3;
+
+/**
  * One view per judged action: a class instance rather than an object of closures, so making one is a
  * single allocation on the hot path (the methods live on the prototype).
  */
@@ -15,6 +22,7 @@ class View implements BaselineView {
   readonly evidence: number;
   readonly peerGroupSize: number;
   readonly rolloutPopulation: number;
+  readonly failuresBySubject: boolean;
 
   constructor(
     private readonly b: IdentityBaseline,
@@ -28,6 +36,7 @@ class View implements BaselineView {
     this.evidence = phase === 'own' ? b.actions : g.history.actions;
     this.peerGroupSize = g.members.size;
     this.rolloutPopulation = phase === 'own' ? g.mature.size : g.members.size;
+    this.failuresBySubject = b.subjectFailuresFrom <= now - UNCOUNTED_HALF_LIVES * s.halfLifeMs;
   }
 
   own(k: string): number {

@@ -28,6 +28,7 @@ function view(own: Record<string, number>, over: Partial<BaselineView> = {}): Ba
     maturePeers: () => 0,
     peerGroupSize: 10,
     rolloutPopulation: 10,
+    failuresBySubject: true,
     outcome: { actions: 1000, bad: 20 },
     adopters: () => 0,
     top: () => [['crm.search', 900]],

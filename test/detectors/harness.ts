@@ -16,6 +16,7 @@ import { openDatabase, type Db } from '../../src/store/database.js';
 export interface EngineHarness {
   db: Db;
   engine: DetectionEngine;
+  /** What this engine and any restarted one raised. */
   alerts: Alert[];
   /** Judges and learns, then commits as the pipeline does after every batch. */
   feed(actions: Action[]): void;
@@ -31,10 +32,13 @@ export interface EngineHarness {
 export function engineHarness(config: Config, wallClock: () => number, live = false): EngineHarness {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-engine-'));
   const db = openDatabase(path.join(dir, 'vigil.db'));
-  const newManager = () => new AlertManager(db, config, createMetrics(), wallClock, () => Number.NEGATIVE_INFINITY);
-  const manager = newManager();
   const alerts: Alert[] = [];
-  manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
+  const newManager = () => {
+    const manager = new AlertManager(db, config, createMetrics(), wallClock, () => Number.NEGATIVE_INFINITY);
+    manager.subscribe((e) => e.type === 'alert' && alerts.push(e.alert));
+    return manager;
+  };
+  const manager = newManager();
   const engine = new DetectionEngine(db, config, manager, wallClock, live);
   return {
     db,

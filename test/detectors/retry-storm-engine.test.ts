@@ -90,3 +90,33 @@ it('does not raise the tail of a storm again as a slow loop once its suppression
   for (let n = 0; t < T0 + 44 * HOUR; t += 2 * MIN, n++) h.feed([search(t), login(t + SEC, n % 4 === 0)]);
   expect(storms()).toHaveLength(raised);
 });
+
+// Review26 H1: a baseline stored before failures were counted per subject (body v: 1) has a flaky target's
+// uses and none of its failures, so the target read as never failing: its usual failures raised storms
+// after an upgrade, and revoked the bots' credentials.
+it('judges a baseline stored before per-subject failures as a whole until its old uses have decayed', () => {
+  let t = learn((k) => k % 5 < 2); // the legacy SSO failing 2 logins in 5
+  h.commit(true);
+  const row = h.db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck().get(BOT) as string;
+  const old = JSON.parse(row);
+  old.v = 1;
+  delete old.subjectFailuresFrom;
+  old.counters = old.counters.filter(([k]: [string]) => !k.startsWith('failures'));
+  h.db.prepare('UPDATE identity_baselines SET body = ? WHERE identity = ?').run(JSON.stringify(old), BOT);
+  const upgraded = h.restart();
+  const feed = (actions: Action[]) => {
+    upgraded.process(actions);
+    h.db.transaction(() => upgraded.commit(false))();
+    upgraded.afterCommit(true);
+  };
+
+  // The usual share of failed logins, in bursts the per-subject rule would call storms.
+  for (let i = 0; i < 40; i++, t += 15 * SEC) feed([login(t, i % 5 < 2), search(t + 5 * SEC)]);
+  expect(storms()).toEqual([]);
+  // Its body is now v: 2 and says from when failures count per subject.
+  h.db.transaction(() => upgraded.commit(true))();
+  expect(JSON.parse(h.db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck().get(BOT) as string)).toMatchObject({ v: 2, subjectFailuresFrom: expect.any(Number) });
+  // A real storm is still raised, judged as a whole.
+  for (let i = 0; i < 60; i++) feed([login(t + i * 2 * SEC, true)]);
+  expect(storms().length).toBeGreaterThan(0);
+});
