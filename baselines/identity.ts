@@ -5,6 +5,9 @@
  * it works). Serialised whole to SQLite.
  */
 import { bumpOutcome, valueAt, type Counter, type Outcome } from './decay.js';
+import { failuresKey } from './keys.js';
+
+const FAILURES_PREFIX = failuresKey('');
 
 const HOURS_PER_WEEK = 168;
 const HOUR_MS = 3_600_000;
@@ -51,6 +54,15 @@ export function activityUtc(hours: Float64Array): { byWeekday: Record<string, nu
     byHour[h % 24] += n;
   });
   return { byWeekday: Object.fromEntries(WEEKDAYS.map((d, i) => [d, pct(byDay[i])])), byHour: byHour.map(pct) };
+}
+
+/**
+ * A v: 1 body from before failures were counted per subject: it learned failures (its decayed count is
+ * not nil) yet holds no per-subject failure counter. (Later v: 1 bodies, which did count them, hold one
+ * for each subject that failed.)
+ */
+function countedAsAWhole(o: { outcome: Outcome; counters: Array<[string, ...number[]]> }): boolean {
+  return o.outcome.bad.c > 0 && !o.counters.some(([k]) => k.startsWith(FAILURES_PREFIX));
 }
 
 export class IdentityBaseline {
@@ -189,8 +201,8 @@ export class IdentityBaseline {
     for (const [k, c, t, f] of o.counters) b.counters.set(k, { c, t, f });
     if (typeof o.ownGroupSeen === 'number') b.ownGroupSeen = o.ownGroupSeen;
     b.groupCandidate = o.groupCandidate ?? null;
-    if (o.v === undefined || o.v < 2) b.subjectFailuresFrom = o.lastSeen;
-    else if (typeof o.subjectFailuresFrom === 'number') b.subjectFailuresFrom = o.subjectFailuresFrom;
+    if (typeof o.subjectFailuresFrom === 'number') b.subjectFailuresFrom = o.subjectFailuresFrom;
+    else if ((o.v ?? 1) < 2 && countedAsAWhole(o)) b.subjectFailuresFrom = o.lastSeen;
     return b;
   }
 }
