@@ -26,7 +26,7 @@ import { MAX_REVOKED, RevokedCredentials } from './revocation/revoked.js';
 import { WebhookOutbox } from './sinks/webhooks.js';
 import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
-import { openDatabase, type Db } from './store/database.js';
+import { openDatabase, storeExposure, type Db } from './store/database.js';
 import type { TlsConfig } from './tls.js';
 
 export interface Daemon {
@@ -78,8 +78,16 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
 
   try {
     const metrics = createMetrics();
-    const db = openDatabase(config.storage.path);
+    const upgradeStarted = Date.now();
+    let upgraded = false;
+    const db = openDatabase(config.storage.path, 'storage.path', (from, to) => {
+      upgraded = true;
+      logger.info({ path: config.storage.path, from, to }, `migrating the store from schema ${from} to ${to}; a large store takes a while, and older versions cannot open it afterwards`);
+    });
+    if (upgraded) logger.info({ ms: Date.now() - upgradeStarted }, 'store migrated');
     teardown.push(() => void db.close());
+    const exposed = storeExposure(config.storage.path);
+    if (exposed !== null) logger.warn({ path: config.storage.path }, exposed);
     const { pipeline, identities, alerts, engine, owners } = buildDetection({ config, db, metrics, logger, mode: 'serve' });
     watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside

@@ -16,9 +16,11 @@ export type Db = Database.Database;
 /**
  * Opens (creating if needed) the database at `file`, or an in-memory one for `:memory:`.
  * @param setting what names the file in messages (`storage.path`, `--db`).
- * @throws UserError when the file cannot be the store: a folder, not SQLite, unwritable, newer.
+ * @param onUpgrade told before an existing store is migrated to this version's schema (it can take a
+ *   while on a large store, and nothing else answers meanwhile).
+ * @throws UserError when the file cannot be the store: a folder, not SQLite, unwritable, newer, no room.
  */
-export function openDatabase(file: string, setting = 'storage.path'): Db {
+export function openDatabase(file: string, setting = 'storage.path', onUpgrade?: (from: number, to: number) => void): Db {
   let db: Db | undefined;
   try {
     if (file !== ':memory:') {
@@ -38,7 +40,7 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
-    migrate(db);
+    migrate(db, onUpgrade);
     return db;
   } catch (err) {
     db?.close();
@@ -63,12 +65,25 @@ function claimStore(db: Db, file: string): void {
   db.prepare('INSERT OR REPLACE INTO owner.holder VALUES (1, ?, ?)').run(process.pid, new Date().toISOString());
 }
 
+/**
+ * What others than its owner may do with the store, or null when it is private: a store made by an
+ * earlier version (before 0600) or copied keeps its modes, and alerts name identities and credentials.
+ */
+export function storeExposure(file: string): string | null {
+  if (file === ':memory:') return null;
+  const mode = fs.statSync(file).mode & 0o777;
+  return (mode & 0o077) === 0 ? null : `${file} can be read or written by other users (mode 0${mode.toString(8)}): chmod 600 ${file} ${file}-wal ${file}-shm`;
+}
+
 function whyUnusable(file: string, err: unknown): string {
   const code = (err as { code?: string }).code;
   if (file !== ':memory:' && isFolder(file)) return 'it is a folder; name a file in it, such as data/vigil.db';
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'part of its folder path is a file, not a folder';
   if (code === 'ENOENT') return `its folder cannot be created (${(err as Error).message})`;
   if (code === 'SQLITE_BUSY') return 'another Vigil process (serve, or replay --db) is using it; stop that one, or give this one another path';
+  if (code === 'SQLITE_FULL') {
+    return 'the disk is full: writing the store (migrating it to a new version too) needs free room for its write-ahead log, up to the size of what it rewrites';
+  }
   if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database (another file, or a damaged one)';
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS') return `it cannot be opened for writing (${(err as Error).message})`;
   return (err as Error).message;

@@ -272,6 +272,14 @@ export const MIGRATIONS: readonly Migration[] = [
         claim_seq INTEGER NOT NULL,
         presented_at INTEGER NOT NULL
       ) WITHOUT ROWID;
+      -- Earlier versions kept the binding in memory only. What the store still tells of it: the identity of
+      -- the first alert naming each credential (review26 L1). Not telemetry_integrity's, which names the
+      -- credential on the identity that presented it without owning it.
+      INSERT OR IGNORE INTO credential_owners (credential, identity, peer_groups, claim_seq, presented_at)
+        SELECT json_extract(body, '$.evidence.credential.id'), identity, json_array(json_extract(body, '$.peerGroup')), seq, CAST(event_time AS INTEGER)
+        FROM alerts
+        WHERE detector <> 'telemetry_integrity' AND json_extract(body, '$.evidence.credential.id') IS NOT NULL
+        ORDER BY seq;
     `,
   },
   {
@@ -290,9 +298,10 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Applies every migration newer than the database's `user_version`. */
-export function migrate(db: Database): number {
+export function migrate(db: Database, onUpgrade?: (from: number, to: number) => void): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
+  if (current > 0 && current < latest) onUpgrade?.(current, latest);
   if (current > latest) {
     throw new Error(
       `the database was written by a newer Vigil (schema ${current}, this one knows ${latest}); ` +
