@@ -213,6 +213,19 @@ export class PeerGroupBaseline {
     return n;
   }
 
+  /**
+   * The adopters in [from, to] that count towards a rollout of `identity`'s new item `k`. For a mature
+   * member (`established`), the mature ones alone: newcomers adopting an item must not make a rollout of
+   * an established member's use of it (review19 F15). rolloutPopulation: the members their share is of.
+   */
+  rolloutAdopters(k: string, from: number, to: number, identity: string, established: boolean): number {
+    return established ? this.matureAdopters(k, identity, from, to) : this.adoptersBetween(k, from, to, identity);
+  }
+
+  rolloutPopulation(established: boolean): number {
+    return established ? this.mature.size : this.members.size;
+  }
+
   /** Distinct identities other than `identity` whose first use of `k` falls in [from, to]. */
   adoptersBetween(k: string, from: number, to: number, identity: string): number {
     const it = this.items.get(k);

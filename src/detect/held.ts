@@ -21,13 +21,12 @@ export interface HeldDecision {
  * was under way, taught it.
  */
 export function decideHeld(h: HeldFinding, group: PeerGroupBaseline, sd: Config['detectors']['scope_drift']): HeldDecision {
-  // A mature member's new item is explained by its mature peers alone, as when it was found (view.ts).
+  // A mature member's new item is explained by its mature peers alone, as when it was found.
   const established = h.finding.details.phase === 'own';
-  const [k, from, to] = [h.finding.rolloutKey!, h.action.time - sd.rolloutWindow, h.finding.holdUntil!];
-  const adopters = established ? group.matureAdopters(k, h.identity, from, to) : group.adoptersBetween(k, from, to, h.identity);
+  const adopters = group.rolloutAdopters(h.finding.rolloutKey!, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity, established);
   const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
   const low: HeldFinding = { ...h, finding: { ...h.finding, severity: 'low', explanation: h.finding.explanation + note } };
-  if (adopters >= rolloutThreshold(sd.rolloutShare, established ? group.mature.size : group.members.size)) {
+  if (adopters >= rolloutThreshold(sd.rolloutShare, group.rolloutPopulation(established))) {
     const dimension = h.finding.subject.slice(0, h.finding.subject.indexOf(':'));
     return { raise: raisedDespiteRollout(dimension, h.action.zone) ? low : null, learn: true };
   }

@@ -35,7 +35,7 @@ class View implements BaselineView {
     this.firstSeen = b.firstSeen;
     this.evidence = phase === 'own' ? b.actions : g.history.actions;
     this.peerGroupSize = g.members.size;
-    this.rolloutPopulation = phase === 'own' ? g.mature.size : g.members.size;
+    this.rolloutPopulation = g.rolloutPopulation(phase === 'own');
     this.failuresBySubject = b.subjectFailuresFrom <= now - UNCOUNTED_HALF_LIVES * s.halfLifeMs;
   }
 
@@ -62,7 +62,7 @@ class View implements BaselineView {
   }
 
   adopters(k: string, from: number, to: number): number {
-    return this.phase === 'own' ? this.g.matureAdopters(k, this.b.identity, from, to) : this.g.adoptersBetween(k, from, to, this.b.identity);
+    return this.g.rolloutAdopters(k, from, to, this.b.identity, this.phase === 'own');
   }
 
   top(dimension: string, n: number): Array<[string, number]> {
