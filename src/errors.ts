@@ -60,6 +60,7 @@ const CATALOGUE = {
     grpc: GRPC.UNAVAILABLE,
     message: 'too many requests with a missing or wrong API token came from this address: its token is not looked at until the Retry-After delay has passed',
   },
+  VIGIL_ERR_STARTING: { retryable: true, http: 503, grpc: GRPC.UNAVAILABLE, message: 'Vigil is starting (opening or migrating its store); retry after the indicated delay' },
   VIGIL_ERR_NOT_FOUND: { retryable: false, http: 404, grpc: GRPC.NOT_FOUND, message: 'no such endpoint' },
   VIGIL_ERR_METHOD_NOT_ALLOWED: { retryable: false, http: 405, grpc: GRPC.UNIMPLEMENTED, message: 'the method is not served at this path' },
   VIGIL_ERR_CONFLICT: { retryable: false, http: 409, grpc: GRPC.ALREADY_EXISTS, message: 'the request conflicts with the current state' },

@@ -27,6 +27,7 @@ import { WebhookOutbox } from './sinks/webhooks.js';
 import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
 import { openDatabase, storeExposure, type Db } from './store/database.js';
+import { migrateInWorker, pendingUpgrade } from './store/upgrade.js';
 import type { TlsConfig } from './tls.js';
 
 export interface Daemon {
@@ -78,13 +79,26 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
 
   try {
     const metrics = createMetrics();
-    const upgradeStarted = Date.now();
-    let upgraded = false;
-    const db = openDatabase(config.storage.path, 'storage.path', (from, to) => {
-      upgraded = true;
-      logger.info({ path: config.storage.path, from, to }, `migrating the store from schema ${from} to ${to}; a large store takes a while, and older versions cannot open it afterwards`);
-    });
-    if (upgraded) logger.info({ ms: Date.now() - upgradeStarted }, 'store migrated');
+    // The API listens first, so that /healthz answers and /readyz says why not yet while the store opens
+    // (a migration can take minutes); it answers its other routes from `api.serve()` on.
+    let phase: 'starting' | 'migrating' = 'starting';
+    const token = resolveApiToken(config.api.token, config.storage.path);
+    // `pipeline` is asked only once ready, when it exists.
+    const api = new ApiServer({ config, token: token.value, metrics, logger, readiness: () => (!ready ? phase : pipeline.storeWritable ? 'ready' : 'store_unavailable') });
+    const closeApi = () => api.close();
+    teardown.push(closeApi);
+    const ports = { grpc: 0, http: 0, api: await listenAs('api.endpoint', config.api.endpoint, (e) => api.listen(e)) };
+
+    const upgrade = pendingUpgrade(config.storage.path);
+    if (upgrade !== null) {
+      phase = 'migrating';
+      const started = Date.now();
+      logger.info({ path: config.storage.path, ...upgrade }, `migrating the store from schema ${upgrade.from} to ${upgrade.to}; a large store takes a while, and older versions cannot open it afterwards`);
+      await migrateInWorker(config.storage.path, 'storage.path');
+      logger.info({ ms: Date.now() - started }, 'store migrated');
+      phase = 'starting';
+    }
+    const db = openDatabase(config.storage.path, 'storage.path');
     teardown.push(() => void db.close());
     const exposed = storeExposure(config.storage.path);
     if (exposed !== null) logger.warn({ path: config.storage.path }, exposed);
@@ -117,9 +131,8 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     });
     teardown.push(() => pipeline.close());
 
-    const token = resolveApiToken(config.api.token, config.storage.path);
-    const api = new ApiServer({ config, token: token.value, metrics, logger, readiness: () => (!ready ? 'starting' : pipeline.storeWritable ? 'ready' : 'store_unavailable') });
-    teardown.push(() => api.close());
+    // Closed here in the shutdown order, before the pipeline drains and the store closes (closing twice is harmless).
+    teardown.push(closeApi);
     registerIdentityRoutes(api, engine, db, logger);
     const feed = new AlertFeed(db, alerts);
     const stream = new AlertStream({ api, token: token.value, feed, metrics, logger }, streamOptions);
@@ -128,7 +141,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     registerAlertRoutes(api, feed, () => stream.revocations);
     registerWebhookRoutes(api, webhooks);
     stream.attachRevocations(revocations);
-    const ports = { grpc: 0, http: 0, api: await listenAs('api.endpoint', config.api.endpoint, (e) => api.listen(e)) };
+    api.serve();
     for (const w of exposureWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
 
     const receiverDeps = { config, pipeline, metrics, logger };

@@ -28,8 +28,11 @@ export interface ApiServerDeps {
   token: string;
   metrics: Metrics;
   logger: Logger;
-  /** `ready` once receivers listen and the database is open, or why not: `starting`, `store_unavailable` (the last group commit failed). */
-  readiness: () => 'ready' | 'starting' | 'store_unavailable';
+  /**
+   * `ready` once receivers listen and the database is open, or why not: `starting`, `migrating` (an older
+   * store is being brought to this version's schema), `store_unavailable` (the last group commit failed).
+   */
+  readiness: () => 'ready' | 'starting' | 'migrating' | 'store_unavailable';
 }
 
 /**
@@ -82,6 +85,9 @@ const REFUSALS_LOGGED_EVERY_MS = 60_000;
 /** How much of an oversized body is still read, and dropped, after the 413, so the client sees it (drainRest). */
 const DRAIN_BYTES = 1024 * 1024;
 
+/** What a client is told to wait while the daemon starts (a migration can take minutes; probes poll anyway). */
+const STARTING_RETRY_AFTER_S = 5;
+
 /** The 429's message, with the wait in it: a CLI user reads the message, not the header. */
 export function throttledMessage(retryAfterSeconds: number): string {
   return `${ERRORS.VIGIL_ERR_THROTTLED.message} (${retryAfterSeconds} s)`;
@@ -93,6 +99,8 @@ export class ApiServer {
   private readonly routes = new Map<string, RouteHandler>();
   private readonly patterns: Array<{ method: string; pattern: RegExp; handler: RouteHandler }> = [];
   private closed = false;
+  /** False until the daemon has opened its store and registered its routes (`serve`): only the health checks answer before. */
+  private serving = false;
   private readonly throttle = new TokenThrottle();
   private refusedSinceLogged = 0;
   private refusalLoggedAt = Number.NEGATIVE_INFINITY;
@@ -177,6 +185,11 @@ export class ApiServer {
     return tokenMatches(this.deps.token, bearerToken(req.headers.authorization));
   }
 
+  /** Answers every route from now on; before, the API listens early only so probes see the daemon start. */
+  serve(): void {
+    this.serving = true;
+  }
+
   listen(endpoint: string): Promise<number> {
     return listenOn(this.server, endpoint);
   }
@@ -185,6 +198,10 @@ export class ApiServer {
     const url = requestUrl(req.url);
     if (!url) return sendError(res, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
     if (reboundToLoopback(req)) return sendError(res, 'VIGIL_ERR_MISDIRECTED');
+    if (!this.serving && !PUBLIC_PATHS.has(url.pathname)) {
+      res.setHeader('Retry-After', String(STARTING_RETRY_AFTER_S));
+      return sendError(res, 'VIGIL_ERR_STARTING');
+    }
     const { config, logger } = this.deps;
     const methods = this.methodsAt(url.pathname);
     // Before auth, as it always was: which paths exist is no secret (the README lists them).

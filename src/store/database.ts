@@ -16,11 +16,9 @@ export type Db = Database.Database;
 /**
  * Opens (creating if needed) the database at `file`, or an in-memory one for `:memory:`.
  * @param setting what names the file in messages (`storage.path`, `--db`).
- * @param onUpgrade told before an existing store is migrated to this version's schema (it can take a
- *   while on a large store, and nothing else answers meanwhile).
  * @throws UserError when the file cannot be the store: a folder, not SQLite, unwritable, newer, no room.
  */
-export function openDatabase(file: string, setting = 'storage.path', onUpgrade?: (from: number, to: number) => void): Db {
+export function openDatabase(file: string, setting = 'storage.path'): Db {
   let db: Db | undefined;
   try {
     if (file !== ':memory:') {
@@ -40,7 +38,7 @@ export function openDatabase(file: string, setting = 'storage.path', onUpgrade?:
     // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
-    migrate(db, onUpgrade);
+    migrate(db);
     return db;
   } catch (err) {
     db?.close();

@@ -298,10 +298,9 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Applies every migration newer than the database's `user_version`. */
-export function migrate(db: Database, onUpgrade?: (from: number, to: number) => void): number {
+export function migrate(db: Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
-  if (current > 0 && current < latest) onUpgrade?.(current, latest);
   if (current > latest) {
     throw new Error(
       `the database was written by a newer Vigil (schema ${current}, this one knows ${latest}); ` +

@@ -90,6 +90,7 @@ it('an allow says which items neither the baseline, the peer group nor an alert 
   const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (logs.push(JSON.parse(String(c))), cb()) }));
   const api = new ApiServer({ config, token: 'allow-test-token-0123456789', metrics: createMetrics(), logger, readiness: () => 'ready' });
   registerIdentityRoutes(api, h.engine, h.db, logger);
+  api.serve();
   const port = await api.listen('127.0.0.1:0');
   try {
     const allow = async (items: Array<{ dimension: string; item: string }>) => {

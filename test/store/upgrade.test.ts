@@ -1,6 +1,7 @@
 /**
- * Opening a store an earlier version wrote (review26): the migration is announced before it runs (it can
- * take a while, and nothing answers meanwhile), and a store others can read is named with the fix.
+ * Opening a store an earlier version wrote (review26): the migration is found before it runs, in a worker
+ * while the daemon's health checks answer (it can take minutes), and a store others can read is named
+ * with the fix.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { openDatabase, storeExposure } from '../../src/store/database.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
+import { pendingUpgrade } from '../../src/store/upgrade.js';
 import { databaseAt } from '../helpers/old-database.js';
 
 const LATEST = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -19,16 +21,16 @@ function dbFile(): string {
   return path.join(dir, 'vigil.db');
 }
 
-it('announces the migration of an older store, and not the creation of a new one', () => {
+it('finds the migration an older store needs, and none for a current, new or unreadable one', () => {
   const old = dbFile();
   databaseAt(old, 9).close();
-  const seen: Array<[number, number]> = [];
-  openDatabase(old, 'storage.path', (from, to) => seen.push([from, to])).close();
-  expect(seen).toEqual([[9, LATEST]]);
-
-  openDatabase(old, 'storage.path', (from, to) => seen.push([from, to])).close(); // already migrated
-  openDatabase(dbFile(), 'storage.path', (from, to) => seen.push([from, to])).close(); // new
-  expect(seen).toHaveLength(1);
+  expect(pendingUpgrade(old)).toEqual({ from: 9, to: LATEST });
+  openDatabase(old).close();
+  expect(pendingUpgrade(old)).toBeNull(); // migrated
+  expect(pendingUpgrade(dbFile())).toBeNull(); // none yet
+  const notSqlite = dbFile();
+  fs.writeFileSync(notSqlite, 'not a database');
+  expect(pendingUpgrade(notSqlite)).toBeNull(); // openDatabase says why
 });
 
 it('names a store others can read, with the chmod that fixes it', () => {
