@@ -8,8 +8,8 @@
  * fifth attempt; only the outbox-wide pending gauge grew. Once it has failed for an hour it is said, again
  * at most once an hour while it goes on, and its recovery is said too.
  *
- * Kept in memory, not in SQLite: after a restart an endpoint still failing counts from its first failed
- * attempt since the start.
+ * Kept in SQLite too (`keep`, at each change: failed attempts are spaced by the backoff), so the streak
+ * goes on across restarts: a daemon restarted more often than hourly would otherwise never warn.
  */
 import type { Logger } from '../log.js';
 
@@ -19,30 +19,48 @@ import type { Logger } from '../log.js';
  */
 export const FAILING_WARN_EVERY_MS = 3_600_000;
 
-export class EndpointHealth {
-  /** Failed attempts since the last delivery (or the start). */
-  failures = 0;
+/** What is kept of an endpoint's health across restarts. */
+export interface HealthState {
+  /** Failed attempts since the last delivery. */
+  failures: number;
   /** When the first of them failed (ms); null while deliveries get through. */
-  failingSince: number | null = null;
+  failingSince: number | null;
   /** The latest failed attempt's error, also after a recovery (then `failures` is 0). */
+  lastError: { at: number; error: string } | null;
+}
+
+export class EndpointHealth implements HealthState {
+  failures = 0;
+  failingSince: number | null = null;
   lastError: { at: number; error: string } | null = null;
+  /** When the last warning was said; not kept, so a start with a streak over an hour says it again. */
   private warnedAt: number | null = null;
 
-  /** `pending`: the endpoint's deliveries waiting in the outbox, read only when a warning is due. */
+  /**
+   * @param pending the endpoint's deliveries waiting in the outbox, read only when a warning is due.
+   * @param keep stores the state at each change.
+   * @param kept the state stored before the restart.
+   */
   constructor(
     private readonly endpoint: { index: number; label: string },
     private readonly logger: Logger,
     private readonly pending: () => number,
-  ) {}
+    private readonly keep: (state: HealthState) => void = () => {},
+    kept?: HealthState,
+  ) {
+    if (kept) ({ failures: this.failures, failingSince: this.failingSince, lastError: this.lastError } = kept);
+  }
 
   failed(now: number, error: string): void {
     this.failures++;
     this.failingSince ??= now;
     this.lastError = { at: now, error };
+    this.kept();
     this.check(now);
   }
 
   delivered(now: number): void {
+    if (this.failures === 0) return; // the usual case, every delivery: nothing changes
     if (this.warnedAt !== null && this.failingSince !== null) {
       const { label } = this.endpoint;
       this.logger.info(
@@ -51,12 +69,18 @@ export class EndpointHealth {
       );
     }
     this.clear();
+    this.kept();
   }
 
   /** The endpoint answered 410 and is disabled, which is said apart: no failure streak, the reason as its last error. */
   disabled(at: number, reason: string): void {
     this.clear();
     this.lastError = { at, error: reason };
+    this.kept();
+  }
+
+  private kept(): void {
+    this.keep({ failures: this.failures, failingSince: this.failingSince, lastError: this.lastError });
   }
 
   private clear(): void {

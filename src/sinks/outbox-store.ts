@@ -1,10 +1,11 @@
 /**
- * The webhook outbox's SQL (tables in migrations 3 and 11): one row per alert and endpoint until a 2xx,
- * and the endpoints a 410 disabled. A delivered row stays, marked, only while its alert is still pending
+ * The webhook outbox's SQL (tables in migrations 3, 11 and 15): one row per alert and endpoint until a 2xx,
+ * the endpoints a 410 disabled, and each endpoint's health. A delivered row stays, marked, only while its alert is still pending
  * for another endpoint (see `delivered`). Statements are prepared once; every call is a single autocommit
  * statement or one transaction, except `insert`, which runs inside the alert's own transaction.
  */
 import type { Db } from '../store/database.js';
+import type { HealthState } from './endpoint-health.js';
 
 /** A delivery waiting in the outbox. */
 export interface OutboxRow {
@@ -48,6 +49,9 @@ export class OutboxStore {
       disabled: db.prepare('SELECT endpoint, fingerprint, at, reason FROM webhook_disabled'),
       disable: db.prepare('INSERT OR REPLACE INTO webhook_disabled (endpoint, fingerprint, at, reason) VALUES (?, ?, ?, ?)'),
       enable: db.prepare('DELETE FROM webhook_disabled WHERE endpoint = ?'),
+      health: db.prepare('SELECT endpoint, failures, failing_since, last_error, last_error_at FROM webhook_health'),
+      saveHealth: db.prepare('INSERT OR REPLACE INTO webhook_health (endpoint, failures, failing_since, last_error, last_error_at) VALUES (?, ?, ?, ?, ?)'),
+      forgetHealth: db.prepare('DELETE FROM webhook_health WHERE endpoint = ?'),
     };
     this.deliveredTx = db.transaction((row: Pick<OutboxRow, 'id' | 'msg_id'>, now: number) => {
       this.stmts.markDelivered.run(now, row.id);
@@ -119,5 +123,25 @@ export class OutboxStore {
 
   enable(endpoint: string): void {
     this.stmts.enable.run(endpoint);
+  }
+
+  /** Every endpoint's kept health, by url (endpoints no longer configured included). */
+  health(): Map<string, HealthState> {
+    type Row = { endpoint: string; failures: number; failing_since: number | null; last_error: string | null; last_error_at: number | null };
+    const rows = this.stmts.health.all() as Row[];
+    return new Map(
+      rows.map((r) => [
+        r.endpoint,
+        { failures: r.failures, failingSince: r.failing_since, lastError: r.last_error === null || r.last_error_at === null ? null : { at: r.last_error_at, error: r.last_error } },
+      ]),
+    );
+  }
+
+  saveHealth(endpoint: string, h: HealthState): void {
+    this.stmts.saveHealth.run(endpoint, h.failures, h.failingSince, h.lastError?.error ?? null, h.lastError?.at ?? null);
+  }
+
+  forgetHealth(endpoint: string): void {
+    this.stmts.forgetHealth.run(endpoint);
   }
 }

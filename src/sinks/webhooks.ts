@@ -103,6 +103,7 @@ export class WebhookOutbox {
     const { config, metrics } = deps;
     this.now = deps.now ?? Date.now;
     this.store = new OutboxStore(deps.db);
+    const kept = this.store.health();
     this.endpoints = config.webhooks.map((c, index) => {
       const address = storedUrl(c.url);
       const label = `webhooks[${index}] (${new URL(c.url).origin})`;
@@ -115,9 +116,11 @@ export class WebhookOutbox {
         address,
         label,
         disabled: false,
-        health: new EndpointHealth({ index, label }, deps.logger, pendingHere),
+        health: new EndpointHealth({ index, label }, deps.logger, pendingHere, (h) => this.store.saveHealth(address, h), kept.get(address)),
       };
     });
+    // An endpoint no longer configured (or whose url changed) has no health to keep.
+    for (const url of kept.keys()) if (!this.endpoints.some((e) => e.address === url)) this.store.forgetHealth(url);
     for (const e of this.endpoints) {
       for (const outcome of ['delivered', 'retry', 'disabled']) metrics.webhookDeliveries.inc({ endpoint: String(e.index), outcome }, 0);
     }

@@ -295,6 +295,22 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE webhook_outbox SET body = '' WHERE delivered_at IS NOT NULL;
     `,
   },
+  {
+    version: 15,
+    description: 'webhook endpoint health kept across restarts',
+    sql: `
+      -- endpoint-health.ts: an endpoint's failure streak and last error. In memory only, a restart began
+      -- the streak again, so a daemon restarted more often than hourly never warned of an endpoint that
+      -- had been failing for days, and vigil_webhook_failing_seconds fell back to 0 at each start.
+      CREATE TABLE webhook_health (
+        endpoint      TEXT PRIMARY KEY,  -- the endpoint's url, as in webhook_outbox
+        failures      INTEGER NOT NULL,  -- failed attempts since the last delivery
+        failing_since REAL,              -- wall ms of the first of them; NULL while deliveries get through
+        last_error    TEXT,
+        last_error_at REAL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

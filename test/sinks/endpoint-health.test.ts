@@ -32,16 +32,14 @@ function alert(): Alert {
   };
 }
 
-/** An outbox for `url` whose clock is `skew.ms` ahead of the wall clock, and what it logs. */
-function startOutbox(url: string) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-health-'));
+/** An outbox for `url` whose clock is `skew.ms` ahead of the wall clock, and what it logs; `dir`: a store to start again on. */
+function startOutbox(url: string, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-health-')), skew = { ms: 0 }) {
   const db = openDatabase(path.join(dir, 'vigil.db'));
   const lines: Array<{ level: number; msg: string; [k: string]: unknown }> = [];
   const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, cb) => cb(void lines.push(JSON.parse(String(chunk)))) }));
   const metrics = createMetrics();
-  const skew = { ms: 0 };
   const outbox = new WebhookOutbox({ db, config: testConfig(dir, { webhooks: [{ url, secret: WEBHOOK_SECRET }], delivery: FAST_DELIVERY }), metrics, logger, now: () => Date.now() + skew.ms });
-  closeAfter({ close: async () => (await outbox.close(), db.close()) });
+  closeAfter({ close: async () => (await outbox.close(), db.open && db.close()) });
   const send = () => {
     outbox.begin();
     outbox.enqueue(alert());
@@ -49,7 +47,8 @@ function startOutbox(url: string) {
   };
   const failingSeconds = async () => Number(/^vigil_webhook_failing_seconds\{endpoint="0"\} (\S+)$/m.exec(await metrics.registry.metrics())?.[1]);
   const said = (re: RegExp) => lines.filter((l) => re.test(l.msg));
-  return { outbox, send, skew, failingSeconds, said };
+  const stop = async () => (await outbox.close(), db.close());
+  return { outbox, send, skew, failingSeconds, said, dir, stop };
 }
 
 it('warns once an endpoint has failed for an hour, then at most hourly, and says when it recovers', async () => {
@@ -93,4 +92,25 @@ it('says nothing of a failure that ends within the hour', async () => {
   await waitFor(() => o.outbox.status()[0].pending === 0, 'the delivery');
   expect(o.said(/has been failing|recovered/)).toHaveLength(0);
   expect(await o.failingSeconds()).toBe(0);
+});
+
+// A restart does not begin the streak again: a daemon restarted more often than hourly never warned.
+it('keeps an endpoint\'s failure streak across a restart, and warns of it at the start when it is over an hour', async () => {
+  const r = await receiver(() => ({ status: 404 }));
+  const first = startOutbox(r.url());
+  first.send();
+  await waitFor(() => first.outbox.status()[0].consecutiveFailures >= 2, 'failed attempts');
+  const before = first.outbox.status()[0];
+  await first.stop();
+  expect(before.failingSince).not.toBeNull();
+
+  const skew = { ms: 50 * 60_000 }; // restarted 50 minutes later: the streak is 50 minutes old
+  const second = startOutbox(r.url(), first.dir, skew);
+  expect(second.outbox.status()[0]).toMatchObject({ failingSince: before.failingSince, consecutiveFailures: before.consecutiveFailures, lastError: before.lastError });
+  expect(await second.failingSeconds()).toBeGreaterThanOrEqual(50 * 60);
+  await second.stop();
+
+  const third = startOutbox(r.url(), first.dir, { ms: HOUR + 60_000 }); // and again, past the hour
+  await waitFor(() => third.said(/has been failing/).length === 1, 'the warning after the restart');
+  expect(third.said(/has been failing/)[0]).toMatchObject({ failingSince: before.failingSince, lastError: 'HTTP 404' });
 });
