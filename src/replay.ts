@@ -63,17 +63,22 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
       buffered = '';
     }
   };
-  // Per detector: alerts raised and the findings folded into them (final counts).
+  // Per detector: alerts raised and the findings folded into them (final counts), with the findings
+  // folded into alerts an earlier replay into the same --db raised.
   const byDetector = new Map<string, { alerts: number; findings: number }>();
   const detectorOf = new Map<string, string>();
+  const storedDetector = db.prepare('SELECT detector FROM alerts WHERE id = ?').pluck();
+  const tally = (detector: string, alerts: number, findings: number) => {
+    const d = byDetector.get(detector) ?? { alerts: 0, findings: 0 };
+    byDetector.set(detector, { alerts: d.alerts + alerts, findings: d.findings + findings });
+  };
   alerts.subscribe((e) => {
     if (e.type === 'alert') {
       if (!opts.printActions) write(JSON.stringify(e.alert));
       detectorOf.set(e.alert.id, e.alert.detector);
-      const d = byDetector.get(e.alert.detector) ?? { alerts: 0, findings: 0 };
-      byDetector.set(e.alert.detector, { alerts: d.alerts + 1, findings: d.findings + e.alert.count });
+      tally(e.alert.detector, 1, e.alert.count);
     } else {
-      byDetector.get(detectorOf.get(e.update.id)!)!.findings++;
+      tally(detectorOf.get(e.update.id) ?? String(storedDetector.get(e.update.id)), 0, 1);
     }
   });
   if (opts.printActions) pipeline.addSink((actions) => actions.forEach((a) => write(JSON.stringify(toActionLine(a)))));
@@ -117,8 +122,11 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
     await Promise.all(inFlight);
     await pipeline.finishReplay();
     out.write(buffered);
+    buffered = '';
     errOut.write(await summary(metrics, identities.size, badLines, byDetector));
   } finally {
+    // What was raised is printed even when the replay stops on an error: it is stored already.
+    if (buffered) out.write(buffered);
     await Promise.allSettled(inFlight);
     await pipeline.close();
     db.close();
