@@ -10,7 +10,7 @@
  * pad the window) do not dilute a loop on one target. The subject is the failing tool or target.
  */
 import { cumulativeStdNormalProbability } from 'simple-statistics';
-import { failuresKey } from '../baselines/keys.js';
+import { failuresKey, SEP } from '../baselines/keys.js';
 import type { Severity } from '../src/config/schema.js';
 import { span } from './severity.js';
 import type { Detector, DetectorInput, Finding, OutcomeWindow } from './types.js';
@@ -25,22 +25,35 @@ const PRIOR_BAD = 1;
 /** Failures + retries that make a storm high, within the short window. */
 const HIGH_EVENTS = 50;
 
-/** The identity's or a subject's window, against its usual share. */
+/** A window (the identity's, or a subject's) against what was expected of it. */
 interface Judged {
   bad: number;
   actions: number;
+  /** The expected share: `expected / actions`. */
   usual: number;
   z: number;
 }
 
 /**
- * A binomial z-score of `bad` in `actions` against `usual`, when the share is at least twice usual and
- * the z-score reaches `zScore`; else null.
+ * A z-score of `bad` in `actions` against `expected` failures + retries (with their `variance`), when the
+ * share is at least twice the expected one (a small rise on a large volume is no storm), or halfway from
+ * it to all failing where twice is out of reach (a target that usually fails half the time can still be
+ * stormed), and the z-score reaches `zScore`; else null.
  */
-function judge(bad: number, actions: number, usual: number, zScore: number): Judged | null {
-  if (bad / actions < 2 * usual) return null;
-  const z = (bad - actions * usual) / Math.sqrt(actions * usual * (1 - usual));
-  return z >= zScore ? { bad, actions, usual, z } : null;
+function judge(bad: number, actions: number, expected: number, variance: number, zScore: number): Judged | null {
+  if (bad < Math.min(2 * expected, (actions + expected) / 2)) return null;
+  const z = (bad - expected) / Math.sqrt(variance);
+  return z >= zScore ? { bad, actions, usual: expected / actions, z } : null;
+}
+
+/** A binomial `judge`: `actions` each failing with probability `usual`. */
+const judgeShare = (bad: number, actions: number, usual: number, zScore: number) => judge(bad, actions, actions * usual, actions * usual * (1 - usual), zScore);
+
+/** A subject's usual share: what is judged (`share`, smoothed towards the identity's) and what was learned. */
+interface SubjectUsual {
+  share: number;
+  learnedBad: number;
+  learnedUses: number;
 }
 
 export const retryStorm: Detector = {
@@ -55,23 +68,52 @@ export const retryStorm: Detector = {
 function inWindow(input: DetectorInput, window: OutcomeWindow, minEvents: number): Finding | null {
   const { action, view, scope, config } = input;
   const { zScore } = config.detectors.retry_storm;
-  // The usual shares are without this window: its first failures were learned before the storm was one,
-  // and judging a storm against a baseline that already contains it would let it hide itself.
-  const usual = (Math.max(0, view.outcome.bad - window.bad) + PRIOR_BAD) / (Math.max(0, view.outcome.actions - window.actions) + PRIOR_ACTIONS);
-  // The failing subject first, the more precise account; its own usual share needs the identity's own
-  // history (a new identity's usual outcome is its peers' as a whole), with its failures counted per subject.
-  const subject = subjectKey(action, scope);
-  const mine = window.subject(action.target);
-  if (view.phase === 'own' && view.failuresBySubject && subject !== null && mine.bad >= minEvents) {
-    const learnedBad = Math.max(0, view.own(failuresKey(subject)) - mine.bad);
-    const learnedUses = Math.max(0, view.own(subject) - mine.actions);
-    const subjectUsual = (learnedBad + PRIOR_ACTIONS * usual) / (learnedUses + PRIOR_ACTIONS);
-    const alone = judge(mine.bad, mine.actions, subjectUsual, zScore);
-    if (alone) return finding(input, window, alone, action.target, true);
+  // The usual shares are without what the baseline learned of this window: its first failures were learned
+  // before the storm was one, and judging a storm against a baseline that already contains it would let it
+  // hide itself. Only the learned part: failures that raised an alert never were (review27 H1: taking
+  // them out too emptied a flaky target's history, "usual share 0.0%", once its storm had been raised).
+  const learned = window.learned;
+  const usual = (Math.max(0, view.outcome.bad - learned.bad) + PRIOR_BAD) / (Math.max(0, view.outcome.actions - learned.actions) + PRIOR_ACTIONS);
+  // A subject's own usual share needs the identity's own history (a new identity's usual outcome is its
+  // peers' as a whole), with its failures counted per subject.
+  const perSubject = view.phase === 'own' && view.failuresBySubject;
+  const usualOn = (s: string): SubjectUsual | null => (perSubject && s.includes(SEP) ? subjectUsual(input, window, s, usual) : null);
+
+  // The failing subject first, the more precise account.
+  const key = subjectKey(action, scope);
+  const mine = key === null ? null : usualOn(key);
+  if (mine !== null) {
+    const here = window.subject(key!);
+    const alone = here.bad >= minEvents ? judgeShare(here.bad, here.actions, mine.share, zScore) : null;
+    if (alone) return finding(input, window, alone, key!, { subject: mine });
   }
   if (window.bad < minEvents) return null;
-  const whole = judge(window.bad, window.actions, usual, zScore);
-  return whole ? finding(input, window, whole, mostFailing(window, action.target), false) : null;
+  // Then the whole window, against what its calls usually give: each subject with a history at its own usual
+  // share, the rest at the identity's. A flaky target's usual failures are expected wherever they fall
+  // (review27 H2: against the identity's share alone, ten usual failures of an 80% target were a high storm).
+  let expected = 0;
+  let variance = 0;
+  let ownShares = 0;
+  if (perSubject) {
+    for (const [s, o] of window.bySubject) {
+      const u = usualOn(s);
+      if (u === null) continue;
+      expected += o.actions * u.share;
+      variance += o.actions * u.share * (1 - u.share);
+      ownShares += o.actions;
+    }
+  }
+  const rest = window.actions - ownShares;
+  const whole = judge(window.bad, window.actions, expected + rest * usual, variance + rest * usual * (1 - usual), zScore);
+  return whole ? finding(input, window, whole, mostFailing(window, key ?? action.target), { mix: ownShares > 0 }) : null;
+}
+
+/** `s`'s usual share, smoothed towards the identity's (`usual`) as if PRIOR_ACTIONS actions had been seen at it. */
+function subjectUsual({ view }: DetectorInput, window: OutcomeWindow, s: string, usual: number): SubjectUsual {
+  const inWindow = window.learnedOn(s);
+  const learnedBad = Math.max(0, view.own(failuresKey(s)) - inWindow.bad);
+  const learnedUses = Math.max(0, view.own(s) - inWindow.actions);
+  return { share: (learnedBad + PRIOR_ACTIONS * usual) / (learnedUses + PRIOR_ACTIONS), learnedBad, learnedUses };
 }
 
 /**
@@ -83,29 +125,57 @@ export function subjectKey(action: DetectorInput['action'], scope: DetectorInput
   return scope.length > 0 && scope[0].item === action.target ? scope[0].key : null;
 }
 
+/**
+ * The subject with the most failures + retries in the window, the first seen on a tie: stable while the
+ * storm goes on, so its findings fold into one alert (a tool and the target it calls fail together).
+ */
 function mostFailing(window: OutcomeWindow, fallback: string): string {
   let subject = fallback;
   let most = 0;
-  for (const [s, count] of window.badBySubject) if (count > most) [subject, most] = [s, count];
+  for (const [s, o] of window.bySubject) if (o.bad > most) [subject, most] = [s, o.bad];
   return subject;
 }
 
-function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subject: string, bySubject: boolean): Finding {
-  const { action, config } = input;
+/** What a window subject names: the item of its baseline key, or the target it is. */
+const nameOf = (subject: string) => subject.slice(subject.indexOf(SEP) + 1);
+
+/**
+ * `against`: the subject's own usual share (judged by subject), or whether the whole window was judged
+ * against its mix of subjects' usual shares.
+ */
+function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subjectKey: string, against: { subject: SubjectUsual } | { mix: boolean }): Finding {
+  const { action, config, view } = input;
+  const bySubject = 'subject' in against;
+  const subject = nameOf(subjectKey);
   const short = window === input.window;
   const share = j.bad / j.actions;
   // A share is high when most of what the identity did failed; a subject's, only by its count (one
   // target failing ten times in a row is an outage as often as an attack).
   const severity: Severity = (short && j.bad >= HIGH_EVENTS) || (!bySubject && share >= 0.8) ? 'high' : 'medium';
   const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
-  const within = span(Math.max(action.time - window.since, 60_000));
-  const badBySubject = window.badBySubject; // summed over the buckets when read
-  const onSubject = badBySubject.get(subject) ?? 0;
+  const inLast = span(Math.max(action.time - window.since, 60_000));
+  const failing = new Map([...window.bySubject].filter(([, o]) => o.bad > 0).map(([s, o]) => [nameOf(s), o.bad]));
+  let usualText: string;
+  if ('subject' in against) {
+    const { learnedBad, learnedUses, share: judged } = against.subject;
+    const learnedShare = learnedUses > 0 ? learnedBad / learnedUses : null;
+    // What was learned, as it is (review27 M7: the smoothed share was shown as the usual one), and what
+    // it was judged against where that differs.
+    usualText =
+      learnedShare === null ? `It had no learned calls to \`${subject}\`, so it is judged against its usual share as a whole, ${pct(judged)}.`
+      : pct(judged) === pct(learnedShare) ? `Its usual share on \`${subject}\` is ${pct(learnedShare)}.`
+      : `Its usual share on \`${subject}\` is ${pct(learnedShare)} (judged against ${pct(judged)}, which blends in its share as a whole).`;
+  } else {
+    usualText =
+      view.phase === 'peer' ? `Its peer group's usual share is ${pct(j.usual)} (it is new, so judged against its peers).`
+      : against.mix ? `For these calls its usual share is ${pct(j.usual)} (each tool or target at its own).`
+      : `Its usual share is ${pct(j.usual)}.`;
+  }
   const explanation = bySubject
-    ? `${action.identity} had ${j.bad} failures and retries in ${j.actions} calls to \`${subject}\` within ${within} (${pct(share)}), ` +
-      `among ${window.actions} actions in all. Its usual share on \`${subject}\` is ${pct(j.usual)}.`
-    : `${action.identity} had ${j.bad} failures and retries in ${j.actions} actions within ${within} ` +
-      `(${pct(share)}; \`${subject}\` ${onSubject} of them). Its usual share is ${pct(j.usual)}.`;
+    ? `${action.identity} had ${j.bad} failures and retries in ${j.actions} calls to \`${subject}\` in the last ${inLast} (${pct(share)}), ` +
+      `among ${window.actions} actions in all. ${usualText}`
+    : `${action.identity} had ${j.bad} failures and retries in ${j.actions} actions in the last ${inLast} ` +
+      `(${pct(share)}; \`${subject}\` ${failing.get(subject) ?? 0} of them). ${usualText}`;
   return {
     detector: 'retry_storm',
     severity,
@@ -117,7 +187,7 @@ function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subject
     spanIds: [action.spanId],
     details: {
       failuresAndRetries: j.bad, actions: j.actions, share, usualShare: j.usual, zScore: j.z,
-      judged: bySubject ? 'subject' : 'identity', windowMs: window.length, bySubject: Object.fromEntries(badBySubject),
+      judged: bySubject ? 'subject' : 'identity', windowMs: window.length, bySubject: Object.fromEntries(failing),
     },
     tags: ['OWASP-ASI08', 'OWASP-NHI4', 'MAESTRO-L4'],
   };

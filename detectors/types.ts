@@ -85,16 +85,26 @@ export interface SubjectOutcome {
   readonly bad: number;
 }
 
-/** Failures and retries of the identity within a retry window, ending with this action. */
+/**
+ * Failures and retries of the identity within a retry window, ending with this action. Subjects are named
+ * by their baseline key (`subjectKey`: the tool, target or agent), or by the action's target when it has
+ * none (a model call).
+ */
 export interface OutcomeWindow {
   /** The window's length (ms). */
   readonly length: number;
   readonly actions: number;
   readonly bad: number;
-  /** Failures + retries per subject (tool or target) in the window. */
-  readonly badBySubject: ReadonlyMap<string, number>;
-  /** Actions on one subject (the action's `target`) in the window, and failures + retries among them. */
-  subject(target: string): SubjectOutcome;
+  /** Actions and failures + retries per subject in the window (the first 64 subjects of each bucket). */
+  readonly bySubject: ReadonlyMap<string, SubjectOutcome>;
+  /** Actions on one subject in the window, and failures + retries among them. */
+  subject(subject: string): SubjectOutcome;
+  /**
+   * What of the window the baseline has learned, as a whole and on one subject: an action that raised
+   * an alert is not learned, so it must not be taken out of the learned history the window is judged against.
+   */
+  readonly learned: SubjectOutcome;
+  learnedOn(subject: string): SubjectOutcome;
   /** Event time of the window's oldest counted action. */
   readonly since: number;
 }

@@ -135,10 +135,14 @@ export class DetectionEngine implements Stage {
     if (b.isMature(s)) group.markMature(a.identity);
     const phase = this.phaseOf(b, group);
 
+    const scope = scopeItems(a);
     const own = this.windows.of(a.identity);
     const bad = a.failed || a.retry;
-    // Late actions have retry windows of their own, in their own event time (Windows.lateRetry).
-    const retry = (late ? own.lateRetry() : own.retry).add(a.time, bad, a.target);
+    // Late actions have retry windows of their own, in their own event time (Windows.lateRetry). A subject
+    // is counted by its baseline key, by which retry_storm finds its usual share.
+    const subjectAsKey = subjectKey(a, scope);
+    const subject = subjectAsKey ?? a.target;
+    const retry = (late ? own.lateRetry() : own.retry).add(a.time, bad, subject);
     const window = retry.short;
     const sustainedWindow = retry.sustained;
     const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;
@@ -148,7 +152,6 @@ export class DetectionEngine implements Stage {
     // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
     const actorReads = delegated && isEgress(a) ? own.reads.recent(a.time) : NO_READS;
 
-    const scope = scopeItems(a);
     let findings: Reported[] | null = null; // made at the first finding: nearly every action has none
     if (phase || delegated) {
       const view = phase ? makeView(b, group, phase, a.time, s) : undefined;
@@ -180,7 +183,8 @@ export class DetectionEngine implements Stage {
       }
     }
 
-    if (findings?.some((r) => r.f.detector === 'retry_storm')) retry.raisedStorm(a.time, a.target);
+    const stormRaised = findings?.some((r) => r.f.detector === 'retry_storm') ?? false;
+    if (stormRaised) retry.raisedStorm(a.time, subject);
     if (findings === null || findings.every((r) => r.f.learn)) {
       // What it teaches its own identity: its scope items, then its access classes. (A finding raised
       // only for the record, as part of a rollout, does not keep it from being learned.)
@@ -188,8 +192,7 @@ export class DetectionEngine implements Stage {
       for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
       b.learnOutcome(a.time, bad, s);
       // Failures per tool or target (its uses are its scope item), for retry_storm's judgement of a subject.
-      const subject = bad ? subjectKey(a, scope) : null;
-      if (subject !== null) this.learnKey(b, failuresKey(subject), a.time);
+      if (bad && subjectAsKey !== null) this.learnKey(b, failuresKey(subjectAsKey), a.time);
       group.learnOutcome(a.time, bad, s.halfLifeMs);
       // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
       const owner = step.owner === a.identity ? b : this.known(step.owner);
@@ -198,6 +201,7 @@ export class DetectionEngine implements Stage {
     } else {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
+      retry.unlearned(a.time, bad, subject, stormRaised);
     }
     if (a.sensitive) {
       const stepSpanId = step.within === null ? null : madeInSpan(a);

@@ -38,6 +38,8 @@ const FEW_SUBJECTS = 8;
 class Bucket {
   actions = 0;
   bad = 0;
+  /** Its actions that were not learned (they raised an alert): few, so made only for the first. */
+  private unlearned: { actions: number; bad: number; bySubject: Map<string, [number, number]> } | null = null;
   /** Its subjects, and their [actions, bad] pairs at 2 × their place; copied larger while few, sized exactly. */
   private names: string[] = [];
   private counts: number[] = [];
@@ -75,20 +77,46 @@ class Bucket {
     if (i >= 0 && this.counts[2 * i + 1] > 0) this.counts[2 * i + 1]--;
   }
 
-  /** Adds the subject's actions and failures + retries to `into` ([actions, bad]). */
-  addSubject(subject: string, into: [number, number]): void {
+  /** Marks one action `count` counted as not learned. */
+  markUnlearned(bad: boolean, subject: string): void {
+    const u = (this.unlearned ??= { actions: 0, bad: 0, bySubject: new Map() });
+    u.actions++;
+    if (bad) u.bad++;
+    const c = u.bySubject.get(subject) ?? [0, 0];
+    c[0]++;
+    if (bad) c[1]++;
+    u.bySubject.set(subject, c);
+  }
+
+  /** Adds the subject's actions and failures + retries to `into` ([actions, bad]); `learned`: only those learned. */
+  addSubject(subject: string, into: [number, number], learned = false): void {
     const i = this.indexOf(subject);
     if (i >= 0) {
       into[0] += this.counts[2 * i];
       into[1] += this.counts[2 * i + 1];
     }
+    const u = learned ? this.unlearned?.bySubject.get(subject) : undefined;
+    if (u !== undefined) {
+      into[0] -= u[0];
+      into[1] -= u[1];
+    }
   }
 
-  /** Adds each subject's failures + retries to `into`. */
-  addBad(into: Map<string, number>): void {
+  /** Adds the learned part of the bucket's actions and failures + retries to `into`. */
+  addLearned(into: [number, number]): void {
+    into[0] += this.actions - (this.unlearned?.actions ?? 0);
+    into[1] += this.bad - (this.unlearned?.bad ?? 0);
+  }
+
+  /** Adds each subject's actions and failures + retries to `into`. */
+  addSubjects(into: Map<string, [number, number]>): void {
     this.names.forEach((s, i) => {
-      const bad = this.counts[2 * i + 1];
-      if (bad > 0) into.set(s, (into.get(s) ?? 0) + bad);
+      const sum = into.get(s);
+      if (sum === undefined) into.set(s, [this.counts[2 * i], this.counts[2 * i + 1]]);
+      else {
+        sum[0] += this.counts[2 * i];
+        sum[1] += this.counts[2 * i + 1];
+      }
     });
   }
 
@@ -119,6 +147,11 @@ abstract class BucketWindow implements OutcomeWindow {
     this.bucketAt(time)?.unmarkBad(subject);
   }
 
+  /** Marks an action `add` counted as not learned. */
+  unlearned(time: number, bad: boolean, subject: string): void {
+    this.bucketAt(time)?.markUnlearned(bad, subject);
+  }
+
   get actions(): number {
     let n = 0;
     for (const b of this.counted()) n += b.actions;
@@ -131,16 +164,26 @@ abstract class BucketWindow implements OutcomeWindow {
     return n;
   }
 
-  get badBySubject(): ReadonlyMap<string, number> {
-    const bySubject = new Map<string, number>();
-    for (const b of this.counted()) b.addBad(bySubject);
-    return bySubject;
+  get bySubject(): ReadonlyMap<string, SubjectOutcome> {
+    const sums = new Map<string, [number, number]>();
+    for (const b of this.counted()) b.addSubjects(sums);
+    return new Map([...sums].map(([s, [actions, bad]]) => [s, { actions, bad }]));
   }
 
-  subject(s: string): SubjectOutcome {
+  subject(s: string, learned = false): SubjectOutcome {
     const sum: [number, number] = [0, 0];
-    for (const b of this.counted()) b.addSubject(s, sum);
+    for (const b of this.counted()) b.addSubject(s, sum, learned);
     return sum[0] === 0 ? NO_OUTCOME : { actions: sum[0], bad: sum[1] };
+  }
+
+  get learned(): SubjectOutcome {
+    const sum: [number, number] = [0, 0];
+    for (const b of this.counted()) b.addLearned(sum);
+    return { actions: sum[0], bad: sum[1] };
+  }
+
+  learnedOn(s: string): SubjectOutcome {
+    return this.subject(s, true);
   }
 }
 
@@ -259,6 +302,12 @@ export class RetryWindows {
    */
   raisedStorm(time: number, subject: string): void {
     this.sustained.unmarkBad(time, subject);
+  }
+
+  /** An action that raised an alert, so was not learned (`stormRaised`: its failure left the sustained window). */
+  unlearned(time: number, bad: boolean, subject: string, stormRaised: boolean): void {
+    this.short.unlearned(time, bad, subject);
+    this.sustained.unlearned(time, bad && !stormRaised, subject);
   }
 }
 

@@ -45,19 +45,25 @@ function action(over: Partial<Action>): Action {
 }
 
 const noStep: StepContext = { name: null, zones: [], previous: null, owner: 'spiffe://t/a', within: null };
-/** A retry window holding, per subject, [actions, failures + retries]. */
+/** A retry window holding, per subject (its baseline key), [actions, failures + retries], all learned. */
 function outcomes(bySubject: Record<string, [number, number]>, length = 300_000): OutcomeWindow {
   const entries = Object.entries(bySubject);
+  const subject = (s: string) => ({ actions: bySubject[s]?.[0] ?? 0, bad: bySubject[s]?.[1] ?? 0 });
+  const actions = entries.reduce((n, [, [a]]) => n + a, 0);
+  const bad = entries.reduce((n, [, [, b]]) => n + b, 0);
   return {
     length,
-    actions: entries.reduce((n, [, [actions]]) => n + actions, 0),
-    bad: entries.reduce((n, [, [, bad]]) => n + bad, 0),
-    badBySubject: new Map(entries.filter(([, [, bad]]) => bad > 0).map(([s, [, bad]]) => [s, bad])),
-    subject: (s) => ({ actions: bySubject[s]?.[0] ?? 0, bad: bySubject[s]?.[1] ?? 0 }),
+    actions,
+    bad,
+    bySubject: new Map(entries.map(([s, [a, b]]) => [s, { actions: a, bad: b }])),
+    subject,
+    learned: { actions, bad },
+    learnedOn: subject,
     since: NOW - Math.min(length, 120_000),
   };
 }
-const quiet = outcomes({ 'crm.search': [1, 0] });
+const CRM = key('tool', 'crm.search');
+const quiet = outcomes({ [CRM]: [1, 0] });
 
 function input(a: Action, v: BaselineView, over: Partial<DetectorInput> = {}): DetectorInput {
   return { action: a, scope: scopeItems(a), now: a.time, view: v, step: noStep, sensitiveReads: [], window: quiet, sustainedWindow: quiet, config, ...over };
@@ -176,7 +182,7 @@ describe('unexpected_write', () => {
 });
 
 describe('retry_storm', () => {
-  const storm = (bad: number, actions: number): OutcomeWindow => outcomes({ 'crm.search': [actions, bad] });
+  const storm = (bad: number, actions: number): OutcomeWindow => outcomes({ [CRM]: [actions, bad] });
 
   it('fires when failures burst far above the usual share', () => {
     const f = retryStorm.evaluate(input(action({ failed: true }), view({}), { window: storm(40, 60) }));
@@ -197,7 +203,7 @@ describe('retry_storm', () => {
   // Review18 F4: 60 failed logins on one API hidden among 3,000 cheap reads in the same minutes.
   const tickets = action({ kind: 'http', target: 'tickets.internal/api/login', failed: true });
   const ticketsKey = key('target', 'tickets.internal/api/login');
-  const padded = outcomes({ 'kb.search': [3000, 60], 'tickets.internal/api/login': [60, 60] });
+  const padded = outcomes({ [key('tool', 'kb.search')]: [3000, 60], [ticketsKey]: [60, 60] });
 
   it('judges the failing target against its own usual share, so padding the window does not hide a loop on it', () => {
     const v = view({ [ticketsKey]: 400, [failuresKey(ticketsKey)]: 4 });
@@ -214,9 +220,30 @@ describe('retry_storm', () => {
     expect(retryStorm.evaluate(input(tickets, view({}, { phase: 'peer' }), { window: padded }))).toBeNull();
   });
 
+  // Review27 H2: ten usual failures of a target failing 80% of the time, with nothing else in the window,
+  // were judged against the identity's share as a whole (5.9%) and raised high.
+  it('judges the whole window against each subject\'s own usual share, so a flaky target\'s usual failures are expected', () => {
+    const legacy = action({ kind: 'http', target: 'tickets.internal/api/login', failed: true });
+    const flaky = view({ [ticketsKey]: 400, [failuresKey(ticketsKey)]: 320 });
+    const tenFailures = outcomes({ [ticketsKey]: [10, 10] });
+    expect(retryStorm.evaluate(input(legacy, flaky, { window: tenFailures }))).toBeNull();
+    // The same ten against a target that never fails: a storm, and the explanation names its usual share.
+    const f = retryStorm.evaluate(input(legacy, view({ [ticketsKey]: 400 }), { window: tenFailures }));
+    expect(f).toMatchObject({ subject: 'tickets.internal/api/login', details: { judged: 'subject' } });
+    expect(f!.explanation).toContain('Its usual share on `tickets.internal/api/login` is 0.0% (judged against');
+  });
+
+  // Review27 H1: failures that raised an alert were never learned, but were taken out of the history all the same.
+  it('takes out of the usual share only what the baseline learned of the window', () => {
+    const flaky = view({ [ticketsKey]: 200, [failuresKey(ticketsKey)]: 20 });
+    const unlearned: OutcomeWindow = { ...outcomes({ [ticketsKey]: [50, 50] }), learned: { actions: 5, bad: 5 }, learnedOn: () => ({ actions: 5, bad: 5 }) };
+    const f = retryStorm.evaluate(input(action({ kind: 'http', target: 'tickets.internal/api/login', failed: true }), flaky, { window: unlearned }));
+    expect(f!.explanation).toContain('Its usual share on `tickets.internal/api/login` is 7.7%'); // 15 of 195 learned before it, not 0 of 150
+  });
+
   it('adds up a loop too slow for the short window in the sustained one', () => {
-    const short = outcomes({ 'crm.search': [40, 8] });
-    const hour = outcomes({ 'crm.search': [300, 90] }, 3_600_000);
+    const short = outcomes({ [CRM]: [40, 8] });
+    const hour = outcomes({ [CRM]: [300, 90] }, 3_600_000);
     expect(retryStorm.evaluate(input(action({ failed: true }), view({}), { window: short }))).toBeNull();
     const f = retryStorm.evaluate(input(action({ failed: true }), view({}), { window: short, sustainedWindow: hour }));
     // 90 in the hour are not "high" (50 are, only within the short window); 30% is not most of what it did.
