@@ -195,6 +195,11 @@ export class PeerGroupBaseline {
     this.changedItems.add(k);
   }
 
+  /** When `identity` first tried `k` (learned or not), while the item keeps it among its adopters. */
+  firstTried(k: string, identity: string): number | undefined {
+    return this.items.get(k)?.adopters.get(identity);
+  }
+
   /** Identities of the group that learned `k`. */
   users(k: string): number {
     return this.items.get(k)?.users ?? 0;

@@ -11,7 +11,7 @@ import { isWrite, type ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
-import { span, surpriseScore, times } from './severity.js';
+import { code, countedNote, span, surpriseScore, times } from './severity.js';
 import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
 import { subjectDimension } from './scope-drift.js';
 import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
@@ -51,10 +51,10 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
     title: `Sensitive read then egress to ${action.host}`,
     explanation:
       (step.owner === action.identity
-        ? `${action.identity} read sensitive \`${read.target}\` and ${span(now - read.time)} later sent`
-        : `In a task of ${step.owner}, sensitive \`${read.target}\` was read and ${span(now - read.time)} later ${action.identity} sent`) +
-      ` to external host \`${action.host}\` (${sameTrace ? 'same trace' : 'another of its traces'}). ` +
-      `${step.owner === action.identity ? 'It' : step.owner} never sent data from \`${read.target}\` there, ${peersNote(view, flowKey(read.target, action.host!))}.`,
+        ? `${action.identity} read sensitive ${code(read.target)} and ${span(now - read.time)} later sent`
+        : `In a task of ${step.owner}, sensitive ${code(read.target)} was read and ${span(now - read.time)} later ${action.identity} sent`) +
+      ` to external host ${code(action.host!)} (${sameTrace ? 'same trace' : 'another of its traces'}). ` +
+      `${step.owner === action.identity ? 'It' : step.owner} never sent data from ${code(read.target)} there, ${peersNote(view, flowKey(read.target, action.host!))}.`,
     traceIds: sameTrace ? [action.traceId] : [read.traceId, action.traceId],
     // The read's tool too: the explanation names the read by it (`get_secret`, not its GET to the vault).
     spanIds: read.stepSpanId === null ? [read.spanId, action.spanId] : [read.stepSpanId, read.spanId, action.spanId],
@@ -112,8 +112,8 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
     subject: item,
     title: `Unlearned chain ${prev.name} -> ${step.name}`,
     explanation:
-      `${action.identity}${delegated} went from \`${prev.name}\` to \`${step.name}\`, which ${what}. ` +
-      `After \`${prev.name}\` (seen ${times(fromCount)}) it never did this, ${peersNote(view, k)}.`,
+      `${action.identity}${delegated} went from ${code(prev.name)} to ${code(step.name)}, which ${what}. ` +
+      `After ${code(prev.name)} (seen ${times(fromCount)}, ${countedNote(input.config.baselines.halfLife)}) it never did this, ${peersNote(view, k)}.`,
     traceIds: [action.traceId],
     spanIds: [prev.spanId, action.spanId],
     details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner, allow: [{ dimension: 'transition', item }] },

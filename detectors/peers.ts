@@ -38,7 +38,15 @@ export function peersNote(view: BaselineView, key: string): string {
   return view.peers(key) === 0 ? 'nor did its peers' : `and only ${fewPeers(view, key)} did, not enough to make it the group's`;
 }
 
-/** The same as a sentence of its own. */
+/**
+ * The same as a sentence of its own. "Learned", not "use": a peer's use that raised an alert, or is held,
+ * is not learned, and "none of its peers use it" read false beside it (review27 H3).
+ */
 export function peersSentence(view: BaselineView, key: string): string {
-  return view.peers(key) === 0 ? 'None of its peers use it either.' : `Only ${fewPeers(view, key)} use it, not enough to make it the group's.`;
+  return view.peers(key) === 0 ? 'None of its peers have learned it either.' : `Only ${peersHaveLearned(view, key)} it, not enough to make it the group's.`;
+}
+
+/** "1 of its peers has learned", "3 of its peers (1 of them established) have learned". */
+export function peersHaveLearned(view: BaselineView, key: string): string {
+  return `${fewPeers(view, key)} ${view.peers(key) === 1 ? 'has' : 'have'} learned`;
 }

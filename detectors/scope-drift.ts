@@ -11,8 +11,8 @@ import type { Severity } from '../src/config/schema.js';
 import { keyedItem, type Dimension, type DimensionItem } from '../baselines/keys.js';
 import type { ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
-import { span, surpriseScore, times } from './severity.js';
-import { knownToPeers, peersSentence } from './peers.js';
+import { code, countedNote, others, span, surpriseScore, times } from './severity.js';
+import { knownToPeers, peersHaveLearned, peersSentence } from './peers.js';
 import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
 
 /** Most significant first: the first new item found in this order becomes the subject. */
@@ -81,18 +81,30 @@ export const scopeDrift: Detector = {
     const peerKnown = subject.peersKnow;
     if ((peerKnown && !sensitiveZone && !action.sensitive) || rollout) severity = 'low';
 
-    const dims = fresh.map((f) => `${f.dim} \`${f.item}\``).join(', ');
+    const dims = fresh.map((f) => `${f.dim} ${code(f.item)}`).join(', ');
+    // "For the first time" only when it is: a use that raised an alert is not learned, nor is one still
+    // held, and a rare one fades, so the baseline alone said "first time" of the sixth use (review27 H3, M2).
+    const first = view.firstTried(subjectKey);
+    const triedBefore = first !== undefined && first < action.time;
+    const opening = triedBefore
+      ? `${action.identity} used ${dims}, which its baseline does not hold: it first used ${code(subject.item)} ${span(now - first)} ago, and a use that raised an alert is not learned (a rare one fades, too).`
+      : `${action.identity} used ${dims} for the first time.`;
+    const before = `${(view.actions - 1).toLocaleString('en-US')} actions`; // the baseline has counted this one
     // What is normal, in the terms an analyst knows the identity by: its tools, else its targets.
     let top = view.top('tool', 2);
     let noun = 'tools';
     if (top.length === 0) [top, noun] = [view.top('target', 2), 'targets'];
-    const usual = top.length ? `; its most used ${noun} are ${top.map(([i, c]) => `\`${i}\` (${times(c)})`).join(', ')}` : '';
-    const basis = view.phase === 'own'
-      ? `In ${span(now - view.firstSeen)} and ${view.actions.toLocaleString('en-US')} actions it never used this${usual}`
-      : `It is new, and none of the ${view.peerGroupSize - 1} other identities of its peer group ${action.peerGroup ? `\`${action.peerGroup}\` ` : ''}use it`;
+    const usual = top.length
+      ? `its most used ${noun} are ${top.map(([i, c]) => `${code(i)} (${times(c)})`).join(', ')}, ${countedNote(config.baselines.halfLife)}`
+      : '';
+    const history = `In ${span(now - view.firstSeen)} and ${before}`;
+    const basis = view.phase === 'peer' ? ` It is new, and ${newcomerPeers(view.peerGroupSize - 1, action.peerGroup)}.`
+      : !triedBefore ? ` ${history} it never used this${usual && `; ${usual}`}.`
+      : usual ? ` ${history}, ${usual}.`
+      : '';
     const peerNote = rollout
       ? ` ${adopters} other identities of its peer group started using it within ${span(settings.rolloutWindow)} (a rollout); it is learned as normal.`
-      : view.phase === 'own' ? (peerKnown ? ` ${subject.peers} of its peers do use it.` : ` ${peersSentence(view, subjectKey)}`) : '';
+      : view.phase === 'own' ? (peerKnown ? ` ${peersHaveLearned(view, subjectKey)} it.` : ` ${peersSentence(view, subjectKey)}`) : '';
     const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive;
     return {
       detector: 'scope_drift',
@@ -100,7 +112,7 @@ export const scopeDrift: Detector = {
       score: peerKnown ? 0.3 : surpriseScore(view.evidence),
       subject: `${subject.dim}:${subject.item}`,
       title: `New ${subject.dim} ${subject.item}`,
-      explanation: `${action.identity} used ${dims} for the first time. ${basis}.${peerNote}`,
+      explanation: `${opening}${basis}${peerNote}`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],
       details: { newItems: fresh.map((f) => ({ dimension: f.dim, item: f.item, peersUsing: f.peers })), phase: view.phase },
@@ -112,6 +124,13 @@ export const scopeDrift: Detector = {
     };
   },
 };
+
+/** "none of the 4 other identities of its peer group `support` have learned it", as a newcomer's basis. */
+function newcomerPeers(othersInGroup: number, peerGroup: string): string {
+  const group = `its peer group${peerGroup ? ` ${code(peerGroup)}` : ''}`;
+  if (othersInGroup === 0) return `alone in ${group}`;
+  return othersInGroup === 1 ? `${others(1, 'identity')} of ${group} has not learned it` : `none of ${others(othersInGroup, 'identity', 'identities')} of ${group} have learned it`;
+}
 
 /** Peers (other than the identity) whose adoption of an item within the rollout window makes it a rollout. */
 export function rolloutThreshold(rolloutShare: number, groupSize: number): number {
@@ -144,7 +163,7 @@ export function withoutAllowed(f: Finding, allowedKeys: ReadonlySet<string>): Fi
   if (left.length === items.length) return f;
   if (left.length === 0) return null;
   const subject = left[0]; // newItems are in ORDER
-  const allowed = items.filter((i) => !left.includes(i)).map((i) => `${i.dimension} \`${i.item}\``).join(', ');
+  const allowed = items.filter((i) => !left.includes(i)).map((i) => `${i.dimension} ${code(i.item)}`).join(', ');
   return {
     ...f,
     subject: `${subject.dimension}:${subject.item}`,

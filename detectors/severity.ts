@@ -21,6 +21,38 @@ export function times(n: number): string {
   return `${r.toLocaleString('en-US')} time${r === 1 ? '' : 's'}`;
 }
 
+/**
+ * What a baseline's counts are, said after them: decayed, they are not what the logs show (review27 M1:
+ * 4,210 calls over 6 days read "3,642 times"), and an older use weighs less than a recent one.
+ */
+export function countedNote(halfLifeMs: number): string {
+  const days = halfLifeMs / 86_400_000;
+  return `counting recent uses more: each halves in weight every ${days >= 2 ? `${Math.round(days)} days` : span(halfLifeMs)}`;
+}
+
+/**
+ * A name (tool, target, host...) as explanations quote it: in backticks, and in double ones with spaces
+ * when it holds a backtick (CommonMark), so a name cannot close its quote and write the rest of the
+ * sentence; control and bidirectional characters shown as escapes, so a name cannot reorder what is
+ * displayed (U+202E made `evil\u202Etxt.exe` read "evilexe.txt"). Review27 L5.
+ */
+export function code(name: string): string {
+  const shown = visible(name);
+  if (!shown.includes('`')) return `\`${shown}\``;
+  const fence = '`'.repeat(Math.max(...shown.match(/`+/g)!.map((run) => run.length)) + 1);
+  return `${fence} ${shown} ${fence}`;
+}
+
+/** `text` with control and bidirectional formatting characters shown as `\u` escapes (titles). */
+export function visible(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** "none of the 4 other identities", "the one other identity": n others of something, as a sentence has them. */
+export function others(n: number, noun: string, plural = `${noun}s`): string {
+  return n === 1 ? `the one other ${noun}` : `the ${n.toLocaleString('en-US')} other ${plural}`;
+}
+
 /** "6 days", "5 hours": an event-time span as an analyst reads it. */
 export function span(ms: number): string {
   const hours = ms / 3_600_000;

@@ -52,6 +52,11 @@ export interface BaselineView {
   readonly rolloutPopulation: number;
   /** The identity's most used items of a dimension, most used first (for explanations; not hot-path). */
   top(dimension: string, n: number): Array<[item: string, count: number]>;
+  /**
+   * When the identity first tried an item, learned or not (what raised an alert is not learned, and what
+   * is rarely used fades), as its peer group recorded it for rollouts; undefined when not recorded.
+   */
+  firstTried(key: string): number | undefined;
 }
 
 /** The action's place in its trace, for transition rules. */

@@ -6,8 +6,8 @@
 import type { Severity } from '../src/config/schema.js';
 import { accessItem, accessKey } from '../baselines/keys.js';
 import { WRITE_CLASSES } from '../src/actions/types.js';
-import { raise, span, surpriseScore, times } from './severity.js';
-import { knownToPeers } from './peers.js';
+import { code, countedNote, raise, span, surpriseScore, times } from './severity.js';
+import { knownToPeers, peersHaveLearned } from './peers.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
 const BASE: Record<string, Severity> = { write: 'medium', delete: 'high', execute: 'high' };
@@ -23,7 +23,7 @@ export function accessKeys(action: DetectorInput['action']): readonly string[] {
 
 export const unexpectedWrite: Detector = {
   id: 'unexpected_write',
-  evaluate({ action, now, view, config }: DetectorInput): Finding | null {
+  evaluate({ action, scope, now, view, config }: DetectorInput): Finding | null {
     const access = action.access;
     if (!access || access === 'read' || action.kind === 'model') return null;
     const subject = action.target;
@@ -34,18 +34,28 @@ export const unexpectedWrite: Detector = {
     if (view.phase === 'peer' && peersKnow) return null;
 
     const reads = view.own(accessKey(subject, 'read'));
-    const everWrote = WRITE_CLASSES.some((c) => view.own(accessKey('*', c)) > 0);
+    // Read-only is said of what the judgement rests on: a new identity's peers, not its own few actions
+    // (review27 M5: two reads made a new instance "read-only", and its first write high, in a group that writes).
+    const writes = (k: string) => (view.phase === 'own' ? view.own(k) : view.peers(k)) > 0;
+    const everWrote = WRITE_CLASSES.some((c) => writes(accessKey('*', c)));
     const history = view.phase === 'own' ? `over ${span(now - view.firstSeen)}` : 'as a new identity';
+    // Uses of the subject with no access class on their spans (most tool spans): neither reads nor writes.
+    const uses = scope.length > 0 && scope[0].item === subject ? view.own(scope[0].key) : 0;
+    const done = access === 'write' ? 'wrote to' : `${access}d`;
     let why: string;
-    if (!everWrote) why = `Its baseline is read-only: no write, delete or execute ${history} (${view.actions.toLocaleString('en-US')} actions)`;
-    else if (reads > 0) why = `It read \`${subject}\` ${times(reads)} ${history} and never ${access === 'write' ? 'wrote to' : `${access}d`} it`;
-    else why = `It has no history with \`${subject}\``;
+    if (!everWrote) {
+      why = view.phase === 'own'
+        ? `Its baseline is read-only: it has learned no write, delete or execute ${history} (${(view.actions - 1).toLocaleString('en-US')} actions before this one)`
+        : 'It is new, and neither it nor its peers have learned any write, delete or execute';
+    } else if (reads > 0) why = `It read ${code(subject)} ${times(reads)} ${history} (${countedNote(config.baselines.halfLife)}) and never ${done} it`;
+    else if (uses > 0) why = `It used ${code(subject)} ${times(uses)} ${history} (${countedNote(config.baselines.halfLife)}), with no read or ${access} on record (its spans named no access class)`;
+    else why = `It has no history with ${code(subject)}`;
 
     let severity = BASE[access];
     if (!everWrote) severity = raise(severity);
     if (action.zone && config.sensitive.zones.includes(action.zone)) severity = raise(severity);
     if (peersKnow && everWrote) severity = 'low';
-    const peerNote = peersDoing > 0 ? ` ${peersDoing} of its peers do this.` : '';
+    const peerNote = peersDoing > 0 ? ` ${peersHaveLearned(view, classKey)} this ${access}.` : '';
     return {
       detector: 'unexpected_write',
       severity,
@@ -54,8 +64,8 @@ export const unexpectedWrite: Detector = {
       title: `Unexpected ${access} on ${subject}`,
       explanation:
         (action.accessBy
-          ? `${action.identity}'s \`${subject}\` led to ${access === 'execute' ? 'an' : 'a'} ${access} by ${action.accessBy}, which served it`
-          : `${action.identity} performed ${access === 'execute' ? 'an' : 'a'} ${access} on \`${subject}\``) +
+          ? `${action.identity}'s ${code(subject)} led to ${access === 'execute' ? 'an' : 'a'} ${access} by ${action.accessBy}, which served it`
+          : `${action.identity} performed ${access === 'execute' ? 'an' : 'a'} ${access} on ${code(subject)}`) +
         `${action.zone ? ` (zone ${action.zone})` : ''}. ${why}.${peerNote}`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],

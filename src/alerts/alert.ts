@@ -1,5 +1,6 @@
 /** The alert (CONTRACT §5, shared/spec/alert.schema.json) and how a finding becomes one. */
 import crypto from 'node:crypto';
+import { visible } from '../../detectors/severity.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Severity } from '../config/schema.js';
@@ -46,8 +47,9 @@ export function buildAlert(f: Finding, action: Action, identity: string, detecte
     score: Math.round(f.score * 1000) / 1000,
     identity,
     peerGroup: action.peerGroup,
-    title: f.title,
-    explanation: f.explanation,
+    // Span-controlled names must not reorder what an analyst reads (bidirectional controls): shown escaped.
+    title: visible(f.title),
+    explanation: visible(f.explanation),
     // The credential id names what revocation would revoke (a jti, lease id, accessor), never a secret.
     evidence: { traceIds: f.traceIds, spanIds: f.spanIds, subject: f.subject, ...f.details, ...(action.credential ? { credential: action.credential } : {}) },
     tags: f.tags,

@@ -65,6 +65,10 @@ class View implements BaselineView {
     return this.g.rolloutAdopters(k, from, to, this.b.identity, this.phase === 'own');
   }
 
+  firstTried(k: string): number | undefined {
+    return this.g.firstTried(k, this.b.identity);
+  }
+
   top(dimension: string, n: number): Array<[string, number]> {
     const prefix = dimension + SEP;
     const items: Array<[string, number]> = [];

@@ -32,6 +32,7 @@ function view(own: Record<string, number>, over: Partial<BaselineView> = {}): Ba
     outcome: { actions: 1000, bad: 20 },
     adopters: () => 0,
     top: () => [['crm.search', 900]],
+    firstTried: () => undefined,
     ...over,
   };
 }
@@ -152,11 +153,11 @@ describe('scope_drift', () => {
     // Two newcomers (judged against the group themselves) do not make it the group's (review19 F10).
     const newcomers = scopeDrift.evaluate(input(action({ target: 'kb.article' }), peersUsing(2, 0)))!;
     expect(newcomers).toMatchObject({ severity: 'medium' });
-    expect(newcomers.explanation).toContain("Only 2 of its peers (0 of them established) use it, not enough to make it the group's.");
+    expect(newcomers.explanation).toContain("Only 2 of its peers (0 of them established) have learned it, not enough to make it the group's.");
     const known = scopeDrift.evaluate(input(action({ target: 'kb.article' }), peersUsing(2)))!;
     // Reported once, then normal (review18 F9: left unlearned, it came back after every suppression window).
     expect(known).toMatchObject({ severity: 'low', learn: true });
-    expect(known.explanation).toContain('2 of its peers do use it');
+    expect(known.explanation).toContain('2 of its peers have learned it');
   });
 });
 
@@ -221,16 +222,18 @@ describe('retry_storm', () => {
   });
 
   // Review27 H2: ten usual failures of a target failing 80% of the time, with nothing else in the window,
-  // were judged against the identity's share as a whole (5.9%) and raised high.
-  it('judges the whole window against each subject\'s own usual share, so a flaky target\'s usual failures are expected', () => {
+  // were judged against the identity's share as a whole (5.9%) and raised high, the 80% unsaid.
+  it('says when a flaky target\'s own usual share covers the failures, and keeps it medium: the burst is in the calls', () => {
     const legacy = action({ kind: 'http', target: 'tickets.internal/api/login', failed: true });
     const flaky = view({ [ticketsKey]: 400, [failuresKey(ticketsKey)]: 320 });
-    const tenFailures = outcomes({ [ticketsKey]: [10, 10] });
-    expect(retryStorm.evaluate(input(legacy, flaky, { window: tenFailures }))).toBeNull();
-    // The same ten against a target that never fails: a storm, and the explanation names its usual share.
-    const f = retryStorm.evaluate(input(legacy, view({ [ticketsKey]: 400 }), { window: tenFailures }));
-    expect(f).toMatchObject({ subject: 'tickets.internal/api/login', details: { judged: 'subject' } });
-    expect(f!.explanation).toContain('Its usual share on `tickets.internal/api/login` is 0.0% (judged against');
+    const storm = outcomes({ [ticketsKey]: [60, 60] });
+    const f = retryStorm.evaluate(input(legacy, flaky, { window: storm }));
+    expect(f).toMatchObject({ severity: 'medium', details: { judged: 'identity' } });
+    expect(f!.explanation).toContain('On `tickets.internal/api/login` alone it is 76%: the burst is in how often it was called.'); // 260 of 340 before the window
+    // The same against a target that never fails: a storm of its own, high at 50 and more.
+    const g = retryStorm.evaluate(input(legacy, view({ [ticketsKey]: 400 }), { window: storm }));
+    expect(g).toMatchObject({ severity: 'high', subject: 'tickets.internal/api/login', details: { judged: 'subject' } });
+    expect(g!.explanation).toContain('Its usual share on `tickets.internal/api/login` is 0.0%.');
   });
 
   // Review27 H1: failures that raised an alert were never learned, but were taken out of the history all the same.
@@ -326,7 +329,7 @@ describe('lateral_chaining', () => {
     const a = action({ target: 'tickets.comment', access: 'write' });
     const f = lateralChaining.evaluate(input(a, view({ [key('tool', 'kb.search')]: 300 }), { step }));
     expect(f).toMatchObject({ subject: transitionItem('tool:kb.search', 'tool:tickets.comment'), severity: 'medium' });
-    expect(f!.explanation).toContain('After `tool:kb.search` (seen 300 times) it never did this');
+    expect(f!.explanation).toContain('After `tool:kb.search` (seen 300 times, counting recent uses more: each halves in weight every 14 days) it never did this');
     expect(lateralChaining.evaluate(input(a, view({ [key('tool', 'kb.search')]: 5 }), { step }))).toBeNull();
   });
 

@@ -107,7 +107,7 @@ describe('detection engine', () => {
     expect(w.length).toBeGreaterThanOrEqual(1);
     expect(w[0].severity).toBe('high');
     // Counts are recency-weighted (half-life 14 days): 600 reads over 2.5 days weigh ~560.
-    expect(w[0].explanation).toMatch(/It read `crm.search` 5\d\d times over 3 days and never deleted it/);
+    expect(w[0].explanation).toMatch(/It read `crm.search` 5\d\d times over 3 days \(counting recent uses more: each halves in weight every 14 days\) and never deleted it/);
     for (const a of w) expect(validateAlert(a)).toBe(true);
   });
 

@@ -93,7 +93,7 @@ describe('MCP client and server misbehaving', () => {
     expect(alert.severity).toBe('high');
     expect(alert.evidence.subject).toBe('127.0.0.1/files/report.txt');
     expect(alert.evidence.traceIds).toEqual([agentDelete.traceId]);
-    expect(alert.explanation).toMatch(/It read `127\.0\.0\.1\/files\/report\.txt` \d+ times over \d+ hours and never deleted it/);
+    expect(alert.explanation).toMatch(/It read `127\.0\.0\.1\/files\/report\.txt` \d+ times over \d+ hours \(counting recent uses more: each halves in weight every 14 days\) and never deleted it/);
     // The agent did nothing new (it deletes files through this server every run): no alert about it.
     expect(t.alerts.filter((a) => a.identity === AGENT)).toEqual([]);
   });

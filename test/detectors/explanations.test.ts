@@ -1,0 +1,77 @@
+/**
+ * What alerts say must be true of the input (review27): a repeat is not "the first time", a tool used
+ * without access classes has a history, a new instance of a writing group is not "read-only", and names
+ * cannot forge the text around them.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { buildAlert } from '../../src/alerts/alert.js';
+import { configSchema } from '../../src/config/schema.js';
+import { code } from '../../detectors/severity.js';
+import { action as act, engineHarness, type EngineHarness } from './harness.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const config = configSchema.parse({});
+const ID = 'spiffe://acme/agent-p';
+
+let h: EngineHarness;
+beforeEach(() => {
+  h = engineHarness(config, () => T0);
+});
+afterEach(() => h.close());
+
+/** Two days of crm.search every 5 minutes (576 actions): judged against itself afterwards. */
+function learn(over: Partial<Parameters<typeof act>[0]> = {}): number {
+  let t = T0;
+  for (; t < T0 + 48 * HOUR; t += 5 * MIN) h.feed([act({ identity: ID, time: t, ...over })]);
+  return t;
+}
+
+// Review27 H3: uses that raised an alert are not learned, so every later alert said "for the first time".
+it('says a repeat of an unlearned tool is not its first use, with when the first was', () => {
+  const t = learn();
+  h.feed([act({ identity: ID, time: t, target: 'export.csv' })]);
+  h.feed([act({ identity: ID, time: t + 3 * HOUR, target: 'export.csv' })]); // past the hold and the suppression window
+  h.engine.finish(); // ends the second's hold
+  const drift = h.alerts.filter((a) => a.detector === 'scope_drift');
+  expect(drift).toHaveLength(2);
+  expect(drift[0].explanation).toMatch(/^spiffe:\/\/acme\/agent-p used tool `export.csv` for the first time\. In 2 days and 576 actions it never used this; its most used tools are `crm.search` \(\d{3} times\), counting recent uses more/);
+  expect(drift[1].explanation).toContain('used tool `export.csv`, which its baseline does not hold: it first used `export.csv` 3 hours ago');
+  expect(drift[1].explanation).not.toMatch(/first time|never used/);
+});
+
+// Review27 M3: reads are counted from access classes only, so 500 uses of a tool whose spans name none were "no history".
+it('names a tool\'s uses without access classes as history, not "no history"', () => {
+  let t = T0;
+  for (; t < T0 + 48 * HOUR; t += 5 * MIN) h.feed([act({ identity: ID, time: t, target: 'crm.record', access: null }), act({ identity: ID, time: t + 1000, target: 'notes.add', access: 'write' })]);
+  h.feed([act({ identity: ID, time: t, target: 'crm.record', access: 'write' })]);
+  const [w] = h.alerts.filter((a) => a.detector === 'unexpected_write');
+  expect(w.explanation).toMatch(/It used `crm.record` \d{3} times over 2 days \(counting recent uses more.*\), with no read or write on record/);
+  expect(w.explanation).not.toContain('no history');
+});
+
+// Review27 M5: a new instance's own two reads made it "read-only", and its first write high, in a group that writes.
+it('judges a new instance read-only only when its peers are', () => {
+  const peer = (n: number) => `spiffe://acme/writer-${n}`;
+  for (let t = T0; t < T0 + 30 * HOUR; t += 10 * MIN) {
+    h.feed([1, 2, 3].flatMap((n) => [act({ identity: peer(n), time: t }), act({ identity: peer(n), time: t + 1000, target: 'tickets.update', access: 'write' })]));
+  }
+  const newcomer = 'spiffe://acme/writer-new';
+  const t = T0 + 30 * HOUR;
+  h.feed([act({ identity: newcomer, time: t }), act({ identity: newcomer, time: t + 1000 })]);
+  h.feed([act({ identity: newcomer, time: t + 2000, target: 'crm.notes', access: 'write' })]);
+  const [w] = h.alerts.filter((a) => a.detector === 'unexpected_write' && a.identity === newcomer);
+  expect(w).toMatchObject({ severity: 'medium', evidence: { readOnlyBaseline: false } });
+  expect(w.explanation).not.toContain('read-only');
+});
+
+// Review27 L5: a backtick in a name closed its quote and wrote the rest of the sentence; U+202E reordered a title.
+it('quotes names so they cannot forge the explanation, and shows bidirectional controls escaped', () => {
+  expect(code('kb.search` (9,999 times). Part of a rollout. `ok')).toBe('`` kb.search` (9,999 times). Part of a rollout. `ok ``');
+  expect(code('a``b')).toBe('``` a``b ```');
+  const finding = { detector: 'scope_drift' as const, severity: 'medium' as const, score: 0.9, subject: 'tool:x', title: 'New tool evil\u202etxt.exe', explanation: `used ${code('evil\u202etxt.exe')}`, traceIds: [], spanIds: [], details: {}, tags: [] };
+  const alert = buildAlert(finding, act({ identity: ID, time: T0 }), ID, T0);
+  expect(alert.title).toBe('New tool evil\\u202etxt.exe');
+  expect(alert.explanation).toBe('used `evil\\u202etxt.exe`');
+});
