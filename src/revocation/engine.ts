@@ -117,10 +117,7 @@ export class RevocationEngine {
     const match = matchRule(config.revocation.rules, alert, credential.type);
     if (!match) return undefined;
     const broker = this.brokers.get(match.rule.broker)!;
-    const owner = credential.id === null ? undefined : this.deps.owners?.notOwnedBy(credential.id, alert.identity);
-    const refusal = owner
-      ? `credential ${credential.id} was first presented by ${owner.identity} (peer group ${owner.peerGroups.join(', ')}): only an alert on the identity that presented it first revokes it`
-      : broker.refuses(credential);
+    const refusal = this.notOwned(credential.id, alert.identity) ?? broker.refuses(credential);
     const mode = config.revocation.mode;
     const status = refusal !== null ? 'not_revocable' : mode === 'enforce' ? 'pending' : 'dry_run';
     const rule = `revocation.rules[${match.index}] matched ${alert.detector} (${alert.severity}) on alert ${alert.id}`;
@@ -173,6 +170,14 @@ export class RevocationEngine {
     return { action: 'revoke', mode, revocationId: row.id };
   }
 
+  /** Why `identity`'s alerts may not revoke the credential another identity presented first, or null. */
+  private notOwned(credentialId: string | null, identity: string): string | null {
+    const owner = credentialId === null ? undefined : this.deps.owners?.notOwnedBy(credentialId, identity);
+    return owner
+      ? `credential ${credentialId} was first presented by ${owner.identity} (peer group ${owner.peerGroups.join(', ')}): only an alert on the identity that presented it first revokes it`
+      : null;
+  }
+
   /**
    * An operator's retry (`POST /v1/revocations/{id}/retry`, `vigil revocation retry`), once what stopped a
    * revocation is fixed: a broker that refused it permanently (a Vault token without the policy, a
@@ -193,6 +198,10 @@ export class RevocationEngine {
       this.deps.logger.info({ revocationId: id, broker: row.broker, by }, 'revocation retried by the operator: sending now');
       return { revocation: toRecord({ ...row, next_at: now, reason: `sending now (retried by the operator; before: ${row.reason})` }) };
     }
+    // Routed as its alert would be now: another identity's credential stays unrevoked (review28 H1: a
+    // retry of such a not_revocable record revoked the victim's token the ownership rule protects).
+    const notOwned = this.notOwned(row.credential_id, row.identity);
+    if (notOwned !== null) return { refused: `${notOwned}; revoke it by hand if it must go` };
     const match = matchRule(this.deps.config.revocation.rules, { detector: row.detector as Alert['detector'], severity: row.severity as Alert['severity'] }, row.credential_type);
     if (!match) return { refused: `no revocation rule matches it now (${row.detector}, ${row.severity}, credential type ${row.credential_type ?? 'unknown'})` };
     const broker = this.brokers.get(match.rule.broker)!;

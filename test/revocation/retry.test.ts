@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TEST_TOKEN, waitFor } from '../helpers/daemon.js';
 import { runCli as cli } from '../helpers/cli.js';
+import { encodeProtobuf, makeSpans } from '../helpers/otlp-payloads.js';
 import { BROKER_SECRET, raise } from '../sinks/fixtures.js';
 import { verifyStandardWebhook } from '../sinks/receivers.js';
 import { closedAfterEachTest, hookBroker, sleep, type RevocationDaemon } from './helpers.js';
@@ -21,6 +22,26 @@ async function retry(t: RevocationDaemon, id: string, token = TEST_TOKEN): Promi
 }
 
 describe('retrying a revocation', () => {
+  // Review28 H1: the retry routed a record by the rules only, so retrying the not_revocable record of an
+  // identity that named another's credential revoked the victim's token.
+  it('refuses to retry a revocation of a credential another identity presented first, calling nothing', async () => {
+    const b = await broker(() => ({ status: 204 }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const owner = 'spiffe://acme.example/ns/billing/sa/billing-1';
+    const spans = makeSpans([{ name: 'execute_tool crm.search', attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'crm.search' }, resource: { 'service.name': 'billing-agent', 'nhi.identity': owner, 'nhi.credential.id': 'tok-9' } }]);
+    await t.daemon.pipeline.ingest(encodeProtobuf(spans), 'protobuf', 'http');
+    await waitFor(() => t.actions.some((a) => a.identity === owner), 'the owner presenting it');
+    const id = raise(t.daemon, { credential: { id: 'tok-9', type: null } }).response!.revocationId;
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'not_revocable' }]);
+
+    const r = await retry(t, id);
+    expect(r.status).toBe(409);
+    expect(r.body).toMatchObject({ error: 'VIGIL_ERR_CONFLICT', message: expect.stringContaining(`credential tok-9 was first presented by ${owner}`) });
+    await sleep(200);
+    expect(b.received).toHaveLength(0);
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'not_revocable' }]);
+  });
+
   it('sends a revocation a broker refused again, with the same id, once the broker is fixed', async () => {
     let refuse = true;
     const b = await broker(() => ({ status: refuse ? 403 : 204 }));
