@@ -83,7 +83,7 @@ export class Pipeline {
   private readonly bulkInFlight = new Set<number>();
   private readonly bounds: QueueBounds;
   private nextId = 1;
-  private readonly awaitingCommit: Array<{ ticket: Ticket; outcome: Outcome }> = [];
+  private readonly awaitingCommit: Array<{ ticket: Ticket; outcome: Outcome; receiver: Receiver }> = [];
   private readonly replayWaiters = new Map<number, { resolve(bad: BadLine[]): void; reject(err: Error): void }>();
   private drainWaiter: { resolve(): void; reject(err: Error): void } | null = null;
   private idleWaiter: (() => void) | null = null;
@@ -270,7 +270,7 @@ export class Pipeline {
     this.inFlight.delete(d.id);
     this.bounds.release(entry.charge);
     if ('error' in d) entry.ticket.reject(errorFromWorker(d.error));
-    else this.awaitingCommit.push({ ticket: entry.ticket, outcome: { rejected: d.rejected, errorMessage: d.errorMessage } });
+    else this.awaitingCommit.push({ ticket: entry.ticket, outcome: { rejected: d.rejected, errorMessage: d.errorMessage }, receiver: entry.job.receiver });
   }
 
   private updateQueueMetrics(): void {
@@ -348,7 +348,12 @@ export class Pipeline {
       metrics.commitFailures.inc();
       // Once per outage, not once per commit (20 a second): the exporters' retries say the rest.
       if (this.storeHealthy) logger.error({ err }, 'store commit failed; exports are refused (retryable) until it succeeds');
-      for (const e of done) e.ticket.reject(new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit'));
+      for (const e of done) {
+        // Counted as refused (review28 M1: an outage's refusals showed under no reason); their spans stay
+        // counted as accepted, which says they were valid, and the exporter sends them again.
+        metrics.requestsRejected.inc({ receiver: e.receiver, reason: 'store_unavailable' });
+        e.ticket.reject(new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit'));
+      }
     } finally {
       stop();
       this.lastCommit = Date.now();

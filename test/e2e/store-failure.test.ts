@@ -51,7 +51,10 @@ it('refuses exports while the store cannot write, then stores and announces what
   expect((await fetch(`${d.apiUrl}/healthz`)).status).toBe(200);
   const notReady = await fetch(`${d.apiUrl}/readyz`);
   expect([notReady.status, await notReady.json()]).toEqual([503, { status: 'store_unavailable' }]);
-  expect(await (await api(d, '/metrics')).text()).toMatch(/^vigil_store_commit_failures_total [1-9]/m);
+  const metrics = await (await api(d, '/metrics')).text();
+  expect(metrics).toMatch(/^vigil_store_commit_failures_total [1-9]/m);
+  // The refused export is counted as refused, for the outage (review28 M1: it was counted under no reason).
+  expect(metrics).toMatch(/^vigil_requests_rejected_total\{receiver="http",reason="store_unavailable"\} 1$/m);
   expect(events.filter((e) => e.type === 'alert')).toEqual([]);
 
   d.daemon.db.pragma('query_only = 0');
