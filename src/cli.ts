@@ -8,6 +8,7 @@ import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js
 import type { Config } from './config/schema.js';
 import { exposureWarnings } from './config/exposure.js';
 import { UserError } from './errors.js';
+import { apiTokenProblem } from './api/token.js';
 import { createLogger } from './log.js';
 import { startDaemon, type Daemon } from './main.js';
 import { baselineCommand } from './cli-baseline.js';
@@ -100,6 +101,9 @@ async function replay(args: string[]): Promise<void> {
 function checkConfig(args: string[]): void {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = load(values.config);
+  // A rule of `serve` that needs no more than the config (review28 L9: check-config passed what serve refused).
+  const tokenProblem = apiTokenProblem(config.api.token, config.storage.path);
+  if (tokenProblem !== null) throw new UserError(tokenProblem);
   process.stdout.write(formatEffectiveConfig(config));
   // What each SSF receiver needs to verify the SETs (a YAML comment: the output stays the config).
   for (const b of config.revocation.brokers) {

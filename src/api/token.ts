@@ -21,10 +21,8 @@ export interface ApiToken {
  */
 export function resolveApiToken(configured: string | undefined, storagePath: string): ApiToken {
   if (configured) return { value: configured, file: null };
-  if (storagePath === ':memory:') {
-    // A generated token would be kept nowhere: no one could ever call the API, the stream or /metrics.
-    throw new UserError('api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:": there is no data folder to keep a generated token in');
-  }
+  const problem = apiTokenProblem(configured, storagePath);
+  if (problem !== null) throw new UserError(problem);
   const file = tokenFile(storagePath);
   const existing = readTokenFile(file);
   if (existing !== null) {
@@ -37,6 +35,17 @@ export function resolveApiToken(configured: string | undefined, storagePath: str
   makeFolders(path.dirname(file));
   fs.writeFileSync(file, value + '\n', { mode: 0o600 });
   return { value, file };
+}
+
+/**
+ * Why `serve` cannot have an API token with this config, or null (`check-config` says it before a start).
+ * A generated token needs a data folder to be kept in: with ":memory:", no one could ever call the API,
+ * the stream or /metrics.
+ */
+export function apiTokenProblem(configured: string | undefined, storagePath: string): string | null {
+  return !configured && storagePath === ':memory:'
+    ? 'api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:": there is no data folder to keep a generated token in'
+    : null;
 }
 
 /**

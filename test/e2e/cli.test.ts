@@ -258,10 +258,13 @@ describe('vigil serve', () => {
   it('an in-memory store without an API token is refused: a generated token would be kept nowhere', () => {
     const config = path.join(tmpDir(), 'config.yaml');
     fs.writeFileSync(config, 'storage: { path: ":memory:" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }\n');
-    const r = vigil(['serve', '--config', config], { VIGIL_API_TOKEN: '' });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('vigil: api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:"');
-    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // check-config says it before a start does (review28 L9: it passed what serve refused).
+    for (const command of ['serve', 'check-config']) {
+      const r = vigil([command, '--config', config], { VIGIL_API_TOKEN: '' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('vigil: api.token: set it (or VIGIL_API_TOKEN) when storage.path is ":memory:"');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('a storage.path that cannot be the store: one sentence naming storage.path, exit 1, no stack trace', () => {
