@@ -7,7 +7,9 @@
  * Two windows (the short `window`, then `sustainedWindow`, where a loop too slow for the short one adds
  * up) and, in each, two judgements: the identity's share as a whole, and the failing tool or target's
  * share against its own usual share, so that many other calls in the same minutes (cheap reads made to
- * pad the window) do not dilute a loop on one target. The subject is the failing tool or target.
+ * pad the window) do not dilute a loop on one target. The subject is the failing tool or target. A storm
+ * of calls to a target that usually fails as often is raised by the identity's share alone, at medium
+ * at most, saying so. Only what the baseline learned of a window is taken out of its usual shares.
  */
 import { cumulativeStdNormalProbability } from 'simple-statistics';
 import { failuresKey, SEP } from '../baselines/keys.js';
