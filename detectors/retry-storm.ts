@@ -79,10 +79,10 @@ function inWindow(input: DetectorInput, window: OutcomeWindow, minEvents: number
 
   // The failing subject first, the more precise account.
   const key = subjectKey(action, scope);
-  const mine = key === null ? null : usualOn(key);
+  const here = key === null ? null : window.subject(key);
+  const mine = here !== null && here.bad >= minEvents ? usualOn(key!) : null;
   if (mine !== null) {
-    const here = window.subject(key!);
-    const alone = here.bad >= minEvents ? judge(here.bad, here.actions, mine.share, zScore) : null;
+    const alone = judge(here!.bad, here!.actions, mine.share, zScore);
     if (alone) return finding(input, window, alone, key!, { subject: mine });
   }
   if (window.bad < minEvents) return null;
