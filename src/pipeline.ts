@@ -349,8 +349,7 @@ export class Pipeline {
       // Once per outage, not once per commit (20 a second): the exporters' retries say the rest.
       if (this.storeHealthy) logger.error({ err }, 'store commit failed; exports are refused (retryable) until it succeeds');
       for (const e of done) {
-        // Counted as refused (review28 M1: an outage's refusals showed under no reason); their spans stay
-        // counted as accepted, which says they were valid, and the exporter sends them again.
+        // Counted as refused (review28 M1); its spans, valid, stay counted as accepted, and come again.
         metrics.requestsRejected.inc({ receiver: e.receiver, reason: 'store_unavailable' });
         e.ticket.reject(new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit'));
       }
