@@ -31,19 +31,20 @@ export function countedNote(halfLifeMs: number): string {
 }
 
 /**
- * A name (tool, target, host...) as explanations quote it: in backticks, and in double ones with spaces
- * when it holds a backtick (CommonMark), so a name cannot close its quote and write the rest of the
- * sentence; control and bidirectional characters shown as escapes, so a name cannot reorder what is
- * displayed (U+202E made `evil\u202Etxt.exe` read "evilexe.txt"). Review27 L5.
+ * A name (tool, target, host...) as explanations quote it: in backticks, and in a longer fence with spaces
+ * when it holds backticks (CommonMark), so a name cannot close its quote and write the rest of the
+ * sentence (review27 L5). Control characters are escaped for the whole alert (`visible`, in buildAlert).
  */
 export function code(name: string): string {
-  const shown = visible(name);
-  if (!shown.includes('`')) return `\`${shown}\``;
-  const fence = '`'.repeat(Math.max(...shown.match(/`+/g)!.map((run) => run.length)) + 1);
-  return `${fence} ${shown} ${fence}`;
+  if (!name.includes('`')) return `\`${name}\``;
+  const fence = '`'.repeat(Math.max(...name.match(/`+/g)!.map((run) => run.length)) + 1);
+  return `${fence} ${name} ${fence}`;
 }
 
-/** `text` with control and bidirectional formatting characters shown as `\u` escapes (titles). */
+/**
+ * `text` with control and bidirectional formatting characters shown as `\u` escapes, so a span-controlled
+ * name cannot reorder what an analyst reads (U+202E made `evil\u202Etxt.exe` read "evilexe.txt").
+ */
 export function visible(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

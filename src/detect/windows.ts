@@ -109,14 +109,12 @@ class Bucket {
   }
 
   /** Adds each subject's actions and failures + retries to `into`. */
-  addSubjects(into: Map<string, [number, number]>): void {
+  addSubjects(into: Map<string, { actions: number; bad: number }>): void {
     this.names.forEach((s, i) => {
-      const sum = into.get(s);
-      if (sum === undefined) into.set(s, [this.counts[2 * i], this.counts[2 * i + 1]]);
-      else {
-        sum[0] += this.counts[2 * i];
-        sum[1] += this.counts[2 * i + 1];
-      }
+      const sum = into.get(s) ?? { actions: 0, bad: 0 };
+      sum.actions += this.counts[2 * i];
+      sum.bad += this.counts[2 * i + 1];
+      into.set(s, sum);
     });
   }
 
@@ -165,9 +163,9 @@ abstract class BucketWindow implements OutcomeWindow {
   }
 
   get bySubject(): ReadonlyMap<string, SubjectOutcome> {
-    const sums = new Map<string, [number, number]>();
+    const sums = new Map<string, { actions: number; bad: number }>();
     for (const b of this.counted()) b.addSubjects(sums);
-    return new Map([...sums].map(([s, [actions, bad]]) => [s, { actions, bad }]));
+    return sums;
   }
 
   subject(s: string, learned = false): SubjectOutcome {
