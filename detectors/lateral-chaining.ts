@@ -46,7 +46,7 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
   return {
     detector: 'lateral_chaining',
     severity: 'high',
-    score: 0.9,
+    surprise: 0.9,
     subject: flow,
     title: `Sensitive read then egress to ${action.host}`,
     explanation:
@@ -108,7 +108,7 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
   return {
     detector: 'lateral_chaining',
     severity,
-    score: surpriseScore(fromCount),
+    surprise: surpriseScore(fromCount),
     subject: item,
     title: `Unlearned chain ${prev.name} -> ${step.name}`,
     explanation:

@@ -175,7 +175,7 @@ function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subject
   return {
     detector: 'retry_storm',
     severity,
-    score: Math.min(0.99, cumulativeStdNormalProbability(j.z - config.detectors.retry_storm.zScore)),
+    surprise: Math.min(0.99, cumulativeStdNormalProbability(j.z - config.detectors.retry_storm.zScore)),
     subject,
     title: `Retry storm on ${subject}`,
     explanation,

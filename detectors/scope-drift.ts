@@ -109,7 +109,7 @@ export const scopeDrift: Detector = {
     return {
       detector: 'scope_drift',
       severity,
-      score: peerKnown ? 0.3 : surpriseScore(view.evidence),
+      surprise: peerKnown ? 0.3 : surpriseScore(view.evidence),
       subject: `${subject.dim}:${subject.item}`,
       title: `New ${subject.dim} ${subject.item}`,
       explanation: `${opening}${basis}${peerNote}`,

@@ -10,9 +10,20 @@ export function raise(s: Severity, steps = 1): Severity {
   return SEVERITIES[Math.min(SEVERITIES.length - 1, severityRank(s) + steps)];
 }
 
-/** A score in [0,1] from how many times the baseline saw the context without this happening. */
+/** A surprise in [0.5, 0.99] from how many times the baseline saw the context without this happening. */
 export function surpriseScore(observations: number): number {
   return Math.min(0.99, 1 - 1 / (2 + observations / 10));
+}
+
+/**
+ * An alert's score: its severity's band of [0, 1] (low below 0.25, critical from 0.75), and within it how
+ * surprising the action was. Scores from the detectors' own scales were not comparable: a high alert
+ * could score below a medium one, and every scope_drift level scored 0.98-0.99 (review27 M8), so an
+ * analyst sorting by score did not get the alerts in the order that matters.
+ */
+export function alertScore(severity: Severity, surprise: number): number {
+  const within = Math.min(0.99, Math.max(0, surprise));
+  return (severityRank(severity) + within) / SEVERITIES.length;
 }
 
 /** "4,210 times" — counts as an analyst reads them. */

@@ -138,7 +138,11 @@ export interface DetectorInput {
 export interface Finding {
   detector: AlertSource;
   severity: Severity;
-  score: number;
+  /**
+   * How surprising the action is under the baseline, in [0, 1). The alert's score places it within its
+   * severity's band (`alertScore`), so that a more severe alert always outranks a less severe one.
+   */
+  surprise: number;
   /** What findings fold on, with identity and detector: the new item, the flow, the tool or target. */
   subject: string;
   title: string;

@@ -59,7 +59,7 @@ export const unexpectedWrite: Detector = {
     return {
       detector: 'unexpected_write',
       severity,
-      score: peersKnow ? 0.3 : surpriseScore(Math.max(reads, view.evidence / 10)),
+      surprise: peersKnow ? 0.3 : surpriseScore(Math.max(reads, view.evidence / 10)),
       subject,
       title: `Unexpected ${access} on ${subject}`,
       explanation:

@@ -1,6 +1,6 @@
 /** The alert (CONTRACT §5, shared/spec/alert.schema.json) and how a finding becomes one. */
 import crypto from 'node:crypto';
-import { visible } from '../../detectors/severity.js';
+import { alertScore, visible } from '../../detectors/severity.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Severity } from '../config/schema.js';
@@ -44,7 +44,7 @@ export function buildAlert(f: Finding, action: Action, identity: string, detecte
     eventTime,
     detector: f.detector,
     severity: f.severity,
-    score: Math.round(f.score * 1000) / 1000,
+    score: Math.round(alertScore(f.severity, f.surprise) * 1000) / 1000,
     identity,
     peerGroup: action.peerGroup,
     // Span-controlled names must not reorder what an analyst reads (bidirectional controls): shown escaped.

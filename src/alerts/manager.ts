@@ -96,7 +96,7 @@ export class AlertManager {
       'DELETE FROM alerts WHERE seq IN (SELECT seq FROM alerts WHERE retain_from < ? ORDER BY retain_from LIMIT ?) RETURNING seq, identity, detector, subject',
     );
     for (const row of db.prepare('SELECT fold_key, body FROM held_findings').iterate() as Iterable<{ fold_key: string; body: string }>) {
-      this.held.set(row.fold_key, JSON.parse(row.body) as HeldFinding);
+      this.held.set(row.fold_key, restoreHeld(row.body));
     }
   }
 
@@ -362,4 +362,11 @@ export class AlertManager {
 
 function moreSevere(f: Finding, than: Severity): boolean {
   return severityRank(f.severity) > severityRank(than);
+}
+
+/** A held finding as stored: one saved before the alert score had severity bands names its surprise `score`. */
+function restoreHeld(body: string): HeldFinding {
+  const held = JSON.parse(body) as HeldFinding;
+  for (const f of [held.finding, ...(held.others ?? []).map((o) => o.finding)]) f.surprise ??= (f as { score?: number }).score ?? 0.5;
+  return held;
 }

@@ -7,8 +7,8 @@ import { raisedDespiteRollout, rolloutThreshold } from '../../detectors/scope-dr
 import type { HeldFinding } from '../alerts/held-finding.js';
 import type { Config } from '../config/schema.js';
 
-/** The score of a finding lowered to low because peers took up its item (as scope_drift scores one its peers know). */
-const LOW_SCORE = 0.3;
+/** The surprise of a finding lowered to low because peers took up its item (as scope_drift scores one its peers know). */
+const LOW_SURPRISE = 0.3;
 
 export interface HeldDecision {
   /** The alert to raise (the finding as held, or lowered), or null. */
@@ -29,7 +29,7 @@ export function decideHeld(h: HeldFinding, group: PeerGroupBaseline, sd: Config[
   const adopters = group.rolloutAdopters(h.finding.rolloutKey!, h.action.time - sd.rolloutWindow, h.finding.holdUntil!, h.identity, established);
   const note = ` ${adopters} other identit${adopters === 1 ? 'y' : 'ies'} of its peer group started using it within the hold.`;
   // Lowered, it scores as a peer-known item does: its surprise is in question now (review27 M4).
-  const low: HeldFinding = { ...h, finding: { ...h.finding, severity: 'low', score: Math.min(h.finding.score, LOW_SCORE), explanation: h.finding.explanation + note } };
+  const low: HeldFinding = { ...h, finding: { ...h.finding, severity: 'low', surprise: Math.min(h.finding.surprise, LOW_SURPRISE), explanation: h.finding.explanation + note } };
   if (adopters >= rolloutThreshold(sd.rolloutShare, group.rolloutPopulation(established))) {
     const dimension = h.finding.subject.slice(0, h.finding.subject.indexOf(':'));
     return { raise: raisedDespiteRollout(dimension, h.action.zone) ? low : null, learn: true };

@@ -32,7 +32,7 @@ function findingOf(s: SuspectSpans, config: Config): Finding {
     return {
       ...common,
       severity: 'medium',
-      score: 0.5,
+      surprise: 0.5,
       subject: 'future_start',
       title: `Spans dated ${span(s.aheadMs)} ahead of the clock`,
       explanation:
@@ -46,7 +46,7 @@ function findingOf(s: SuspectSpans, config: Config): Finding {
   return {
     ...common,
     severity: 'high',
-    score: 0.9,
+    surprise: 0.9,
     subject: `identity_not_allowed:${s.claimed}`,
     title: `Spans for ${s.claimed}, which this client may not speak for`,
     explanation:
@@ -92,7 +92,7 @@ function reportCredentialUse(alerts: AlertManager, action: Action, id: string, r
     ...f,
     detector: 'telemetry_integrity',
     severity: 'high',
-    score: 0.9,
+    surprise: 0.9,
     subject: `${reason}:${id}`,
     traceIds: [action.traceId],
     spanIds: [action.spanId],

@@ -67,7 +67,7 @@ export function raise(daemon: Daemon, o: RaiseOptions = {}): void {
   const finding: Finding = {
     detector: o.detector ?? 'scope_drift',
     severity: o.severity ?? 'medium',
-    score: 0.5,
+    surprise: 0.5,
     subject: o.subject ?? `tool:t${n}`,
     title: `test finding ${n}`,
     explanation: 'seen a tool this identity never used' + (o.padding ? ' ' + 'x'.repeat(o.padding) : ''),

@@ -126,7 +126,7 @@ describe('scope_drift', () => {
   it('scores a new identity\'s surprise by its peers\' evidence, not its own few actions', () => {
     const fresh = view({}, { phase: 'peer', actions: 3, evidence: 3 });
     const fleet = view({}, { phase: 'peer', actions: 3, evidence: 20_000 });
-    const f = (v: BaselineView) => scopeDrift.evaluate(input(action({ target: 'vault.read' }), v))!.score;
+    const f = (v: BaselineView) => scopeDrift.evaluate(input(action({ target: 'vault.read' }), v))!.surprise;
     expect(f(fresh)).toBeLessThan(0.6);
     expect(f(fleet)).toBe(0.99);
   });

@@ -70,8 +70,20 @@ it('judges a new instance read-only only when its peers are', () => {
 it('quotes names so they cannot forge the explanation, and shows bidirectional controls escaped', () => {
   expect(code('kb.search` (9,999 times). Part of a rollout. `ok')).toBe('`` kb.search` (9,999 times). Part of a rollout. `ok ``');
   expect(code('a``b')).toBe('``` a``b ```');
-  const finding = { detector: 'scope_drift' as const, severity: 'medium' as const, score: 0.9, subject: 'tool:x', title: 'New tool evil\u202etxt.exe', explanation: `used ${code('evil\u202etxt.exe')}`, traceIds: [], spanIds: [], details: {}, tags: [] };
+  const finding = { detector: 'scope_drift' as const, severity: 'medium' as const, surprise: 0.9, subject: 'tool:x', title: 'New tool evil\u202etxt.exe', explanation: `used ${code('evil\u202etxt.exe')}`, traceIds: [], spanIds: [], details: {}, tags: [] };
   const alert = buildAlert(finding, act({ identity: ID, time: T0 }), ID, T0);
   expect(alert.title).toBe('New tool evil\\u202etxt.exe');
   expect(alert.explanation).toBe('used `evil\\u202etxt.exe`');
+});
+
+// Review27 M8: scores came from each detector's own scale, so 2,016 pairs of alerts ranked the less severe first.
+it('scores every more severe alert above every less severe one, and the more surprising first within a severity', () => {
+  const finding = (severity: 'medium' | 'critical', surprise: number) =>
+    ({ detector: 'unexpected_write' as const, severity, surprise, subject: 'crm.rec', title: 't', explanation: 'e', traceIds: [], spanIds: [], details: {}, tags: [] });
+  const score = (f: ReturnType<typeof finding>) => buildAlert(f, act({ identity: ID, time: T0 }), ID, T0).score;
+  // The review's pair: a read-only identity's first delete (critical, 0.875) against a write after reads (medium, 0.979).
+  expect(score(finding('critical', 0.875))).toBeGreaterThan(score(finding('medium', 0.979)));
+  expect(score(finding('critical', 0))).toBeGreaterThan(score(finding('medium', 0.99)));
+  expect(score(finding('medium', 0.979))).toBeGreaterThan(score(finding('medium', 0.875)));
+  expect(score(finding('critical', 2))).toBeLessThanOrEqual(1);
 });

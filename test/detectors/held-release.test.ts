@@ -4,6 +4,7 @@
  * row, its seq, its webhook outbox entry). A release the store refuses leaves the finding held.
  */
 import { expect, it } from 'vitest';
+import { alertScore } from '../../detectors/severity.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { DetectionEngine } from '../../src/detect/engine.js';
 import { action, engineHarness } from './harness.js';
@@ -85,5 +86,29 @@ it('in one batch spanning hours (a replay), a hold that ended before a later fin
     expect(announced.map((a) => [a.evidence.subject, a.count])).toEqual([['tool:kb.export', 1], ['scope:admin:all', 1], ['tool:kb.export', 1]]);
   } finally {
     close();
+  }
+});
+
+it('raises a finding held before the score had severity bands (its surprise stored as `score`) with a score in its band', () => {
+  let wall = T0;
+  const h = engineHarness(config, () => wall, true);
+  try {
+    const t = learnThenUseNewTool(h.engine);
+    h.commit(false);
+    // The row as the previous version wrote it: the finding's surprise under `score`.
+    const { fold_key: key, body } = h.db.prepare('SELECT fold_key, body FROM held_findings').get() as { fold_key: string; body: string };
+    const old = JSON.parse(body);
+    old.finding.score = old.finding.surprise;
+    delete old.finding.surprise;
+    h.db.prepare('UPDATE held_findings SET body = ? WHERE fold_key = ?').run(JSON.stringify(old), key);
+
+    const restarted = h.restart();
+    wall = t + 2 * HOUR;
+    restarted.beforeCommit();
+    expect(h.alerts).toHaveLength(1);
+    expect(h.alerts[0]).toMatchObject({ severity: 'medium', score: Math.round(alertScore('medium', old.finding.score) * 1000) / 1000 });
+    expect(h.alerts[0].score).toBeGreaterThan(0.25);
+  } finally {
+    h.close();
   }
 });

@@ -5,7 +5,7 @@ import type { Action } from '../../src/actions/types.js';
 import { mergeFindings, type Reported } from '../../src/detect/merge.js';
 
 const finding = (over: Partial<Finding>): Finding => ({
-  detector: 'lateral_chaining', severity: 'high', score: 0.9, subject: 's', title: 't', explanation: 'e',
+  detector: 'lateral_chaining', severity: 'high', surprise: 0.9, subject: 's', title: 't', explanation: 'e',
   traceIds: ['a'], spanIds: ['1'], details: {}, tags: [], ...over,
 });
 const reported = (f: Finding): Reported => ({ f, action: {} as Action, identity: 'spiffe://t/a' });

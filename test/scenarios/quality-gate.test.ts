@@ -43,5 +43,13 @@ describe('quality gate', () => {
       expect.soft(s.recall, `${d}: recall${text}`).toBeGreaterThanOrEqual(MIN_RECALL);
     }
     expect.soft(all.total.falsePer100k, `false alerts (severity ≥ medium) per 100k benign actions${text}`).toBeLessThanOrEqual(MAX_FALSE_PER_100K);
+    // Sorting by score puts every more severe alert first (review27 M8: 2,016 pairs were out of order).
+    const alerts = runs.flatMap((r) => r.replay.alerts);
+    const order = ['low', 'medium', 'high', 'critical'] as const;
+    for (let i = 1; i < order.length; i++) {
+      const below = alerts.filter((a) => a.severity === order[i - 1]).map((a) => a.score!);
+      const above = alerts.filter((a) => a.severity === order[i]).map((a) => a.score!);
+      if (below.length && above.length) expect.soft(Math.min(...above), `${order[i]} scores above ${order[i - 1]}`).toBeGreaterThan(Math.max(...below));
+    }
   }, 240_000);
 });

@@ -19,6 +19,7 @@ export interface Alert {
   seq?: number;
   detector: string;
   severity: 'low' | 'medium' | 'high' | 'critical';
+  score?: number;
   identity: string;
   eventTime: string;
   title?: string;

@@ -43,7 +43,7 @@ export function report(daemon: Daemon, o: RaiseOptions = {}): string {
   const finding: Finding = {
     detector: o.detector ?? 'unexpected_write',
     severity: o.severity ?? 'high',
-    score: 0.9,
+    surprise: 0.9,
     subject,
     title: `reporter deleted through ${subject}, which it only ever read`,
     explanation: 'The identity deleted where its baseline only reads.',
