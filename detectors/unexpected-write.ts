@@ -1,7 +1,8 @@
 /**
  * unexpected_write: the identity writes, deletes or executes on a target or with a tool where its baseline
  * only reads (or where it has no history), or writes at all when its baseline is read-only.
- * The subject is the tool or target written to.
+ * Findings fold on the tool or target with the class (`crm.rec|delete`), as an operator allows it: folded
+ * on the target alone, the writes after a delete counted as deletes (review27 M9).
  */
 import type { Severity } from '../src/config/schema.js';
 import { accessItem, accessKey } from '../baselines/keys.js';
@@ -27,6 +28,7 @@ export const unexpectedWrite: Detector = {
     const access = action.access;
     if (!access || access === 'read' || action.kind === 'model') return null;
     const subject = action.target;
+    const item = accessItem(subject, access);
     const classKey = accessKey(subject, access);
     if (view.own(classKey) > 0) return null;
     const peersDoing = view.peers(classKey);
@@ -60,7 +62,7 @@ export const unexpectedWrite: Detector = {
       detector: 'unexpected_write',
       severity,
       surprise: peersKnow ? 0.3 : surpriseScore(Math.max(reads, view.evidence / 10)),
-      subject,
+      subject: item,
       title: `Unexpected ${access} on ${subject}`,
       explanation:
         (action.accessBy
@@ -78,7 +80,7 @@ export const unexpectedWrite: Detector = {
         phase: view.phase,
         // What an operator allows to make this normal (`vigil baseline allow IDENTITY access ITEM`, or
         // POST /v1/identities/{identity}/allow with `{"items": allow}`).
-        allow: [{ dimension: 'access', item: accessItem(subject, access) }],
+        allow: [{ dimension: 'access', item }],
       },
       tags: ['OWASP-ASI02', 'OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
     };

@@ -35,7 +35,7 @@ it('an action backdated past time.lateness is judged, and what it raised is not 
   // Starts 10 minutes before the identity's latest action: late by twice the 5 minute lateness.
   feed([act({ identity: 'agent-a', time: t, target: 'shell.exec', access: 'execute' })]);
   expect(h.engine.late).toBe(1);
-  expect(summary()).toEqual(['unexpected_write agent-a shell.exec']);
+  expect(summary()).toEqual(['unexpected_write agent-a shell.exec|execute']);
   h.engine.finish(); // the new tool was held for a possible rollout; none came
   expect(summary()).toContain('scope_drift agent-a tool:shell.exec');
   expect(h.engine.baselines.peek('agent-a')!.counters.has('tool\u0000shell.exec')).toBe(false);
@@ -209,9 +209,10 @@ it('a more severe finding on a subject a milder alert holds is raised as an aler
   feed([act({ identity: 'agent-w', time: t + 6 * MIN, access: 'write' })]);
   const writes = h.alerts.filter((a) => a.detector === 'unexpected_write');
   expect(writes.map((a) => [a.severity, a.title, a.count])).toEqual([
-    ['high', 'Unexpected write on crm.search', 1],
-    ['critical', 'Unexpected delete on crm.search', 2], // the write after it folds into the open, more severe alert
+    ['high', 'Unexpected write on crm.search', 2], // the write after the delete folds into the write's alert (review27 M9)
+    ['critical', 'Unexpected delete on crm.search', 1],
   ]);
+  expect(writes.map((a) => a.evidence.subject)).toEqual(['crm.search|write', 'crm.search|delete']);
 });
 
 // Regression (review20 F19): the class another identity's span gave a tool was charged to the tool's identity
@@ -222,8 +223,8 @@ it("a tool's write made by the service serving it is raised on the tool, naming 
   feed([act({ identity: 'agent-r', time: t + MIN, target: 'crm.update', access: 'write', credential: { id: 'tok-r', type: 'oauth_jti' } })]);
   const writes = h.alerts.filter((a) => a.detector === 'unexpected_write');
   expect(writes.map((a) => [a.evidence.subject, a.evidence.accessBy, a.evidence.credential])).toEqual([
-    ['crm.search', 'tickets-svc', undefined],
-    ['crm.update', undefined, { id: 'tok-r', type: 'oauth_jti' }], // its own write still names its credential
+    ['crm.search|delete', 'tickets-svc', undefined],
+    ['crm.update|write', undefined, { id: 'tok-r', type: 'oauth_jti' }], // its own write still names its credential
   ]);
   expect(writes[0].explanation).toMatch(/^agent-r's `crm.search` led to a delete by tickets-svc, which served it\./);
 });
