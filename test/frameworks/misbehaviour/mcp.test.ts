@@ -91,7 +91,7 @@ describe('MCP client and server misbehaving', () => {
 
     const alert = await expectAlert(t, { detector: 'unexpected_write', identity: SERVER, misbehaving: new Set(live.map((a) => a.spanId)), mustCite: [del.spanId] });
     expect(alert.severity).toBe('high');
-    expect(alert.evidence.subject).toBe('127.0.0.1/files/report.txt');
+    expect(alert.evidence.subject).toBe('127.0.0.1/files/report.txt|delete');
     expect(alert.evidence.traceIds).toEqual([agentDelete.traceId]);
     expect(alert.explanation).toMatch(/It read `127\.0\.0\.1\/files\/report\.txt` \d+ times over \d+ hours \(counting recent uses more: each halves in weight every 14 days\) and never deleted it/);
     // The agent did nothing new (it deletes files through this server every run): no alert about it.
