@@ -23,7 +23,15 @@ export function mergeFindings(x: Reported, y: Reported): Reported {
   const yLeads = rank(y) > rank(x) || (rank(y) === rank(x) && significance(y) < significance(x));
   const [lead, other] = yLeads ? [y, x] : [x, y];
   const union = (p: string[], q: string[]) => [...new Set([...p, ...q])];
-  const f: Finding = { ...lead.f, traceIds: union(lead.f.traceIds, other.f.traceIds), spanIds: union(lead.f.spanIds, other.f.spanIds) };
+  // The other's evidence and allow items are in the alert, so its text names what it found (review27 L4: a
+  // sensitive egress's alert carried an unlearned chain, in its spans and allow list, that it never mentioned).
+  const also = other.f.title === lead.f.title ? '' : ` The same step also shows ${other.f.title[0].toLowerCase()}${other.f.title.slice(1)}.`;
+  const f: Finding = {
+    ...lead.f,
+    explanation: lead.f.explanation + also,
+    traceIds: union(lead.f.traceIds, other.f.traceIds),
+    spanIds: union(lead.f.spanIds, other.f.spanIds),
+  };
   // The items an operator allows to make the step normal are every merged finding's (a tool's delete and
   // its HTTP call's), not only the lead's: allowing what the alert names must quiet the whole step.
   for (const list of ['newItems', 'allow'] as const) {

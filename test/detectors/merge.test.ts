@@ -11,8 +11,8 @@ const finding = (over: Partial<Finding>): Finding => ({
 const reported = (f: Finding): Reported => ({ f, action: {} as Action, identity: 'spiffe://t/a' });
 
 describe('merging findings about one step', () => {
-  const transition = reported(finding({ subject: 'tool:alerts.list -> tool:github.push', details: { rule: 'transition' }, traceIds: ['t2'], spanIds: ['s1', 's2'] }));
-  const flow = reported(finding({ subject: 'vault.read => pastebin.com', details: { rule: 'sensitive_egress' }, traceIds: ['t1', 't2'], spanIds: ['s0', 's3'] }));
+  const transition = reported(finding({ subject: 'tool:alerts.list -> tool:github.push', title: 'Unlearned chain alerts.list -> github.push', explanation: 'Went from alerts.list to github.push.', details: { rule: 'transition' }, traceIds: ['t2'], spanIds: ['s1', 's2'] }));
+  const flow = reported(finding({ subject: 'vault.read => pastebin.com', title: 'Sensitive read then egress to pastebin.com', explanation: 'Read vault.read, then sent to pastebin.com.', details: { rule: 'sensitive_egress' }, traceIds: ['t1', 't2'], spanIds: ['s0', 's3'] }));
 
   it('the more severe leads, the evidence of both is kept', () => {
     const low = reported(finding({ severity: 'medium', subject: 'low' }));
@@ -29,6 +29,8 @@ describe('merging findings about one step', () => {
       expect(merged.f.subject).toBe('vault.read => pastebin.com');
       expect(merged.f.traceIds.sort()).toEqual(['t1', 't2']);
       expect(merged.f.spanIds.sort()).toEqual(['s0', 's1', 's2', 's3']);
+      // Review27 L4: the chain's spans and allow items are in the alert, so its text names the chain too.
+      expect(merged.f.explanation).toBe('Read vault.read, then sent to pastebin.com. The same step also shows unlearned chain alerts.list -> github.push.');
     }
   });
 
