@@ -70,6 +70,8 @@ it('shows an alert in detail, and filters by severity', async () => {
   await page.locator('#alerts tr').last().click();
   await expect.poll(() => page.textContent('#detail-title')).toMatch(/^test finding \d+$/);
   expect(await page.textContent('#detail-explanation')).toBe('seen a tool this identity never used');
+  // The score within its severity's band: high, surprise 0.5 (test/api/helpers.ts).
+  expect(await page.textContent('#detail-meta')).toMatch(/^scope_drift · high \(score 0\.625\) · /);
   expect(JSON.parse((await page.textContent('#detail-evidence'))!)).toMatchObject({ subject: 'tool:evil' });
   await page.selectOption('#min-severity', 'high');
   await expect.poll(() => rows().count()).toBe(2); // the medium one is hidden

@@ -15,6 +15,7 @@ interface AlertView {
   eventTime: string;
   detector: string;
   severity: string;
+  score: number;
   identity: string;
   title: string;
   explanation: string;
@@ -93,7 +94,7 @@ function select(id: string): void {
   byId('detail').hidden = false;
   byId('detail-title').textContent = a.title;
   byId('detail-explanation').textContent = a.explanation;
-  byId('detail-meta').textContent = `${a.detector} · ${a.severity} · ${a.identity} · seen ${a.count} time(s) · alert ${a.id}`;
+  byId('detail-meta').textContent = `${a.detector} · ${a.severity} (score ${a.score}) · ${a.identity} · seen ${a.count} time(s) · alert ${a.id}`;
   const revocation = a.response?.revocationId ? revocations.get(a.response.revocationId) : undefined;
   byId('detail-response').textContent = a.response
     ? `Response: ${a.response.action ?? ''} (${a.response.mode ?? ''})${revocation ? ` — revocation ${revocation.status}: ${revocation.reason}` : ''}`
