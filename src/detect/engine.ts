@@ -138,11 +138,11 @@ export class DetectionEngine implements Stage {
     const scope = scopeItems(a);
     const own = this.windows.of(a.identity);
     const bad = a.failed || a.retry;
-    // Late actions have retry windows of their own, in their own event time (Windows.lateRetry). A subject
+    // Late actions have retry windows of their own, in their own event time (IdentityWindows.lateRetry). A subject
     // is counted by its baseline key, by which retry_storm finds its usual share.
     const subjectAsKey = subjectKey(a, scope);
     const subject = subjectAsKey ?? a.target;
-    const retry = (late ? own.lateRetry() : own.retry).add(a.time, bad, subject);
+    const retry = (late ? this.windows.lateRetry(a.identity, own) : own.retry).add(a.time, bad, subject);
     const window = retry.short;
     const sustainedWindow = retry.sustained;
     const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;

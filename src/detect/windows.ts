@@ -47,14 +47,14 @@ class Bucket {
 
   constructor(readonly start: number) {}
 
-  /** Counts one action. */
-  count(bad: boolean, subject: string): void {
+  /** Counts one action; past `maxSubjects` subjects, a new one counts only towards the whole. */
+  count(bad: boolean, subject: string, maxSubjects = MAX_SUBJECTS): void {
     this.actions++;
     if (bad) this.bad++;
     let i = this.indexOf(subject);
     if (i < 0) {
       i = this.names.length;
-      if (i >= MAX_SUBJECTS) return;
+      if (i >= maxSubjects) return;
       if (this.index === null) {
         this.names = appended(this.names, subject);
         this.counts = appended(this.counts, 0, 0);
@@ -226,8 +226,14 @@ export class RetryWindow extends BucketWindow {
   }
 }
 
-/** Buckets a late-action window keeps (a day of 1-minute buckets at the default 5-minute window). */
-const LATE_BUCKETS = 1440;
+/**
+ * Buckets a late-action window keeps (an hour of 1-minute buckets at the default 5-minute window, 12 hours
+ * of the sustained window's), and subjects per bucket. A day of buckets, 64 subjects each, cost up to
+ * 8.6 MB an identity, kept until it was forgotten: a Collector's backlog after an outage, replayed late for
+ * every identity at once, could take gigabytes (review29 #1).
+ */
+const LATE_BUCKETS = 60;
+const LATE_SUBJECTS = 16;
 
 /**
  * The retry window of an identity's late actions (behind it by more than `time.lateness`), in their own
@@ -247,11 +253,12 @@ export class LateRetryWindow extends BucketWindow {
     const n = Math.floor(time / width);
     let b = this.buckets.get(n);
     if (!b) {
+      // The oldest goes before the new one comes, so an action older than all kept still counts.
+      if (this.buckets.size >= LATE_BUCKETS) this.buckets.delete(Math.min(...this.buckets.keys()));
       b = new Bucket(n * width);
       this.buckets.set(n, b);
-      if (this.buckets.size > LATE_BUCKETS) this.buckets.delete(Math.min(...this.buckets.keys()));
     }
-    b.count(bad, subject);
+    b.count(bad, subject, LATE_SUBJECTS);
     this.at = n;
     return this;
   }
@@ -328,6 +335,12 @@ export class SensitiveReads {
 
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
+/**
+ * Identities whose late-action windows are kept; those least recently late are dropped first. Under a
+ * backlog late for more identities than this, their late storms are counted from their latest late
+ * actions only: a bound on memory (~200 MB at the worst, 60 buckets of 16 subjects in each of 2 windows).
+ */
+const MAX_LATE_WINDOWS = 2_000;
 
 /** One identity's windows. */
 export class Windows {
@@ -354,11 +367,18 @@ export class Windows {
   lateRetry(): RetryWindows {
     return (this.late ??= new RetryWindows(this.retrySettings.window, this.retrySettings.sustainedWindow, true));
   }
+
+  /** Drops the late windows (IdentityWindows keeps MAX_LATE_WINDOWS identities' of them). */
+  dropLate(): void {
+    this.late = null;
+  }
 }
 
 /** The windows of the most recently active identities (MAX_WINDOWS of them). */
 export class IdentityWindows {
   private readonly byIdentity = new Map<string, Windows>();
+  /** The identities holding late windows, least recently late first. */
+  private readonly lateHolders = new Map<string, Windows>();
   private touches = 0;
 
   constructor(
@@ -385,7 +405,21 @@ export class IdentityWindows {
     return w;
   }
 
+  /** The late windows of `identity` (its windows `w`): those of the identities least recently late go first. */
+  lateRetry(identity: string, w: Windows): RetryWindows {
+    // Late actions are few: moving the identity to the back at each costs little.
+    if (!this.lateHolders.delete(identity) && this.lateHolders.size >= MAX_LATE_WINDOWS) {
+      const [oldest, windows] = this.lateHolders.entries().next().value!;
+      windows.dropLate();
+      this.lateHolders.delete(oldest);
+    }
+    this.lateHolders.set(identity, w);
+    return w.lateRetry();
+  }
+
   delete(identity: string): void {
+    this.byIdentity.get(identity)?.dropLate();
     this.byIdentity.delete(identity);
+    this.lateHolders.delete(identity);
   }
 }
