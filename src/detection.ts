@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import { CredentialOwners } from './revocation/owners.js';
+import { settledRevocationsSweep } from './revocation/store.js';
 import type { Db } from './store/database.js';
 import { IdentityStore } from './store/identities.js';
 import { Retention } from './store/retention.js';
@@ -39,6 +40,7 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
       forget: (id) => engine.forget(id),
       alerts,
       alertRetention: config.alerts.retention,
+      settledRevocations: settledRevocationsSweep(db),
       onForgotten: (n) => metrics.identitiesForgotten.inc(n),
       onAlertsDeleted: (n) => metrics.alertsDeleted.inc(n),
     }),

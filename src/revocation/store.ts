@@ -236,3 +236,22 @@ export interface RevocationFilter {
   status?: string;
   identity?: string;
 }
+
+/**
+ * Deletes up to `limit` settled revocations (any state but pending) last changed before `cutoff`, with
+ * their attempts, and returns how many; inside the caller's transaction. Kept for good, they grew with
+ * every rotated credential an alert revoked, and the unpaged `GET /v1/revocations` with them (review29 #3).
+ */
+export function settledRevocationsSweep(db: Db): (cutoff: number, limit: number) => number {
+  const settled = db.prepare("SELECT id FROM revocations WHERE status != 'pending' AND at < ? ORDER BY at LIMIT ?").pluck();
+  const attempts = db.prepare('DELETE FROM revocation_attempts WHERE revocation_id = ?');
+  const record = db.prepare('DELETE FROM revocations WHERE id = ?');
+  return (cutoff, limit) => {
+    const ids = settled.all(cutoff, limit) as string[];
+    for (const id of ids) {
+      attempts.run(id);
+      record.run(id);
+    }
+    return ids.length;
+  };
+}

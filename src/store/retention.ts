@@ -9,7 +9,9 @@
  *   fleet that gives every run its own identity (thousands a day) cannot fill the disk in 90 days;
  * - alerts are deleted `alerts.retention` after their event, or after they were raised if that was later
  *   (a backdated span's alert), so the SOC never loses an alert it has just been shown (the SIEM the
- *   webhooks feed keeps the longer record). Revocation records, the audit trail of what was done, are kept.
+ *   webhooks feed keeps the longer record). A webhook delivery still owed goes with its alert (a trigger);
+ * - revocation records, the audit trail of what was done, are kept as long once settled (pending ones
+ *   until they are): their last change is wall time, which event time follows while serving.
  */
 import type { AlertManager } from '../alerts/manager.js';
 import type { Stage } from '../stage.js';
@@ -28,6 +30,8 @@ export interface RetentionOptions {
   forget(identity: string): void;
   alerts: AlertManager;
   alertRetention: number;
+  /** Deletes settled revocations last changed before a cutoff (`settledRevocationsSweep`). */
+  settledRevocations(cutoff: number, limit: number): number;
   /** Counts what went, per commit (metrics). */
   onForgotten?(identities: number): void;
   onAlertsDeleted?(alerts: number): void;
@@ -113,6 +117,7 @@ export class Retention implements Stage {
     this.sweeps = [
       new Sweep(o.forgetIdleAfter, forgetIdle, o.onForgotten),
       new Sweep(o.alertRetention, (cutoff, limit) => o.alerts.deleteBefore(cutoff, limit), o.onAlertsDeleted),
+      new Sweep(o.alertRetention, o.settledRevocations),
     ];
     this.cap = new IdentityCap(o.maxIdentities, o.identities, (limit) => forgetIdle(Number.POSITIVE_INFINITY, limit), o.onForgotten);
   }

@@ -1,6 +1,7 @@
 /**
  * `alerts.retention` when the group commit that deleted expired alerts fails (disk full on a later write
- * of the same transaction): the deletion rolls back, and the next commit that succeeds deletes them (a
+ * of the same transaction): the deletion rolls back, and the next commit that succeeds deletes them, with
+ * the webhook deliveries still owed for them and the settled revocations as old (a
  * sweep counts as done only once committed; it used to wait another retention / 24 of event time, 15
  * days at 365d). Wired as in src/main.ts (Retention, then the detection engine, in one transaction),
  * over a real SQLite file.
@@ -15,6 +16,7 @@ import { DetectionEngine } from '../../src/detect/engine.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openDatabase } from '../../src/store/database.js';
 import { IdentityStore } from '../../src/store/identities.js';
+import { settledRevocationsSweep } from '../../src/revocation/store.js';
 import { Retention } from '../../src/store/retention.js';
 import { action } from '../detectors/harness.js';
 
@@ -35,7 +37,7 @@ it('alerts past alerts.retention are deleted by the next commit that succeeds af
     let deleted = 0;
     const retention = new Retention({
       identities, forgetIdleAfter: config.baselines.forgetIdleAfter, maxIdentities: config.baselines.maxIdentities, forget: (id) => engine.forget(id),
-      alerts, alertRetention: config.alerts.retention, onAlertsDeleted: (n) => (deleted += n),
+      alerts, alertRetention: config.alerts.retention, settledRevocations: settledRevocationsSweep(db), onAlertsDeleted: (n) => (deleted += n),
     });
     const stages = [retention, engine];
     const commit = () => {
@@ -57,6 +59,17 @@ it('alerts past alerts.retention are deleted by the next commit that succeeds af
     };
     // An alert of T0, and (400 days later) an action: the alert is past the 365-day retention.
     db.prepare("INSERT INTO alerts (id, detector, severity, identity, subject, event_time, retain_from, count, body) VALUES ('a1', 'scope_drift', 'high', 'agent', 's', ?, ?, 1, '{}')").run(T0, T0);
+    // Owed to an endpoint that never answers, and delivered to another: both go with the alert (review29 #4).
+    const outbox = db.prepare("INSERT INTO webhook_outbox (endpoint, msg_id, body, next_at, created_at, delivered_at) VALUES (?, 'a1', '{}', ?, ?, ?)");
+    outbox.run('http://down.example/hook', T0, T0, null);
+    outbox.run('http://up.example/hook', T0, T0, T0);
+    // A revocation settled at T0, with its attempt, goes after the retention too; a pending one stays (review29 #3).
+    const revocation = db.prepare(
+      "INSERT INTO revocations (id, cred_key, alert_id, identity, broker, mode, status, reason, detector, severity, cause, created_at, at) VALUES (?, ?, 'a1', 'agent', 'b', 'enforce', ?, '', 'scope_drift', 'high', 't', ?, ?)",
+    );
+    revocation.run('rv_settled', 'k1', 'succeeded', T0, T0);
+    revocation.run('rv_pending', 'k2', 'pending', T0, T0);
+    db.prepare("INSERT INTO revocation_attempts (revocation_id, attempt, at, outcome) VALUES ('rv_settled', 1, ?, 'succeeded')").run(T0);
     const a = action({ identity: 'agent', time: T0 + 400 * DAY });
     identities.record(a);
     engine.process([a]);
@@ -73,6 +86,9 @@ it('alerts past alerts.retention are deleted by the next commit that succeeds af
     engine.process([b]);
     expect(commit()).toBe(true);
     expect(db.prepare('SELECT count(*) FROM alerts').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT count(*) FROM webhook_outbox').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT id FROM revocations').pluck().all()).toEqual(['rv_pending']);
+    expect(db.prepare('SELECT count(*) FROM revocation_attempts').pluck().get()).toBe(0);
     // ...and the metric counts what was deleted, once.
     expect(deleted).toBe(1);
   } finally {
