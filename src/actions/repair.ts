@@ -25,7 +25,8 @@
  * - an identity that has shown no tool yet (its first since the daemon started) has its parentless
  *   calls emitted at once; its first tool, arriving within `LATE_CALL_GRACE_MS`, still takes the class
  *   and the failure of those it contains (`adoptEarly`), though the call is not marked as attributed.
- * Bounded: `TOOLS_PER_IDENTITY` remembered tools, `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
+ * Bounded: `TOOLS_PER_IDENTITY` remembered tools for `TOOL_KEEP_MS`, `MAX_IDENTITIES` identities,
+ * `MAX_HELD_SPANS` held.
  */
 import { Carrier } from './facts.js';
 import { FifoQueue } from './fifo.js';
@@ -45,6 +46,12 @@ const ACTIVE_MS = 15 * 60_000;
  * an agent that calls many tools (16 lost tools of a 20-tool batch).
  */
 const TOOLS_PER_IDENTITY = 64;
+/**
+ * How long a tool is kept for calls that arrive after it, at least (twice the hold otherwise): exporters
+ * send a call's batch within seconds of its tool's. Kept as long as its identity (ACTIVE_MS), the tools of
+ * 4,300 identities held their traces in ~900 MB of the ingest worker under churn (review29 #2).
+ */
+const TOOL_KEEP_MS = 2 * 60_000;
 const MAX_IDENTITIES = 10_000;
 const MAX_HELD_SPANS = 20_000;
 /** Early calls remembered per identity that has shown no tool yet. */
@@ -59,8 +66,9 @@ interface Held {
 }
 
 interface IdentityState {
-  /** Recent tool nodes, oldest first: buffered (`part` live) or settled (`visited`). */
+  /** Recent tool nodes, oldest first: buffered (`part` live) or settled (`visited`), and when each arrived. */
   tools: SpanNode[];
+  toolsAt: number[];
   activeMs: number;
   /** When it last showed a tool or an unplaced call: idle past ACTIVE_MS, it is forgotten (its tools hold their traces alive). */
   seenMs: number;
@@ -103,8 +111,19 @@ function isParentlessCall(n: SpanNode): boolean {
   return isClientCall(n) && n.parentSpanId === '';
 }
 
+/** When a tool of an identity arrived (the tool itself is in the identity's `tools`, while kept). */
+interface KeptTool {
+  readonly st: IdentityState;
+  readonly at: number;
+  /** Always: FifoQueue's removal mark, unused here. */
+  readonly live: true;
+}
+
 export class ContextRepair {
   private readonly states = new Map<string, IdentityState>();
+  /** Every identity's kept tools in arrival order: the oldest leave after `keepMs`. */
+  private readonly kept = new FifoQueue<KeptTool>();
+  private readonly keepMs: number;
   /** Held candidates in hold order (deadlines grow with it): expiry reads the front. */
   private readonly queue = new FifoQueue<Held>();
   private heldCount = 0;
@@ -113,7 +132,9 @@ export class ContextRepair {
     private readonly holdMs: number,
     private readonly graceMs: number,
     private readonly host: RepairHost,
-  ) {}
+  ) {
+    this.keepMs = Math.max(TOOL_KEEP_MS, 2 * holdMs);
+  }
 
   /** Until when a ready part holding tool `n` waits for lost calls still on their way (0: it does not). */
   graceUntil(n: SpanNode, nowMs: number): number {
@@ -134,7 +155,12 @@ export class ContextRepair {
     this.seen(n.identity, st, nowMs);
     if (nowMs > st.activeMs) st.activeMs = nowMs;
     st.tools.push(n);
-    if (st.tools.length > TOOLS_PER_IDENTITY) st.tools.splice(0, st.tools.length - TOOLS_PER_IDENTITY);
+    st.toolsAt.push(nowMs);
+    if (st.tools.length > TOOLS_PER_IDENTITY) {
+      st.tools.splice(0, st.tools.length - TOOLS_PER_IDENTITY);
+      st.toolsAt.splice(0, st.toolsAt.length - TOOLS_PER_IDENTITY);
+    }
+    this.kept.push({ st, at: nowMs, live: true });
   }
 
   /**
@@ -201,6 +227,14 @@ export class ContextRepair {
     for (let h = this.queue.first(); h !== undefined && (force || h.deadline <= nowMs); h = this.queue.first()) {
       this.queue.shift();
       this.release(h, into);
+    }
+    for (let k = this.kept.first(); k !== undefined && nowMs - k.at > this.keepMs; k = this.kept.first()) {
+      this.kept.shift();
+      const { tools, toolsAt } = k.st;
+      while (toolsAt.length > 0 && toolsAt[0] <= k.at) {
+        tools.shift();
+        toolsAt.shift();
+      }
     }
     for (const [identity, st] of this.states) {
       if (nowMs - st.seenMs <= ACTIVE_MS) break; // in recency order (within a second): the rest are newer
@@ -329,7 +363,7 @@ export class ContextRepair {
 
   private newState(identity: string, activeMs: number, seenMs = activeMs): IdentityState {
     if (this.states.size >= MAX_IDENTITIES) this.forgetOldest();
-    const st: IdentityState = { tools: [], activeMs, seenMs, lostMs: Number.NEGATIVE_INFINITY, held: [], early: null };
+    const st: IdentityState = { tools: [], toolsAt: [], activeMs, seenMs, lostMs: Number.NEGATIVE_INFINITY, held: [], early: null };
     this.states.set(identity, st);
     return st;
   }
