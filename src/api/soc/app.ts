@@ -38,6 +38,8 @@ type Frame =
 
 /** Rows kept on the page: the newest. */
 const MAX_ROWS = 500;
+/** Revocation states remembered, most recently changed: enough for the alerts the rows show. */
+const MAX_REVOCATIONS = 2 * MAX_ROWS;
 const TOKEN_KEY = 'vigil.token';
 const SEVERITY_RANK: Record<string, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
@@ -109,8 +111,12 @@ function onFrame(f: Frame): void {
     if (!entry) return;
     entry.alert.count = f.update.count;
     entry.row.querySelector('.count')!.textContent = String(f.update.count);
-  } else if (f.type === 'revocation') revocations.set(f.revocation.revocationId, f.revocation);
-  else return;
+  } else if (f.type === 'revocation') {
+    // The latest states only, as rows are (a tab open for weeks kept every frame: review29 #7).
+    revocations.delete(f.revocation.revocationId);
+    revocations.set(f.revocation.revocationId, f.revocation);
+    if (revocations.size > MAX_REVOCATIONS) revocations.delete(revocations.keys().next().value!);
+  } else return;
   if (selected !== null) select(selected);
 }
 
