@@ -47,7 +47,7 @@ const ACTIVE_MS = 15 * 60_000;
  */
 const TOOLS_PER_IDENTITY = 64;
 /**
- * How long a tool is kept for calls that arrive after it, at least (twice the hold otherwise): exporters
+ * How long a tool is kept for calls that arrive after it (or twice the hold, if longer): exporters
  * send a call's batch within seconds of its tool's. Kept as long as its identity (ACTIVE_MS), the tools of
  * 4,300 identities held their traces in ~900 MB of the ingest worker under churn (review29 #2).
  */
