@@ -124,6 +124,9 @@ export function createMetrics() {
     ingestBusy.elu = elu;
     ingestBusy.seenMs = 0;
   };
+  // The worker's heap is apart from the main thread's (nodejs_heap_size_*): under churn it is most of the RSS.
+  const ingestHeapUsed = new client.Gauge({ name: 'vigil_ingest_worker_heap_used_bytes', help: "V8 heap the ingest worker's objects use (live and not yet collected)", registers: [registry] });
+  const ingestHeapTotal = new client.Gauge({ name: 'vigil_ingest_worker_heap_total_bytes', help: 'V8 heap the ingest worker holds from the system (used or free)', registers: [registry] });
   const commitDuration = new client.Histogram({
     name: 'vigil_store_commit_seconds',
     help: 'Duration of a group commit to SQLite',
@@ -225,6 +228,8 @@ export function createMetrics() {
     watchPendingRevocations,
     watchWebhookFailing,
     watchIngestWorker,
+    ingestHeapUsed,
+    ingestHeapTotal,
   };
 }
 

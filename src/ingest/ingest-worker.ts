@@ -119,6 +119,8 @@ export class IngestWorker {
     for (const [receiver, reason, n] of stats.rejected) metrics.spansRejected.inc({ receiver, reason }, n);
     for (const [reason, n] of stats.ignored) metrics.spansIgnored.inc({ reason }, n);
     metrics.traceBufferSpans.set(msg.held);
+    metrics.ingestHeapUsed.set(stats.heap.usedBytes);
+    metrics.ingestHeapTotal.set(stats.heap.totalBytes);
     for (const r of msg.logs) logger[r.level](r.obj, r.msg);
     const actions = msg.actions ? this.decoder.decode(msg.actions) : [];
     this.events.onBatch({ actions, done: msg.done, badLines: msg.badLines, suspects: msg.suspects, drained: msg.drained });

@@ -83,6 +83,8 @@ export interface WorkerStats {
   accepted: Array<[Receiver, number]>;
   rejected: Array<[Receiver, string, number]>;
   ignored: Array<[string, number]>;
+  /** The worker's V8 heap when the batch was sent (the main thread's own is in the default metrics). */
+  heap: { usedBytes: number; totalBytes: number };
 }
 
 export interface LogRecord {

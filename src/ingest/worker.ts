@@ -4,6 +4,7 @@
  * message is answered by one batch, in order; serve mode also sends batches on its own when held traces
  * become ready with the passage of time.
  */
+import v8 from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ActionBuilder, attributeFilterFor, compileGlob, rejectReason, type Glob, type RejectReason } from '../actions/index.js';
 import type { Action } from '../actions/types.js';
@@ -81,13 +82,14 @@ function validate(spans: DecodedSpan[], receiver: Receiver, now: number, at = no
 
 function send(actions: Action[], done: Done[], badLines: BadLine[] = [], drained = false): void {
   const encoded = actions.length > 0 ? encoder.encode(actions) : null;
+  const heap = v8.getHeapStatistics();
   const msg: FromWorker = {
     t: 'batch',
     actions: encoded,
     done,
     badLines,
     suspects: suspects.take(),
-    stats: { received: [...received], accepted: [...accepted], rejected: [...rejected.values()], ignored: [...ignored] },
+    stats: { received: [...received], accepted: [...accepted], rejected: [...rejected.values()], ignored: [...ignored], heap: { usedBytes: heap.used_heap_size, totalBytes: heap.total_heap_size } },
     held: builder.heldSpans,
     logs,
     drained,

@@ -103,7 +103,7 @@ interface E2EFigures {
     /** Group commits over the whole run and their total duration (s). */
     commits: number; commitSec: number;
     /** Main-thread GC pause time over the whole run (s), and the V8 heap in use after the run (MB). */
-    gcSec: number; heapUsedMb: number;
+    gcSec: number; heapUsedMb: number; workerHeapUsedMb: number; workerHeapTotalMb: number;
   };
   warnings: string[];
   errorSamples: string[];
@@ -273,6 +273,8 @@ async function endToEnd(transport: 'grpc' | 'http'): Promise<E2EFigures> {
       commitSec: Math.round(metric('vigil_store_commit_seconds_sum') * 1000) / 1000,
       gcSec: Math.round(metric('nodejs_gc_duration_seconds_sum') * 1000) / 1000,
       heapUsedMb: Math.round(metric('nodejs_heap_size_used_bytes') / 2 ** 20),
+      workerHeapUsedMb: Math.round(metric('vigil_ingest_worker_heap_used_bytes') / 2 ** 20),
+      workerHeapTotalMb: Math.round(metric('vigil_ingest_worker_heap_total_bytes') / 2 ** 20),
     };
     const acked = result.total.spansAcked;
     if (metrics.spansAccepted < acked) {
@@ -371,7 +373,7 @@ function printE2E(f: E2EFigures): void {
   out(`  check (/metrics) client acknowledged ${fmt(f.total.spansAcked)} of ${fmt(f.total.spansSent)} sent; daemon received ${fmt(m.spansReceived)}, accepted ${fmt(m.spansAccepted)}, rejected ${fmt(m.spansRejected)}; requests refused ${fmt(m.requestsRejected)}`);
   out(`                   actions ${fmt(m.actions)} + ignored ${fmt(m.spansIgnored)} = ${fmt(m.actions + m.spansIgnored)}; identities ${fmt(m.identities)}; alerts ${fmt(m.alerts)}; still buffered ${fmt(m.traceBufferSpans + m.queueSpans)}`);
   const runSec = (WARMUP_MS + f.window.ms) / 1000;
-  out(`  daemon internals group commits ${fmt(m.commits)} (${fmt(m.commits / runSec)}/s, mean ${m.commits ? ((m.commitSec / m.commits) * 1000).toFixed(2) : 0} ms); GC pauses ${m.gcSec} s (${Math.round((m.gcSec / runSec) * 100)}% of the run); V8 heap used after the run ${m.heapUsedMb} MB`);
+  out(`  daemon internals group commits ${fmt(m.commits)} (${fmt(m.commits / runSec)}/s, mean ${m.commits ? ((m.commitSec / m.commits) * 1000).toFixed(2) : 0} ms); GC pauses ${m.gcSec} s (${Math.round((m.gcSec / runSec) * 100)}% of the run); V8 heap used after the run: main ${m.heapUsedMb} MB, ingest worker ${m.workerHeapUsedMb} MB (of ${m.workerHeapTotalMb} MB held)`);
   out(`  daemon exit      code ${f.daemon.exitCode}${f.daemon.exitSignal ? ` signal ${f.daemon.exitSignal}` : ''}, ${f.daemon.stopMs} ms after SIGTERM`);
   for (const w of f.warnings) out(`  ${w}`);
   if (f.profile) {

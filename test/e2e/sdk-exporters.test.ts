@@ -104,6 +104,10 @@ describe('API listener', () => {
     // Both threads have worked: busy time is counted for each (a positive number of seconds).
     expect(text).toMatch(/vigil_main_thread_busy_seconds_total 0?\.?\d*[1-9]/);
     expect(text).toMatch(/vigil_ingest_worker_busy_seconds_total 0?\.?\d*[1-9]/);
+    // The worker's heap is its own, reported with its batches: a worker that has worked has one.
+    const heap = (name: string) => Number(text.match(new RegExp(`^${name} (\\d+)$`, 'm'))?.[1] ?? NaN);
+    expect(heap('vigil_ingest_worker_heap_used_bytes')).toBeGreaterThan(1e6);
+    expect(heap('vigil_ingest_worker_heap_total_bytes')).toBeGreaterThanOrEqual(heap('vigil_ingest_worker_heap_used_bytes'));
   });
 
   it('never logs the token or the URL query secret', () => {
