@@ -28,6 +28,8 @@ export function alertScore(severity: Severity, surprise: number): number {
 
 /** "4,210 times" — counts as an analyst reads them. */
 export function times(n: number): string {
+  // A decayed count under a half (uses long ago) as it is: "0 times" denied a use that happened (review27 M2).
+  if (n > 0 && n < 0.5) return `${n.toPrecision(1)} times`;
   const r = Math.round(n);
   return `${r.toLocaleString('en-US')} time${r === 1 ? '' : 's'}`;
 }

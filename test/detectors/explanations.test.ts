@@ -51,6 +51,16 @@ it('names a tool\'s uses without access classes as history, not "no history"', (
   expect(w.explanation).not.toContain('no history');
 });
 
+// Review27 M2: one read 45 days ago, decayed to ~0.1 (half-life 14 days), was "0 times".
+it('says a read long ago was a faded read, not none', () => {
+  let t = T0;
+  h.feed([act({ identity: ID, time: t, target: 'crm.old', access: 'read' })]);
+  for (t += HOUR; t < T0 + 45 * 24 * HOUR; t += HOUR) h.feed([act({ identity: ID, time: t, target: 'notes.add', access: 'write' })]);
+  h.feed([act({ identity: ID, time: t, target: 'crm.old', access: 'write' })]);
+  const [w] = h.alerts.filter((a) => a.detector === 'unexpected_write');
+  expect(w.explanation).toMatch(/It read `crm.old` 0\.1 times over 45 days \(counting recent uses more/);
+});
+
 // Review27 M5: a new instance's own two reads made it "read-only", and its first write high, in a group that writes.
 it('judges a new instance read-only only when its peers are', () => {
   const peer = (n: number) => `spiffe://acme/writer-${n}`;
