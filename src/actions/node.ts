@@ -138,9 +138,18 @@ export function credentialOf(span: DecodedSpan): Credential | null {
     const type = span.attributes[A.NHI_CREDENTIAL_TYPE] ?? (nonEmpty(res) ? null : span.resource[A.NHI_CREDENTIAL_TYPE]);
     return credential(own, type);
   }
-  if (nonEmpty(res)) return credential(res, span.resource[A.NHI_CREDENTIAL_TYPE]);
-  return null;
+  if (!nonEmpty(res)) return null;
+  // One object per resource, like its scopes: a node per span is kept a while, and so is its credential.
+  let cached = resourceCredentials.get(span.resource);
+  if (cached === undefined) {
+    const c = credential(res, span.resource[A.NHI_CREDENTIAL_TYPE]);
+    resourceCredentials.set(span.resource, (cached = c && Object.freeze(c)));
+  }
+  return cached;
 }
+
+// Resource-level credentials built once per resource object (decoders share one object per ResourceSpans).
+const resourceCredentials = new WeakMap<object, Credential | null>();
 
 /** A credential within the bounds (bounds.ts): an id too long to be real is dropped, never cut. */
 function credential(id: string, type: unknown): Credential | null {

@@ -25,7 +25,7 @@
  * - an identity that has shown no tool yet (its first since the daemon started) has its parentless
  *   calls emitted at once; its first tool, arriving within `LATE_CALL_GRACE_MS`, still takes the class
  *   and the failure of those it contains (`adoptEarly`), though the call is not marked as attributed.
- * Bounded: `TOOLS_PER_IDENTITY` remembered tools for `TOOL_KEEP_MS`, `MAX_IDENTITIES` identities,
+ * Bounded: `TOOLS_PER_IDENTITY` remembered tools for `TOOL_KEEP_MS` (plus a sweep's `KEEP_SWEEP_MS`), `MAX_IDENTITIES` identities,
  * `MAX_HELD_SPANS` held.
  */
 import { Carrier } from './facts.js';
@@ -52,6 +52,12 @@ const TOOLS_PER_IDENTITY = 64;
  * 4,300 identities held their traces in ~900 MB of the ingest worker under churn (review29 #2).
  */
 const TOOL_KEEP_MS = 2 * 60_000;
+/**
+ * Tools past their time are dropped by a sweep over the identities this often, so one may be kept this
+ * much longer. A queue entry per tool instead took ~48 bytes for each of the last two minutes' tools
+ * (23 MB of the worker's live heap under churn), in the old generation, for the collector to go over.
+ */
+const KEEP_SWEEP_MS = 15_000;
 const MAX_IDENTITIES = 10_000;
 const MAX_HELD_SPANS = 20_000;
 /** Early calls remembered per identity that has shown no tool yet. */
@@ -111,19 +117,11 @@ function isParentlessCall(n: SpanNode): boolean {
   return isClientCall(n) && n.parentSpanId === '';
 }
 
-/** When a tool of an identity arrived (the tool itself is in the identity's `tools`, while kept). */
-interface KeptTool {
-  readonly st: IdentityState;
-  readonly at: number;
-  /** Always: FifoQueue's removal mark, unused here. */
-  readonly live: true;
-}
-
 export class ContextRepair {
   private readonly states = new Map<string, IdentityState>();
-  /** Every identity's kept tools in arrival order: the oldest leave after `keepMs`. */
-  private readonly kept = new FifoQueue<KeptTool>();
   private readonly keepMs: number;
+  /** When tools kept past `keepMs` are next dropped, every identity's at once (KEEP_SWEEP_MS apart). */
+  private nextSweepMs = Number.NEGATIVE_INFINITY;
   /** Held candidates in hold order (deadlines grow with it): expiry reads the front. */
   private readonly queue = new FifoQueue<Held>();
   private heldCount = 0;
@@ -160,7 +158,6 @@ export class ContextRepair {
       st.tools.splice(0, st.tools.length - TOOLS_PER_IDENTITY);
       st.toolsAt.splice(0, st.toolsAt.length - TOOLS_PER_IDENTITY);
     }
-    this.kept.push({ st, at: nowMs, live: true });
   }
 
   /**
@@ -228,13 +225,9 @@ export class ContextRepair {
       this.queue.shift();
       this.release(h, into);
     }
-    for (let k = this.kept.first(); k !== undefined && nowMs - k.at > this.keepMs; k = this.kept.first()) {
-      this.kept.shift();
-      const { tools, toolsAt } = k.st;
-      while (toolsAt.length > 0 && toolsAt[0] <= k.at) {
-        tools.shift();
-        toolsAt.shift();
-      }
+    if (nowMs >= this.nextSweepMs) {
+      this.nextSweepMs = nowMs + KEEP_SWEEP_MS;
+      for (const st of this.states.values()) dropToolsBefore(st, nowMs - this.keepMs);
     }
     for (const [identity, st] of this.states) {
       if (nowMs - st.seenMs <= ACTIVE_MS) break; // in recency order (within a second): the rest are newer
@@ -401,4 +394,13 @@ export class ContextRepair {
       return;
     }
   }
+}
+
+/** Drops an identity's tools that arrived at `cutoffMs` or before (they are in arrival order). */
+function dropToolsBefore(st: IdentityState, cutoffMs: number): void {
+  let n = 0;
+  while (n < st.toolsAt.length && st.toolsAt[n] <= cutoffMs) n++;
+  if (n === 0) return;
+  st.tools.splice(0, n);
+  st.toolsAt.splice(0, n);
 }

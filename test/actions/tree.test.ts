@@ -265,6 +265,11 @@ describe('zones, sensitivity, credentials', () => {
     const [a, c] = b.take(G);
     expect(a.credential).toEqual({ id: 'lease-res', type: 'vault_lease' });
     expect(a.scopes).toEqual(['tickets:read', 'tickets:write']);
+    // The resource's are built once and shared by its spans' nodes (kept a while after they are emitted), so frozen.
+    b.add([span({ traceId: T2, id: 5, resource: res, kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'GET', 'url.full': 'https://h/d' } })], 0);
+    const [d] = b.take(G);
+    expect(d.credential).toBe(a.credential);
+    expect(Object.isFrozen(d.credential)).toBe(true);
     expect(c.credential).toEqual({ id: 'jti-1', type: null }); // not the resource's lease type
     expect(c.scopes).toEqual(['admin']);
 
