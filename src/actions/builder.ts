@@ -324,7 +324,6 @@ export class ActionBuilder {
       scopes: n.scopes,
       agent: n.agent,
       caller: n.caller,
-      parallelGroup: n.parallelGroup,
       attributedTo: n.repairedTo === null ? null : { traceId: n.repairedTo.traceId, spanId: n.repairedTo.spanId },
       accessBy: n.accessBy,
     };

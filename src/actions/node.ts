@@ -76,7 +76,7 @@ export interface SpanNode extends SpanFacts, ActLike, Clocked {
   caller: string | null;
   visited: boolean;
 
-  // Context repair (repair.ts) and step structure (steps.ts).
+  // Context repair (repair.ts).
   /** The buffered part holding this node; null once settled, or while context repair holds it. */
   part: TracePart | null;
   /**
@@ -84,8 +84,6 @@ export interface SpanNode extends SpanFacts, ActLike, Clocked {
    * parent when both settle in one part, else (the tool already emitted) the context it runs under.
    */
   repairedTo: SpanNode | null;
-  /** Span id of the first action of the parallel step this action belongs to, null when alone. */
-  parallelGroup: string | null;
 }
 
 /** What a delegation edge needs to know about the calling span (a settled or remembered SpanNode). */
@@ -215,7 +213,6 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     visited: false,
     part: null,
     repairedTo: null,
-    parallelGroup: null,
   };
   classifier.classifyInto(span, node);
   boundNames(node);
@@ -289,6 +286,5 @@ export function makeHopNode(caller: HopCaller, entry: HopEntry): SpanNode {
     visited: true,
     part: null,
     repairedTo: null,
-    parallelGroup: null,
   };
 }

@@ -26,7 +26,6 @@ import { correctClock } from './clock.js';
 import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
 import { agentNameIn, makeHopNode, type ActLike, type SpanNode } from './node.js';
-import { assignParallelGroups } from './steps.js';
 
 function isNode(a: ActLike): a is SpanNode {
   return (a as SpanNode).spanId !== undefined;
@@ -193,7 +192,6 @@ export function settleTrace(
   const out: SpanNode[] = hops;
   for (const n of order) if (n.emit) out.push(n);
   out.sort(byEventTime);
-  assignParallelGroups(out);
   return out;
 }
 

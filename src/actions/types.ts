@@ -49,13 +49,6 @@ export interface Action {
    */
   caller?: string | null;
   /**
-   * Span id of the first action of the parallel step this action belongs to (same identity, same parent
-   * span, overlapping intervals), null when it ran alone. Actions sharing a `parallelGroup` form no
-   * transition with each other (CONTRACT §3.1): a transition detector links each action to the step
-   * before it, never to its own group. Optional like `caller`; the ActionBuilder always sets it.
-   */
-  parallelGroup?: string | null;
-  /**
    * Set by context repair (CONTRACT §3.1): the tool span this parentless or foreign-parented call was
    * attributed to. Its `traceId` may differ from the action's own (OpenInference LangChain puts a tool's
    * HTTP calls in traces of their own): "within a trace" reasoning should use

@@ -2,12 +2,17 @@
  * Turns a trace's actions into steps for transition rules. A step is a tool call, a delegation, or a call
  * made outside any tool; calls made inside a tool are not steps but give the tool the zones it reached.
  * Steps of delegated identities join their caller's sequence (CONTRACT §3.1: the callee's actions in the
- * trace count as delegated). Parallel calls of one step (same parent, overlapping) are no transition of
- * each other: a step's previous is the latest earlier step that is not such a sibling.
+ * trace count as delegated). Parallel calls of one step (CONTRACT §3.1: made in the same span, each
+ * starting before the other ends, by more than the clock slack) are no transition of each other: their
+ * order is an accident of scheduling (a LangGraph ToolNode or the AI SDK running two tools at once). A
+ * step's previous is the latest earlier step that is not such a sibling. This is the only place the
+ * rule lives: it spans batches (a late export continues its trace's steps), which a builder-side
+ * grouping of one settled part could not.
  */
 import type { Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
+import { CLOCK_SLACK_MS } from '../actions/clock.js';
 import { RecencyQueue, type Recent } from '../actions/recency.js';
 
 /** The span an action was made in: the tool context repair attributed it to, else its parent. */
@@ -33,7 +38,8 @@ interface StepRecord {
   name: string;
   zones: readonly string[];
   spanId: string;
-  parentSpanId: string;
+  /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
+  madeIn: string;
   time: number;
   endTime: number;
 }
@@ -99,11 +105,13 @@ export class TraceSteps {
       const owner = a.caller ?? a.identity;
       let history = owners.get(owner);
       if (!history) owners.set(owner, (history = []));
-      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(i) ?? NO_ZONES, spanId: a.spanId, parentSpanId: a.parentSpanId, time: a.time, endTime: a.endTime };
+      const madeIn = madeInSpan(a);
+      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(i) ?? NO_ZONES, spanId: a.spanId, madeIn, time: a.time, endTime: a.endTime };
       let previous: StepRecord | null = null;
       for (let h = history.length - 1; h >= 0; h--) {
         const s = history[h];
-        const parallelSibling = s.parentSpanId === a.parentSpanId && s.endTime > a.time;
+        // Millisecond-stamped starts against finer ends: an overlap within the slack is rounding, not parallel.
+        const parallelSibling = s.madeIn === madeIn && s.endTime > a.time + CLOCK_SLACK_MS;
         if (!parallelSibling) {
           previous = s;
           break;

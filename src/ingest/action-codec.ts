@@ -8,7 +8,7 @@
 import type { Access, Action, ActionKind } from '../actions/types.js';
 
 /** Numbers per action row. */
-const ROW = 22;
+const ROW = 21;
 /** A table that grows past this is started afresh (both sides, signalled by `reset`): memory stays bounded. */
 const MAX_SHARED_STRINGS = 250_000;
 const NONE = -1;
@@ -72,10 +72,9 @@ export class ActionEncoder {
       rows[o + 15] = this.lastIdx[15];
       rows[o + 16] = this.field(16, a.agent);
       rows[o + 17] = this.field(17, a.caller ?? null);
-      rows[o + 18] = this.id(a.parallelGroup ?? null);
-      rows[o + 19] = this.id(a.attributedTo?.traceId ?? null);
-      rows[o + 20] = this.id(a.attributedTo?.spanId ?? null);
-      rows[o + 21] = this.field(21, a.accessBy ?? null);
+      rows[o + 18] = this.id(a.attributedTo?.traceId ?? null);
+      rows[o + 19] = this.id(a.attributedTo?.spanId ?? null);
+      rows[o + 20] = this.field(20, a.accessBy ?? null);
       o += ROW;
     }
     const out: EncodedActions = { count: actions.length, rows, shared: this.shared, reset: this.reset, ids: [...this.ids.keys()] };
@@ -127,12 +126,11 @@ export class ActionDecoder {
     const { rows, ids } = batch;
     const t = this.table;
     const str = (i: number): string | null => (i === NONE ? null : t[i]);
-    const id = (i: number): string | null => (i === NONE ? null : ids[i]);
     const actions: Action[] = new Array(batch.count);
     for (let n = 0, o = 0; n < batch.count; n++, o += ROW) {
       const flags = rows[o + 9];
       const credId = rows[o + 13];
-      const attrTrace = rows[o + 19];
+      const attrTrace = rows[o + 18];
       actions[n] = {
         time: rows[o],
         endTime: rows[o + 1],
@@ -153,9 +151,8 @@ export class ActionDecoder {
         scopes: this.scopes(rows[o + 15]),
         agent: str(rows[o + 16]),
         caller: str(rows[o + 17]),
-        parallelGroup: id(rows[o + 18]),
-        attributedTo: attrTrace === NONE ? null : { traceId: ids[attrTrace], spanId: ids[rows[o + 20]] },
-        accessBy: str(rows[o + 21]),
+        attributedTo: attrTrace === NONE ? null : { traceId: ids[attrTrace], spanId: ids[rows[o + 19]] },
+        accessBy: str(rows[o + 20]),
       };
     }
     return actions;

@@ -1,5 +1,6 @@
 /**
- * Identity hops as delegation edges of the caller, and parallel steps (CONTRACT §3.1).
+ * Identity hops as delegation edges of the caller (CONTRACT §3.1). Parallel steps are detection's:
+ * test/detectors/trace-steps.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { agentRoot, builder, G, http, sid, span, SpanKind, tool } from './fixtures.js';
@@ -85,61 +86,5 @@ describe('the hop between identities is a delegation of the caller', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'x'), http(3, 2, 'GET', 'https://h/a')], 0);
     expect(b.take(G).some((a) => a.kind === 'delegation')).toBe(false);
-  });
-});
-
-describe('parallel steps', () => {
-  it('overlapping siblings share a parallelGroup (the first one’s span id); sequential ones have none', () => {
-    const { b } = builder();
-    b.add([
-      agentRoot({ end: 2000 }),
-      tool(2, 1, 'get_weather', { start: 1000, end: 1050 }),
-      tool(3, 1, 'get_time', { start: 1001, end: 1030 }),
-      tool(4, 1, 'get_news', { start: 1040, end: 1060 }), // overlaps get_weather: same step
-      tool(5, 1, 'summarise', { start: 1060, end: 1070 }), // starts as the step ends: the next step
-    ], 0);
-    expect(b.take(G).map((a) => [a.target, a.parallelGroup])).toEqual([
-      ['get_weather', sid(2)],
-      ['get_time', sid(2)],
-      ['get_news', sid(2)],
-      ['summarise', null],
-    ]);
-  });
-
-  it('a call starting within the clock slack before the previous end follows it; earlier, it runs beside it', () => {
-    // Millisecond-stamped starts against finer ends: 1.5 ms of overlap is one clock's rounding, 3 ms is not.
-    const { b } = builder();
-    b.add([
-      agentRoot({ end: 2000 }),
-      tool(2, 1, 'plan', { start: 1000, end: 1011.5 }),
-      tool(3, 1, 'search', { start: 1010, end: 1030 }),
-      tool(4, 1, 'fetch', { start: 1027, end: 1040 }),
-    ], 0);
-    expect(b.take(G).map((a) => [a.target, a.parallelGroup])).toEqual([
-      ['plan', null],
-      ['search', sid(3)],
-      ['fetch', sid(3)],
-    ]);
-  });
-
-  it('ties in start time break on end time, then span id', () => {
-    const { b } = builder();
-    b.add([
-      agentRoot({ end: 2000 }),
-      tool(4, 1, 'c', { start: 1000, end: 1020 }),
-      tool(3, 1, 'b', { start: 1000, end: 1010 }),
-      tool(2, 1, 'a', { start: 1000, end: 1020 }),
-    ], 0);
-    expect(b.take(G).map((a) => [a.target, a.parallelGroup])).toEqual([['b', sid(3)], ['a', sid(3)], ['c', sid(3)]]);
-  });
-
-  it('calls under different parents are different steps, even when they overlap', () => {
-    const { b } = builder();
-    b.add([
-      agentRoot({ end: 2000 }),
-      tool(2, 1, 'a', { start: 1000, end: 1050 }),
-      http(3, 2, 'GET', 'https://h/x', { start: 1001, end: 1040 }),
-    ], 0);
-    expect(b.take(G).map((a) => a.parallelGroup)).toEqual([null, null]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The step history detectors read (src/detect/steps.ts): kept per trace across batches, for the
- * 10,000 most recently seen traces, the least recently seen dropped first.
+ * 10,000 most recently seen traces, the least recently seen dropped first; parallel steps (CONTRACT
+ * §3.1) are no transition of each other.
  */
 import { describe, expect, it } from 'vitest';
 import { TraceSteps } from '../../src/detect/steps.js';
@@ -40,5 +41,56 @@ describe('the step history', () => {
     expect(previousOf(steps, TRACE_A, 'crm.update', 15_000)).toBe('tool:crm.search'); // 10,000 held: A is seen again
     others(steps, MAX_TRACES - 1, 20_000); // every other trace goes before A
     expect(previousOf(steps, TRACE_A, 'mail.send', 40_000)).toBe('tool:crm.update');
+  });
+});
+
+describe('parallel steps', () => {
+  const PARENT = 'p'.repeat(16);
+  /** Tool steps made in one span of one trace, [target, start, end] each: every step's previous step. */
+  const previousSteps = (tools: Array<[string, number, number]>, batches: 'one' | 'each' = 'one') => {
+    const steps = new TraceSteps();
+    const acts = tools.map(([target, time, endTime]) => action({ identity: ID, traceId: TRACE_A, parentSpanId: PARENT, target, time, endTime }));
+    const out = batches === 'one' ? steps.annotate(acts) : acts.flatMap((a) => steps.annotate([a]));
+    return acts.map((a, i) => [a.target, out[i].previous?.name ?? null]);
+  };
+
+  it('overlapping siblings follow the step before them, not each other; a step after one of them follows it', () => {
+    expect(previousSteps([['plan', 900, 950], ['get_weather', 1000, 1050], ['get_time', 1001, 1030], ['get_news', 1040, 1060], ['summarise', 1060, 1070]])).toEqual([
+      ['plan', null],
+      ['get_weather', 'tool:plan'],
+      ['get_time', 'tool:plan'],
+      ['get_news', 'tool:get_time'], // beside get_weather, but after get_time ended (CONTRACT §3.1: overlapping pairs)
+      ['summarise', 'tool:get_news'], // starts as get_news ends
+    ]);
+  });
+
+  it('a step starting within the clock slack before the previous end follows it; earlier, it runs beside it', () => {
+    // Millisecond-stamped starts against finer ends: 1.5 ms of overlap is one clock's rounding, 3 ms is not.
+    // Review30 H1: detection had no slack (the builder's grouping had it, and nothing read it).
+    expect(previousSteps([['plan', 1000, 1011.5], ['search', 1010, 1030], ['fetch', 1027, 1040]])).toEqual([
+      ['plan', null],
+      ['search', 'tool:plan'],
+      ['fetch', 'tool:plan'],
+    ]);
+  });
+
+  it('holds across batches: a sibling exported later is still no transition', () => {
+    expect(previousSteps([['plan', 900, 950], ['a', 1000, 1050], ['b', 1010, 1040]], 'each')).toEqual([['plan', null], ['a', 'tool:plan'], ['b', 'tool:plan']]);
+  });
+
+  it('steps made in different spans are a sequence, even when they overlap', () => {
+    const steps = new TraceSteps();
+    const a = action({ identity: ID, traceId: TRACE_A, parentSpanId: PARENT, target: 'a', time: 1000, endTime: 1050 });
+    const b = action({ identity: ID, traceId: TRACE_A, parentSpanId: 'q'.repeat(16), target: 'b', time: 1001, endTime: 1040 });
+    expect(steps.annotate([a, b]).map((s) => s.previous?.name ?? null)).toEqual([null, 'tool:a']);
+  });
+
+  it('a call context repair attributed to a tool is made in that tool: two such calls can run in parallel', () => {
+    const steps = new TraceSteps();
+    const tool = { traceId: 'b'.repeat(32), spanId: 't'.repeat(16) };
+    // Foreign-parented delegations attributed to one tool: made in it, whatever parents they name.
+    const x = action({ identity: ID, traceId: 'c'.repeat(32), parentSpanId: '1'.repeat(16), kind: 'delegation', target: 'x', time: 1000, endTime: 1050, attributedTo: tool });
+    const y = action({ identity: ID, traceId: 'd'.repeat(32), parentSpanId: '2'.repeat(16), kind: 'delegation', target: 'y', time: 1005, endTime: 1040, attributedTo: tool });
+    expect(steps.annotate([x, y]).map((s) => s.previous?.name ?? null)).toEqual([null, null]);
   });
 });

@@ -28,7 +28,6 @@ function action(over: Partial<Action> = {}): Action {
     scopes: ['payments:write', 'customers:read'],
     agent: 'billing',
     caller: 'spiffe://acme/ns/prod/sa/orchestrator',
-    parallelGroup: 'b7ad6b7169203331',
     attributedTo: { traceId: '1af7651916cd43dd8448eb211c80319d', spanId: 'c7ad6b7169203332' },
     accessBy: 'spiffe://acme/ns/prod/sa/ledger',
     ...over,
@@ -42,7 +41,7 @@ it('carries every field, with nulls and empty lists', () => {
     action(),
     action({
       kind: 'tool', target: 'crm.search', access: null, host: null, zone: null, sensitive: true, failed: false, retry: false,
-      parentSpanId: '', credential: { id: 'cred-2', type: null }, scopes: [], agent: null, caller: null, parallelGroup: null, attributedTo: null, accessBy: null,
+      parentSpanId: '', credential: { id: 'cred-2', type: null }, scopes: [], agent: null, caller: null, attributedTo: null, accessBy: null,
     }),
     action({ credential: null, spanId: 'd7ad6b7169203333' }),
   ];
@@ -55,8 +54,8 @@ it('sends a repeated string once, and ids only within their batch', () => {
   const second = enc.encode([action({ spanId: 'e7ad6b7169203334' })]);
   expect(first.shared).toContain('api.stripe.com');
   expect(second.shared).toEqual([]);
-  // trace, span, parent, parallel group, attributed trace and span: each id once
-  expect(second.ids).toHaveLength(6);
+  // trace, span, parent, attributed trace and span: each id once
+  expect(second.ids).toHaveLength(5);
   expect(second.ids).toContain('e7ad6b7169203334');
 });
 
