@@ -22,6 +22,18 @@ const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 
 /** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
+/** A row of the identity list, as selected. */
+interface IdentityRow {
+  identity: string;
+  peerGroup: string;
+  firstSeen: number;
+  lastSeen: number;
+  actions: number;
+  failures: number;
+  retries: number;
+  byKind: string;
+}
+
 export function parseAllow(body: unknown): DimensionItem[] {
   const o = body as { items?: unknown; dimension?: unknown; item?: unknown };
   const list = Array.isArray(o?.items) ? o.items : [o];
@@ -88,17 +100,23 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
     sendJson(res, 200, { identity, reset: true });
   });
 
-  // Every identity Vigil knows, in identity order, `limit` at a time (keyset: `after` the last one given).
+  // Every identity Vigil knows, in identity order, `limit` at a time (keyset: `after` the last one given),
+  // with its counts since it was first seen (never decayed, unlike its baseline's).
   const list = db.prepare(
-    `SELECT identity, peer_group AS peerGroup, first_seen AS firstSeen, last_seen AS lastSeen, actions FROM identities
+    `SELECT identity, peer_group AS peerGroup, first_seen AS firstSeen, last_seen AS lastSeen, actions, failures, retries, by_kind AS byKind FROM identities
      WHERE identity > @after AND (@peerGroup IS NULL OR peer_group = @peerGroup) ORDER BY identity LIMIT @limit`,
   );
   api.route('GET /v1/identities', (_req, res, url) => {
     const p = url.searchParams;
     checkParams(p, LIST_PARAMS, LIST_PARAMS);
     const n = parseLimit(p);
-    const rows = list.all({ after: p.get('after') ?? '', peerGroup: p.get('peerGroup'), limit: n }) as Array<{ identity: string; peerGroup: string; firstSeen: number; lastSeen: number; actions: number }>;
-    const identities = rows.map((r) => ({ ...r, firstSeen: new Date(r.firstSeen).toISOString(), lastSeen: new Date(r.lastSeen).toISOString() }));
+    const rows = list.all({ after: p.get('after') ?? '', peerGroup: p.get('peerGroup'), limit: n }) as IdentityRow[];
+    const identities = rows.map(({ byKind, ...r }) => ({
+      ...r,
+      firstSeen: new Date(r.firstSeen).toISOString(),
+      lastSeen: new Date(r.lastSeen).toISOString(),
+      actionsByKind: JSON.parse(byKind) as Record<string, number>,
+    }));
     // `next` is the `after` of the following page; null once this page is the last.
     sendJson(res, 200, { identities, next: rows.length === n ? rows[n - 1].identity : null });
   });

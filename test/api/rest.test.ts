@@ -9,6 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, raise, startApiDaemon, startRevokingApiDaemon, storedSeqs, waitFor, type ApiDaemon, type RevokingApiDaemon } from './helpers.js';
+import type { Action } from '../../src/actions/types.js';
 
 const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: false });
@@ -210,16 +211,19 @@ describe('GET /v1/identities', () => {
     try {
       const names = ['spiffe://t/c', 'spiffe://t/a', 'spiffe://t/b'];
       const time = Date.now();
-      for (const [n, identity] of names.entries()) {
-        i.daemon.identities.record({
-          time: time + n, endTime: time + n, identity, peerGroup: n === 0 ? 'ops' : 'support', kind: 'tool', target: 'x', access: 'read', host: null, zone: null,
-          sensitive: false, failed: false, retry: false, traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: '', credential: null, scopes: [], agent: null,
-        });
-      }
+      const act = (n: number, identity: string, over: Partial<Action> = {}) => i.daemon.identities.record({
+        time: time + n, endTime: time + n, identity, peerGroup: n === 0 ? 'ops' : 'support', kind: 'tool', target: 'x', access: 'read', host: null, zone: null,
+        sensitive: false, failed: false, retry: false, traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: '', credential: null, scopes: [], agent: null, ...over,
+      });
+      for (const [n, identity] of names.entries()) act(n, identity);
+      act(1, 'spiffe://t/a', { kind: 'http', failed: true, retry: true }); // review30 H2: counted and stored, and now shown
       i.daemon.db.transaction(() => i.daemon.identities.flush())();
       const first = await get(i.apiUrl, '/v1/identities?limit=2');
       expect(first.body.identities.map((x: { identity: string }) => x.identity)).toEqual(['spiffe://t/a', 'spiffe://t/b']);
-      expect(first.body.identities[0]).toMatchObject({ peerGroup: 'support', actions: 1, firstSeen: new Date(time + 1).toISOString() });
+      expect(first.body.identities[0]).toEqual({
+        identity: 'spiffe://t/a', peerGroup: 'support', firstSeen: new Date(time + 1).toISOString(), lastSeen: new Date(time + 1).toISOString(),
+        actions: 2, failures: 1, retries: 1, actionsByKind: { tool: 1, http: 1 },
+      });
       const second = await get(i.apiUrl, `/v1/identities?limit=2&after=${encodeURIComponent(first.body.next)}`);
       expect(second.body).toMatchObject({ identities: [{ identity: 'spiffe://t/c', peerGroup: 'ops' }], next: null });
       expect((await get(i.apiUrl, '/v1/identities?peerGroup=ops')).body.identities.map((x: { identity: string }) => x.identity)).toEqual(['spiffe://t/c']);
