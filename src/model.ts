@@ -58,8 +58,6 @@ export interface DecodedSpan {
   attributes: Attributes;
   /** The resource's attributes; one object shared by every span of a ResourceSpans. */
   resource: Attributes;
-  /** InstrumentationScope name ('' when absent). */
-  scope: string;
 }
 
 /** Everything one export request (or one replay line) carried. */

@@ -108,7 +108,6 @@ export class Classifier {
     for (let i = 0; i < CONVENTIONS.length; i++) {
       const row = CONVENTIONS[i];
       if (row.matches(span)) {
-        f.convention = row.name;
         row.build(span, f, this.catalog);
         break;
       }

@@ -53,8 +53,6 @@ export interface SpanFacts {
   kind: ActionKind | null;
   /** Why it is not an action (provisional `agent_task` for agent spans: the tree may make it a delegation). */
   ignore: IgnoreReason | null;
-  /** Name of the convention row that matched (tests and debugging). */
-  convention: string;
   target: string;
   access: Access | null;
   /** Lower-cased destination host, or null. */
@@ -76,7 +74,6 @@ export function blankFacts(): SpanFacts {
   return {
     kind: null,
     ignore: 'not_an_action',
-    convention: '',
     target: '',
     access: null,
     host: null,

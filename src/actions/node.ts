@@ -176,7 +176,6 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
   const node: SpanNode = {
     kind: null,
     ignore: 'not_an_action',
-    convention: '',
     target: '',
     access: null,
     host: null,
@@ -249,7 +248,6 @@ export function makeHopNode(caller: HopCaller, entry: HopEntry): SpanNode {
   return {
     kind: 'delegation',
     ignore: null,
-    convention: 'identity hop',
     target: entry.identity,
     access: null,
     host: null,

@@ -51,7 +51,17 @@ export function buildAlert(f: Finding, action: Action, identity: string, detecte
     title: visible(f.title),
     explanation: visible(f.explanation),
     // The credential id names what revocation would revoke (a jti, lease id, accessor), never a secret.
-    evidence: { traceIds: f.traceIds, spanIds: f.spanIds, subject: f.subject, ...f.details, ...(action.credential ? { credential: action.credential } : {}) },
+    // The agent it ran under (a framework's agent or graph name) and the identity that handed it the work
+    // say where in a multi-agent flow it happened; each only when the spans said.
+    evidence: {
+      traceIds: f.traceIds,
+      spanIds: f.spanIds,
+      subject: f.subject,
+      ...f.details,
+      ...(action.credential ? { credential: action.credential } : {}),
+      ...(action.agent ? { agent: action.agent } : {}),
+      ...(action.caller ? { caller: action.caller } : {}),
+    },
     tags: f.tags,
     count: 1,
     lastEventTime: eventTime,

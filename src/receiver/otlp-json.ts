@@ -136,22 +136,20 @@ export function decodeJsonRequest(body: string, filter: AttributeFilter): Decode
     for (const ss of list(rsObj.scopeSpans, 'scopeSpans')) {
       const ssObj = message(ss, 'scopeSpans[]');
       if (ssObj === undefined) continue;
-      const scopeObj = message(ssObj.scope, 'scope');
-      const scope = scopeObj === undefined ? '' : text(scopeObj.name, 'scope.name');
       let badTrace: DecodedSpan | undefined;
       let badSpan: DecodedSpan | undefined;
       for (const s of list(ssObj.spans, 'spans')) {
         const obj = message(s, 'spans[]');
         if (obj === undefined) continue;
-        const span = readSpan(obj, filter, resource, scope);
-        spans.push(span.traceId === '' ? (badTrace ??= unusableSpan(resource, scope, '')) : span.spanId === '' ? (badSpan ??= unusableSpan(resource, scope, span.traceId)) : span);
+        const span = readSpan(obj, filter, resource);
+        spans.push(span.traceId === '' ? (badTrace ??= unusableSpan(resource, '')) : span.spanId === '' ? (badSpan ??= unusableSpan(resource, span.traceId)) : span);
       }
     }
   }
   return { spans };
 }
 
-function readSpan(s: Json, filter: AttributeFilter, resource: Attributes, scope: string): DecodedSpan {
+function readSpan(s: Json, filter: AttributeFilter, resource: Attributes): DecodedSpan {
   const attributes = newAttributes();
   readAttributes(s.attributes, filter, attributes);
   const status = message(s.status, 'status');
@@ -166,7 +164,6 @@ function readSpan(s: Json, filter: AttributeFilter, resource: Attributes, scope:
     statusCode: status === undefined ? 0 : enumValue(status.code, STATUS_CODE_NAMES, 'status.code'),
     attributes,
     resource,
-    scope,
   };
 }
 

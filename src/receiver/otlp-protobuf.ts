@@ -28,12 +28,12 @@ export function nanosToMs(lo: number, hi: number): number {
 /**
  * Spans without a valid trace or span id are rejected whole, so one shared placeholder per ScopeSpans and reason
  * stands for all of them: 16 MiB of 8M empty spans then holds ~140 MB (an array slot each) instead of
- * 2.6 GB (measured), which would kill the daemon. It carries the resource and scope, so rejections are
- * still attributed.
+ * 2.6 GB (measured), which would kill the daemon. It carries the resource, so rejections are still
+ * attributed to its identity.
  */
-export function unusableSpan(resource: Attributes, scope: string, traceId: string): DecodedSpan {
+export function unusableSpan(resource: Attributes, traceId: string): DecodedSpan {
   return { traceId, spanId: '', parentSpanId: '', name: '', kind: 0, startMs: 0, endMs: 0, statusCode: 0,
-    attributes: newAttributes(), resource, scope };
+    attributes: newAttributes(), resource };
 }
 
 function wrongType(what: string): never {
@@ -109,36 +109,23 @@ function readResourceSpans(r: ProtoReader, filter: AttributeFilter, spans: Decod
   }
 }
 
+/** The spans of a ScopeSpans; its InstrumentationScope (field 1) is skipped: no rule reads it. */
 function readScopeSpans(r: ProtoReader, filter: AttributeFilter, resource: Attributes, spans: DecodedSpan[]): void {
-  const first = spans.length;
-  let scope = '';
-  let scopeAfterSpans = false;
   let badTrace: DecodedSpan | undefined;
   let badSpan: DecodedSpan | undefined;
   while (r.pos < r.limit) {
     const tag = r.tag();
     if (tag === LEN_2) {
       const outer = r.enter();
-      const span = readSpan(r, filter, resource, scope);
+      const span = readSpan(r, filter, resource);
       r.leave(outer);
-      spans.push(span.traceId === '' ? (badTrace ??= unusableSpan(resource, scope, '')) : span.spanId === '' ? (badSpan ??= unusableSpan(resource, scope, span.traceId)) : span);
-    } else if (tag === LEN_1) {
-      const outer = r.enter();
-      while (r.pos < r.limit) {
-        const t = r.tag();
-        if (t === LEN_1) scope = r.string();
-        else if (t >>> 3 === 1) wrongType('scope name');
-        else r.skip(t & 7);
-      }
-      r.leave(outer);
-      if (spans.length > first) scopeAfterSpans = true;
-    } else if (tag >>> 3 <= 2) wrongType('ScopeSpans');
+      spans.push(span.traceId === '' ? (badTrace ??= unusableSpan(resource, '')) : span.spanId === '' ? (badSpan ??= unusableSpan(resource, span.traceId)) : span);
+    } else if (tag >>> 3 === 2) wrongType('ScopeSpans');
     else r.skip(tag & 7);
   }
-  if (scopeAfterSpans) for (let i = first; i < spans.length; i++) spans[i].scope = scope;
 }
 
-function readSpan(r: ProtoReader, filter: AttributeFilter, resource: Attributes, scope: string): DecodedSpan {
+function readSpan(r: ProtoReader, filter: AttributeFilter, resource: Attributes): DecodedSpan {
   let traceId = '';
   let spanId = '';
   let parentSpanId = '';
@@ -175,7 +162,7 @@ function readSpan(r: ProtoReader, filter: AttributeFilter, resource: Attributes,
         r.skip(tag & 7); // trace_state, flags, events, links, dropped counts, unknown fields
     }
   }
-  return { traceId, spanId, parentSpanId, name, kind, startMs, endMs, statusCode, attributes, resource, scope };
+  return { traceId, spanId, parentSpanId, name, kind, startMs, endMs, statusCode, attributes, resource };
 }
 
 /** Reads one KeyValue; decodes the value only when the key is wanted (the value may precede the key). */

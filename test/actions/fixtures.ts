@@ -53,7 +53,6 @@ export function span(init: SpanInit = {}): DecodedSpan {
     statusCode: init.status ?? StatusCode.UNSET,
     attributes: init.attrs ?? {},
     resource: init.resource ?? AGENT_RESOURCE,
-    scope: '',
   };
 }
 

@@ -61,6 +61,20 @@ it('says a read long ago was a faded read, not none', () => {
   expect(w.explanation).toMatch(/It read `crm.old` 0\.1 times over 45 days \(counting recent uses more/);
 });
 
+// Review30 H3: the agent an action ran under and the identity that handed it the work were carried to the
+// main thread and shown nowhere.
+it('names in its evidence the agent the action ran under and the identity that delegated it, when the spans say', () => {
+  const t = learn();
+  h.feed([act({ identity: ID, time: t, target: 'export.csv', agent: 'billing', caller: 'spiffe://acme/orchestrator' })]);
+  h.feed([act({ identity: ID, time: t + 1000, target: 'vault.read' })]);
+  h.engine.finish();
+  const drift = h.alerts.filter((a) => a.detector === 'scope_drift');
+  expect(drift.map((a) => [a.evidence.subject, a.evidence.agent, a.evidence.caller])).toEqual([
+    ['tool:export.csv', 'billing', 'spiffe://acme/orchestrator'],
+    ['tool:vault.read', undefined, undefined],
+  ]);
+});
+
 // Review27 M5: a new instance's own two reads made it "read-only", and its first write high, in a group that writes.
 it('judges a new instance read-only only when its peers are', () => {
   const peer = (n: number) => `spiffe://acme/writer-${n}`;

@@ -41,7 +41,7 @@ describe('decodeJsonRequest', () => {
     expect(JSON.stringify(decoded)).not.toContain('CANARY');
     const [tool, get] = decoded.spans;
     expect(tool).toMatchObject({ traceId: spans[0].spanContext().traceId, spanId: spans[0].spanContext().spanId, parentSpanId: '',
-      name: 'execute_tool fetch', kind: 3, statusCode: 2, startMs: hrTimeToMs(spans[0].startTime), scope: 'vigil-test' });
+      name: 'execute_tool fetch', kind: 3, statusCode: 2, startMs: hrTimeToMs(spans[0].startTime) });
     expect(tool.attributes).toEqual({ 'gen_ai.tool.name': 'fetch', count: 3, ratio: 0.5, ok: true, tags: ['a', 'b'] });
     expect(tool.resource).toEqual({ 'service.name': 'agent' });
     expect(get.resource).toBe(tool.resource);
@@ -86,8 +86,8 @@ describe('decodeJsonRequest', () => {
     FILTER).spans;
     expect(spans.map((s) => s.name)).toEqual(['', '', 'ok']);
     expect(spans[0]).not.toBe(spans[1]); // bad trace id vs bad span id: the rejection reason differs
-    expect(spans[0]).toMatchObject({ traceId: '', scope: 'lib', resource: { 'service.name': 'svc' } });
-    expect(spans[1]).toMatchObject({ traceId: TRACE, spanId: '', scope: 'lib' });
+    expect(spans[0]).toMatchObject({ traceId: '', resource: { 'service.name': 'svc' } });
+    expect(spans[1]).toMatchObject({ traceId: TRACE, spanId: '' });
   });
 
   it('drops kvlist, bytes, nested arrays and ill-typed values; ignores unknown fields', () => {
@@ -101,7 +101,6 @@ describe('decodeJsonRequest', () => {
         attr('gen_ai.tool.name', {}),
       ] }] }] }] }), FILTER).spans[0];
     expect(d.attributes).toEqual({ tags: ['a', 7], big: Infinity });
-    expect(d.scope).toBe('');
   });
 
   it("keeps keys named like Object.prototype's as plain values, and finds nothing inherited", () => {

@@ -85,13 +85,11 @@ describe('decodeProtobufRequest', () => {
     expect(tool.attributes).toEqual({ 'gen_ai.tool.name': 'search', 'sampling.ratio': 0.25, 'cache.hit': false,
       'nhi.scopes': ['tickets:read', 'kb:read'], 'retry.delays': [100, -2, 3000000000], flags: [true, false] });
     expect(tool.statusCode).toBe(2);
-    expect(tool.scope).toBe('agent-lib');
     expect(tool.resource).toEqual({ 'service.name': 'support-agent', 'nhi.identity': 'spiffe://example.org/agent/a' });
     expect(tool.resource).toBe(byName(decoded, 'GET').resource); // one shared object per ResourceSpans
     expect(byName(decoded, 'GET').attributes).toEqual({ 'http.request.method': 'GET', 'http.response.status_code': 503 });
     expect(byName(decoded, 'invoke_agent triage').startMs).toBeCloseTo(1750000000123.4567, 3);
     const other = byName(decoded, 'consume');
-    expect(other.scope).toBe('other-scope');
     expect(other.resource).toEqual({ 'service.name': 'other-agent' });
   });
 
@@ -218,7 +216,6 @@ describe('decodeProtobufRequest', () => {
     const bytes = Uint8Array.from(len(1, len(2, scopeSpans), resource));
     const [d] = decodeProtobufRequest(bytes, FILTER).spans;
     expect(d.attributes).toEqual({ 'http.request.method': 'GET' });
-    expect(d.scope).toBe('late-scope');
     expect(d.resource).toEqual({ 'service.name': 'svc' });
   });
 
@@ -253,7 +250,7 @@ describe('decodeProtobufRequest', () => {
     const spans = decodeProtobufRequest(Uint8Array.from(len(1, resource, scopeSpans)), FILTER).spans;
     expect(spans.map((s) => s.name)).toEqual(['', '', 'ok']);
     expect(spans[0]).toBe(spans[1]);
-    expect(spans[0]).toMatchObject({ traceId: '', spanId: '', scope: 'lib', resource: { 'service.name': 'svc' } });
+    expect(spans[0]).toMatchObject({ traceId: '', spanId: '', resource: { 'service.name': 'svc' } });
   });
 
   it('maps AnyValue: negative int64, kvlist and bytes dropped, nested arrays dropped, last oneof wins', () => {
