@@ -6,6 +6,3 @@ import type { Detector } from './types.js';
 import { unexpectedWrite } from './unexpected-write.js';
 
 export const DETECTORS = [scopeDrift, lateralChaining, retryStorm, unexpectedWrite] as const satisfies readonly Detector[];
-
-export type { Detector, DetectorId, Finding } from './types.js';
-export { DETECTOR_IDS } from './types.js';

@@ -28,16 +28,16 @@ const HOLDABLE = new Set<string>(['host', 'agent', 'tool', 'target']);
  */
 const NO_ITEMS: readonly ScopeItem[] = [];
 
-/**
- * The items an action uses, with their keys, as scope_drift and learning both see them. A model call
- * (never a write, egress or sensitive flow) still has a destination: chat traffic moved to a new host (a
- * changed OPENAI_BASE_URL siphoning prompts and the secrets in them) is a new host like any other.
- */
 /** The dimension counting an action's uses of what it calls (a model call's are its provider's host and zone). */
 export function subjectDimension(kind: Exclude<ActionKind, 'model'>): Dimension {
   return kind === 'tool' ? 'tool' : kind === 'delegation' ? 'agent' : 'target';
 }
 
+/**
+ * The items an action uses, with their keys, as scope_drift and learning both see them. A model call
+ * (never a write, egress or sensitive flow) still has a destination: chat traffic moved to a new host (a
+ * changed OPENAI_BASE_URL siphoning prompts and the secrets in them) is a new host like any other.
+ */
 export function scopeItems(input: DetectorInput['action']): readonly ScopeItem[] {
   if (input.kind === 'model') {
     if (!input.host) return NO_ITEMS;

@@ -39,8 +39,7 @@ export function times(n: number): string {
  * 4,210 calls over 6 days read "3,642 times"), and an older use weighs less than a recent one.
  */
 export function countedNote(halfLifeMs: number): string {
-  const days = halfLifeMs / 86_400_000;
-  return `counting recent uses more: each halves in weight every ${days >= 2 ? `${Math.round(days)} days` : span(halfLifeMs)}`;
+  return `counting recent uses more: each halves in weight every ${span(halfLifeMs)}`;
 }
 
 /**

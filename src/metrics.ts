@@ -5,7 +5,8 @@
  */
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import client from 'prom-client';
-import { IGNORE_REASONS, REJECT_REASONS } from './actions/index.js';
+import { IGNORE_REASONS } from './actions/facts.js';
+import { REJECT_REASONS } from './actions/identity.js';
 import { ACTION_KINDS } from './actions/types.js';
 
 export const RECEIVERS = ['grpc', 'http', 'replay'] as const;
@@ -15,7 +16,8 @@ export type Receiver = (typeof RECEIVERS)[number];
 export const REQUEST_REJECT_REASONS = ['decode', 'too_large', 'content_type', 'content_encoding', 'overloaded', 'shutting_down', 'unauthenticated', 'forbidden', 'misdirected', 'store_unavailable'] as const;
 export type RequestRejectReason = (typeof REQUEST_REJECT_REASONS)[number];
 
-export function createMetrics() {
+/** @param receivers the receivers whose series start at zero: serve's listeners, or replay alone. */
+export function createMetrics(receivers: readonly Receiver[] = ['grpc', 'http']) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
 
@@ -186,7 +188,7 @@ export function createMetrics() {
     registers: [registry],
   });
 
-  for (const receiver of RECEIVERS) {
+  for (const receiver of receivers) {
     spansReceived.inc({ receiver }, 0);
     spansAccepted.inc({ receiver }, 0);
     for (const reason of REJECT_REASONS) spansRejected.inc({ receiver, reason }, 0);

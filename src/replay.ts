@@ -44,7 +44,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   }
   if (opts.files.filter((f) => f === STDIN).length > 1) throw new UserError('standard input (-) can be read only once');
   const { config } = opts;
-  const metrics = createMetrics();
+  const metrics = createMetrics(['replay']);
   const db = openDatabase(opts.db, '--db');
   const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
   const { pipeline, identities, alerts } = buildDetection({ config, db, metrics, logger, mode: 'replay' });

@@ -31,7 +31,7 @@ export interface TlsMaterial {
 }
 
 /** A TLS file that cannot be used; `field` is the key at fault (`cert`, `key` or `clientCa`). */
-export class TlsFileError extends Error {
+class TlsFileError extends Error {
   constructor(
     readonly field: keyof TlsConfig,
     message: string,
@@ -80,7 +80,7 @@ const ordinal = (i: number) => ['first', 'second', 'third'][i] ?? `${i + 1}th`;
  * Reads the files (relative paths against `base`) and checks that they make a server context: each
  * certificate parses and the key is the certificate's.
  */
-export function readTls(cfg: TlsConfig, base = '.'): TlsMaterial {
+function readTls(cfg: TlsConfig, base = '.'): TlsMaterial {
   const cert = readPem(cfg, base, 'cert', /-----BEGIN CERTIFICATE-----/, 'certificate (-----BEGIN CERTIFICATE-----)');
   checkCertificates(cfg, 'cert', cert);
   const key = readPem(cfg, base, 'key', /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/, 'private key (-----BEGIN PRIVATE KEY-----)');
@@ -123,7 +123,7 @@ export function tlsProblems(cfg: TlsConfig | undefined, path: string, base: stri
 }
 
 /** Options for `https.createServer` and `tls.createSecureContext`: client certificates required with a CA. */
-export function serverOptions(m: TlsMaterial): tls.TlsOptions {
+function serverOptions(m: TlsMaterial): tls.TlsOptions {
   return m.ca ? { cert: m.cert, key: m.key, ca: m.ca, requestCert: true, rejectUnauthorized: true } : { cert: m.cert, key: m.key };
 }
 

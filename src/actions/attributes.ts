@@ -10,12 +10,12 @@
 import type { Config } from '../config/schema.js';
 
 // Project attributes (namespace `nhi.`), used where no convention exists.
-export const NHI_IDENTITY = 'nhi.identity';
+const NHI_IDENTITY = 'nhi.identity';
 export const NHI_ACCESS = 'nhi.access';
 export const NHI_CREDENTIAL_ID = 'nhi.credential.id';
 export const NHI_CREDENTIAL_TYPE = 'nhi.credential.type';
 export const NHI_SCOPES = 'nhi.scopes';
-export const SERVICE_NAME = 'service.name';
+const SERVICE_NAME = 'service.name';
 
 // OpenTelemetry GenAI conventions.
 export const GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
@@ -135,7 +135,7 @@ export const PAYLOAD_KEYS: readonly string[] = Object.freeze([
 ]);
 
 /** Payload key families: any key starting with one of these is payload. */
-export const PAYLOAD_KEY_PREFIXES: readonly string[] = Object.freeze([
+const PAYLOAD_KEY_PREFIXES: readonly string[] = Object.freeze([
   'ai.prompt',
   'ai.response.',
   'llm.input_messages.',

@@ -53,7 +53,7 @@ import { compileSensitive, compileZones, type SensitiveRules, type ZoneMap } fro
 export const MAX_HOLD_WAITS = 5;
 
 /** Spans remembered across emitted traces for late children (settled nodes, a few hundred bytes each). */
-export const REMEMBERED_SPANS = 100_000;
+const REMEMBERED_SPANS = 100_000;
 
 /**
  * Turns accepted spans into actions. Single-threaded and synchronous: `add` buffers, `take` hands out

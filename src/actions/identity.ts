@@ -1,6 +1,6 @@
 /**
  * Who did it: the identity and peer group of a span (CONTRACT §3), and why a span cannot be used at all.
- * Receivers call `rejectReason` synchronously to fill OTLP partial success; the builder calls
+ * The ingest worker calls `rejectReason` on every span to fill OTLP partial success; the builder calls
  * `identityOf` again per span (cheap: a few property reads), so no per-span result object is kept.
  */
 import type { Config } from '../config/schema.js';

@@ -129,7 +129,7 @@ const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
  * span's own token is not the resource's Vault lease. A type on a resource that names no credential
  * of its own (`OTEL_RESOURCE_ATTRIBUTES=nhi.credential.type=oauth_jti`) types the ids its spans carry.
  */
-export function credentialOf(span: DecodedSpan): Credential | null {
+function credentialOf(span: DecodedSpan): Credential | null {
   const own = span.attributes[A.NHI_CREDENTIAL_ID];
   const res = span.resource[A.NHI_CREDENTIAL_ID];
   if (nonEmpty(own)) {

@@ -26,7 +26,7 @@ export const RETRY_IDLE_MS = 30 * 60_000;
  * How long after a failure a repeat still counts as its retry. Agents retry after a model round trip
  * (seconds, rarely a minute); a call repeated much later is ordinary use again.
  */
-export const RETRY_WINDOW_MS = 60_000;
+const RETRY_WINDOW_MS = 60_000;
 
 /** Failure ends kept per call: out-of-order arrivals can bring an earlier failure after a later one. */
 const ENDS_PER_FAILURE = 8;

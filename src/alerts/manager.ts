@@ -104,7 +104,7 @@ export class AlertManager {
     this.listeners.push(listener);
   }
 
-  /** Sets the revocation responder (serve only: replay is a backtest and revokes nothing). */
+  /** Sets the revocation responder: serve's revokes, replay's (a backtest) only says what a rule would do. */
   setResponder(responder: Responder): void {
     this.responder = responder;
   }

@@ -33,14 +33,14 @@ export interface AlertQuery {
 }
 
 /** `limit` when absent, and the largest page served (larger values are capped, not refused). */
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
 /** Bounds the SQL a single request can ask for; a SOC filters on a handful of identities, not thousands. */
 const MAX_FILTER_VALUES = 100;
 
 const FILTER_PARAMS = ['minSeverity', 'identity', 'detector'];
 /** The query parameters each endpoint accepts (`limit` is REST only: the websocket streams everything). */
-export const REST_PARAMS: readonly string[] = ['since', 'limit', ...FILTER_PARAMS];
+const REST_PARAMS: readonly string[] = ['since', 'limit', ...FILTER_PARAMS];
 export const STREAM_PARAMS: readonly string[] = ['since', ...FILTER_PARAMS];
 
 /**

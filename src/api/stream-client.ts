@@ -34,9 +34,9 @@ export interface ClientLimits {
 }
 
 /** Close code for a client that fell too far behind (4000–4999: application codes; 4008 echoes HTTP 408). */
-export const SLOW_CLOSE_CODE = 4008;
+const SLOW_CLOSE_CODE = 4008;
 /** Close code at daemon shutdown ("going away"). */
-export const SHUTDOWN_CLOSE_CODE = 1001;
+const SHUTDOWN_CLOSE_CODE = 1001;
 
 /** A serialized frame; `seq` is the alert's for `alert` frames, 0 for the others. */
 interface Frame {

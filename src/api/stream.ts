@@ -27,8 +27,8 @@ import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
 
 /** Where the websocket lives on the API listener, and the subprotocol the server selects. */
-export const STREAM_PATH = '/v1/alerts/stream';
-export const SUBPROTOCOL = 'vigil.v1';
+const STREAM_PATH = '/v1/alerts/stream';
+const SUBPROTOCOL = 'vigil.v1';
 const BEARER_PROTOCOL = 'bearer.';
 
 /** Tuning of the alert websocket; `startDaemon({ stream })` overrides the defaults (tests shorten periods). */

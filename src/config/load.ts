@@ -55,7 +55,7 @@ export function packageRoot(): string {
 }
 
 /** The repository's own `config.yaml`, what `npm start` and a bare `vigil serve` use. */
-export function defaultConfigPath(): string {
+function defaultConfigPath(): string {
   return join(packageRoot(), 'config.yaml');
 }
 

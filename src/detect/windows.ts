@@ -13,7 +13,7 @@ const MAX_READS = 32;
  * Failures + retries in a sliding window made of BUCKETS buckets (coarse, O(1) memory per identity).
  * It is itself the OutcomeWindow the detectors read.
  */
-export class RetryWindow extends BucketWindow {
+class RetryWindow extends BucketWindow {
   private buckets: Bucket[] = [];
 
   protected counted(): Iterable<Bucket> {
@@ -66,7 +66,7 @@ const LATE_SUBJECTS = 16;
  * following the last late action let an attacker flush a backdated storm with one later late call
  * between its failures).
  */
-export class LateRetryWindow extends BucketWindow {
+class LateRetryWindow extends BucketWindow {
   /** By bucket number (event time / bucket width): whole numbers, whatever the width. */
   private readonly buckets = new Map<number, Bucket>();
   /** The bucket of the latest action added: the window ends there. */
@@ -110,7 +110,7 @@ export class LateRetryWindow extends BucketWindow {
  * (`sustainedWindow`), where a loop too slow to fill the short one still adds up (CONTRACT §4: "a quiet
  * identity's small sustained loop can be a storm"). Late actions have a pair of their own (LateRetryWindow).
  */
-export class RetryWindows {
+class RetryWindows {
   readonly short: OutcomeWindow & BucketWindow;
   readonly sustained: OutcomeWindow & BucketWindow;
 
@@ -141,7 +141,7 @@ export class RetryWindows {
 }
 
 /** Recent sensitive reads of one identity (the trace owner), within the lateral window. */
-export class SensitiveReads {
+class SensitiveReads {
   private readonly reads: SensitiveRead[] = [];
   constructor(private readonly windowMs: number) {}
 
@@ -167,7 +167,7 @@ const MAX_WINDOWS = 50_000;
 const MAX_LATE_WINDOWS = 2_000;
 
 /** One identity's windows. */
-export class Windows {
+class Windows {
   private late: RetryWindows | null = null;
   readonly retry: RetryWindows;
   readonly reads: SensitiveReads;

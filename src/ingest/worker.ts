@@ -6,7 +6,10 @@
  */
 import v8 from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { ActionBuilder, attributeFilterFor, compileGlob, rejectReason, type Glob, type RejectReason } from '../actions/index.js';
+import { attributeFilterFor } from '../actions/attributes.js';
+import { ActionBuilder } from '../actions/builder.js';
+import { compileGlob, type Glob } from '../actions/glob.js';
+import { rejectReason, type RejectReason } from '../actions/identity.js';
 import type { Action } from '../actions/types.js';
 import type { DecodedRequest, DecodedSpan } from '../model.js';
 import { VigilError } from '../errors.js';

@@ -10,7 +10,7 @@ import { NO_CREDENTIAL, type Broker } from './types.js';
 type VaultBrokerConfig = Extract<Config['revocation']['brokers'][number], { type: 'vault' }>;
 
 /** Credential type -> Vault API path and the body field naming the credential. */
-export const VAULT_ENDPOINTS: Readonly<Record<string, { path: string; field: string }>> = {
+const VAULT_ENDPOINTS: Readonly<Record<string, { path: string; field: string }>> = {
   vault_lease: { path: '/v1/sys/leases/revoke', field: 'lease_id' },
   vault_token_accessor: { path: '/v1/auth/token/revoke-accessor', field: 'accessor' },
 };

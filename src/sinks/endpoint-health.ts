@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
  * How long an endpoint fails before a warning, and the least time between two: an hour is well past a
  * receiver's redeploy or restart, so the warning means someone must act, and once an hour cannot flood.
  */
-export const FAILING_WARN_EVERY_MS = 3_600_000;
+const FAILING_WARN_EVERY_MS = 3_600_000;
 
 /** What is kept of an endpoint's health across restarts. */
 export interface HealthState {

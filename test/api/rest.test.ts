@@ -3,18 +3,11 @@
  * `since` / `limit` / `next`, the 1000 cap, filters, refused parameters, auth, and alerts that match the
  * normative schema.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, raise, startApiDaemon, startRevokingApiDaemon, storedSeqs, waitFor, type ApiDaemon, type RevokingApiDaemon } from './helpers.js';
 import type { Action } from '../../src/actions/types.js';
+import { validateAlert } from '../helpers/alert-schema.js';
 
-const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-const validateAlert = ajv.compile(schema);
 
 const A = 'spiffe://acme.example/agent/a';
 const B = 'spiffe://acme.example/agent/b';

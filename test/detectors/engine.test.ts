@@ -6,8 +6,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
 import type { Alert } from '../../src/alerts/alert.js';
@@ -17,11 +15,8 @@ import { DetectionEngine } from '../../src/detect/engine.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 import { action } from './harness.js';
+import { validateAlert } from '../helpers/alert-schema.js';
 
-const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-const validateAlert = ajv.compile(schema);
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);

@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import { expect, it } from 'vitest';
-import { IGNORE_REASONS, REJECT_REASONS } from '../../src/actions/index.js';
+import { IGNORE_REASONS } from '../../src/actions/facts.js';
+import { REJECT_REASONS } from '../../src/actions/identity.js';
 import { ACTION_KINDS } from '../../src/actions/types.js';
 import { RECEIVERS, REQUEST_REJECT_REASONS } from '../../src/metrics.js';
 import { REVOCATION_STATUSES } from '../../src/revocation/types.js';

@@ -98,6 +98,7 @@ describe('API listener', () => {
     expect(text).toMatch(/vigil_spans_accepted_total\{receiver="http"\} [1-9]/);
     expect(text).toMatch(/vigil_actions_total\{kind="tool"\} [1-9]/);
     expect(text).toMatch(/vigil_spans_rejected_total\{receiver="http",reason="no_identity"\} 0/);
+    expect(text).not.toContain('receiver="replay"'); // review30 L8: replay's series belong to its summary
     expect(text).toMatch(/vigil_ingest_queue_spans \d/);
     expect(text).toMatch(/nodejs_eventloop_lag_seconds/);
     expect(text).toMatch(/vigil_request_duration_seconds_count\{receiver="grpc"\} [1-9]/);

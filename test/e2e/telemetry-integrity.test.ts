@@ -5,21 +5,14 @@
  * no revocation rule acts on them, not even `*` (the identity they name is a claim). Replay: in
  * late-actions.test.ts; impersonation under clientIdentities: in client-identities.test.ts.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import type { ExportResult } from '@opentelemetry/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { makeSpans } from '../helpers/otlp-payloads.js';
+import { validateAlert } from '../helpers/alert-schema.js';
 
-const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-const validateAlert = ajv.compile(schema);
 
 const AGENT = 'spiffe://acme.example/ns/ops/sa/clock-ahead';
 const MIN = 60_000;

@@ -14,7 +14,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ActionBuilder, attributeFilterFor, rejectReason } from '../../src/actions/index.js';
+import { attributeFilterFor } from '../../src/actions/attributes.js';
+import { ActionBuilder } from '../../src/actions/builder.js';
+import { rejectReason } from '../../src/actions/identity.js';
 import type { Action } from '../../src/actions/types.js';
 import { configSchema } from '../../src/config/schema.js';
 import { decodeJsonRequest } from '../../src/receiver/otlp-json.js';

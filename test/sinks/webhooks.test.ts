@@ -3,20 +3,13 @@
  * verified with the independent `standardwebhooks` package, the payload checked against the normative
  * alert schema. Timing is kept short with `delivery.retryInitial/retryMax`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { metricValue, startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { raise, WEBHOOK_SECRET } from './fixtures.js';
 import { FAST_DELIVERY, openedPerTest } from './opened.js';
 import { Receiver, verifyStandardWebhook } from './receivers.js';
+import { validateAlert } from '../helpers/alert-schema.js';
 
-const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/spec/alert.schema.json'), 'utf8'));
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-const validateAlert = ajv.compile(schema);
 
 const { receiver, daemon, closeAfter } = openedPerTest();
 

@@ -17,21 +17,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Alert } from '../../../src/alerts/alert.js';
 import { SEVERITIES, type Severity } from '../../../src/config/schema.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../../helpers/daemon.js';
 import { agentResource, agentTelemetry, FIXTURES, loopback, summarize, type ActionSummary, type AgentTelemetry, type Live, type Loopback, type Protocol } from '../harness.js';
+import { validateAlert } from '../../helpers/alert-schema.js';
 
 const HOUR = 3_600_000;
 const CALL_ID_KEYS = new Set(['gen_ai.tool.call.id', 'ai.toolCall.id']);
 
-const schema = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../../../shared/spec/alert.schema.json'), 'utf8'));
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-const validateAlert = ajv.compile(schema);
 
 /** A daemon whose raised alerts are collected as they are announced (`daemon.alerts.subscribe`). */
 export interface WatchedDaemon extends TestDaemon {
