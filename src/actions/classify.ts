@@ -10,7 +10,8 @@ import { SpanKind, StatusCode, type DecodedSpan } from '../model.js';
 import * as A from './attributes.js';
 import { compileCatalog, parseAccess, type Catalog } from './access.js';
 import { CONVENTIONS } from './conventions.js';
-import { blankFacts, type SpanFacts } from './facts.js';
+import type { SpanFacts } from './facts.js';
+import { makeNode } from './node.js';
 import { after, num, str } from './read.js';
 
 export { IGNORE_REASONS, type IgnoreReason, type SpanFacts } from './facts.js';
@@ -96,14 +97,12 @@ export class Classifier {
     this.catalog = compileCatalog(config);
   }
 
-  /** The span's own facts, in a new object. */
+  /** The span's own facts, in a new node of no identity (for tests: the builder classifies into its nodes). */
   classify(span: DecodedSpan): SpanFacts {
-    const f = blankFacts();
-    this.classifyInto(span, f);
-    return f;
+    return makeNode(span, '', '', this);
   }
 
-  /** Fills `f` (blank, as from `blankFacts`) with the span's own facts. */
+  /** Fills `f` (a blank node) with the span's own facts. */
   classifyInto(span: DecodedSpan, f: SpanFacts): void {
     for (let i = 0; i < CONVENTIONS.length; i++) {
       const row = CONVENTIONS[i];

@@ -68,20 +68,3 @@ export interface SpanFacts {
   unknownTool: boolean;
   carrier: Carrier;
 }
-
-/** A blank facts object: not an action, no convention. */
-export function blankFacts(): SpanFacts {
-  return {
-    kind: null,
-    ignore: 'not_an_action',
-    target: '',
-    access: null,
-    host: null,
-    failed: false,
-    retry: false,
-    callId: null,
-    agentName: null,
-    unknownTool: false,
-    carrier: Carrier.None,
-  };
-}

@@ -171,9 +171,15 @@ function scopesOfSpan(span: DecodedSpan): string[] {
   return cached;
 }
 
-/** Builds the node for a span already known to have `identity` (one object literal: one hidden class). */
-export function makeNode(span: DecodedSpan, identity: string, peerGroup: string, classifier: Classifier): SpanNode {
-  const node: SpanNode = {
+/** Where and when a node's span ran: the span itself, or (a hop) the callee's entry span. */
+type SpanPlace = Pick<DecodedSpan, 'traceId' | 'spanId' | 'parentSpanId' | 'kind' | 'startMs' | 'endMs'>;
+
+/**
+ * The one SpanNode literal, so every node has one hidden class: not an action yet, no tree. Who it is
+ * of comes as arguments, not an object: this runs for every span.
+ */
+function blankNode(at: SpanPlace, identity: string, peerGroup: string, credential: Credential | null, scopes: string[]): SpanNode {
+  return {
     kind: null,
     ignore: 'not_an_action',
     target: '',
@@ -185,17 +191,17 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     agentName: null,
     unknownTool: false,
     carrier: Carrier.None,
-    traceId: span.traceId,
-    spanId: span.spanId,
-    parentSpanId: span.parentSpanId,
-    spanKind: span.kind,
-    startMs: span.startMs,
-    endMs: span.endMs,
+    traceId: at.traceId,
+    spanId: at.spanId,
+    parentSpanId: at.parentSpanId,
+    spanKind: at.kind,
+    startMs: at.startMs,
+    endMs: at.endMs,
     clockShiftMs: 0,
     identity,
     peerGroup,
-    credential: credentialOf(span),
-    scopes: scopesOfSpan(span),
+    credential,
+    scopes,
     parent: null,
     firstChild: null,
     nextSibling: null,
@@ -213,6 +219,11 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
     part: null,
     repairedTo: null,
   };
+}
+
+/** Builds the node for a span already known to have `identity`, with the span's own facts. */
+export function makeNode(span: DecodedSpan, identity: string, peerGroup: string, classifier: Classifier): SpanNode {
+  const node = blankNode(span, identity, peerGroup, credentialOf(span), scopesOfSpan(span));
   classifier.classifyInto(span, node);
   boundNames(node);
   return node;
@@ -245,44 +256,14 @@ export function agentNameIn(ctx: AgentCtx | null, identity: string): string | nu
  * so a failed hop still counts once.
  */
 export function makeHopNode(caller: HopCaller, entry: HopEntry): SpanNode {
-  return {
-    kind: 'delegation',
-    ignore: null,
-    target: entry.identity,
-    access: null,
-    host: null,
-    failed: false,
-    retry: false,
-    callId: null,
-    agentName: null,
-    unknownTool: false,
-    carrier: Carrier.None,
-    traceId: entry.traceId,
-    spanId: entry.spanId,
-    parentSpanId: entry.parentSpanId,
-    spanKind: 0,
-    startMs: entry.startMs,
-    endMs: entry.endMs,
-    clockShiftMs: 0,
-    identity: caller.identity,
-    peerGroup: caller.peerGroup,
-    credential: caller.credential,
-    scopes: caller.scopes,
-    parent: null,
-    firstChild: null,
-    nextSibling: null,
-    ctx: caller.ctx,
-    act: null,
-    emit: true,
-    foldedTool: false,
-    rank: -1,
-    rankBy: null,
-    accessBy: null,
-    failedBelow: null,
-    agent: agentNameIn(caller.ctx, caller.identity),
-    caller: caller.caller,
-    visited: true,
-    part: null,
-    repairedTo: null,
-  };
+  const n = blankNode({ ...entry, kind: 0 }, caller.identity, caller.peerGroup, caller.credential, caller.scopes);
+  n.kind = 'delegation';
+  n.ignore = null;
+  n.target = entry.identity;
+  n.ctx = caller.ctx;
+  n.emit = true;
+  n.agent = agentNameIn(caller.ctx, caller.identity);
+  n.caller = caller.caller;
+  n.visited = true;
+  return n;
 }

@@ -17,7 +17,6 @@
  *   were emitted before the caller's arrived (memory.ts hops);
  * - context repair's verdicts (repair.ts): a repaired node is linked under its tool as if it had been
  *   parented there, or, the tool already emitted, runs under that tool's context;
- * - parallel steps (steps.ts);
  * - clock correction (clock.ts): a remote child that does not fit its caller is moved onto its clock;
  * - a span naming no credential takes that of the span it runs under, when both are one identity's.
  */
@@ -103,6 +102,20 @@ export function settleTrace(
   mem: TraceMemory | undefined,
   onIgnored: (r: IgnoreReason) => void,
 ): SpanNode[] {
+  linkParents(nodes, byId);
+  const hops: SpanNode[] = [];
+  const order = preOrder(nodes, (n) => visit(n, mem, onIgnored, hops));
+  // Post-order (reverse pre-order): children are settled before their parent.
+  const pending = mem?.pending ?? null;
+  for (let i = order.length - 1; i >= 0; i--) settleUp(order[i], pending, hops);
+  const out: SpanNode[] = hops;
+  for (const n of order) if (n.emit) out.push(n);
+  out.sort(byEventTime);
+  return out;
+}
+
+/** Links each node under its parent in the part (or the tool context repair moved it under). */
+function linkParents(nodes: readonly SpanNode[], byId: ReadonlyMap<string, SpanNode>): void {
   for (const n of nodes) {
     const r = n.repairedTo;
     const p = r !== null && byId.get(r.spanId) === r ? r : n.parentSpanId === '' ? undefined : byId.get(n.parentSpanId);
@@ -112,18 +125,22 @@ export function settleTrace(
       p.firstChild = n;
     }
   }
+}
 
-  // Pre-order walk with an explicit stack (traces can be thousands deep). Nodes left unvisited sit on
-  // a parent cycle (malformed input): the first one found is cut loose and walked as a root.
+/**
+ * Visits every node parents first and returns them in that order. An explicit stack: traces can be
+ * thousands deep. Nodes left unvisited sit on a parent cycle (malformed input): the first one found is
+ * cut loose and walked as a root.
+ */
+function preOrder(nodes: readonly SpanNode[], onVisit: (n: SpanNode) => void): SpanNode[] {
   const order: SpanNode[] = [];
   const stack: SpanNode[] = [];
-  const hops: SpanNode[] = [];
   const walk = (root: SpanNode): void => {
     stack.push(root);
     root.visited = true;
     while (stack.length > 0) {
       const n = stack.pop()!;
-      visit(n, mem, onIgnored, hops);
+      onVisit(n);
       order.push(n);
       for (let c = n.firstChild; c !== null; c = c.nextSibling) {
         if (!c.visited) {
@@ -141,58 +158,56 @@ export function settleTrace(
       walk(n);
     }
   }
+  return order;
+}
 
-  // Post-order (reverse pre-order): children are settled before their parent.
-  const pending = mem?.pending ?? null;
-  for (let i = order.length - 1; i >= 0; i--) {
-    const n = order[i];
-    let below = n.rank; // accumulated from children
-    let by = n.rankBy; // whose span that is
-    if (pending !== null && pending.size > 0) {
-      const p = pending.get(n.spanId);
-      if (p !== undefined) {
-        pending.delete(n.spanId);
-        if (p.rank > below) {
-          below = p.rank;
-          by = p.rankBy;
-        }
-        n.failedBelow = mergeIds(n.failedBelow, p.failed);
-        if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hops.push(makeHopNode(n, h));
+/**
+ * Settles a node once its children are: a tool takes the strongest access below it, a failure below
+ * it of its own identity is not its own a second time, and what it has now is passed to its parent.
+ * `pending`: what subtrees emitted before this node arrived left for it (memory.ts).
+ */
+function settleUp(n: SpanNode, pending: TraceMemory['pending'], hops: SpanNode[]): void {
+  let below = n.rank; // accumulated from children
+  let by = n.rankBy; // whose span that is
+  if (pending !== null && pending.size > 0) {
+    const p = pending.get(n.spanId);
+    if (p !== undefined) {
+      pending.delete(n.spanId);
+      if (p.rank > below) {
+        below = p.rank;
+        by = p.rankBy;
       }
-    }
-    const own = (n.emit && n.kind !== 'model') || n.foldedTool ? accessRank(n.access) : -1;
-    if (n.emit && n.kind === 'tool' && below > own) {
-      n.access = accessOfRank(below);
-      // The tool's effect, whoever's span made it (an MCP server's delete); said when it was not its own.
-      if (by !== null && by !== n.identity) n.accessBy = by;
-    }
-    n.rank = own >= below ? own : below;
-    n.rankBy = own >= below ? n.identity : by;
-    if (
-      n.emit &&
-      n.failed &&
-      (n.kind === 'tool' || n.kind === 'delegation') &&
-      n.failedBelow !== null &&
-      n.failedBelow.includes(n.identity)
-    ) {
-      n.failed = false;
-    }
-    const parent = n.parent;
-    if (parent !== null) {
-      // On a tie the parent's own identity is the one named: the class is its own doing then.
-      if (n.rank > parent.rank || (n.rank === parent.rank && n.rankBy === parent.identity)) {
-        parent.rank = n.rank;
-        parent.rankBy = n.rankBy;
-      }
-      if (n.failedBelow !== null) parent.failedBelow = mergeIds(parent.failedBelow, n.failedBelow);
-      if (n.emit && n.failed) parent.failedBelow = mergeIds(parent.failedBelow, [n.identity]);
+      n.failedBelow = mergeIds(n.failedBelow, p.failed);
+      if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hops.push(makeHopNode(n, h));
     }
   }
-
-  const out: SpanNode[] = hops;
-  for (const n of order) if (n.emit) out.push(n);
-  out.sort(byEventTime);
-  return out;
+  const own = (n.emit && n.kind !== 'model') || n.foldedTool ? accessRank(n.access) : -1;
+  if (n.emit && n.kind === 'tool' && below > own) {
+    n.access = accessOfRank(below);
+    // The tool's effect, whoever's span made it (an MCP server's delete); said when it was not its own.
+    if (by !== null && by !== n.identity) n.accessBy = by;
+  }
+  n.rank = own >= below ? own : below;
+  n.rankBy = own >= below ? n.identity : by;
+  if (
+    n.emit &&
+    n.failed &&
+    (n.kind === 'tool' || n.kind === 'delegation') &&
+    n.failedBelow !== null &&
+    n.failedBelow.includes(n.identity)
+  ) {
+    n.failed = false;
+  }
+  const parent = n.parent;
+  if (parent !== null) {
+    // On a tie the parent's own identity is the one named: the class is its own doing then.
+    if (n.rank > parent.rank || (n.rank === parent.rank && n.rankBy === parent.identity)) {
+      parent.rank = n.rank;
+      parent.rankBy = n.rankBy;
+    }
+    if (n.failedBelow !== null) parent.failedBelow = mergeIds(parent.failedBelow, n.failedBelow);
+    if (n.emit && n.failed) parent.failedBelow = mergeIds(parent.failedBelow, [n.identity]);
+  }
 }
 
 /** Start, then end, then span id: a total order, so replay and serve emit identically. */
