@@ -5,6 +5,7 @@
 import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
 import { DetectionEngine } from './detect/engine.js';
+import { BaselineOperator } from './detect/operator.js';
 import { reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -20,6 +21,8 @@ export interface Detection {
   identities: IdentityStore;
   alerts: AlertManager;
   engine: DetectionEngine;
+  /** Operators' allow, reset and show (the identity API): built on the engine, not part of its stage. */
+  operator: BaselineOperator;
   owners: CredentialOwners;
 }
 
@@ -49,5 +52,5 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
   pipeline.addStage(owners); // ahead of the engine: its alerts consult the owners
   pipeline.addStage(engine);
   pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
-  return { pipeline, identities, alerts, engine, owners };
+  return { pipeline, identities, alerts, engine, operator: new BaselineOperator(engine, alerts), owners };
 }

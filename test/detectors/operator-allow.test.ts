@@ -57,7 +57,7 @@ it("an alert on a tool's step names every item to allow, and allowing them quiet
     { dimension: 'access', item: 'crm.search|delete' },
     { dimension: 'access', item: `${CUSTOMER}|delete` },
   ]);
-  expect(h.engine.allow(ID, allow)).toBe(true);
+  expect(h.operator.allow(ID, allow)).toBe(true);
   h.feed(toolCall(t + 2 * 60 * MIN, 'delete')); // after the suppression window: a new alert if it were not normal
   expect(h.alerts).toHaveLength(1);
 });
@@ -71,7 +71,7 @@ it('allowing part of a held scope_drift finding drops only that part: the new ho
   const call = act({ identity: ID, time: t + 5, traceId, spanId: 'd'.repeat(16), parentSpanId: tool.spanId, kind: 'http', target: 'paste.evil.example/api', host: 'paste.evil.example', zone: 'external' });
   h.feed([tool, call]);
   expect(h.alerts).toEqual([]); // held for a possible rollout
-  expect(h.engine.allow(ID, [{ dimension: 'tool', item: 'summarize' }])).toBe(true);
+  expect(h.operator.allow(ID, [{ dimension: 'tool', item: 'summarize' }])).toBe(true);
   h.engine.finish(); // the hold runs out: no peer adopted the host
   expect(h.alerts.map((a) => [a.detector, a.evidence.subject, a.title])).toEqual([['scope_drift', 'host:paste.evil.example', 'New host paste.evil.example']]);
   const items = (h.alerts[0].evidence.newItems as Array<{ dimension: string; item: string }>).map((i) => `${i.dimension}:${i.item}`);
@@ -89,7 +89,7 @@ it('an allow says which items neither the baseline, the peer group nor an alert 
   const logs: Array<{ level: number; msg: string; unseen?: unknown }> = [];
   const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (logs.push(JSON.parse(String(c))), cb()) }));
   const api = new ApiServer({ config, token: 'allow-test-token-0123456789', metrics: createMetrics(), logger, readiness: () => 'ready' });
-  registerIdentityRoutes(api, h.engine, h.db, logger);
+  registerIdentityRoutes(api, h.operator, h.db, logger);
   api.serve();
   const port = await api.listen('127.0.0.1:0');
   try {

@@ -76,7 +76,7 @@ it('stays quiet on a target that always fails about as often, however much other
   }
   expect(storms()).toEqual([]);
   // What the baseline shows an operator (`vigil baseline show`): the failures learned per subject.
-  const shown = h.engine.describe(h.engine.baselines.peek(BOT)!) as { failures: Record<string, number> };
+  const shown = h.operator.describe(BOT) as { failures: Record<string, number> };
   expect(shown.failures[`target:${LOGIN}`]).toBeGreaterThan(20);
 });
 

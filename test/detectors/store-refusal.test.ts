@@ -51,7 +51,7 @@ it('a reset whose transaction fails loses nothing other baselines had learned', 
     // The hot baselines learn something (dirty), then resetting the cold victim loads it: an eviction.
     h.engine.process(hotIds.map((id) => action({ identity: id, time: (t += MIN), target: `kb.new-${id}` })));
     h.db.exec(`CREATE TRIGGER full BEFORE INSERT ON identity_baselines WHEN NEW.identity = 'victim' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
-    expect(() => h.engine.reset('victim')).toThrow(/disk is full/);
+    expect(() => h.operator.reset('victim')).toThrow(/disk is full/);
     h.db.exec('DROP TRIGGER full');
     h.commit(true);
     expect(hotIds.filter((id) => !h.engine.baselines.peek(id)!.counters.has(`tool\u0000kb.new-${id}`))).toEqual([]);

@@ -1,0 +1,114 @@
+/**
+ * What an operator does to a baseline through the API (and so `vigil baseline …`): allow items, spot
+ * items that look like typos, reset an identity, show what its baseline holds.
+ *
+ * Separate from the engine because it answers another question: the engine judges and learns each action
+ * in order, on the pipeline's thread, in event time; these run when a request arrives, and write at once
+ * (a checkpoint of their own) rather than at the next group commit. An operator's allow is one of the
+ * three ways a new item becomes normal (engine.ts), so it lives beside the engine, built from it.
+ */
+import { activityUtc } from '../../baselines/identity.js';
+import { key, SEP, type DimensionItem } from '../../baselines/keys.js';
+import { withoutAllowed } from '../../detectors/scope-drift.js';
+import type { AlertManager } from '../alerts/manager.js';
+import type { DetectionEngine } from './engine.js';
+import { makeView } from './view.js';
+
+/** An allowed item counts as this many uses, so one decay step does not forget it. */
+const ALLOW_WEIGHT = 5;
+
+/** What the operator needs of the engine: its baselines, how they are judged, and how an identity is forgotten. */
+export type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'known' | 'phaseOf' | 'forget'>;
+
+export class BaselineOperator {
+  constructor(
+    private readonly engine: OperatedEngine,
+    /** The engine's alert manager: an allow ends the holds it makes pointless. */
+    private readonly alerts: Pick<AlertManager, 'narrowHeld' | 'namedItems'>,
+  ) {}
+
+  /**
+   * An operator's allow: the items become part of the identity's baseline at once (weighted as several
+   * uses, so one decay step does not forget them) and are written immediately; findings held for them
+   * end. Returns false when the identity is unknown.
+   */
+  allow(identity: string, items: readonly DimensionItem[]): boolean {
+    const { baselines, settings } = this.engine;
+    const b = this.engine.known(identity);
+    if (!b) return false;
+    const group = baselines.group(b.peerGroup);
+    const keys = items.map((i) => key(i.dimension, i.item));
+    // What an operator allows is not news any more; what else a held finding names still is.
+    const allowed = new Set(keys);
+    this.alerts.narrowHeld(identity, (f) => withoutAllowed(f, allowed));
+    for (let n = 0; n < ALLOW_WEIGHT; n++) {
+      for (const created of b.learn(keys, b.lastSeen, settings)) group.learned(identity, created, b.lastSeen);
+    }
+    baselines.checkpointNow();
+    return true;
+  }
+
+  /**
+   * Of `items`, those that neither the identity's baseline nor its peer group has counted, and none of
+   * its alerts names (null when the identity is unknown): most likely a typo, which an allow would store
+   * and never match (review21 L2).
+   */
+  unseen(identity: string, items: readonly DimensionItem[]): DimensionItem[] | null {
+    const { baselines, settings } = this.engine;
+    const b = this.engine.known(identity);
+    if (!b) return null;
+    const group = baselines.group(b.peerGroup);
+    const unlearned = items.filter((i) => b.count(key(i.dimension, i.item), b.lastSeen, settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
+    if (unlearned.length === 0) return [];
+    const named = this.alerts.namedItems(identity);
+    return unlearned.filter((i) => !named.has(key(i.dimension, i.item)));
+  }
+
+  /**
+   * An operator's reset: everything the identity learned is forgotten (its counts leave its peer group
+   * too) and it starts learning again from its latest action, judged against its peer group meanwhile.
+   * For a baseline that may have learned what it should not have (a compromise found later). Written at
+   * once; returns false when the identity is unknown.
+   */
+  reset(identity: string): boolean {
+    const { baselines } = this.engine;
+    const b = this.engine.known(identity);
+    if (!b) return false;
+    baselines.checkpointNow(() => {
+      this.engine.forget(identity);
+      baselines.identity(identity, b.peerGroup, b.lastSeen);
+    });
+    return true;
+  }
+
+  /**
+   * What an identity's baseline holds, for the API and CLI (`baseline show`); undefined when the identity
+   * is unknown. Read without making the baseline hot: looking does not change what is kept in memory.
+   */
+  describe(identity: string): object | undefined {
+    const b = this.engine.baselines.peek(identity);
+    if (!b) return undefined;
+    const group = this.engine.baselines.group(b.peerGroup);
+    const view = makeView(b, group, 'own', b.lastSeen, this.engine.settings);
+    const top = (d: string) => Object.fromEntries(view.top(d, 20).map(([i, c]) => [i, Math.round(c * 10) / 10]));
+    return {
+      identity: b.identity,
+      peerGroup: b.peerGroup,
+      firstSeen: new Date(b.firstSeen).toISOString(),
+      lastSeen: new Date(b.lastSeen).toISOString(),
+      actions: b.actions,
+      phase: this.engine.phaseOf(b, group) ?? 'learning',
+      usualFailureShare: view.outcome.actions > 0 ? view.outcome.bad / view.outcome.actions : 0,
+      tools: top('tool'),
+      targets: top('target'),
+      hosts: top('host'),
+      zones: top('zone'),
+      scopes: top('scope'),
+      agents: top('agent'),
+      access: top('access'),
+      activityUtc: activityUtc(b.hours), // when it works: a night-time burst from a nine-to-five agent stands out
+      // Failures + retries per tool or target (`tool:crm.search`), which retry_storm judges each by its own share.
+      failures: Object.fromEntries(Object.entries(top('failures')).map(([k, c]) => [k.replace(SEP, ':'), c])),
+    };
+  }
+}
