@@ -15,7 +15,7 @@ import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
-import type { BaselineView, DetectorInput, SensitiveRead, StepContext } from '../../detectors/types.js';
+import type { BaselineView, DetectorInput, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
@@ -28,7 +28,7 @@ import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { madeInSpan, madeInTrace, TraceSteps } from './steps.js';
 import { makeView } from './view.js';
-import { IdentityWindows } from './windows.js';
+import { IdentityWindows, type RetryWindows } from './windows.js';
 
 /** What nearly every action yields: shared, not one array per action. */
 const NO_FINDINGS: readonly Reported[] = [];
@@ -119,8 +119,11 @@ export class DetectionEngine implements Stage {
     }
   }
 
+  /**
+   * One action: placed in its identity's baseline and windows, judged, then learned — or, when it raised
+   * an alert, only remembered as rollout evidence (STYLE habit 3: what raised an alert is not learned).
+   */
   private processOne(named: Action, step: StepContext): readonly Reported[] {
-    const s = this.settings;
     const b = this.baselines.identity(named.identity, named.peerGroup, named.time);
     const group = this.baselines.joinGroup(named.peerGroup, b, named.time);
     // Judged, explained, alerted and held as a member of the group it is in (joinGroup: an action may
@@ -130,7 +133,7 @@ export class DetectionEngine implements Stage {
     if (late) this.late++;
     b.observe(a.time);
     if (a.time > this.watermark) this.watermark = a.time;
-    if (b.isMature(s)) group.markMature(a.identity);
+    if (b.isMature(this.settings)) group.markMature(a.identity);
     const phase = this.phaseOf(b, group);
 
     const scope = scopeItems(a);
@@ -141,8 +144,6 @@ export class DetectionEngine implements Stage {
     const subjectAsKey = subjectKey(a, scope);
     const subject = subjectAsKey ?? a.target;
     const retry = (late ? this.windows.lateRetry(a.identity, own) : own.retry).add(a.time, bad, subject);
-    const window = retry.short;
-    const sustainedWindow = retry.sustained;
     const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;
     const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
     const delegated = step.owner !== a.identity;
@@ -150,52 +151,13 @@ export class DetectionEngine implements Stage {
     // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
     const actorReads = delegated && isEgress(a) ? own.reads.recent(a.time) : NO_READS;
 
-    let findings: Reported[] | null = null; // made at the first finding: nearly every action has none
-    if (phase || delegated) {
-      const view = phase ? makeView(b, group, phase, a.time, s) : undefined;
-      let ownerView: BaselineView | undefined;
-      let ownerAction: Action | undefined;
-      let input: DetectorInput | undefined; // one per action, not per detector
-      for (const d of this.enabled) {
-        // An action far behind its identity's event time is judged too (else backdating a span would
-        // hide it, and it would be learned unjudged), retry storms included (see the window above).
-        // Chains are the trace owner's: a delegated step is judged by what the caller has learned,
-        // whether or not the callee has a baseline of its own.
-        const byOwner = delegated && d.id === 'lateral_chaining';
-        if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
-        const v = byOwner ? ownerView : view;
-        if (v === undefined) continue;
-        input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, window, sustainedWindow, config: this.config };
-        const f = d.evaluate(v === input.view ? input : { ...input, view: v });
-        if (f === null) continue;
-        // The caller's alert carries the caller's peer group and no credential: the callee's (say, a shared MCP
-        // server's lease) is not the caller's to revoke; nor is a tool's, for a write another identity made below it.
-        if (byOwner) ownerAction ??= { ...a, identity: step.owner, peerGroup: this.baselines.peek(step.owner)!.peerGroup, credential: null };
-        const acting = byOwner ? ownerAction! : d.id === 'unexpected_write' && a.accessBy ? { ...a, credential: null } : a;
-        (findings ??= []).push({ f, action: acting, identity: byOwner ? step.owner : a.identity });
-      }
-      if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
-        const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null }; // the chain is the owner's
-        const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, window, sustainedWindow, config: this.config });
-        if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
-      }
-    }
+    const findings = phase || delegated ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads) : null;
 
     const stormRaised = findings?.some((r) => r.f.detector === 'retry_storm') ?? false;
     if (stormRaised) retry.raisedStorm(a.time, subject);
     if (findings === null || findings.every((r) => r.f.learn)) {
-      // What it teaches its own identity: its scope items, then its access classes. (A finding raised
-      // only for the record, as part of a rollout, does not keep it from being learned.)
-      for (const it of scope) this.learnKey(b, it.key, a.time);
-      for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
-      b.learnOutcome(a.time, bad, s);
-      // Failures per tool or target (its uses are its scope item), for retry_storm's judgement of a subject.
-      if (bad && subjectAsKey !== null) this.learnKey(b, failuresKey(subjectAsKey), a.time);
-      group.learnOutcome(a.time, bad, s.halfLifeMs);
-      // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
-      const owner = step.owner === a.identity ? b : this.known(step.owner);
-      if (owner) this.learnChain(owner, a, step, sensitiveReads);
-      for (const r of actorReads) this.learnKey(b, flowKey(r.target, a.host!), a.time);
+      // (A finding raised only for the record, as part of a rollout, does not keep it from being learned.)
+      this.learn(a, b, group, step, scope, subjectAsKey, sensitiveReads, actorReads);
     } else {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
@@ -206,6 +168,82 @@ export class DetectionEngine implements Stage {
       ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId, stepSpanId });
     }
     return findings ?? NO_FINDINGS;
+  }
+
+  /**
+   * Every enabled detector's verdict on `a`, against its own baseline view (`phase`) or, for a delegated
+   * step's chain, the trace owner's; null when none found anything (nearly every action).
+   */
+  private judge(
+    a: Action,
+    b: IdentityBaseline,
+    group: PeerGroupBaseline,
+    phase: 'own' | 'peer' | null,
+    step: StepContext,
+    scope: readonly ScopeItem[],
+    retry: RetryWindows,
+    sensitiveReads: readonly SensitiveRead[],
+    actorReads: readonly SensitiveRead[],
+  ): Reported[] | null {
+    const delegated = step.owner !== a.identity;
+    const window = retry.short;
+    const sustainedWindow = retry.sustained;
+    let findings: Reported[] | null = null; // made at the first finding: nearly every action has none
+    const view = phase ? makeView(b, group, phase, a.time, this.settings) : undefined;
+    let ownerView: BaselineView | undefined;
+    let ownerAction: Action | undefined;
+    let input: DetectorInput | undefined; // one per action, not per detector
+    for (const d of this.enabled) {
+      // An action far behind its identity's event time is judged too (else backdating a span would
+      // hide it, and it would be learned unjudged), retry storms included (in the late retry windows).
+      // Chains are the trace owner's: a delegated step is judged by what the caller has learned,
+      // whether or not the callee has a baseline of its own.
+      const byOwner = delegated && d.id === 'lateral_chaining';
+      if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
+      const v = byOwner ? ownerView : view;
+      if (v === undefined) continue;
+      input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, window, sustainedWindow, config: this.config };
+      const f = d.evaluate(v === input.view ? input : { ...input, view: v });
+      if (f === null) continue;
+      // The caller's alert carries the caller's peer group and no credential: the callee's (say, a shared MCP
+      // server's lease) is not the caller's to revoke; nor is a tool's, for a write another identity made below it.
+      if (byOwner) ownerAction ??= { ...a, identity: step.owner, peerGroup: this.baselines.peek(step.owner)!.peerGroup, credential: null };
+      const acting = byOwner ? ownerAction! : d.id === 'unexpected_write' && a.accessBy ? { ...a, credential: null } : a;
+      (findings ??= []).push({ f, action: acting, identity: byOwner ? step.owner : a.identity });
+    }
+    if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
+      const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null }; // the chain is the owner's
+      const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, window, sustainedWindow, config: this.config });
+      if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
+    }
+    return findings;
+  }
+
+  /**
+   * What an action that raised no alert teaches: its own identity its scope items, access classes,
+   * outcome and failures per subject; its peer group its outcome; the trace owner its chain.
+   */
+  private learn(
+    a: Action,
+    b: IdentityBaseline,
+    group: PeerGroupBaseline,
+    step: StepContext,
+    scope: readonly ScopeItem[],
+    subjectAsKey: string | null,
+    sensitiveReads: readonly SensitiveRead[],
+    actorReads: readonly SensitiveRead[],
+  ): void {
+    const bad = a.failed || a.retry;
+    for (const it of scope) this.learnKey(b, it.key, a.time);
+    for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
+    b.learnOutcome(a.time, bad, this.settings);
+    // Failures per tool or target (its uses are its scope item), for retry_storm's judgement of a subject.
+    if (bad && subjectAsKey !== null) this.learnKey(b, failuresKey(subjectAsKey), a.time);
+    group.learnOutcome(a.time, bad, this.settings.halfLifeMs);
+    // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
+    const owner = step.owner === a.identity ? b : this.known(step.owner);
+    if (owner) this.learnChain(owner, a, step, sensitiveReads);
+    for (const r of actorReads) this.learnKey(b, flowKey(r.target, a.host!), a.time);
   }
 
   /**
