@@ -7,61 +7,22 @@
  * spans of traces still held in the per-trace buffer (at most `traces.wait` of them, bounded by
  * `traces.maxTraces`), which are turned into actions and committed once their trace is ready.
  *
- * Backpressure: `ingest` refuses a request whole (retryable) when its spans or its bytes do not fit the
- * queue (`ingest.queueSpans`, `ingest.queueBytes`), so the queue's memory stays bounded whatever the
- * clients send (ingest/queue-bounds.ts). The worker is handed a bounded window of exports at a time; the
- * rest wait here, small exports first.
+ * Backpressure (what is queued for the worker, and in what order) is the export queue's:
+ * ingest/export-queue.ts. This file is what happens to the worker's results.
  */
 import { toActionLine, type Action } from './actions/types.js';
 import type { ActionSink, Stage } from './stage.js';
 import type { Config } from './config/schema.js';
-import { errorFromWorker, VigilError } from './errors.js';
+import { VigilError } from './errors.js';
 import { IngestWorker, type Batch } from './ingest/ingest-worker.js';
-import type { BadLine, Done, ExportJob, Format, SuspectSpans } from './ingest/protocol.js';
+import { ExportQueue, type Outcome, type Processed } from './ingest/export-queue.js';
+import type { BadLine, Done, Format, SuspectSpans } from './ingest/protocol.js';
 import type { Logger } from './log.js';
 import type { Metrics, Receiver } from './metrics.js';
-import { QueueBounds, type Charge } from './ingest/queue-bounds.js';
-import { countProtobufSpans } from './receiver/otlp-protobuf.js';
 import type { BodyBudget } from './receiver/read-body.js';
 import type { KnownClient } from './receiver/client-identities.js';
 import type { Db } from './store/database.js';
 import type { IdentityStore } from './store/identities.js';
-
-/**
- * Exports go to the worker in messages of up to MESSAGE_SPANS spans, at most MESSAGES_IN_FLIGHT
- * unanswered: one being worked on, one waiting, so the worker never idles while a batch travels back.
- * Delivering a message between threads costs ~0.1-0.5 ms here, so a message carries several exports when
- * they are queued; and an export in the fast lane waits behind at most this much.
- */
-const MESSAGE_SPANS = 512;
-const MESSAGES_IN_FLIGHT = 3;
-/**
- * Exports this small skip the line: a single agent's trace should not wait behind every 512-span batch a
- * Collector queued. They travel in messages of their own, outside the in-flight bound, so they wait behind
- * at most the bulk messages already handed to the worker (OTLP promises no order between requests).
- */
-const FAST_LANE_SPANS = 64;
-/** Bytes per span assumed for an OTLP/JSON export until the worker has counted (real spans are larger). */
-const ESTIMATE_JSON_BYTES_PER_SPAN = 256;
-
-/** What an export is answered with once durable (OTLP partial success). */
-export interface Outcome {
-  rejected: number;
-  errorMessage: string;
-}
-
-interface Ticket {
-  resolve(outcome: Outcome): void;
-  reject(err: Error): void;
-}
-
-interface Pending {
-  /** What the worker is sent (the ticket's functions cannot cross threads). */
-  job: ExportJob;
-  /** Counted (protobuf) or estimated (JSON) spans, at least 1, and bytes: held against the bounds until answered. */
-  charge: Charge;
-  ticket: Ticket;
-}
 
 export interface PipelineDeps {
   config: Config;
@@ -74,21 +35,18 @@ export interface PipelineDeps {
 }
 
 export class Pipeline {
+  /**
+   * Public for tests, which pause it to fill it deterministically and read its depth. Receivers go through
+   * `ingest`, which refuses first while closing or shedding.
+   */
+  readonly exports: ExportQueue;
   private readonly worker: IngestWorker;
-  private readonly queue: Pending[] = [];
-  /** Small exports sit at the front of the queue, in arrival order, before this index. */
-  private fastLaneEnd = 0;
-  private readonly inFlight = new Map<number, Pending>();
-  /** Bulk messages posted to the worker and not yet answered, by the id of their first export. */
-  private readonly bulkInFlight = new Set<number>();
-  private readonly bounds: QueueBounds;
-  private nextId = 1;
-  private readonly awaitingCommit: Array<{ ticket: Ticket; outcome: Outcome; receiver: Receiver }> = [];
+  /** Exports the worker has processed, acknowledged by the next group commit that succeeds. */
+  private readonly awaitingCommit: Processed[] = [];
   private readonly replayWaiters = new Map<number, { resolve(bad: BadLine[]): void; reject(err: Error): void }>();
   private drainWaiter: { resolve(): void; reject(err: Error): void } | null = null;
   private idleWaiter: (() => void) | null = null;
   private readonly stages: Stage[] = [];
-  private paused = false;
   private commitScheduled = false;
   private lastCommit = 0;
   private storeHealthy = true;
@@ -97,8 +55,7 @@ export class Pipeline {
   private readonly tick?: NodeJS.Timeout;
 
   constructor(private readonly deps: PipelineDeps) {
-    deps.metrics.queueCapacity.set(deps.config.ingest.queueSpans);
-    this.bounds = new QueueBounds(deps.config.ingest.queueSpans, deps.config.ingest.queueBytes);
+    this.exports = new ExportQueue(deps.config.ingest, deps.metrics, (exports, fast) => this.worker.post({ t: 'exports', exports }, fast));
     this.worker = new IngestWorker({ config: deps.config, mode: deps.mode ?? 'serve' }, deps, {
       onBatch: (batch) => this.onBatch(batch),
       onCrash: () => this.onWorkerCrash(),
@@ -140,20 +97,7 @@ export class Pipeline {
       this.deps.metrics.requestsRejected.inc({ receiver, reason: 'store_unavailable' });
       throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store refuses writes and what waits to be written has reached its bound');
     }
-    const counted = format === 'protobuf' ? countProtobufSpans(bytes) : Math.ceil(bytes.length / ESTIMATE_JSON_BYTES_PER_SPAN);
-    const spans = Math.max(1, counted); // an export of no spans still costs its bytes and a slot
-    const charge: Charge = { spans, bytes: bytes.length, small: spans <= FAST_LANE_SPANS };
-    if (!this.bounds.admit(charge)) {
-      // Counted by the receiver, under the catalogue's reason (errors.ts), like a body refused for load.
-      throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.bounds.spans} spans (${this.bounds.bytes} bytes) queued`);
-    }
-    return new Promise<Outcome>((resolve, reject) => {
-      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes, ...(client && { identities: client.identities, client: client.name }) }, charge, ticket: { resolve, reject } };
-      if (charge.small) this.queue.splice(this.fastLaneEnd++, 0, entry);
-      else this.queue.push(entry);
-      this.updateQueueMetrics();
-      this.dispatch();
-    });
+    return this.exports.admit(bytes, format, receiver, client);
   }
 
   /**
@@ -169,7 +113,7 @@ export class Pipeline {
 
   /** A budget for one request body while it is read (see QueueBounds.bodyBudget). */
   bodyBudget(): BodyBudget & { release(): void } {
-    return this.bounds.bodyBudget();
+    return this.exports.bodyBudget();
   }
 
   /**
@@ -180,7 +124,7 @@ export class Pipeline {
    */
   replayLines(file: string, firstLine: number, lines: string[]): Promise<BadLine[]> {
     return new Promise((resolve, reject) => {
-      const id = this.nextId++;
+      const id = this.exports.newId();
       this.replayWaiters.set(id, { resolve, reject });
       this.worker.post({ t: 'lines', id, file, firstLine, lines });
     });
@@ -198,49 +142,10 @@ export class Pipeline {
     if (!this.commit()) throw new VigilError('VIGIL_ERR_UNAVAILABLE', 'the store could not commit');
   }
 
-  get queueDepth(): number {
-    return this.bounds.spans;
-  }
-
-  /**
-   * Stops handing queued exports to the worker until `resume`; requests still queue up to the bound.
-   * Tests use it to fill the queue deterministically; an operator-facing pause would use it too.
-   */
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.dispatch();
-  }
-
-  /**
-   * Hands queued exports to the worker: the fast lane at once, in messages of its own; bulk exports a
-   * message at a time while fewer than MESSAGES_IN_FLIGHT bulk messages are out.
-   */
-  private dispatch(): void {
-    while (!this.paused && this.queue.length > 0) {
-      const small = this.fastLaneEnd > 0;
-      if (!small && this.bulkInFlight.size >= MESSAGES_IN_FLIGHT) return;
-      const exports: ExportJob[] = [];
-      let spans = 0;
-      while (this.queue.length > 0 && (!small || this.fastLaneEnd > 0) && (exports.length === 0 || spans + this.queue[0].charge.spans <= MESSAGE_SPANS)) {
-        const entry = this.queue.shift()!;
-        if (small) this.fastLaneEnd--;
-        this.inFlight.set(entry.job.id, entry);
-        spans += entry.charge.spans;
-        exports.push(entry.job);
-      }
-      if (!small) this.bulkInFlight.add(exports[0].id);
-      this.worker.post({ t: 'exports', exports }, small);
-    }
-  }
-
   private onBatch(batch: Batch): void {
     // The worker gets its next message before this thread judges the batch, so both threads stay busy.
-    if (batch.done.length > 0) this.bulkInFlight.delete(batch.done[0].id);
-    this.dispatch();
+    this.exports.messageAnswered(batch.done);
+    this.exports.dispatch();
     this.emit(batch.actions);
     if (batch.suspects.length > 0) this.onSuspectSpans(batch.suspects);
     for (const d of batch.done) this.answered(d, batch.badLines);
@@ -248,8 +153,8 @@ export class Pipeline {
       this.drainWaiter?.resolve();
       this.drainWaiter = null;
     }
-    this.updateQueueMetrics();
-    const idle = this.queue.length === 0 && this.inFlight.size === 0;
+    this.exports.reportMetrics();
+    const idle = this.exports.idle;
     if (idle) this.idleWaiter?.();
     // Replay commits every so many lines (its caller's `flush`), not by the wall clock.
     if (this.closed || this.deps.mode === 'replay') return;
@@ -265,35 +170,21 @@ export class Pipeline {
       waiter.resolve(badLines);
       return;
     }
-    const entry = this.inFlight.get(d.id);
-    if (!entry) return;
-    this.inFlight.delete(d.id);
-    this.bounds.release(entry.charge);
-    if ('error' in d) entry.ticket.reject(errorFromWorker(d.error));
-    else this.awaitingCommit.push({ ticket: entry.ticket, outcome: { rejected: d.rejected, errorMessage: d.errorMessage }, receiver: entry.job.receiver });
-  }
-
-  private updateQueueMetrics(): void {
-    this.deps.metrics.queueDepth.set(this.bounds.spans);
-    this.deps.metrics.queueBytes.set(this.bounds.bytes);
+    const processed = this.exports.answered(d);
+    if (processed) this.awaitingCommit.push(processed);
   }
 
   /** The worker died with this work unanswered: exporters retry what was in flight; the queue goes on. */
   private onWorkerCrash(): void {
     const lost = new VigilError('VIGIL_ERR_UNAVAILABLE', 'the ingest worker restarted');
-    for (const entry of this.inFlight.values()) {
-      this.bounds.release(entry.charge);
-      entry.ticket.reject(lost);
-    }
-    this.inFlight.clear();
-    this.bulkInFlight.clear();
+    this.exports.failInFlight(lost);
     for (const w of this.replayWaiters.values()) w.reject(lost);
     this.replayWaiters.clear();
     this.drainWaiter?.reject(lost);
     this.drainWaiter = null;
-    this.dispatch();
+    this.exports.dispatch();
     // A shutdown waiting for the work that was lost goes on (the restarted worker has nothing to answer).
-    if (this.queue.length === 0 && this.inFlight.size === 0) this.idleWaiter?.();
+    if (this.exports.idle) this.idleWaiter?.();
   }
 
   /**
@@ -306,7 +197,7 @@ export class Pipeline {
     setImmediate(() => {
       this.commitScheduled = false;
       if (this.closed) return;
-      if (this.inFlight.size === 0 || this.paused) this.commit();
+      if (this.exports.inFlightCount === 0 || this.exports.isPaused) this.commit();
       // else: the next batch commits when due or when the worker is next idle.
     });
   }
@@ -388,9 +279,8 @@ export class Pipeline {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.tick);
-    this.paused = false;
-    this.dispatch();
-    if (this.queue.length > 0 || this.inFlight.size > 0) await new Promise<void>((resolve) => (this.idleWaiter = resolve));
+    this.exports.resume();
+    if (!this.exports.idle) await new Promise<void>((resolve) => (this.idleWaiter = resolve));
     try {
       await this.drainWorker();
     } catch (err) {

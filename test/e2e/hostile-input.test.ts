@@ -250,29 +250,29 @@ describe('OTLP/HTTP hostile input', () => {
   });
 
   it('a full queue -> 503 with Retry-After, nothing kept; a small export still has room', async () => {
-    t.daemon.pipeline.pause();
+    t.daemon.pipeline.exports.pause();
     try {
       const bulk = (n: number) =>
         Buffer.from(encodeProtobuf(makeSpans(Array.from({ length: n }, () => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET' } })), { resource: { 'service.name': 'filler' } })));
       const first = post('/v1/traces', bulk(100), PROTO); // more than the whole queue: admitted into an empty one; waits
-      await expect.poll(() => t.daemon.pipeline.queueDepth).toBe(100);
+      await expect.poll(() => t.daemon.pipeline.exports.depth).toBe(100);
       const second = await post('/v1/traces', bulk(65), PROTO);
       expect(second.status).toBe(503);
       expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       // One agent's small export is not locked out by the large one being processed.
       const small = post('/v1/traces', Buffer.from(encodeProtobuf(validSpans())), PROTO);
-      await expect.poll(() => t.daemon.pipeline.queueDepth).toBeGreaterThan(100);
-      t.daemon.pipeline.resume();
+      await expect.poll(() => t.daemon.pipeline.exports.depth).toBeGreaterThan(100);
+      t.daemon.pipeline.exports.resume();
       expect((await first).status).toBe(200);
       expect((await small).status).toBe(200);
     } finally {
-      t.daemon.pipeline.resume();
+      t.daemon.pipeline.exports.resume();
     }
   });
 
   it('the queue is bounded in bytes too: exports of few but large spans are shed', async () => {
     const own = await startTestDaemon({ ingest: { queueBytes: 3 * 1024 * 1024 } });
-    own.daemon.pipeline.pause();
+    own.daemon.pipeline.exports.pause();
     try {
       // One span carrying a 1 MiB prompt: one span against the span bound, a megabyte against the byte bound.
       const big = Buffer.from(encodeProtobuf(makeSpans([{ name: 'chat', kind: 'client', attributes: { 'gen_ai.input.messages': 'x'.repeat(1 << 20) } }], { resource: { 'service.name': 'llm', 'nhi.identity': 'spiffe://test/llm' } })));
@@ -281,19 +281,19 @@ describe('OTLP/HTTP hostile input', () => {
       for (let i = 0; i < 5; i++) {
         // Each export's outcome before the next is sent: queued (the paused queue grows) or refused (answered).
         let answer: Reply | undefined;
-        const queued = own.daemon.pipeline.queueDepth;
+        const queued = own.daemon.pipeline.exports.depth;
         const r = post('/v1/traces', big, PROTO, own.httpUrl).then((a) => (answer = a));
-        await waitFor(() => answer ?? own.daemon.pipeline.queueDepth > queued, `export ${i} queued or answered`);
+        await waitFor(() => answer ?? own.daemon.pipeline.exports.depth > queued, `export ${i} queued or answered`);
         if (answer) codes.push(answer.status); else accepted.push(r);
       }
       // Two fit the 3 MiB; a third would not, nor does it fit the reserve of small exports (a sixteenth).
       expect(accepted).toHaveLength(2);
       expect(codes).toEqual([503, 503, 503]);
       expect(await metricValue(own, 'vigil_requests_rejected_total{receiver="http",reason="overloaded"}')).toBe(3);
-      own.daemon.pipeline.resume();
+      own.daemon.pipeline.exports.resume();
       for (const r of accepted) expect((await r).status).toBe(200);
     } finally {
-      own.daemon.pipeline.resume();
+      own.daemon.pipeline.exports.resume();
       await own.close();
     }
   });
@@ -470,21 +470,21 @@ describe('OTLP/gRPC hostile input', () => {
   });
 
   it('a full queue -> UNAVAILABLE with RetryInfo in grpc-status-details-bin', async () => {
-    t.daemon.pipeline.pause();
+    t.daemon.pipeline.exports.pause();
     try {
       const spans = makeSpans(Array.from({ length: 64 }, () => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET' } })), {
         resource: { 'service.name': 'filler' },
       });
       const first = exportRaw(Buffer.from(encodeProtobuf(spans)));
-      await expect.poll(() => t.daemon.pipeline.queueDepth).toBe(64); // queued (and waiting) before the second
+      await expect.poll(() => t.daemon.pipeline.exports.depth).toBe(64); // queued (and waiting) before the second
       const second = await exportRaw(Buffer.from(encodeProtobuf(makeSpans([...spans, ...spans].slice(0, 65).map(() => ({ name: 'GET', kind: 'client' as const })), { resource: { 'service.name': 'filler' } }))));
       expect(second.code).toBe(grpc.status.UNAVAILABLE);
       const details = second.metadata?.get('grpc-status-details-bin')[0] as Buffer;
       expect(details.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
-      t.daemon.pipeline.resume();
+      t.daemon.pipeline.exports.resume();
       expect((await first).code).toBe(grpc.status.OK);
     } finally {
-      t.daemon.pipeline.resume();
+      t.daemon.pipeline.exports.resume();
     }
   });
 });

@@ -41,7 +41,7 @@ it('restarts a dead worker; the export in flight is refused as retryable or was 
   const after = await t.daemon.pipeline.ingest(exportOf('spiffe://test/b'), 'protobuf', 'http');
   expect(after).toEqual({ rejected: 0, errorMessage: '' });
   await expect.poll(() => t.actions.some((a) => a.identity === 'spiffe://test/b')).toBe(true);
-  expect(t.daemon.pipeline.queueDepth).toBe(0);
+  expect(t.daemon.pipeline.exports.depth).toBe(0);
 });
 
 it('keeps restarting a worker that dies again and again, with a delay; work posted meanwhile waits for it', async () => {
@@ -61,10 +61,10 @@ it('hands a small export to the worker ahead of bulk exports queued before it', 
   const bulk = (agent: string) =>
     Buffer.from(encodeProtobuf(makeSpans(Array.from({ length: 100 }, (_, i) => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET', 'url.full': `https://api.example.com/v1/${i}` } })), { resource: { 'service.name': 'svc', 'nhi.identity': agent } })));
   const before = t.actions.length;
-  t.daemon.pipeline.pause();
+  t.daemon.pipeline.exports.pause();
   const queued = [bulk('spiffe://test/bulk-1'), bulk('spiffe://test/bulk-2')].map((b) => t.daemon.pipeline.ingest(b, 'protobuf', 'http'));
   const small = t.daemon.pipeline.ingest(exportOf('spiffe://test/small'), 'protobuf', 'http');
-  t.daemon.pipeline.resume();
+  t.daemon.pipeline.exports.resume();
   await Promise.all([...queued, small]);
   await expect.poll(() => t.actions.length - before).toBe(201);
   // The bulk exports, handed over together, come out in event-time order: only the small one's place counts.
