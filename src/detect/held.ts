@@ -19,7 +19,7 @@ export interface HeldDecision {
 
 /**
  * Dropped (and learned) when enough peers adopted the item within the hold (a rollout), raised at low
- * severity when some did, else raised as found. (An operator's allow ends the hold at once: engine.ts.)
+ * severity when some did, else raised as found. (An operator's allow ends the hold at once: operator.ts.)
  * That the identity knows the item by now says nothing: its own uses during the hold, once the rollout
  * was under way, taught it.
  */

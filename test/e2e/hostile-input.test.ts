@@ -79,7 +79,7 @@ describe('OTLP/HTTP hostile input', () => {
   });
 
   it('a large export decoded in the ingest worker: truncated -> 400, bad ids -> partial success', async () => {
-    // Large exports travel in bulk messages to the worker (src/pipeline.ts dispatch): the answers must not change.
+    // Large exports travel in bulk messages to the worker (src/ingest/export-queue.ts dispatch): the answers must not change.
     const many = makeSpans(
       Array.from({ length: 400 }, (_, i) => ({ name: 'GET', kind: 'client' as const, attributes: { 'http.request.method': 'GET', 'url.full': `https://api.example.com/items/${i}` } })),
       { resource: { 'service.name': 'billing-agent', 'nhi.identity': 'spiffe://test/large' } },
