@@ -18,7 +18,7 @@ import { makeView } from './view.js';
 const ALLOW_WEIGHT = 5;
 
 /** What the operator needs of the engine: its baselines, how they are judged, and how an identity is forgotten. */
-export type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'known' | 'phaseOf' | 'forget'>;
+type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'known' | 'phaseOf' | 'forget'>;
 
 export class BaselineOperator {
   constructor(

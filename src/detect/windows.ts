@@ -110,7 +110,7 @@ class LateRetryWindow extends BucketWindow {
  * (`sustainedWindow`), where a loop too slow to fill the short one still adds up (CONTRACT §4: "a quiet
  * identity's small sustained loop can be a storm"). Late actions have a pair of their own (LateRetryWindow).
  */
-class RetryWindows {
+export class RetryWindows {
   readonly short: OutcomeWindow & BucketWindow;
   readonly sustained: OutcomeWindow & BucketWindow;
 

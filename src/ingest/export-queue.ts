@@ -63,7 +63,7 @@ interface Pending {
 }
 
 /** Posts exports to the worker; `fast` ones take its fast-lane port (IngestWorker.post). */
-export type PostExports = (exports: ExportJob[], fast: boolean) => void;
+type PostExports = (exports: ExportJob[], fast: boolean) => void;
 
 export class ExportQueue {
   private readonly queue: Pending[] = [];
