@@ -5,7 +5,8 @@
  */
 import type { Config } from '../config/schema.js';
 import { ACCESS_CLASSES, type Access } from './types.js';
-import { compileGlob, firstMatch, Memo } from './glob.js';
+import { compileGlob, firstMatch } from './glob.js';
+import { Memo } from '../collections/memo.js';
 
 /** read < write < delete < execute; -1 is "no class". */
 export function accessRank(a: Access | null): number {

@@ -17,7 +17,7 @@
  * fields (a transport's failure merged into its model call): harmless, the action was already built.
  */
 import type { ActLike, Clocked, HopCaller, HopEntry, SpanNode } from './node.js';
-import { RecencyQueue, type Recent } from './recency.js';
+import { RecencyQueue, type Recent } from '../collections/recency.js';
 
 /** What a remembered span offers a late descendant (a settled SpanNode satisfies it). */
 export interface MemSpan extends HopCaller, Clocked {

@@ -5,7 +5,7 @@
  */
 import type { TraceMemory } from './memory.js';
 import type { SpanNode } from './node.js';
-import type { Recent } from './recency.js';
+import type { Recent } from '../collections/recency.js';
 
 export interface TracePart extends Recent {
   readonly traceId: string;

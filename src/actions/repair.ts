@@ -29,7 +29,7 @@
  * `MAX_HELD_SPANS` held.
  */
 import { Carrier } from './facts.js';
-import { FifoQueue } from './fifo.js';
+import { FifoQueue } from '../collections/fifo.js';
 import { accessRank } from './access.js';
 import { mergeIds, type TraceMemory } from './memory.js';
 import { agentNameIn, isClientCall, type SpanNode } from './node.js';

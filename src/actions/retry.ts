@@ -6,7 +6,8 @@
  * does not hide an earlier one from the repeat that followed it.
  */
 import { CLOCK_SLACK_MS } from './clock.js';
-import { RecencyQueue, type Recent } from './recency.js';
+import { Lru } from '../collections/lru.js';
+import { RecencyQueue, type Recent } from '../collections/recency.js';
 import type { ActionKind } from './types.js';
 
 /** Tool call ids remembered per identity. */
@@ -43,7 +44,7 @@ interface IdentityState extends Recent {
   /** The builder's clock when it last judged an action of this identity. */
   seenAt: number;
   /** tool call id -> span id that carried it (a re-sent span is not a retry). */
-  calls: Map<string, string> | null;
+  calls: Lru<string> | null;
   failures: Failure[] | null;
 }
 
@@ -98,12 +99,10 @@ export class RetryMemory {
 
     let retry = false;
     if (callId !== null) {
-      st.calls ??= new Map();
+      st.calls ??= new Lru(CALL_IDS_PER_IDENTITY);
       const seen = st.calls.get(callId);
       if (seen !== undefined && seen !== spanId) retry = true;
-      if (seen !== undefined) st.calls.delete(callId); // re-insert below: newest last (a new id needs no delete)
-      st.calls.set(callId, spanId);
-      if (st.calls.size > CALL_IDS_PER_IDENTITY) st.calls.delete(st.calls.keys().next().value!);
+      st.calls.set(callId, spanId); // newest last: the least recently seen id goes first
     }
 
     const failures = st.failures;

@@ -4,7 +4,8 @@
  * zones, tools and targets whose reads are sensitive. Everything is compiled once per config.
  */
 import type { Config } from '../config/schema.js';
-import { compileGlob, firstMatch, Memo, type Glob } from './glob.js';
+import { compileGlob, firstMatch, type Glob } from './glob.js';
+import { Memo } from '../collections/memo.js';
 
 /** The zone of a destination that matches no configured zone. */
 export const EXTERNAL_ZONE = 'external';

@@ -17,7 +17,7 @@ import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Config, Severity } from '../config/schema.js';
 import { severityRank } from '../../detectors/severity.js';
-import { Lru } from '../lru.js';
+import { Lru } from '../collections/lru.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { buildAlert, foldKey, type Alert } from './alert.js';

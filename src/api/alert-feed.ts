@@ -11,7 +11,7 @@ import type { Alert } from '../alerts/alert.js';
 import type { AlertEvent } from '../alerts/manager.js';
 import type { Db } from '../store/database.js';
 import { severitiesFrom, type AlertFacts, type AlertFilter } from './alerts.js';
-import { Lru } from '../lru.js';
+import { Lru } from '../collections/lru.js';
 
 /** What the feed listens to: the AlertManager (its `subscribe` announces right after each commit). */
 export interface AlertEventSource {

@@ -14,7 +14,7 @@
  * stale one show in the log and /metrics, and hold a guesser to 14,400 tries a day per address — nothing
  * against a generated 256-bit token, a real brake on a weak configured one.
  */
-import { Lru } from '../lru.js';
+import { Lru } from '../collections/lru.js';
 
 export const FAILURES_ALLOWED = 10;
 export const WINDOW_MS = 60_000;

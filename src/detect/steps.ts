@@ -13,7 +13,7 @@ import type { Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
 import { CLOCK_SLACK_MS } from '../actions/clock.js';
-import { RecencyQueue, type Recent } from '../actions/recency.js';
+import { RecencyQueue, type Recent } from '../collections/recency.js';
 
 /** The span an action was made in: the tool context repair attributed it to, else its parent. */
 export function madeInSpan(a: Action): string {

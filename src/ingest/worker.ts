@@ -19,6 +19,7 @@ import { ActionEncoder } from './action-codec.js';
 import { SuspectTally } from './suspects.js';
 import type { BadLine, Done, ExportJob, FromWorker, LogRecord, ToWorker, WorkerSetup } from './protocol.js';
 import type { Receiver } from '../metrics.js';
+import { Memo } from '../collections/memo.js';
 
 const { config, mode, logLevel, fastPort } = workerData as WorkerSetup;
 const port = parentPort!;
@@ -42,14 +43,16 @@ const builder = new ActionBuilder(config, (reason) => {
 /** Event time of a replay: the newest span start seen so far (a backtest has no wall clock). */
 let eventNow = 0;
 
-/** Compiled identity patterns of the clients seen (few: one list per client rule and client). */
-const allowedGlobs = new Map<string, Glob[]>();
+/**
+ * Compiled identity patterns of the clients seen: few, one list per client rule and client. Bounded
+ * because `{client}` rules make one list per client.
+ */
+const allowedGlobs = new Memo<Glob[]>(1000);
 function globsOf(patterns: string[] | undefined): Glob[] | null {
   if (patterns === undefined) return null;
   const key = patterns.join('\n');
   let globs = allowedGlobs.get(key);
   if (globs === undefined) {
-    if (allowedGlobs.size >= 1000) allowedGlobs.clear(); // `{client}` rules: one list per client
     // Identities are keys as sent: a case variant is another identity, and must not pass as this one.
     allowedGlobs.set(key, (globs = patterns.map((p) => compileGlob(p, { caseSensitive: true }))));
   }

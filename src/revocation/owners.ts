@@ -14,8 +14,8 @@
  * at start, so a restart hands no credential to the next identity that names it.
  */
 import type { Action } from '../actions/types.js';
-import { FifoQueue } from '../actions/fifo.js';
-import { RecencyQueue, type Recent } from '../actions/recency.js';
+import { FifoQueue } from '../collections/fifo.js';
+import { RecencyQueue, type Recent } from '../collections/recency.js';
 import type { Stage } from '../stage.js';
 import type { Db } from '../store/database.js';
 

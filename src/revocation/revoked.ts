@@ -6,6 +6,7 @@
  */
 import type { Action } from '../actions/types.js';
 import type { RevocationRecord } from './types.js';
+import { Lru } from '../collections/lru.js';
 
 export const MAX_REVOKED = 100_000;
 /**
@@ -15,7 +16,8 @@ export const MAX_REVOKED = 100_000;
 export const REVOKED_GRACE_MS = 60_000;
 
 export class RevokedCredentials {
-  private readonly revokedAt = new Map<string, number>();
+  /** Newest last: the oldest revocations go first past the bound. */
+  private readonly revokedAt = new Lru<number>(MAX_REVOKED);
 
   /**
    * @param revoked credential ids with the time their revocation succeeded, oldest first (from the store).
@@ -42,8 +44,6 @@ export class RevokedCredentials {
   }
 
   private add(id: string, at: number): void {
-    this.revokedAt.delete(id); // newest last: the oldest go first past the bound
     this.revokedAt.set(id, at);
-    if (this.revokedAt.size > MAX_REVOKED) this.revokedAt.delete(this.revokedAt.keys().next().value!);
   }
 }

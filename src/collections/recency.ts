@@ -1,6 +1,7 @@
 /**
- * Least-recently-touched order for the trace buffer, the emitted-trace memory and the detectors' step
- * history (detect/steps.ts). Why not a `Map` with delete-and-re-insert: V8 leaves a hole per deleted
+ * Least-recently-touched order, for bounds that drop the least recently used first: the builder's trace
+ * buffer, the emitted-trace memory, retry state per identity, revocation owners and the detectors' step
+ * history. Why not a `Map` with delete-and-re-insert: V8 leaves a hole per deleted
  * entry until it rehashes, and every new iterator starts at the front, so "look at the oldest" after many
  * deletes walks thousands of holes (it was a fifth of the builder's time). Here a touch appends an entry
  * stamped with the item's new `seq`; older entries for the same item become stale and are skipped when

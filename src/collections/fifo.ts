@@ -1,9 +1,10 @@
 /**
  * A first-in-first-out queue of items that can be removed in place (`live` false), for the builder's
- * traces by age and the repair's held candidates by deadline. An array with a moving head: shifting an
- * array is O(n), and a removal in the middle only marks the item, which the head skips when it gets
- * there. The array is cut whenever the consumed head or the removed items dominate it, so a queue that
- * is only ever appended to and consumed never keeps what it consumed (recency.ts learned that the hard way).
+ * traces by age, the repair's held candidates by deadline and each identity's revocation claims. An
+ * array with a moving head: shifting an array is O(n), and a removal in the middle only marks the item,
+ * which the head skips when it gets there. The array is cut whenever the consumed head or the removed
+ * items dominate it, so a queue that is only ever appended to and consumed never keeps what it consumed
+ * (recency.ts learned that the hard way).
  */
 export class FifoQueue<T extends { live: boolean }> {
   private items: T[] = [];

@@ -1,6 +1,6 @@
-/** The queue behind the builder's traces by age and the repair's held candidates (src/actions/fifo.ts). */
+/** The queue behind the builder's traces by age and the repair's held candidates (src/collections/fifo.ts). */
 import { describe, expect, it } from 'vitest';
-import { FifoQueue } from '../../src/actions/fifo.js';
+import { FifoQueue } from '../../src/collections/fifo.js';
 
 interface Item { id: number; live: boolean }
 const item = (id: number): Item => ({ id, live: true });
