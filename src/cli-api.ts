@@ -4,6 +4,7 @@
  * memory and would overwrite changes made behind its back.
  */
 import { readApiToken } from './api/token.js';
+import { joinEndpoint, splitEndpoint } from './config/endpoint.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 
@@ -56,8 +57,7 @@ export function daemonApi(config: Config): DaemonCall {
 
 /** The API endpoint to call on this host: a wildcard listen address (every interface) means loopback. */
 function localEndpoint(endpoint: string): string {
-  const i = endpoint.lastIndexOf(':');
-  const host = endpoint.slice(0, i);
+  const { host, port } = splitEndpoint(endpoint);
   const local = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
-  return `${local}${endpoint.slice(i)}`;
+  return joinEndpoint(local, port);
 }

@@ -10,6 +10,7 @@ import { ApiServer } from './api/server.js';
 import { registerWebhookRoutes } from './api/webhooks.js';
 import { AlertStream, type StreamOptions } from './api/stream.js';
 import { resolveApiToken } from './api/token.js';
+import { joinEndpoint, splitEndpoint } from './config/endpoint.js';
 import { exposureWarnings } from './config/exposure.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
@@ -193,14 +194,10 @@ async function listenAs(key: string, endpoint: string, listen: (endpoint: string
   }
 }
 
-function hostPort(endpoint: string, port: number): string {
-  return `${endpoint.slice(0, endpoint.lastIndexOf(':'))}:${port}`;
-}
-
 /** Where a listener listens, and with what TLS, for the start-up log. */
 function listening(l: { endpoint: string; tls?: TlsConfig }, port: number): string {
   const tls = l.tls === undefined ? '' : l.tls.clientCa === undefined ? ' (TLS)' : ' (TLS, client certificates required)';
-  return hostPort(l.endpoint, port) + tls;
+  return joinEndpoint(splitEndpoint(l.endpoint).host, port) + tls;
 }
 
 /** Counts members leaving early for the peer-group bounds, and says once why they are usually reached. */

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { EXTERNAL_ZONE } from '../actions/zones.js';
+import { splitEndpoint } from './endpoint.js';
 import type { Config } from './schema.js';
 
 /** Node's timers take at most 2^31 - 1 ms (longer ones fire at once). */
@@ -55,16 +56,15 @@ export function crossChecks(cfg: Config, ctx: z.RefinementCtx): void {
     [['receivers', 'otlp', 'http', 'endpoint'], cfg.receivers.otlp.http.enabled ? cfg.receivers.otlp.http.endpoint : ''],
     [['api', 'endpoint'], cfg.api.endpoint],
   ];
-  const split = (endpoint: string) => ({ host: endpoint.slice(0, endpoint.lastIndexOf(':')), port: endpoint.slice(endpoint.lastIndexOf(':') + 1) });
   // `[::]` takes IPv6 and IPv4, `0.0.0.0` every IPv4 address; an IPv6 address (bracketed) and 0.0.0.0 can share a port.
   const covers = (wild: string, host: string) => wild === '[::]' || (wild === '0.0.0.0' && !host.startsWith('['));
   const clash = (a: string, b: string) => {
-    const [x, y] = [split(a), split(b)];
+    const [x, y] = [splitEndpoint(a), splitEndpoint(b)];
     return a !== '' && b !== '' && x.port !== '0' && x.port === y.port && (x.host === y.host || covers(x.host, y.host) || covers(y.host, x.host));
   };
   listeners.forEach(([path, endpoint], i) => {
     const earlier = listeners.slice(0, i).find(([, e]) => clash(e, endpoint));
-    if (earlier) ctx.addIssue({ code: 'custom', path, message: `uses port ${split(endpoint).port}, as ${earlier[0].join('.')} does; give each listener its own port` });
+    if (earlier) ctx.addIssue({ code: 'custom', path, message: `uses port ${splitEndpoint(endpoint).port}, as ${earlier[0].join('.')} does; give each listener its own port` });
   });
   const { grpc, http, clientIdentities } = cfg.receivers.otlp;
   const withoutClientCerts = Object.entries({ grpc, http }).find(([, r]) => r.enabled && r.tls?.clientCa === undefined);

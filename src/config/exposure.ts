@@ -8,6 +8,7 @@
  *   spans say about who sent them, so anyone who can reach one can act as any identity (teach it
  *   baselines, raise alerts, have real credentials revoked).
  */
+import { splitEndpoint } from './endpoint.js';
 import type { Config } from './schema.js';
 
 export interface ExposureWarning {
@@ -17,12 +18,12 @@ export interface ExposureWarning {
 
 export function exposureWarnings(config: Config): ExposureWarning[] {
   const out: ExposureWarning[] = [];
-  if (config.api.tls === undefined && !isLoopback(config.api.endpoint)) {
+  if (config.api.tls === undefined && !isLoopbackEndpoint(config.api.endpoint)) {
     out.push({ key: 'api.endpoint', message: 'is reachable from other hosts without TLS: the API token, alerts and identities cross the network in clear; set api.tls, or listen on 127.0.0.1 behind a TLS proxy' });
   }
   const { otlp } = config.receivers;
   for (const [name, r] of [['grpc', otlp.grpc], ['http', otlp.http]] as const) {
-    if (!r.enabled || isLoopback(r.endpoint)) continue;
+    if (!r.enabled || isLoopbackEndpoint(r.endpoint)) continue;
     const key = `receivers.otlp.${name}.endpoint`;
     if (otlp.token === undefined && r.tls?.clientCa === undefined) {
       out.push({ key, message: 'is reachable from other hosts and admits anyone: whoever can reach it can send spans as any identity; set receivers.otlp.token or its tls.clientCa' });
@@ -44,8 +45,8 @@ export function exposureWarnings(config: Config): ExposureWarning[] {
 }
 
 /** True when an endpoint's (`host:port`) host is this machine's loopback (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(endpoint: string): boolean {
-  return isLoopbackHost(endpoint.slice(0, endpoint.lastIndexOf(':')));
+export function isLoopbackEndpoint(endpoint: string): boolean {
+  return isLoopbackHost(splitEndpoint(endpoint).host);
 }
 
 function isLoopbackHost(host: string): boolean {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ALERT_SOURCES, DETECTOR_IDS } from '../../detectors/types.js';
 import { ACCESS_CLASSES } from '../actions/types.js';
 import { crossChecks } from './cross-checks.js';
+import { splitEndpoint } from './endpoint.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -53,7 +54,7 @@ const endpoint = z
   .string({ error: unlessMissing(ENDPOINT_MESSAGE) })
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d+$/, ENDPOINT_MESSAGE)
   // Checked apart from the shape so `host:70000` gets one line saying what is wrong, not two.
-  .refine((s) => !/:\d+$/.test(s) || Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+  .refine((s) => !/:\d+$/.test(s) || Number(splitEndpoint(s).port) <= 65535, 'port must be at most 65535');
 
 const positiveInt = z.number().int('must be a whole number').positive('must be greater than 0');
 

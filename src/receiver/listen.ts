@@ -4,17 +4,17 @@
  */
 import type http from 'node:http';
 import net from 'node:net';
+import { splitEndpoint, unbracketed } from '../config/endpoint.js';
 
 /** Longest a client may stay connected without sending a byte. */
 export const SILENT_CONNECTION_MS = 30_000;
 
 /** Listens on `endpoint` (`host:port`, IPv6 hosts in brackets); resolves with the bound port. */
 export function listenOn(server: net.Server, endpoint: string): Promise<number> {
-  const i = endpoint.lastIndexOf(':');
-  const host = endpoint.slice(0, i).replace(/^\[|\]$/g, '');
+  const { host, port } = splitEndpoint(endpoint);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(endpoint.slice(i + 1)), host, () => {
+    server.listen(Number(port), unbracketed(host), () => {
       server.off('error', reject);
       resolve((server.address() as net.AddressInfo).port);
     });
@@ -40,11 +40,12 @@ export function closeIfSilent(socket: net.Socket, ms: number): void {
  */
 export function reboundToLoopback(req: http.IncomingMessage): boolean {
   const host = req.headers.host;
-  if (host === undefined || !isLoopback(req.socket.localAddress ?? '')) return false;
+  if (host === undefined || !isLoopbackAddress(req.socket.localAddress ?? '')) return false;
   const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '')).toLowerCase();
   return !(name === 'localhost' || name.endsWith('.localhost') || net.isIP(name) !== 0);
 }
 
-function isLoopback(address: string): boolean {
+/** True for a socket's local address (unbracketed, as Node gives it) on loopback, IPv4-mapped included. */
+function isLoopbackAddress(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

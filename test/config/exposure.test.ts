@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exposureWarnings, isLoopback } from '../../src/config/exposure.js';
+import { exposureWarnings, isLoopbackEndpoint } from '../../src/config/exposure.js';
 import { configSchema } from '../../src/config/schema.js';
 
 const SECRET = 'whsec_dmlnaWwtdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OQ==';
@@ -44,9 +44,9 @@ describe('exposureWarnings', () => {
   });
 
   it('loopback is 127.0.0.0/8, ::1 and localhost; wildcards, LAN addresses and names are not', () => {
-    for (const e of ['127.0.0.1:8790', '127.1.2.3:1', '[::1]:8790', 'localhost:8790', 'LOCALHOST:1']) expect(isLoopback(e), e).toBe(true);
+    for (const e of ['127.0.0.1:8790', '127.1.2.3:1', '[::1]:8790', 'localhost:8790', 'LOCALHOST:1']) expect(isLoopbackEndpoint(e), e).toBe(true);
     for (const e of ['0.0.0.0:8790', '[::]:8790', '10.0.0.5:8790', 'vigil.internal:8790', '127.0.0.1.evil.com:1', '[::ffff:10.0.0.1]:1']) {
-      expect(isLoopback(e), e).toBe(false);
+      expect(isLoopbackEndpoint(e), e).toBe(false);
     }
   });
 });
