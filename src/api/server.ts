@@ -89,8 +89,23 @@ const DRAIN_BYTES = 1024 * 1024;
 const STARTING_RETRY_AFTER_S = 5;
 
 /** The 429's message, with the wait in it: a CLI user reads the message, not the header. */
-export function throttledMessage(retryAfterSeconds: number): string {
+function throttledMessage(retryAfterSeconds: number): string {
   return `${ERRORS.VIGIL_ERR_THROTTLED.message} (${retryAfterSeconds} s)`;
+}
+
+/** Why the API turns a request away: the catalogue code, its message if not the catalogue's, and headers to send with it. */
+export interface Refusal {
+  code: ErrorCode;
+  message?: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+/** Another way a surface takes the token (the websocket's bearer subprotocol: browsers cannot set its headers). */
+export interface TokenAlternative {
+  /** True when the request carries the token that way. */
+  matches(): boolean;
+  /** The 401's message, naming every way the token may come. */
+  unauthorized: string;
 }
 
 export class ApiServer {
@@ -158,7 +173,7 @@ export class ApiServer {
    * A request refused for a missing or wrong token (`surface`: rest or websocket): counted in /metrics, and
    * a warning naming the latest caller at most once a minute — someone guessing, or a client with a stale token.
    */
-  refused(req: http.IncomingMessage, surface: 'rest' | 'websocket'): void {
+  private refused(req: http.IncomingMessage, surface: 'rest' | 'websocket'): void {
     this.deps.metrics.apiUnauthorized.inc({ surface });
     this.refusedSinceLogged++;
     const now = Date.now();
@@ -173,15 +188,28 @@ export class ApiServer {
    * Seconds the request's address must wait before its token is looked at again, having failed it too
    * often (token-throttle.ts), counted in /metrics; 0 when its token is to be checked now.
    */
-  throttled(req: http.IncomingMessage, surface: 'rest' | 'websocket'): number {
+  private throttled(req: http.IncomingMessage, surface: 'rest' | 'websocket'): number {
     const waitMs = this.throttle.waitMs(req.socket.remoteAddress ?? 'unknown', Date.now());
     if (waitMs === 0) return 0;
     this.deps.metrics.apiThrottled.inc({ surface });
     return Math.ceil(waitMs / 1000);
   }
 
-  /** True when the request carries the API token (used by the websocket upgrade too). */
-  authorized(req: http.IncomingMessage): boolean {
+  /**
+   * The token check of the REST routes and the websocket upgrade, so a change to the throttle or the auth
+   * rule is made once: an address that failed too often is refused (429) before its token is looked at;
+   * a request without the token is refused (401), counted and throttled. Null: let it through.
+   */
+  gate(req: http.IncomingMessage, surface: 'rest' | 'websocket', alternative?: TokenAlternative): Refusal | null {
+    const retryAfter = this.throttled(req, surface);
+    if (retryAfter > 0) return { code: 'VIGIL_ERR_THROTTLED', message: throttledMessage(retryAfter), headers: { 'Retry-After': String(retryAfter) } };
+    if (this.authorized(req) || alternative?.matches()) return null;
+    this.refused(req, surface);
+    return { code: 'VIGIL_ERR_UNAUTHORIZED', message: alternative?.unauthorized, headers: { 'WWW-Authenticate': 'Bearer realm="vigil"' } };
+  }
+
+  /** True when the request carries the API token in its Authorization header. */
+  private authorized(req: http.IncomingMessage): boolean {
     return tokenMatches(this.deps.token, bearerToken(req.headers.authorization));
   }
 
@@ -207,17 +235,10 @@ export class ApiServer {
     // Before auth, as it always was: which paths exist is no secret (the README lists them).
     if (methods.length === 0) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `no route for ${url.pathname}`);
     const isPublic = PUBLIC_PATHS.has(url.pathname) || SOC_PATHS.has(url.pathname) || (url.pathname === '/metrics' && config.api.metricsPublic);
-    if (!isPublic) {
-      const retryAfter = this.throttled(req, 'rest');
-      if (retryAfter > 0) {
-        res.setHeader('Retry-After', String(retryAfter));
-        return sendError(res, 'VIGIL_ERR_THROTTLED', throttledMessage(retryAfter));
-      }
-      if (!this.authorized(req)) {
-        this.refused(req, 'rest');
-        res.setHeader('WWW-Authenticate', 'Bearer realm="vigil"');
-        return sendError(res, 'VIGIL_ERR_UNAUTHORIZED');
-      }
+    const refusal = isPublic ? null : this.gate(req, 'rest');
+    if (refusal) {
+      for (const [name, value] of Object.entries(refusal.headers)) res.setHeader(name, value);
+      return sendError(res, refusal.code, refusal.message);
     }
     const handler = this.handlerFor(req.method ?? '', url.pathname);
     if (!handler) {

@@ -22,7 +22,7 @@ import type { AlertFeed } from './alert-feed.js';
 import { checkCursor, parseAlertQuery, STREAM_PARAMS, type AlertQuery, type RevocationSource } from './alerts.js';
 import { BadRequest } from './json-body.js';
 import { reboundToLoopback } from '../receiver/listen.js';
-import { requestUrl, sendError, throttledMessage, type ApiServer } from './server.js';
+import { requestUrl, sendError, type ApiServer } from './server.js';
 import { StreamClient, type ClientLimits } from './stream-client.js';
 import { tokenMatches } from './token.js';
 
@@ -150,16 +150,15 @@ export class AlertStream {
     if (reboundToLoopback(req)) return reject(socket, 'VIGIL_ERR_MISDIRECTED');
     if (url.pathname !== STREAM_PATH) return reject(socket, 'VIGIL_ERR_NOT_FOUND', `no websocket at ${url.pathname}`);
     if (this.closing) return reject(socket, 'VIGIL_ERR_SHUTTING_DOWN', 'vigil is shutting down; reconnect to the next instance');
-    const retryAfter = this.deps.api.throttled(req, 'websocket');
-    if (retryAfter > 0) return reject(socket, 'VIGIL_ERR_THROTTLED', throttledMessage(retryAfter), `Retry-After: ${retryAfter}\r\n`);
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean);
-    if (!this.deps.api.authorized(req) && !offered.some((p) => this.bearerProtocolMatches(p))) {
-      this.deps.api.refused(req, 'websocket');
-      return reject(socket, 'VIGIL_ERR_UNAUTHORIZED', `a valid API token is required (Authorization: Bearer <token>, or the subprotocols ${SUBPROTOCOL}, ${BEARER_PROTOCOL}<base64url(token)>)`);
-    }
+    const refusal = this.deps.api.gate(req, 'websocket', {
+      matches: () => offered.some((p) => this.bearerProtocolMatches(p)),
+      unauthorized: `a valid API token is required (Authorization: Bearer <token>, or the subprotocols ${SUBPROTOCOL}, ${BEARER_PROTOCOL}<base64url(token)>)`,
+    });
+    if (refusal) return reject(socket, refusal.code, refusal.message, refusal.headers);
     // Offering protocols without ours would leave none to select; browsers then fail with no reason.
     if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) return reject(socket, 'VIGIL_ERR_BAD_REQUEST', `offer the ${SUBPROTOCOL} subprotocol`);
     if (this.clients.size >= this.options.maxClients) {
@@ -285,12 +284,12 @@ class UpdateThrottle {
 
 /**
  * Answers an upgrade request with a plain HTTP error (the catalogue's status and, unless named, message)
- * and closes the socket. `headers`: more header lines, each ending in CRLF.
+ * and closes the socket. `headers`: more to send with it (`Retry-After`, `WWW-Authenticate`).
  */
-function reject(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message, headers = ''): void {
+function reject(socket: Duplex, code: ErrorCode, message: string = ERRORS[code].message, headers: Readonly<Record<string, string>> = {}): void {
   const status = ERRORS[code].http;
   const body = JSON.stringify({ error: code, message });
-  const extra = (status === 401 ? 'WWW-Authenticate: Bearer realm="vigil"\r\n' : '') + headers;
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
