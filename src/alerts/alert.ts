@@ -1,6 +1,6 @@
 /** The alert (CONTRACT §5, shared/spec/alert.schema.json) and how a finding becomes one. */
 import crypto from 'node:crypto';
-import { alertScore, visible } from '../../detectors/severity.js';
+import { alertScore, severityRank, visible } from '../../detectors/severity.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Severity } from '../config/schema.js';
@@ -24,6 +24,20 @@ export interface Alert {
   lastEventTime: string;
   /** A revocation rule matched; no `revocationId` from `vigil replay`, which records and sends nothing. */
   response?: { action: 'revoke'; mode: 'dry_run' | 'enforce'; revocationId?: string };
+}
+
+/** What a webhook endpoint and a revocation rule pick alerts by (config `detectors`, `minSeverity`). */
+export interface AlertSelector {
+  /** Detector ids, or `*` for every one. */
+  detectors: readonly string[];
+  /** Inclusive. */
+  minSeverity: Severity;
+}
+
+/** Whether a selector takes an alert: its severity at least `minSeverity`, its detector named or `*`. */
+export function selects(selector: AlertSelector, alert: Pick<Alert, 'severity' | 'detector'>): boolean {
+  if (severityRank(alert.severity) < severityRank(selector.minSeverity)) return false;
+  return selector.detectors.includes('*') || selector.detectors.includes(alert.detector);
 }
 
 /** The fold key: one alert per identity, detector and subject within the suppression window. */

@@ -6,6 +6,7 @@
  */
 import { ALERT_SOURCES } from '../../detectors/types.js';
 import { SEVERITIES, type Severity } from '../config/schema.js';
+import { severityRank } from '../../detectors/severity.js';
 import { REVOCATION_STATUSES } from '../revocation/types.js';
 import type { AlertFeed } from './alert-feed.js';
 import { BadRequest } from './json-body.js';
@@ -123,14 +124,14 @@ export function isOpenFilter(f: AlertFilter): boolean {
 
 /** Severities at or above `min` (inclusive), for SQL; all of them when `min` is null. */
 export function severitiesFrom(min: Severity | null): Severity[] {
-  return min === null ? [...SEVERITIES] : SEVERITIES.slice(SEVERITIES.indexOf(min));
+  return min === null ? [...SEVERITIES] : SEVERITIES.slice(severityRank(min));
 }
 
 /** Whether an alert (or the alert an update is about) passes the filter. */
 export function matchesAlert(f: AlertFilter, a: AlertFacts): boolean {
   if (f.identities && !f.identities.has(a.identity)) return false;
   if (f.detectors && !f.detectors.has(a.detector)) return false;
-  if (f.minSeverity && SEVERITIES.indexOf(a.severity as Severity) < SEVERITIES.indexOf(f.minSeverity)) return false;
+  if (f.minSeverity && severityRank(a.severity as Severity) < severityRank(f.minSeverity)) return false;
   return true;
 }
 

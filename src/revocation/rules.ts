@@ -2,9 +2,8 @@
  * `revocation.rules`: which alerts revoke, and through which broker. The first rule, in config order,
  * whose `detectors`, `minSeverity` (inclusive) and `credentialTypes` all match wins (CONTRACT §6).
  */
-import type { Alert } from '../alerts/alert.js';
+import { selects, type Alert } from '../alerts/alert.js';
 import type { Config } from '../config/schema.js';
-import { severityRank } from '../../detectors/severity.js';
 import { DETECTOR_IDS } from '../../detectors/types.js';
 
 export type RevocationRule = Config['revocation']['rules'][number];
@@ -19,8 +18,7 @@ export function matchRule(
   // cover them, or a client could get the identity it pretended to be revoked.
   if (!(DETECTOR_IDS as readonly string[]).includes(alert.detector)) return null;
   for (const [index, rule] of rules.entries()) {
-    if (!rule.detectors.includes('*') && !rule.detectors.includes(alert.detector)) continue;
-    if (severityRank(alert.severity) < severityRank(rule.minSeverity)) continue;
+    if (!selects(rule, alert)) continue;
     // A rule naming credential types cannot match a credential whose type the spans did not say: revoking
     // an unknown kind of credential through a type-specific broker would be a guess.
     if (!rule.credentialTypes.includes('*') && (credentialType === null || !rule.credentialTypes.includes(credentialType))) continue;

@@ -19,9 +19,8 @@
  * the config gives them no name, and their url may hold a token.
  */
 import crypto from 'node:crypto';
-import type { Alert } from '../alerts/alert.js';
+import { selects, type Alert } from '../alerts/alert.js';
 import type { Config } from '../config/schema.js';
-import { severityRank } from '../../detectors/severity.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
@@ -81,12 +80,6 @@ export interface WebhookOutboxDeps {
 /** The Standard Webhooks payload of a new alert. */
 function alertPayload(alert: Alert): string {
   return JSON.stringify({ type: 'alert.created', timestamp: alert.detectedAt, data: alert });
-}
-
-/** Whether an endpoint wants an alert: `minSeverity` inclusive, `detectors` by id or `*`. */
-export function wants(endpoint: Pick<EndpointConfig, 'minSeverity' | 'detectors'>, alert: Pick<Alert, 'severity' | 'detector'>): boolean {
-  if (severityRank(alert.severity) < severityRank(endpoint.minSeverity)) return false;
-  return endpoint.detectors.includes('*') || endpoint.detectors.includes(alert.detector);
 }
 
 export class WebhookOutbox {
@@ -164,7 +157,7 @@ export class WebhookOutbox {
         this.loop.addLane(this.lane(e));
       }
     }
-    const homes = this.endpoints.map((e) => ({ url: e.address, disabled: e.disabled, wants: (a: Pick<Alert, 'severity' | 'detector'>) => wants(e.config, a) }));
+    const homes = this.endpoints.map((e) => ({ url: e.address, disabled: e.disabled, wants: (a: Pick<Alert, 'severity' | 'detector'>) => selects(e.config, a) }));
     // One transaction: a backlog of thousands is not thousands of commits at start.
     this.deps.db.transaction(() => rehomeOrphans(this.store, homes, logger, this.now()))();
   }
@@ -177,7 +170,7 @@ export class WebhookOutbox {
     const body = alertPayload(alert);
     const now = this.now();
     for (const e of this.endpoints) {
-      if (e.disabled || !wants(e.config, alert)) continue;
+      if (e.disabled || !selects(e.config, alert)) continue;
       // webhook-id: the alert id, stable across retries and restarts, so receivers can dedupe.
       if (this.store.insert(e.address, alert.id, body, now)) this.uncommitted++;
     }
