@@ -5,19 +5,11 @@
  * broker URLs cut to their origin) so the output can be pasted into a ticket.
  */
 import { stringify } from 'yaml';
+import { REDACTED, SECRET_KEYS } from '../redaction.js';
 import { printableUrl } from '../sinks/redact-url.js';
 import { type Config, configSchema, duration, formatDuration } from './schema.js';
 import { child, type SchemaNode, unwrap } from './walk.js';
 
-/** What a secret is printed as. */
-export const REDACTED = '<redacted>';
-
-/**
- * Keys whose values are secrets wherever they appear: `api.token`, a webhook's `secret`, a broker's
- * `secret`, `token` and `authorization`. Matching by name rather than by path fails closed: a secret
- * added later under one of these names is hidden without anyone remembering to list it here.
- */
-const SECRET_KEYS = new Set(['token', 'secret', 'authorization']);
 /**
  * Keys holding a webhook's or broker's URL: printed as their origin only, as in logs (redact-url.ts),
  * since user-info, path or query may carry a credential (`?apikey=`, Slack-style paths).

@@ -4,9 +4,7 @@
  * (`?token=…`) and the path (Slack-style `/services/T0/B0/XXXX`). Printed, a URL is only its origin —
  * the same rule as the `webhooks[0] (https://siem.example)` labels — so none of the three can leak.
  */
-
-/** Stands in for what was cut out of a URL. */
-const CUT = '<redacted>';
+import { REDACTED } from '../redaction.js';
 
 /** Anything shaped like an absolute URL inside free text (up to whitespace or a quote). */
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
@@ -23,12 +21,12 @@ export function printableUrl(url: string): string {
     // fall through: cut by hand below
   }
   if (parsed && parsed.origin !== 'null') {
-    const userInfo = parsed.username !== '' || parsed.password !== '' ? `${CUT}@` : '';
-    const rest = parsed.pathname.length > 1 || parsed.search !== '' || parsed.hash !== '' ? `/${CUT}` : '';
+    const userInfo = parsed.username !== '' || parsed.password !== '' ? `${REDACTED}@` : '';
+    const rest = parsed.pathname.length > 1 || parsed.search !== '' || parsed.hash !== '' ? `/${REDACTED}` : '';
     return `${parsed.protocol}//${userInfo}${parsed.host}${rest}`;
   }
   const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^/?#@]*@)?([^/?#]*)(.*)$/is.exec(url);
-  return m ? `${m[1]}${m[2]}${m[3] ? `/${CUT}` : ''}` : CUT;
+  return m ? `${m[1]}${m[2]}${m[3] ? `/${REDACTED}` : ''}` : REDACTED;
 }
 
 /**
@@ -55,7 +53,7 @@ export function redactUrls(text: string, url?: string): string {
   // The known URL whole first: one that does not parse (a space in it) is not found whole by URL_IN_TEXT.
   let out = url === undefined || url === '' ? text : text.split(url).join(printableUrl(url));
   out = out.replace(URL_IN_TEXT, (found) => printableUrl(found));
-  for (const secret of url === undefined ? [] : secretsOf(url)) out = out.split(secret).join(CUT);
+  for (const secret of url === undefined ? [] : secretsOf(url)) out = out.split(secret).join(REDACTED);
   return out;
 }
 

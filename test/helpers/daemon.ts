@@ -11,6 +11,7 @@ import pino from 'pino';
 import type { Action } from '../../src/actions/types.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { REDACT_PATHS } from '../../src/log.js';
+import { REDACTED } from '../../src/redaction.js';
 import { startDaemon, type Daemon } from '../../src/main.js';
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -66,7 +67,7 @@ export async function startTestDaemon(overrides: Record<string, unknown> = {}, d
       cb();
     },
   });
-  const logger = pino({ level: config.log.level, redact: { paths: REDACT_PATHS, censor: '<redacted>' } }, sink);
+  const logger = pino({ level: config.log.level, redact: { paths: REDACT_PATHS, censor: REDACTED } }, sink);
   const daemon = await startDaemon({ config, logger });
   const actions: Action[] = [];
   daemon.pipeline.addSink((batch) => actions.push(...batch));
