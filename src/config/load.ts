@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isCollection, isScalar, LineCounter, parseDocument, visit } from 'yaml';
-import { VigilError } from '../errors.js';
+import { unreadableReason, VigilError } from '../errors.js';
 import { signingKeyProblems } from '../revocation/ssf-key.js';
 import { tlsProblems, type TlsConfig } from '../tls.js';
 import { issueLines, plainWords } from './problems.js';
@@ -63,12 +63,11 @@ function readConfigFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
+    // The reason is the one every unreadable file gets; the phrasing around it is the config file's own:
+    // a missing one is most often a mistyped --config.
     const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file; check the --config path'
-      : code === 'EISDIR' ? 'is a folder, not a file'
-      : code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)'
-      : `cannot be read (${code ?? String(err)})`;
+    const reason = unreadableReason(err);
+    const why = code === 'ENOENT' ? `${reason}; check the --config path` : code === 'EISDIR' ? `${reason}, not a file` : `cannot be read (${reason})`;
     throw new ConfigError([`${file}: ${why}`], file);
   }
 }

@@ -154,6 +154,12 @@ describe('loadConfig', () => {
     expect(problems).toEqual([`${missing}: no such file; check the --config path`]);
   });
 
+  it('says a config path that is a folder is not a file', () => {
+    const folder = join(dir, 'nested');
+    const problems = problemsOf(() => loadConfig({ path: folder, env: {} }));
+    expect(problems).toEqual([`${folder}: is a folder, not a file`]);
+  });
+
   it('puts every problem in the error message, for callers that print only that', () => {
     const path = write('foo: 1\nbar: 2\n');
     expect(() => loadConfig({ path, env: {} })).toThrow(/foo: unknown key[\s\S]*bar: unknown key/);
