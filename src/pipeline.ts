@@ -4,7 +4,8 @@
  *
  * Acknowledgement rule: an export is answered only after the group commit that follows the processing of
  * its spans, so a `kill -9` never loses the effect of an acknowledged export on the store — except for
- * spans of traces still held in the per-trace buffer (at most `traces.wait` of them, bounded by
+ * spans of traces still held in the per-trace buffer (up to `MAX_HOLD_WAITS × traces.wait` behind, or
+ * `REPAIR_HOLD_WAITS × traces.wait` for a call context repair holds for its tool, bounded by
  * `traces.maxTraces`), which are turned into actions and committed once their trace is ready.
  *
  * Backpressure (what is queued for the worker, and in what order) is the export queue's:

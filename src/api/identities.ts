@@ -21,7 +21,6 @@ const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 /** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
 const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 
-/** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
 /** A row of the identity list, as selected. */
 interface IdentityRow {
   identity: string;
@@ -34,6 +33,7 @@ interface IdentityRow {
   byKind: string;
 }
 
+/** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
 export function parseAllow(body: unknown): DimensionItem[] {
   const o = body as { items?: unknown; dimension?: unknown; item?: unknown };
   const list = Array.isArray(o?.items) ? o.items : [o];
