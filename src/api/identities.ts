@@ -15,23 +15,15 @@ import type { Db } from '../store/database.js';
 import { checkParams, parseLimit } from './alerts.js';
 import { BadRequest, readJson } from './json-body.js';
 import { clientAddress, pathSegment, sendError, sendJson, type ApiServer } from './server.js';
+import type { IdentityRecord } from '../store/identities.js';
 
 const LIST_PARAMS = ['after', 'limit', 'peerGroup'];
 const ALLOWABLE = new Set<string>(DIMENSIONS.filter((d) => !COUNT_ONLY.has(d)));
 /** Longer than any item an action makes: names are bounded (actions/bounds.ts), a transition has two. */
 const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 
-/** A row of the identity list, as selected. */
-interface IdentityRow {
-  identity: string;
-  peerGroup: string;
-  firstSeen: number;
-  lastSeen: number;
-  actions: number;
-  failures: number;
-  retries: number;
-  byKind: string;
-}
+/** A row of the identity list, as selected: the record, its counts by kind still JSON. */
+type IdentityRow = Omit<IdentityRecord, 'byKind'> & { byKind: string };
 
 /** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
 export function parseAllow(body: unknown): DimensionItem[] {
