@@ -24,14 +24,15 @@
  *   lost calls, a ready part holding one of its tools waits `LATE_CALL_GRACE_MS` more (`graceUntil`).
  * - an identity that has shown no tool yet (its first since the daemon started) has its parentless
  *   calls emitted at once; its first tool, arriving within `LATE_CALL_GRACE_MS`, still takes the class
- *   and the failure of those it contains (`adoptEarly`), though the call is not marked as attributed.
- * Bounded: `TOOLS_PER_IDENTITY` remembered tools for `TOOL_KEEP_MS` (plus a sweep's `KEEP_SWEEP_MS`), `MAX_IDENTITIES` identities,
- * `MAX_HELD_SPANS` held.
+ *   and the failure of those it contains (`adoptEarly`, repair-early.ts), though the call is not marked
+ *   as attributed.
+ * Bounded: `TOOLS_PER_IDENTITY` remembered tools for `TOOL_KEEP_MS` (plus a sweep's `KEEP_SWEEP_MS`),
+ * `MAX_IDENTITIES` identities, `MAX_HELD_SPANS` held.
  */
 import { Carrier } from './facts.js';
 import { FifoQueue } from '../collections/fifo.js';
-import { accessRank } from './access.js';
-import { mergeIds, type TraceMemory } from './memory.js';
+import { adoptEarly, noteEarly, type EarlyCall } from './repair-early.js';
+import type { TraceMemory } from './memory.js';
 import { agentNameIn, isClientCall, type SpanNode } from './node.js';
 import { childrenOf, detach, type TracePart } from './part.js';
 import { contains, inside, isAncestor, MAX_WALK, startsWithin } from './span-relations.js';
@@ -60,8 +61,6 @@ const TOOL_KEEP_MS = 2 * 60_000;
 const KEEP_SWEEP_MS = 15_000;
 const MAX_IDENTITIES = 10_000;
 const MAX_HELD_SPANS = 20_000;
-/** Early calls remembered per identity that has shown no tool yet. */
-const EARLY_CALLS = 16;
 
 /** A candidate (and its subtree) waiting for its tool. */
 interface Held {
@@ -83,16 +82,6 @@ interface IdentityState {
   held: Held[];
   /** Parentless calls emitted while the identity had shown no tool (`adoptEarly`). */
   early: EarlyCall[] | null;
-}
-
-/**
- * A parentless call emitted before its identity showed any tool, and when it arrived. Its node is read
- * when a tool adopts it, by then settled (its class and outcome final); it is a trace of its own, so
- * keeping it keeps no larger tree alive.
- */
-interface EarlyCall {
-  readonly call: SpanNode;
-  readonly at: number;
 }
 
 /** The builder side: settles a detached group of nodes (a released candidate) into emitted nodes. */
@@ -192,7 +181,7 @@ export class ContextRepair {
       for (const t of tools) {
         const st = this.states.get(t.identity)!;
         if (st.held.length > 0) this.claim(st, t, part, tools, into);
-        if (st.early !== null) this.adoptEarly(st, t, part.lastAddMs);
+        if (st.early !== null) adoptEarly(st, t, part.lastAddMs, this.graceMs);
       }
     }
     if (candidates === null) return;
@@ -204,7 +193,7 @@ export class ContextRepair {
     let children: Map<string, SpanNode[]> | null = null;
     for (const c of candidates) {
       const v = this.decide(c, part, tools, nowMs, forced);
-      if (v.kind === 'own') this.noteEarly(c, part.lastAddMs);
+      if (v.kind === 'own') this.noteIfEarly(c, part.lastAddMs);
       if (v.kind === 'context' || (v.kind === 'join' && v.part === part)) c.repairedTo = v.tool;
       else if (v.kind !== 'own') {
         children ??= childrenOf(part);
@@ -361,30 +350,10 @@ export class ContextRepair {
     return st;
   }
 
-  /** Remembers a parentless call emitted on its own while its identity has shown no tool yet (for `graceMs`, at most EARLY_CALLS). */
-  private noteEarly(c: SpanNode, at: number): void {
+  /** A parentless call emitted on its own while its identity has shown no tool yet: its tool may still come. */
+  private noteIfEarly(c: SpanNode, at: number): void {
     const st = this.states.get(c.identity)!;
-    if (st.tools.length > 0 || !isParentlessCall(c)) return;
-    const early = (st.early ?? []).filter((e) => at - e.at <= this.graceMs);
-    early.push({ call: c, at });
-    if (early.length > EARLY_CALLS) early.shift();
-    st.early = early;
-  }
-
-  /**
-   * Tool `t` (arrived at `at`) takes the class and the failure of the early calls it alone contains, as
-   * if they were its children: its own action is not emitted yet, theirs was.
-   */
-  private adoptEarly(st: IdentityState, t: SpanNode, at: number): void {
-    const early = st.early!.filter((e) => at - e.at <= this.graceMs);
-    for (let i = early.length - 1; i >= 0; i--) {
-      const c = early[i].call;
-      if (!contains(t, c) || st.tools.some((o) => o !== t && contains(o, c))) continue;
-      if (accessRank(c.access) > t.rank) [t.rank, t.rankBy] = [accessRank(c.access), t.identity];
-      if (c.failed) t.failedBelow = mergeIds(t.failedBelow, [t.identity]);
-      early.splice(i, 1);
-    }
-    st.early = early.length > 0 ? early : null;
+    if (st.tools.length === 0 && isParentlessCall(c)) noteEarly(st, c, at, this.graceMs);
   }
 
   private forgetOldest(): void {
