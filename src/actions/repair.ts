@@ -143,10 +143,7 @@ export class ContextRepair {
     if (nowMs > st.activeMs) st.activeMs = nowMs;
     st.tools.push(n);
     st.toolsAt.push(nowMs);
-    if (st.tools.length > TOOLS_PER_IDENTITY) {
-      st.tools.splice(0, st.tools.length - TOOLS_PER_IDENTITY);
-      st.toolsAt.splice(0, st.toolsAt.length - TOOLS_PER_IDENTITY);
-    }
+    if (st.tools.length > TOOLS_PER_IDENTITY) dropOldestTools(st, st.tools.length - TOOLS_PER_IDENTITY);
   }
 
   /**
@@ -369,7 +366,11 @@ export class ContextRepair {
 function dropToolsBefore(st: IdentityState, cutoffMs: number): void {
   let n = 0;
   while (n < st.toolsAt.length && st.toolsAt[n] <= cutoffMs) n++;
-  if (n === 0) return;
+  if (n > 0) dropOldestTools(st, n);
+}
+
+/** Drops an identity's `n` oldest tools (the two arrays stay in step). */
+function dropOldestTools(st: IdentityState, n: number): void {
   st.tools.splice(0, n);
   st.toolsAt.splice(0, n);
 }
