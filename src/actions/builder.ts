@@ -272,7 +272,13 @@ export class ActionBuilder {
     const nodes = [...byId.values()];
     this.held -= nodes.length;
     const emitted = settleTrace(nodes, byId, this.memory.get(traceId), this.onIgnored);
-    for (const n of nodes) n.part = null;
+    for (const n of nodes) {
+      n.part = null;
+      // Only parent links are read once settled (repair's `inside`, memory's pending check): without the
+      // child links, a tool context repair keeps holds its ancestors, not its whole trace.
+      n.firstChild = null;
+      n.nextSibling = null;
+    }
     for (const n of emitted) into.push(n);
     this.memory.record(traceId, byId);
   }
