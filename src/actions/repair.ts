@@ -48,6 +48,11 @@ const ACTIVE_MS = 15 * 60_000;
  */
 const TOOLS_PER_IDENTITY = 64;
 /**
+ * The oldest tools are cut this many at a time past the bound (so up to 64 + 16 are kept): a cut per new
+ * tool spliced two arrays for every tool span of a busy identity, 1.3% of the ingest worker's time.
+ */
+const TOOLS_TRIM = 16;
+/**
  * How long a tool is kept for calls that arrive after it (or twice the hold, if longer): exporters
  * send a call's batch within seconds of its tool's. Kept as long as its identity (ACTIVE_MS), the tools of
  * 4,300 identities held their traces in ~900 MB of the ingest worker under churn (review29 #2).
@@ -143,7 +148,7 @@ export class ContextRepair {
     if (nowMs > st.activeMs) st.activeMs = nowMs;
     st.tools.push(n);
     st.toolsAt.push(nowMs);
-    if (st.tools.length > TOOLS_PER_IDENTITY) dropOldestTools(st, st.tools.length - TOOLS_PER_IDENTITY);
+    if (st.tools.length >= TOOLS_PER_IDENTITY + TOOLS_TRIM) dropOldestTools(st, st.tools.length - TOOLS_PER_IDENTITY);
   }
 
   /**
