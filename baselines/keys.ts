@@ -2,9 +2,12 @@
  * Names of what a baseline counts. Every learned fact is a decayed counter under `dimension + SEP + item`
  * in one map, so persistence, decay and the "is this known?" question are written once.
  */
-export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow', 'failures'] as const;
-/** Dimensions that count facts about items rather than items an operator could allow. */
-export const COUNT_ONLY: ReadonlySet<Dimension> = new Set<Dimension>(['from', 'failures']);
+export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow', 'xflow', 'failures'] as const;
+/**
+ * Dimensions that count facts about items rather than items an operator could allow (`xflow`: allowing
+ * the `flow` covers both).
+ */
+export const COUNT_ONLY: ReadonlySet<Dimension> = new Set<Dimension>(['from', 'xflow', 'failures']);
 export type Dimension = (typeof DIMENSIONS)[number];
 
 /** Separator that cannot occur in tool names, targets or hosts as Vigil derives them. */
@@ -127,4 +130,15 @@ const flowKeys = new PairCache((source, host) => 'flow' + SEP + flowItem(source,
 /** `key('flow', flowItem(source, destinationHost))`, without building it each time. */
 export function flowKey(source: string, destinationHost: string): string {
   return flowKeys.get(source, destinationHost);
+}
+
+const crossFlowKeys = new PairCache((source, host) => 'xflow' + SEP + flowItem(source, host));
+
+/**
+ * `key('xflow', …)`: a sensitive read in one of the identity's traces and an egress in another within
+ * the window. Learned apart from `flow` (same trace): an agent busy enough that unrelated tasks fall
+ * within the window learns every such pair, which must not excuse the pair inside one task (review31 F1).
+ */
+export function crossFlowKey(source: string, destinationHost: string): string {
+  return crossFlowKeys.get(source, destinationHost);
 }

@@ -7,10 +7,10 @@
  *
  * Peers excuse what the identity never did as peers.ts says; a sensitive flow takes two mature peers.
  */
-import { isWrite, type ActionKind } from '../src/actions/types.js';
+import { isWrite, madeInTrace, type ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
-import { flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
+import { crossFlowKey, flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { code, countedNote, span, surpriseScore, times } from './severity.js';
 import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
 import { subjectDimension } from './scope-drift.js';
@@ -25,6 +25,10 @@ export function isEgress(action: DetectorInput['action']): boolean {
   return EGRESS_KINDS.has(action.kind) && action.zone === EXTERNAL_ZONE && action.host !== null;
 }
 
+function knownFlow(view: BaselineView, k: string): boolean {
+  return view.own(k) > 0 || knownToPeers(view, k, FLOW_QUORUM);
+}
+
 /** Names the trace owner when another identity (a delegated agent, an MCP server) took the step. */
 function inTaskOf(identity: string, owner: string): string {
   return owner !== identity ? ` (in a task of ${owner})` : '';
@@ -32,17 +36,18 @@ function inTaskOf(identity: string, owner: string): string {
 
 function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorInput): Finding | null {
   if (!isEgress(action)) return null;
-  // Every read of the window counts, not only the latest: a learned flow read last (the usual CRM
-  // lookup before the usual mail) must not cover a secret read just before it.
+  // Every read counts, not only the latest: a learned flow read last (the usual CRM lookup before the
+  // usual mail) must not cover a secret read just before it. A read in another task is also excused by
+  // the pair's having met across tasks before (`xflow`); one in this task only by the flow itself.
+  const task = madeInTrace(action);
   let read = null;
   for (const r of sensitiveReads) {
     if (r.time > action.time || (read && r.time <= read.time)) continue;
-    const k = flowKey(r.target, action.host!);
-    if (view.own(k) === 0 && !knownToPeers(view, k, FLOW_QUORUM)) read = r;
+    if (!knownFlow(view, flowKey(r.target, action.host!)) && (r.task === task || !knownFlow(view, crossFlowKey(r.target, action.host!)))) read = r;
   }
   if (!read) return null;
   const flow = flowItem(read.target, action.host!);
-  const sameTrace = read.traceId === action.traceId;
+  const sameTrace = read.task === task;
   return {
     detector: 'lateral_chaining',
     severity: 'high',
@@ -55,7 +60,7 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
         : `In a task of ${step.owner}, sensitive ${code(read.target)} was read and ${span(now - read.time)} later ${action.identity} sent`) +
       ` to external host ${code(action.host!)} (${sameTrace ? 'same trace' : 'another of its traces'}). ` +
       `${step.owner === action.identity ? 'It' : step.owner} never sent data from ${code(read.target)} there, ${peersNote(view, flowKey(read.target, action.host!))}.`,
-    traceIds: sameTrace ? [action.traceId] : [read.traceId, action.traceId],
+    traceIds: read.traceId === action.traceId ? [action.traceId] : [read.traceId, action.traceId],
     // The read's tool too: the explanation names the read by it (`get_secret`, not its GET to the vault).
     spanIds: read.stepSpanId === null ? [read.spanId, action.spanId] : [read.stepSpanId, read.spanId, action.spanId],
     details: { rule: 'sensitive_egress', source: read.target, destination: action.host, sameTrace, allow: [{ dimension: 'flow', item: flow }] },

@@ -78,6 +78,8 @@ export interface SensitiveRead {
   target: string;
   time: number;
   traceId: string;
+  /** The trace it was made in (`madeInTrace`): a read and an egress of one task share it. */
+  task: string;
   /** The action that read. */
   spanId: string;
   /** For a call made inside a tool, that tool's span (the step `target` names); null otherwise. */
@@ -127,7 +129,10 @@ export interface DetectorInput {
   now: number;
   view: BaselineView;
   step: StepContext;
-  /** Sensitive reads of the trace owner within the lateral window (this trace's and others'). */
+  /**
+   * Sensitive reads of the trace owner before the action: this task's, however long ago (while
+   * remembered), and the latest of each source read in its other traces within the lateral window.
+   */
   sensitiveReads: readonly SensitiveRead[];
   /** The identity's short retry window (`retry_storm.window`) and its sustained one (`sustainedWindow`). */
   window: OutcomeWindow;

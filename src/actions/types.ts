@@ -78,6 +78,16 @@ export interface ActionLine {
   spanId: string;
 }
 
+/** The span an action was made in: the tool context repair attributed it to, else its parent. */
+export function madeInSpan(a: Action): string {
+  return a.attributedTo?.spanId ?? a.parentSpanId;
+}
+
+/** That span's trace (the task it belongs to): a call context repair attributed to a tool in another trace belongs to that trace. */
+export function madeInTrace(a: Action): string {
+  return a.attributedTo?.traceId ?? a.traceId;
+}
+
 export function toActionLine(a: Action): ActionLine {
   return {
     time: new Date(a.time).toISOString(),

@@ -10,14 +10,14 @@ import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
-import { failuresKey, flowKey, key, transitionKey } from '../../baselines/keys.js';
+import { crossFlowKey, failuresKey, flowKey, key, transitionKey } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
-import type { Action } from '../actions/types.js';
+import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
@@ -26,7 +26,7 @@ import type { Db } from '../store/database.js';
 import { CheckpointSchedule } from './checkpoints.js';
 import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
-import { madeInSpan, madeInTrace, TraceSteps } from './steps.js';
+import { TraceSteps } from './steps.js';
 import { makeView } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
 
@@ -145,11 +145,12 @@ export class DetectionEngine implements Stage {
     const subject = subjectAsKey ?? a.target;
     const retry = (late ? this.windows.lateRetry(a.identity, own) : own.retry).add(a.time, bad, subject);
     const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;
-    const sensitiveReads = isEgress(a) ? ownerReads.recent(a.time) : NO_READS;
+    const task = madeInTrace(a);
+    const sensitiveReads = isEgress(a) ? ownerReads.before(a.time, task) : NO_READS;
     const delegated = step.owner !== a.identity;
     // A delegated egress is the owner's flow; with the actor's own sensitive reads it is the actor's too (an
     // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
-    const actorReads = delegated && isEgress(a) ? own.reads.recent(a.time) : NO_READS;
+    const actorReads = delegated && isEgress(a) ? own.reads.before(a.time, task) : NO_READS;
 
     const findings = phase || delegated ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads) : null;
 
@@ -165,7 +166,7 @@ export class DetectionEngine implements Stage {
     }
     if (a.sensitive) {
       const stepSpanId = step.within === null ? null : madeInSpan(a);
-      ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, spanId: a.spanId, stepSpanId });
+      ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, task, spanId: a.spanId, stepSpanId });
     }
     return findings ?? NO_FINDINGS;
   }
@@ -243,7 +244,7 @@ export class DetectionEngine implements Stage {
     // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
     const owner = step.owner === a.identity ? b : this.known(step.owner);
     if (owner) this.learnChain(owner, a, step, sensitiveReads);
-    for (const r of actorReads) this.learnKey(b, flowKey(r.target, a.host!), a.time);
+    this.learnFlows(b, a, actorReads);
   }
 
   /**
@@ -255,12 +256,19 @@ export class DetectionEngine implements Stage {
   }
 
   /** Teaches a step's trace owner the transition into the step, and the sensitive flows it completes. */
-  private learnChain(owner: IdentityBaseline, a: Action, step: StepContext, reads: readonly { target: string; time: number }[]): void {
+  private learnChain(owner: IdentityBaseline, a: Action, step: StepContext, reads: readonly SensitiveRead[]): void {
     if (step.name && step.previous) {
       this.learnKey(owner, transitionKey(step.previous.name, step.name), a.time);
       this.learnKey(owner, key('from', step.previous.name), a.time);
     }
-    for (const r of reads) if (r.time <= a.time) this.learnKey(owner, flowKey(r.target, a.host!), a.time);
+    this.learnFlows(owner, a, reads);
+  }
+
+  /** The sensitive flows egress `a` completes: within its task a flow, from another task only an `xflow`. */
+  private learnFlows(b: IdentityBaseline, a: Action, reads: readonly SensitiveRead[]): void {
+    if (reads.length === 0) return;
+    const task = madeInTrace(a);
+    for (const r of reads) if (r.time <= a.time) this.learnKey(b, r.task === task ? flowKey(r.target, a.host!) : crossFlowKey(r.target, a.host!), a.time);
   }
 
   /** A known identity's baseline, made hot (so what is learned into it is kept); undefined when unknown. */

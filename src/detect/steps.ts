@@ -9,21 +9,11 @@
  * rule lives: it spans batches (a late export continues its trace's steps), which a builder-side
  * grouping of one settled part could not.
  */
-import type { Action } from '../actions/types.js';
+import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
 import { CLOCK_SLACK_MS } from '../actions/clock.js';
 import { RecencyQueue, type Recent } from '../collections/recency.js';
-
-/** The span an action was made in: the tool context repair attributed it to, else its parent. */
-export function madeInSpan(a: Action): string {
-  return a.attributedTo?.spanId ?? a.parentSpanId;
-}
-
-/** That span's trace: a call context repair attributed to a tool in another trace belongs to that trace. */
-export function madeInTrace(a: Action): string {
-  return a.attributedTo?.traceId ?? a.traceId;
-}
 
 const STEP_KINDS = new Set(['tool', 'delegation']);
 const CALL_KINDS = new Set(['http', 'db', 'rpc', 'messaging']);

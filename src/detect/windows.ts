@@ -6,7 +6,10 @@
 import type { OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
 import { BUCKETS, Bucket, BucketWindow, appended } from './buckets.js';
 
-/** Sensitive reads remembered per identity; older ones fall out first. */
+/**
+ * Sensitive reads remembered per identity, in each of two tables: the latest read of each source, and the
+ * latest of each source in each task. The oldest go first.
+ */
 const MAX_READS = 32;
 
 /**
@@ -140,21 +143,52 @@ export class RetryWindows {
   }
 }
 
-/** Recent sensitive reads of one identity (the trace owner), within the lateral window. */
+/**
+ * Recent sensitive reads of one identity (the trace owner). Keyed so that reading again evicts nothing:
+ * 33 re-reads of one routinely read secret pushed a customer record read out of a plain list of 32
+ * (review31 F5). An egress is judged against its own task's reads with no time limit (CONTRACT §4: within
+ * a trace), and against other tasks' within the window.
+ */
 class SensitiveReads {
-  private readonly reads: SensitiveRead[] = [];
+  /** Source -> its latest read, whatever the task. */
+  private readonly latest = new Map<string, SensitiveRead>();
+  /** Task and source -> the latest read of that source in that task. */
+  private readonly inTask = new Map<string, SensitiveRead>();
   constructor(private readonly windowMs: number) {}
 
   add(read: SensitiveRead): void {
-    this.reads.push(read);
-    if (this.reads.length > MAX_READS) this.reads.shift();
+    keepLatest(this.latest, read.target, read);
+    keepLatest(this.inTask, read.task + '\u0000' + read.target, read);
   }
 
-  /** Reads within the window before `time`. */
-  recent(time: number): SensitiveRead[] {
+  /** What an egress at `time` in `task` is judged against (`DetectorInput.sensitiveReads`). */
+  before(time: number, task: string): SensitiveRead[] {
     const from = time - this.windowMs;
-    return this.reads.filter((r) => r.time >= from && r.time <= time);
+    const out: SensitiveRead[] = [];
+    for (const r of this.inTask.values()) if (r.task === task && r.time <= time) out.push(r);
+    for (const r of this.latest.values()) if (r.task !== task && r.time >= from && r.time <= time) out.push(r);
+    return out;
   }
+}
+
+/** Sets `key` to `read` unless it holds a later one; past MAX_READS keys, the one read longest ago goes. */
+function keepLatest(table: Map<string, SensitiveRead>, key: string, read: SensitiveRead): void {
+  const had = table.get(key);
+  if (had !== undefined) {
+    if (had.time <= read.time) table.set(key, read);
+    return;
+  }
+  table.set(key, read);
+  if (table.size <= MAX_READS) return;
+  let oldestKey = key;
+  let oldest = read.time;
+  for (const [k, r] of table) {
+    if (r.time < oldest) {
+      oldest = r.time;
+      oldestKey = k;
+    }
+  }
+  table.delete(oldestKey);
 }
 
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */

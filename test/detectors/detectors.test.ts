@@ -262,7 +262,7 @@ describe('retry_storm', () => {
 
 describe('lateral_chaining', () => {
   const egress = action({ kind: 'http', target: 'paste.example.com/api', host: 'paste.example.com', zone: 'external', access: 'write' });
-  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), stepSpanId: null };
+  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), task: 'c'.repeat(32), spanId: 'd'.repeat(16), stepSpanId: null };
 
   it('fires on a sensitive read followed by egress in another trace', () => {
     const f = lateralChaining.evaluate(input(egress, view({}), { sensitiveReads: [read] }));
@@ -278,6 +278,16 @@ describe('lateral_chaining', () => {
   it('is quiet when the flow is learned', () => {
     const v = view({ [key('flow', flowItem('secrets.get', 'paste.example.com'))]: 3 });
     expect(lateralChaining.evaluate(input(egress, v, { sensitiveReads: [read] }))).toBeNull();
+  });
+
+  // Regression (review31 F1): a busy agent's unrelated tasks fall within the window, so the pair is learned
+  // across tasks ('xflow'); that excuses it across tasks, never inside one.
+  it('a pair met only across tasks excuses a read of another task, not one of the same task', () => {
+    const v = view({ [key('xflow', flowItem('secrets.get', 'paste.example.com'))]: 30 });
+    expect(lateralChaining.evaluate(input(egress, v, { sensitiveReads: [read] }))).toBeNull();
+    const sameTask = { ...read, traceId: egress.traceId, task: egress.traceId };
+    expect(lateralChaining.evaluate(input(egress, v, { sensitiveReads: [sameTask] }))).toMatchObject({ severity: 'high', traceIds: [egress.traceId] });
+    expect(lateralChaining.evaluate(input(egress, v, { sensitiveReads: [sameTask] }))!.explanation).toContain('(same trace)');
   });
 
   // One member's word is not the group's: an identity can learn a flow where nobody judges it (new, under a
@@ -367,7 +377,7 @@ describe('lateral_chaining', () => {
 
 describe('details.allow', () => {
   const egress = action({ kind: 'http', target: 'paste.example.com/api', host: 'paste.example.com', zone: 'external', access: 'write' });
-  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), stepSpanId: null };
+  const read = { target: 'secrets.get', time: NOW - 60_000, traceId: 'c'.repeat(32), task: 'c'.repeat(32), spanId: 'd'.repeat(16), stepSpanId: null };
   const step: StepContext = { name: 'tool:tickets.delete', zones: ['internal'], previous: { name: 'tool:crm.search', zones: ['crm'], spanId: 'e'.repeat(16) }, owner: 'spiffe://t/a', within: null };
   const familiar = { [key('from', 'tool:crm.search')]: 200 };
   const cases: Array<[string, (v: BaselineView) => Finding | null, Record<string, number>]> = [

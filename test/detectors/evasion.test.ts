@@ -105,6 +105,65 @@ describe('sensitive read, then egress', () => {
     feed([crm(t, trace), mail(t + 1000, trace)]);
     expect(h.alerts).toEqual([]);
   });
+
+  // Regression (review31 F4): the window applied within a trace too, so a session that waited 11 minutes
+  // between the read and the egress sent the secret unseen. CONTRACT §4: within a trace, no window.
+  it('a secret read and sent in one trace is raised however long apart', () => {
+    const t = learnMailer();
+    const trace = hex(999_999, 32);
+    feed([vault(t, trace), act({ identity: IDENTITY, time: t + 1000, traceId: trace })]);
+    feed([mail(t + 60 * MIN, trace)]);
+    expect(summary()).toEqual([`lateral_chaining ${IDENTITY} vault.corp/v1/secret/data/{id} => api.sendgrid.com`]);
+    expect(h.alerts[0].explanation).toContain('(same trace)');
+  });
+
+  // Regression (review31 F5): 32 reads were kept in arrival order, so re-reading one routinely read source
+  // (whose flow is learned) 33 times pushed the secret read out before the egress.
+  it('re-reading a learned source does not push a secret read out', () => {
+    const t = learnMailer();
+    feed([vault(t, hex(999_990, 32))]);
+    for (let i = 0; i < 40; i++) feed([crm(t + 1000 + i * 2000, hex(990_000 + i, 32))]);
+    const trace = hex(999_999, 32);
+    feed([crm(t + 2 * MIN, trace), mail(t + 2 * MIN + 1000, trace)]);
+    expect(summary()).toEqual([`lateral_chaining ${IDENTITY} vault.corp/v1/secret/data/{id} => api.sendgrid.com`]);
+    expect(h.alerts[0].explanation).toContain('(another of its traces)');
+  });
+});
+
+// Regression (review31 F1): a read in one trace and an egress in another within the window were learned as
+// the flow itself, so an agent busy enough that unrelated tasks fell within the window learned every
+// (sensitive source -> external host) pair, and a customer record sent out within one task raised nothing.
+describe('sensitive flows met only across tasks', () => {
+  const IDENTITY = 'support';
+  const lookup = (time: number, traceId: string) =>
+    act({ identity: IDENTITY, time, traceId, target: 'crm.lookup', sensitive: true });
+  const post = (time: number, traceId: string) =>
+    act({ identity: IDENTITY, time, traceId, kind: 'http', target: 'hooks.slack.com/services/{id}', host: 'hooks.slack.com', zone: 'external', access: 'write' });
+
+  /** 33 hours of tasks 5 minutes apart: a customer lookup in one, a Slack post in the next, never both in one. */
+  function learnBusy(): number {
+    let t = T0;
+    for (let i = 0; i < 200; i++, t += 10 * MIN) {
+      feed([lookup(t, hex(100_000 + i, 32))]);
+      feed([post(t + 5 * MIN, hex(200_000 + i, 32))]);
+    }
+    expect(h.alerts).toEqual([]);
+    const counters = h.engine.baselines.peek(IDENTITY)!.counters;
+    expect(counters.has('xflow\u0000crm.lookup => hooks.slack.com')).toBe(true);
+    expect(counters.has('flow\u0000crm.lookup => hooks.slack.com')).toBe(false);
+    return t;
+  }
+
+  it('stay quiet across tasks, and are raised within one', () => {
+    const t = learnBusy();
+    feed([lookup(t, hex(300_000, 32))]);
+    feed([post(t + 5 * MIN, hex(300_001, 32))]);
+    expect(h.alerts).toEqual([]);
+    const trace = hex(300_002, 32);
+    feed([lookup(t + 20 * MIN, trace), post(t + 20 * MIN + 2000, trace)]);
+    expect(summary()).toEqual([`lateral_chaining ${IDENTITY} crm.lookup => hooks.slack.com`]);
+    expect(h.alerts[0].severity).toBe('high');
+  });
 });
 
 describe('a chain through a delegated callee', () => {
