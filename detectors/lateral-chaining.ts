@@ -16,7 +16,12 @@ import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
 import { subjectDimension } from './scope-drift.js';
 import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
 
-const EGRESS_KINDS = new Set(['http', 'rpc', 'messaging']);
+/**
+ * Kinds that can carry data out, when their destination is `external`, a tool or delegation made over the
+ * network included: to an MCP server or a remote agent (review31 F2). In-process tools and
+ * local agents have no host, so are never egress; model calls never are (CONTRACT §3.1).
+ */
+const EGRESS_KINDS = new Set<ActionKind>(['http', 'rpc', 'messaging', 'tool', 'delegation']);
 /** Below this many observed steps out of the previous one, an unseen transition is hardly surprising. */
 const FAMILIAR_FROM = 20;
 

@@ -89,6 +89,9 @@ export const scopeDrift: Detector = {
     const opening = triedBefore
       ? `${action.identity} used ${dims}, which its baseline does not hold: it first used ${code(subject.item)} ${span(now - first)} ago, and a use that raised an alert is not learned (a rare one fades, too).`
       : `${action.identity} used ${dims} for the first time.`;
+    // A known agent or MCP tool served from a new host (review31 F2): the name is usual, where it runs is not.
+    const remote = (action.kind === 'tool' || action.kind === 'delegation') && action.host !== null && !fresh.some((f) => f.dim === 'tool' || f.dim === 'agent');
+    const via = remote ? ` The ${action.kind === 'tool' ? 'tool' : 'agent'} ${code(action.target)} it called there is not new.` : '';
     const before = `${(view.actions - 1).toLocaleString('en-US')} actions`; // the baseline has counted this one
     // What is normal, in the terms an analyst knows the identity by: its tools, else its targets.
     let top = view.top('tool', 2);
@@ -112,7 +115,7 @@ export const scopeDrift: Detector = {
       surprise: peerKnown ? 0.3 : surpriseScore(view.evidence),
       subject: `${subject.dim}:${subject.item}`,
       title: `New ${subject.dim} ${subject.item}`,
-      explanation: `${opening}${basis}${peerNote}`,
+      explanation: `${opening}${via}${basis}${peerNote}`,
       traceIds: [action.traceId],
       spanIds: [action.spanId],
       details: { newItems: fresh.map((f) => ({ dimension: f.dim, item: f.item, peersUsing: f.peers })), phase: view.phase },

@@ -318,8 +318,9 @@ export class ActionBuilder {
       kind,
       target: n.target,
       access: n.access,
-      host: kind === 'tool' || kind === 'delegation' ? null : n.host,
-      zone: kind === 'tool' || kind === 'delegation' ? null : zone,
+      // A tool or delegation has a host only when it went over the network (an MCP server, a remote agent).
+      host: n.host,
+      zone,
       sensitive,
       failed: n.failed,
       retry,

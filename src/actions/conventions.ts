@@ -66,6 +66,19 @@ function peerHost(span: DecodedSpan): string | null {
   return lowerOrNull(str(span.attributes, A.SERVER_ADDRESS) ?? str(span.attributes, A.NET_PEER_NAME_OLD));
 }
 
+/**
+ * A tool or delegation made over the network (an MCP client's `tools/call`, a remote agent's CLIENT
+ * `invoke_agent`): the HTTP beneath is its transport, and its destination is the server's host, from
+ * `server.address` (the GenAI and MCP conventions put it on these CLIENT spans), else tree.ts takes it
+ * from the folded HTTP span. Without a host (stdio, no HTTP instrumented) it stays a call with no
+ * destination, like an in-process tool. Dropping the host let a learned agent or tool name served from
+ * an attacker's host pass as the usual call (review31 F2).
+ */
+function remoteCall(span: DecodedSpan, f: SpanFacts): void {
+  f.host = peerHost(span);
+  f.carrier = Carrier.Any;
+}
+
 const op = (span: DecodedSpan): string | null => str(span.attributes, A.GEN_AI_OPERATION_NAME);
 const kindIs = (span: DecodedSpan, k: number): boolean => span.kind === k;
 
@@ -88,7 +101,7 @@ export const CONVENTIONS: readonly Convention[] = [
         toolName(str(a, A.TRACELOOP_ENTITY_NAME)) ??
         toolName(after(s.name, 'execute_tool '));
       tool(s, f, c, name);
-      if (s.kind === SpanKind.CLIENT && str(a, A.MCP_METHOD_NAME) !== null) f.carrier = Carrier.Any;
+      if (s.kind === SpanKind.CLIENT && str(a, A.MCP_METHOD_NAME) !== null) remoteCall(s, f);
     },
   },
   {
@@ -115,7 +128,7 @@ export const CONVENTIONS: readonly Convention[] = [
       tool(s, f, c, toolName(str(s.attributes, A.TRACELOOP_ENTITY_NAME)) ?? toolName(fromSpanName || null));
       // A CLIENT tool span is Traceloop's MCP client (`<tool>.tool`; it sets no `mcp.method.name`): the
       // HTTP POST beneath is the JSON-RPC transport, not a write of its own.
-      if (s.kind === SpanKind.CLIENT) f.carrier = Carrier.Any;
+      if (s.kind === SpanKind.CLIENT) remoteCall(s, f);
     },
   },
   {
@@ -128,7 +141,7 @@ export const CONVENTIONS: readonly Convention[] = [
     matches: (s) => kindIs(s, SpanKind.CLIENT) && str(s.attributes, A.MCP_METHOD_NAME) === 'tools/call',
     build: (s, f, c) => {
       tool(s, f, c, toolName(str(s.attributes, A.GEN_AI_TOOL_NAME)) ?? toolName(after(s.name, 'tools/call ')));
-      f.carrier = Carrier.Any; // the HTTP POST beneath is the JSON-RPC transport, not a write
+      remoteCall(s, f); // the HTTP POST beneath is the JSON-RPC transport, not a write
     },
   },
   {
@@ -141,7 +154,7 @@ export const CONVENTIONS: readonly Convention[] = [
       f.target = cap(
         str(a, A.GEN_AI_AGENT_ID) ?? str(a, A.GEN_AI_AGENT_NAME) ?? after(s.name, 'invoke_agent ') ?? 'unknown',
       );
-      f.carrier = Carrier.Any; // a remote agent's HTTP call is the delegation's transport
+      remoteCall(s, f); // a remote agent's HTTP call is the delegation's transport
     },
   },
   {

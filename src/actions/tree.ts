@@ -4,7 +4,8 @@
  *   the same identity has another name; the outermost one is the agent's task);
  * - transport folding: an HTTP CLIENT span under a model/DB/RPC/messaging/MCP/remote-agent call (or a
  *   second HTTP layer to the same host) is that call's transport, not an action (its failure and
- *   resend are merged into the call; a model call without `server.address` takes its host);
+ *   resend are merged into the call; a model call, MCP tool call or remote agent call without
+ *   `server.address` takes its host);
  * - a tool span directly inside a tool span of the same name is one call instrumented twice;
  * - a tool's access is the strongest of its own and its descendants' (all identities: what a tool
  *   caused through an MCP server is still its effect);
@@ -25,6 +26,10 @@ import { correctClock } from './clock.js';
 import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
 import { agentNameIn, makeHopNode, type ActLike, type SpanNode } from './node.js';
+import type { ActionKind } from './types.js';
+
+/** Calls whose destination host may come from the HTTP span folded beneath them (a model call's is its target too). */
+const HOST_FROM_TRANSPORT: ReadonlySet<ActionKind> = new Set<ActionKind>(['model', 'tool', 'delegation']);
 
 function isNode(a: ActLike): a is SpanNode {
   return (a as SpanNode).spanId !== undefined;
@@ -62,9 +67,11 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
     if (isNode(upAct)) {
       upAct.failed ||= n.failed;
       upAct.retry ||= n.retry;
-      if (upAct.kind === 'model' && upAct.host === null && n.host !== null) {
+      // A model call, remote tool or remote agent naming no server takes its transport's host (review31 F2:
+      // without it an MCP server or remote agent moved to an attacker's host looked like the usual call).
+      if (upAct.host === null && n.host !== null && upAct.kind !== null && HOST_FROM_TRANSPORT.has(upAct.kind)) {
         upAct.host = n.host;
-        upAct.target = n.host;
+        if (upAct.kind === 'model') upAct.target = n.host;
       }
     }
     onIgnored('transport_span');

@@ -26,7 +26,11 @@ export interface Action {
   /** Tool name, invoked agent, `host/template`, `system/namespace/collection`, `system/method`, … */
   target: string;
   access: Access | null;
-  /** Destination host for http/db/rpc/messaging/model actions, null for tools and delegations. */
+  /**
+   * Destination host for http/db/rpc/messaging/model actions, and for tools and delegations made over the
+   * network (an MCP server's, a remote agent's: `server.address` or their HTTP transport's); null for
+   * in-process tools, local agents, identity hops, and calls that name no host.
+   */
   host: string | null;
   /** Zone of `host` (config `zones`, else `external`); null when there is no destination. */
   zone: string | null;

@@ -201,6 +201,57 @@ describe('transport and duplicates', () => {
   });
 });
 
+// Regression (review31 F2): the HTTP beneath a remote agent or MCP server call was folded away with its
+// host, and tools and delegations were given none, so a learned agent or tool name served from an
+// attacker's host was the usual call (no host, no zone, no egress).
+describe('a tool or delegation over the network keeps its destination', () => {
+  const cfg = { zones: { internal: ['*.internal'] } };
+  it('a remote agent call takes the host of its server.address, and its zone', () => {
+    const { b, ignored } = builder(cfg);
+    b.add([
+      agentRoot(),
+      span({ id: 2, parent: 1, kind: SpanKind.CLIENT, name: 'invoke_agent billing', attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'billing', 'server.address': 'Agents.Attacker.example' } }),
+      http(3, 2, 'POST', 'https://agents.attacker.example/a2a/tasks'),
+    ], 0);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.host, a.zone])).toEqual([['delegation', 'billing', 'agents.attacker.example', 'external']]);
+    expect(ignored.transport_span).toBe(1);
+  });
+
+  it('an MCP tools/call without server.address takes the host of the HTTP span folded beneath it', () => {
+    const { b, ignored } = builder(cfg);
+    b.add([
+      agentRoot(),
+      span({ id: 2, parent: 1, kind: SpanKind.CLIENT, name: 'tools/call docs.search', attrs: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'docs.search' } }),
+      http(3, 2, 'POST', 'https://mcp.internal/mcp'),
+      // The GenAI form of the same call (execute_tool on the CLIENT side with mcp.method.name).
+      span({ id: 4, parent: 1, start: 1100, kind: SpanKind.CLIENT, attrs: { 'gen_ai.operation.name': 'execute_tool', 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'docs.fetch' } }),
+      http(5, 4, 'POST', 'https://mcp.attacker.example/mcp', { start: 1101 }),
+    ], 0);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.access, a.host, a.zone])).toEqual([
+      ['tool', 'docs.search', null, 'mcp.internal', 'internal'],
+      ['tool', 'docs.fetch', null, 'mcp.attacker.example', 'external'],
+    ]);
+    expect(ignored.transport_span).toBe(2);
+  });
+
+  it('in-process tools, local agents and MCP over stdio (no HTTP, no server.address) still have no host', () => {
+    const { b } = builder(cfg);
+    b.add([
+      agentRoot(),
+      tool(2, 1, 'lookup'),
+      http(3, 2, 'GET', 'https://kb.internal/a'),
+      span({ id: 4, parent: 1, start: 1100, kind: SpanKind.CLIENT, name: 'tools/call read_file', attrs: { 'mcp.method.name': 'tools/call', 'gen_ai.tool.name': 'read_file', 'network.transport': 'pipe' } }),
+      span({ id: 5, parent: 1, start: 1200, name: 'invoke_agent refunds', attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'refunds' } }),
+    ], 0);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.host, a.zone])).toEqual([
+      ['tool', 'lookup', null, null],
+      ['http', 'kb.internal/a', 'kb.internal', 'internal'],
+      ['tool', 'read_file', null, null],
+      ['delegation', 'refunds', null, null],
+    ]);
+  });
+});
+
 describe('Traceloop MCP transport', () => {
   it('the POSTs under `initialize.mcp` and `<tool>.tool` are transport; the tool is not a write', () => {
     const { b, ignored } = builder();
