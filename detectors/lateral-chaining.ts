@@ -17,11 +17,12 @@ import { subjectDimension } from './scope-drift.js';
 import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
 
 /**
- * Kinds that can carry data out, when their destination is `external`, a tool or delegation made over the
- * network included: to an MCP server or a remote agent (review31 F2). In-process tools and
+ * Kinds that can carry data out, when their destination is `external`: a database at an outside host (a
+ * managed DB left out of `zones` is external; its routine flows are learned; review31 L1), and a tool or
+ * delegation made over the network, to an MCP server or a remote agent (review31 F2). In-process tools and
  * local agents have no host, so are never egress; model calls never are (CONTRACT §3.1).
  */
-const EGRESS_KINDS = new Set<ActionKind>(['http', 'rpc', 'messaging', 'tool', 'delegation']);
+const EGRESS_KINDS = new Set<ActionKind>(['http', 'rpc', 'messaging', 'db', 'tool', 'delegation']);
 /** Below this many observed steps out of the previous one, an unseen transition is hardly surprising. */
 const FAMILIAR_FROM = 20;
 

@@ -1,7 +1,7 @@
 /**
- * Egress that leaves through a remote agent (A2A `invoke_agent` CLIENT span) or an HTTP MCP server
- * (`tools/call` CLIENT span) (CONTRACT §4 lateral_chaining: "a sensitive read followed by egress to
- * `external`"). The actions come from spans through the ActionBuilder, so what
+ * Egress that leaves through a remote agent (A2A `invoke_agent` CLIENT span), an HTTP MCP server
+ * (`tools/call` CLIENT span) or a database at an outside host (CONTRACT §4 lateral_chaining: "a sensitive
+ * read followed by egress to `external`"). The actions come from spans through the ActionBuilder, so what
  * is tested is the destination as the builder finds it: `server.address`, else the folded HTTP span's host.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,12 @@ const mcpCall = (url: string) => (at: number): DecodedSpan[] => [
   http(5, 4, 'POST', url, { start: at + 10, end: at + 1900, resource: SUP }),
 ];
 
+/** A tool `archive` (4) inserting into a MongoDB collection (5) at `host`. */
+const dbWrite = (host: string) => (at: number): DecodedSpan[] => [
+  tool(4, 1, 'archive', { start: at, end: at + 2000, resource: SUP }),
+  span({ id: 5, parent: 4, kind: SpanKind.CLIENT, start: at + 10, end: at + 1900, resource: SUP, attrs: { 'db.system.name': 'mongodb', 'db.namespace': 'loot', 'db.collection.name': 'dump', 'db.operation.name': 'insert', 'server.address': host } }),
+];
+
 /** Spans -> actions (one batch, everything emitted) -> the engine. */
 function replay(spans: DecodedSpan[]): void {
   const b = new ActionBuilder(config, () => {});
@@ -112,5 +118,20 @@ describe('a sensitive read, then an MCP tool call to an external server', () => 
     const t = learnCaller();
     replay(afterSecret(t, mcpCall('https://mcp.attacker.example/mcp')));
     expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => mcp.attacker.example', spanIds: [sid(2), sid(3), sid(4)] }]);
+  });
+});
+
+// Regression (review31 L1): only http, rpc and messaging counted as egress.
+describe('a sensitive read, then a database write at an outside host', () => {
+  it('is a sensitive egress when the host is external', () => {
+    const t = learnCaller();
+    replay(afterSecret(t, dbWrite('cluster0.attacker-atlas.example')));
+    expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => cluster0.attacker-atlas.example', spanIds: [sid(2), sid(3), sid(5)] }]);
+  });
+
+  it('and none when the database is internal', () => {
+    const t = learnCaller();
+    replay(afterSecret(t, dbWrite('mongo.internal')));
+    expect(flows()).toEqual([]);
   });
 });
