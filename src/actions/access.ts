@@ -18,6 +18,11 @@ export function accessOfRank(rank: number): Access | null {
   return rank < 0 ? null : ACCESS_CLASSES[rank];
 }
 
+/** The stronger of two classes (null only when both are). */
+export function stronger(a: Access | null, b: Access | null): Access | null {
+  return accessRank(a) >= accessRank(b) ? a : b;
+}
+
 /** An `nhi.access` value, if it names a class (any case); anything else is ignored, not guessed. */
 export function parseAccess(v: unknown): Access | null {
   if (typeof v !== 'string') return null;
@@ -25,21 +30,34 @@ export function parseAccess(v: unknown): Access | null {
   return (ACCESS_CLASSES as readonly string[]).includes(s) ? (s as Access) : null;
 }
 
-/** HTTP method -> class: GET/HEAD/OPTIONS read, POST/PUT/PATCH write, DELETE delete; others none. */
+/**
+ * HTTP method -> class: GET/HEAD/OPTIONS/TRACE/QUERY read (the safe methods), POST/PUT/PATCH write,
+ * DELETE delete, CONNECT none (a tunnel: the requests sent through it are spans of their own).
+ * Any other method is a write: it may change state (WebDAV MOVE, COPY, PROPPATCH, MKCOL, custom verbs),
+ * and a write nobody classed goes unseen (review31 F8). The OpenTelemetry HTTP instrumentations record
+ * every method outside their known list as `_OTHER`; `http.request.method_original` is not read, since
+ * all it could name falls under this rule anyway, and a method recorded as sent (old `http.method`, or
+ * a configured known-methods list) gets the same class as its `_OTHER`.
+ */
 export function httpMethodAccess(method: string): Access | null {
   switch (method.toUpperCase()) {
+    case '':
+    case 'CONNECT':
+      return null;
     case 'GET':
     case 'HEAD':
     case 'OPTIONS':
+    case 'TRACE':
+    case 'QUERY':
       return 'read';
+    case 'DELETE':
+      return 'delete';
     case 'POST':
     case 'PUT':
     case 'PATCH':
-      return 'write';
-    case 'DELETE':
-      return 'delete';
+    case '_OTHER':
     default:
-      return null;
+      return 'write';
   }
 }
 
@@ -56,8 +74,11 @@ const WRITE_VERBS = new Set([
   'LPUSH', 'RPUSH', 'SADD', 'ZADD', 'EXPIRE', 'RENAME', 'GRANT', 'REVOKE', 'COPY', 'WRITE', 'SAVE', 'INDEX',
   'BULK', 'BULKWRITE', 'PUBLISH', 'XADD', 'LOAD',
 ]);
-/** Stored procedures: what they do is not in the statement, so they run (CONTRACT §3 `execute`). */
-const EXECUTE_VERBS = new Set(['CALL', 'EXEC', 'EXECUTE']);
+/**
+ * Stored procedures and PostgreSQL's anonymous blocks (`DO $$ … $$`): what they do is not in the
+ * statement, so they run (CONTRACT §3 `execute`).
+ */
+const EXECUTE_VERBS = new Set(['CALL', 'EXEC', 'EXECUTE', 'DO']);
 const DELETE_VERBS = new Set([
   'DELETE', 'DROP', 'TRUNCATE', 'DEL', 'UNLINK', 'REMOVE', 'HDEL', 'SREM', 'ZREM', 'LREM', 'FLUSHDB', 'FLUSHALL',
   'DELETEITEM', 'PURGE',
@@ -88,46 +109,6 @@ export function verbAccess(operation: string): Access | null {
   else if (/^(SELECT|FIND|GET|READ|SCAN|QUERY|COUNT|LIST|SEARCH)/.test(word)) a = 'read';
   verbMemo.set(operation, a);
   return a;
-}
-
-/**
- * The leading keyword of a query text, without keeping the text: skips whitespace, `(`, and SQL
- * comments, then returns at most one word (letters only). A CTE (`WITH ...`) gives the strongest
- * data-modifying verb inside it, else null. Only the first 256 characters are ever looked at.
- */
-export function statementVerb(text: string): string | null {
-  const end = Math.min(text.length, 256);
-  let i = 0;
-  while (i < end) {
-    const c = text.charCodeAt(i);
-    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 40 /* ( */) i++;
-    else if (c === 45 /* - */ && text.charCodeAt(i + 1) === 45) {
-      while (i < end && text.charCodeAt(i) !== 10) i++;
-    } else if (c === 47 /* / */ && text.charCodeAt(i + 1) === 42 /* * */) {
-      const close = text.indexOf('*/', i + 2);
-      if (close < 0 || close >= end) return null;
-      i = close + 2;
-    } else break;
-  }
-  let j = i;
-  while (j < end) {
-    const c = text.charCodeAt(j) | 0x20;
-    if (c < 97 || c > 122) break;
-    j++;
-  }
-  if (j === i) return null;
-  const verb = text.slice(i, j).toUpperCase();
-  return verb === 'WITH' ? cteVerb(text.slice(j, end)) : verb;
-}
-
-/**
- * The statement behind a CTE: its strongest data-modifying verb (`WITH gone AS (DELETE ... RETURNING id)
- * SELECT ...` deletes), else null — a CTE that only selects may still end in a write past what is looked at.
- */
-function cteVerb(rest: string): string | null {
-  const verbs = rest.toUpperCase().match(/\b(DELETE|TRUNCATE|INSERT|UPDATE|MERGE|UPSERT)\b/g);
-  if (verbs === null) return null;
-  return verbs.find((v) => v === 'DELETE' || v === 'TRUNCATE') ?? verbs[0];
 }
 
 /** Messaging operation -> class: send/create/publish write, receive/process (and settle, an ack) read. */

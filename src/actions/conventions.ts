@@ -7,7 +7,8 @@
 import type { DecodedSpan } from '../model.js';
 import { SpanKind } from '../model.js';
 import * as A from './attributes.js';
-import { httpMethodAccess, messagingAccess, statementVerb, verbAccess, type Catalog } from './access.js';
+import { httpMethodAccess, messagingAccess, stronger, verbAccess, type Catalog } from './access.js';
+import { statementAccess } from './statement.js';
 import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
 import { after, str } from './read.js';
 import { hostOfAuthority, httpTarget, templatePath, urlHost, urlPath } from './url.js';
@@ -196,14 +197,11 @@ export const CONVENTIONS: readonly Convention[] = [
       f.ignore = null;
       f.target = cap(coll !== null ? `${system}/${ns ?? ''}/${coll}` : ns !== null ? `${system}/${ns}` : system);
       const operation = str(a, A.DB_OPERATION_NAME) ?? str(a, A.DB_OPERATION_OLD) ?? str(a, A.DB_QUERY_SUMMARY);
-      let access = operation === null ? null : verbAccess(operation);
-      if (access === null) {
-        // Only the leading keyword of the statement is read; the text is not kept anywhere.
-        const text = str(a, A.DB_QUERY_TEXT) ?? str(a, A.DB_STATEMENT_OLD);
-        const verb = text === null ? null : statementVerb(text);
-        access = verb === null ? null : verbAccess(verb);
-      }
-      f.access = access;
+      // The statement text is read even when an operation is named: `SELECT` may name only the first of
+      // several statements (`SELECT 1; DELETE FROM orders`), so the stronger class of the two counts.
+      // Only statement-leading keywords are read; the text is not kept anywhere.
+      const text = str(a, A.DB_QUERY_TEXT) ?? str(a, A.DB_STATEMENT_OLD);
+      f.access = stronger(operation === null ? null : verbAccess(operation), text === null ? null : statementAccess(text));
       f.host = peerHost(s);
       f.carrier = Carrier.Any;
     },

@@ -154,6 +154,43 @@ describe('database, RPC, messaging', () => {
     expect(access('CALL purge_orders()')).toBe('execute');
     expect(access('EXEC sp_cleanup')).toBe('execute');
   });
+  // Review31 F8: an agent writing its own SQL hid a delete behind a read (every case raised 0 alerts).
+  describe('database: a modifying statement is not hidden behind a reading one', () => {
+    const db = (text: string, operation?: string) =>
+      c({ kind: SpanKind.CLIENT, attrs: { 'db.system.name': 'postgresql', 'db.namespace': 'shop', 'db.query.text': text, ...(operation === undefined ? {} : { 'db.operation.name': operation }) } }).access;
+    it('every ;-separated statement counts, the strongest wins; transaction openers are skipped', () => {
+      expect(db('SELECT 1; DELETE FROM orders')).toBe('delete');
+      expect(db('BEGIN; DELETE FROM orders; COMMIT')).toBe('delete');
+      expect(db('START TRANSACTION READ WRITE; UPDATE stock SET n = 0; COMMIT')).toBe('write');
+      expect(db('BEGIN TRAN DELETE FROM orders')).toBe('delete'); // T-SQL: no `;` needed
+      expect(db('SELECT 1; CALL purge()')).toBe('execute');
+      // Only statement-leading keywords count: not literals, quoted identifiers, comments or table names.
+      expect(db("SELECT 'a; delete me'")).toBe('read');
+      expect(db("SELECT 'it''s; DELETE' FROM t")).toBe('read');
+      expect(db('SELECT "a;b" FROM t -- ; DELETE FROM t')).toBe('read');
+      expect(db('SELECT * FROM deleted_items')).toBe('read');
+      expect(db('START TRANSACTION READ ONLY')).toBeNull();
+    });
+    it('an operation name of SELECT does not hide a modifying statement text', () => {
+      expect(db('SELECT 1; DELETE FROM orders', 'SELECT')).toBe('delete');
+      expect(db('BEGIN; DELETE FROM orders; COMMIT', 'SELECT')).toBe('delete');
+      expect(db('DELETE FROM orders', 'SELECT')).toBe('delete');
+      expect(db('SELECT * FROM deleted_items', 'SELECT')).toBe('read');
+      expect(db('SELECT 1', 'DELETE')).toBe('delete'); // the name, when stronger, still counts
+    });
+    // Plain EXPLAIN only plans; it counts as the statement all the same (statement.ts says why).
+    it('EXPLAIN [ANALYZE] [VERBOSE] / EXPLAIN (options) take the explained statement\'s class', () => {
+      expect(db('EXPLAIN ANALYZE DELETE FROM orders')).toBe('delete');
+      expect(db('EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) DELETE FROM orders')).toBe('delete');
+      expect(db('EXPLAIN ANALYZE VERBOSE UPDATE stock SET n = 0')).toBe('write');
+      expect(db('EXPLAIN DELETE FROM orders')).toBe('delete');
+      expect(db('EXPLAIN SELECT * FROM orders')).toBe('read');
+      expect(db('EXPLAIN orders')).toBe('read');
+    });
+    it('a PostgreSQL anonymous block (DO) runs code the statement does not show: execute', () => {
+      expect(db('DO $$ BEGIN DELETE FROM orders; END $$')).toBe('execute');
+    });
+  });
   it('RPC: system/method (new rpc.method, or old rpc.service + rpc.method)', () => {
     expect(c({ kind: SpanKind.CLIENT, attrs: { 'rpc.system.name': 'grpc', 'rpc.method': 'billing.Ledger/Post', 'server.address': 'ledger.internal' } }))
       .toMatchObject({ kind: 'rpc', target: 'grpc/billing.Ledger/Post', host: 'ledger.internal', access: null });
@@ -187,6 +224,15 @@ describe('access class precedence', () => {
     const m = (method: string) => c({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': method, 'url.full': 'https://h/p' } }).access;
     expect([m('GET'), m('HEAD'), m('OPTIONS'), m('POST'), m('PUT'), m('PATCH'), m('DELETE'), m('CONNECT')])
       .toEqual(['read', 'read', 'read', 'write', 'write', 'write', 'delete', null]);
+  });
+  // Review31 F8: a MOVE (recorded as _OTHER by the OpenTelemetry HTTP instrumentations) had no class.
+  it('HTTP: _OTHER and any method outside the list are writes; QUERY and TRACE read', () => {
+    const m = (attrs: Record<string, string>) => c({ kind: SpanKind.CLIENT, attrs: { 'url.full': 'https://crm.internal/customers/48213', ...attrs } }).access;
+    expect(m({ 'http.request.method': '_OTHER', 'http.request.method_original': 'MOVE' })).toBe('write');
+    expect(m({ 'http.request.method': '_OTHER' })).toBe('write');
+    expect(m({ 'http.method': 'PROPPATCH' })).toBe('write'); // old conventions: the method as sent
+    expect(m({ 'http.request.method': 'QUERY' })).toBe('read');
+    expect(m({ 'http.request.method': 'TRACE' })).toBe('read');
   });
   it('nhi.access outranks the HTTP method', () => {
     expect(c({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'POST', 'url.full': 'https://h/search', 'nhi.access': 'read' } }).access).toBe('read');

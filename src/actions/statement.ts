@@ -1,0 +1,173 @@
+/**
+ * The access class of a DB statement text (`db.query.text`, old `db.statement`), from its
+ * statement-leading keywords only; the text is not kept anywhere. An agent that writes its own SQL
+ * chooses this text, so a modifying statement must not hide behind a reading one (review31 F8):
+ * - every `;`-separated statement counts and the strongest class wins (`SELECT 1; DELETE FROM orders`);
+ * - transaction openers are skipped (`BEGIN; DELETE …`, T-SQL `BEGIN TRAN DELETE …`, CQL `BEGIN BATCH …`);
+ * - `EXPLAIN` / `DESCRIBE` reads, or takes the class of the statement it explains when stronger;
+ * - a CTE (`WITH …`) takes the strongest data-modifying verb inside it.
+ * Words in string literals, quoted identifiers and comments do not count, nor do words in a
+ * statement's body (`SELECT * FROM deleted_items`, `SELECT 'a; delete me'`).
+ *
+ * Bounded and linear: only the first 256 characters are looked at, each once, by hand (no regular
+ * expression to backtrack on a hostile text). Known limits, not guarded against:
+ * - a statement past the 256th character is unseen, so padding can push a `DELETE` out of view;
+ * - quoting is standard SQL (`'…'` with `''`, `"…"`, `` `…` ``, `--` and `/* *\/` comments): a dialect's
+ *   own (MySQL backslash escapes and `#` comments, PostgreSQL dollar quotes and nested comments) can
+ *   make the scanner take a later statement for part of a literal;
+ * - T-SQL statements not separated by `;` read as one statement, classed by the first.
+ */
+import { stronger, verbAccess } from './access.js';
+import type { Access } from './types.js';
+
+/** How much of a statement text is looked at. */
+const SCANNED = 256;
+
+/**
+ * Words that open a transaction or batch, skipped to reach the statement they hold: `BEGIN`,
+ * `START TRANSACTION`, SQLite `BEGIN IMMEDIATE`, T-SQL `BEGIN TRAN`, CQL `BEGIN UNLOGGED BATCH`.
+ */
+const OPENERS = new Set(['BEGIN', 'START', 'TRANSACTION', 'WORK', 'TRAN', 'DEFERRED', 'IMMEDIATE', 'EXCLUSIVE', 'BATCH', 'UNLOGGED', 'COUNTER']);
+
+/**
+ * `EXPLAIN` and its MySQL synonyms. `EXPLAIN ANALYZE DELETE` runs the delete (PostgreSQL, MySQL);
+ * plain `EXPLAIN DELETE` only plans it, yet counts as the delete too: telling the two apart means
+ * parsing options an agent writes (`(ANALYZE)`, `(ANALYZE on)`, `(FORMAT JSON, ANALYZE 1)`), and for a
+ * security monitor a planned delete read as one costs an alert, an executed one read as a read a miss.
+ */
+const EXPLAINS = new Set(['EXPLAIN', 'DESCRIBE', 'DESC']);
+
+/** The statements `EXPLAIN` takes; its options (`ANALYZE`, `VERBOSE`, `QUERY PLAN`, `FORMAT=JSON`, `(…)`) are skipped. */
+const EXPLAINABLE = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'REPLACE', 'WITH', 'VALUES', 'TABLE', 'EXECUTE', 'CREATE', 'DECLARE']);
+
+/** The data-modifying verbs a CTE may hold (`WITH gone AS (DELETE … RETURNING id) SELECT …` deletes). */
+const CTE_MODIFYING = new Map<string, Access>([
+  ['DELETE', 'delete'], ['TRUNCATE', 'delete'], ['INSERT', 'write'], ['UPDATE', 'write'], ['MERGE', 'write'], ['UPSERT', 'write'],
+]);
+
+/** The class of a statement text: the strongest of its statements' (null when none has one). */
+export function statementAccess(text: string): Access | null {
+  const s = new Tokens(text, Math.min(text.length, SCANNED));
+  let best: Access | null = null;
+  while (!s.done) best = stronger(best, statement(s));
+  return best;
+}
+
+/** One statement's class from its leading keywords; leaves `s` past the statement's `;`. */
+function statement(s: Tokens): Access | null {
+  let tok = s.next();
+  while (tok === 'open') tok = s.next(); // `(SELECT …) UNION (SELECT …)`
+  let opened = false;
+  while (tok === 'word' && OPENERS.has(s.word())) {
+    opened = true;
+    tok = s.next();
+  }
+  if (tok !== 'word') return rest(s, tok, null);
+  const w = s.word();
+  // Transaction modes, not statements: `START TRANSACTION READ ONLY`, MySQL `… WITH CONSISTENT SNAPSHOT`.
+  if (opened && (w === 'READ' || w === 'WITH')) return rest(s, tok, null);
+  if (EXPLAINS.has(w)) return explained(s);
+  return leading(s, w);
+}
+
+/** A statement led by `word`: the word's class, or for a CTE the strongest modifying verb in it. */
+function leading(s: Tokens, word: string): Access | null {
+  if (word !== 'WITH') return rest(s, 'word', verbAccess(word));
+  let best: Access | null = null;
+  for (let tok = s.next(); tok !== 'semi' && tok !== 'end'; tok = s.next()) {
+    if (tok === 'word') best = stronger(best, CTE_MODIFYING.get(s.word()) ?? null);
+  }
+  return best;
+}
+
+/** After `EXPLAIN`: a read, or the explained statement's class when stronger. */
+function explained(s: Tokens): Access | null {
+  for (let tok = s.next(); tok !== 'semi' && tok !== 'end'; tok = s.next()) {
+    if (tok !== 'word') continue;
+    const w = s.word();
+    if (EXPLAINABLE.has(w)) return stronger('read', leading(s, w));
+  }
+  return 'read'; // `EXPLAIN orders` (MySQL: the table's columns)
+}
+
+/** Skips to the end of the statement (its `;`, or the end of what is looked at) and returns `a`. */
+function rest(s: Tokens, tok: Token, a: Access | null): Access | null {
+  while (tok !== 'semi' && tok !== 'end') tok = s.next();
+  return a;
+}
+
+/** `word` an identifier or keyword, `semi` a `;`, `open` a `(`, `other` any other token (literals included). */
+type Token = 'word' | 'semi' | 'open' | 'other' | 'end';
+
+const SEMI = 59, OPEN = 40, DASH = 45, SLASH = 47, STAR = 42, NEWLINE = 10;
+const QUOTES = new Set([39 /* ' */, 34 /* " */, 96 /* ` */]);
+
+/** A forward-only tokenizer over `text[0, end)`; comments and whitespace are skipped, literals are one token. */
+class Tokens {
+  private pos = 0;
+  private start = 0;
+
+  constructor(private readonly text: string, private readonly end: number) {}
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** The last `word` token, upper-cased. */
+  word(): string {
+    return this.text.slice(this.start, this.pos).toUpperCase();
+  }
+
+  next(): Token {
+    const t = this.text;
+    const end = this.end;
+    let i = this.skipSpace(this.pos);
+    this.start = i;
+    if (i >= end) {
+      this.pos = end;
+      return 'end';
+    }
+    const c = t.charCodeAt(i);
+    let tok: Token = 'other';
+    if (isWordChar(c)) {
+      while (i < end && isWordChar(t.charCodeAt(i))) i++;
+      tok = 'word';
+    } else if (QUOTES.has(c)) {
+      // `''` inside a literal closes it and opens the next: the same skip, two tokens.
+      i++;
+      while (i < end && t.charCodeAt(i) !== c) i++;
+      i++;
+    } else {
+      i++;
+      if (c === SEMI) tok = 'semi';
+      else if (c === OPEN) tok = 'open';
+    }
+    this.pos = Math.min(i, end);
+    return tok;
+  }
+
+  /** Past whitespace and comments; an unclosed comment runs to the end. */
+  private skipSpace(from: number): number {
+    const t = this.text;
+    const end = this.end;
+    let i = from;
+    while (i < end) {
+      const c = t.charCodeAt(i);
+      if (c <= 32) i++;
+      else if (c === DASH && t.charCodeAt(i + 1) === DASH) {
+        while (i < end && t.charCodeAt(i) !== NEWLINE) i++;
+      } else if (c === SLASH && t.charCodeAt(i + 1) === STAR) {
+        i += 2;
+        while (i < end && !(t.charCodeAt(i) === STAR && t.charCodeAt(i + 1) === SLASH)) i++;
+        i += 2;
+      } else break;
+    }
+    return Math.min(i, end);
+  }
+}
+
+/** Letters, digits, `_` and `$`: the characters of an unquoted identifier or keyword. */
+function isWordChar(c: number): boolean {
+  const l = c | 0x20;
+  return (l >= 97 && l <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 36;
+}
