@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { exposureWarnings } from './config/exposure.js';
+import { configWarnings } from './config/warnings.js';
 import { UserError } from './errors.js';
 import { apiTokenProblem } from './api/token.js';
 import { createLogger } from './log.js';
@@ -110,7 +110,7 @@ function checkConfig(args: string[]): void {
     if (b.type === 'ssf') process.stdout.write(`# ssf broker ${b.name} signs with this key; its receiver's JWKS: ${JSON.stringify({ keys: [publicJwk(loadSigningKey(b.signingKey))] })}\n`);
   }
   // The warnings `serve` logs at start, before deploying rather than after (valid all the same: exit 0).
-  for (const w of exposureWarnings(config)) process.stderr.write(`vigil check-config: warning: ${w.key} ${w.message}\n`);
+  for (const w of configWarnings(config)) process.stderr.write(`vigil check-config: warning: ${w.key} ${w.message}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {

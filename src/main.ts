@@ -11,7 +11,7 @@ import { registerWebhookRoutes } from './api/webhooks.js';
 import { AlertStream, type StreamOptions } from './api/stream.js';
 import { resolveApiToken } from './api/token.js';
 import { joinEndpoint, splitEndpoint } from './config/endpoint.js';
-import { exposureWarnings } from './config/exposure.js';
+import { configWarnings } from './config/warnings.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 import { reportRevokedCredentialUse } from './detect/telemetry-integrity.js';
@@ -143,7 +143,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     registerWebhookRoutes(api, webhooks);
     stream.attachRevocations(revocations);
     api.serve();
-    for (const w of exposureWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
+    for (const w of configWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
 
     const receiverDeps = { config, pipeline, metrics, logger };
     if (config.receivers.otlp.grpc.enabled) {

@@ -10,14 +10,10 @@
  */
 import { splitEndpoint } from './endpoint.js';
 import type { Config } from './schema.js';
+import type { ConfigWarning } from './warnings.js';
 
-export interface ExposureWarning {
-  key: string;
-  message: string;
-}
-
-export function exposureWarnings(config: Config): ExposureWarning[] {
-  const out: ExposureWarning[] = [];
+export function exposureWarnings(config: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
   if (config.api.tls === undefined && !isLoopbackEndpoint(config.api.endpoint)) {
     out.push({ key: 'api.endpoint', message: 'is reachable from other hosts without TLS: the API token, alerts and identities cross the network in clear; set api.tls, or listen on 127.0.0.1 behind a TLS proxy' });
   }

@@ -196,6 +196,15 @@ describe('vigil check-config', () => {
     expect(r.stderr).toContain('vigil check-config: warning: receivers.otlp.http.endpoint is reachable from other hosts and admits anyone');
   });
 
+  // Review31 L2: `vault.*` matches vault.attacker.example, so egress there reads as a write into secrets.
+  it('warns of a zone glob ending in *, which outside hosts can match: valid all the same, exit 0', () => {
+    const file = path.join(tmpDir(), 'zones.yaml');
+    fs.writeFileSync(file, 'zones:\n  secrets: ["vault.*"]\n');
+    const r = vigil(['check-config', '--config', file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('vigil check-config: warning: zones.secrets[0] "vault.*" ends in *');
+  });
+
   it('reports each problem with its key path, exit 1, no stack trace', () => {
     const file = path.join(tmpDir(), 'bad.yaml');
     fs.writeFileSync(file, 'webhooks:\n  - url: http://127.0.0.1:9000/hook\n    secret: nope\nreceivers:\n  otlp:\n    grcp: {}\n');

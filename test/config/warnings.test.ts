@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
+import { configWarnings } from '../../src/config/warnings.js';
+
+describe('configWarnings: zone globs', () => {
+  // Review31 L2: the example zone `vault.*` matched vault.attacker-cdn.example, so a POST there was a
+  // write into zone secrets, not egress.
+  it('names each zone glob ending in *, which outside hosts can match; not globs pinned to a domain, nor CIDRs', () => {
+    const config = configSchema.parse({
+      zones: { secrets: ['vault.internal', 'vault.*'], internal: ['*.internal', '10.0.0.0/8', 'build*', '*.svc.cluster.local'] },
+    });
+    const warnings = configWarnings(config);
+    expect(warnings.map((w) => w.key)).toEqual(['zones.secrets[1]', 'zones.internal[2]']);
+    expect(warnings[0].message).toContain('vault.attacker.example matches');
+    expect(warnings[0].message).toContain('zone secrets, not external');
+  });
+
+  it('exposure warnings still come first', () => {
+    const config = configSchema.parse({ api: { endpoint: '0.0.0.0:8790' }, zones: { secrets: ['vault.*'] } });
+    expect(configWarnings(config).map((w) => w.key)).toEqual(['api.endpoint', 'zones.secrets[0]']);
+  });
+});
