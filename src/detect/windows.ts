@@ -150,19 +150,20 @@ export class RetryWindows {
  * a trace), and against other tasks' within the window.
  */
 class SensitiveReads {
-  /** Source -> its latest read, whatever the task. */
-  private readonly latest = new Map<string, SensitiveRead>();
+  /** Source -> its latest read, whatever the task. Made at the first read: most identities read nothing sensitive. */
+  private latest: Map<string, SensitiveRead> | null = null;
   /** Task and source -> the latest read of that source in that task. */
-  private readonly inTask = new Map<string, SensitiveRead>();
+  private inTask: Map<string, SensitiveRead> | null = null;
   constructor(private readonly windowMs: number) {}
 
   add(read: SensitiveRead): void {
-    keepLatest(this.latest, read.target, read);
-    keepLatest(this.inTask, read.task + '\u0000' + read.target, read);
+    keepLatest((this.latest ??= new Map()), read.target, read);
+    keepLatest((this.inTask ??= new Map()), read.task + '\u0000' + read.target, read);
   }
 
   /** What an egress at `time` in `task` is judged against (`DetectorInput.sensitiveReads`). */
   before(time: number, task: string): SensitiveRead[] {
+    if (this.latest === null || this.inTask === null) return [];
     const from = time - this.windowMs;
     const out: SensitiveRead[] = [];
     for (const r of this.inTask.values()) if (r.task === task && r.time <= time) out.push(r);
