@@ -5,11 +5,10 @@
  * it: the callee's own SERVER `invoke_agent` span (its task) under the caller's CLIENT `invoke_agent`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ActionBuilder } from '../../src/actions/builder.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { DecodedSpan } from '../../src/model.js';
 import { http, sid, span, SpanKind, T2, tid, tool } from '../actions/fixtures.js';
-import { action as act, engineHarness, type EngineHarness } from './harness.js';
+import { action as act, engineHarness, replaySpans, sensitiveFlows, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
@@ -56,18 +55,8 @@ function delegatedTrace(t: number, caller: [string, string, string], callee: [st
   ];
 }
 
-/** Spans -> actions (one batch, everything emitted) -> the engine. */
-function replay(spans: DecodedSpan[]): void {
-  const b = new ActionBuilder(config, () => {});
-  b.add(spans, 0);
-  h.feed(b.drain());
-  h.engine.finish();
-}
-
-const flows = () =>
-  h.alerts
-    .filter((a) => a.detector === 'lateral_chaining' && a.evidence.rule === 'sensitive_egress')
-    .map((a) => ({ identity: a.identity, subject: a.evidence.subject, spanIds: a.evidence.spanIds }));
+const replay = (spans: DecodedSpan[]) => replaySpans(h, config, spans);
+const flows = () => sensitiveFlows(h);
 
 describe('a sensitive flow across the hop into another agent', () => {
   it('the caller reads a secret, the delegated agent sends to an external host: lateral_chaining for the caller', () => {

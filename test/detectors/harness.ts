@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ActionBuilder } from '../../src/actions/builder.js';
 import type { Action } from '../../src/actions/types.js';
 import type { Alert } from '../../src/alerts/alert.js';
 import { AlertManager } from '../../src/alerts/manager.js';
@@ -12,6 +13,7 @@ import type { Config } from '../../src/config/schema.js';
 import { DetectionEngine } from '../../src/detect/engine.js';
 import { BaselineOperator } from '../../src/detect/operator.js';
 import { createMetrics } from '../../src/metrics.js';
+import type { DecodedSpan } from '../../src/model.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
 
 export interface EngineHarness {
@@ -92,4 +94,19 @@ export function action(over: Partial<Action> & Pick<Action, 'identity' | 'time'>
     caller: null,
     ...over,
   };
+}
+
+/** Spans -> actions (one batch, everything emitted) -> the engine, which then finishes (held findings decided). */
+export function replaySpans(h: EngineHarness, config: Config, spans: DecodedSpan[]): void {
+  const b = new ActionBuilder(config, () => {});
+  b.add(spans, 0);
+  h.feed(b.drain());
+  h.engine.finish();
+}
+
+/** The sensitive-egress alerts raised: who, the flow, and the evidence spans. */
+export function sensitiveFlows(h: EngineHarness): Array<{ identity: string; subject: string; spanIds: string[] }> {
+  return h.alerts
+    .filter((a) => a.detector === 'lateral_chaining' && a.evidence.rule === 'sensitive_egress')
+    .map((a) => ({ identity: a.identity, subject: a.evidence.subject, spanIds: a.evidence.spanIds }));
 }

@@ -5,11 +5,10 @@
  * is tested is the destination as the builder finds it: `server.address`, else the folded HTTP span's host.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ActionBuilder } from '../../src/actions/builder.js';
 import { configSchema } from '../../src/config/schema.js';
 import type { DecodedSpan } from '../../src/model.js';
 import { http, sid, span, SpanKind, tool } from '../actions/fixtures.js';
-import { action as act, engineHarness, type EngineHarness } from './harness.js';
+import { action as act, engineHarness, replaySpans, sensitiveFlows, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
@@ -73,18 +72,8 @@ const dbWrite = (host: string) => (at: number): DecodedSpan[] => [
   span({ id: 5, parent: 4, kind: SpanKind.CLIENT, start: at + 10, end: at + 1900, resource: SUP, attrs: { 'db.system.name': 'mongodb', 'db.namespace': 'loot', 'db.collection.name': 'dump', 'db.operation.name': 'insert', 'server.address': host } }),
 ];
 
-/** Spans -> actions (one batch, everything emitted) -> the engine. */
-function replay(spans: DecodedSpan[]): void {
-  const b = new ActionBuilder(config, () => {});
-  b.add(spans, 0);
-  h.feed(b.drain());
-  h.engine.finish();
-}
-
-const flows = () =>
-  h.alerts
-    .filter((a) => a.detector === 'lateral_chaining' && a.evidence.rule === 'sensitive_egress')
-    .map((a) => ({ identity: a.identity, subject: a.evidence.subject, spanIds: a.evidence.spanIds }));
+const replay = (spans: DecodedSpan[]) => replaySpans(h, config, spans);
+const flows = () => sensitiveFlows(h);
 
 // Regression (review31 F2): the remote agent's host was dropped with its folded HTTP span, so a known
 // agent name served from an attacker's host raised nothing.
