@@ -105,7 +105,7 @@ export function replaySpans(h: EngineHarness, config: Config, spans: DecodedSpan
 }
 
 /** The sensitive-egress alerts raised: who, the flow, and the evidence spans. */
-export function sensitiveFlows(h: EngineHarness): Array<{ identity: string; subject: string; spanIds: string[] }> {
+export function sensitiveFlows(h: EngineHarness) {
   return h.alerts
     .filter((a) => a.detector === 'lateral_chaining' && a.evidence.rule === 'sensitive_egress')
     .map((a) => ({ identity: a.identity, subject: a.evidence.subject, spanIds: a.evidence.spanIds }));
