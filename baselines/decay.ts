@@ -44,3 +44,12 @@ export function bumpOutcome(o: Outcome, time: number, bad: boolean, halfLifeMs: 
   o.bad.c = valueAt(o.bad, time, halfLifeMs) + (bad ? 1 : 0);
   o.actions.t = o.bad.t = Math.max(o.actions.t, time);
 }
+
+/**
+ * Takes `n` back from `counter` at event time `time` (never below 0): counts learned within the last hour or
+ * so, whose decay since (0.2% over an hour at a 14-day half-life) is not worth tracking.
+ */
+export function takeBack(counter: Counter, time: number, n: number, halfLifeMs: number): void {
+  counter.c = Math.max(0, valueAt(counter, time, halfLifeMs) - n);
+  if (time > counter.t) counter.t = time;
+}

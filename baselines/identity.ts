@@ -4,7 +4,7 @@
  * (actions, failures + retries) and its activity by hour of the week (what `baseline show` says of when
  * it works). Serialised whole to SQLite.
  */
-import { bumpOutcome, valueAt, type Counter, type Outcome } from './decay.js';
+import { bumpOutcome, takeBack, valueAt, type Counter, type Outcome } from './decay.js';
 import { failuresKey } from './keys.js';
 
 const FAILURES_PREFIX = failuresKey('');
@@ -159,6 +159,19 @@ export class IdentityBaseline {
   learnOutcome(time: number, bad: boolean, s: BaselineSettings): void {
     this.hours[hourOfWeek(time)]++;
     bumpOutcome(this.outcome, time, bad, s.halfLifeMs);
+  }
+
+  /**
+   * Takes back failures + retries learned shortly before `time` (a storm's, once raised): `all` from the
+   * outcome, and each subject's from its failures counter.
+   */
+  takeBackFailures(time: number, all: number, bySubject: ReadonlyMap<string, number>, s: BaselineSettings): void {
+    takeBack(this.outcome.bad, time, all, s.halfLifeMs);
+    for (const [subject, n] of bySubject) {
+      const c = this.counters.get(failuresKey(subject));
+      if (c) takeBack(c, time, n, s.halfLifeMs);
+    }
+    this.dirty = true;
   }
 
   /** The decayed count of `k` at `time` (0 when unknown or forgotten). */

@@ -22,7 +22,7 @@
  * rows alone: rewriting a whole group per checkpoint cost 12% of the daemon's CPU under load.
  */
 
-import { bumpOutcome, type Outcome } from './decay.js';
+import { bumpOutcome, takeBack, type Outcome } from './decay.js';
 
 /** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
 const MAX_ADOPTERS = 256;
@@ -243,6 +243,12 @@ export class PeerGroupBaseline {
 
   learnOutcome(time: number, bad: boolean, halfLifeMs: number): void {
     bumpOutcome(this.outcome, time, bad, halfLifeMs);
+    this.outcomeDirty = true;
+  }
+
+  /** Takes back failures + retries a member learned shortly before `time` (a storm's, once raised). */
+  takeBackFailures(time: number, n: number, halfLifeMs: number): void {
+    takeBack(this.outcome.bad, time, n, halfLifeMs);
     this.outcomeDirty = true;
   }
 

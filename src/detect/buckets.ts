@@ -4,6 +4,12 @@
  */
 import type { OutcomeWindow, SubjectOutcome } from '../../detectors/types.js';
 
+/** Failures + retries taken back from a baseline: how many in all, and how many on each subject. */
+export interface LearnedFailures {
+  all: number;
+  bySubject: ReadonlyMap<string, number>;
+}
+
 /** Buckets a window is made of. */
 export const BUCKETS = 5;
 /**
@@ -86,6 +92,27 @@ export class Bucket {
     u.bySubject.set(subject, c);
   }
 
+  /**
+   * Marks the failures + retries still counted as learned as not learned (their actions stay learned) and
+   * adds them to `into`, per subject; returns how many there were in all (subjects past the bucket's
+   * first ones count only there).
+   */
+  forgetLearnedBad(into: Map<string, number>): number {
+    const all = this.bad - (this.unlearned?.bad ?? 0);
+    if (all <= 0) return 0;
+    const u = (this.unlearned ??= { actions: 0, bad: 0, bySubject: new Map() });
+    u.bad = this.bad;
+    this.names.forEach((s, i) => {
+      const c = u.bySubject.get(s) ?? [0, 0];
+      const learned = this.counts[2 * i + 1] - c[1];
+      if (learned <= 0) return;
+      c[1] += learned;
+      u.bySubject.set(s, c);
+      into.set(s, (into.get(s) ?? 0) + learned);
+    });
+    return all;
+  }
+
   /** Adds the subject's actions and failures + retries to `into` ([actions, bad]); `learned`: only those learned. */
   addSubject(subject: string, into: [number, number], learned = false): void {
     const i = this.indexOf(subject);
@@ -146,6 +173,14 @@ export abstract class BucketWindow implements OutcomeWindow {
   /** Marks an action `add` counted as not learned. */
   unlearned(time: number, bad: boolean, subject: string): void {
     this.bucketAt(time)?.markUnlearned(bad, subject);
+  }
+
+  /** Marks the window's learned failures + retries as not learned; returns them, as a whole and per subject. */
+  forgetLearnedBad(): LearnedFailures {
+    const bySubject = new Map<string, number>();
+    let all = 0;
+    for (const b of this.counted()) all += b.forgetLearnedBad(bySubject);
+    return { all, bySubject };
   }
 
   get actions(): number {

@@ -163,6 +163,7 @@ export class DetectionEngine implements Stage {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
       retry.unlearned(a.time, bad, subject, stormRaised);
+      if (stormRaised) this.takeBackStorm(b, group, retry, a.time);
     }
     if (a.sensitive) {
       const stepSpanId = step.within === null ? null : madeInSpan(a);
@@ -245,6 +246,18 @@ export class DetectionEngine implements Stage {
     const owner = step.owner === a.identity ? b : this.known(step.owner);
     if (owner) this.learnChain(owner, a, step, sensitiveReads);
     this.learnFlows(b, a, actorReads);
+  }
+
+  /**
+   * A storm raised: the failures + retries of its window learned before it was one leave the identity's
+   * and its group's baselines (else each storm of a loop just under the thresholds raised the usual share
+   * its next one is judged against: review31 F7).
+   */
+  private takeBackStorm(b: IdentityBaseline, group: PeerGroupBaseline, retry: RetryWindows, time: number): void {
+    const learned = retry.forgetLearnedFailures();
+    if (learned.all === 0) return;
+    b.takeBackFailures(time, learned.all, learned.bySubject, this.settings);
+    group.takeBackFailures(time, learned.all, this.settings.halfLifeMs);
   }
 
   /**

@@ -4,7 +4,7 @@
  * reads. Not persisted: after a restart they refill within one window.
  */
 import type { OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
-import { BUCKETS, Bucket, BucketWindow, appended } from './buckets.js';
+import { BUCKETS, Bucket, BucketWindow, appended, type LearnedFailures } from './buckets.js';
 
 /**
  * Sensitive reads remembered per identity, in each of two tables: the latest read of each source, and the
@@ -134,6 +134,16 @@ export class RetryWindows {
    */
   raisedStorm(time: number, subject: string): void {
     this.sustained.unmarkBad(time, subject);
+  }
+
+  /**
+   * A storm was raised: the failures + retries learned in its windows before it was one are its evidence
+   * (CONTRACT §4: what raised an alert is not folded into the baseline). Returns those of the sustained
+   * window, which holds the short one's, for the baseline to take back.
+   */
+  forgetLearnedFailures(): LearnedFailures {
+    this.short.forgetLearnedBad();
+    return this.sustained.forgetLearnedBad();
   }
 
   /** An action that raised an alert, so was not learned (`stormRaised`: its failure left the sustained window). */
