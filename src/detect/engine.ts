@@ -27,6 +27,7 @@ import { CheckpointSchedule } from './checkpoints.js';
 import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { TraceSteps } from './steps.js';
+import { UnownedEgress } from './unowned-egress.js';
 import { makeView } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
 
@@ -46,6 +47,7 @@ export class DetectionEngine implements Stage {
   /** How baselines decay and mature; shared with the operator (operator.ts), which allows and shows with the same. */
   readonly settings: BaselineSettings;
   private readonly steps = new TraceSteps();
+  private readonly unowned = new UnownedEgress();
   private readonly windows: IdentityWindows;
   private readonly enabled;
   /** Newest event time seen: held findings are released against it. */
@@ -86,20 +88,26 @@ export class DetectionEngine implements Stage {
   process(actions: readonly Action[]): void {
     const steps = this.steps.annotate(actions);
     const merged = new Map<string, Reported>();
-    for (let i = 0; i < actions.length; i++) {
-      const a = actions[i];
-      const step = steps[i];
+    const add = (findings: readonly Reported[], a: Action, inTool: boolean) => {
       // A call made inside a tool (context repair may have found that tool in another trace) merges
       // into the tool's step.
-      const inTool = step.name === null && a.kind !== 'model';
       const stepSpan = inTool ? madeInSpan(a) : a.spanId;
       const traceId = inTool ? madeInTrace(a) : a.traceId;
-      for (const r of this.processOne(a, step)) {
+      for (const r of findings) {
         const k = `${traceId}/${stepSpan}/${r.f.detector}/${r.identity}`;
         const earlier = merged.get(k);
         merged.set(k, earlier ? mergeFindings(earlier, r) : r);
       }
+    };
+    let hops: Action[] | null = null;
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i];
+      const step = steps[i];
+      add(this.processOne(a, step), a, step.name === null && a.kind !== 'model');
+      if (a.kind === 'delegation') (hops ??= []).push(a);
     }
+    // After the whole batch: the caller's sensitive reads that came with the hop are in its windows by now.
+    if (hops !== null) for (const hop of hops) for (const e of this.unowned.takeDelegatedBy(hop)) add(this.judgeAsCallers(hop, e), e, true);
     for (const r of merged.values()) {
       // Holds that ended before this finding's event time are decided first (a batch can span hours in
       // a replay): a repeat after the hold then meets the alert raised, folding into it only within its
@@ -165,6 +173,7 @@ export class DetectionEngine implements Stage {
       retry.unlearned(a.time, bad, subject, stormRaised);
       if (stormRaised) this.takeBackStorm(b, group, retry, a.time);
     }
+    if (!delegated && isEgress(a)) this.unowned.remember(a);
     if (a.sensitive) {
       const stepSpanId = step.within === null ? null : madeInSpan(a);
       ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, task, spanId: a.spanId, stepSpanId });
@@ -219,6 +228,28 @@ export class DetectionEngine implements Stage {
       if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
     }
     return findings;
+  }
+
+  /**
+   * A callee's egress, judged as its own before the hop from `hop.identity` arrived (UnownedEgress),
+   * judged again as the caller's flow, against the caller's sensitive reads of that task; learned as the
+   * caller's flow when it raises nothing (as it would have been, had the caller's spans come first).
+   */
+  private judgeAsCallers(hop: Action, egress: Action): readonly Reported[] {
+    const caller = this.known(hop.identity);
+    if (!caller) return NO_FINDINGS;
+    const reads = this.windows.of(hop.identity).reads.before(egress.time, madeInTrace(egress));
+    if (reads.length === 0) return NO_FINDINGS;
+    const view = this.enabled.includes(lateralChaining) ? this.viewOf(hop.identity, egress.time) : undefined;
+    const step: StepContext = { name: null, zones: [], previous: null, owner: hop.identity, within: null };
+    const retry = this.windows.of(egress.identity).retry;
+    const input = { action: egress, scope: scopeItems(egress), now: egress.time, view: view!, step, sensitiveReads: reads, window: retry.short, sustainedWindow: retry.sustained, config: this.config };
+    const f = view === undefined ? null : lateralChaining.evaluate(input);
+    if (f === null) {
+      this.learnFlows(caller, egress, reads);
+      return NO_FINDINGS;
+    }
+    return [{ f, action: { ...egress, identity: hop.identity, peerGroup: caller.peerGroup, credential: null }, identity: hop.identity }];
   }
 
   /**

@@ -11,6 +11,7 @@ import { http, sid, span, SpanKind, T2, tid, tool } from '../actions/fixtures.js
 import { action as act, engineHarness, replaySpans, sensitiveFlows, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 const config = configSchema.parse({
   zones: { secrets: ['vault.*'], internal: ['*.internal'] },
@@ -72,6 +73,32 @@ describe('a sensitive flow across the hop into another agent', () => {
     spans.push(tool(8, 1, 'web.upload', { start: t + 6000, end: t + 6300, resource: SUP }), http(9, 8, 'POST', EXFIL, { start: t + 6010, end: t + 6200, resource: SUP }));
     replay(spans);
     expect(flows()).toEqual([{ identity: 'sup-1', subject: 'billing.lookup => exfil.example.net', spanIds: [sid(6), sid(7), sid(9)] }]);
+  });
+});
+
+// Review31 F3: the callee's spans end first and its process exports on its own timer, so its send can reach
+// Vigil before any span of the caller's task. It was then judged as the callee's own, and never again.
+describe("the delegated agent's spans arrive before the caller's", () => {
+  const CALLER_SPANS = new Set([sid(1), sid(2), sid(3), sid(4)]);
+  /** The trace as two exports, the callee's first. */
+  const calleeFirst = (spans: DecodedSpan[]) => [spans.filter((s) => !CALLER_SPANS.has(s.spanId)), spans.filter((s) => CALLER_SPANS.has(s.spanId))];
+
+  it('the callee sends what the caller read: lateral_chaining for the caller all the same, once the hop arrives', () => {
+    const t = learnCaller();
+    replaySpans(h, config, ...calleeFirst(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL])));
+    expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
+  });
+
+  it('a flow learned in that order is the caller\'s: the same flow in the usual order stays quiet', () => {
+    // While the caller is new (its first hour, not judged yet), its delegated sends arrive first and are learned as its flows.
+    for (let i = 0; i < 3; i++) {
+      const spans = delegatedTrace(T0 + i * 10 * MIN, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL]).map((s) => ({ ...s, traceId: tid(10 + i) }));
+      replaySpans(h, config, ...calleeFirst(spans));
+    }
+    let t = T0 + HOUR;
+    for (let i = 0; i < 320; i++, t += 6 * MIN) h.feed([act({ identity: 'sup-1', peerGroup: 'support-agent', time: t })]);
+    replay(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL]).map((s) => ({ ...s, traceId: tid(20) })));
+    expect(flows()).toEqual([]);
   });
 });
 

@@ -96,11 +96,16 @@ export function action(over: Partial<Action> & Pick<Action, 'identity' | 'time'>
   };
 }
 
-/** Spans -> actions (one batch, everything emitted) -> the engine, which then finishes (held findings decided). */
-export function replaySpans(h: EngineHarness, config: Config, spans: DecodedSpan[]): void {
+/**
+ * Spans -> actions -> the engine, which then finishes (held findings decided). Each export is a batch of its
+ * own, everything it holds emitted, through one builder (so a later export finds the trace's earlier spans).
+ */
+export function replaySpans(h: EngineHarness, config: Config, ...exports: DecodedSpan[][]): void {
   const b = new ActionBuilder(config, () => {});
-  b.add(spans, 0);
-  h.feed(b.drain());
+  for (const spans of exports) {
+    b.add(spans, 0);
+    h.feed(b.drain());
+  }
   h.engine.finish();
 }
 
