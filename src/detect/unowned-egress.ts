@@ -10,8 +10,12 @@ import { CLOCK_SLACK_MS } from '../actions/clock.js';
 import type { Action } from '../actions/types.js';
 import { Lru } from '../collections/lru.js';
 
-/** Traces whose unowned egress is kept: the hop comes within an export interval or two of the callee's spans. */
-const MAX_TRACES = 4096;
+/**
+ * Traces whose unowned egress is kept. The hop comes when the delegated call ends, plus an export interval:
+ * an agent that holds the call open longer than the fleet takes to send from this many other traces gets
+ * past (each kept trace holds an action or two: ~6 MB at the bound).
+ */
+const MAX_TRACES = 16_384;
 /** Egress actions kept per trace (the latest): a callee posting more in one task is already a pattern. */
 const MAX_PER_TRACE = 4;
 
