@@ -6,25 +6,16 @@
  * from test/fixtures/tls (the Collector's is spiffe://acme.example/collector, the agent's
  * spiffe://acme.example/ns/support/sa/agent-1).
  */
-import * as grpc from '@grpc/grpc-js';
-import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { makeSpans } from '../helpers/otlp-payloads.js';
 import { metricValue, startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
-import { MUTUAL_TLS, pem } from '../helpers/tls.js';
+import { exportOnce, MTLS_EXPORTERS as EXPORTERS } from '../helpers/mtls-exporters.js';
+import { MUTUAL_TLS } from '../helpers/tls.js';
 
 const AGENT = 'spiffe://acme.example/ns/support/sa/agent-1';
-
-type Client = 'client' | 'agent-client';
-type MakeExporter = (t: TestDaemon, client: Client) => SpanExporter;
-const EXPORTERS: Array<[string, MakeExporter]> = [
-  ['grpc', (t, c) => new GrpcExporter({ url: `https://127.0.0.1:${t.daemon.ports.grpc}`, credentials: grpc.credentials.createSsl(pem('ca'), pem(`${c}-key`), pem(c)) })],
-  ['http', (t, c) => new ProtoExporter({ url: `https://127.0.0.1:${t.daemon.ports.http}/v1/traces`, httpAgentOptions: { ca: pem('ca'), cert: pem(c), key: pem(`${c}-key`) } })],
-];
 
 /** One export holding a tool call by each of `identities`. */
 function exportFor(exporter: SpanExporter, identities: string[]): Promise<ExportResult> {
@@ -35,7 +26,7 @@ function exportFor(exporter: SpanExporter, identities: string[]): Promise<Export
       resource: { 'service.name': 'support-agent', 'nhi.identity': identity },
     })),
   );
-  return new Promise<ExportResult>((resolve) => exporter.export(spans, resolve)).finally(() => exporter.shutdown());
+  return exportOnce(exporter, spans);
 }
 
 describe('rules for a Collector and for agents with their own SVIDs', () => {
