@@ -86,8 +86,8 @@ export class Pipeline {
   }
 
   /**
-   * What receivers call with an export's bytes (`client`: who sent it and the identities it may speak
-   * for, when rules name clients). Resolves with its partial-success outcome once durable; rejects when
+   * What receivers call with an export's bytes (`client`: who sent it, the identities it may speak for
+   * and the peer groups it may claim, when rules name clients). Resolves with its partial-success outcome once durable; rejects when
    * it cannot be decoded.
    * @throws VigilError VIGIL_ERR_OVERLOADED when its spans or bytes do not fit the queue (retryable, nothing kept),
    *   VIGIL_ERR_DECODE when protobuf is malformed at the span level.

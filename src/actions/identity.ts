@@ -10,9 +10,18 @@ import { boundName, MAX_IDENTITY_CHARS } from './bounds.js';
 import type { Glob } from './glob.js';
 
 /** Why a span is rejected (OTLP partial success `rejected_spans`), a fixed list counted in metrics. */
-export const REJECT_REASONS = ['no_identity', 'identity_too_long', 'invalid_trace_id', 'invalid_span_id', 'future_start', 'identity_not_allowed'] as const;
+export const REJECT_REASONS = ['no_identity', 'identity_too_long', 'invalid_trace_id', 'invalid_span_id', 'future_start', 'identity_not_allowed', 'peer_group_not_allowed'] as const;
 /** One of `REJECT_REASONS`. */
 export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/**
+ * What a client may send (receivers.otlp.clientIdentities), compiled case-sensitively (identities and
+ * peer groups are keys as sent): spans of these identities, claiming these peer groups (null: any).
+ */
+export interface ClientAllowance {
+  identities: readonly Glob[];
+  peerGroups: readonly Glob[] | null;
+}
 
 /** A compiled `identity.chain` / `identity.peerGroup`: parsed once per config, not per span. */
 interface CompiledIdentity {
@@ -80,17 +89,25 @@ const ZERO_SPAN_ID = '0'.repeat(16);
  * `identity_too_long`: over MAX_IDENTITY_CHARS (bounds.ts); an identity is a key, kept as sent or not at all.
  * `future_start`: the start is more than `time.maxFutureSkew` after `nowMs` (a skewed clock would
  * otherwise drag event time forward for its identity).
- * `identity_not_allowed`: `allowed` (the client's identity patterns, receivers.otlp.clientIdentities)
- * matches none of the span's identity.
+ * `identity_not_allowed`: `allowed` (the client's patterns, receivers.otlp.clientIdentities) matches
+ * none of the span's identity. `peer_group_not_allowed`: its peer-group patterns, when its rule lists
+ * some, match none of the span's peer group as `peerGroupOf` derives it (the configured source, bounded;
+ * '' when absent, which only `*` matches): the group the baselines and the credential owners key it by,
+ * not a raw attribute they might read differently.
  */
-export function rejectReason(span: DecodedSpan, nowMs: number, config: Config, allowed: readonly Glob[] | null = null): RejectReason | null {
+export function rejectReason(span: DecodedSpan, nowMs: number, config: Config, allowed: ClientAllowance | null = null): RejectReason | null {
   if (span.traceId.length !== 32 || span.traceId === ZERO_TRACE_ID) return 'invalid_trace_id';
   if (span.spanId.length !== 16 || span.spanId === ZERO_SPAN_ID) return 'invalid_span_id';
   const identity = identityOf(span, config);
   if (identity === null) return 'no_identity';
   if (identity.length > MAX_IDENTITY_CHARS) return 'identity_too_long';
   // A client speaking for another identity says so first, whatever its spans' times.
-  if (allowed !== null && !allowed.some((g) => g.test(identity))) return 'identity_not_allowed';
+  if (allowed !== null) {
+    if (!allowed.identities.some((g) => g.test(identity))) return 'identity_not_allowed';
+    const groups = allowed.peerGroups;
+    const peerGroup = groups === null ? '' : peerGroupOf(span, config);
+    if (groups !== null && !groups.some((g) => g.test(peerGroup))) return 'peer_group_not_allowed';
+  }
   if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
   return null;
 }

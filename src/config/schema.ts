@@ -194,9 +194,19 @@ export const configSchema = z
             token: apiToken.optional(),
             /**
              * With client certificates (`tls.clientCa` on every enabled receiver): which identities each
-             * client may send spans for (receiver/client-identities.ts). Absent: any.
+             * client may send spans for, and which peer groups they may claim (receiver/client-identities.ts).
+             * Absent: any; a rule without `peerGroups`: any peer group.
              */
-            clientIdentities: z.array(z.strictObject({ client: nonEmpty, identities: z.array(nonEmpty).min(1, 'must list at least one identity pattern') })).optional(),
+            clientIdentities: z
+              .array(
+                z.strictObject({
+                  client: nonEmpty,
+                  identities: z.array(nonEmpty).min(1, 'must list at least one identity pattern'),
+                  // An empty list would refuse every span: a mistake, not a setting (leave the key out for any).
+                  peerGroups: z.array(nonEmpty).min(1, 'must list at least one peer group pattern (leave the key out to allow any)').optional(),
+                }),
+              )
+              .optional(),
           })
           .prefault({}),
       })

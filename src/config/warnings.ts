@@ -1,7 +1,7 @@
 /**
  * What a valid config earns a warning for, said by `serve` at start and by `check-config` before
- * deploying, each naming its key: settings that expose Vigil on a network (exposure.ts), and zone
- * patterns that hosts outside the organisation can match.
+ * deploying, each naming its key: settings that expose Vigil on a network (exposure.ts), zone
+ * patterns that hosts outside the organisation can match, and client rules that leave peer groups open.
  */
 import { exposureWarnings } from './exposure.js';
 import type { Config } from './schema.js';
@@ -12,7 +12,27 @@ export interface ConfigWarning {
 }
 
 export function configWarnings(config: Config): ConfigWarning[] {
-  return [...exposureWarnings(config), ...zoneWarnings(config)];
+  return [...exposureWarnings(config), ...zoneWarnings(config), ...openPeerGroupWarnings(config)];
+}
+
+/**
+ * A `receivers.otlp.clientIdentities` rule without `peerGroups`: its clients may claim any peer group.
+ * Valid (the behaviour before peer groups could be pinned, and a Collector may serve every group), but
+ * a client pinned to its own identity can then join any group: share the credentials its members
+ * present without an alert (revocation/owners.ts) and be judged by, and teach, its baseline (red-team I4).
+ */
+function openPeerGroupWarnings(config: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  config.receivers.otlp.clientIdentities?.forEach((rule, i) => {
+    if (rule.peerGroups !== undefined) return;
+    out.push({
+      key: `receivers.otlp.clientIdentities[${i}]`,
+      message:
+        `lists no peerGroups, so its clients may claim any peer group: they share the credentials that group's members present ` +
+        `without an alert, and are judged by its baseline; list the groups they serve (peerGroups: ["support"], or ["*"] to keep any)`,
+    });
+  });
+  return out;
 }
 
 /**

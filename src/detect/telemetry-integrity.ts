@@ -6,6 +6,8 @@
  *   spans dated ahead to hide what they did.
  * - `identity_not_allowed`: a client sent spans for an identity `receivers.otlp.clientIdentities` does
  *   not let it speak for: impersonation, or a Collector routed to the wrong fleet. The alert is the client's.
+ * - `peer_group_not_allowed`: likewise for a peer group its rule's `peerGroups` do not list: a client
+ *   joining a group to share its credentials and be judged by (and teach) its baseline. The client's too.
  * - `credential_of_another`: an identity presented a credential an identity of another peer group
  *   presented first (revocation/owners.ts): a stolen token, or spans naming a victim's to get it revoked.
  * - `revoked_credential_in_use`: a credential presented after its broker confirmed it revoked
@@ -41,6 +43,22 @@ function findingOf(s: SuspectSpans, config: Config): Finding {
         `a host clock that is off, or spans dated ahead to hide what they did.`,
       details: { reason: s.reason, spans: s.spans, aheadMs: s.aheadMs, receiver: s.receiver },
       tags: ['OWASP-ASI10', 'MAESTRO-L5'],
+    };
+  }
+  if (s.reason === 'peer_group_not_allowed') {
+    const group = s.claimedPeerGroup === '' ? 'no peer group' : `peer group ${s.claimedPeerGroup}`;
+    return {
+      ...common,
+      severity: 'high',
+      surprise: 0.9,
+      subject: `peer_group_not_allowed:${s.claimedPeerGroup}`,
+      title: `Spans claiming ${group}, which this client may not claim`,
+      explanation:
+        `Client ${s.identity} sent ${some} (identity ${s.claimed}) claiming ${group}, which receivers.otlp.clientIdentities does not ` +
+        `let it claim. They were rejected: an agent joining another group to share its credentials and be judged by its baseline, ` +
+        `or a Collector routed to the wrong fleet.`,
+      details: { reason: s.reason, spans: s.spans, claimedIdentity: s.claimed, claimedPeerGroup: s.claimedPeerGroup, receiver: s.receiver },
+      tags: ['OWASP-ASI03', 'MAESTRO-L5'],
     };
   }
   return {

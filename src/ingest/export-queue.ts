@@ -99,7 +99,7 @@ export class ExportQueue {
       throw new VigilError('VIGIL_ERR_OVERLOADED', `${this.bounds.spans} spans (${this.bounds.bytes} bytes) queued`);
     }
     return new Promise<Outcome>((resolve, reject) => {
-      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes, ...(client && { identities: client.identities, client: client.name }) }, charge, ticket: { resolve, reject } };
+      const entry: Pending = { job: { id: this.nextId++, receiver, format, bytes, ...(client && { identities: client.identities, peerGroups: client.peerGroups, client: client.name }) }, charge, ticket: { resolve, reject } };
       if (charge.small) this.queue.splice(this.fastLaneEnd++, 0, entry);
       else this.queue.push(entry);
       this.reportMetrics();

@@ -29,6 +29,8 @@ export interface ExportJob {
   bytes: Uint8Array;
   /** The identity patterns its client may send spans for (receivers.otlp.clientIdentities); absent: any. */
   identities?: string[];
+  /** The peer-group patterns those spans may claim; absent: any. */
+  peerGroups?: string[];
   /** That client's name (its certificate's SPIFFE ID or CN), when rules name clients. */
   client?: string;
 }
@@ -50,16 +52,18 @@ export type Done =
 
 /**
  * Spans rejected for a reason a security team must hear about, not only count: dated ahead of the clock
- * (what they record goes unjudged) or claiming an identity their client may not speak for. One per
- * reason and who, per batch (alerts: src/detect/telemetry-integrity.ts).
+ * (what they record goes unjudged) or claiming an identity or a peer group their client may not speak
+ * for. One per reason and who, per batch (alerts: src/detect/telemetry-integrity.ts).
  */
 export interface SuspectSpans {
-  reason: 'future_start' | 'identity_not_allowed';
+  reason: 'future_start' | 'identity_not_allowed' | 'peer_group_not_allowed';
   /** Who the alert is about: the spans' identity (future_start), or the client that sent them. */
   identity: string;
   peerGroup: string;
-  /** identity_not_allowed: the identity the spans claimed. */
+  /** identity_not_allowed: the identity the spans claimed; peer_group_not_allowed: the first such span's. */
   claimed: string | null;
+  /** peer_group_not_allowed: the peer group the spans claimed (as derived: actions/identity.ts). */
+  claimedPeerGroup: string | null;
   receiver: Receiver;
   spans: number;
   /** The first such span: the alert's evidence. */

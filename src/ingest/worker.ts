@@ -9,7 +9,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { attributeFilterFor } from '../actions/attributes.js';
 import { ActionBuilder } from '../actions/builder.js';
 import { compileGlob, type Glob } from '../actions/glob.js';
-import { rejectReason, type RejectReason } from '../actions/identity.js';
+import { rejectReason, type ClientAllowance, type RejectReason } from '../actions/identity.js';
 import type { Action } from '../actions/types.js';
 import type { DecodedRequest, DecodedSpan } from '../model.js';
 import { VigilError } from '../errors.js';
@@ -44,8 +44,8 @@ const builder = new ActionBuilder(config, (reason) => {
 let eventNow = 0;
 
 /**
- * Compiled identity patterns of the clients seen: few, one list per client rule and client. Bounded
- * because `{client}` rules make one list per client.
+ * Compiled identity and peer-group patterns of the clients seen: few, one list per client rule and
+ * client. Bounded because `{client}` rules make one list per client.
  */
 const allowedGlobs = new Memo<Glob[]>(1000);
 function globsOf(patterns: string[] | undefined): Glob[] | null {
@@ -53,14 +53,20 @@ function globsOf(patterns: string[] | undefined): Glob[] | null {
   const key = patterns.join('\n');
   let globs = allowedGlobs.get(key);
   if (globs === undefined) {
-    // Identities are keys as sent: a case variant is another identity, and must not pass as this one.
+    // Identities and peer groups are keys as sent: a case variant is another one, and must not pass as this one.
     allowedGlobs.set(key, (globs = patterns.map((p) => compileGlob(p, { caseSensitive: true }))));
   }
   return globs;
 }
 
+/** What an export's client may send, compiled; null when no rules name clients. */
+function allowanceOf(job: ExportJob): ClientAllowance | null {
+  const identities = globsOf(job.identities);
+  return identities === null ? null : { identities, peerGroups: globsOf(job.peerGroups) };
+}
+
 /** `at`: when an alert about a rejected span says it was seen (replay: its event time); `client`: who sent them. */
-function validate(spans: DecodedSpan[], receiver: Receiver, now: number, at = now, allowed: Glob[] | null = null, client?: string) {
+function validate(spans: DecodedSpan[], receiver: Receiver, now: number, at = now, allowed: ClientAllowance | null = null, client?: string) {
   add(received, receiver, spans.length);
   const ok: DecodedSpan[] = [];
   let rejects: Map<RejectReason, number> | undefined;
@@ -124,7 +130,8 @@ function takeFastLane(): void {
 
 function onExports(jobs: ExportJob[], yieldToFastLane = true): void {
   const done: Done[] = [];
-  for (const { id, receiver, format, bytes, identities, client } of jobs) {
+  for (const job of jobs) {
+    const { id, receiver, format, bytes, client } = job;
     if (yieldToFastLane) takeFastLane();
     const now = Date.now();
     let request: DecodedRequest;
@@ -134,7 +141,7 @@ function onExports(jobs: ExportJob[], yieldToFastLane = true): void {
       done.push({ id, spans: 0, error: errorOf(err) });
       continue;
     }
-    const v = validate(request.spans, receiver, now, now, globsOf(identities), client);
+    const v = validate(request.spans, receiver, now, now, allowanceOf(job), client);
     builder.add(v.ok, now);
     done.push({ id, spans: request.spans.length, rejected: v.rejected, errorMessage: v.errorMessage });
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { compileGlob } from '../../src/actions/glob.js';
 import { rejectReason, resolveIdentity } from '../../src/actions/identity.js';
-import { config, span } from './fixtures.js';
+import { AGENT_RESOURCE, config, span } from './fixtures.js';
 
 const cfg = config();
 
@@ -53,5 +54,32 @@ describe('reject reasons', () => {
     const skew = cfg.time.maxFutureSkew;
     expect(rejectReason(span({ start: now + skew }), now, cfg)).toBeNull();
     expect(rejectReason(span({ start: now + skew + 1 }), now, cfg)).toBe('future_start');
+  });
+});
+
+// receivers.otlp.clientIdentities, as the ingest worker compiles a client's rule (red-team I4).
+describe('what a client may send', () => {
+  const now = 1_000_000;
+  const globs = (...patterns: string[]) => patterns.map((p) => compileGlob(p, { caseSensitive: true }));
+  const pinned = { identities: globs('spiffe://acme/*'), peerGroups: globs('billing-*') };
+  const claiming = (resource: Record<string, string>) => span({ start: now, resource: { ...AGENT_RESOURCE, ...resource } });
+
+  it('peer_group_not_allowed: a peer group its patterns do not match (case-sensitively); a rule without them admits any', () => {
+    expect(rejectReason(claiming({}), now, cfg, pinned)).toBeNull();
+    expect(rejectReason(claiming({ 'service.name': 'support-agent' }), now, cfg, pinned)).toBe('peer_group_not_allowed');
+    expect(rejectReason(claiming({ 'service.name': 'Billing-agent' }), now, cfg, pinned)).toBe('peer_group_not_allowed');
+    expect(rejectReason(claiming({ 'service.name': 'support-agent' }), now, cfg, { ...pinned, peerGroups: null })).toBeNull();
+  });
+
+  it('an identity it may not speak for is said first', () => {
+    expect(rejectReason(claiming({ 'nhi.identity': 'spiffe://evil/x', 'service.name': 'support-agent' }), now, cfg, pinned)).toBe('identity_not_allowed');
+  });
+
+  it('judges the peer group as identity.peerGroup derives it, not service.name; none is the empty group, which only * admits', () => {
+    const byTeam = config({ identity: { peerGroup: 'resource:team' } });
+    expect(rejectReason(claiming({ team: 'billing-eu' }), now, byTeam, pinned)).toBeNull();
+    expect(rejectReason(claiming({ team: 'support' }), now, byTeam, pinned)).toBe('peer_group_not_allowed'); // service.name billing-agent fits, and does not count
+    expect(rejectReason(claiming({}), now, byTeam, pinned)).toBe('peer_group_not_allowed');
+    expect(rejectReason(claiming({}), now, byTeam, { ...pinned, peerGroups: globs('*') })).toBeNull();
   });
 });

@@ -20,3 +20,27 @@ describe('configWarnings: zone globs', () => {
     expect(configWarnings(config).map((w) => w.key)).toEqual(['api.endpoint', 'zones.secrets[0]']);
   });
 });
+
+describe('configWarnings: client rules that leave peer groups open', () => {
+  // Red-team I4: a client pinned to its own identity could claim any service.name, share that group's
+  // credentials without an alert and be judged by its baseline.
+  it('names each clientIdentities rule without peerGroups; not one that lists them, even *', () => {
+    const tls = { cert: 'server.pem', key: 'server-key.pem', clientCa: 'ca.pem' };
+    const config = configSchema.parse({
+      receivers: {
+        otlp: {
+          grpc: { tls },
+          http: { tls },
+          clientIdentities: [
+            { client: 'spiffe://acme.example/collector', identities: ['*'], peerGroups: ['*'] },
+            { client: 'spiffe://acme.example/ns/*', identities: ['{client}'] },
+            { client: 'agent-*', identities: ['{client}'], peerGroups: ['support'] },
+          ],
+        },
+      },
+    });
+    const warnings = configWarnings(config);
+    expect(warnings.map((w) => w.key)).toEqual(['receivers.otlp.clientIdentities[1]']);
+    expect(warnings[0].message).toMatch(/^lists no peerGroups, so its clients may claim any peer group: they share the credentials/);
+  });
+});

@@ -33,3 +33,12 @@ it('without rules any client may send for any identity', () => {
   expect(none.enabled).toBe(false);
   expect(none.allowedFor(null)).toBeNull();
 });
+
+it('a rule with peerGroups gives them, {client} replaced; one without gives none (any peer group)', () => {
+  const rules = new ClientIdentities([
+    { client: 'collector-*', identities: ['*'], peerGroups: ['support', 'fleet-{client}'] },
+    { client: 'agent-*', identities: ['{client}'] },
+  ]);
+  expect(rules.allowedFor(cert({ subject: { CN: 'collector-1' } as PeerCertificate['subject'] }))).toEqual({ name: 'collector-1', identities: ['*'], peerGroups: ['support', 'fleet-collector-1'] });
+  expect(rules.allowedFor(cert({ subject: { CN: 'agent-7' } as PeerCertificate['subject'] }))).not.toHaveProperty('peerGroups');
+});
