@@ -105,8 +105,10 @@ export function rejectReason(span: DecodedSpan, nowMs: number, config: Config, a
   if (allowed !== null) {
     if (!allowed.identities.some((g) => g.test(identity))) return 'identity_not_allowed';
     const groups = allowed.peerGroups;
-    const peerGroup = groups === null ? '' : peerGroupOf(span, config);
-    if (groups !== null && !groups.some((g) => g.test(peerGroup))) return 'peer_group_not_allowed';
+    if (groups !== null) {
+      const peerGroup = peerGroupOf(span, config);
+      if (!groups.some((g) => g.test(peerGroup))) return 'peer_group_not_allowed';
+    }
   }
   if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
   return null;
