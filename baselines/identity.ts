@@ -136,6 +136,23 @@ export class IdentityBaseline {
   }
 
   /**
+   * Folds a settled hour's count of `k` (`peakKey`) into its peak: the larger of the peak decayed to `time`
+   * and `count`, rising at most twofold an hour once there is one, so a bulk read ramped up hour by hour
+   * takes many hours to become usual rather than two.
+   */
+  learnPeak(k: string, count: number, time: number, s: BaselineSettings): void {
+    this.dirty = true;
+    const c = this.counters.get(k);
+    if (!c) {
+      this.counters.set(k, { c: count, t: time, f: time });
+      return;
+    }
+    const peak = valueAt(c, time, s.halfLifeMs);
+    c.c = Math.max(peak, Math.min(count, 2 * peak));
+    if (time > c.t) c.t = time;
+  }
+
+  /**
    * Drops the counters forgotten by `time` (decayed below `forgetBelow`): they read as 0 already, and a
    * baseline that kept them would grow with every item ever used (an agent browsing many hosts).
    * Returns their keys, so the peer group stops counting this identity among their users.

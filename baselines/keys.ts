@@ -2,12 +2,12 @@
  * Names of what a baseline counts. Every learned fact is a decayed counter under `dimension + SEP + item`
  * in one map, so persistence, decay and the "is this known?" question are written once.
  */
-export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow', 'xflow', 'failures'] as const;
+export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow', 'xflow', 'failures', 'peak'] as const;
 /**
  * Dimensions that count facts about items rather than items an operator could allow (`xflow`: allowing
- * the `flow` covers both).
+ * the `flow` covers both; `peak`: a sensitive source's busiest hour of reads, a maximum, not a count).
  */
-export const COUNT_ONLY: ReadonlySet<Dimension> = new Set<Dimension>(['from', 'xflow', 'failures']);
+export const COUNT_ONLY: ReadonlySet<Dimension> = new Set<Dimension>(['from', 'xflow', 'failures', 'peak']);
 export type Dimension = (typeof DIMENSIONS)[number];
 
 /** Separator that cannot occur in tool names, targets or hosts as Vigil derives them. */
@@ -45,6 +45,11 @@ export function keyedItem(dimension: Dimension, item: string): KeyedItem {
 /** Failures + retries learned on a subject (retry_storm judges a subject against its own usual share), by the subject's own key. */
 export function failuresKey(subjectKey: string): string {
   return keyedItem('failures', subjectKey).key;
+}
+
+/** The busiest hour of sensitive reads of a source (the tool, or the target read outside a tool), decayed. */
+export function peakKey(source: string): string {
+  return keyedItem('peak', source).key;
 }
 
 /** An item of a dimension, as alerts name them (`evidence.allow`, `newItems`) and operators allow them. */

@@ -1,6 +1,7 @@
 /**
  * scope_drift: the identity uses a tool, target, host, zone, delegated agent or scope outside its baseline
- * (or, while new, outside its peer group's). The subject is the most significant new item.
+ * (or, while new, outside its peer group's). The subject is the most significant new item. Or it reads a
+ * sensitive source far more in an hour than it ever did (`bulk:` and the source).
  *
  * Benign look-alikes it must stay quiet on: rare-but-seen items (any count in the baseline is "seen"),
  * items its peers use (low severity at most), and a rollout — most of the peer group adopting the same
@@ -8,7 +9,7 @@
  * it is raised, and dropped if peers adopt it meanwhile.
  */
 import type { Severity } from '../src/config/schema.js';
-import { keyedItem, type Dimension, type DimensionItem } from '../baselines/keys.js';
+import { keyedItem, peakKey, type Dimension, type DimensionItem } from '../baselines/keys.js';
 import type { ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import { code, countedNote, others, span, surpriseScore, times } from './severity.js';
@@ -54,79 +55,114 @@ export function scopeItems(input: DetectorInput['action']): readonly ScopeItem[]
 
 export const scopeDrift: Detector = {
   id: 'scope_drift',
-  evaluate({ action, scope, now, view, config }: DetectorInput): Finding | null {
-    const settings = config.detectors.scope_drift;
-    let fresh: Array<{ dim: Dimension; item: string; key: string; peers: number; peersKnow: boolean }> | null = null;
-    for (const { dim, item, key: k } of scope) {
-      if (view.own(k) > 0) continue;
-      const peersKnow = knownToPeers(view, k);
-      if (view.phase === 'peer' && peersKnow) continue; // a new instance doing what a peer does
-      (fresh ??= []).push({ dim, item, key: k, peers: view.peers(k), peersKnow });
-    }
-    if (fresh === null) return null;
-    fresh.sort((a, b) => ORDER.indexOf(a.dim) - ORDER.indexOf(b.dim));
-    const subject = fresh[0];
-    const subjectKey = subject.key;
-
-    // A rollout already under way explains it: enough peers adopted this item recently. It is learned,
-    // and raised only as raisedDespiteRollout says. New zones, scopes and sensitive items are raised
-    // however many peers start at once (the same injected prompt reaching each instance looks just the same).
-    const adopters = view.adopters(subjectKey, now - settings.rolloutWindow, now);
-    const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= rolloutThreshold(settings.rolloutShare, view.rolloutPopulation);
-    if (rollout && !raisedDespiteRollout(subject.dim, action.zone)) return null;
-
-    const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);
-    let severity: Severity = sensitiveZone ? 'critical' : BASE_SEVERITY[subject.dim];
-    if (action.sensitive && severity === 'medium') severity = 'high';
-    const peerKnown = subject.peersKnow;
-    if ((peerKnown && !sensitiveZone && !action.sensitive) || rollout) severity = 'low';
-
-    const dims = fresh.map((f) => `${f.dim} ${code(f.item)}`).join(', ');
-    // "For the first time" only when it is: a use that raised an alert is not learned, nor is one still
-    // held, and a rare one fades, so the baseline alone said "first time" of the sixth use (review27 H3, M2).
-    const first = view.firstTried(subjectKey);
-    const triedBefore = first !== undefined && first < action.time;
-    const opening = triedBefore
-      ? `${action.identity} used ${dims}, which its baseline does not hold: it first used ${code(subject.item)} ${span(now - first)} ago, and a use that raised an alert is not learned (a rare one fades, too).`
-      : `${action.identity} used ${dims} for the first time.`;
-    // A known agent or MCP tool served from a new host (review31 F2): the name is usual, where it runs is not.
-    const remote = (action.kind === 'tool' || action.kind === 'delegation') && action.host !== null && !fresh.some((f) => f.dim === 'tool' || f.dim === 'agent');
-    const via = remote ? ` The ${action.kind === 'tool' ? 'tool' : 'agent'} ${code(action.target)} it called there is not new.` : '';
-    const before = `${(view.actions - 1).toLocaleString('en-US')} actions`; // the baseline has counted this one
-    // What is normal, in the terms an analyst knows the identity by: its tools, else its targets.
-    let top = view.top('tool', 2);
-    let noun = 'tools';
-    if (top.length === 0) [top, noun] = [view.top('target', 2), 'targets'];
-    const usual = top.length
-      ? `its most used ${noun} are ${top.map(([i, c]) => `${code(i)} (${times(c)})`).join(', ')}, ${countedNote(config.baselines.halfLife)}`
-      : '';
-    const history = `In ${span(now - view.firstSeen)} and ${before}`;
-    const basis = view.phase === 'peer' ? ` It is new, and ${newcomerPeers(view.peerGroupSize - 1, action.peerGroup)}.`
-      : !triedBefore ? ` ${history} it never used this${usual && `; ${usual}`}.`
-      : usual ? ` ${history}, ${usual}.`
-      : '';
-    const peerNote = rollout
-      ? ` ${adopters} other identities of its peer group started using it within ${span(settings.rolloutWindow)} (a rollout); it is learned as normal.`
-      : view.phase === 'own' ? (peerKnown ? ` ${peersHaveLearned(view, subjectKey)} it.` : ` ${peersSentence(view, subjectKey)}`) : '';
-    const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive;
-    return {
-      detector: 'scope_drift',
-      severity,
-      surprise: peerKnown ? 0.3 : surpriseScore(view.evidence),
-      subject: `${subject.dim}:${subject.item}`,
-      title: `New ${subject.dim} ${subject.item}`,
-      explanation: `${opening}${via}${basis}${peerNote}`,
-      traceIds: [action.traceId],
-      spanIds: [action.spanId],
-      details: { newItems: fresh.map((f) => ({ dimension: f.dim, item: f.item, peersUsing: f.peers })), phase: view.phase },
-      tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
-      ...(holdable ? { holdUntil: now + settings.rolloutGrace, rolloutKey: subjectKey } : {}),
-      // Reported once, at low, then normal: the group's item (known to a quorum of peers) or a rollout's.
-      // Left unlearned, it came back after every suppression window, "for the first time" each time.
-      ...(rollout || severity === 'low' ? { learn: true as const } : {}),
-    };
+  evaluate(input: DetectorInput): Finding | null {
+    return newItems(input) ?? bulkRead(input);
   },
 };
+
+/**
+ * A sensitive source read in bulk: this hour's reads at least BULK_FACTOR times its busiest learned hour
+ * (decayed), and at least BULK_MIN. Judged against the identity's own history only (a peak is its own
+ * rhythm: a new instance has none yet). Bursts of a few times the usual rate stay under it (CONTRACT §4).
+ */
+const BULK_FACTOR = 10;
+const BULK_MIN = 100;
+
+function bulkRead({ action, view, readVolume, now }: DetectorInput): Finding | null {
+  if (readVolume === null || view.phase !== 'own') return null;
+  const peak = view.own(peakKey(readVolume.source));
+  if (peak <= 0 || readVolume.count < Math.max(BULK_MIN, BULK_FACTOR * peak)) return null;
+  const { source, count, since } = readVolume;
+  const usual = Math.round(peak * 10) / 10;
+  return {
+    detector: 'scope_drift',
+    severity: 'medium',
+    surprise: Math.min(0.99, 1 - (BULK_FACTOR * peak) / count),
+    subject: `bulk:${source}`,
+    title: `Bulk read of sensitive ${source}`,
+    explanation:
+      `${action.identity} read sensitive ${code(source)} ${count.toLocaleString('en-US')} times since ${new Date(since).toISOString().slice(11, 16)} UTC (${span(now - since)}). ` +
+      `Its busiest hour of such reads was ${usual} (decayed); ${BULK_FACTOR} times that, and at least ${BULK_MIN}, is a bulk read.`,
+    traceIds: [action.traceId],
+    spanIds: [action.spanId],
+    details: { rule: 'bulk_read', source, count, since: new Date(since).toISOString(), usualPeak: usual },
+    tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L2'],
+  };
+}
+
+/** The identity uses items its baseline does not hold. */
+function newItems({ action, scope, now, view, config }: DetectorInput): Finding | null {
+  const settings = config.detectors.scope_drift;
+  let fresh: Array<{ dim: Dimension; item: string; key: string; peers: number; peersKnow: boolean }> | null = null;
+  for (const { dim, item, key: k } of scope) {
+    if (view.own(k) > 0) continue;
+    const peersKnow = knownToPeers(view, k);
+    if (view.phase === 'peer' && peersKnow) continue; // a new instance doing what a peer does
+    (fresh ??= []).push({ dim, item, key: k, peers: view.peers(k), peersKnow });
+  }
+  if (fresh === null) return null;
+  fresh.sort((a, b) => ORDER.indexOf(a.dim) - ORDER.indexOf(b.dim));
+  const subject = fresh[0];
+  const subjectKey = subject.key;
+
+  // A rollout already under way explains it: enough peers adopted this item recently. It is learned,
+  // and raised only as raisedDespiteRollout says. New zones, scopes and sensitive items are raised
+  // however many peers start at once (the same injected prompt reaching each instance looks just the same).
+  const adopters = view.adopters(subjectKey, now - settings.rolloutWindow, now);
+  const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= rolloutThreshold(settings.rolloutShare, view.rolloutPopulation);
+  if (rollout && !raisedDespiteRollout(subject.dim, action.zone)) return null;
+
+  const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);
+  let severity: Severity = sensitiveZone ? 'critical' : BASE_SEVERITY[subject.dim];
+  if (action.sensitive && severity === 'medium') severity = 'high';
+  const peerKnown = subject.peersKnow;
+  if ((peerKnown && !sensitiveZone && !action.sensitive) || rollout) severity = 'low';
+
+  const dims = fresh.map((f) => `${f.dim} ${code(f.item)}`).join(', ');
+  // "For the first time" only when it is: a use that raised an alert is not learned, nor is one still
+  // held, and a rare one fades, so the baseline alone said "first time" of the sixth use (review27 H3, M2).
+  const first = view.firstTried(subjectKey);
+  const triedBefore = first !== undefined && first < action.time;
+  const opening = triedBefore
+    ? `${action.identity} used ${dims}, which its baseline does not hold: it first used ${code(subject.item)} ${span(now - first)} ago, and a use that raised an alert is not learned (a rare one fades, too).`
+    : `${action.identity} used ${dims} for the first time.`;
+  // A known agent or MCP tool served from a new host (review31 F2): the name is usual, where it runs is not.
+  const remote = (action.kind === 'tool' || action.kind === 'delegation') && action.host !== null && !fresh.some((f) => f.dim === 'tool' || f.dim === 'agent');
+  const via = remote ? ` The ${action.kind === 'tool' ? 'tool' : 'agent'} ${code(action.target)} it called there is not new.` : '';
+  const before = `${(view.actions - 1).toLocaleString('en-US')} actions`; // the baseline has counted this one
+  // What is normal, in the terms an analyst knows the identity by: its tools, else its targets.
+  let top = view.top('tool', 2);
+  let noun = 'tools';
+  if (top.length === 0) [top, noun] = [view.top('target', 2), 'targets'];
+  const usual = top.length
+    ? `its most used ${noun} are ${top.map(([i, c]) => `${code(i)} (${times(c)})`).join(', ')}, ${countedNote(config.baselines.halfLife)}`
+    : '';
+  const history = `In ${span(now - view.firstSeen)} and ${before}`;
+  const basis = view.phase === 'peer' ? ` It is new, and ${newcomerPeers(view.peerGroupSize - 1, action.peerGroup)}.`
+    : !triedBefore ? ` ${history} it never used this${usual && `; ${usual}`}.`
+    : usual ? ` ${history}, ${usual}.`
+    : '';
+  const peerNote = rollout
+    ? ` ${adopters} other identities of its peer group started using it within ${span(settings.rolloutWindow)} (a rollout); it is learned as normal.`
+    : view.phase === 'own' ? (peerKnown ? ` ${peersHaveLearned(view, subjectKey)} it.` : ` ${peersSentence(view, subjectKey)}`) : '';
+  const holdable = HOLDABLE.has(subject.dim) && severity !== 'low' && !action.sensitive;
+  return {
+    detector: 'scope_drift',
+    severity,
+    surprise: peerKnown ? 0.3 : surpriseScore(view.evidence),
+    subject: `${subject.dim}:${subject.item}`,
+    title: `New ${subject.dim} ${subject.item}`,
+    explanation: `${opening}${via}${basis}${peerNote}`,
+    traceIds: [action.traceId],
+    spanIds: [action.spanId],
+    details: { newItems: fresh.map((f) => ({ dimension: f.dim, item: f.item, peersUsing: f.peers })), phase: view.phase },
+    tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
+    ...(holdable ? { holdUntil: now + settings.rolloutGrace, rolloutKey: subjectKey } : {}),
+    // Reported once, at low, then normal: the group's item (known to a quorum of peers) or a rollout's.
+    // Left unlearned, it came back after every suppression window, "for the first time" each time.
+    ...(rollout || severity === 'low' ? { learn: true as const } : {}),
+  };
+}
 
 /** "none of the 4 other identities of its peer group `support` have learned it", as a newcomer's basis. */
 function newcomerPeers(othersInGroup: number, peerGroup: string): string {

@@ -5,6 +5,7 @@
 import type { Action } from '../src/actions/types.js';
 import type { KeyedItem } from '../baselines/keys.js';
 import type { Config, Severity } from '../src/config/schema.js';
+import type { ReadCount } from '../src/detect/read-volume.js';
 
 export const DETECTOR_IDS = ['scope_drift', 'lateral_chaining', 'retry_storm', 'unexpected_write'] as const;
 export type DetectorId = (typeof DETECTOR_IDS)[number];
@@ -134,6 +135,8 @@ export interface DetectorInput {
    * remembered), and the latest of each source read in its other traces within the lateral window.
    */
   sensitiveReads: readonly SensitiveRead[];
+  /** For a sensitive read, the identity's reads of its source this hour (scope_drift's bulk reads); else null. */
+  readVolume: ReadCount | null;
   /** The identity's short retry window (`retry_storm.window`) and its sustained one (`sustainedWindow`). */
   window: OutcomeWindow;
   sustainedWindow: OutcomeWindow;

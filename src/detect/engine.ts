@@ -10,14 +10,14 @@ import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
-import { crossFlowKey, failuresKey, flowKey, key, transitionKey } from '../../baselines/keys.js';
+import { crossFlowKey, failuresKey, flowKey, key, peakKey, transitionKey } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
-import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
+import { isWrite, madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
@@ -27,6 +27,7 @@ import { CheckpointSchedule } from './checkpoints.js';
 import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { TraceSteps } from './steps.js';
+import type { ReadCount, ReadVolume } from './read-volume.js';
 import { UnownedEgress } from './unowned-egress.js';
 import { makeView } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
@@ -159,8 +160,10 @@ export class DetectionEngine implements Stage {
     // A delegated egress is the owner's flow; with the actor's own sensitive reads it is the actor's too (an
     // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
     const actorReads = delegated && isEgress(a) ? own.reads.before(a.time, task) : NO_READS;
+    const readVolume = a.sensitive && !isWrite(a.access) ? this.countRead(a, b, own.readVolume(), step) : null;
 
-    const findings = phase || delegated ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads) : null;
+    const findings = phase || delegated ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume) : null;
+    if (readVolume !== null && findings?.some((r) => r.f.details.rule === 'bulk_read')) own.readVolume().alerted(readVolume.source);
 
     const stormRaised = findings?.some((r) => r.f.detector === 'retry_storm') ?? false;
     if (stormRaised) retry.raisedStorm(a.time, subject);
@@ -195,6 +198,7 @@ export class DetectionEngine implements Stage {
     retry: RetryWindows,
     sensitiveReads: readonly SensitiveRead[],
     actorReads: readonly SensitiveRead[],
+    readVolume: ReadCount | null,
   ): Reported[] | null {
     const delegated = step.owner !== a.identity;
     const window = retry.short;
@@ -213,7 +217,7 @@ export class DetectionEngine implements Stage {
       if (byOwner) ownerView ??= this.viewOf(step.owner, a.time);
       const v = byOwner ? ownerView : view;
       if (v === undefined) continue;
-      input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, window, sustainedWindow, config: this.config };
+      input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, readVolume, window, sustainedWindow, config: this.config };
       const f = d.evaluate(v === input.view ? input : { ...input, view: v });
       if (f === null) continue;
       // The caller's alert carries the caller's peer group and no credential: the callee's (say, a shared MCP
@@ -224,7 +228,7 @@ export class DetectionEngine implements Stage {
     }
     if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
       const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null }; // the chain is the owner's
-      const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, window, sustainedWindow, config: this.config });
+      const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, readVolume: null, window, sustainedWindow, config: this.config });
       if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
     }
     return findings;
@@ -243,7 +247,7 @@ export class DetectionEngine implements Stage {
     const view = this.enabled.includes(lateralChaining) ? this.viewOf(hop.identity, egress.time) : undefined;
     const step: StepContext = { name: null, zones: [], previous: null, owner: hop.identity, within: null };
     const retry = this.windows.of(egress.identity).retry;
-    const input = { action: egress, scope: scopeItems(egress), now: egress.time, view: view!, step, sensitiveReads: reads, window: retry.short, sustainedWindow: retry.sustained, config: this.config };
+    const input = { action: egress, scope: scopeItems(egress), now: egress.time, view: view!, step, sensitiveReads: reads, readVolume: null, window: retry.short, sustainedWindow: retry.sustained, config: this.config };
     const f = view === undefined ? null : lateralChaining.evaluate(input);
     if (f === null) {
       this.learnFlows(caller, egress, reads);
@@ -277,6 +281,18 @@ export class DetectionEngine implements Stage {
     const owner = step.owner === a.identity ? b : this.known(step.owner);
     if (owner) this.learnChain(owner, a, step, sensitiveReads);
     this.learnFlows(b, a, actorReads);
+  }
+
+  /**
+   * Counts a sensitive read towards its source's hour (the tool it was made in, else its target; a tool
+   * and its calls are one read), learning the source's last hour as its peak when this one began a new hour.
+   */
+  private countRead(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext): ReadCount | null {
+    const source = step.within ?? a.target;
+    const counted = volume.count(source, step.within === null ? a.spanId : madeInSpan(a), a.time);
+    if (counted === null) return null;
+    if (counted.settled > 0) b.learnPeak(peakKey(source), counted.settled, a.time, this.settings);
+    return counted.now;
   }
 
   /**

@@ -109,6 +109,8 @@ export class BaselineOperator {
       activityUtc: activityUtc(b.hours), // when it works: a night-time burst from a nine-to-five agent stands out
       // Failures + retries per tool or target (`tool:crm.search`), which retry_storm judges each by its own share.
       failures: Object.fromEntries(Object.entries(top('failures')).map(([k, c]) => [k.replace(SEP, ':'), c])),
+      // The busiest hour of reads of each sensitive source, decayed: scope_drift's bulk reads are 10 times it.
+      sensitiveReadPeaks: top('peak'),
     };
   }
 }

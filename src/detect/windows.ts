@@ -5,6 +5,7 @@
  */
 import type { OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
 import { BUCKETS, Bucket, BucketWindow, appended, type LearnedFailures } from './buckets.js';
+import { ReadVolume } from './read-volume.js';
 
 /**
  * Sensitive reads remembered per identity, in each of two tables: the latest read of each source, and the
@@ -214,6 +215,7 @@ const MAX_LATE_WINDOWS = 2_000;
 /** One identity's windows. */
 class Windows {
   private late: RetryWindows | null = null;
+  private volume: ReadVolume | null = null;
   readonly retry: RetryWindows;
   readonly reads: SensitiveReads;
 
@@ -235,6 +237,11 @@ class Windows {
    */
   lateRetry(): RetryWindows {
     return (this.late ??= new RetryWindows(this.retrySettings.window, this.retrySettings.sustainedWindow, true));
+  }
+
+  /** Sensitive reads per source this hour (made at the identity's first: most read nothing sensitive). */
+  readVolume(): ReadVolume {
+    return (this.volume ??= new ReadVolume());
   }
 
   /** Drops the late windows (IdentityWindows keeps MAX_LATE_WINDOWS identities' of them). */
