@@ -44,7 +44,9 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
   if (n.credential === null && up && up.identity === n.identity) n.credential = up.credential;
   const upCtx = up ? up.ctx : null;
   const upAct = up ? up.act : null;
-  n.caller = up ? (up.identity !== n.identity ? up.identity : up.caller) : null;
+  // The caller is the identity whose task this is: the outermost one known (A's, for C's work delegated
+  // by B on A's behalf), so a send two hops down is judged against the reads of the task that asked for it.
+  n.caller = up ? (up.identity !== n.identity ? (up.caller ?? up.identity) : up.caller) : null;
   if (up && up.identity !== n.identity) hops.push(makeHopNode(up, n));
   const runsUnder = agentNameIn(upCtx, n.identity);
   n.agent = runsUnder;

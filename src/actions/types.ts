@@ -46,8 +46,8 @@ export interface Action {
   /** Name of the agent this action runs under (context only, never the identity), or null. */
   agent: string | null;
   /**
-   * Identity of the nearest ancestor span of another identity in the same trace (whoever handed this
-   * work over, e.g. the agent calling an MCP server), or null. Lets detectors treat a callee's actions
+   * The identity whose task this work is, when another handed it over (the agent calling an MCP server;
+   * over several hops, the outermost identity known: A for work C does for B on A's behalf), or null. Lets detectors treat a callee's actions
    * as delegated (CONTRACT §3.1). Optional only so hand-built test actions need not set it; the
    * ActionBuilder always does.
    */

@@ -108,7 +108,7 @@ export class DetectionEngine implements Stage {
       if (a.kind === 'delegation') (hops ??= []).push(a);
     }
     // After the whole batch: the caller's sensitive reads that came with the hop are in its windows by now.
-    if (hops !== null) for (const hop of hops) for (const e of this.unowned.takeDelegatedBy(hop)) add(this.judgeAsCallers(hop, e), e, true);
+    if (hops !== null) for (const hop of hops) this.foundHop(hop, (findings, e) => add(findings, e, true));
     for (const r of merged.values()) {
       // Holds that ended before this finding's event time are decided first (a batch can span hours in
       // a replay): a repeat after the hold then meets the alert raised, folding into it only within its
@@ -176,7 +176,7 @@ export class DetectionEngine implements Stage {
       retry.unlearned(a.time, bad, subject, stormRaised);
       if (stormRaised) this.takeBackStorm(b, group, retry, a.time);
     }
-    if (!delegated && isEgress(a)) this.unowned.remember(a);
+    if (isEgress(a)) this.unowned.remember(a, step.owner);
     if (a.sensitive) {
       const stepSpanId = step.within === null ? null : madeInSpan(a);
       ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, task, spanId: a.spanId, stepSpanId });
@@ -235,25 +235,42 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * A callee's egress, judged as its own before the hop from `hop.identity` arrived (UnownedEgress),
-   * judged again as the caller's flow, against the caller's sensitive reads of that task; learned as the
-   * caller's flow when it raises nothing (as it would have been, had the caller's spans come first).
+   * A delegation whose callee's work came first (review31 F3, review32 H1, M3): its steps become the
+   * task owner's (the hop's caller, else the hop's identity), which learns their transitions, and its
+   * external sends judged as the callee's flow are judged again as the owner's (`report`), against the
+   * owner's sensitive reads in the task; learned as the owner's flow when they raise nothing.
    */
-  private judgeAsCallers(hop: Action, egress: Action): readonly Reported[] {
-    const caller = this.known(hop.identity);
-    if (!caller) return NO_FINDINGS;
-    const reads = this.windows.of(hop.identity).reads.before(egress.time, madeInTrace(egress));
+  private foundHop(hop: Action, report: (findings: readonly Reported[], egress: Action) => void): void {
+    const owner = hop.caller ?? hop.identity;
+    const transitions = this.steps.adopt(hop.traceId, hop.target, owner);
+    const egress = this.unowned.takeOwnedByCallee(hop);
+    if (transitions.length === 0 && egress.length === 0) return;
+    const b = this.known(owner);
+    if (!b) return;
+    for (const [from, to] of transitions) {
+      this.learnKey(b, transitionKey(from, to), hop.time);
+      this.learnKey(b, key('from', from), hop.time);
+    }
+    for (const e of egress) {
+      report(this.judgeAsOwners(b, e), e);
+      this.unowned.remember(e, owner); // for a hop into the owner in turn, its caller's spans still to come
+    }
+  }
+
+  /** `egress`, judged as the flow of the task owner `b`: against its sensitive reads in the task. */
+  private judgeAsOwners(b: IdentityBaseline, egress: Action): readonly Reported[] {
+    const reads = this.windows.of(b.identity).reads.before(egress.time, madeInTrace(egress));
     if (reads.length === 0) return NO_FINDINGS;
-    const view = this.enabled.includes(lateralChaining) ? this.viewOf(hop.identity, egress.time) : undefined;
-    const step: StepContext = { name: null, zones: [], previous: null, owner: hop.identity, within: null };
+    const view = this.enabled.includes(lateralChaining) ? this.viewOf(b.identity, egress.time) : undefined;
+    const step: StepContext = { name: null, zones: [], previous: null, owner: b.identity, within: null };
     const retry = this.windows.of(egress.identity).retry;
     const input = { action: egress, scope: scopeItems(egress), now: egress.time, view: view!, step, sensitiveReads: reads, readVolume: null, window: retry.short, sustainedWindow: retry.sustained, config: this.config };
     const f = view === undefined ? null : lateralChaining.evaluate(input);
     if (f === null) {
-      this.learnFlows(caller, egress, reads);
+      this.learnFlows(b, egress, reads);
       return NO_FINDINGS;
     }
-    return [{ f, action: { ...egress, identity: hop.identity, peerGroup: caller.peerGroup, credential: null }, identity: hop.identity }];
+    return [{ f, action: { ...egress, identity: b.identity, peerGroup: b.peerGroup, credential: null }, identity: b.identity }];
   }
 
   /**

@@ -114,6 +114,29 @@ export class TraceSteps {
     }
   }
 
+  /**
+   * A hop found after its callee's steps (their spans came first): the steps `callee` took in the trace as
+   * its own task become `owner`'s, merged into its history by time as if they had come in order. Returns
+   * the transitions the merge makes that involve them, for `owner` to learn as that order would have taught
+   * it: else the first export in that order raised the callee's routine as unlearned (review32 M3).
+   * Parallel siblings are not told apart here: their transitions are learned too.
+   */
+  adopt(traceId: string, callee: string, owner: string): Array<[from: string, to: string]> {
+    const owners = this.traces.get(traceId)?.owners;
+    const theirs = owners?.get(callee);
+    if (owners === undefined || theirs === undefined || callee === owner) return [];
+    owners.delete(callee);
+    const merged = [...(owners.get(owner) ?? []), ...theirs].sort((x, y) => x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1));
+    owners.set(owner, merged.slice(-MAX_STEPS));
+    const adopted = new Set(theirs);
+    const transitions: Array<[string, string]> = [];
+    for (let i = 1; i < merged.length; i++) {
+      const [prev, next] = [merged[i - 1], merged[i]];
+      if ((adopted.has(prev) || adopted.has(next)) && prev.name !== next.name) transitions.push([prev.name, next.name]);
+    }
+    return transitions;
+  }
+
   /** The trace's history, now the most recently seen (new when unknown: the oldest past MAX_TRACES goes). */
   private touch(traceId: string): Map<string, StepRecord[]> {
     let e = this.traces.get(traceId);

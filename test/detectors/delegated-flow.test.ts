@@ -89,6 +89,17 @@ describe("the delegated agent's spans arrive before the caller's", () => {
     expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
   });
 
+  // Review32 M3: its steps were learned as the callee's own chain, and the caller's chain judged them.
+  it('a routine delegation learned in that order is quiet when its exports come the other way', () => {
+    const usual = (t: number, i: number) => delegatedTrace(t, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'POST', EXFIL]).map((s) => ({ ...s, traceId: tid(100 + i) }));
+    // The caller's first hour: the delegation 30 times (its steps familiar), the callee's export first each time.
+    for (let i = 0; i < 30; i++) replaySpans(h, config, ...calleeFirst(usual(T0 + i * 2 * MIN, i)));
+    let t = T0 + HOUR;
+    for (let i = 0; i < 320; i++, t += 6 * MIN) h.feed([act({ identity: 'sup-1', peerGroup: 'support-agent', time: t })]);
+    replay(usual(t, 99));
+    expect(h.alerts.filter((a) => a.detector === 'lateral_chaining')).toEqual([]);
+  });
+
   it('a flow learned in that order is the caller\'s: the same flow in the usual order stays quiet', () => {
     // While the caller is new (its first hour, not judged yet), its delegated sends arrive first and are learned as its flows.
     for (let i = 0; i < 3; i++) {
@@ -100,6 +111,46 @@ describe("the delegated agent's spans arrive before the caller's", () => {
     replay(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL]).map((s) => ({ ...s, traceId: tid(20) })));
     expect(flows()).toEqual([]);
   });
+});
+
+// Review32 H1: C's send, in work B delegated to it on A's behalf, was B's flow (B's reads: none) in every
+// order, never A's; M3: a routine delegation learned in one arrival order raised its chain in the other.
+describe('two hops: the task owner reads, the agent its agent delegates to sends', () => {
+  const RELAY = { 'service.name': 'relay-agent', 'nhi.identity': 'relay-1' };
+  const invoke = (name: string) => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name });
+  /** A (1-4) reads with tool 2, delegates to relay (B: 5, 8), which delegates to billing (C: 9-11), which sends with tool 10. */
+  function nestedTrace(t: number, read: [string, string, string], traceId: string): DecodedSpan[][] {
+    const at = (ms: number) => ({ traceId, start: t + ms, end: t + ms + 200 });
+    const a = [
+      span({ traceId, id: 1, parent: null, kind: SpanKind.SERVER, start: t, end: t + 9000, resource: SUP, attrs: invoke('support') }),
+      tool(2, 1, read[0], { ...at(100), resource: SUP }),
+      http(3, 2, read[1], read[2], { ...at(110), resource: SUP }),
+      span({ traceId, id: 4, parent: 1, kind: SpanKind.CLIENT, start: t + 1000, end: t + 6000, resource: SUP, attrs: invoke('relay') }),
+    ];
+    const b = [
+      span({ traceId, id: 5, parent: 4, kind: SpanKind.SERVER, start: t + 1020, end: t + 5500, resource: RELAY, attrs: invoke('relay') }),
+      span({ traceId, id: 8, parent: 5, kind: SpanKind.CLIENT, start: t + 1100, end: t + 5000, resource: RELAY, attrs: invoke('billing') }),
+    ];
+    const c = [
+      span({ traceId, id: 9, parent: 8, kind: SpanKind.SERVER, start: t + 1120, end: t + 4500, resource: BILL, attrs: invoke('billing') }),
+      tool(10, 9, 'billing.notify', { ...at(1200), resource: BILL }),
+      http(11, 10, 'POST', EXFIL, { ...at(1210), resource: BILL }),
+    ];
+    return [a, b, c];
+  }
+  const orders: Array<[string, (x: DecodedSpan[][]) => DecodedSpan[][]]> = [
+    ['in one export', ([a, b, c]) => [[...a, ...b, ...c]]],
+    ['A, then C, then B', ([a, b, c]) => [a, c, b]],
+    ['C, then B, then A', ([a, b, c]) => [c, b, a]],
+    ['B, then C, then A', ([a, b, c]) => [b, c, a]],
+  ];
+  for (const [label, order] of orders) {
+    it(`${label}: lateral_chaining for the task owner`, () => {
+      const t = learnCaller();
+      replaySpans(h, config, ...order(nestedTrace(t, ['get_secret', 'GET', SECRET], tid(30))));
+      expect(flows().map((f) => [f.identity, f.subject])).toEqual([['sup-1', 'get_secret => exfil.example.net']]);
+    });
+  }
 });
 
 // Regression (review18 F8): each host stamps its spans with its own clock. With the callee's 90 s behind,
