@@ -27,7 +27,7 @@ export interface ActionLine {
 
 /** What the audit found new: scope items (own baseline / own and peers'), writes, transitions, flows. */
 export type FindingKind =
-  | 'new-to-identity' | 'new-to-group' | 'write-where-only-read' | 'unlearned-transition' | 'unlearned-flow';
+  | 'new-to-identity' | 'new-to-group' | 'write-where-only-read' | 'unlearned-transition' | 'unlearned-flow' | 'unlearned-xflow';
 
 export interface Finding {
   kind: FindingKind;
@@ -51,7 +51,8 @@ const SENSITIVE_TARGETS = SCENARIO_CONFIG.sensitive.targets.map(globRe);
 const SENSITIVE_ZONES = new Set<string>(SCENARIO_CONFIG.sensitive.zones);
 
 const isDownstream = (a: ActionLine) => a.kind === 'http' || a.kind === 'db' || a.kind === 'rpc' || a.kind === 'messaging';
-const isEgress = (a: ActionLine) => isDownstream(a) && a.zone === 'external';
+/** Egress: a call to an `external` host — a database there too, and a remote agent or MCP server (a tool or delegation with a zone went over the network). */
+const isEgress = (a: ActionLine) => (isDownstream(a) || a.kind === 'tool' || a.kind === 'delegation') && a.zone === 'external';
 const isSensitiveRead = (a: ActionLine) => a.access === 'read' && (
   (a.zone !== null && SENSITIVE_ZONES.has(a.zone)) || (a.kind === 'tool' && SENSITIVE_TOOLS.some((r) => r.test(a.target))) || SENSITIVE_TARGETS.some((r) => r.test(a.target)));
 const host = (a: ActionLine) => (a.kind === 'http' ? a.target.split('/')[0] : a.target);
@@ -103,7 +104,7 @@ export function audit(actions: ActionLine[], parents: Map<string, string>, label
   const own = new Seen();
   const group = new Seen();
   const writes = new Seen();
-  const recentReads = new Map<string, Array<{ at: number; target: string }>>();
+  const recentReads = new Map<string, Array<{ at: number; target: string; traceId: string }>>();
   const result: AuditResult = { benign: [], labels: new Map(labels.map((l) => [l.id, new Set<FindingKind>()])) };
 
   for (const acts of traces) {
@@ -158,24 +159,29 @@ export function audit(actions: ActionLine[], parents: Map<string, string>, label
       }
     }
 
-    // Flows: a sensitive read, then egress to an external host, in this trace (owner's view) or in the
-    // identity's own traces within 10 minutes.
+    // Flows: a sensitive read, then egress to an external host, in this trace (owner's view, however long
+    // after) or in the identity's own other traces within 10 minutes. A pair met only across traces is
+    // learned apart (`xflow`): it excuses pairs across traces, never a read and an egress in one trace.
     const flows: Array<[ActionLine, string]> = [];
     const reads = acts.filter(isSensitiveRead);
+    const who = acts[0];
+    const known = (key: string) => own.has(who.identity, key) || group.has(who.peerGroup, key);
     for (const e of acts.filter(isEgress)) {
-      const targets = new Set(reads.filter((r) => ms(r) <= ms(e)).map((r) => r.target));
-      for (const r of recentReads.get(e.identity) ?? []) if (ms(e) - r.at <= WINDOW_MS) targets.add(r.target);
-      const who = acts[0];
-      for (const t of targets) {
-        const key = `flow:${t}>${host(e)}`;
-        flows.push([who, key]);
-        if (ms(e) >= judgedFrom(who.identity) && !own.has(who.identity, key) && !group.has(who.peerGroup, key)) note('unlearned-flow', { ...e, identity: who.identity }, key.slice(5));
+      const inTrace = new Set(reads.filter((r) => ms(r) <= ms(e)).map((r) => r.target));
+      const across = new Set<string>();
+      for (const r of recentReads.get(who.identity) ?? []) if (r.traceId !== traceId && ms(e) - r.at <= WINDOW_MS && ms(e) >= r.at) across.add(r.target);
+      for (const [t, cross] of [...[...inTrace].map((t) => [t, false] as const), ...[...across].filter((t) => !inTrace.has(t)).map((t) => [t, true] as const)]) {
+        const pair = `${t}>${host(e)}`;
+        flows.push([who, `${cross ? 'xflow' : 'flow'}:${pair}`]);
+        const learned = known(`flow:${pair}`) || (cross && known(`xflow:${pair}`));
+        if (ms(e) >= judgedFrom(who.identity) && !learned) note(cross ? 'unlearned-xflow' : 'unlearned-flow', { ...e, identity: who.identity }, pair);
       }
     }
+    // The trace owner's reads (a delegated agent's read in its task counts as the owner's).
     for (const r of reads) {
-      const list = (recentReads.get(r.identity) ?? []).filter((x) => ms(r) - x.at <= WINDOW_MS);
-      list.push({ at: ms(r), target: r.target });
-      recentReads.set(r.identity, list);
+      const list = (recentReads.get(who.identity) ?? []).filter((x) => ms(r) - x.at <= WINDOW_MS);
+      list.push({ at: ms(r), target: r.target, traceId });
+      recentReads.set(who.identity, list);
     }
 
     if (labelIds) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { CATALOGUE, NEW_INSTANCE, type Injector } from './anomalies.js';
 import { ROLLOUT, roleByName, type Identity } from './fleet.js';
 import type { Label, Manifest, Trap } from './labels.js';
-import { encodeLine, type GenTrace } from './otlp.js';
+import { encodeLine, type GenSpan, type GenTrace } from './otlp.js';
 import { Rng } from './prng.js';
 import { coverageWalks, taskTimes, type Burst } from './schedule.js';
 import { Emitter, toStep, walk, type Step } from './tasks.js';
@@ -92,6 +92,27 @@ export function scenarioConfigYaml(seed: number): string {
     ...c.catalog.map((e) => `  - { tool: ${JSON.stringify(e.tool)}, access: ${JSON.stringify(e.access)} }`),
     ``,
   ].join('\n');
+}
+
+/** A pause this long between two spans of a trace means its exporter sent what came before already. */
+const EXPORT_GAP_MS = MINUTE;
+
+/**
+ * A long session as its exporter sends it: spans leave when they end (the batch span processor), so the
+ * steps before a long pause are exported long before the ones after it, and the root span, which ends
+ * last, comes with the last part. Each part is placed in the file by its first span.
+ */
+function exportedParts(trace: GenTrace): GenTrace[] {
+  const root = trace.spans.find((s) => s.parentSpanId === undefined)!;
+  const rest = trace.spans.filter((s) => s !== root).sort((a, b) => a.startMs - b.startMs);
+  const parts: GenSpan[][] = [[]];
+  for (const s of rest) {
+    const last = parts[parts.length - 1];
+    if (last.length && s.startMs - Math.max(...last.map((x) => x.endMs)) > EXPORT_GAP_MS) parts.push([]);
+    parts[parts.length - 1].push(s);
+  }
+  parts[parts.length - 1].push(root);
+  return parts.map((spans) => ({ traceId: trace.traceId, startMs: Math.min(...spans.filter((s) => s !== root).map((s) => s.startMs)), spans }));
 }
 
 export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
@@ -175,6 +196,45 @@ export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
         : normalSteps(who, t, rng);
       traces.push(new Emitter(rng, fleet, t).task(who, steps));
     });
+
+    // Scheduled routines (cron), from the first weekday on: at each listed hour, at this identity's minute.
+    const rrng = Rng.derive(seed, `routine:${who.id}`);
+    for (const r of who.role.routines ?? []) {
+      const minute = rrng.int(0, 9) * MINUTE;
+      for (let day = Math.floor(from / DAY) * DAY; day < endMs; day += DAY) {
+        const weekday = new Date(day).getUTCDay();
+        if (weekday === 0 || weekday === 6) continue;
+        for (const h of r.hours) {
+          const t = day + h * HOUR + minute + rrng.int(0, 90_000);
+          if (t < from || t >= endMs) continue;
+          traces.push(new Emitter(rrng, fleet, t).task(who, r.steps.map((x) => toStep(x))));
+          traps.push({ trap: 'routine', identity: who.id, startTime: iso(t), endTime: iso(t + MINUTE), note: r.note });
+        }
+      }
+    }
+
+    // Long sessions: a runbook of learned steps with long pauses, exported as its spans end.
+    const spec = who.role.session;
+    if (spec) {
+      const srng = Rng.derive(seed, `session:${who.id}`);
+      for (const t of taskTimes(srng, who.role, spec.rate * rateScale * who.activity, from, endMs - 3 * HOUR, [])) {
+        const states: string[] = [];
+        const pauses: number[] = [];
+        const marks: number[] = [];
+        for (const x of spec.script) {
+          if (x === 'pause') marks.push(states.length - 1);
+          else for (let k = x.n ? srng.int(x.n[0], x.n[1]) : 1; k > 0; k--) states.push(x.s);
+        }
+        const total = srng.int(spec.minutes[0], spec.minutes[1]) * MINUTE;
+        const weights = marks.map(() => srng.range(0.3, 1));
+        const sum = weights.reduce((a, b) => a + b, 0);
+        marks.forEach((i, k) => (pauses[i] = Math.round((total * weights[k]) / sum)));
+        const trace = new Emitter(srng, fleet, t).task(who, states.map((x) => toStep(x)), pauses);
+        traces.push(...exportedParts(trace));
+        const end = Math.max(...trace.spans.map((x) => x.endMs));
+        traps.push({ trap: 'session', identity: who.id, startTime: iso(t), endTime: iso(end), note: spec.note });
+      }
+    }
   }
 
   // When each identity has 48 h and 300 actions behind it.
@@ -303,7 +363,7 @@ export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
     };
   }
   const manifest: Manifest = {
-    seed, startTime: iso(startMs), endTime: iso(endMs), lines, traces: traces.length, spans,
+    seed, startTime: iso(startMs), endTime: iso(endMs), lines, traces: new Set(traces.map((t) => t.traceId)).size, spans,
     benignActions, totalActions, modelCalls, identities: fleet.identities.length, identityFacts, traps,
   };
   const labelsFile = path.join(dir, 'labels.json');

@@ -25,7 +25,7 @@ export interface Label {
   newInstance: boolean;
 }
 
-export type TrapKind = 'burst' | 'rollout' | 'new_instance' | 'flaky' | 'warmup';
+export type TrapKind = 'burst' | 'rollout' | 'new_instance' | 'flaky' | 'warmup' | 'session' | 'routine';
 
 export interface Trap {
   trap: TrapKind;

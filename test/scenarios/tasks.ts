@@ -5,7 +5,7 @@
  * resource) and MCP tools/call hops. Transient errors get one retry (`http.request.resend_count=1`),
  * as real HTTP clients do.
  */
-import type { Endpoint, Identity } from './fleet.js';
+import type { Endpoint, Identity, Remote } from './fleet.js';
 import { KIND, type Attrs, type GenSpan, type GenTrace } from './otlp.js';
 import type { Rng } from './prng.js';
 
@@ -14,6 +14,8 @@ export type Step =
   | { t: 'tool'; name: string; endpoint?: Endpoint; variant?: number }
   | { t: 'agent'; role: string; variant?: number }
   | { t: 'mcp'; role: string; tool: string; variant?: number }
+  | { t: 'remote'; agent: string }
+  | { t: 'rmcp'; server: string; tool: string }
   | { t: 'custom'; emit: (e: Emitter, parent: GenSpan, at: number, who: Identity) => number };
 
 /** Per-call benign error rates (CONTRACT §4 asks for quiet on single retries after transient errors). */
@@ -62,7 +64,25 @@ export interface CallOptions {
   method?: string;
   op?: string;
   resend?: number;
+  /** The HTTP span is the transport of a remote agent or MCP call (folded into it by Vigil, not an action). */
+  transport?: boolean;
 }
+
+/** What a successful response answers, by method (WebDAV's listings are 207 Multi-Status). */
+const OK_STATUS: Record<string, number> = { POST: 201, PUT: 201, MKCOL: 201, MOVE: 201, COPY: 201, PROPFIND: 207, SEARCH: 207, REPORT: 207, UNLOCK: 204, PURGE: 200 };
+
+/** A parameterised statement for a DB call whose operation is not its endpoint's usual one (an anomaly's UPDATE on a read target). */
+function genericStatement(op: string, collection: string): string {
+  switch (op.toUpperCase()) {
+    case 'INSERT': return `INSERT INTO ${collection} VALUES ($1, $2, $3)`;
+    case 'UPDATE': return `UPDATE ${collection} SET status = $1 WHERE id = $2`;
+    case 'DELETE': return `DELETE FROM ${collection} WHERE id = $1`;
+    default: return `SELECT * FROM ${collection} WHERE id = $1`;
+  }
+}
+
+/** Systems whose instrumentations record the statement text (`db.query.text`); MongoDB's record none. */
+const RECORDS_TEXT = new Set(['postgresql', 'clickhouse', 'mysql']);
 
 /** Builds the spans of one trace. `marking` collects the spans an anomaly's label points at. */
 export class Emitter {
@@ -107,17 +127,19 @@ export class Emitter {
   attempt(who: Identity, parent: GenSpan, at: number, ep: Endpoint, failStatus: number | string | undefined, opts: CallOptions, resend: number): [GenSpan, number] {
     if (ep.kind === 'http') {
       const method = opts.method ?? ep.method;
-      const status = typeof failStatus === 'number' ? failStatus : method === 'POST' ? 201 : 200;
+      const status = typeof failStatus === 'number' ? failStatus : OK_STATUS[method] ?? 200;
       const end = at + this.rng.int(15, 280);
       const port = ep.port ?? (ep.host.startsWith('10.') ? 6443 : 443);
       const url = `https://${ep.host}${port === 443 ? '' : `:${port}`}${this.fillPath(ep.path)}${ep.query ? `?${ep.query}` : ''}`;
+      // The instrumentations record a method outside their known list as `_OTHER` (span name `HTTP`).
+      const other = ep.other === true && opts.method === undefined;
       const attrs: Attrs = {
-        'http.request.method': method, 'server.address': ep.host, 'server.port': port, 'url.full': url,
-        'http.response.status_code': status,
+        'http.request.method': other ? '_OTHER' : method, ...(other ? { 'http.request.method_original': method } : {}),
+        'server.address': ep.host, 'server.port': port, 'url.full': url, 'http.response.status_code': status,
       };
       if (resend > 0) attrs['http.request.resend_count'] = resend;
       if (status >= 400) attrs['error.type'] = String(status);
-      return [this.span(who, parent, method, KIND.client, at, end, attrs, status >= 500, 'http'), end];
+      return [this.span(who, parent, other ? 'HTTP' : method, KIND.client, at, end, attrs, status >= 500, opts.transport ? undefined : 'http'), end];
     }
     const op = opts.op ?? ep.op;
     const end = at + this.rng.int(3, 90);
@@ -125,6 +147,11 @@ export class Emitter {
       'db.system.name': ep.system, 'db.namespace': ep.namespace, 'db.collection.name': ep.collection,
       'db.operation.name': op, 'server.address': ep.host, 'db.query.summary': `${op} ${ep.collection}`,
     };
+    if (ep.port !== undefined) attrs['server.port'] = ep.port;
+    if (RECORDS_TEXT.has(ep.system)) {
+      const text = ep.text !== undefined && op === ep.op ? ep.text : genericStatement(op, ep.collection);
+      attrs['db.query.text'] = ep.sqlcommenter ? `${text} /*application='${who.role.role}',traceparent='00-${this.trace.traceId}-${parent.spanId}-01'*/` : text;
+    }
     if (typeof failStatus === 'string') attrs['error.type'] = failStatus;
     return [this.span(who, parent, `${op} ${ep.namespace}.${ep.collection}`, KIND.client, at, end, attrs, failStatus !== undefined, 'db'), end];
   }
@@ -228,6 +255,30 @@ export class Emitter {
     return client.endMs;
   }
 
+  /**
+   * A call to an agent or MCP server outside the fleet, over HTTPS: the caller's CLIENT span (a remote
+   * agent's `invoke_agent`, or an MCP `tools/call`) naming the server in `server.address`, with the HTTP
+   * POST it rides on beneath (its transport). The remote side's spans are the vendor's, not in our traces.
+   */
+  remote(who: Identity, parent: GenSpan, at: number, kind: 'agent' | 'mcp', name: string, tool: string | undefined, r: Remote): number {
+    const attrs: Attrs = kind === 'agent'
+      ? { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name }
+      : {
+        'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': tool!, 'gen_ai.tool.call.id': `call_${this.rng.hex(24)}`,
+        'mcp.method.name': 'tools/call', 'mcp.session.id': `sess-${this.rng.hex(16)}`, 'network.transport': 'tcp',
+      };
+    const client = this.span(who, parent, kind === 'agent' ? `invoke_agent ${name}` : `tools/call ${tool}`, KIND.client, at, at, {
+      ...attrs, 'server.address': r.host, 'server.port': 443, ...credentialAttrs(who, at, this.scopes),
+    }, false, kind === 'agent' ? 'delegation' : 'tool');
+    // A remote agent thinks for a while; a hosted tool answers in well under a second.
+    const ep: Endpoint = { kind: 'http', method: 'POST', host: r.host, path: r.path };
+    const [end, failed] = this.downstream(who, client, at + 2, ep, { transport: true });
+    client.endMs = end + (kind === 'agent' ? this.rng.int(800, 6000) : 3);
+    client.error = failed;
+    if (failed) client.attrs['error.type'] = 'tool_error';
+    return client.endMs;
+  }
+
   /** One step; returns its end. */
   step(who: Identity, parent: GenSpan, at: number, step: Step): number {
     switch (step.t) {
@@ -249,23 +300,30 @@ export class Emitter {
         const shape = shapes[(step.variant ?? this.rng.int(0, shapes.length - 1)) % shapes.length];
         return this.delegate(who, parent, at, step.role, shape.map((s) => toStep(s)));
       }
+      case 'remote':
+        return this.remote(who, parent, at, 'agent', step.agent, undefined, who.role.remoteAgents![step.agent]);
+      case 'rmcp':
+        return this.remote(who, parent, at, 'mcp', step.server, step.tool, who.role.remoteMcp![step.server]);
       case 'custom':
         return step.emit(this, parent, at, who);
     }
   }
 
-  /** The whole task: root invoke_agent span (the agent's own task, not a delegation), steps, answer. */
-  task(who: Identity, steps: Step[]): GenTrace {
+  /**
+   * The whole task: root invoke_agent span (the agent's own task, not a delegation), steps, answer.
+   * `pauses[i]` (ms) is idle time after step i: a long session waiting on the world.
+   */
+  task(who: Identity, steps: Step[], pauses: number[] = []): GenTrace {
     const rng = this.rng;
     const t0 = this.trace.startMs;
     const root = this.span(who, undefined, `invoke_agent ${who.role.role}`, KIND.internal, t0, t0, {
       'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': who.role.role, ...credentialAttrs(who, t0, this.scopes),
     });
     let t = t0 + rng.int(1, 5);
-    for (const step of steps) {
+    steps.forEach((step, i) => {
       t = this.model(who, root, t) + rng.int(2, 20);
-      t = this.step(who, root, t, step) + rng.int(2, 20);
-    }
+      t = this.step(who, root, t, step) + rng.int(2, 20) + (pauses[i] ?? 0);
+    });
     t = this.model(who, root, t) + rng.int(1, 5);
     root.endMs = t;
     return this.trace;
@@ -284,7 +342,7 @@ export function walk(role: { chain: Record<string, Array<[string, number]>> }, r
     if (!next) break;
     const choice = next[rng.weighted(next.map(([, w]) => w))][0];
     if (choice === 'end') break;
-    if (!delegations && (choice.startsWith('agent:') || choice.startsWith('mcp:'))) break;
+    if (!delegations && /^(agent|mcp|remote|rmcp):/.test(choice)) break;
     if (avoid.includes(choice)) break;
     out.push(choice);
     state = choice;
@@ -295,6 +353,11 @@ export function walk(role: { chain: Record<string, Array<[string, number]>> }, r
 /** A chain state as a step. */
 export function toStep(state: string, variant?: number): Step {
   if (state.startsWith('agent:')) return { t: 'agent', role: state.slice(6), variant };
+  if (state.startsWith('remote:')) return { t: 'remote', agent: state.slice(7) };
+  if (state.startsWith('rmcp:')) {
+    const [, server, tool] = state.split(':');
+    return { t: 'rmcp', server, tool };
+  }
   if (state.startsWith('mcp:')) {
     const [, role, tool] = state.split(':');
     return { t: 'mcp', role, tool, variant };

@@ -8,7 +8,7 @@ import type { World } from './tasks.js';
 
 /** Smallest sensible count per role when the fleet is scaled down (rollout needs a group to adopt). */
 const MIN_COUNT: Record<string, number> = {
-  'support-agent': 5, 'billing-agent': 3, 'devops-bot': 3, 'research-agent': 3, 'reporting-agent': 3, 'mcp-github': 1, 'mcp-fetch': 1,
+  'support-agent': 5, 'billing-agent': 3, 'devops-bot': 3, 'research-agent': 3, 'reporting-agent': 3, 'docs-agent': 3, 'mcp-github': 1, 'mcp-fetch': 1,
 };
 
 export interface Fleet extends World {
