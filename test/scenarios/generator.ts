@@ -26,7 +26,7 @@ export interface ScenarioOptions {
   rateScale?: number;
   /** Multiplies every role's identity count (default 1: about 56 identities). */
   fleetScale?: number;
-  /** Traces per OTLP request line (default 100). */
+  /** Traces per OTLP request line (default 100; a line holds at most a minute of event time). */
   tracesPerLine?: number;
 }
 
@@ -93,6 +93,9 @@ export function scenarioConfigYaml(seed: number): string {
     ``,
   ].join('\n');
 }
+
+/** Event time one line of `traces.jsonl` (one export) covers at most. */
+const LINE_SPAN_MS = MINUTE;
 
 /** A pause this long between two spans of a trace means its exporter sent what came before already. */
 const EXPORT_GAP_MS = MINUTE;
@@ -334,8 +337,11 @@ export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
   let modelCalls = 0;
   const counts = new Map<string, number>();
   try {
-    for (let i = 0; i < traces.length; i += perLine) {
-      const chunk = traces.slice(i, i + perLine);
+    for (let i = 0, n = 0; i < traces.length; i += n) {
+      // Like a Collector's batches: up to `perLine` traces, and no more than a minute of event time (a
+      // long session's first part must not wait in a line for the hour of night traffic placed after it).
+      for (n = 1; n < perLine && i + n < traces.length && traces[i + n].startMs - traces[i].startMs < LINE_SPAN_MS; n++);
+      const chunk = traces.slice(i, i + n);
       fs.writeSync(fd, encodeLine(chunk, 'vigil-scenarios') + '\n');
       lines++;
       for (const tr of chunk) for (const s of tr.spans) {
