@@ -153,6 +153,9 @@ export class DetectionEngine implements Stage {
     const subjectAsKey = subjectKey(a, scope);
     const subject = subjectAsKey ?? a.target;
     const retry = (late ? this.windows.lateRetry(a.identity, own) : own.retry).add(a.time, bad, subject);
+    // One still inside the live sustained window counts there too: else a loop with every other failure
+    // sent late showed each window half of it (review32 M5). Judged in its own late windows only.
+    if (late && a.time >= own.retry.sustained.since) own.retry.sustained.add(a.time, bad, subject);
     const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;
     const task = madeInTrace(a);
     const sensitiveReads = isEgress(a) ? ownerReads.before(a.time, task) : NO_READS;

@@ -148,3 +148,12 @@ it('keeps a storm\'s failures out of the baseline: a loop raising storm after st
   for (let i = 0; i < 60; i++) h.feed([login(t + i * 4 * SEC, true)]);
   expect(storms().slice(slow.length).map((a) => a.severity)).toContain('high');
 });
+
+// Review32 M5: live and late actions counted in windows of their own, so a loop with every other failure
+// sent more than time.lateness late (a call that hangs, or a forged start) showed each window half of it.
+it('counts a late failure still inside the live sustained window there too: a loop split half late is one loop', () => {
+  let t = learn();
+  // A failed login every 90 s for 6 hours (40 an hour), every other one's span starting 7 minutes before it is sent.
+  for (let i = 0; i < 240; i++, t += 90 * SEC) h.feed(i % 2 === 0 ? [login(t, true), search(t + SEC)] : [login(t - 7 * MIN, true), search(t + SEC)]);
+  expect(storms().length).toBeGreaterThan(0);
+});
