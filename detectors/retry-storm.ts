@@ -26,6 +26,12 @@ const PRIOR_ACTIONS = 50;
 const PRIOR_BAD = 1;
 /** Failures + retries that make a storm high, within the short window. */
 const HIGH_EVENTS = 50;
+/**
+ * After storms on one subject have gone on this long without a break, its medium ones are raised at low: a
+ * downstream that degrades and stays so raised a medium every hour for as long as it lasted, and it is
+ * not learned while it raises them (review32 M4). High ones stay high.
+ */
+const SUSTAINED_MS = 6 * 3_600_000;
 
 /** A window (the identity's, or a subject's) against its usual share. */
 interface Judged {
@@ -144,7 +150,10 @@ function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subject
   // A share is high when most of what the identity did failed; a subject's, only by its count (one
   // target failing ten times in a row is an outage as often as an attack).
   const flaky = 'flaky' in against ? against.flaky : undefined;
-  const severity: Severity = flaky === undefined && ((short && j.bad >= HIGH_EVENTS) || (!bySubject && share >= 0.8)) ? 'high' : 'medium';
+  const since = input.sustainedWindow.stormsSince(subject, action.time);
+  const high = flaky === undefined && ((short && j.bad >= HIGH_EVENTS) || (!bySubject && share >= 0.8));
+  const sustained = !high && since !== null && action.time - since >= SUSTAINED_MS;
+  const severity: Severity = high ? 'high' : sustained ? 'low' : 'medium';
   const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
   const inLast = span(Math.max(action.time - window.since, 60_000));
   const failing = new Map([...window.bySubject].filter(([, o]) => o.bad > 0).map(([s, o]) => [nameOf(s), o.bad]));
@@ -172,13 +181,16 @@ function finding(input: DetectorInput, window: OutcomeWindow, j: Judged, subject
       `among ${window.actions} actions in all. ${usualText}`
     : `${action.identity} had ${j.bad} failures and retries in ${j.actions} actions in the last ${inLast} ` +
       `(${pct(share)}; ${code(subject)} ${failing.get(subject) ?? 0} of them). ${usualText}`;
+  const run = sustained
+    ? ` Storms on ${code(subject)} have followed each other for ${span(action.time - since!)}: a sustained degradation (a downstream failing, or a steady loop), raised at low after ${span(SUSTAINED_MS)}.`
+    : '';
   return {
     detector: 'retry_storm',
     severity,
     surprise: Math.min(0.99, cumulativeStdNormalProbability(j.z - config.detectors.retry_storm.zScore)),
     subject,
     title: `Retry storm on ${subject}`,
-    explanation,
+    explanation: explanation + run,
     traceIds: [action.traceId],
     spanIds: [action.spanId],
     details: {

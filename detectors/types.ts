@@ -115,6 +115,11 @@ export interface OutcomeWindow {
   learnedOn(subject: string): SubjectOutcome;
   /** Event time of the window's oldest counted action. */
   readonly since: number;
+  /**
+   * When the identity's storms on `subject` (a finding's subject) began, if they have followed each other
+   * with no gap of more than two windows up to `now`; null when none is going on. Kept by the sustained window.
+   */
+  stormsSince(subject: string, now: number): number | null;
 }
 
 /** An item an action uses (its tool, target, host, zone, scopes...) and the item's baseline key. */

@@ -30,6 +30,9 @@ export function appended<T>(a: readonly T[], ...xs: T[]): T[] {
   return b;
 }
 
+/** Subjects whose runs of storms a window follows; the one first noted goes first. */
+const MAX_STORM_RUNS = 16;
+
 /** Subjects a bucket finds by scanning; past this many, by a Map of their places. */
 const FEW_SUBJECTS = 8;
 
@@ -173,6 +176,25 @@ export abstract class BucketWindow implements OutcomeWindow {
   /** Marks an action `add` counted as not learned. */
   unlearned(time: number, bad: boolean, subject: string): void {
     this.bucketAt(time)?.markUnlearned(bad, subject);
+  }
+
+  /** Storms raised per finding subject: when the current run of them began, and the latest. */
+  private storms: Map<string, { since: number; last: number }> | null = null;
+
+  /** A storm was raised on `subject` at `time`: it continues the subject's run, or starts one. */
+  noteStorm(subject: string, time: number): void {
+    const storms = (this.storms ??= new Map());
+    const run = storms.get(subject);
+    if (run !== undefined && time - run.last <= 2 * this.length) run.last = Math.max(run.last, time);
+    else {
+      if (run === undefined && storms.size >= MAX_STORM_RUNS) storms.delete(storms.keys().next().value!);
+      storms.set(subject, { since: time, last: time });
+    }
+  }
+
+  stormsSince(subject: string, now: number): number | null {
+    const run = this.storms?.get(subject);
+    return run !== undefined && now - run.last <= 2 * this.length ? run.since : null;
   }
 
   /** Marks the window's learned failures + retries as not learned; returns them, as a whole and per subject. */

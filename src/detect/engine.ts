@@ -168,8 +168,9 @@ export class DetectionEngine implements Stage {
     const findings = phase || delegated ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume) : null;
     if (readVolume !== null && findings?.some((r) => r.f.details.rule === 'bulk_read')) own.readVolume().alerted(readVolume.source);
 
-    const stormRaised = findings?.some((r) => r.f.detector === 'retry_storm') ?? false;
-    if (stormRaised) retry.raisedStorm(a.time, subject);
+    const storm = findings?.find((r) => r.f.detector === 'retry_storm');
+    const stormRaised = storm !== undefined;
+    if (stormRaised) retry.raisedStorm(a.time, subject, storm.f.subject);
     if (findings === null || findings.every((r) => r.f.learn)) {
       // (A finding raised only for the record, as part of a rollout, does not keep it from being learned.)
       this.learn(a, b, group, step, scope, subjectAsKey, sensitiveReads, actorReads);

@@ -132,9 +132,11 @@ export class RetryWindows {
   /**
    * A failure that raised a storm is that storm's evidence: it leaves the sustained window, so the tail of
    * a storm already raised does not make a "slow loop" of its own once its suppression window has passed.
+   * The storm's subject (`stormSubject`, the finding's) continues its run of storms (`stormsSince`).
    */
-  raisedStorm(time: number, subject: string): void {
+  raisedStorm(time: number, subject: string, stormSubject: string): void {
     this.sustained.unmarkBad(time, subject);
+    this.sustained.noteStorm(stormSubject, time);
   }
 
   /**

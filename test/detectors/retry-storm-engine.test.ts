@@ -157,3 +157,16 @@ it('counts a late failure still inside the live sustained window there too: a lo
   for (let i = 0; i < 240; i++, t += 90 * SEC) h.feed(i % 2 === 0 ? [login(t, true), search(t + SEC)] : [login(t - 7 * MIN, true), search(t + SEC)]);
   expect(storms().length).toBeGreaterThan(0);
 });
+
+// Review32 M4: a downstream that degrades and stays so raised a medium every hour for as long as it lasted.
+it('raises storms on one target that follow each other for 6 hours at low from then on', () => {
+  let t = learn();
+  // The login target starts failing a third of the time, a login every 40 s, for 12 hours.
+  for (let n = 0, end = t + 12 * HOUR; t < end; t += 40 * SEC, n++) h.feed([login(t, n % 3 === 0), search(t + 20 * SEC)]);
+  const raised = storms();
+  const firstLow = raised.findIndex((a) => a.severity === 'low');
+  expect(firstLow).toBeGreaterThanOrEqual(5); // about an hour apart: medium for the first 6 hours
+  expect(raised.slice(0, firstLow).every((a) => a.severity === 'medium')).toBe(true);
+  expect(raised.slice(firstLow).every((a) => a.severity === 'low')).toBe(true);
+  expect(raised[firstLow].explanation).toMatch(/Storms on `tickets.internal\/api\/login` have followed each other for [67] hours: a sustained degradation/);
+});
