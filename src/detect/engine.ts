@@ -15,7 +15,7 @@ import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
-import type { BaselineView, DetectorInput, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
+import type { BaselineView, DetectorInput, Finding, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import { isWrite, madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
@@ -231,8 +231,7 @@ export class DetectionEngine implements Stage {
       (findings ??= []).push({ f, action: acting, identity: byOwner ? step.owner : a.identity });
     }
     if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
-      const actorStep: StepContext = { name: null, zones: [], previous: null, owner: a.identity, within: null }; // the chain is the owner's
-      const f = lateralChaining.evaluate({ action: a, scope, now: a.time, view, step: actorStep, sensitiveReads: actorReads, readVolume: null, window, sustainedWindow, config: this.config });
+      const f = this.flowFinding(a, a.identity, view, actorReads); // the chain is the owner's
       if (f !== null) (findings ??= []).push({ f, action: a, identity: a.identity });
     }
     return findings;
@@ -266,15 +265,22 @@ export class DetectionEngine implements Stage {
     const reads = this.windows.of(b.identity).reads.before(egress.time, madeInTrace(egress));
     if (reads.length === 0) return NO_FINDINGS;
     const view = this.enabled.includes(lateralChaining) ? this.viewOf(b.identity, egress.time) : undefined;
-    const step: StepContext = { name: null, zones: [], previous: null, owner: b.identity, within: null };
-    const retry = this.windows.of(egress.identity).retry;
-    const input = { action: egress, scope: scopeItems(egress), now: egress.time, view: view!, step, sensitiveReads: reads, readVolume: null, window: retry.short, sustainedWindow: retry.sustained, config: this.config };
-    const f = view === undefined ? null : lateralChaining.evaluate(input);
+    const f = view === undefined ? null : this.flowFinding(egress, b.identity, view, reads);
     if (f === null) {
       this.learnFlows(b, egress, reads);
       return NO_FINDINGS;
     }
     return [{ f, action: { ...egress, identity: b.identity, peerGroup: b.peerGroup, credential: null }, identity: b.identity }];
+  }
+
+  /**
+   * lateral_chaining's sensitive-flow rule alone: `egress` as a flow of `owner`'s, against `reads` (a step
+   * with no name, so no transition is judged: the chain is judged, or learned, in its own place).
+   */
+  private flowFinding(egress: Action, owner: string, view: BaselineView, reads: readonly SensitiveRead[]): Finding | null {
+    const step: StepContext = { name: null, zones: [], previous: null, owner, within: null };
+    const retry = this.windows.of(egress.identity).retry; // not read by the rule, but part of every input
+    return lateralChaining.evaluate({ action: egress, scope: scopeItems(egress), now: egress.time, view, step, sensitiveReads: reads, readVolume: null, window: retry.short, sustainedWindow: retry.sustained, config: this.config });
   }
 
   /**
