@@ -333,6 +333,7 @@ export class ActionBuilder {
       caller: n.caller,
       attributedTo: n.repairedTo === null ? null : { traceId: n.repairedTo.traceId, spanId: n.repairedTo.spanId },
       accessBy: n.accessBy,
+      calleeClockShiftMs: n.calleeShiftMs,
     };
   }
 }

@@ -7,7 +7,9 @@
  * of its process below it, by the least amount that makes it fit — into the client's interval, or, as
  * messaging is asynchronous, to no earlier than the producer's start. Spans of one process take their
  * parent's shift. (Jaeger's UI makes the same adjustment.) Applied in the tree walk, parents first,
- * before any decision reads a time. A callee whose spans arrive before its caller's keeps its own clock.
+ * before any decision reads a time. A callee whose spans arrive before its caller's are judged on its own
+ * clock; when the caller's span arrives, the hop says how far that clock was off (`shiftUnder`), and
+ * what was judged on it is judged again on the caller's (review32 M2).
  */
 import { SpanKind } from '../model.js';
 import type { Clocked, SpanNode } from './node.js';
@@ -29,7 +31,8 @@ export function correctClock(n: SpanNode, up: Clocked | null | undefined): void 
   n.clockShiftMs = shift;
 }
 
-function shiftUnder(n: SpanNode, up: Clocked): number {
+/** How far `n` (a span running under `up`) must move to fit it: 0 when it does. */
+export function shiftUnder(n: Pick<Clocked, 'spanKind' | 'startMs' | 'endMs'>, up: Clocked): number {
   const [start, end, upStart, upEnd] = [n.startMs, n.endMs, up.startMs, up.endMs];
   if (up.spanKind === SpanKind.CLIENT && n.spanKind === SpanKind.SERVER) {
     if (start < upStart) return upStart - start;

@@ -74,6 +74,8 @@ export interface SpanNode extends SpanFacts, ActLike, Clocked {
   agent: string | null;
   /** Nearest ancestor identity other than this node's (who delegated the work), or null. */
   caller: string | null;
+  /** A hop found after its callee's spans were emitted on the callee's own clock: how far that clock was behind (ms). */
+  calleeShiftMs: number;
   visited: boolean;
 
   // Context repair (repair.ts).
@@ -102,6 +104,7 @@ export interface HopEntry {
   readonly traceId: string;
   readonly spanId: string;
   readonly parentSpanId: string;
+  readonly spanKind: number;
   readonly startMs: number;
   readonly endMs: number;
 }
@@ -215,6 +218,7 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     failedBelow: null,
     agent: null,
     caller: null,
+    calleeShiftMs: 0,
     visited: false,
     part: null,
     repairedTo: null,
@@ -253,10 +257,14 @@ export function agentNameIn(ctx: AgentCtx | null, identity: string): string | nu
  * delegation of the caller): an emitted, already settled node of the caller's identity whose target is
  * the callee's identity. It borrows the callee's entry span id (that span is the callee's task, usually a
  * SERVER span that is no action of its own) and never fails: the caller's own call carries the outcome,
- * so a failed hop still counts once.
+ * so a failed hop still counts once. `calleeShiftMs`: for an entry emitted before its caller arrived, on
+ * its own clock, how far that clock was behind the caller's: the hop is placed on the caller's clock.
  */
-export function makeHopNode(caller: HopCaller, entry: HopEntry): SpanNode {
-  const n = blankNode({ ...entry, kind: 0 }, caller.identity, caller.peerGroup, caller.credential, caller.scopes);
+export function makeHopNode(caller: HopCaller, entry: HopEntry, calleeShiftMs = 0): SpanNode {
+  const { traceId, spanId, parentSpanId, startMs, endMs } = entry;
+  const at = { traceId, spanId, parentSpanId, kind: 0, startMs: startMs + calleeShiftMs, endMs: endMs + calleeShiftMs };
+  const n = blankNode(at, caller.identity, caller.peerGroup, caller.credential, caller.scopes);
+  n.calleeShiftMs = calleeShiftMs;
   n.kind = 'delegation';
   n.ignore = null;
   n.target = entry.identity;

@@ -22,7 +22,7 @@
  * - a span naming no credential takes that of the span it runs under, when both are one identity's.
  */
 import { accessOfRank, accessRank } from './access.js';
-import { correctClock } from './clock.js';
+import { correctClock, shiftUnder } from './clock.js';
 import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
 import { agentNameIn, makeHopNode, type ActLike, type SpanNode } from './node.js';
@@ -187,7 +187,8 @@ function settleUp(n: SpanNode, pending: TraceMemory['pending'], hops: SpanNode[]
         by = p.rankBy;
       }
       n.failedBelow = mergeIds(n.failedBelow, p.failed);
-      if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hops.push(makeHopNode(n, h));
+      // The callee's spans came first, on its own clock: the hop says how far that clock was off.
+      if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hops.push(makeHopNode(n, h, shiftUnder(h, n)));
     }
   }
   const own = (n.emit && n.kind !== 'model') || n.foldedTool ? accessRank(n.access) : -1;

@@ -65,6 +65,11 @@ export interface Action {
    * unexpected_write says so and revokes nothing of the tool's identity. Optional like `caller`.
    */
   accessBy?: string | null;
+  /**
+   * A delegation found after its callee's spans (they were exported first and judged on the callee's own
+   * clock): how far that clock was behind the caller's, in ms (review32 M2); 0 otherwise. Optional like `caller`.
+   */
+  calleeClockShiftMs?: number;
 }
 
 /** The JSON line `vigil replay --actions` prints (CONTRACT §1). */

@@ -254,7 +254,10 @@ export class DetectionEngine implements Stage {
       this.learnKey(b, transitionKey(from, to), hop.time);
       this.learnKey(b, key('from', from), hop.time);
     }
-    for (const e of egress) {
+    // Judged on the callee's clock; the caller's is the task's, which its reads were stamped by (review32 M2).
+    const shift = hop.calleeClockShiftMs ?? 0;
+    for (const taken of egress) {
+      const e = shift === 0 ? taken : { ...taken, time: taken.time + shift, endTime: taken.endTime + shift };
       report(this.judgeAsOwners(b, e), e);
       this.unowned.remember(e, owner); // for a hop into the owner in turn, its caller's spans still to come
     }

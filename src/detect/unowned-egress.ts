@@ -46,12 +46,15 @@ export class UnownedEgress {
     if (kept.length > MAX_PER_TRACE) kept.shift();
   }
 
-  /** The egress judged as the flow of `hop`'s callee in its trace, from the hop on, now forgotten; nearly always none. */
+  /**
+   * The egress judged as the flow of `hop`'s callee in its trace, from the hop on, now forgotten; nearly
+   * always none. Its times are the callee's clock's, as judged (the hop's, less the callee's shift).
+   */
   takeOwnedByCallee(hop: Action): Action[] {
     if (hop.kind !== 'delegation') return [];
     const kept = this.byTrace.get(hop.traceId);
     if (kept === undefined) return [];
-    const from = hop.time - CLOCK_SLACK_MS;
+    const from = hop.time - (hop.calleeClockShiftMs ?? 0) - CLOCK_SLACK_MS;
     const taken = kept.filter((j) => j.owner === hop.target && j.egress.time >= from);
     if (taken.length === 0) return [];
     const left = kept.filter((j) => !taken.includes(j));

@@ -8,7 +8,7 @@
 import type { Access, Action, ActionKind } from '../actions/types.js';
 
 /** Numbers per action row. */
-const ROW = 21;
+const ROW = 22;
 /** A table that grows past this is started afresh (both sides, signalled by `reset`): memory stays bounded. */
 const MAX_SHARED_STRINGS = 250_000;
 const NONE = -1;
@@ -75,6 +75,7 @@ export class ActionEncoder {
       rows[o + 18] = this.id(a.attributedTo?.traceId ?? null);
       rows[o + 19] = this.id(a.attributedTo?.spanId ?? null);
       rows[o + 20] = this.field(20, a.accessBy ?? null);
+      rows[o + 21] = a.calleeClockShiftMs ?? 0;
       o += ROW;
     }
     const out: EncodedActions = { count: actions.length, rows, shared: this.shared, reset: this.reset, ids: [...this.ids.keys()] };
@@ -153,6 +154,7 @@ export class ActionDecoder {
         caller: str(rows[o + 17]),
         attributedTo: attrTrace === NONE ? null : { traceId: ids[attrTrace], spanId: ids[rows[o + 19]] },
         accessBy: str(rows[o + 20]),
+        calleeClockShiftMs: rows[o + 21],
       };
     }
     return actions;

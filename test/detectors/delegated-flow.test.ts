@@ -57,6 +57,9 @@ function delegatedTrace(t: number, caller: [string, string, string], callee: [st
 }
 
 const replay = (spans: DecodedSpan[]) => replaySpans(h, config, spans);
+const CALLER_SPANS = new Set([sid(1), sid(2), sid(3), sid(4)]);
+/** `delegatedTrace` as two exports, the callee's first. */
+const calleeFirst = (spans: DecodedSpan[]) => [spans.filter((s) => !CALLER_SPANS.has(s.spanId)), spans.filter((s) => CALLER_SPANS.has(s.spanId))];
 const flows = () => sensitiveFlows(h);
 
 describe('a sensitive flow across the hop into another agent', () => {
@@ -79,10 +82,6 @@ describe('a sensitive flow across the hop into another agent', () => {
 // Review31 F3: the callee's spans end first and its process exports on its own timer, so its send can reach
 // Vigil before any span of the caller's task. It was then judged as the callee's own, and never again.
 describe("the delegated agent's spans arrive before the caller's", () => {
-  const CALLER_SPANS = new Set([sid(1), sid(2), sid(3), sid(4)]);
-  /** The trace as two exports, the callee's first. */
-  const calleeFirst = (spans: DecodedSpan[]) => [spans.filter((s) => !CALLER_SPANS.has(s.spanId)), spans.filter((s) => CALLER_SPANS.has(s.spanId))];
-
   it('the callee sends what the caller read: lateral_chaining for the caller all the same, once the hop arrives', () => {
     const t = learnCaller();
     replaySpans(h, config, ...calleeFirst(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL])));
@@ -118,9 +117,13 @@ describe("the delegated agent's spans arrive before the caller's", () => {
 describe('two hops: the task owner reads, the agent its agent delegates to sends', () => {
   const RELAY = { 'service.name': 'relay-agent', 'nhi.identity': 'relay-1' };
   const invoke = (name: string) => ({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': name });
-  /** A (1-4) reads with tool 2, delegates to relay (B: 5, 8), which delegates to billing (C: 9-11), which sends with tool 10. */
-  function nestedTrace(t: number, read: [string, string, string], traceId: string): DecodedSpan[][] {
+  /**
+   * A (1-4) reads with tool 2, delegates to relay (B: 5, 8), which delegates to billing (C: 9-11), which
+   * sends with tool 10. `clocks`: how far B's and C's host clocks are off A's.
+   */
+  function nestedTrace(t: number, read: [string, string, string], traceId: string, clocks: [number, number] = [0, 0]): DecodedSpan[][] {
     const at = (ms: number) => ({ traceId, start: t + ms, end: t + ms + 200 });
+    const [tb, tc] = [t + clocks[0], t + clocks[1]];
     const a = [
       span({ traceId, id: 1, parent: null, kind: SpanKind.SERVER, start: t, end: t + 9000, resource: SUP, attrs: invoke('support') }),
       tool(2, 1, read[0], { ...at(100), resource: SUP }),
@@ -128,13 +131,13 @@ describe('two hops: the task owner reads, the agent its agent delegates to sends
       span({ traceId, id: 4, parent: 1, kind: SpanKind.CLIENT, start: t + 1000, end: t + 6000, resource: SUP, attrs: invoke('relay') }),
     ];
     const b = [
-      span({ traceId, id: 5, parent: 4, kind: SpanKind.SERVER, start: t + 1020, end: t + 5500, resource: RELAY, attrs: invoke('relay') }),
-      span({ traceId, id: 8, parent: 5, kind: SpanKind.CLIENT, start: t + 1100, end: t + 5000, resource: RELAY, attrs: invoke('billing') }),
+      span({ traceId, id: 5, parent: 4, kind: SpanKind.SERVER, start: tb + 1020, end: tb + 5500, resource: RELAY, attrs: invoke('relay') }),
+      span({ traceId, id: 8, parent: 5, kind: SpanKind.CLIENT, start: tb + 1100, end: tb + 5000, resource: RELAY, attrs: invoke('billing') }),
     ];
     const c = [
-      span({ traceId, id: 9, parent: 8, kind: SpanKind.SERVER, start: t + 1120, end: t + 4500, resource: BILL, attrs: invoke('billing') }),
-      tool(10, 9, 'billing.notify', { ...at(1200), resource: BILL }),
-      http(11, 10, 'POST', EXFIL, { ...at(1210), resource: BILL }),
+      span({ traceId, id: 9, parent: 8, kind: SpanKind.SERVER, start: tc + 1120, end: tc + 4500, resource: BILL, attrs: invoke('billing') }),
+      tool(10, 9, 'billing.notify', { ...at(1200 + clocks[1]), resource: BILL }),
+      http(11, 10, 'POST', EXFIL, { ...at(1210 + clocks[1]), resource: BILL }),
     ];
     return [a, b, c];
   }
@@ -150,18 +153,29 @@ describe('two hops: the task owner reads, the agent its agent delegates to sends
       replaySpans(h, config, ...order(nestedTrace(t, ['get_secret', 'GET', SECRET], tid(30))));
       expect(flows().map((f) => [f.identity, f.subject])).toEqual([['sup-1', 'get_secret => exfil.example.net']]);
     });
+    // Review32 M2 over two hops: B's clock 2 s behind A's and C's 5 s behind, so C's send is "before" A's read on its own clock.
+    it(`${label}, the delegated agents' clocks behind the owner's: lateral_chaining for the task owner`, () => {
+      const t = learnCaller();
+      replaySpans(h, config, ...order(nestedTrace(t, ['get_secret', 'GET', SECRET], tid(30), [-2000, -5000])));
+      expect(flows().map((f) => [f.identity, f.subject])).toEqual([['sup-1', 'get_secret => exfil.example.net']]);
+    });
   }
 });
 
 // Regression (review18 F8): each host stamps its spans with its own clock. With the callee's 90 s behind,
-// its send started "before" the caller's read by the clock, though the trace shows it came after.
+// its send started "before" the caller's read by the clock, though the trace shows it came after. Review32
+// M2: with the callee's export first, its send was judged on its own clock, and never again.
 describe('the delegated agent\'s host clock is off the caller\'s', () => {
-  for (const [label, skew] of [['90 s behind', -90_000], ['90 s ahead', 90_000]] as const) {
-    it(`${label}: its send still follows the caller's read, and lateral_chaining is raised for the caller`, () => {
-      const t = learnCaller();
-      replay(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL], skew));
-      expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
-    });
+  const skews = [['90 s behind', -90_000], ['3 s behind', -3000], ['90 s ahead', 90_000]] as const;
+  const orders = [['in one export', (spans: DecodedSpan[]) => [spans]], ["the callee's export first", calleeFirst]] as const;
+  for (const [label, skew] of skews) {
+    for (const [arrival, exports] of orders) {
+      it(`${label}, ${arrival}: its send still follows the caller's read, and lateral_chaining is raised for the caller`, () => {
+        const t = learnCaller();
+        replaySpans(h, config, ...exports(delegatedTrace(t, ['get_secret', 'GET', SECRET], ['billing.lookup', 'POST', EXFIL], skew)));
+        expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
+      });
+    }
   }
 });
 

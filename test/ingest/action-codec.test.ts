@@ -30,6 +30,7 @@ function action(over: Partial<Action> = {}): Action {
     caller: 'spiffe://acme/ns/prod/sa/orchestrator',
     attributedTo: { traceId: '1af7651916cd43dd8448eb211c80319d', spanId: 'c7ad6b7169203332' },
     accessBy: 'spiffe://acme/ns/prod/sa/ledger',
+    calleeClockShiftMs: 0,
     ...over,
   };
 }
@@ -44,6 +45,7 @@ it('carries every field, with nulls and empty lists', () => {
       parentSpanId: '', credential: { id: 'cred-2', type: null }, scopes: [], agent: null, caller: null, attributedTo: null, accessBy: null,
     }),
     action({ credential: null, spanId: 'd7ad6b7169203333' }),
+    action({ kind: 'delegation', target: 'spiffe://acme/ns/prod/sa/ledger', calleeClockShiftMs: 2999.75 }),
   ];
   expect(roundTrip(new ActionEncoder(), new ActionDecoder(), actions)).toEqual(actions);
 });
