@@ -98,21 +98,28 @@ export class Bucket {
   /**
    * Marks the failures + retries still counted as learned as not learned (their actions stay learned) and
    * adds them to `into`, per subject; returns how many there were in all (subjects past the bucket's
-   * first ones count only there).
+   * first ones count only there). `only`: those of that subject alone.
    */
-  forgetLearnedBad(into: Map<string, number>): number {
+  forgetLearnedBad(into: Map<string, number>, only: string | null): number {
     const all = this.bad - (this.unlearned?.bad ?? 0);
     if (all <= 0) return 0;
     const u = (this.unlearned ??= { actions: 0, bad: 0, bySubject: new Map() });
-    u.bad = this.bad;
+    let taken = 0;
     this.names.forEach((s, i) => {
+      if (only !== null && s !== only) return;
       const c = u.bySubject.get(s) ?? [0, 0];
       const learned = this.counts[2 * i + 1] - c[1];
       if (learned <= 0) return;
       c[1] += learned;
       u.bySubject.set(s, c);
       into.set(s, (into.get(s) ?? 0) + learned);
+      taken += learned;
     });
+    if (only !== null) {
+      u.bad += taken;
+      return taken;
+    }
+    u.bad = this.bad;
     return all;
   }
 
@@ -197,11 +204,14 @@ export abstract class BucketWindow implements OutcomeWindow {
     return run !== undefined && now - run.last <= 2 * this.length ? run.since : null;
   }
 
-  /** Marks the window's learned failures + retries as not learned; returns them, as a whole and per subject. */
-  forgetLearnedBad(): LearnedFailures {
+  /**
+   * Marks the window's learned failures + retries as not learned, or only `subject`'s; returns them, as a
+   * whole and per subject.
+   */
+  forgetLearnedBad(subject: string | null = null): LearnedFailures {
     const bySubject = new Map<string, number>();
     let all = 0;
-    for (const b of this.counted()) all += b.forgetLearnedBad(bySubject);
+    for (const b of this.counted()) all += b.forgetLearnedBad(bySubject, subject);
     return { all, bySubject };
   }
 

@@ -178,7 +178,7 @@ export class DetectionEngine implements Stage {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
       retry.unlearned(a.time, bad, subject, stormRaised);
-      if (stormRaised) this.takeBackStorm(b, group, retry, a.time);
+      if (stormRaised) this.takeBackStorm(b, group, retry, a.time, storm.f.details.judged === 'subject' ? subject : null);
     }
     if (isEgress(a)) this.unowned.remember(a, step.owner);
     if (a.sensitive) {
@@ -330,8 +330,8 @@ export class DetectionEngine implements Stage {
    * and its group's baselines (else each storm of a loop just under the thresholds raised the usual share
    * its next one is judged against: review31 F7).
    */
-  private takeBackStorm(b: IdentityBaseline, group: PeerGroupBaseline, retry: RetryWindows, time: number): void {
-    const learned = retry.forgetLearnedFailures();
+  private takeBackStorm(b: IdentityBaseline, group: PeerGroupBaseline, retry: RetryWindows, time: number, subject: string | null): void {
+    const learned = retry.forgetLearnedFailures(subject);
     if (learned.all === 0) return;
     b.takeBackFailures(time, learned.all, learned.bySubject, this.settings);
     group.takeBackFailures(time, learned.all, this.settings.halfLifeMs);

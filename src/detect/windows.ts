@@ -142,11 +142,12 @@ export class RetryWindows {
   /**
    * A storm was raised: the failures + retries learned in its windows before it was one are its evidence
    * (CONTRACT §4: what raised an alert is not folded into the baseline). Returns those of the sustained
-   * window, which holds the short one's, for the baseline to take back.
+   * window, which holds the short one's, for the baseline to take back. `subject`: a storm judged on
+   * that subject alone is evidence about it alone; other subjects' failures stay learned (review32 L2).
    */
-  forgetLearnedFailures(): LearnedFailures {
-    this.short.forgetLearnedBad();
-    return this.sustained.forgetLearnedBad();
+  forgetLearnedFailures(subject: string | null): LearnedFailures {
+    this.short.forgetLearnedBad(subject);
+    return this.sustained.forgetLearnedBad(subject);
   }
 
   /** An action that raised an alert, so was not learned (`stormRaised`: its failure left the sustained window). */

@@ -170,3 +170,25 @@ it('raises storms on one target that follow each other for 6 hours at low from t
   expect(raised.slice(firstLow).every((a) => a.severity === 'low')).toBe(true);
   expect(raised[firstLow].explanation).toMatch(/Storms on `tickets.internal\/api\/login` have followed each other for [67] hours: a sustained degradation/);
 });
+
+// Review32 L2: a storm took back every subject's learned failures in its window, so a flaky target that
+// failed alongside another's storm lost its usual share, bit by bit, each time the other stormed.
+it('takes back only the storming target\'s failures when the storm was judged on that target', () => {
+  const REPORTS = 'reports.internal/api/run';
+  const report = (time: number, failed: boolean) => act({ identity: BOT, time, kind: 'http', target: REPORTS, failed });
+  // learn()'s bot, with a report every 2 minutes that fails a third of the time (learned as usual).
+  let t = T0;
+  for (let n = 0; t < T0 + 40 * HOUR; t += 2 * MIN, n++) {
+    const batch: Action[] = [search(t, n % 50 === 7), report(t + 2 * SEC, n % 3 === 0)];
+    if (n % 5 === 0) batch.push(login(t + SEC, (n / 5) % 50 === 3));
+    h.feed(batch);
+  }
+  expect(storms()).toEqual([]);
+  const failures = () => (h.operator.describe(BOT) as { failures: Record<string, number> }).failures;
+  const [reportsBefore, loginBefore] = [failures()[`target:${REPORTS}`], failures()[`target:${LOGIN}`]];
+  for (let i = 0; i < 60; i++) h.feed([login(t + i * 2 * SEC, true)]);
+  expect(storms().map((a) => [a.evidence.subject, a.evidence.judged])).toContainEqual([LOGIN, 'subject']);
+  // The burst's failures learned before it was a storm are taken back from the login; the report's ~20 in the window stay.
+  expect(failures()[`target:${LOGIN}`]).toBeCloseTo(loginBefore, 1);
+  expect(failures()[`target:${REPORTS}`]).toBeCloseTo(reportsBefore, 1);
+});
