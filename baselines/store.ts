@@ -95,15 +95,26 @@ export class BaselineStore {
 
   /** The identity's baseline: hot, else loaded from SQLite, else new (first seen at `time`). */
   identity(identity: string, peerGroup: string, time: number): IdentityBaseline {
+    const known = this.known(identity);
+    if (known) return known;
+    const baseline = new IdentityBaseline(identity, peerGroup, time, time);
+    baseline.dirty = true;
+    return this.makeHot(baseline);
+  }
+
+  /** A known identity's baseline, made hot (so what is learned into it is kept); undefined when unknown. */
+  known(identity: string): IdentityBaseline | undefined {
     const h = this.hot.get(identity);
     if (h) {
       h.used = true;
       return h.baseline;
     }
     const body = this.selectIdentity.get(identity) as string | undefined;
-    const baseline = body ? IdentityBaseline.fromJSON(identity, JSON.parse(body)) : new IdentityBaseline(identity, peerGroup, time, time);
-    if (!body) baseline.dirty = true;
-    this.hot.set(identity, { baseline, used: true });
+    return body ? this.makeHot(IdentityBaseline.fromJSON(identity, JSON.parse(body))) : undefined;
+  }
+
+  private makeHot(baseline: IdentityBaseline): IdentityBaseline {
+    this.hot.set(baseline.identity, { baseline, used: true });
     if (this.hot.size > this.maxHot) this.evict();
     return baseline;
   }

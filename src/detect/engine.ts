@@ -10,13 +10,11 @@ import Database from 'better-sqlite3';
 import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
-import { crossFlowKey, failuresKey, flowKey, key, peakKey, transitionKey } from '../../baselines/keys.js';
 import { DETECTORS } from '../../detectors/index.js';
 import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, Finding, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
-import { accessKeys } from '../../detectors/unexpected-write.js';
 import { isWrite, madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
 import type { AlertManager } from '../alerts/manager.js';
@@ -26,8 +24,9 @@ import type { Db } from '../store/database.js';
 import { CheckpointSchedule } from './checkpoints.js';
 import { decideHeld } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
+import { BaselineLearning } from './learning.js';
 import { TraceSteps } from './steps.js';
-import type { ReadCount, ReadVolume } from './read-volume.js';
+import type { ReadCount } from './read-volume.js';
 import { UnownedEgress } from './unowned-egress.js';
 import { makeView } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
@@ -47,6 +46,7 @@ export class DetectionEngine implements Stage {
   readonly baselines: BaselineStore;
   /** How baselines decay and mature; shared with the operator (operator.ts), which allows and shows with the same. */
   readonly settings: BaselineSettings;
+  private readonly learning: BaselineLearning;
   private readonly steps = new TraceSteps();
   private readonly unowned = new UnownedEgress();
   private readonly windows: IdentityWindows;
@@ -76,6 +76,7 @@ export class DetectionEngine implements Stage {
     const b = config.baselines;
     this.settings = { halfLifeMs: b.halfLife, minActions: b.minActions, minAgeMs: b.minAge, forgetBelow: 0.05 };
     this.baselines = new BaselineStore(db, b.maxHotIdentities, this.settings, { maxMembers: b.maxPeerMembers, maxGroups: b.maxPeerGroups });
+    this.learning = new BaselineLearning(this.baselines, this.settings);
     this.checkpoints = new CheckpointSchedule(this.baselines, b.checkpointInterval, config.storage.flushInterval);
     this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
     this.windows = new IdentityWindows(config.detectors.retry_storm, config.detectors.lateral_chaining.window);
@@ -163,7 +164,7 @@ export class DetectionEngine implements Stage {
     // A delegated egress is the owner's flow; with the actor's own sensitive reads it is the actor's too (an
     // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
     const actorReads = delegated && isEgress(a) ? own.reads.before(a.time, task) : NO_READS;
-    const readVolume = a.sensitive && !isWrite(a.access) ? this.countRead(a, b, own.readVolume(), step) : null;
+    const readVolume = a.sensitive && !isWrite(a.access) ? this.learning.readCount(a, b, own.readVolume(), step) : null;
 
     const findings = phase || delegated ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume) : null;
     if (readVolume !== null && findings?.some((r) => r.f.details.rule === 'bulk_read')) own.readVolume().alerted(readVolume.source);
@@ -173,12 +174,12 @@ export class DetectionEngine implements Stage {
     if (stormRaised) retry.raisedStorm(a.time, subject, storm.f.subject);
     if (findings === null || findings.every((r) => r.f.learn)) {
       // (A finding raised only for the record, as part of a rollout, does not keep it from being learned.)
-      this.learn(a, b, group, step, scope, subjectAsKey, sensitiveReads, actorReads);
+      this.learning.action(a, b, group, step, scope, subjectAsKey, sensitiveReads, actorReads);
     } else {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
       retry.unlearned(a.time, bad, subject, stormRaised);
-      if (stormRaised) this.takeBackStorm(b, group, retry, a.time, storm.f.details.judged === 'subject' ? subject : null);
+      if (stormRaised) this.learning.takeBackStorm(b, group, retry, a.time, storm.f.details.judged === 'subject' ? subject : null);
     }
     if (isEgress(a)) this.unowned.remember(a, step.owner);
     if (a.sensitive) {
@@ -248,12 +249,9 @@ export class DetectionEngine implements Stage {
     const transitions = this.steps.adopt(hop.traceId, hop.target, owner);
     const egress = this.unowned.takeOwnedByCallee(hop);
     if (transitions.length === 0 && egress.length === 0) return;
-    const b = this.known(owner);
+    const b = this.baselines.known(owner);
     if (!b) return;
-    for (const [from, to] of transitions) {
-      this.learnKey(b, transitionKey(from, to), hop.time);
-      this.learnKey(b, key('from', from), hop.time);
-    }
+    for (const [from, to] of transitions) this.learning.transition(b, from, to, hop.time);
     // Judged on the callee's clock; the caller's is the task's, which its reads were stamped by (review32 M2).
     const shift = hop.calleeClockShiftMs ?? 0;
     for (const taken of egress) {
@@ -270,7 +268,7 @@ export class DetectionEngine implements Stage {
     const view = this.enabled.includes(lateralChaining) ? this.viewOf(b.identity, egress.time) : undefined;
     const f = view === undefined ? null : this.flowFinding(egress, b.identity, view, reads);
     if (f === null) {
-      this.learnFlows(b, egress, reads);
+      this.learning.flows(b, egress, reads);
       return NO_FINDINGS;
     }
     return [{ f, action: { ...egress, identity: b.identity, peerGroup: b.peerGroup, credential: null }, identity: b.identity }];
@@ -286,89 +284,8 @@ export class DetectionEngine implements Stage {
     return lateralChaining.evaluate({ action: egress, scope: scopeItems(egress), now: egress.time, view, step, sensitiveReads: reads, readVolume: null, window: retry.short, sustainedWindow: retry.sustained, config: this.config });
   }
 
-  /**
-   * What an action that raised no alert teaches: its own identity its scope items, access classes,
-   * outcome and failures per subject; its peer group its outcome; the trace owner its chain.
-   */
-  private learn(
-    a: Action,
-    b: IdentityBaseline,
-    group: PeerGroupBaseline,
-    step: StepContext,
-    scope: readonly ScopeItem[],
-    subjectAsKey: string | null,
-    sensitiveReads: readonly SensitiveRead[],
-    actorReads: readonly SensitiveRead[],
-  ): void {
-    const bad = a.failed || a.retry;
-    for (const it of scope) this.learnKey(b, it.key, a.time);
-    for (const k of accessKeys(a)) this.learnKey(b, k, a.time);
-    b.learnOutcome(a.time, bad, this.settings);
-    // Failures per tool or target (its uses are its scope item), for retry_storm's judgement of a subject.
-    if (bad && subjectAsKey !== null) this.learnKey(b, failuresKey(subjectAsKey), a.time);
-    group.learnOutcome(a.time, bad, this.settings.halfLifeMs);
-    // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
-    const owner = step.owner === a.identity ? b : this.known(step.owner);
-    if (owner) this.learnChain(owner, a, step, sensitiveReads);
-    this.learnFlows(b, a, actorReads);
-  }
-
-  /**
-   * Counts a sensitive read towards its source's hour (the tool it was made in, else its target; a tool
-   * and its calls are one read), learning the source's last hour as its peak when this one began a new hour.
-   */
-  private countRead(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext): ReadCount | null {
-    const source = step.within ?? a.target;
-    const counted = volume.count(source, step.within === null ? a.spanId : madeInSpan(a), a.time);
-    if (counted === null) return null;
-    if (counted.settled > 0) b.learnPeak(peakKey(source), counted.settled, a.time, this.settings);
-    return counted.now;
-  }
-
-  /**
-   * A storm raised: the failures + retries of its window learned before it was one leave the identity's
-   * and its group's baselines (else each storm of a loop just under the thresholds raised the usual share
-   * its next one is judged against: review31 F7).
-   */
-  private takeBackStorm(b: IdentityBaseline, group: PeerGroupBaseline, retry: RetryWindows, time: number, subject: string | null): void {
-    const learned = retry.forgetLearnedFailures(subject);
-    if (learned.all === 0) return;
-    b.takeBackFailures(time, learned.all, learned.bySubject, this.settings);
-    group.takeBackFailures(time, learned.all, this.settings.halfLifeMs);
-  }
-
-  /**
-   * Learns one item into `b`; an item new to `b` is news to its peer group too (users, rollout
-   * evidence). One key at a time, so the hot path builds no array of keys per action.
-   */
-  private learnKey(b: IdentityBaseline, k: string, time: number): void {
-    if (b.learnOne(k, time, this.settings)) this.baselines.group(b.peerGroup).learned(b.identity, k, time);
-  }
-
-  /** Teaches a step's trace owner the transition into the step, and the sensitive flows it completes. */
-  private learnChain(owner: IdentityBaseline, a: Action, step: StepContext, reads: readonly SensitiveRead[]): void {
-    if (step.name && step.previous) {
-      this.learnKey(owner, transitionKey(step.previous.name, step.name), a.time);
-      this.learnKey(owner, key('from', step.previous.name), a.time);
-    }
-    this.learnFlows(owner, a, reads);
-  }
-
-  /** The sensitive flows egress `a` completes: within its task a flow, from another task only an `xflow`. */
-  private learnFlows(b: IdentityBaseline, a: Action, reads: readonly SensitiveRead[]): void {
-    if (reads.length === 0) return;
-    const task = madeInTrace(a);
-    for (const r of reads) if (r.time <= a.time) this.learnKey(b, r.task === task ? flowKey(r.target, a.host!) : crossFlowKey(r.target, a.host!), a.time);
-  }
-
-  /** A known identity's baseline, made hot (so what is learned into it is kept); undefined when unknown. */
-  known(identity: string): IdentityBaseline | undefined {
-    const b = this.baselines.peek(identity);
-    return b && this.baselines.identity(identity, b.peerGroup, b.lastSeen);
-  }
-
   private viewOf(identity: string, time: number): BaselineView | undefined {
-    const b = this.known(identity);
+    const b = this.baselines.known(identity);
     if (!b) return undefined;
     const group = this.baselines.group(b.peerGroup);
     const phase = this.phaseOf(b, group);
@@ -391,7 +308,7 @@ export class DetectionEngine implements Stage {
       // The group it is in now: it may have moved since the finding was held.
       const decision = decideHeld(h, this.baselines.group(b.peerGroup), this.config.detectors.scope_drift);
       this.alerts.release(h, decision.raise);
-      if (decision.learn) this.learnKey(b, h.finding.rolloutKey!, h.lastEventTime);
+      if (decision.learn) this.learning.key(b, h.finding.rolloutKey!, h.lastEventTime);
     }
   }
 

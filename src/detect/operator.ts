@@ -18,7 +18,7 @@ import { makeView } from './view.js';
 const ALLOW_WEIGHT = 5;
 
 /** What the operator needs of the engine: its baselines, how they are judged, and how an identity is forgotten. */
-type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'known' | 'phaseOf' | 'forget'>;
+type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'phaseOf' | 'forget'>;
 
 export class BaselineOperator {
   constructor(
@@ -34,7 +34,7 @@ export class BaselineOperator {
    */
   allow(identity: string, items: readonly DimensionItem[]): boolean {
     const { baselines, settings } = this.engine;
-    const b = this.engine.known(identity);
+    const b = this.engine.baselines.known(identity);
     if (!b) return false;
     const group = baselines.group(b.peerGroup);
     const keys = items.map((i) => key(i.dimension, i.item));
@@ -55,7 +55,7 @@ export class BaselineOperator {
    */
   unseen(identity: string, items: readonly DimensionItem[]): DimensionItem[] | null {
     const { baselines, settings } = this.engine;
-    const b = this.engine.known(identity);
+    const b = this.engine.baselines.known(identity);
     if (!b) return null;
     const group = baselines.group(b.peerGroup);
     const unlearned = items.filter((i) => b.count(key(i.dimension, i.item), b.lastSeen, settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
@@ -72,7 +72,7 @@ export class BaselineOperator {
    */
   reset(identity: string): boolean {
     const { baselines } = this.engine;
-    const b = this.engine.known(identity);
+    const b = this.engine.baselines.known(identity);
     if (!b) return false;
     baselines.checkpointNow(() => {
       this.engine.forget(identity);

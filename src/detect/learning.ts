@@ -1,0 +1,98 @@
+/**
+ * What the engine teaches baselines, once an action has been judged and raised no alert (STYLE habit 3):
+ * its identity its scope items, access classes, outcome and failures per subject; its peer group its
+ * outcome; the trace owner its chain (transitions and the sensitive flows the action completes). And the
+ * two counts learned outside that order: a source's last hour of sensitive reads as its peak, and the
+ * failures a raised storm takes back.
+ */
+import type { BaselineStore } from '../../baselines/store.js';
+import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
+import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
+import { crossFlowKey, failuresKey, flowKey, key, peakKey, transitionKey } from '../../baselines/keys.js';
+import type { ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
+import { accessKeys } from '../../detectors/unexpected-write.js';
+import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
+import type { ReadCount, ReadVolume } from './read-volume.js';
+import type { RetryWindows } from './windows.js';
+
+export class BaselineLearning {
+  constructor(
+    private readonly baselines: BaselineStore,
+    private readonly settings: BaselineSettings,
+  ) {}
+
+  /**
+   * What an action that raised no alert teaches. `subjectAsKey`: its retry_storm subject as a baseline key;
+   * `sensitiveReads`: the trace owner's reads before it (egress only); `actorReads`: its own, when delegated.
+   */
+  action(
+    a: Action,
+    b: IdentityBaseline,
+    group: PeerGroupBaseline,
+    step: StepContext,
+    scope: readonly ScopeItem[],
+    subjectAsKey: string | null,
+    sensitiveReads: readonly SensitiveRead[],
+    actorReads: readonly SensitiveRead[],
+  ): void {
+    const bad = a.failed || a.retry;
+    for (const it of scope) this.key(b, it.key, a.time);
+    for (const k of accessKeys(a)) this.key(b, k, a.time);
+    b.learnOutcome(a.time, bad, this.settings);
+    // Failures per tool or target (its uses are its scope item), for retry_storm's judgement of a subject.
+    if (bad && subjectAsKey !== null) this.key(b, failuresKey(subjectAsKey), a.time);
+    group.learnOutcome(a.time, bad, this.settings.halfLifeMs);
+    // Transitions and flows belong to the trace owner: its chain is judged by what it has learned.
+    const owner = step.owner === a.identity ? b : this.baselines.known(step.owner);
+    if (owner) {
+      if (step.name && step.previous) this.transition(owner, step.previous.name, step.name, a.time);
+      this.flows(owner, a, sensitiveReads);
+    }
+    this.flows(b, a, actorReads);
+  }
+
+  /** The owner's chain steps from `from` to `to`. */
+  transition(owner: IdentityBaseline, from: string, to: string, time: number): void {
+    this.key(owner, transitionKey(from, to), time);
+    this.key(owner, key('from', from), time);
+  }
+
+  /** The sensitive flows egress `a` completes: within its task a flow, from another task only an `xflow`. */
+  flows(b: IdentityBaseline, a: Action, reads: readonly SensitiveRead[]): void {
+    if (reads.length === 0) return;
+    const task = madeInTrace(a);
+    for (const r of reads) if (r.time <= a.time) this.key(b, r.task === task ? flowKey(r.target, a.host!) : crossFlowKey(r.target, a.host!), a.time);
+  }
+
+  /**
+   * Counts a sensitive read towards its source's hour (the tool it was made in, else its target; a tool
+   * and its calls are one read), learning the source's last hour as its peak when this one began a new hour.
+   */
+  readCount(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext): ReadCount | null {
+    const source = step.within ?? a.target;
+    const counted = volume.count(source, step.within === null ? a.spanId : madeInSpan(a), a.time);
+    if (counted === null) return null;
+    if (counted.settled > 0) b.learnPeak(peakKey(source), counted.settled, a.time, this.settings);
+    return counted.now;
+  }
+
+  /**
+   * A storm raised: the failures + retries of its window learned before it was one leave the identity's
+   * and its group's baselines (else each storm of a loop just under the thresholds raised the usual share
+   * its next one is judged against: review31 F7); only `subject`'s, when it was judged on that subject.
+   */
+  takeBackStorm(b: IdentityBaseline, group: PeerGroupBaseline, retry: RetryWindows, time: number, subject: string | null): void {
+    const learned = retry.forgetLearnedFailures(subject);
+    if (learned.all === 0) return;
+    b.takeBackFailures(time, learned.all, learned.bySubject, this.settings);
+    group.takeBackFailures(time, learned.all, this.settings.halfLifeMs);
+  }
+
+  /**
+   * Learns one item into `b`; an item new to `b` is news to its peer group too (users, rollout
+   * evidence). One key at a time, so the hot path builds no array of keys per action.
+   */
+  key(b: IdentityBaseline, k: string, time: number): void {
+    if (b.learnOne(k, time, this.settings)) this.baselines.group(b.peerGroup).learned(b.identity, k, time);
+  }
+}
