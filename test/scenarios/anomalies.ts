@@ -8,7 +8,7 @@
 import type { Endpoint, Identity } from './fleet.js';
 import type { Detector } from './labels.js';
 import type { Rng } from './prng.js';
-import { MINUTE, SECOND } from './units.js';
+import { HOUR, MINUTE, SECOND } from './units.js';
 import type { CallOptions, Emitter, Step } from './tasks.js';
 
 /** What a catalogue entry may ask of the generator. */
@@ -172,6 +172,23 @@ export const CATALOGUE: Template[] = [
     build: (x, who, at, n, rng) => {
       const tool = who.role.role === 'research-agent' ? 'docs.search' : 'dashboard.get';
       return spread(n, at, 6 * MINUTE, rng, (t) => x.task(who, t, withExtra(x, who, t, rng, markedTool(tool, http('GET', 'ledger.internal', '/api/balances')))));
+    },
+  },
+  {
+    // Review31 F6: customer records copied out one at a time. The identity's own sensitive read, through
+    // the tool and target it uses every day, in hundreds to thousands of its usual tasks within one hour
+    // (a usual hour holds a few). Each task is a learned walk to the read (SENSITIVE), so nothing in it is
+    // new but the volume ("data outside its baseline" by amount, not by kind). Its steps are all marked,
+    // so without random errors: among thousands of calls the usual 1–3 % fall close together by chance
+    // now and then, a failure burst that is another detector's anomaly. All of it falls in one clock hour
+    // (moved to the start of the next one), so "n reads in an hour" holds for a clock hour and for any 60
+    // minutes alike.
+    variant: 'bulk-sensitive-read', detector: 'scope_drift', unit: 'reads',
+    roles: ['support-agent', 'billing-agent'], strengths: [300, 1000, 3000],
+    build: (x, who, at, n, rng) => {
+      const s = SENSITIVE[who.role.role];
+      const start = Math.ceil(at / HOUR) * HOUR + rng.int(2, 15) * MINUTE;
+      return spread(n, start, (30 * MINUTE) / n, rng, (t) => x.task(who, t, [...s.before, s.read].map((name) => markedTool(name))));
     },
   },
 

@@ -107,11 +107,15 @@ describe('scenario generator', () => {
     // After learning, the only new things in benign traffic are the rollout's tool, target and steps.
     const unexpected = result.benign.filter((f) => !f.subject.includes(ROLLOUT.tool) && !f.subject.includes(ROLLOUT.endpoint.path));
     expect(unexpected).toEqual([]);
-    // Every label but rate anomalies (retry_storm) and scopes (not in actions) shows something new.
+    // Every label but rate anomalies (retry_storm, bulk reads) and scopes (not in actions) shows something
+    // new. A bulk read shows nothing new at all: only its volume is anomalous, so only a volume rule can
+    // find it.
     for (const l of first.labels) {
-      if (l.detector === 'retry_storm' || l.variant === 'new-scope') continue;
+      if (l.variant === 'bulk-sensitive-read') expect([...result.labels.get(l.id)!], l.id).toEqual([]);
+      if (l.detector === 'retry_storm' || l.variant === 'new-scope' || l.variant === 'bulk-sensitive-read') continue;
       expect(result.labels.get(l.id)!.size, l.id).toBeGreaterThan(0);
     }
+    expect(first.labels.filter((l) => l.variant === 'bulk-sensitive-read').length, 'bulk reads').toBeGreaterThan(0);
     // The generator counts the same actions Vigil derives (model calls aside).
     const nonModel = actions.filter((a) => a.kind !== 'model').length;
     expect(nonModel).toBe(first.manifest.totalActions);
