@@ -75,6 +75,24 @@ function sensitiveEgress({ action, view, step, sensitiveReads, now }: DetectorIn
 }
 
 /**
+ * `f`, a sensitive flow of an identity not judged yet (its peer group too new: review31 F9), as the record
+ * of the first time its group showed that flow: low, and learned all the same, so an exfiltration on a new
+ * deployment's first day leaves an alert rather than only a learned flow. Null once a peer has learned it.
+ */
+export function flowWhileLearning(f: Finding, view: BaselineView): Finding | null {
+  const { source, destination } = f.details as { source: string; destination: string };
+  if (view.peers(flowKey(source, destination)) > 0 || view.peers(crossFlowKey(source, destination)) > 0) return null;
+  return {
+    ...f,
+    severity: 'low',
+    surprise: 0.5,
+    explanation: `${f.explanation} It is not judged yet: its peer group is still learning, and what it does now becomes usual. Recorded at low the first time the group does it.`,
+    details: { ...f.details, learning: true },
+    learn: true,
+  };
+}
+
+/**
  * For a new identity judged against its peers: some peer knew the step before the current rollout window.
  * A step the group adopted only within it (a rollout under way) has no settled chains yet, just as an
  * identity's own newly adopted tool has none.

@@ -11,7 +11,7 @@ import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import { DETECTORS } from '../../detectors/index.js';
-import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
+import { flowWhileLearning, isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import type { BaselineView, DetectorInput, Finding, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
@@ -166,7 +166,9 @@ export class DetectionEngine implements Stage {
     const actorReads = delegated && isEgress(a) ? own.reads.before(a.time, task) : NO_READS;
     const readVolume = a.sensitive && !isWrite(a.access) ? this.learning.readCount(a, b, own.readVolume(), step) : null;
 
-    const findings = phase || delegated ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume) : null;
+    const findings = phase || delegated
+      ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume)
+      : sensitiveReads.length > 0 ? this.flowWhileLearning(a, b, group, sensitiveReads) : null;
     if (readVolume !== null && findings?.some((r) => r.f.details.rule === 'bulk_read')) own.readVolume().alerted(readVolume.source);
 
     const storm = findings?.find((r) => r.f.detector === 'retry_storm');
@@ -272,6 +274,15 @@ export class DetectionEngine implements Stage {
       return NO_FINDINGS;
     }
     return [{ f, action: { ...egress, identity: b.identity, peerGroup: b.peerGroup, credential: null }, identity: b.identity }];
+  }
+
+  /** An identity not judged yet (its group still learning): a sensitive flow its group never showed is recorded at low. */
+  private flowWhileLearning(a: Action, b: IdentityBaseline, group: PeerGroupBaseline, reads: readonly SensitiveRead[]): Reported[] | null {
+    if (!this.enabled.includes(lateralChaining)) return null;
+    const view = makeView(b, group, 'own', a.time, this.settings);
+    const flow = this.flowFinding(a, a.identity, view, reads);
+    const f = flow && flowWhileLearning(flow, view);
+    return f ? [{ f, action: a, identity: a.identity }] : null;
   }
 
   /**

@@ -85,7 +85,9 @@ describe('sensitive read, then egress', () => {
       const trace = hex(900_000 + i, 32);
       feed([crm(t + 12 * MIN, trace), mail(t + 12 * MIN + 1000, trace)]);
     }
-    expect(h.alerts).toEqual([]);
+    // While it learned (its own group of one, not judged yet), only the flow's first time was recorded, at low.
+    expect(h.alerts.map((a) => [a.severity, a.evidence.subject, a.evidence.learning])).toEqual([['low', 'postgresql/crm/customers => api.sendgrid.com', true]]);
+    h.alerts.length = 0;
     return t;
   }
 
@@ -147,7 +149,9 @@ describe('sensitive flows met only across tasks', () => {
       feed([lookup(t, hex(100_000 + i, 32))]);
       feed([post(t + 5 * MIN, hex(200_000 + i, 32))]);
     }
-    expect(h.alerts).toEqual([]);
+    // Not judged yet while it learned: only the flow's first time was recorded, at low.
+    expect(h.alerts.map((a) => [a.severity, a.evidence.subject, a.evidence.learning])).toEqual([['low', 'crm.lookup => hooks.slack.com', true]]);
+    h.alerts.length = 0;
     const counters = h.engine.baselines.peek(IDENTITY)!.counters;
     expect(counters.has('xflow\u0000crm.lookup => hooks.slack.com')).toBe(true);
     expect(counters.has('flow\u0000crm.lookup => hooks.slack.com')).toBe(false);
