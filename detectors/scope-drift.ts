@@ -12,6 +12,7 @@ import type { Severity } from '../src/config/schema.js';
 import { keyedItem, peakKey, type Dimension, type DimensionItem } from '../baselines/keys.js';
 import type { ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
+import { ALL_SOURCES, type ReadCount } from '../src/detect/read-volume.js';
 import { code, countedNote, others, span, surpriseScore, times } from './severity.js';
 import { knownToPeers, peersHaveLearned, peersSentence } from './peers.js';
 import type { Detector, DetectorInput, Finding, ScopeItem } from './types.js';
@@ -69,19 +70,26 @@ const BULK_FACTOR = 10;
 const BULK_MIN = 100;
 
 function bulkRead({ action, view, readVolume, now }: DetectorInput): Finding | null {
-  if (readVolume === null || view.phase !== 'own') return null;
-  const peak = view.own(peakKey(readVolume.source));
-  if (peak <= 0 || readVolume.count < Math.max(BULK_MIN, BULK_FACTOR * peak)) return null;
-  const { source, count, since } = readVolume;
+  if (view.phase !== 'own') return null;
+  for (const counted of readVolume) {
+    const peak = view.own(peakKey(counted.source));
+    if (peak > 0 && counted.count >= Math.max(BULK_MIN, BULK_FACTOR * peak)) return bulkFinding(action, counted, peak, now);
+  }
+  return null;
+}
+
+function bulkFinding(action: DetectorInput['action'], { source, count, since }: ReadCount, peak: number, now: number): Finding {
   const usual = Math.round(peak * 10) / 10;
+  const all = source === ALL_SOURCES;
+  const what = all ? 'sensitive data' : `sensitive ${code(source)}`;
   return {
     detector: 'scope_drift',
     severity: 'medium',
     surprise: Math.min(0.99, 1 - (BULK_FACTOR * peak) / count),
     subject: `bulk:${source}`,
-    title: `Bulk read of sensitive ${source}`,
+    title: all ? 'Bulk read of sensitive data, across sources' : `Bulk read of sensitive ${source}`,
     explanation:
-      `${action.identity} read sensitive ${code(source)} ${count.toLocaleString('en-US')} times since ${new Date(since).toISOString().slice(11, 16)} UTC (${span(now - since)}). ` +
+      `${action.identity} read ${what} ${count.toLocaleString('en-US')} times since ${new Date(since).toISOString().slice(11, 16)} UTC (${span(now - since)})${all ? ', all its sensitive sources together' : ''}. ` +
       `Its busiest hour of such reads was ${usual} (decayed); ${BULK_FACTOR} times that, and at least ${BULK_MIN}, is a bulk read.`,
     traceIds: [action.traceId],
     spanIds: [action.spanId],

@@ -140,8 +140,11 @@ export interface DetectorInput {
    * remembered), and the latest of each source read in its other traces within the lateral window.
    */
   sensitiveReads: readonly SensitiveRead[];
-  /** For a sensitive read, the identity's reads of its source this hour (scope_drift's bulk reads); else null. */
-  readVolume: ReadCount | null;
+  /**
+   * For a sensitive read, the identity's reads this hour of its source, then of all its sources (`*`), for
+   * scope_drift's bulk reads; else empty.
+   */
+  readVolume: readonly ReadCount[];
   /** The identity's short retry window (`retry_storm.window`) and its sustained one (`sustainedWindow`). */
   window: OutcomeWindow;
   sustainedWindow: OutcomeWindow;

@@ -36,6 +36,8 @@ const NO_FINDINGS: readonly Reported[] = [];
 
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
 const NO_READS: readonly SensitiveRead[] = [];
+/** What an action that is no sensitive read counts towards bulk reads. */
+const NO_COUNTS: readonly ReadCount[] = [];
 
 /** Idle peer-group members are looked for this often, as a share of `baselines.peerIdleAfter`. */
 const IDLE_SCAN_SHARE = 1 / 24;
@@ -164,12 +166,14 @@ export class DetectionEngine implements Stage {
     // A delegated egress is the owner's flow; with the actor's own sensitive reads it is the actor's too (an
     // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
     const actorReads = delegated && isEgress(a) ? own.reads.before(a.time, task) : NO_READS;
-    const readVolume = a.sensitive && !isWrite(a.access) ? this.learning.readCount(a, b, own.readVolume(), step) : null;
+    const readVolume = a.sensitive && !isWrite(a.access) ? this.learning.readCount(a, b, own.readVolume(), step) : NO_COUNTS;
 
     const findings = phase || delegated
       ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume)
       : sensitiveReads.length > 0 ? this.flowWhileLearning(a, b, group, sensitiveReads) : null;
-    if (readVolume !== null && findings?.some((r) => r.f.details.rule === 'bulk_read')) own.readVolume().alerted(readVolume.source);
+    if (readVolume.length > 0 && findings !== null) {
+      for (const r of findings) if (r.f.details.rule === 'bulk_read') own.readVolume().alerted(r.f.details.source as string);
+    }
 
     const storm = findings?.find((r) => r.f.detector === 'retry_storm');
     const stormRaised = storm !== undefined;
@@ -205,7 +209,7 @@ export class DetectionEngine implements Stage {
     retry: RetryWindows,
     sensitiveReads: readonly SensitiveRead[],
     actorReads: readonly SensitiveRead[],
-    readVolume: ReadCount | null,
+    readVolume: readonly ReadCount[],
   ): Reported[] | null {
     const delegated = step.owner !== a.identity;
     const window = retry.short;
@@ -292,7 +296,7 @@ export class DetectionEngine implements Stage {
   private flowFinding(egress: Action, owner: string, view: BaselineView, reads: readonly SensitiveRead[]): Finding | null {
     const step: StepContext = { name: null, zones: [], previous: null, owner, within: null };
     const retry = this.windows.of(egress.identity).retry; // not read by the rule, but part of every input
-    return lateralChaining.evaluate({ action: egress, scope: scopeItems(egress), now: egress.time, view, step, sensitiveReads: reads, readVolume: null, window: retry.short, sustainedWindow: retry.sustained, config: this.config });
+    return lateralChaining.evaluate({ action: egress, scope: scopeItems(egress), now: egress.time, view, step, sensitiveReads: reads, readVolume: NO_COUNTS, window: retry.short, sustainedWindow: retry.sustained, config: this.config });
   }
 
   private viewOf(identity: string, time: number): BaselineView | undefined {

@@ -65,15 +65,13 @@ export class BaselineLearning {
   }
 
   /**
-   * Counts a sensitive read towards its source's hour (the tool it was made in, else its target; a tool
-   * and its calls are one read), learning the source's last hour as its peak when this one began a new hour.
+   * Counts a sensitive read towards its source's hour and its identity's (the tool it was made in, else
+   * its target, is the source), learning an hour it settles as that source's peak.
    */
-  readCount(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext): ReadCount | null {
-    const source = step.within ?? a.target;
-    const counted = volume.count(source, step.within === null ? a.spanId : madeInSpan(a), a.time);
-    if (counted === null) return null;
-    if (counted.settled > 0) b.learnPeak(peakKey(source), counted.settled, a.time, this.settings);
-    return counted.now;
+  readCount(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext): readonly ReadCount[] {
+    const isCall = step.within !== null;
+    const settle = (source: string, n: number) => b.learnPeak(peakKey(source), n, a.time, this.settings);
+    return volume.count(step.within ?? a.target, isCall ? madeInSpan(a) : a.spanId, isCall, a.time, settle);
   }
 
   /**

@@ -1,19 +1,25 @@
 /**
- * An identity's sensitive reads per source in the current event-time hour, for scope_drift's bulk-read
- * rule (review31 F6: 3,000 customer records read through a learned tool in one hour, 250 times the
- * identity's usual rate, raised nothing). A tool call and the calls it made are one read (one step). When
- * a source's next read starts a new hour, the hour before is settled: its count is learned as the source's
- * hourly peak, unless it raised an alert. Not persisted: after a restart an hour counts from then on.
+ * An identity's sensitive reads per source in the current event-time hour, and of all its sources together,
+ * for scope_drift's bulk-read rule (review31 F6: 3,000 customer records read through a learned tool in one
+ * hour, 250 times the identity's usual rate, raised nothing). A read is a sensitive call, and a step (a
+ * tool call) counts at least one: a tool making 3,000 calls is 3,000 reads (review33 H1), a tool and its
+ * one HTTP call are one. When a source's next read starts a new hour, the hour before is settled: its
+ * count is learned as the source's hourly peak, unless it raised an alert. Not persisted: after a restart
+ * an hour counts from then on.
  */
 const HOUR_MS = 3_600_000;
-/** Sources counted per identity; the one read longest ago goes first. */
+/** Sources counted one by one per identity; past them, see `evict`. All of them count in ALL_SOURCES too. */
 const MAX_SOURCES = 32;
+/** Steps of a source remembered in an hour, for their calls: parallel tool calls interleave theirs. */
+const MAX_STEPS = 64;
+/** The source name of all an identity's sensitive reads together (review33 M1: reads spread over sources). */
+export const ALL_SOURCES = '*';
 
 interface HourCount {
   hour: number;
   count: number;
-  /** The step counted last: its other actions (the tool, its calls) are the same read. */
-  lastStep: string;
+  /** This hour's latest steps and how many calls of each were counted (a step counts max(1, calls)). */
+  steps: Map<string, number>;
   alerted: boolean;
 }
 
@@ -24,51 +30,96 @@ export interface ReadCount {
   since: number;
 }
 
+/** Learns a settled hour's count as the source's peak. */
+export type SettleHour = (source: string, count: number) => void;
+
+const NOT_LEARNED: SettleHour = () => {};
+
+const newHour = (hour: number): HourCount => ({ hour, count: 0, steps: new Map(), alerted: false });
+
 export class ReadVolume {
   private readonly bySource = new Map<string, HourCount>();
+  private readonly all = newHour(-1);
+  /** The hour whose reads of all sources raised an alert (-1: none yet). */
+  private raisedAll = -1;
 
   /**
-   * Counts a read of `source` made in step `step` at `time`. Returns the hour's count so far and, when
-   * `time` began a new hour, the count of the source's last hour to learn (0: none, or it raised an
-   * alert). Null for a read before the source's current hour: late, not counted.
+   * Counts a read of `source` in step `step` at `time` (`isCall`: a call made inside that tool step, not
+   * the step itself). Returns the source's and all sources' counts this hour; empty for a read before the
+   * source's current hour (late, not counted). Hours it settles go to `settle`.
    */
-  count(source: string, step: string, time: number): { now: ReadCount; settled: number } | null {
+  count(source: string, step: string, isCall: boolean, time: number, settle: SettleHour): readonly ReadCount[] {
     const hour = Math.floor(time / HOUR_MS);
     let c = this.bySource.get(source);
-    let settled = 0;
     if (c === undefined) {
-      if (this.bySource.size >= MAX_SOURCES) this.dropOldest();
-      c = { hour, count: 0, lastStep: '', alerted: false };
+      if (this.bySource.size >= MAX_SOURCES) this.evict(hour, settle);
+      c = newHour(hour);
       this.bySource.set(source, c);
-    } else if (hour < c.hour) {
-      return null;
-    } else if (hour > c.hour) {
-      // Only the hour just ended is learned: hours with no read say nothing a peak could hold.
-      settled = c.alerted ? 0 : c.count;
-      Object.assign(c, { hour, count: 0, lastStep: '', alerted: false });
     }
-    if (c.lastStep !== step) {
-      c.count++;
-      c.lastStep = step;
-    }
-    return { now: { source, count: c.count, since: hour * HOUR_MS }, settled };
+    if (hour < c.hour) return [];
+    roll(source, c, hour, this.raisedAll === c.hour ? NOT_LEARNED : settle);
+    add(c, step, isCall);
+    const since = hour * HOUR_MS;
+    const counted = { source, count: c.count, since };
+    // Reads spread over sources were raised as a whole this hour: every read is that alert's now (one
+    // alert, not one more per source as each reaches the bar), and no source learns this hour.
+    if (this.raisedAll === hour) return [{ source: ALL_SOURCES, count: ++this.all.count, since }];
+    // Past an alert on its source, a read is that alert's (folded into it), not the identity's as a whole.
+    if (hour < this.all.hour || c.alerted) return [counted]; // (or another source is an hour on already)
+    roll(ALL_SOURCES, this.all, hour, settle);
+    add(this.all, step, isCall);
+    return [counted, { source: ALL_SOURCES, count: this.all.count, since }];
   }
 
-  /** The source's current hour raised an alert: it is not learned as a peak. */
+  /**
+   * The source's current hour raised an alert: it is not learned as a peak, and its reads leave the count
+   * of all sources (a second alert, `bulk:*`, for the same reads would say nothing new).
+   */
   alerted(source: string): void {
-    const c = this.bySource.get(source);
-    if (c !== undefined) c.alerted = true;
+    const c = source === ALL_SOURCES ? this.all : this.bySource.get(source);
+    if (c === undefined || c.alerted) return;
+    c.alerted = true;
+    if (c === this.all) this.raisedAll = c.hour;
+    if (c !== this.all && c.hour === this.all.hour) this.all.count = Math.max(0, this.all.count - c.count);
   }
 
-  private dropOldest(): void {
-    let oldest: string | undefined;
-    let hour = Infinity;
+  /**
+   * Makes room for a new source: a source last read in an earlier hour goes first (its hour settled), else
+   * the one read least this hour, the newest of those on a tie. Evicting the oldest let 33 sources read in
+   * turn push each other out, each count starting again from 1 (review33 M1); now one slot turns over.
+   */
+  private evict(hour: number, settle: SettleHour): void {
+    let victim: string | undefined;
+    let least = Infinity;
     for (const [s, c] of this.bySource) {
-      if (c.hour < hour) {
-        hour = c.hour;
-        oldest = s;
-      }
+      const rank = c.hour < hour ? -1 : c.count;
+      if (rank < least || (rank === least && rank >= 0)) [victim, least] = [s, rank];
     }
-    if (oldest !== undefined) this.bySource.delete(oldest);
+    if (victim === undefined) return;
+    roll(victim, this.bySource.get(victim)!, hour, settle);
+    this.bySource.delete(victim);
+  }
+}
+
+/** Moves `c` on to `hour`, settling the hour it held (only the hour just ended: hours with no read say nothing a peak could hold). */
+function roll(source: string, c: HourCount, hour: number, settle: SettleHour): void {
+  if (hour <= c.hour) return;
+  if (c.count > 0 && !c.alerted) settle(source, c.count);
+  c.hour = hour;
+  c.count = 0;
+  c.steps.clear();
+  c.alerted = false;
+}
+
+/** A step counts one read, and each of its calls past the first one more. */
+function add(c: HourCount, step: string, isCall: boolean): void {
+  const calls = c.steps.get(step);
+  if (calls === undefined) {
+    if (c.steps.size >= MAX_STEPS) c.steps.delete(c.steps.keys().next().value!);
+    c.steps.set(step, isCall ? 1 : 0);
+    c.count++;
+  } else if (isCall) {
+    c.steps.set(step, calls + 1);
+    if (calls >= 1) c.count++;
   }
 }

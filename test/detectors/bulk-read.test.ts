@@ -25,20 +25,28 @@ const lookup = (time: number) => act({ identity: AGENT, time, target: 'crm.looku
 const search = (time: number) => act({ identity: AGENT, time, target: 'kb.search' });
 const bulk = () => h.alerts.filter((a) => a.detector === 'scope_drift' && a.evidence.rule === 'bulk_read');
 
-/** `n` customer-record lookups spread over the hour from `start` (with a search before each). */
-function hourOf(start: number, n: number): void {
+/** The calls a lookup makes to the CRM's API. */
+const calls = (step: Action, n: number) =>
+  Array.from({ length: n }, (_, c) => act({ identity: AGENT, time: step.time + 10 + c, traceId: step.traceId, parentSpanId: step.spanId, kind: 'http', target: 'crm.internal/customers/{id}', host: 'crm.internal', zone: 'internal', sensitive: true }));
+
+/** `n` customer-record lookups spread over the hour from `start` (with a search before each), each making `callsEach` calls. */
+function hourOf(start: number, n: number, callsEach = 0): void {
   const batch: Action[] = [];
   for (let i = 0; i < n; i++) {
     const t = start + Math.floor((i * HOUR) / n);
-    batch.push(search(t), lookup(t + 1000));
+    const step = lookup(t + 1000);
+    batch.push(search(t), step, ...calls(step, callsEach));
   }
   h.feed(batch);
 }
 
-/** Three days of a support agent: 4 lookups an hour at night, 12 by day (busiest hours 12). Returns the next hour. */
+/**
+ * Three days of a support agent: 4 lookups an hour at night, 12 by day (busiest hours 12), each with one
+ * call to the CRM (the same read). Returns the next hour.
+ */
 function learn(): number {
   let t = T0;
-  for (; t < T0 + 72 * HOUR; t += HOUR) hourOf(t, new Date(t).getUTCHours() >= 8 && new Date(t).getUTCHours() < 18 ? 12 : 4);
+  for (; t < T0 + 72 * HOUR; t += HOUR) hourOf(t, new Date(t).getUTCHours() >= 8 && new Date(t).getUTCHours() < 18 ? 12 : 4, 1);
   expect(h.alerts).toEqual([]);
   // What `vigil baseline show` says of it.
   expect((h.operator.describe(AGENT) as { sensitiveReadPeaks: Record<string, number> }).sensitiveReadPeaks['crm.lookup']).toBeCloseTo(12, 0);
@@ -76,14 +84,68 @@ it('does not learn an hour that raised an alert: the next bulk hour is raised to
   expect(bulk()).toHaveLength(2);
 });
 
-it('counts a tool call and the calls made in it as one read, and late reads not at all', () => {
+it('counts a step and its first call as one read and every further call as one more, and late reads not at all', () => {
   const v = new ReadVolume();
-  expect(v.count('crm.lookup', 'step-1', T0 + 10)?.now.count).toBe(1);
-  expect(v.count('crm.lookup', 'step-1', T0 + 20)?.now.count).toBe(1); // its HTTP call
-  expect(v.count('crm.lookup', 'step-2', T0 + 30)?.now.count).toBe(2);
+  const settled: Array<[string, number]> = [];
+  const count = (step: string, isCall: boolean, time: number, source = 'crm.lookup') =>
+    v.count(source, step, isCall, time, (s, n) => settled.push([s, n])).map((c) => c.count);
+  expect(count('step-1', false, T0 + 10)).toEqual([1, 1]);
+  expect(count('step-1', true, T0 + 20)).toEqual([1, 1]); // its HTTP call
+  expect(count('step-1', true, T0 + 21)).toEqual([2, 2]); // a second call of the same step (review33 H1)
+  expect(count('step-2', true, T0 + 30)).toEqual([3, 3]); // a call whose tool comes later...
+  expect(count('step-2', false, T0 + 31)).toEqual([3, 3]); // ...is the tool's read
+  expect(count('vault-1', false, T0 + 40, 'vault.read')).toEqual([1, 4]); // another source: its own count, and all of them
   // The next hour settles this one, to be learned; a read from before it is late and not counted.
-  expect(v.count('crm.lookup', 'step-3', T0 + HOUR)).toEqual({ now: { source: 'crm.lookup', count: 1, since: T0 + HOUR }, settled: 2 });
-  expect(v.count('crm.lookup', 'step-4', T0 + 40)).toBeNull();
+  expect(v.count('crm.lookup', 'step-3', false, T0 + HOUR, (s, n) => settled.push([s, n]))).toEqual([
+    { source: 'crm.lookup', count: 1, since: T0 + HOUR },
+    { source: '*', count: 1, since: T0 + HOUR },
+  ]);
+  expect(settled).toEqual([['crm.lookup', 3], ['*', 4]]);
+  expect(count('step-4', false, T0 + 50)).toEqual([]);
+  // An hour that raised an alert is not learned; its reads leave the count of all sources too (they are that alert's).
   v.alerted('crm.lookup');
-  expect(v.count('crm.lookup', 'step-5', T0 + 2 * HOUR)?.settled).toBe(0);
+  settled.length = 0;
+  count('step-5', false, T0 + 2 * HOUR);
+  expect(settled).toEqual([]);
+});
+
+// Review33 M1: past 32 sources the one first read went, so 33 read in turn each counted 1, however many reads.
+it('keeps the busiest sources of the hour, and counts every source together too', () => {
+  const v = new ReadVolume();
+  const settled: Array<[string, number]> = [];
+  let last: readonly { source: string; count: number }[] = [];
+  for (let round = 0; round < 10; round++) {
+    for (let s = 0; s < 33; s++) last = v.count(`secret-${s}`, `step-${round}-${s}`, false, T0 + round * 1000 + s, (x, n) => settled.push([x, n]));
+  }
+  // Only one slot turns over (secret-0 and secret-32 push each other out): the other 31 keep every read.
+  expect(last).toEqual([{ source: 'secret-32', count: 1, since: T0 }, { source: '*', count: 330, since: T0 }]);
+  expect(v.count('secret-5', 'step-x', false, T0 + 20_000, () => {})[0].count).toBe(11);
+  // A source last read an hour before goes first, and its hour is learned.
+  v.count('other', 'step-y', false, T0 + HOUR, (x, n) => settled.push([x, n]));
+  expect(settled).toContainEqual(['*', 331]);
+  expect(settled.filter(([x]) => x.startsWith('secret-'))).toHaveLength(1);
+});
+
+// Review33 H1: a tool and its calls counted as one read, so 3,000 records read as the calls of 30 usual steps raised nothing.
+it('raises 3,000 records read as the calls of 30 usual lookups', () => {
+  const t = learn();
+  hourOf(t, 30, 100);
+  expect(bulk().map((a) => [a.evidence.subject, a.evidence.count])).toEqual([['bulk:crm.lookup', expect.any(Number)]]);
+  expect(bulk()[0].evidence.count as number).toBeLessThanOrEqual(120);
+});
+
+// Review33 M1: 33 sources read in turn pushed each other out of the 32 counted, each count staying at 1.
+it('raises reads spread over more sources than it counts one by one', () => {
+  // Two days of 4 secrets an hour, each of 33 read in turn (about 3 reads of each a day).
+  let t = T0;
+  for (let i = 0; t < T0 + 50 * HOUR; i++, t += 15 * MIN) h.feed([act({ identity: AGENT, time: t, target: `vault.read/secret-${i % 33}`, sensitive: true })]);
+  expect(h.alerts).toEqual([]);
+  t = Math.ceil(t / HOUR) * HOUR;
+  const batch: Action[] = [];
+  for (let i = 0; i < 33 * 120; i++) batch.push(act({ identity: AGENT, time: t + i * 900, target: `vault.read/secret-${i % 33}`, sensitive: true }));
+  h.feed(batch);
+  // 3,960 reads against a busiest hour of 4: raised as a whole at the 100th, and only so (not once more per
+  // secret as each reaches 100), every later read folded into it.
+  expect(bulk().map((a) => [a.evidence.subject, a.evidence.count, a.count])).toEqual([['bulk:*', 100, 33 * 120 - 99]]);
+  expect(bulk()[0].title).toBe('Bulk read of sensitive data, across sources');
 });

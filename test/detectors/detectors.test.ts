@@ -68,7 +68,7 @@ const CRM = key('tool', 'crm.search');
 const quiet = outcomes({ [CRM]: [1, 0] });
 
 function input(a: Action, v: BaselineView, over: Partial<DetectorInput> = {}): DetectorInput {
-  return { action: a, scope: scopeItems(a), now: a.time, view: v, step: noStep, sensitiveReads: [], readVolume: null, window: quiet, sustainedWindow: quiet, config, ...over };
+  return { action: a, scope: scopeItems(a), now: a.time, view: v, step: noStep, sensitiveReads: [], readVolume: [], window: quiet, sustainedWindow: quiet, config, ...over };
 }
 
 describe('the detector list', () => {
