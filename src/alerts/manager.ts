@@ -119,11 +119,18 @@ export class AlertManager {
    * more severe than the alert it would fold into is raised as a new alert (which becomes the open one):
    * a mild alert must not mute a severe one on the same subject — a delete after a write, an egress after
    * an internal chain — for the webhooks, pagers and revocation rules that wait for the severe.
+   *
+   * `refold`: what a repeat adds to the open alert it folds into besides its count (telemetry_integrity's
+   * claims: the spans and what they claimed), written with the count at the next commit; a repeat
+   * folded into a finding not stored yet (held, or refused by the store) adds only its count.
    */
-  report(finding: Finding, action: Action, identity: string): void {
+  report(finding: Finding, action: Action, identity: string, refold?: (open: Alert) => void): void {
     const k = foldKey(identity, finding.detector, finding.subject);
     const open = this.openAlert(k, identity, finding, action.time);
-    if (open && !this.newCredential(open, action) && !moreSevere(finding, open.severity)) return this.fold(open, action.time);
+    if (open && !this.newCredential(open, action) && !moreSevere(finding, open.severity)) {
+      refold?.(open);
+      return this.fold(open, action.time);
+    }
     const unsaved = this.unsaved.get(k);
     if (unsaved && moreSevere(finding, unsaved.finding.severity)) {
       // Not stored yet (the store refused): it will be raised as the more severe finding, counting both.

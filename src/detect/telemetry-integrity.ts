@@ -12,19 +12,50 @@
  *   presented first (revocation/owners.ts): a stolen token, or spans naming a victim's to get it revoked.
  * - `revoked_credential_in_use`: a credential presented after its broker confirmed it revoked
  *   (revocation/revoked.ts): a revocation that did not take, or replayed spans.
- * Each folds like any alert (per identity and subject within `alerts.suppressionWindow`). No revocation
- * rule matches them: what they name is a claim Vigil refused.
+ * Each folds like any alert (per identity and subject within `alerts.suppressionWindow`). The subject of
+ * the two client reasons is the reason alone, so a client has one of each per window however many
+ * identities or groups its spans claim (whoever writes them chooses those: review33 M6); a repeat folded
+ * in adds its spans and claims to the evidence (`spans`, `claimedIdentities`, `claimedPeerGroups`, the
+ * first 16 of each, `moreIdentities` / `morePeerGroups` when others were left out). No revocation rule
+ * matches them: what they name is a claim Vigil refused.
  */
-import { span } from '../../detectors/severity.js';
+import { span, visible } from '../../detectors/severity.js';
 import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
+import type { Alert } from '../alerts/alert.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
 import type { SuspectSpans } from '../ingest/protocol.js';
+import { listClaim } from '../ingest/suspects.js';
+import type { Receiver } from '../metrics.js';
 import type { Owner } from '../revocation/owners.js';
 
 export function reportSuspectSpans(alerts: AlertManager, config: Config, suspects: readonly SuspectSpans[]): void {
-  for (const s of suspects) alerts.report(findingOf(s, config), actionOf(s), s.identity);
+  for (const s of suspects) alerts.report(findingOf(s, config), actionOf(s), s.identity, s.reason === 'future_start' ? undefined : (open) => refold(open, s, config));
+}
+
+/**
+ * A client's repeat folded into its open alert: its spans are added, the identities and groups it claimed
+ * listed (up to MAX_CLAIMS_LISTED of each, ingest/suspects.ts), and the title and explanation say so.
+ * The evidence's first span, receiver and time stay the first repeat's.
+ */
+function refold(open: Alert, s: SuspectSpans, config: Config): void {
+  const e = open.evidence;
+  if (e.reason !== s.reason) return; // not one this detector wrote (cannot happen: the subject is the reason)
+  const claims = (listed: unknown, more: unknown, added: readonly string[], addedMore: boolean) => {
+    const names = Array.isArray(listed) ? listed.filter((n): n is string => typeof n === 'string') : [];
+    let left = more === true || addedMore;
+    for (const n of added) if (!listClaim(names, n)) left = true;
+    return [names, left] as const;
+  };
+  const [claimedIdentities, moreIdentities] = claims(e.claimedIdentities, e.moreIdentities, s.claimedIdentities, s.moreIdentities);
+  const [claimedPeerGroups, morePeerGroups] = claims(e.claimedPeerGroups, e.morePeerGroups, s.claimedPeerGroups, s.morePeerGroups);
+  const spans = (typeof e.spans === 'number' ? e.spans : 0) + s.spans;
+  const receiver = typeof e.receiver === 'string' ? (e.receiver as Receiver) : s.receiver;
+  const f = findingOf({ ...s, spans, receiver, claimedIdentities, moreIdentities, claimedPeerGroups, morePeerGroups }, config);
+  open.title = visible(f.title);
+  open.explanation = visible(f.explanation);
+  Object.assign(e, f.details);
 }
 
 function findingOf(s: SuspectSpans, config: Config): Finding {
@@ -45,34 +76,52 @@ function findingOf(s: SuspectSpans, config: Config): Finding {
       tags: ['OWASP-ASI10', 'MAESTRO-L5'],
     };
   }
+  // One alert per client and reason (the subject), whatever it claimed: the claims are listed, not alerted
+  // one by one (review33 M6: a new group in each span raised a high alert each, without limit).
+  const identities = { claimedIdentities: s.claimedIdentities, ...(s.moreIdentities && { moreIdentities: true }) };
+  const idNoun = (names: readonly string[], more: boolean) => (names.length === 1 && !more ? 'identity' : 'identities');
   if (s.reason === 'peer_group_not_allowed') {
-    const group = s.claimedPeerGroup === '' ? 'no peer group' : `peer group ${s.claimedPeerGroup}`;
+    const groups = s.claimedPeerGroups.map((g) => (g === '' ? '(none)' : g));
+    const one = groups.length === 1 && !s.morePeerGroups;
+    const title = one ? (s.claimedPeerGroups[0] === '' ? 'no peer group' : `peer group ${groups[0]}`) : `peer groups ${names(groups, s.morePeerGroups, 3)}`;
+    const claimed = one ? title : `peer groups ${names(groups, s.morePeerGroups)}`;
     return {
       ...common,
       severity: 'high',
       surprise: 0.9,
-      subject: `peer_group_not_allowed:${s.claimedPeerGroup}`,
-      title: `Spans claiming ${group}, which this client may not claim`,
+      subject: s.reason,
+      title: `Spans claiming ${title}, which this client may not claim`,
       explanation:
-        `Client ${s.identity} sent ${some} (identity ${s.claimed}) claiming ${group}, which receivers.otlp.clientIdentities does not ` +
-        `let it claim. They were rejected: an agent joining another group to share its credentials and be judged by its baseline, ` +
-        `or a Collector routed to the wrong fleet.`,
-      details: { reason: s.reason, spans: s.spans, claimedIdentity: s.claimed, claimedPeerGroup: s.claimedPeerGroup, receiver: s.receiver },
+        `Client ${s.identity} sent ${some} (${idNoun(s.claimedIdentities, s.moreIdentities)} ${names(s.claimedIdentities, s.moreIdentities)}) ` +
+        `claiming ${claimed}, which receivers.otlp.clientIdentities does not let it claim. They were rejected: an agent joining ` +
+        `another group to share its credentials and be judged by its baseline, or a Collector routed to the wrong fleet.`,
+      details: { reason: s.reason, spans: s.spans, ...identities, claimedPeerGroups: s.claimedPeerGroups, ...(s.morePeerGroups && { morePeerGroups: true }), receiver: s.receiver },
       tags: ['OWASP-ASI03', 'MAESTRO-L5'],
     };
   }
+  const noun = idNoun(s.claimedIdentities, s.moreIdentities);
   return {
     ...common,
     severity: 'high',
     surprise: 0.9,
-    subject: `identity_not_allowed:${s.claimed}`,
-    title: `Spans for ${s.claimed}, which this client may not speak for`,
+    subject: s.reason,
+    title: `Spans for ${names(s.claimedIdentities, s.moreIdentities, 3)}, which this client may not speak for`,
     explanation:
-      `Client ${s.identity} sent ${some} claiming identity ${s.claimed}, which receivers.otlp.clientIdentities does not ` +
-      `let it speak for. They were rejected: an agent or Collector pretending to be another identity, or one routed to the wrong fleet.`,
-    details: { reason: s.reason, spans: s.spans, claimedIdentity: s.claimed, receiver: s.receiver },
+      `Client ${s.identity} sent ${some} claiming ${noun} ${names(s.claimedIdentities, s.moreIdentities)}, which receivers.otlp.clientIdentities ` +
+      `does not let it speak for. They were rejected: an agent or Collector pretending to be another identity, or one routed to the wrong fleet.`,
+    details: { reason: s.reason, spans: s.spans, ...identities, receiver: s.receiver },
     tags: ['OWASP-ASI03', 'MAESTRO-L5'],
   };
+}
+
+/**
+ * "a, b and c", or "a, b and others" when there are more than `max` or `more` (some were left out of the
+ * list): what a client claimed, as a sentence names it.
+ */
+function names(list: readonly string[], more: boolean, max = list.length): string {
+  if (list.length === 0) return 'none';
+  if (!more && list.length <= max) return list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;
+  return `${list.slice(0, list.length > max ? max - 1 : list.length).join(', ')} and others`;
 }
 
 /** An identity presented a credential `owner`, of another peer group, presented first; the alert is the presenter's. */

@@ -53,17 +53,23 @@ export type Done =
 /**
  * Spans rejected for a reason a security team must hear about, not only count: dated ahead of the clock
  * (what they record goes unjudged) or claiming an identity or a peer group their client may not speak
- * for. One per reason and who, per batch (alerts: src/detect/telemetry-integrity.ts).
+ * for. One per reason and who (the identity, or the client), per batch, however many identities or groups
+ * were claimed (alerts: src/detect/telemetry-integrity.ts).
  */
 export interface SuspectSpans {
   reason: 'future_start' | 'identity_not_allowed' | 'peer_group_not_allowed';
   /** Who the alert is about: the spans' identity (future_start), or the client that sent them. */
   identity: string;
   peerGroup: string;
-  /** identity_not_allowed: the identity the spans claimed; peer_group_not_allowed: the first such span's. */
-  claimed: string | null;
-  /** peer_group_not_allowed: the peer group the spans claimed (as derived: actions/identity.ts). */
-  claimedPeerGroup: string | null;
+  /**
+   * identity_not_allowed, peer_group_not_allowed: the identities the spans claimed, the first
+   * MAX_CLAIMS_LISTED (suspects.ts) distinct in the order sent; `moreIdentities` when some were left out.
+   */
+  claimedIdentities: string[];
+  moreIdentities: boolean;
+  /** peer_group_not_allowed: the peer groups they claimed (as derived: actions/identity.ts), likewise. */
+  claimedPeerGroups: string[];
+  morePeerGroups: boolean;
   receiver: Receiver;
   spans: number;
   /** The first such span: the alert's evidence. */

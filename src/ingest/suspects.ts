@@ -9,6 +9,9 @@ import type { Receiver } from '../metrics.js';
 import type { DecodedSpan } from '../model.js';
 import type { SuspectSpans } from './protocol.js';
 
+/** Claimed identities (and peer groups) a suspect and its alert list; the rest are only counted. */
+export const MAX_CLAIMS_LISTED = 16;
+
 /** Distinct (reason, who) per batch; past it, the rest of the batch's are only counted in metrics. */
 const MAX_PER_BATCH = 64;
 
@@ -26,19 +29,27 @@ export class SuspectTally {
     const own = identityOf(span, this.config)!; // all three come after the identity checks
     const byClient = reason !== 'future_start';
     const identity = byClient && client !== undefined ? client : own;
-    const claimedPeerGroup = reason === 'peer_group_not_allowed' ? peerGroupOf(span, this.config) : null;
-    // One per group a client claimed, not per identity it claimed it for: a Collector's whole fleet
-    // sent under the wrong group is one finding, and does not use up the batch's distinct entries.
-    const key = `${reason}\u0000${identity}\u0000${claimedPeerGroup ?? (byClient ? own : '')}`;
+    // One per reason and client, not per identity or group claimed: what a client claims is chosen by
+    // whoever writes its spans (any pod behind a Collector sets its own service.name), so a key per
+    // claim let one export raise 64 high alerts and an agent unlimited ones (review33 M6). The claims
+    // are listed, the first MAX_CLAIMS_LISTED of each.
+    const key = `${reason}\u0000${identity}`;
     let s = this.byKey.get(key);
     if (s === undefined) {
       if (this.byKey.size >= MAX_PER_BATCH) return;
       const peerGroup = reason === 'future_start' ? peerGroupOf(span, this.config) : '';
-      s = { reason, identity, peerGroup, claimed: byClient ? own : null, claimedPeerGroup, receiver, spans: 0, traceId: span.traceId, spanId: span.spanId, aheadMs: 0, time: at };
+      s = {
+        reason, identity, peerGroup, claimedIdentities: [], moreIdentities: false, claimedPeerGroups: [], morePeerGroups: false,
+        receiver, spans: 0, traceId: span.traceId, spanId: span.spanId, aheadMs: 0, time: at,
+      };
       this.byKey.set(key, s);
     }
     s.spans++;
     if (reason === 'future_start') s.aheadMs = Math.max(s.aheadMs, span.startMs - now);
+    else {
+      if (!listClaim(s.claimedIdentities, own)) s.moreIdentities = true;
+      if (reason === 'peer_group_not_allowed' && !listClaim(s.claimedPeerGroups, peerGroupOf(span, this.config))) s.morePeerGroups = true;
+    }
   }
 
   /** What was noted since the last call. */
@@ -47,4 +58,12 @@ export class SuspectTally {
     this.byKey.clear();
     return out;
   }
+}
+
+/** Lists `name` in `names` unless it is there already; false when the list is full without it (left out). */
+export function listClaim(names: string[], name: string): boolean {
+  if (names.includes(name)) return true;
+  if (names.length >= MAX_CLAIMS_LISTED) return false;
+  names.push(name);
+  return true;
 }

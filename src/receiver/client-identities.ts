@@ -3,7 +3,8 @@
  * identity a span claims, and mutual TLS alone only decides who may connect: any client the CA signed
  * could still speak for any identity, teach its baseline or get its credential revoked. With rules,
  * a client is named by its certificate (its first URI SAN, a SPIFFE ID; else its subject CN), the first
- * rule whose `client` pattern matches it gives the identity patterns it may send (`{client}` standing
+ * rule whose `client` pattern matches it (a URI case-sensitively, as SPIFFE IDs are compared; a CN, a
+ * host or service name, in any case) gives the identity patterns it may send (`{client}` standing
  * for its own name: an agent exporting with its SVID speaks for itself, a Collector for its fleet), and
  * spans of other identities are rejected (partial success, `identity_not_allowed`). A client that no
  * rule names is refused whole (403 / PERMISSION_DENIED).
@@ -13,6 +14,11 @@
  * pinned to its own identity could still claim any group (`service.name`) and so share that group's
  * credentials without alarm (revocation/owners.ts), be judged against its baseline and teach it
  * (red-team I4); spans claiming another group are rejected (`peer_group_not_allowed`).
+ *
+ * A URI names a client only from a URI SAN: a CN holding a `:` (`spiffe://acme.example/collector`) names
+ * none, and its client is refused. Otherwise a certificate whose CN the requester may choose, from a CA
+ * that restricts only URI SANs, was the Collector and got its rule; and a URI SAN differing from a rule's
+ * SPIFFE ID only in case (`…/COLLECTOR`) matched it (review33 L4).
  */
 import type { PeerCertificate } from 'node:tls';
 import { compileGlob, type Glob } from '../actions/glob.js';
@@ -32,19 +38,27 @@ export interface KnownClient {
   peerGroups?: string[];
 }
 
+/** A client certificate's name: its first URI SAN (`uri`), else its subject CN. */
+export interface ClientName {
+  name: string;
+  uri: boolean;
+}
+
 /** The name of a client certificate: its first URI SAN (a SPIFFE ID), else its subject CN; null if none. */
-export function clientName(cert: PeerCertificate | null | undefined): string | null {
+export function clientName(cert: PeerCertificate | null | undefined): ClientName | null {
   if (!cert || Object.keys(cert).length === 0) return null; // Node gives {} when the peer sent none
   const uri = /(?:^|,\s*)URI:([^,]+)/.exec(cert.subjectaltname ?? '')?.[1];
+  if (uri !== undefined) return { name: uri, uri: true };
   const cn = cert.subject?.CN;
-  return uri ?? (typeof cn === 'string' && cn !== '' ? cn : null);
+  return typeof cn === 'string' && cn !== '' ? { name: cn, uri: false } : null;
 }
 
 export class ClientIdentities {
-  private readonly rules: Array<Omit<ClientRule, 'client'> & { client: Glob }>;
+  /** Each rule's `client` pattern twice: for CNs (any case) and for URI SANs (case-sensitive). */
+  private readonly rules: Array<Omit<ClientRule, 'client'> & { cn: Glob; uri: Glob }>;
 
   constructor(rules: readonly ClientRule[] | undefined) {
-    this.rules = (rules ?? []).map((r) => ({ ...r, client: compileGlob(r.client) }));
+    this.rules = (rules ?? []).map(({ client, ...r }) => ({ ...r, cn: compileGlob(client), uri: compileGlob(client, { caseSensitive: true }) }));
   }
 
   /** Rules are configured: each export's client must be looked up. */
@@ -59,11 +73,16 @@ export class ClientIdentities {
    */
   allowedFor(cert: PeerCertificate | null | undefined): KnownClient | null {
     if (this.rules.length === 0) return null;
-    const name = clientName(cert);
-    // A `*` in a name would widen the patterns `{client}` is replaced by; no CA should issue one.
-    const rule = name === null || name.includes('*') ? undefined : this.rules.find((r) => r.client.test(name.toLowerCase()));
-    if (!rule) throw new VigilError('VIGIL_ERR_FORBIDDEN', name === null ? 'no client certificate' : `client ${name}`);
-    const own = (patterns: string[]) => patterns.map((p) => p.replaceAll('{client}', name!));
-    return { name: name!, identities: own(rule.identities), ...(rule.peerGroups && { peerGroups: own(rule.peerGroups) }) };
+    const client = clientName(cert);
+    if (client === null) throw new VigilError('VIGIL_ERR_FORBIDDEN', 'no client certificate');
+    const { name, uri } = client;
+    // A `*` in a name would widen the patterns `{client}` is replaced by; no CA should issue one. A CN
+    // holding a `:` would pose as a URI (a SPIFFE ID), which only a URI SAN may carry.
+    if (name.includes('*')) throw new VigilError('VIGIL_ERR_FORBIDDEN', `client ${name}`);
+    if (!uri && name.includes(':')) throw new VigilError('VIGIL_ERR_FORBIDDEN', `client ${name}: a CN with ':' names no client (a URI such as a SPIFFE ID must be a URI SAN)`);
+    const rule = this.rules.find((r) => (uri ? r.uri.test(name) : r.cn.test(name.toLowerCase())));
+    if (!rule) throw new VigilError('VIGIL_ERR_FORBIDDEN', `client ${name}`);
+    const own = (patterns: string[]) => patterns.map((p) => p.replaceAll('{client}', name));
+    return { name, identities: own(rule.identities), ...(rule.peerGroups && { peerGroups: own(rule.peerGroups) }) };
   }
 }

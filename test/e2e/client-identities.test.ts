@@ -58,14 +58,20 @@ describe('rules for a Collector and for agents with their own SVIDs', () => {
       await waitFor(() => t.actions.some((a) => a.identity === fleet), 'the fleet identity');
       expect(t.actions.filter((a) => a.identity === forged)).toEqual([]);
       expect(await metricValue(t, `vigil_spans_rejected_total{receiver="${receiver}",reason="identity_not_allowed"}`)).toBe(before + 1);
-      // On record for the SOC, as the client's: it tried to speak for an identity it may not.
-      const alert = await waitFor(() => alerts.find((a) => a.evidence.claimedIdentity === forged), 'an impersonation alert');
+      // On record for the SOC, as the client's: it tried to speak for an identity it may not. One alert
+      // per client (review33 M6): the second receiver's claim folds into the first's, listed with it.
+      const alert = await waitFor(() => alerts.find((a) => (a.evidence.claimedIdentities as string[] | undefined)?.includes(forged)), 'an impersonation alert');
       expect(alert).toMatchObject({
         detector: 'telemetry_integrity',
         severity: 'high',
         identity: 'spiffe://acme.example/collector',
-        evidence: { subject: `identity_not_allowed:${forged}`, spans: 1, receiver },
+        evidence: { subject: 'identity_not_allowed', receiver: 'grpc' },
       });
+      expect(alerts.filter((a) => a.identity === alert.identity && a.evidence.subject === 'identity_not_allowed')).toEqual([alert]);
+      const forgedSoFar = EXPORTERS.slice(0, EXPORTERS.findIndex(([r]) => r === receiver) + 1).map(([r]) => `spiffe://evil.example/ns/support/sa/forged-${r}`);
+      expect(alert.evidence).toMatchObject({ claimedIdentities: forgedSoFar, spans: forgedSoFar.length });
+      expect(alert.count).toBe(forgedSoFar.length);
+      expect(alert.title).toBe(`Spans for ${forgedSoFar.join(' and ')}, which this client may not speak for`);
     });
 
     it('an agent speaks for itself only, not for a case variant of itself (another identity to Vigil)', async () => {

@@ -65,15 +65,19 @@ describe.each(MTLS_EXPORTERS)('%s exporter', (receiver, make) => {
     await waitFor(() => t.actions.filter((a) => a.identity === AGENT).length > seen, 'its action in support');
     expect(t.actions.filter((a) => a.peerGroup === other)).toEqual([]);
     expect(await metricValue(t, series)).toBe(before + 1);
-    const alert = await waitFor(() => alerts.find((a) => a.evidence.claimedPeerGroup === other), 'an alert');
+    // One alert per client (review33 M6): the second receiver's claim folds into the first's, listed with it.
+    const alert = await waitFor(() => alerts.find((a) => (a.evidence.claimedPeerGroups as string[] | undefined)?.includes(other)), 'an alert');
     expect(validateAlert(alert), JSON.stringify(validateAlert.errors)).toBe(true);
+    const groups = MTLS_EXPORTERS.slice(0, MTLS_EXPORTERS.findIndex(([r]) => r === receiver) + 1).map(([r]) => `billing-${r}`);
     expect(alert).toMatchObject({
       detector: 'telemetry_integrity',
       severity: 'high',
       identity: AGENT,
-      title: `Spans claiming peer group ${other}, which this client may not claim`,
-      evidence: { subject: `peer_group_not_allowed:${other}`, claimedIdentity: AGENT, spans: 1, receiver },
+      count: groups.length,
+      title: groups.length === 1 ? `Spans claiming peer group ${other}, which this client may not claim` : `Spans claiming peer groups ${groups.join(' and ')}, which this client may not claim`,
+      evidence: { subject: 'peer_group_not_allowed', claimedIdentities: [AGENT], claimedPeerGroups: groups, spans: groups.length, receiver: 'grpc' },
     });
+    expect(alerts.filter((a) => a.identity === AGENT && a.evidence.subject === 'peer_group_not_allowed')).toEqual([alert]);
     expect(alert.response).toBeUndefined();
   });
 });
@@ -94,7 +98,8 @@ it('the partial-success reply names the reason; a span claiming no peer group is
   });
   expect(reply.status).toBe(200);
   expect(JSON.parse(reply.body).partialSuccess).toEqual({ rejectedSpans: '1', errorMessage: '1 span(s) rejected: peer_group_not_allowed' });
-  await waitFor(() => alerts.find((a) => a.evidence.subject === 'peer_group_not_allowed:'), 'an alert');
+  // Folded into the agent's alert for the reason (review33 M6), listed as the empty group.
+  await waitFor(() => alerts.find((a) => (a.evidence.claimedPeerGroups as string[] | undefined)?.includes('')), 'the claim of no group');
 });
 
 it('regression I4: a host presenting agent-1 credential claiming agent-1 group is rejected and alerted; under its own group it is the credential alert', async () => {
@@ -106,7 +111,7 @@ it('regression I4: a host presenting agent-1 credential claiming agent-1 group i
   // Claiming agent-1's group, it would be a replica sharing the credential: refused before it is one.
   expect((await exportOnce(MTLS_EXPORTERS[1][1](t, 'client'), spansOf([{ identity: ROGUE, group: 'support', credential }]))).code).toBe(ExportResultCode.SUCCESS);
   const claim = await waitFor(() => alerts.slice(before).find((a) => a.identity === ROGUE), 'an alert for the host');
-  expect(claim).toMatchObject({ detector: 'telemetry_integrity', severity: 'high', evidence: { subject: 'peer_group_not_allowed:support', claimedIdentity: ROGUE } });
+  expect(claim).toMatchObject({ detector: 'telemetry_integrity', severity: 'high', evidence: { subject: 'peer_group_not_allowed', claimedIdentities: [ROGUE], claimedPeerGroups: ['support'] } });
   expect(t.actions.filter((a) => a.identity === ROGUE)).toEqual([]);
 
   // Under its own group, as before: the credential of another group.

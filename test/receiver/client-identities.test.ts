@@ -9,8 +9,8 @@ import { ClientIdentities, clientName } from '../../src/receiver/client-identiti
 const cert = (over: Partial<PeerCertificate>) => ({ subject: { CN: 'collector-1' }, ...over }) as PeerCertificate;
 
 it('names a client by its first URI SAN (a SPIFFE ID), else its subject CN', () => {
-  expect(clientName(cert({ subjectaltname: 'DNS:collector.internal, URI:spiffe://acme.example/collector, URI:https://x' }))).toBe('spiffe://acme.example/collector');
-  expect(clientName(cert({ subjectaltname: 'DNS:collector.internal' }))).toBe('collector-1');
+  expect(clientName(cert({ subjectaltname: 'DNS:collector.internal, URI:spiffe://acme.example/collector, URI:https://x' }))).toEqual({ name: 'spiffe://acme.example/collector', uri: true });
+  expect(clientName(cert({ subjectaltname: 'DNS:collector.internal' }))).toEqual({ name: 'collector-1', uri: false });
   expect(clientName({} as PeerCertificate)).toBeNull(); // what Node reports when the client sent none
   expect(clientName(null)).toBeNull();
 });
@@ -41,4 +41,23 @@ it('a rule with peerGroups gives them, {client} replaced; one without gives none
   ]);
   expect(rules.allowedFor(cert({ subject: { CN: 'collector-1' } as PeerCertificate['subject'] }))).toEqual({ name: 'collector-1', identities: ['*'], peerGroups: ['support', 'fleet-collector-1'] });
   expect(rules.allowedFor(cert({ subject: { CN: 'agent-7' } as PeerCertificate['subject'] }))).not.toHaveProperty('peerGroups');
+});
+
+it('regression L4: a URI names a client only from a URI SAN, matched case-sensitively; a CN in any case', () => {
+  const rules = new ClientIdentities([
+    { client: 'spiffe://acme.example/collector', identities: ['*'], peerGroups: ['support'] },
+    { client: 'spiffe://acme.example/ns/*', identities: ['{client}'] },
+    { client: 'host-*', identities: ['{client}'], peerGroups: ['hosts'] },
+    { client: '*', identities: ['{client}'] },
+  ]);
+  const cn = (CN: string) => cert({ subject: { CN } as PeerCertificate['subject'] });
+  // A CN equal to the Collector's SPIFFE ID, no URI SAN: not the Collector, nor itself under the catch-all.
+  expect(() => rules.allowedFor(cn('spiffe://acme.example/collector'))).toThrow(/a CN with ':' names no client/);
+  expect(() => rules.allowedFor(cn('spiffe://acme.example/ns/support/sa/agent-2'))).toThrow(/VIGIL_ERR_FORBIDDEN|may not send/);
+  // A URI SAN differing only in case is another SPIFFE ID: the catch-all's, speaking for itself only.
+  expect(rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://acme.example/COLLECTOR' }))).toEqual({ name: 'spiffe://acme.example/COLLECTOR', identities: ['spiffe://acme.example/COLLECTOR'] });
+  expect(rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://acme.example/NS/support/sa/a' }))?.identities).toEqual(['spiffe://acme.example/NS/support/sa/a']);
+  expect(rules.allowedFor(cert({ subjectaltname: 'URI:spiffe://acme.example/collector' }))).toMatchObject({ identities: ['*'], peerGroups: ['support'] });
+  // CNs are host and service names: any case, as before.
+  expect(rules.allowedFor(cn('HOST-1'))).toEqual({ name: 'HOST-1', identities: ['HOST-1'], peerGroups: ['hosts'] });
 });
