@@ -116,10 +116,21 @@ export interface OutcomeWindow {
   /** Event time of the window's oldest counted action. */
   readonly since: number;
   /**
-   * When the identity's storms on `subject` (a finding's subject) began, if they have followed each other
+   * The identity's run of storms on `subject` (a finding's subject): storms that have followed each other
    * with no gap of more than two windows up to `now`; null when none is going on. Kept by the sustained window.
    */
-  stormsSince(subject: string, now: number): number | null;
+  stormRun(subject: string, now: number): StormRun | null;
+}
+
+/** A run of retry storms on one subject (retry_storm raises those of a long run at low). */
+export interface StormRun {
+  /** When its first storm was raised. */
+  readonly since: number;
+  /**
+   * The most calls to the subject, and failures + retries on it, that its storms raised at their own
+   * severity had in the short window (each at most: they need not be one storm's).
+   */
+  readonly level: SubjectOutcome;
 }
 
 /** An item an action uses (its tool, target, host, zone, scopes...) and the item's baseline key. */
@@ -173,6 +184,8 @@ export interface Finding {
   rolloutKey?: string;
   /** Raised for the record, but what the action uses is learned all the same (part of a rollout). */
   learn?: true;
+  /** retry_storm: its subject's run of storms with this one in it, which the sustained window keeps. */
+  stormRun?: StormRun;
 }
 
 export interface Detector {

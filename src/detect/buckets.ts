@@ -2,7 +2,7 @@
  * The buckets retry windows are made of: a slice of event time with its actions, and its failures and
  * retries, per subject, and the window summed over them (windows.ts).
  */
-import type { OutcomeWindow, SubjectOutcome } from '../../detectors/types.js';
+import type { OutcomeWindow, StormRun, SubjectOutcome } from '../../detectors/types.js';
 
 /** Failures + retries taken back from a baseline: how many in all, and how many on each subject. */
 export interface LearnedFailures {
@@ -98,29 +98,38 @@ export class Bucket {
   /**
    * Marks the failures + retries still counted as learned as not learned (their actions stay learned) and
    * adds them to `into`, per subject; returns how many there were in all (subjects past the bucket's
-   * first ones count only there). `only`: those of that subject alone.
+   * first ones count only there). `only`: those of that subject alone. `also`: a bucket of another window
+   * holding the same actions, marked the same way.
    */
-  forgetLearnedBad(into: Map<string, number>, only: string | null): number {
+  forgetLearnedBad(into: Map<string, number>, only: string | null, also?: Bucket): number {
     const all = this.bad - (this.unlearned?.bad ?? 0);
     if (all <= 0) return 0;
-    const u = (this.unlearned ??= { actions: 0, bad: 0, bySubject: new Map() });
     let taken = 0;
-    this.names.forEach((s, i) => {
-      if (only !== null && s !== only) return;
-      const c = u.bySubject.get(s) ?? [0, 0];
-      const learned = this.counts[2 * i + 1] - c[1];
-      if (learned <= 0) return;
-      c[1] += learned;
-      u.bySubject.set(s, c);
+    for (const s of this.names) {
+      if (only !== null && s !== only) continue;
+      const learned = this.forgetLearnedBadOf(s, Infinity);
+      if (learned === 0) continue;
       into.set(s, (into.get(s) ?? 0) + learned);
+      also?.forgetLearnedBadOf(s, learned);
       taken += learned;
-    });
-    if (only !== null) {
-      u.bad += taken;
-      return taken;
     }
-    u.bad = this.bad;
+    if (only !== null) return taken;
+    (this.unlearned ??= { actions: 0, bad: 0, bySubject: new Map() }).bad = this.bad;
     return all;
+  }
+
+  /** Marks up to `n` of `subject`'s failures + retries still counted as learned as not learned; returns how many. */
+  forgetLearnedBadOf(subject: string, n: number): number {
+    const i = this.indexOf(subject);
+    if (i < 0) return 0;
+    const c = this.unlearned?.bySubject.get(subject) ?? [0, 0];
+    const k = Math.min(n, this.counts[2 * i + 1] - c[1]);
+    if (k <= 0) return 0;
+    const u = (this.unlearned ??= { actions: 0, bad: 0, bySubject: new Map() });
+    c[1] += k;
+    u.bySubject.set(subject, c);
+    u.bad += k;
+    return k;
   }
 
   /** Adds the subject's actions and failures + retries to `into` ([actions, bad]); `learned`: only those learned. */
@@ -185,33 +194,31 @@ export abstract class BucketWindow implements OutcomeWindow {
     this.bucketAt(time)?.markUnlearned(bad, subject);
   }
 
-  /** Storms raised per finding subject: when the current run of them began, and the latest. */
-  private storms: Map<string, { since: number; last: number }> | null = null;
+  /** Runs of storms raised, per finding subject, with the latest storm's time. */
+  private storms: Map<string, StormRun & { last: number }> | null = null;
 
-  /** A storm was raised on `subject` at `time`: it continues the subject's run, or starts one. */
-  noteStorm(subject: string, time: number): void {
+  /** A storm was raised on `subject` at `time`: `run` is the subject's run with it (retry_storm decides whether it begins a new one). */
+  noteStorm(subject: string, time: number, run: StormRun): void {
     const storms = (this.storms ??= new Map());
-    const run = storms.get(subject);
-    if (run !== undefined && time - run.last <= 2 * this.length) run.last = Math.max(run.last, time);
-    else {
-      if (run === undefined && storms.size >= MAX_STORM_RUNS) storms.delete(storms.keys().next().value!);
-      storms.set(subject, { since: time, last: time });
-    }
+    const had = storms.get(subject);
+    if (had === undefined && storms.size >= MAX_STORM_RUNS) storms.delete(storms.keys().next().value!);
+    // Late windows see storms out of order: a run continued keeps its latest time.
+    storms.set(subject, { ...run, last: had?.since === run.since ? Math.max(had.last, time) : time });
   }
 
-  stormsSince(subject: string, now: number): number | null {
+  stormRun(subject: string, now: number): StormRun | null {
     const run = this.storms?.get(subject);
-    return run !== undefined && now - run.last <= 2 * this.length ? run.since : null;
+    return run !== undefined && now - run.last <= 2 * this.length ? run : null;
   }
 
   /**
    * Marks the window's learned failures + retries as not learned, or only `subject`'s; returns them, as a
-   * whole and per subject.
+   * whole and per subject. `also`: a window that counts these actions too (in buckets of the same times), marked the same way.
    */
-  forgetLearnedBad(subject: string | null = null): LearnedFailures {
+  forgetLearnedBad(subject: string | null = null, also?: BucketWindow): LearnedFailures {
     const bySubject = new Map<string, number>();
     let all = 0;
-    for (const b of this.counted()) all += b.forgetLearnedBad(bySubject, subject);
+    for (const b of this.counted()) all += b.forgetLearnedBad(bySubject, subject, also?.bucketAt(b.start));
     return { all, bySubject };
   }
 

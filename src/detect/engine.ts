@@ -155,10 +155,8 @@ export class DetectionEngine implements Stage {
     // is counted by its baseline key, by which retry_storm finds its usual share.
     const subjectAsKey = subjectKey(a, scope);
     const subject = subjectAsKey ?? a.target;
+    // (One still inside the live sustained window counts there too: RetryWindows.add.)
     const retry = (late ? this.windows.lateRetry(a.identity, own) : own.retry).add(a.time, bad, subject);
-    // One still inside the live sustained window counts there too: else a loop with every other failure
-    // sent late showed each window half of it (review32 M5). Judged in its own late windows only.
-    if (late && a.time >= own.retry.sustained.since) own.retry.sustained.add(a.time, bad, subject);
     const ownerReads = (step.owner === a.identity ? own : this.windows.of(step.owner)).reads;
     const task = madeInTrace(a);
     const sensitiveReads = isEgress(a) ? ownerReads.before(a.time, task) : NO_READS;
@@ -177,7 +175,7 @@ export class DetectionEngine implements Stage {
 
     const storm = findings?.find((r) => r.f.detector === 'retry_storm');
     const stormRaised = storm !== undefined;
-    if (stormRaised) retry.raisedStorm(a.time, subject, storm.f.subject);
+    if (stormRaised) retry.raisedStorm(a.time, subject, storm.f);
     if (findings === null || findings.every((r) => r.f.learn)) {
       // (A finding raised only for the record, as part of a rollout, does not keep it from being learned.)
       this.learning.action(a, b, group, step, scope, subjectAsKey, sensitiveReads, actorReads);

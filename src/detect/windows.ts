@@ -3,7 +3,7 @@
  * (failures and retries in the last few minutes, and in the last hour, in buckets) and recent sensitive
  * reads. Not persisted: after a restart they refill within one window.
  */
-import type { OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
+import type { Finding, OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
 import { BUCKETS, Bucket, BucketWindow, appended, type LearnedFailures } from './buckets.js';
 import { ReadVolume } from './read-volume.js';
 
@@ -118,25 +118,51 @@ export class RetryWindows {
   readonly short: OutcomeWindow & BucketWindow;
   readonly sustained: OutcomeWindow & BucketWindow;
 
-  constructor(shortMs: number, sustainedMs: number, late: boolean) {
-    this.short = late ? new LateRetryWindow(shortMs) : new RetryWindow(shortMs);
-    this.sustained = late ? new LateRetryWindow(sustainedMs) : new RetryWindow(sustainedMs);
+  /** Live windows' late ones, made at the identity's first late action (`late`). */
+  private lateOnes: RetryWindows | null = null;
+
+  /** `live`: the identity's live windows, when these are its late ones. */
+  constructor(shortMs: number, sustainedMs: number, private readonly live: RetryWindows | null = null) {
+    this.short = live ? new LateRetryWindow(shortMs) : new RetryWindow(shortMs);
+    this.sustained = live ? new LateRetryWindow(sustainedMs) : new RetryWindow(sustainedMs);
   }
 
+  /**
+   * The late actions' own retry windows, in their event time: theirs has left the live one, and a storm
+   * backdated past time.lateness would otherwise go unjudged and teach its failures as usual. (Counted at
+   * the identity's current time instead, a backfill's held calls, released together, made storms of their own.)
+   */
+  late(): RetryWindows {
+    return (this.lateOnes ??= new RetryWindows(this.short.length, this.sustained.length, this));
+  }
+
+  /** Drops the late windows (IdentityWindows keeps MAX_LATE_WINDOWS identities' of them). */
+  dropLate(): void {
+    this.lateOnes = null;
+  }
+
+  /**
+   * A late action still inside the live sustained window counts there too: else a loop with every other
+   * failure sent late showed each window half of it (review32 M5). It is judged in the late windows only.
+   * What of it is learned is kept the same in both sustained windows, so that a storm in either takes it
+   * back only while it is still learned (review33 L3: a live storm took back late failures a late storm had
+   * taken back already, or had raised, so never learned).
+   */
   add(time: number, bad: boolean, subject: string): this {
     this.short.add(time, bad, subject);
     this.sustained.add(time, bad, subject);
+    if (this.live !== null && time >= this.live.sustained.since) this.live.sustained.add(time, bad, subject);
     return this;
   }
 
   /**
    * A failure that raised a storm is that storm's evidence: it leaves the sustained window, so the tail of
    * a storm already raised does not make a "slow loop" of its own once its suppression window has passed.
-   * The storm's subject (`stormSubject`, the finding's) continues its run of storms (`stormsSince`).
+   * The finding (`storm`) notes its subject's run of storms (`stormRun`).
    */
-  raisedStorm(time: number, subject: string, stormSubject: string): void {
+  raisedStorm(time: number, subject: string, storm: Finding): void {
     this.sustained.unmarkBad(time, subject);
-    this.sustained.noteStorm(stormSubject, time);
+    if (storm.stormRun) this.sustained.noteStorm(storm.subject, time, storm.stormRun);
   }
 
   /**
@@ -147,13 +173,14 @@ export class RetryWindows {
    */
   forgetLearnedFailures(subject: string | null): LearnedFailures {
     this.short.forgetLearnedBad(subject);
-    return this.sustained.forgetLearnedBad(subject);
+    return this.sustained.forgetLearnedBad(subject, (this.live ?? this.lateOnes)?.sustained);
   }
 
   /** An action that raised an alert, so was not learned (`stormRaised`: its failure left the sustained window). */
   unlearned(time: number, bad: boolean, subject: string, stormRaised: boolean): void {
     this.short.unlearned(time, bad, subject);
     this.sustained.unlearned(time, bad && !stormRaised, subject);
+    this.live?.sustained.unlearned(time, bad, subject); // a late storm's failure stays counted there
   }
 }
 
@@ -217,29 +244,23 @@ const MAX_LATE_WINDOWS = 2_000;
 
 /** One identity's windows. */
 class Windows {
-  private late: RetryWindows | null = null;
   private volume: ReadVolume | null = null;
   readonly retry: RetryWindows;
   readonly reads: SensitiveReads;
 
   constructor(
-    private readonly retrySettings: { window: number; sustainedWindow: number },
+    retrySettings: { window: number; sustainedWindow: number },
     readsMs: number,
     /** IdentityWindows' count of lookups when this one last moved to the back of its order. */
     public touched: number,
   ) {
-    this.retry = new RetryWindows(retrySettings.window, retrySettings.sustainedWindow, false);
+    this.retry = new RetryWindows(retrySettings.window, retrySettings.sustainedWindow);
     this.reads = new SensitiveReads(readsMs);
   }
 
-  /**
-   * Late actions' own retry windows, in their event time (made at the identity's first late action): theirs
-   * has left the live one, and a storm backdated past time.lateness would otherwise go unjudged and teach
-   * its failures as usual. (Counted at the identity's current time instead, a backfill's held calls,
-   * released together, made storms of their own.)
-   */
+  /** Late actions' own retry windows (RetryWindows.late). */
   lateRetry(): RetryWindows {
-    return (this.late ??= new RetryWindows(this.retrySettings.window, this.retrySettings.sustainedWindow, true));
+    return this.retry.late();
   }
 
   /** Sensitive reads per source this hour (made at the identity's first: most read nothing sensitive). */
@@ -249,7 +270,7 @@ class Windows {
 
   /** Drops the late windows (IdentityWindows keeps MAX_LATE_WINDOWS identities' of them). */
   dropLate(): void {
-    this.late = null;
+    this.retry.dropLate();
   }
 }
 

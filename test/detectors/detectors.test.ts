@@ -61,7 +61,7 @@ function outcomes(bySubject: Record<string, [number, number]>, length = 300_000)
     learned: { actions, bad },
     learnedOn: subject,
     since: NOW - Math.min(length, 120_000),
-    stormsSince: () => null,
+    stormRun: () => null,
   };
 }
 const CRM = key('tool', 'crm.search');
