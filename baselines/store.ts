@@ -109,8 +109,8 @@ export class BaselineStore {
       h.used = true;
       return h.baseline;
     }
-    const body = this.selectIdentity.get(identity) as string | undefined;
-    return body ? this.makeHot(IdentityBaseline.fromJSON(identity, JSON.parse(body))) : undefined;
+    const stored = this.load(identity);
+    return stored && this.makeHot(stored);
   }
 
   private makeHot(baseline: IdentityBaseline): IdentityBaseline {
@@ -121,8 +121,10 @@ export class BaselineStore {
 
   /** Reads a baseline without making it hot (API and CLI lookups). */
   peek(identity: string): IdentityBaseline | undefined {
-    const h = this.hot.get(identity);
-    if (h) return h.baseline;
+    return this.hot.get(identity)?.baseline ?? this.load(identity);
+  }
+
+  private load(identity: string): IdentityBaseline | undefined {
     const body = this.selectIdentity.get(identity) as string | undefined;
     return body ? IdentityBaseline.fromJSON(identity, JSON.parse(body)) : undefined;
   }
