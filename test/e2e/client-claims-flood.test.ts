@@ -8,15 +8,14 @@
  * Collector's name. Real receivers over mutual TLS (an HTTPS POST of OTLP/JSON and the gRPC SDK
  * exporter), a real webhook endpoint, the alerts as the REST API serves them.
  */
-import https from 'node:https';
 import { ExportResultCode } from '@opentelemetry/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { validateAlert } from '../helpers/alert-schema.js';
 import { startTestDaemon, TEST_TOKEN, waitFor, type TestDaemon } from '../helpers/daemon.js';
-import { exportOnce, MTLS_EXPORTERS, type ClientCert } from '../helpers/mtls-exporters.js';
+import { exportOnce, MTLS_EXPORTERS, postJsonAs, type ClientCert } from '../helpers/mtls-exporters.js';
 import { encodeJson, makeSpans } from '../helpers/otlp-payloads.js';
-import { MUTUAL_TLS, pem } from '../helpers/tls.js';
+import { MUTUAL_TLS } from '../helpers/tls.js';
 import { Receiver } from '../sinks/receivers.js';
 
 const AGENT = 'spiffe://acme.example/ns/support/sa/agent-1';
@@ -34,20 +33,7 @@ const spansOf = (n: number, identity: (i: number) => string, group: (i: number) 
   );
 
 /** POSTs OTLP/JSON to the HTTP receiver as `cert`; the partial-success reply. */
-function post(cert: ClientCert, body: Uint8Array): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: '127.0.0.1', port: t.daemon.ports.http, path: '/v1/traces', method: 'POST', headers: { 'content-type': 'application/json' }, ca: pem('ca'), cert: pem(cert), key: pem(`${cert}-key`) },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (cert: ClientCert, body: Uint8Array) => postJsonAs(t, cert, body);
 
 /** Every alert as the REST API serves it (the stored body, folded counts and evidence included). */
 async function stored(): Promise<Alert[]> {

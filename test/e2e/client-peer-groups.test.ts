@@ -7,15 +7,14 @@
  * SDK exporters over mutual TLS; the Collector's fixture certificate plays that host (rogue), speaking
  * only for itself.
  */
-import https from 'node:https';
 import { ExportResultCode } from '@opentelemetry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
 import { validateAlert } from '../helpers/alert-schema.js';
 import { encodeJson, makeSpans } from '../helpers/otlp-payloads.js';
 import { metricValue, startTestDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
-import { exportOnce, MTLS_EXPORTERS } from '../helpers/mtls-exporters.js';
-import { MUTUAL_TLS, pem } from '../helpers/tls.js';
+import { exportOnce, MTLS_EXPORTERS, postJsonAs } from '../helpers/mtls-exporters.js';
+import { MUTUAL_TLS } from '../helpers/tls.js';
 
 const AGENT = 'spiffe://acme.example/ns/support/sa/agent-1';
 const ROGUE = 'spiffe://acme.example/collector';
@@ -84,18 +83,7 @@ describe.each(MTLS_EXPORTERS)('%s exporter', (receiver, make) => {
 
 it('the partial-success reply names the reason; a span claiming no peer group is outside the list too', async () => {
   const body = encodeJson(spansOf([{ identity: AGENT, group: 'support' }, { identity: AGENT }]));
-  const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = https.request(
-      { host: '127.0.0.1', port: t.daemon.ports.http, path: '/v1/traces', method: 'POST', headers: { 'content-type': 'application/json' }, ca: pem('ca'), cert: pem('agent-client'), key: pem('agent-client-key') },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  const reply = await postJsonAs(t, 'agent-client', body);
   expect(reply.status).toBe(200);
   expect(JSON.parse(reply.body).partialSuccess).toEqual({ rejectedSpans: '1', errorMessage: '1 span(s) rejected: peer_group_not_allowed' });
   // Folded into the agent's alert for the reason (review33 M6), listed as the empty group.
