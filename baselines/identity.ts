@@ -137,10 +137,11 @@ export class IdentityBaseline {
 
   /**
    * Folds a settled hour's count of `k` (`peakKey`) into its peak: the larger of the peak decayed to `time`
-   * and `count`, rising at most twofold an hour once there is one, so a bulk read ramped up hour by hour
-   * takes many hours to become usual rather than two.
+   * and `count`, rising at most `maxRise`-fold an hour once there is one, so a bulk read ramped up hour by
+   * hour takes many hours to become usual rather than two. (`raisedBulkKey` and an operator's allow keep
+   * the largest count whole: `maxRise` Infinity.)
    */
-  learnPeak(k: string, count: number, time: number, s: BaselineSettings): void {
+  learnPeak(k: string, count: number, time: number, s: BaselineSettings, maxRise = 2): void {
     this.dirty = true;
     const c = this.counters.get(k);
     if (!c) {
@@ -148,7 +149,7 @@ export class IdentityBaseline {
       return;
     }
     const peak = valueAt(c, time, s.halfLifeMs);
-    c.c = Math.max(peak, Math.min(count, 2 * peak));
+    c.c = Math.max(peak, Math.min(count, maxRise * peak));
     if (time > c.t) c.t = time;
   }
 

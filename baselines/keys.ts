@@ -2,10 +2,12 @@
  * Names of what a baseline counts. Every learned fact is a decayed counter under `dimension + SEP + item`
  * in one map, so persistence, decay and the "is this known?" question are written once.
  */
-export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow', 'xflow', 'failures', 'peak'] as const;
+export const DIMENSIONS = ['tool', 'target', 'host', 'zone', 'scope', 'agent', 'access', 'transition', 'from', 'flow', 'xflow', 'failures', 'peak', 'bulk'] as const;
 /**
  * Dimensions that count facts about items rather than items an operator could allow (`xflow`: allowing
  * the `flow` covers both; `peak`: a sensitive source's busiest hour of reads, a maximum, not a count).
+ * `bulk` is a maximum too, the largest hour of a source's reads that raised a bulk read; an operator
+ * allows it to make that hour the source's usual peak (operator.ts).
  */
 export const COUNT_ONLY: ReadonlySet<Dimension> = new Set<Dimension>(['from', 'xflow', 'failures', 'peak']);
 export type Dimension = (typeof DIMENSIONS)[number];
@@ -50,6 +52,11 @@ export function failuresKey(subjectKey: string): string {
 /** The busiest hour of sensitive reads of a source (the tool, or the target read outside a tool), decayed. */
 export function peakKey(source: string): string {
   return keyedItem('peak', source).key;
+}
+
+/** The largest hour of reads of a source that raised a bulk read (never learned as its peak), decayed. */
+export function raisedBulkKey(source: string): string {
+  return keyedItem('bulk', source).key;
 }
 
 /** An item of a dimension, as alerts name them (`evidence.allow`, `newItems`) and operators allow them. */

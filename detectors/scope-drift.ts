@@ -90,10 +90,11 @@ function bulkFinding(action: DetectorInput['action'], { source, count, since }: 
     title: all ? 'Bulk read of sensitive data, across sources' : `Bulk read of sensitive ${source}`,
     explanation:
       `${action.identity} read ${what} ${count.toLocaleString('en-US')} times since ${new Date(since).toISOString().slice(11, 16)} UTC (${span(now - since)})${all ? ', all its sensitive sources together' : ''}. ` +
-      `Its busiest hour of such reads was ${usual} (decayed); ${BULK_FACTOR} times that, and at least ${BULK_MIN}, is a bulk read.`,
+      `Its busiest hour of such reads was ${usual} (decayed); ${BULK_FACTOR} times that, and at least ${BULK_MIN}, is a bulk read. ` +
+      `If this is a known job (a nightly export), allowing ${code(`bulk ${source}`)} makes this hour's reads its usual peak.`,
     traceIds: [action.traceId],
     spanIds: [action.spanId],
-    details: { rule: 'bulk_read', source, count, since: new Date(since).toISOString(), usualPeak: usual },
+    details: { rule: 'bulk_read', source, count, since: new Date(since).toISOString(), usualPeak: usual, allow: [{ dimension: 'bulk', item: source }] },
     tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L2'],
   };
 }

@@ -20,6 +20,6 @@ export async function baselineCommand(args: string[], load: (path: string | unde
   }
   if (sub === 'reset' && positionals.length === 1) return call('POST', `${encoded(positionals[0])}/reset`);
   throw new UserError(
-    'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access SUBJECT|CLASS, transition KIND:TARGET -> KIND:TARGET, flow SOURCE => HOST) | vigil baseline reset IDENTITY',
+    'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access SUBJECT|CLASS, transition KIND:TARGET -> KIND:TARGET, flow SOURCE => HOST, bulk SOURCE) | vigil baseline reset IDENTITY',
   );
 }

@@ -68,6 +68,10 @@ const ITEM_FORMATS: Partial<Record<string, (item: string) => string | null>> = {
   },
 };
 
+const unseenWarning = (identity: string) => `never used by ${identity} or its peer group, nor named by its alerts; check the spelling`;
+const noBulkWarning = (identity: string, source: string) =>
+  `bulk ${source}: no hour of ${identity}'s reads of it that raised a bulk read is known (the source is spelled as in the alert's subject after "bulk:"), so nothing was allowed; allow it again after its next alert`;
+
 /** Registers the identity routes; a BadRequest thrown in them is answered 400 by the ApiServer. */
 export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperator, db: Db, logger: Logger): void {
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
@@ -80,7 +84,7 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
     // stored, never match, and leave the alert it was meant to quiet going on.
     logger.info({ identity, items, by: clientAddress(req) }, 'operator allowed baseline items');
     if (unseen.length === 0) return sendJson(res, 200, { identity, allowed: items });
-    const warning = `${unseen.map((i) => `${i.dimension} ${i.item}`).join(', ')}: never used by ${identity} or its peer group, nor named by its alerts; check the spelling`;
+    const warning = unseen.map((i) => (i.dimension === 'bulk' ? noBulkWarning(identity, i.item) : `${i.dimension} ${i.item}: ${unseenWarning(identity)}`)).join('; ');
     logger.warn({ identity, unseen, by: clientAddress(req) }, 'operator allowed items never seen');
     sendJson(res, 200, { identity, allowed: items, unseen, warning });
   });

@@ -325,6 +325,19 @@ export class DetectionEngine implements Stage {
     }
   }
 
+  /**
+   * An operator allowed the bulk read of `source` that `identity` raised this hour: returns the hour's
+   * count so far (0 when it raised none), and the hour is learned as the source's peak when it ends.
+   */
+  allowBulkHour(identity: string, source: string): number {
+    return this.windows.peek(identity)?.readVolume().allowRaised(source) ?? 0;
+  }
+
+  /** This hour's count of `source` if `identity` raised a bulk read of it this hour, else 0. */
+  raisedBulkHour(identity: string, source: string): number {
+    return this.windows.peek(identity)?.readVolume().raisedCount(source) ?? 0;
+  }
+
   /** Forgets an identity idle past `baselines.forgetIdleAfter` (store/retention.ts). In a transaction. */
   forget(identity: string): void {
     this.baselines.forgetIdentity(identity);

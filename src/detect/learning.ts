@@ -8,7 +8,7 @@
 import type { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
-import { crossFlowKey, failuresKey, flowKey, key, peakKey, transitionKey } from '../../baselines/keys.js';
+import { crossFlowKey, failuresKey, flowKey, key, peakKey, raisedBulkKey, transitionKey } from '../../baselines/keys.js';
 import type { ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
@@ -66,11 +66,13 @@ export class BaselineLearning {
 
   /**
    * Counts a sensitive read towards its source's hour and its identity's (the tool it was made in, else
-   * its target, is the source), learning an hour it settles as that source's peak.
+   * its target, is the source), learning an hour it settles as that source's peak, or, if the hour raised
+   * a bulk read, as its largest raised hour (whole: it is what an operator's allow makes usual).
    */
   readCount(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext): readonly ReadCount[] {
     const isCall = step.within !== null;
-    const settle = (source: string, n: number) => b.learnPeak(peakKey(source), n, a.time, this.settings);
+    const settle = (source: string, n: number, raised: boolean) =>
+      raised ? b.learnPeak(raisedBulkKey(source), n, a.time, this.settings, Infinity) : b.learnPeak(peakKey(source), n, a.time, this.settings);
     return volume.count(step.within ?? a.target, isCall ? madeInSpan(a) : a.spanId, isCall, a.time, settle);
   }
 

@@ -8,17 +8,19 @@
  * three ways a new item becomes normal (engine.ts), so it lives beside the engine, built from it.
  */
 import { activityUtc } from '../../baselines/identity.js';
-import { key, SEP, type DimensionItem } from '../../baselines/keys.js';
+import type { IdentityBaseline } from '../../baselines/identity.js';
+import { key, peakKey, raisedBulkKey, SEP, type DimensionItem } from '../../baselines/keys.js';
 import { withoutAllowed } from '../../detectors/scope-drift.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { DetectionEngine } from './engine.js';
+import { ALL_SOURCES } from './read-volume.js';
 import { makeView } from './view.js';
 
 /** An allowed item counts as this many uses, so one decay step does not forget it. */
 const ALLOW_WEIGHT = 5;
 
 /** What the operator needs of the engine: its baselines, how they are judged, and how an identity is forgotten. */
-type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'phaseOf' | 'forget'>;
+type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'phaseOf' | 'forget' | 'allowBulkHour' | 'raisedBulkHour'>;
 
 export class BaselineOperator {
   constructor(
@@ -30,14 +32,16 @@ export class BaselineOperator {
   /**
    * An operator's allow: the items become part of the identity's baseline at once (weighted as several
    * uses, so one decay step does not forget them) and are written immediately; findings held for them
-   * end. Returns false when the identity is unknown.
+   * end. A `bulk` item makes the largest hour of the source's reads that raised a bulk read its usual
+   * peak (a nightly export: review33 M3). Returns false when the identity is unknown.
    */
   allow(identity: string, items: readonly DimensionItem[]): boolean {
     const { baselines, settings } = this.engine;
     const b = this.engine.baselines.known(identity);
     if (!b) return false;
     const group = baselines.group(b.peerGroup);
-    const keys = items.map((i) => key(i.dimension, i.item));
+    for (const { item } of items.filter((i) => i.dimension === 'bulk')) this.allowBulk(b, item);
+    const keys = items.filter((i) => i.dimension !== 'bulk').map((i) => key(i.dimension, i.item));
     // What an operator allows is not news any more; what else a held finding names still is.
     const allowed = new Set(keys);
     this.alerts.narrowHeld(identity, (f) => withoutAllowed(f, allowed));
@@ -49,19 +53,35 @@ export class BaselineOperator {
   }
 
   /**
+   * The source's bulk hour that raised: this hour's, if it raised (the hour is then learned whole when it
+   * ends), else the largest remembered. It becomes the source's peak whole: reads up to 10 times it pass.
+   * Those reads count among all the identity's sensitive reads too, whose peak grows by as much (else the
+   * job, allowed, was raised again as `bulk:*`).
+   */
+  private allowBulk(b: IdentityBaseline, source: string): void {
+    const { settings } = this.engine;
+    const raised = Math.max(this.engine.allowBulkHour(b.identity, source), b.count(raisedBulkKey(source), b.lastSeen, settings));
+    if (raised === 0) return;
+    b.learnPeak(peakKey(source), raised, b.lastSeen, settings, Infinity);
+    if (source !== ALL_SOURCES) b.learnPeak(peakKey(ALL_SOURCES), b.count(peakKey(ALL_SOURCES), b.lastSeen, settings) + raised, b.lastSeen, settings, Infinity);
+  }
+
+  /**
    * Of `items`, those that neither the identity's baseline nor its peer group has counted, and none of
    * its alerts names (null when the identity is unknown): most likely a typo, which an allow would store
-   * and never match (review21 L2).
+   * and never match (review21 L2). A `bulk` item is unseen when no hour of its source that raised is
+   * known (none, or it decayed away, or it was this hour's before a restart): there is nothing to allow.
    */
   unseen(identity: string, items: readonly DimensionItem[]): DimensionItem[] | null {
     const { baselines, settings } = this.engine;
     const b = this.engine.baselines.known(identity);
     if (!b) return null;
+    const noBulk = items.filter((i) => i.dimension === 'bulk' && this.engine.raisedBulkHour(identity, i.item) === 0 && b.count(raisedBulkKey(i.item), b.lastSeen, settings) === 0);
     const group = baselines.group(b.peerGroup);
-    const unlearned = items.filter((i) => b.count(key(i.dimension, i.item), b.lastSeen, settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
-    if (unlearned.length === 0) return [];
+    const unlearned = items.filter((i) => i.dimension !== 'bulk' && b.count(key(i.dimension, i.item), b.lastSeen, settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
+    if (unlearned.length === 0) return noBulk;
     const named = this.alerts.namedItems(identity);
-    return unlearned.filter((i) => !named.has(key(i.dimension, i.item)));
+    return [...noBulk, ...unlearned.filter((i) => !named.has(key(i.dimension, i.item)))];
   }
 
   /**
@@ -111,6 +131,8 @@ export class BaselineOperator {
       failures: Object.fromEntries(Object.entries(top('failures')).map(([k, c]) => [k.replace(SEP, ':'), c])),
       // The busiest hour of reads of each sensitive source, decayed: scope_drift's bulk reads are 10 times it.
       sensitiveReadPeaks: top('peak'),
+      // The largest hour of each source's reads that raised a bulk read: what allowing `bulk SOURCE` makes its peak.
+      bulkReadsRaised: top('bulk'),
     };
   }
 }

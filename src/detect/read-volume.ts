@@ -4,8 +4,9 @@
  * hour, 250 times the identity's usual rate, raised nothing). A read is a sensitive call, and a step (a
  * tool call) counts at least one: a tool making 3,000 calls is 3,000 reads (review33 H1), a tool and its
  * one HTTP call are one. When a source's next read starts a new hour, the hour before is settled: its
- * count is learned as the source's hourly peak, unless it raised an alert. Not persisted: after a restart
- * an hour counts from then on.
+ * count is learned as the source's hourly peak, or, when it raised an alert, as the source's largest raised
+ * hour, which an operator may allow as its peak (review33 M3: a nightly job). Not persisted: after a
+ * restart an hour counts from then on.
  */
 const HOUR_MS = 3_600_000;
 /** Sources counted one by one per identity; past them, see `evict`. All of them count in ALL_SOURCES too. */
@@ -30,8 +31,8 @@ export interface ReadCount {
   since: number;
 }
 
-/** Learns a settled hour's count as the source's peak. */
-export type SettleHour = (source: string, count: number) => void;
+/** Learns a settled hour's count: as the source's peak, or (`raised`: it raised a bulk read) as its largest raised hour. */
+export type SettleHour = (source: string, count: number, raised: boolean) => void;
 
 const NOT_LEARNED: SettleHour = () => {};
 
@@ -76,11 +77,35 @@ export class ReadVolume {
    * of all sources (a second alert, `bulk:*`, for the same reads would say nothing new).
    */
   alerted(source: string): void {
-    const c = source === ALL_SOURCES ? this.all : this.bySource.get(source);
+    const c = this.hourOf(source);
     if (c === undefined || c.alerted) return;
     c.alerted = true;
     if (c === this.all) this.raisedAll = c.hour;
     if (c !== this.all && c.hour === this.all.hour) this.all.count = Math.max(0, this.all.count - c.count);
+  }
+
+  /**
+   * An operator allowed the bulk read `source` raised this hour: the hour is no longer raised (it will be
+   * learned as the source's peak when it ends) and later reads may raise it again only at 10 times the
+   * count allowed. Returns that count (0 when the source raised nothing this hour).
+   */
+  allowRaised(source: string): number {
+    const count = this.raisedCount(source);
+    if (count > 0) {
+      this.hourOf(source)!.alerted = false;
+      if (source === ALL_SOURCES) this.raisedAll = -1;
+    }
+    return count;
+  }
+
+  /** This hour's count of `source` if it raised a bulk read, else 0. */
+  raisedCount(source: string): number {
+    const c = this.hourOf(source);
+    return c?.alerted ? c.count : 0;
+  }
+
+  private hourOf(source: string): HourCount | undefined {
+    return source === ALL_SOURCES ? this.all : this.bySource.get(source);
   }
 
   /**
@@ -104,7 +129,7 @@ export class ReadVolume {
 /** Moves `c` on to `hour`, settling the hour it held (only the hour just ended: hours with no read say nothing a peak could hold). */
 function roll(source: string, c: HourCount, hour: number, settle: SettleHour): void {
   if (hour <= c.hour) return;
-  if (c.count > 0 && !c.alerted) settle(source, c.count);
+  if (c.count > 0) settle(source, c.count, c.alerted);
   c.hour = hour;
   c.count = 0;
   c.steps.clear();

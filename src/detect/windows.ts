@@ -305,6 +305,11 @@ export class IdentityWindows {
     return w;
   }
 
+  /** The windows of `identity` if it has any, without making it recent. */
+  peek(identity: string): Windows | undefined {
+    return this.byIdentity.get(identity);
+  }
+
   /** The late windows of `identity` (its windows `w`): those of the identities least recently late go first. */
   lateRetry(identity: string, w: Windows): RetryWindows {
     // Late actions are few: moving the identity to the back at each costs little.

@@ -3,7 +3,7 @@
  * through its usual tool far more in an hour than it ever did. What must stay quiet: bursts of a few times
  * its busiest hour (CONTRACT §4), and an identity whose load grows hour by hour.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Action } from '../../src/actions/types.js';
 import { configSchema } from '../../src/config/schema.js';
 import { ReadVolume } from '../../src/detect/read-volume.js';
@@ -86,9 +86,9 @@ it('does not learn an hour that raised an alert: the next bulk hour is raised to
 
 it('counts a step and its first call as one read and every further call as one more, and late reads not at all', () => {
   const v = new ReadVolume();
-  const settled: Array<[string, number]> = [];
-  const count = (step: string, isCall: boolean, time: number, source = 'crm.lookup') =>
-    v.count(source, step, isCall, time, (s, n) => settled.push([s, n])).map((c) => c.count);
+  const settled: Array<[string, number, boolean]> = [];
+  const settle = (s: string, n: number, raised: boolean) => settled.push([s, n, raised]);
+  const count = (step: string, isCall: boolean, time: number, source = 'crm.lookup') => v.count(source, step, isCall, time, settle).map((c) => c.count);
   expect(count('step-1', false, T0 + 10)).toEqual([1, 1]);
   expect(count('step-1', true, T0 + 20)).toEqual([1, 1]); // its HTTP call
   expect(count('step-1', true, T0 + 21)).toEqual([2, 2]); // a second call of the same step (review33 H1)
@@ -96,17 +96,18 @@ it('counts a step and its first call as one read and every further call as one m
   expect(count('step-2', false, T0 + 31)).toEqual([3, 3]); // ...is the tool's read
   expect(count('vault-1', false, T0 + 40, 'vault.read')).toEqual([1, 4]); // another source: its own count, and all of them
   // The next hour settles this one, to be learned; a read from before it is late and not counted.
-  expect(v.count('crm.lookup', 'step-3', false, T0 + HOUR, (s, n) => settled.push([s, n]))).toEqual([
+  expect(v.count('crm.lookup', 'step-3', false, T0 + HOUR, settle)).toEqual([
     { source: 'crm.lookup', count: 1, since: T0 + HOUR },
     { source: '*', count: 1, since: T0 + HOUR },
   ]);
-  expect(settled).toEqual([['crm.lookup', 3], ['*', 4]]);
+  expect(settled).toEqual([['crm.lookup', 3, false], ['*', 4, false]]);
   expect(count('step-4', false, T0 + 50)).toEqual([]);
-  // An hour that raised an alert is not learned; its reads leave the count of all sources too (they are that alert's).
+  // An hour that raised an alert is not learned as a peak but as a raised hour; its reads leave the count
+  // of all sources too (they are that alert's), which has nothing left to settle.
   v.alerted('crm.lookup');
   settled.length = 0;
   count('step-5', false, T0 + 2 * HOUR);
-  expect(settled).toEqual([]);
+  expect(settled).toEqual([['crm.lookup', 1, true]]);
 });
 
 // Review33 M1: past 32 sources the one first read went, so 33 read in turn each counted 1, however many reads.
@@ -134,13 +135,17 @@ it('raises 3,000 records read as the calls of 30 usual lookups', () => {
   expect(bulk()[0].evidence.count as number).toBeLessThanOrEqual(120);
 });
 
-// Review33 M1: 33 sources read in turn pushed each other out of the 32 counted, each count staying at 1.
-it('raises reads spread over more sources than it counts one by one', () => {
-  // Two days of 4 secrets an hour, each of 33 read in turn (about 3 reads of each a day).
+/** Two days of 4 secrets an hour, each of 33 read in turn (about 3 reads of each a day). Returns the next hour. */
+function learnSecrets(): number {
   let t = T0;
   for (let i = 0; t < T0 + 50 * HOUR; i++, t += 15 * MIN) h.feed([act({ identity: AGENT, time: t, target: `vault.read/secret-${i % 33}`, sensitive: true })]);
   expect(h.alerts).toEqual([]);
-  t = Math.ceil(t / HOUR) * HOUR;
+  return Math.ceil(t / HOUR) * HOUR;
+}
+
+// Review33 M1: 33 sources read in turn pushed each other out of the 32 counted, each count staying at 1.
+it('raises reads spread over more sources than it counts one by one', () => {
+  const t = learnSecrets();
   const batch: Action[] = [];
   for (let i = 0; i < 33 * 120; i++) batch.push(act({ identity: AGENT, time: t + i * 900, target: `vault.read/secret-${i % 33}`, sensitive: true }));
   h.feed(batch);
@@ -148,4 +153,66 @@ it('raises reads spread over more sources than it counts one by one', () => {
   // secret as each reaches 100), every later read folded into it.
   expect(bulk().map((a) => [a.evidence.subject, a.evidence.count, a.count])).toEqual([['bulk:*', 100, 33 * 120 - 99]]);
   expect(bulk()[0].title).toBe('Bulk read of sensitive data, across sources');
+});
+
+// Review33 M3: a recurring legitimate bulk job (a nightly export) was raised every night, with no way to allow it.
+describe('an operator allowing a bulk read', () => {
+  const allowBulk = (source: string) => [{ dimension: 'bulk' as const, item: source }];
+  const shown = () => h.operator.describe(AGENT) as { sensitiveReadPeaks: Record<string, number>; bulkReadsRaised: Record<string, number> };
+
+  it('the day after: the hour that raised becomes its peak, so the next night passes and ten times it does not', () => {
+    let t = learn();
+    hourOf(t, 3000);
+    expect(bulk()).toHaveLength(1);
+    expect(bulk()[0].evidence.allow).toEqual(allowBulk('crm.lookup'));
+    expect(bulk()[0].explanation).toContain('allowing `bulk crm.lookup` makes this hour');
+    // A usual hour settles the raised one: remembered as raised, not learned as the peak.
+    hourOf((t += HOUR), 12);
+    expect(shown().bulkReadsRaised['crm.lookup']).toBeCloseTo(3000, -2);
+    expect(shown().sensitiveReadPeaks['crm.lookup']).toBeLessThan(13);
+    expect(h.operator.unseen(AGENT, allowBulk('crm.lookup'))).toEqual([]);
+    expect(h.operator.allow(AGENT, allowBulk('crm.lookup'))).toBe(true);
+    expect(shown().sensitiveReadPeaks['crm.lookup']).toBeCloseTo(3000, -2);
+    t += 23 * HOUR;
+    hourOf(t, 3000);
+    expect(bulk()).toHaveLength(1);
+    hourOf(t + 24 * HOUR, 31_000);
+    expect(bulk().map((a) => a.evidence.subject)).toEqual(['bulk:crm.lookup', 'bulk:crm.lookup']);
+  });
+
+  it('while its hour lasts: later reads of that hour fold into nothing new, and the hour is learned as the peak', () => {
+    let t = learn();
+    hourOf(t, 3000); // its last read is a second before the hour ends: the hour is still the current one
+    expect(h.operator.allow(AGENT, allowBulk('crm.lookup'))).toBe(true);
+    h.feed([lookup(t + HOUR - 500)]);
+    expect(bulk()[0].count).toBe(3000 - (bulk()[0].evidence.count as number) + 1); // not folded: allowed
+    hourOf((t += HOUR), 12);
+    expect(shown().sensitiveReadPeaks['crm.lookup']).toBeCloseTo(3001, -2);
+    expect(shown().bulkReadsRaised['crm.lookup']).toBeUndefined();
+    hourOf(t + 23 * HOUR, 2500);
+    expect(bulk()).toHaveLength(1);
+  });
+
+  it('reads spread over sources: `bulk *` is allowed the same way', () => {
+    let t = learnSecrets();
+    const batch: Action[] = [];
+    for (let i = 0; i < 33 * 20; i++) batch.push(act({ identity: AGENT, time: t + i * 5000, target: `vault.read/secret-${i % 33}`, sensitive: true }));
+    h.feed(batch);
+    expect(bulk().map((a) => [a.evidence.subject, a.evidence.allow])).toEqual([['bulk:*', allowBulk('*')]]);
+    expect(h.operator.allow(AGENT, allowBulk('*'))).toBe(true);
+    hourOf((t += HOUR), 12);
+    batch.length = 0;
+    for (let i = 0; i < 33 * 20; i++) batch.push(act({ identity: AGENT, time: t + 23 * HOUR + i * 5000, target: `vault.read/secret-${i % 33}`, sensitive: true }));
+    h.feed(batch);
+    expect(bulk()).toHaveLength(1);
+  });
+
+  it('with no bulk read of the source raised, nothing is allowed and the operator is told', () => {
+    const t = learn();
+    expect(h.operator.unseen(AGENT, allowBulk('crm.lookup'))).toEqual(allowBulk('crm.lookup'));
+    expect(h.operator.allow(AGENT, allowBulk('crm.lookup'))).toBe(true);
+    expect(shown().sensitiveReadPeaks['crm.lookup']).toBeLessThan(13);
+    hourOf(t, 3000);
+    expect(bulk()).toHaveLength(1);
+  });
 });

@@ -82,6 +82,9 @@ it('keeps alerts, baselines and folding across kill -9; an allowed item stops al
   // A typo is allowed too, but said (review21 L2).
   const typo = spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ID, 'tool', 'reports.delet'], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
   expect([typo.status, typo.stderr]).toEqual([0, `vigil: warning: tool reports.delet: never used by ${ID} or its peer group, nor named by its alerts; check the spelling\n`]);
+  // A bulk read is allowed at the size that raised it: with none raised there is nothing to allow (review33 M3).
+  const noBulk = spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ID, 'bulk', 'reports.delete'], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
+  expect([noBulk.status, noBulk.stderr]).toEqual([0, expect.stringContaining(`vigil: warning: bulk reports.delete: no hour of ${ID}'s reads of it that raised a bulk read is known`)]);
   const alerts = () => query<{ n: number }>(dir, 'SELECT sum(count) AS n FROM alerts')[0].n;
   const before = alerts();
   await post(daemon, toolCall(0.1, 'reports.delete', 'DELETE', 1002));
