@@ -23,6 +23,7 @@
  */
 
 import { bumpOutcome, takeBack, type Outcome } from './decay.js';
+import { PeerReadPeaks } from './peer-peaks.js';
 
 /** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
 const MAX_ADOPTERS = 256;
@@ -43,6 +44,8 @@ interface PeerItem {
 export class PeerGroupBaseline {
   /** Decayed actions learned across the group, and failures + retries among them: a new member's usual. */
   readonly outcome: Outcome = { actions: { c: 0, t: 0, f: 0 }, bad: { c: 0, t: 0, f: 0 } };
+  /** Its mature members' busiest hours of sensitive reads per source: a new member's usual (stored with the outcome). */
+  readonly readPeaks = new PeerReadPeaks();
   /** Event time of the group's first and latest action, and how many actions its members had (raw). */
   history = { firstSeen: Number.POSITIVE_INFINITY, lastSeen: Number.NEGATIVE_INFINITY, actions: 0 };
   /** Current members -> event time of their latest action. */
@@ -243,6 +246,12 @@ export class PeerGroupBaseline {
 
   learnOutcome(time: number, bad: boolean, halfLifeMs: number): void {
     bumpOutcome(this.outcome, time, bad, halfLifeMs);
+    this.outcomeDirty = true;
+  }
+
+  /** A mature member's peak of sensitive reads of `source` is now `peak`. */
+  learnReadPeak(source: string, peak: number, time: number, halfLifeMs: number): void {
+    this.readPeaks.learn(source, peak, time, halfLifeMs);
     this.outcomeDirty = true;
   }
 

@@ -3,6 +3,7 @@
  * items; after a crash, items' users are counted again from the members' stored baselines.
  */
 import type { Db } from '../src/store/database.js';
+import type { Counter } from './decay.js';
 import { PeerGroupBaseline } from './peer-group.js';
 
 type Groups = Map<string, PeerGroupBaseline>;
@@ -26,7 +27,12 @@ function load(db: Db, groups: Groups): void {
   type GroupRow = { peer_group: string; body: string };
   for (const row of db.prepare('SELECT peer_group, body FROM peer_baselines').iterate() as Iterable<GroupRow>) {
     const g = group(groups, row.peer_group);
-    const { outcome, history } = JSON.parse(row.body) as { outcome: PeerGroupBaseline['outcome']; history?: Partial<Record<string, number | null>> };
+    const { outcome, history, readPeaks } = JSON.parse(row.body) as {
+      outcome: PeerGroupBaseline['outcome'];
+      history?: Partial<Record<string, number | null>>;
+      readPeaks?: Record<string, Counter>; // since review33 M2
+    };
+    g.readPeaks.restore(readPeaks);
     Object.assign(g.outcome.actions, outcome.actions);
     Object.assign(g.outcome.bad, outcome.bad);
     // Infinite bounds (no action yet) are stored as null.

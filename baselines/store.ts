@@ -18,6 +18,7 @@ import { movesTo } from './peer-move.js';
 import { pickOverflow, type Overflow, type PeerBounds } from './peer-bounds.js';
 import { group, loadPeerGroups } from './peer-groups-load.js';
 import type { PeerGroupBaseline } from './peer-group.js';
+import { BaselineRows } from './store-rows.js';
 
 interface Hot {
   baseline: IdentityBaseline;
@@ -27,16 +28,7 @@ interface Hot {
 export class BaselineStore {
   private readonly hot = new Map<string, Hot>();
   private readonly groups: Map<string, PeerGroupBaseline>;
-  private readonly selectIdentity;
-  private readonly upsertIdentity;
-  private readonly upsertGroup;
-  private readonly upsertMember;
-  private readonly deleteMember;
-  private readonly deleteIdentity;
-  private readonly deleteGroupRows;
-  private readonly deleteItem;
-  private readonly setClean;
-  private readonly upsertItem;
+  private readonly rows: BaselineRows;
   /** The checkpoint in progress: baselines dirty when it began, and how far it has written. */
   private round: IdentityBaseline[] = [];
   private roundAt = 0;
@@ -65,32 +57,15 @@ export class BaselineStore {
     private readonly forget?: BaselineSettings,
     private readonly bounds: PeerBounds = { maxMembers: Number.POSITIVE_INFINITY, maxGroups: Number.POSITIVE_INFINITY },
   ) {
-    this.selectIdentity = db.prepare('SELECT body FROM identity_baselines WHERE identity = ?').pluck();
-    this.upsertIdentity = db.prepare(
-      'INSERT INTO identity_baselines (identity, peer_group, body) VALUES (?, ?, ?) ON CONFLICT(identity) DO UPDATE SET peer_group = excluded.peer_group, body = excluded.body',
-    );
-    this.upsertGroup = db.prepare(
-      'INSERT INTO peer_baselines (peer_group, body) VALUES (?, ?) ON CONFLICT(peer_group) DO UPDATE SET body = excluded.body',
-    );
-    this.upsertMember = db.prepare(
-      'INSERT INTO peer_members (peer_group, identity, mature, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET mature = excluded.mature, last_seen = excluded.last_seen',
-    );
-    this.deleteMember = db.prepare('DELETE FROM peer_members WHERE peer_group = ? AND identity = ?');
-    this.deleteIdentity = db.prepare('DELETE FROM identity_baselines WHERE identity = ?');
-    this.deleteGroupRows = ['peer_baselines', 'peer_members', 'peer_items'].map((t) => db.prepare(`DELETE FROM ${t} WHERE peer_group = ?`));
-    this.deleteItem = db.prepare('DELETE FROM peer_items WHERE peer_group = ? AND item = ?');
-    this.setClean = db.prepare("UPDATE meta SET value = ? WHERE key = 'baselines_clean'");
-    this.upsertItem = db.prepare(
-      'INSERT INTO peer_items (peer_group, item, users, adopters) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET users = excluded.users, adopters = excluded.adopters',
-    );
-    this.groups = loadPeerGroups(db, db.prepare("SELECT value FROM meta WHERE key = 'baselines_clean'").pluck().get() === '1');
+    this.rows = new BaselineRows(db);
+    this.groups = loadPeerGroups(db, this.rows.clean);
     for (const g of this.groups.values()) this.memberCount += g.members.size;
-    this.setClean.run('0');
+    this.rows.clean = false;
   }
 
   /** Everything is written (a final checkpoint at shutdown): no recount needed at the next start. */
   markCleanShutdown(): void {
-    this.setClean.run('1');
+    this.rows.clean = true;
   }
 
   /** The identity's baseline: hot, else loaded from SQLite, else new (first seen at `time`). */
@@ -125,7 +100,7 @@ export class BaselineStore {
   }
 
   private load(identity: string): IdentityBaseline | undefined {
-    const body = this.selectIdentity.get(identity) as string | undefined;
+    const body = this.rows.readIdentity(identity);
     return body ? IdentityBaseline.fromJSON(identity, JSON.parse(body)) : undefined;
   }
 
@@ -233,7 +208,7 @@ export class BaselineStore {
    * fails leaves it to be dropped at a later scan. Call inside a transaction, before the checkpoint.
    */
   private dropGroup(name: string): void {
-    for (const stmt of this.deleteGroupRows) stmt.run(name);
+    this.rows.deleteGroup(name);
     this.groupsDropped.add(name);
   }
 
@@ -248,7 +223,7 @@ export class BaselineStore {
     this.hot.delete(identity);
     const g = this.groups.get(b.peerGroup);
     if (g) this.leaveGroup(g, identity, b.counters.keys());
-    this.deleteIdentity.run(identity);
+    this.rows.deleteIdentityRow(identity);
   }
 
   get hotCount(): number {
@@ -298,7 +273,7 @@ export class BaselineStore {
       const g = this.groups.get(b.peerGroup);
       if (gone.length > 0 && g?.members.has(b.identity)) g.forgotten(gone);
     }
-    this.upsertIdentity.run(b.identity, b.peerGroup, JSON.stringify(b));
+    this.rows.writeIdentity(b);
   }
 
   /** Writes every dirty baseline and peer group now (shutdown, end of a replay). Call inside a transaction. */
@@ -388,24 +363,10 @@ export class BaselineStore {
       this.written.push(b);
     }
     this.movedWritten = this.moved.length;
-    for (const g of this.groups.values()) if (g.dirty && !this.groupsDropped.has(g.name)) this.saveGroup(g);
-  }
-
-  /** Writes what changed in a group since its last checkpoint. */
-  private saveGroup(g: PeerGroupBaseline): void {
-    this.upsertGroup.run(g.name, JSON.stringify({ v: 3, outcome: g.outcome, history: g.history }));
-    for (const id of g.changedMembers) this.upsertMember.run(g.name, id, g.mature.has(id) ? 1 : 0, finiteOr0(g.members.get(id)));
-    for (const id of g.departed) this.deleteMember.run(g.name, id);
-    for (const k of g.droppedItems) this.deleteItem.run(g.name, k);
-    for (const k of g.changedItems) {
-      const { users, adopters } = g.itemRow(k);
-      this.upsertItem.run(g.name, k, users, JSON.stringify(adopters));
+    for (const g of this.groups.values()) {
+      if (!g.dirty || this.groupsDropped.has(g.name)) continue;
+      this.rows.writeGroup(g);
+      this.groupsWritten.push(g);
     }
-    this.groupsWritten.push(g);
   }
-}
-
-/** A SQLite REAL NOT NULL column takes no NaN (an action time is always finite; this keeps a commit alive). */
-function finiteOr0(t: number | undefined): number {
-  return t !== undefined && Number.isFinite(t) ? t : 0;
 }

@@ -63,22 +63,23 @@ export const scopeDrift: Detector = {
 
 /**
  * A sensitive source read in bulk: this hour's reads at least BULK_FACTOR times its busiest learned hour
- * (decayed), and at least BULK_MIN. Judged against the identity's own history only (a peak is its own
- * rhythm: a new instance has none yet). Bursts of a few times the usual rate stay under it (CONTRACT §4).
+ * (decayed), and at least BULK_MIN. The busiest hour is the identity's own; for a new member (its hours
+ * were never judged), or a source it has no peak for yet, its peer group's: the largest of its mature
+ * members' (review33 M2). Bursts of a few times the usual rate stay under it (CONTRACT §4).
  */
-const BULK_FACTOR = 10;
-const BULK_MIN = 100;
+export const BULK_FACTOR = 10;
+export const BULK_MIN = 100;
 
 function bulkRead({ action, view, readVolume, now }: DetectorInput): Finding | null {
-  if (view.phase !== 'own') return null;
   for (const counted of readVolume) {
-    const peak = view.own(peakKey(counted.source));
-    if (peak > 0 && counted.count >= Math.max(BULK_MIN, BULK_FACTOR * peak)) return bulkFinding(action, counted, peak, now);
+    const own = view.phase === 'own' ? view.own(peakKey(counted.source)) : 0;
+    const peak = own > 0 ? own : view.peerReadPeak(counted.source);
+    if (peak > 0 && counted.count >= Math.max(BULK_MIN, BULK_FACTOR * peak)) return bulkFinding(action, counted, peak, own > 0, now);
   }
   return null;
 }
 
-function bulkFinding(action: DetectorInput['action'], { source, count, since }: ReadCount, peak: number, now: number): Finding {
+function bulkFinding(action: DetectorInput['action'], { source, count, since }: ReadCount, peak: number, ownPeak: boolean, now: number): Finding {
   const usual = Math.round(peak * 10) / 10;
   const all = source === ALL_SOURCES;
   const what = all ? 'sensitive data' : `sensitive ${code(source)}`;
@@ -90,11 +91,11 @@ function bulkFinding(action: DetectorInput['action'], { source, count, since }: 
     title: all ? 'Bulk read of sensitive data, across sources' : `Bulk read of sensitive ${source}`,
     explanation:
       `${action.identity} read ${what} ${count.toLocaleString('en-US')} times since ${new Date(since).toISOString().slice(11, 16)} UTC (${span(now - since)})${all ? ', all its sensitive sources together' : ''}. ` +
-      `Its busiest hour of such reads was ${usual} (decayed); ${BULK_FACTOR} times that, and at least ${BULK_MIN}, is a bulk read. ` +
+      `${ownPeak ? 'Its' : `Its peer group's (its mature members')`} busiest hour of such reads was ${usual} (decayed); ${BULK_FACTOR} times that, and at least ${BULK_MIN}, is a bulk read. ` +
       `If this is a known job (a nightly export), allowing ${code(`bulk ${source}`)} makes this hour's reads its usual peak.`,
     traceIds: [action.traceId],
     spanIds: [action.spanId],
-    details: { rule: 'bulk_read', source, count, since: new Date(since).toISOString(), usualPeak: usual, allow: [{ dimension: 'bulk', item: source }] },
+    details: { rule: 'bulk_read', source, count, since: new Date(since).toISOString(), usualPeak: usual, peakOf: ownPeak ? 'identity' : 'peerGroup', allow: [{ dimension: 'bulk', item: source }] },
     tags: ['OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L2'],
   };
 }

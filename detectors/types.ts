@@ -37,6 +37,11 @@ export interface BaselineView {
    * or more, not learned by a newcomer where nobody judged it.
    */
   maturePeers(key: string): number;
+  /**
+   * The peer group's busiest hour of sensitive reads of a source: the largest peak its mature members
+   * learned, decayed (0: none). A new member's own hours were never judged against a peak.
+   */
+  peerReadPeak(source: string): number;
   /** Members of the peer group (this identity included). */
   readonly peerGroupSize: number;
   /** Decayed learned actions, and failures + retries among them. */

@@ -164,7 +164,7 @@ export class DetectionEngine implements Stage {
     // A delegated egress is the owner's flow; with the actor's own sensitive reads it is the actor's too (an
     // MCP server sending its own secret out in a caller's request, review20 F20): judged, learned as its.
     const actorReads = delegated && isEgress(a) ? own.reads.before(a.time, task) : NO_READS;
-    const readVolume = a.sensitive && !isWrite(a.access) ? this.learning.readCount(a, b, own.readVolume(), step) : NO_COUNTS;
+    const readVolume = a.sensitive && !isWrite(a.access) ? this.learning.readCount(a, b, own.readVolume(), step, phase === 'own') : NO_COUNTS;
 
     const findings = phase || delegated
       ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume)

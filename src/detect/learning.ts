@@ -10,6 +10,7 @@ import type { BaselineSettings, IdentityBaseline } from '../../baselines/identit
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import { crossFlowKey, failuresKey, flowKey, key, peakKey, raisedBulkKey, transitionKey } from '../../baselines/keys.js';
 import type { ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
+import { BULK_FACTOR, BULK_MIN } from '../../detectors/scope-drift.js';
 import { accessKeys } from '../../detectors/unexpected-write.js';
 import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { ReadCount, ReadVolume } from './read-volume.js';
@@ -69,11 +70,27 @@ export class BaselineLearning {
    * its target, is the source), learning an hour it settles as that source's peak, or, if the hour raised
    * a bulk read, as its largest raised hour (whole: it is what an operator's allow makes usual).
    */
-  readCount(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext): readonly ReadCount[] {
+  readCount(a: Action, b: IdentityBaseline, volume: ReadVolume, step: StepContext, mature: boolean): readonly ReadCount[] {
     const isCall = step.within !== null;
-    const settle = (source: string, n: number, raised: boolean) =>
-      raised ? b.learnPeak(raisedBulkKey(source), n, a.time, this.settings, Infinity) : b.learnPeak(peakKey(source), n, a.time, this.settings);
+    const settle = (source: string, n: number, raised: boolean) => {
+      if (raised) return b.learnPeak(raisedBulkKey(source), n, a.time, this.settings, Infinity);
+      this.learnPeak(b, source, n, a.time, mature);
+    };
     return volume.count(step.within ?? a.target, isCall ? madeInSpan(a) : a.spanId, isCall, a.time, settle);
+  }
+
+  /**
+   * A settled hour of `n` reads of `source` becomes part of its peak. A mature identity's peak is its
+   * group's too (the largest of them). A newcomer's first peak is at most twice its group's, or 10: its
+   * hours were judged against the group's peak, and 10 times it would have passed (review33 M2).
+   */
+  private learnPeak(b: IdentityBaseline, source: string, n: number, time: number, mature: boolean): void {
+    const k = peakKey(source);
+    const group = this.baselines.group(b.peerGroup);
+    const { halfLifeMs } = this.settings;
+    const first = !mature && !b.counters.has(k);
+    b.learnPeak(k, first ? Math.min(n, Math.max(BULK_MIN / BULK_FACTOR, 2 * group.readPeaks.value(source, time, halfLifeMs))) : n, time, this.settings);
+    if (mature) group.learnReadPeak(source, b.count(k, time, this.settings), time, halfLifeMs);
   }
 
   /**

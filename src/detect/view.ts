@@ -61,6 +61,10 @@ class View implements BaselineView {
     return { actions: valueAt(o.actions, this.now, this.s.halfLifeMs), bad: valueAt(o.bad, this.now, this.s.halfLifeMs) };
   }
 
+  peerReadPeak(source: string): number {
+    return this.g.readPeaks.value(source, this.now, this.s.halfLifeMs);
+  }
+
   adopters(k: string, from: number, to: number): number {
     return this.g.rolloutAdopters(k, from, to, this.b.identity, this.phase === 'own');
   }

@@ -21,21 +21,21 @@ beforeEach(() => {
 });
 afterEach(() => h.close());
 
-const lookup = (time: number) => act({ identity: AGENT, time, target: 'crm.lookup', sensitive: true });
-const search = (time: number) => act({ identity: AGENT, time, target: 'kb.search' });
+const lookup = (time: number, identity = AGENT) => act({ identity, time, target: 'crm.lookup', sensitive: true });
+const search = (time: number, identity = AGENT) => act({ identity, time, target: 'kb.search' });
 const bulk = () => h.alerts.filter((a) => a.detector === 'scope_drift' && a.evidence.rule === 'bulk_read');
 
 /** The calls a lookup makes to the CRM's API. */
 const calls = (step: Action, n: number) =>
-  Array.from({ length: n }, (_, c) => act({ identity: AGENT, time: step.time + 10 + c, traceId: step.traceId, parentSpanId: step.spanId, kind: 'http', target: 'crm.internal/customers/{id}', host: 'crm.internal', zone: 'internal', sensitive: true }));
+  Array.from({ length: n }, (_, c) => act({ identity: step.identity, time: step.time + 10 + c, traceId: step.traceId, parentSpanId: step.spanId, kind: 'http', target: 'crm.internal/customers/{id}', host: 'crm.internal', zone: 'internal', sensitive: true }));
 
 /** `n` customer-record lookups spread over the hour from `start` (with a search before each), each making `callsEach` calls. */
-function hourOf(start: number, n: number, callsEach = 0): void {
+function hourOf(start: number, n: number, callsEach = 0, identity = AGENT): void {
   const batch: Action[] = [];
   for (let i = 0; i < n; i++) {
     const t = start + Math.floor((i * HOUR) / n);
-    const step = lookup(t + 1000);
-    batch.push(search(t), step, ...calls(step, callsEach));
+    const step = lookup(t + 1000, identity);
+    batch.push(search(t, identity), step, ...calls(step, callsEach));
   }
   h.feed(batch);
 }
@@ -214,5 +214,46 @@ describe('an operator allowing a bulk read', () => {
     expect(shown().sensitiveReadPeaks['crm.lookup']).toBeLessThan(13);
     hourOf(t, 3000);
     expect(bulk()).toHaveLength(1);
+  });
+});
+
+// Review33 M2: a newcomer was not judged (no peak of its own), and its first hour, however large, became its peak.
+describe('a new member of the group', () => {
+  const NEWCOMER = 'spiffe://acme/support-5';
+  const newcomers = () => bulk().filter((a) => a.identity === NEWCOMER);
+  /** Three mature members as learn() makes them, then the newcomer's first action in the next hour. */
+  function groupThenNewcomer(): number {
+    const members = [AGENT, 'spiffe://acme/support-2', 'spiffe://acme/support-3'];
+    let t = T0;
+    for (; t < T0 + 72 * HOUR; t += HOUR) for (const m of members) hourOf(t, new Date(t).getUTCHours() >= 8 && new Date(t).getUTCHours() < 18 ? 12 : 4, 1, m);
+    expect(h.alerts).toEqual([]);
+    return t;
+  }
+
+  it('is judged against its group\'s busiest hour from its first action', () => {
+    const t = groupThenNewcomer();
+    hourOf(t, 500, 0, NEWCOMER);
+    expect(newcomers().map((a) => [a.evidence.subject, a.evidence.peakOf])).toEqual([['bulk:crm.lookup', 'peerGroup']]);
+    expect(newcomers()[0].evidence.count as number).toBeLessThanOrEqual(120);
+    expect(newcomers()[0].explanation).toContain(`Its peer group's (its mature members') busiest hour of such reads was 1`);
+  });
+
+  it('keeps the group\'s busiest hours across a restart', () => {
+    const t = groupThenNewcomer();
+    h.commit(true);
+    const restarted = h.restart();
+    expect(restarted.baselines.group('agents').readPeaks.value('crm.lookup', t, 14 * 24 * HOUR)).toBeCloseTo(12, 0);
+  });
+
+  it('learns a first hour under that bar at most twice the group\'s peak, so once mature it is judged by what it did', () => {
+    let t = groupThenNewcomer();
+    hourOf(t, 90, 0, NEWCOMER); // under 10 times the group's 12: not raised
+    t += HOUR;
+    for (const end = t + 48 * HOUR; t < end; t += HOUR) hourOf(t, 4, 1, NEWCOMER);
+    expect(newcomers()).toEqual([]);
+    expect((h.operator.describe(NEWCOMER) as { phase: string; sensitiveReadPeaks: Record<string, number> }).sensitiveReadPeaks['crm.lookup']).toBeLessThanOrEqual(24);
+    hourOf(t, 1000, 0, NEWCOMER);
+    expect(newcomers().map((a) => a.evidence.peakOf)).toEqual(['identity']);
+    expect(newcomers()[0].evidence.count as number).toBeLessThanOrEqual(240);
   });
 });

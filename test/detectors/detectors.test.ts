@@ -26,6 +26,7 @@ function view(own: Record<string, number>, over: Partial<BaselineView> = {}): Ba
     own: (k) => own[k] ?? 0,
     peers: () => 0,
     maturePeers: () => 0,
+    peerReadPeak: () => 0,
     peerGroupSize: 10,
     rolloutPopulation: 10,
     failuresBySubject: true,
