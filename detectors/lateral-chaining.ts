@@ -13,7 +13,7 @@ import type { Severity } from '../src/config/schema.js';
 import { crossFlowKey, flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { code, countedNote, span, surpriseScore, times } from './severity.js';
 import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
-import { subjectDimension } from './scope-drift.js';
+import { holdForRollout, rolloutUnderWay, subjectDimension } from './scope-drift.js';
 import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
 
 /**
@@ -104,9 +104,15 @@ function establishedAmongPeers({ view, now, config }: DetectorInput, fromKey: st
 
 /** The identity's uses of what a step (`tool:kb.search`) calls, as scope_drift counts them. */
 function usesOfStep(view: BaselineView, name: string): number {
+  const k = stepKey(name);
+  return k === null ? 0 : view.own(k);
+}
+
+/** The baseline key of what a step calls (`tool:kb.search` -> the tool's), null for a model call (no scope item). */
+function stepKey(name: string): string | null {
   const at = name.indexOf(':');
   const kind = name.slice(0, at) as ActionKind;
-  return kind === 'model' ? 0 : view.own(key(subjectDimension(kind), name.slice(at + 1)));
+  return kind === 'model' ? null : key(subjectDimension(kind), name.slice(at + 1));
 }
 
 function unlearnedTransition(input: DetectorInput): Finding | null {
@@ -134,6 +140,10 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
     .filter(Boolean)
     .join(', ');
   const delegated = inTaskOf(action.identity, step.owner);
+  // A chain into a step the identity never used is first that step's news (scope_drift's): when its peers
+  // adopt the step too, a release added it, and the chains into it are the release's (review34 F1).
+  const rolloutStep = !egress && step.owner === action.identity && usesOfStep(view, step.name) === 0 ? stepKey(step.name) : null;
+  if (rolloutStep !== null && rolloutUnderWay(input, rolloutStep)) return null;
   return {
     detector: 'lateral_chaining',
     severity,
@@ -145,8 +155,9 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
       `After ${code(prev.name)} (seen ${times(fromCount)}, ${countedNote(input.config.baselines.halfLife)}) it never did this, ${peersNote(view, k)}.`,
     traceIds: [action.traceId],
     spanIds: [prev.spanId, action.spanId],
-    details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner, allow: [{ dimension: 'transition', item }] },
+    details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner, phase: view.phase, allow: [{ dimension: 'transition', item }] },
     tags: ['OWASP-ASI02', 'OWASP-ASI07', 'MAESTRO-L7'],
+    ...(rolloutStep !== null ? holdForRollout(input, rolloutStep) : {}),
   };
 }
 

@@ -186,6 +186,17 @@ export function rolloutThreshold(rolloutShare: number, groupSize: number): numbe
   return Math.max(2, Math.ceil(rolloutShare * (groupSize - 1)));
 }
 
+/** Enough peers adopted `key` within the rollout window to make this identity's first use part of a rollout. */
+export function rolloutUnderWay({ view, now, config }: DetectorInput, key: string): boolean {
+  const settings = config.detectors.scope_drift;
+  return view.adopters(key, now - settings.rolloutWindow, now) >= rolloutThreshold(settings.rolloutShare, view.rolloutPopulation);
+}
+
+/** A finding held `rolloutGrace` for the peers to show a rollout (held.ts decides it), on `key`'s adopters. */
+export function holdForRollout({ now, config }: DetectorInput, key: string): Pick<Finding, 'holdUntil' | 'rolloutKey'> {
+  return { holdUntil: now + config.detectors.scope_drift.rolloutGrace, rolloutKey: key };
+}
+
 /**
  * A new external destination is learned as a rollout too, but raised all the same, at low: the same
  * prompt injection reaching several instances at once looks just like a rollout, and each instance it
@@ -202,11 +213,13 @@ export function subjectSignificance(subject: string): number {
 }
 
 /**
- * A scope_drift finding without the items an operator has allowed since (review21 H2): the same finding
+ * A held finding without the items an operator has allowed since (review21 H2): the same scope_drift finding
  * when none of its items was allowed, null when all were, else a finding about what is left, its subject
  * (and the rollout it waits for) the most significant item left.
  */
 export function withoutAllowed(f: Finding, allowedKeys: ReadonlySet<string>): Finding | null {
+  // Another detector's held finding (a write, a chain) names one item: allowed, it is over.
+  if (f.detector !== 'scope_drift') return ((f.details.allow ?? []) as DimensionItem[]).some((i) => allowedKeys.has(keyedItem(i.dimension, i.item).key)) ? null : f;
   const items = (f.details.newItems ?? []) as DimensionItem[];
   const left = items.filter((i) => !allowedKeys.has(keyedItem(i.dimension, i.item).key));
   if (left.length === items.length) return f;

@@ -3,12 +3,18 @@
  * only reads (or where it has no history), or writes at all when its baseline is read-only.
  * Findings fold on the tool or target with the class (`crm.rec|delete`), as an operator allows it: folded
  * on the target alone, the writes after a delete counted as deletes (review27 M9).
+ *
+ * A release that gives a whole peer group a new tool that writes (or renames one) is a rollout, as for
+ * scope_drift (review34 F1): a plain `write`, outside sensitive zones and targets, by an identity that
+ * writes elsewhere, is held `rolloutGrace` and dropped (and learned) when enough peers adopt it. Deletes,
+ * executes and sensitive writes are never a rollout.
  */
 import type { Severity } from '../src/config/schema.js';
 import { accessItem, accessKey } from '../baselines/keys.js';
 import { WRITE_CLASSES } from '../src/actions/types.js';
 import { code, countedNote, raise, span, surpriseScore, times } from './severity.js';
 import { knownToPeers, peersHaveLearned } from './peers.js';
+import { holdForRollout, rolloutUnderWay } from './scope-drift.js';
 import type { Detector, DetectorInput, Finding } from './types.js';
 
 const BASE: Record<string, Severity> = { write: 'medium', delete: 'high', execute: 'high' };
@@ -24,7 +30,8 @@ export function accessKeys(action: DetectorInput['action']): readonly string[] {
 
 export const unexpectedWrite: Detector = {
   id: 'unexpected_write',
-  evaluate({ action, scope, now, view, config }: DetectorInput): Finding | null {
+  evaluate(input: DetectorInput): Finding | null {
+    const { action, scope, now, view, config } = input;
     const access = action.access;
     if (!access || access === 'read' || action.kind === 'model') return null;
     const subject = action.target;
@@ -53,10 +60,16 @@ export const unexpectedWrite: Detector = {
     else if (uses > 0) why = `It used ${code(subject)} ${times(uses)} ${history} (${countedNote(config.baselines.halfLife)}), with no read or ${access} on record (its spans named no access class)`;
     else why = `It has no history with ${code(subject)}`;
 
+    const sensitive = action.sensitive || (action.zone !== null && config.sensitive.zones.includes(action.zone));
+    const holdable = access === 'write' && everWrote && !sensitive;
+    if (holdable && rolloutUnderWay(input, classKey)) return null; // learned, as its peers' first writes will be
+
     let severity = BASE[access];
     if (!everWrote) severity = raise(severity);
     if (action.zone && config.sensitive.zones.includes(action.zone)) severity = raise(severity);
-    if (peersKnow && everWrote) severity = 'low';
+    // Peers that do it make a plain write usual; a delete, an execute or a sensitive write only a step less
+    // so (review34 E3: two peers that purge customers as their job made a third one's mass delete two lows).
+    if (peersKnow && everWrote) severity = holdable ? 'low' : lower(severity);
     const peerNote = peersDoing > 0 ? ` ${peersHaveLearned(view, classKey)} this ${access}.` : '';
     return {
       detector: 'unexpected_write',
@@ -83,6 +96,12 @@ export const unexpectedWrite: Detector = {
         allow: [{ dimension: 'access', item }],
       },
       tags: ['OWASP-ASI02', 'OWASP-ASI03', 'OWASP-NHI5', 'MAESTRO-L3'],
+      ...(holdable && severity !== 'low' ? holdForRollout(input, classKey) : {}),
     };
   },
 };
+
+/** One step less severe, never below medium. */
+function lower(s: Severity): Severity {
+  return s === 'critical' ? 'high' : 'medium';
+}

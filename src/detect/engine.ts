@@ -14,6 +14,7 @@ import { DETECTORS } from '../../detectors/index.js';
 import { flowWhileLearning, isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
+import { accessKeys } from '../../detectors/unexpected-write.js';
 import type { BaselineView, DetectorInput, Finding, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { isWrite, madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
@@ -22,7 +23,7 @@ import type { Config } from '../config/schema.js';
 import type { Stage } from '../stage.js';
 import type { Db } from '../store/database.js';
 import { CheckpointSchedule } from './checkpoints.js';
-import { decideHeld } from './held.js';
+import { decideHeld, rolloutKeys } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { BaselineLearning } from './learning.js';
 import { TraceSteps } from './steps.js';
@@ -182,6 +183,9 @@ export class DetectionEngine implements Stage {
     } else {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
+      // A first write on a subject is rollout evidence too (unexpected_write holds one for a rollout).
+      const [subjectClass] = accessKeys(a);
+      if (subjectClass !== undefined && isWrite(a.access)) group.attempted(a.identity, subjectClass, a.time);
       retry.unlearned(a.time, bad, subject, stormRaised);
       if (stormRaised) this.learning.takeBackStorm(b, group, retry, a.time, storm.f.details.judged === 'subject' ? subject : null);
     }
@@ -311,7 +315,7 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * Ends held scope_drift findings, each in a transaction of its own (AlertManager.release), as
+   * Ends held findings, each in a transaction of its own (AlertManager.release), as
    * `decideHeld` says. What a rollout teaches is learned only once the release is stored, so a release
    * the store refused is decided again, the same way, at the next commit.
    */
@@ -321,7 +325,7 @@ export class DetectionEngine implements Stage {
       // The group it is in now: it may have moved since the finding was held.
       const decision = decideHeld(h, this.baselines.group(b.peerGroup), this.config.detectors.scope_drift);
       this.alerts.release(h, decision.raise);
-      if (decision.learn) this.learning.key(b, h.finding.rolloutKey!, h.lastEventTime);
+      if (decision.learn) for (const k of rolloutKeys(h.finding)) this.learning.key(b, k, h.lastEventTime);
     }
   }
 

@@ -1,8 +1,11 @@
 /**
- * What becomes of a held scope_drift finding when its hold (`rolloutGrace`) ends: the item it found new
- * is judged again against what the identity's peer group did meanwhile.
+ * What becomes of a held finding (scope_drift's new item, unexpected_write's new write, lateral_chaining's
+ * chain into a new step) when its hold (`rolloutGrace`) ends: its rollout key is judged again against what
+ * the identity's peer group did meanwhile.
  */
+import { key, type DimensionItem } from '../../baselines/keys.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
+import type { Finding } from '../../detectors/types.js';
 import { raisedDespiteRollout, rolloutThreshold } from '../../detectors/scope-drift.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
 import type { Config } from '../config/schema.js';
@@ -32,9 +35,20 @@ export function decideHeld(h: HeldFinding, group: PeerGroupBaseline, sd: Config[
   const low: HeldFinding = { ...h, finding: { ...h.finding, severity: 'low', surprise: Math.min(h.finding.surprise, LOW_SURPRISE), explanation: h.finding.explanation + note } };
   if (adopters >= rolloutThreshold(sd.rolloutShare, group.rolloutPopulation(established))) {
     const dimension = h.finding.subject.slice(0, h.finding.subject.indexOf(':'));
-    return { raise: raisedDespiteRollout(dimension, h.action.zone) ? low : null, learn: true };
+    return { raise: h.finding.detector === 'scope_drift' && raisedDespiteRollout(dimension, h.action.zone) ? low : null, learn: true };
   }
   // Peers started using it too, just not enough of them yet: more likely a change being rolled out than
   // one identity drifting. Still worth a look, at the lowest severity.
   return { raise: adopters > 0 ? low : h, learn: false };
+}
+
+/**
+ * What a finding dropped as part of a rollout teaches: its rollout key, and what an operator's allow of
+ * it would (every new item of a scope_drift finding, the chain or write it names). Its rollout key alone
+ * left a new tool unlearned when the step's host led the finding, so it was raised once the rollout
+ * window passed (review34 F2).
+ */
+export function rolloutKeys(f: Finding): string[] {
+  const { newItems = [], allow = [] } = f.details as { newItems?: DimensionItem[]; allow?: DimensionItem[] };
+  return [...new Set([f.rolloutKey!, ...[...newItems, ...allow].map((i) => key(i.dimension, i.item))])];
 }

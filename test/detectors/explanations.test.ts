@@ -46,6 +46,7 @@ it('names a tool\'s uses without access classes as history, not "no history"', (
   let t = T0;
   for (; t < T0 + 48 * HOUR; t += 5 * MIN) h.feed([act({ identity: ID, time: t, target: 'crm.record', access: null }), act({ identity: ID, time: t + 1000, target: 'notes.add', access: 'write' })]);
   h.feed([act({ identity: ID, time: t, target: 'crm.record', access: 'write' })]);
+  h.engine.finish(); // a plain write is held for a rollout first
   const [w] = h.alerts.filter((a) => a.detector === 'unexpected_write');
   expect(w.explanation).toMatch(/It used `crm.record` \d{3} times over 2 days \(counting recent uses more.*\), with no read or write on record/);
   expect(w.explanation).not.toContain('no history');
@@ -57,6 +58,7 @@ it('says a read long ago was a faded read, not none', () => {
   h.feed([act({ identity: ID, time: t, target: 'crm.old', access: 'read' })]);
   for (t += HOUR; t < T0 + 45 * 24 * HOUR; t += HOUR) h.feed([act({ identity: ID, time: t, target: 'notes.add', access: 'write' })]);
   h.feed([act({ identity: ID, time: t, target: 'crm.old', access: 'write' })]);
+  h.engine.finish(); // a plain write is held for a rollout first
   const [w] = h.alerts.filter((a) => a.detector === 'unexpected_write');
   expect(w.explanation).toMatch(/It read `crm.old` 0\.1 times over 45 days \(counting recent uses more/);
 });
@@ -85,6 +87,7 @@ it('judges a new instance read-only only when its peers are', () => {
   const t = T0 + 30 * HOUR;
   h.feed([act({ identity: newcomer, time: t }), act({ identity: newcomer, time: t + 1000 })]);
   h.feed([act({ identity: newcomer, time: t + 2000, target: 'crm.notes', access: 'write' })]);
+  h.engine.finish(); // a plain write is held for a rollout first
   const [w] = h.alerts.filter((a) => a.detector === 'unexpected_write' && a.identity === newcomer);
   expect(w).toMatchObject({ severity: 'medium', evidence: { readOnlyBaseline: false } });
   expect(w.explanation).not.toContain('read-only');
