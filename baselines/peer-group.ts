@@ -39,6 +39,11 @@ interface PeerItem {
    * binary search instead of scanning up to MAX_ADOPTERS adopters at every new item judged.
    */
   times: number[];
+  /**
+   * The latest time an adopter tried it again (not persisted): an item nobody learned (it raises each
+   * time, a weekly job) stays while it is tried, so its first use is still known (review34 L1).
+   */
+  lastTried: number;
 }
 
 export class PeerGroupBaseline {
@@ -127,7 +132,7 @@ export class PeerGroupBaseline {
   dropUnusedItems(cutoff: number): void {
     for (const [k, it] of this.items) {
       const newest = it.times.length > 0 ? it.times[it.times.length - 1] : Number.NEGATIVE_INFINITY;
-      if (it.users > 0 || newest >= cutoff) continue;
+      if (it.users > 0 || newest >= cutoff || it.lastTried >= cutoff) continue;
       this.items.delete(k);
       this.changedItems.delete(k);
       this.droppedItems.add(k);
@@ -171,7 +176,7 @@ export class PeerGroupBaseline {
   private item(k: string): PeerItem {
     let it = this.items.get(k);
     if (!it) {
-      this.items.set(k, (it = { users: 0, adopters: new Map(), times: [] }));
+      this.items.set(k, (it = { users: 0, adopters: new Map(), times: [], lastTried: Number.NEGATIVE_INFINITY }));
       this.droppedItems.delete(k);
     }
     return it;
@@ -187,7 +192,10 @@ export class PeerGroupBaseline {
 
   /** An identity used `k` for the first time (whether or not it was learned): rollout evidence. */
   attempted(identity: string, k: string, time: number, it = this.item(k)): void {
-    if (it.adopters.has(identity)) return;
+    if (it.adopters.has(identity)) {
+      if (time > it.lastTried) it.lastTried = time;
+      return;
+    }
     if (it.adopters.size >= MAX_ADOPTERS) {
       const [oldest, t] = it.adopters.entries().next().value!;
       it.adopters.delete(oldest);
@@ -278,7 +286,7 @@ export class PeerGroupBaseline {
 
   /** Restores an item read back from the store. */
   restoreItem(k: string, users: number, adopters: Array<[string, number]>): void {
-    const it: PeerItem = { users, adopters: new Map(adopters), times: [] };
+    const it: PeerItem = { users, adopters: new Map(adopters), times: [], lastTried: Number.NEGATIVE_INFINITY };
     for (const t of it.adopters.values()) insertTime(it.times, t);
     this.items.set(k, it);
   }

@@ -11,7 +11,6 @@
 import type { Severity } from '../src/config/schema.js';
 import { keyedItem, peakKey, type Dimension, type DimensionItem } from '../baselines/keys.js';
 import type { ActionKind } from '../src/actions/types.js';
-import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import { ALL_SOURCES, type ReadCount } from '../src/detect/read-volume.js';
 import { code, countedNote, others, span, surpriseScore, times } from './severity.js';
 import { knownToPeers, peersHaveLearned, peersSentence } from './peers.js';
@@ -120,7 +119,7 @@ function newItems({ action, scope, now, view, config }: DetectorInput): Finding 
   // however many peers start at once (the same injected prompt reaching each instance looks just the same).
   const adopters = view.adopters(subjectKey, now - settings.rolloutWindow, now);
   const rollout = HOLDABLE.has(subject.dim) && !action.sensitive && adopters >= rolloutThreshold(settings.rolloutShare, view.rolloutPopulation);
-  if (rollout && !raisedDespiteRollout(subject.dim, action.zone)) return null;
+  if (rollout && !raisedDespiteRollout(subject.dim)) return null;
 
   const sensitiveZone = subject.dim === 'zone' && config.sensitive.zones.includes(subject.item);
   let severity: Severity = sensitiveZone ? 'critical' : BASE_SEVERITY[subject.dim];
@@ -198,12 +197,12 @@ export function holdForRollout({ now, config }: DetectorInput, key: string): Pic
 }
 
 /**
- * A new external destination is learned as a rollout too, but raised all the same, at low: the same
- * prompt injection reaching several instances at once looks just like a rollout, and each instance it
- * reached should be on record.
+ * A new host is learned as a rollout too, but raised all the same, at low: the same prompt injection
+ * reaching several instances at once looks just like a rollout, and each instance it reached should be on
+ * record, whether the host is external or an internal admin API (review34 E5).
  */
-export function raisedDespiteRollout(dimension: string, zone: string | null): boolean {
-  return dimension === 'host' && zone === EXTERNAL_ZONE;
+export function raisedDespiteRollout(dimension: string): boolean {
+  return dimension === 'host';
 }
 
 /** How significant a scope_drift subject (`dimension:item`) is: lower is more (ORDER). */

@@ -35,7 +35,7 @@ export function decideHeld(h: HeldFinding, group: PeerGroupBaseline, sd: Config[
   const low: HeldFinding = { ...h, finding: { ...h.finding, severity: 'low', surprise: Math.min(h.finding.surprise, LOW_SURPRISE), explanation: h.finding.explanation + note } };
   if (adopters >= rolloutThreshold(sd.rolloutShare, group.rolloutPopulation(established))) {
     const dimension = h.finding.subject.slice(0, h.finding.subject.indexOf(':'));
-    return { raise: h.finding.detector === 'scope_drift' && raisedDespiteRollout(dimension, h.action.zone) ? low : null, learn: true };
+    return { raise: h.finding.detector === 'scope_drift' && raisedDespiteRollout(dimension) ? low : null, learn: true };
   }
   // Peers started using it too, just not enough of them yet: more likely a change being rolled out than
   // one identity drifting. Still worth a look, at the lowest severity.

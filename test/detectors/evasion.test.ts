@@ -243,6 +243,19 @@ it('a new external host adopted by several instances at once is learned as a rol
   expect(drift[1].explanation).toMatch(/2 other identities of its peer group started using it within the hold/);
 });
 
+// Review34 E5: a poisoned article made three instances call an internal admin API: silently learned.
+it('a new internal host adopted by several instances at once is on record too, at low', () => {
+  const t = learnFleet();
+  feed(['a1', 'a2', 'a3'].map((id, i) => act({ identity: id, time: t + i * 5 * MIN, kind: 'http', target: 'admin.internal/api/users/export', host: 'admin.internal', zone: null })));
+  h.engine.finish();
+  const drift = h.alerts.filter((a) => a.detector === 'scope_drift');
+  expect(drift.map((a) => [a.identity, a.severity, a.evidence.subject]).sort()).toEqual([
+    ['a1', 'low', 'host:admin.internal'],
+    ['a2', 'low', 'host:admin.internal'],
+    ['a3', 'low', 'host:admin.internal'],
+  ]);
+});
+
 // Regression (review19 F14): an instance that used the new host again during its hold, once the rollout was
 // under way, learned it from that use; at the end of the hold "it knows the item now" read as an operator's
 // allow, and its held alert was dropped. Only the first instance an injection reached then had none.

@@ -114,3 +114,19 @@ it('scores every more severe alert above every less severe one, and the more sur
   expect(score(finding('medium', 0.979))).toBeGreaterThan(score(finding('medium', 0.875)));
   expect(score(finding('critical', 2))).toBeLessThanOrEqual(1);
 });
+
+// Review34 L1: an item raised every week (so never learned) was "for the first time" again in week 3: the
+// group forgot its first try a week after it, as of an item nobody uses.
+it('says when a weekly item that keeps raising was first used, in its third week too', () => {
+  const DAY = 24 * HOUR;
+  // Two weeks of an hourly task make it mature; the weekly report runs on days 15, 22 and 29.
+  for (let t = T0; t < T0 + 30 * DAY; t += HOUR) {
+    h.feed([act({ identity: ID, time: t })]);
+    if (t >= T0 + 15 * DAY && (t - T0) % (7 * DAY) === DAY) h.feed([act({ identity: ID, time: t + 1000, target: 'reports.weekly' })]);
+  }
+  h.engine.finish();
+  const drift = h.alerts.filter((a) => a.detector === 'scope_drift').map((a) => a.explanation);
+  expect(drift).toHaveLength(3);
+  expect(drift[0]).toContain('for the first time');
+  expect(drift[2]).toContain('it first used `reports.weekly` 14 days ago');
+});
