@@ -113,6 +113,11 @@ export class BaselineStore {
     return this.memberCount;
   }
 
+  /** The peer group `name` if it exists (unlike `group`, which makes one). */
+  knownGroup(name: string): PeerGroupBaseline | undefined {
+    return this.groups.get(name);
+  }
+
   /** Peer groups in memory. */
   get groupCount(): number {
     return this.groups.size;

@@ -1,5 +1,6 @@
 /**
- * `vigil baseline show IDENTITY`, `vigil baseline allow IDENTITY DIMENSION ITEM` and
+ * `vigil baseline show IDENTITY`, `vigil baseline allow IDENTITY DIMENSION ITEM` (or `--peer-group GROUP
+ * DIMENSION ITEM`: every current member) and
  * `vigil baseline reset IDENTITY`, through the running daemon's API (cli-api.ts): the daemon holds
  * baselines in memory, and would overwrite at its next checkpoint what was written behind its back.
  */
@@ -10,16 +11,21 @@ import { UserError } from './errors.js';
 
 export async function baselineCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' }, 'peer-group': { type: 'string' } }, allowPositionals: true, strict: true });
   const call = daemonApi(load(values.config));
   const encoded = (id: string) => `/v1/identities/${encodeURIComponent(id)}`;
   if (sub === 'show' && positionals.length === 1) return call('GET', encoded(positionals[0]));
-  if (sub === 'allow' && positionals.length === 3) {
+  const peerGroup = values['peer-group'];
+  if (sub === 'allow' && peerGroup !== undefined && positionals.length === 2) {
+    const [dimension, item] = positionals;
+    return call('POST', `/v1/peer-groups/${encodeURIComponent(peerGroup)}/allow`, { dimension, item });
+  }
+  if (sub === 'allow' && peerGroup === undefined && positionals.length === 3) {
     const [identity, dimension, item] = positionals;
     return call('POST', `${encoded(identity)}/allow`, { dimension, item });
   }
   if (sub === 'reset' && positionals.length === 1) return call('POST', `${encoded(positionals[0])}/reset`);
   throw new UserError(
-    'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access SUBJECT|CLASS, transition KIND:TARGET -> KIND:TARGET, flow SOURCE => HOST, bulk SOURCE) | vigil baseline reset IDENTITY',
+    'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM | vigil baseline allow --peer-group GROUP DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access SUBJECT|CLASS, transition KIND:TARGET -> KIND:TARGET, flow SOURCE => HOST, bulk SOURCE) | vigil baseline reset IDENTITY',
   );
 }

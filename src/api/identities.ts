@@ -89,6 +89,19 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
     sendJson(res, 200, { identity, allowed: items, unseen, warning });
   });
 
+  // Every current member of a peer group at once: a change the whole fleet makes that is never a rollout.
+  api.routePattern('POST', /^\/v1\/peer-groups\/[^/]+\/allow$/, async (req, res, url) => {
+    const peerGroup = pathSegment(url, 3, 'peer group');
+    const items = parseAllow(await readJson(req));
+    const done = operator.allowGroup(peerGroup, items);
+    if (done === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown peer group ${peerGroup}`);
+    logger.info({ peerGroup, members: done.members, items, by: clientAddress(req) }, 'operator allowed baseline items for a peer group');
+    if (done.unseen.length === 0) return sendJson(res, 200, { peerGroup, members: done.members, allowed: items });
+    const warning = done.unseen.map((i) => `${i.dimension} ${i.item}: never used by ${peerGroup}'s members, nor named by their alerts; check the spelling`).join('; ');
+    logger.warn({ peerGroup, unseen: done.unseen, by: clientAddress(req) }, 'operator allowed items never seen');
+    sendJson(res, 200, { peerGroup, members: done.members, allowed: items, unseen: done.unseen, warning });
+  });
+
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     if (!operator.reset(identity)) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);

@@ -36,9 +36,40 @@ export class BaselineOperator {
    * peak (a nightly export: review33 M3). Returns false when the identity is unknown.
    */
   allow(identity: string, items: readonly DimensionItem[]): boolean {
-    const { baselines, settings } = this.engine;
     const b = this.engine.baselines.known(identity);
     if (!b) return false;
+    this.allowInto(b, items);
+    this.engine.baselines.checkpointNow();
+    return true;
+  }
+
+  /**
+   * An operator's allow for every current member of a peer group, written at once: for a change the whole
+   * fleet makes that is never a rollout (a failover of a sensitive database, a new Vault path: review34
+   * F3), which each member would otherwise raise until allowed one by one. Returns the members it
+   * reached and the items none of them has seen (as `unseen`), or null when there is no such group.
+   */
+  allowGroup(peerGroup: string, items: readonly DimensionItem[]): { members: number; unseen: DimensionItem[] } | null {
+    const group = this.engine.baselines.knownGroup(peerGroup);
+    if (!group) return null;
+    const members = [...group.members.keys()];
+    // Asked of every member before any is allowed: an allowed member makes the item its group's.
+    let unseen = [...items];
+    for (const identity of members) {
+      const notSeen = new Set(this.unseen(identity, items)?.map((i) => key(i.dimension, i.item)));
+      unseen = unseen.filter((i) => notSeen.has(key(i.dimension, i.item)));
+    }
+    for (const identity of members) {
+      const b = this.engine.baselines.known(identity);
+      if (b) this.allowInto(b, items);
+    }
+    this.engine.baselines.checkpointNow();
+    return { members: members.length, unseen };
+  }
+
+  private allowInto(b: IdentityBaseline, items: readonly DimensionItem[]): void {
+    const { baselines, settings } = this.engine;
+    const identity = b.identity;
     const group = baselines.group(b.peerGroup);
     for (const { item } of items.filter((i) => i.dimension === 'bulk')) this.allowBulk(b, item);
     const keys = items.filter((i) => i.dimension !== 'bulk').map((i) => key(i.dimension, i.item));
@@ -48,8 +79,6 @@ export class BaselineOperator {
     for (let n = 0; n < ALLOW_WEIGHT; n++) {
       for (const created of b.learn(keys, b.lastSeen, settings)) group.learned(identity, created, b.lastSeen);
     }
-    baselines.checkpointNow();
-    return true;
   }
 
   /**

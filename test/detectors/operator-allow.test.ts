@@ -115,3 +115,23 @@ it('an allow says which items neither the baseline, the peer group nor an alert 
     await api.close();
   }
 });
+
+// Review34 F3: a fleet-wide change to a sensitive item (a failover of a sensitive database) is never a
+// rollout: every member raised it, high, each suppression window, until allowed one by one.
+it('an allow for a peer group quiets every current member at once', () => {
+  const members = ['spiffe://acme/hr-1', 'spiffe://acme/hr-2', 'spiffe://acme/hr-3'];
+  const query = (identity: string, time: number, host: string) => act({ identity, time, kind: 'db', target: 'postgresql/hr', host, zone: 'internal', sensitive: true });
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 6 * MIN) h.feed(members.map((id, n) => query(id, t + n, 'hr-db-1.internal')));
+  expect(h.alerts).toEqual([]);
+  h.feed(members.map((id, n) => query(id, t + n, 'hr-db-2.internal')));
+  h.engine.finish();
+  expect(h.alerts.map((a) => [a.identity, a.severity, a.evidence.subject])).toEqual(members.map((id) => [id, 'high', 'host:hr-db-2.internal']));
+
+  expect(h.operator.allowGroup('no-such-group', [{ dimension: 'host', item: 'hr-db-2.internal' }])).toBeNull();
+  const done = h.operator.allowGroup('agents', [{ dimension: 'host', item: 'hr-db-2.internal' }, { dimension: 'host', item: 'hr-db-3.internal' }]);
+  expect(done).toEqual({ members: 3, unseen: [{ dimension: 'host', item: 'hr-db-3.internal' }] });
+  h.feed(members.map((id, n) => query(id, t + 2 * 60 * MIN + n, 'hr-db-2.internal')));
+  h.engine.finish();
+  expect(h.alerts).toHaveLength(3);
+});

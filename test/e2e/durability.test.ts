@@ -85,6 +85,12 @@ it('keeps alerts, baselines and folding across kill -9; an allowed item stops al
   // A bulk read is allowed at the size that raised it: with none raised there is nothing to allow (review33 M3).
   const noBulk = spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ID, 'bulk', 'reports.delete'], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
   expect([noBulk.status, noBulk.stderr]).toEqual([0, expect.stringContaining(`vigil: warning: bulk reports.delete: no hour of ${ID}'s reads of it that raised a bulk read is known`)]);
+  // A whole peer group at once (review34 F3), through POST /v1/peer-groups/{group}/allow.
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ...args], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
+  const group = cli('--peer-group', shown.peerGroup, 'tool', 'reports.delete');
+  expect([group.status, group.stderr, JSON.parse(group.stdout)]).toEqual([0, '', { peerGroup: shown.peerGroup, members: 1, allowed: [{ dimension: 'tool', item: 'reports.delete' }] }]);
+  const noGroup = cli('--peer-group', 'no-such-group', 'tool', 'reports.delete');
+  expect([noGroup.status, noGroup.stderr]).toEqual([1, expect.stringContaining('unknown peer group no-such-group')]);
   const alerts = () => query<{ n: number }>(dir, 'SELECT sum(count) AS n FROM alerts')[0].n;
   const before = alerts();
   await post(daemon, toolCall(0.1, 'reports.delete', 'DELETE', 1002));
