@@ -104,6 +104,20 @@ export const MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
 export const MESSAGING_DESTINATION_TEMPLATE = 'messaging.destination.template';
 export const MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
 export const MESSAGING_OPERATION_OLD = 'messaging.operation';
+/** Pre-1.17 name of `messaging.destination.name`; the AWS SDK instrumentation still sets it for SQS. */
+export const MESSAGING_DESTINATION_OLD = 'messaging.destination';
+
+// AWS SDK resources (the resource an RPC call acts on; names and ARNs, never object keys or items).
+export const AWS_S3_BUCKET = 'aws.s3.bucket';
+export const AWS_DYNAMODB_TABLE_NAMES = 'aws.dynamodb.table_names';
+export const AWS_SQS_QUEUE_URL = 'aws.sqs.queue.url';
+export const AWS_SNS_TOPIC_ARN = 'aws.sns.topic.arn';
+export const AWS_KINESIS_STREAM_NAME = 'aws.kinesis.stream_name';
+export const AWS_SECRETSMANAGER_SECRET_ARN = 'aws.secretsmanager.secret.arn';
+export const AWS_STEPFUNCTIONS_STATE_MACHINE_ARN = 'aws.stepfunctions.state_machine.arn';
+export const AWS_STEPFUNCTIONS_ACTIVITY_ARN = 'aws.stepfunctions.activity.arn';
+/** The function a FaaS client call invokes (the AWS SDK's Lambda `Invoke`). */
+export const FAAS_INVOKED_NAME = 'faas.invoked_name';
 
 // Outcome.
 export const ERROR_TYPE = 'error.type';
@@ -172,7 +186,9 @@ export const ATTRIBUTE_FILTER: ReadonlySet<string> = new Set<string>([
   RPC_SYSTEM_NAME, RPC_SYSTEM_OLD, RPC_METHOD, RPC_SERVICE_OLD, RPC_GRPC_STATUS_CODE, RPC_RESPONSE_STATUS_CODE,
   RPC_STATUS_CODE,
   MESSAGING_SYSTEM, MESSAGING_DESTINATION_NAME, MESSAGING_DESTINATION_TEMPLATE, MESSAGING_OPERATION_TYPE,
-  MESSAGING_OPERATION_OLD,
+  MESSAGING_OPERATION_OLD, MESSAGING_DESTINATION_OLD,
+  AWS_S3_BUCKET, AWS_DYNAMODB_TABLE_NAMES, AWS_SQS_QUEUE_URL, AWS_SNS_TOPIC_ARN, AWS_KINESIS_STREAM_NAME,
+  AWS_SECRETSMANAGER_SECRET_ARN, AWS_STEPFUNCTIONS_STATE_MACHINE_ARN, AWS_STEPFUNCTIONS_ACTIVITY_ARN, FAAS_INVOKED_NAME,
   ERROR_TYPE,
 ]);
 

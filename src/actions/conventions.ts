@@ -8,6 +8,7 @@ import type { DecodedSpan } from '../model.js';
 import { SpanKind } from '../model.js';
 import * as A from './attributes.js';
 import { httpMethodAccess, messagingAccess, stronger, verbAccess, type Catalog } from './access.js';
+import { awsTables, messagingRpcAccess, rpcAccess, rpcResource } from './rpc.js';
 import { statementAccess } from './statement.js';
 import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
 import { after, str } from './read.js';
@@ -191,7 +192,8 @@ export const CONVENTIONS: readonly Convention[] = [
     build: (s, f) => {
       const a = s.attributes;
       const system = str(a, A.DB_SYSTEM_NAME) ?? str(a, A.DB_SYSTEM_OLD) ?? 'unknown';
-      const ns = str(a, A.DB_NAMESPACE) ?? str(a, A.DB_NAME_OLD);
+      // The AWS SDK names a DynamoDB table in `db.name`, and a batch's tables only in `aws.dynamodb.table_names`.
+      const ns = str(a, A.DB_NAMESPACE) ?? str(a, A.DB_NAME_OLD) ?? awsTables(a);
       const coll = str(a, A.DB_COLLECTION_NAME) ?? str(a, A.DB_SQL_TABLE_OLD) ?? str(a, A.DB_MONGODB_COLLECTION_OLD);
       f.kind = 'db';
       f.ignore = null;
@@ -214,7 +216,8 @@ export const CONVENTIONS: readonly Convention[] = [
       str(s.attributes, A.MESSAGING_SYSTEM) !== null,
     build: (s, f) => {
       const a = s.attributes;
-      const dest = str(a, A.MESSAGING_DESTINATION_TEMPLATE) ?? str(a, A.MESSAGING_DESTINATION_NAME) ?? '';
+      const dest =
+        str(a, A.MESSAGING_DESTINATION_TEMPLATE) ?? str(a, A.MESSAGING_DESTINATION_NAME) ?? str(a, A.MESSAGING_DESTINATION_OLD) ?? '';
       f.kind = 'messaging';
       f.ignore = null;
       f.target = cap(`${str(a, A.MESSAGING_SYSTEM)}/${dest}`);
@@ -226,7 +229,7 @@ export const CONVENTIONS: readonly Convention[] = [
             ? 'write'
             : s.kind === SpanKind.CONSUMER
               ? 'read'
-              : null;
+              : messagingRpcAccess(str(a, A.RPC_METHOD)); // an AWS SDK call on a queue or topic (`PurgeQueue`)
       f.host = peerHost(s);
       f.carrier = Carrier.Any;
     },
@@ -242,9 +245,13 @@ export const CONVENTIONS: readonly Convention[] = [
       const service = str(a, A.RPC_SERVICE_OLD);
       // New conventions put `service/method` in rpc.method; old ones split it across two attributes.
       const full = method !== null && method.includes('/') ? method : `${service === null ? '' : `${service}/`}${method ?? 'unknown'}`;
+      // The resource acted on (an S3 bucket, a DynamoDB table, a queue…), so a delete in another bucket
+      // is another subject (review34 E1): `aws-api/S3/DeleteObject/acme-prod-backups`.
+      const resource = rpcResource(a);
       f.kind = 'rpc';
       f.ignore = null;
-      f.target = cap(`${system}/${full}`);
+      f.target = cap(resource === null ? `${system}/${full}` : `${system}/${full}/${resource}`);
+      f.access = method === null ? null : rpcAccess(method);
       f.host = peerHost(s);
       f.carrier = Carrier.Any;
     },

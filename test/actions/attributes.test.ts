@@ -10,7 +10,10 @@ import { config } from './fixtures.js';
 describe('attribute filter', () => {
   it('keeps the keys the conventions read (span and resource alike)', () => {
     for (const k of ['nhi.identity', 'service.name', 'gen_ai.operation.name', 'gen_ai.tool.name', 'url.full',
-      'http.request.method', 'db.operation.name', 'rpc.method', 'messaging.system', 'nhi.scopes']) {
+      'http.request.method', 'db.operation.name', 'rpc.method', 'messaging.system', 'nhi.scopes',
+      // review34 E1: the resource an AWS SDK call acts on, and the old SQS destination.
+      'aws.s3.bucket', 'aws.dynamodb.table_names', 'aws.sqs.queue.url', 'aws.sns.topic.arn', 'aws.kinesis.stream_name',
+      'aws.secretsmanager.secret.arn', 'aws.stepfunctions.state_machine.arn', 'faas.invoked_name', 'messaging.destination']) {
       expect(ATTRIBUTE_FILTER.has(k), k).toBe(true);
     }
   });
