@@ -71,14 +71,25 @@ const READ_VERBS = new Set([
 const WRITE_VERBS = new Set([
   'INSERT', 'UPDATE', 'UPSERT', 'MERGE', 'REPLACE', 'SET', 'MSET', 'HSET', 'HMSET', 'SETEX', 'SETNX', 'CREATE',
   'ALTER', 'PUT', 'PUTITEM', 'UPDATEITEM', 'BATCHWRITEITEM', 'INCR', 'INCRBY', 'DECR', 'DECRBY', 'APPEND',
-  'LPUSH', 'RPUSH', 'SADD', 'ZADD', 'EXPIRE', 'RENAME', 'GRANT', 'REVOKE', 'COPY', 'WRITE', 'SAVE', 'INDEX',
+  'LPUSH', 'RPUSH', 'SADD', 'ZADD', 'EXPIRE', 'RENAME', 'COPY', 'WRITE', 'SAVE', 'INDEX',
   'BULK', 'BULKWRITE', 'PUBLISH', 'XADD', 'LOAD',
 ]);
 /**
- * Stored procedures and PostgreSQL's anonymous blocks (`DO $$ … $$`): what they do is not in the
- * statement, so they run (CONTRACT §3 `execute`).
+ * CONTRACT §3 `execute`: what these do is not in the operation name, or is not a row write.
+ * - Stored procedures and PostgreSQL's anonymous blocks (`DO $$ … $$`) run code the statement does not show.
+ * - Redis scripts and functions (`EVAL`, `EVALSHA`, `EVAL_RO`, `EVALSHA_RO`, `FCALL`, `FCALL_RO`, and
+ *   `SCRIPT` / `FUNCTION`, which load and flush them): `EVAL "return redis.call('FLUSHALL')" 0` is a
+ *   flush that names none (review34 E4). `_` is dropped before the lookup, so `EVAL_RO` is `EVALRO`.
+ * - Privilege and schema changes (`GRANT`, `REVOKE`, T-SQL `DENY`, `ALTER`): a grant of privileges or a
+ *   new superuser must not pass as the row writes an agent already makes (review34 E2). SQL `CREATE` is
+ *   classed in statement.ts, from the text: the operation name `create` is also a document write
+ *   (Elasticsearch) or a collection (MongoDB).
  */
-const EXECUTE_VERBS = new Set(['CALL', 'EXEC', 'EXECUTE', 'DO']);
+const EXECUTE_VERBS = new Set([
+  'CALL', 'EXEC', 'EXECUTE', 'DO',
+  'EVAL', 'EVALSHA', 'EVALRO', 'EVALSHARO', 'FCALL', 'FCALLRO', 'SCRIPT', 'FUNCTION',
+  'GRANT', 'REVOKE', 'DENY', 'ALTER',
+]);
 const DELETE_VERBS = new Set([
   'DELETE', 'DROP', 'TRUNCATE', 'DEL', 'UNLINK', 'REMOVE', 'HDEL', 'SREM', 'ZREM', 'LREM', 'FLUSHDB', 'FLUSHALL',
   'DELETEITEM', 'PURGE',

@@ -9,6 +9,10 @@
  * Words in string literals, quoted identifiers and comments do not count, nor do words in a
  * statement's body (`SELECT * FROM deleted_items`, `SELECT 'a; delete me'`).
  *
+ * Privilege and schema changes (`CREATE`, `ALTER`, `GRANT`, `REVOKE`, `DENY`) execute: a `GRANT ALL` or
+ * `ALTER ROLE … SUPERUSER` must not ride on the row writes an agent already makes (review34 E2). `DROP`
+ * and `TRUNCATE` stay deletes (CONTRACT §3).
+ *
  * Bounded and linear: only the first 256 characters are looked at, each once, by hand (no regular
  * expression to backtrack on a hostile text). Known limits, not guarded against:
  * - a statement past the 256th character is unseen, so padding can push a `DELETE` out of view;
@@ -53,6 +57,30 @@ export function statementAccess(text: string): Access | null {
   return best;
 }
 
+/** MongoDB commands a generic `command` span may run that only read (lower-cased first key of the command document). */
+const MONGO_READ_COMMANDS = new Set([
+  'ping', 'hello', 'ismaster', 'buildinfo', 'find', 'aggregate', 'count', 'distinct', 'getmore', 'listcollections',
+  'listindexes', 'listdatabases', 'dbstats', 'collstats', 'serverstatus', 'explain', 'connectionstatus', 'hostinfo',
+]);
+
+/**
+ * MongoDB's generic `command` (`db.command(…)`, `runCommand`): its effect is not in the operation name, so
+ * it executes (review34 E4), unless the command document's first key (the command's name, by MongoDB's
+ * rules) is a known read. Only that key is read, never a value.
+ */
+export function mongoCommandAccess(text: string | null): Access {
+  if (text === null) return 'execute';
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) <= 32) i++;
+  if (text.charCodeAt(i) !== 123 /* { */) return 'execute';
+  i++;
+  while (i < text.length && text.charCodeAt(i) <= 32) i++;
+  if (text.charCodeAt(i) !== 34 /* " */) return 'execute';
+  const close = text.indexOf('"', i + 1);
+  if (close < 0 || close - i > 32) return 'execute';
+  return MONGO_READ_COMMANDS.has(text.slice(i + 1, close).toLowerCase()) ? 'read' : 'execute';
+}
+
 /** One statement's class from its leading keywords; leaves `s` past the statement's `;`. */
 function statement(s: Tokens): Access | null {
   let tok = s.next();
@@ -70,9 +98,12 @@ function statement(s: Tokens): Access | null {
   return leading(s, w);
 }
 
-/** A statement led by `word`: the word's class, or for a CTE the strongest modifying verb in it. */
+/**
+ * A statement led by `word`: the word's class (`CREATE` executes, as `verbAccess` has the other privilege
+ * and schema verbs), or for a CTE the strongest modifying verb in it.
+ */
 function leading(s: Tokens, word: string): Access | null {
-  if (word !== 'WITH') return rest(s, 'word', verbAccess(word));
+  if (word !== 'WITH') return rest(s, 'word', word === 'CREATE' ? 'execute' : verbAccess(word));
   let best: Access | null = null;
   for (let tok = s.next(); tok !== 'semi' && tok !== 'end'; tok = s.next()) {
     if (tok === 'word') best = stronger(best, CTE_MODIFYING.get(s.word()) ?? null);

@@ -1,4 +1,4 @@
-// Review34 E1: spans whose access class or subject was lost, so unexpected_write never saw them.
+// Review34 E1, E2, E4: spans whose access class or subject was lost, so unexpected_write never saw them.
 import { describe, expect, it } from 'vitest';
 import { Classifier } from '../../src/actions/classify.js';
 import { config, span, SpanKind, type SpanInit } from './fixtures.js';
@@ -82,5 +82,58 @@ describe('AWS SDK calls the database and messaging conventions place (E1)', () =
     expect(sqs(SpanKind.CLIENT, 'GetQueueAttributes').access).toBe('read');
     // messaging.operation still comes first.
     expect(sqs(SpanKind.CONSUMER, 'ReceiveMessage', { 'messaging.operation': 'receive' }).access).toBe('read');
+  });
+});
+
+describe('database: privilege and schema changes execute (E2)', () => {
+  // instrumentation-pg: db.system, db.name, db.statement, db.operation (the first word); no table.
+  const pg = (statement: string, operation = statement.split(' ')[0]) =>
+    client({ 'db.system': 'postgresql', 'db.name': 'crm', 'db.statement': statement, 'db.operation': operation, 'net.peer.name': 'crm-db.internal' });
+
+  it('GRANT, REVOKE, ALTER, CREATE USER/ROLE: execute on the database, whatever the operation name says', () => {
+    expect(pg('GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO mallory')).toMatchObject({ target: 'postgresql/crm', access: 'execute' });
+    expect(pg('ALTER ROLE support_bot WITH SUPERUSER')).toMatchObject({ target: 'postgresql/crm', access: 'execute' });
+    expect(pg("CREATE USER mallory WITH PASSWORD 'x' SUPERUSER")).toMatchObject({ target: 'postgresql/crm', access: 'execute' });
+    expect(pg('REVOKE ALL ON notes FROM auditor')).toMatchObject({ target: 'postgresql/crm', access: 'execute' });
+    expect(pg('CREATE ROLE admin2 SUPERUSER', 'SELECT').access).toBe('execute');
+    expect(pg('INSERT INTO notes VALUES ($1); GRANT ALL ON SCHEMA public TO mallory').access).toBe('execute');
+    // The secret in CREATE USER … PASSWORD is a literal: never kept.
+    expect(JSON.stringify(pg("CREATE USER m WITH PASSWORD 'hunter2-secret'"))).not.toContain('hunter2');
+  });
+  it('operation names alone: GRANT/REVOKE/ALTER/DENY execute; `create` stays a write (an Elasticsearch document, a MongoDB collection)', () => {
+    const op = (system: string, operation: string) => client({ 'db.system.name': system, 'db.operation.name': operation }).access;
+    expect([op('postgresql', 'GRANT'), op('postgresql', 'REVOKE'), op('postgresql', 'ALTER'), op('mssql', 'DENY')])
+      .toEqual(['execute', 'execute', 'execute', 'execute']);
+    expect(op('elasticsearch', 'create')).toBe('write');
+  });
+  it('schema statements: CREATE and ALTER execute; DROP and TRUNCATE stay deletes (CONTRACT §3)', () => {
+    expect(pg('CREATE TABLE IF NOT EXISTS audit_copy AS SELECT * FROM audit').access).toBe('execute');
+    expect(pg('ALTER TABLE notes ADD COLUMN x int').access).toBe('execute');
+    expect(pg('DROP TABLE customers').access).toBe('delete');
+    expect(pg('TRUNCATE customers').access).toBe('delete');
+    expect(pg('EXPLAIN ANALYZE CREATE TABLE t2 AS SELECT 1').access).toBe('execute');
+  });
+});
+
+describe('scripts and generic commands execute (E4)', () => {
+  const redis = (op: string, text: string) => client({ 'db.system': 'redis', 'db.operation.name': op, 'db.query.text': text, 'server.address': 'cache.internal' }).access;
+  it('Redis EVAL, EVALSHA, EVAL_RO, FCALL, FUNCTION, SCRIPT: what they do is not in the operation name', () => {
+    expect(redis('EVAL', 'EVAL "return redis.call(\'FLUSHALL\')" 0')).toBe('execute');
+    expect(redis('EVALSHA', 'EVALSHA ? 0')).toBe('execute');
+    expect(redis('EVAL_RO', 'EVAL_RO ? 0')).toBe('execute');
+    expect(redis('FCALL', 'FCALL purge 0')).toBe('execute');
+    expect(redis('FUNCTION', 'FUNCTION LOAD ?')).toBe('execute');
+    expect(redis('SCRIPT', 'SCRIPT LOAD ?')).toBe('execute');
+    expect(redis('GET', 'GET kb:q1')).toBe('read');
+  });
+  it('MongoDB `command`: execute, unless the command document names a known read', () => {
+    const mongo = (text?: string) => client({ 'db.system': 'mongodb', 'db.name': 'app', 'db.operation': 'command', ...(text === undefined ? {} : { 'db.statement': text }) }).access;
+    expect(mongo()).toBe('execute');
+    expect(mongo('{"dropDatabase":1}')).toBe('execute');
+    expect(mongo('{"createUser":"?","pwd":"?","roles":"?"}')).toBe('execute');
+    expect(mongo('{ "ping": 1 }')).toBe('read');
+    expect(mongo('{"listCollections":1,"filter":"?"}')).toBe('read');
+    // Only for MongoDB: a Redis COMMAND (introspection) is no script.
+    expect(client({ 'db.system': 'redis', 'db.operation.name': 'COMMAND' }).access).toBeNull();
   });
 });
