@@ -116,7 +116,7 @@ export function summaryTable(summary: string | null): string | null {
   if (verbAccess(summary) === null) return null;
   for (let i = space + 1; i < summary.length; i++) {
     const c = summary.charCodeAt(i);
-    if (!(isWordChar(c) || c === DOT) || (i === space + 1 && ((c >= 48 && c <= 57) || c === 36))) return null; // not `1`, `$1`
+    if (!(isWordChar(c) || c === DOT) || (i === space + 1 && c >= 48 && c <= 57)) return null;
   }
   return space + 1 < summary.length ? summary.slice(space + 1) : null;
 }

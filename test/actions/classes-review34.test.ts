@@ -155,8 +155,6 @@ describe('database: the table from the statement when the span names none (E2)',
     expect(summary('UPDATE users')).toBe('postgresql/crm/users');
     expect(summary('INSERT shipping_details SELECT orders')).toBe('postgresql/crm');
     expect(summary('get user by id')).toBe('postgresql/crm');
-    expect(summary('DELETE $1')).toBe('postgresql/crm');
-    expect(summary("DELETE 'notes'")).toBe('postgresql/crm');
     // The statement text, when there is one, decides alone (its table may be deliberately none).
     expect(client({ 'db.system.name': 'postgresql', 'db.namespace': 'crm', 'db.query.summary': 'DELETE notes', 'db.query.text': 'DELETE FROM notes; DELETE FROM customers' }).target)
       .toBe('postgresql/crm');
