@@ -9,7 +9,7 @@ import { SpanKind } from '../model.js';
 import * as A from './attributes.js';
 import { httpMethodAccess, messagingAccess, stronger, verbAccess, type Catalog } from './access.js';
 import { awsTables, messagingRpcAccess, rpcAccess, rpcResource } from './rpc.js';
-import { mongoCommandAccess, statementAccess, statementTable, summaryTable } from './statement.js';
+import { mongoCommandAccess, statementAccess } from './statement.js';
 import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
 import { after, str } from './read.js';
 import { hostOfAuthority, httpTarget, templatePath, urlHost, urlPath } from './url.js';
@@ -194,26 +194,20 @@ export const CONVENTIONS: readonly Convention[] = [
       const system = str(a, A.DB_SYSTEM_NAME) ?? str(a, A.DB_SYSTEM_OLD) ?? 'unknown';
       // The AWS SDK names a DynamoDB table in `db.name`, and a batch's tables only in `aws.dynamodb.table_names`.
       const ns = str(a, A.DB_NAMESPACE) ?? str(a, A.DB_NAME_OLD) ?? awsTables(a);
-      const operation = str(a, A.DB_OPERATION_NAME) ?? str(a, A.DB_OPERATION_OLD) ?? str(a, A.DB_QUERY_SUMMARY);
-      // The statement text is read even when an operation is named: `SELECT` may name only the first of
-      // several statements (`SELECT 1; DELETE FROM orders`), so the stronger class of the two counts.
-      // Only statement-leading keywords and the table are read; the text is not kept anywhere.
-      const text = str(a, A.DB_QUERY_TEXT) ?? str(a, A.DB_STATEMENT_OLD);
-      const fromText = text === null ? null : statementAccess(text);
-      // Most SQL instrumentations (pg, mysql2) name no table: then the table of the statement text, else of
-      // `db.query.summary` (`SELECT orders`), so an UPDATE of `users` is not the learned INSERT into `notes`
-      // (review34 E2). Identifiers only: statement.ts never returns a literal.
-      const coll =
-        str(a, A.DB_COLLECTION_NAME) ?? str(a, A.DB_SQL_TABLE_OLD) ?? str(a, A.DB_MONGODB_COLLECTION_OLD) ??
-        (text !== null ? statementTable() : summaryTable(str(a, A.DB_QUERY_SUMMARY)));
+      const coll = str(a, A.DB_COLLECTION_NAME) ?? str(a, A.DB_SQL_TABLE_OLD) ?? str(a, A.DB_MONGODB_COLLECTION_OLD);
       f.kind = 'db';
       f.ignore = null;
       f.target = cap(coll !== null ? `${system}/${ns ?? ''}/${coll}` : ns !== null ? `${system}/${ns}` : system);
+      const operation = str(a, A.DB_OPERATION_NAME) ?? str(a, A.DB_OPERATION_OLD) ?? str(a, A.DB_QUERY_SUMMARY);
+      // The statement text is read even when an operation is named: `SELECT` may name only the first of
+      // several statements (`SELECT 1; DELETE FROM orders`), so the stronger class of the two counts.
+      // Only statement-leading keywords are read; the text is not kept anywhere.
+      const text = str(a, A.DB_QUERY_TEXT) ?? str(a, A.DB_STATEMENT_OLD);
       // MongoDB's generic `command` (runCommand) says nothing of its effect: execute, unless a known read.
       f.access =
         operation !== null && system === 'mongodb' && operation.toLowerCase() === 'command'
           ? mongoCommandAccess(text)
-          : stronger(operation === null ? null : verbAccess(operation), fromText);
+          : stronger(operation === null ? null : verbAccess(operation), text === null ? null : statementAccess(text));
       f.host = peerHost(s);
       f.carrier = Carrier.Any;
     },
