@@ -85,6 +85,9 @@ const op = (span: DecodedSpan): string | null => str(span.attributes, A.GEN_AI_O
 const kindIs = (span: DecodedSpan, k: number): boolean => span.kind === k;
 
 /** The table, in precedence order. */
+/** `rpc.system` of the AWS SDK's instrumentation. */
+const AWS_API = 'aws-api';
+
 export const CONVENTIONS: readonly Convention[] = [
   {
     // An inbound request is the identity being called (its task), never an action of its own.
@@ -249,13 +252,16 @@ export const CONVENTIONS: readonly Convention[] = [
       const service = str(a, A.RPC_SERVICE_OLD);
       // New conventions put `service/method` in rpc.method; old ones split it across two attributes.
       const full = method !== null && method.includes('/') ? method : `${service === null ? '' : `${service}/`}${method ?? 'unknown'}`;
-      // The resource acted on (an S3 bucket, a DynamoDB table, a queue…), so a delete in another bucket
-      // is another subject (review34 E1): `aws-api/S3/DeleteObject/acme-prod-backups`.
-      const resource = rpcResource(a);
+      // CONTRACT §3 gives an RPC call the target `system/method` and no class. The AWS SDK's calls are the
+      // exception (review34 E1): their API names its verbs, and the resource acted on (an S3 bucket, a
+      // DynamoDB table, a queue…) makes a delete in another bucket another subject
+      // (`aws-api/S3/DeleteObject/acme-prod-backups`). A gRPC method's name is the service author's.
+      const aws = system === AWS_API;
+      const resource = aws ? rpcResource(a) : null;
       f.kind = 'rpc';
       f.ignore = null;
       f.target = cap(resource === null ? `${system}/${full}` : `${system}/${full}/${resource}`);
-      f.access = method === null ? null : rpcAccess(method);
+      f.access = aws && method !== null ? rpcAccess(method) : null;
       f.host = peerHost(s);
       f.carrier = Carrier.Any;
     },

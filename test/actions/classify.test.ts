@@ -191,9 +191,9 @@ describe('database, RPC, messaging', () => {
       expect(db('DO $$ BEGIN DELETE FROM orders; END $$')).toBe('execute');
     });
   });
-  it('RPC: system/method (new rpc.method, or old rpc.service + rpc.method), the method\'s verb gives the class', () => {
+  it('RPC: system/method (new rpc.method, or old rpc.service + rpc.method), and no class (CONTRACT §3)', () => {
     expect(c({ kind: SpanKind.CLIENT, attrs: { 'rpc.system.name': 'grpc', 'rpc.method': 'billing.Ledger/Post', 'server.address': 'ledger.internal' } }))
-      .toMatchObject({ kind: 'rpc', target: 'grpc/billing.Ledger/Post', host: 'ledger.internal', access: 'write' });
+      .toMatchObject({ kind: 'rpc', target: 'grpc/billing.Ledger/Post', host: 'ledger.internal', access: null });
     expect(c({ kind: SpanKind.CLIENT, attrs: { 'rpc.system': 'grpc', 'rpc.service': 'billing.Ledger', 'rpc.method': 'Post' } }).target).toBe('grpc/billing.Ledger/Post');
     expect(c({ kind: SpanKind.SERVER, attrs: { 'rpc.system': 'grpc', 'rpc.method': 'x' } }).kind).toBeNull();
   });
