@@ -10,6 +10,7 @@ import type { Classifier } from './classify.js';
 import { Carrier, type SpanFacts } from './facts.js';
 import type { TracePart } from './part.js';
 import type { ActionKind, Credential } from './types.js';
+import { Memo } from '../collections/memo.js';
 
 /** An agent span seen above a node: context for descendants (never the identity). */
 export interface AgentCtx {
@@ -161,9 +162,25 @@ function credential(id: string, type: unknown): Credential | null {
 // Resource-level scopes parsed once per resource object (decoders share one object per ResourceSpans).
 const resourceScopes = new WeakMap<object, string[]>();
 
+/**
+ * The span-level scopes last parsed, frozen. A span's own `nhi.scopes` usually repeat from span to span
+ * (one agent's token), so nodes with an equal list share this one array: one array per list held in the
+ * buffer and memory instead of one per span, and the action encoder recognises it by reference.
+ */
+let lastSpanScopes: string[] = EMPTY_SCOPES;
+
+function sharedScopes(list: string[]): string[] {
+  const last = lastSpanScopes;
+  if (list.length !== last.length || list.some((s, i) => s !== last[i])) lastSpanScopes = Object.freeze(list) as string[];
+  return lastSpanScopes;
+}
+
 function scopesOfSpan(span: DecodedSpan): string[] {
   const own = span.attributes[A.NHI_SCOPES];
-  if (own !== undefined) return scopesOf(own) ?? EMPTY_SCOPES;
+  if (own !== undefined) {
+    const list = scopesOf(own);
+    return list === null ? EMPTY_SCOPES : sharedScopes(list);
+  }
   const res = span.resource[A.NHI_SCOPES];
   if (res === undefined) return EMPTY_SCOPES;
   let cached = resourceScopes.get(span.resource);
@@ -233,10 +250,26 @@ export function makeNode(span: DecodedSpan, identity: string, peerGroup: string,
   return node;
 }
 
-/** Bounds the names a node took from its span (bounds.ts); short names, all real ones, are left alone. */
+/**
+ * One string object per distinct target and host. They repeat from span to span (a tool, an API route,
+ * a host), but every span decodes or builds its own copy, which its node keeps while buffered and
+ * remembered (so young-generation GCs copy it) and the action encoder hashes again. Targets are low
+ * cardinality by design (ids in paths are templated); a flood of distinct ones only clears the memo.
+ */
+const sharedNames = new Memo<string>(10_000);
+
+function shared(name: string): string {
+  const known = sharedNames.get(name);
+  if (known !== undefined) return known;
+  sharedNames.set(name, name);
+  return name;
+}
+
+/** Bounds the names a node took from its span (bounds.ts; short names, all real ones, are left alone) and shares them. */
 function boundNames(n: SpanNode): void {
   if (n.target.length > MAX_NAME_CHARS) n.target = boundName(n.target);
-  if (n.host !== null && n.host.length > MAX_NAME_CHARS) n.host = boundName(n.host);
+  if (n.target !== '') n.target = shared(n.target);
+  if (n.host !== null) n.host = shared(n.host.length > MAX_NAME_CHARS ? boundName(n.host) : n.host);
   if (n.agentName !== null && n.agentName.length > MAX_NAME_CHARS) n.agentName = boundName(n.agentName);
   if (n.callId !== null && n.callId.length > MAX_NAME_CHARS) n.callId = boundName(n.callId);
 }

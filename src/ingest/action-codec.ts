@@ -38,14 +38,19 @@ export class ActionEncoder {
    */
   private readonly lastStr: unknown[] = new Array(ROW).fill(undefined);
   private readonly lastIdx = new Float64Array(ROW);
-  private lastScopes: readonly string[] | null = null;
+  /**
+   * Table index of each scope list's joined text, by list object: scope arrays are shared (one per
+   * resource or repeated span-level list, node.ts), so a list is joined and hashed once, not per action.
+   * The builder's lists are frozen, never changed once made.
+   */
+  private scopesIdx = new WeakMap<readonly string[], number>();
 
   encode(actions: readonly Action[]): EncodedActions {
     if (this.table.size > MAX_SHARED_STRINGS) {
       this.table.clear();
       this.reset = true;
       this.lastStr.fill(undefined);
-      this.lastScopes = null;
+      this.scopesIdx = new WeakMap();
     }
     const rows = new Float64Array(actions.length * ROW);
     let o = 0;
@@ -65,11 +70,7 @@ export class ActionEncoder {
       rows[o + 12] = this.id(a.parentSpanId);
       rows[o + 13] = this.field(13, a.credential?.id ?? null);
       rows[o + 14] = a.credential ? this.field(14, a.credential.type) : NONE;
-      if (a.scopes !== this.lastScopes) {
-        this.lastScopes = a.scopes;
-        this.lastIdx[15] = this.str(a.scopes.join(SCOPES_SEP));
-      }
-      rows[o + 15] = this.lastIdx[15];
+      rows[o + 15] = this.scopes(a.scopes);
       rows[o + 16] = this.field(16, a.agent);
       rows[o + 17] = this.field(17, a.caller ?? null);
       rows[o + 18] = this.id(a.attributedTo?.traceId ?? null);
@@ -84,6 +85,12 @@ export class ActionEncoder {
     this.ids.clear();
     this.lastStr[10] = undefined; // ids are numbered per batch
     return out;
+  }
+
+  private scopes(list: readonly string[]): number {
+    let i = this.scopesIdx.get(list);
+    if (i === undefined) this.scopesIdx.set(list, (i = this.str(list.join(SCOPES_SEP))));
+    return i;
   }
 
   /** `str` (or `id` for per-batch ids) with the row position's last string remembered. */
