@@ -5,8 +5,13 @@
  * throws on the odd values instrumentations emit and allocates only the pieces it returns.
  */
 
-/** Longest path kept in a target; longer paths are cut (a crafted URL must not bloat every baseline). */
-const MAX_PATH = 256;
+/**
+ * Longest path templated; the rest is cut. It bounds the work a crafted URL costs, not the target: a target
+ * over 256 characters is bounded afterwards to its first 239 and a digest of the whole (bounds.ts), so
+ * paths that differ only past the 256th character stay distinct (review34 E6: cut at 256 here first, they
+ * were one target). Paths that differ only past this cap are one.
+ */
+const MAX_PATH = 4096;
 
 /** Where the authority of an absolute URL sits, or null for a relative reference. */
 function authorityBounds(url: string): { start: number; end: number } | null {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { boundName, MAX_NAME_CHARS } from '../../src/actions/bounds.js';
 import { Classifier } from '../../src/actions/classify.js';
 import { config, span, SpanKind, StatusCode, type SpanInit } from './fixtures.js';
 
@@ -105,6 +106,14 @@ describe('HTTP client', () => {
   it('server.address + url.template', () => {
     expect(http({ 'server.address': 'api.example.com', 'url.template': '/users/{userId}', 'url.full': 'https://api.example.com/users/42' }))
       .toMatchObject({ kind: 'http', target: 'api.example.com/users/{userId}', host: 'api.example.com' });
+  });
+  // Review34 E6: paths were cut at 256 characters before templating, so two that differ only later were one target.
+  it('keeps paths that differ past their 256th character apart (the target is bounded with a digest of the whole)', () => {
+    const prefix = `https://files.example.com/share/${'team-folder/'.repeat(25)}`;
+    const [a, b] = ['q3-report.pdf', 'payroll.xlsx'].map((f) => http({ 'url.full': prefix + f }).target);
+    expect(a).not.toBe(b);
+    expect(boundName(a).length).toBe(MAX_NAME_CHARS);
+    expect(boundName(a)).not.toBe(boundName(b));
   });
   it('else the url.full path with ids replaced by {id}', () => {
     expect(http({ 'url.full': 'https://api.example.com/v1/orders/12345/items/550e8400-e29b-41d4-a716-446655440000' }).target)

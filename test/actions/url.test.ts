@@ -25,7 +25,7 @@ describe('HTTP target path rule', () => {
     expect(urlHost('http://[2001:db8::1]:80/a')).toBe('2001:db8::1');
     expect(urlHost('/relative')).toBeNull();
   });
-  it('caps very long paths', () => {
-    expect(templatePath(`/${'a'.repeat(1000)}`).length).toBeLessThanOrEqual(257);
+  it('caps the work on very long paths', () => {
+    expect(templatePath('/ab'.repeat(5000)).length).toBe(4096);
   });
 });
