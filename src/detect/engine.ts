@@ -27,7 +27,7 @@ import { decideHeld, rolloutKeys } from './held.js';
 import { mergeFindings, type Reported } from './merge.js';
 import { BaselineLearning } from './learning.js';
 import { TraceSteps } from './steps.js';
-import type { ReadCount } from './read-volume.js';
+import type { ReadCount, ReadVolume } from './read-volume.js';
 import { UnownedEgress } from './unowned-egress.js';
 import { makeView } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
@@ -329,17 +329,9 @@ export class DetectionEngine implements Stage {
     }
   }
 
-  /**
-   * An operator allowed the bulk read of `source` that `identity` raised this hour: returns the hour's
-   * count so far (0 when it raised none), and the hour is learned as the source's peak when it ends.
-   */
-  allowBulkHour(identity: string, source: string): number {
-    return this.windows.peek(identity)?.readVolume().allowRaised(source) ?? 0;
-  }
-
-  /** This hour's count of `source` if `identity` raised a bulk read of it this hour, else 0. */
-  raisedBulkHour(identity: string, source: string): number {
-    return this.windows.peek(identity)?.readVolume().raisedCount(source) ?? 0;
+  /** The identity's sensitive reads this hour, when it has windows (an operator's `bulk` allow: operator.ts). */
+  readVolumeOf(identity: string): ReadVolume | undefined {
+    return this.windows.peek(identity)?.readVolume();
   }
 
   /** Forgets an identity idle past `baselines.forgetIdleAfter` (store/retention.ts). In a transaction. */

@@ -20,7 +20,7 @@ import { makeView } from './view.js';
 const ALLOW_WEIGHT = 5;
 
 /** What the operator needs of the engine: its baselines, how they are judged, and how an identity is forgotten. */
-type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'phaseOf' | 'forget' | 'allowBulkHour' | 'raisedBulkHour'>;
+type OperatedEngine = Pick<DetectionEngine, 'baselines' | 'settings' | 'phaseOf' | 'forget' | 'readVolumeOf'>;
 
 export class BaselineOperator {
   constructor(
@@ -89,7 +89,8 @@ export class BaselineOperator {
    */
   private allowBulk(b: IdentityBaseline, source: string): void {
     const { settings } = this.engine;
-    const raised = Math.max(this.engine.allowBulkHour(b.identity, source), b.count(raisedBulkKey(source), b.lastSeen, settings));
+    const thisHour = this.engine.readVolumeOf(b.identity)?.allowRaised(source) ?? 0;
+    const raised = Math.max(thisHour, b.count(raisedBulkKey(source), b.lastSeen, settings));
     if (raised === 0) return;
     b.learnPeak(peakKey(source), raised, b.lastSeen, settings, Infinity);
     if (source !== ALL_SOURCES) b.learnPeak(peakKey(ALL_SOURCES), b.count(peakKey(ALL_SOURCES), b.lastSeen, settings) + raised, b.lastSeen, settings, Infinity);
@@ -105,7 +106,8 @@ export class BaselineOperator {
     const { baselines, settings } = this.engine;
     const b = this.engine.baselines.known(identity);
     if (!b) return null;
-    const noBulk = items.filter((i) => i.dimension === 'bulk' && this.engine.raisedBulkHour(identity, i.item) === 0 && b.count(raisedBulkKey(i.item), b.lastSeen, settings) === 0);
+    const volume = this.engine.readVolumeOf(identity);
+    const noBulk = items.filter((i) => i.dimension === 'bulk' && !volume?.raisedCount(i.item) && b.count(raisedBulkKey(i.item), b.lastSeen, settings) === 0);
     const group = baselines.group(b.peerGroup);
     const unlearned = items.filter((i) => i.dimension !== 'bulk' && b.count(key(i.dimension, i.item), b.lastSeen, settings) === 0 && group.users(key(i.dimension, i.item)) === 0);
     if (unlearned.length === 0) return noBulk;
