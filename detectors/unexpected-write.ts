@@ -60,13 +60,14 @@ export const unexpectedWrite: Detector = {
     else if (uses > 0) why = `It used ${code(subject)} ${times(uses)} ${history} (${countedNote(config.baselines.halfLife)}), with no read or ${access} on record (its spans named no access class)`;
     else why = `It has no history with ${code(subject)}`;
 
-    const sensitive = action.sensitive || (action.zone !== null && config.sensitive.zones.includes(action.zone));
+    const sensitiveZone = action.zone !== null && config.sensitive.zones.includes(action.zone);
+    const sensitive = action.sensitive || sensitiveZone;
     const holdable = access === 'write' && everWrote && !sensitive;
     if (holdable && rolloutUnderWay(input, classKey)) return null; // learned, as its peers' first writes will be
 
     let severity = BASE[access];
     if (!everWrote) severity = raise(severity);
-    if (action.zone && config.sensitive.zones.includes(action.zone)) severity = raise(severity);
+    if (sensitiveZone) severity = raise(severity);
     // Peers that do it make a plain write usual; a delete, an execute or a sensitive write only a step less
     // so (review34 E3: two peers that purge customers as their job made a third one's mass delete two lows).
     if (peersKnow && everWrote) severity = holdable ? 'low' : lower(severity);
