@@ -5,8 +5,10 @@
  * tool call) counts at least one: a tool making 3,000 calls is 3,000 reads (review33 H1), a tool and its
  * one HTTP call are one. When a source's next read starts a new hour, the hour before is settled: its
  * count is learned as the source's hourly peak, or, when it raised an alert, as the source's largest raised
- * hour, which an operator may allow as its peak (review33 M3: a nightly job). Not persisted: after a
- * restart an hour counts from then on.
+ * hour, which an operator may allow as its peak (review33 M3: a nightly job). A read stamped before its
+ * source's current hour (a late or backdated span) counts in the current hour: not counting it let 3,000
+ * reads backdated an hour pass unseen (review33 L2). Not persisted: after a restart an hour counts from
+ * then on.
  */
 const HOUR_MS = 3_600_000;
 /** Sources counted one by one per identity; past them, see `evict`. All of them count in ALL_SOURCES too. */
@@ -46,30 +48,31 @@ export class ReadVolume {
 
   /**
    * Counts a read of `source` in step `step` at `time` (`isCall`: a call made inside that tool step, not
-   * the step itself). Returns the source's and all sources' counts this hour; empty for a read before the
-   * source's current hour (late, not counted). Hours it settles go to `settle`.
+   * the step itself). Returns the source's and all sources' counts this hour (a late read's: the hour it
+   * arrived in). Hours it settles go to `settle`.
    */
   count(source: string, step: string, isCall: boolean, time: number, settle: SettleHour): readonly ReadCount[] {
-    const hour = Math.floor(time / HOUR_MS);
+    let hour = Math.floor(time / HOUR_MS);
     let c = this.bySource.get(source);
     if (c === undefined) {
       if (this.bySource.size >= MAX_SOURCES) this.evict(hour, settle);
       c = newHour(hour);
       this.bySource.set(source, c);
     }
-    if (hour < c.hour) return [];
+    hour = Math.max(hour, c.hour);
     roll(source, c, hour, this.raisedAll === c.hour ? NOT_LEARNED : settle);
     add(c, step, isCall);
-    const since = hour * HOUR_MS;
-    const counted = { source, count: c.count, since };
+    const counted = { source, count: c.count, since: hour * HOUR_MS };
+    const allHour = Math.max(hour, this.all.hour); // another source may be an hour on already
+    const allSince = allHour * HOUR_MS;
     // Reads spread over sources were raised as a whole this hour: every read is that alert's now (one
     // alert, not one more per source as each reaches the bar), and no source learns this hour.
-    if (this.raisedAll === hour) return [{ source: ALL_SOURCES, count: ++this.all.count, since }];
+    if (this.raisedAll === allHour) return [{ source: ALL_SOURCES, count: ++this.all.count, since: allSince }];
     // Past an alert on its source, a read is that alert's (folded into it), not the identity's as a whole.
-    if (hour < this.all.hour || c.alerted) return [counted]; // (or another source is an hour on already)
-    roll(ALL_SOURCES, this.all, hour, settle);
+    if (c.alerted) return [counted];
+    roll(ALL_SOURCES, this.all, allHour, settle);
     add(this.all, step, isCall);
-    return [counted, { source: ALL_SOURCES, count: this.all.count, since }];
+    return [counted, { source: ALL_SOURCES, count: this.all.count, since: allSince }];
   }
 
   /**

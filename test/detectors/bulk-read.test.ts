@@ -84,7 +84,7 @@ it('does not learn an hour that raised an alert: the next bulk hour is raised to
   expect(bulk()).toHaveLength(2);
 });
 
-it('counts a step and its first call as one read and every further call as one more, and late reads not at all', () => {
+it('counts a step and its first call as one read and every further call as one more, and late reads in the hour they arrive in', () => {
   const v = new ReadVolume();
   const settled: Array<[string, number, boolean]> = [];
   const settle = (s: string, n: number, raised: boolean) => settled.push([s, n, raised]);
@@ -95,22 +95,43 @@ it('counts a step and its first call as one read and every further call as one m
   expect(count('step-2', true, T0 + 30)).toEqual([3, 3]); // a call whose tool comes later...
   expect(count('step-2', false, T0 + 31)).toEqual([3, 3]); // ...is the tool's read
   expect(count('vault-1', false, T0 + 40, 'vault.read')).toEqual([1, 4]); // another source: its own count, and all of them
-  // The next hour settles this one, to be learned; a read from before it is late and not counted.
+  // The next hour settles this one, to be learned; a read from before it is late and counts in the new hour
+  // (review33 L2: backdated reads passed uncounted), for the source and for all sources.
   expect(v.count('crm.lookup', 'step-3', false, T0 + HOUR, settle)).toEqual([
     { source: 'crm.lookup', count: 1, since: T0 + HOUR },
     { source: '*', count: 1, since: T0 + HOUR },
   ]);
   expect(settled).toEqual([['crm.lookup', 3, false], ['*', 4, false]]);
-  expect(count('step-4', false, T0 + 50)).toEqual([]);
+  expect(v.count('crm.lookup', 'step-4', false, T0 + 50, settle)).toEqual([
+    { source: 'crm.lookup', count: 2, since: T0 + HOUR },
+    { source: '*', count: 2, since: T0 + HOUR },
+  ]);
+  // A source still in the earlier hour counts its own reads there, and in the hour all sources are in.
+  expect(v.count('vault.read', 'vault-2', false, T0 + 60, settle)).toEqual([
+    { source: 'vault.read', count: 2, since: T0 },
+    { source: '*', count: 3, since: T0 + HOUR },
+  ]);
+  expect(settled).toHaveLength(2);
   // An hour that raised an alert is not learned as a peak but as a raised hour; its reads leave the count
-  // of all sources too (they are that alert's), which has nothing left to settle.
+  // of all sources too (they are that alert's), which keeps only vault.read's late read to settle.
   v.alerted('crm.lookup');
   settled.length = 0;
   count('step-5', false, T0 + 2 * HOUR);
-  expect(settled).toEqual([['crm.lookup', 1, true]]);
+  expect(settled).toEqual([['crm.lookup', 2, true], ['*', 1, false]]);
 });
 
 // Review33 M1: past 32 sources the one first read went, so 33 read in turn each counted 1, however many reads.
+it('raises 3,000 lookups backdated into the hour before, arriving after a read of this hour (review33 L2)', () => {
+  const t = learn();
+  h.feed([lookup(t + 30_000)]);
+  hourOf(t - HOUR, 3000);
+  const raised = bulk();
+  expect(raised).toHaveLength(1);
+  expect(raised[0]).toMatchObject({ severity: 'medium', evidence: { subject: 'bulk:crm.lookup', source: 'crm.lookup' } });
+  expect(raised[0].count).toBeGreaterThan(2800);
+  expect(raised[0].explanation).toMatch(/times since \d\d:00 UTC \(counting reads stamped before that hour, which arrived late\)/);
+});
+
 it('keeps the busiest sources of the hour, and counts every source together too', () => {
   const v = new ReadVolume();
   const settled: Array<[string, number]> = [];
