@@ -8,6 +8,11 @@
  * scope_drift (review34 F1): a plain `write`, outside sensitive zones and targets, by an identity that
  * writes elsewhere, is held `rolloutGrace` and dropped (and learned) when enough peers adopt it. Deletes,
  * executes and sensitive writes are never a rollout.
+ *
+ * A DB call whose span names no collection has one target per database (CONTRACT §3), so a tool that
+ * inserts notes hid `UPDATE users SET role='admin'` (review34 E2). Its statement's tables (`Action.table`)
+ * are learned as subjects of their own (`postgresql/crm/users`), and once a database's writes are learned
+ * table by table, a write to a table the identity never wrote to is judged like one to a new target.
  */
 import type { Severity } from '../src/config/schema.js';
 import { accessItem, accessKey } from '../baselines/keys.js';
@@ -22,10 +27,43 @@ const BASE: Record<string, Severity> = { write: 'medium', delete: 'high', execut
 /** An action without an access class teaches none (most do not): shared, never changed. */
 const NO_KEYS: readonly string[] = [];
 
-/** The `access` keys an action teaches: per subject, and the identity-wide total per class. */
+/**
+ * The `access` keys an action teaches: per subject, and the identity-wide total per class; for a DB call
+ * with tables, per table too, and its database's total of writes learned with their tables.
+ */
 export function accessKeys(action: DetectorInput['action']): readonly string[] {
-  if (!action.access || action.kind === 'model') return NO_KEYS;
-  return [accessKey(action.target, action.access), accessKey('*', action.access)];
+  const { access, target, table } = action;
+  if (!access || action.kind === 'model') return NO_KEYS;
+  const keys = [accessKey(target, access), accessKey('*', access)];
+  if (table) keys.push(accessKey(tableSubject(target, table), access), accessKey(tableSubject(target, '*'), access));
+  return keys;
+}
+
+/** The subject keys an action's write is held on for a rollout: its target's, and its tables' when it names them. */
+export function writeSubjectKeys(action: DetectorInput['action']): readonly string[] {
+  const keys = accessKeys(action);
+  return keys.length > 2 ? [keys[0], keys[2]] : keys.slice(0, 1);
+}
+
+/** A database's table as a subject: `postgresql/crm/users` (`*`: all its tables together). */
+function tableSubject(target: string, table: string): string {
+  return `${target}/${table}`;
+}
+
+/**
+ * What a write is judged on: its target, or for a DB call with tables, its tables, once writes to the
+ * database are known and at least half of them were learned with their tables (a mature identity's
+ * writes from before an upgrade were learned without: judged by table, each of its tables would be new).
+ */
+function judgedSubject({ action, view }: DetectorInput): string {
+  const { target, table } = action;
+  if (!table) return target;
+  const onTarget = accessKey(target, action.access!);
+  const byTable = accessKey(tableSubject(target, '*'), action.access!);
+  const judged = tableSubject(target, table);
+  if (view.phase === 'own') return view.own(onTarget) > 0 && view.own(byTable) >= view.own(onTarget) / 2 ? judged : target;
+  const known = (k: string) => view.own(k) > 0 || view.peers(k) > 0; // a new identity: what it or its peers learned
+  return known(onTarget) && known(byTable) ? judged : target;
 }
 
 export const unexpectedWrite: Detector = {
@@ -34,7 +72,8 @@ export const unexpectedWrite: Detector = {
     const { action, scope, now, view, config } = input;
     const access = action.access;
     if (!access || access === 'read' || action.kind === 'model') return null;
-    const subject = action.target;
+    const subject = judgedSubject(input);
+    const byTable = subject !== action.target;
     const item = accessItem(subject, access);
     const classKey = accessKey(subject, access);
     if (view.own(classKey) > 0) return null;
@@ -56,6 +95,11 @@ export const unexpectedWrite: Detector = {
       why = view.phase === 'own'
         ? `Its baseline is read-only: it has learned no write, delete or execute ${history} (${(view.actions - 1).toLocaleString('en-US')} actions before this one)`
         : 'It is new, and neither it nor its peers have learned any write, delete or execute';
+    } else if (byTable) {
+      const onTarget = view.own(accessKey(action.target, access));
+      why = view.phase === 'own'
+        ? `Its ${access}s on ${code(action.target)} (${times(onTarget)} ${history}, ${countedNote(config.baselines.halfLife)}) never went to its table ${code(action.table!)}`
+        : `It is new, and its peers' ${access}s on ${code(action.target)} never went to its table ${code(action.table!)}`;
     } else if (reads > 0) why = `It read ${code(subject)} ${times(reads)} ${history} (${countedNote(config.baselines.halfLife)}) and never ${done} it`;
     else if (uses > 0) why = `It used ${code(subject)} ${times(uses)} ${history} (${countedNote(config.baselines.halfLife)}), with no read or ${access} on record (its spans named no access class)`;
     else why = `It has no history with ${code(subject)}`;

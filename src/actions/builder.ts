@@ -334,6 +334,7 @@ export class ActionBuilder {
       attributedTo: n.repairedTo === null ? null : { traceId: n.repairedTo.traceId, spanId: n.repairedTo.spanId },
       accessBy: n.accessBy,
       calleeClockShiftMs: n.calleeShiftMs,
+      table: n.table,
     };
   }
 }

@@ -9,7 +9,7 @@ import { SpanKind } from '../model.js';
 import * as A from './attributes.js';
 import { httpMethodAccess, messagingAccess, stronger, verbAccess, type Catalog } from './access.js';
 import { awsTables, messagingRpcAccess, rpcAccess, rpcResource } from './rpc.js';
-import { mongoCommandAccess, statementAccess } from './statement.js';
+import { mongoCommandAccess, readStatement } from './statement.js';
 import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
 import { after, str } from './read.js';
 import { hostOfAuthority, httpTarget, templatePath, urlHost, urlPath } from './url.js';
@@ -206,11 +206,18 @@ export const CONVENTIONS: readonly Convention[] = [
       // several statements (`SELECT 1; DELETE FROM orders`), so the stronger class of the two counts.
       // Only statement-leading keywords are read; the text is not kept anywhere.
       const text = str(a, A.DB_QUERY_TEXT) ?? str(a, A.DB_STATEMENT_OLD);
+      const said = text === null ? null : readStatement(text);
       // MongoDB's generic `command` (runCommand) says nothing of its effect: execute, unless a known read.
       f.access =
         operation !== null && system === 'mongodb' && operation.toLowerCase() === 'command'
           ? mongoCommandAccess(text)
-          : stronger(operation === null ? null : verbAccess(operation), text === null ? null : statementAccess(text));
+          : stronger(operation === null ? null : verbAccess(operation), said === null ? null : said.access);
+      // With no collection named, the tables the statement (or its summary, `UPDATE users`) changes are
+      // judged apart, never put in the target (review34 E2).
+      if (coll === null) {
+        const summary = said === null ? str(a, A.DB_QUERY_SUMMARY) : null;
+        f.table = said !== null ? said.table : summary === null ? null : readStatement(summary).table;
+      }
       f.host = peerHost(s);
       f.carrier = Carrier.Any;
     },

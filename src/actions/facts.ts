@@ -67,4 +67,6 @@ export interface SpanFacts {
   /** True when the tool had no usable name (target `unknown`). */
   unknownTool: boolean;
   carrier: Carrier;
+  /** A DB span naming no collection: the tables its statement changes (statement.ts), else null. */
+  table: string | null;
 }

@@ -211,6 +211,7 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     agentName: null,
     unknownTool: false,
     carrier: Carrier.None,
+    table: null,
     traceId: at.traceId,
     spanId: at.spanId,
     parentSpanId: at.parentSpanId,

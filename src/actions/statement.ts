@@ -49,12 +49,35 @@ const CTE_MODIFYING = new Map<string, Access>([
   ['DELETE', 'delete'], ['TRUNCATE', 'delete'], ['INSERT', 'write'], ['UPDATE', 'write'], ['MERGE', 'write'], ['UPSERT', 'write'],
 ]);
 
+/** What a statement text says: its class, and the tables its row-changing statements name. */
+export interface StatementFacts {
+  access: Access | null;
+  /**
+   * Lower-cased, unqualified, runs with digits as `{n}` (one name for `events_2026_11`'s partitions), several
+   * joined by `+`; null when none is named.
+   */
+  table: string | null;
+}
+
 /** The class of a statement text: the strongest of its statements' (null when none has one). */
 export function statementAccess(text: string): Access | null {
+  return readStatement(text).access;
+}
+
+/**
+ * A statement text's class and table. The table is read after the verbs that change rows (`INSERT INTO t`,
+ * `UPDATE t`, `DELETE FROM t`, `MERGE INTO t`, `TRUNCATE t`, `DROP TABLE t`): unexpected_write judges an
+ * identity's writes per table when its spans name no collection (review34 E2: `UPDATE users SET
+ * role='admin'` through a tool that inserts notes). Several statements changing different tables name them
+ * all, sorted (`notes+users`): an agent writes this text, and a table of its choice must not hide a second
+ * one behind it.
+ */
+export function readStatement(text: string): StatementFacts {
   const s = new Tokens(text, Math.min(text.length, SCANNED));
-  let best: Access | null = null;
-  while (!s.done) best = stronger(best, statement(s));
-  return best;
+  let access: Access | null = null;
+  while (!s.done) access = stronger(access, statement(s));
+  const tables = s.tables;
+  return { access, table: tables === null ? null : tables.length === 1 ? tables[0] : tables.sort().join('+') };
 }
 
 /** MongoDB commands a generic `command` span may run that only read (lower-cased first key of the command document). */
@@ -103,10 +126,22 @@ function statement(s: Tokens): Access | null {
  * and schema verbs), or for a CTE the strongest modifying verb in it.
  */
 function leading(s: Tokens, word: string): Access | null {
-  if (word !== 'WITH') return rest(s, 'word', word === 'CREATE' ? 'execute' : verbAccess(word));
+  if (word !== 'WITH') {
+    const before = ROW_VERBS.get(word);
+    const tok = before === undefined ? 'word' : tableAfter(s, word, before);
+    return rest(s, tok, word === 'CREATE' ? 'execute' : verbAccess(word));
+  }
   let best: Access | null = null;
-  for (let tok = s.next(); tok !== 'semi' && tok !== 'end'; tok = s.next()) {
-    if (tok === 'word') best = stronger(best, CTE_MODIFYING.get(s.word()) ?? null);
+  let tok = s.next();
+  while (tok !== 'semi' && tok !== 'end') {
+    const modifying = tok === 'word' ? CTE_MODIFYING.get(s.word()) : undefined;
+    if (modifying === undefined) {
+      tok = s.next();
+      continue;
+    }
+    best = stronger(best, modifying);
+    const verb = s.word();
+    tok = tableAfter(s, verb, ROW_VERBS.get(verb)!);
   }
   return best;
 }
@@ -119,6 +154,46 @@ function explained(s: Tokens): Access | null {
     if (EXPLAINABLE.has(w)) return stronger('read', leading(s, w));
   }
   return 'read'; // `EXPLAIN orders` (MySQL: the table's columns)
+}
+
+/**
+ * Verbs that change rows of one table, and the words that may stand between the verb and the table
+ * (`INSERT IGNORE INTO`, SQLite `INSERT OR REPLACE INTO`, `DELETE FROM ONLY`). `DROP` names a table only
+ * as `DROP TABLE`.
+ */
+const ROW_VERBS = new Map<string, ReadonlySet<string>>([
+  ...['INSERT', 'REPLACE', 'UPSERT', 'MERGE'].map((v) => [v, new Set(['INTO', 'IGNORE', 'LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'OR', 'REPLACE', 'ROLLBACK', 'ABORT', 'FAIL'])] as const),
+  ['UPDATE', new Set(['ONLY', 'LOW_PRIORITY', 'IGNORE', 'OR', 'REPLACE', 'ROLLBACK', 'ABORT', 'FAIL'])],
+  ['DELETE', new Set(['FROM', 'ONLY', 'LOW_PRIORITY', 'QUICK', 'IGNORE'])],
+  ['TRUNCATE', new Set(['TABLE', 'ONLY'])],
+  ['DROP', new Set(['TABLE', 'IF', 'EXISTS'])],
+]);
+
+/** A run of hex digits holding a decimal one: a date, a counter or a random suffix (`events_2026_11`, `tmp_8f3a9c2e`). */
+const HEXISH_RUN = /[0-9a-f]*[0-9][0-9a-f]*/g;
+
+/** Longest table name kept; past it the statement names none Vigil uses. */
+const MAX_TABLE = 64;
+
+/**
+ * Reads the table after a row verb into `s.tables`: the last part of a dotted name (`public.users`,
+ * `"crm"."Users"`), lower-cased. Returns the token after it, for `rest`.
+ */
+function tableAfter(s: Tokens, verb: string, skip: ReadonlySet<string>): Token {
+  let tok = s.next();
+  if (verb === 'DROP' && !(tok === 'word' && s.word() === 'TABLE')) return tok; // `DROP ROLE`, `DROP INDEX`
+  while (tok === 'word' && skip.has(s.word())) tok = s.next();
+  let name: string | null = null;
+  while (tok === 'word' || s.quotedName()) {
+    name = s.name();
+    tok = s.next();
+    if (!s.isDot()) break;
+    tok = s.next();
+  }
+  if (name === null || name.length === 0 || name.length > MAX_TABLE) return tok;
+  const table = name.toLowerCase().replace(HEXISH_RUN, '{n}');
+  if (!s.tables?.includes(table)) (s.tables ??= []).push(table);
+  return tok;
 }
 
 /** Skips to the end of the statement (its `;`, or the end of what is looked at) and returns `a`. */
@@ -137,6 +212,8 @@ const QUOTES = new Set([39 /* ' */, 34 /* " */, 96 /* ` */]);
 class Tokens {
   private pos = 0;
   private start = 0;
+  /** The tables row verbs named so far (tableAfter), or null. */
+  tables: string[] | null = null;
 
   constructor(private readonly text: string, private readonly end: number) {}
 
@@ -147,6 +224,22 @@ class Tokens {
   /** The last `word` token, upper-cased. */
   word(): string {
     return this.text.slice(this.start, this.pos).toUpperCase();
+  }
+
+  /** The last token as an identifier: a word as written, a quoted name without its quotes. */
+  name(): string {
+    return this.quotedName() ? this.text.slice(this.start + 1, this.pos - 1) : this.text.slice(this.start, this.pos);
+  }
+
+  /** The last token is a `"…"` or `` `…` `` quoted identifier (not a `'…'` literal). */
+  quotedName(): boolean {
+    const c = this.text.charCodeAt(this.start);
+    return (c === 34 || c === 96) && this.pos - this.start >= 2 && this.text.charCodeAt(this.pos - 1) === c;
+  }
+
+  /** The last token is a `.`. */
+  isDot(): boolean {
+    return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 46;
   }
 
   next(): Token {

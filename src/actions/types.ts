@@ -66,6 +66,12 @@ export interface Action {
    */
   accessBy?: string | null;
   /**
+   * A DB call whose span names no collection: the tables its statement text changes (`users`, several as
+   * `notes+users`), judged by unexpected_write per table (review34 E2); never part of the target, which
+   * CONTRACT §3 fixes as `system/namespace/collection`. Null otherwise; optional like `caller`.
+   */
+  table?: string | null;
+  /**
    * A delegation found after its callee's spans (they were exported first and judged on the callee's own
    * clock): how far that clock was behind the caller's, in ms (review32 M2); 0 otherwise. Optional like `caller`.
    */

@@ -14,7 +14,7 @@ import { DETECTORS } from '../../detectors/index.js';
 import { flowWhileLearning, isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
-import { accessKeys } from '../../detectors/unexpected-write.js';
+import { writeSubjectKeys } from '../../detectors/unexpected-write.js';
 import type { BaselineView, DetectorInput, Finding, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { isWrite, madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
@@ -184,8 +184,7 @@ export class DetectionEngine implements Stage {
       // Rollout evidence: this identity tried these items, even though nothing it did here is learned.
       for (const it of scope) group.attempted(a.identity, it.key, a.time);
       // A first write on a subject is rollout evidence too (unexpected_write holds one for a rollout).
-      const [subjectClass] = accessKeys(a);
-      if (subjectClass !== undefined && isWrite(a.access)) group.attempted(a.identity, subjectClass, a.time);
+      if (isWrite(a.access)) for (const k of writeSubjectKeys(a)) group.attempted(a.identity, k, a.time);
       retry.unlearned(a.time, bad, subject, stormRaised);
       if (stormRaised) this.learning.takeBackStorm(b, group, retry, a.time, storm.f.details.judged === 'subject' ? subject : null);
     }

@@ -8,7 +8,7 @@
 import type { Access, Action, ActionKind } from '../actions/types.js';
 
 /** Numbers per action row. */
-const ROW = 22;
+const ROW = 23;
 /** A table that grows past this is started afresh (both sides, signalled by `reset`): memory stays bounded. */
 const MAX_SHARED_STRINGS = 250_000;
 const NONE = -1;
@@ -77,6 +77,7 @@ export class ActionEncoder {
       rows[o + 19] = this.id(a.attributedTo?.spanId ?? null);
       rows[o + 20] = this.field(20, a.accessBy ?? null);
       rows[o + 21] = a.calleeClockShiftMs ?? 0;
+      rows[o + 22] = this.field(22, a.table ?? null);
       o += ROW;
     }
     const out: EncodedActions = { count: actions.length, rows, shared: this.shared, reset: this.reset, ids: [...this.ids.keys()] };
@@ -162,6 +163,7 @@ export class ActionDecoder {
         attributedTo: attrTrace === NONE ? null : { traceId: ids[attrTrace], spanId: ids[rows[o + 19]] },
         accessBy: str(rows[o + 20]),
         calleeClockShiftMs: rows[o + 21],
+        table: str(rows[o + 22]),
       };
     }
     return actions;

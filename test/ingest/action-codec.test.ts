@@ -31,6 +31,7 @@ function action(over: Partial<Action> = {}): Action {
     attributedTo: { traceId: '1af7651916cd43dd8448eb211c80319d', spanId: 'c7ad6b7169203332' },
     accessBy: 'spiffe://acme/ns/prod/sa/ledger',
     calleeClockShiftMs: 0,
+    table: null,
     ...over,
   };
 }
@@ -46,6 +47,7 @@ it('carries every field, with nulls and empty lists', () => {
     }),
     action({ credential: null, spanId: 'd7ad6b7169203333' }),
     action({ kind: 'delegation', target: 'spiffe://acme/ns/prod/sa/ledger', calleeClockShiftMs: 2999.75 }),
+    action({ kind: 'db', target: 'postgresql/crm', host: 'db.internal', table: 'notes+users' }),
   ];
   expect(roundTrip(new ActionEncoder(), new ActionDecoder(), actions)).toEqual(actions);
 });

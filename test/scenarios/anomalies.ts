@@ -318,6 +318,14 @@ export const CATALOGUE: Template[] = [
     },
   },
   {
+    // The ledger's posting tool, whose spans name no collection, updates a table it never wrote to (its
+    // database's target is one it writes every day): review34 E2's privilege change through a writing tool.
+    variant: 'write-on-new-table', detector: 'unexpected_write', unit: 'writes',
+    roles: ['billing-agent'], strengths: [1, 3],
+    build: (x, who, at, n, rng) => spread(n, at, 3 * MINUTE, rng, (t) => x.task(who, t, withExtra(x, who, t, rng,
+      markedTool('ledger.post', { kind: 'db', system: 'postgresql', namespace: 'ledger', collection: 'accounts', op: 'UPDATE', host: 'ledger.internal', noCollection: true })))),
+  },
+  {
     variant: 'catalog-delete-tool', detector: 'unexpected_write', unit: 'uses',
     roles: ['support-agent'], strengths: [1, 2],
     // tickets.purge deletes behind an API Vigil cannot see: no child span, only the config's catalog says so.

@@ -13,11 +13,12 @@
  * `LOCK`…) is recorded by them as `_OTHER` with the real one in `http.request.method_original`
  * (`other: true`); a client configured with its own known methods records it as sent. A DB call's
  * `text` is its `db.query.text` (parameterised, as the instrumentations record it); `sqlcommenter`
- * appends the trace context comment the sqlcommenter libraries add to every statement.
+ * appends the trace context comment the sqlcommenter libraries add to every statement; `noCollection`
+ * records no `db.collection.name` nor `db.query.summary`, as instrumentation-pg does.
  */
 export type Endpoint =
   | { kind: 'http'; method: string; host: string; path: string; query?: string; port?: number; other?: boolean }
-  | { kind: 'db'; system: string; namespace: string; collection: string; op: string; host: string; text?: string; port?: number; sqlcommenter?: boolean };
+  | { kind: 'db'; system: string; namespace: string; collection: string; op: string; host: string; text?: string; port?: number; sqlcommenter?: boolean; noCollection?: boolean };
 
 /**
  * Something called over the network that is not part of the fleet: a remote agent (A2A over HTTPS, chain
@@ -153,11 +154,11 @@ export const ROLES: RoleSpec[] = [
       'payments.lookup': [get('api.stripe.com', '/v1/charges/{n}')],
       'refunds.create': [call('POST', 'api.stripe.com', '/v1/refunds')],
       'ledger.query': [sql('postgresql', 'ledger', 'entries', 'SELECT', 'ledger.internal',
-        'SELECT account_id, sum(amount_cents) AS balance FROM entries WHERE posted_at >= $1 GROUP BY account_id', { sqlcommenter: true })],
+        'SELECT account_id, sum(amount_cents) AS balance FROM entries WHERE posted_at >= $1 GROUP BY account_id', { sqlcommenter: true, noCollection: true })],
       'ledger.post': [sql('postgresql', 'ledger', 'entries', 'INSERT', 'ledger.internal',
-        'INSERT INTO entries (account_id, amount_cents, currency, memo, posted_at) VALUES ($1, $2, $3, $4, now()) RETURNING id', { sqlcommenter: true })],
+        'INSERT INTO entries (account_id, amount_cents, currency, memo, posted_at) VALUES ($1, $2, $3, $4, now()) RETURNING id', { sqlcommenter: true, noCollection: true })],
       'ledger.reconcile': [sql('postgresql', 'ledger', 'entries', 'UPDATE', 'ledger.internal',
-        'UPDATE entries SET reconciled_at = now(), batch_id = $1 WHERE account_id = $2 AND reconciled_at IS NULL', { sqlcommenter: true })],
+        'UPDATE entries SET reconciled_at = now(), batch_id = $1 WHERE account_id = $2 AND reconciled_at IS NULL', { sqlcommenter: true, noCollection: true })],
       // Finance's revenue database, a managed PostgreSQL on RDS outside the zones: billing reads it and
       // writes each invoice's facts there, right after reading the customer (a learned sensitive flow).
       'revenue.sync': [sql('postgresql', 'revenue', 'invoice_facts', 'INSERT', REVENUE_DB,

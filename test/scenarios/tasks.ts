@@ -143,10 +143,13 @@ export class Emitter {
     }
     const op = opts.op ?? ep.op;
     const end = at + this.rng.int(3, 90);
-    const attrs: Attrs = {
-      'db.system.name': ep.system, 'db.namespace': ep.namespace, 'db.collection.name': ep.collection,
-      'db.operation.name': op, 'server.address': ep.host, 'db.query.summary': `${op} ${ep.collection}`,
-    };
+    // instrumentation-pg names no collection (nor a summary): its spans say the table only in their text.
+    const attrs: Attrs = ep.noCollection
+      ? { 'db.system.name': ep.system, 'db.namespace': ep.namespace, 'db.operation.name': op, 'server.address': ep.host }
+      : {
+        'db.system.name': ep.system, 'db.namespace': ep.namespace, 'db.collection.name': ep.collection,
+        'db.operation.name': op, 'server.address': ep.host, 'db.query.summary': `${op} ${ep.collection}`,
+      };
     if (ep.port !== undefined) attrs['server.port'] = ep.port;
     if (RECORDS_TEXT.has(ep.system)) {
       const text = ep.text !== undefined && op === ep.op ? ep.text : genericStatement(op, ep.collection);

@@ -1,0 +1,45 @@
+/**
+ * The tables a DB statement changes (review34 E2): read from its text when the span names no collection,
+ * so unexpected_write can judge writes per table while the target stays per database (CONTRACT §3).
+ */
+import { expect, it } from 'vitest';
+import { readStatement } from '../../src/actions/statement.js';
+
+it.each([
+  ["UPDATE users SET role = 'admin' WHERE id = $1", 'write', 'users'],
+  ['INSERT INTO notes (body) VALUES ($1)', 'write', 'notes'],
+  ['insert into public.notes values ($1)', 'write', 'notes'],
+  ['UPDATE "crm"."Users" SET x = 1', 'write', 'users'],
+  ['update `Users` set a = 1', 'write', 'users'],
+  ['INSERT OR REPLACE INTO kv VALUES ($1)', 'write', 'kv'],
+  ['INSERT IGNORE INTO kv VALUES ($1)', 'write', 'kv'],
+  ['MERGE INTO accounts USING staged ON accounts.id = staged.id', 'write', 'accounts'],
+  ['DELETE FROM ONLY orders WHERE id = $1', 'delete', 'orders'],
+  ['TRUNCATE TABLE sessions', 'delete', 'sessions'],
+  ['DROP TABLE IF EXISTS audit_log', 'delete', 'audit_log'],
+  ['BEGIN; DELETE FROM sessions; COMMIT', 'delete', 'sessions'],
+  ['EXPLAIN ANALYZE DELETE FROM big', 'delete', 'big'],
+])('%s: %s on %s', (text, access, table) => {
+  expect(readStatement(text)).toEqual({ access, table });
+});
+
+it('names no table for reads, privilege changes, or a DROP of anything but a table', () => {
+  expect(readStatement('SELECT * FROM users WHERE id = $1')).toEqual({ access: 'read', table: null });
+  expect(readStatement('GRANT ALL ON users TO mallory')).toEqual({ access: 'execute', table: null });
+  expect(readStatement('DROP ROLE admin')).toEqual({ access: 'delete', table: null });
+  expect(readStatement('INSERT INTO (SELECT 1)')).toEqual({ access: 'write', table: null });
+});
+
+it('names every table several statements or a CTE change, sorted: a second one cannot hide behind the first', () => {
+  expect(readStatement('INSERT INTO notes VALUES ($1); UPDATE users SET role = $2').table).toBe('notes+users');
+  expect(readStatement('UPDATE users SET a = 1; DELETE FROM notes').table).toBe('notes+users');
+  expect(readStatement('WITH x AS (UPDATE users SET a = 1 RETURNING id) INSERT INTO notes SELECT * FROM x')).toEqual({ access: 'write', table: 'notes+users' });
+  expect(readStatement('INSERT INTO notes VALUES (1); INSERT INTO notes VALUES (2)').table).toBe('notes');
+});
+
+it('names one table for partitions and generated suffixes, and none past 64 characters', () => {
+  expect(readStatement('INSERT INTO events_2026_11 VALUES ($1)').table).toBe('events_{n}_{n}');
+  expect(readStatement('INSERT INTO events_2026_12 VALUES ($1)').table).toBe('events_{n}_{n}');
+  expect(readStatement('INSERT INTO tmp_8f3a9c2e1b SELECT 1').table).toBe('tmp_{n}');
+  expect(readStatement(`UPDATE ${'t'.repeat(65)} SET a = 1`).table).toBeNull();
+});
