@@ -14,7 +14,7 @@ import { CredentialOwners } from './revocation/owners.js';
 import { settledRevocationsSweep } from './revocation/store.js';
 import type { Db } from './store/database.js';
 import { IdentityStore } from './store/identities.js';
-import { Retention } from './store/retention.js';
+import { Retention, retentionClock } from './store/retention.js';
 
 export interface Detection {
   pipeline: Pipeline;
@@ -30,7 +30,8 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
   const { config, db, metrics, logger, mode } = deps;
   const identities = new IdentityStore(db, config.baselines.maxHotIdentities);
   const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode });
-  const alerts = new AlertManager(db, config, metrics, Date.now, () => identities.newest);
+  const retentionNow = retentionClock(identities, config.time.maxFutureSkew);
+  const alerts = new AlertManager(db, config, metrics, Date.now, retentionNow);
   // Serving, event time follows the wall clock too (held findings are released as it passes).
   const engine = new DetectionEngine(db, config, alerts, Date.now, mode === 'serve');
   metrics.countLate(() => engine.late);
@@ -38,6 +39,7 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
   pipeline.addStage(
     new Retention({
       identities,
+      now: retentionNow,
       forgetIdleAfter: config.baselines.forgetIdleAfter,
       maxIdentities: config.baselines.maxIdentities,
       forget: (id) => engine.forget(id),

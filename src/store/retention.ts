@@ -22,8 +22,23 @@ const SCAN_SHARE = 1 / 24;
 /** Identities forgotten, or alerts deleted, per commit at most (an identity may read its baseline from SQLite). */
 const PER_COMMIT = 500;
 
+/**
+ * Retention's clock: the newest event time seen, but never past the wall clock as it read at start,
+ * carried forward by the monotonic clock (plus `time.maxFutureSkew`, as far ahead as a span may start).
+ * A host clock stepped forward for a moment (a bad NTP source, a restored VM snapshot) let one span
+ * stamped by it move the newest event time a year on: the next sweep deleted the alerts just raised and
+ * forgot every baseline, and did again at every restart, as the newest event time is reloaded from the
+ * store (review35 H1). The monotonic clock does not step; the wall clock at start is trusted.
+ */
+export function retentionClock(identities: IdentityStore, maxFutureSkew: number, wallAtStart = Date.now()): () => number {
+  const monotonicAtStart = performance.now();
+  return () => Math.min(identities.newest, wallAtStart + (performance.now() - monotonicAtStart) + maxFutureSkew);
+}
+
 export interface RetentionOptions {
   identities: IdentityStore;
+  /** Retention's "now" (retentionClock). */
+  now(): number;
   forgetIdleAfter: number;
   maxIdentities: number;
   /** Deletes what else is kept about an identity (its baseline), inside the commit. */
@@ -133,10 +148,10 @@ export class Retention implements Stage {
 
   /**
    * Runs in the group commit, after the identity records are written and before the detection engine's
-   * commit, whose checkpoint writes the peer groups this changes. Event time is the newest action's.
+   * commit, whose checkpoint writes the peer groups this changes. In event time (retentionClock).
    */
   commit(): void {
-    const now = this.o.identities.newest;
+    const now = this.o.now();
     for (const sweep of this.sweeps) sweep.run(now);
     this.cap.run();
   }

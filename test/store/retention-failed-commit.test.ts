@@ -36,7 +36,7 @@ it('alerts past alerts.retention are deleted by the next commit that succeeds af
     const engine = new DetectionEngine(db, config, alerts, () => T0);
     let deleted = 0;
     const retention = new Retention({
-      identities, forgetIdleAfter: config.baselines.forgetIdleAfter, maxIdentities: config.baselines.maxIdentities, forget: (id) => engine.forget(id),
+      identities, now: () => identities.newest, forgetIdleAfter: config.baselines.forgetIdleAfter, maxIdentities: config.baselines.maxIdentities, forget: (id) => engine.forget(id),
       alerts, alertRetention: config.alerts.retention, settledRevocations: settledRevocationsSweep(db), onAlertsDeleted: (n) => (deleted += n),
     });
     const stages = [retention, engine];
