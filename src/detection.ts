@@ -29,11 +29,14 @@ export interface Detection {
 export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics; logger: Logger; mode: 'serve' | 'replay' }): Detection {
   const { config, db, metrics, logger, mode } = deps;
   const identities = new IdentityStore(db, config.baselines.maxHotIdentities);
-  const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode });
   const retentionNow = retentionClock(identities, config.time.maxFutureSkew);
   const alerts = new AlertManager(db, config, metrics, Date.now, retentionNow);
   // Serving, event time follows the wall clock too (held findings are released as it passes).
   const engine = new DetectionEngine(db, config, alerts, Date.now, mode === 'serve');
+  const owners = new CredentialOwners(db, (action, owner) => reportDisputedCredential(alerts, action, owner));
+  // Last: it starts the ingest worker and the commit timer, so a store that fails to load above leaves
+  // nothing running (review35 M3: the timer went on committing to the closed store).
+  const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode });
   metrics.countLate(() => engine.late);
   // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
   pipeline.addStage(
@@ -50,7 +53,6 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
       onAlertsDeleted: (n) => metrics.alertsDeleted.inc(n),
     }),
   );
-  const owners = new CredentialOwners(db, (action, owner) => reportDisputedCredential(alerts, action, owner));
   pipeline.addStage(owners); // ahead of the engine: its alerts consult the owners
   pipeline.addStage(engine);
   pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);

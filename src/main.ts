@@ -27,7 +27,7 @@ import { MAX_REVOKED, RevokedCredentials } from './revocation/revoked.js';
 import { WebhookOutbox } from './sinks/webhooks.js';
 import { GrpcReceiver } from './receiver/grpc.js';
 import { HttpReceiver } from './receiver/http.js';
-import { openDatabase, storeExposure, type Db } from './store/database.js';
+import { openDatabase, startFailure, storeExposure, type Db } from './store/database.js';
 import { migrateInWorker, pendingUpgrade } from './store/upgrade.js';
 import type { TlsConfig } from './tls.js';
 
@@ -172,7 +172,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     return { ports, token: token.value, config, metrics, db, identities, pipeline, alerts, engine, revocations, webhooks, stream, logger, close };
   } catch (err) {
     await close();
-    throw err;
+    throw startFailure(config.storage.path, 'storage.path', err);
   }
 }
 

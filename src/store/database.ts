@@ -47,6 +47,24 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
 }
 
 /**
+ * A SQLite error while starting (loading baselines, peer groups, the outbox), as the same one-line message
+ * as `openDatabase`'s, not a stack trace and the exit code that asks a supervisor to restart (review35 M3:
+ * a store locked by a sqlite3 shell, or with damaged pages); any other error as it is.
+ */
+export function startFailure(file: string, setting: string, err: unknown): unknown {
+  return err instanceof Database.SqliteError ? new UserError(`cannot use ${setting} (${file}): ${whyUnusable(file, err, true)}`) : err;
+}
+
+/** Runs `start`, which reads the store, with its SQLite errors as `startFailure` says. */
+export function readingStore<T>(file: string, setting: string, start: () => T): T {
+  try {
+    return start();
+  } catch (err) {
+    throw startFailure(file, setting, err);
+  }
+}
+
+/**
  * One process per store. Two daemons on one file would each keep their own counters, baselines and
  * alert numbering in memory and overwrite each other's checkpoints. The claim is an exclusive lock
  * on a small companion database (`<file>-lock`, attached to this connection), held until the
@@ -73,8 +91,12 @@ export function storeExposure(file: string): string | null {
   return (mode & 0o077) === 0 ? null : `${file} can be read or written by other users (mode 0${mode.toString(8)}): chmod 600 ${file} ${file}-wal ${file}-shm`;
 }
 
-function whyUnusable(file: string, err: unknown): string {
+/** @param claimed this process holds the store (claimStore): a lock now is another program's, not Vigil's. */
+function whyUnusable(file: string, err: unknown, claimed = false): string {
   const code = (err as { code?: string }).code;
+  if (claimed && code === 'SQLITE_BUSY') {
+    return 'another program holds a write lock on it (a sqlite3 shell or a script in a transaction?); end it, then start Vigil';
+  }
   if (file !== ':memory:' && isFolder(file)) return 'it is a folder; name a file in it, such as data/vigil.db';
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'part of its folder path is a file, not a folder';
   if (code === 'ENOENT') return `its folder cannot be created (${(err as Error).message})`;
@@ -83,6 +105,7 @@ function whyUnusable(file: string, err: unknown): string {
     return 'the disk is full: writing the store (migrating it to a new version too) needs free room for its write-ahead log, up to the size of what it rewrites';
   }
   if (code === 'SQLITE_NOTADB') return 'it is not a SQLite database (another file, or a damaged one)';
+  if (code === 'SQLITE_CORRUPT') return `it is damaged (${(err as Error).message}); restore it from a backup, or move it and its -wal file away to start a new store`;
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS') return `it cannot be opened for writing (${(err as Error).message})`;
   return (err as Error).message;
 }

@@ -299,6 +299,41 @@ describe('vigil serve', () => {
     }
   });
 
+  it('a store damaged inside, or write-locked by another program: one sentence, exit 1, no stack trace (review35 M3)', async () => {
+    const start = (file: string) => {
+      const config = path.join(path.dirname(file), 'config.yaml');
+      fs.writeFileSync(config, `storage: { path: "${file}" }\napi: { endpoint: "127.0.0.1:0" }\nreceivers: { otlp: { grpc: { endpoint: "127.0.0.1:0" }, http: { endpoint: "127.0.0.1:0" } } }\n`);
+      return vigil(['serve', '--config', config], { VIGIL_API_TOKEN: 'test-token-0123456789abcdef' });
+    };
+    // A store whose peer baselines' page is overwritten: it opens, then fails as the detection engine loads it.
+    const damaged = path.join(tmpDir(), 'vigil.db');
+    const { openDatabase } = await import('../../src/store/database.js');
+    const db = openDatabase(damaged);
+    const root = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'peer_baselines'").pluck().get() as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const fd = fs.openSync(damaged, 'r+');
+    fs.writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
+    fs.closeSync(fd);
+    // A store another program holds a write transaction on (a sqlite3 shell): Vigil's claim passes, its first write waits, then fails.
+    const locked = path.join(tmpDir(), 'vigil.db');
+    openDatabase(locked).close();
+    const holder = new Database(locked);
+    holder.exec('BEGIN EXCLUSIVE');
+    try {
+      for (const [file, reason] of [[damaged, 'it is damaged'], [locked, 'another program holds a write lock on it']]) {
+        const r = start(file);
+        expect(r.code, reason).toBe(1);
+        expect(r.stderr, reason).toContain(`vigil: cannot use storage.path (${file}): ${reason}`);
+        expect(r.stderr, reason).not.toMatch(/\n\s+at /);
+        expect(r.stderr, reason).not.toContain('store commit failed');
+      }
+    } finally {
+      holder.close();
+    }
+  });
+
   async function exportSpans(grpc: string, identity: string, n: number): Promise<void> {
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': 'cli-test', 'nhi.identity': identity }),
