@@ -31,6 +31,24 @@ const keyArena = new Uint8Array(KEY_SLOTS * KEY_MAX);
 const keyLength = new Int32Array(KEY_SLOTS).fill(-1);
 const keyText: string[] = new Array<string>(KEY_SLOTS).fill('');
 
+/**
+ * The intern slot of a key: a hash of its length and a few of its bytes, not all of them. The slot's
+ * content is compared byte by byte anyway, so a weak hash only costs a miss; hashing every byte cost as
+ * much as that comparison. Keys share prefixes (`gen_ai.tool.`) and suffixes (`.name`), and differ
+ * mostly in length and in the last word before the suffix: the first, middle and last bytes and the
+ * third from the end tell the keys of the benchmark's spans apart (`.name` / `.type`). Keys crafted to
+ * share a slot cost what no interning would: a string decoded per key.
+ */
+function keySlot(buf: Uint8Array, start: number, len: number): number {
+  const last = start + len - 1;
+  let h = Math.imul(len, 0x9e3779b1);
+  h = Math.imul(h ^ buf[start], 0x01000193);
+  h = Math.imul(h ^ buf[start + (len >>> 1)], 0x01000193);
+  h = Math.imul(h ^ buf[last], 0x01000193);
+  h = Math.imul(h ^ buf[last - (len > 2 ? 2 : 0)], 0x01000193);
+  return (h ^ (h >>> 15)) & (KEY_SLOTS - 1);
+}
+
 /** Throws the decoder's one error type. Kept out of line so the hot paths stay small. */
 export function decodeError(detail: string): never {
   throw new VigilError('VIGIL_ERR_DECODE', detail);
@@ -192,9 +210,7 @@ export class ProtoReader {
     const len = end - start;
     if (len === 0 || len > KEY_MAX) return this.utf8(start, end);
     const buf = this.buf;
-    let h = len;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-    const slot = (h ^ (h >>> 15)) & (KEY_SLOTS - 1);
+    const slot = keySlot(buf, start, len);
     const at = slot * KEY_MAX;
     if (keyLength[slot] === len) {
       let i = 0;

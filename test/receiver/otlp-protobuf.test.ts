@@ -243,6 +243,15 @@ describe('decodeProtobufRequest', () => {
     expect(ids([shifted, len(1, window), shifted])).toEqual([hex(ID16), hex(window), hex(ID16)]);
   });
 
+  it('reads each attribute key from its own bytes when keys alternate in one intern slot', () => {
+    // Same length and the same first, middle and last bytes: the intern table hashes only those, so these
+    // keys share a slot and each use must still compare the whole key.
+    const keys = ['service.xame.ab', 'service.yame.ab'];
+    const spec = (i: number): SpanSpec => ({ name: `s${i}`, kind: 'internal', attributes: { [keys[i % 2]]: `v${i}` } });
+    const spans = decodeProtobufRequest(encodeProtobuf(makeSpans([0, 1, 2, 3].map(spec))), new Set(keys)).spans;
+    expect(spans.map((s) => ({ ...s.attributes }))).toEqual([0, 1, 2, 3].map((i) => ({ [keys[i % 2]]: `v${i}` })));
+  });
+
   it('represents spans without usable ids by one placeholder per ScopeSpans, keeping resource and scope', () => {
     const resource = len(1, kv('service.name', str(1, 'svc'), 1));
     const scopeSpans = len(2, len(1, str(1, 'lib')), len(2, str(5, 'a')), len(2, str(5, 'b'), len(1, [1, 2])),
