@@ -35,6 +35,9 @@ export interface PipelineDeps {
   mode?: 'serve' | 'replay';
 }
 
+/** How often a commit is tried while the store refuses (review35 M1: a write lock froze the daemon). */
+const RETRY_REFUSED_STORE_MS = 1000;
+
 export class Pipeline {
   /**
    * Public for tests, which pause it to fill it deterministically and read its depth. Receivers go through
@@ -66,7 +69,7 @@ export class Pipeline {
       // (baseline checkpoints, findings whose hold has expired) that must happen on an idle daemon too.
       const every = Math.max(50, Math.min(1000, deps.config.storage.flushInterval));
       this.tick = setInterval(() => {
-        if (!this.closing && Date.now() - this.lastCommit >= deps.config.storage.flushInterval) this.commit();
+        if (!this.closing && this.commitDue()) this.commit();
       }, every);
       this.tick.unref();
     }
@@ -159,8 +162,8 @@ export class Pipeline {
     if (idle) this.idleWaiter?.();
     // Replay commits every so many lines (its caller's `flush`), not by the wall clock.
     if (this.closed || this.deps.mode === 'replay') return;
-    if (Date.now() - this.lastCommit >= this.deps.config.storage.flushInterval) this.commit();
-    else if (idle) this.scheduleCommit();
+    if (this.commitDue()) this.commit();
+    else if (idle && this.storeHealthy) this.scheduleCommit();
   }
 
   /** The worker is done with an export (to be acknowledged by the next commit) or a replay chunk. */
@@ -186,6 +189,14 @@ export class Pipeline {
     this.exports.dispatch();
     // A shutdown waiting for the work that was lost goes on (the restarted worker has nothing to answer).
     if (this.exports.idle) this.idleWaiter?.();
+  }
+
+  /**
+   * Every `storage.flushInterval`; while the store refuses, once every RETRY_REFUSED_STORE_MS: each try may
+   * wait out another program's write lock (busy_timeout), and the thread serves nothing meanwhile.
+   */
+  private commitDue(): boolean {
+    return Date.now() - this.lastCommit >= (this.storeHealthy ? this.deps.config.storage.flushInterval : RETRY_REFUSED_STORE_MS);
   }
 
   /**

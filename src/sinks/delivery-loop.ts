@@ -44,6 +44,8 @@ interface LaneState<J> {
   failures: number;
   failedJobs: Set<string | number | symbol>;
   pausedUntil: number;
+  /** A fault of the lane's own was reported since its last success: the next ones are not (one per outage). */
+  faultReported: boolean;
 }
 
 /** An attempt that threw (a bug, a database error): not one job's trouble, so the lane fails at once. */
@@ -58,6 +60,7 @@ export interface DeliveryLoopOptions {
   /** How often due jobs are looked for when nothing kicks the loop (retries becoming due). */
   pollMs?: number;
   now?: () => number;
+  /** A lane's own fault (a bug, a database error), once per outage: a store that refuses writes fails every attempt. */
   onError(err: unknown, lane: string): void;
 }
 
@@ -78,7 +81,7 @@ export class DeliveryLoop<J> {
   }
 
   addLane(lane: Lane<J>): void {
-    this.lanes.set(lane.name, { lane, busy: new Map(), failures: 0, failedJobs: new Set(), pausedUntil: 0 });
+    this.lanes.set(lane.name, { lane, busy: new Map(), failures: 0, failedJobs: new Set(), pausedUntil: 0, faultReported: false });
     this.kick();
   }
 
@@ -119,7 +122,7 @@ export class DeliveryLoop<J> {
       try {
         jobs = state.lane.due(limit, now, new Set(state.busy.keys()));
       } catch (err) {
-        this.opts.onError(err, state.lane.name);
+        this.fault(state, err);
         continue;
       }
       for (const job of jobs.slice(0, limit)) this.start(state, job);
@@ -133,7 +136,7 @@ export class DeliveryLoop<J> {
       .then((verdict) => this.settle(state, key, verdict))
       .catch((err: unknown) => {
         // A bug or a database error: treat the lane as failing so a persistent fault cannot spin.
-        this.opts.onError(err, state.lane.name);
+        this.fault(state, err);
         state.failedJobs.add(LANE_FAULT);
         this.settle(state, key, { kind: 'failing', retryAfterMs: null });
       })
@@ -146,8 +149,16 @@ export class DeliveryLoop<J> {
     void run.finally(() => this.running.delete(run));
   }
 
+  /** Reports a fault of the lane's own, the first since its last success (review35 L1: one stack a retry, for a full disk). */
+  private fault(state: LaneState<J>, err: unknown): void {
+    if (state.faultReported) return;
+    state.faultReported = true;
+    this.opts.onError(err, state.lane.name);
+  }
+
   private settle(state: LaneState<J>, key: string | number, verdict: LaneVerdict): void {
     if (verdict.kind === 'healthy') {
+      state.faultReported = false;
       state.failures = 0;
       state.failedJobs.clear();
       state.pausedUntil = 0;

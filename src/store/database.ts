@@ -20,6 +20,7 @@ export type Db = Database.Database;
  */
 export function openDatabase(file: string, setting = 'storage.path'): Db {
   let db: Db | undefined;
+  let claimed = false;
   try {
     if (file !== ':memory:') {
       makeFolders(path.dirname(file));
@@ -29,20 +30,24 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     }
     db = new Database(file);
     if (file !== ':memory:') claimStore(db, file);
+    claimed = true;
     db.pragma('main.journal_mode = WAL'); // not the lock database: it needs no journal files
     db.pragma('synchronous = NORMAL');
     // The WAL is reused, not shrunk, after a checkpoint; one that a long reader (a backup, an open sqlite3
     // shell) let grow to gigabytes would keep that size until shutdown (review24 L1). This cuts it back
     // once the checkpoint after the reader resets it.
     db.pragma('main.journal_size_limit = 67108864');
-    // A reader (the CLI's `baseline show`, a second process) must not make the daemon fail on SQLITE_BUSY.
-    db.pragma('busy_timeout = 5000');
+    // No other Vigil writes this store (claimStore), and in WAL mode readers (sqlite3, backups) never block
+    // a write. Only another program's write transaction does (an operator's sqlite3 shell): a write waits
+    // for it this long, then fails as a full disk would (exports refused as retryable), rather than
+    // freezing the daemon's one thread for 5 s a statement, /healthz included (review35 M1).
+    db.pragma('busy_timeout = 100');
     db.pragma('foreign_keys = ON');
     migrate(db);
     return db;
   } catch (err) {
     db?.close();
-    throw new UserError(`cannot use ${setting} (${file}): ${whyUnusable(file, err)}`);
+    throw new UserError(`cannot use ${setting} (${file}): ${whyUnusable(file, err, claimed)}`);
   }
 }
 

@@ -235,3 +235,31 @@ it('after a busy commit, an outage of seconds is still judged: what is written d
     await waitFor(() => d.actions.length > judged, `pod ${i}'s export judged during the outage`, 20_000);
   }
 }, 60_000);
+
+it('another program holding a write transaction on the store: exports are refused as retryable, not waited on, and accepted once it ends (review35 M1)', async () => {
+  t = await startTestDaemon();
+  const d = t;
+  const first = body(toolCall(0.2, 'reports.read', 'GET', 1));
+  expect((await post(d, first)).status).toBe(200);
+  // A write waits for another program's lock at most briefly: the daemon has one thread to serve with.
+  expect(d.daemon.db.pragma('busy_timeout', { simple: true })).toBeLessThanOrEqual(100);
+  const shell = new Database(d.daemon.config.storage.path);
+  shell.exec('BEGIN EXCLUSIVE'); // an operator's sqlite3 shell in the middle of an UPDATE
+  try {
+    const refused = await post(d, body(toolCall(0.1, 'reports.read', 'GET', 2)));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).not.toBeNull();
+    expect((await fetch(`${d.apiUrl}/healthz`)).status).toBe(200);
+    const notReady = await fetch(`${d.apiUrl}/readyz`);
+    expect([notReady.status, await notReady.json()]).toEqual([503, { status: 'store_unavailable' }]);
+  } finally {
+    shell.exec('COMMIT');
+    shell.close();
+  }
+  const retried = await waitFor(async () => {
+    const r = await post(d, body(toolCall(0.1, 'reports.read', 'GET', 2)));
+    return r.status === 200 ? r : null;
+  }, 'the export accepted once the lock is gone');
+  expect(retried.status).toBe(200);
+  expect((await fetch(`${d.apiUrl}/readyz`)).status).toBe(200);
+});

@@ -46,3 +46,40 @@ it('pauses a lane once two different jobs failed, sized by the failures since th
     await loop.close();
   }
 });
+
+it('reports a fault of the lane itself (a store refusing writes) once until an attempt succeeds again (review35 L1)', async () => {
+  let clock = 1_000_000;
+  const reported: string[] = [];
+  const loop = new DeliveryLoop<string>({ policy: { retryInitial: 10, retryMax: 100 }, concurrency: 1, now: () => clock, pollMs: 5, onError: (err) => reported.push((err as Error).message) });
+  let storeFull = true;
+  let attempts = 0;
+  const lane: Lane<string> = {
+    name: 'receiver',
+    key: (job) => job,
+    due: () => ['alert-1'],
+    attempt: async (): Promise<LaneVerdict> => {
+      attempts++;
+      if (storeFull) throw new Error('database or disk is full');
+      return { kind: 'healthy' };
+    },
+  };
+  loop.addLane(lane);
+  const attemptsPast = async (n: number) => {
+    for (let i = 0; i < 500 && attempts < n; i++) {
+      clock += 1_000; // past any pause
+      loop.kick();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  };
+  try {
+    await attemptsPast(6);
+    expect(reported).toEqual(['database or disk is full']);
+    storeFull = false;
+    await attemptsPast(attempts + 2);
+    storeFull = true;
+    await attemptsPast(attempts + 3);
+    expect(reported).toEqual(['database or disk is full', 'database or disk is full']);
+  } finally {
+    await loop.close();
+  }
+});
