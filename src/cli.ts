@@ -39,7 +39,16 @@ const USAGE = `Usage:
 class UsageError extends Error {}
 
 function load(path: string | undefined): Config {
-  return loadConfig({ path, env: process.env }).config;
+  const loaded = loadConfig({ path, env: process.env });
+  // Valid, but a config emptied by a failed deploy would move the store and turn off delivery unseen (review35 L3).
+  if (loaded.empty) {
+    const { config } = loaded;
+    process.stderr.write(
+      `vigil: warning: ${loaded.path} sets nothing, so every setting is its default: the store at ${config.storage.path}, ` +
+        `no webhooks, no credential revocation\n`,
+    );
+  }
+  return loaded.config;
 }
 
 /** Longest a clean shutdown may take: draining the queue and held traces, the final commit. */

@@ -38,6 +38,8 @@ export class ConfigError extends VigilError {
 export interface LoadedConfig {
   config: Readonly<Config>;
   path: string | null;
+  /** The file set nothing (empty, or only comments): every setting is its default. */
+  empty: boolean;
 }
 
 /**
@@ -221,5 +223,5 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } =
   resolvePaths(config, base);
   if (envToken) config.api.token = envToken;
   if (envReceiverToken) config.receivers.otlp.token = envReceiverToken;
-  return { config: deepFreeze(config), path: file };
+  return { config: deepFreeze(config), path: file, empty: file !== null && Object.keys(raw).length === 0 };
 }

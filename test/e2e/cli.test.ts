@@ -186,6 +186,15 @@ describe('vigil check-config', () => {
     expect(r.stderr).toBe(''); // loopback only: nothing exposed
   });
 
+  // Review35 L3: a config emptied by a failed deploy moved the store and turned delivery off unseen.
+  it('warns of a config file that sets nothing: valid all the same (every setting its default), exit 0', () => {
+    const file = path.join(tmpDir(), 'emptied.yaml');
+    fs.writeFileSync(file, '# truncated by a failed deploy\n');
+    const r = vigil(['check-config', '--config', file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`vigil: warning: ${file} sets nothing, so every setting is its default: the store at ${path.join(path.dirname(file), 'data/vigil.db')}, no webhooks, no credential revocation\n`);
+  });
+
   // Review21 M3: the warnings serve logs at start were not shown by the command run before deploying.
   it('warns, as serve does, of settings that expose Vigil on a network: valid all the same, exit 0', () => {
     const file = path.join(tmpDir(), 'exposed.yaml');
