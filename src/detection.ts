@@ -14,6 +14,7 @@ import { CredentialOwners } from './revocation/owners.js';
 import { settledRevocationsSweep } from './revocation/store.js';
 import type { Db } from './store/database.js';
 import { IdentityStore } from './store/identities.js';
+import { StoreFileGuard } from './store/file-guard.js';
 import { Retention, retentionClock } from './store/retention.js';
 
 export interface Detection {
@@ -38,6 +39,8 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
   // nothing running (review35 M3: the timer went on committing to the closed store).
   const pipeline = new Pipeline({ config, db, identities, metrics, logger, mode });
   metrics.countLate(() => engine.late);
+  // First: a store whose file went is made read-only before any stage writes to it (file-guard.ts).
+  if (mode === 'serve' && config.storage.path !== ':memory:') pipeline.addStage(new StoreFileGuard(db, config.storage.path, logger));
   // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
   pipeline.addStage(
     new Retention({

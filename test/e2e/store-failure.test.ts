@@ -8,6 +8,7 @@
  * The failure is SQLite's own: the daemon's connection is switched to `query_only`, so every write
  * fails with SQLITE_READONLY, as it does on a volume remounted read-only.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -262,4 +263,31 @@ it('another program holding a write transaction on the store: exports are refuse
   }, 'the export accepted once the lock is gone');
   expect(retried.status).toBe(200);
   expect((await fetch(`${d.apiUrl}/readyz`)).status).toBe(200);
+});
+
+it('a store deleted while serving is written back at its path and refuses writes until a restart, which loses nothing acknowledged (review35 M2)', async () => {
+  t = await startTestDaemon();
+  const d = t;
+  const file = d.daemon.config.storage.path;
+  for (let i = 0; i < 3; i++) expect((await post(d, body(toolCall(0.3 - i * 0.05, 'reports.read', 'GET', i)))).status).toBe(200);
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true }); // a tmp reaper, a cleanup job
+  const notReady = await waitFor(async () => {
+    const r = await fetch(`${d.apiUrl}/readyz`);
+    return r.status === 503 ? r : null;
+  }, 'not ready once the deleted store is noticed');
+  expect(await notReady.json()).toEqual({ status: 'store_unavailable' });
+  await waitFor(() => d.logs.some((l) => l.includes('the deleted store was written back at storage.path')), 'the store written back');
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  const refused = await post(d, body(toolCall(0.1, 'reports.read', 'GET', 9)));
+  expect(refused.status).toBe(503);
+  expect(d.logs.join('')).toContain(`storage.path (${file}) was deleted while Vigil ran`);
+  await d.close();
+  t = undefined;
+  // What a restart finds there: every action of the three acknowledged exports.
+  const stored = new Database(file, { readonly: true });
+  try {
+    expect(stored.prepare('SELECT actions FROM identities WHERE identity = ?').pluck().get(ID)).toBe(6);
+  } finally {
+    stored.close();
+  }
 });
