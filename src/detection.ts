@@ -6,7 +6,7 @@ import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
 import { DetectionEngine } from './detect/engine.js';
 import { BaselineOperator } from './detect/operator.js';
-import { reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
+import { FutureSpansWatch, reportDisputedCredential, reportSuspectSpans } from './detect/telemetry-integrity.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
@@ -58,6 +58,10 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
   );
   pipeline.addStage(owners); // ahead of the engine: its alerts consult the owners
   pipeline.addStage(engine);
-  pipeline.onSuspectSpans = (suspects) => reportSuspectSpans(alerts, config, suspects);
+  const aheadOfClock = new FutureSpansWatch(logger);
+  pipeline.onSuspectSpans = (suspects) => {
+    reportSuspectSpans(alerts, config, suspects);
+    for (const s of suspects) aheadOfClock.note(s);
+  };
   return { pipeline, identities, alerts, engine, operator: new BaselineOperator(engine, alerts), owners };
 }

@@ -25,10 +25,47 @@ import type { Action } from '../actions/types.js';
 import type { Alert } from '../alerts/alert.js';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
 import type { SuspectSpans } from '../ingest/protocol.js';
 import { listClaim } from '../ingest/suspects.js';
 import type { Receiver } from '../metrics.js';
 import type { Owner } from '../revocation/owners.js';
+
+/** How many identities dated ahead within AHEAD_WINDOW_MS make Vigil's own clock the likely cause. */
+const MANY_AHEAD = 5;
+const AHEAD_WINDOW_MS = 10 * 60_000;
+const WARN_EVERY_MS = 60 * 60_000;
+
+/**
+ * Many identities dated ahead of Vigil's clock at once say more of Vigil's clock than of them (review35 L2:
+ * with the daemon's clock 10 minutes behind, every agent raised an alert of its own, each blaming the
+ * agent). Said in the log, at most once an hour, beside those alerts.
+ */
+export class FutureSpansWatch {
+  /** Identities last dated ahead, and when (wall time), oldest first. */
+  private readonly ahead = new Map<string, number>();
+  private warnedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+
+  note(s: SuspectSpans): void {
+    if (s.reason !== 'future_start') return;
+    const now = this.now();
+    this.ahead.delete(s.identity);
+    this.ahead.set(s.identity, now);
+    for (const [identity, at] of this.ahead) {
+      if (at >= now - AHEAD_WINDOW_MS && this.ahead.size <= MANY_AHEAD) break;
+      this.ahead.delete(identity); // gone quiet, or more than the warning needs
+    }
+    if (this.ahead.size < MANY_AHEAD || now - this.warnedAt < WARN_EVERY_MS) return;
+    this.warnedAt = now;
+    this.logger.warn(
+      { identities: [...this.ahead.keys()], aheadMs: s.aheadMs },
+      `${MANY_AHEAD} identities sent spans dated ahead of this host's clock within ${span(AHEAD_WINDOW_MS)}: this host's clock is likely behind ` +
+        `(check its time sync); their spans are rejected, each with a telemetry_integrity alert, until it is right`,
+    );
+  }
+}
 
 export function reportSuspectSpans(alerts: AlertManager, config: Config, suspects: readonly SuspectSpans[]): void {
   for (const s of suspects) alerts.report(findingOf(s, config), actionOf(s), s.identity, s.reason === 'future_start' ? undefined : (open) => refold(open, s, config));
@@ -71,7 +108,7 @@ function findingOf(s: SuspectSpans, config: Config): Finding {
       explanation:
         `${s.identity} sent ${some} starting up to ${span(s.aheadMs)} ahead of Vigil's clock (more than time.maxFutureSkew, ` +
         `${span(config.time.maxFutureSkew)}, allows). They were rejected, so what they record was not judged: ` +
-        `a host clock that is off, or spans dated ahead to hide what they did.`,
+        `a host clock that is off (Vigil's own, when many identities raise this at once), or spans dated ahead to hide what they did.`,
       details: { reason: s.reason, spans: s.spans, aheadMs: s.aheadMs, receiver: s.receiver },
       tags: ['OWASP-ASI10', 'MAESTRO-L5'],
     };
