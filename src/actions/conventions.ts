@@ -9,7 +9,8 @@ import { SpanKind } from '../model.js';
 import * as A from './attributes.js';
 import { httpMethodAccess, messagingAccess, stronger, verbAccess, type Catalog } from './access.js';
 import { awsTables, messagingRpcAccess, rpcAccess, rpcResource } from './rpc.js';
-import { mongoCommandAccess, readStatement } from './statement.js';
+import { mongoCommandAccess, readStatement, writtenTables } from './statement.js';
+import { isWrite } from './types.js';
 import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
 import { after, str } from './read.js';
 import { hostOfAuthority, httpTarget, templatePath, urlHost, urlPath } from './url.js';
@@ -214,9 +215,9 @@ export const CONVENTIONS: readonly Convention[] = [
           : stronger(operation === null ? null : verbAccess(operation), said === null ? null : said.access);
       // With no collection named, the tables the statement (or its summary, `UPDATE users`) changes are
       // judged apart, never put in the target (review34 E2).
-      if (coll === null) {
+      if (coll === null && isWrite(f.access)) {
         const summary = said === null ? str(a, A.DB_QUERY_SUMMARY) : null;
-        f.table = said !== null ? said.table : summary === null ? null : readStatement(summary).table;
+        f.table = said !== null ? writtenTables(text!, said) : summary === null ? null : readStatement(summary).table;
       }
       f.host = peerHost(s);
       f.carrier = Carrier.Any;

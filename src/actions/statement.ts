@@ -28,6 +28,18 @@ import type { Access } from './types.js';
 const SCANNED = 256;
 
 /**
+ * The table of a write whose text is longer than what is looked at and names no table there (padding, a
+ * long CTE): a table of its own, so that padding cannot hide an `UPDATE users` behind the tables an
+ * identity writes (review34 E2).
+ */
+export const UNREAD_TABLE = '(unread)';
+
+/** The tables a write's text names, or UNREAD_TABLE when they may lie past what is looked at. */
+export function writtenTables(text: string, read: StatementFacts): string | null {
+  return read.table ?? (text.length > SCANNED ? UNREAD_TABLE : null);
+}
+
+/**
  * Words that open a transaction or batch, skipped to reach the statement they hold: `BEGIN`,
  * `START TRANSACTION`, SQLite `BEGIN IMMEDIATE`, T-SQL `BEGIN TRAN`, CQL `BEGIN UNLOGGED BATCH`.
  */

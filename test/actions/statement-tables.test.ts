@@ -2,8 +2,10 @@
  * The tables a DB statement changes (review34 E2): read from its text when the span names no collection,
  * so unexpected_write can judge writes per table while the target stays per database (CONTRACT §3).
  */
-import { expect, it } from 'vitest';
-import { readStatement } from '../../src/actions/statement.js';
+import { describe, expect, it } from 'vitest';
+import { Classifier } from '../../src/actions/classify.js';
+import { readStatement, UNREAD_TABLE } from '../../src/actions/statement.js';
+import { config, span, SpanKind, type SpanInit } from './fixtures.js';
 
 it.each([
   ["UPDATE users SET role = 'admin' WHERE id = $1", 'write', 'users'],
@@ -42,4 +44,22 @@ it('names one table for partitions and generated suffixes, and none past 64 char
   expect(readStatement('INSERT INTO events_2026_12 VALUES ($1)').table).toBe('events_{n}_{n}');
   expect(readStatement('INSERT INTO tmp_8f3a9c2e1b SELECT 1').table).toBe('tmp_{n}');
   expect(readStatement(`UPDATE ${'t'.repeat(65)} SET a = 1`).table).toBeNull();
+});
+
+describe('a DB span naming no collection carries the tables its write changes (its target stays per database)', () => {
+  const classifier = new Classifier(config());
+  const db = (attrs: Record<string, unknown>) => classifier.classify(span({ kind: SpanKind.CLIENT, attrs: { 'db.system.name': 'postgresql', 'db.namespace': 'crm', 'server.address': 'crm-db.internal', ...attrs } as SpanInit['attrs'] }));
+
+  it('from the statement text, else from db.query.summary; none for reads or when the collection is named', () => {
+    expect(db({ 'db.operation.name': 'UPDATE', 'db.query.text': "UPDATE users SET role = 'admin'" })).toMatchObject({ target: 'postgresql/crm', access: 'write', table: 'users' });
+    expect(db({ 'db.operation.name': 'UPDATE', 'db.query.summary': 'UPDATE users' })).toMatchObject({ target: 'postgresql/crm', access: 'write', table: 'users' });
+    expect(db({ 'db.operation.name': 'SELECT', 'db.query.text': 'SELECT * FROM users' })).toMatchObject({ access: 'read', table: null });
+    expect(db({ 'db.operation.name': 'UPDATE', 'db.collection.name': 'users', 'db.query.text': 'UPDATE users SET a = 1' })).toMatchObject({ target: 'postgresql/crm/users', table: null });
+  });
+
+  it('a write whose text is padded past what is read names a table of its own, `(unread)`: padding cannot hide one', () => {
+    const padded = `/* ${'x'.repeat(300)} */ UPDATE users SET role = 'admin'`;
+    expect(db({ 'db.operation.name': 'UPDATE', 'db.query.text': padded })).toMatchObject({ access: 'write', table: UNREAD_TABLE });
+    expect(db({ 'db.operation.name': 'SELECT', 'db.query.text': `SELECT ${'a, '.repeat(200)} b FROM users` })).toMatchObject({ access: 'read', table: null });
+  });
 });
