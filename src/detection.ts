@@ -41,7 +41,7 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
   metrics.countLate(() => engine.late);
   // First: a store whose file went is made read-only before any stage writes to it (file-guard.ts).
   if (mode === 'serve' && config.storage.path !== ':memory:') pipeline.addStage(new StoreFileGuard(db, config.storage.path, logger));
-  // Retention first: the peer groups it changes are written by the engine's checkpoint in the same commit.
+  // Retention before the engine: the peer groups it changes are written by the engine's checkpoint in the same commit.
   pipeline.addStage(
     new Retention({
       identities,

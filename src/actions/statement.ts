@@ -71,13 +71,8 @@ export interface StatementFacts {
   table: string | null;
 }
 
-/** The class of a statement text: the strongest of its statements' (null when none has one). */
-export function statementAccess(text: string): Access | null {
-  return readStatement(text).access;
-}
-
 /**
- * A statement text's class and table. The table is read after the verbs that change rows (`INSERT INTO t`,
+ * A statement text's class, the strongest of its statements' (null when none has one), and table. The table is read after the verbs that change rows (`INSERT INTO t`,
  * `UPDATE t`, `DELETE FROM t`, `MERGE INTO t`, `TRUNCATE t`, `DROP TABLE t`): unexpected_write judges an
  * identity's writes per table when its spans name no collection (review34 E2: `UPDATE users SET
  * role='admin'` through a tool that inserts notes). Several statements changing different tables name them
