@@ -89,7 +89,7 @@ function bulkFinding(action: DetectorInput['action'], { source, count, since }: 
     subject: `bulk:${source}`,
     title: all ? 'Bulk read of sensitive data, across sources' : `Bulk read of sensitive ${source}`,
     explanation:
-      `${action.identity} read ${what} ${count.toLocaleString('en-US')} times since ${new Date(since).toISOString().slice(11, 16)} UTC (${now >= since ? span(now - since) : 'counting reads stamped before that hour, which arrived late'})${all ? ', all its sensitive sources together' : ''}. ` +
+      `${action.identity} read ${what} ${count.toLocaleString('en-US')} times since ${new Date(since).toISOString().slice(11, 16)} UTC (${span(now - since)})${all ? ', all its sensitive sources together' : ''}. ` +
       `${ownPeak ? 'Its' : `Its peer group's (its mature members')`} busiest hour of such reads was ${usual} (decayed); ${BULK_FACTOR} times that, and at least ${BULK_MIN}, is a bulk read. ` +
       `If this is a known job (a nightly export), allowing ${code(`bulk ${source}`)} makes this hour's reads its usual peak.`,
     traceIds: [action.traceId],

@@ -171,7 +171,7 @@ export class DetectionEngine implements Stage {
       ? this.judge(a, b, group, phase, step, scope, retry, sensitiveReads, actorReads, readVolume)
       : sensitiveReads.length > 0 ? this.flowWhileLearning(a, b, group, sensitiveReads) : null;
     if (readVolume.length > 0 && findings !== null) {
-      for (const r of findings) if (r.f.details.rule === 'bulk_read') own.readVolume().alerted(r.f.details.source as string);
+      for (const r of findings) if (r.f.details.rule === 'bulk_read') own.readVolume().alerted(r.f.details.source as string, Date.parse(r.f.details.since as string));
     }
 
     const storm = findings?.find((r) => r.f.detector === 'retry_storm');

@@ -6,15 +6,20 @@
  * one HTTP call are one. When a source's next read starts a new hour, the hour before is settled: its
  * count is learned as the source's hourly peak, or, when it raised an alert, as the source's largest raised
  * hour, which an operator may allow as its peak (review33 M3: a nightly job). A read stamped before its
- * source's current hour (a late or backdated span) counts in the current hour: not counting it let 3,000
- * reads backdated an hour pass unseen (review33 L2). Not persisted: after a restart an hour counts from
- * then on.
+ * source's current hour (a late or backdated span) counts in an hour count of its own, up to LATE_HOURS
+ * back, judged but never learned: uncounted, 3,000 reads backdated an hour passed unseen (review33 L2);
+ * counted in the current hour, a second replica's reads arriving hours late raised bulk reads (review36 M4).
+ * Not persisted: after a restart an hour counts from then on.
  */
 const HOUR_MS = 3_600_000;
 /** Sources counted one by one per identity; past them, see `evict`. All of them count in ALL_SOURCES too. */
 const MAX_SOURCES = 32;
 /** Steps of a source remembered in an hour, for their calls: parallel tool calls interleave theirs. */
 const MAX_STEPS = 64;
+/** How far back (hours) a late read is still counted, in its own hour; older ones are not counted. */
+const LATE_HOURS = 48;
+/** Earlier hours counted per identity (sources and all of them, by hour); past it the oldest goes. */
+const MAX_LATE_COUNTS = 128;
 /** The source name of all an identity's sensitive reads together (review33 M1: reads spread over sources). */
 export const ALL_SOURCES = '*';
 
@@ -45,46 +50,71 @@ export class ReadVolume {
   private readonly all = newHour(-1);
   /** The hour whose reads of all sources raised an alert (-1: none yet). */
   private raisedAll = -1;
+  /** Counts of earlier hours that late reads fell in, by source and hour (lateKey). */
+  private readonly late = new Map<string, HourCount>();
 
   /**
    * Counts a read of `source` in step `step` at `time` (`isCall`: a call made inside that tool step, not
-   * the step itself). Returns the source's and all sources' counts this hour (a late read's: the hour it
-   * arrived in). Hours it settles go to `settle`.
+   * the step itself). Returns the source's and all sources' counts in the read's hour; empty for a read
+   * more than LATE_HOURS before the source's current hour. Hours it settles go to `settle`.
    */
   count(source: string, step: string, isCall: boolean, time: number, settle: SettleHour): readonly ReadCount[] {
-    let hour = Math.floor(time / HOUR_MS);
+    const hour = Math.floor(time / HOUR_MS);
     let c = this.bySource.get(source);
     if (c === undefined) {
       if (this.bySource.size >= MAX_SOURCES) this.evict(hour, settle);
       c = newHour(hour);
       this.bySource.set(source, c);
     }
-    hour = Math.max(hour, c.hour);
+    if (hour < c.hour) return hour < c.hour - LATE_HOURS ? [] : this.countLate(source, hour, step, isCall);
     roll(source, c, hour, this.raisedAll === c.hour ? NOT_LEARNED : settle);
     add(c, step, isCall);
-    const counted = { source, count: c.count, since: hour * HOUR_MS };
-    const allHour = Math.max(hour, this.all.hour); // another source may be an hour on already
-    const allSince = allHour * HOUR_MS;
+    const since = hour * HOUR_MS;
+    const counted = { source, count: c.count, since };
     // Reads spread over sources were raised as a whole this hour: every read is that alert's now (one
     // alert, not one more per source as each reaches the bar), and no source learns this hour.
-    if (this.raisedAll === allHour) return [{ source: ALL_SOURCES, count: ++this.all.count, since: allSince }];
+    if (this.raisedAll === hour) return [{ source: ALL_SOURCES, count: ++this.all.count, since }];
     // Past an alert on its source, a read is that alert's (folded into it), not the identity's as a whole.
-    if (c.alerted) return [counted];
-    roll(ALL_SOURCES, this.all, allHour, settle);
+    if (hour < this.all.hour || c.alerted) return [counted]; // (or another source is an hour on already)
+    roll(ALL_SOURCES, this.all, hour, settle);
     add(this.all, step, isCall);
-    return [counted, { source: ALL_SOURCES, count: this.all.count, since: allSince }];
+    return [counted, { source: ALL_SOURCES, count: this.all.count, since }];
+  }
+
+  /** A late read, in the counts of its own (earlier) hour: judged there, never learned. */
+  private countLate(source: string, hour: number, step: string, isCall: boolean): readonly ReadCount[] {
+    const since = hour * HOUR_MS;
+    const c = this.lateHour(source, hour);
+    add(c, step, isCall);
+    const counted = { source, count: c.count, since };
+    if (c.alerted) return [counted];
+    const all = this.lateHour(ALL_SOURCES, hour);
+    add(all, step, isCall);
+    return [counted, { source: ALL_SOURCES, count: all.count, since }];
+  }
+
+  private lateHour(source: string, hour: number): HourCount {
+    const key = lateKey(source, hour);
+    let c = this.late.get(key);
+    if (c === undefined) {
+      if (this.late.size >= MAX_LATE_COUNTS) this.late.delete(this.late.keys().next().value!);
+      this.late.set(key, (c = newHour(hour)));
+    }
+    return c;
   }
 
   /**
-   * The source's current hour raised an alert: it is not learned as a peak, and its reads leave the count
-   * of all sources (a second alert, `bulk:*`, for the same reads would say nothing new).
+   * The hour from `since` of `source` raised an alert: it is not learned as a peak, and its reads leave the
+   * count of all sources (a second alert, `bulk:*`, for the same reads would say nothing new).
    */
-  alerted(source: string): void {
-    const c = this.hourOf(source);
+  alerted(source: string, since: number): void {
+    const hour = Math.floor(since / HOUR_MS);
+    const live = this.hourOf(source);
+    const c = live !== undefined && live.hour === hour ? live : this.late.get(lateKey(source, hour));
     if (c === undefined || c.alerted) return;
     c.alerted = true;
     if (c === this.all) this.raisedAll = c.hour;
-    if (c !== this.all && c.hour === this.all.hour) this.all.count = Math.max(0, this.all.count - c.count);
+    else if (c === live && c.hour === this.all.hour) this.all.count = Math.max(0, this.all.count - c.count);
   }
 
   /**
@@ -128,6 +158,8 @@ export class ReadVolume {
     this.bySource.delete(victim);
   }
 }
+
+const lateKey = (source: string, hour: number): string => `${hour}\u0000${source}`;
 
 /** Moves `c` on to `hour`, settling the hour it held (only the hour just ended: hours with no read say nothing a peak could hold). */
 function roll(source: string, c: HourCount, hour: number, settle: SettleHour): void {
