@@ -9,10 +9,12 @@
  * left alone. Run first among the stages, before any can raise an alert in this commit.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Action } from '../actions/types.js';
 import type { Logger } from '../log.js';
 import type { Stage } from '../stage.js';
 import type { Db } from './database.js';
+import { makeFolders } from './folders.js';
 
 const CHECK_EVERY_MS = 1000;
 
@@ -40,22 +42,29 @@ export class StoreFileGuard implements Stage {
   }
 
   private check(): string | null {
-    let now: fs.Stats;
+    let now: fs.Stats | undefined;
     try {
       now = fs.statSync(this.file);
     } catch {
+      // (gone, its folder too)
+    }
+    if (now === undefined) {
       this.db.pragma('query_only = 1'); // before the copy: nothing written after it would survive a restart
       this.writeBack();
       return `storage.path (${this.file}) was deleted while Vigil ran; what it holds is written back there: restart Vigil to go on with it`;
     }
-    if (now.ino === this.opened.ino && now.dev === this.opened.dev) return null;
+    if (now.ino === this.opened.ino && now.dev === this.opened.dev && now.nlink > 0) return null;
     this.db.pragma('query_only = 1');
+    // A bind-mounted file deleted on the host stays at the path, with no link left (review36 L3): nothing to write back to.
+    if (now.nlink === 0) return `storage.path (${this.file}) was deleted where it is mounted from: restart Vigil on a store that exists`;
     return `storage.path (${this.file}) now names another file than the one Vigil opened (a restore?): restart Vigil to use it`;
   }
 
   private writeBack(): void {
-    // Private to the owner, as a new store is (alerts name identities and credentials).
+    // Private to the owner, as a new store is (alerts name identities and credentials); a cleanup job often
+    // takes the folder too (review36 M5).
     try {
+      makeFolders(path.dirname(this.file));
       fs.closeSync(fs.openSync(this.file, 'a', 0o600));
     } catch {
       // (the backup says why it cannot write there)
