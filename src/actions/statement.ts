@@ -13,9 +13,10 @@
  * `ALTER ROLE … SUPERUSER` must not ride on the row writes an agent already makes (review34 E2). `DROP`
  * and `TRUNCATE` stay deletes (CONTRACT §3).
  *
- * Bounded and linear: only the first 256 characters are looked at, each once, by hand (no regular
+ * Bounded and linear: only the first 4,096 characters are looked at, each once, by hand (no regular
  * expression to backtrack on a hostile text). Known limits, not guarded against:
- * - a statement past the 256th character is unseen, so padding can push a `DELETE` out of view;
+ * - a statement past the 4,096th character is unseen, so padding can push a `DELETE` out of view (a write
+ *   that long names the table `(unread)` too: writtenTables);
  * - quoting is standard SQL (`'…'` with `''`, `"…"`, `` `…` ``, `--` and `/* *\/` comments): a dialect's
  *   own (MySQL backslash escapes and `#` comments, PostgreSQL dollar quotes and nested comments) can
  *   make the scanner take a later statement for part of a literal;
@@ -24,19 +25,29 @@
 import { stronger, verbAccess } from './access.js';
 import type { Access } from './types.js';
 
-/** How much of a statement text is looked at. */
-const SCANNED = 256;
+/**
+ * How much of a statement text is looked at: 256 characters let padding after a first statement hide a
+ * second (review36 H1); a text past this is rare but for bulk inserts, and its tables include `(unread)`.
+ */
+const SCANNED = 4096;
 
 /**
- * The table of a write whose text is longer than what is looked at and names no table there (padding, a
- * long CTE): a table of its own, so that padding cannot hide an `UPDATE users` behind the tables an
- * identity writes (review34 E2).
+ * A table of a write whose text is longer than what is looked at: more statements may lie past it, so
+ * padding cannot hide an `UPDATE users` behind the tables an identity writes (review34 E2).
  */
 export const UNREAD_TABLE = '(unread)';
 
-/** The tables a write's text names, or UNREAD_TABLE when they may lie past what is looked at. */
-export function writtenTables(text: string, read: StatementFacts): string | null {
-  return read.table ?? (text.length > SCANNED ? UNREAD_TABLE : null);
+/**
+ * The table of a write whose text names none (`SET`, `CALL`): a subject of its own, not the database's, so
+ * that such writes cannot dilute a database's writes learned by table until it is no longer judged by
+ * table (review36 M2: 200 `SET search_path` switched it off).
+ */
+export const NO_TABLE = '(no table)';
+
+/** The tables a write's text names, with UNREAD_TABLE when some may lie past what is looked at, or NO_TABLE. */
+export function writtenTables(text: string, read: StatementFacts): string {
+  if (text.length > SCANNED) return read.table === null ? UNREAD_TABLE : `${read.table}+${UNREAD_TABLE}`;
+  return read.table ?? NO_TABLE;
 }
 
 /**
@@ -135,7 +146,10 @@ function statement(s: Tokens): Access | null {
 function leading(s: Tokens, word: string): Access | null {
   if (word !== 'WITH') {
     const before = ROW_VERBS.get(word);
-    const tok = before === undefined ? 'word' : tableAfter(s, word, before);
+    let tok: Token = before === undefined ? 'word' : tableAfter(s, word, before);
+    if (MULTI_TABLE_VERBS.has(word)) {
+      while (tok !== 'semi' && tok !== 'end') tok = tok === 'word' && TABLE_LIST_WORDS.has(s.word()) ? tableNames(s, s.next()) : s.next();
+    }
     return rest(s, tok, word === 'CREATE' ? 'execute' : verbAccess(word));
   }
   let best: Access | null = null;
@@ -174,10 +188,30 @@ const ROW_VERBS = new Map<string, ReadonlySet<string>>([
   ['DELETE', new Set(['FROM', 'ONLY', 'LOW_PRIORITY', 'QUICK', 'IGNORE'])],
   ['TRUNCATE', new Set(['TABLE', 'ONLY'])],
   ['DROP', new Set(['TABLE', 'IF', 'EXISTS'])],
+  ['COPY', new Set<string>()],
 ]);
 
-/** A run of hex digits holding a decimal one: a date, a counter or a random suffix (`events_2026_11`, `tmp_8f3a9c2e`). */
-const HEXISH_RUN = /[0-9a-f]*[0-9][0-9a-f]*/g;
+/**
+ * Verbs whose statement may change tables named later in it: MySQL `UPDATE a JOIN b … SET b.x`, `DELETE a, b
+ * FROM a JOIN b`, T-SQL `UPDATE x … FROM users AS x`, PostgreSQL `DELETE … USING` (review36 M1). Every
+ * table after `FROM`, `JOIN` or `USING` in them counts, read-only ones too (`UPDATE t … FROM other`): a
+ * subject of its own, learned once, rather than a second table hidden behind the first.
+ */
+const MULTI_TABLE_VERBS = new Set(['UPDATE', 'DELETE']);
+const TABLE_LIST_WORDS = new Set(['FROM', 'JOIN', 'USING']);
+
+/**
+ * A run of hex digits holding a decimal one after a separator, or any run of decimal digits: a date, a
+ * counter or a random suffix (`events_2026_11`, `audit_8f3a9c2e`). Not a whole name (`a1`, `cafe2`:
+ * review36 L2).
+ */
+const NUMBERISH_RUN = /(?<=[_$-])[0-9a-f]*[0-9][0-9a-f]*|[0-9]+/g;
+
+/**
+ * Scratch tables, one name per run (review36 M3: `tmp_jy3kmju` each run raised a high): their prefix and
+ * `*`. A write to a scratch table is not one to the tables an agent must not touch.
+ */
+const SCRATCH = /^(#+|_?(?:airbyte_)?(?:tmp|temp|stg|staging|scratch)(?=[_$-]|[0-9]|$))/;
 
 /** Longest table name kept; past it the statement names none Vigil uses. */
 const MAX_TABLE = 64;
@@ -190,17 +224,23 @@ function tableAfter(s: Tokens, verb: string, skip: ReadonlySet<string>): Token {
   let tok = s.next();
   if (verb === 'DROP' && !(tok === 'word' && s.word() === 'TABLE')) return tok; // `DROP ROLE`, `DROP INDEX`
   while (tok === 'word' && skip.has(s.word())) tok = s.next();
-  let name: string | null = null;
-  while (tok === 'word' || s.quotedName()) {
-    name = s.name();
-    tok = s.next();
-    if (!s.isDot()) break;
+  return tableNames(s, tok);
+}
+
+/** Reads a comma-separated list of (dotted) table names from `tok` on into `s.tables`; returns the token after it. */
+function tableNames(s: Tokens, tok: Token): Token {
+  for (;;) {
+    let name: string | null = null;
+    while (tok === 'word' || s.quotedName()) {
+      name = s.name();
+      tok = s.next();
+      if (!s.isDot()) break;
+      tok = s.next();
+    }
+    if (name !== null) s.addTable(name);
+    if (!s.isComma()) return tok;
     tok = s.next();
   }
-  if (name === null || name.length === 0 || name.length > MAX_TABLE) return tok;
-  const table = name.toLowerCase().replace(HEXISH_RUN, '{n}');
-  if (!s.tables?.includes(table)) (s.tables ??= []).push(table);
-  return tok;
 }
 
 /** Skips to the end of the statement (its `;`, or the end of what is looked at) and returns `a`. */
@@ -212,7 +252,7 @@ function rest(s: Tokens, tok: Token, a: Access | null): Access | null {
 /** `word` an identifier or keyword, `semi` a `;`, `open` a `(`, `other` any other token (literals included). */
 type Token = 'word' | 'semi' | 'open' | 'other' | 'end';
 
-const SEMI = 59, OPEN = 40, DASH = 45, SLASH = 47, STAR = 42, NEWLINE = 10;
+const SEMI = 59, OPEN = 40, DASH = 45, SLASH = 47, STAR = 42, NEWLINE = 10, OPEN_BRACKET = 91, CLOSE_BRACKET = 93;
 const QUOTES = new Set([39 /* ' */, 34 /* " */, 96 /* ` */]);
 
 /** A forward-only tokenizer over `text[0, end)`; comments and whitespace are skipped, literals are one token. */
@@ -238,15 +278,30 @@ class Tokens {
     return this.quotedName() ? this.text.slice(this.start + 1, this.pos - 1) : this.text.slice(this.start, this.pos);
   }
 
-  /** The last token is a `"…"` or `` `…` `` quoted identifier (not a `'…'` literal). */
+  /** The last token is a `"…"`, `` `…` `` or T-SQL `[…]` quoted identifier (not a `'…'` literal). */
   quotedName(): boolean {
     const c = this.text.charCodeAt(this.start);
-    return (c === 34 || c === 96) && this.pos - this.start >= 2 && this.text.charCodeAt(this.pos - 1) === c;
+    const close = c === OPEN_BRACKET ? CLOSE_BRACKET : c;
+    return (c === 34 || c === 96 || c === OPEN_BRACKET) && this.pos - this.start >= 2 && this.text.charCodeAt(this.pos - 1) === close;
   }
 
   /** The last token is a `.`. */
   isDot(): boolean {
     return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 46;
+  }
+
+  /** The last token is a `,`. */
+  isComma(): boolean {
+    return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 44;
+  }
+
+  /** Adds a table name as tables are named (lower-cased, numbers as `{n}`, scratch tables as one). */
+  addTable(name: string): void {
+    if (name.length === 0 || name.length > MAX_TABLE) return;
+    const lower = name.toLowerCase();
+    const scratch = SCRATCH.exec(lower);
+    const table = scratch !== null ? `${scratch[1]}*` : lower.replace(NUMBERISH_RUN, '{n}');
+    if (!this.tables?.includes(table)) (this.tables ??= []).push(table);
   }
 
   next(): Token {
@@ -263,10 +318,11 @@ class Tokens {
     if (isWordChar(c)) {
       while (i < end && isWordChar(t.charCodeAt(i))) i++;
       tok = 'word';
-    } else if (QUOTES.has(c)) {
+    } else if (QUOTES.has(c) || c === OPEN_BRACKET) {
       // `''` inside a literal closes it and opens the next: the same skip, two tokens.
+      const close = c === OPEN_BRACKET ? CLOSE_BRACKET : c;
       i++;
-      while (i < end && t.charCodeAt(i) !== c) i++;
+      while (i < end && t.charCodeAt(i) !== close) i++;
       i++;
     } else {
       i++;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Classifier } from '../../src/actions/classify.js';
-import { readStatement, UNREAD_TABLE } from '../../src/actions/statement.js';
+import { NO_TABLE, readStatement, UNREAD_TABLE, writtenTables } from '../../src/actions/statement.js';
 import { config, span, SpanKind, type SpanInit } from './fixtures.js';
 
 it.each([
@@ -39,11 +39,32 @@ it('names every table several statements or a CTE change, sorted: a second one c
   expect(readStatement('INSERT INTO notes VALUES (1); INSERT INTO notes VALUES (2)').table).toBe('notes');
 });
 
-it('names one table for partitions and generated suffixes, and none past 64 characters', () => {
+it('names one table for partitions, generated suffixes and scratch tables, and none past 64 characters', () => {
   expect(readStatement('INSERT INTO events_2026_11 VALUES ($1)').table).toBe('events_{n}_{n}');
   expect(readStatement('INSERT INTO events_2026_12 VALUES ($1)').table).toBe('events_{n}_{n}');
-  expect(readStatement('INSERT INTO tmp_8f3a9c2e1b SELECT 1').table).toBe('tmp_{n}');
+  expect(readStatement('INSERT INTO audit_8f3a9c2e1b SELECT 1').table).toBe('audit_{n}');
+  // Scratch tables with random names, one per run (review36 M3), and whole names not merged (review36 L2).
+  expect(readStatement('INSERT INTO tmp_jy3kmju SELECT 1').table).toBe('tmp*');
+  expect(readStatement('DROP TABLE staging_x7qpz').table).toBe('staging*');
+  expect(['a1', 'b2', 'cafe2'].map((t) => readStatement(`INSERT INTO ${t} VALUES (1)`).table)).toEqual(['a{n}', 'b{n}', 'cafe{n}']);
   expect(readStatement(`UPDATE ${'t'.repeat(65)} SET a = 1`).table).toBeNull();
+});
+
+it('names every table a multi-table UPDATE or DELETE names, and T-SQL brackets and COPY (review36 M1, M2)', () => {
+  expect(readStatement("UPDATE notes, users SET users.role = 'admin'").table).toBe('notes+users');
+  expect(readStatement('DELETE notes, users FROM notes JOIN users ON notes.uid = users.id').table).toBe('notes+users');
+  expect(readStatement("UPDATE notes SET role = 'admin' FROM dbo.users AS notes").table).toBe('notes+users');
+  expect(readStatement('DELETE FROM notes USING users WHERE notes.uid = users.id').table).toBe('notes+users');
+  expect(readStatement('UPDATE [dbo].[Users] SET a = 1').table).toBe('users');
+  expect(readStatement('COPY users (id, role) FROM STDIN')).toEqual({ access: 'write', table: 'users' });
+});
+
+it('gives a write whose text names no table, or may name more past what is read, a table of its own (review36 H1, M2)', () => {
+  const padded = `INSERT INTO notes VALUES ('${'x'.repeat(5000)}'); UPDATE users SET role = 'admin'`;
+  expect(writtenTables(padded, readStatement(padded))).toBe(`notes+${UNREAD_TABLE}`);
+  const read = `INSERT INTO notes VALUES ('${'x'.repeat(300)}'); UPDATE users SET role = 'admin'`;
+  expect(writtenTables(read, readStatement(read))).toBe('notes+users');
+  expect(writtenTables('SET search_path TO public', readStatement('SET search_path TO public'))).toBe(NO_TABLE);
 });
 
 describe('a DB span naming no collection carries the tables its write changes (its target stays per database)', () => {
@@ -58,8 +79,9 @@ describe('a DB span naming no collection carries the tables its write changes (i
   });
 
   it('a write whose text is padded past what is read names a table of its own, `(unread)`: padding cannot hide one', () => {
-    const padded = `/* ${'x'.repeat(300)} */ UPDATE users SET role = 'admin'`;
+    expect(db({ 'db.operation.name': 'SET', 'db.query.text': 'SET search_path TO public' })).toMatchObject({ access: 'write', table: NO_TABLE });
+    const padded = `/* ${'x'.repeat(5000)} */ UPDATE users SET role = 'admin'`;
     expect(db({ 'db.operation.name': 'UPDATE', 'db.query.text': padded })).toMatchObject({ access: 'write', table: UNREAD_TABLE });
-    expect(db({ 'db.operation.name': 'SELECT', 'db.query.text': `SELECT ${'a, '.repeat(200)} b FROM users` })).toMatchObject({ access: 'read', table: null });
+    expect(db({ 'db.operation.name': 'SELECT', 'db.query.text': `SELECT ${'a, '.repeat(2000)} b FROM users` })).toMatchObject({ access: 'read', table: null });
   });
 });
