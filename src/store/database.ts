@@ -41,8 +41,10 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     // a write. Only another program's write transaction does (an operator's sqlite3 shell, a backup tool's
     // checkpoint): a write waits for it this long, then fails as a full disk would (exports refused as
     // retryable), rather than freezing the daemon's one thread for 5 s a statement, /healthz included
-    // (review35 M1). Long enough for a checkpoint on a slow volume (18-59 ms measured here: review36 L4).
-    db.pragma('busy_timeout = 250');
+    // (review35 M1). Several writers may each wait it out in a row (the commit, the delivery lanes): at
+    // 250 ms /healthz took 1.1 s, at 100 ms 445 ms. A backup tool's checkpoint longer than this (18-59 ms
+    // measured here) refuses exports for a second, as retryable (review36 L4).
+    db.pragma('busy_timeout = 100');
     db.pragma('foreign_keys = ON');
     migrate(db);
     return db;

@@ -243,7 +243,7 @@ it('another program holding a write transaction on the store: exports are refuse
   const first = body(toolCall(0.2, 'reports.read', 'GET', 1));
   expect((await post(d, first)).status).toBe(200);
   // A write waits for another program's lock at most briefly: the daemon has one thread to serve with.
-  expect(d.daemon.db.pragma('busy_timeout', { simple: true })).toBeLessThanOrEqual(250);
+  expect(d.daemon.db.pragma('busy_timeout', { simple: true })).toBeLessThanOrEqual(100);
   const shell = new Database(d.daemon.config.storage.path);
   shell.exec('BEGIN EXCLUSIVE'); // an operator's sqlite3 shell in the middle of an UPDATE
   try {
