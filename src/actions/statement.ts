@@ -148,7 +148,17 @@ function leading(s: Tokens, word: string): Access | null {
     const before = ROW_VERBS.get(word);
     let tok: Token = before === undefined ? 'word' : tableAfter(s, word, before);
     if (MULTI_TABLE_VERBS.has(word)) {
-      while (tok !== 'semi' && tok !== 'end') tok = tok === 'word' && TABLE_LIST_WORDS.has(s.word()) ? tableNames(s, s.next()) : s.next();
+      // Outside parentheses only: a subquery's tables are read, and `EXTRACT(EPOCH FROM now())` names none.
+      let depth = 0;
+      while (tok !== 'semi' && tok !== 'end') {
+        if (tok === 'open') depth++;
+        else if (s.isClose()) depth = Math.max(0, depth - 1);
+        else if (depth === 0 && tok === 'word' && TABLE_LIST_WORDS.has(s.word())) {
+          tok = tableNames(s, s.next());
+          continue;
+        }
+        tok = s.next();
+      }
     }
     return rest(s, tok, word === 'CREATE' ? 'execute' : verbAccess(word));
   }
@@ -194,8 +204,8 @@ const ROW_VERBS = new Map<string, ReadonlySet<string>>([
 /**
  * Verbs whose statement may change tables named later in it: MySQL `UPDATE a JOIN b … SET b.x`, `DELETE a, b
  * FROM a JOIN b`, T-SQL `UPDATE x … FROM users AS x`, PostgreSQL `DELETE … USING` (review36 M1). Every
- * table after `FROM`, `JOIN` or `USING` in them counts, read-only ones too (`UPDATE t … FROM other`): a
- * subject of its own, learned once, rather than a second table hidden behind the first.
+ * table after `FROM`, `JOIN` or `USING` outside parentheses counts, read-only ones too (`UPDATE t … FROM
+ * other`): a subject of its own, learned once, rather than a second table hidden behind the first.
  */
 const MULTI_TABLE_VERBS = new Set(['UPDATE', 'DELETE']);
 const TABLE_LIST_WORDS = new Set(['FROM', 'JOIN', 'USING']);
@@ -288,6 +298,11 @@ class Tokens {
   /** The last token is a `.`. */
   isDot(): boolean {
     return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 46;
+  }
+
+  /** The last token is a `)`. */
+  isClose(): boolean {
+    return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 41;
   }
 
   /** The last token is a `,`. */

@@ -56,6 +56,9 @@ it('names every table a multi-table UPDATE or DELETE names, and T-SQL brackets a
   expect(readStatement("UPDATE notes SET role = 'admin' FROM dbo.users AS notes").table).toBe('notes+users');
   expect(readStatement('DELETE FROM notes USING users WHERE notes.uid = users.id').table).toBe('notes+users');
   expect(readStatement('UPDATE [dbo].[Users] SET a = 1').table).toBe('users');
+  // Outside parentheses only: a subquery's tables are read, and a function's FROM names no table.
+  expect(readStatement('DELETE FROM sessions WHERE uid IN (SELECT id FROM users)').table).toBe('sessions');
+  expect(readStatement('UPDATE t SET x = EXTRACT(EPOCH FROM now()) WHERE id = 1').table).toBe('t');
   expect(readStatement('COPY users (id, role) FROM STDIN')).toEqual({ access: 'write', table: 'users' });
 });
 
