@@ -25,7 +25,9 @@ const USAGE = `Usage:
   vigil baseline show [--config FILE] IDENTITY     what the running daemon learned for an identity
   vigil baseline allow [--config FILE] IDENTITY DIMENSION ITEM
                                                    make an item normal (dimension: tool, target, host,
-                                                   zone, scope, agent, access, transition, flow)
+                                                   zone, scope, agent, access, transition, flow, bulk)
+  vigil baseline allow [--config FILE] --peer-group GROUP DIMENSION ITEM
+                                                   the same for every member of a peer group
   vigil baseline reset [--config FILE] IDENTITY    forget what an identity learned (it learns again,
                                                    judged against its peer group meanwhile)
   vigil revocation retry [--config FILE] REVOCATION_ID

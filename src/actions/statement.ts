@@ -146,7 +146,7 @@ function statement(s: Tokens): Access | null {
 function leading(s: Tokens, word: string): Access | null {
   if (word !== 'WITH') {
     const before = ROW_VERBS.get(word);
-    let tok: Token = before === undefined ? 'word' : tableAfter(s, word, before);
+    let tok: Token = before !== undefined ? tableAfter(s, word, before) : PROCEDURE_VERBS.has(word) ? procedureAfter(s) : 'word';
     if (MULTI_TABLE_VERBS.has(word)) {
       // Outside parentheses only: a subquery's tables are read, and `EXTRACT(EPOCH FROM now())` names none.
       let depth = 0;
@@ -202,6 +202,22 @@ const ROW_VERBS = new Map<string, ReadonlySet<string>>([
 ]);
 
 /**
+ * Verbs that run a stored procedure, or a prepared statement, by name (`CALL grant_role($1)`, T-SQL
+ * `EXEC dbo.usp_close`, `EXECUTE plan_1`): what it changes is out of sight, so its name, with `()`, stands
+ * for the tables: an identity that calls `refresh_stats()` and starts calling `grant_admin()` writes
+ * somewhere new. Dynamic SQL (`EXEC ('…')`, `EXECUTE IMMEDIATE '…'`) and a T-SQL return status
+ * (`EXEC @rc = p`) name none.
+ */
+const PROCEDURE_VERBS = new Set(['CALL', 'EXEC', 'EXECUTE']);
+
+/** Reads the procedure named after `CALL`/`EXEC` into `s.tables`, as `name()`; returns the token after it. */
+function procedureAfter(s: Tokens): Token {
+  const [name, tok] = dottedName(s, s.next());
+  if (name !== null && name.toUpperCase() !== 'IMMEDIATE') s.addTable(name, '()');
+  return tok;
+}
+
+/**
  * Verbs whose statement may change tables named later in it: MySQL `UPDATE a JOIN b … SET b.x`, `DELETE a, b
  * FROM a JOIN b`, T-SQL `UPDATE x … FROM users AS x`, PostgreSQL `DELETE … USING` (review36 M1). Every
  * table after `FROM`, `JOIN` or `USING` outside parentheses counts, read-only ones too (`UPDATE t … FROM
@@ -240,17 +256,23 @@ function tableAfter(s: Tokens, verb: string, skip: ReadonlySet<string>): Token {
 /** Reads a comma-separated list of (dotted) table names from `tok` on into `s.tables`; returns the token after it. */
 function tableNames(s: Tokens, tok: Token): Token {
   for (;;) {
-    let name: string | null = null;
-    while (tok === 'word' || s.quotedName()) {
-      name = s.name();
-      tok = s.next();
-      if (!s.isDot()) break;
-      tok = s.next();
-    }
+    const [name, after] = dottedName(s, tok);
     if (name !== null) s.addTable(name);
-    if (!s.isComma()) return tok;
+    if (!s.isComma()) return after;
     tok = s.next();
   }
+}
+
+/** The last part of a dotted name from `tok` on (`public.users`, `"crm"."Users"`), or null, and the token after it. */
+function dottedName(s: Tokens, tok: Token): [string | null, Token] {
+  let name: string | null = null;
+  while (tok === 'word' || s.quotedName()) {
+    name = s.name();
+    tok = s.next();
+    if (!s.isDot()) break;
+    tok = s.next();
+  }
+  return [name, tok];
 }
 
 /** Skips to the end of the statement (its `;`, or the end of what is looked at) and returns `a`. */
@@ -310,12 +332,12 @@ class Tokens {
     return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 44;
   }
 
-  /** Adds a table name as tables are named (lower-cased, numbers as `{n}`, scratch tables as one). */
-  addTable(name: string): void {
+  /** Adds a table name as tables are named (lower-cased, numbers as `{n}`, scratch tables as one); `suffix` marks a procedure. */
+  addTable(name: string, suffix = ''): void {
     if (name.length === 0 || name.length > MAX_TABLE) return;
     const lower = name.toLowerCase();
     const scratch = SCRATCH.exec(lower);
-    const table = scratch !== null ? `${scratch[1]}*` : lower.replace(NUMBERISH_RUN, '{n}');
+    const table = (scratch !== null ? `${scratch[1]}*` : lower.replace(NUMBERISH_RUN, '{n}')) + suffix;
     if (!this.tables?.includes(table)) (this.tables ??= []).push(table);
   }
 

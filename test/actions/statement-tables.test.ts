@@ -88,3 +88,15 @@ describe('a DB span naming no collection carries the tables its write changes (i
     expect(db({ 'db.operation.name': 'SELECT', 'db.query.text': `SELECT ${'a, '.repeat(2000)} b FROM users` })).toMatchObject({ access: 'read', table: null });
   });
 });
+
+it('names a stored procedure or prepared statement a write runs, as `name()`; dynamic SQL names none', () => {
+  expect(readStatement('CALL grant_admin($1)')).toEqual({ access: 'execute', table: 'grant_admin()' });
+  expect(readStatement('EXEC dbo.usp_CloseAccount @id = 7')).toEqual({ access: 'execute', table: 'usp_closeaccount()' });
+  expect(readStatement('EXECUTE [dbo].[usp_Refresh]').table).toBe('usp_refresh()');
+  expect(readStatement('EXECUTE plan_7 (1, 2)').table).toBe('plan_{n}()');
+  expect(readStatement('CALL refresh_stats(); CALL grant_admin(1)').table).toBe('grant_admin()+refresh_stats()');
+  expect(readStatement("UPDATE notes SET a = 1; CALL grant_admin(1)").table).toBe('grant_admin()+notes');
+  expect(readStatement("EXEC ('UPDATE users SET role = 1')").table).toBeNull();
+  expect(readStatement("EXECUTE IMMEDIATE 'DELETE FROM users'").table).toBeNull();
+  expect(readStatement('EXEC @rc = dbo.usp_close').table).toBeNull();
+});

@@ -33,6 +33,16 @@ function note(identity: string, time: number, table: string | null = 'notes'): A
   return [tool, statement];
 }
 
+/** A `crm.refresh` call running a stored procedure on the CRM database (`CALL refresh_stats()` names `refresh_stats()`). */
+function procedure(identity: string, time: number, table: string): Action[] {
+  const tool = act({ identity, time, peerGroup: 'support', target: 'crm.refresh', access: 'execute' });
+  const statement = act({
+    identity, time: time + 10, peerGroup: 'support', kind: 'db', target: 'postgresql/crm', access: 'execute', host: 'crm-db.internal', zone: 'internal',
+    traceId: tool.traceId, parentSpanId: tool.spanId, table,
+  });
+  return [tool, statement];
+}
+
 /** Every agent writes a note every 30 minutes from `from` to `to`. */
 function notes(from: number, to: number, table: string | null = 'notes'): void {
   for (let t = from; t < to; t += 30 * MIN) h.feed(agents.flatMap((id, i) => note(id, t + i * 1000, table)));
@@ -80,4 +90,12 @@ it('once an operator allows the table, the next update passes', () => {
   h.feed(note(agents[0], MATURE + 5 * HOUR, 'users'));
   h.engine.finish();
   expect(raised()).toHaveLength(1);
+});
+
+it('raises a stored procedure the identity never ran, through the tool that runs another', () => {
+  for (let t = T0; t < MATURE; t += 30 * MIN) h.feed(agents.flatMap((id, i) => procedure(id, t + i * 1000, 'refresh_stats()')));
+  h.feed(procedure(agents[2], MATURE + MIN, 'grant_admin()'));
+  h.feed(procedure(agents[3], MATURE + MIN, 'refresh_stats()'));
+  h.engine.finish();
+  expect(raised()).toEqual([['support-3', 'unexpected_write', 'high', 'postgresql/crm/grant_admin()|execute']]);
 });
