@@ -42,6 +42,8 @@ export const LLM_SYSTEM = 'llm.system';
 // OpenLLMetry / Traceloop.
 export const TRACELOOP_SPAN_KIND = 'traceloop.span.kind';
 export const TRACELOOP_ENTITY_NAME = 'traceloop.entity.name';
+/** OpenLLMetry's model-call marker (`chat`, `completion`, `embedding`, `rerank`): its LLM spans set no operation name. */
+export const LLM_REQUEST_TYPE = 'llm.request.type';
 
 // Vercel AI SDK (≤ 6).
 export const AI_OPERATION_ID = 'ai.operationId';
@@ -174,7 +176,7 @@ export const ATTRIBUTE_FILTER: ReadonlySet<string> = new Set<string>([
   GEN_AI_OPERATION_NAME, GEN_AI_TOOL_NAME, GEN_AI_TOOL_CALL_ID, GEN_AI_AGENT_ID, GEN_AI_AGENT_NAME,
   GEN_AI_PROVIDER_NAME, GEN_AI_SYSTEM,
   OPENINFERENCE_SPAN_KIND, TOOL_NAME, GRAPH_NODE_ID, METADATA, LLM_PROVIDER, LLM_SYSTEM,
-  TRACELOOP_SPAN_KIND, TRACELOOP_ENTITY_NAME,
+  TRACELOOP_SPAN_KIND, TRACELOOP_ENTITY_NAME, LLM_REQUEST_TYPE,
   AI_OPERATION_ID, AI_TOOL_CALL_NAME, AI_TOOL_CALL_ID, AI_TELEMETRY_FUNCTION_ID, AI_MODEL_PROVIDER,
   MCP_METHOD_NAME,
   HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_REQUEST_RESEND_COUNT, URL_FULL, URL_TEMPLATE, URL_PATH,

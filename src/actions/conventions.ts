@@ -9,6 +9,7 @@ import { SpanKind } from '../model.js';
 import * as A from './attributes.js';
 import { httpMethodAccess, messagingAccess, stronger, verbAccess, type Catalog } from './access.js';
 import { awsTables, messagingRpcAccess, rpcAccess, rpcResource } from './rpc.js';
+import { isModelEndpoint } from './model-endpoints.js';
 import { mongoCommandAccess, readStatement, writtenTables } from './statement.js';
 import { isWrite } from './types.js';
 import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
@@ -28,7 +29,16 @@ const cap = (s: string): string => (s.length > MAX_TARGET ? s.slice(0, MAX_TARGE
 
 /** LangChain's generic tool classes: a class name is no tool name (§3.1). */
 const GENERIC_TOOL_NAMES = new Set(['DynamicStructuredTool', 'DynamicTool', 'StructuredTool', 'BaseTool', 'Tool']);
-const MODEL_OPERATIONS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings']);
+/**
+ * GenAI model operations; Semantic Kernel names its own (`chat.completions`, `chat.streaming_completions`,
+ * `text.completions`, `text.streaming_completions`: review38 M3, its model traffic read as HTTP egress).
+ */
+const MODEL_OPERATIONS = new Set([
+  'chat', 'text_completion', 'generate_content', 'embeddings',
+  'chat.completions', 'chat.streaming_completions', 'text.completions', 'text.streaming_completions',
+]);
+/** OpenLLMetry's `llm.request.type` values for model calls (its LLM spans name no GenAI operation). */
+const LLM_REQUEST_TYPES = new Set(['chat', 'completion', 'embedding', 'rerank']);
 const STRUCTURAL_OPERATIONS = new Set(['agent_step', 'workflow', 'invoke_workflow']);
 const TRACELOOP_STRUCTURE = new Set(['task', 'workflow', 'session']);
 /** Vercel AI SDK provider calls: `ai.generateText.doGenerate`, `ai.streamText.doStream`, `ai.embed.doEmbed`. */
@@ -53,7 +63,7 @@ function tool(span: DecodedSpan, f: SpanFacts, catalog: Catalog, name: string | 
 function model(span: DecodedSpan, f: SpanFacts, provider: string | null): void {
   f.kind = 'model';
   f.ignore = null;
-  f.host = lowerOrNull(str(span.attributes, A.SERVER_ADDRESS));
+  f.host = peerHost(span);
   // Provider host when known; else the provider name. tree.ts may fill the host from the HTTP
   // transport span beneath (then the target becomes that host).
   f.target = cap(f.host ?? provider ?? 'unknown');
@@ -64,9 +74,13 @@ const ignore = (f: SpanFacts, reason: IgnoreReason): void => void ((f.kind = nul
 
 const lowerOrNull = (s: string | null): string | null => (s === null ? null : s.toLowerCase());
 
-/** `server.address`, else the old `net.peer.name`, lower-cased. */
+/**
+ * `server.address`, else the old `net.peer.name`, lower-cased. Semantic Kernel puts its service's URL
+ * there (`https://api.openai.com/v1/`): its host is taken.
+ */
 function peerHost(span: DecodedSpan): string | null {
-  return lowerOrNull(str(span.attributes, A.SERVER_ADDRESS) ?? str(span.attributes, A.NET_PEER_NAME_OLD));
+  const address = str(span.attributes, A.SERVER_ADDRESS) ?? str(span.attributes, A.NET_PEER_NAME_OLD);
+  return address === null ? null : address.includes('://') ? urlHost(address) : address.toLowerCase();
 }
 
 /**
@@ -167,6 +181,11 @@ export const CONVENTIONS: readonly Convention[] = [
     name: 'gen_ai model call',
     matches: (s) => MODEL_OPERATIONS.has(op(s) ?? ''),
     build: (s, f) => model(s, f, str(s.attributes, A.GEN_AI_PROVIDER_NAME) ?? str(s.attributes, A.GEN_AI_SYSTEM)),
+  },
+  {
+    name: 'openllmetry model call',
+    matches: (s) => LLM_REQUEST_TYPES.has(str(s.attributes, A.LLM_REQUEST_TYPE) ?? ''),
+    build: (s, f) => model(s, f, str(s.attributes, A.GEN_AI_SYSTEM) ?? str(s.attributes, A.LLM_SYSTEM)),
   },
   {
     name: 'openinference LLM/EMBEDDING',
@@ -288,12 +307,16 @@ export const CONVENTIONS: readonly Convention[] = [
         lowerOrNull(str(a, A.NET_PEER_NAME_OLD)) ??
         hostOfAuthority(str(a, A.HTTP_HOST_OLD) ?? '');
       const template = str(a, A.URL_TEMPLATE);
+      const raw = full ?? str(a, A.URL_PATH) ?? str(a, A.HTTP_TARGET_OLD);
+      if (host !== null && isModelEndpoint(host, raw === null ? '/' : urlPath(raw))) {
+        model(s, f, host);
+        f.host = host;
+        f.target = cap(host);
+        return;
+      }
       let path: string;
       if (template !== null) path = template.includes('://') ? urlPath(template) : template;
-      else {
-        const raw = full ?? str(a, A.URL_PATH) ?? str(a, A.HTTP_TARGET_OLD);
-        path = raw === null ? '/' : templatePath(urlPath(raw));
-      }
+      else path = raw === null ? '/' : templatePath(urlPath(raw));
       f.kind = 'http';
       f.ignore = null;
       f.host = host;

@@ -61,7 +61,9 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
       onIgnored(n.ignore ?? 'not_an_action');
     }
   } else if (
-    n.kind === 'http' &&
+    // An HTTP call, or a model call beneath a model call (a framework's span over its client library's,
+    // or the HTTP call to a provider's inference endpoint: model-endpoints.ts), is its carrier's transport.
+    (n.kind === 'http' || (n.kind === 'model' && upAct?.kind === 'model')) &&
     upAct !== null &&
     upAct.identity === n.identity &&
     (upAct.carrier === Carrier.Any || (upAct.carrier === Carrier.SameHost && upAct.host === n.host))

@@ -96,6 +96,32 @@ describe('model calls', () => {
     expect(c({ attrs: { 'ai.operationId': 'ai.generateText.doGenerate', 'ai.model.provider': 'openai.chat' } })).toMatchObject({ kind: 'model', target: 'openai' });
     expect(c({ attrs: { 'ai.operationId': 'ai.streamText.doStream', 'ai.model.provider': 'anthropic.messages' } }).kind).toBe('model');
   });
+  it('Semantic Kernel operations, with its service URL as server.address; OpenLLMetry llm.request.type (review38 M3)', () => {
+    for (const op of ['chat.completions', 'chat.streaming_completions', 'text.completions', 'text.streaming_completions']) {
+      expect(c({ attrs: { 'gen_ai.operation.name': op, 'gen_ai.system': 'openai', 'server.address': 'https://api.openai.com/v1/' } }))
+        .toMatchObject({ kind: 'model', target: 'api.openai.com', host: 'api.openai.com', access: null });
+    }
+    for (const type of ['chat', 'completion', 'embedding', 'rerank']) {
+      expect(c({ kind: SpanKind.CLIENT, name: 'openai.chat', attrs: { 'llm.request.type': type, 'gen_ai.system': 'OpenAI' } })).toMatchObject({ kind: 'model', target: 'OpenAI' });
+    }
+    expect(c({ attrs: { 'llm.request.type': 'unknown', 'gen_ai.system': 'OpenAI' } }).kind).toBeNull();
+  });
+  it("an HTTP call to a provider's inference endpoint is a model call; its other APIs and look-alike hosts stay HTTP (review38 M3)", () => {
+    const post = (url: string) => c({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'POST', 'url.full': url } });
+    for (const url of [
+      'https://api.openai.com/v1/chat/completions', 'https://api.openai.com/v1/responses', 'https://api.openai.com/v1/embeddings',
+      'https://acme.openai.azure.com/openai/deployments/gpt-4o-2024-08-06/chat/completions?api-version=2024-10-21',
+      'https://api.anthropic.com/v1/messages',
+      'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash-001:generateContent',
+      'https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse',
+    ]) {
+      const host = new URL(url).host;
+      expect(post(url), url).toMatchObject({ kind: 'model', target: host, host, access: null });
+    }
+    expect(post('https://api.openai.com/v1/files')).toMatchObject({ kind: 'http', target: 'api.openai.com/v1/files', access: 'write' });
+    expect(post('https://paste.example.net/v1/chat/completions')).toMatchObject({ kind: 'http', access: 'write' });
+    expect(post('https://api.openai.com.evil.example/v1/chat/completions')).toMatchObject({ kind: 'http', access: 'write' });
+  });
   it('a model call is never a write, even with nhi.access', () => {
     expect(c({ attrs: { 'gen_ai.operation.name': 'chat', 'nhi.access': 'write' } }).access).toBeNull();
   });

@@ -148,6 +148,23 @@ describe('transport and duplicates', () => {
     expect(ignored.transport_span).toBe(1);
   });
 
+  it("a model call's parentless HTTP call to the provider is a model call of its own, and a model span under a model span folds (review38 M3)", () => {
+    const { b, ignored } = builder();
+    b.add([
+      agentRoot(),
+      span({ id: 2, parent: 1, kind: SpanKind.CLIENT, name: 'ChatOpenAI.chat', attrs: { 'llm.request.type': 'chat', 'gen_ai.system': 'Langchain' } }),
+      span({ id: 3, parent: 2, kind: SpanKind.CLIENT, name: 'openai.chat', attrs: { 'llm.request.type': 'chat', 'gen_ai.system': 'OpenAI' } }),
+      http(4, 3, 'POST', 'https://api.openai.com/v1/chat/completions'),
+    ], 0);
+    b.add([http(5, null, 'POST', 'https://api.openai.com/v1/chat/completions', { traceId: T2 })], 0);
+    const out = b.take(G);
+    expect(out.map((a) => [a.kind, a.target, a.access, a.host])).toEqual([
+      ['model', 'api.openai.com', null, 'api.openai.com'],
+      ['model', 'api.openai.com', null, 'api.openai.com'],
+    ]);
+    expect(ignored.transport_span).toBe(2);
+  });
+
   it('a late HTTP child of an already emitted model call is still folded', () => {
     const { b, ignored } = builder();
     b.add([agentRoot(), span({ id: 2, parent: 1, attrs: { 'gen_ai.operation.name': 'chat', 'server.address': 'api.openai.com' } })], 0);
