@@ -66,8 +66,8 @@ export function urlPath(url: string): string {
 
 /**
  * True for a path segment that names one object rather than a route: all digits, a UUID, hex of 16+
- * characters, an email address, anything with 4+ digits (dates, numbered files, `v20240101`), and long
- * opaque tokens (16+ characters with a digit, or 32+ characters of anything).
+ * characters, an email address, anything with 4+ digits (dates, numbered files, `v20240101`), long
+ * opaque tokens (16+ characters with a digit, or 32+ characters of anything), and keys (`prefixedKey`).
  */
 export function isIdSegment(seg: string): boolean {
   const n = seg.length;
@@ -75,6 +75,7 @@ export function isIdSegment(seg: string): boolean {
   let digits = 0;
   let hex = 0;
   let dashes = 0;
+  let underscores = 0;
   for (let i = 0; i < n; i++) {
     const c = seg.charCodeAt(i);
     if (c >= 48 && c <= 57) {
@@ -82,6 +83,7 @@ export function isIdSegment(seg: string): boolean {
       hex++;
     } else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) hex++;
     else if (c === 45) dashes++;
+    else if (c === 95) underscores++;
     else if (c === 64 /* @ */) return true;
   }
   if (digits === n) return true;
@@ -89,11 +91,64 @@ export function isIdSegment(seg: string): boolean {
   if (n >= 16 && hex === n) return true;
   if (digits >= 4) return true;
   if (n >= 16 && digits > 0) return true;
-  return n >= 32;
+  if (n >= 32) return true;
+  return dashes + underscores > 0 && prefixedKey(seg);
+}
+
+/** A short letters-only prefix, then `-` or `_`, then letters and digits. */
+const PREFIXED = /^[A-Za-z]{1,10}[-_]([A-Za-z0-9]+)$/;
+
+/**
+ * An object's key made of a prefix and a generated tail (review38 H1: one target, and one new-target
+ * alert, per issue read): issue keys (`SUP-123`, `PROJ-42`), prefixed ids (`msg_abc12`, `ch_3MmlLr`,
+ * Stripe's `cus_NffrFeUfNVHib`). The tail has two digits, or one in three characters or more, or is
+ * 12+ characters of mixed case; so `api-v2`, `oauth-2` and `get_user` stay routes.
+ */
+function prefixedKey(seg: string): boolean {
+  const m = PREFIXED.exec(seg);
+  if (m === null) return false;
+  const tail = m[1];
+  let digits = 0;
+  let upper = 0;
+  for (let i = 0; i < tail.length; i++) {
+    const c = tail.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c >= 65 && c <= 90) upper++;
+  }
+  if (digits >= 2 || (digits === 1 && tail.length >= 3)) return true;
+  return tail.length >= 12 && upper > 0 && upper < tail.length;
+}
+
+/** A file name's extension: a letter, then up to four letters or digits. */
+const EXTENSION = /^[a-z][a-z0-9]{0,4}$/;
+
+/**
+ * Extensions of documents, data and media: files named by whoever made them (`report-final.pdf`), so each
+ * name is one object. API formats (`users.json`, `feed.xml`) and pages (`index.php`) name routes.
+ */
+const DOCUMENT_EXTENSIONS = new Set([
+  'pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'odt', 'ods', 'rtf', 'txt', 'md', 'csv', 'tsv', 'log',
+  'eml', 'msg', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'mp3', 'mp4', 'wav', 'zip', 'gz', 'tgz', 'tar',
+  'parquet', 'avro',
+]);
+
+const ID = '{id}';
+
+/**
+ * What a path segment becomes in a target: `{id}` for an object's id, `{id}.pdf` for a file (its type
+ * kept: a document, or an id with an extension, `TCK-987.json`), or null for a route segment.
+ */
+export function segmentTemplate(seg: string): string | null {
+  const dot = seg.lastIndexOf('.');
+  if (dot > 0 && !seg.includes('@')) {
+    const ext = seg.slice(dot + 1).toLowerCase();
+    if (EXTENSION.test(ext) && (DOCUMENT_EXTENSIONS.has(ext) || isIdSegment(seg.slice(0, dot)))) return `${ID}.${ext}`;
+  }
+  return isIdSegment(seg) ? ID : null;
 }
 
 /**
- * A path with id-like segments replaced by `{id}` and matrix parameters (`;jsessionid=…`) dropped,
+ * A path with id-like segments replaced by `{id}` (files by `{id}.ext`) and matrix parameters (`;jsessionid=…`) dropped,
  * capped at `MAX_PATH` characters; always starts with '/'. A path without ids comes back as the same
  * string, so the common case allocates no new target text.
  */
@@ -110,8 +165,9 @@ export function templatePath(path: string): string {
       seg = seg.slice(0, semi);
       changed = true;
     }
-    if (isIdSegment(seg)) {
-      seg = '{id}';
+    const template = segmentTemplate(seg);
+    if (template !== null) {
+      seg = template;
       changed = true;
     }
     parts.push(seg);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isIdSegment, templatePath, urlHost, urlPath } from '../../src/actions/url.js';
+import { isIdSegment, segmentTemplate, templatePath, urlHost, urlPath } from '../../src/actions/url.js';
 
 describe('HTTP target path rule', () => {
   it('id-like segments: digits, UUIDs, long hex, emails, dated and long opaque tokens', () => {
@@ -10,6 +10,24 @@ describe('HTTP target path rule', () => {
     for (const s of ['users', 'v1', 'v2beta1', 'oauth2', 'api', 'get_user_by_email', 'internationalization', 'chat']) {
       expect(isIdSegment(s), s).toBe(false);
     }
+  });
+  it('keys with a prefix and a generated tail are ids; routes with a version or a word are not (review38 H1)', () => {
+    for (const s of ['SUP-123', 'PROJ-42', 'msg_abc12', 'ch_3MmlLr', 'cus_NffrFeUfNVHib', 'pi_3MtwBwLkdIwHu7ix28a3tqPa']) {
+      expect(isIdSegment(s), s).toBe(true);
+    }
+    for (const s of ['api-v2', 'oauth-2', 'get_user', 'user-profile', 'access_tokens', 'v1_beta', 'get_UserProfile']) {
+      expect(isIdSegment(s), s).toBe(false);
+    }
+  });
+  it('a file is one object: documents and ids keep only their extension, API formats and pages stay routes (review38 H1)', () => {
+    expect(segmentTemplate('report-final.pdf')).toBe('{id}.pdf');
+    expect(segmentTemplate('Q3 Salaries.XLSX')).toBe('{id}.xlsx');
+    expect(segmentTemplate('TCK-987.json')).toBe('{id}.json');
+    expect(segmentTemplate('report-2024.pdf')).toBe('{id}.pdf');
+    expect(segmentTemplate('a@b.example')).toBe('{id}');
+    for (const s of ['users.json', 'openapi.json', 'index.php', 'feed.xml', 'v1.2', 'refund-policy']) expect(segmentTemplate(s), s).toBeNull();
+    expect(templatePath('/rest/api/2/issue/SUP-976/comment')).toBe('/rest/api/{id}/issue/{id}/comment');
+    expect(templatePath('/files/report.txt')).toBe('/files/{id}.txt');
   });
   it('replaces id segments and drops matrix parameters, keeps the rest', () => {
     expect(templatePath('/v1/users/42/orders')).toBe('/v1/users/{id}/orders');
