@@ -121,7 +121,15 @@ export const CONVENTIONS: readonly Convention[] = [
         toolName(str(a, A.TRACELOOP_ENTITY_NAME)) ??
         toolName(after(s.name, 'execute_tool '));
       tool(s, f, c, name);
-      if (s.kind === SpanKind.CLIENT && str(a, A.MCP_METHOD_NAME) !== null) remoteCall(s, f);
+      if (str(a, A.MCP_METHOD_NAME) === null) return;
+      if (s.kind === SpanKind.CLIENT) remoteCall(s, f);
+      else {
+        // The MCP attributes put on the framework's own tool span (review38 M2: Microsoft Agent Framework):
+        // its HTTP to the server's host is the JSON-RPC transport. Only to that host: were this a server's
+        // span, its own calls to other hosts stay its actions.
+        f.host = peerHost(s);
+        if (f.host !== null) f.carrier = Carrier.SameHost;
+      }
     },
   },
   {

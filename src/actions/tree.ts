@@ -90,6 +90,12 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
     if (isNode(upAct)) {
       upAct.failed ||= n.failed;
       upAct.callId ??= n.callId;
+      // The inner span is the MCP client's `tools/call` under the framework's tool span (review38 M2): its
+      // HTTP is transport to the outer tool too, and its server the outer tool's destination.
+      if (n.carrier === Carrier.Any && upAct.carrier !== Carrier.Any) {
+        upAct.carrier = Carrier.Any;
+        upAct.host ??= n.host;
+      }
     }
     onIgnored('nested_tool_span');
   } else {

@@ -216,6 +216,28 @@ describe('transport and duplicates', () => {
     expect(b.take(G).map((a) => [a.target, a.access])).toEqual([['search', 'read']]);
     expect(ignored.nested_tool_span).toBe(1);
   });
+
+  it("an MCP tools/call under the framework's tool span, or MCP attributes on that span: the POST is transport (review38 M2)", () => {
+    const { b, ignored } = builder();
+    const mcp = { 'mcp.method.name': 'tools/call', 'server.address': 'mcp-files.internal' };
+    b.add([
+      agentRoot(),
+      // Microsoft Agent Framework: execute_tool read_file > CLIENT tools/call read_file > POST.
+      tool(2, 1, 'read_file'),
+      tool(3, 2, 'read_file', { kind: SpanKind.CLIENT, attrs: mcp }),
+      http(4, 3, 'POST', 'http://mcp-files.internal:8080/mcp'),
+      // The MCP attributes on the INTERNAL tool span itself: only its HTTP to the server's host is transport.
+      tool(5, 1, 'delete_file', { start: 1100, attrs: { ...mcp, 'server.address': 'mcp-evil.example.net' } }),
+      http(6, 5, 'POST', 'http://mcp-evil.example.net:8080/mcp', { start: 1101 }),
+      http(7, 5, 'DELETE', 'https://files.internal/f/42', { start: 1102 }),
+    ], 0);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.access, a.host])).toEqual([
+      ['tool', 'read_file', null, 'mcp-files.internal'],
+      ['tool', 'delete_file', 'delete', 'mcp-evil.example.net'],
+      ['http', 'files.internal/f/{id}', 'delete', 'files.internal'],
+    ]);
+    expect(ignored.transport_span).toBe(2);
+  });
 });
 
 // Regression (review31 F2): the HTTP beneath a remote agent or MCP server call was folded away with its
