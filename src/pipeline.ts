@@ -219,6 +219,7 @@ export class Pipeline {
     const { identities, metrics } = this.deps;
     const byKind = new Map<string, number>();
     for (const a of actions) {
+      if (a.classOnly) continue; // a tool's later class, not a call: counted when the call came
       identities.record(a);
       byKind.set(a.kind, (byKind.get(a.kind) ?? 0) + 1);
     }

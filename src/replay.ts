@@ -81,7 +81,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
       tally(detectorOf.get(e.update.id) ?? String(storedDetector.get(e.update.id)), 0, 1);
     }
   });
-  if (opts.printActions) pipeline.addSink((actions) => actions.forEach((a) => write(JSON.stringify(toActionLine(a)))));
+  if (opts.printActions) pipeline.addSink((actions) => actions.forEach((a) => a.classOnly || write(JSON.stringify(toActionLine(a)))));
 
   let badLines = 0;
   let sinceCommit = 0;

@@ -301,7 +301,7 @@ export class ActionBuilder {
   private toAction(n: SpanNode): Action {
     const kind = n.kind!;
     const retry =
-      this.retries.judge(n.identity, kind, n.target, n.callId, n.spanId, n.failed, n.startMs, n.endMs) || n.retry;
+      !n.classOnly && (this.retries.judge(n.identity, kind, n.target, n.callId, n.spanId, n.failed, n.startMs, n.endMs) || n.retry);
     const zone = n.host === null ? null : this.zones.zoneOf(n.host);
     // Sensitive marks reads (a write into the secrets zone is not a sensitive *read*); an unknown
     // class counts as a possible read. Model calls are never sensitive flows (§3.1).
@@ -335,6 +335,7 @@ export class ActionBuilder {
       accessBy: n.accessBy,
       calleeClockShiftMs: n.calleeShiftMs,
       table: n.table,
+      classOnly: n.classOnly,
     };
   }
 }

@@ -77,6 +77,8 @@ export interface SpanNode extends SpanFacts, ActLike, Clocked {
   caller: string | null;
   /** A hop found after its callee's spans were emitted on the callee's own clock: how far that clock was behind (ms). */
   calleeShiftMs: number;
+  /** A tool's later class, not a call (`makeClassNode`). */
+  classOnly: boolean;
   visited: boolean;
 
   // Context repair (repair.ts).
@@ -237,6 +239,7 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     agent: null,
     caller: null,
     calleeShiftMs: 0,
+    classOnly: false,
     visited: false,
     part: null,
     repairedTo: null,
@@ -307,5 +310,28 @@ export function makeHopNode(caller: HopCaller, entry: HopEntry, calleeShiftMs = 
   n.agent = agentNameIn(caller.ctx, caller.identity);
   n.caller = caller.caller;
   n.visited = true;
+  return n;
+}
+
+/**
+ * An emitted tool's stronger class, from another identity's work for it that arrived after the tool was
+ * emitted (review38 H2): the tool again, with that class, as a class-only action (`Action.classOnly`).
+ */
+export function makeClassNode(tool: SpanNode, access: SpanNode['access'], by: string): SpanNode {
+  const { traceId, spanId, parentSpanId, spanKind: kind, startMs, endMs } = tool;
+  const n = blankNode({ traceId, spanId, parentSpanId, kind, startMs, endMs }, tool.identity, tool.peerGroup, tool.credential, tool.scopes);
+  n.kind = 'tool';
+  n.ignore = null;
+  n.target = tool.target;
+  n.access = access;
+  n.accessBy = by;
+  n.host = tool.host;
+  n.ctx = tool.ctx;
+  n.agent = tool.agent;
+  n.caller = tool.caller;
+  n.repairedTo = tool.repairedTo;
+  n.emit = true;
+  n.visited = true;
+  n.classOnly = true;
   return n;
 }

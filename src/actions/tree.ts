@@ -25,7 +25,7 @@ import { accessOfRank, accessRank } from './access.js';
 import { correctClock, shiftUnder } from './clock.js';
 import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
-import { agentNameIn, makeHopNode, type ActLike, type SpanNode } from './node.js';
+import { agentNameIn, makeClassNode, makeHopNode, type ActLike, type SpanNode } from './node.js';
 import type { ActionKind } from './types.js';
 
 /** Calls whose destination host may come from the HTTP span folded beneath them (a model call's is its target too). */
@@ -125,6 +125,7 @@ export function settleTrace(
   // Post-order (reverse pre-order): children are settled before their parent.
   const pending = mem?.pending ?? null;
   for (let i = order.length - 1; i >= 0; i--) settleUp(order[i], pending, hops);
+  if (mem !== undefined) for (const n of order) if (n.parent === null) lateClass(n, mem, hops);
   const out: SpanNode[] = hops;
   for (const n of order) if (n.emit) out.push(n);
   out.sort(byEventTime);
@@ -226,6 +227,24 @@ function settleUp(n: SpanNode, pending: TraceMemory['pending'], hops: SpanNode[]
     if (n.failedBelow !== null) parent.failedBelow = mergeIds(parent.failedBelow, n.failedBelow);
     if (n.emit && n.failed) parent.failedBelow = mergeIds(parent.failedBelow, [n.identity]);
   }
+}
+
+/**
+ * A subtree that arrived after the span above it was emitted (an MCP server's spans exported after the
+ * agent's `tools/call`): when another identity's work in it is stronger than the class the tool above was
+ * emitted with, that tool's class-only action joins `out` (review38 H2; the other order, the server's
+ * spans first, gives the tool that class as it is emitted). The remembered tool takes the class, so a
+ * second such subtree of the same strength adds nothing.
+ */
+function lateClass(n: SpanNode, mem: TraceMemory, out: SpanNode[]): void {
+  if (n.rankBy === null || n.rank < 0) return;
+  const up = n.repairedTo ?? mem.spans.get(n.parentSpanId);
+  const tool = up?.act;
+  if (!tool || !isNode(tool) || tool.kind !== 'tool' || !tool.emit || tool.classOnly || n.rankBy === tool.identity) return;
+  if (n.rank <= accessRank(tool.access)) return;
+  tool.access = accessOfRank(n.rank);
+  tool.accessBy = n.rankBy;
+  out.push(makeClassNode(tool, tool.access, n.rankBy));
 }
 
 /** Start, then end, then span id: a total order, so replay and serve emit identically. */

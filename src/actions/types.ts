@@ -76,6 +76,13 @@ export interface Action {
    * clock): how far that clock was behind the caller's, in ms (review32 M2); 0 otherwise. Optional like `caller`.
    */
   calleeClockShiftMs?: number;
+  /**
+   * Not a call of its own: the stronger class an already emitted tool call took from work another identity
+   * did for it, exported after the tool was judged (review38 H2: an MCP server's delete, exported after the
+   * agent's `tools/call`). Judged by unexpected_write as the tool with that class would have been, and only
+   * its access is learned: the call was counted when it arrived. Optional like `caller`.
+   */
+  classOnly?: boolean;
 }
 
 /** The JSON line `vigil replay --actions` prints (CONTRACT §1). */

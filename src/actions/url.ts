@@ -122,27 +122,19 @@ function prefixedKey(seg: string): boolean {
 /** A file name's extension: a letter, then up to four letters or digits. */
 const EXTENSION = /^[a-z][a-z0-9]{0,4}$/;
 
-/**
- * Extensions of documents, data and media: files named by whoever made them (`report-final.pdf`), so each
- * name is one object. API formats (`users.json`, `feed.xml`) and pages (`index.php`) name routes.
- */
-const DOCUMENT_EXTENSIONS = new Set([
-  'pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'odt', 'ods', 'rtf', 'txt', 'md', 'csv', 'tsv', 'log',
-  'eml', 'msg', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'mp3', 'mp4', 'wav', 'zip', 'gz', 'tgz', 'tar',
-  'parquet', 'avro',
-]);
-
 const ID = '{id}';
 
 /**
- * What a path segment becomes in a target: `{id}` for an object's id, `{id}.pdf` for a file (its type
- * kept: a document, or an id with an extension, `TCK-987.json`), or null for a route segment.
+ * What a path segment becomes in a target: `{id}` for an object's id, `{id}.pdf` for a file named by an
+ * id (its type kept: `TCK-987.json`, `scan-20240115.pdf`), or null for a route segment. A file named by a
+ * person (`salaries.xlsx`, `report-final.pdf`) stays itself, like a slug: its name says what it holds,
+ * and reading one file of a folder is not deleting another (README).
  */
 export function segmentTemplate(seg: string): string | null {
   const dot = seg.lastIndexOf('.');
   if (dot > 0 && !seg.includes('@')) {
     const ext = seg.slice(dot + 1).toLowerCase();
-    if (EXTENSION.test(ext) && (DOCUMENT_EXTENSIONS.has(ext) || isIdSegment(seg.slice(0, dot)))) return `${ID}.${ext}`;
+    if (EXTENSION.test(ext) && isIdSegment(seg.slice(0, dot))) return `${ID}.${ext}`;
   }
   return isIdSegment(seg) ? ID : null;
 }

@@ -14,7 +14,7 @@ import { DETECTORS } from '../../detectors/index.js';
 import { flowWhileLearning, isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
-import { writeSubjectKeys } from '../../detectors/unexpected-write.js';
+import { unexpectedWrite, writeSubjectKeys } from '../../detectors/unexpected-write.js';
 import type { BaselineView, DetectorInput, Finding, ScopeItem, SensitiveRead, StepContext } from '../../detectors/types.js';
 import { isWrite, madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { HeldFinding } from '../alerts/held-finding.js';
@@ -108,7 +108,8 @@ export class DetectionEngine implements Stage {
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i];
       const step = steps[i];
-      add(this.processOne(a, step), a, step.name === null && a.kind !== 'model');
+      if (a.classOnly) add(this.processClass(a, step), a, false);
+      else add(this.processOne(a, step), a, step.name === null && a.kind !== 'model');
       if (a.kind === 'delegation') (hops ??= []).push(a);
     }
     // After the whole batch: the caller's sensitive reads that came with the hop are in its windows by now.
@@ -194,6 +195,31 @@ export class DetectionEngine implements Stage {
       ownerReads.add({ target: step.within ?? a.target, time: a.time, traceId: a.traceId, task, spanId: a.spanId, stepSpanId });
     }
     return findings ?? NO_FINDINGS;
+  }
+
+  /**
+   * A tool's class learned after the tool was judged (`Action.classOnly`, review38 H2: an MCP server's
+   * delete exported after the agent's `tools/call`): judged by unexpected_write alone, as the tool with
+   * that class would have been, and only that access is learned (the call was counted when it came).
+   */
+  private processClass(named: Action, step: StepContext): readonly Reported[] {
+    const b = this.baselines.identity(named.identity, named.peerGroup, named.time);
+    const group = this.baselines.joinGroup(named.peerGroup, b, named.time);
+    const a = named.peerGroup === b.peerGroup ? named : { ...named, peerGroup: b.peerGroup };
+    const phase = this.phaseOf(b, group);
+    let f: Finding | null = null;
+    if (phase && this.enabled.includes(unexpectedWrite)) {
+      const retry = this.windows.of(a.identity).retry;
+      const view = makeView(b, group, phase, a.time, this.settings);
+      f = unexpectedWrite.evaluate({
+        action: a, scope: scopeItems(a), now: a.time, view, step, sensitiveReads: NO_READS, readVolume: NO_COUNTS,
+        window: retry.short, sustainedWindow: retry.sustained, config: this.config,
+      });
+    }
+    if (f === null || f.learn) this.learning.access(a, b);
+    else for (const k of writeSubjectKeys(a)) group.attempted(a.identity, k, a.time);
+    // The tool's own credential is not what did it (unexpected_write's accessBy rule).
+    return f === null ? NO_FINDINGS : [{ f, action: { ...a, credential: null }, identity: a.identity }];
   }
 
   /**

@@ -52,6 +52,11 @@ export class BaselineLearning {
     this.flows(b, a, actorReads);
   }
 
+  /** Only the access classes of `a` (a tool's later class: `Action.classOnly`). */
+  access(a: Action, b: IdentityBaseline): void {
+    for (const k of accessKeys(a)) this.key(b, k, a.time);
+  }
+
   /** The owner's chain steps from `from` to `to`. */
   transition(owner: IdentityBaseline, from: string, to: string, time: number): void {
     this.key(owner, transitionKey(from, to), time);

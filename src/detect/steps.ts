@@ -69,13 +69,14 @@ export class TraceSteps {
     // Zones a step reached, by batch index (its own zone, then its calls'); most steps reach none.
     const zonesOf = new Map<number, string[]>();
     const byId = new Map<string, number>();
-    for (const i of indices) byId.set(batch[i].spanId, i);
+    for (const i of indices) if (!batch[i].classOnly) byId.set(batch[i].spanId, i);
     const steps: number[] = [];
     for (const i of indices) {
       const a = batch[i];
       const p = byId.get(madeInSpan(a));
       const parent = p === undefined ? undefined : batch[p];
-      if (a.kind === 'model') {
+      // A model call is no step; nor is a tool's later class (the tool was a step when it came).
+      if (a.kind === 'model' || a.classOnly) {
         out[i] = { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null };
       } else if (CALL_KINDS.has(a.kind) && parent && STEP_KINDS.has(parent.kind)) {
         if (a.zone) addZone(zonesOf, p!, a.zone);

@@ -55,15 +55,18 @@ describe('the hop between identities is a delegation of the caller', () => {
     ]);
   });
 
-  it('caller exported first, the callee later: the edge comes with the callee', () => {
+  it('caller exported first, the callee later: the edge comes with the callee, and the class the tool missed (review38 H2)', () => {
     const { b } = builder();
     b.add([agentRoot({ end: 2000 }), mcpClient()], 0);
     expect(b.take(G)).toHaveLength(1);
     b.add([mcpServer(), mcpDelete()], G + 10);
-    expect(b.take(G + 10).map(summary)).toEqual([
+    const late = b.take(G + 10);
+    expect(late.map(summary)).toEqual([
+      [AGENT, 'tool', 'delete_file', null],
       [AGENT, 'delegation', 'files-mcp', null],
       ['files-mcp', 'http', 'storage.internal/f/{id}', AGENT],
     ]);
+    expect(late[0]).toMatchObject({ access: 'delete', accessBy: 'files-mcp', classOnly: true });
   });
 
   it('a chain of hops gives each caller its edge', () => {

@@ -19,15 +19,13 @@ describe('HTTP target path rule', () => {
       expect(isIdSegment(s), s).toBe(false);
     }
   });
-  it('a file is one object: documents and ids keep only their extension, API formats and pages stay routes (review38 H1)', () => {
-    expect(segmentTemplate('report-final.pdf')).toBe('{id}.pdf');
-    expect(segmentTemplate('Q3 Salaries.XLSX')).toBe('{id}.xlsx');
+  it('a file named by an id keeps only its extension; named files, API formats and pages stay themselves (review38 H1)', () => {
     expect(segmentTemplate('TCK-987.json')).toBe('{id}.json');
-    expect(segmentTemplate('report-2024.pdf')).toBe('{id}.pdf');
+    expect(segmentTemplate('scan-20240115.PDF')).toBe('{id}.pdf');
     expect(segmentTemplate('a@b.example')).toBe('{id}');
-    for (const s of ['users.json', 'openapi.json', 'index.php', 'feed.xml', 'v1.2', 'refund-policy']) expect(segmentTemplate(s), s).toBeNull();
+    for (const s of ['report-final.pdf', 'salaries.xlsx', 'users.json', 'openapi.json', 'index.php', 'v1.2', 'refund-policy']) expect(segmentTemplate(s), s).toBeNull();
     expect(templatePath('/rest/api/2/issue/SUP-976/comment')).toBe('/rest/api/{id}/issue/{id}/comment');
-    expect(templatePath('/files/report.txt')).toBe('/files/{id}.txt');
+    expect(templatePath('/files/report.txt')).toBe('/files/report.txt');
   });
   it('replaces id segments and drops matrix parameters, keeps the rest', () => {
     expect(templatePath('/v1/users/42/orders')).toBe('/v1/users/{id}/orders');

@@ -32,6 +32,7 @@ function action(over: Partial<Action> = {}): Action {
     accessBy: 'spiffe://acme/ns/prod/sa/ledger',
     calleeClockShiftMs: 0,
     table: null,
+    classOnly: false,
     ...over,
   };
 }
@@ -48,6 +49,7 @@ it('carries every field, with nulls and empty lists', () => {
     action({ credential: null, spanId: 'd7ad6b7169203333' }),
     action({ kind: 'delegation', target: 'spiffe://acme/ns/prod/sa/ledger', calleeClockShiftMs: 2999.75 }),
     action({ kind: 'db', target: 'postgresql/crm', host: 'db.internal', table: 'notes+users' }),
+    action({ kind: 'tool', target: 'manage_file', access: 'delete', accessBy: 'files-mcp', retry: false, classOnly: true }),
   ];
   expect(roundTrip(new ActionEncoder(), new ActionDecoder(), actions)).toEqual(actions);
 });
