@@ -12,7 +12,7 @@ import { compileCatalog, parseAccess, type Catalog } from './access.js';
 import { CONVENTIONS } from './conventions.js';
 import type { SpanFacts } from './facts.js';
 import { makeNode } from './node.js';
-import { after, num, str } from './read.js';
+import { after, agentName, num, str } from './read.js';
 
 export { IGNORE_REASONS, type IgnoreReason, type SpanFacts } from './facts.js';
 
@@ -57,8 +57,7 @@ function agentNameOf(span: DecodedSpan): string | null {
   if (!isAgent) isAgent = str(a, A.TRACELOOP_SPAN_KIND) === 'agent';
   if (!isAgent) return null;
   return (
-    str(a, A.GEN_AI_AGENT_ID) ??
-    str(a, A.GEN_AI_AGENT_NAME) ??
+    agentName(a) ??
     str(a, A.GRAPH_NODE_ID) ??
     str(a, A.AI_TELEMETRY_FUNCTION_ID) ??
     str(a, A.TRACELOOP_ENTITY_NAME) ??

@@ -13,7 +13,7 @@ import { isModelEndpoint } from './model-endpoints.js';
 import { mongoCommandAccess, readStatement, writtenTables } from './statement.js';
 import { isWrite } from './types.js';
 import { Carrier, type IgnoreReason, type SpanFacts } from './facts.js';
-import { after, str } from './read.js';
+import { after, agentName, str } from './read.js';
 import { hostOfAuthority, httpTarget, templatePath, urlHost, urlPath } from './url.js';
 
 /** One row of the table. `matches` must be cheap: it runs for every span until a row matches. */
@@ -180,7 +180,7 @@ export const CONVENTIONS: readonly Convention[] = [
       f.kind = 'delegation';
       f.ignore = null;
       f.target = cap(
-        str(a, A.GEN_AI_AGENT_ID) ?? str(a, A.GEN_AI_AGENT_NAME) ?? after(s.name, 'invoke_agent ') ?? 'unknown',
+        agentName(a) ?? after(s.name, 'invoke_agent ') ?? 'unknown',
       );
       remoteCall(s, f); // a remote agent's HTTP call is the delegation's transport
     },

@@ -65,6 +65,12 @@ describe('delegations and agents', () => {
     expect(c({ kind: SpanKind.CLIENT, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': 'asst_1', 'gen_ai.agent.name': 'Refunds' } })).toMatchObject({ kind: 'delegation', target: 'asst_1' });
     expect(c({ kind: SpanKind.CLIENT, name: 'invoke_agent Refunds', attrs: { 'gen_ai.operation.name': 'invoke_agent' } }).target).toBe('Refunds');
   });
+  it('a UUID agent id (Semantic Kernel makes one per agent object) yields to the agent name; alone it stands (review38 M4)', () => {
+    const uuid = '6f1d2c1e-0b4c-4c9e-9d0e-1f8b3e1a9c11';
+    expect(c({ kind: SpanKind.CLIENT, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': uuid, 'gen_ai.agent.name': 'Billing' } }).target).toBe('Billing');
+    expect(c({ attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': uuid, 'gen_ai.agent.name': 'Billing' } }).agentName).toBe('Billing');
+    expect(c({ kind: SpanKind.CLIENT, attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.id': uuid } }).target).toBe(uuid);
+  });
   it('INTERNAL invoke_agent is an agent span (provisionally its task)', () => {
     expect(c({ attrs: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'Triage' } })).toMatchObject({ kind: null, ignore: 'agent_task', agentName: 'Triage' });
   });
