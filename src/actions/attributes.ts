@@ -54,6 +54,8 @@ export const AI_MODEL_PROVIDER = 'ai.model.provider';
 
 // Model Context Protocol.
 export const MCP_METHOD_NAME = 'mcp.method.name';
+/** The resource a `resources/read` reads (`file:///srv/hr/salaries.csv`): what the agent read through the server. */
+export const MCP_RESOURCE_URI = 'mcp.resource.uri';
 
 // HTTP (stable names, then the pre-1.23 names many instrumentations still emit by default).
 export const HTTP_REQUEST_METHOD = 'http.request.method';
@@ -178,7 +180,7 @@ export const ATTRIBUTE_FILTER: ReadonlySet<string> = new Set<string>([
   OPENINFERENCE_SPAN_KIND, TOOL_NAME, GRAPH_NODE_ID, METADATA, LLM_PROVIDER, LLM_SYSTEM,
   TRACELOOP_SPAN_KIND, TRACELOOP_ENTITY_NAME, LLM_REQUEST_TYPE,
   AI_OPERATION_ID, AI_TOOL_CALL_NAME, AI_TOOL_CALL_ID, AI_TELEMETRY_FUNCTION_ID, AI_MODEL_PROVIDER,
-  MCP_METHOD_NAME,
+  MCP_METHOD_NAME, MCP_RESOURCE_URI,
   HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_REQUEST_RESEND_COUNT, URL_FULL, URL_TEMPLATE, URL_PATH,
   SERVER_ADDRESS, HTTP_METHOD_OLD, HTTP_STATUS_CODE_OLD, HTTP_URL_OLD, HTTP_TARGET_OLD, HTTP_HOST_OLD,
   NET_PEER_NAME_OLD,

@@ -70,6 +70,15 @@ function model(span: DecodedSpan, f: SpanFacts, provider: string | null): void {
   f.carrier = Carrier.Any;
 }
 
+/** An MCP resource URI as a target: its scheme and authority as written, its path templated (url.ts), no query. */
+function resourceName(uri: string): string {
+  const scheme = uri.indexOf('://');
+  if (scheme <= 0 || scheme > 16) return uri;
+  let end = scheme + 3;
+  while (end < uri.length && uri[end] !== '/' && uri[end] !== '?' && uri[end] !== '#') end++;
+  return uri[end] === '/' ? uri.slice(0, end) + templatePath(urlPath(uri)) : uri.slice(0, end);
+}
+
 const ignore = (f: SpanFacts, reason: IgnoreReason): void => void ((f.kind = null), (f.ignore = reason));
 
 const lowerOrNull = (s: string | null): string | null => (s === null ? null : s.toLowerCase());
@@ -170,6 +179,25 @@ export const CONVENTIONS: readonly Convention[] = [
     build: (s, f, c) => {
       tool(s, f, c, toolName(str(s.attributes, A.GEN_AI_TOOL_NAME)) ?? toolName(after(s.name, 'tools/call ')));
       remoteCall(s, f); // the HTTP POST beneath is the JSON-RPC transport, not a write
+    },
+  },
+  {
+    // The MCP client's other requests (review38 M1). A resource read is the agent reading data through the
+    // server: a read of the resource, named by its URI with ids templated, so `sensitive` can name it. The
+    // rest (`initialize`, notifications, `tools/list`, `prompts/get`, …) are protocol: no action, and the
+    // HTTP POST beneath is their transport, not a write.
+    name: 'mcp other request',
+    matches: (s) => kindIs(s, SpanKind.CLIENT) && str(s.attributes, A.MCP_METHOD_NAME) !== null,
+    build: (s, f, c) => {
+      const uri = str(s.attributes, A.MCP_RESOURCE_URI);
+      if (str(s.attributes, A.MCP_METHOD_NAME) === 'resources/read' && uri !== null) {
+        tool(s, f, c, resourceName(uri));
+        f.access = 'read';
+        remoteCall(s, f);
+      } else {
+        ignore(f, 'workflow_step');
+        f.carrier = Carrier.Any;
+      }
     },
   },
   {

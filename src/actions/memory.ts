@@ -22,6 +22,8 @@ import { RecencyQueue, type Recent } from '../collections/recency.js';
 /** What a remembered span offers a late descendant (a settled SpanNode satisfies it). */
 export interface MemSpan extends HopCaller, Clocked {
   readonly act: ActLike | null;
+  /** The identity this span's last delegation edge went to (tree.ts `hopFrom`). */
+  hopTo: string | null;
 }
 
 /** Summary of an emitted subtree whose parent span had not arrived. */

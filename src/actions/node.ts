@@ -26,6 +26,8 @@ export interface ActLike {
   identity: string;
   carrier: Carrier;
   host: string | null;
+  /** The identity this call's last delegation edge went to (tree.ts `hopFrom`). */
+  hopTo: string | null;
 }
 
 /** What clock correction (clock.ts) needs of a span's parent, buffered or remembered. */
@@ -240,6 +242,7 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     caller: null,
     calleeShiftMs: 0,
     classOnly: false,
+    hopTo: null,
     visited: false,
     part: null,
     repairedTo: null,

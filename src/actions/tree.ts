@@ -25,7 +25,7 @@ import { accessOfRank, accessRank } from './access.js';
 import { correctClock, shiftUnder } from './clock.js';
 import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
-import { agentNameIn, makeClassNode, makeHopNode, type ActLike, type SpanNode } from './node.js';
+import { agentNameIn, makeClassNode, makeHopNode, type ActLike, type HopEntry, type SpanNode } from './node.js';
 import type { ActionKind } from './types.js';
 
 /** Calls whose destination host may come from the HTTP span folded beneath them (a model call's is its target too). */
@@ -47,7 +47,7 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
   // The caller is the identity whose task this is: the outermost one known (A's, for C's work delegated
   // by B on A's behalf), so a send two hops down is judged against the reads of the task that asked for it.
   n.caller = up ? (up.identity !== n.identity ? (up.caller ?? up.identity) : up.caller) : null;
-  if (up && up.identity !== n.identity) hops.push(makeHopNode(up, n));
+  if (up && up.identity !== n.identity) hopFrom(up, n, 0, hops);
   const runsUnder = agentNameIn(upCtx, n.identity);
   n.agent = runsUnder;
 
@@ -132,6 +132,18 @@ export function settleTrace(
   return out;
 }
 
+/**
+ * The caller's delegation edge into `entry`'s identity, once per call (the caller's nearest action or MCP
+ * request) and callee: an MCP server's HTTP server span sits under the agent's POST, its MCP server span
+ * under the agent's MCP span above that POST (review38 M1: two hops a request).
+ */
+function hopFrom(caller: MemSpan, entry: HopEntry, calleeShiftMs: number, hops: SpanNode[]): void {
+  const call = caller.act ?? caller;
+  if (call.hopTo === entry.identity) return;
+  call.hopTo = entry.identity;
+  hops.push(makeHopNode(caller, entry, calleeShiftMs));
+}
+
 /** Links each node under its parent in the part (or the tool context repair moved it under). */
 function linkParents(nodes: readonly SpanNode[], byId: ReadonlyMap<string, SpanNode>): void {
   for (const n of nodes) {
@@ -197,7 +209,7 @@ function settleUp(n: SpanNode, pending: TraceMemory['pending'], hops: SpanNode[]
       }
       n.failedBelow = mergeIds(n.failedBelow, p.failed);
       // The callee's spans came first, on its own clock: the hop says how far that clock was off.
-      if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hops.push(makeHopNode(n, h, shiftUnder(h, n)));
+      if (p.hops !== null) for (const h of p.hops) if (h.identity !== n.identity) hopFrom(n, h, shiftUnder(h, n), hops);
     }
   }
   const own = (n.emit && n.kind !== 'model') || n.foldedTool ? accessRank(n.access) : -1;

@@ -69,6 +69,30 @@ describe('the hop between identities is a delegation of the caller', () => {
     expect(late[0]).toMatchObject({ access: 'delete', accessBy: 'files-mcp', classOnly: true });
   });
 
+  it("the MCP client's other requests: a resource read is a read of the resource, the rest protocol; one hop a request (review38 M1)", () => {
+    const { b, ignored } = builder();
+    const request = (id: number, method: string, attrs: Record<string, string> = {}) => [
+      span({ id, parent: 1, kind: SpanKind.CLIENT, start: 1000 + id * 100, end: 1050 + id * 100, name: method, attrs: { 'mcp.method.name': method, ...attrs } }),
+      http(id + 1, id, 'POST', 'http://mcp-files.internal:8080/mcp', { start: 1001 + id * 100, end: 1049 + id * 100 }),
+      // The server's HTTP server span under the agent's POST, its MCP span under the agent's MCP span.
+      span({ id: id + 2, parent: id + 1, kind: SpanKind.SERVER, start: 1002 + id * 100, end: 1048 + id * 100, resource: MCP, attrs: { 'http.request.method': 'POST' } }),
+      span({ id: id + 3, parent: id, kind: SpanKind.SERVER, start: 1003 + id * 100, end: 1047 + id * 100, resource: MCP, attrs: { 'mcp.method.name': method } }),
+    ];
+    b.add([
+      agentRoot({ end: 5000 }),
+      ...request(10, 'initialize'),
+      ...request(20, 'tools/list'),
+      ...request(30, 'resources/read', { 'mcp.resource.uri': 'file:///srv/hr/2024/salaries.csv?rev=3' }),
+    ], 0);
+    expect(b.take(G).map((a) => [a.identity, a.kind, a.target, a.access])).toEqual([
+      [AGENT, 'delegation', 'files-mcp', null],
+      [AGENT, 'delegation', 'files-mcp', null],
+      [AGENT, 'tool', 'file:///srv/hr/{id}/salaries.csv', 'read'],
+      [AGENT, 'delegation', 'files-mcp', null],
+    ]);
+    expect(ignored.transport_span).toBe(3);
+  });
+
   it('a chain of hops gives each caller its edge', () => {
     const { b } = builder();
     b.add([
