@@ -139,25 +139,31 @@ export function messagingAccess(operation: string): Access | null {
   }
 }
 
-/** The config `catalog`: first tool glob that matches gives the class. */
+/** The config `catalog`: the first tool glob (or target glob) that matches gives the class. */
 export interface Catalog {
   accessOf(tool: string): Access | null;
+  /** A call's class by its target (`host/template`, `system/namespace/collection`, …). */
+  targetAccessOf(target: string): Access | null;
 }
 
-/** Compiles `config.catalog` once; lookups are memoised per tool name. */
+/** Compiles `config.catalog` once; lookups are memoised per name. */
 export function compileCatalog(config: Config): Catalog {
-  const globs = config.catalog.map((e) => compileGlob(e.tool));
-  const classes = config.catalog.map((e) => e.access);
+  const byTool = config.catalog.flatMap((e) => (e.tool === undefined ? [] : [e]));
+  const byTarget = config.catalog.flatMap((e) => (e.target === undefined ? [] : [e]));
+  return { accessOf: lookup(byTool.map((e) => e.tool!), byTool), targetAccessOf: lookup(byTarget.map((e) => e.target!), byTarget) };
+}
+
+/** The class of the first entry whose glob matches a name, memoised (names repeat span after span). */
+function lookup(patterns: string[], entries: ReadonlyArray<{ access: Access }>): (name: string) => Access | null {
+  const globs = patterns.map((p) => compileGlob(p));
   const memo = new Memo<Access | null>(4096);
-  return {
-    accessOf(tool: string): Access | null {
-      if (globs.length === 0) return null;
-      const hit = memo.get(tool);
-      if (hit !== undefined) return hit;
-      const i = firstMatch(globs, tool);
-      const a = i < 0 ? null : classes[i];
-      memo.set(tool, a);
-      return a;
-    },
+  return (name) => {
+    if (globs.length === 0) return null;
+    const hit = memo.get(name);
+    if (hit !== undefined) return hit;
+    const i = firstMatch(globs, name);
+    const a = i < 0 ? null : entries[i].access;
+    memo.set(name, a);
+    return a;
   };
 }

@@ -119,6 +119,8 @@ export class Classifier {
       }
       return;
     }
+    // A call's class from the catalog by its target, over what its method says (CONTRACT §3 precedence).
+    if (f.kind === 'http' || f.kind === 'db' || f.kind === 'rpc' || f.kind === 'messaging') f.access = this.catalog.targetAccessOf(f.target) ?? f.access;
     // `nhi.access` outranks every inferred class, except on model calls, which are never a write (§3.1).
     if (f.kind !== 'model') {
       const explicit = parseAccess(span.attributes[A.NHI_ACCESS]);

@@ -270,7 +270,15 @@ export const configSchema = z
         targets: z.array(z.string()).default([]),
       })
       .prefault({}),
-    catalog: z.array(z.strictObject({ tool: nonEmpty, access: accessClass })).default([]),
+    // A tool's class, or (review38 M5) a call's by its target: a vector search or GraphQL query is a POST
+    // that only reads, which the method alone makes a write.
+    catalog: z
+      .array(
+        z
+          .strictObject({ tool: nonEmpty.optional(), target: nonEmpty.optional(), access: accessClass })
+          .refine((e) => (e.tool === undefined) !== (e.target === undefined), 'give either tool or target (a glob), not both'),
+      )
+      .default([]),
     webhooks: z.array(webhook).default([]),
     delivery: z
       .strictObject({

@@ -261,6 +261,14 @@ describe('not actions', () => {
 });
 
 describe('access class precedence', () => {
+  it('a catalog entry by target gives a call its class over its method; nhi.access still outranks it (review38 M5)', () => {
+    const byTarget = new Classifier(config({ catalog: [{ target: 'qdrant.internal/collections/*/points/search', access: 'read' }] }));
+    const post = (url: string, attrs: Record<string, string> = {}) =>
+      byTarget.classify(span({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'POST', 'url.full': url, ...attrs } })).access;
+    expect(post('http://qdrant.internal:6333/collections/kb-faq/points/search')).toBe('read');
+    expect(post('http://qdrant.internal:6333/collections/kb-faq/points')).toBe('write');
+    expect(post('http://qdrant.internal:6333/collections/kb-faq/points/search', { 'nhi.access': 'delete' })).toBe('delete');
+  });
   it('HTTP method: GET/HEAD/OPTIONS read, POST/PUT/PATCH write, DELETE delete', () => {
     const m = (method: string) => c({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': method, 'url.full': 'https://h/p' } }).access;
     expect([m('GET'), m('HEAD'), m('OPTIONS'), m('POST'), m('PUT'), m('PATCH'), m('DELETE'), m('CONNECT')])
