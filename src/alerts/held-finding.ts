@@ -10,6 +10,11 @@ export interface HeldFinding {
   count: number;
   lastEventTime: number;
   /**
+   * Wall time it was held at (ms): serving, a hold also ends once as long has passed in wall time, for an
+   * identity whose event time stopped moving. Absent in rows held by an earlier version (ended then at once).
+   */
+  heldAtWall?: number;
+  /**
    * Repeats that carried another credential while it waited, one entry per credential (its first repeat,
    * and its uses, not in `count`). Decided as the finding is raised, in the same transaction: a
    * credential that a rule would revoke anew gets an alert of its own, as a repeat of a raised alert does

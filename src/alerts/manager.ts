@@ -153,6 +153,7 @@ export class AlertManager {
     }
     const h: HeldFinding = { finding, action, identity, count: 1, lastEventTime: action.time };
     if (finding.holdUntil !== undefined && held === undefined) {
+      h.heldAtWall = this.wallClock();
       // Durable at once, like a raised alert: a crash during the hold must not lose the finding.
       this.held.set(k, h);
       try {
@@ -195,10 +196,18 @@ export class AlertManager {
     }
   }
 
-  /** Held findings whose hold has ended by event time `now`; they stay held until `release`. */
-  dueHeld(now: number): HeldFinding[] {
+  /**
+   * Held findings whose hold has ended by event time `now`, or, given `wallNow`, held as long in wall time
+   * as the hold lasts in event time; they stay held until `release`. Wall time alone must not end a hold:
+   * traffic an hour behind the clock (a backfill, a Collector's queue drained after an outage) would have
+   * its rollouts decided before the peers' adoptions arrived (review37 F1).
+   */
+  dueHeld(now: number, wallNow = Number.NEGATIVE_INFINITY): HeldFinding[] {
     const due: HeldFinding[] = [];
-    for (const h of this.held.values()) if (h.finding.holdUntil! <= now) due.push(h);
+    for (const h of this.held.values()) {
+      const holdUntil = h.finding.holdUntil!;
+      if (holdUntil <= now || (h.heldAtWall ?? 0) + (holdUntil - h.action.time) <= wallNow) due.push(h);
+    }
     return due;
   }
 

@@ -382,9 +382,9 @@ export class DetectionEngine implements Stage {
    * Decides the held findings due by event time `now`, after the findings the store refused earlier (so
    * seq follows the order found). Throws while the store refuses writes.
    */
-  private releaseDue(now: number): void {
+  private releaseDue(now: number, wallNow?: number): void {
     this.alerts.storePending();
-    this.releaseHeld(this.alerts.dueHeld(now));
+    this.releaseHeld(this.alerts.dueHeld(now, wallNow));
   }
 
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
@@ -395,11 +395,13 @@ export class DetectionEngine implements Stage {
 
   /**
    * Before the group commit, outside it: what the store refused earlier is stored, and serving, held
-   * findings are released with the wall clock too. Throws (failing the commit) while the store refuses.
+   * findings are released with the wall clock too (a hold's length in wall time, plus `time.lateness`,
+   * after it began: an identity that went quiet still has its findings decided). Throws (failing the
+   * commit) while the store refuses.
    */
   beforeCommit(): void {
     this.alerts.storePending();
-    if (this.live) this.releaseDue(Math.max(this.watermark, this.wallClock() - this.config.time.lateness));
+    if (this.live) this.releaseDue(this.watermark, this.wallClock() - this.config.time.lateness);
   }
 
   /** The commit succeeded (`ok`) or rolled back: what it wrote is clean, or is written again later. */

@@ -112,3 +112,19 @@ it('raises a finding held before the score had severity bands (its surprise stor
     h.close();
   }
 });
+
+it('traffic hours behind the wall clock (a backfill) keeps its hold in event time: the wall clock ends it only after as long again (review37 F1)', () => {
+  const wall = { now: T0 + 10 * 24 * HOUR }; // event times 10 days behind
+  const { engine, alerts: announced, close } = engineHarness(config, () => wall.now, true);
+  try {
+    const t = learnThenUseNewTool(engine);
+    wall.now += 1000; // the next group commit, a second later
+    engine.beforeCommit();
+    expect(announced).toEqual([]); // before: decided at once, the hold having "ended" 10 days ago by the wall clock
+    wall.now += HOUR + 5 * MIN; // rolloutGrace + time.lateness of wall time: an identity gone quiet is decided
+    engine.beforeCommit();
+    expect(announced.map((a) => a.evidence.subject)).toEqual(['tool:kb.export']);
+  } finally {
+    close();
+  }
+});
