@@ -317,10 +317,11 @@ export function makeHopNode(caller: HopCaller, entry: HopEntry, calleeShiftMs = 
 }
 
 /**
- * An emitted tool's stronger class, from another identity's work for it that arrived after the tool was
- * emitted (review38 H2): the tool again, with that class, as a class-only action (`Action.classOnly`).
+ * An emitted tool's stronger class, from work below it that arrived after the tool was emitted (review38
+ * H2, review37 F3; `by`: the other identity that did it, or null): the tool again, with that class, as a
+ * class-only action (`Action.classOnly`).
  */
-export function makeClassNode(tool: SpanNode, access: SpanNode['access'], by: string): SpanNode {
+export function makeClassNode(tool: SpanNode, access: SpanNode['access'], by: string | null): SpanNode {
   const { traceId, spanId, parentSpanId, spanKind: kind, startMs, endMs } = tool;
   const n = blankNode({ traceId, spanId, parentSpanId, kind, startMs, endMs }, tool.identity, tool.peerGroup, tool.credential, tool.scopes);
   n.kind = 'tool';

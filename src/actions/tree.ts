@@ -242,21 +242,21 @@ function settleUp(n: SpanNode, pending: TraceMemory['pending'], hops: SpanNode[]
 }
 
 /**
- * A subtree that arrived after the span above it was emitted (an MCP server's spans exported after the
- * agent's `tools/call`): when another identity's work in it is stronger than the class the tool above was
- * emitted with, that tool's class-only action joins `out` (review38 H2; the other order, the server's
- * spans first, gives the tool that class as it is emitted). The remembered tool takes the class, so a
- * second such subtree of the same strength adds nothing.
+ * A subtree that arrived after the tool above it was emitted: an MCP server's spans exported after the
+ * agent's `tools/call` (review38 H2), or a call of the tool's in a later export than its first ones
+ * (review37 F3). When it is stronger than the class the tool was emitted with, the tool's class-only
+ * action joins `out`, as that class would have come in the other order. The remembered tool takes the
+ * class, so a second such subtree of the same strength adds nothing.
  */
 function lateClass(n: SpanNode, mem: TraceMemory, out: SpanNode[]): void {
   if (n.rankBy === null || n.rank < 0) return;
   const up = n.repairedTo ?? mem.spans.get(n.parentSpanId);
   const tool = up?.act;
-  if (!tool || !isNode(tool) || tool.kind !== 'tool' || !tool.emit || tool.classOnly || n.rankBy === tool.identity) return;
+  if (!tool || !isNode(tool) || tool.kind !== 'tool' || !tool.emit || tool.classOnly) return;
   if (n.rank <= accessRank(tool.access)) return;
   tool.access = accessOfRank(n.rank);
-  tool.accessBy = n.rankBy;
-  out.push(makeClassNode(tool, tool.access, n.rankBy));
+  tool.accessBy = n.rankBy === tool.identity ? null : n.rankBy;
+  out.push(makeClassNode(tool, tool.access, tool.accessBy));
 }
 
 /** Start, then end, then span id: a total order, so replay and serve emit identically. */

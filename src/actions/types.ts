@@ -77,10 +77,11 @@ export interface Action {
    */
   calleeClockShiftMs?: number;
   /**
-   * Not a call of its own: the stronger class an already emitted tool call took from work another identity
-   * did for it, exported after the tool was judged (review38 H2: an MCP server's delete, exported after the
-   * agent's `tools/call`). Judged by unexpected_write as the tool with that class would have been, and only
-   * its access is learned: the call was counted when it arrived. Optional like `caller`.
+   * Not a call of its own: the stronger class an already emitted tool call took from work below it that
+   * was exported after the tool was judged (review38 H2: an MCP server's delete, exported after the agent's
+   * `tools/call`; review37 F3: the tool's own call in a later export). Judged by unexpected_write as the
+   * tool with that class would have been, and only its access is learned: the call was counted when it
+   * arrived. Optional like `caller`.
    */
   classOnly?: boolean;
 }

@@ -198,9 +198,10 @@ export class DetectionEngine implements Stage {
   }
 
   /**
-   * A tool's class learned after the tool was judged (`Action.classOnly`, review38 H2: an MCP server's
-   * delete exported after the agent's `tools/call`): judged by unexpected_write alone, as the tool with
-   * that class would have been, and only that access is learned (the call was counted when it came).
+   * A tool's class learned after the tool was judged (`Action.classOnly`: an MCP server's delete exported
+   * after the agent's `tools/call`, a tool's call in a later export): judged by unexpected_write alone, as
+   * the tool with that class would have been, and only that access is learned (the call was counted when
+   * it came).
    */
   private processClass(named: Action, step: StepContext): readonly Reported[] {
     const b = this.baselines.identity(named.identity, named.peerGroup, named.time);
@@ -218,8 +219,8 @@ export class DetectionEngine implements Stage {
     }
     if (f === null || f.learn) this.learning.access(a, b);
     else for (const k of writeSubjectKeys(a)) group.attempted(a.identity, k, a.time);
-    // The tool's own credential is not what did it (unexpected_write's accessBy rule).
-    return f === null ? NO_FINDINGS : [{ f, action: { ...a, credential: null }, identity: a.identity }];
+    // Another identity's credential did it, not the tool's (unexpected_write's accessBy rule).
+    return f === null ? NO_FINDINGS : [{ f, action: a.accessBy ? { ...a, credential: null } : a, identity: a.identity }];
   }
 
   /**

@@ -165,6 +165,21 @@ describe('transport and duplicates', () => {
     expect(ignored.transport_span).toBe(2);
   });
 
+  it("a tool's stronger call in a later export gives the emitted tool a class-only action; the call is its own too (review37 F3)", () => {
+    const { b } = builder();
+    b.add([agentRoot(), tool(2, 1, 'crm.update'), http(3, 2, 'GET', 'https://crm.internal/api/c/1')], 0);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.access, a.classOnly])).toEqual([['tool', 'crm.update', 'read', false], ['http', 'crm.internal/api/c/{id}', 'read', false]]);
+    b.add([http(4, 2, 'DELETE', 'https://crm.internal/api/c/1', { start: 1005 })], G + 10);
+    const late = b.take(2 * G + 10);
+    expect(late.map((a) => [a.kind, a.target, a.access, a.accessBy, a.classOnly])).toEqual([
+      ['tool', 'crm.update', 'delete', null, true],
+      ['http', 'crm.internal/api/c/{id}', 'delete', null, false],
+    ]);
+    // A weaker late call adds nothing.
+    b.add([http(5, 2, 'GET', 'https://crm.internal/api/c/2', { start: 1006 })], 3 * G);
+    expect(b.take(4 * G).filter((a) => a.classOnly)).toEqual([]);
+  });
+
   it('a late HTTP child of an already emitted model call is still folded', () => {
     const { b, ignored } = builder();
     b.add([agentRoot(), span({ id: 2, parent: 1, attrs: { 'gen_ai.operation.name': 'chat', 'server.address': 'api.openai.com' } })], 0);
@@ -186,12 +201,15 @@ describe('transport and duplicates', () => {
     expect(b.take(2 * G).map((a) => [a.target, a.access])).toEqual([['lookup', null]]);
   });
 
-  it('a late child of an emitted tool is emitted on its own at once, with its agent context', () => {
+  it('a late child of an emitted tool is emitted on its own at once, with its agent context (and the class it gives the tool)', () => {
     const { b } = builder();
     b.add([agentRoot(), tool(2, 1, 'fetch')], 0);
     expect(b.take(G)).toHaveLength(1);
     b.add([http(3, 2, 'PUT', 'https://h/x')], G + 10);
-    expect(b.take(G + 10)).toMatchObject([{ kind: 'http', access: 'write', agent: 'billing' }]);
+    expect(b.take(G + 10)).toMatchObject([
+      { kind: 'tool', target: 'fetch', access: 'write', classOnly: true },
+      { kind: 'http', access: 'write', agent: 'billing' },
+    ]);
   });
 
   it('a second HTTP layer to the same host is one request; to another host it is its own call', () => {
