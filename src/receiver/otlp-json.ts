@@ -224,10 +224,12 @@ function doubleValue(v: unknown): number | undefined {
 }
 
 /**
- * The OTLP/JSON `ExportTraceServiceResponse`: `{"partialSuccess":{}}` when nothing was rejected, else
- * `rejectedSpans` (an int64, so a decimal string per the JSON mapping) and `errorMessage`.
+ * The OTLP/JSON `ExportTraceServiceResponse`: `{}` when nothing was rejected (the OTLP specification: a full
+ * success leaves `partial_success` unset; review37 F5), else `rejectedSpans` (an int64, so a decimal string
+ * per the JSON mapping) and `errorMessage`.
  */
 export function encodeJsonResponse(rejectedSpans: number, errorMessage: string): string {
+  if (rejectedSpans <= 0 && errorMessage === '') return '{}';
   const partialSuccess: Record<string, string> = {};
   if (rejectedSpans > 0) partialSuccess.rejectedSpans = String(Math.floor(rejectedSpans));
   if (errorMessage !== '') partialSuccess.errorMessage = errorMessage;

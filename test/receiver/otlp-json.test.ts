@@ -140,7 +140,7 @@ describe('decodeJsonRequest', () => {
 
 describe('encodeJsonResponse', () => {
   it('encodes success and partial success per the OTLP JSON mapping', () => {
-    expect(JSON.parse(encodeJsonResponse(0, ''))).toEqual({ partialSuccess: {} });
+    expect(JSON.parse(encodeJsonResponse(0, ''))).toEqual({});
     expect(JSON.parse(encodeJsonResponse(2, 'two spans had no identity'))).toEqual({
       partialSuccess: { rejectedSpans: '2', errorMessage: 'two spans had no identity' } });
   });
