@@ -4,6 +4,7 @@
  * reads. Not persisted: after a restart they refill within one window.
  */
 import type { Finding, OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
+import { madeInTrace, type Action } from '../actions/types.js';
 import { BUCKETS, Bucket, BucketWindow, appended, type LearnedFailures } from './buckets.js';
 import { ReadVolume } from './read-volume.js';
 
@@ -213,6 +214,29 @@ class SensitiveReads {
   }
 }
 
+/** External sends remembered per trace owner for sensitive reads that arrive after them. */
+const MAX_EGRESS = 32;
+
+/**
+ * An owner's latest external sends (review37 F2): a sensitive read that arrives after a send it preceded
+ * (exports in another order; within `time.lateness` CONTRACT §3 says "handled as if in order") is judged
+ * then with the sends it precedes, as the send would have been judged had the read come first.
+ */
+class RecentEgress {
+  private readonly sends: Action[] = [];
+  constructor(private readonly windowMs: number) {}
+
+  add(egress: Action): void {
+    this.sends.push(egress);
+    if (this.sends.length > MAX_EGRESS) this.sends.shift();
+  }
+
+  /** The sends `read` came before: in its task however long after, else within the window. */
+  after(read: SensitiveRead): Action[] {
+    return this.sends.filter((e) => e.time >= read.time && (madeInTrace(e) === read.task || e.time - read.time <= this.windowMs));
+  }
+}
+
 /** Sets `key` to `read` unless it holds a later one; past MAX_READS keys, the one read longest ago goes. */
 function keepLatest(table: Map<string, SensitiveRead>, key: string, read: SensitiveRead): void {
   const had = table.get(key);
@@ -245,12 +269,13 @@ const MAX_LATE_WINDOWS = 2_000;
 /** One identity's windows. */
 class Windows {
   private volume: ReadVolume | null = null;
+  private sends: RecentEgress | null = null;
   readonly retry: RetryWindows;
   readonly reads: SensitiveReads;
 
   constructor(
     retrySettings: { window: number; sustainedWindow: number },
-    readsMs: number,
+    private readonly readsMs: number,
     /** IdentityWindows' count of lookups when this one last moved to the back of its order. */
     public touched: number,
   ) {
@@ -266,6 +291,16 @@ class Windows {
   /** Sensitive reads per source this hour (made at the identity's first: most read nothing sensitive). */
   readVolume(): ReadVolume {
     return (this.volume ??= new ReadVolume());
+  }
+
+  /** External sends as the trace owner (made at the identity's first: most send nothing outside). */
+  egress(): RecentEgress {
+    return (this.sends ??= new RecentEgress(this.readsMs));
+  }
+
+  /** The sends a sensitive read arriving after them came before, or none. */
+  sendsAfter(read: SensitiveRead): readonly Action[] {
+    return this.sends === null ? [] : this.sends.after(read);
   }
 
   /** Drops the late windows (IdentityWindows keeps MAX_LATE_WINDOWS identities' of them). */
