@@ -225,7 +225,9 @@ export class ApiServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = requestUrl(req.url);
     if (!url) return sendError(res, 'VIGIL_ERR_BAD_REQUEST', 'the request-target is not a valid URL');
-    if (reboundToLoopback(req)) return sendError(res, 'VIGIL_ERR_MISDIRECTED');
+    // The probes answer any Host (CONTRACT §2: `/healthz` 200 while the process runs; review37 F7): they tell
+    // a page rebound to loopback nothing, and a proxy or hosts alias keeping its own Host must reach them.
+    if (!PUBLIC_PATHS.has(url.pathname) && reboundToLoopback(req)) return sendError(res, 'VIGIL_ERR_MISDIRECTED');
     if (!this.serving && !PUBLIC_PATHS.has(url.pathname)) {
       res.setHeader('Retry-After', String(STARTING_RETRY_AFTER_S));
       return sendError(res, 'VIGIL_ERR_STARTING');

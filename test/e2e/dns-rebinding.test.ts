@@ -50,4 +50,6 @@ it('the API and its websocket: refused under a foreign name, even with the token
   expect((await request(port, `localhost:${port}`, 'GET', '/v1/alerts', auth)).status).toBe(200);
   const upgrade = await request(port, 'rebind.attacker.example', 'GET', '/v1/alerts/stream', { ...auth, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' });
   expect([upgrade.status, JSON.parse(upgrade.body).error]).toEqual([421, 'VIGIL_ERR_MISDIRECTED']);
+  // The probes answer any name (CONTRACT §2; review37 F7): they hold nothing, and a proxy keeps its own Host.
+  for (const path of ['/healthz', '/readyz']) expect([path, (await request(port, 'vigil.example', 'GET', path, {})).status]).toEqual([path, 200]);
 });
