@@ -40,10 +40,11 @@ const USAGE = `Usage:
 
 class UsageError extends Error {}
 
-function load(path: string | undefined): Config {
+/** `daemon`: for a command that runs or checks the daemon (a replay keeps no store and delivers nothing). */
+function load(path: string | undefined, daemon = true): Config {
   const loaded = loadConfig({ path, env: process.env });
   // Valid, but a config emptied by a failed deploy would move the store and turn off delivery unseen (review35 L3).
-  if (loaded.empty) {
+  if (loaded.empty && daemon) {
     const { config } = loaded;
     process.stderr.write(
       `vigil: warning: ${loaded.path} sets nothing, so every setting is its default: the store at ${config.storage.path}, ` +
@@ -105,7 +106,7 @@ async function replay(args: string[]): Promise<void> {
     strict: true,
   });
   if (positionals.length === 0) throw new UsageError('vigil replay needs at least one file');
-  const config = load(values.config);
+  const config = load(values.config, false);
   await runReplay({ config, files: positionals, db: values.db ?? ':memory:', printActions: values.actions });
 }
 

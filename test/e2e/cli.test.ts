@@ -193,6 +193,11 @@ describe('vigil check-config', () => {
     const r = vigil(['check-config', '--config', file]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`vigil: warning: ${file} sets nothing, so every setting is its default: the store at ${path.join(path.dirname(file), 'data/vigil.db')}, no webhooks, no credential revocation\n`);
+    // A replay keeps no store and delivers nothing: the warning would mislead there (review37 note).
+    const spans = path.join(path.dirname(file), 'none.jsonl');
+    fs.writeFileSync(spans, '');
+    const replayed = vigil(['replay', '--config', file, spans]);
+    expect([replayed.code, replayed.stderr]).toEqual([0, expect.not.stringContaining('sets nothing')]);
   });
 
   // Review21 M3: the warnings serve logs at start were not shown by the command run before deploying.
