@@ -12,6 +12,7 @@ import { compileCatalog, parseAccess, type Catalog } from './access.js';
 import { CONVENTIONS } from './conventions.js';
 import type { SpanFacts } from './facts.js';
 import { makeNode } from './node.js';
+import { compileTemplates } from './templates.js';
 import { after, agentName, num, str } from './read.js';
 
 export { IGNORE_REASONS, type IgnoreReason, type SpanFacts } from './facts.js';
@@ -91,9 +92,11 @@ function notOk(v: unknown): boolean {
 /** Classifies spans against the convention table with a config's catalog. */
 export class Classifier {
   private readonly catalog: Catalog;
+  private readonly templateOf: (target: string) => string | null;
 
   constructor(config: Config) {
     this.catalog = compileCatalog(config);
+    this.templateOf = compileTemplates(config);
   }
 
   /** The span's own facts, in a new node of no identity (for tests: the builder classifies into its nodes). */
@@ -119,8 +122,11 @@ export class Classifier {
       }
       return;
     }
-    // A call's class from the catalog by its target, over what its method says (CONTRACT §3 precedence).
-    if (f.kind === 'http' || f.kind === 'db' || f.kind === 'rpc' || f.kind === 'messaging') f.access = this.catalog.targetAccessOf(f.target) ?? f.access;
+    if (f.kind === 'http' || f.kind === 'db' || f.kind === 'rpc' || f.kind === 'messaging') {
+      f.target = this.templateOf(f.target) ?? f.target;
+      // A call's class from the catalog by its target, over what its method says (CONTRACT §3 precedence).
+      f.access = this.catalog.targetAccessOf(f.target) ?? f.access;
+    }
     // `nhi.access` outranks every inferred class, except on model calls, which are never a write (§3.1).
     if (f.kind !== 'model') {
       const explicit = parseAccess(span.attributes[A.NHI_ACCESS]);

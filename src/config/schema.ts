@@ -270,6 +270,8 @@ export const configSchema = z
         targets: z.array(z.string()).default([]),
       })
       .prefault({}),
+    // Targets that are one target, the glob as written: objects named by slugs (review38 H1).
+    templates: z.array(nonEmpty).default([]),
     // A tool's class, or (review38 M5) a call's by its target: a vector search or GraphQL query is a POST
     // that only reads, which the method alone makes a write.
     catalog: z

@@ -260,6 +260,16 @@ describe('not actions', () => {
   });
 });
 
+describe('operator templates', () => {
+  it('a target matching a template is the template, before the catalog reads it (review38 H1)', () => {
+    const templated = new Classifier(config({ templates: ['docs.internal/kb/articles/*'], catalog: [{ target: 'docs.internal/kb/articles/*', access: 'read' }] }));
+    const get = (url: string, method = 'GET') => templated.classify(span({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': method, 'url.full': url } }));
+    expect(get('https://docs.internal/kb/articles/refund-policy-uk')).toMatchObject({ target: 'docs.internal/kb/articles/*', access: 'read' });
+    expect(get('https://docs.internal/kb/articles/vat-rules-ch', 'POST')).toMatchObject({ target: 'docs.internal/kb/articles/*', access: 'read' });
+    expect(get('https://docs.internal/kb/index')).toMatchObject({ target: 'docs.internal/kb/index', access: 'read' });
+  });
+});
+
 describe('access class precedence', () => {
   it('a catalog entry by target gives a call its class over its method; nhi.access still outranks it (review38 M5)', () => {
     const byTarget = new Classifier(config({ catalog: [{ target: 'qdrant.internal/collections/*/points/search', access: 'read' }] }));
