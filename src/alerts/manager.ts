@@ -197,16 +197,19 @@ export class AlertManager {
   }
 
   /**
-   * Held findings whose hold has ended by event time `now`, or, given `wallNow`, held as long in wall time
-   * as the hold lasts in event time; they stay held until `release`. Wall time alone must not end a hold:
-   * traffic an hour behind the clock (a backfill, a Collector's queue drained after an outage) would have
-   * its rollouts decided before the peers' adoptions arrived (review37 F1).
+   * Held findings whose hold has ended by event time `now`; they stay held until `release`. Serving, `wall`
+   * (its `now` already less `time.lateness`) ends a hold too: once it has lasted as long in wall time as in
+   * event time, or, when the stream has gone `quiet`, once the wall clock is past its end. The wall clock
+   * alone must not end a hold while actions keep coming: traffic an hour behind it (a backfill, a
+   * Collector's queue drained after an outage) had its rollouts decided before the peers' adoptions came
+   * (review37 F1).
    */
-  dueHeld(now: number, wallNow = Number.NEGATIVE_INFINITY): HeldFinding[] {
+  dueHeld(now: number, wall?: { now: number; quiet: boolean }): HeldFinding[] {
     const due: HeldFinding[] = [];
     for (const h of this.held.values()) {
       const holdUntil = h.finding.holdUntil!;
-      if (holdUntil <= now || (h.heldAtWall ?? 0) + (holdUntil - h.action.time) <= wallNow) due.push(h);
+      const byWall = wall !== undefined && ((h.heldAtWall ?? 0) + (holdUntil - h.action.time) <= wall.now || (wall.quiet && holdUntil <= wall.now));
+      if (holdUntil <= now || byWall) due.push(h);
     }
     return due;
   }

@@ -33,6 +33,11 @@ import { makeView } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
 
 /** What nearly every action yields: shared, not one array per action. */
+/**
+ * Serving, no action judged for this long: the stream has gone quiet (the end of a backfill or of a test's
+ * fixture), so a hold that ended by the wall clock is decided without waiting for more event time.
+ */
+const QUIET_STREAM_MS = 5000;
 const NO_FINDINGS: readonly Reported[] = [];
 
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
@@ -58,6 +63,8 @@ export class DetectionEngine implements Stage {
   private readonly enabled;
   /** Newest event time seen: held findings are released against it. */
   private watermark = 0;
+  /** Wall time the last batch of actions was judged at (serving: how long the stream has been quiet). */
+  private lastBatchWall = Number.NEGATIVE_INFINITY;
   private readonly checkpoints: CheckpointSchedule;
   /** Event time of the last scan for idle members; NaN until the first. */
   private idleScanAt = Number.NaN;
@@ -93,6 +100,7 @@ export class DetectionEngine implements Stage {
    * leads) before they reach the alert manager.
    */
   process(actions: readonly Action[]): void {
+    if (this.live) this.lastBatchWall = this.wallClock();
     const steps = this.steps.annotate(actions);
     const merged = new Map<string, Reported>();
     const add = (findings: readonly Reported[], a: Action, inTool: boolean) => {
@@ -413,9 +421,9 @@ export class DetectionEngine implements Stage {
    * Decides the held findings due by event time `now`, after the findings the store refused earlier (so
    * seq follows the order found). Throws while the store refuses writes.
    */
-  private releaseDue(now: number, wallNow?: number): void {
+  private releaseDue(now: number, wall?: { now: number; quiet: boolean }): void {
     this.alerts.storePending();
-    this.releaseHeld(this.alerts.dueHeld(now, wallNow));
+    this.releaseHeld(this.alerts.dueHeld(now, wall));
   }
 
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
@@ -426,13 +434,14 @@ export class DetectionEngine implements Stage {
 
   /**
    * Before the group commit, outside it: what the store refused earlier is stored, and serving, held
-   * findings are released with the wall clock too (a hold's length in wall time, plus `time.lateness`,
-   * after it began: an identity that went quiet still has its findings decided). Throws (failing the
-   * commit) while the store refuses.
+   * findings are released with the wall clock too, so an identity or a stream gone quiet still has its
+   * findings decided (AlertManager.dueHeld). Throws (failing the commit) while the store refuses.
    */
   beforeCommit(): void {
     this.alerts.storePending();
-    if (this.live) this.releaseDue(this.watermark, this.wallClock() - this.config.time.lateness);
+    if (!this.live) return;
+    const now = this.wallClock();
+    this.releaseDue(this.watermark, { now: now - this.config.time.lateness, quiet: now - this.lastBatchWall >= QUIET_STREAM_MS });
   }
 
   /** The commit succeeded (`ok`) or rolled back: what it wrote is clean, or is written again later. */

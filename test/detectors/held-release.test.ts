@@ -113,17 +113,44 @@ it('raises a finding held before the score had severity bands (its surprise stor
   }
 });
 
-it('traffic hours behind the wall clock (a backfill) keeps its hold in event time: the wall clock ends it only after as long again (review37 F1)', () => {
+it('traffic hours behind the wall clock (a backfill) keeps its hold while it flows; the wall clock ends it once the stream is quiet, or after as long again (review37 F1)', () => {
   const wall = { now: T0 + 10 * 24 * HOUR }; // event times 10 days behind
   const { engine, alerts: announced, close } = engineHarness(config, () => wall.now, true);
   try {
-    const t = learnThenUseNewTool(engine);
-    wall.now += 1000; // the next group commit, a second later
+    let t = learnThenUseNewTool(engine);
+    // The backfill goes on, a second of wall time per export, for half an hour of its event time: the hold
+    // is decided by event time (the peers' adoptions would come in it), not by the clock 10 days ahead.
+    for (let i = 0; i < 300; i++) {
+      wall.now += 1000;
+      engine.process([tool((t += 6000), 'crm.search')]);
+      engine.beforeCommit();
+    }
+    expect(announced).toEqual([]); // before: decided at the first commit
+    wall.now += 4000;
     engine.beforeCommit();
-    expect(announced).toEqual([]); // before: decided at once, the hold having "ended" 10 days ago by the wall clock
-    wall.now += HOUR + 5 * MIN; // rolloutGrace + time.lateness of wall time: an identity gone quiet is decided
+    expect(announced).toEqual([]); // 4 s without actions: not yet quiet
+    wall.now += 1000; // 5 s: the stream has stopped (the end of a backfill, or of a test's fixture)
     engine.beforeCommit();
     expect(announced.map((a) => a.evidence.subject)).toEqual(['tool:kb.export']);
+  } finally {
+    close();
+  }
+});
+
+it("a steady stream that never reaches the hold's end in event time has it decided after as long in wall time", () => {
+  const wall = { now: T0 + 10 * 24 * HOUR };
+  const { engine, alerts: announced, close } = engineHarness(config, () => wall.now, true);
+  try {
+    const t = learnThenUseNewTool(engine);
+    // Another identity's actions keep coming, every 2 s, but stamped at the same old moment.
+    const other = (n: number) => action({ identity: 'other', time: t, target: 'crm.search', traceId: n.toString(16).padStart(32, '0') });
+    for (let s = 0; s < 3600 + 300; s += 2) {
+      wall.now += 2000;
+      engine.process([other(s)]);
+      engine.beforeCommit();
+      if (s === 3600) expect(announced).toEqual([]);
+    }
+    expect(announced.map((a) => a.evidence.subject)).toEqual(['tool:kb.export']); // rolloutGrace + lateness of wall time
   } finally {
     close();
   }
