@@ -8,7 +8,7 @@
 import type { Config } from '../config/schema.js';
 import { SpanKind, StatusCode, type DecodedSpan } from '../model.js';
 import * as A from './attributes.js';
-import { compileCatalog, parseAccess, type Catalog } from './access.js';
+import { compileCatalog, parseAccess, stronger, type Catalog } from './access.js';
 import { CONVENTIONS } from './conventions.js';
 import type { SpanFacts } from './facts.js';
 import { makeNode } from './node.js';
@@ -124,8 +124,11 @@ export class Classifier {
     }
     if (f.kind === 'http' || f.kind === 'db' || f.kind === 'rpc' || f.kind === 'messaging') {
       f.target = this.templateOf(f.target) ?? f.target;
-      // A call's class from the catalog by its target, over what its method says (CONTRACT §3 precedence).
-      f.access = this.catalog.targetAccessOf(f.target) ?? f.access;
+      // A call's class from the catalog by its target, over what its method says (CONTRACT §3 precedence),
+      // but never weaker than a delete or execute: a glob for a collection's searches must not make its
+      // DELETE a read (review39 M6).
+      const listed = this.catalog.targetAccessOf(f.target);
+      if (listed !== null && (f.access === null || f.access === 'read' || f.access === 'write' || stronger(listed, f.access) === listed)) f.access = listed;
     }
     // `nhi.access` outranks every inferred class, except on model calls, which are never a write (§3.1).
     if (f.kind !== 'model') {

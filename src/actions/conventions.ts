@@ -70,13 +70,19 @@ function model(span: DecodedSpan, f: SpanFacts, provider: string | null): void {
   f.carrier = Carrier.Any;
 }
 
-/** An MCP resource URI as a target: its scheme and authority as written, its path templated (url.ts), no query. */
+/**
+ * An MCP resource URI as a target: its scheme and authority as written, then its folder, templated
+ * (url.ts), with `*` for the resource itself (`file:///srv/hr/*`): resources are read by the thousand, one
+ * new target each (review39 M2), and a folder is what `sensitive.targets` names.
+ */
 function resourceName(uri: string): string {
   const scheme = uri.indexOf('://');
   if (scheme <= 0 || scheme > 16) return uri;
   let end = scheme + 3;
   while (end < uri.length && uri[end] !== '/' && uri[end] !== '?' && uri[end] !== '#') end++;
-  return uri[end] === '/' ? uri.slice(0, end) + templatePath(urlPath(uri)) : uri.slice(0, end);
+  if (uri[end] !== '/') return uri.slice(0, end);
+  const path = templatePath(urlPath(uri));
+  return uri.slice(0, end) + path.slice(0, path.lastIndexOf('/') + 1) + '*';
 }
 
 const ignore = (f: SpanFacts, reason: IgnoreReason): void => void ((f.kind = null), (f.ignore = reason));
@@ -106,6 +112,7 @@ function remoteCall(span: DecodedSpan, f: SpanFacts): void {
 }
 
 const op = (span: DecodedSpan): string | null => str(span.attributes, A.GEN_AI_OPERATION_NAME);
+const isHttpSpan = (span: DecodedSpan): boolean => (str(span.attributes, A.HTTP_REQUEST_METHOD) ?? str(span.attributes, A.HTTP_METHOD_OLD)) !== null;
 const kindIs = (span: DecodedSpan, k: number): boolean => span.kind === k;
 
 /** The table, in precedence order. */
@@ -187,7 +194,8 @@ export const CONVENTIONS: readonly Convention[] = [
     // rest (`initialize`, notifications, `tools/list`, `prompts/get`, …) are protocol: no action, and the
     // HTTP POST beneath is their transport, not a write.
     name: 'mcp other request',
-    matches: (s) => kindIs(s, SpanKind.CLIENT) && str(s.attributes, A.MCP_METHOD_NAME) !== null,
+    // Not an HTTP span itself: an MCP attribute on one must not hide the call (review39 M1).
+    matches: (s) => kindIs(s, SpanKind.CLIENT) && str(s.attributes, A.MCP_METHOD_NAME) !== null && !isHttpSpan(s),
     build: (s, f, c) => {
       const uri = str(s.attributes, A.MCP_RESOURCE_URI);
       if (str(s.attributes, A.MCP_METHOD_NAME) === 'resources/read' && uri !== null) {
@@ -196,7 +204,9 @@ export const CONVENTIONS: readonly Convention[] = [
         remoteCall(s, f);
       } else {
         ignore(f, 'workflow_step');
-        f.carrier = Carrier.Any;
+        // Transport to its server's host only, when it names one: wrapped around a call elsewhere, it hides nothing.
+        f.host = peerHost(s);
+        f.carrier = f.host === null ? Carrier.Any : Carrier.SameHost;
       }
     },
   },
@@ -344,12 +354,7 @@ export const CONVENTIONS: readonly Convention[] = [
         hostOfAuthority(str(a, A.HTTP_HOST_OLD) ?? '');
       const template = str(a, A.URL_TEMPLATE);
       const raw = full ?? str(a, A.URL_PATH) ?? str(a, A.HTTP_TARGET_OLD);
-      if (host !== null && isModelEndpoint(host, raw === null ? '/' : urlPath(raw))) {
-        model(s, f, host);
-        f.host = host;
-        f.target = cap(host);
-        return;
-      }
+      f.modelEndpoint = host !== null && isModelEndpoint(host, raw === null ? '/' : urlPath(raw));
       let path: string;
       if (template !== null) path = template.includes('://') ? urlPath(template) : template;
       else path = raw === null ? '/' : templatePath(urlPath(raw));

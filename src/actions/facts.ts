@@ -69,4 +69,6 @@ export interface SpanFacts {
   carrier: Carrier;
   /** A DB span naming no collection: the tables its statement changes (statement.ts), else null. */
   table: string | null;
+  /** An HTTP call to a model provider's inference endpoint (model-endpoints.ts): tree.ts decides if it is a model call. */
+  modelEndpoint: boolean;
 }

@@ -216,6 +216,7 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     unknownTool: false,
     carrier: Carrier.None,
     table: null,
+    modelEndpoint: false,
     traceId: at.traceId,
     spanId: at.spanId,
     parentSpanId: at.parentSpanId,

@@ -125,7 +125,8 @@ export function mongoCommandAccess(text: string | null): Access {
 /** One statement's class from its leading keywords; leaves `s` past the statement's `;`. */
 function statement(s: Tokens): Access | null {
   let tok = s.next();
-  while (tok === 'open') tok = s.next(); // `(SELECT …) UNION (SELECT …)`
+  // `(SELECT …) UNION (SELECT …)`; a JDBC escape, `{call grant_admin(?)}` (review39 L1).
+  while (tok === 'open' || s.isOpenBrace()) tok = s.next();
   let opened = false;
   while (tok === 'word' && OPENERS.has(s.word())) {
     opened = true;
@@ -325,6 +326,11 @@ class Tokens {
   /** The last token is a `)`. */
   isClose(): boolean {
     return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 41;
+  }
+
+  /** The last token is a `{`. */
+  isOpenBrace(): boolean {
+    return this.pos - this.start === 1 && this.text.charCodeAt(this.start) === 123;
   }
 
   /** The last token is a `,`. */

@@ -101,11 +101,23 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
   } else {
     n.emit = true;
     if (n.unknownTool) onIgnored('unknown_tool_name');
+    // A provider's inference endpoint called outside any tool of its identity is a model call (a framework
+    // that leaves its model call's HTTP parentless); made inside a tool, it is that tool's send (review39 H1:
+    // an HTTP tool posting a record to an attacker's own Azure OpenAI resource).
+    if (n.modelEndpoint && !(upAct !== null && upAct.kind === 'tool' && upAct.identity === n.identity)) asModelCall(n);
   }
 
   // A protocol span that is no action but carries (Traceloop's `initialize.mcp`) still folds its HTTP.
-  n.act = n.emit || (n.kind === null && n.carrier === Carrier.Any) ? n : upAct;
+  n.act = n.emit || (n.kind === null && n.carrier !== Carrier.None) ? n : upAct;
   n.ctx = n.agentName !== null ? { name: n.agentName, identity: n.identity, prev: upCtx } : upCtx;
+}
+
+/** An HTTP call to a model provider (SpanFacts.modelEndpoint) as the model call it is. */
+function asModelCall(n: SpanNode): void {
+  n.kind = 'model';
+  n.target = n.host!;
+  n.access = null;
+  n.carrier = Carrier.Any;
 }
 
 /**

@@ -67,7 +67,7 @@ export function urlPath(url: string): string {
 /**
  * True for a path segment that names one object rather than a route: all digits, a UUID, hex of 16+
  * characters, an email address, anything with 4+ digits (dates, numbered files, `v20240101`), long
- * opaque tokens (16+ characters with a digit, or 32+ characters of anything), and keys (`prefixedKey`).
+ * opaque tokens (16+ characters with a digit, or 32+ characters of anything), and keys (`PREFIXED_KEY`).
  */
 export function isIdSegment(seg: string): boolean {
   const n = seg.length;
@@ -92,32 +92,17 @@ export function isIdSegment(seg: string): boolean {
   if (digits >= 4) return true;
   if (n >= 16 && digits > 0) return true;
   if (n >= 32) return true;
-  return dashes + underscores > 0 && prefixedKey(seg);
+  return dashes + underscores > 0 && PREFIXED_KEY.test(seg);
 }
-
-/** A short letters-only prefix, then `-` or `_`, then letters and digits. */
-const PREFIXED = /^[A-Za-z]{1,10}[-_]([A-Za-z0-9]+)$/;
 
 /**
- * An object's key made of a prefix and a generated tail (review38 H1: one target, and one new-target
- * alert, per issue read): issue keys (`SUP-123`, `PROJ-42`), prefixed ids (`msg_abc12`, `ch_3MmlLr`,
- * Stripe's `cus_NffrFeUfNVHib`). The tail has two digits, or one in three characters or more, or is
- * 12+ characters of mixed case; so `api-v2`, `oauth-2` and `get_user` stay routes.
+ * An object's key made of a prefix and a generated tail (review38 H1: one target, and one new-target alert,
+ * per issue read): an issue key (`SUP-123`: an upper-case project key, `-`, a number), or a prefixed id
+ * (`cus_9s6XKzkNRiz8i3`, `asst_abc123XYZ`: a lower-case prefix, `_`, 8+ letters and digits with a digit).
+ * Not names people give (review39 H2: `prod-01`, `HR-Compensation`, `IT-KnowledgeBase` name what a
+ * sensitive target names), nor `api-v2`, `get_user`.
  */
-function prefixedKey(seg: string): boolean {
-  const m = PREFIXED.exec(seg);
-  if (m === null) return false;
-  const tail = m[1];
-  let digits = 0;
-  let upper = 0;
-  for (let i = 0; i < tail.length; i++) {
-    const c = tail.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c >= 65 && c <= 90) upper++;
-  }
-  if (digits >= 2 || (digits === 1 && tail.length >= 3)) return true;
-  return tail.length >= 12 && upper > 0 && upper < tail.length;
-}
+const PREFIXED_KEY = /^(?:[A-Z][A-Z0-9]{0,9}-[0-9]+|[a-z]{2,8}_(?=[A-Za-z]*[0-9])[A-Za-z0-9]{8,})$/;
 
 /** A file name's extension: a letter, then up to four letters or digits. */
 const EXTENSION = /^[a-z][a-z0-9]{0,4}$/;

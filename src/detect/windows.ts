@@ -214,26 +214,46 @@ class SensitiveReads {
   }
 }
 
-/** External sends remembered per trace owner for sensitive reads that arrive after them. */
-const MAX_EGRESS = 32;
+/** Destination hosts whose latest external send is remembered per trace owner. */
+const MAX_EGRESS_HOSTS = 32;
+/** Sources a remembered send is judged against once each, when their reads come after it. */
+const MAX_JUDGED_SOURCES = 8;
+
+/** A remembered send, and the read sources already judged with it. */
+interface Send {
+  egress: Action;
+  judged: string[];
+}
 
 /**
- * An owner's latest external sends (review37 F2): a sensitive read that arrives after a send it preceded
- * (exports in another order; within `time.lateness` CONTRACT §3 says "handled as if in order") is judged
- * then with the sends it precedes, as the send would have been judged had the read come first.
+ * An owner's latest external send to each host (review37 F2): a sensitive read that arrives after a send it
+ * preceded (exports in another order; within `time.lateness` CONTRACT §3 says "handled as if in order") is
+ * judged then with the sends it precedes, as the send would have been judged had the read come first. By
+ * host, so sends to hosts it always uses cannot push an exfiltration out (review39 M3); each send is judged
+ * once per source, so N reads of a source cost N lookups, not N findings to merge (review39 H3).
  */
 class RecentEgress {
-  private readonly sends: Action[] = [];
+  private readonly byHost = new Map<string, Send>();
   constructor(private readonly windowMs: number) {}
 
   add(egress: Action): void {
-    this.sends.push(egress);
-    if (this.sends.length > MAX_EGRESS) this.sends.shift();
+    const host = egress.host!;
+    this.byHost.delete(host);
+    this.byHost.set(host, { egress, judged: [] });
+    if (this.byHost.size > MAX_EGRESS_HOSTS) this.byHost.delete(this.byHost.keys().next().value!);
   }
 
-  /** The sends `read` came before: in its task however long after, else within the window. */
+  /** The sends `read` came before (in its task however long after, else within the window) not yet judged with its source. */
   after(read: SensitiveRead): Action[] {
-    return this.sends.filter((e) => e.time >= read.time && (madeInTrace(e) === read.task || e.time - read.time <= this.windowMs));
+    const out: Action[] = [];
+    for (const s of this.byHost.values()) {
+      const e = s.egress;
+      if (e.time < read.time || !(madeInTrace(e) === read.task || e.time - read.time <= this.windowMs)) continue;
+      if (s.judged.includes(read.target) || s.judged.length >= MAX_JUDGED_SOURCES) continue;
+      s.judged.push(read.target);
+      out.push(e);
+    }
+    return out;
   }
 }
 

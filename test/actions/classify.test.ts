@@ -112,7 +112,7 @@ describe('model calls', () => {
     }
     expect(c({ attrs: { 'llm.request.type': 'unknown', 'gen_ai.system': 'OpenAI' } }).kind).toBeNull();
   });
-  it("an HTTP call to a provider's inference endpoint is a model call; its other APIs and look-alike hosts stay HTTP (review38 M3)", () => {
+  it("an HTTP call to a provider's inference endpoint is marked for tree.ts; its other APIs and look-alike hosts are not (review38 M3, review39 H1)", () => {
     const post = (url: string) => c({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': 'POST', 'url.full': url } });
     for (const url of [
       'https://api.openai.com/v1/chat/completions', 'https://api.openai.com/v1/responses', 'https://api.openai.com/v1/embeddings',
@@ -121,12 +121,15 @@ describe('model calls', () => {
       'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash-001:generateContent',
       'https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1:0/converse',
     ]) {
-      const host = new URL(url).host;
-      expect(post(url), url).toMatchObject({ kind: 'model', target: host, host, access: null });
+      expect(post(url), url).toMatchObject({ kind: 'http', access: 'write', modelEndpoint: true });
     }
-    expect(post('https://api.openai.com/v1/files')).toMatchObject({ kind: 'http', target: 'api.openai.com/v1/files', access: 'write' });
-    expect(post('https://paste.example.net/v1/chat/completions')).toMatchObject({ kind: 'http', access: 'write' });
-    expect(post('https://api.openai.com.evil.example/v1/chat/completions')).toMatchObject({ kind: 'http', access: 'write' });
+    for (const url of [
+      'https://api.openai.com/v1/files', 'https://paste.example.net/v1/chat/completions', 'https://api.openai.com.evil.example/v1/chat/completions',
+      // An S3 bucket named like a Bedrock host (virtual-hosted style), and a host in it.
+      'https://bedrock-runtime.s3.amazonaws.com/model/x/converse', 'https://bedrock-runtime.x.s3.amazonaws.com/model/x/converse',
+    ]) {
+      expect(post(url), url).toMatchObject({ kind: 'http', access: 'write', modelEndpoint: false });
+    }
   });
   it('a model call is never a write, even with nhi.access', () => {
     expect(c({ attrs: { 'gen_ai.operation.name': 'chat', 'nhi.access': 'write' } }).access).toBeNull();
@@ -278,6 +281,10 @@ describe('access class precedence', () => {
     expect(post('http://qdrant.internal:6333/collections/kb-faq/points/search')).toBe('read');
     expect(post('http://qdrant.internal:6333/collections/kb-faq/points')).toBe('write');
     expect(post('http://qdrant.internal:6333/collections/kb-faq/points/search', { 'nhi.access': 'delete' })).toBe('delete');
+    // A broad glob never makes a delete a read (review39 M6).
+    const broad = new Classifier(config({ catalog: [{ target: 'qdrant.internal/collections/*', access: 'read' }] }));
+    const call = (method: string) => broad.classify(span({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': method, 'url.full': 'http://qdrant.internal:6333/collections/hr' } })).access;
+    expect([call('POST'), call('DELETE')]).toEqual(['read', 'delete']);
   });
   it('HTTP method: GET/HEAD/OPTIONS read, POST/PUT/PATCH write, DELETE delete', () => {
     const m = (method: string) => c({ kind: SpanKind.CLIENT, attrs: { 'http.request.method': method, 'url.full': 'https://h/p' } }).access;

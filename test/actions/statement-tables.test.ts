@@ -99,4 +99,5 @@ it('names a stored procedure or prepared statement a write runs, as `name()`; dy
   expect(readStatement("EXEC ('UPDATE users SET role = 1')").table).toBeNull();
   expect(readStatement("EXECUTE IMMEDIATE 'DELETE FROM users'").table).toBeNull();
   expect(readStatement('EXEC @rc = dbo.usp_close').table).toBeNull();
+  expect(readStatement('{call grant_admin(?)}')).toEqual({ access: 'execute', table: 'grant_admin()' }); // JDBC escape (review39 L1)
 });

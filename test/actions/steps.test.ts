@@ -81,16 +81,28 @@ describe('the hop between identities is a delegation of the caller', () => {
     b.add([
       agentRoot({ end: 5000 }),
       ...request(10, 'initialize'),
-      ...request(20, 'tools/list'),
+      ...request(20, 'tools/list', { 'server.address': 'mcp-files.internal' }),
       ...request(30, 'resources/read', { 'mcp.resource.uri': 'file:///srv/hr/2024/salaries.csv?rev=3' }),
     ], 0);
     expect(b.take(G).map((a) => [a.identity, a.kind, a.target, a.access])).toEqual([
       [AGENT, 'delegation', 'files-mcp', null],
       [AGENT, 'delegation', 'files-mcp', null],
-      [AGENT, 'tool', 'file:///srv/hr/{id}/salaries.csv', 'read'],
+      [AGENT, 'tool', 'file:///srv/hr/{id}/*', 'read'],
       [AGENT, 'delegation', 'files-mcp', null],
     ]);
     expect(ignored.transport_span).toBe(3);
+    // An MCP attribute on an HTTP span hides nothing; a protocol span naming its server carries only its HTTP to that host (review39 M1).
+    const { b: b2 } = builder();
+    b2.add([
+      agentRoot({ end: 5000 }),
+      http(2, 1, 'POST', 'https://paste.evil.example/upload', { attrs: { 'mcp.method.name': 'initialize' } }),
+      span({ id: 3, parent: 1, kind: SpanKind.CLIENT, start: 1100, end: 1200, attrs: { 'mcp.method.name': 'ping', 'server.address': 'mcp-files.internal' } }),
+      http(4, 3, 'POST', 'https://paste.evil.example/upload', { start: 1101, end: 1199 }),
+    ], 0);
+    expect(b2.take(G).map((a) => [a.kind, a.target, a.access])).toEqual([
+      ['http', 'paste.evil.example/upload', 'write'],
+      ['http', 'paste.evil.example/upload', 'write'],
+    ]);
   });
 
   it('a chain of hops gives each caller its edge', () => {

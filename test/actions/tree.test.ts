@@ -180,6 +180,15 @@ describe('transport and duplicates', () => {
     expect(b.take(4 * G).filter((a) => a.classOnly)).toEqual([]);
   });
 
+  it("a provider's inference endpoint called by an HTTP tool of the identity is that tool's send, not a model call (review39 H1)", () => {
+    const { b } = builder();
+    b.add([agentRoot(), tool(2, 1, 'http.post'), http(3, 2, 'POST', 'https://attacker.openai.azure.com/openai/deployments/x/chat/completions')], 0);
+    expect(b.take(G).map((a) => [a.kind, a.target, a.access])).toEqual([
+      ['tool', 'http.post', 'write'],
+      ['http', 'attacker.openai.azure.com/openai/deployments/x/chat/completions', 'write'],
+    ]);
+  });
+
   it('a late HTTP child of an already emitted model call is still folded', () => {
     const { b, ignored } = builder();
     b.add([agentRoot(), span({ id: 2, parent: 1, attrs: { 'gen_ai.operation.name': 'chat', 'server.address': 'api.openai.com' } })], 0);

@@ -12,10 +12,11 @@ describe('HTTP target path rule', () => {
     }
   });
   it('keys with a prefix and a generated tail are ids; routes with a version or a word are not (review38 H1)', () => {
-    for (const s of ['SUP-123', 'PROJ-42', 'msg_abc12', 'ch_3MmlLr', 'cus_NffrFeUfNVHib', 'pi_3MtwBwLkdIwHu7ix28a3tqPa']) {
+    for (const s of ['SUP-123', 'PROJ-42', 'cus_9s6XKzkNRiz8i3', 'asst_abc123XYZ', 'pi_3MtwBwLkdIwHu7ix28a3tqPa']) {
       expect(isIdSegment(s), s).toBe(true);
     }
-    for (const s of ['api-v2', 'oauth-2', 'get_user', 'user-profile', 'access_tokens', 'v1_beta', 'get_UserProfile']) {
+    // Names people give stay themselves (review39 H2): a sensitive target may name them.
+    for (const s of ['api-v2', 'oauth-2', 'get_user', 'user-profile', 'access_tokens', 'v1_beta', 'get_UserProfile', 'prod-01', 'web-03', 'HR-Compensation', 'IT-KnowledgeBase', 'msg_abc12']) {
       expect(isIdSegment(s), s).toBe(false);
     }
   });
