@@ -32,12 +32,13 @@ import { UnownedEgress } from './unowned-egress.js';
 import { makeView } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
 
-/** What nearly every action yields: shared, not one array per action. */
 /**
  * Serving, no action judged for this long: the stream has gone quiet (the end of a backfill or of a test's
  * fixture), so a hold that ended by the wall clock is decided without waiting for more event time.
  */
 const QUIET_STREAM_MS = 5000;
+
+/** What nearly every action yields: shared, not one array per action. */
 const NO_FINDINGS: readonly Reported[] = [];
 
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
@@ -80,8 +81,8 @@ export class DetectionEngine implements Stage {
     /** Schedules checkpoints only; detection itself runs in event time. */
     private readonly wallClock: () => number = Date.now,
     /**
-     * Serving live traffic, event time follows the wall clock: held findings are released when the wall
-     * clock passes their hold (plus lateness) even if the identity goes quiet. Replay must not do this.
+     * Serving: held findings are also released by the wall clock (`beforeCommit`), so an identity or a
+     * stream gone quiet has them decided. Replay must not do this.
      */
     private readonly live = false,
   ) {
