@@ -190,9 +190,10 @@ export const CONVENTIONS: readonly Convention[] = [
   },
   {
     // The MCP client's other requests (review38 M1). A resource read is the agent reading data through the
-    // server: a read of the resource, named by its URI with ids templated, so `sensitive` can name it. The
-    // rest (`initialize`, notifications, `tools/list`, `prompts/get`, …) are protocol: no action, and the
-    // HTTP POST beneath is their transport, not a write.
+    // server: a read of the resource's folder (`resourceName`), so `sensitive` can name it. The rest
+    // (`initialize`, notifications, `tools/list`, `prompts/get`, …) are protocol: no action. The HTTP POST
+    // beneath either is its transport, not a write: to its server's host only, when it names one, so one
+    // wrapped round a call elsewhere hides nothing (review39 M1).
     name: 'mcp other request',
     // Not an HTTP span itself: an MCP attribute on one must not hide the call (review39 M1).
     matches: (s) => kindIs(s, SpanKind.CLIENT) && str(s.attributes, A.MCP_METHOD_NAME) !== null && !isHttpSpan(s),
@@ -201,13 +202,11 @@ export const CONVENTIONS: readonly Convention[] = [
       if (str(s.attributes, A.MCP_METHOD_NAME) === 'resources/read' && uri !== null) {
         tool(s, f, c, resourceName(uri));
         f.access = 'read';
-        remoteCall(s, f);
       } else {
         ignore(f, 'workflow_step');
-        // Transport to its server's host only, when it names one: wrapped around a call elsewhere, it hides nothing.
-        f.host = peerHost(s);
-        f.carrier = f.host === null ? Carrier.Any : Carrier.SameHost;
       }
+      f.host = peerHost(s);
+      f.carrier = f.host === null ? Carrier.Any : Carrier.SameHost;
     },
   },
   {
