@@ -129,6 +129,8 @@ export class DetectionEngine implements Stage {
     }
     // After the whole batch: the caller's sensitive reads that came with the hop are in its windows by now.
     if (hops !== null) for (const hop of hops) this.foundHop(hop, (findings, e) => add(findings, e, true));
+    for (const r of this.lateFlows) add([r], r.action, true);
+    this.lateFlows.length = 0;
     for (const r of merged.values()) {
       // Holds that ended before this finding's event time are decided first (a batch can span hours in
       // a replay): a repeat after the hold then meets the alert raised, folding into it only within its
@@ -301,6 +303,7 @@ export class DetectionEngine implements Stage {
    */
   private foundHop(hop: Action, report: (findings: readonly Reported[], egress: Action) => void): void {
     const owner = hop.caller ?? hop.identity;
+    this.adoptReads(hop, owner);
     const transitions = this.steps.adopt(hop.traceId, hop.target, owner);
     const egress = this.unowned.takeOwnedByCallee(hop);
     if (transitions.length === 0 && egress.length === 0) return;
@@ -331,6 +334,23 @@ export class DetectionEngine implements Stage {
       const f = view === undefined ? null : this.flowFinding(e, owner, view, [read]);
       if (f === null) this.learning.flows(b, e, [read]);
       else this.lateFlows.push({ f, action: e.identity === owner ? e : { ...e, identity: owner, peerGroup: b.peerGroup, credential: null }, identity: owner });
+    }
+  }
+
+  /**
+   * The callee's sensitive reads in the hop's task, taken as its own when its spans came first, are the
+   * owner's too (review39 H4: an MCP server's SELECT for the agent, then the agent's paste): added to the
+   * owner's reads, on the owner's clock, and the owner's sends after them judged (`judgeSendsAfter`).
+   */
+  private adoptReads(hop: Action, owner: string): void {
+    const reads = this.windows.peek(hop.target)?.reads.ofTask(madeInTrace(hop));
+    if (reads === undefined || reads.length === 0 || hop.target === owner) return;
+    const w = this.windows.of(owner);
+    const shift = hop.calleeClockShiftMs ?? 0;
+    for (const r of reads) {
+      const read = shift === 0 ? r : { ...r, time: r.time + shift };
+      w.reads.add(read);
+      this.judgeSendsAfter(read, w, owner);
     }
   }
 

@@ -203,6 +203,13 @@ class SensitiveReads {
     keepLatest((this.inTask ??= new Map()), read.task + '\u0000' + read.target, read);
   }
 
+  /** The latest read of each source in `task`. */
+  ofTask(task: string): SensitiveRead[] {
+    const out: SensitiveRead[] = [];
+    for (const r of this.inTask?.values() ?? []) if (r.task === task) out.push(r);
+    return out;
+  }
+
   /** What an egress at `time` in `task` is judged against (`DetectorInput.sensitiveReads`). */
   before(time: number, task: string): SensitiveRead[] {
     if (this.latest === null || this.inTask === null) return [];

@@ -88,6 +88,17 @@ describe("the delegated agent's spans arrive before the caller's", () => {
     expect(flows()).toEqual([{ identity: 'sup-1', subject: 'get_secret => exfil.example.net', spanIds: [sid(2), sid(3), sid(7)] }]);
   });
 
+  // Review39 H4: the callee's read was its own when it came, and the caller's send after the hop was judged
+  // against the caller's reads alone.
+  it('the callee reads a secret, the caller then sends to an external host: lateral_chaining for the caller once the hop arrives', () => {
+    const t = learnCaller();
+    const spans = delegatedTrace(t, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'GET', SECRET]);
+    spans.push(tool(8, 1, 'web.upload', { start: t + 6000, end: t + 6300, resource: SUP }), http(9, 8, 'POST', EXFIL, { start: t + 6010, end: t + 6200, resource: SUP }));
+    const calleeIds = new Set([sid(5), sid(6), sid(7)]);
+    replaySpans(h, config, spans.filter((s) => calleeIds.has(s.spanId)), spans.filter((s) => !calleeIds.has(s.spanId)));
+    expect(flows().map((f) => [f.identity, f.subject])).toEqual([['sup-1', 'billing.lookup => exfil.example.net']]);
+  });
+
   // Review32 M3: its steps were learned as the callee's own chain, and the caller's chain judged them.
   it('a routine delegation learned in that order is quiet when its exports come the other way', () => {
     const usual = (t: number, i: number) => delegatedTrace(t, ['kb.lookup', 'GET', 'https://kb.internal/a/1'], ['billing.lookup', 'POST', EXFIL]).map((s) => ({ ...s, traceId: tid(100 + i) }));
