@@ -26,6 +26,8 @@ const NO_ZONES: readonly string[] = Object.freeze([]);
 
 interface StepRecord {
   name: string;
+  /** The step's target (its tool's name): what a call made in it later names as `within`. */
+  target: string;
   zones: readonly string[];
   spanId: string;
   /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
@@ -71,6 +73,7 @@ export class TraceSteps {
     const byId = new Map<string, number>();
     for (const i of indices) if (!batch[i].classOnly) byId.set(batch[i].spanId, i);
     const steps: number[] = [];
+    let earlier: StepRecord | undefined;
     for (const i of indices) {
       const a = batch[i];
       const p = byId.get(madeInSpan(a));
@@ -81,6 +84,9 @@ export class TraceSteps {
       } else if (CALL_KINDS.has(a.kind) && parent && STEP_KINDS.has(parent.kind)) {
         if (a.zone) addZone(zonesOf, p!, a.zone);
         out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: parent.target };
+      } else if (CALL_KINDS.has(a.kind) && parent === undefined && (earlier = this.stepAt(traceId, madeInSpan(a))) !== undefined) {
+        // A call exported after its tool (a later batch): made in that step, not a step of its own.
+        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: earlier.target };
       } else {
         steps.push(i);
         if (a.zone) addZone(zonesOf, i, a.zone);
@@ -97,7 +103,7 @@ export class TraceSteps {
       let history = owners.get(owner);
       if (!history) owners.set(owner, (history = []));
       const madeIn = madeInSpan(a);
-      const record: StepRecord = { name: stepName(a.kind, a.target), zones: zonesOf.get(i) ?? NO_ZONES, spanId: a.spanId, madeIn, time: a.time, endTime: a.endTime };
+      const record: StepRecord = { name: stepName(a.kind, a.target), target: a.target, zones: zonesOf.get(i) ?? NO_ZONES, spanId: a.spanId, madeIn, time: a.time, endTime: a.endTime };
       let previous: StepRecord | null = null;
       for (let h = history.length - 1; h >= 0; h--) {
         const s = history[h];
@@ -136,6 +142,14 @@ export class TraceSteps {
       if ((adopted.has(prev) || adopted.has(next)) && prev.name !== next.name) transitions.push([prev.name, next.name]);
     }
     return transitions;
+  }
+
+  /** The step recorded at `spanId` in the trace's remembered history, if any. */
+  private stepAt(traceId: string, spanId: string): StepRecord | undefined {
+    const owners = this.traces.get(traceId)?.owners;
+    if (owners === undefined) return undefined;
+    for (const history of owners.values()) for (const s of history) if (s.spanId === spanId) return s;
+    return undefined;
   }
 
   /** The trace's history, now the most recently seen (new when unknown: the oldest past MAX_TRACES goes). */

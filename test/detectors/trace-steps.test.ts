@@ -27,6 +27,17 @@ describe('the step history', () => {
     expect(previousOf(steps, TRACE_A, 'mail.send', 100)).toBe('tool:crm.search'); // after it ended: not a parallel sibling
   });
 
+  it('a call exported after its tool (a later batch) is made in that step, not a step of its own', () => {
+    const steps = new TraceSteps();
+    const tool = action({ identity: ID, time: 1, traceId: TRACE_A, target: 'notify' });
+    steps.annotate([tool]);
+    const call = action({ identity: ID, time: 2, traceId: TRACE_A, kind: 'http', target: 'api.internal/notify/{id}', access: 'write', parentSpanId: tool.spanId });
+    expect(steps.annotate([call])[0]).toMatchObject({ name: null, previous: null, within: 'notify' });
+    // A call whose parent is no step it knows stays a step of its own.
+    const stray = action({ identity: ID, time: 3, traceId: TRACE_A, kind: 'http', target: 'api.internal/x', parentSpanId: 'f'.repeat(16) });
+    expect(steps.annotate([stray])[0]).toMatchObject({ name: 'http:api.internal/x', within: null });
+  });
+
   it(`past ${MAX_TRACES} traces the least recently seen is forgotten`, () => {
     const steps = new TraceSteps();
     previousOf(steps, TRACE_A, 'crm.search', 1);
