@@ -128,7 +128,8 @@ export class Classifier {
       // but never weaker than a delete or execute: a glob for a collection's searches must not make its
       // DELETE a read (review39 M6).
       const listed = this.catalog.targetAccessOf(f.target);
-      if (listed !== null && (f.access === null || f.access === 'read' || f.access === 'write' || stronger(listed, f.access) === listed)) f.access = listed;
+      const weakens = f.access === 'delete' || f.access === 'execute';
+      if (listed !== null && (!weakens || stronger(listed, f.access) === listed)) f.access = listed;
     }
     // `nhi.access` outranks every inferred class, except on model calls, which are never a write (§3.1).
     if (f.kind !== 'model') {

@@ -121,14 +121,11 @@ export class DetectionEngine implements Stage {
       const step = steps[i];
       if (a.classOnly) add(this.processClass(a, step), a, false);
       else add(this.processOne(a, step), a, step.name === null && a.kind !== 'model');
-      if (this.lateFlows.length > 0) {
-        for (const r of this.lateFlows) add([r], r.action, true);
-        this.lateFlows.length = 0;
-      }
       if (a.kind === 'delegation') (hops ??= []).push(a);
     }
     // After the whole batch: the caller's sensitive reads that came with the hop are in its windows by now.
     if (hops !== null) for (const hop of hops) this.foundHop(hop, (findings, e) => add(findings, e, true));
+    // Sends judged again when a late read (or a hop's reads) came: merged like any finding of their step.
     for (const r of this.lateFlows) add([r], r.action, true);
     this.lateFlows.length = 0;
     for (const r of merged.values()) {
