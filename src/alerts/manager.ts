@@ -197,19 +197,22 @@ export class AlertManager {
   }
 
   /**
-   * Held findings whose hold has ended by event time `now`; they stay held until `release`. Serving, `wall`
-   * (its `now` already less `time.lateness`) ends a hold too: once it has lasted as long in wall time as in
-   * event time, or, when the stream has gone `quiet`, once the wall clock is past its end. The wall clock
-   * alone must not end a hold while actions keep coming: traffic an hour behind it (a backfill, a
-   * Collector's queue drained after an outage) had its rollouts decided before the peers' adoptions came
-   * (review37 F1).
+   * Held findings whose hold has ended by event time `now`, as far as their peer group's own event time
+   * (`groupTime`, when given) has come too; they stay held until `release`. The group's clock decides
+   * because the peers' adoptions that decide a rollout come in it: a peer group whose traffic arrives
+   * hours late (a backfill, a Collector's queue drained after an outage) beside live ones had its holds
+   * ended by the live traffic's time before those adoptions came (review39 M4).
+   * Serving, `wall` (its `now` already less `time.lateness`) ends a hold too: once it has lasted as long in
+   * wall time as in event time, or, when the stream has gone `quiet`, once the wall clock is past its end.
+   * The wall clock alone must not end a hold while actions keep coming (review37 F1, the same backfill).
    */
-  dueHeld(now: number, wall?: { now: number; quiet: boolean }): HeldFinding[] {
+  dueHeld(now: number, wall?: { now: number; quiet: boolean }, groupTime?: (peerGroup: string) => number): HeldFinding[] {
     const due: HeldFinding[] = [];
     for (const h of this.held.values()) {
       const holdUntil = h.finding.holdUntil!;
+      const eventNow = groupTime === undefined ? now : Math.min(now, groupTime(h.action.peerGroup));
       const byWall = wall !== undefined && ((h.heldAtWall ?? 0) + (holdUntil - h.action.time) <= wall.now || (wall.quiet && holdUntil <= wall.now));
-      if (holdUntil <= now || byWall) due.push(h);
+      if (holdUntil <= eventNow || byWall) due.push(h);
     }
     return due;
   }

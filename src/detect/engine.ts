@@ -441,8 +441,14 @@ export class DetectionEngine implements Stage {
    */
   private releaseDue(now: number, wall?: { now: number; quiet: boolean }): void {
     this.alerts.storePending();
-    this.releaseHeld(this.alerts.dueHeld(now, wall));
+    this.releaseHeld(this.alerts.dueHeld(now, wall, this.groupTime));
   }
+
+  /** The latest event time of a peer group's members (its holds end by it); none known (gone, or every member left), no bound. */
+  private readonly groupTime = (peerGroup: string): number => {
+    const seen = this.baselines.knownGroup(peerGroup)?.history.lastSeen;
+    return seen === undefined || seen === Number.NEGATIVE_INFINITY ? Number.POSITIVE_INFINITY : seen;
+  };
 
   /** Ends a replay or a shutdown: held findings are decided with what is known now. */
   finish(): void {

@@ -155,3 +155,26 @@ it("a steady stream that never reaches the hold's end in event time has it decid
     close();
   }
 });
+
+it("a peer group's hold ends by that group's event time, not by another group's live traffic (review39 M4)", () => {
+  // The group's traffic is 4 hours behind the clock: a Collector's queue drained after an outage.
+  const wall = { now: T0 + 36 * HOUR };
+  const { engine, alerts: announced, close } = engineHarness(config, () => wall.now, true);
+  try {
+    let t = learnThenUseNewTool(engine); // group 'agents'; its kb.export, at T0 + 32 h, is held for an hour
+    const live = (time: number) => action({ identity: 'live-1', peerGroup: 'live-cluster', time, target: 'crm.search' });
+    // Ten minutes of both: the live cluster is hours past the hold's end, the lagging group is not.
+    for (let i = 0; i < 600; i++) {
+      wall.now += 1000;
+      engine.process([live(wall.now)]);
+      if (i % 10 === 0) engine.process([tool((t += 6000), 'crm.search')]);
+      engine.beforeCommit();
+    }
+    expect(announced).toEqual([]); // before: raised at the first live export, before the group's peers could adopt it
+    // The lagging group's own time passes the hold's end: decided (no peer took kb.export up: raised).
+    engine.process([tool(t + HOUR, 'crm.search')]);
+    expect(announced.map((a) => a.evidence.subject)).toEqual(['tool:kb.export']);
+  } finally {
+    close();
+  }
+});
