@@ -12,6 +12,9 @@ export interface Reported {
 }
 
 /** Two findings of one detector about one step: the more severe leads, the evidence is combined. */
+/** What nearly every action yields: shared, not one array per action. */
+export const NO_FINDINGS: readonly Reported[] = [];
+
 export function mergeFindings(x: Reported, y: Reported): Reported {
   // On a tie the earlier finding leads: the tool itself, rather than a call it made — unless the later one
   // is a sensitive flow (a secret read, then sent out): that is what the analyst must see, and what the

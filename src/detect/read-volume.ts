@@ -39,6 +39,9 @@ export interface ReadCount {
 }
 
 /** Learns a settled hour's count: as the source's peak, or (`raised`: it raised a bulk read) as its largest raised hour. */
+/** What an action that is no sensitive read counts towards bulk reads: shared, not one per action. */
+export const NO_COUNTS: readonly ReadCount[] = [];
+
 export type SettleHour = (source: string, count: number, raised: boolean) => void;
 
 const NOT_LEARNED: SettleHour = () => {};

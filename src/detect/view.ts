@@ -86,3 +86,8 @@ class View implements BaselineView {
 export function makeView(b: IdentityBaseline, g: PeerGroupBaseline, phase: 'own' | 'peer', now: number, s: BaselineSettings): BaselineView {
   return new View(b, g, phase, now, s);
 }
+
+/** Judged against itself, against its peer group while new, or not yet at all (a group still learning). */
+export function phaseOf(b: IdentityBaseline, group: PeerGroupBaseline, s: BaselineSettings): 'own' | 'peer' | null {
+  return b.isMature(s) ? 'own' : group.hasBaseline(s, b.identity) ? 'peer' : null;
+}
