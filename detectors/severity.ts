@@ -1,5 +1,6 @@
 /** Severity helpers shared by the detectors: one ordering, one way to raise a level. */
-import { SEVERITIES, type Severity } from '../src/config/schema.js';
+import { SEVERITIES } from '../src/config/fields.js';
+import type { Severity } from '../src/config/schema.js';
 
 export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);

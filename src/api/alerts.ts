@@ -5,7 +5,8 @@
  * the same thing on both.
  */
 import { ALERT_SOURCES } from '../../detectors/types.js';
-import { SEVERITIES, type Severity } from '../config/schema.js';
+import { SEVERITIES } from '../config/fields.js';
+import type { Severity } from '../config/schema.js';
 import { severityRank } from '../../detectors/severity.js';
 import { REVOCATION_STATUSES } from '../revocation/types.js';
 import type { AlertFeed } from './alert-feed.js';

@@ -7,7 +7,8 @@
 import { stringify } from 'yaml';
 import { REDACTED, SECRET_KEYS } from '../redaction.js';
 import { printableUrl } from '../sinks/redact-url.js';
-import { type Config, configSchema, duration, formatDuration } from './schema.js';
+import { duration, formatDuration } from './fields.js';
+import { type Config, configSchema } from './schema.js';
 import { child, type SchemaNode, unwrap } from './walk.js';
 
 /**

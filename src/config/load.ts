@@ -13,7 +13,8 @@ import { unreadableReason, VigilError } from '../errors.js';
 import { signingKeyProblems } from '../revocation/ssf-key.js';
 import { tlsProblems, type TlsConfig } from '../tls.js';
 import { issueLines, plainWords } from './problems.js';
-import { apiToken, type Config, configSchema } from './schema.js';
+import { apiToken } from './fields.js';
+import { type Config, configSchema } from './schema.js';
 
 export { formatEffectiveConfig } from './format.js';
 
