@@ -88,7 +88,8 @@ export class AlertManager {
       'INSERT INTO alerts (id, detector, severity, identity, subject, event_time, retain_from, count, body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
     );
     this.updateCount = db.prepare('UPDATE alerts SET count = ?, body = ? WHERE seq = ?');
-    this.latest = db.prepare('SELECT body FROM alerts WHERE identity = ? AND detector = ? AND subject = ? ORDER BY seq DESC LIMIT 1').pluck();
+    // The newest in event time: an alert raised later for an older finding (a backfill) is not the open one.
+    this.latest = db.prepare('SELECT body FROM alerts WHERE identity = ? AND detector = ? AND subject = ? ORDER BY event_time DESC, seq DESC LIMIT 1').pluck();
     this.latestOf = db.prepare('SELECT body FROM alerts WHERE identity = ? ORDER BY seq DESC LIMIT 1000').pluck();
     this.saveHeld = db.prepare('INSERT OR REPLACE INTO held_findings (fold_key, body) VALUES (?, ?)');
     this.deleteHeld = db.prepare('DELETE FROM held_findings WHERE fold_key = ?');
@@ -260,8 +261,11 @@ export class AlertManager {
       alert = JSON.parse(body) as Alert;
       this.open.set(k, alert);
     }
-    const windowEnd = Date.parse(alert.eventTime) + this.config.alerts.suppressionWindow;
-    return time < windowEnd ? alert : undefined;
+    // Within the window either side: a finding dated well before the open alert (a backfill, a drained
+    // Collector queue) is an alert of its own, with its own evidence, as it would have been in order.
+    const window = this.config.alerts.suppressionWindow;
+    const at = Date.parse(alert.eventTime);
+    return time < at + window && time > at - window ? alert : undefined;
   }
 
   /**
@@ -320,10 +324,15 @@ export class AlertManager {
     return stored;
   }
 
-  /** After the alerts' transaction committed: subscribers see them, in seq order; the last is the open one. */
+  /**
+   * After the alerts' transaction committed: subscribers see them, in seq order. The newest in event time
+   * is the open one: an alert for an older finding leaves the newer open, and when none is cached the store
+   * says which is newest (`openAlert`).
+   */
   private announce(k: string, raised: Alert[]): void {
     for (const alert of raised) {
-      this.open.set(k, alert);
+      const open = this.open.get(k);
+      if (open !== undefined && Date.parse(alert.eventTime) >= Date.parse(open.eventTime)) this.open.set(k, alert);
       this.metrics.alerts.inc({ detector: alert.detector, severity: alert.severity });
       this.emit({ type: 'alert', alert });
     }

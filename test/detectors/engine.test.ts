@@ -142,4 +142,21 @@ describe('detection engine', () => {
     engine.finish();
     expect(alerts.filter((a) => a.detector === 'scope_drift')).toHaveLength(1);
   });
+
+  it('a finding dated well before the open alert (a backfill) is an alert of its own; the newer stays the open one (review40 L1)', () => {
+    const read = (time: number) => toolCall(time, 'vault.read', 'GET', 'vault.internal', 'secrets');
+    feed(read(END + 48 * HOUR));
+    feed(read(END + 1000)); // exported last: a Collector's queue drained after an outage
+    feed(read(END + 48 * HOUR + 60_000)); // a repeat of the newer one folds into it
+    engine.finish();
+    const drift = alerts.filter((a) => a.detector === 'scope_drift');
+    expect(drift.map((a) => [a.eventTime, a.count])).toEqual([
+      [new Date(END + 48 * HOUR + 5).toISOString(), 1], // the HTTP call, 5 ms into its tool
+      [new Date(END + 1005).toISOString(), 1],
+    ]);
+    expect(drift[1].evidence.spanIds.length).toBeGreaterThan(0); // its own evidence, not a count on the other
+    db.transaction(() => engine.commit(true))(); // folded counts are written by the group commit
+    const newer = db.prepare('SELECT count FROM alerts WHERE seq = ?').pluck().get(drift[0].seq);
+    expect(newer).toBe(2);
+  });
 });
