@@ -20,6 +20,18 @@ export interface BaselineSettings {
   minAgeMs: number;
   /** A counter decayed below this is treated as forgotten. */
   forgetBelow: number;
+  /** How far one action dated before the first seen may move it back (`time.lateness`; none: any). */
+  firstSeenBackMs?: number;
+}
+
+/**
+ * First seen after an action at `time`: a late action moves it back by at most `backMs`, so one span
+ * dated days back (a buffered exporter, a backdated span) does not give a new identity, or a new group,
+ * days of history and make it mature at once (review40 M2). A backfill in reverse order still walks it back.
+ */
+export function firstSeenAfter(first: number, time: number, backMs = Number.POSITIVE_INFINITY): number {
+  if (!(time < first)) return first;
+  return first === Number.POSITIVE_INFINITY ? time : Math.max(time, first - backMs);
 }
 
 const DAY_MS = 86_400_000;
@@ -101,10 +113,10 @@ export class IdentityBaseline {
   }
 
   /** Notes that an action happened (judged or not): keeps first/last seen and the raw count. */
-  observe(time: number): void {
+  observe(time: number, firstSeenBackMs?: number): void {
     this.actions++;
     if (time > this.lastSeen) this.lastSeen = time;
-    if (time < this.firstSeen) this.firstSeen = time;
+    this.firstSeen = firstSeenAfter(this.firstSeen, time, firstSeenBackMs);
     this.dirty = true;
   }
 

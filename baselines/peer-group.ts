@@ -23,6 +23,7 @@
  */
 
 import { bumpOutcome, takeBack, type Outcome } from './decay.js';
+import { firstSeenAfter } from './identity.js';
 import { PeerReadPeaks } from './peer-peaks.js';
 
 /** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
@@ -74,10 +75,10 @@ export class PeerGroupBaseline {
    * Notes an action of `identity` at `time`: it is a member, active now. True when it was not a member
    * (new, or back after leaving): the caller then counts what its baseline holds (`rejoin`).
    */
-  join(identity: string, time: number): boolean {
+  join(identity: string, time: number, firstSeenBackMs?: number): boolean {
     const h = this.history;
     h.actions++;
-    if (time < h.firstSeen) h.firstSeen = time;
+    h.firstSeen = firstSeenAfter(h.firstSeen, time, firstSeenBackMs);
     if (time > h.lastSeen) h.lastSeen = time;
     this.outcomeDirty = true;
     const seen = this.members.get(identity);

@@ -46,8 +46,9 @@ export class BaselineStore {
   private overflow: Overflow[] = [];
 
   /**
-   * @param forget when given, counters forgotten by then are dropped as a baseline is written (tests of
-   *   the store alone leave it out).
+   * @param forget when given, counters forgotten by then are dropped as a baseline is written, and a late
+   *   action moves a group's first seen back by at most its `firstSeenBackMs` (tests of the store alone
+   *   leave it out).
    * @param bounds members across all peer groups, and groups (`baselines.maxPeerMembers`,
    *   `maxPeerGroups`); see `removeOverflow`.
    */
@@ -143,7 +144,7 @@ export class BaselineStore {
       this.moved.push(b);
     }
     const group = this.group(b.peerGroup);
-    if (group.join(b.identity, time)) {
+    if (group.join(b.identity, time, this.forget?.firstSeenBackMs)) {
       group.rejoin(b.counters.keys()); // nothing yet for a new identity
       this.memberCount++;
     }

@@ -10,7 +10,7 @@ import { boundName, MAX_IDENTITY_CHARS } from './bounds.js';
 import type { Glob } from './glob.js';
 
 /** Why a span is rejected (OTLP partial success `rejected_spans`), a fixed list counted in metrics. */
-export const REJECT_REASONS = ['no_identity', 'identity_too_long', 'invalid_trace_id', 'invalid_span_id', 'future_start', 'identity_not_allowed', 'peer_group_not_allowed'] as const;
+export const REJECT_REASONS = ['no_identity', 'identity_too_long', 'invalid_trace_id', 'invalid_span_id', 'no_start_time', 'future_start', 'identity_not_allowed', 'peer_group_not_allowed'] as const;
 /** One of `REJECT_REASONS`. */
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -82,11 +82,16 @@ export function resolveIdentity(span: DecodedSpan, config: Config): { identity: 
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
 
+/** Spans starting before 2000-01-01 have no real start time (an exporter that left it unset). */
+const EARLIEST_START_MS = Date.UTC(2000, 0, 1);
+
 /**
  * Why the span cannot be used, or null when it can. Decoders turn malformed and all-zero ids into ''
  * and give lowercase hex otherwise (model.ts), so a length check is all they need (a regular expression
  * per id was 2% of the ingest worker's time); the zero ids are checked for spans built without one.
  * `identity_too_long`: over MAX_IDENTITY_CHARS (bounds.ts); an identity is a key, kept as sent or not at all.
+ * `no_start_time`: the start is missing (0, 1970) or before 2000: as history it would make a new identity
+ * decades old, mature at once, and forgotten as idle at every retention sweep (review40 M2).
  * `future_start`: the start is more than `time.maxFutureSkew` after `nowMs` (a skewed clock would
  * otherwise drag event time forward for its identity).
  * `identity_not_allowed`: `allowed` (the client's patterns, receivers.otlp.clientIdentities) matches
@@ -110,6 +115,7 @@ export function rejectReason(span: DecodedSpan, nowMs: number, config: Config, a
       if (!groups.some((g) => g.test(peerGroup))) return 'peer_group_not_allowed';
     }
   }
+  if (span.startMs < EARLIEST_START_MS) return 'no_start_time';
   if (span.startMs > nowMs + config.time.maxFutureSkew) return 'future_start';
   return null;
 }

@@ -71,7 +71,7 @@ export class DetectionEngine implements Stage {
     live = false,
   ) {
     const b = config.baselines;
-    this.settings = { halfLifeMs: b.halfLife, minActions: b.minActions, minAgeMs: b.minAge, forgetBelow: 0.05 };
+    this.settings = { halfLifeMs: b.halfLife, minActions: b.minActions, minAgeMs: b.minAge, forgetBelow: 0.05, firstSeenBackMs: config.time.lateness };
     this.baselines = new BaselineStore(db, b.maxHotIdentities, this.settings, { maxMembers: b.maxPeerMembers, maxGroups: b.maxPeerGroups });
     this.learning = new BaselineLearning(this.baselines, this.settings);
     this.checkpoints = new CheckpointSchedule(this.baselines, b.checkpointInterval, config.storage.flushInterval);
@@ -136,7 +136,7 @@ export class DetectionEngine implements Stage {
     const a = named.peerGroup === b.peerGroup ? named : { ...named, peerGroup: b.peerGroup };
     const late = a.time < b.lastSeen - this.config.time.lateness;
     if (late) this.late++;
-    b.observe(a.time);
+    b.observe(a.time, this.settings.firstSeenBackMs);
     if (a.time > this.watermark) this.watermark = a.time;
     if (b.isMature(this.settings)) group.markMature(a.identity);
     const phase = this.phaseOf(b, group);

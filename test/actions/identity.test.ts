@@ -35,7 +35,7 @@ describe('identity chain', () => {
 });
 
 describe('reject reasons', () => {
-  const now = 1_000_000;
+  const now = Date.UTC(2026, 0, 5);
   it('accepts a well-formed span', () => {
     expect(rejectReason(span({ start: now }), now, cfg)).toBeNull();
   });
@@ -50,6 +50,11 @@ describe('reject reasons', () => {
     expect(rejectReason({ ...span(), spanId: '' }, now, cfg)).toBe('invalid_span_id');
     expect(rejectReason({ ...span(), spanId: '0'.repeat(16) }, now, cfg)).toBe('invalid_span_id');
   });
+  it('no_start_time: a start left unset (0, 1970) or before 2000 (review40 M2)', () => {
+    expect(rejectReason(span({ start: 0 }), now, cfg)).toBe('no_start_time');
+    expect(rejectReason(span({ start: Date.UTC(1999, 11, 31, 23, 59, 59) }), now, cfg)).toBe('no_start_time');
+    expect(rejectReason(span({ start: Date.UTC(2000, 0, 1) }), now, cfg)).toBeNull();
+  });
   it('future_start: more than time.maxFutureSkew ahead of now', () => {
     const skew = cfg.time.maxFutureSkew;
     expect(rejectReason(span({ start: now + skew }), now, cfg)).toBeNull();
@@ -59,7 +64,7 @@ describe('reject reasons', () => {
 
 // receivers.otlp.clientIdentities, as the ingest worker compiles a client's rule (red-team I4).
 describe('what a client may send', () => {
-  const now = 1_000_000;
+  const now = Date.UTC(2026, 0, 5);
   const globs = (...patterns: string[]) => patterns.map((p) => compileGlob(p, { caseSensitive: true }));
   const pinned = { identities: globs('spiffe://acme/*'), peerGroups: globs('billing-*') };
   const claiming = (resource: Record<string, string>) => span({ start: now, resource: { ...AGENT_RESOURCE, ...resource } });
