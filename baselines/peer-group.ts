@@ -29,6 +29,10 @@ import { PeerReadPeaks } from './peer-peaks.js';
 /** Identities remembered per item for rollout detection; enough to tell "most of a group" at fleet sizes. */
 const MAX_ADOPTERS = 256;
 const HOUR_MS = 3_600_000;
+/** A gap between a group's actions this long is a pause of the whole group (a holiday, a monthly job). */
+const PAUSE_MIN_MS = 24 * HOUR_MS;
+/** Pauses remembered per group: the latest ones. */
+const MAX_PAUSES = 16;
 
 interface PeerItem {
   /** Current members that learned the item (hold a counter for it). */
@@ -54,6 +58,14 @@ export class PeerGroupBaseline {
   readonly readPeaks = new PeerReadPeaks();
   /** Event time of the group's first and latest action, and how many actions its members had (raw). */
   history = { firstSeen: Number.POSITIVE_INFINITY, lastSeen: Number.NEGATIVE_INFINITY, actions: 0 };
+  /**
+   * The group's latest pauses, [from, to] in event time, oldest first: no member acted between. Members'
+   * idleness is counted in the group's active time (`activeSince`), so a fleet paused longer than
+   * `peerIdleAfter` (a holiday, a monthly job) comes back to the members it had and what they learned, not
+   * to a group emptied by its own first action after the pause (review40 H1). A pause longer than
+   * `forgetIdleAfter` still ends the group: retention forgets its members.
+   */
+  pauses: Array<[number, number]> = [];
   /** Current members -> event time of their latest action. */
   readonly members = new Map<string, number>();
   readonly mature = new Set<string>();
@@ -79,7 +91,13 @@ export class PeerGroupBaseline {
     const h = this.history;
     h.actions++;
     h.firstSeen = firstSeenAfter(h.firstSeen, time, firstSeenBackMs);
-    if (time > h.lastSeen) h.lastSeen = time;
+    if (time > h.lastSeen) {
+      if (time - h.lastSeen >= PAUSE_MIN_MS && h.lastSeen > Number.NEGATIVE_INFINITY) {
+        this.pauses.push([h.lastSeen, time]);
+        if (this.pauses.length > MAX_PAUSES) this.pauses.shift();
+      }
+      h.lastSeen = time;
+    }
     this.outcomeDirty = true;
     const seen = this.members.get(identity);
     if (seen !== undefined && !(time > seen)) return false;
@@ -111,6 +129,7 @@ export class PeerGroupBaseline {
     this.forgotten(learnedKeys);
     if (this.members.size === 0) {
       this.history = { firstSeen: Number.POSITIVE_INFINITY, lastSeen: Number.NEGATIVE_INFINITY, actions: 0 };
+      this.pauses = [];
       this.outcomeDirty = true;
     }
     return true;
@@ -127,6 +146,16 @@ export class PeerGroupBaseline {
   }
 
   /**
+   * `time` moved on by the group's pauses since it: before `cutoff` only when the group has been active
+   * that long since (a whole-group pause does not age its members).
+   */
+  private activeSince(time: number): number {
+    let paused = 0;
+    for (const [from, to] of this.pauses) if (to > time) paused += to - Math.max(from, time);
+    return time + paused;
+  }
+
+  /**
    * Forgets items no member uses and no identity first tried since `cutoff`: they tell nothing about
    * peers or rollouts any more, and would otherwise accumulate for good.
    */
@@ -140,11 +169,11 @@ export class PeerGroupBaseline {
     }
   }
 
-  /** Members whose latest action is before `cutoff`, at most `limit` of them. */
+  /** Members whose latest action is before `cutoff` in the group's active time, at most `limit` of them. */
   idleMembers(cutoff: number, limit: number): string[] {
     const idle: string[] = [];
     for (const [identity, seen] of this.members) {
-      if (seen < cutoff) idle.push(identity);
+      if (this.activeSince(seen) < cutoff) idle.push(identity);
       if (idle.length >= limit) break;
     }
     return idle;

@@ -27,16 +27,18 @@ function load(db: Db, groups: Groups): void {
   type GroupRow = { peer_group: string; body: string };
   for (const row of db.prepare('SELECT peer_group, body FROM peer_baselines').iterate() as Iterable<GroupRow>) {
     const g = group(groups, row.peer_group);
-    const { outcome, history, readPeaks } = JSON.parse(row.body) as {
+    const { outcome, history, readPeaks, pauses } = JSON.parse(row.body) as {
       outcome: PeerGroupBaseline['outcome'];
       history?: Partial<Record<string, number | null>>;
       readPeaks?: Record<string, Counter>; // since review33 M2
+      pauses?: Array<[number, number]>; // since review40 H1
     };
     g.readPeaks.restore(readPeaks);
     Object.assign(g.outcome.actions, outcome.actions);
     Object.assign(g.outcome.bad, outcome.bad);
     // Infinite bounds (no action yet) are stored as null.
     g.history = { firstSeen: history?.firstSeen ?? Infinity, lastSeen: history?.lastSeen ?? -Infinity, actions: history?.actions ?? 0 };
+    g.pauses = pauses ?? [];
   }
   type MemberRow = { peer_group: string; identity: string; mature: number; last_seen: number };
   for (const row of db.prepare('SELECT peer_group, identity, mature, last_seen FROM peer_members').iterate() as Iterable<MemberRow>) {

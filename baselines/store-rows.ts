@@ -66,7 +66,7 @@ export class BaselineRows {
 
   /** Writes what changed in a group since its last checkpoint. */
   writeGroup(g: PeerGroupBaseline): void {
-    this.upsertGroup.run(g.name, JSON.stringify({ v: 3, outcome: g.outcome, history: g.history, readPeaks: g.readPeaks }));
+    this.upsertGroup.run(g.name, JSON.stringify({ v: 3, outcome: g.outcome, history: g.history, readPeaks: g.readPeaks, pauses: g.pauses }));
     for (const id of g.changedMembers) this.upsertMember.run(g.name, id, g.mature.has(id) ? 1 : 0, finiteOr0(g.members.get(id)));
     for (const id of g.departed) this.deleteMember.run(g.name, id);
     for (const k of g.droppedItems) this.deleteItem.run(g.name, k);

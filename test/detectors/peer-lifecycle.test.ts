@@ -53,16 +53,28 @@ describe('a fleet of short-lived instances', () => {
     expect(drift()[0].explanation).toMatch(/none of the 60 other identities of its peer group/);
   });
 
-  it('a group whose instances have all gone does not judge the next one alone: it learns', () => {
-    const now = shortLivedFleet() + 8 * DAY; // past peerIdleAfter: every instance leaves
+  it('a fleet paused longer than peerIdleAfter comes back to what it knew: the next instance is judged by it (review40 H1)', () => {
+    const now = shortLivedFleet() + 8 * DAY; // a holiday: no instance ran for 8 days
     feed([tool(`${GROUP}/run-late`, now, 'crm.search')]);
     const group = h.engine.baselines.group(GROUP);
-    expect([...group.members.keys()]).toEqual([`${GROUP}/run-late`]);
-    // It does what the old fleet never did: with no peer present there is nothing to compare it with.
-    feed([tool(`${GROUP}/run-late`, now + MIN, 'kb.export'), tool(`${GROUP}/run-late`, now + 2 * MIN, 'kb.export')]);
+    // The pause does not count as idleness: the instances before it are still the group's members.
+    expect(group.members.size).toBe(61);
+    expect(group.users('tool\u0000crm.search')).toBe(61);
+    feed([tool(`${GROUP}/run-late`, now + MIN, 'vault.read')]);
     h.engine.finish();
-    expect(drift()).toEqual([]);
-    expect(h.engine.baselines.peek(`${GROUP}/run-late`)!.counters.has('tool\u0000kb.export')).toBe(true);
+    expect(drift().map((a) => [a.identity, a.evidence.subject])).toEqual([[`${GROUP}/run-late`, 'tool:vault.read']]);
+    // They leave once the group has been active peerIdleAfter without them.
+    for (let t = now + HOUR; t <= now + 8 * DAY; t += 6 * HOUR) feed([tool(`${GROUP}/run-late`, t, 'crm.search')]);
+    expect([...group.members.keys()]).toEqual([`${GROUP}/run-late`]);
+  });
+
+  it('remembers its pauses across a restart', () => {
+    const now = shortLivedFleet() + 8 * DAY;
+    feed([tool(`${GROUP}/run-late`, now, 'crm.search')]);
+    h.commit(true);
+    const group = h.restart().baselines.group(GROUP);
+    expect(group.pauses).toEqual([[T0 + 59 * HOUR + 18 * MIN, now]]); // from the last instance's last call
+    expect(group.idleMembers(now - 7 * DAY, 100)).toEqual([]);
   });
 
   it('does not judge before the group has that much history', () => {
