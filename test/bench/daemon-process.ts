@@ -234,6 +234,17 @@ export class DaemonProcess {
     return sumMetrics(body);
   }
 
+  /** Waits until the daemon has no queued spans and no buffered trace (bounded), so its counters are final. */
+  async settledMetrics(timeoutMs = 6000): Promise<Map<string, number>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = await this.metrics();
+      const busy = (m.get('vigil_ingest_queue_spans') ?? 0) + (m.get('vigil_trace_buffer_spans') ?? 0);
+      if (busy === 0 || Date.now() > deadline) return m;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** SIGTERM, then wait (bounded) for the exit; SIGKILL if it does not come. */
   async stop(timeoutMs = 15_000): Promise<Exit> {
     this.unwatchRss();

@@ -218,7 +218,7 @@ function runPart(p: DetectPart): Promise<ReplayFigures | MemoryFigures> {
 }
 
 if (process.send !== undefined) {
-  // Forked by run.ts (or by the standalone entry below).
+  // Forked by run.ts's detection pass (detection-pass.ts), or by the standalone entry below.
   const last = (msg: unknown) => process.send!(msg, () => process.exit(0));
   process.once('message', (msg: { type: string; config: DetectPart }) => {
     if (msg.type !== 'run') return;
