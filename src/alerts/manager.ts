@@ -326,13 +326,13 @@ export class AlertManager {
 
   /**
    * After the alerts' transaction committed: subscribers see them, in seq order. The newest in event time
-   * is the open one: an alert for an older finding leaves the newer open, and when none is cached the store
-   * says which is newest (`openAlert`).
+   * is the open one: an alert for an older finding (`report` has cached the newer: `openAlert`) leaves the
+   * newer open.
    */
   private announce(k: string, raised: Alert[]): void {
     for (const alert of raised) {
       const open = this.open.get(k);
-      if (open !== undefined && Date.parse(alert.eventTime) >= Date.parse(open.eventTime)) this.open.set(k, alert);
+      if (open === undefined || Date.parse(alert.eventTime) >= Date.parse(open.eventTime)) this.open.set(k, alert);
       this.metrics.alerts.inc({ detector: alert.detector, severity: alert.severity });
       this.emit({ type: 'alert', alert });
     }

@@ -26,6 +26,7 @@ import { mergeFindings, NO_FINDINGS, type Reported } from './merge.js';
 import { BaselineLearning } from './learning.js';
 import { TraceSteps } from './steps.js';
 import { NO_COUNTS, type ReadCount, type ReadVolume } from './read-volume.js';
+import { SavedReads } from './saved-reads.js';
 import { TaskFlows } from './task-flows.js';
 import { makeView, phaseOf } from './view.js';
 import { IdentityWindows, type RetryWindows } from './windows.js';
@@ -76,7 +77,7 @@ export class DetectionEngine implements Stage {
     this.learning = new BaselineLearning(this.baselines, this.settings);
     this.checkpoints = new CheckpointSchedule(this.baselines, b.checkpointInterval, config.storage.flushInterval);
     this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
-    this.windows = new IdentityWindows(config.detectors.retry_storm, config.detectors.lateral_chaining.window);
+    this.windows = new IdentityWindows(config.detectors.retry_storm, config.detectors.lateral_chaining.window, new SavedReads(db));
     this.flows = new TaskFlows(this.baselines, this.windows, this.steps, this.learning, config, this.settings, this.enabled.includes(lateralChaining));
     this.held = new HeldReleases(alerts, this.baselines, this.learning, config, wallClock, live);
   }
@@ -315,6 +316,7 @@ export class DetectionEngine implements Stage {
   /** The commit succeeded (`ok`) or rolled back: what it wrote is clean, or is written again later. */
   afterCommit(ok: boolean): void {
     this.alerts.afterCommit(ok);
+    this.windows.afterCommit(ok);
     this.baselines.afterCommit(ok);
     this.checkpoints.afterCommit(ok);
   }
@@ -327,6 +329,7 @@ export class DetectionEngine implements Stage {
   /** Writes folded alert counts, and learned state when a checkpoint is due (checkpoints.ts). Runs in the commit transaction. */
   commit(final: boolean): void {
     this.alerts.flush();
+    this.windows.saveReads();
     this.removeIdle();
     const evicted = this.baselines.removeOverflow(LEAVES_PER_COMMIT);
     if (evicted > 0) this.onMembersEvicted(evicted);

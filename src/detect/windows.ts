@@ -1,18 +1,15 @@
 /**
  * Short-lived, per-identity event-time state the detectors need beyond the baseline: the retry windows
  * (failures and retries in the last few minutes, and in the last hour, in buckets) and recent sensitive
- * reads. Not persisted: after a restart they refill within one window.
+ * reads. The reads are saved with the commits (SavedReads); the rest is not: after a restart it refills
+ * within one window.
  */
 import type { Finding, OutcomeWindow, SensitiveRead } from '../../detectors/types.js';
 import { madeInTrace, type Action } from '../actions/types.js';
 import { BUCKETS, Bucket, BucketWindow, appended, type LearnedFailures } from './buckets.js';
 import { ReadVolume } from './read-volume.js';
-
-/**
- * Sensitive reads remembered per identity, in each of two tables: the latest read of each source, and the
- * latest of each source in each task. The oldest go first.
- */
-const MAX_READS = 32;
+import type { SavedReads } from './saved-reads.js';
+import { SensitiveReads } from './sensitive-reads.js';
 
 /**
  * Failures + retries in a sliding window made of BUCKETS buckets (coarse, O(1) memory per identity).
@@ -185,42 +182,6 @@ export class RetryWindows {
   }
 }
 
-/**
- * Recent sensitive reads of one identity (the trace owner). Keyed so that reading again evicts nothing:
- * 33 re-reads of one routinely read secret pushed a customer record read out of a plain list of 32
- * (review31 F5). An egress is judged against its own task's reads with no time limit (CONTRACT §4: within
- * a trace), and against other tasks' within the window.
- */
-class SensitiveReads {
-  /** Source -> its latest read, whatever the task. Made at the first read: most identities read nothing sensitive. */
-  private latest: Map<string, SensitiveRead> | null = null;
-  /** Task and source -> the latest read of that source in that task. */
-  private inTask: Map<string, SensitiveRead> | null = null;
-  constructor(private readonly windowMs: number) {}
-
-  add(read: SensitiveRead): void {
-    keepLatest((this.latest ??= new Map()), read.target, read);
-    keepLatest((this.inTask ??= new Map()), read.task + '\u0000' + read.target, read);
-  }
-
-  /** The latest read of each source in `task`. */
-  ofTask(task: string): SensitiveRead[] {
-    const out: SensitiveRead[] = [];
-    for (const r of this.inTask?.values() ?? []) if (r.task === task) out.push(r);
-    return out;
-  }
-
-  /** What an egress at `time` in `task` is judged against (`DetectorInput.sensitiveReads`). */
-  before(time: number, task: string): SensitiveRead[] {
-    if (this.latest === null || this.inTask === null) return [];
-    const from = time - this.windowMs;
-    const out: SensitiveRead[] = [];
-    for (const r of this.inTask.values()) if (r.task === task && r.time <= time) out.push(r);
-    for (const r of this.latest.values()) if (r.task !== task && r.time >= from && r.time <= time) out.push(r);
-    return out;
-  }
-}
-
 /** Destination hosts whose latest external send is remembered per trace owner. */
 const MAX_EGRESS_HOSTS = 32;
 /** Sources a remembered send is judged against once each, when their reads come after it. */
@@ -264,26 +225,6 @@ class RecentEgress {
   }
 }
 
-/** Sets `key` to `read` unless it holds a later one; past MAX_READS keys, the one read longest ago goes. */
-function keepLatest(table: Map<string, SensitiveRead>, key: string, read: SensitiveRead): void {
-  const had = table.get(key);
-  if (had !== undefined) {
-    if (had.time <= read.time) table.set(key, read);
-    return;
-  }
-  table.set(key, read);
-  if (table.size <= MAX_READS) return;
-  let oldestKey = key;
-  let oldest = read.time;
-  for (const [k, r] of table) {
-    if (r.time < oldest) {
-      oldest = r.time;
-      oldestKey = k;
-    }
-  }
-  table.delete(oldestKey);
-}
-
 /** Identities whose short-lived windows are kept; the least recently active are dropped first. */
 const MAX_WINDOWS = 50_000;
 /**
@@ -305,9 +246,10 @@ class Windows {
     private readonly readsMs: number,
     /** IdentityWindows' count of lookups when this one last moved to the back of its order. */
     public touched: number,
+    readsChanged: () => void,
   ) {
     this.retry = new RetryWindows(retrySettings.window, retrySettings.sustainedWindow);
-    this.reads = new SensitiveReads(readsMs);
+    this.reads = new SensitiveReads(readsMs, readsChanged);
   }
 
   /** Late actions' own retry windows (RetryWindows.late). */
@@ -342,10 +284,13 @@ export class IdentityWindows {
   /** The identities holding late windows, least recently late first. */
   private readonly lateHolders = new Map<string, Windows>();
   private touches = 0;
+  /** Identities whose reads changed since the last commit that saved them. */
+  private readonly changedReads = new Set<string>();
 
   constructor(
     private readonly retrySettings: { window: number; sustainedWindow: number },
     private readonly readsMs: number,
+    private readonly saved: SavedReads | null = null,
   ) {}
 
   of(identity: string): Windows {
@@ -359,8 +304,10 @@ export class IdentityWindows {
         w.touched = this.touches;
       }
     } else {
-      w = new Windows(this.retrySettings, this.readsMs, this.touches);
-      if (this.byIdentity.size >= MAX_WINDOWS) this.byIdentity.delete(this.byIdentity.keys().next().value!);
+      w = new Windows(this.retrySettings, this.readsMs, this.touches, () => this.changedReads.add(identity));
+      const body = this.saved?.load(identity);
+      if (body !== undefined) w.reads.restore(body);
+      if (this.byIdentity.size >= MAX_WINDOWS) this.evict(this.byIdentity.keys().next().value!);
       this.byIdentity.set(identity, w);
     }
     this.touches++;
@@ -384,9 +331,32 @@ export class IdentityWindows {
     return w.lateRetry();
   }
 
+  /** Forgets `identity` (retention), its saved reads too. In a transaction. */
   delete(identity: string): void {
     this.byIdentity.get(identity)?.dropLate();
     this.byIdentity.delete(identity);
     this.lateHolders.delete(identity);
+    this.changedReads.delete(identity);
+    this.saved?.delete(identity);
+  }
+
+  /** Saves the reads that changed (SavedReads). In the commit's transaction. */
+  saveReads(): void {
+    if (this.saved === null) return;
+    for (const identity of this.changedReads) {
+      const w = this.byIdentity.get(identity);
+      if (w !== undefined) this.saved.save(identity, w.reads.snapshot());
+    }
+  }
+
+  /** The commit succeeded (`ok`): the reads it saved are clean; else they are saved again. */
+  afterCommit(ok: boolean): void {
+    if (ok) this.changedReads.clear();
+  }
+
+  /** Drops the least recently active identity's windows; reads not saved yet are saved first. */
+  private evict(identity: string): void {
+    if (this.changedReads.delete(identity)) this.saved?.save(identity, this.byIdentity.get(identity)!.reads.snapshot());
+    this.byIdentity.delete(identity);
   }
 }

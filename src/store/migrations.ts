@@ -325,6 +325,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revocations_settled ON revocations(at) WHERE status != 'pending';
     `,
   },
+  {
+    version: 17,
+    description: "identities' recent sensitive reads survive a restart",
+    sql: `
+      -- lateral_chaining judges a task's sends against its reads however long after (review40 M1).
+      CREATE TABLE sensitive_reads (
+        identity TEXT PRIMARY KEY,
+        body     TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -151,7 +151,7 @@ describe('detection engine', () => {
     engine.finish();
     const drift = alerts.filter((a) => a.detector === 'scope_drift');
     expect(drift.map((a) => [a.eventTime, a.count])).toEqual([
-      [new Date(END + 48 * HOUR + 5).toISOString(), 1], // the HTTP call, 5 ms into its tool
+      [new Date(END + 48 * HOUR + 5).toISOString(), 2], // the HTTP call, 5 ms into its tool; the repeat folded in
       [new Date(END + 1005).toISOString(), 1],
     ]);
     expect(drift[1].evidence.spanIds.length).toBeGreaterThan(0); // its own evidence, not a count on the other
