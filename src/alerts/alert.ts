@@ -23,7 +23,11 @@ export interface Alert {
   /** Event time of the latest folded finding (not in the schema's required set; useful to analysts). */
   lastEventTime: string;
   /** A revocation rule matched; no `revocationId` from `vigil replay`, which records and sends nothing. */
-  response?: { action: 'revoke'; mode: 'dry_run' | 'enforce'; revocationId?: string };
+  /**
+   * `status`: the revocation's status as it is now, added where stored alerts are served (`GET /v1/alerts`,
+   * the stream's backlog), so a revocation that failed does not read as done (review41 H4).
+   */
+  response?: { action: 'revoke'; mode: 'dry_run' | 'enforce'; revocationId?: string; status?: string };
 }
 
 /** What a webhook endpoint and a revocation rule pick alerts by (config `detectors`, `minSeverity`). */

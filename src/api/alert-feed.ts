@@ -37,13 +37,14 @@ export class AlertFeed {
     // json_each lists keep the statement's shape fixed whatever the number of values.
     this.page = db
       .prepare(
-        `SELECT body FROM alerts WHERE seq > @since
-           AND (@identities IS NULL OR identity IN (SELECT value FROM json_each(@identities)))
-           AND (@detectors IS NULL OR detector IN (SELECT value FROM json_each(@detectors)))
-           AND (@severities IS NULL OR severity IN (SELECT value FROM json_each(@severities)))
-         ORDER BY seq LIMIT @limit`,
-      )
-      .pluck();
+        // With its revocation's current status: the body holds the response as it was when raised.
+        `SELECT a.body, r.status FROM alerts a LEFT JOIN revocations r ON r.id = json_extract(a.body, '$.response.revocationId')
+         WHERE a.seq > @since
+           AND (@identities IS NULL OR a.identity IN (SELECT value FROM json_each(@identities)))
+           AND (@detectors IS NULL OR a.detector IN (SELECT value FROM json_each(@detectors)))
+           AND (@severities IS NULL OR a.severity IN (SELECT value FROM json_each(@severities)))
+         ORDER BY a.seq LIMIT @limit`,
+      );
     this.factsBySeq = db.prepare('SELECT id, identity, detector, severity FROM alerts WHERE seq = ?');
     // The highest seq ever issued, not max(seq): retention may have deleted the newest alerts, and a
     // client resuming from one of them holds a valid cursor (AUTOINCREMENT keeps the mark and never
@@ -77,9 +78,10 @@ export class AlertFeed {
       identities: list(filter.identities),
       detectors: list(filter.detectors),
       severities: filter.minSeverity && list(severitiesFrom(filter.minSeverity)),
-    }) as string[];
-    return rows.map((body) => {
+    }) as Array<{ body: string; status: string | null }>;
+    return rows.map(({ body, status }) => {
       const alert = JSON.parse(body) as Alert;
+      if (alert.response && status !== null) alert.response.status = status;
       const live = this.counts.get(alert.id);
       if (live && live.count > alert.count) Object.assign(alert, live);
       return alert;

@@ -95,6 +95,7 @@ export class RevocationEngine {
   /** See Responder.begin: anything still queued belongs to a transaction that rolled back (its alert event never came). */
   begin(): void {
     this.uncommitted = [];
+    this.resumeAfterCommit.clear();
   }
 
   /** See Responder.revokesAnew: enforce mode, a rule and a broker for it, and no record of the credential yet. */
@@ -136,15 +137,21 @@ export class RevocationEngine {
       // Pending on a broker no longer configured, and no rule routed it at start: this alert's rule does
       // (in dry_run nothing is sent anyway; the next start in enforce mode routes it).
       const stranded = existing.status === 'pending' && !this.brokers.has(existing.broker) && mode === 'enforce';
-      if (reopen || upgrade || stranded) {
+      // It failed (the broker refused, or gave up), and the credential is still in use: a new alert sends
+      // it again, so a cause fixed since (a broker's policy) does not leave it valid until an operator
+      // retries it by hand (review41 H4). One attempt per new alert: repeats fold into it.
+      const again = existing.status === 'failed' && status === 'pending';
+      if (reopen || upgrade || stranded || again) {
         const alertFacts = { alert_id: alert.id, detector: alert.detector, severity: alert.severity, cause: alert.title };
+        const why = again ? `${reason} (its last attempt failed: ${existing.reason})` : reason;
         const row: RevocationRow = stranded
           ? routeThrough({ ...existing, ...alertFacts }, broker, `broker "${existing.broker}" is no longer in the config; ${rule}`, now)
-          : { ...existing, ...alertFacts, broker: broker.name, mode, status, reason, at: now, next_at: status === 'pending' ? now : null };
+          : { ...existing, ...alertFacts, broker: broker.name, mode, status, reason: why, at: now, next_at: status === 'pending' ? now : null };
         this.store.update(row);
         this.changed(row);
+        if (again) this.resumeAfterCommit.add(row.broker); // its broker may be backing off after the failure
       }
-      return { action: 'revoke', mode: reopen || upgrade || stranded ? mode : existing.mode, revocationId: existing.id };
+      return { action: 'revoke', mode: reopen || upgrade || stranded || again ? mode : existing.mode, revocationId: existing.id };
     }
     const row: RevocationRow = {
       id: `rv_${crypto.randomUUID().replaceAll('-', '')}`,
@@ -233,6 +240,9 @@ export class RevocationEngine {
     this.uncommitted.push(row);
   }
 
+  /** Brokers to send at once when the alert's transaction commits (a failed revocation sent again). */
+  private readonly resumeAfterCommit = new Set<string>();
+
   /**
    * The alert's transaction committed (call from the alert event). Announces its revocations once the
    * current alert event has reached every subscriber, and starts sending.
@@ -244,6 +254,8 @@ export class RevocationEngine {
     queueMicrotask(() => {
       for (const row of rows) this.announce(row);
     });
+    for (const broker of this.resumeAfterCommit) this.sender?.resume(broker);
+    this.resumeAfterCommit.clear();
     this.sender?.kick();
   }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/daemon.js';
+import { TEST_TOKEN, waitFor } from '../helpers/daemon.js';
 import { encodeProtobuf, makeSpans } from '../helpers/otlp-payloads.js';
 import { BROKER_SECRET, raise, report, WEBHOOK_SECRET } from '../sinks/fixtures.js';
 import { Receiver, verifyStandardWebhook } from '../sinks/receivers.js';
@@ -355,6 +355,28 @@ describe('revocation engine', () => {
     expect(b.received).toHaveLength(1);
     expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'failed', attempts: 1, reason: expect.stringContaining('HTTP 400') }]);
     expect(t.attempts(id)).toMatchObject([{ attempt: 1, http_status: 400, outcome: 'failed' }]);
+  });
+
+  it('sends a failed revocation again when a new alert on the same credential matches a rule (review41 H4)', async () => {
+    let status = 403; // the broker refuses: its policy lacks the permission
+    const b = await broker(() => ({ status }));
+    const t = await daemon({ mode: 'enforce', rules: [{ minSeverity: 'high', broker: 'hook' }], brokers: [hookBroker(b)] });
+    const credential = { id: 'tok-Q', type: 'bearer' };
+    const id = raise(t.daemon, { credential }).response!.revocationId;
+    await waitFor(() => t.announced.some((r) => r.status === 'failed'), 'failure');
+    // Served alerts say so: the stored body says only that a revocation was decided.
+    const served = async () => {
+      const res = await fetch(`${t.apiUrl}/v1/alerts`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+      return ((await res.json()) as { alerts: Array<{ response?: { status?: string } }> }).alerts.map((a) => a.response?.status);
+    };
+    expect(await served()).toEqual(['failed']);
+    status = 204; // fixed; the same agent acts again
+    const second = raise(t.daemon, { credential, detector: 'scope_drift', severity: 'critical' });
+    expect(second.response).toEqual({ action: 'revoke', mode: 'enforce', revocationId: id });
+    await waitFor(() => t.announced.some((r) => r.status === 'succeeded'), 'success');
+    expect(b.received.map((r) => r.headers['webhook-id'])).toEqual([id, id]); // the same idempotency key
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'succeeded', attempts: 2, alertId: second.id }]);
+    expect(await served()).toEqual(['succeeded', 'succeeded']);
   });
 
   it('announces a revocation after its alert, never before', async () => {

@@ -21,7 +21,7 @@ interface AlertView {
   explanation: string;
   count: number;
   evidence: Record<string, unknown>;
-  response?: { action?: string; mode?: string; revocationId?: string };
+  response?: { action?: string; mode?: string; revocationId?: string; status?: string };
 }
 interface RevocationView {
   revocationId: string;
@@ -99,7 +99,9 @@ function select(id: string): void {
   byId('detail-meta').textContent = `${a.detector} · ${a.severity} (score ${a.score}) · ${a.identity} · seen ${a.count} time(s) · alert ${a.id}`;
   const revocation = a.response?.revocationId ? revocations.get(a.response.revocationId) : undefined;
   byId('detail-response').textContent = a.response
-    ? `Response: ${a.response.action ?? ''} (${a.response.mode ?? ''})${revocation ? ` — revocation ${revocation.status}: ${revocation.reason}` : ''}`
+    ? `Response: ${a.response.action ?? ''} (${a.response.mode ?? ''})${
+        revocation ? ` — revocation ${revocation.status}: ${revocation.reason}` : a.response.status ? ` — revocation ${a.response.status}` : ''
+      }`
     : 'Response: none';
   byId('detail-evidence').textContent = JSON.stringify(a.evidence, null, 2);
 }
