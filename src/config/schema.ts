@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ALERT_SOURCES, DETECTOR_IDS } from '../../detectors/types.js';
 import { crossChecks } from './cross-checks.js';
-import { accessClass, apiToken, attributeSource, detectorList, duration, endpoint, httpUrl, nonEmpty, positiveInt, SEVERITIES, severity, whsecSecret, zonePattern } from './fields.js';
+import { accessClass, apiToken, attributeSource, detectorList, duration, endpoint, httpUrl, nonEmpty, positiveInt, SEVERITIES, severity, targetGlob, whsecSecret, zonePattern } from './fields.js';
 
 /**
  * A listener's TLS (src/tls.ts): PEM certificate and key files, and optionally the CA whose client
@@ -156,17 +156,17 @@ export const configSchema = z
       .strictObject({
         zones: z.array(z.string()).default([]),
         tools: z.array(z.string()).default([]),
-        targets: z.array(z.string()).default([]),
+        targets: z.array(targetGlob).default([]),
       })
       .prefault({}),
     // Targets that are one target, the glob as written: objects named by slugs (review38 H1).
-    templates: z.array(nonEmpty).default([]),
+    templates: z.array(targetGlob).default([]),
     // A tool's class, or (review38 M5) a call's by its target: a vector search or GraphQL query is a POST
     // that only reads, which the method alone makes a write.
     catalog: z
       .array(
         z
-          .strictObject({ tool: nonEmpty.optional(), target: nonEmpty.optional(), access: accessClass })
+          .strictObject({ tool: nonEmpty.optional(), target: targetGlob.optional(), access: accessClass })
           .refine((e) => (e.tool === undefined) !== (e.target === undefined), 'give either tool or target (a glob), not both'),
       )
       .default([]),
