@@ -209,6 +209,7 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     target: '',
     access: null,
     host: null,
+    peerAddress: null,
     failed: false,
     retry: false,
     callId: null,
@@ -331,6 +332,7 @@ export function makeClassNode(tool: SpanNode, access: SpanNode['access'], by: st
   n.access = access;
   n.accessBy = by;
   n.host = tool.host;
+  n.peerAddress = tool.peerAddress;
   n.ctx = tool.ctx;
   n.agent = tool.agent;
   n.caller = tool.caller;
