@@ -99,6 +99,12 @@ function bulkFinding(action: DetectorInput['action'], { source, count, since }: 
   };
 }
 
+/** The action's host is one the identity (or, while new, its peers) already uses. */
+function hostKnown(scope: readonly ScopeItem[], view: DetectorInput['view']): boolean {
+  const host = scope.find((i) => i.dim === 'host');
+  return host !== undefined && (view.own(host.key) > 0 || (view.phase === 'peer' && knownToPeers(view, host.key)));
+}
+
 /** The identity uses items its baseline does not hold. */
 function newItems({ action, scope, now, view, config }: DetectorInput): Finding | null {
   const settings = config.detectors.scope_drift;
@@ -107,6 +113,10 @@ function newItems({ action, scope, now, view, config }: DetectorInput): Finding 
     if (view.own(k) > 0) continue;
     const peersKnow = knownToPeers(view, k);
     if (view.phase === 'peer' && peersKnow) continue; // a new instance doing what a peer does
+    // A zone is the config's name for a host: a host it knows, in a zone it does not, is a zones change
+    // (zones added after it learned), not its behaviour, and is learned (review41 H5: every identity's
+    // usual traffic raised "New zone" high, and revoked in enforce mode).
+    if (dim === 'zone' && hostKnown(scope, view)) continue;
     (fresh ??= []).push({ dim, item, key: k, peers: view.peers(k), peersKnow });
   }
   if (fresh === null) return null;
