@@ -58,8 +58,10 @@ export class AlertManager {
   private readonly held = new Map<string, HeldFinding>();
   /** Held findings whose row is out of date (the store refused it, or a repeat folded in since): `flush` writes them. */
   private readonly heldStale = new Set<string>();
-  /** New findings the store refused, by fold key, in the order found: raised first when it is back. */
-  private readonly unsaved = new Map<string, HeldFinding>();
+  /** New findings the store refused, in the order found, with their fold keys: raised first when it is back. */
+  private readonly unsaved = new Map<HeldFinding, string>();
+  /** The same by fold key: one per suppression window, as stored alerts are (review41 M1). */
+  private readonly unsavedByKey = new Map<string, HeldFinding[]>();
   private readonly dirty = new Set<Alert>();
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
   private responder: Responder | null = null;
@@ -132,7 +134,7 @@ export class AlertManager {
       refold?.(open);
       return this.fold(open, action.time);
     }
-    const unsaved = this.unsaved.get(k);
+    const unsaved = this.unsavedAt(k, action.time);
     if (unsaved && moreSevere(finding, unsaved.finding.severity)) {
       // Not stored yet (the store refused): it will be raised as the more severe finding, counting both.
       unsaved.finding = finding;
@@ -169,7 +171,21 @@ export class AlertManager {
       const raised = this.tryStore(h);
       if (raised) return this.announce(k, raised);
     }
-    this.unsaved.set(k, h); // behind the findings refused before it, so seq follows the order found
+    // Behind the findings refused before it, so seq follows the order found.
+    this.unsaved.set(h, k);
+    const ofKey = this.unsavedByKey.get(k);
+    if (ofKey) ofKey.push(h);
+    else this.unsavedByKey.set(k, [h]);
+  }
+
+  /**
+   * The finding under fold key `k` the store refused whose suppression window holds `time`, if any: a
+   * store outage longer than the window must not fold a later incident into an earlier one, which would
+   * raise no alert, webhook or revocation for it when the store is back (review41 M1).
+   */
+  private unsavedAt(k: string, time: number): HeldFinding | undefined {
+    const window = this.config.alerts.suppressionWindow;
+    return this.unsavedByKey.get(k)?.find((h) => time < h.action.time + window && time > h.action.time - window);
   }
 
   /**
@@ -190,9 +206,13 @@ export class AlertManager {
    * stored. Throws, keeping the rest, while the store still refuses.
    */
   storePending(): void {
-    for (const [k, h] of this.unsaved) {
+    for (const [h, k] of this.unsaved) {
       const raised = this.db.transaction(() => this.store(h))();
-      this.unsaved.delete(k); // stored: whatever a subscriber does next, it is not stored twice
+      // Stored: whatever a subscriber does next, it is not stored twice.
+      this.unsaved.delete(h);
+      const ofKey = this.unsavedByKey.get(k)!;
+      if (ofKey.length === 1) this.unsavedByKey.delete(k);
+      else ofKey.splice(ofKey.indexOf(h), 1);
       this.announce(k, raised);
     }
   }
