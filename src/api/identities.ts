@@ -120,8 +120,10 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
     checkParams(p, LIST_PARAMS, LIST_PARAMS);
     const n = parseLimit(p);
     const rows = list.all({ after: p.get('after') ?? '', peerGroup: p.get('peerGroup'), limit: n }) as IdentityRow[];
+    // With how each is judged now: in a fleet's first days most are still learning (judged by nothing).
     const identities = rows.map(({ byKind, ...r }) => ({
       ...r,
+      phase: operator.phase(r.identity),
       firstSeen: new Date(r.firstSeen).toISOString(),
       lastSeen: new Date(r.lastSeen).toISOString(),
       actionsByKind: JSON.parse(byKind) as Record<string, number>,

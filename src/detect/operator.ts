@@ -136,6 +136,16 @@ export class BaselineOperator {
    * What an identity's baseline holds, for the API and CLI (`baseline show`); undefined when the identity
    * is unknown. Read without making the baseline hot: looking does not change what is kept in memory.
    */
+  /**
+   * How `identity` is judged now: against itself (`own`), its peer group (`peer`), or not yet
+   * (`learning`: its group has not shown enough history either). Unknown identities are learning.
+   */
+  phase(identity: string): 'own' | 'peer' | 'learning' {
+    const b = this.engine.baselines.peek(identity);
+    const group = b && this.engine.baselines.knownGroup(b.peerGroup);
+    return (b && group && this.engine.phaseOf(b, group)) || (b?.isMature(this.engine.settings) ? 'own' : 'learning');
+  }
+
   describe(identity: string): object | undefined {
     const b = this.engine.baselines.peek(identity);
     if (!b) return undefined;

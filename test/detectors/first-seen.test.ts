@@ -30,3 +30,15 @@ it('a late action dated days back does not give a new identity days of history',
     h.close();
   }
 });
+
+it('the operator reads each identity\'s phase: judged against itself, its peer group, or still learning (review41 M4)', () => {
+  const h = engineHarness(config, () => T0);
+  try {
+    for (let i = 0; i < 320; i++) h.feed([action({ identity: 'old', peerGroup: 'g', time: T0 + i * 6 * MIN })]); // 32 hours
+    h.feed([action({ identity: 'new', peerGroup: 'g', time: T0 + 33 * 60 * MIN })]);
+    h.feed([action({ identity: 'alone', peerGroup: 'fresh', time: T0 + 33 * 60 * MIN })]);
+    expect([h.operator.phase('old'), h.operator.phase('new'), h.operator.phase('alone'), h.operator.phase('unknown')]).toEqual(['own', 'peer', 'learning', 'learning']);
+  } finally {
+    h.close();
+  }
+});
