@@ -52,15 +52,24 @@ function compile(config: Config): CompiledIdentity {
 }
 
 /**
+ * The OpenTelemetry SDKs' placeholder `service.name` when none is set (`unknown_service`, or with the
+ * process name): no name at all. As an identity or a peer group it would merge every agent that forgot
+ * to set one into one baseline (review41 M6).
+ */
+function unnamed(v: string): boolean {
+  return v.startsWith('unknown_service') && (v.length === 15 || v.charCodeAt(15) === 58 /* : */);
+}
+
+/**
  * The span's identity: the first non-empty string along `identity.chain`, else null. Only the chain
  * decides; a span-level `gen_ai.agent.id` names the agent *invoked*, never who is acting, and is not in
- * the default chain.
+ * the default chain. The SDKs' placeholder service name is no identity (`unnamed`).
  */
 export function identityOf(span: DecodedSpan, config: Config): string | null {
   const c = compile(config);
   for (let i = 0; i < c.chainKeys.length; i++) {
     const v = (c.chainFromSpan[i] ? span.attributes : span.resource)[c.chainKeys[i]];
-    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'string' && v !== '' && !unnamed(v)) return v;
   }
   return null;
 }
@@ -70,7 +79,7 @@ export function peerGroupOf(span: DecodedSpan, config: Config): string {
   const c = compile(config);
   if (c.peerKey === null) return '';
   const v = (c.peerFromSpan ? span.attributes : span.resource)[c.peerKey];
-  return typeof v === 'string' ? boundName(v) : '';
+  return typeof v === 'string' && !unnamed(v) ? boundName(v) : '';
 }
 
 /** Identity and peer group per the configured chain, or null when the span has no identity. */

@@ -22,6 +22,14 @@ describe('identity chain', () => {
     expect(resolveIdentity(s, cfg)?.identity).toBe('caller');
   });
 
+  it("skips the SDKs' placeholder service name: agents that set none are not one identity, nor one peer group (review41 M6)", () => {
+    const cfg = config();
+    const unnamed = (name: string, extra: Record<string, string> = {}) => span({ resource: { 'service.name': name, ...extra } });
+    expect(resolveIdentity(unnamed('unknown_service'), cfg)).toBeNull();
+    expect(resolveIdentity(unnamed('unknown_service:/usr/bin/node'), cfg)).toBeNull();
+    expect(resolveIdentity(unnamed('unknown_service:node', { 'nhi.identity': 'spiffe://acme/a' }), cfg)).toEqual({ identity: 'spiffe://acme/a', peerGroup: '' });
+    expect(resolveIdentity(unnamed('unknown_services'), cfg)).toEqual({ identity: 'unknown_services', peerGroup: 'unknown_services' }); // a name of its own
+  });
   it('skips empty and non-string values', () => {
     const s = span({ attrs: { 'nhi.identity': '' }, resource: { 'nhi.identity': 42, 'service.name': 'svc' } });
     expect(resolveIdentity(s, cfg)?.identity).toBe('svc');
