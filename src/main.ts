@@ -101,6 +101,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     }
     const db = openDatabase(config.storage.path, 'storage.path');
     teardown.push(() => void db.close());
+    if (config.storage.path !== ':memory:') metrics.watchStore(() => config.storage.path);
     const exposed = storeExposure(config.storage.path);
     if (exposed !== null) logger.warn({ path: config.storage.path }, exposed);
     const { pipeline, identities, alerts, engine, operator, owners } = buildDetection({ config, db, metrics, logger, mode: 'serve' });

@@ -4,11 +4,14 @@
  * so a dashboard sees `rejected{reason="no_identity"} 0` before the first rejection, not a missing series.
  * Grouped by area; `createMetrics` joins the groups into the one object the daemon passes around.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import client from 'prom-client';
 import { IGNORE_REASONS } from './actions/facts.js';
 import { REJECT_REASONS } from './actions/identity.js';
 import { ACTION_KINDS } from './actions/types.js';
+import { packageRoot } from './config/load.js';
 
 export const RECEIVERS = ['grpc', 'http', 'replay'] as const;
 export type Receiver = (typeof RECEIVERS)[number];
@@ -137,7 +140,7 @@ function detectionMetrics(registry: Registry) {
   return { alerts, identities, commitDuration, commitFailures, identitiesForgotten, alertsDeleted, peerMembersEvicted, countPeers: peers.from, actionsLate: late.counter, countLate: late.follow };
 }
 
-type PendingRevocations = Map<string, { n: number; oldest: number }>;
+type PendingRevocations = Map<string, { n: number; oldest: number | undefined; failed: number }>;
 
 /** Webhook deliveries and revocations, with what is still waiting to get through. */
 function deliveryMetrics(registry: Registry) {
@@ -170,6 +173,15 @@ function deliveryMetrics(registry: Registry) {
     collect() {
       const byBroker = pendingByBroker();
       for (const broker of pending.get()?.brokers ?? []) this.set({ broker }, byBroker.get(broker)?.n ?? 0);
+    },
+  });
+  // Failed ones stay failed (a broker's refusal is final) until retried or a new alert sends them again,
+  // and the counter above restarts with the process: this is what to alert on (review41 M2).
+  new client.Gauge({
+    name: 'vigil_revocations_failed', help: 'Revocations that failed (the credential is still valid until one is retried: vigil revocation retry), by broker', labelNames: ['broker'], registers: [registry],
+    collect() {
+      const byBroker = pendingByBroker();
+      for (const broker of pending.get()?.brokers ?? []) this.set({ broker }, byBroker.get(broker)?.failed ?? 0);
     },
   });
   new client.Gauge({
@@ -231,6 +243,31 @@ function threadMetrics(registry: Registry) {
 }
 
 /** @param receivers the receivers whose series start at zero: serve's listeners, or replay alone. */
+/** Which Vigil runs, and how large its store has grown (a disk filling is seen before commits fail: review41 L5). */
+function daemonMetrics(registry: Registry) {
+  const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  new client.Gauge({ name: 'vigil_build_info', help: 'Always 1, labelled with the running Vigil version and Node version', labelNames: ['version', 'node'], registers: [registry] })
+    .set({ version, node: process.version }, 1);
+  const store = new ScrapeSource<string | null>(null);
+  new client.Gauge({
+    name: 'vigil_store_bytes', help: 'Size of the SQLite store (storage.path), by file: db and its write-ahead log, wal', labelNames: ['file'], registers: [registry],
+    collect() {
+      const path = store.get();
+      if (path === null) return;
+      const size = (file: string) => {
+        try {
+          return statSync(file).size;
+        } catch {
+          return 0; // no write-ahead log right after a checkpoint, or the file moved away
+        }
+      };
+      this.set({ file: 'db' }, size(path));
+      this.set({ file: 'wal' }, size(`${path}-wal`));
+    },
+  });
+  return { watchStore: store.from };
+}
+
 export function createMetrics(receivers: readonly Receiver[] = ['grpc', 'http']) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -241,6 +278,7 @@ export function createMetrics(receivers: readonly Receiver[] = ['grpc', 'http'])
     ...deliveryMetrics(registry),
     ...apiMetrics(registry),
     ...threadMetrics(registry),
+    ...daemonMetrics(registry),
   };
 }
 

@@ -108,7 +108,10 @@ export class RevocationStore {
       newestPosition: db.prepare('SELECT coalesce(max(rowid), 0) FROM revocations').pluck(),
       due: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? AND next_at <= ? ORDER BY next_at LIMIT ?`),
       succeeded: db.prepare(`SELECT credential_id, at FROM revocations WHERE status = 'succeeded' AND credential_id IS NOT NULL ORDER BY at DESC LIMIT ?`),
-      pendingByBroker: db.prepare(`SELECT broker, count(*) AS n, min(created_at) AS oldest FROM revocations WHERE status = 'pending' GROUP BY broker`),
+      pendingByBroker: db.prepare(
+        `SELECT broker, sum(status = 'pending') AS n, min(CASE WHEN status = 'pending' THEN created_at END) AS oldest, sum(status = 'failed') AS failed
+         FROM revocations WHERE status IN ('pending', 'failed') GROUP BY broker`,
+      ),
       pendingOn: db.prepare(`SELECT ${COLUMNS} FROM revocations WHERE status = 'pending' AND broker = ? ORDER BY created_at, rowid`),
       update: db.prepare(
         `UPDATE revocations SET cred_key = @cred_key, credential_type = @credential_type, alert_id = @alert_id, broker = @broker, mode = @mode, status = @status, attempts = @attempts, reason = @reason,
@@ -216,9 +219,10 @@ export class RevocationStore {
     return (this.stmts.succeeded.all(limit) as Array<{ credential_id: string; at: number }>).reverse().map((r) => [r.credential_id, r.at]);
   }
 
-  /** Pending revocations per broker: how many, and when the oldest was created. */
-  pendingByBroker(): Map<string, { n: number; oldest: number }> {
-    return new Map((this.stmts.pendingByBroker.all() as Array<{ broker: string; n: number; oldest: number }>).map((r) => [r.broker, { n: r.n, oldest: r.oldest }]));
+  /** Revocations per broker whose credential is still valid: pending (how many, the oldest's creation), and failed. */
+  pendingByBroker(): Map<string, { n: number; oldest: number | undefined; failed: number }> {
+    type Row = { broker: string; n: number; oldest: number | null; failed: number };
+    return new Map((this.stmts.pendingByBroker.all() as Row[]).map((r) => [r.broker, { n: r.n, oldest: r.oldest ?? undefined, failed: r.failed }]));
   }
 
   /** Pending revocations of one broker, oldest first. */

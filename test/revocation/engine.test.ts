@@ -355,6 +355,10 @@ describe('revocation engine', () => {
     expect(b.received).toHaveLength(1);
     expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'failed', attempts: 1, reason: expect.stringContaining('HTTP 400') }]);
     expect(t.attempts(id)).toMatchObject([{ attempt: 1, http_status: 400, outcome: 'failed' }]);
+    // Still valid, and /metrics says so, read from the store: a restart does not reset it (review41 M2).
+    const failed = (text: string) => Number(/^vigil_revocations_failed\{broker="hook"\} (\S+)$/m.exec(text)?.[1]);
+    expect(failed(await t.daemon.metrics.registry.metrics())).toBe(1);
+    expect(/^vigil_revocations_pending\{broker="hook"\} 0$/m.test(await t.daemon.metrics.registry.metrics())).toBe(true);
   });
 
   it('sends a failed revocation again when a new alert on the same credential matches a rule (review41 H4)', async () => {
