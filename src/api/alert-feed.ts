@@ -23,12 +23,16 @@ type Update = Extract<AlertEvent, { type: 'update' }>['update'];
 /** Entries kept per cache; old ones fall back to a store lookup. */
 const CACHE_SIZE = 10_000;
 
+/** An alert row as read for serving: its body, and its revocation's status now (none: null). */
+type StoredRow = { body: string; status: string | null };
+
 /** Reads the alert store for the API and relays the AlertManager's events; one per daemon. */
 export class AlertFeed {
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
   private readonly counts = new Lru<{ count: number; lastEventTime: string }>(CACHE_SIZE);
   private readonly facts = new Lru<AlertFacts>(CACHE_SIZE);
   private readonly page;
+  private readonly byId;
   private readonly factsBySeq;
   private newestSeq: number;
 
@@ -45,6 +49,9 @@ export class AlertFeed {
            AND (@severities IS NULL OR a.severity IN (SELECT value FROM json_each(@severities)))
          ORDER BY a.seq LIMIT @limit`,
       );
+    this.byId = db.prepare(
+      `SELECT a.body, r.status FROM alerts a LEFT JOIN revocations r ON r.id = json_extract(a.body, '$.response.revocationId') WHERE a.id = ?`,
+    );
     this.factsBySeq = db.prepare('SELECT id, identity, detector, severity FROM alerts WHERE seq = ?');
     // The highest seq ever issued, not max(seq): retention may have deleted the newest alerts, and a
     // client resuming from one of them holds a valid cursor (AUTOINCREMENT keeps the mark and never
@@ -78,14 +85,23 @@ export class AlertFeed {
       identities: list(filter.identities),
       detectors: list(filter.detectors),
       severities: filter.minSeverity && list(severitiesFrom(filter.minSeverity)),
-    }) as Array<{ body: string; status: string | null }>;
-    return rows.map(({ body, status }) => {
-      const alert = JSON.parse(body) as Alert;
-      if (alert.response && status !== null) alert.response.status = status;
-      const live = this.counts.get(alert.id);
-      if (live && live.count > alert.count) Object.assign(alert, live);
-      return alert;
-    });
+    }) as StoredRow[];
+    return rows.map((row) => this.served(row));
+  }
+
+  /** The stored alert `id` as it stands now, or undefined (never raised, or deleted by retention). */
+  get(id: string): Alert | undefined {
+    const row = this.byId.get(id) as StoredRow | undefined;
+    return row && this.served(row);
+  }
+
+  /** A stored alert as served: with its revocation's current status, and its latest count. */
+  private served({ body, status }: StoredRow): Alert {
+    const alert = JSON.parse(body) as Alert;
+    if (alert.response && status !== null) alert.response.status = status;
+    const live = this.counts.get(alert.id);
+    if (live && live.count > alert.count) Object.assign(alert, live);
+    return alert;
   }
 
   /** Identity, detector and severity of the alert an update is about (for filters), or null if unknown. */

@@ -160,7 +160,7 @@ export interface RevocationSource {
   retry(id: string, by: string): { revocation: unknown } | { refused: string } | undefined;
 }
 
-/** Registers `GET /v1/alerts`, `GET /v1/revocations` and `POST /v1/revocations/{id}/retry`; `revocations()` is read per request (wired late). */
+/** Registers `GET /v1/alerts`, `GET /v1/alerts/{id}`, `GET /v1/revocations` and `POST /v1/revocations/{id}/retry`; `revocations()` is read per request (wired late). */
 export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations: () => RevocationSource | null): void {
   api.route('GET /v1/alerts', (_req, res, url) => {
     const q = parseAlertQuery(url.searchParams, REST_PARAMS); // a BadRequest is answered 400 by the ApiServer
@@ -169,6 +169,15 @@ export function registerAlertRoutes(api: ApiServer, feed: AlertFeed, revocations
     const alerts = feed.read(since, q.limit, q.filter);
     // `next` is the last seq returned, so an empty page leaves the cursor where it was (CONTRACT §2).
     sendJson(res, 200, { alerts, next: alerts.length > 0 ? alerts[alerts.length - 1].seq : since });
+  });
+
+  // One alert by id (from a ticket or a webhook), as it stands now: its count, its revocation's status.
+  // `GET /v1/alerts/stream` is the websocket's own route, matched first.
+  api.routePattern('GET', /^\/v1\/alerts\/[^/]+$/, (_req, res, url) => {
+    const id = pathSegment(url, 3, 'alert id');
+    const alert = feed.get(id);
+    if (!alert) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown alert ${id} (never raised, or deleted by alerts.retention)`);
+    sendJson(res, 200, alert);
   });
 
   api.route('GET /v1/revocations', (_req, res, url) => {

@@ -35,6 +35,18 @@ describe('GET /v1/alerts', () => {
     for (const a of body.alerts) expect(validateAlert(a), JSON.stringify(validateAlert.errors)).toBe(true);
   });
 
+  it('GET /v1/alerts/{id}: one alert as it stands now; 404 for an id never raised (review41 M3)', async () => {
+    const { body: page } = await get(d.apiUrl, '/v1/alerts?limit=3');
+    const { status, body } = await get(d.apiUrl, `/v1/alerts/${page.alerts[2].id}`);
+    expect(status).toBe(200);
+    expect(body).toEqual(page.alerts[2]);
+    expect(validateAlert(body)).toBe(true);
+    const missing = await get(d.apiUrl, '/v1/alerts/al_000000000000000000000000');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: 'VIGIL_ERR_NOT_FOUND', message: 'unknown alert al_000000000000000000000000 (never raised, or deleted by alerts.retention)' });
+    expect((await get(d.apiUrl, '/v1/alerts/stream')).status).toBe(426); // the websocket's own path
+  });
+
   it('pages every stored alert exactly once by passing next as since', async () => {
     const seen: number[] = [];
     let since = 0;
