@@ -72,10 +72,6 @@ export const HTTP_URL_OLD = 'http.url';
 export const HTTP_TARGET_OLD = 'http.target';
 export const HTTP_HOST_OLD = 'http.host';
 export const NET_PEER_NAME_OLD = 'net.peer.name';
-/** The address a call connected to (CIDR zones test it when the host is a name), and its older names. */
-export const NETWORK_PEER_ADDRESS = 'network.peer.address';
-export const NET_SOCK_PEER_ADDR_OLD = 'net.sock.peer.addr';
-export const NET_PEER_IP_OLD = 'net.peer.ip';
 
 // Databases.
 export const DB_SYSTEM_NAME = 'db.system.name';
@@ -187,7 +183,7 @@ export const ATTRIBUTE_FILTER: ReadonlySet<string> = new Set<string>([
   MCP_METHOD_NAME, MCP_RESOURCE_URI,
   HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_REQUEST_RESEND_COUNT, URL_FULL, URL_TEMPLATE, URL_PATH,
   SERVER_ADDRESS, HTTP_METHOD_OLD, HTTP_STATUS_CODE_OLD, HTTP_URL_OLD, HTTP_TARGET_OLD, HTTP_HOST_OLD,
-  NET_PEER_NAME_OLD, NETWORK_PEER_ADDRESS, NET_SOCK_PEER_ADDR_OLD, NET_PEER_IP_OLD,
+  NET_PEER_NAME_OLD,
   DB_SYSTEM_NAME, DB_SYSTEM_OLD, DB_NAMESPACE, DB_NAME_OLD, DB_COLLECTION_NAME, DB_SQL_TABLE_OLD,
   DB_MONGODB_COLLECTION_OLD, DB_OPERATION_NAME, DB_OPERATION_OLD, DB_QUERY_SUMMARY, DB_QUERY_TEXT,
   DB_STATEMENT_OLD,

@@ -302,7 +302,7 @@ export class ActionBuilder {
     const kind = n.kind!;
     const retry =
       !n.classOnly && (this.retries.judge(n.identity, kind, n.target, n.callId, n.spanId, n.failed, n.startMs, n.endMs) || n.retry);
-    const zone = n.host === null ? null : this.zones.zoneOf(n.host, n.peerAddress);
+    const zone = n.host === null ? null : this.zones.zoneOf(n.host);
     // Sensitive marks reads (a write into the secrets zone is not a sensitive *read*); an unknown
     // class counts as a possible read. Model calls are never sensitive flows (§3.1).
     const s = this.sensitive;

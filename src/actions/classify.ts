@@ -124,7 +124,6 @@ export class Classifier {
     }
     if (f.kind === 'http' || f.kind === 'db' || f.kind === 'rpc' || f.kind === 'messaging') {
       f.target = this.templateOf(f.target) ?? f.target;
-      if (f.host !== null) f.peerAddress = str(span.attributes, A.NETWORK_PEER_ADDRESS) ?? str(span.attributes, A.NET_SOCK_PEER_ADDR_OLD) ?? str(span.attributes, A.NET_PEER_IP_OLD);
       // A call's class from the catalog by its target, over what its method says (CONTRACT §3 precedence),
       // but never weaker than a delete or execute: a glob for a collection's searches must not make its
       // DELETE a read (review39 M6).

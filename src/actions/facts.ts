@@ -57,8 +57,6 @@ export interface SpanFacts {
   access: Access | null;
   /** Lower-cased destination host, or null. */
   host: string | null;
-  /** The address the call connected to, when the span says (`network.peer.address`): a CIDR zone tests it when `host` is a name. */
-  peerAddress: string | null;
   failed: boolean;
   /** Retry known from the span alone (`http.request.resend_count` > 0). */
   retry: boolean;

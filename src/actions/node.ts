@@ -209,7 +209,6 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     target: '',
     access: null,
     host: null,
-    peerAddress: null,
     failed: false,
     retry: false,
     callId: null,
@@ -332,7 +331,6 @@ export function makeClassNode(tool: SpanNode, access: SpanNode['access'], by: st
   n.access = access;
   n.accessBy = by;
   n.host = tool.host;
-  n.peerAddress = tool.peerAddress;
   n.ctx = tool.ctx;
   n.agent = tool.agent;
   n.caller = tool.caller;

@@ -99,9 +99,9 @@ function ipGroups(host: string): number[] | null {
   return host.includes(':') ? parseV6(host) : null;
 }
 
-/** Maps a destination host (and the address it was reached at, when known) to its zone. */
+/** Maps a destination host to its zone. */
 export interface ZoneMap {
-  zoneOf(host: string, peerAddress?: string | null): string;
+  zoneOf(host: string): string;
 }
 
 /** Compiles `config.zones` (config order, first match wins, `external` when none does). */
@@ -115,15 +115,12 @@ export function compileZones(config: Config): ZoneMap {
     rules.push({ zone, matchers });
   }
   const memo = new Memo<string>(4096);
-  const zoneOf = (host: string, peerAddress: string | null = null): string => {
-    const key = peerAddress === null ? host : `${host}\u0000${peerAddress}`;
-    const cached = memo.get(key);
+  const zoneOf = (host: string): string => {
+    const cached = memo.get(host);
     if (cached !== undefined) return cached;
     let h = host.toLowerCase();
     if (h.endsWith('.')) h = h.slice(0, -1); // `vault.internal.` is the same name as `vault.internal`
-    // CIDRs test the host's address: the host itself, or, for a name, the address the call reached
-    // (network.peer.address): a subnet as a zone must place named services in it (review41 H6).
-    const ip = ipGroups(h) ?? (peerAddress === null ? null : ipGroups(peerAddress.toLowerCase()));
+    const ip = ipGroups(h);
     // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is also tested against v4 networks.
     const mapped =
       ip && ip.length === 8 && ip[5] === 0xffff && ip[0] + ip[1] + ip[2] + ip[3] + ip[4] === 0 ? [ip[6], ip[7]] : null;
@@ -139,7 +136,7 @@ export function compileZones(config: Config): ZoneMap {
         }
       }
     }
-    memo.set(key, found);
+    memo.set(host, found);
     return found;
   };
   return { zoneOf };

@@ -436,20 +436,3 @@ describe('zones, sensitivity, credentials', () => {
   });
 });
 
-
-describe('a subnet as a zone (review41 H6)', () => {
-  it('places a call to a named host by the address it reached (network.peer.address, or the older names)', () => {
-    const { b } = builder({ zones: { secrets: ['10.9.0.0/16'] } });
-    b.add([
-      agentRoot(),
-      http(2, 1, 'GET', 'https://vault.prod.svc/v1/secret/data/db', { attrs: { 'network.peer.address': '10.9.1.1' } }),
-      http(3, 1, 'GET', 'https://vault2.prod.svc/v1/secret/data/db', { start: 1001, attrs: { 'net.sock.peer.addr': '10.9.1.2' } }),
-      http(4, 1, 'POST', 'https://paste.example/upload', { start: 1002, attrs: { 'network.peer.address': '203.0.113.9' } }),
-    ], 0);
-    expect(b.take(G).map((a) => [a.host, a.zone, a.sensitive])).toEqual([
-      ['vault.prod.svc', 'secrets', false],
-      ['vault2.prod.svc', 'secrets', false],
-      ['paste.example', 'external', false],
-    ]);
-  });
-});
