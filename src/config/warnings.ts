@@ -44,6 +44,15 @@ function openPeerGroupWarnings(config: Config): ConfigWarning[] {
 function zoneWarnings(config: Config): ConfigWarning[] {
   const out: ConfigWarning[] = [];
   for (const [zone, patterns] of Object.entries(config.zones)) {
+    // Review41 H6: a subnet as the only description of a zone. A CIDR places a host written as an address;
+    // a named host is placed by its name (the address a span says it reached is not trusted: a proxy's,
+    // or forged, it would move egress into the zone: review42 H1).
+    if (patterns.length > 0 && patterns.every((p) => p.includes('/'))) {
+      out.push({
+        key: `zones.${zone}`,
+        message: `holds only CIDRs, which place only calls to hosts written as IP addresses; calls to its hosts by name (vault.prod.svc) are external unless the zone names them too (e.g. "*.vault.internal")`,
+      });
+    }
     patterns.forEach((p, i) => {
       const glob = p.trim();
       if (!glob.endsWith('*')) return;

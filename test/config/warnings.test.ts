@@ -15,6 +15,14 @@ describe('configWarnings: zone globs', () => {
     expect(warnings[0].message).toContain('zone secrets, not external');
   });
 
+  // Review41 H6: a subnet as a zone places only hosts written as addresses; named hosts are external.
+  it('names a zone of CIDRs only: its hosts by name are not in it', () => {
+    const config = configSchema.parse({ zones: { secrets: ['10.9.0.0/16'], internal: ['*.internal', '10.0.0.0/8'] } });
+    const warnings = configWarnings(config);
+    expect(warnings.map((w) => w.key)).toEqual(['zones.secrets']);
+    expect(warnings[0].message).toMatch(/^holds only CIDRs, which place only calls to hosts written as IP addresses/);
+  });
+
   it('exposure warnings still come first', () => {
     const config = configSchema.parse({ api: { endpoint: '0.0.0.0:8790' }, zones: { secrets: ['vault.*'] } });
     expect(configWarnings(config).map((w) => w.key)).toEqual(['api.endpoint', 'zones.secrets[0]']);
