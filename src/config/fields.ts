@@ -108,13 +108,14 @@ export const zonePattern = nonEmpty.refine((p) => {
 }, 'must be a host glob such as *.internal or a CIDR such as 10.0.0.0/8');
 
 /**
- * A target glob (`sensitive.targets`, `templates`, a catalog `target`): targets are `host/path` with no
- * scheme and no query (CONTRACT §3), so one written as a URL or a path could never match, and the
- * detection it configures would be off without a word (review41 H1).
+ * A target glob (`sensitive.targets`, `templates`, a catalog `target`): an HTTP call's target is
+ * `host/path` with no scheme and no query (CONTRACT §3), so one written as an http(s) URL or a path could
+ * never match, and the detection it configures would be off without a word (review41 H1). Other schemes
+ * stay: an MCP resource's target is its URI (`file:///srv/hr/*`: review42 M5).
  */
 export const targetGlob = nonEmpty.refine(
-  (p) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(p) && !p.startsWith('/') && !p.includes('?'),
-  'must be host/path as targets are, e.g. vault.internal/v1/secret/* (no scheme such as https://, no query, no leading /)',
+  (p) => !/^https?:\/\//i.test(p) && !p.startsWith('/') && (p.includes('://') || !p.includes('?')),
+  'must be host/path as HTTP targets are, e.g. vault.internal/v1/secret/* (no http:// or https://, no query, no leading /)',
 );
 
 /** The API token; exported so the loader holds `VIGIL_API_TOKEN` to the same rule as `api.token`. */

@@ -239,3 +239,10 @@ describe('listeners sharing a port', () => {
     }
   });
 });
+
+// Review41 H1 refused http(s) URLs as target globs; review42 M5: an MCP resource's target is its URI.
+it('accepts a target glob with another scheme (an MCP resource URI), refuses an http(s) URL', () => {
+  expect(configSchema.safeParse({ sensitive: { targets: ['file:///srv/secrets/*'] } }).success).toBe(true);
+  expect(configSchema.safeParse({ templates: ['docs.internal/kb/articles/*'] }).success).toBe(true);
+  expect(configSchema.safeParse({ sensitive: { targets: ['https://vault.internal/v1/secret/*'] } }).success).toBe(false);
+});
