@@ -17,7 +17,7 @@ import type { Finding } from '../../detectors/types.js';
 import type { Action } from '../actions/types.js';
 import type { Config, Severity } from '../config/schema.js';
 import { severityRank } from '../../detectors/severity.js';
-import { Lru } from '../collections/lru.js';
+import { OpenAlerts } from './open-alerts.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { buildAlert, foldKey, type Alert } from './alert.js';
@@ -51,10 +51,9 @@ export interface RaiseHook {
 }
 
 /** Open (foldable) alerts kept in memory; older ones are found in SQLite if a finding needs them. */
-const MAX_OPEN = 50_000;
 
 export class AlertManager {
-  private readonly open = new Lru<Alert>(MAX_OPEN);
+  private readonly open: OpenAlerts;
   private readonly held = new Map<string, HeldFinding>();
   /** Held findings whose row is out of date (the store refused it, or a repeat folded in since): `flush` writes them. */
   private readonly heldStale = new Set<string>();
@@ -68,7 +67,6 @@ export class AlertManager {
   private readonly raiseHooks: RaiseHook[] = [];
   private readonly insert;
   private readonly updateCount;
-  private readonly latest;
   private readonly saveHeld;
   private readonly deleteHeld;
   private readonly deleteExpired;
@@ -90,8 +88,7 @@ export class AlertManager {
       'INSERT INTO alerts (id, detector, severity, identity, subject, event_time, retain_from, count, body) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
     );
     this.updateCount = db.prepare('UPDATE alerts SET count = ?, body = ? WHERE seq = ?');
-    // The newest in event time: an alert raised later for an older finding (a backfill) is not the open one.
-    this.latest = db.prepare('SELECT body FROM alerts WHERE identity = ? AND detector = ? AND subject = ? ORDER BY event_time DESC, seq DESC LIMIT 1').pluck();
+    this.open = new OpenAlerts(db, config.alerts.suppressionWindow);
     this.latestOf = db.prepare('SELECT body FROM alerts WHERE identity = ? ORDER BY seq DESC LIMIT 1000').pluck();
     this.saveHeld = db.prepare('INSERT OR REPLACE INTO held_findings (fold_key, body) VALUES (?, ?)');
     this.deleteHeld = db.prepare('DELETE FROM held_findings WHERE fold_key = ?');
@@ -129,7 +126,7 @@ export class AlertManager {
    */
   report(finding: Finding, action: Action, identity: string, refold?: (open: Alert) => void): void {
     const k = foldKey(identity, finding.detector, finding.subject);
-    const open = this.openAlert(k, identity, finding, action.time);
+    const open = this.open.find(k, identity, finding.detector, finding.subject, action.time);
     if (open && !this.newCredential(open, action) && !moreSevere(finding, open.severity)) {
       refold?.(open);
       return this.fold(open, action.time);
@@ -273,21 +270,6 @@ export class AlertManager {
     this.announce(k, raised);
   }
 
-  private openAlert(k: string, identity: string, f: Finding, time: number): Alert | undefined {
-    let alert = this.open.get(k);
-    if (!alert) {
-      const body = this.latest.get(identity, f.detector, f.subject) as string | undefined;
-      if (!body) return undefined;
-      alert = JSON.parse(body) as Alert;
-      this.open.set(k, alert);
-    }
-    // Within the window either side: a finding dated well before the open alert (a backfill, a drained
-    // Collector queue) is an alert of its own, with its own evidence, as it would have been in order.
-    const window = this.config.alerts.suppressionWindow;
-    const at = Date.parse(alert.eventTime);
-    return time < at + window && time > at - window ? alert : undefined;
-  }
-
   /**
    * A repeat carrying a credential that a rule would revoke and nothing has revoked yet (the agent's token
    * was refreshed after the first was revoked) is raised as an alert of its own, so that credential is
@@ -344,15 +326,10 @@ export class AlertManager {
     return stored;
   }
 
-  /**
-   * After the alerts' transaction committed: subscribers see them, in seq order. The newest in event time
-   * is the open one: an alert for an older finding (`report` has cached the newer: `openAlert`) leaves the
-   * newer open.
-   */
+  /** After the alerts' transaction committed: subscribers see them, in seq order (OpenAlerts keeps the newest open). */
   private announce(k: string, raised: Alert[]): void {
     for (const alert of raised) {
-      const open = this.open.get(k);
-      if (open === undefined || Date.parse(alert.eventTime) >= Date.parse(open.eventTime)) this.open.set(k, alert);
+      this.open.raised(k, alert);
       this.metrics.alerts.inc({ detector: alert.detector, severity: alert.severity });
       this.emit({ type: 'alert', alert });
     }
@@ -385,12 +362,8 @@ export class AlertManager {
   deleteBefore(cutoff: number, limit: number): number {
     const gone = this.deleteExpired.all(cutoff, limit) as Array<{ seq: number; identity: string; detector: string; subject: string }>;
     for (const { seq, identity, detector, subject } of gone) {
-      const k = foldKey(identity, detector, subject);
-      const open = this.open.get(k);
-      if (open?.seq === seq) {
-        this.open.delete(k);
-        this.dirty.delete(open);
-      }
+      const cached = this.open.deleted(foldKey(identity, detector, subject), seq);
+      if (cached) this.dirty.delete(cached);
     }
     return gone.length;
   }

@@ -148,11 +148,12 @@ describe('detection engine', () => {
     feed(read(END + 48 * HOUR));
     feed(read(END + 1000)); // exported last: a Collector's queue drained after an outage
     feed(read(END + 48 * HOUR + 60_000)); // a repeat of the newer one folds into it
+    feed(read(END + 120_000)); // a late repeat of the earlier one folds into that (review42 M3: a third alert)
     engine.finish();
     const drift = alerts.filter((a) => a.detector === 'scope_drift');
     expect(drift.map((a) => [a.eventTime, a.count])).toEqual([
       [new Date(END + 48 * HOUR + 5).toISOString(), 2], // the HTTP call, 5 ms into its tool; the repeat folded in
-      [new Date(END + 1005).toISOString(), 1],
+      [new Date(END + 1005).toISOString(), 2],
     ]);
     expect(drift[1].evidence.spanIds.length).toBeGreaterThan(0); // its own evidence, not a count on the other
     db.transaction(() => engine.commit(true))(); // folded counts are written by the group commit
