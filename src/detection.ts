@@ -2,6 +2,7 @@
  * The part of Vigil that serve and replay share: the pipeline and what follows it, in an order that
  * matters. Built in one place so that a backtest (`vigil replay`) runs exactly what the daemon runs.
  */
+import { unnamed } from './actions/identity.js';
 import { AlertManager } from './alerts/manager.js';
 import type { Config } from './config/schema.js';
 import { DetectionEngine } from './detect/engine.js';
@@ -29,7 +30,14 @@ export interface Detection {
 
 export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics; logger: Logger; mode: 'serve' | 'replay' }): Detection {
   const { config, db, metrics, logger, mode } = deps;
-  const identities = new IdentityStore(db, config.baselines.maxHotIdentities);
+  const identities = new IdentityStore(db, config.baselines.maxHotIdentities, (identity) => {
+    if (unnamed(identity)) {
+      logger.warn(
+        { identity },
+        `spans name their identity only by the SDK's placeholder service name (${identity}): every agent that sets none is judged as this one identity; set OTEL_SERVICE_NAME or nhi.identity on each`,
+      );
+    }
+  });
   const retentionNow = retentionClock(identities, config.time.maxFutureSkew);
   const alerts = new AlertManager(db, config, metrics, Date.now, retentionNow);
   // Serving, event time follows the wall clock too (held findings are released as it passes).

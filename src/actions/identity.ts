@@ -53,23 +53,24 @@ function compile(config: Config): CompiledIdentity {
 
 /**
  * The OpenTelemetry SDKs' placeholder `service.name` when none is set (`unknown_service`, or with the
- * process name): no name at all. As an identity or a peer group it would merge every agent that forgot
- * to set one into one baseline (review41 M6).
+ * process name): no name at all. As a peer group it would make every agent that forgot to set one the
+ * others' peers, so it is none (review41 M6). It stays an identity: refused, such agents would go unseen
+ * (review42 M2); the daemon warns of it instead (detection.ts).
  */
-function unnamed(v: string): boolean {
+export function unnamed(v: string): boolean {
   return v.startsWith('unknown_service') && (v.length === 15 || v.charCodeAt(15) === 58 /* : */);
 }
 
 /**
  * The span's identity: the first non-empty string along `identity.chain`, else null. Only the chain
  * decides; a span-level `gen_ai.agent.id` names the agent *invoked*, never who is acting, and is not in
- * the default chain. The SDKs' placeholder service name is no identity (`unnamed`).
+ * the default chain.
  */
 export function identityOf(span: DecodedSpan, config: Config): string | null {
   const c = compile(config);
   for (let i = 0; i < c.chainKeys.length; i++) {
     const v = (c.chainFromSpan[i] ? span.attributes : span.resource)[c.chainKeys[i]];
-    if (typeof v === 'string' && v !== '' && !unnamed(v)) return v;
+    if (typeof v === 'string' && v !== '') return v;
   }
   return null;
 }

@@ -36,6 +36,8 @@ export class IdentityStore {
   constructor(
     db: Db,
     private readonly maxHot: number,
+    /** Told of each identity seen for the first time. */
+    private readonly onNew: (identity: string) => void = () => {},
   ) {
     this.upsert = db.prepare(`
       INSERT INTO identities (identity, peer_group, first_seen, last_seen, actions, failures, retries, by_kind)
@@ -75,6 +77,7 @@ export class IdentityStore {
       if (!rec) {
         rec = { identity: a.identity, peerGroup: a.peerGroup, firstSeen: a.time, lastSeen: a.time, actions: 0, failures: 0, retries: 0, byKind: {} };
         this.known++;
+        this.onNew(a.identity);
       }
       this.records.set(a.identity, rec);
       // Dirty before any eviction: evicted unwritten, it would be counted again as a new identity.

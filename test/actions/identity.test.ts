@@ -22,11 +22,11 @@ describe('identity chain', () => {
     expect(resolveIdentity(s, cfg)?.identity).toBe('caller');
   });
 
-  it("skips the SDKs' placeholder service name: agents that set none are not one identity, nor one peer group (review41 M6)", () => {
+  it("the SDKs' placeholder service name is no peer group (review41 M6), but still an identity: refused, the agent would go unseen (review42 M2)", () => {
     const cfg = config();
     const unnamed = (name: string, extra: Record<string, string> = {}) => span({ resource: { 'service.name': name, ...extra } });
-    expect(resolveIdentity(unnamed('unknown_service'), cfg)).toBeNull();
-    expect(resolveIdentity(unnamed('unknown_service:/usr/bin/node'), cfg)).toBeNull();
+    expect(resolveIdentity(unnamed('unknown_service'), cfg)).toEqual({ identity: 'unknown_service', peerGroup: '' });
+    expect(resolveIdentity(unnamed('unknown_service:/usr/bin/node'), cfg)).toEqual({ identity: 'unknown_service:/usr/bin/node', peerGroup: '' });
     expect(resolveIdentity(unnamed('unknown_service:node', { 'nhi.identity': 'spiffe://acme/a' }), cfg)).toEqual({ identity: 'spiffe://acme/a', peerGroup: '' });
     expect(resolveIdentity(unnamed('unknown_services'), cfg)).toEqual({ identity: 'unknown_services', peerGroup: 'unknown_services' }); // a name of its own
   });
