@@ -139,8 +139,9 @@ export class RevocationEngine {
       const stranded = existing.status === 'pending' && !this.brokers.has(existing.broker) && mode === 'enforce';
       // It failed (the broker refused, or gave up), and the credential is still in use: a new alert sends
       // it again, so a cause fixed since (a broker's policy) does not leave it valid until an operator
-      // retries it by hand (review41 H4). One attempt per new alert: repeats fold into it.
-      const again = existing.status === 'failed' && status === 'pending';
+      // retries it by hand (review41 H4); at most once per `delivery.retryMax`, so a broker refusing for
+      // good is not called at every alert (review42 L2: 40 alerts, 40 calls).
+      const again = existing.status === 'failed' && status === 'pending' && now - existing.at >= config.delivery.retryMax;
       if (reopen || upgrade || stranded || again) {
         const alertFacts = { alert_id: alert.id, detector: alert.detector, severity: alert.severity, cause: alert.title };
         const why = again ? `${reason} (its last attempt failed: ${existing.reason})` : reason;

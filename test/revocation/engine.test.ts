@@ -374,13 +374,16 @@ describe('revocation engine', () => {
       return ((await res.json()) as { alerts: Array<{ response?: { status?: string } }> }).alerts.map((a) => a.response?.status);
     };
     expect(await served()).toEqual(['failed']);
-    status = 204; // fixed; the same agent acts again
-    const second = raise(t.daemon, { credential, detector: 'scope_drift', severity: 'critical' });
-    expect(second.response).toEqual({ action: 'revoke', mode: 'enforce', revocationId: id });
+    status = 204; // fixed; the same agent acts again, at once: not sent again within delivery.retryMax (review42 L2)
+    raise(t.daemon, { credential, detector: 'scope_drift', severity: 'critical' });
+    await sleep(250); // past retryMax (200 ms here): a new alert sends it again
+    expect(b.received).toHaveLength(1);
+    const third = raise(t.daemon, { credential, detector: 'lateral_chaining', severity: 'critical' });
+    expect(third.response).toEqual({ action: 'revoke', mode: 'enforce', revocationId: id });
     await waitFor(() => t.announced.some((r) => r.status === 'succeeded'), 'success');
     expect(b.received.map((r) => r.headers['webhook-id'])).toEqual([id, id]); // the same idempotency key
-    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'succeeded', attempts: 2, alertId: second.id }]);
-    expect(await served()).toEqual(['succeeded', 'succeeded']);
+    expect(t.daemon.revocations.list()).toMatchObject([{ revocationId: id, status: 'succeeded', attempts: 2, alertId: third.id }]);
+    expect(await served()).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
 
   it('announces a revocation after its alert, never before', async () => {
