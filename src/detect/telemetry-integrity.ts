@@ -4,6 +4,8 @@
  * - `future_start`: an identity's spans start further ahead of Vigil's clock than `time.maxFutureSkew`.
  *   They are rejected (CONTRACT §2), so what they record goes unjudged: a host clock that is off, or
  *   spans dated ahead to hide what they did.
+ * - `no_start_time`: likewise for spans with no start time, or one before 2000 (a host clock at 1970, an
+ *   exporter that leaves it unset: review42 L1).
  * - `identity_not_allowed`: a client sent spans for an identity `receivers.otlp.clientIdentities` does
  *   not let it speak for: impersonation, or a Collector routed to the wrong fleet. The alert is the client's.
  * - `peer_group_not_allowed`: likewise for a peer group its rule's `peerGroups` do not list: a client
@@ -68,7 +70,12 @@ export class FutureSpansWatch {
 }
 
 export function reportSuspectSpans(alerts: AlertManager, config: Config, suspects: readonly SuspectSpans[]): void {
-  for (const s of suspects) alerts.report(findingOf(s, config), actionOf(s), s.identity, s.reason === 'future_start' ? undefined : (open) => refold(open, s, config));
+  for (const s of suspects) alerts.report(findingOf(s, config), actionOf(s), s.identity, byClient(s) ? (open) => refold(open, s, config) : undefined);
+}
+
+/** The alert is the client's (it claimed what it may not), not the spans' identity's. */
+function byClient(s: SuspectSpans): boolean {
+  return s.reason === 'identity_not_allowed' || s.reason === 'peer_group_not_allowed';
 }
 
 /**
@@ -98,6 +105,20 @@ function refold(open: Alert, s: SuspectSpans, config: Config): void {
 function findingOf(s: SuspectSpans, config: Config): Finding {
   const some = `${s.spans} span${s.spans === 1 ? '' : 's'}`;
   const common = { detector: 'telemetry_integrity' as const, traceIds: [s.traceId], spanIds: [s.spanId] };
+  if (s.reason === 'no_start_time') {
+    return {
+      ...common,
+      severity: 'medium',
+      surprise: 0.5,
+      subject: 'no_start_time',
+      title: 'Spans with no start time',
+      explanation:
+        `${s.identity} sent ${some} with no start time, or one before 2000 (a host clock at 1970, an exporter that leaves it unset). ` +
+        `They were rejected, so what they record was not judged: fix the host's clock or the exporter, or spans were dated so to hide what they did.`,
+      details: { reason: s.reason, spans: s.spans, receiver: s.receiver },
+      tags: ['OWASP-ASI10', 'MAESTRO-L5'],
+    };
+  }
   if (s.reason === 'future_start') {
     return {
       ...common,

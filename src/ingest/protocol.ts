@@ -57,8 +57,8 @@ export type Done =
  * were claimed (alerts: src/detect/telemetry-integrity.ts).
  */
 export interface SuspectSpans {
-  reason: 'future_start' | 'identity_not_allowed' | 'peer_group_not_allowed';
-  /** Who the alert is about: the spans' identity (future_start), or the client that sent them. */
+  reason: 'future_start' | 'no_start_time' | 'identity_not_allowed' | 'peer_group_not_allowed';
+  /** Who the alert is about: the spans' identity (future_start, no_start_time), or the client that sent them. */
   identity: string;
   peerGroup: string;
   /**

@@ -25,9 +25,9 @@ export class SuspectTally {
    * same; replay: its event time); `client`: who sent it, when rules name clients.
    */
   note(reason: RejectReason, span: DecodedSpan, receiver: Receiver, now: number, at: number, client: string | undefined): void {
-    if (reason !== 'future_start' && reason !== 'identity_not_allowed' && reason !== 'peer_group_not_allowed') return;
-    const own = identityOf(span, this.config)!; // all three come after the identity checks
-    const byClient = reason !== 'future_start';
+    if (reason !== 'future_start' && reason !== 'no_start_time' && reason !== 'identity_not_allowed' && reason !== 'peer_group_not_allowed') return;
+    const own = identityOf(span, this.config)!; // all four come after the identity checks
+    const byClient = reason === 'identity_not_allowed' || reason === 'peer_group_not_allowed';
     const identity = byClient && client !== undefined ? client : own;
     // One per reason and client, not per identity or group claimed: what a client claims is chosen by
     // whoever writes its spans (any pod behind a Collector sets its own service.name), so a key per
@@ -37,7 +37,7 @@ export class SuspectTally {
     let s = this.byKey.get(key);
     if (s === undefined) {
       if (this.byKey.size >= MAX_PER_BATCH) return;
-      const peerGroup = reason === 'future_start' ? peerGroupOf(span, this.config) : '';
+      const peerGroup = byClient ? '' : peerGroupOf(span, this.config);
       s = {
         reason, identity, peerGroup, claimedIdentities: [], moreIdentities: false, claimedPeerGroups: [], morePeerGroups: false,
         receiver, spans: 0, traceId: span.traceId, spanId: span.spanId, aheadMs: 0, time: at,
@@ -46,7 +46,7 @@ export class SuspectTally {
     }
     s.spans++;
     if (reason === 'future_start') s.aheadMs = Math.max(s.aheadMs, span.startMs - now);
-    else {
+    else if (byClient) {
       if (!listClaim(s.claimedIdentities, own)) s.moreIdentities = true;
       if (reason === 'peer_group_not_allowed' && !listClaim(s.claimedPeerGroups, peerGroupOf(span, this.config))) s.morePeerGroups = true;
     }

@@ -63,6 +63,17 @@ it('spans dated ahead of the clock are rejected and raise a telemetry_integrity 
   expect(alerts).toHaveLength(1);
 });
 
+it('spans with no start time (a host clock at 1970) are rejected and raise a telemetry_integrity alert too (review42 L1)', async () => {
+  const before = alerts.length;
+  await exportSpans(Date.UTC(1970, 0, 1, 0, 5));
+  await waitFor(() => alerts.length > before, 'an alert');
+  const alert = alerts[alerts.length - 1];
+  expect(validateAlert(alert), JSON.stringify(validateAlert.errors)).toBe(true);
+  expect(alert).toMatchObject({ detector: 'telemetry_integrity', severity: 'medium', identity: AGENT, title: 'Spans with no start time' });
+  expect(alert.evidence).toMatchObject({ subject: 'no_start_time', spans: 1, receiver: 'http' });
+  expect(alert.response).toBeUndefined();
+});
+
 it('spans within time.maxFutureSkew raise nothing', async () => {
   const before = alerts.length;
   await exportSpans(Date.now() + 2 * MIN);
