@@ -1,6 +1,7 @@
 /**
  * `vigil baseline show IDENTITY`, `vigil baseline allow IDENTITY DIMENSION ITEM` (or `--peer-group GROUP
- * DIMENSION ITEM`: every current member) and
+ * DIMENSION ITEM`: every current member), `vigil baseline disallow …` (the same forms: undoes an allow),
+ * `vigil baseline allows [IDENTITY | --peer-group GROUP]` (the allows and disallows made) and
  * `vigil baseline reset IDENTITY`, through the running daemon's API (cli-api.ts): the daemon holds
  * baselines in memory, and would overwrite at its next checkpoint what was written behind its back.
  */
@@ -16,16 +17,21 @@ export async function baselineCommand(args: string[], load: (path: string | unde
   const encoded = (id: string) => `/v1/identities/${encodeURIComponent(id)}`;
   if (sub === 'show' && positionals.length === 1) return call('GET', encoded(positionals[0]));
   const peerGroup = values['peer-group'];
-  if (sub === 'allow' && peerGroup !== undefined && positionals.length === 2) {
+  const change = sub === 'allow' || sub === 'disallow';
+  if (change && peerGroup !== undefined && positionals.length === 2) {
     const [dimension, item] = positionals;
-    return call('POST', `/v1/peer-groups/${encodeURIComponent(peerGroup)}/allow`, { dimension, item });
+    return call('POST', `/v1/peer-groups/${encodeURIComponent(peerGroup)}/${sub}`, { dimension, item });
   }
-  if (sub === 'allow' && peerGroup === undefined && positionals.length === 3) {
+  if (change && peerGroup === undefined && positionals.length === 3) {
     const [identity, dimension, item] = positionals;
-    return call('POST', `${encoded(identity)}/allow`, { dimension, item });
+    return call('POST', `${encoded(identity)}/${sub}`, { dimension, item });
+  }
+  if (sub === 'allows' && positionals.length <= (peerGroup === undefined ? 1 : 0)) {
+    const query = peerGroup !== undefined ? `?peerGroup=${encodeURIComponent(peerGroup)}` : positionals.length === 1 ? `?identity=${encodeURIComponent(positionals[0])}` : '';
+    return call('GET', `/v1/allows${query}`);
   }
   if (sub === 'reset' && positionals.length === 1) return call('POST', `${encoded(positionals[0])}/reset`);
   throw new UserError(
-    'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM | vigil baseline allow --peer-group GROUP DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access SUBJECT|CLASS, transition KIND:TARGET -> KIND:TARGET, flow SOURCE => HOST, bulk SOURCE) | vigil baseline reset IDENTITY',
+    'usage: vigil baseline show IDENTITY | vigil baseline allow IDENTITY DIMENSION ITEM | vigil baseline allow --peer-group GROUP DIMENSION ITEM (dimension: tool, target, host, zone, scope, agent, access SUBJECT|CLASS, transition KIND:TARGET -> KIND:TARGET, flow SOURCE => HOST, bulk SOURCE) | vigil baseline disallow IDENTITY DIMENSION ITEM | vigil baseline disallow --peer-group GROUP DIMENSION ITEM | vigil baseline allows [IDENTITY | --peer-group GROUP] | vigil baseline reset IDENTITY',
   );
 }

@@ -28,6 +28,10 @@ const USAGE = `Usage:
                                                    zone, scope, agent, access, transition, flow, bulk)
   vigil baseline allow [--config FILE] --peer-group GROUP DIMENSION ITEM
                                                    the same for every member of a peer group
+  vigil baseline disallow [--config FILE] IDENTITY DIMENSION ITEM (or --peer-group GROUP DIMENSION ITEM)
+                                                   undo an allow: the item leaves the baseline(s)
+  vigil baseline allows [--config FILE] [IDENTITY | --peer-group GROUP]
+                                                   the allows and disallows made: who, when, what
   vigil baseline reset [--config FILE] IDENTITY    forget what an identity learned (it learns again,
                                                    judged against its peer group meanwhile)
   vigil revocation retry [--config FILE] REVOCATION_ID

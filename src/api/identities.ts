@@ -4,11 +4,13 @@
  * `POST /v1/identities/{identity}/allow` (an operator makes items normal — the only way besides alert-free
  * use and peer rollouts, so an attacker cannot teach the baseline) and
  * `POST /v1/identities/{identity}/reset` (an operator makes it forget what it learned). Identities are
- * URL-encoded: SPIFFE IDs contain slashes.
+ * URL-encoded: SPIFFE IDs contain slashes. Allows and their undoing (`…/disallow`, for an identity or a
+ * peer group) are recorded and listed by `GET /v1/allows` (allow-log.ts).
  */
 import { COUNT_ONLY, DIMENSIONS, type Dimension, type DimensionItem } from '../../baselines/keys.js';
 import { MAX_IDENTITY_CHARS } from '../actions/bounds.js';
 import { ACCESS_CLASSES, ACTION_KINDS } from '../actions/types.js';
+import { AllowLog } from '../detect/allow-log.js';
 import type { BaselineOperator } from '../detect/operator.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/database.js';
@@ -24,6 +26,13 @@ const MAX_ITEM_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 
 /** A row of the identity list, as selected: the record, its counts by kind still JSON. */
 type IdentityRow = Omit<IdentityRecord, 'byKind'> & { byKind: string };
+
+/** Items to disallow: as for an allow, but a bulk hour allowed is a peak learned, not an item to take back. */
+function parseDisallow(body: unknown): DimensionItem[] {
+  const items = parseAllow(body);
+  if (items.some((i) => i.dimension === 'bulk')) throw new BadRequest('items: a bulk allow cannot be undone (it set the source\'s usual peak); reset the identity to forget it');
+  return items;
+}
 
 /** Validates `{"items":[{"dimension","item"}]}` or a single `{"dimension","item"}`. */
 export function parseAllow(body: unknown): DimensionItem[] {
@@ -74,12 +83,14 @@ const noBulkWarning = (identity: string, source: string) =>
 
 /** Registers the identity routes; a BadRequest thrown in them is answered 400 by the ApiServer. */
 export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperator, db: Db, logger: Logger): void {
+  const log = new AllowLog(db);
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     const items = parseAllow(await readJson(req));
     const unseen = operator.unseen(identity, items);
     if (unseen === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
     operator.allow(identity, items);
+    log.record('allow', { identity }, items, clientAddress(req));
     // Allowed all the same (an item may be allowed ahead of its first use), but said: a typo would be
     // stored, never match, and leave the alert it was meant to quiet going on.
     logger.info({ identity, items, by: clientAddress(req) }, 'operator allowed baseline items');
@@ -95,11 +106,44 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
     const items = parseAllow(await readJson(req));
     const done = operator.allowGroup(peerGroup, items);
     if (done === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown peer group ${peerGroup}`);
+    log.record('allow', { peerGroup }, items, clientAddress(req));
     logger.info({ peerGroup, members: done.members, items, by: clientAddress(req) }, 'operator allowed baseline items for a peer group');
     if (done.unseen.length === 0) return sendJson(res, 200, { peerGroup, members: done.members, allowed: items });
     const warning = done.unseen.map((i) => `${i.dimension} ${i.item}: never used by ${peerGroup}'s members, nor named by their alerts; check the spelling`).join('; ');
     logger.warn({ peerGroup, unseen: done.unseen, by: clientAddress(req) }, 'operator allowed items never seen');
     sendJson(res, 200, { peerGroup, members: done.members, allowed: items, unseen: done.unseen, warning });
+  });
+
+  // Undoing an allow (a wrong one, or one for an item no longer wanted): the items leave the baselines.
+  api.routePattern('POST', /^\/v1\/identities\/[^/]+\/disallow$/, async (req, res, url) => {
+    const identity = pathSegment(url, 3, 'identity');
+    const items = parseDisallow(await readJson(req));
+    const held = operator.disallow(identity, items);
+    if (held === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
+    log.record('disallow', { identity }, items, clientAddress(req));
+    logger.warn({ identity, items, by: clientAddress(req) }, 'operator disallowed baseline items: their next use is judged as new');
+    sendJson(res, 200, { identity, disallowed: items, held });
+  });
+
+  api.routePattern('POST', /^\/v1\/peer-groups\/[^/]+\/disallow$/, async (req, res, url) => {
+    const peerGroup = pathSegment(url, 3, 'peer group');
+    const items = parseDisallow(await readJson(req));
+    const done = operator.disallowGroup(peerGroup, items);
+    if (done === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown peer group ${peerGroup}`);
+    log.record('disallow', { peerGroup }, items, clientAddress(req));
+    logger.warn({ peerGroup, members: done.members, items, by: clientAddress(req) }, 'operator disallowed baseline items for a peer group: their next use is judged as new');
+    sendJson(res, 200, { peerGroup, members: done.members, disallowed: items, held: done.held });
+  });
+
+  // The allows and disallows made, oldest first, a page at a time (`after` the last id given).
+  api.route('GET /v1/allows', (_req, res, url) => {
+    const p = url.searchParams;
+    checkParams(p, ['after', 'limit', 'identity', 'peerGroup'], ['after', 'limit', 'identity', 'peerGroup']);
+    const n = parseLimit(p);
+    const after = Number(p.get('after') ?? 0);
+    if (!Number.isSafeInteger(after) || after < 0) throw new BadRequest('after: must be the id of an entry, a whole number');
+    const entries = log.list(after, n, { identity: p.get('identity'), peerGroup: p.get('peerGroup') });
+    sendJson(res, 200, { allows: entries, next: entries.length === n ? entries[n - 1].id : null });
   });
 
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/reset$/, (req, res, url) => {

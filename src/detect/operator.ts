@@ -97,6 +97,42 @@ export class BaselineOperator {
   }
 
   /**
+   * An operator's disallow, undoing an allow (review41 H2): the items leave the identity's baseline, learned
+   * use included (their peer group stops counting it among their users), so their next use is judged as
+   * new again. Written at once. Returns the items it held (the others were not in its baseline), or null
+   * when the identity is unknown.
+   */
+  disallow(identity: string, items: readonly DimensionItem[]): DimensionItem[] | null {
+    const b = this.engine.baselines.known(identity);
+    if (!b) return null;
+    const held = this.forgetItems(b, items);
+    this.engine.baselines.checkpointNow();
+    return held;
+  }
+
+  /** `disallow` for every current member of a peer group; the members it reached, or null when there is no such group. */
+  disallowGroup(peerGroup: string, items: readonly DimensionItem[]): { members: number; held: DimensionItem[] } | null {
+    const group = this.engine.baselines.knownGroup(peerGroup);
+    if (!group) return null;
+    const held = new Set<DimensionItem>();
+    const members = [...group.members.keys()];
+    for (const identity of members) {
+      const b = this.engine.baselines.known(identity);
+      if (b) for (const i of this.forgetItems(b, items)) held.add(i);
+    }
+    this.engine.baselines.checkpointNow();
+    return { members: members.length, held: items.filter((i) => held.has(i)) };
+  }
+
+  private forgetItems(b: IdentityBaseline, items: readonly DimensionItem[]): DimensionItem[] {
+    const held = items.filter((i) => b.counters.delete(key(i.dimension, i.item)));
+    if (held.length === 0) return held;
+    b.dirty = true;
+    this.engine.baselines.knownGroup(b.peerGroup)?.forgotten(held.map((i) => key(i.dimension, i.item)));
+    return held;
+  }
+
+  /**
    * Of `items`, those that neither the identity's baseline nor its peer group has counted, and none of
    * its alerts names (null when the identity is unknown): most likely a typo, which an allow would store
    * and never match (review21 L2). A `bulk` item is unseen when no hour of its source that raised is

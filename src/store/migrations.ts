@@ -336,6 +336,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 18,
+    description: "operators' allows and disallows, listable",
+    sql: `
+      -- An allow is written into baselines as learned use; this says who allowed what, for whom, and when,
+      -- so a wrong one can be found and undone (review41 H2). Kept: it is the operators' audit trail.
+      CREATE TABLE operator_allows (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         REAL NOT NULL,
+        by         TEXT NOT NULL,
+        action     TEXT NOT NULL,   -- allow | disallow
+        identity   TEXT,            -- an identity's, or
+        peer_group TEXT,            -- every member's of a peer group
+        items      TEXT NOT NULL    -- JSON [{dimension, item}]
+      ) STRICT;
+      CREATE INDEX operator_allows_identity ON operator_allows(identity) WHERE identity IS NOT NULL;
+      CREATE INDEX operator_allows_peer_group ON operator_allows(peer_group) WHERE peer_group IS NOT NULL;
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -135,3 +135,50 @@ it('an allow for a peer group quiets every current member at once', () => {
   h.engine.finish();
   expect(h.alerts).toHaveLength(3);
 });
+
+// Review41 H2: an allow could be neither listed nor undone, and `reset` did not undo a peer group's allow.
+it('allows are listed (who, when, what) and undone: a disallowed item is judged as new again, for an identity or a peer group', async () => {
+  const t = learn();
+  const logger = pino({ level: 'silent' });
+  const api = new ApiServer({ config, token: 'allow-test-token-0123456789', metrics: createMetrics(), logger, readiness: () => 'ready' });
+  registerIdentityRoutes(api, h.operator, h.db, logger);
+  api.serve();
+  const port = await api.listen('127.0.0.1:0');
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { Authorization: 'Bearer allow-test-token-0123456789', 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const writes = () => h.alerts.filter((a) => a.detector === 'unexpected_write');
+  try {
+    h.feed(toolCall(t, 'delete'));
+    expect(writes()).toHaveLength(1);
+    const items = writes()[0].evidence.allow as Array<{ dimension: string; item: string }>;
+    // The allow it offers, given for the whole group by mistake: every member's deletes pass.
+    expect((await call('POST', '/v1/peer-groups/agents/allow', { items })).status).toBe(200);
+    h.feed(toolCall(t + 2 * 60 * MIN, 'delete'));
+    h.engine.finish();
+    expect(writes()).toHaveLength(1);
+
+    const listed = await call('GET', '/v1/allows');
+    expect(listed.body).toMatchObject({ allows: [{ id: 1, by: expect.stringMatching(/^127\.0\.0\.1:\d+$/), action: 'allow', identity: null, peerGroup: 'agents', items }], next: null });
+    expect(Date.parse((listed.body.allows as Array<{ at: string }>)[0].at)).toBeGreaterThan(0);
+
+    const undone = await call('POST', '/v1/peer-groups/agents/disallow', { items });
+    expect(undone.body).toEqual({ peerGroup: 'agents', members: 1, disallowed: items, held: items });
+    h.feed(toolCall(t + 4 * 60 * MIN, 'delete'));
+    h.engine.finish();
+    expect(writes()).toHaveLength(2); // raised again
+
+    expect((await call('POST', `/v1/identities/${encodeURIComponent(ID)}/disallow`, { items: [{ dimension: 'bulk', item: 'crm.search' }] })).status).toBe(400);
+    expect((await call('POST', '/v1/identities/nobody/disallow', { items })).status).toBe(404);
+    const mine = await call('GET', `/v1/allows?peerGroup=agents`);
+    expect((mine.body.allows as Array<{ action: string }>).map((a) => a.action)).toEqual(['allow', 'disallow']);
+    expect((await call('GET', `/v1/allows?identity=${encodeURIComponent(ID)}`)).body.allows).toEqual([]);
+  } finally {
+    await api.close();
+  }
+});
