@@ -284,6 +284,7 @@ export class AlertManager {
     alert.count++;
     if (time > Date.parse(alert.lastEventTime)) alert.lastEventTime = new Date(time).toISOString();
     this.dirty.add(alert);
+    this.open.folded(alert);
     this.emit({ type: 'update', update: { id: alert.id, seq: alert.seq, count: alert.count, lastEventTime: alert.lastEventTime } });
   }
 
@@ -349,6 +350,7 @@ export class AlertManager {
   afterCommit(ok: boolean): void {
     if (!ok) return;
     this.dirty.clear();
+    this.open.written();
     this.heldStale.clear();
   }
 
