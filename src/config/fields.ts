@@ -109,13 +109,14 @@ export const zonePattern = nonEmpty.refine((p) => {
 
 /**
  * A target glob (`sensitive.targets`, `templates`, a catalog `target`): an HTTP call's target is
- * `host/path` with no scheme and no query (CONTRACT §3), so one written as an http(s) URL or a path could
- * never match, and the detection it configures would be off without a word (review41 H1). Other schemes
- * stay: an MCP resource's target is its URI (`file:///srv/hr/*`: review42 M5).
+ * `host/path` with no scheme and no query (CONTRACT §3), so one written as a path, or with a query,
+ * could never match, and the detection it configures would be off without a word (review41 H1). A URI
+ * is a target too: an MCP resource's (`file:///srv/hr/*`, `https://docs.internal/hr/*`: review42 M5,
+ * review43 M2); one written as an http(s) URL is warned of (warnings.ts), since an HTTP call's never is.
  */
 export const targetGlob = nonEmpty.refine(
-  (p) => !/^https?:\/\//i.test(p) && !p.startsWith('/') && (p.includes('://') || !p.includes('?')),
-  'must be host/path as HTTP targets are, e.g. vault.internal/v1/secret/* (no http:// or https://, no query, no leading /)',
+  (p) => !p.startsWith('/') && (p.includes('://') || !p.includes('?')),
+  'must be host/path as HTTP targets are, e.g. vault.internal/v1/secret/* (no query, no leading /), or an MCP resource URI',
 );
 
 /** The API token; exported so the loader holds `VIGIL_API_TOKEN` to the same rule as `api.token`. */

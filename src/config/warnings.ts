@@ -12,7 +12,25 @@ export interface ConfigWarning {
 }
 
 export function configWarnings(config: Config): ConfigWarning[] {
-  return [...exposureWarnings(config), ...zoneWarnings(config), ...openPeerGroupWarnings(config)];
+  return [...exposureWarnings(config), ...zoneWarnings(config), ...openPeerGroupWarnings(config), ...urlTargetWarnings(config)];
+}
+
+/**
+ * A target glob written as an http(s) URL (`https://vault.internal/v1/secret/*`): an HTTP call's target
+ * is `host/path`, so it matches only MCP resources named by such URIs; copied from an API's docs or a
+ * span's `url.full`, it leaves the HTTP calls it was meant for unmatched (review41 H1).
+ */
+function urlTargetWarnings(config: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  const check = (key: string, glob: string | undefined) => {
+    if (glob === undefined || !/^https?:\/\//i.test(glob)) return;
+    const hostPath = glob.replace(/^https?:\/\//i, '');
+    out.push({ key, message: `"${glob}" matches only MCP resources named by such a URI: an HTTP call's target is host/path, so write "${hostPath}" for HTTP calls` });
+  };
+  config.sensitive.targets.forEach((g, i) => check(`sensitive.targets[${i}]`, g));
+  config.templates.forEach((g, i) => check(`templates[${i}]`, g));
+  config.catalog.forEach((e, i) => check(`catalog[${i}].target`, e.target));
+  return out;
 }
 
 /**

@@ -240,9 +240,10 @@ describe('listeners sharing a port', () => {
   });
 });
 
-// Review41 H1 refused http(s) URLs as target globs; review42 M5: an MCP resource's target is its URI.
-it('accepts a target glob with another scheme (an MCP resource URI), refuses an http(s) URL', () => {
-  expect(configSchema.safeParse({ sensitive: { targets: ['file:///srv/secrets/*'] } }).success).toBe(true);
-  expect(configSchema.safeParse({ templates: ['docs.internal/kb/articles/*'] }).success).toBe(true);
-  expect(configSchema.safeParse({ sensitive: { targets: ['https://vault.internal/v1/secret/*'] } }).success).toBe(false);
+// Review42 M5, review43 M2: an MCP resource's target is its URI, http(s) ones included (warned of: warnings.test.ts).
+it('accepts a target glob written as a URI (an MCP resource), refuses a path or an HTTP query', () => {
+  for (const glob of ['file:///srv/secrets/*', 'https://docs.internal/hr/*', 'docs.internal/kb/articles/*']) {
+    expect(configSchema.safeParse({ sensitive: { targets: [glob] } }).success).toBe(true);
+  }
+  expect(configSchema.safeParse({ sensitive: { targets: ['/kb/search'] } }).success).toBe(false);
 });

@@ -23,6 +23,14 @@ describe('configWarnings: zone globs', () => {
     expect(warnings[0].message).toMatch(/^holds only CIDRs, which place only calls to hosts written as IP addresses/);
   });
 
+  // Review41 H1: a target glob copied as an http(s) URL matches no HTTP call (their targets are host/path).
+  it('names a target glob written as an http(s) URL, which only an MCP resource can match', () => {
+    const config = configSchema.parse({ sensitive: { targets: ['https://vault.internal/v1/secret/*', 'file:///srv/*'] }, catalog: [{ target: 'http://kb.internal/search', access: 'read' }] });
+    const warnings = configWarnings(config);
+    expect(warnings.map((w) => w.key)).toEqual(['sensitive.targets[0]', 'catalog[0].target']);
+    expect(warnings[0].message).toContain('write "vault.internal/v1/secret/*" for HTTP calls');
+  });
+
   it('exposure warnings still come first', () => {
     const config = configSchema.parse({ api: { endpoint: '0.0.0.0:8790' }, zones: { secrets: ['vault.*'] } });
     expect(configWarnings(config).map((w) => w.key)).toEqual(['api.endpoint', 'zones.secrets[0]']);
