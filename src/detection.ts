@@ -28,15 +28,24 @@ export interface Detection {
   owners: CredentialOwners;
 }
 
+/** How often the placeholder-name warning may be logged. */
+const UNNAMED_WARN_EVERY_MS = 60 * 60_000;
+
 export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics; logger: Logger; mode: 'serve' | 'replay' }): Detection {
   const { config, db, metrics, logger, mode } = deps;
+  // At most hourly, however many placeholder names appear (review43 L1: one line each, without bound).
+  let unnamedSince = 0;
+  let unnamedWarnedAt = Number.NEGATIVE_INFINITY;
   const identities = new IdentityStore(db, config.baselines.maxHotIdentities, (identity) => {
-    if (unnamed(identity)) {
-      logger.warn(
-        { identity },
-        `spans name their identity only by the SDK's placeholder service name (${identity}): every agent that sets none is judged as this one identity; set OTEL_SERVICE_NAME or nhi.identity on each`,
-      );
-    }
+    if (!unnamed(identity)) return;
+    unnamedSince++;
+    if (Date.now() - unnamedWarnedAt < UNNAMED_WARN_EVERY_MS) return;
+    unnamedWarnedAt = Date.now();
+    logger.warn(
+      { identity, newPlaceholderNames: unnamedSince },
+      `spans name their identity only by the SDK's placeholder service name (${identity}): every agent that sets none is judged as this one identity; set OTEL_SERVICE_NAME or nhi.identity on each`,
+    );
+    unnamedSince = 0;
   });
   const retentionNow = retentionClock(identities, config.time.maxFutureSkew);
   const alerts = new AlertManager(db, config, metrics, Date.now, retentionNow);
