@@ -100,6 +100,11 @@ export class BaselineStore {
     return this.hot.get(identity)?.baseline ?? this.load(identity);
   }
 
+  /** The baseline of `identity` if it is in memory (never read from the store). */
+  inMemory(identity: string): IdentityBaseline | undefined {
+    return this.hot.get(identity)?.baseline;
+  }
+
   private load(identity: string): IdentityBaseline | undefined {
     const body = this.rows.readIdentity(identity);
     return body ? IdentityBaseline.fromJSON(identity, JSON.parse(body)) : undefined;

@@ -167,7 +167,7 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
     // With how each is judged now: in a fleet's first days most are still learning (judged by nothing).
     const identities = rows.map(({ byKind, ...r }) => ({
       ...r,
-      phase: operator.phase(r.identity),
+      phase: operator.phase(r),
       firstSeen: new Date(r.firstSeen).toISOString(),
       lastSeen: new Date(r.lastSeen).toISOString(),
       actionsByKind: JSON.parse(byKind) as Record<string, number>,
