@@ -166,6 +166,8 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
         api: listening(config.api, ports.api),
         storage: config.storage.path,
         identities: identities.size,
+        // Whether alerts revoke anything: a dry run records what it would have done (review41 L2).
+        revocation: config.revocation.mode,
         apiTokenFile: token.file ?? undefined,
       },
       token.file ? `vigil ready; the API token is in ${token.file}` : 'vigil ready',

@@ -3,6 +3,8 @@
  * deploying, each naming its key: settings that expose Vigil on a network (exposure.ts), zone
  * patterns that hosts outside the organisation can match, and client rules that leave peer groups open.
  */
+import { DETECTOR_IDS } from '../../detectors/types.js';
+import { VAULT_TYPES } from '../revocation/vault.js';
 import { exposureWarnings } from './exposure.js';
 import type { Config } from './schema.js';
 
@@ -12,7 +14,35 @@ export interface ConfigWarning {
 }
 
 export function configWarnings(config: Config): ConfigWarning[] {
-  return [...exposureWarnings(config), ...zoneWarnings(config), ...openPeerGroupWarnings(config), ...urlTargetWarnings(config)];
+  return [...exposureWarnings(config), ...zoneWarnings(config), ...openPeerGroupWarnings(config), ...urlTargetWarnings(config), ...deliveryWarnings(config)];
+}
+
+/**
+ * Revocation and webhook settings that can never do anything (review41 L2): enforce mode with no rule; a
+ * rule that sends only credential types its vault broker cannot revoke (every match not_revocable); a
+ * webhook for detectors that are all disabled.
+ */
+function deliveryWarnings(config: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  const { mode, rules, brokers } = config.revocation;
+  if (mode === 'enforce' && rules.length === 0) {
+    out.push({ key: 'revocation.rules', message: 'is empty while revocation.mode is enforce: no alert revokes anything; add a rule (e.g. { minSeverity: critical, broker: NAME })' });
+  }
+  rules.forEach((rule, i) => {
+    const broker = brokers.find((b) => b.name === rule.broker);
+    if (broker?.type !== 'vault' || rule.credentialTypes.includes('*') || rule.credentialTypes.some((t) => VAULT_TYPES.includes(t))) return;
+    out.push({
+      key: `revocation.rules[${i}].credentialTypes`,
+      message: `names only types broker "${broker.name}" (vault) cannot revoke (it revokes ${VAULT_TYPES.join(' and ')}): every alert this rule matches is not_revocable`,
+    });
+  });
+  const disabled = new Set(DETECTOR_IDS.filter((d) => !config.detectors[d].enabled));
+  config.webhooks.forEach((w, i) => {
+    if (w.detectors.length > 0 && w.detectors.every((d) => disabled.has(d as (typeof DETECTOR_IDS)[number]))) {
+      out.push({ key: `webhooks[${i}].detectors`, message: `names only disabled detectors (${w.detectors.join(', ')}): this endpoint receives nothing` });
+    }
+  });
+  return out;
 }
 
 /**

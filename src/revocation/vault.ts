@@ -15,6 +15,9 @@ const VAULT_ENDPOINTS: Readonly<Record<string, { path: string; field: string }>>
   vault_token_accessor: { path: '/v1/auth/token/revoke-accessor', field: 'accessor' },
 };
 
+/** The credential types a vault broker revokes (check-config warns of a rule routing it no other). */
+export const VAULT_TYPES: readonly string[] = Object.keys(VAULT_ENDPOINTS);
+
 export function vaultBroker(config: VaultBrokerConfig): Broker {
   // Keep a path prefix (Vault behind a proxy at https://host/vault/); only a trailing slash is dropped.
   const base = config.address.replace(/\/+$/, '');

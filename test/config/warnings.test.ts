@@ -60,3 +60,25 @@ describe('configWarnings: client rules that leave peer groups open', () => {
     expect(warnings[0].message).toMatch(/^lists no peerGroups, so its clients may claim any peer group: they share the credentials/);
   });
 });
+
+// Review41 L2: revocation and webhook settings that can never do anything were accepted without a word.
+describe('configWarnings: deliveries that can never happen', () => {
+  const vault = { name: 'vault', type: 'vault', address: 'https://vault.internal:8200', token: 'hvs.test' };
+  it('enforce with no rule, a vault rule for types it cannot revoke, a webhook for disabled detectors only', () => {
+    const config = configSchema.parse({
+      detectors: { retry_storm: { enabled: false } },
+      revocation: { mode: 'enforce', brokers: [vault] },
+      webhooks: [
+        { url: 'http://127.0.0.1:9000/a', secret: 'whsec_' + Buffer.alloc(32, 1).toString('base64'), detectors: ['retry_storm'] },
+        { url: 'http://127.0.0.1:9000/b', secret: 'whsec_' + Buffer.alloc(32, 2).toString('base64'), detectors: ['retry_storm', 'scope_drift'] },
+      ],
+    });
+    expect(configWarnings(config).map((w) => w.key)).toEqual(['revocation.rules', 'webhooks[0].detectors']);
+    const ruled = configSchema.parse({
+      revocation: { mode: 'enforce', brokers: [vault], rules: [{ broker: 'vault', credentialTypes: ['oauth_jti'] }, { broker: 'vault', credentialTypes: ['vault_lease'] }] },
+    });
+    const warnings = configWarnings(ruled);
+    expect(warnings.map((w) => w.key)).toEqual(['revocation.rules[0].credentialTypes']);
+    expect(warnings[0].message).toContain('every alert this rule matches is not_revocable');
+  });
+});
