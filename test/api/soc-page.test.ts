@@ -89,3 +89,26 @@ it('after a reload, reconnects with the token kept for the tab and shows the sto
   expect(await page.evaluate(() => sessionStorage.getItem('vigil.token'))).toBeNull();
   await page.locator('#login').waitFor({ state: 'visible' });
 });
+
+// Review41 L6: the daemon restarted with another token; the page retried the old one for ever, showing
+// "reconnecting" and an empty table.
+it('asks for a new token when the daemon it was streaming from no longer takes its token', async () => {
+  const first = await startApiDaemon();
+  const port = new URL(first.apiUrl).port;
+  const tab = await browser.newPage();
+  let second: ApiDaemon | undefined;
+  try {
+    await tab.goto(`${first.apiUrl}/soc`);
+    await tab.fill('#token', TEST_TOKEN);
+    await tab.click('#login button[type=submit]');
+    await expect.poll(() => tab.textContent('#status')).toBe('live');
+    await first.close();
+    second = await startApiDaemon({}, { api: { endpoint: `127.0.0.1:${port}`, token: 'rotated-token-0123456789abcdef' } });
+    await tab.locator('#login').waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await tab.textContent('#login-error')).toBe('That token is refused now (was it changed?): sign in again.');
+    expect(await tab.evaluate(() => sessionStorage.getItem('vigil.token'))).toBeNull();
+  } finally {
+    await tab.close();
+    await second?.close();
+  }
+}, 40_000);

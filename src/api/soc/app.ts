@@ -132,11 +132,22 @@ function connect(token: string): void {
     setStatus('live', 'ok');
   });
   ws.addEventListener('message', (e) => onFrame(JSON.parse(String(e.data)) as Frame));
+  let opened = false;
+  ws.addEventListener('open', () => (opened = true));
   ws.addEventListener('close', (e) => {
     if (socket !== ws) return;
     setStatus(`disconnected (${e.reason || e.code}); reconnecting`, 'down');
-    setTimeout(() => socket === ws && connect(token), retryMs);
-    retryMs = Math.min(retryMs * 2, 30_000);
+    const retry = () => {
+      setTimeout(() => socket === ws && connect(token), retryMs);
+      retryMs = Math.min(retryMs * 2, 30_000);
+    };
+    if (opened) return retry();
+    // Refused before it opened: a browser does not say why, so ask over REST. A token refused now (the
+    // daemon's changed) asks for a new one instead of retrying it for ever (review41 L6).
+    fetch('/v1/alerts?limit=1', { headers: { Authorization: `Bearer ${token}` } }).then(
+      (res) => (socket !== ws ? undefined : res.status === 401 ? signOut('That token is refused now (was it changed?): sign in again.') : retry()),
+      retry,
+    );
   });
 }
 
