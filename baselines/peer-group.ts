@@ -220,6 +220,23 @@ export class PeerGroupBaseline {
     this.attempted(identity, k, time, it);
   }
 
+  /**
+   * An operator took `keys` back from `identity` (a disallow): it no longer counts among their users, if
+   * it is a member, nor among their adopters, which would otherwise read as a rollout under way and teach
+   * the next member's use of them (review44 H1).
+   */
+  disowned(identity: string, keys: readonly string[]): void {
+    if (this.members.has(identity)) this.forgotten(keys);
+    for (const k of keys) {
+      const it = this.items.get(k);
+      const t = it?.adopters.get(identity);
+      if (it === undefined || t === undefined) continue;
+      it.adopters.delete(identity);
+      removeTime(it.times, t);
+      this.changedItems.add(k);
+    }
+  }
+
   /** An identity used `k` for the first time (whether or not it was learned): rollout evidence. */
   attempted(identity: string, k: string, time: number, it = this.item(k)): void {
     if (it.adopters.has(identity)) {

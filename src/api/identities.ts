@@ -84,13 +84,15 @@ const noBulkWarning = (identity: string, source: string) =>
 /** Registers the identity routes; a BadRequest thrown in them is answered 400 by the ApiServer. */
 export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperator, db: Db, logger: Logger): void {
   const log = new AllowLog(db);
+  const groupIdentities = db.prepare('SELECT identity FROM identities WHERE peer_group = ?').pluck();
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/allow$/, async (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     const items = parseAllow(await readJson(req));
     const unseen = operator.unseen(identity, items);
     if (unseen === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
-    operator.allow(identity, items);
+    // Recorded first: a store that refuses writes refuses the allow before anything changed (review44 M4).
     log.record('allow', { identity }, items, clientAddress(req));
+    operator.allow(identity, items);
     // Allowed all the same (an item may be allowed ahead of its first use), but said: a typo would be
     // stored, never match, and leave the alert it was meant to quiet going on.
     logger.info({ identity, items, by: clientAddress(req) }, 'operator allowed baseline items');
@@ -104,9 +106,9 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
   api.routePattern('POST', /^\/v1\/peer-groups\/[^/]+\/allow$/, async (req, res, url) => {
     const peerGroup = pathSegment(url, 3, 'peer group');
     const items = parseAllow(await readJson(req));
-    const done = operator.allowGroup(peerGroup, items);
-    if (done === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown peer group ${peerGroup}`);
+    if (!operator.knowsGroup(peerGroup)) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown peer group ${peerGroup}`);
     log.record('allow', { peerGroup }, items, clientAddress(req));
+    const done = operator.allowGroup(peerGroup, items)!;
     logger.info({ peerGroup, members: done.members, items, by: clientAddress(req) }, 'operator allowed baseline items for a peer group');
     if (done.unseen.length === 0) return sendJson(res, 200, { peerGroup, members: done.members, allowed: items });
     const warning = done.unseen.map((i) => `${i.dimension} ${i.item}: never used by ${peerGroup}'s members, nor named by their alerts; check the spelling`).join('; ');
@@ -118,9 +120,9 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
   api.routePattern('POST', /^\/v1\/identities\/[^/]+\/disallow$/, async (req, res, url) => {
     const identity = pathSegment(url, 3, 'identity');
     const items = parseDisallow(await readJson(req));
-    const held = operator.disallow(identity, items);
-    if (held === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
+    if (!operator.knows(identity)) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown identity ${identity}`);
     log.record('disallow', { identity }, items, clientAddress(req));
+    const held = operator.disallow(identity, items)!;
     logger.warn({ identity, items, by: clientAddress(req) }, 'operator disallowed baseline items: their next use is judged as new');
     sendJson(res, 200, { identity, disallowed: items, held });
   });
@@ -128,9 +130,11 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
   api.routePattern('POST', /^\/v1\/peer-groups\/[^/]+\/disallow$/, async (req, res, url) => {
     const peerGroup = pathSegment(url, 3, 'peer group');
     const items = parseDisallow(await readJson(req));
-    const done = operator.disallowGroup(peerGroup, items);
-    if (done === null) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown peer group ${peerGroup}`);
+    if (!operator.knowsGroup(peerGroup)) return sendError(res, 'VIGIL_ERR_NOT_FOUND', `unknown peer group ${peerGroup}`);
     log.record('disallow', { peerGroup }, items, clientAddress(req));
+    // Its identities that went idle and left it too: the allow reached them when they were members.
+    const former = groupIdentities.all(peerGroup) as string[];
+    const done = operator.disallowGroup(peerGroup, items, former)!;
     logger.warn({ peerGroup, members: done.members, items, by: clientAddress(req) }, 'operator disallowed baseline items for a peer group: their next use is judged as new');
     sendJson(res, 200, { peerGroup, members: done.members, disallowed: items, held: done.held });
   });

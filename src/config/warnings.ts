@@ -54,7 +54,7 @@ function urlTargetWarnings(config: Config): ConfigWarning[] {
   const out: ConfigWarning[] = [];
   const check = (key: string, glob: string | undefined) => {
     if (glob === undefined || !/^https?:\/\//i.test(glob)) return;
-    const hostPath = glob.replace(/^https?:\/\//i, '');
+    const hostPath = glob.replace(/^https?:\/\/([^/:]*)(:\d+)?/i, '$1'); // HTTP targets carry no port either (review44 M3)
     out.push({ key, message: `"${glob}" matches only MCP resources named by such a URI: an HTTP call's target is host/path, so write "${hostPath}" for HTTP calls` });
   };
   config.sensitive.targets.forEach((g, i) => check(`sensitive.targets[${i}]`, g));

@@ -96,6 +96,16 @@ export class BaselineOperator {
     if (source !== ALL_SOURCES) b.learnPeak(peakKey(ALL_SOURCES), b.count(peakKey(ALL_SOURCES), b.lastSeen, settings) + raised, b.lastSeen, settings, Infinity);
   }
 
+  /** The identity has a baseline. */
+  knows(identity: string): boolean {
+    return this.engine.baselines.peek(identity) !== undefined;
+  }
+
+  /** The peer group is known. */
+  knowsGroup(peerGroup: string): boolean {
+    return this.engine.baselines.knownGroup(peerGroup) !== undefined;
+  }
+
   /**
    * An operator's disallow, undoing an allow (review41 H2): the items leave the identity's baseline, learned
    * use included (their peer group stops counting it among their users), so their next use is judged as
@@ -110,12 +120,16 @@ export class BaselineOperator {
     return held;
   }
 
-  /** `disallow` for every current member of a peer group; the members it reached, or null when there is no such group. */
-  disallowGroup(peerGroup: string, items: readonly DimensionItem[]): { members: number; held: DimensionItem[] } | null {
+  /**
+   * `disallow` for every current member of a peer group, and for `others` (its identities that have gone
+   * idle and left it: an allow reached them when they were members, review44 M1); the identities it
+   * reached, or null when there is no such group.
+   */
+  disallowGroup(peerGroup: string, items: readonly DimensionItem[], others: readonly string[] = []): { members: number; held: DimensionItem[] } | null {
     const group = this.engine.baselines.knownGroup(peerGroup);
     if (!group) return null;
     const held = new Set<DimensionItem>();
-    const members = [...group.members.keys()];
+    const members = [...new Set([...group.members.keys(), ...others])];
     for (const identity of members) {
       const b = this.engine.baselines.known(identity);
       if (b) for (const i of this.forgetItems(b, items)) held.add(i);
@@ -124,11 +138,11 @@ export class BaselineOperator {
     return { members: members.length, held: items.filter((i) => held.has(i)) };
   }
 
+  /** Takes `items` out of the baseline, and out of its group's users (if it is a member: review44 M2) and adopters. */
   private forgetItems(b: IdentityBaseline, items: readonly DimensionItem[]): DimensionItem[] {
     const held = items.filter((i) => b.counters.delete(key(i.dimension, i.item)));
-    if (held.length === 0) return held;
-    b.dirty = true;
-    this.engine.baselines.knownGroup(b.peerGroup)?.forgotten(held.map((i) => key(i.dimension, i.item)));
+    if (held.length > 0) b.dirty = true;
+    this.engine.baselines.knownGroup(b.peerGroup)?.disowned(b.identity, items.map((i) => key(i.dimension, i.item)));
     return held;
   }
 

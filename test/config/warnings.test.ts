@@ -25,10 +25,11 @@ describe('configWarnings: zone globs', () => {
 
   // Review41 H1: a target glob copied as an http(s) URL matches no HTTP call (their targets are host/path).
   it('names a target glob written as an http(s) URL, which only an MCP resource can match', () => {
-    const config = configSchema.parse({ sensitive: { targets: ['https://vault.internal/v1/secret/*', 'file:///srv/*'] }, catalog: [{ target: 'http://kb.internal/search', access: 'read' }] });
+    const config = configSchema.parse({ sensitive: { targets: ['https://vault.internal/v1/secret/*', 'file:///srv/*'] }, catalog: [{ target: 'http://kb.internal:8443/search', access: 'read' }] });
     const warnings = configWarnings(config);
     expect(warnings.map((w) => w.key)).toEqual(['sensitive.targets[0]', 'catalog[0].target']);
     expect(warnings[0].message).toContain('write "vault.internal/v1/secret/*" for HTTP calls');
+    expect(warnings[1].message).toContain('write "kb.internal/search" for HTTP calls'); // no port: targets carry none
   });
 
   it('exposure warnings still come first', () => {

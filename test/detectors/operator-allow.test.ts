@@ -14,6 +14,7 @@ import type { Dimension } from '../../baselines/keys.js';
 import { action as act, engineHarness, type EngineHarness } from './harness.js';
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 const config = configSchema.parse({ zones: { internal: ['*.internal'] } });
 const ID = 'spiffe://acme/agent-7';
@@ -181,4 +182,18 @@ it('allows are listed (who, when, what) and undone: a disallowed item is judged 
   } finally {
     await api.close();
   }
+});
+
+// Review44 H1: the allow also made every member an adopter of the item, so after the disallow its next
+// use read as a rollout under way and was learned silently.
+it('a disallowed new tool is raised at its next use, not taken for a rollout the allow began', () => {
+  const members = ['spiffe://acme/m1', 'spiffe://acme/m2', 'spiffe://acme/m3', 'spiffe://acme/m4'];
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 6 * MIN) h.feed(members.map((id, n) => act({ identity: id, time: t + n, target: 'crm.search' })));
+  const items = [{ dimension: 'tool' as Dimension, item: 'crm.export' }];
+  h.operator.allowGroup('agents', items);
+  expect(h.operator.disallowGroup('agents', items)).toMatchObject({ members: 4 });
+  h.feed([act({ identity: members[1], time: t + HOUR, target: 'crm.export' })]);
+  h.engine.finish();
+  expect(h.alerts.map((a) => [a.identity, a.evidence.subject])).toEqual([[members[1], 'tool:crm.export']]);
 });
