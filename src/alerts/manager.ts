@@ -50,8 +50,6 @@ export interface RaiseHook {
   raised(alert: Alert): void;
 }
 
-/** Open (foldable) alerts kept in memory; older ones are found in SQLite if a finding needs them. */
-
 export class AlertManager {
   private readonly open: OpenAlerts;
   private readonly held = new Map<string, HeldFinding>();
@@ -61,7 +59,6 @@ export class AlertManager {
   private readonly unsaved = new Map<HeldFinding, string>();
   /** The same by fold key: one per suppression window, as stored alerts are (review41 M1). */
   private readonly unsavedByKey = new Map<string, HeldFinding[]>();
-  private readonly dirty = new Set<Alert>();
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
   private responder: Responder | null = null;
   private readonly raiseHooks: RaiseHook[] = [];
@@ -283,8 +280,7 @@ export class AlertManager {
   private fold(alert: Alert, time: number): void {
     alert.count++;
     if (time > Date.parse(alert.lastEventTime)) alert.lastEventTime = new Date(time).toISOString();
-    this.dirty.add(alert);
-    this.open.folded(alert);
+    this.open.folded(alert); // written by the next group commit (`flush`)
     this.emit({ type: 'update', update: { id: alert.id, seq: alert.seq, count: alert.count, lastEventTime: alert.lastEventTime } });
   }
 
@@ -342,14 +338,13 @@ export class AlertManager {
 
   /** Writes folded counts and held findings changed since the last commit. Call inside the group-commit transaction. */
   flush(): void {
-    for (const a of this.dirty) this.updateCount.run(a.count, JSON.stringify(a), a.seq);
+    for (const a of this.open.unwrittenAlerts()) this.updateCount.run(a.count, JSON.stringify(a), a.seq);
     for (const k of this.heldStale) this.saveHeld.run(k, JSON.stringify(this.held.get(k)));
   }
 
   /** The group commit succeeded (`ok`): what `flush` wrote is clean; else it is written again later. */
   afterCommit(ok: boolean): void {
     if (!ok) return;
-    this.dirty.clear();
     this.open.written();
     this.heldStale.clear();
   }
@@ -364,8 +359,7 @@ export class AlertManager {
   deleteBefore(cutoff: number, limit: number): number {
     const gone = this.deleteExpired.all(cutoff, limit) as Array<{ seq: number; identity: string; detector: string; subject: string }>;
     for (const { seq, identity, detector, subject } of gone) {
-      const cached = this.open.deleted(foldKey(identity, detector, subject), seq);
-      if (cached) this.dirty.delete(cached);
+      this.open.deleted(foldKey(identity, detector, subject), seq);
     }
     return gone.length;
   }

@@ -60,6 +60,11 @@ export class OpenAlerts {
     this.unwritten.set(alert.seq, alert);
   }
 
+  /** The alerts folded into since the last commit: what the group commit writes. */
+  unwrittenAlerts(): Iterable<Alert> {
+    return this.unwritten.values();
+  }
+
   /** The commit wrote every folded alert. */
   written(): void {
     this.unwritten.clear();
@@ -75,16 +80,10 @@ export class OpenAlerts {
     else this.earlier.set(String(alert.seq), alert);
   }
 
-  /** Retention deleted alert `seq` under `k`: the cached object, if any, that must no longer be written. */
-  deleted(k: string, seq: number): Alert | undefined {
+  /** Retention deleted alert `seq` under `k`: it is no longer cached, nor written. */
+  deleted(k: string, seq: number): void {
     this.unwritten.delete(seq);
-    const open = this.open.get(k);
-    if (open?.seq === seq) {
-      this.open.delete(k);
-      return open;
-    }
-    const earlier = this.earlier.get(String(seq));
-    if (earlier) this.earlier.delete(String(seq));
-    return earlier;
+    if (this.open.get(k)?.seq === seq) this.open.delete(k);
+    this.earlier.delete(String(seq));
   }
 }

@@ -25,6 +25,8 @@ const CACHE_SIZE = 10_000;
 
 /** An alert row as read for serving: its body, and its revocation's status now (none: null). */
 type StoredRow = { body: string; status: string | null };
+/** Selects StoredRows: the body holds the response as it was when raised, so the status is joined in. */
+const SERVED = `SELECT a.body, r.status FROM alerts a LEFT JOIN revocations r ON r.id = json_extract(a.body, '$.response.revocationId')`;
 
 /** Reads the alert store for the API and relays the AlertManager's events; one per daemon. */
 export class AlertFeed {
@@ -41,17 +43,13 @@ export class AlertFeed {
     // json_each lists keep the statement's shape fixed whatever the number of values.
     this.page = db
       .prepare(
-        // With its revocation's current status: the body holds the response as it was when raised.
-        `SELECT a.body, r.status FROM alerts a LEFT JOIN revocations r ON r.id = json_extract(a.body, '$.response.revocationId')
-         WHERE a.seq > @since
+        `${SERVED} WHERE a.seq > @since
            AND (@identities IS NULL OR a.identity IN (SELECT value FROM json_each(@identities)))
            AND (@detectors IS NULL OR a.detector IN (SELECT value FROM json_each(@detectors)))
            AND (@severities IS NULL OR a.severity IN (SELECT value FROM json_each(@severities)))
          ORDER BY a.seq LIMIT @limit`,
       );
-    this.byId = db.prepare(
-      `SELECT a.body, r.status FROM alerts a LEFT JOIN revocations r ON r.id = json_extract(a.body, '$.response.revocationId') WHERE a.id = ?`,
-    );
+    this.byId = db.prepare(`${SERVED} WHERE a.id = ?`);
     this.factsBySeq = db.prepare('SELECT id, identity, detector, severity FROM alerts WHERE seq = ?');
     // The highest seq ever issued, not max(seq): retention may have deleted the newest alerts, and a
     // client resuming from one of them holds a valid cursor (AUTOINCREMENT keeps the mark and never

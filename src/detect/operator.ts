@@ -183,10 +183,6 @@ export class BaselineOperator {
   }
 
   /**
-   * What an identity's baseline holds, for the API and CLI (`baseline show`); undefined when the identity
-   * is unknown. Read without making the baseline hot: looking does not change what is kept in memory.
-   */
-  /**
    * How an identity is judged now: against itself (`own`), its peer group (`peer`), or not yet
    * (`learning`: its group has not shown enough history either). From its baseline when in memory, else
    * from its record (first and last seen, actions: what maturity is measured by), so a page of a
@@ -200,6 +196,10 @@ export class BaselineOperator {
     return baselines.knownGroup(b?.peerGroup ?? rec.peerGroup)?.hasBaseline(settings, rec.identity) ? 'peer' : 'learning';
   }
 
+  /**
+   * What an identity's baseline holds, for the API and CLI (`baseline show`); undefined when the identity
+   * is unknown. Read without making the baseline hot: looking does not change what is kept in memory.
+   */
   describe(identity: string): object | undefined {
     const b = this.engine.baselines.peek(identity);
     if (!b) return undefined;

@@ -47,6 +47,8 @@ export class RevocationEngine {
   private readonly listeners: Array<(r: RevocationRecord) => void> = [];
   /** Changes made inside the current alert transaction, announced once it has committed. */
   private uncommitted: RevocationRow[] = [];
+  /** Brokers to send at once when the alert's transaction commits (a failed revocation sent again). */
+  private readonly resumeAfterCommit = new Set<string>();
   private readonly sender: RevocationSender | null;
   private readonly now: () => number;
 
@@ -240,9 +242,6 @@ export class RevocationEngine {
   private changed(row: RevocationRow): void {
     this.uncommitted.push(row);
   }
-
-  /** Brokers to send at once when the alert's transaction commits (a failed revocation sent again). */
-  private readonly resumeAfterCommit = new Set<string>();
 
   /**
    * The alert's transaction committed (call from the alert event). Announces its revocations once the
