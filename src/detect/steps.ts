@@ -5,9 +5,9 @@
  * trace count as delegated). Parallel calls of one step (CONTRACT §3.1: made in the same span, each
  * starting before the other ends, by more than the clock slack) are no transition of each other: their
  * order is an accident of scheduling (a LangGraph ToolNode or the AI SDK running two tools at once). A
- * step's previous is the latest earlier step that is not such a sibling. This is the only place the
- * rule lives: it spans batches (a late export continues its trace's steps), which a builder-side
- * grouping of one settled part could not.
+ * step's previous is the latest earlier step (by start, whatever order they were exported in) that is
+ * not such a sibling. This is the only place the rule lives: it spans batches (a late export continues
+ * its trace's steps), which a builder-side grouping of one settled part could not.
  */
 import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
@@ -30,6 +30,8 @@ interface StepRecord {
   target: string;
   zones: readonly string[];
   spanId: string;
+  /** A call made outside any step known when it came (its tool, if it has one, exported later). */
+  call: boolean;
   /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
   madeIn: string;
   time: number;
@@ -103,9 +105,17 @@ export class TraceSteps {
       let history = owners.get(owner);
       if (!history) owners.set(owner, (history = []));
       const madeIn = madeInSpan(a);
-      const record: StepRecord = { name: stepName(a.kind, a.target), target: a.target, zones: zonesOf.get(i) ?? NO_ZONES, spanId: a.spanId, madeIn, time: a.time, endTime: a.endTime };
+      let zones = zonesOf.get(i) ?? NO_ZONES;
+      // A tool exported after calls it made, which the builder emitted as steps of their own when it had
+      // waited for it as long as it waits: they are its calls now, and leave the history.
+      if (a.kind === 'tool') zones = takeCallsMadeIn(history, a.spanId, zones);
+      const record: StepRecord = { name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, call: CALL_KINDS.has(a.kind), madeIn, time: a.time, endTime: a.endTime };
+      // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
+      // first, so a batch can hold them without it) still follows the step before it, and the steps
+      // after it keep theirs.
+      const at = placeOf(history, record);
       let previous: StepRecord | null = null;
-      for (let h = history.length - 1; h >= 0; h--) {
+      for (let h = at - 1; h >= 0; h--) {
         const s = history[h];
         // Millisecond-stamped starts against finer ends: an overlap within the slack is rounding, not parallel.
         const parallelSibling = s.madeIn === madeIn && s.endTime > a.time + CLOCK_SLACK_MS;
@@ -114,7 +124,7 @@ export class TraceSteps {
           break;
         }
       }
-      history.push(record);
+      history.splice(at, 0, record);
       if (history.length > MAX_STEPS) history.shift();
       // The record itself is the next step's previous: records are never changed once made.
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
@@ -133,7 +143,7 @@ export class TraceSteps {
     const theirs = owners?.get(callee);
     if (owners === undefined || theirs === undefined || callee === owner) return [];
     owners.delete(callee);
-    const merged = [...(owners.get(owner) ?? []), ...theirs].sort((x, y) => x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1));
+    const merged = [...(owners.get(owner) ?? []), ...theirs].sort(stepOrder);
     owners.set(owner, merged.slice(-MAX_STEPS));
     const adopted = new Set(theirs);
     const transitions: Array<[string, string]> = [];
@@ -170,9 +180,18 @@ export class TraceSteps {
   }
 }
 
-/** Steps in order of start, then end, then span id. */
-function stepOrder(x: Action, y: Action): number {
+/** Steps (actions or records) in order of start, then end, then span id. */
+function stepOrder(x: Timed, y: Timed): number {
   return x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1);
+}
+
+type Timed = Pick<StepRecord, 'time' | 'endTime' | 'spanId'>;
+
+/** Where `record` goes in `history` (kept in step order): after every record before it. Mostly the end. */
+function placeOf(history: readonly StepRecord[], record: StepRecord): number {
+  let at = history.length;
+  while (at > 0 && stepOrder(history[at - 1], record) > 0) at--;
+  return at;
 }
 
 /**
@@ -182,6 +201,18 @@ function stepOrder(x: Action, y: Action): number {
 function ascending(steps: readonly number[], batch: readonly Action[]): boolean {
   for (let i = 1; i < steps.length; i++) if (stepOrder(batch[steps[i - 1]], batch[steps[i]]) >= 0) return false;
   return true;
+}
+
+/** Removes the calls recorded as steps that were made in span `spanId`; returns `zones` with theirs added. */
+function takeCallsMadeIn(history: StepRecord[], spanId: string, zones: readonly string[]): readonly string[] {
+  let merged = zones;
+  for (let h = history.length - 1; h >= 0; h--) {
+    const s = history[h];
+    if (!s.call || s.madeIn !== spanId) continue;
+    history.splice(h, 1);
+    for (const z of s.zones) if (!merged.includes(z)) merged = [...merged, z];
+  }
+  return merged;
 }
 
 function addZone(zonesOf: Map<number, string[]>, step: number, zone: string): void {

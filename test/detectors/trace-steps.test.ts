@@ -38,6 +38,30 @@ describe('the step history', () => {
     expect(steps.annotate([stray])[0]).toMatchObject({ name: 'http:api.internal/x', within: null });
   });
 
+  it('a step exported after later steps is placed by its start: it follows the step before it, and the steps after it keep theirs', () => {
+    const steps = new TraceSteps();
+    expect(previousOf(steps, TRACE_A, 'plan', 1)).toBeNull();
+    expect(previousOf(steps, TRACE_A, 'send', 300)).toBe('tool:plan');
+    expect(previousOf(steps, TRACE_A, 'lookup', 100)).toBe('tool:plan'); // late: not after send
+    expect(previousOf(steps, TRACE_A, 'archive', 500)).toBe('tool:send');
+    expect(previousOf(steps, TRACE_A, 'check', 200)).toBe('tool:lookup');
+  });
+
+  it("a tool exported after a call it made, emitted as a step of its own, takes it: the next step follows the tool, which reached the call's zone", () => {
+    const steps = new TraceSteps();
+    const tool = action({ identity: ID, time: 100, endTime: 900, traceId: TRACE_A, target: 'sync' });
+    const call = action({ identity: ID, time: 110, traceId: TRACE_A, kind: 'http', target: 'api.partner.example/sync', zone: 'external', parentSpanId: tool.spanId });
+    expect(steps.annotate([call])[0]).toMatchObject({ name: 'http:api.partner.example/sync', within: null }); // its tool not known yet
+    const next = action({ identity: ID, time: 950, traceId: TRACE_A, target: 'notify' });
+    const [late, after] = steps.annotate([tool, next]);
+    expect(late.zones).toEqual(['external']);
+    expect(after.previous).toMatchObject({ name: 'tool:sync', zones: ['external'] });
+    // Calls made in another span stay steps of their own.
+    const stray = action({ identity: ID, time: 960, traceId: TRACE_A, kind: 'http', target: 'api.internal/x', parentSpanId: 'f'.repeat(16) });
+    steps.annotate([stray]);
+    expect(previousOf(steps, TRACE_A, 'close', 1000)).toBe('http:api.internal/x');
+  });
+
   it(`past ${MAX_TRACES} traces the least recently seen is forgotten`, () => {
     const steps = new TraceSteps();
     previousOf(steps, TRACE_A, 'crm.search', 1);
