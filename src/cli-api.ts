@@ -39,10 +39,12 @@ export function daemonApi(config: Config): DaemonCall {
       if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause)) {
         throw new UserError(`the daemon at ${base} shows a certificate this command does not trust (${cause}): set NODE_EXTRA_CA_CERTS to the CA file that signed api.tls.cert`);
       }
-      throw new UserError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with)`);
+      throw new UserError(`cannot reach the daemon at ${base}: start it with \`npm start\` (or pass the --config it runs with, or set VIGIL_CONFIG to it)`);
     }
     if (res.status === 401) throw new UserError(`${method} ${path}: 401: the daemon at ${base} does not take this token; set VIGIL_API_TOKEN to the one it uses`);
-    if (!res.ok) throw new UserError(`${method} ${path}: ${res.status} ${text}`);
+    // Which daemon, every time: with several running (staging beside production), an allow or a 404
+    // from the wrong one must not pass for the right one's.
+    if (!res.ok) throw new UserError(`${method} ${path}: ${res.status} from the daemon at ${base}: ${text}`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -50,6 +52,7 @@ export function daemonApi(config: Config): DaemonCall {
       throw new UserError(`${method} ${path}: ${base} answered with something other than JSON (is it Vigil's API?): ${text.slice(0, 200)}`);
     }
     process.stdout.write(JSON.stringify(parsed, null, 2) + '\n');
+    process.stderr.write(`vigil: answered by the daemon at ${base}\n`);
     const warning = (parsed as { warning?: unknown } | null)?.warning;
     if (typeof warning === 'string') process.stderr.write(`vigil: warning: ${warning}\n`);
   };

@@ -11,8 +11,9 @@ import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 
 export async function baselineCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' }, 'peer-group': { type: 'string' } }, allowPositionals: true, strict: true });
+  // Options anywhere, before the sub-command too (`vigil baseline --config FILE allow …`).
+  const { values, positionals: all } = parseArgs({ args, options: { config: { type: 'string' }, 'peer-group': { type: 'string' } }, allowPositionals: true, strict: true });
+  const [sub, ...positionals] = all;
   const call = daemonApi(load(values.config));
   const encoded = (id: string) => `/v1/identities/${encodeURIComponent(id)}`;
   if (sub === 'show' && positionals.length === 1) return call('GET', encoded(positionals[0]));

@@ -8,8 +8,8 @@ import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 
 export async function revocationCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals: all } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
+  const [sub, ...positionals] = all; // options may come before the sub-command too
   if (sub !== 'retry' || positionals.length !== 1) throw new UserError('usage: vigil revocation retry [--config FILE] REVOCATION_ID (the revocationId of an alert\'s response)');
   return daemonApi(load(values.config))('POST', `/v1/revocations/${encodeURIComponent(positionals[0])}/retry`);
 }

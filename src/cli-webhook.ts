@@ -9,8 +9,8 @@ import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 
 export async function webhookCommand(args: string[], load: (path: string | undefined) => Config): Promise<void> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals: all } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
+  const [sub, ...positionals] = all; // options may come before the sub-command too
   if (sub === 'list' && positionals.length === 0) return daemonApi(load(values.config))('GET', '/v1/webhooks');
   if (sub === 'resume' && positionals.length === 1) return daemonApi(load(values.config))('POST', `/v1/webhooks/${encodeURIComponent(positionals[0])}/resume`);
   throw new UserError('usage: vigil webhook list [--config FILE] | vigil webhook resume [--config FILE] ENDPOINT (its index in webhooks: 0 for the first, as vigil webhook list shows)');

@@ -40,6 +40,8 @@ const USAGE = `Usage:
   vigil webhook list [--config FILE]               each webhook endpoint's state (pending, failures, pause)
   vigil webhook resume [--config FILE] ENDPOINT    send an endpoint's pending deliveries now (its receiver
                                                    is back); ENDPOINT is its index in webhooks (0, 1, ...)
+
+Without --config, every command reads the file VIGIL_CONFIG names, else the repository's config.yaml.
 `;
 
 class UsageError extends Error {}

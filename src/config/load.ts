@@ -62,15 +62,16 @@ function defaultConfigPath(): string {
   return join(packageRoot(), 'config.yaml');
 }
 
-function readConfigFile(file: string): string {
+/** `namedBy`: what chose the file (`--config` or `VIGIL_CONFIG`), for the message when it is missing. */
+function readConfigFile(file: string, namedBy: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
     // The reason is the one every unreadable file gets; the phrasing around it is the config file's own:
-    // a missing one is most often a mistyped --config.
+    // a missing one is most often a mistyped --config or VIGIL_CONFIG.
     const code = (err as NodeJS.ErrnoException).code;
     const reason = unreadableReason(err);
-    const why = code === 'ENOENT' ? `${reason}; check the --config path` : code === 'EISDIR' ? `${reason}, not a file` : `cannot be read (${reason})`;
+    const why = code === 'ENOENT' ? `${reason}; check the ${namedBy} path` : code === 'EISDIR' ? `${reason}, not a file` : `cannot be read (${reason})`;
     throw new ConfigError([`${file}: ${why}`], file);
   }
 }
@@ -184,9 +185,10 @@ function tlsSections(config: Config): Array<{ path: string; tls: TlsConfig | und
 /**
  * Loads, validates and freezes the configuration.
  *
- * - `path`: the YAML file (relative to the working directory). Absent: the repository's `config.yaml`,
- *   or pure defaults when that file does not exist (relative defaults then resolve against the
- *   package root, where that file would be).
+ * - `path`: the YAML file (relative to the working directory). Absent: the file `VIGIL_CONFIG` names
+ *   (so an operator whose config lives in /etc/vigil need not repeat --config on every command), else
+ *   the repository's `config.yaml`, or pure defaults when that file does not exist (relative defaults
+ *   then resolve against the package root, where that file would be).
  * - `env`: the environment (default `process.env`); `VIGIL_API_TOKEN` and `VIGIL_RECEIVER_TOKEN`, when
  *   non-empty, override `api.token` and `receivers.otlp.token` and must meet the same rule.
  *
@@ -195,11 +197,13 @@ function tlsSections(config: Config): Array<{ path: string; tls: TlsConfig | und
  */
 export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
   const env = options.env ?? process.env;
-  let file: string | null = options.path === undefined ? defaultConfigPath() : resolve(options.path);
-  if (options.path === undefined && !existsSync(file)) file = null;
+  const chosen = options.path ?? (env.VIGIL_CONFIG || undefined);
+  const namedBy = options.path !== undefined ? '--config' : 'VIGIL_CONFIG';
+  let file: string | null = chosen === undefined ? defaultConfigPath() : resolve(chosen);
+  if (chosen === undefined && !existsSync(file)) file = null;
 
   let raw: unknown = {};
-  if (file !== null) raw = emptyAsAbsent(parseYaml(readConfigFile(file), file), file) ?? {};
+  if (file !== null) raw = emptyAsAbsent(parseYaml(readConfigFile(file, namedBy), file), file) ?? {};
   const name = file === null ? 'defaults' : basename(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || Buffer.isBuffer(raw)) {
     throw new ConfigError([`${name}: the top level must be a mapping of keys such as receivers: and api:, not ${describeKind(raw)}`], file ?? name);

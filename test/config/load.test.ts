@@ -53,6 +53,17 @@ describe('loadConfig', () => {
     expect(config).toEqual(defaults);
   });
 
+  it('without a path, reads the file VIGIL_CONFIG names; a path given beats it; a missing one is named by what chose it', () => {
+    const chosen = write('api: { endpoint: "127.0.0.1:9911" }\n');
+    expect(loadConfig({ env: { VIGIL_CONFIG: chosen } })).toMatchObject({ path: chosen, config: { api: { endpoint: '127.0.0.1:9911' } } });
+    const given = write('api: { endpoint: "127.0.0.1:9922" }\n');
+    expect(loadConfig({ path: given, env: { VIGIL_CONFIG: chosen } }).config.api.endpoint).toBe('127.0.0.1:9922');
+    expect(loadConfig({ env: { VIGIL_CONFIG: '' } }).path).toBe(join(packageRoot(), 'config.yaml')); // empty: unset
+    const missing = join(dir, 'nowhere.yaml');
+    expect(problemsOf(() => loadConfig({ env: { VIGIL_CONFIG: missing } }))).toEqual([`${missing}: no such file; check the VIGIL_CONFIG path`]);
+    expect(problemsOf(() => loadConfig({ path: missing, env: {} }))).toEqual([`${missing}: no such file; check the --config path`]);
+  });
+
   it('config.yaml spells out every key of the schema and binds only loopback', () => {
     const raw = parse(readFileSync(join(packageRoot(), 'config.yaml'), 'utf8'));
     expect(keyPaths(raw).sort()).toEqual(keyPaths(configSchema.parse({})).sort());

@@ -5,7 +5,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,58 +122,6 @@ describe('vigil replay', () => {
     expect(await code).toBe(0);
     expect(stderr).not.toContain('EPIPE');
     expect(stderr).not.toMatch(/\n\s+at /);
-  });
-});
-
-describe('vigil baseline', () => {
-  /** Runs the CLI without blocking this process (the fake daemons below answer from it). */
-  function vigilAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (c) => (stderr += c));
-      child.once('exit', (code) => resolve({ code, stderr }));
-    });
-  }
-
-  /** A config whose API endpoint is `api` and whose store is under a fresh folder. */
-  function configFor(api: string): { config: string; dataDir: string } {
-    const dir = tmpDir();
-    const config = path.join(dir, 'config.yaml');
-    fs.writeFileSync(config, `api: { endpoint: "${api}" }\nstorage: { path: "data/vigil.db" }\n`);
-    return { config, dataDir: path.join(dir, 'data') };
-  }
-
-  it('with no token to read: says what to set, and creates nothing in the data folder', async () => {
-    const { config, dataDir } = configFor('127.0.0.1:9');
-    const r = await vigilAsync(['baseline', 'show', '--config', config, 'spiffe://test/x'], { VIGIL_API_TOKEN: '' });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`vigil: no API token in ${path.join(dataDir, 'api-token')}: set VIGIL_API_TOKEN`);
-    expect(fs.existsSync(dataDir)).toBe(false);
-  });
-
-  it('an API that answers 401, not JSON, or not at all: one sentence each, exit 1, no stack trace', async () => {
-    const server = http.createServer((req, res) => {
-      if (req.url!.includes('unauthorized')) res.writeHead(401).end('{"code":"VIGIL_ERR_UNAUTHENTICATED"}');
-      else if (req.url!.includes('proxy')) res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>login</html>');
-      // else: never answers
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const { config } = configFor(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
-      const run = (identity: string) => vigilAsync(['baseline', 'show', '--config', config, identity], { VIGIL_API_TOKEN: 'test-token-0123456789abcdef' });
-      const [unauthorized, proxy, silent] = await Promise.all([run('unauthorized'), run('proxy'), run('silent')]);
-      expect(unauthorized.stderr).toContain('does not take this token; set VIGIL_API_TOKEN');
-      expect(proxy.stderr).toContain('answered with something other than JSON');
-      expect(silent.stderr).toContain('did not answer within 10 s');
-      for (const r of [unauthorized, proxy, silent]) {
-        expect(r.code).toBe(1);
-        expect(r.stderr).not.toMatch(/\n\s+at /);
-      }
-    } finally {
-      server.closeAllConnections();
-      server.close();
-    }
   });
 });
 
