@@ -60,7 +60,7 @@ it('alone in its group, a reset identity learns again without alerting', async (
   await waitFor(async () => (await phase(d, ID)).phase === 'own', 'a baseline of its own');
 
   const r = await resetWithCli(d, ID);
-  expect([r.status, r.stderr]).toEqual([0, '']);
+  expect([r.status, r.stderr]).toEqual([0, `vigil: answered by the daemon at http://127.0.0.1:${d.daemon.ports.api}\n`]);
   expect(JSON.parse(r.stdout)).toEqual({ identity: ID, reset: true });
   expect(await phase(d, ID)).toMatchObject({ phase: 'learning', actions: 0 });
 

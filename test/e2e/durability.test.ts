@@ -74,21 +74,22 @@ it('keeps alerts, baselines and folding across kill -9; an allowed item stops al
   // The operator allows the new tool and its delete, with the CLI (through the API).
   const cfg = path.join(dir, 'config.yaml');
   fs.writeFileSync(path.join(dir, 'cli.yaml'), fs.readFileSync(cfg, 'utf8').replace('api: { endpoint: "127.0.0.1:0" }', `api: { endpoint: "${daemon.api}" }`));
+  const answered = `vigil: answered by the daemon at http://${daemon.api}\n`;
   for (const [dim, item] of [['tool', 'reports.delete'], ['access', 'reports.delete|delete'], ['access', 'reports.internal/reports/{id}|delete']]) {
     const r = spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ID, dim, item], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(answered);
     expect(r.status).toBe(0);
   }
   // A typo is allowed too, but said (review21 L2).
   const typo = spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ID, 'tool', 'reports.delet'], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
-  expect([typo.status, typo.stderr]).toEqual([0, `vigil: warning: tool reports.delet: never used by ${ID} or its peer group, nor named by its alerts; check the spelling\n`]);
+  expect([typo.status, typo.stderr]).toEqual([0, `${answered}vigil: warning: tool reports.delet: never used by ${ID} or its peer group, nor named by its alerts; check the spelling\n`]);
   // A bulk read is allowed at the size that raised it: with none raised there is nothing to allow (review33 M3).
   const noBulk = spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ID, 'bulk', 'reports.delete'], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
   expect([noBulk.status, noBulk.stderr]).toEqual([0, expect.stringContaining(`vigil: warning: bulk reports.delete: no hour of ${ID}'s reads of it that raised a bulk read is known`)]);
   // A whole peer group at once (review34 F3), through POST /v1/peer-groups/{group}/allow.
   const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'baseline', 'allow', '--config', path.join(dir, 'cli.yaml'), ...args], { encoding: 'utf8', env: { ...process.env, VIGIL_API_TOKEN: TOKEN } });
   const group = cli('--peer-group', shown.peerGroup, 'tool', 'reports.delete');
-  expect([group.status, group.stderr, JSON.parse(group.stdout)]).toEqual([0, '', { peerGroup: shown.peerGroup, members: 1, allowed: [{ dimension: 'tool', item: 'reports.delete' }] }]);
+  expect([group.status, group.stderr, JSON.parse(group.stdout)]).toEqual([0, answered, { peerGroup: shown.peerGroup, members: 1, allowed: [{ dimension: 'tool', item: 'reports.delete' }] }]);
   const noGroup = cli('--peer-group', 'no-such-group', 'tool', 'reports.delete');
   expect([noGroup.status, noGroup.stderr]).toEqual([1, expect.stringContaining('unknown peer group no-such-group')]);
   const alerts = () => query<{ n: number }>(dir, 'SELECT sum(count) AS n FROM alerts')[0].n;

@@ -103,7 +103,7 @@ describe('TLS on every listener', () => {
     expect(untrusted.status).not.toBe(0);
     expect(untrusted.stderr).toMatch(/does not trust .*NODE_EXTRA_CA_CERTS/);
     const trusted = await show({ NODE_EXTRA_CA_CERTS: tlsFile('ca') });
-    expect(trusted.stderr).toBe('');
+    expect(trusted.stderr).toBe(`vigil: answered by the daemon at https://127.0.0.1:${t.daemon.ports.api}\n`);
     expect(JSON.parse(trusted.stdout)).toMatchObject({ identity: 'spiffe://acme.example/agent/tls-grpc' });
   });
 });
