@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `vigil serve | replay | check-config | baseline | revocation | webhook`. User errors (bad flags, bad
- * config, unreadable files) print a sentence and exit 1 — never a stack trace.
+ * `vigil serve | replay | check-config | baseline | revocation | webhook | mute | mutes | unmute`. User
+ * errors (bad flags, bad config, unreadable files) print a sentence and exit 1 — never a stack trace.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, formatEffectiveConfig, loadConfig } from './config/load.js';
@@ -14,6 +14,7 @@ import { startDaemon, type Daemon } from './main.js';
 import { baselineCommand } from './cli-baseline.js';
 import { revocationCommand } from './cli-revocation.js';
 import { webhookCommand } from './cli-webhook.js';
+import { muteCommand } from './cli-mute.js';
 import { runReplay } from './replay.js';
 import { loadSigningKey, publicJwk } from './revocation/ssf-key.js';
 
@@ -40,6 +41,12 @@ const USAGE = `Usage:
   vigil webhook list [--config FILE]               each webhook endpoint's state (pending, failures, pause)
   vigil webhook resume [--config FILE] ENDPOINT    send an endpoint's pending deliveries now (its receiver
                                                    is back); ENDPOINT is its index in webhooks (0, 1, ...)
+  vigil mute [--config FILE] IDENTITY DETECTOR [SUBJECT] --for DURATION --reason TEXT
+                                                   for a while (at most 7d), the identity's findings of
+                                                   DETECTOR (on SUBJECT, an alert's evidence.subject, or
+                                                   any) raise no alert; they are counted on the mute
+  vigil mutes [--config FILE] [IDENTITY] [--all]   the mutes in force (--all: ended ones too)
+  vigil unmute [--config FILE] MUTE_ID             end a mute now
 
 Without --config, every command reads the file VIGIL_CONFIG names, else the repository's config.yaml.
 `;
@@ -158,6 +165,11 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'webhook':
         await webhookCommand(rest, load);
+        return 0;
+      case 'mute':
+      case 'mutes':
+      case 'unmute':
+        await muteCommand(command, rest, load);
         return 0;
       case undefined:
       case 'help':

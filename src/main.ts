@@ -6,6 +6,8 @@
 import { AlertFeed } from './api/alert-feed.js';
 import { registerAlertRoutes } from './api/alerts.js';
 import { registerIdentityRoutes } from './api/identities.js';
+import { registerMuteRoutes } from './api/mutes.js';
+import { Mutes } from './alerts/mutes.js';
 import { ApiServer } from './api/server.js';
 import { registerWebhookRoutes } from './api/webhooks.js';
 import { AlertStream, type StreamOptions } from './api/stream.js';
@@ -114,6 +116,8 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     pipeline.addSink((actions) => revoked.note(actions));
     const webhooks = new WebhookOutbox({ db, config, metrics, logger });
     alerts.setResponder(revocations);
+    const mutes = new Mutes(db, Date.now, metrics);
+    alerts.setMutes(mutes);
     alerts.addRaiseHook({ begin: () => webhooks.begin(), raised: (alert) => webhooks.enqueue(alert) });
     alerts.subscribe((e) => {
       if (e.type !== 'alert') return;
@@ -136,6 +140,7 @@ export async function startDaemon({ config, logger = createLogger(config.log.lev
     // Closed here in the shutdown order, before the pipeline drains and the store closes (closing twice is harmless).
     teardown.push(closeApi);
     registerIdentityRoutes(api, operator, db, logger);
+    registerMuteRoutes(api, mutes, operator, logger);
     const feed = new AlertFeed(db, alerts);
     const stream = new AlertStream({ api, token: token.value, feed, metrics, logger }, streamOptions);
     // Pushed after the API's teardown so it runs first: the HTTP server's close waits for upgraded sockets.

@@ -100,6 +100,12 @@ function ingestMetrics(registry: Registry, receivers: readonly Receiver[]) {
 /** Alerts, the store's commits and retention, and the baselines' peer groups. */
 function detectionMetrics(registry: Registry) {
   const alerts = new client.Counter({ name: 'vigil_alerts_total', help: 'Alerts raised, by detector and severity', labelNames: ['detector', 'severity'], registers: [registry] });
+  const findingsMuted = new client.Counter({
+    name: 'vigil_findings_muted_total',
+    help: "Findings an operator's mute kept from being raised (each use), by detector",
+    labelNames: ['detector'],
+    registers: [registry],
+  });
   const identities = new client.Gauge({ name: 'vigil_identities', help: 'Identities known to the store', registers: [registry] });
   const commitDuration = new client.Histogram({
     name: 'vigil_store_commit_seconds',
@@ -137,7 +143,7 @@ function detectionMetrics(registry: Registry) {
   // learned, and counted here (read from the engine's count when scraped: nothing per action).
   const late = totalCounter(registry, 'vigil_actions_late_total', "Actions more than time.lateness behind their identity's newest event time (accepted and learned, never rejected)");
 
-  return { alerts, identities, commitDuration, commitFailures, identitiesForgotten, alertsDeleted, peerMembersEvicted, countPeers: peers.from, actionsLate: late.counter, countLate: late.follow };
+  return { alerts, findingsMuted, identities, commitDuration, commitFailures, identitiesForgotten, alertsDeleted, peerMembersEvicted, countPeers: peers.from, actionsLate: late.counter, countLate: late.follow };
 }
 
 type PendingRevocations = Map<string, { n: number; oldest: number | undefined; failed: number }>;

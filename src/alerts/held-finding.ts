@@ -49,3 +49,10 @@ export function usesOf(waiting: HeldFinding, finding: Finding, action: Action): 
   others.push(entry);
   return entry;
 }
+
+/** A held finding as stored: one saved before the alert score had severity bands names its surprise `score`. */
+export function restoreHeld(body: string): HeldFinding {
+  const held = JSON.parse(body) as HeldFinding;
+  for (const f of [held.finding, ...(held.others ?? []).map((o) => o.finding)]) f.surprise ??= (f as { score?: number }).score ?? 0.5;
+  return held;
+}

@@ -21,7 +21,8 @@ import { OpenAlerts } from './open-alerts.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 import { buildAlert, foldKey, type Alert } from './alert.js';
-import { usesOf, type HeldFinding } from './held-finding.js';
+import { restoreHeld, usesOf, type HeldFinding } from './held-finding.js';
+import type { Mutes } from './mutes.js';
 
 export type AlertEvent =
   | { type: 'alert'; alert: Alert }
@@ -61,6 +62,7 @@ export class AlertManager {
   private readonly unsavedByKey = new Map<string, HeldFinding[]>();
   private readonly listeners: Array<(e: AlertEvent) => void> = [];
   private responder: Responder | null = null;
+  private mutes: Mutes | null = null;
   private readonly raiseHooks: RaiseHook[] = [];
   private readonly insert;
   private readonly updateCount;
@@ -106,6 +108,11 @@ export class AlertManager {
     this.responder = responder;
   }
 
+  /** Sets the operators' mutes (serve only: a replay is a backtest of what would be raised). */
+  setMutes(mutes: Mutes): void {
+    this.mutes = mutes;
+  }
+
   /** Adds a hook run inside each new alert's transaction, after the responder (serve only). */
   addRaiseHook(hook: RaiseHook): void {
     this.raiseHooks.push(hook);
@@ -122,6 +129,8 @@ export class AlertManager {
    * folded into a finding not stored yet (held, or refused by the store) adds only its count.
    */
   report(finding: Finding, action: Action, identity: string, refold?: (open: Alert) => void): void {
+    // Before folding too: an open alert's count and updates are the SOC being told.
+    if (this.mutes?.swallows(identity, finding, action.time)) return;
     const k = foldKey(identity, finding.detector, finding.subject);
     const open = this.open.find(k, identity, finding.detector, finding.subject, action.time);
     if (open && !this.newCredential(open, action) && !moreSevere(finding, open.severity)) {
@@ -258,6 +267,8 @@ export class AlertManager {
    */
   release(h: HeldFinding, raise: HeldFinding | null): void {
     const k = foldKey(h.identity, h.finding.detector, h.finding.subject);
+    // Muted since it was held: decided all the same, raised as nothing.
+    if (raise && this.mutes?.swallows(raise.identity, raise.finding, raise.lastEventTime, raise.count)) raise = null;
     const raised = this.db.transaction(() => {
       this.deleteHeld.run(k);
       return raise ? this.store(raise) : [];
@@ -340,6 +351,7 @@ export class AlertManager {
   flush(): void {
     for (const a of this.open.unwrittenAlerts()) this.updateCount.run(a.count, JSON.stringify(a), a.seq);
     for (const k of this.heldStale) this.saveHeld.run(k, JSON.stringify(this.held.get(k)));
+    this.mutes?.flush();
   }
 
   /** The group commit succeeded (`ok`): what `flush` wrote is clean; else it is written again later. */
@@ -347,6 +359,7 @@ export class AlertManager {
     if (!ok) return;
     this.open.written();
     this.heldStale.clear();
+    this.mutes?.afterCommit(ok);
   }
 
   /**
@@ -382,11 +395,4 @@ export class AlertManager {
 
 function moreSevere(f: Finding, than: Severity): boolean {
   return severityRank(f.severity) > severityRank(than);
-}
-
-/** A held finding as stored: one saved before the alert score had severity bands names its surprise `score`. */
-function restoreHeld(body: string): HeldFinding {
-  const held = JSON.parse(body) as HeldFinding;
-  for (const f of [held.finding, ...(held.others ?? []).map((o) => o.finding)]) f.surprise ??= (f as { score?: number }).score ?? 0.5;
-  return held;
 }

@@ -355,6 +355,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX operator_allows_peer_group ON operator_allows(peer_group) WHERE peer_group IS NOT NULL;
     `,
   },
+  {
+    version: 19,
+    description: "operators' mutes",
+    sql: `
+      -- For a while, one identity's findings of one detector (one subject, or all) raise no alert
+      -- (alerts/mutes.ts). Kept after they end: what each swallowed is the operators' audit trail.
+      CREATE TABLE mutes (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        identity      TEXT NOT NULL,
+        detector      TEXT NOT NULL,
+        subject       TEXT,           -- null: every subject
+        reason        TEXT NOT NULL,
+        by            TEXT NOT NULL,
+        created_at    REAL NOT NULL,
+        until         REAL NOT NULL,
+        ended_at      REAL,           -- ended early by an operator
+        muted         INTEGER NOT NULL,
+        last_muted_at REAL
+      ) STRICT;
+      CREATE INDEX mutes_identity ON mutes(identity);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

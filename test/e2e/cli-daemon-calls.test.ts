@@ -1,6 +1,6 @@
 /**
- * The CLI commands that call a running daemon's API (`vigil baseline`, `revocation`, `webhook`), as a user
- * runs them: the compiled `vigil` in a child process, against real HTTP servers standing in for daemons
+ * The CLI commands that call a running daemon's API (`vigil baseline`, `revocation`, `webhook`, `mute`,
+ * `mutes`, `unmute`), as a user runs them: the compiled `vigil` in a child process, against real HTTP servers standing in for daemons
  * (what they answer is the point here, not Vigil's own API, which test/api covers): which daemon a command
  * reaches (--config before or after the sub-command, VIGIL_CONFIG), that it says which one answered, and
  * one sentence for each way the call can fail.
@@ -41,6 +41,8 @@ interface FakeDaemon {
   config: string;
   /** "METHOD url" of each request it took. */
   requests: string[];
+  /** The JSON bodies sent to it. */
+  bodies: unknown[];
 }
 
 const servers: http.Server[] = [];
@@ -54,14 +56,20 @@ afterEach(() => {
 /** A real HTTP server on port 0 answering each request with `answer`, and a config pointing at it. */
 async function fakeDaemon(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<FakeDaemon> {
   const requests: string[] = [];
+  const bodies: unknown[] = [];
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    answer(req, res);
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (body) bodies.push(JSON.parse(body));
+      answer(req, res);
+    });
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const endpoint = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  return { base: `http://${endpoint}`, config: configFor(endpoint).config, requests };
+  return { base: `http://${endpoint}`, config: configFor(endpoint).config, requests, bodies };
 }
 
 const answersOk = (_req: http.IncomingMessage, res: http.ServerResponse) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
@@ -81,9 +89,16 @@ describe('which daemon a command reaches', () => {
       vigilAsync(['baseline', 'allows', '--config', staging.config], env),
       vigilAsync(['webhook', '--config', staging.config, 'list'], env),
       vigilAsync(['revocation', '--config', staging.config, 'retry', 'rev-1'], env),
+      vigilAsync(['mute', 'spiffe://acme/a', 'retry_storm', '--for', '4h', '--reason', 'SEC-9', '--config', staging.config], env),
+      vigilAsync(['mutes', '--config', staging.config, 'spiffe://acme/a', '--all'], env),
+      vigilAsync(['unmute', '--config', staging.config, '7'], env),
     ]);
     for (const r of runs) expect(r).toMatchObject({ code: 0, stderr: `vigil: answered by the daemon at ${staging.base}\n` });
-    expect(staging.requests.sort()).toEqual(['GET /v1/allows', 'GET /v1/webhooks', `POST /v1/identities/${encodeURIComponent('spiffe://acme/a')}/allow`, 'POST /v1/revocations/rev-1/retry'].sort());
+    const a = encodeURIComponent('spiffe://acme/a');
+    expect(staging.requests.sort()).toEqual(
+      ['GET /v1/allows', 'GET /v1/webhooks', `POST /v1/identities/${a}/allow`, 'POST /v1/revocations/rev-1/retry', `POST /v1/identities/${a}/mute`, `GET /v1/mutes?identity=${a}&all=true`, 'POST /v1/mutes/7/end'].sort(),
+    );
+    expect(staging.bodies).toContainEqual({ detector: 'retry_storm', for: '4h', reason: 'SEC-9' });
     expect(production.requests).toHaveLength(1); // nothing more reached it
   });
 
