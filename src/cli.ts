@@ -74,6 +74,9 @@ async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
   const config = load(values.config);
   const logger = createLogger(config.log.level);
+  // Which file, and what chose it: VIGIL_CONFIG set in a shell profile also chooses for `npm start`.
+  const chosenBy = values.config !== undefined ? '--config' : process.env.VIGIL_CONFIG ? 'VIGIL_CONFIG' : 'the default';
+  logger.info({ config: values.config ?? (process.env.VIGIL_CONFIG || 'config.yaml (the repository\'s)'), chosenBy }, 'configuration read');
   // Signals are handled from before start-up: one that arrives between "vigil ready" and the end of
   // startDaemon must not meet Node's default (an exit on the spot).
   let daemon: Daemon | null = null;

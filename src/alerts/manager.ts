@@ -267,12 +267,13 @@ export class AlertManager {
    */
   release(h: HeldFinding, raise: HeldFinding | null): void {
     const k = foldKey(h.identity, h.finding.detector, h.finding.subject);
-    // Muted since it was held: decided all the same, raised as nothing.
-    if (raise && this.mutes?.swallows(raise.identity, raise.finding, raise.lastEventTime, raise.count)) raise = null;
+    // Muted since it was held: decided all the same, raised as nothing (counted once the release commits).
+    const mute = raise ? this.mutes?.muting(raise.identity, raise.finding) : undefined;
     const raised = this.db.transaction(() => {
       this.deleteHeld.run(k);
-      return raise ? this.store(raise) : [];
+      return raise && !mute ? this.store(raise) : [];
     })();
+    if (mute) this.mutes!.counted(mute, raise!.finding, raise!.lastEventTime, raise!.count);
     this.held.delete(k);
     this.heldStale.delete(k);
     this.announce(k, raised);

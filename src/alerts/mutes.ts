@@ -35,7 +35,7 @@ export interface Mute {
   lastMutedAt: string | null;
 }
 
-type Row = {
+export type MuteRow = {
   id: number;
   identity: string;
   detector: string;
@@ -53,10 +53,10 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 export class Mutes {
   /** identity -> its mutes in force (expired ones are dropped as they are met). */
-  private readonly active = new Map<string, Row[]>();
+  private readonly active = new Map<string, MuteRow[]>();
   private activeCount = 0;
   /** Mutes whose counts changed since the last group commit, by id (newer than their rows until written). */
-  private readonly stale = new Map<number, Row>();
+  private readonly stale = new Map<number, MuteRow>();
   private readonly insert;
   private readonly updateCounts;
   private readonly endRow;
@@ -77,7 +77,7 @@ export class Mutes {
        AND (@all = 1 OR (ended_at IS NULL AND until > @now)) ORDER BY id LIMIT @limit`,
     );
     const now = wallClock();
-    for (const row of db.prepare('SELECT * FROM mutes WHERE ended_at IS NULL AND until > ?').iterate(now) as Iterable<Row>) this.keep(row);
+    for (const row of db.prepare('SELECT * FROM mutes WHERE ended_at IS NULL AND until > ?').iterate(now) as Iterable<MuteRow>) this.keep(row);
   }
 
   /** Sets a mute lasting `forMs` from now; null when `MAX_ACTIVE_MUTES` are in force already. */
@@ -87,14 +87,14 @@ export class Mutes {
     if (this.activeCount >= MAX_ACTIVE_MUTES) return null;
     const until = now + Math.min(m.forMs, MAX_MUTE_MS);
     const id = Number(this.insert.run(m.identity, m.detector, m.subject, m.reason, m.by, now, until).lastInsertRowid);
-    const row: Row = { id, identity: m.identity, detector: m.detector, subject: m.subject, reason: m.reason, by: m.by, created_at: now, until, ended_at: null, muted: 0, last_muted_at: null };
+    const row: MuteRow = { id, identity: m.identity, detector: m.detector, subject: m.subject, reason: m.reason, by: m.by, created_at: now, until, ended_at: null, muted: 0, last_muted_at: null };
     this.keep(row);
     return view(row);
   }
 
   /** Ends mute `id` now; null when there is no such mute, the mute as it ended otherwise (an ended one unchanged). */
   end(id: number): Mute | null {
-    const stored = this.byId.get(id) as Row | undefined;
+    const stored = this.byId.get(id) as MuteRow | undefined;
     if (stored === undefined) return null;
     const row = this.current(stored);
     const now = this.wallClock();
@@ -107,7 +107,7 @@ export class Mutes {
 
   /** Mutes after `after` (an id), oldest first: in force only, unless `all`; of one identity when given. */
   list(after: number, limit: number, identity: string | null, all: boolean): Mute[] {
-    const rows = this.page.all({ after, limit, identity, all: all ? 1 : 0, now: this.wallClock() }) as Row[];
+    const rows = this.page.all({ after, limit, identity, all: all ? 1 : 0, now: this.wallClock() }) as MuteRow[];
     return rows.map((r) => view(this.current(r)));
   }
 
@@ -116,19 +116,29 @@ export class Mutes {
    * (`count` uses, the latest at event time `eventTime`) is counted on the mute.
    */
   swallows(identity: string, f: Finding, eventTime: number, count = 1): boolean {
+    const hit = this.muting(identity, f);
+    if (hit !== undefined) this.counted(hit, f, eventTime, count);
+    return hit !== undefined;
+  }
+
+  /**
+   * The same in two steps, for a finding whose fate is decided in a transaction that may fail (a held
+   * finding's release): `muting` says whether a mute swallows it, `counted` counts it once that committed.
+   */
+  muting(identity: string, f: Finding): MuteRow | undefined {
     const mutes = this.active.get(identity);
-    if (mutes === undefined) return false;
+    if (mutes === undefined) return undefined;
     const now = this.wallClock();
     const hit = mutes.find((r) => r.detector === f.detector && (r.subject === null || r.subject === f.subject) && r.until > now);
-    if (hit === undefined) {
-      if (mutes.some((r) => r.until <= now)) this.dropExpired(now);
-      return false;
-    }
+    if (hit === undefined && mutes.some((r) => r.until <= now)) this.dropExpired(now);
+    return hit;
+  }
+
+  counted(hit: MuteRow, f: Finding, eventTime: number, count: number): void {
     hit.muted += count;
     hit.last_muted_at = Math.max(hit.last_muted_at ?? eventTime, eventTime);
     this.stale.set(hit.id, hit);
     this.metrics.findingsMuted.inc({ detector: f.detector }, count);
-    return true;
   }
 
   /** Writes the counts changed since the last commit. Call inside the group-commit transaction. */
@@ -142,11 +152,11 @@ export class Mutes {
   }
 
   /** The mute of stored row `r` as it stands: its counts in memory are newer until the next commit writes them. */
-  private current(r: Row): Row {
+  private current(r: MuteRow): MuteRow {
     return this.stale.get(r.id) ?? this.active.get(r.identity)?.find((k) => k.id === r.id) ?? r;
   }
 
-  private keep(row: Row): void {
+  private keep(row: MuteRow): void {
     const list = this.active.get(row.identity);
     if (list) list.push(row);
     else this.active.set(row.identity, [row]);
@@ -154,7 +164,7 @@ export class Mutes {
   }
 
   /** No longer in force (its counts, if changed, are still written by the next `flush`). */
-  private forget(row: Row): void {
+  private forget(row: MuteRow): void {
     const list = this.active.get(row.identity);
     const at = list?.indexOf(row) ?? -1;
     if (at < 0) return;
@@ -168,7 +178,7 @@ export class Mutes {
   }
 }
 
-function view(r: Row): Mute {
+function view(r: MuteRow): Mute {
   return {
     id: r.id,
     identity: r.identity,

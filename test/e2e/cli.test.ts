@@ -22,7 +22,7 @@ import { CLI, ROOT, serve, type ServeProcess } from '../helpers/serve-process.js
 const GOLDEN = path.join(ROOT, 'test/fixtures/golden');
 
 function vigil(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIGIL_CONFIG: '', ...env }, timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -1,17 +1,22 @@
 /**
  * The mutes' own rules on a real SQLite file (alerts/mutes.ts): what a mute swallows is written at the
  * group commit and survives a restart with the mute; a mute ends by the wall clock, and never lasts
- * longer than MAX_MUTE_MS; at most MAX_ACTIVE_MUTES are in force at once.
+ * longer than MAX_MUTE_MS; at most MAX_ACTIVE_MUTES are in force at once; a held finding muted when
+ * released is counted once, however often the store refuses the release first (review45 M3).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Finding } from '../../detectors/types.js';
+import { AlertManager } from '../../src/alerts/manager.js';
 import { MAX_ACTIVE_MUTES, MAX_MUTE_MS, Mutes } from '../../src/alerts/mutes.js';
+import { configSchema } from '../../src/config/schema.js';
 import { createMetrics } from '../../src/metrics.js';
 import { openDatabase } from '../../src/store/database.js';
 import type { Db } from '../../src/store/database.js';
+import { action } from '../detectors/harness.js';
 
 const HOUR = 3_600_000;
 let dir: string;
@@ -60,4 +65,22 @@ it('lasts at most MAX_MUTE_MS, and at most MAX_ACTIVE_MUTES are in force at once
   expect(mutes.add({ identity: 'one-too-many', detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
   clock += 2 * HOUR; // the hour-long ones are over: room again
   expect(mutes.add({ identity: 'later', detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
+});
+
+it('a held finding muted at its release is counted once, however often the store refused the release first', () => {
+  const metrics = createMetrics();
+  const mutes = new Mutes(db, () => clock, metrics);
+  const manager = new AlertManager(db, configSchema.parse({}), metrics, () => clock, () => Number.NEGATIVE_INFINITY);
+  manager.setMutes(mutes);
+  const f = { detector: 'scope_drift', severity: 'medium', surprise: 0.5, subject: 'tool:x', title: 't', explanation: 'e', traceIds: [], spanIds: [], details: {}, tags: [], holdUntil: clock } as Finding;
+  manager.report(f, action({ identity: 'a', time: clock - HOUR }), 'a'); // held: a new item waits for a rollout
+  const m = mutes.add({ identity: 'a', detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })!;
+  const [held] = manager.allHeld();
+  db.pragma('query_only = ON'); // the store refuses writes
+  for (let i = 0; i < 3; i++) expect(() => manager.release(held, { ...held })).toThrow(Database.SqliteError);
+  db.pragma('query_only = OFF');
+  manager.release(held, { ...held });
+  expect(manager.allHeld()).toEqual([]);
+  expect(mutes.list(0, 10, null, false)).toEqual([expect.objectContaining({ id: m.id, muted: 1 })]);
+  expect(db.prepare('SELECT count(*) FROM alerts').pluck().get()).toBe(0);
 });
