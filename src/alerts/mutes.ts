@@ -35,17 +35,11 @@ export interface Mute {
   lastMutedAt: string | null;
 }
 
-export type MuteRow = {
-  id: number;
-  identity: string;
-  detector: string;
-  subject: string | null;
-  reason: string;
-  by: string;
+/** A mute as stored (and kept in memory while in force): its times as unix ms. */
+export type MuteRow = Pick<Mute, 'id' | 'identity' | 'detector' | 'subject' | 'reason' | 'by' | 'muted'> & {
   created_at: number;
   until: number;
   ended_at: number | null;
-  muted: number;
   last_muted_at: number | null;
 };
 
