@@ -80,5 +80,5 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
     reportSuspectSpans(alerts, config, suspects);
     for (const s of suspects) aheadOfClock.note(s);
   };
-  return { pipeline, identities, alerts, engine, operator: new BaselineOperator(engine, alerts), owners };
+  return { pipeline, identities, alerts, engine, operator: new BaselineOperator(engine, alerts, identities), owners };
 }

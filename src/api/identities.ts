@@ -160,7 +160,8 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
   // Every identity Vigil knows, in identity order, `limit` at a time (keyset: `after` the last one given),
   // with its counts since it was first seen (never decayed, unlike its baseline's).
   const list = db.prepare(
-    `SELECT identity, peer_group AS peerGroup, first_seen AS firstSeen, last_seen AS lastSeen, actions, failures, retries, by_kind AS byKind FROM identities
+    `SELECT identity, peer_group AS peerGroup, first_seen AS firstSeen, last_seen AS lastSeen, actions, failures, retries, by_kind AS byKind,
+       baseline_since AS baselineSince, actions_before AS actionsBefore FROM identities
      WHERE identity > @after AND (@peerGroup IS NULL OR peer_group = @peerGroup) ORDER BY identity LIMIT @limit`,
   );
   api.route('GET /v1/identities', (_req, res, url) => {
@@ -169,11 +170,13 @@ export function registerIdentityRoutes(api: ApiServer, operator: BaselineOperato
     const n = parseLimit(p);
     const rows = list.all({ after: p.get('after') ?? '', peerGroup: p.get('peerGroup'), limit: n }) as IdentityRow[];
     // With how each is judged now: in a fleet's first days most are still learning (judged by nothing).
-    const identities = rows.map(({ byKind, ...r }) => ({
+    const identities = rows.map(({ byKind, actionsBefore, ...r }) => ({
       ...r,
-      phase: operator.phase(r),
+      phase: operator.phase({ ...r, actionsBefore }),
       firstSeen: new Date(r.firstSeen).toISOString(),
       lastSeen: new Date(r.lastSeen).toISOString(),
+      // When an operator's reset began its baseline (null: never reset).
+      baselineSince: r.baselineSince === null ? null : new Date(r.baselineSince).toISOString(),
       actionsByKind: JSON.parse(byKind) as Record<string, number>,
     }));
     // `next` is the `after` of the following page; null once this page is the last.

@@ -12,6 +12,7 @@ import type { IdentityBaseline } from '../../baselines/identity.js';
 import { key, peakKey, raisedBulkKey, SEP, type DimensionItem } from '../../baselines/keys.js';
 import { withoutAllowed } from '../../detectors/scope-drift.js';
 import type { AlertManager } from '../alerts/manager.js';
+import type { IdentityRecord, IdentityStore } from '../store/identities.js';
 import type { DetectionEngine } from './engine.js';
 import { ALL_SOURCES } from './read-volume.js';
 import { makeView } from './view.js';
@@ -27,6 +28,8 @@ export class BaselineOperator {
     private readonly engine: OperatedEngine,
     /** The engine's alert manager: an allow ends the holds it makes pointless. */
     private readonly alerts: Pick<AlertManager, 'narrowHeld' | 'namedItems'>,
+    /** The identity records: a reset is marked on its record, which the identity list reads. */
+    private readonly identities: Pick<IdentityStore, 'markReset'>,
   ) {}
 
   /**
@@ -178,6 +181,7 @@ export class BaselineOperator {
     baselines.checkpointNow(() => {
       this.engine.forget(identity);
       baselines.identity(identity, b.peerGroup, b.lastSeen);
+      this.identities.markReset(identity, b.lastSeen);
     });
     return true;
   }
@@ -185,13 +189,15 @@ export class BaselineOperator {
   /**
    * How an identity is judged now: against itself (`own`), its peer group (`peer`), or not yet
    * (`learning`: its group has not shown enough history either). From its baseline when in memory, else
-   * from its record (first and last seen, actions: what maturity is measured by), so a page of a
-   * thousand identities reads no baseline from the store (review43: 0.4 s a page).
+   * from its record (first and last seen, actions, and both since its last reset: what maturity is
+   * measured by), so a page of a thousand identities reads no baseline from the store (review43: 0.4 s a
+   * page).
    */
-  phase(rec: { identity: string; peerGroup: string; firstSeen: number; lastSeen: number; actions: number }): 'own' | 'peer' | 'learning' {
+  phase(rec: Pick<IdentityRecord, 'identity' | 'peerGroup' | 'firstSeen' | 'lastSeen' | 'actions' | 'baselineSince' | 'actionsBefore'>): 'own' | 'peer' | 'learning' {
     const { baselines, settings } = this.engine;
     const b = baselines.inMemory(rec.identity);
-    const mature = b ? b.isMature(settings) : rec.actions >= settings.minActions && rec.lastSeen - rec.firstSeen >= settings.minAgeMs;
+    const since = Math.max(rec.firstSeen, rec.baselineSince ?? rec.firstSeen);
+    const mature = b ? b.isMature(settings) : rec.actions - rec.actionsBefore >= settings.minActions && rec.lastSeen - since >= settings.minAgeMs;
     if (mature) return 'own';
     return baselines.knownGroup(b?.peerGroup ?? rec.peerGroup)?.hasBaseline(settings, rec.identity) ? 'peer' : 'learning';
   }

@@ -16,6 +16,10 @@ export interface IdentityRecord {
   failures: number;
   retries: number;
   byKind: Partial<Record<ActionKind, number>>;
+  /** When an operator's reset began its current baseline (event time, unix ms); null if never reset. */
+  baselineSince: number | null;
+  /** Its actions before that reset: its baseline's maturity counts only the ones after. */
+  actionsBefore: number;
 }
 
 export class IdentityStore {
@@ -40,11 +44,12 @@ export class IdentityStore {
     private readonly onNew: (identity: string) => void = () => {},
   ) {
     this.upsert = db.prepare(`
-      INSERT INTO identities (identity, peer_group, first_seen, last_seen, actions, failures, retries, by_kind)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO identities (identity, peer_group, first_seen, last_seen, actions, failures, retries, by_kind, baseline_since, actions_before)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(identity) DO UPDATE SET peer_group = excluded.peer_group, first_seen = excluded.first_seen,
         last_seen = excluded.last_seen, actions = excluded.actions, failures = excluded.failures,
-        retries = excluded.retries, by_kind = excluded.by_kind`);
+        retries = excluded.retries, by_kind = excluded.by_kind, baseline_since = excluded.baseline_since,
+        actions_before = excluded.actions_before`);
     this.select = db.prepare('SELECT * FROM identities WHERE identity = ?');
     this.selectIdle = db.prepare('SELECT identity FROM identities WHERE last_seen < ? ORDER BY last_seen LIMIT ?').pluck();
     this.remove = db.prepare('DELETE FROM identities WHERE identity = ?');
@@ -66,6 +71,8 @@ export class IdentityStore {
       failures: row.failures,
       retries: row.retries,
       byKind: JSON.parse(row.by_kind),
+      baselineSince: row.baseline_since,
+      actionsBefore: row.actions_before,
     };
   }
 
@@ -75,7 +82,7 @@ export class IdentityStore {
     if (!rec) {
       rec = this.read(a.identity);
       if (!rec) {
-        rec = { identity: a.identity, peerGroup: a.peerGroup, firstSeen: a.time, lastSeen: a.time, actions: 0, failures: 0, retries: 0, byKind: {} };
+        rec = { identity: a.identity, peerGroup: a.peerGroup, firstSeen: a.time, lastSeen: a.time, actions: 0, failures: 0, retries: 0, byKind: {}, baselineSince: null, actionsBefore: 0 };
         this.known++;
         this.onNew(a.identity);
       }
@@ -132,6 +139,23 @@ export class IdentityStore {
     return this.selectIdle.all(cutoff, limit) as string[];
   }
 
+  /**
+   * An operator's reset began the identity's baseline again at `since`: its record is written at once
+   * with that time and its actions so far. Call inside the reset's transaction. False if unknown.
+   */
+  markReset(identity: string, since: number): boolean {
+    const rec = this.get(identity);
+    if (!rec) return false;
+    rec.baselineSince = since;
+    rec.actionsBefore = rec.actions;
+    this.write(rec);
+    return true;
+  }
+
+  private write(r: IdentityRecord): void {
+    this.upsert.run(r.identity, r.peerGroup, r.firstSeen, r.lastSeen, r.actions, r.failures, r.retries, JSON.stringify(r.byKind), r.baselineSince, r.actionsBefore);
+  }
+
   /** Deletes identities' records. Call inside a transaction. */
   forget(identities: readonly string[]): void {
     for (const identity of identities) {
@@ -145,9 +169,7 @@ export class IdentityStore {
 
   /** Writes the records changed since the last commit. Call inside the group-commit transaction. */
   flush(): number {
-    for (const r of this.dirty) {
-      this.upsert.run(r.identity, r.peerGroup, r.firstSeen, r.lastSeen, r.actions, r.failures, r.retries, JSON.stringify(r.byKind));
-    }
+    for (const r of this.dirty) this.write(r);
     return this.dirty.size;
   }
 

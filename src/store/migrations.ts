@@ -377,6 +377,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX mutes_identity ON mutes(identity);
     `,
   },
+  {
+    version: 20,
+    description: "identities: when an operator's reset began the baseline",
+    sql: `
+      -- Maturity is measured from an operator's reset: the identity list reads how each is judged from
+      -- here, without loading every baseline (review44 L1: after a reset and a restart it showed 'own').
+      ALTER TABLE identities ADD COLUMN baseline_since REAL;                        -- null: never reset
+      ALTER TABLE identities ADD COLUMN actions_before INTEGER NOT NULL DEFAULT 0;  -- actions before that reset
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

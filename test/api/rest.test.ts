@@ -229,6 +229,7 @@ describe('GET /v1/identities', () => {
         identity: 'spiffe://t/a', peerGroup: 'support', firstSeen: new Date(time + 1).toISOString(), lastSeen: new Date(time + 1).toISOString(),
         actions: 2, failures: 1, retries: 1, actionsByKind: { tool: 1, http: 1 },
         phase: 'learning', // no baseline yet (these records were written without one)
+        baselineSince: null, // never reset
       });
       const second = await get(i.apiUrl, `/v1/identities?limit=2&after=${encodeURIComponent(first.body.next)}`);
       expect(second.body).toMatchObject({ identities: [{ identity: 'spiffe://t/c', peerGroup: 'ops' }], next: null });

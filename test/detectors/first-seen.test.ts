@@ -37,11 +37,15 @@ it('the operator reads each identity\'s phase: judged against itself, its peer g
     for (let i = 0; i < 320; i++) h.feed([action({ identity: 'old', peerGroup: 'g', time: T0 + i * 6 * MIN })]); // 32 hours
     h.feed([action({ identity: 'new', peerGroup: 'g', time: T0 + 33 * 60 * MIN })]);
     h.feed([action({ identity: 'alone', peerGroup: 'fresh', time: T0 + 33 * 60 * MIN })]);
-    const rec = (identity: string, peerGroup: string, actions = 1, days = 0) => ({ identity, peerGroup, actions, firstSeen: T0, lastSeen: T0 + days * 24 * 60 * MIN });
+    const rec = (identity: string, peerGroup: string, actions = 1, days = 0) => ({ identity, peerGroup, actions, firstSeen: T0, lastSeen: T0 + days * 24 * 60 * MIN, baselineSince: null, actionsBefore: 0 });
     // From the baselines in memory.
     expect([h.operator.phase(rec('old', 'g')), h.operator.phase(rec('new', 'g')), h.operator.phase(rec('alone', 'fresh'))]).toEqual(['own', 'peer', 'learning']);
     // From the record alone, for identities not in memory (a page of the list reads no baseline).
     expect([h.operator.phase(rec('cold', 'g', 400, 2)), h.operator.phase(rec('cold-new', 'g')), h.operator.phase(rec('cold-alone', 'none'))]).toEqual(['own', 'peer', 'learning']);
+    // A reset counts from its own time and actions (review44 L1): 400 actions over 2 days, reset an hour ago after 390.
+    const reset = { ...rec('cold-reset', 'none', 400, 2), baselineSince: T0 + 47 * 60 * MIN, actionsBefore: 390 };
+    expect(h.operator.phase(reset)).toBe('learning');
+    expect(h.operator.phase({ ...reset, actions: 390 + config.baselines.minActions, baselineSince: T0 })).toBe('own');
   } finally {
     h.close();
   }

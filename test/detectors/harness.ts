@@ -15,6 +15,7 @@ import { BaselineOperator } from '../../src/detect/operator.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { DecodedSpan } from '../../src/model.js';
 import { openDatabase, type Db } from '../../src/store/database.js';
+import { IdentityStore } from '../../src/store/identities.js';
 
 export interface EngineHarness {
   db: Db;
@@ -48,7 +49,7 @@ export function engineHarness(config: Config, wallClock: () => number, live = fa
   return {
     db,
     engine,
-    operator: new BaselineOperator(engine, manager),
+    operator: new BaselineOperator(engine, manager, new IdentityStore(db, 1000)),
     alerts,
     feed(actions) {
       engine.process(actions);

@@ -93,3 +93,22 @@ it('with peers, a reset identity is judged against them', async () => {
   const unknown = await fetch(`${d.apiUrl}/v1/identities/nobody/reset`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
   expect(unknown.status).toBe(404);
 });
+
+it('after a restart, the identity list still shows a reset identity learning (review44 L1)', async () => {
+  const settings = { baselines: { minActions: 100, minAge: '1h' } };
+  t = await startTestDaemon(settings);
+  const { dir } = t;
+  const ID = 'spiffe://acme.example/agent/solo';
+  await post(t, calls(ID, 'solo-agent', 'crm.search', 150, 3));
+  await waitFor(async () => (await phase(t!, ID)).phase === 'own', 'a baseline of its own');
+  expect((await resetWithCli(t, ID)).status).toBe(0);
+  await t.close();
+
+  // Its baseline is not in memory after the start: the list reads its record.
+  t = await startTestDaemon(settings, dir);
+  const res = await fetch(`${t.apiUrl}/v1/identities`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+  const { identities } = (await res.json()) as { identities: { identity: string; phase: string; actions: number; baselineSince: string | null }[] };
+  expect(identities).toMatchObject([{ identity: ID, phase: 'learning', actions: 150 }]);
+  expect(Date.parse(identities[0].baselineSince!)).toBeGreaterThan(Date.now() - 3_600_000);
+  expect(await phase(t, ID)).toMatchObject({ phase: 'learning', actions: 0 });
+});
