@@ -1,5 +1,5 @@
 /**
- * `vigil mute IDENTITY DETECTOR [SUBJECT] --for DURATION --reason TEXT`, `vigil mutes [IDENTITY] [--all]`
+ * `vigil mute IDENTITY DETECTOR [SUBJECT] --for DURATION --reason TEXT [--max-severity S]`, `vigil mutes [IDENTITY] [--all]`
  * and `vigil unmute MUTE_ID`, through the running daemon's API (cli-api.ts, api/mutes.ts): for a while, an
  * identity's findings of one detector (one subject, or all) raise no alert.
  */
@@ -9,18 +9,24 @@ import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 
 const USAGE =
-  'usage: vigil mute IDENTITY DETECTOR [SUBJECT] --for DURATION --reason TEXT (SUBJECT: the alert\'s evidence.subject; DURATION at most 7d) | vigil mutes [IDENTITY] [--all] | vigil unmute MUTE_ID';
+  'usage: vigil mute IDENTITY DETECTOR [SUBJECT] --for DURATION --reason TEXT [--max-severity low|medium|high|critical] (SUBJECT: the alert\'s evidence.subject; DURATION at most 7d; a finding more severe than --max-severity, high by default, is raised) | vigil mutes [IDENTITY] [--all] | vigil unmute MUTE_ID';
 
 export async function muteCommand(command: 'mute' | 'mutes' | 'unmute', args: string[], load: (path: string | undefined) => Config): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { config: { type: 'string' }, for: { type: 'string' }, reason: { type: 'string' }, all: { type: 'boolean', default: false } },
+    options: { config: { type: 'string' }, for: { type: 'string' }, reason: { type: 'string' }, 'max-severity': { type: 'string' }, all: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
   if (command === 'mute' && (positionals.length === 2 || positionals.length === 3) && values.for !== undefined && values.reason !== undefined) {
     const [identity, detector, subject] = positionals;
-    return daemonApi(load(values.config))('POST', `/v1/identities/${encodeURIComponent(identity)}/mute`, { detector, subject, for: values.for, reason: values.reason });
+    return daemonApi(load(values.config))('POST', `/v1/identities/${encodeURIComponent(identity)}/mute`, {
+      detector,
+      subject,
+      maxSeverity: values['max-severity'],
+      for: values.for,
+      reason: values.reason,
+    });
   }
   if (command === 'mutes' && positionals.length <= 1) {
     const query = new URLSearchParams();

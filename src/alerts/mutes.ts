@@ -7,8 +7,15 @@
  * mute ends, the same behaviour raises again. Each mute counts what it swallowed (`muted`, `lastMutedAt`,
  * and `vigil_findings_muted_total`), so the SOC can see what it was not told. A mute ends by the wall
  * clock, at most `MAX_MUTE_MS` after it was set: a forgotten mute must not blind Vigil for good.
+ *
+ * A mute has a ceiling (`maxSeverity`, `high` unless the operator names `critical`): a noise muted at
+ * medium that turns critical — the kind revocation rules act on — is raised (review45 M5). A mute covers
+ * the findings made while it is in force, whatever time their events carry: a backfill of the same noise
+ * (an exporter's buffer after an outage) is the noise the operator muted, and it is counted on the mute.
  */
+import { severityRank } from '../../detectors/severity.js';
 import type { Finding } from '../../detectors/types.js';
+import type { Severity } from '../config/schema.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/database.js';
 
@@ -23,6 +30,8 @@ export interface Mute {
   detector: string;
   /** The alert subject muted (as alerts name it in `evidence.subject`), or null: every subject. */
   subject: string | null;
+  /** The most severe finding it swallows: a more severe one raises all the same. */
+  maxSeverity: Severity;
   reason: string;
   /** The client address the request came from. */
   by: string;
@@ -37,6 +46,7 @@ export interface Mute {
 
 /** A mute as stored (and kept in memory while in force): its times as unix ms. */
 export type MuteRow = Pick<Mute, 'id' | 'identity' | 'detector' | 'subject' | 'reason' | 'by' | 'muted'> & {
+  max_severity: Severity;
   created_at: number;
   until: number;
   ended_at: number | null;
@@ -62,7 +72,7 @@ export class Mutes {
     private readonly wallClock: () => number,
     private readonly metrics: Metrics,
   ) {
-    this.insert = db.prepare('INSERT INTO mutes (identity, detector, subject, reason, by, created_at, until, muted) VALUES (?, ?, ?, ?, ?, ?, ?, 0)');
+    this.insert = db.prepare('INSERT INTO mutes (identity, detector, subject, max_severity, reason, by, created_at, until, muted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)');
     this.updateCounts = db.prepare('UPDATE mutes SET muted = ?, last_muted_at = ? WHERE id = ?');
     this.endRow = db.prepare('UPDATE mutes SET ended_at = ? WHERE id = ?');
     this.byId = db.prepare('SELECT * FROM mutes WHERE id = ?');
@@ -75,13 +85,13 @@ export class Mutes {
   }
 
   /** Sets a mute lasting `forMs` from now; null when `MAX_ACTIVE_MUTES` are in force already. */
-  add(m: { identity: string; detector: string; subject: string | null; reason: string; by: string; forMs: number }): Mute | null {
+  add(m: { identity: string; detector: string; subject: string | null; maxSeverity: Severity; reason: string; by: string; forMs: number }): Mute | null {
     const now = this.wallClock();
     this.dropExpired(now);
     if (this.activeCount >= MAX_ACTIVE_MUTES) return null;
     const until = now + Math.min(m.forMs, MAX_MUTE_MS);
-    const id = Number(this.insert.run(m.identity, m.detector, m.subject, m.reason, m.by, now, until).lastInsertRowid);
-    const row: MuteRow = { id, identity: m.identity, detector: m.detector, subject: m.subject, reason: m.reason, by: m.by, created_at: now, until, ended_at: null, muted: 0, last_muted_at: null };
+    const id = Number(this.insert.run(m.identity, m.detector, m.subject, m.maxSeverity, m.reason, m.by, now, until).lastInsertRowid);
+    const row: MuteRow = { id, identity: m.identity, detector: m.detector, subject: m.subject, max_severity: m.maxSeverity, reason: m.reason, by: m.by, created_at: now, until, ended_at: null, muted: 0, last_muted_at: null };
     this.keep(row);
     return view(row);
   }
@@ -123,7 +133,9 @@ export class Mutes {
     const mutes = this.active.get(identity);
     if (mutes === undefined) return undefined;
     const now = this.wallClock();
-    const hit = mutes.find((r) => r.detector === f.detector && (r.subject === null || r.subject === f.subject) && r.until > now);
+    const hit = mutes.find(
+      (r) => r.detector === f.detector && (r.subject === null || r.subject === f.subject) && severityRank(f.severity) <= severityRank(r.max_severity) && r.until > now,
+    );
     if (hit === undefined && mutes.some((r) => r.until <= now)) this.dropExpired(now);
     return hit;
   }
@@ -178,6 +190,7 @@ function view(r: MuteRow): Mute {
     identity: r.identity,
     detector: r.detector,
     subject: r.subject,
+    maxSeverity: r.max_severity,
     reason: r.reason,
     by: r.by,
     createdAt: iso(r.created_at)!,

@@ -6,7 +6,8 @@
 import { ALERT_SOURCES } from '../../detectors/types.js';
 import { MAX_IDENTITY_CHARS } from '../actions/bounds.js';
 import { MAX_ACTIVE_MUTES, MAX_MUTE_MS, type Mutes } from '../alerts/mutes.js';
-import { duration, formatDuration } from '../config/fields.js';
+import { duration, formatDuration, SEVERITIES } from '../config/fields.js';
+import type { Severity } from '../config/schema.js';
 import type { BaselineOperator } from '../detect/operator.js';
 import type { Logger } from '../log.js';
 import { checkParams, parseLimit } from './alerts.js';
@@ -21,18 +22,26 @@ const MAX_SUBJECT_CHARS = 2 * MAX_IDENTITY_CHARS + 64;
 interface MuteRequest {
   detector: string;
   subject: string | null;
+  maxSeverity: Severity;
   forMs: number;
   reason: string;
 }
 
-/** Validates `{"detector", "subject"?, "for", "reason"}`. */
+/** A critical finding is swallowed only when the operator says so. */
+const DEFAULT_MAX_SEVERITY: Severity = 'high';
+
+/** Validates `{"detector", "subject"?, "maxSeverity"?, "for", "reason"}`. */
 export function parseMute(body: unknown): MuteRequest {
-  const o = (body ?? {}) as { detector?: unknown; subject?: unknown; for?: unknown; reason?: unknown };
+  const o = (body ?? {}) as { detector?: unknown; subject?: unknown; maxSeverity?: unknown; for?: unknown; reason?: unknown };
   if (typeof o.detector !== 'string' || !(ALERT_SOURCES as readonly string[]).includes(o.detector)) {
     throw new BadRequest(`detector: must be one of ${ALERT_SOURCES.join(', ')}`);
   }
   if (o.subject !== undefined && o.subject !== null && (typeof o.subject !== 'string' || o.subject.length === 0 || o.subject.length > MAX_SUBJECT_CHARS)) {
     throw new BadRequest(`subject: must be an alert's evidence.subject (1 to ${MAX_SUBJECT_CHARS} characters), or left out to mute every subject`);
+  }
+  const maxSeverity = o.maxSeverity ?? DEFAULT_MAX_SEVERITY;
+  if (!(SEVERITIES as readonly unknown[]).includes(maxSeverity)) {
+    throw new BadRequest(`maxSeverity: must be one of ${SEVERITIES.join(', ')} (the most severe finding the mute swallows; ${DEFAULT_MAX_SEVERITY} if left out)`);
   }
   const forMs = duration.safeParse(o.for);
   if (!forMs.success || forMs.data <= 0 || forMs.data > MAX_MUTE_MS) {
@@ -42,7 +51,7 @@ export function parseMute(body: unknown): MuteRequest {
   if (typeof o.reason !== 'string' || o.reason.trim().length === 0 || o.reason.length > MAX_REASON_CHARS) {
     throw new BadRequest(`reason: say why (1 to ${MAX_REASON_CHARS} characters): it is kept with the mute for whoever reads the alerts next`);
   }
-  return { detector: o.detector, subject: typeof o.subject === 'string' ? o.subject : null, forMs: forMs.data, reason: o.reason };
+  return { detector: o.detector, subject: typeof o.subject === 'string' ? o.subject : null, maxSeverity: maxSeverity as Severity, forMs: forMs.data, reason: o.reason };
 }
 
 export function registerMuteRoutes(api: ApiServer, mutes: Mutes, operator: BaselineOperator, logger: Logger): void {

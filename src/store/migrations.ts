@@ -387,6 +387,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE identities ADD COLUMN actions_before INTEGER NOT NULL DEFAULT 0;  -- actions before that reset
     `,
   },
+  {
+    version: 21,
+    description: "mutes: the most severe finding each swallows",
+    sql: `
+      -- A more severe finding than this raises all the same (review45 M5). Mutes set before swallowed all.
+      ALTER TABLE mutes ADD COLUMN max_severity TEXT NOT NULL DEFAULT 'critical';
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's `user_version`. */

@@ -46,6 +46,7 @@ describe('a mute', () => {
     expect(await mute({ ...ok, for: undefined })).toEqual([400, expect.stringMatching(/^for: /)]);
     expect(await mute({ ...ok, reason: ' ' })).toEqual([400, expect.stringMatching(/^reason: say why/)]);
     expect(await mute({ ...ok, subject: '' })).toEqual([400, expect.stringMatching(/^subject: /)]);
+    expect(await mute({ ...ok, maxSeverity: 'severe' })).toEqual([400, 'maxSeverity: must be one of low, medium, high, critical (the most severe finding the mute swallows; high if left out)']);
     expect(await mute(ok, 'spiffe://acme.example/agent/never')).toEqual([404, 'unknown identity spiffe://acme.example/agent/never']);
     expect((await get(d.apiUrl, '/v1/mutes')).body).toEqual({ mutes: [], next: null });
   });
@@ -69,7 +70,7 @@ describe('a mute', () => {
     const listed = (await get(d.apiUrl, `/v1/mutes?identity=${encodeURIComponent(A)}`)).body;
     expect(listed.mutes).toEqual([
       {
-        id: mute.id, identity: A, detector: 'scope_drift', subject: 'tool:vault.read', reason: 'SEC-2: vault migration today', by: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        id: mute.id, identity: A, detector: 'scope_drift', subject: 'tool:vault.read', maxSeverity: 'high', reason: 'SEC-2: vault migration today', by: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
         createdAt: mute.createdAt, until: mute.until, endedAt: null, muted: 3, lastMutedAt: new Date(lastMuted).toISOString(),
       },
     ]);

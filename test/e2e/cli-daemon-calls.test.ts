@@ -89,7 +89,7 @@ describe('which daemon a command reaches', () => {
       vigilAsync(['baseline', 'allows', '--config', staging.config], env),
       vigilAsync(['webhook', '--config', staging.config, 'list'], env),
       vigilAsync(['revocation', '--config', staging.config, 'retry', 'rev-1'], env),
-      vigilAsync(['mute', 'spiffe://acme/a', 'retry_storm', '--for', '4h', '--reason', 'SEC-9', '--config', staging.config], env),
+      vigilAsync(['mute', 'spiffe://acme/a', 'retry_storm', '--for', '4h', '--reason', 'SEC-9', '--max-severity', 'critical', '--config', staging.config], env),
       vigilAsync(['mutes', '--config', staging.config, 'spiffe://acme/a', '--all'], env),
       vigilAsync(['unmute', '--config', staging.config, '7'], env),
     ]);
@@ -98,7 +98,7 @@ describe('which daemon a command reaches', () => {
     expect(staging.requests.sort()).toEqual(
       ['GET /v1/allows', 'GET /v1/webhooks', `POST /v1/identities/${a}/allow`, 'POST /v1/revocations/rev-1/retry', `POST /v1/identities/${a}/mute`, `GET /v1/mutes?identity=${a}&all=true`, 'POST /v1/mutes/7/end'].sort(),
     );
-    expect(staging.bodies).toContainEqual({ detector: 'retry_storm', for: '4h', reason: 'SEC-9' });
+    expect(staging.bodies).toContainEqual({ detector: 'retry_storm', maxSeverity: 'critical', for: '4h', reason: 'SEC-9' });
     expect(production.requests).toHaveLength(1); // nothing more reached it
   });
 

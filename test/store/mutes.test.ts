@@ -23,7 +23,7 @@ let dir: string;
 let db: Db;
 let clock = Date.UTC(2026, 10, 23, 9, 0, 0);
 const open = () => new Mutes(db, () => clock, createMetrics());
-const finding = (subject: string, detector: Finding['detector'] = 'retry_storm') => ({ detector, subject }) as Finding;
+const finding = (subject: string, detector: Finding['detector'] = 'retry_storm', severity: Finding['severity'] = 'medium') => ({ detector, subject, severity }) as Finding;
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-mutes-'));
@@ -36,7 +36,7 @@ afterEach(() => {
 
 it('counts what it swallowed, kept across a restart once committed; ends by the wall clock', () => {
   const mutes = open();
-  const m = mutes.add({ identity: 'a', detector: 'retry_storm', subject: null, reason: 'flaky CRM today', by: 'test', forMs: 4 * HOUR })!;
+  const m = mutes.add({ identity: 'a', detector: 'retry_storm', subject: null, maxSeverity: 'high', reason: 'flaky CRM today', by: 'test', forMs: 4 * HOUR })!;
   expect(mutes.swallows('a', finding('crm.internal/x'), 1000, 2)).toBe(true); // any subject of that detector
   expect(mutes.swallows('a', finding('crm.internal/x', 'scope_drift'), 1000)).toBe(false);
   expect(mutes.swallows('b', finding('crm.internal/x'), 1000)).toBe(false);
@@ -55,16 +55,27 @@ it('counts what it swallowed, kept across a restart once committed; ends by the 
   expect(restarted.end(m.id)).toMatchObject({ endedAt: null }); // already over: left as it ended
 });
 
+it('swallows findings up to its maxSeverity only; a more severe one is raised (review45 M5)', () => {
+  const mutes = open();
+  mutes.add({ identity: 'a', detector: 'retry_storm', subject: null, maxSeverity: 'high', reason: 'flaky CRM today', by: 'test', forMs: HOUR });
+  expect(mutes.swallows('a', finding('crm.internal/x', 'retry_storm', 'high'), 1000)).toBe(true);
+  expect(mutes.swallows('a', finding('crm.internal/x', 'retry_storm', 'critical'), 1000)).toBe(false);
+  mutes.add({ identity: 'b', detector: 'retry_storm', subject: null, maxSeverity: 'critical', reason: 'load test', by: 'test', forMs: HOUR });
+  expect(mutes.swallows('b', finding('crm.internal/x', 'retry_storm', 'critical'), 1000)).toBe(true);
+  // The ceiling is kept with the mute across a restart.
+  expect(open().list(0, 10, null, false).map((m) => [m.identity, m.maxSeverity, m.muted])).toEqual([['a', 'high', 0], ['b', 'critical', 0]]);
+});
+
 it('lasts at most MAX_MUTE_MS, and at most MAX_ACTIVE_MUTES are in force at once', () => {
   const mutes = open();
-  const long = mutes.add({ identity: 'a', detector: 'scope_drift', subject: 'tool:x', reason: 'r', by: 'test', forMs: 30 * 24 * HOUR })!;
+  const long = mutes.add({ identity: 'a', detector: 'scope_drift', subject: 'tool:x', maxSeverity: 'high', reason: 'r', by: 'test', forMs: 30 * 24 * HOUR })!;
   expect(Date.parse(long.until) - Date.parse(long.createdAt)).toBe(MAX_MUTE_MS);
-  for (let i = 1; i < MAX_ACTIVE_MUTES; i++) expect(mutes.add({ identity: `id-${i}`, detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
-  expect(mutes.add({ identity: 'one-too-many', detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })).toBeNull();
+  for (let i = 1; i < MAX_ACTIVE_MUTES; i++) expect(mutes.add({ identity: `id-${i}`, detector: 'scope_drift', subject: null, maxSeverity: 'high', reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
+  expect(mutes.add({ identity: 'one-too-many', detector: 'scope_drift', subject: null, maxSeverity: 'high', reason: 'r', by: 'test', forMs: HOUR })).toBeNull();
   expect(mutes.end(long.id)).toMatchObject({ endedAt: new Date(clock).toISOString() });
-  expect(mutes.add({ identity: 'one-too-many', detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
+  expect(mutes.add({ identity: 'one-too-many', detector: 'scope_drift', subject: null, maxSeverity: 'high', reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
   clock += 2 * HOUR; // the hour-long ones are over: room again
-  expect(mutes.add({ identity: 'later', detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
+  expect(mutes.add({ identity: 'later', detector: 'scope_drift', subject: null, maxSeverity: 'high', reason: 'r', by: 'test', forMs: HOUR })).not.toBeNull();
 });
 
 it('a held finding muted at its release is counted once, however often the store refused the release first', () => {
@@ -74,7 +85,7 @@ it('a held finding muted at its release is counted once, however often the store
   manager.setMutes(mutes);
   const f = { detector: 'scope_drift', severity: 'medium', surprise: 0.5, subject: 'tool:x', title: 't', explanation: 'e', traceIds: [], spanIds: [], details: {}, tags: [], holdUntil: clock } as Finding;
   manager.report(f, action({ identity: 'a', time: clock - HOUR }), 'a'); // held: a new item waits for a rollout
-  const m = mutes.add({ identity: 'a', detector: 'scope_drift', subject: null, reason: 'r', by: 'test', forMs: HOUR })!;
+  const m = mutes.add({ identity: 'a', detector: 'scope_drift', subject: null, maxSeverity: 'high', reason: 'r', by: 'test', forMs: HOUR })!;
   const [held] = manager.allHeld();
   db.pragma('query_only = ON'); // the store refuses writes
   for (let i = 0; i < 3; i++) expect(() => manager.release(held, { ...held })).toThrow(Database.SqliteError);
