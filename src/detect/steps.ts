@@ -106,9 +106,10 @@ export class TraceSteps {
       if (!history) owners.set(owner, (history = []));
       const madeIn = madeInSpan(a);
       let zones = zonesOf.get(i) ?? NO_ZONES;
-      // A tool exported after calls it made, which the builder emitted as steps of their own when it had
-      // waited for it as long as it waits: they are its calls now, and leave the history.
-      if (a.kind === 'tool') zones = takeCallsMadeIn(history, a.spanId, zones);
+      // A tool or delegation exported after calls it made, which the builder emitted as steps of their own
+      // when it had waited for it as long as it waits: they are its calls now, and leave the history (as
+      // they would have been had they come together). A delegated agent's own tools are no calls: they stay.
+      if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
       const record: StepRecord = { name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, call: CALL_KINDS.has(a.kind), madeIn, time: a.time, endTime: a.endTime };
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
       // first, so a batch can hold them without it) still follows the step before it, and the steps

@@ -62,6 +62,19 @@ describe('the step history', () => {
     expect(previousOf(steps, TRACE_A, 'close', 1000)).toBe('http:api.internal/x');
   });
 
+  it("a delegation exported after a call made in it takes it too (review45 M2); its callee's tools stay steps", () => {
+    const steps = new TraceSteps();
+    const CALLEE = 'spiffe://acme/agent/billing';
+    const hop = action({ identity: ID, time: 100, endTime: 900, traceId: TRACE_A, kind: 'delegation', target: 'billing-agent' });
+    const call = action({ identity: ID, time: 110, traceId: TRACE_A, kind: 'http', target: 'api.partner.example/pay', zone: 'external', parentSpanId: hop.spanId });
+    const calleeTool = action({ identity: CALLEE, caller: ID, time: 120, traceId: TRACE_A, target: 'invoice.create', parentSpanId: hop.spanId });
+    steps.annotate([call, calleeTool]); // the hop not known yet: both are steps
+    const next = action({ identity: ID, time: 950, traceId: TRACE_A, target: 'notify' });
+    const [late, after] = steps.annotate([hop, next]);
+    expect(late.zones).toEqual(['external']);
+    expect(after.previous).toMatchObject({ name: 'tool:invoice.create' }); // the callee's tool is still a step
+  });
+
   it(`past ${MAX_TRACES} traces the least recently seen is forgotten`, () => {
     const steps = new TraceSteps();
     previousOf(steps, TRACE_A, 'crm.search', 1);
