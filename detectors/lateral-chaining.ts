@@ -7,7 +7,7 @@
  *
  * Peers excuse what the identity never did as peers.ts says; a sensitive flow takes two mature peers.
  */
-import { isWrite, madeInTrace, type ActionKind } from '../src/actions/types.js';
+import { isWrite, madeInTrace, type Access, type ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { crossFlowKey, flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
@@ -115,16 +115,31 @@ function stepKey(name: string): string | null {
   return kind === 'model' ? null : key(subjectDimension(kind), name.slice(at + 1));
 }
 
-function unlearnedTransition(input: DetectorInput): Finding | null {
+/** A step as a transition reads it: its name, the zones it reached, its span, and what it did. */
+interface ChainStep {
+  name: string;
+  zones: readonly string[];
+  spanId: string;
+  access?: Access | null;
+}
+
+/** The transition into the action's step, then (for a step exported late) the one out of it into the step after it. */
+function unlearnedTransitions(input: DetectorInput): Finding | null {
+  const { action, step } = input;
+  if (!step.name) return null;
+  const self: ChainStep = { name: step.name, zones: step.zones, spanId: action.spanId, access: action.access };
+  return (step.previous ? unlearnedTransition(input, step.previous, self) : null) ?? (step.next ? unlearnedTransition(input, self, step.next) : null);
+}
+
+function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainStep): Finding | null {
   const { action, view, step } = input;
-  const prev = step.previous;
   // Repeating a step is not lateral movement: nothing new is reached.
-  if (!prev || !step.name || prev.name === step.name) return null;
-  const k = transitionKey(prev.name, step.name);
+  if (prev.name === to.name) return null;
+  const k = transitionKey(prev.name, to.name);
   if (view.own(k) > 0 || knownToPeers(view, k)) return null;
-  const crosses = prev.zones.length > 0 && step.zones.some((z) => !prev.zones.includes(z));
-  const writes = isWrite(action.access);
-  const egress = step.zones.includes(EXTERNAL_ZONE);
+  const crosses = prev.zones.length > 0 && to.zones.some((z) => !prev.zones.includes(z));
+  const writes = isWrite(to.access ?? null);
+  const egress = to.zones.includes(EXTERNAL_ZONE);
   if (!crosses && !writes && !egress) return null;
 
   // An unseen step after an unfamiliar one says little (a newly adopted tool has no chains yet): only a
@@ -134,28 +149,28 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
   const fromCount = Math.max(view.own(fromKey), usesOfStep(view, prev.name));
   const familiar = fromCount >= FAMILIAR_FROM || (view.phase === 'peer' && establishedAmongPeers(input, fromKey));
   if (!familiar) return null;
-  const item = transitionItem(prev.name, step.name);
+  const item = transitionItem(prev.name, to.name);
   const severity: Severity = egress && (writes || crosses) ? 'high' : 'medium';
-  const what = [crosses && `crosses from zone ${prev.zones.join('/')} to ${step.zones.join('/')}`, writes && `leads to a ${action.access}`, egress && 'reaches an external host']
+  const what = [crosses && `crosses from zone ${prev.zones.join('/')} to ${to.zones.join('/')}`, writes && `leads to a ${to.access}`, egress && 'reaches an external host']
     .filter(Boolean)
     .join(', ');
   const delegated = inTaskOf(action.identity, step.owner);
   // A chain into a step the identity never used is first that step's news (scope_drift's): when its peers
   // adopt the step too, a release added it, and the chains into it are the release's (review34 F1).
-  const rolloutStep = !egress && step.owner === action.identity && usesOfStep(view, step.name) === 0 ? stepKey(step.name) : null;
+  const rolloutStep = !egress && step.owner === action.identity && usesOfStep(view, to.name) === 0 ? stepKey(to.name) : null;
   if (rolloutStep !== null && rolloutUnderWay(input, rolloutStep)) return null;
   return {
     detector: 'lateral_chaining',
     severity,
     surprise: surpriseScore(fromCount),
     subject: item,
-    title: `Unlearned chain ${prev.name} -> ${step.name}`,
+    title: `Unlearned chain ${prev.name} -> ${to.name}`,
     explanation:
-      `${action.identity}${delegated} went from ${code(prev.name)} to ${code(step.name)}, which ${what}. ` +
+      `${action.identity}${delegated} went from ${code(prev.name)} to ${code(to.name)}, which ${what}. ` +
       `After ${code(prev.name)} (seen ${times(fromCount)}, ${countedNote(input.config.baselines.halfLife)}) it never did this, ${peersNote(view, k)}.`,
     traceIds: [action.traceId],
-    spanIds: [prev.spanId, action.spanId],
-    details: { rule: 'transition', from: prev.name, to: step.name, fromZones: prev.zones, toZones: step.zones, owner: step.owner, phase: view.phase, allow: [{ dimension: 'transition', item }] },
+    spanIds: [prev.spanId, to.spanId],
+    details: { rule: 'transition', from: prev.name, to: to.name, fromZones: prev.zones, toZones: to.zones, owner: step.owner, phase: view.phase, allow: [{ dimension: 'transition', item }] },
     tags: ['OWASP-ASI02', 'OWASP-ASI07', 'MAESTRO-L7'],
     ...(rolloutStep !== null ? holdForRollout(input, rolloutStep) : {}),
   };
@@ -164,6 +179,6 @@ function unlearnedTransition(input: DetectorInput): Finding | null {
 export const lateralChaining: Detector = {
   id: 'lateral_chaining',
   evaluate(input: DetectorInput): Finding | null {
-    return sensitiveEgress(input) ?? unlearnedTransition(input);
+    return sensitiveEgress(input) ?? unlearnedTransitions(input);
   },
 };

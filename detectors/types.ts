@@ -2,7 +2,7 @@
  * The detector interface. A detector is pure: an action, what the engine knows of its context and a view
  * of the baseline go in; findings come out. No I/O, no logging, no wall clock — `now` is event time.
  */
-import type { Action } from '../src/actions/types.js';
+import type { Access, Action } from '../src/actions/types.js';
 import type { KeyedItem } from '../baselines/keys.js';
 import type { Config, Severity } from '../src/config/schema.js';
 import type { ReadCount } from '../src/detect/read-volume.js';
@@ -73,6 +73,12 @@ export interface StepContext {
   zones: readonly string[];
   /** The previous step of the same trace owner, null when this is the first. */
   previous: { name: string; zones: readonly string[]; spanId: string } | null;
+  /**
+   * For a step exported after later steps of its trace (placed by its start): the step after it, already
+   * judged against the step before this one. This step is its previous now, a transition judged too
+   * (review45 M1: else a sender who spreads a chain's start times over batches hides its middle).
+   */
+  next?: { name: string; zones: readonly string[]; spanId: string; access: Access | null };
   /** The identity whose task the trace is (differs from the action's when it was delegated to). */
   owner: string;
   /** For a call made inside a tool: that tool's name (what an analyst recognises the call by). */

@@ -6,10 +6,11 @@
  * starting before the other ends, by more than the clock slack) are no transition of each other: their
  * order is an accident of scheduling (a LangGraph ToolNode or the AI SDK running two tools at once). A
  * step's previous is the latest earlier step (by start, whatever order they were exported in) that is
- * not such a sibling. This is the only place the rule lives: it spans batches (a late export continues
- * its trace's steps), which a builder-side grouping of one settled part could not.
+ * not such a sibling; a step placed before steps already judged is also told the one after it (`next`),
+ * whose transition from it is judged with it. This is the only place the rule lives: it spans batches (a
+ * late export continues its trace's steps), which a builder-side grouping of one settled part could not.
  */
-import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
+import { madeInSpan, madeInTrace, type Access, type Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
 import { CLOCK_SLACK_MS } from '../actions/clock.js';
@@ -30,6 +31,8 @@ interface StepRecord {
   target: string;
   zones: readonly string[];
   spanId: string;
+  /** What the step did (a transition into a write is judged): read by the step before it when that came later. */
+  access: Access | null;
   /** A call made outside any step known when it came (its tool, if it has one, exported later). */
   call: boolean;
   /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
@@ -110,25 +113,29 @@ export class TraceSteps {
       // when it had waited for it as long as it waits: they are its calls now, and leave the history (as
       // they would have been had they come together). A delegated agent's own tools are no calls: they stay.
       if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
-      const record: StepRecord = { name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, call: CALL_KINDS.has(a.kind), madeIn, time: a.time, endTime: a.endTime };
+      const record: StepRecord = {
+        name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access, call: CALL_KINDS.has(a.kind), madeIn, time: a.time, endTime: a.endTime,
+      };
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
       // first, so a batch can hold them without it) still follows the step before it, and the steps
       // after it keep theirs.
       const at = placeOf(history, record);
       let previous: StepRecord | null = null;
       for (let h = at - 1; h >= 0; h--) {
-        const s = history[h];
-        // Millisecond-stamped starts against finer ends: an overlap within the slack is rounding, not parallel.
-        const parallelSibling = s.madeIn === madeIn && s.endTime > a.time + CLOCK_SLACK_MS;
-        if (!parallelSibling) {
-          previous = s;
+        if (!runsBeside(history[h], record)) {
+          previous = history[h];
           break;
         }
       }
+      // Placed before a step already judged that starts after it ends, it is that step's previous now: the
+      // transition is judged with it. A step starting while it runs is made inside it (a delegated agent's,
+      // adopted: review32 M3) or beside it, and was judged as that when it came.
+      const next = history[at];
       history.splice(at, 0, record);
       if (history.length > MAX_STEPS) history.shift();
       // The record itself is the next step's previous: records are never changed once made.
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
+      if (next !== undefined && next.time >= record.endTime - CLOCK_SLACK_MS) out[i].next = next;
     }
   }
 
@@ -187,6 +194,15 @@ function stepOrder(x: Timed, y: Timed): number {
 }
 
 type Timed = Pick<StepRecord, 'time' | 'endTime' | 'spanId'>;
+
+/**
+ * True when `earlier` runs beside `later` as a parallel sibling (made in the same span, ending after it
+ * starts): no transition of it. Millisecond-stamped starts against finer ends: an overlap within the
+ * slack is rounding, not parallel.
+ */
+function runsBeside(earlier: StepRecord, later: StepRecord): boolean {
+  return earlier.madeIn === later.madeIn && earlier.endTime > later.time + CLOCK_SLACK_MS;
+}
 
 /** Where `record` goes in `history` (kept in step order): after every record before it. Mostly the end. */
 function placeOf(history: readonly StepRecord[], record: StepRecord): number {

@@ -47,6 +47,15 @@ describe('the step history', () => {
     expect(previousOf(steps, TRACE_A, 'check', 200)).toBe('tool:lookup');
   });
 
+  it('a step placed before a step already judged is told of it (next): that transition is judged with it; in order, or beside it, none', () => {
+    const steps = new TraceSteps();
+    const at = (time: number, target: string, endTime = time + 50) => steps.annotate([action({ identity: ID, time, endTime, traceId: TRACE_A, target })])[0];
+    expect(at(1, 'plan').next).toBeUndefined();
+    expect(at(300, 'send').next).toBeUndefined();
+    expect(at(100, 'lookup')).toMatchObject({ previous: { name: 'tool:plan' }, next: { name: 'tool:send', access: 'read' } });
+    expect(at(250, 'check', 400).next).toBeUndefined(); // still running when send started: beside it, no transition
+  });
+
   it("a tool exported after a call it made, emitted as a step of its own, takes it: the next step follows the tool, which reached the call's zone", () => {
     const steps = new TraceSteps();
     const tool = action({ identity: ID, time: 100, endTime: 900, traceId: TRACE_A, target: 'sync' });

@@ -1,0 +1,61 @@
+/**
+ * A step exported after a later step of its trace (review45 M1). It is placed by its start, so the step
+ * after it, judged when it came against the step before, now follows it: that transition is judged with
+ * the late step. Else a sender who spreads a chain's start times over batches hides its middle: send
+ * `crm.search` then `tickets.update` (a learned chain), then `kb.search` dated between them, and the chain
+ * `kb.search -> tickets.update`, into a write, was never judged.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Access } from '../../src/actions/types.js';
+import { configSchema } from '../../src/config/schema.js';
+import { action, engineHarness, type EngineHarness } from './harness.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const ID = 'spiffe://acme/agent/support-1';
+const config = configSchema.parse({});
+
+let h: EngineHarness;
+beforeEach(() => {
+  h = engineHarness(config, () => T0);
+});
+afterEach(() => h.close());
+
+let n = 0;
+const trace = () => (++n).toString(16).padStart(32, '0');
+const step = (traceId: string, time: number, target: string, access: Access = 'read') => action({ identity: ID, peerGroup: 'support', traceId, time, target, access });
+
+/** Two days of two chains, each in traces of its own: crm.search -> tickets.update (a write), kb.search -> kb.summarize. */
+function learn(): number {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 10 * MIN) {
+    const [a, b] = [trace(), trace()];
+    h.feed([step(a, t, 'crm.search'), step(a, t + 300, 'tickets.update', 'write')]);
+    h.feed([step(b, t + 1000, 'kb.search'), step(b, t + 1300, 'kb.summarize')]);
+  }
+  expect(h.alerts).toEqual([]);
+  return t;
+}
+
+it('the transition out of a late step into the step after it is judged: kb.search -> tickets.update, into a write, is raised', () => {
+  const t = learn();
+  const traceId = trace();
+  const [first, last] = [step(traceId, t, 'crm.search'), step(traceId, t + 300, 'tickets.update', 'write')];
+  h.feed([first, last]); // learned: nothing
+  const late = step(traceId, t + 100, 'kb.search');
+  h.feed([late]); // crm.search -> kb.search is no write, and crosses no zone: only its way out is news
+  h.engine.finish();
+  expect(h.alerts.map((a) => [a.detector, a.evidence.subject, a.evidence.spanIds])).toEqual([
+    ['lateral_chaining', 'tool:kb.search -> tool:tickets.update', [late.spanId, last.spanId]],
+  ]);
+  expect(h.alerts[0].explanation).toContain('went from `tool:kb.search` to `tool:tickets.update`, which leads to a write');
+});
+
+it('a late step whose way out is learned raises nothing', () => {
+  const t = learn();
+  const traceId = trace();
+  h.feed([step(traceId, t, 'crm.search'), step(traceId, t + 300, 'kb.summarize')]);
+  h.feed([step(traceId, t + 100, 'kb.search')]);
+  h.engine.finish();
+  expect(h.alerts).toEqual([]);
+});
