@@ -16,9 +16,11 @@ export type Db = Database.Database;
 /**
  * Opens (creating if needed) the database at `file`, or an in-memory one for `:memory:`.
  * @param setting what names the file in messages (`storage.path`, `--db`).
+ * @param migrationWaitMs how long the migrations wait for another program's write lock (the writes after
+ *   them wait `busy_timeout`, 100 ms, below): longer off the main thread, where waiting freezes nothing.
  * @throws UserError when the file cannot be the store: a folder, not SQLite, unwritable, newer, no room.
  */
-export function openDatabase(file: string, setting = 'storage.path'): Db {
+export function openDatabase(file: string, setting = 'storage.path', migrationWaitMs = 100): Db {
   let db: Db | undefined;
   let claimed = false;
   try {
@@ -37,6 +39,9 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     // shell) let grow to gigabytes would keep that size until shutdown (review24 L1). This cuts it back
     // once the checkpoint after the reader resets it.
     db.pragma('main.journal_size_limit = 67108864');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${migrationWaitMs}`);
+    migrate(db);
     // No other Vigil writes this store (claimStore), and in WAL mode readers (sqlite3, backups) never block
     // a write. Only another program's write transaction does (an operator's sqlite3 shell, a backup tool's
     // checkpoint): a write waits for it this long, then fails as a full disk would (exports refused as
@@ -45,8 +50,6 @@ export function openDatabase(file: string, setting = 'storage.path'): Db {
     // 250 ms /healthz took 1.1 s, at 100 ms 445 ms. A backup tool's checkpoint longer than this (18-59 ms
     // measured here) refuses exports for a second, as retryable (review36 L4).
     db.pragma('busy_timeout = 100');
-    db.pragma('foreign_keys = ON');
-    migrate(db);
     return db;
   } catch (err) {
     db?.close();
