@@ -11,7 +11,7 @@ import { isWrite, madeInTrace, type Access, type ActionKind } from '../src/actio
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { crossFlowKey, flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
-import { code, countedNote, span, surpriseScore, times } from './severity.js';
+import { code, countedNote, severityRank, span, surpriseScore, times } from './severity.js';
 import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
 import { holdForRollout, rolloutUnderWay, subjectDimension } from './scope-drift.js';
 import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
@@ -123,12 +123,20 @@ interface ChainStep {
   access?: Access | null;
 }
 
-/** The transition into the action's step, then (for a step exported late) the one out of it into the step after it. */
+/**
+ * The transition into the action's step and, for a step exported late, those out of it into the steps it
+ * now precedes: the most severe finding (one per action; the others are judged again, being unlearned).
+ */
 function unlearnedTransitions(input: DetectorInput): Finding | null {
   const { action, step } = input;
   if (!step.name) return null;
   const self: ChainStep = { name: step.name, zones: step.zones, spanId: action.spanId, access: action.access };
-  return (step.previous ? unlearnedTransition(input, step.previous, self) : null) ?? (step.next ? unlearnedTransition(input, self, step.next) : null);
+  let worst = step.previous ? unlearnedTransition(input, step.previous, self) : null;
+  for (const next of step.following ?? []) {
+    const f = unlearnedTransition(input, self, next);
+    if (f !== null && (worst === null || severityRank(f.severity) > severityRank(worst.severity))) worst = f;
+  }
+  return worst;
 }
 
 function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainStep): Finding | null {

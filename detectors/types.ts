@@ -74,11 +74,12 @@ export interface StepContext {
   /** The previous step of the same trace owner, null when this is the first. */
   previous: { name: string; zones: readonly string[]; spanId: string } | null;
   /**
-   * For a step exported after later steps of its trace (placed by its start): the step after it, already
-   * judged against the step before this one. This step is its previous now, a transition judged too
-   * (review45 M1: else a sender who spreads a chain's start times over batches hides its middle).
+   * For a step exported after later steps of its trace (placed by its start): those steps it is the
+   * previous of now, each judged against the step before this one when it came. Their transitions from
+   * this one are judged with it (review45 M1: else a sender who spreads a chain's start times over
+   * batches hides its middle).
    */
-  next?: { name: string; zones: readonly string[]; spanId: string; access: Access | null };
+  following?: ReadonlyArray<{ name: string; zones: readonly string[]; spanId: string; access: Access | null }>;
   /** The identity whose task the trace is (differs from the action's when it was delegated to). */
   owner: string;
   /** For a call made inside a tool: that tool's name (what an analyst recognises the call by). */

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { daemonApi } from './cli-api.js';
+import { SEVERITIES } from './config/fields.js';
 import type { Config } from './config/schema.js';
 import { UserError } from './errors.js';
 
@@ -20,10 +21,14 @@ export async function muteCommand(command: 'mute' | 'mutes' | 'unmute', args: st
   });
   if (command === 'mute' && (positionals.length === 2 || positionals.length === 3) && values.for !== undefined && values.reason !== undefined) {
     const [identity, detector, subject] = positionals;
+    const maxSeverity = values['max-severity'];
+    if (maxSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(maxSeverity)) {
+      throw new UserError(`--max-severity: must be one of ${SEVERITIES.join(', ')} (the most severe finding the mute swallows; high if left out)`);
+    }
     return daemonApi(load(values.config))('POST', `/v1/identities/${encodeURIComponent(identity)}/mute`, {
       detector,
       subject,
-      maxSeverity: values['max-severity'],
+      maxSeverity,
       for: values.for,
       reason: values.reason,
     });

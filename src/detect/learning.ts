@@ -47,7 +47,7 @@ export class BaselineLearning {
     const owner = step.owner === a.identity ? b : this.baselines.known(step.owner);
     if (owner) {
       if (step.name && step.previous) this.transition(owner, step.previous.name, step.name, a.time);
-      if (step.name && step.next) this.transition(owner, step.name, step.next.name, a.time); // a late step's, judged too
+      for (const s of step.following ?? []) this.transition(owner, step.name!, s.name, a.time); // a late step's, judged too
       this.flows(owner, a, sensitiveReads);
     }
     this.flows(b, a, actorReads);

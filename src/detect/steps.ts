@@ -6,8 +6,8 @@
  * starting before the other ends, by more than the clock slack) are no transition of each other: their
  * order is an accident of scheduling (a LangGraph ToolNode or the AI SDK running two tools at once). A
  * step's previous is the latest earlier step (by start, whatever order they were exported in) that is
- * not such a sibling; a step placed before steps already judged is also told the one after it (`next`),
- * whose transition from it is judged with it. This is the only place the rule lives: it spans batches (a
+ * not such a sibling; a step placed before steps of earlier batches is also told those it is now the
+ * previous of (`following`), whose transitions from it are judged with it. This is the only place the rule lives: it spans batches (a
  * late export continues its trace's steps), which a builder-side grouping of one settled part could not.
  */
 import { madeInSpan, madeInTrace, type Access, type Action } from '../actions/types.js';
@@ -102,6 +102,7 @@ export class TraceSteps {
 
     const owners = this.touch(traceId);
 
+    const placed: Array<[index: number, record: StepRecord, history: StepRecord[]]> = [];
     for (const i of steps) {
       const a = batch[i];
       const owner = a.caller ?? a.identity;
@@ -120,22 +121,21 @@ export class TraceSteps {
       // first, so a batch can hold them without it) still follows the step before it, and the steps
       // after it keep theirs.
       const at = placeOf(history, record);
-      let previous: StepRecord | null = null;
-      for (let h = at - 1; h >= 0; h--) {
-        if (!runsBeside(history[h], record)) {
-          previous = history[h];
-          break;
-        }
-      }
-      // Placed before a step already judged that starts after it ends, it is that step's previous now: the
-      // transition is judged with it. A step starting while it runs is made inside it (a delegated agent's,
-      // adopted: review32 M3) or beside it, and was judged as that when it came.
-      const next = history[at];
       history.splice(at, 0, record);
+      const previous = previousOf(history, at);
       if (history.length > MAX_STEPS) history.shift();
       // The record itself is the next step's previous: records are never changed once made.
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
-      if (next !== undefined && next.time >= record.endTime - CLOCK_SLACK_MS) out[i].next = next;
+      placed.push([i, record, history]);
+    }
+    // Once the whole batch is placed (its own later steps follow its earlier ones as ever): a step placed
+    // before steps of earlier batches is the previous of some of them now, a transition judged with it.
+    let batchSteps: Set<StepRecord> | undefined;
+    for (const [i, record, history] of placed) {
+      if (history[history.length - 1] === record) continue; // placed last: the common case
+      batchSteps ??= new Set(placed.map((p) => p[1]));
+      const following = judgedAfter(history, record, batchSteps);
+      if (following.length > 0) out[i].following = following;
     }
   }
 
@@ -202,6 +202,29 @@ type Timed = Pick<StepRecord, 'time' | 'endTime' | 'spanId'>;
  */
 function runsBeside(earlier: StepRecord, later: StepRecord): boolean {
   return earlier.madeIn === later.madeIn && earlier.endTime > later.time + CLOCK_SLACK_MS;
+}
+
+/** The step before `history[h]` by the rule above: the latest earlier one not running beside it. */
+function previousOf(history: readonly StepRecord[], h: number): StepRecord | null {
+  for (let k = h - 1; k >= 0; k--) if (!runsBeside(history[k], history[h])) return history[k];
+  return null;
+}
+
+/**
+ * The steps of earlier batches whose previous is now `record`, placed before them: they were judged
+ * against the step before it when they came, so their transition from it never was. Only those starting
+ * after it ends: a step starting while it runs is made inside it (a delegated agent's, adopted: review32
+ * M3) or beside it, and was judged as that.
+ */
+function judgedAfter(history: readonly StepRecord[], record: StepRecord, batchSteps: ReadonlySet<StepRecord>): StepRecord[] {
+  const following: StepRecord[] = [];
+  const at = history.indexOf(record);
+  if (at < 0) return following; // the oldest, past MAX_STEPS
+  for (let h = at + 1; h < history.length; h++) {
+    const s = history[h];
+    if (!batchSteps.has(s) && s.time >= record.endTime - CLOCK_SLACK_MS && previousOf(history, h) === record) following.push(s);
+  }
+  return following;
 }
 
 /** Where `record` goes in `history` (kept in step order): after every record before it. Mostly the end. */

@@ -141,13 +141,21 @@ export class IdentityStore {
 
   /**
    * An operator's reset began the identity's baseline again at `since`: its record is written at once
-   * with that time and its actions so far. Call inside the reset's transaction. False if unknown.
+   * with that time and its actions so far, and kept dirty (a reset the store refused is written by the
+   * next group commit, as its baseline is by the next checkpoint). Call inside the reset's transaction.
+   * False if unknown.
    */
   markReset(identity: string, since: number): boolean {
-    const rec = this.get(identity);
-    if (!rec) return false;
+    let rec = this.records.get(identity);
+    if (!rec) {
+      rec = this.read(identity);
+      if (!rec) return false;
+      this.records.set(identity, rec);
+      if (this.records.size > this.maxHot) this.evict();
+    }
     rec.baselineSince = since;
     rec.actionsBefore = rec.actions;
+    this.dirty.add(rec);
     this.write(rec);
     return true;
   }

@@ -391,8 +391,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 21,
     description: "mutes: the most severe finding each swallows",
     sql: `
-      -- A more severe finding than this raises all the same (review45 M5). Mutes set before swallowed all.
-      ALTER TABLE mutes ADD COLUMN max_severity TEXT NOT NULL DEFAULT 'critical';
+      -- A more severe finding than this raises all the same (review45 M5). Mutes set before get the
+      -- default a new mute has: a critical finding is raised unless an operator names it (review46).
+      ALTER TABLE mutes ADD COLUMN max_severity TEXT NOT NULL DEFAULT 'high';
     `,
   },
 ];

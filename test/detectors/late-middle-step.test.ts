@@ -59,3 +59,26 @@ it('a late step whose way out is learned raises nothing', () => {
   h.engine.finish();
   expect(h.alerts).toEqual([]);
 });
+
+it("a sub-agent's steps exported after the caller's next tool raise nothing: only its last step comes before that tool (review46 F1)", () => {
+  const SUB = 'spiffe://acme/agent/billing-1';
+  const session = (t: number) => {
+    const traceId = trace();
+    const root = 'a'.repeat(16);
+    const hop = action({ identity: ID, peerGroup: 'support', traceId, time: t + 200, endTime: t + 800, kind: 'delegation', target: SUB, parentSpanId: root });
+    const sub = (time: number, target: string) => action({ identity: SUB, caller: ID, peerGroup: 'billing', traceId, time, target, zone: 'billing', parentSpanId: hop.spanId });
+    const caller = [step(traceId, t, 'kb.search'), hop, action({ identity: ID, peerGroup: 'support', traceId, time: t + 900, target: 'crm.search', zone: 'crm', parentSpanId: root })];
+    return { caller, callee: [sub(t + 300, 'invoice.lookup'), sub(t + 400, 'invoice.summarize')] };
+  };
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 10 * MIN) {
+    const s = session(t);
+    h.feed([...s.caller.slice(0, 2), ...s.callee, s.caller[2]]);
+  }
+  expect(h.alerts).toEqual([]);
+  const s = session(t);
+  h.feed(s.caller);
+  h.feed(s.callee); // invoice.lookup -> crm.search, which crosses zones, is no transition: invoice.summarize comes between
+  h.engine.finish();
+  expect(h.alerts).toEqual([]);
+});

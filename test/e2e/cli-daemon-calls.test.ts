@@ -111,6 +111,12 @@ describe('which daemon a command reaches', () => {
 });
 
 describe('a call that fails', () => {
+  it('with a --max-severity no mute has: names the flag, exit 1, nothing sent', async () => {
+    const { config } = configFor('127.0.0.1:9');
+    const r = await vigilAsync(['mute', 'spiffe://acme/a', 'retry_storm', '--for', '4h', '--reason', 'SEC-9', '--max-severity', 'severe', '--config', config], { VIGIL_API_TOKEN: 't' });
+    expect([r.code, r.stderr]).toEqual([1, 'vigil: --max-severity: must be one of low, medium, high, critical (the most severe finding the mute swallows; high if left out)\n']);
+  });
+
   it('with no token to read: says what to set, and creates nothing in the data folder', async () => {
     const { config, dataDir } = configFor('127.0.0.1:9');
     const r = await vigilAsync(['baseline', 'show', '--config', config, 'spiffe://test/x'], { VIGIL_API_TOKEN: '' });
