@@ -7,8 +7,9 @@
  * order is an accident of scheduling (a LangGraph ToolNode or the AI SDK running two tools at once). A
  * step's previous is the latest earlier step (by start, whatever order they were exported in) that is
  * not such a sibling; a step placed before steps of earlier batches is also told those it is now the
- * previous of (`following`), whose transitions from it are judged with it. This is the only place the rule lives: it spans batches (a
- * late export continues its trace's steps), which a builder-side grouping of one settled part could not.
+ * previous of (`following`), whose transitions from it are judged with it. This is the only place the
+ * rule lives: it spans batches (a late export continues its trace's steps), which a builder-side grouping
+ * of one settled part could not.
  */
 import { madeInSpan, madeInTrace, type Access, type Action } from '../actions/types.js';
 import type { StepContext } from '../../detectors/types.js';
@@ -35,6 +36,8 @@ interface StepRecord {
   access: Access | null;
   /** A call made outside any step known when it came (its tool, if it has one, exported later). */
   call: boolean;
+  /** The `annotate` call that placed it: a batch's own steps follow each other as they are placed. */
+  batch: number;
   /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
   madeIn: string;
   time: number;
@@ -51,6 +54,7 @@ export class TraceSteps {
   /** traceId -> its history; the least recently seen trace is dropped first (`order`, recency.ts says why not the Map's order). */
   private readonly traces = new Map<string, TraceEntry>();
   private readonly order = new RecencyQueue<TraceEntry>();
+  private batches = 0;
 
   /**
    * Step context for every action of the batch, at the action's index (actions of one trace are
@@ -58,6 +62,7 @@ export class TraceSteps {
    * objects, one allocation per batch.
    */
   annotate(actions: readonly Action[]): StepContext[] {
+    this.batches++;
     const out = new Array<StepContext>(actions.length);
     const byTrace = new Map<string, number[]>();
     for (let i = 0; i < actions.length; i++) {
@@ -102,7 +107,8 @@ export class TraceSteps {
 
     const owners = this.touch(traceId);
 
-    const placed: Array<[index: number, record: StepRecord, history: StepRecord[]]> = [];
+    // Steps placed before steps of earlier batches (rare: most are placed last).
+    let late: Array<[index: number, record: StepRecord, history: StepRecord[]]> | undefined;
     for (const i of steps) {
       const a = batch[i];
       const owner = a.caller ?? a.identity;
@@ -115,7 +121,8 @@ export class TraceSteps {
       // they would have been had they come together). A delegated agent's own tools are no calls: they stay.
       if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
       const record: StepRecord = {
-        name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access, call: CALL_KINDS.has(a.kind), madeIn, time: a.time, endTime: a.endTime,
+        name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access, call: CALL_KINDS.has(a.kind), batch: this.batches, madeIn,
+        time: a.time, endTime: a.endTime,
       };
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
       // first, so a batch can hold them without it) still follows the step before it, and the steps
@@ -126,15 +133,12 @@ export class TraceSteps {
       if (history.length > MAX_STEPS) history.shift();
       // The record itself is the next step's previous: records are never changed once made.
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
-      placed.push([i, record, history]);
+      if (history[history.length - 1] !== record) (late ??= []).push([i, record, history]);
     }
     // Once the whole batch is placed (its own later steps follow its earlier ones as ever): a step placed
     // before steps of earlier batches is the previous of some of them now, a transition judged with it.
-    let batchSteps: Set<StepRecord> | undefined;
-    for (const [i, record, history] of placed) {
-      if (history[history.length - 1] === record) continue; // placed last: the common case
-      batchSteps ??= new Set(placed.map((p) => p[1]));
-      const following = judgedAfter(history, record, batchSteps);
+    for (const [i, record, history] of late ?? []) {
+      const following = judgedAfter(history, record);
       if (following.length > 0) out[i].following = following;
     }
   }
@@ -216,13 +220,13 @@ function previousOf(history: readonly StepRecord[], h: number): StepRecord | nul
  * after it ends: a step starting while it runs is made inside it (a delegated agent's, adopted: review32
  * M3) or beside it, and was judged as that.
  */
-function judgedAfter(history: readonly StepRecord[], record: StepRecord, batchSteps: ReadonlySet<StepRecord>): StepRecord[] {
+function judgedAfter(history: readonly StepRecord[], record: StepRecord): StepRecord[] {
   const following: StepRecord[] = [];
   const at = history.indexOf(record);
   if (at < 0) return following; // the oldest, past MAX_STEPS
   for (let h = at + 1; h < history.length; h++) {
     const s = history[h];
-    if (!batchSteps.has(s) && s.time >= record.endTime - CLOCK_SLACK_MS && previousOf(history, h) === record) following.push(s);
+    if (s.batch !== record.batch && s.time >= record.endTime - CLOCK_SLACK_MS && previousOf(history, h) === record) following.push(s);
   }
   return following;
 }
