@@ -46,7 +46,7 @@ export function buildDetection(deps: { config: Config; db: Db; metrics: Metrics;
       `spans name their identity only by the SDK's placeholder service name (${identity}): every agent that sets none is judged as this one identity; set OTEL_SERVICE_NAME or nhi.identity on each`,
     );
     unnamedSince = 0;
-  });
+  }, config.time.lateness);
   const retentionNow = retentionClock(identities, config.time.maxFutureSkew);
   const alerts = new AlertManager(db, config, metrics, Date.now, retentionNow);
   // Serving, event time follows the wall clock too (held findings are released as it passes).

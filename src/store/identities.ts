@@ -4,6 +4,7 @@
  * fraction of the receivers' rate. Only recently active identities are in memory (as many as
  * `baselines.maxHotIdentities`); the rest are in SQLite.
  */
+import { firstSeenAfter } from '../../baselines/identity.js';
 import type { Action, ActionKind } from '../actions/types.js';
 import type { Db } from './database.js';
 
@@ -42,6 +43,11 @@ export class IdentityStore {
     private readonly maxHot: number,
     /** Told of each identity seen for the first time. */
     private readonly onNew: (identity: string) => void = () => {},
+    /**
+     * How far one action moves first-seen back (`time.lateness`), as for the identity's baseline: one span
+     * dated days back must not make a new identity look days old, in the list's phase (review46 F6) either.
+     */
+    private readonly firstSeenBackMs = Number.POSITIVE_INFINITY,
   ) {
     this.upsert = db.prepare(`
       INSERT INTO identities (identity, peer_group, first_seen, last_seen, actions, failures, retries, by_kind, baseline_since, actions_before)
@@ -92,7 +98,7 @@ export class IdentityStore {
       if (this.records.size > this.maxHot) this.evict();
     }
     rec.peerGroup = a.peerGroup || rec.peerGroup;
-    if (a.time < rec.firstSeen) rec.firstSeen = a.time;
+    rec.firstSeen = firstSeenAfter(rec.firstSeen, a.time, this.firstSeenBackMs);
     if (a.time > rec.lastSeen) rec.lastSeen = a.time;
     if (a.time > this.newest) this.newest = a.time;
     rec.actions++;

@@ -98,3 +98,14 @@ it('is over its bound only when more records wait to be written than it may hold
   expect(store.overBound).toBe(false); // 15 in memory, all written: any can leave
   db.close();
 });
+
+it('an action dated further back than time.lateness moves first-seen back by that much only, as for the baseline (review46 F6)', () => {
+  const db = openDatabase(dbFile());
+  const LATENESS = 5 * 60_000;
+  const store = new IdentityStore(db, 10, () => {}, LATENESS);
+  store.record(action('new', 1_000_000_000));
+  store.record(action('new', 1_000_000_000 - 2 * 86_400_000)); // two days back
+  store.record(action('new', 1_000_000_000 - LATENESS - 60_000)); // within the lateness of the first-seen it has now
+  expect(store.get('new')!.firstSeen).toBe(1_000_000_000 - LATENESS - 60_000);
+  db.close();
+});
