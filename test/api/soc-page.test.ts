@@ -79,6 +79,28 @@ it('shows an alert in detail, and filters by severity', async () => {
   await expect.poll(() => rows().count()).toBe(3);
 });
 
+it("shows the operators' mutes in force above the alerts, as text; none, no panel", async () => {
+  expect(await page.isHidden('#mutes')).toBe(true);
+  // A mute needs an identity the engine knows.
+  const at = Date.now();
+  d.daemon.engine.process([
+    { time: at, endTime: at + 5, identity: HOSTILE, peerGroup: 'g', kind: 'tool', target: 'crm.search', access: 'read', host: null, zone: null, sensitive: false,
+      failed: false, retry: false, traceId: 'f'.repeat(32), spanId: 'f'.repeat(16), parentSpanId: '', credential: null, scopes: [], agent: null },
+  ]);
+  const res = await fetch(`${d.apiUrl}/v1/identities/${encodeURIComponent(HOSTILE)}/mute`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TEST_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ detector: 'retry_storm', for: '2h', reason: 'INC-7 <b>CRM outage</b>' }),
+  });
+  expect(res.status).toBe(201);
+  await page.reload(); // read at sign-in, then every 30 s
+  await page.locator('#mutes').waitFor({ state: 'visible' });
+  expect(await page.textContent('#mutes-title')).toBe('1 mute in force: these findings raise no alert');
+  const line = (await page.textContent('#mutes-list li'))!.replace(/until \S+ \S+Z/, 'until T').replace(/:\d+\)$/, ':PORT)');
+  expect(line).toBe(`${HOSTILE} · retry_storm on any subject · up to high · until T · swallowed 0 · "INC-7 <b>CRM outage</b>" (set from 127.0.0.1:PORT)`);
+  expect(await page.evaluate(() => ({ pwned: (window as unknown as { pwned?: number }).pwned, bold: document.querySelectorAll('b, img').length }))).toEqual({ pwned: undefined, bold: 0 });
+});
+
 it('after a reload, reconnects with the token kept for the tab and shows the stored alerts; signing out forgets it', async () => {
   await page.reload();
   await expect.poll(() => page.textContent('#status')).toBe('live');

@@ -3,7 +3,8 @@
  * The SOC page's script (served as /soc/app.js; no imports, no framework). It asks for the API token once
  * per tab (kept in sessionStorage, never in a URL), streams alerts over the websocket with the token as a
  * subprotocol (CONTRACT §2: browsers cannot set headers on a websocket), resumes from the last `seq` it
- * saw after a disconnect, and shows the newest alerts with their updates and revocations.
+ * saw after a disconnect, and shows the newest alerts with their updates and revocations. Above them, the
+ * operators' mutes in force (read every 30 s): what the SOC is not being told, and for how long.
  *
  * Every string from an alert comes from spans an agent wrote, so nothing is ever parsed as HTML: text
  * goes in with textContent only (and the page's CSP allows no inline script besides).
@@ -30,6 +31,16 @@ interface RevocationView {
   reason: string;
   credentialId: string | null;
 }
+interface MuteView {
+  identity: string;
+  detector: string;
+  subject: string | null;
+  maxSeverity: string;
+  reason: string;
+  by: string;
+  until: string;
+  muted: number;
+}
 type Frame =
   | { type: 'alert'; alert: AlertView }
   | { type: 'update'; update: { id: string; count: number; lastEventTime: string } }
@@ -42,6 +53,10 @@ const MAX_ROWS = 500;
 const MAX_REVOCATIONS = 2 * MAX_ROWS;
 const TOKEN_KEY = 'vigil.token';
 const SEVERITY_RANK: Record<string, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+/** How often the mutes in force are read again: they change by an operator's hand, or as they end. */
+const MUTES_EVERY_MS = 30_000;
+/** Mutes listed: more are counted, not shown. */
+const MUTES_SHOWN = 100;
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const alerts = new Map<string, { alert: AlertView; row: HTMLTableRowElement }>();
@@ -50,6 +65,9 @@ let lastSeq = 0;
 let socket: WebSocket | null = null;
 let retryMs = 1000;
 let selected: string | null = null;
+let mutesTimer: ReturnType<typeof setInterval> | undefined;
+
+const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
 function cell(text: string, className?: string): HTMLTableCellElement {
   const td = document.createElement('td');
@@ -72,7 +90,7 @@ function addAlert(a: AlertView): void {
   if (alerts.has(a.id)) return;
   const row = document.createElement('tr');
   row.dataset.id = a.id;
-  row.append(cell(String(a.seq)), cell(a.eventTime.replace('T', ' ').replace(/\.\d+Z$/, 'Z')), cell(a.severity, `sev sev-${a.severity}`), cell(a.detector), cell(a.identity), cell(a.title), cell(String(a.count), 'count'));
+  row.append(cell(String(a.seq)), cell(shortTime(a.eventTime)), cell(a.severity, `sev sev-${a.severity}`), cell(a.detector), cell(a.identity), cell(a.title), cell(String(a.count), 'count'));
   row.hidden = !shown(a);
   row.addEventListener('click', () => select(a.id));
   byId('alerts').prepend(row);
@@ -122,6 +140,28 @@ function onFrame(f: Frame): void {
   if (selected !== null) select(selected);
 }
 
+/** The mutes in force, each one line of text: whose findings of which detector raise no alert, until when, why. */
+function showMutes(mutes: MuteView[], more: boolean): void {
+  byId('mutes').hidden = mutes.length === 0;
+  byId('mutes-title').textContent = `${mutes.length}${more ? '+' : ''} mute${mutes.length === 1 ? '' : 's'} in force: these findings raise no alert`;
+  const list = byId('mutes-list');
+  list.replaceChildren(
+    ...mutes.map((m) => {
+      const li = document.createElement('li');
+      li.textContent =
+        `${m.identity} · ${m.detector} on ${m.subject ?? 'any subject'} · up to ${m.maxSeverity} · until ${shortTime(m.until)}` +
+        ` · swallowed ${m.muted} · "${m.reason}" (set from ${m.by})`;
+      return li;
+    }),
+  );
+}
+
+function readMutes(token: string): void {
+  fetch(`/v1/mutes?limit=${MUTES_SHOWN}`, { headers: { Authorization: `Bearer ${token}` } })
+    .then((res) => (res.ok ? (res.json() as Promise<{ mutes: MuteView[]; next: number | null }>) : null))
+    .then((body) => body && showMutes(body.mutes, body.next !== null), () => undefined); // the alert stream says when the API is down
+}
+
 function connect(token: string): void {
   const bearer = 'bearer.' + btoa(token).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -156,6 +196,8 @@ function signOut(message = ''): void {
   socket = null;
   ws?.close();
   sessionStorage.removeItem(TOKEN_KEY);
+  clearInterval(mutesTimer);
+  byId('mutes').hidden = true;
   byId('login').hidden = false;
   byId('login-error').textContent = message;
   setStatus('signed out', 'error');
@@ -169,6 +211,9 @@ function start(token: string): void {
     if (res.status === 401) return signOut('That token was refused.');
     sessionStorage.setItem(TOKEN_KEY, token);
     connect(token);
+    readMutes(token);
+    clearInterval(mutesTimer);
+    mutesTimer = setInterval(() => readMutes(token), MUTES_EVERY_MS);
   }, () => signOut('The API cannot be reached.'));
 }
 
