@@ -11,7 +11,7 @@ import { isWrite, madeInTrace, type Access, type ActionKind } from '../src/actio
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { crossFlowKey, flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
-import { code, countedNote, severityRank, span, surpriseScore, times } from './severity.js';
+import { code, countedNote, span, surpriseScore, times } from './severity.js';
 import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
 import { holdForRollout, rolloutUnderWay, subjectDimension } from './scope-drift.js';
 import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
@@ -121,22 +121,36 @@ interface ChainStep {
   zones: readonly string[];
   spanId: string;
   access?: Access | null;
+  /** The trace owner's own step, not a delegated agent's. */
+  own?: boolean;
+}
+
+/** The step of the action, as the transition into it reads it. */
+function actionStep({ action, step }: DetectorInput): ChainStep | null {
+  return step.name === null ? null : { name: step.name, zones: step.zones, spanId: action.spanId, access: action.access, own: step.owner === action.identity };
+}
+
+/** The transition into the action's step. */
+function transitionInto(input: DetectorInput): Finding | null {
+  const self = actionStep(input);
+  return self && input.step.previous ? unlearnedTransition(input, input.step.previous, self) : null;
 }
 
 /**
- * The transition into the action's step and, for a step exported late, those out of it into the steps it
- * now precedes: the most severe finding (one per action; the others are judged again, being unlearned).
+ * For a step exported after later steps of its trace: the transitions out of it into the steps it now
+ * precedes (`StepContext.following`), each a finding of its own, as in order each would have been its
+ * next step's. The engine keeps them apart by subject, so a mute, a fold or an allow of the way in does not
+ * cover a way out (review47 F1).
  */
-function unlearnedTransitions(input: DetectorInput): Finding | null {
-  const { action, step } = input;
-  if (!step.name) return null;
-  const self: ChainStep = { name: step.name, zones: step.zones, spanId: action.spanId, access: action.access };
-  let worst = step.previous ? unlearnedTransition(input, step.previous, self) : null;
-  for (const next of step.following ?? []) {
+export function transitionsOut(input: DetectorInput): Finding[] {
+  const self = actionStep(input);
+  const out: Finding[] = [];
+  if (self === null || input.step.following === undefined) return out;
+  for (const next of input.step.following) {
     const f = unlearnedTransition(input, self, next);
-    if (f !== null && (worst === null || severityRank(f.severity) > severityRank(worst.severity))) worst = f;
+    if (f !== null) out.push(f);
   }
-  return worst;
+  return out;
 }
 
 function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainStep): Finding | null {
@@ -165,7 +179,7 @@ function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainSte
   const delegated = inTaskOf(action.identity, step.owner);
   // A chain into a step the identity never used is first that step's news (scope_drift's): when its peers
   // adopt the step too, a release added it, and the chains into it are the release's (review34 F1).
-  const rolloutStep = !egress && step.owner === action.identity && usesOfStep(view, to.name) === 0 ? stepKey(to.name) : null;
+  const rolloutStep = !egress && to.own && usesOfStep(view, to.name) === 0 ? stepKey(to.name) : null;
   if (rolloutStep !== null && rolloutUnderWay(input, rolloutStep)) return null;
   return {
     detector: 'lateral_chaining',
@@ -187,6 +201,6 @@ function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainSte
 export const lateralChaining: Detector = {
   id: 'lateral_chaining',
   evaluate(input: DetectorInput): Finding | null {
-    return sensitiveEgress(input) ?? unlearnedTransitions(input);
+    return sensitiveEgress(input) ?? transitionInto(input);
   },
 };

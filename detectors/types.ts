@@ -79,7 +79,7 @@ export interface StepContext {
    * this one are judged with it (review45 M1: else a sender who spreads a chain's start times over
    * batches hides its middle).
    */
-  following?: ReadonlyArray<{ name: string; zones: readonly string[]; spanId: string; access: Access | null }>;
+  following?: ReadonlyArray<{ name: string; zones: readonly string[]; spanId: string; access: Access | null; own: boolean; learned: boolean }>;
   /** The identity whose task the trace is (differs from the action's when it was delegated to). */
   owner: string;
   /** For a call made inside a tool: that tool's name (what an analyst recognises the call by). */

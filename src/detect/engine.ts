@@ -10,7 +10,7 @@ import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import { DETECTORS } from '../../detectors/index.js';
-import { isEgress, lateralChaining } from '../../detectors/lateral-chaining.js';
+import { isEgress, lateralChaining, transitionsOut } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import { unexpectedWrite, writeSubjectKeys } from '../../detectors/unexpected-write.js';
@@ -33,6 +33,8 @@ import { IdentityWindows, type RetryWindows } from './windows.js';
 
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
 const NO_READS: readonly SensitiveRead[] = [];
+/** What nearly every step has: no transitions out of it still to judge (only a late step has). */
+const NO_TRANSITIONS: readonly Finding[] = [];
 
 /** Idle peer-group members are looked for this often, as a share of `baselines.peerIdleAfter`. */
 const IDLE_SCAN_SHARE = 1 / 24;
@@ -97,7 +99,7 @@ export class DetectionEngine implements Stage {
       const stepSpan = inTool ? madeInSpan(a) : a.spanId;
       const traceId = inTool ? madeInTrace(a) : a.traceId;
       for (const r of findings) {
-        const k = `${traceId}/${stepSpan}/${r.f.detector}/${r.identity}`;
+        const k = `${traceId}/${stepSpan}/${r.f.detector}/${r.identity}/${r.apart ?? ''}`;
         const earlier = merged.get(k);
         merged.set(k, earlier ? mergeFindings(earlier, r) : r);
       }
@@ -180,6 +182,7 @@ export class DetectionEngine implements Stage {
       // A first write on a subject is rollout evidence too (unexpected_write holds one for a rollout).
       if (isWrite(a.access)) for (const k of writeSubjectKeys(a)) group.attempted(a.identity, k, a.time);
       retry.unlearned(a.time, bad, subject, stormRaised);
+      if (step.name !== null) this.steps.notLearned(a);
       if (stormRaised) this.learning.takeBackStorm(b, group, retry, a.time, storm.f.details.judged === 'subject' ? subject : null);
     }
     if (isEgress(a)) {
@@ -255,13 +258,17 @@ export class DetectionEngine implements Stage {
       const v = byOwner ? ownerView : view;
       if (v === undefined) continue;
       input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, readVolume, window, sustainedWindow, config: this.config };
-      const f = d.evaluate(v === input.view ? input : { ...input, view: v });
-      if (f === null) continue;
+      const given = v === input.view ? input : { ...input, view: v };
+      const f = d.evaluate(given);
+      const out = d.id === 'lateral_chaining' && step.following !== undefined ? transitionsOut(given) : NO_TRANSITIONS;
+      if (f === null && out.length === 0) continue;
       // The caller's alert carries the caller's peer group and no credential: the callee's (say, a shared MCP
       // server's lease) is not the caller's to revoke; nor is a tool's, for a write another identity made below it.
       if (byOwner) ownerAction ??= { ...a, identity: step.owner, peerGroup: this.baselines.peek(step.owner)!.peerGroup, credential: null };
       const acting = byOwner ? ownerAction! : d.id === 'unexpected_write' && a.accessBy ? { ...a, credential: null } : a;
-      (findings ??= []).push({ f, action: acting, identity: byOwner ? step.owner : a.identity });
+      const identity = byOwner ? step.owner : a.identity;
+      if (f !== null) (findings ??= []).push({ f, action: acting, identity });
+      for (const o of out) (findings ??= []).push({ f: o, action: acting, identity, apart: o.subject });
     }
     if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
       const f = this.flows.flowFinding(a, a.identity, view, actorReads); // the chain is the owner's

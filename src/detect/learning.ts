@@ -47,7 +47,8 @@ export class BaselineLearning {
     const owner = step.owner === a.identity ? b : this.baselines.known(step.owner);
     if (owner) {
       if (step.name && step.previous) this.transition(owner, step.previous.name, step.name, a.time);
-      for (const s of step.following ?? []) this.transition(owner, step.name!, s.name, a.time); // a late step's, judged too
+      // A late step's transitions out, judged with it: learned as the step after it would have learned them.
+      for (const s of step.following ?? []) if (s.learned) this.transition(owner, step.name!, s.name, a.time);
       this.flows(owner, a, sensitiveReads);
     }
     this.flows(b, a, actorReads);

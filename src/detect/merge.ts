@@ -9,6 +9,8 @@ export interface Reported {
   f: Finding;
   action: Action;
   identity: string;
+  /** Kept apart from the step's other findings of its detector (a late step's transitions out: review47 F1). */
+  apart?: string;
 }
 
 /** Two findings of one detector about one step: the more severe leads, the evidence is combined. */

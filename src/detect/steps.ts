@@ -38,6 +38,10 @@ interface StepRecord {
   call: boolean;
   /** The `annotate` call that placed it: a batch's own steps follow each other as they are placed. */
   batch: number;
+  /** The trace owner's own step, not a delegated agent's (a chain into it may be a rollout of the owner's). */
+  own: boolean;
+  /** Learned when judged (false once it raised a finding): a transition into it found later is learned only then. */
+  learned: boolean;
   /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
   madeIn: string;
   time: number;
@@ -107,8 +111,8 @@ export class TraceSteps {
 
     const owners = this.touch(traceId);
 
-    // Steps placed before steps of earlier batches (rare: most are placed last).
-    let late: Array<[index: number, record: StepRecord, history: StepRecord[]]> | undefined;
+    // Steps placed before steps of earlier batches (rare: most are placed last), with their batch index.
+    let late: Map<StepRecord, number> | undefined;
     for (const i of steps) {
       const a = batch[i];
       const owner = a.caller ?? a.identity;
@@ -121,8 +125,8 @@ export class TraceSteps {
       // they would have been had they come together). A delegated agent's own tools are no calls: they stay.
       if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
       const record: StepRecord = {
-        name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access, call: CALL_KINDS.has(a.kind), batch: this.batches, madeIn,
-        time: a.time, endTime: a.endTime,
+        name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access, call: CALL_KINDS.has(a.kind), batch: this.batches, own: owner === a.identity,
+        learned: true, madeIn, time: a.time, endTime: a.endTime,
       };
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
       // first, so a batch can hold them without it) still follows the step before it, and the steps
@@ -130,16 +134,16 @@ export class TraceSteps {
       const at = placeOf(history, record);
       history.splice(at, 0, record);
       const previous = previousOf(history, at);
-      if (history.length > MAX_STEPS) history.shift();
-      // The record itself is the next step's previous: records are never changed once made.
+      // The record itself is the next step's previous: records are not changed once made (but `learned`).
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
-      if (history[history.length - 1] !== record) (late ??= []).push([i, record, history]);
+      if (history[history.length - 1] !== record) (late ??= new Map()).set(record, i);
     }
     // Once the whole batch is placed (its own later steps follow its earlier ones as ever): a step placed
     // before steps of earlier batches is the previous of some of them now, a transition judged with it.
-    for (const [i, record, history] of late ?? []) {
-      const following = judgedAfter(history, record);
-      if (following.length > 0) out[i].following = following;
+    // Then the histories are trimmed: a late step placed first in a full one is judged before it goes.
+    for (const history of owners.values()) {
+      if (late !== undefined) tellFollowing(history, late, this.batches, out);
+      if (history.length > MAX_STEPS) history.splice(0, history.length - MAX_STEPS);
     }
   }
 
@@ -164,6 +168,15 @@ export class TraceSteps {
       if ((adopted.has(prev) || adopted.has(next)) && prev.name !== next.name) transitions.push([prev.name, next.name]);
     }
     return transitions;
+  }
+
+  /**
+   * Step `a` raised a finding, so nothing of it was learned: a transition into it that a late step finds
+   * later (`following`) is not learned either, as it would not have been in order (review47 F2).
+   */
+  notLearned(a: Action): void {
+    const owners = this.traces.get(madeInTrace(a))?.owners;
+    if (owners !== undefined) for (const history of owners.values()) for (const s of history) if (s.spanId === a.spanId) s.learned = false;
   }
 
   /** The step recorded at `spanId` in the trace's remembered history, if any. */
@@ -208,27 +221,30 @@ function runsBeside(earlier: StepRecord, later: StepRecord): boolean {
   return earlier.madeIn === later.madeIn && earlier.endTime > later.time + CLOCK_SLACK_MS;
 }
 
-/** The step before `history[h]` by the rule above: the latest earlier one not running beside it. */
+/**
+ * The step before `history[h]` by the rule above: the latest earlier one not running beside it, among the
+ * `MAX_STEPS` before it (all a history holds between batches; a batch's steps make it longer meanwhile).
+ */
 function previousOf(history: readonly StepRecord[], h: number): StepRecord | null {
-  for (let k = h - 1; k >= 0; k--) if (!runsBeside(history[k], history[h])) return history[k];
+  for (let k = h - 1; k >= 0 && k >= h - MAX_STEPS; k--) if (!runsBeside(history[k], history[h])) return history[k];
   return null;
 }
 
 /**
- * The steps of earlier batches whose previous is now `record`, placed before them: they were judged
- * against the step before it when they came, so their transition from it never was. Only those starting
- * after it ends: a step starting while it runs is made inside it (a delegated agent's, adopted: review32
- * M3) or beside it, and was judged as that.
+ * Tells each late step of this batch (`late`: record -> its batch index) the steps of earlier batches
+ * whose previous it is now: they were judged against the step before it when they came, so their
+ * transition from it never was. Only those starting after it ends: a step starting while it runs is made
+ * inside it (a delegated agent's, adopted: review32 M3) or beside it, and was judged as that.
  */
-function judgedAfter(history: readonly StepRecord[], record: StepRecord): StepRecord[] {
-  const following: StepRecord[] = [];
-  const at = history.indexOf(record);
-  if (at < 0) return following; // the oldest, past MAX_STEPS
-  for (let h = at + 1; h < history.length; h++) {
+function tellFollowing(history: readonly StepRecord[], late: ReadonlyMap<StepRecord, number>, batch: number, out: StepContext[]): void {
+  for (let h = 0; h < history.length; h++) {
     const s = history[h];
-    if (s.batch !== record.batch && s.time >= record.endTime - CLOCK_SLACK_MS && previousOf(history, h) === record) following.push(s);
+    if (s.batch === batch) continue;
+    const p = previousOf(history, h);
+    const i = p === null ? undefined : late.get(p);
+    if (i === undefined || s.time < p!.endTime - CLOCK_SLACK_MS) continue;
+    out[i].following = [...(out[i].following ?? []), s];
   }
-  return following;
 }
 
 /** Where `record` goes in `history` (kept in step order): after every record before it. Mostly the end. */

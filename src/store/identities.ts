@@ -157,6 +157,7 @@ export class IdentityStore {
       rec = this.read(identity);
       if (!rec) return false;
       this.records.set(identity, rec);
+      this.dirty.add(rec); // before any eviction, which must not take it
       if (this.records.size > this.maxHot) this.evict();
     }
     rec.baselineSince = since;

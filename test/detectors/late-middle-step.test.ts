@@ -82,3 +82,56 @@ it("a sub-agent's steps exported after the caller's next tool raise nothing: onl
   h.engine.finish();
   expect(h.alerts).toEqual([]);
 });
+
+it("each transition out of a late step is an alert of its own subject: an open alert on the way in does not fold it (review47 F1)", () => {
+  let t = T0;
+  const zoned = (traceId: string, time: number, target: string, zone: string, access: Access = 'read') =>
+    action({ identity: ID, peerGroup: 'support', traceId, time, target, access, zone });
+  for (let i = 0; i < 320; i++, t += 10 * MIN) {
+    const [a, b] = [trace(), trace()];
+    h.feed([zoned(a, t, 'crm.search', 'crm'), zoned(a, t + 300, 'tickets.update', 'crm', 'write')]);
+    h.feed([zoned(b, t + 1000, 'vault.read', 'secrets'), step(b, t + 1300, 'kb.summarize')]);
+  }
+  const first = trace();
+  h.feed([zoned(first, t, 'crm.search', 'crm'), zoned(first, t + 100, 'vault.read', 'secrets'), step(first, t + 300, 'kb.summarize')]); // the way in, raised
+  const traceId = trace();
+  h.feed([zoned(traceId, t + 5 * MIN, 'crm.search', 'crm'), zoned(traceId, t + 5 * MIN + 300, 'tickets.update', 'crm', 'write')]);
+  h.feed([zoned(traceId, t + 5 * MIN + 100, 'vault.read', 'secrets')]); // late: both ways are medium
+  h.engine.finish();
+  expect(h.alerts.map((a) => [a.evidence.subject, a.count])).toEqual([
+    ['tool:crm.search -> tool:vault.read', 2],
+    ['tool:vault.read -> tool:tickets.update', 1],
+  ]);
+});
+
+it('a late step placed before the 16 steps a history keeps is still judged out of it (review47 F3)', () => {
+  const t = learn();
+  const traceId = trace();
+  const filler = Array.from({ length: 15 }, (_, i) => step(traceId, t + 400 + 100 * i, 'kb.summarize'));
+  h.feed([step(traceId, t, 'crm.search'), step(traceId, t + 300, 'tickets.update', 'write'), ...filler]);
+  h.feed([step(traceId, t + 100, 'kb.search')]);
+  h.engine.finish();
+  expect(h.alerts.map((a) => a.evidence.subject)).toEqual(['tool:kb.search -> tool:tickets.update']);
+});
+
+it('a transition out of a late step into a step that raised when it came is not learned, as in order (review47 F2)', () => {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 10 * MIN) {
+    const a = trace();
+    h.feed([step(a, t, 'crm.search'), step(a, t + 300, 'tickets.update', 'write')]);
+    if (i < 5) h.feed([step(a, t + 1000, 'kb.search'), step(a, t + 1300, 'kb.summarize')]); // kb.search still unfamiliar
+  }
+  const traceId = trace();
+  const deletes = step(traceId, t + 300, 'tickets.delete', 'delete');
+  h.feed([step(traceId, t, 'crm.search'), deletes]);
+  expect(h.alerts.filter((a) => a.evidence.spanIds.includes(deletes.spanId))).not.toEqual([]); // the first delete raised
+  h.feed([step(traceId, t + 100, 'kb.search')]); // late; kb.search unfamiliar: kb.search -> tickets.delete raises nothing, and is not learned
+  for (let i = 0; i < 30; i++, t += 10 * MIN) {
+    const x = trace();
+    h.feed([step(x, t + 10 * MIN, 'kb.search'), step(x, t + 10 * MIN + 300, 'kb.summarize')]); // kb.search familiar now
+  }
+  const again = trace();
+  h.feed([step(again, t + 20 * MIN, 'kb.search'), step(again, t + 20 * MIN + 300, 'tickets.delete', 'delete')]);
+  h.engine.finish();
+  expect(h.alerts.filter((a) => a.evidence.subject === 'tool:kb.search -> tool:tickets.delete')).toHaveLength(1);
+});

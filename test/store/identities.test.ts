@@ -109,3 +109,22 @@ it('an action dated further back than time.lateness moves first-seen back by tha
   expect(store.get('new')!.firstSeen).toBe(1_000_000_000 - LATENESS - 60_000);
   db.close();
 });
+
+it('a reset the store refused, of a cold identity while the hot records are dirty, is written by the next commit (review47 F5)', () => {
+  const db = openDatabase(dbFile());
+  const store = new IdentityStore(db, 2);
+  store.record(action('x', 1000));
+  commit(db, store);
+  store.record(action('a', 2000));
+  store.record(action('b', 3000)); // x (written) leaves memory; a and b wait for the commit
+  expect(() =>
+    db.transaction(() => {
+      store.markReset('x', 5000);
+      throw new Error('database or disk is full');
+    })(),
+  ).toThrow(/full/);
+  store.record(action('x', 6000));
+  commit(db, store);
+  expect(new IdentityStore(db, 10).get('x')).toMatchObject({ baselineSince: 5000, actionsBefore: 1 });
+  db.close();
+});

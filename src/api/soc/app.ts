@@ -66,6 +66,8 @@ let socket: WebSocket | null = null;
 let retryMs = 1000;
 let selected: string | null = null;
 let mutesTimer: ReturnType<typeof setInterval> | undefined;
+/** Counts sign-ins and sign-outs: a mutes answer from an earlier one is not shown. */
+let signedIn = 0;
 
 const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
@@ -157,9 +159,10 @@ function showMutes(mutes: MuteView[], more: boolean): void {
 }
 
 function readMutes(token: string): void {
+  const asked = signedIn;
   fetch(`/v1/mutes?limit=${MUTES_SHOWN}`, { headers: { Authorization: `Bearer ${token}` } })
     .then((res) => (res.ok ? (res.json() as Promise<{ mutes: MuteView[]; next: number | null }>) : null))
-    .then((body) => body && showMutes(body.mutes, body.next !== null), () => undefined); // the alert stream says when the API is down
+    .then((body) => body && asked === signedIn && showMutes(body.mutes, body.next !== null), () => undefined); // the alert stream says when the API is down
 }
 
 function connect(token: string): void {
@@ -196,6 +199,7 @@ function signOut(message = ''): void {
   socket = null;
   ws?.close();
   sessionStorage.removeItem(TOKEN_KEY);
+  signedIn++;
   clearInterval(mutesTimer);
   byId('mutes').hidden = true;
   byId('login').hidden = false;
@@ -210,6 +214,7 @@ function start(token: string): void {
   fetch('/v1/alerts?limit=1', { headers: { Authorization: `Bearer ${token}` } }).then((res) => {
     if (res.status === 401) return signOut('That token was refused.');
     sessionStorage.setItem(TOKEN_KEY, token);
+    signedIn++;
     connect(token);
     readMutes(token);
     clearInterval(mutesTimer);
