@@ -125,8 +125,9 @@ export class TraceSteps {
       // they would have been had they come together). A delegated agent's own tools are no calls: they stay.
       if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
       const record: StepRecord = {
-        name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access, call: CALL_KINDS.has(a.kind), batch: this.batches, own: owner === a.identity,
-        learned: true, madeIn, time: a.time, endTime: a.endTime,
+        name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access,
+        call: CALL_KINDS.has(a.kind), batch: this.batches, own: owner === a.identity, learned: true,
+        madeIn, time: a.time, endTime: a.endTime,
       };
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
       // first, so a batch can hold them without it) still follows the step before it, and the steps
