@@ -74,7 +74,7 @@ main { padding: 0 1em; } table { border-collapse: collapse; width: 100%; margin-
 th, td { text-align: left; padding: .3em .5em; border-bottom: 1px solid #ddd; vertical-align: top; overflow-wrap: anywhere; }
 tbody tr { cursor: pointer; } tbody tr:hover, tr.selected { background: #eef3ff; }
 .sev { font-weight: 600; } .sev-critical { color: #b00020; } .sev-high { color: #d35400; } .sev-medium { color: #9a7d0a; } .sev-low { color: #555; }
-#mutes { background: #fff8e1; border: 1px solid #f5c542; padding: .3em 1em; margin-top: .5em; } #mutes h2 { font-size: 1em; margin: .3em 0; } #mutes ul { margin: .3em 0; padding-left: 1.2em; }
+#mutes { background: #fff8e1; border: 1px solid #f5c542; padding: .3em 1em; margin-top: .5em; } #mutes h2 { font-size: 1em; margin: .3em 0; } #mutes ul { margin: .3em 0; padding-left: 1.2em; max-height: 12em; overflow: auto; }
 #detail { border-top: 2px solid #16213e; margin-top: 1em; } #detail-evidence { background: #f6f8fa; padding: 1em; overflow: auto; max-height: 40vh; }
 `;
 

@@ -87,17 +87,22 @@ it("shows the operators' mutes in force above the alerts, as text; none, no pane
     { time: at, endTime: at + 5, identity: HOSTILE, peerGroup: 'g', kind: 'tool', target: 'crm.search', access: 'read', host: null, zone: null, sensitive: false,
       failed: false, retry: false, traceId: 'f'.repeat(32), spanId: 'f'.repeat(16), parentSpanId: '', credential: null, scopes: [], agent: null },
   ]);
-  const res = await fetch(`${d.apiUrl}/v1/identities/${encodeURIComponent(HOSTILE)}/mute`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${TEST_TOKEN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ detector: 'retry_storm', for: '2h', reason: 'INC-7 <b>CRM outage</b>' }),
-  });
-  expect(res.status).toBe(201);
+  const mute = (body: object) =>
+    fetch(`${d.apiUrl}/v1/identities/${encodeURIComponent(HOSTILE)}/mute`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TEST_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  expect((await mute({ detector: 'retry_storm', for: '2h', reason: 'INC-7 <b>CRM outage</b>' })).status).toBe(201);
+  expect((await mute({ detector: 'scope_drift', subject: 'tool:vault.read', maxSeverity: 'critical', for: '1h', reason: 'SEC-2' })).status).toBe(201);
   await page.reload(); // read at sign-in, then every 30 s
   await page.locator('#mutes').waitFor({ state: 'visible' });
-  expect(await page.textContent('#mutes-title')).toBe('1 mute in force: these findings raise no alert');
-  const line = (await page.textContent('#mutes-list li'))!.replace(/until \S+ \S+Z/, 'until T').replace(/:\d+\)$/, ':PORT)');
-  expect(line).toBe(`${HOSTILE} · retry_storm on any subject · up to high · until T · swallowed 0 · "INC-7 <b>CRM outage</b>" (set from 127.0.0.1:PORT)`);
+  expect(await page.textContent('#mutes-title')).toBe('2 mutes in force: these findings raise no alert');
+  const lines = (await page.locator('#mutes-list li').allTextContents()).map((l) => l.replace(/until \S+ \S+Z/, 'until T').replace(/:\d+\)$/, ':PORT)'));
+  expect(lines).toEqual([
+    `${HOSTILE} · scope_drift on tool:vault.read · up to critical · until T · swallowed 0 · "SEC-2" (set from 127.0.0.1:PORT)`, // the newest first
+    `${HOSTILE} · retry_storm on any subject · up to high · until T · swallowed 0 · "INC-7 <b>CRM outage</b>" (set from 127.0.0.1:PORT)`,
+  ]);
   expect(await page.evaluate(() => ({ pwned: (window as unknown as { pwned?: number }).pwned, bold: document.querySelectorAll('b, img').length }))).toEqual({ pwned: undefined, bold: 0 });
 });
 

@@ -55,8 +55,8 @@ const TOKEN_KEY = 'vigil.token';
 const SEVERITY_RANK: Record<string, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 /** How often the mutes in force are read again: they change by an operator's hand, or as they end. */
 const MUTES_EVERY_MS = 30_000;
-/** Mutes listed: more are counted, not shown. */
-const MUTES_SHOWN = 100;
+/** Every mute that can be in force at once (MAX_ACTIVE_MUTES), in one page (the API's largest). */
+const MUTES_READ = 1000;
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const alerts = new Map<string, { alert: AlertView; row: HTMLTableRowElement }>();
@@ -142,13 +142,13 @@ function onFrame(f: Frame): void {
   if (selected !== null) select(selected);
 }
 
-/** The mutes in force, each one line of text: whose findings of which detector raise no alert, until when, why. */
-function showMutes(mutes: MuteView[], more: boolean): void {
+/** The mutes in force, newest first, each one line of text: whose findings of which detector raise no alert, until when, why. */
+function showMutes(mutes: MuteView[]): void {
   byId('mutes').hidden = mutes.length === 0;
-  byId('mutes-title').textContent = `${mutes.length}${more ? '+' : ''} mute${mutes.length === 1 ? '' : 's'} in force: these findings raise no alert`;
+  byId('mutes-title').textContent = `${mutes.length} mute${mutes.length === 1 ? '' : 's'} in force: these findings raise no alert`;
   const list = byId('mutes-list');
   list.replaceChildren(
-    ...mutes.map((m) => {
+    ...mutes.reverse().map((m) => {
       const li = document.createElement('li');
       li.textContent =
         `${m.identity} · ${m.detector} on ${m.subject ?? 'any subject'} · up to ${m.maxSeverity} · until ${shortTime(m.until)}` +
@@ -160,9 +160,9 @@ function showMutes(mutes: MuteView[], more: boolean): void {
 
 function readMutes(token: string): void {
   const asked = signedIn;
-  fetch(`/v1/mutes?limit=${MUTES_SHOWN}`, { headers: { Authorization: `Bearer ${token}` } })
-    .then((res) => (res.ok ? (res.json() as Promise<{ mutes: MuteView[]; next: number | null }>) : null))
-    .then((body) => body && asked === signedIn && showMutes(body.mutes, body.next !== null), () => undefined); // the alert stream says when the API is down
+  fetch(`/v1/mutes?limit=${MUTES_READ}`, { headers: { Authorization: `Bearer ${token}` } })
+    .then((res) => (res.ok ? (res.json() as Promise<{ mutes: MuteView[] }>) : null))
+    .then((body) => body && asked === signedIn && showMutes(body.mutes), () => undefined); // the alert stream says when the API is down
 }
 
 function connect(token: string): void {
