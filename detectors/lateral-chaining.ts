@@ -7,14 +7,14 @@
  *
  * Peers excuse what the identity never did as peers.ts says; a sensitive flow takes two mature peers.
  */
-import { isWrite, madeInTrace, type Access, type ActionKind } from '../src/actions/types.js';
+import { isWrite, madeInTrace, type ActionKind } from '../src/actions/types.js';
 import { EXTERNAL_ZONE } from '../src/actions/zones.js';
 import type { Severity } from '../src/config/schema.js';
 import { crossFlowKey, flowItem, flowKey, key, transitionItem, transitionKey } from '../baselines/keys.js';
 import { code, countedNote, span, surpriseScore, times } from './severity.js';
 import { FLOW_QUORUM, knownToPeers, peersNote } from './peers.js';
 import { holdForRollout, rolloutUnderWay, subjectDimension } from './scope-drift.js';
-import type { BaselineView, Detector, DetectorInput, Finding } from './types.js';
+import type { BaselineView, ChainStep, Detector, DetectorInput, Finding } from './types.js';
 
 /**
  * Kinds that can carry data out, when their destination is `external`: a database at an outside host (a
@@ -115,18 +115,11 @@ function stepKey(name: string): string | null {
   return kind === 'model' ? null : key(subjectDimension(kind), name.slice(at + 1));
 }
 
-/** A step as a transition reads it: its name, the zones it reached, its span, and what it did. */
-interface ChainStep {
-  name: string;
-  zones: readonly string[];
-  spanId: string;
-  access?: Access | null;
-  /** The trace owner's own step, not a delegated agent's. */
-  own?: boolean;
-}
+/** A step as a transition reads it (`actor` and `own` default to the action's, `learned` is not read). */
+type Step = Pick<ChainStep, 'name' | 'zones' | 'spanId'> & Partial<ChainStep>;
 
 /** The step of the action, as the transition into it reads it. */
-function actionStep({ action, step }: DetectorInput): ChainStep | null {
+function actionStep({ action, step }: DetectorInput): Step | null {
   return step.name === null ? null : { name: step.name, zones: step.zones, spanId: action.spanId, access: action.access, own: step.owner === action.identity };
 }
 
@@ -137,23 +130,21 @@ function transitionInto(input: DetectorInput): Finding | null {
 }
 
 /**
- * For a step exported after later steps of its trace: the transitions out of it into the steps it now
- * precedes (`StepContext.following`), each a finding of its own, as in order each would have been its
- * next step's. The engine keeps them apart by subject, so a mute, a fold or an allow of the way in does not
- * cover a way out (review47 F1).
+ * The transitions judged with the action's step whose later step came in an earlier batch
+ * (`StepContext.transitions`): each a finding of its own, as in order each would have been its later
+ * step's. The engine keeps them apart by subject, so a mute, a fold or an allow of one does not cover
+ * another (review47 F1). Returned with the step each leads into (whose credential the alert may name).
  */
-export function transitionsOut(input: DetectorInput): Finding[] {
-  const self = actionStep(input);
-  const out: Finding[] = [];
-  if (self === null || input.step.following === undefined) return out;
-  for (const next of input.step.following) {
-    const f = unlearnedTransition(input, self, next);
-    if (f !== null) out.push(f);
+export function transitionsWith(input: DetectorInput): Array<{ f: Finding; to: ChainStep }> {
+  const out: Array<{ f: Finding; to: ChainStep }> = [];
+  for (const [from, to] of input.step.transitions ?? []) {
+    const f = unlearnedTransition(input, from, to);
+    if (f !== null) out.push({ f, to });
   }
   return out;
 }
 
-function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainStep): Finding | null {
+function unlearnedTransition(input: DetectorInput, prev: Step, to: Step): Finding | null {
   const { action, view, step } = input;
   // Repeating a step is not lateral movement: nothing new is reached.
   if (prev.name === to.name) return null;
@@ -176,7 +167,8 @@ function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainSte
   const what = [crosses && `crosses from zone ${prev.zones.join('/')} to ${to.zones.join('/')}`, writes && `leads to a ${to.access}`, egress && 'reaches an external host']
     .filter(Boolean)
     .join(', ');
-  const delegated = inTaskOf(action.identity, step.owner);
+  const actor = to.actor ?? action.identity;
+  const delegated = inTaskOf(actor, step.owner);
   // A chain into a step the identity never used is first that step's news (scope_drift's): when its peers
   // adopt the step too, a release added it, and the chains into it are the release's (review34 F1).
   const rolloutStep = !egress && to.own && usesOfStep(view, to.name) === 0 ? stepKey(to.name) : null;
@@ -188,7 +180,7 @@ function unlearnedTransition(input: DetectorInput, prev: ChainStep, to: ChainSte
     subject: item,
     title: `Unlearned chain ${prev.name} -> ${to.name}`,
     explanation:
-      `${action.identity}${delegated} went from ${code(prev.name)} to ${code(to.name)}, which ${what}. ` +
+      `${actor}${delegated} went from ${code(prev.name)} to ${code(to.name)}, which ${what}. ` +
       `After ${code(prev.name)} (seen ${times(fromCount)}, ${countedNote(input.config.baselines.halfLife)}) it never did this, ${peersNote(view, k)}.`,
     traceIds: [action.traceId],
     spanIds: [prev.spanId, to.spanId],

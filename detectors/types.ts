@@ -65,6 +65,22 @@ export interface BaselineView {
   firstTried(key: string): number | undefined;
 }
 
+/** A step of a trace as a transition reads it. */
+export interface ChainStep {
+  name: string;
+  /** Zones the step reached (its own, or its calls'). */
+  zones: readonly string[];
+  spanId: string;
+  /** What the step did (a transition into a write is judged). */
+  access: Access | null;
+  /** The identity that took it. */
+  actor: string;
+  /** The trace owner's own step, not a delegated agent's. */
+  own: boolean;
+  /** Learned when judged (false once it raised): a transition into it found later is learned only then. */
+  learned: boolean;
+}
+
 /** The action's place in its trace, for transition rules. */
 export interface StepContext {
   /** This action as a step (`tool:crm.search`), null when it is a call made inside a tool. */
@@ -74,12 +90,13 @@ export interface StepContext {
   /** The previous step of the same trace owner, null when this is the first. */
   previous: { name: string; zones: readonly string[]; spanId: string } | null;
   /**
-   * For a step exported after later steps of its trace (placed by its start): those steps it is the
-   * previous of now, each judged against the step before this one when it came. Their transitions from
-   * this one are judged with it (review45 M1: else a sender who spreads a chain's start times over
-   * batches hides its middle).
+   * Transitions between steps judged with this one, whose later step came in an earlier batch: the way out
+   * of a step exported after later steps of its trace (placed by its start, it is their previous now: review45
+   * M1, else a sender who spreads a chain's start times over batches hides its middle), and the chain a
+   * delegation's callee made when its steps came first (merged into the caller's chain with the hop:
+   * review47). Each was judged against another step, or as the callee's own chain, when it came.
    */
-  following?: ReadonlyArray<{ name: string; zones: readonly string[]; spanId: string; access: Access | null; own: boolean; learned: boolean }>;
+  transitions?: Array<readonly [from: ChainStep, to: ChainStep]>;
   /** The identity whose task the trace is (differs from the action's when it was delegated to). */
   owner: string;
   /** For a call made inside a tool: that tool's name (what an analyst recognises the call by). */

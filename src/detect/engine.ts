@@ -10,7 +10,7 @@ import { BaselineStore } from '../../baselines/store.js';
 import type { BaselineSettings, IdentityBaseline } from '../../baselines/identity.js';
 import type { PeerGroupBaseline } from '../../baselines/peer-group.js';
 import { DETECTORS } from '../../detectors/index.js';
-import { isEgress, lateralChaining, transitionsOut } from '../../detectors/lateral-chaining.js';
+import { isEgress, lateralChaining, transitionsWith } from '../../detectors/lateral-chaining.js';
 import { subjectKey } from '../../detectors/retry-storm.js';
 import { scopeItems } from '../../detectors/scope-drift.js';
 import { unexpectedWrite, writeSubjectKeys } from '../../detectors/unexpected-write.js';
@@ -34,7 +34,7 @@ import { IdentityWindows, type RetryWindows } from './windows.js';
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
 const NO_READS: readonly SensitiveRead[] = [];
 /** What nearly every step has: no transitions out of it still to judge (only a late step has). */
-const NO_TRANSITIONS: readonly Finding[] = [];
+const NO_TRANSITIONS: ReturnType<typeof transitionsWith> = [];
 
 /** Idle peer-group members are looked for this often, as a share of `baselines.peerIdleAfter`. */
 const IDLE_SCAN_SHARE = 1 / 24;
@@ -80,7 +80,7 @@ export class DetectionEngine implements Stage {
     this.checkpoints = new CheckpointSchedule(this.baselines, b.checkpointInterval, config.storage.flushInterval);
     this.enabled = DETECTORS.filter((d) => config.detectors[d.id].enabled);
     this.windows = new IdentityWindows(config.detectors.retry_storm, config.detectors.lateral_chaining.window, new SavedReads(db));
-    this.flows = new TaskFlows(this.baselines, this.windows, this.steps, this.learning, config, this.settings, this.enabled.includes(lateralChaining));
+    this.flows = new TaskFlows(this.baselines, this.windows, this.learning, config, this.settings, this.enabled.includes(lateralChaining));
     this.held = new HeldReleases(alerts, this.baselines, this.learning, config, wallClock, live);
   }
 
@@ -247,6 +247,7 @@ export class DetectionEngine implements Stage {
     const view = phase ? makeView(b, group, phase, a.time, this.settings) : undefined;
     let ownerView: BaselineView | undefined;
     let ownerAction: Action | undefined;
+    let delegatedAction: Action | undefined;
     let input: DetectorInput | undefined; // one per action, not per detector
     for (const d of this.enabled) {
       // An action far behind its identity's event time is judged too (else backdating a span would
@@ -260,7 +261,7 @@ export class DetectionEngine implements Stage {
       input ??= { action: a, scope, now: a.time, view: v, step, sensitiveReads, readVolume, window, sustainedWindow, config: this.config };
       const given = v === input.view ? input : { ...input, view: v };
       const f = d.evaluate(given);
-      const out = d.id === 'lateral_chaining' && step.following !== undefined ? transitionsOut(given) : NO_TRANSITIONS;
+      const out = d.id === 'lateral_chaining' && step.transitions !== undefined ? transitionsWith(given) : NO_TRANSITIONS;
       if (f === null && out.length === 0) continue;
       // The caller's alert carries the caller's peer group and no credential: the callee's (say, a shared MCP
       // server's lease) is not the caller's to revoke; nor is a tool's, for a write another identity made below it.
@@ -268,7 +269,11 @@ export class DetectionEngine implements Stage {
       const acting = byOwner ? ownerAction! : d.id === 'unexpected_write' && a.accessBy ? { ...a, credential: null } : a;
       const identity = byOwner ? step.owner : a.identity;
       if (f !== null) (findings ??= []).push({ f, action: acting, identity });
-      for (const o of out) (findings ??= []).push({ f: o, action: acting, identity, apart: o.subject });
+      for (const { f: o, to } of out) {
+        // Into a delegated agent's step (a hop's adopted chain), the alert names no credential, as above.
+        (findings ??= []).push({ f: o, action: to.own ? acting : (delegatedAction ??= { ...acting, credential: null }), identity, apart: o.subject });
+        to.learned = false; // as that step would have been, had it raised when it came (review47 F2)
+      }
     }
     if (view !== undefined && actorReads.length > 0 && this.enabled.includes(lateralChaining)) {
       const f = this.flows.flowFinding(a, a.identity, view, actorReads); // the chain is the owner's

@@ -47,8 +47,9 @@ export class BaselineLearning {
     const owner = step.owner === a.identity ? b : this.baselines.known(step.owner);
     if (owner) {
       if (step.name && step.previous) this.transition(owner, step.previous.name, step.name, a.time);
-      // A late step's transitions out, judged with it: learned as the step after it would have learned them.
-      for (const s of step.following ?? []) if (s.learned) this.transition(owner, step.name!, s.name, a.time);
+      // Transitions judged with it (a late step's way out, a hop's adopted chain): learned as their later
+      // steps would have learned them, unless that step raised.
+      for (const [from, to] of step.transitions ?? []) if (to.learned) this.transition(owner, from.name, to.name, a.time);
       this.flows(owner, a, sensitiveReads);
     }
     this.flows(b, a, actorReads);

@@ -6,13 +6,14 @@
  * starting before the other ends, by more than the clock slack) are no transition of each other: their
  * order is an accident of scheduling (a LangGraph ToolNode or the AI SDK running two tools at once). A
  * step's previous is the latest earlier step (by start, whatever order they were exported in) that is
- * not such a sibling; a step placed before steps of earlier batches is also told those it is now the
- * previous of (`following`), whose transitions from it are judged with it. This is the only place the
- * rule lives: it spans batches (a late export continues its trace's steps), which a builder-side grouping
- * of one settled part could not.
+ * not such a sibling. Transitions between steps of earlier batches that a step makes are judged with it
+ * (`StepContext.transitions`): a step placed before them is the previous of some now, and a delegation
+ * whose callee's steps came first merges them into its caller's history. This is the only place the rule
+ * lives: it spans batches (a late export continues its trace's steps), which a builder-side grouping of
+ * one settled part could not.
  */
-import { madeInSpan, madeInTrace, type Access, type Action } from '../actions/types.js';
-import type { StepContext } from '../../detectors/types.js';
+import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
+import type { ChainStep, StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
 import { CLOCK_SLACK_MS } from '../actions/clock.js';
 import { RecencyQueue, type Recent } from '../collections/recency.js';
@@ -26,22 +27,14 @@ const MAX_TRACES = 10_000;
 /** Shared by every step that reached no zone (most of them): zones are only read, never changed. */
 const NO_ZONES: readonly string[] = Object.freeze([]);
 
-interface StepRecord {
-  name: string;
+/** A step as remembered: `own` turns false when a hop adopts it (`adoptCallee`), `learned` when it raised. */
+interface StepRecord extends ChainStep {
   /** The step's target (its tool's name): what a call made in it later names as `within`. */
   target: string;
-  zones: readonly string[];
-  spanId: string;
-  /** What the step did (a transition into a write is judged): read by the step before it when that came later. */
-  access: Access | null;
   /** A call made outside any step known when it came (its tool, if it has one, exported later). */
   call: boolean;
   /** The `annotate` call that placed it: a batch's own steps follow each other as they are placed. */
   batch: number;
-  /** The trace owner's own step, not a delegated agent's (a chain into it may be a rollout of the owner's). */
-  own: boolean;
-  /** Learned when judged (false once it raised a finding): a transition into it found later is learned only then. */
-  learned: boolean;
   /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
   madeIn: string;
   time: number;
@@ -111,8 +104,9 @@ export class TraceSteps {
 
     const owners = this.touch(traceId);
 
-    // Steps placed before steps of earlier batches (rare: most are placed last), with their batch index.
-    let late: Map<StepRecord, number> | undefined;
+    const found: Found = { batch: this.batches, out, late: undefined, adopted: undefined, placed: undefined };
+    // Delegations of this batch: batch index, callee, caller.
+    let hops: Array<[number, string, string]> | undefined;
     for (const i of steps) {
       const a = batch[i];
       const owner = a.caller ?? a.identity;
@@ -126,7 +120,7 @@ export class TraceSteps {
       if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
       const record: StepRecord = {
         name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access,
-        call: CALL_KINDS.has(a.kind), batch: this.batches, own: owner === a.identity, learned: true,
+        call: CALL_KINDS.has(a.kind), batch: this.batches, actor: a.identity, own: owner === a.identity, learned: true,
         madeIn, time: a.time, endTime: a.endTime,
       };
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
@@ -135,45 +129,32 @@ export class TraceSteps {
       const at = placeOf(history, record);
       history.splice(at, 0, record);
       const previous = previousOf(history, at);
-      // The record itself is the next step's previous: records are not changed once made (but `learned`).
+      // The record itself is the next step's previous: records are not changed once made (but `learned`
+      // and `own`).
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
-      if (history[history.length - 1] !== record) (late ??= new Map()).set(record, i);
+      if (history[history.length - 1] !== record) (found.late ??= new Map()).set(record, i);
+      found.placed?.set(record, i);
+      // A hop whose callee's steps came first (review32 M3): they are its caller's now, and the steps of
+      // this batch after it follow them, as in order.
+      if (a.kind === 'delegation' && a.target !== owner) {
+        adoptCallee(owners, a.target, owner, i, found);
+        (hops ??= []).push([i, a.target, owner]);
+      }
     }
-    // Once the whole batch is placed (its own later steps follow its earlier ones as ever): a step placed
-    // before steps of earlier batches is the previous of some of them now, a transition judged with it.
-    // Then the histories are trimmed: a late step placed first in a full one is judged before it goes.
+    // Once the whole batch is placed (its own later steps follow its earlier ones as ever): a callee's
+    // steps of this batch that came without their caller join the hop's caller too. Then the transitions
+    // the batch made between earlier steps are found, and the histories trimmed (a late step placed first
+    // in a full one is judged before it goes).
+    for (const [i, callee, owner] of hops ?? []) adoptCallee(owners, callee, owner, i, found);
     for (const history of owners.values()) {
-      if (late !== undefined) tellFollowing(history, late, this.batches, out);
+      if (found.late !== undefined || found.adopted !== undefined) findTransitions(history, found);
       if (history.length > MAX_STEPS) history.splice(0, history.length - MAX_STEPS);
     }
   }
 
   /**
-   * A hop found after its callee's steps (their spans came first): the steps `callee` took in the trace as
-   * its own task become `owner`'s, merged into its history by time as if they had come in order. Returns
-   * the transitions the merge makes that involve them, for `owner` to learn as that order would have taught
-   * it: else the first export in that order raised the callee's routine as unlearned (review32 M3).
-   * Parallel siblings are not told apart here: their transitions are learned too.
-   */
-  adopt(traceId: string, callee: string, owner: string): Array<[from: string, to: string]> {
-    const owners = this.traces.get(traceId)?.owners;
-    const theirs = owners?.get(callee);
-    if (owners === undefined || theirs === undefined || callee === owner) return [];
-    owners.delete(callee);
-    const merged = [...(owners.get(owner) ?? []), ...theirs].sort(stepOrder);
-    owners.set(owner, merged.slice(-MAX_STEPS));
-    const adopted = new Set(theirs);
-    const transitions: Array<[string, string]> = [];
-    for (let i = 1; i < merged.length; i++) {
-      const [prev, next] = [merged[i - 1], merged[i]];
-      if ((adopted.has(prev) || adopted.has(next)) && prev.name !== next.name) transitions.push([prev.name, next.name]);
-    }
-    return transitions;
-  }
-
-  /**
    * Step `a` raised a finding, so nothing of it was learned: a transition into it that a late step finds
-   * later (`following`) is not learned either, as it would not have been in order (review47 F2).
+   * later (`StepContext.transitions`) is not learned either, as it would not have been in order (review47 F2).
    */
   notLearned(a: Action): void {
     const owners = this.traces.get(madeInTrace(a))?.owners;
@@ -231,21 +212,71 @@ function previousOf(history: readonly StepRecord[], h: number): StepRecord | nul
   return null;
 }
 
+/** What placing a batch's steps in a trace changed, for `findTransitions` (record -> its batch index). */
+interface Found {
+  batch: number;
+  out: StepContext[];
+  /** This batch's steps placed before steps of earlier batches (rare: most are placed last). */
+  late: Map<StepRecord, number> | undefined;
+  /** Steps a hop of this batch adopted -> the hop's. */
+  adopted: Map<StepRecord, number> | undefined;
+  /** This batch's steps placed after the first adoption (their previous was found in the merged history). */
+  placed: Map<StepRecord, number> | undefined;
+}
+
 /**
- * Tells each late step of this batch (`late`: record -> its batch index) the steps of earlier batches
- * whose previous it is now: they were judged against the step before it when they came, so their
- * transition from it never was. Only those starting after it ends: a step starting while it runs is made
- * inside it (a delegated agent's, adopted: review32 M3) or beside it, and was judged as that.
+ * The transitions of `history` that the batch made and that no step of it was judged against when
+ * placed, each added to the step it is judged with:
+ * - into or out of a step a hop adopted: with the hop, as the task owner's chain (review47: they were
+ *   learned unjudged, and the callee's last step into the caller's next, a write, went unseen), but for
+ *   calls made outside any step;
+ * - out of a late step, into a step of an earlier batch: with the late step. They were judged against the
+ *   step before it when they came, so their transition from it never was. Only those starting after it
+ *   ends: a step starting while it runs is made inside it (a delegated agent's) or beside it.
  */
-function tellFollowing(history: readonly StepRecord[], late: ReadonlyMap<StepRecord, number>, batch: number, out: StepContext[]): void {
-  for (let h = 0; h < history.length; h++) {
+function findTransitions(history: readonly StepRecord[], { batch, out, late, adopted, placed }: Found): void {
+  for (let h = 1; h < history.length; h++) {
     const s = history[h];
-    if (s.batch === batch) continue;
     const p = previousOf(history, h);
-    const i = p === null ? undefined : late.get(p);
-    if (i === undefined || s.time < p!.endTime - CLOCK_SLACK_MS) continue;
-    out[i].following = [...(out[i].following ?? []), s];
+    if (p === null) continue;
+    const hop = adopted?.get(s) ?? adopted?.get(p);
+    if (hop !== undefined) {
+      // A call made outside any step known when it came most likely waits for its step, exported later,
+      // which takes it back (`takeCallsMadeIn`): a transition of it is not the chain's yet, and neither
+      // judged nor learned (the call of an MCP server's second request, adopted by its first).
+      if (p.call || s.call) continue;
+      const at = placed?.get(s);
+      if (at === undefined || out[at].previous !== p) addTransition(out[hop], p, s);
+      continue;
+    }
+    const i = late?.get(p);
+    if (i !== undefined && s.batch !== batch && s.time >= p.endTime - CLOCK_SLACK_MS) addTransition(out[i], p, s);
   }
+}
+
+/**
+ * A hop found after its callee's steps (their spans came first, so they were the callee's own task): the
+ * steps `callee` took in the trace become `owner`'s, merged into its history by time as if they had come
+ * in order (review32 M3), and noted in `found` as the hop's (batch index `hop`).
+ */
+function adoptCallee(owners: Map<string, StepRecord[]>, callee: string, owner: string, hop: number, found: Found): void {
+  const theirs = owners.get(callee);
+  if (theirs === undefined) return;
+  owners.delete(callee);
+  let history = owners.get(owner);
+  if (!history) owners.set(owner, (history = []));
+  found.adopted ??= new Map();
+  found.placed ??= new Map();
+  for (const r of theirs) {
+    r.own = false;
+    history.splice(placeOf(history, r), 0, r);
+    found.adopted.set(r, hop);
+  }
+}
+
+/** Adds the transition `from -> to` to those judged with `step` (each pair of a history is visited once). */
+function addTransition(step: StepContext, from: StepRecord, to: StepRecord): void {
+  (step.transitions ??= []).push([from, to]);
 }
 
 /** Where `record` goes in `history` (kept in step order): after every record before it. Mostly the end. */

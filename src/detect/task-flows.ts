@@ -15,7 +15,6 @@ import type { Config } from '../config/schema.js';
 import type { BaselineLearning } from './learning.js';
 import { NO_FINDINGS, type Reported } from './merge.js';
 import { NO_COUNTS } from './read-volume.js';
-import type { TraceSteps } from './steps.js';
 import { UnownedEgress } from './unowned-egress.js';
 import { makeView, phaseOf } from './view.js';
 import type { IdentityWindows } from './windows.js';
@@ -29,7 +28,6 @@ export class TaskFlows {
   constructor(
     private readonly baselines: BaselineStore,
     private readonly windows: IdentityWindows,
-    private readonly steps: TraceSteps,
     private readonly learning: BaselineLearning,
     private readonly config: Config,
     private readonly settings: BaselineSettings,
@@ -38,20 +36,18 @@ export class TaskFlows {
   ) {}
 
   /**
-   * A delegation whose callee's work came first (review31 F3, review32 H1, M3): its steps become the
-   * task owner's (the hop's caller, else the hop's identity), which learns their transitions, and its
-   * external sends judged as the callee's flow are judged again as the owner's (`report`), against the
-   * owner's sensitive reads in the task; learned as the owner's flow when they raise nothing.
+   * A delegation whose callee's work came first (review31 F3, review32 H1): its external sends judged as
+   * the callee's flow are judged again as the task owner's (the hop's caller, else the hop's identity:
+   * `report`), against the owner's sensitive reads in the task; learned as the owner's flow when they
+   * raise nothing. (Its steps join the owner's chain in TraceSteps, judged with the hop.)
    */
   foundHop(hop: Action, report: (findings: readonly Reported[], egress: Action) => void): void {
     const owner = hop.caller ?? hop.identity;
     this.adoptReads(hop, owner);
-    const transitions = this.steps.adopt(hop.traceId, hop.target, owner);
     const egress = this.unowned.takeOwnedByCallee(hop);
-    if (transitions.length === 0 && egress.length === 0) return;
+    if (egress.length === 0) return;
     const b = this.baselines.known(owner);
     if (!b) return;
-    for (const [from, to] of transitions) this.learning.transition(b, from, to, hop.time);
     // Judged on the callee's clock; the caller's is the task's, which its reads were stamped by (review32 M2).
     const shift = hop.calleeClockShiftMs ?? 0;
     for (const taken of egress) {

@@ -47,13 +47,15 @@ describe('the step history', () => {
     expect(previousOf(steps, TRACE_A, 'check', 200)).toBe('tool:lookup');
   });
 
-  it('a step placed before steps of earlier batches is told those it is now the previous of (following); in order, or beside them, none', () => {
+  it('a step placed before steps of earlier batches is told those it is now the previous of (transitions); in order, or beside them, none', () => {
     const steps = new TraceSteps();
     const at = (time: number, target: string, endTime = time + 50) => steps.annotate([action({ identity: ID, time, endTime, traceId: TRACE_A, target })])[0];
-    expect(at(1, 'plan').following).toBeUndefined();
-    expect(at(300, 'send').following).toBeUndefined();
-    expect(at(100, 'lookup')).toMatchObject({ previous: { name: 'tool:plan' }, following: [{ name: 'tool:send', access: 'read' }] });
-    expect(at(250, 'check', 400).following).toBeUndefined(); // still running when send started: beside it, no transition
+    expect(at(1, 'plan').transitions).toBeUndefined();
+    expect(at(300, 'send').transitions).toBeUndefined();
+    const late = at(100, 'lookup');
+    expect(late.previous?.name).toBe('tool:plan');
+    expect(late.transitions?.map(([from, to]) => [from.name, to.name, to.access])).toEqual([['tool:lookup', 'tool:send', 'read']]);
+    expect(at(250, 'check', 400).transitions).toBeUndefined(); // still running when send started: beside it, no transition
   });
 
   it('a late step is the previous of every parallel sibling after it (review46 F3), and of no step of its own batch (review46 F1)', () => {
@@ -63,10 +65,10 @@ describe('the step history', () => {
     steps.annotate([step(1, 'plan', P)]);
     steps.annotate([step(300, 'notify', Q, 400), step(310, 'update', Q)]); // two tools at once, made in Q
     const [late] = steps.annotate([step(100, 'lookup', P)]);
-    expect(late.following?.map((s) => s.name)).toEqual(['tool:notify', 'tool:update']);
+    expect(late.transitions?.map(([from, to]) => `${from.name} -> ${to.name}`)).toEqual(['tool:lookup -> tool:notify', 'tool:lookup -> tool:update']);
     // A batch's own later step follows its earlier one as ever: only the step before the old ones is told of them.
     const [first, second] = steps.annotate([step(150, 'fetch', P), step(200, 'sum', P)]);
-    expect([first.following, second.following?.map((s) => s.name)]).toEqual([undefined, ['tool:notify', 'tool:update']]);
+    expect([first.transitions, second.transitions?.map(([from, to]) => `${from.name} -> ${to.name}`)]).toEqual([undefined, ['tool:sum -> tool:notify', 'tool:sum -> tool:update']]);
   });
 
   it("a tool exported after a call it made, emitted as a step of its own, takes it: the next step follows the tool, which reached the call's zone", () => {

@@ -1,0 +1,131 @@
+/**
+ * A delegated agent's steps exported before the hop that makes them its caller's (the usual order for a
+ * remote agent: its spans end first). They come as its own task; the hop then merges them into the
+ * caller's chain. The transitions that merge makes are judged as the caller's chain, as they would have
+ * been in order, and only the clean ones learned (review47: they were all learned unjudged, so a sub-agent's
+ * step the caller never chained, or the caller's write after it, went unseen).
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Access } from '../../src/actions/types.js';
+import { configSchema } from '../../src/config/schema.js';
+import { action, engineHarness, type EngineHarness } from './harness.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
+const ID = 'spiffe://acme/agent/support-1';
+const SUB = 'spiffe://acme/agent/billing-1';
+const config = configSchema.parse({});
+
+let h: EngineHarness;
+beforeEach(() => {
+  h = engineHarness(config, () => T0);
+});
+afterEach(() => h.close());
+
+let n = 0;
+const trace = () => (++n).toString(16).padStart(32, '0');
+const ROOT = 'a'.repeat(16);
+const TOKEN = { id: 'tok-support-1', type: 'oauth_jti' } as const;
+const LEASE = { id: 'lease-billing-1', type: 'vault_lease' } as const;
+
+/**
+ * One support session at `t` in a trace of its own: `kb.search`, a hop into billing, whose steps are
+ * `calleeSteps` (100 ms apart), then the caller's `next`. `withCaller`: the callee's steps name their caller,
+ * as when they come with the hop or after it; without, they are billing's own task until the hop comes.
+ */
+function session(t: number, calleeSteps: Array<[string, Access]>, next: [string, Access], withCaller: boolean) {
+  const traceId = trace();
+  const mine = { identity: ID, peerGroup: 'support', traceId, parentSpanId: ROOT, credential: TOKEN };
+  const hop = action({ ...mine, time: t + 200, endTime: t + 900, kind: 'delegation', target: SUB });
+  const callee = calleeSteps.map(([target, access], k) =>
+    action({ identity: SUB, caller: withCaller ? ID : undefined, peerGroup: 'billing', traceId, time: t + 300 + 100 * k, target, access, parentSpanId: hop.spanId, credential: LEASE }),
+  );
+  const first = action({ ...mine, time: t, target: 'kb.search' });
+  const last = action({ ...mine, time: t + 1000, target: next[0], access: next[1] });
+  return { caller: [first, hop, last], callee, last };
+}
+
+const ROUTINE: Array<[string, Access]> = [['invoice.lookup', 'read'], ['invoice.summarize', 'read']];
+
+/**
+ * Two days of the routine session, exported in one piece (the callee's steps with their caller), and of
+ * the caller's own ticket updates, after a CRM search.
+ */
+function learnInOrder(): number {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 10 * MIN) {
+    const s = session(t, ROUTINE, ['crm.search', 'read'], true);
+    h.feed([...s.caller.slice(0, 2), ...s.callee, s.caller[2]]);
+    const own = trace();
+    h.feed([
+      action({ identity: ID, peerGroup: 'support', traceId: own, time: t + 5000, target: 'crm.search' }),
+      action({ identity: ID, peerGroup: 'support', traceId: own, time: t + 5100, target: 'tickets.update', access: 'write' }),
+    ]);
+  }
+  expect(h.alerts).toEqual([]);
+  return t;
+}
+
+/** The callee's export first, then the caller's. */
+function calleeFirst(s: ReturnType<typeof session>): void {
+  h.feed(s.callee);
+  h.feed(s.caller);
+}
+
+it("the routine, learned in one piece, is quiet when the callee's export comes first", () => {
+  const t = learnInOrder();
+  calleeFirst(session(t, ROUTINE, ['crm.search', 'read'], false));
+  h.engine.finish();
+  expect(h.alerts).toEqual([]);
+});
+
+it("the caller's write after the callee's last step is judged against that step, as in order", () => {
+  const t = learnInOrder();
+  const s = session(t, ROUTINE, ['tickets.update', 'write'], false);
+  calleeFirst(s);
+  h.engine.finish();
+  expect(h.alerts.map((a) => [a.identity, a.detector, a.evidence.subject, a.evidence.credential])).toEqual([
+    [ID, 'lateral_chaining', 'tool:invoice.summarize -> tool:tickets.update', TOKEN], // the caller's own write
+  ]);
+  expect(h.alerts[0].evidence.spanIds).toEqual([s.callee[1].spanId, s.last.spanId]);
+});
+
+/** As `learnInOrder`, and billing's own work beside it: a lookup, then a refund. */
+function learnWithBillingsOwn(): number {
+  let t = T0;
+  for (let i = 0; i < 320; i++, t += 10 * MIN) {
+    const s = session(t, ROUTINE, ['crm.search', 'read'], true);
+    h.feed([...s.caller.slice(0, 2), ...s.callee, s.caller[2]]);
+    const own = trace();
+    h.feed([
+      action({ identity: SUB, peerGroup: 'billing', traceId: own, time: t + 5000, target: 'invoice.lookup' }),
+      action({ identity: SUB, peerGroup: 'billing', traceId: own, time: t + 5100, target: 'payments.refund', access: 'write' }),
+    ]);
+  }
+  expect(h.alerts).toEqual([]);
+  return t;
+}
+
+const REFUND: Array<[string, Access]> = [['invoice.lookup', 'read'], ['payments.refund', 'write']];
+
+it("a chain the callee learned in its own tasks but never made in the caller's is raised for the caller, with no credential", () => {
+  const t = learnWithBillingsOwn();
+  const s = session(t, REFUND, ['crm.search', 'read'], false);
+  h.feed(s.callee); // billing's own chain: learned, quiet
+  expect(h.alerts).toEqual([]);
+  h.feed(s.caller);
+  h.engine.finish();
+  expect(h.alerts.map((a) => [a.identity, a.evidence.subject, a.evidence.credential])).toEqual([
+    [ID, 'tool:invoice.lookup -> tool:payments.refund', undefined], // billing's lease is not the caller's
+  ]);
+  expect(h.alerts[0].explanation).toContain(`${SUB} (in a task of ${ID}) went from \`tool:invoice.lookup\` to \`tool:payments.refund\`, which leads to a write`);
+});
+
+it('an adopted transition that raised is not learned: the same chain in order is raised again', () => {
+  const t = learnWithBillingsOwn();
+  calleeFirst(session(t, REFUND, ['crm.search', 'read'], false));
+  const again = session(t + 30 * MIN, REFUND, ['crm.search', 'read'], true); // the alert still open: folds into it
+  h.feed([...again.caller.slice(0, 2), ...again.callee, again.caller[2]]);
+  h.engine.finish();
+  expect(h.alerts.map((a) => [a.evidence.subject, a.count])).toEqual([['tool:invoice.lookup -> tool:payments.refund', 2]]);
+});
