@@ -15,7 +15,7 @@ import { matchRule } from './revocation/rules.js';
 import { UserError } from './errors.js';
 import { createLogger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { openDatabase, readingStore } from './store/database.js';
+import { MIGRATION_WAIT_MS, openDatabase, readingStore } from './store/database.js';
 
 /** Lines between commits: bounds the work a commit does without paying a commit per line. */
 const COMMIT_EVERY_LINES = 256;
@@ -45,7 +45,7 @@ export async function runReplay(opts: ReplayOptions): Promise<void> {
   if (opts.files.filter((f) => f === STDIN).length > 1) throw new UserError('standard input (-) can be read only once');
   const { config } = opts;
   const metrics = createMetrics(['replay']);
-  const db = openDatabase(opts.db, '--db');
+  const db = openDatabase(opts.db, '--db', MIGRATION_WAIT_MS);
   const logger = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
   const { pipeline, identities, alerts } = readingStore(opts.db, '--db', () => buildDetection({ config, db, metrics, logger, mode: 'replay' }));
   // A backtest calls no broker, but says which alerts a revocation rule would have acted on (as a dry run).

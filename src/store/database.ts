@@ -14,10 +14,17 @@ import { migrate } from './migrations.js';
 export type Db = Database.Database;
 
 /**
+ * How long migrations wait for another program's write lock (a sqlite3 shell, a backup's checkpoint)
+ * before they fail the start, where waiting freezes nothing: the daemon's run in a worker thread while
+ * the API answers (upgrade.ts), and a replay has nothing else to do meanwhile (review47 F7).
+ */
+export const MIGRATION_WAIT_MS = 30_000;
+
+/**
  * Opens (creating if needed) the database at `file`, or an in-memory one for `:memory:`.
  * @param setting what names the file in messages (`storage.path`, `--db`).
  * @param migrationWaitMs how long the migrations wait for another program's write lock (the writes after
- *   them wait `busy_timeout`, 100 ms, below): longer off the main thread, where waiting freezes nothing.
+ *   them wait `busy_timeout`, 100 ms, below): `MIGRATION_WAIT_MS` where waiting freezes nothing.
  * @throws UserError when the file cannot be the store: a folder, not SQLite, unwritable, newer, no room.
  */
 export function openDatabase(file: string, setting = 'storage.path', migrationWaitMs = 100): Db {
