@@ -114,9 +114,16 @@ export class TraceSteps {
       if (!history) owners.set(owner, (history = []));
       const madeIn = madeInSpan(a);
       let zones = zonesOf.get(i) ?? NO_ZONES;
+      // A hop whose callee's steps came first (review32 M3): they are its caller's now, and the steps of
+      // this batch after it follow them, as in order.
+      if (a.kind === 'delegation' && a.target !== owner) {
+        adoptCallee(owners, a.target, owner, i, found);
+        (hops ??= []).push([i, a.target, owner]);
+      }
       // A tool or delegation exported after calls it made, which the builder emitted as steps of their own
       // when it had waited for it as long as it waits: they are its calls now, and leave the history (as
-      // they would have been had they come together). A delegated agent's own tools are no calls: they stay.
+      // they would have been had they come together), a callee's made in its hop too (review46 F4). A
+      // delegated agent's own tools are no calls: they stay.
       if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
       const record: StepRecord = {
         name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access,
@@ -134,12 +141,6 @@ export class TraceSteps {
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
       if (history[history.length - 1] !== record) (found.late ??= new Map()).set(record, i);
       found.placed?.set(record, i);
-      // A hop whose callee's steps came first (review32 M3): they are its caller's now, and the steps of
-      // this batch after it follow them, as in order.
-      if (a.kind === 'delegation' && a.target !== owner) {
-        adoptCallee(owners, a.target, owner, i, found);
-        (hops ??= []).push([i, a.target, owner]);
-      }
     }
     // Once the whole batch is placed (its own later steps follow its earlier ones as ever): a callee's
     // steps of this batch that came without their caller join the hop's caller too. Then the transitions

@@ -129,3 +129,34 @@ it('an adopted transition that raised is not learned: the same chain in order is
   h.engine.finish();
   expect(h.alerts.map((a) => [a.evidence.subject, a.count])).toEqual([['tool:invoice.lookup -> tool:payments.refund', 2]]);
 });
+
+/**
+ * An MCP server's session in trace `traceId` at `t`: `kb.search`, then the hop into the server, which
+ * deletes a file in zone `storage` (a call made in the hop's span), then `crm.search` in zone `crm`.
+ */
+function mcpSession(t: number, withCaller: boolean) {
+  const traceId = trace();
+  const mine = { identity: ID, peerGroup: 'support', traceId, parentSpanId: ROOT };
+  const hop = action({ ...mine, time: t + 200, endTime: t + 900, kind: 'delegation', target: 'files-mcp' });
+  const call = action({
+    identity: 'files-mcp', caller: withCaller ? ID : undefined, peerGroup: 'mcp', traceId, time: t + 300, kind: 'http',
+    target: 'storage.internal/files/old.txt', access: 'delete', zone: 'storage', parentSpanId: hop.spanId,
+  });
+  return { caller: [action({ ...mine, time: t, target: 'kb.search' }), hop, action({ ...mine, time: t + 1000, target: 'crm.search', zone: 'crm' })], call };
+}
+
+it("a callee's call made in the hop, exported first, is the hop's call once it comes, as in order (review46 F4)", () => {
+  let t = T0;
+  // Two days of the session with the server's export first: its delete is a step of its own until the hop comes.
+  for (let i = 0; i < 320; i++, t += 10 * MIN) {
+    const s = mcpSession(t, false);
+    h.feed([s.call]);
+    h.feed(s.caller);
+  }
+  expect(h.alerts).toEqual([]);
+  // The same session in one export: the delete is the hop's call, and the hop reached zone storage.
+  const s = mcpSession(t, true);
+  h.feed([...s.caller.slice(0, 2), s.call, s.caller[2]]);
+  h.engine.finish();
+  expect(h.alerts).toEqual([]);
+});
