@@ -94,7 +94,8 @@ export interface StepContext {
    * of a step exported after later steps of its trace (placed by its start, it is their previous now: review45
    * M1, else a sender who spreads a chain's start times over batches hides its middle), and the chain a
    * delegation's callee made when its steps came first (merged into the caller's chain with the hop:
-   * review47). Each was judged against another step, or as the callee's own chain, when it came.
+   * review47; with the transitions into steps its history had trimmed: review48). Each was judged against
+   * another step, or as the callee's own chain, when it came.
    */
   transitions?: Array<readonly [from: ChainStep, to: ChainStep]>;
   /** The identity whose task the trace is (differs from the action's when it was delegated to). */

@@ -336,6 +336,18 @@ export class ActionBuilder {
       calleeClockShiftMs: n.calleeShiftMs,
       table: n.table,
       classOnly: n.classOnly,
+      inEntrySpan: madeInEntrySpan(n),
     };
   }
+}
+
+/**
+ * True for a call made directly in its identity's entry span (`Action.inEntrySpan`): a SERVER or CONSUMER
+ * span, no action itself, whose parent is another identity's or not in the trace part.
+ */
+function madeInEntrySpan(n: SpanNode): boolean {
+  const entry = n.parent;
+  if (n.kind === 'tool' || n.kind === 'delegation' || n.kind === 'model' || entry === null || entry.identity !== n.identity) return false;
+  if (entry.spanKind !== SpanKind.SERVER && entry.spanKind !== SpanKind.CONSUMER) return false;
+  return entry.parent === null || entry.parent.identity !== n.identity;
 }

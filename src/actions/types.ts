@@ -84,6 +84,13 @@ export interface Action {
    * arrived. Optional like `caller`.
    */
   classOnly?: boolean;
+  /**
+   * A call made directly in its identity's entry span: a SERVER or CONSUMER span whose parent is another
+   * identity's or not known (an MCP server's fetch while serving a request). In order it is made in the
+   * caller's hop into it, which borrows the entry's span id; exported before that hop, it waits for it
+   * rather than being a step of its own (detect/steps.ts). Optional like `caller`.
+   */
+  inEntrySpan?: boolean;
 }
 
 /** The JSON line `vigil replay --actions` prints (CONTRACT §1). */

@@ -33,8 +33,8 @@ import { IdentityWindows, type RetryWindows } from './windows.js';
 
 /** A non-egress action's reads: shared, not one per action. Not frozen, like scope-drift's NO_ITEMS. */
 const NO_READS: readonly SensitiveRead[] = [];
-/** What nearly every step has: no transitions out of it still to judge (only a late step has). */
-const NO_TRANSITIONS: ReturnType<typeof transitionsWith> = [];
+/** What nearly every step has: no transitions of earlier steps to judge with it (a late step and a hop may). Never added to. */
+const NO_TRANSITIONS: readonly ReturnType<typeof transitionsWith>[number][] = [];
 
 /** Idle peer-group members are looked for this often, as a share of `baselines.peerIdleAfter`. */
 const IDLE_SCAN_SHARE = 1 / 24;

@@ -13,39 +13,21 @@
  * one settled part could not.
  */
 import { madeInSpan, madeInTrace, type Action } from '../actions/types.js';
-import type { ChainStep, StepContext } from '../../detectors/types.js';
+import type { StepContext } from '../../detectors/types.js';
 import { stepName } from '../../baselines/keys.js';
 import { CLOCK_SLACK_MS } from '../actions/clock.js';
-import { RecencyQueue, type Recent } from '../collections/recency.js';
+import { RecencyQueue } from '../collections/recency.js';
+import {
+  countCall, MAX_STEPS, placeOf, previousOf, shiftOnto, stepOrder, takeCallsMadeIn, takeEntryZones, trim,
+  type StepRecord, type TraceEntry,
+} from './step-history.js';
 
 const STEP_KINDS = new Set(['tool', 'delegation']);
 const CALL_KINDS = new Set(['http', 'db', 'rpc', 'messaging']);
-/** Steps remembered per owner and trace: enough to skip a wide fan-out of parallel siblings. */
-const MAX_STEPS = 16;
 /** Traces whose step history is kept for spans arriving in later batches. */
 const MAX_TRACES = 10_000;
 /** Shared by every step that reached no zone (most of them): zones are only read, never changed. */
 const NO_ZONES: readonly string[] = Object.freeze([]);
-
-/** A step as remembered: `own` turns false when a hop adopts it (`adoptCallee`), `learned` when it raised. */
-interface StepRecord extends ChainStep {
-  /** The step's target (its tool's name): what a call made in it later names as `within`. */
-  target: string;
-  /** A call made outside any step known when it came (its tool, if it has one, exported later). */
-  call: boolean;
-  /** The `annotate` call that placed it: a batch's own steps follow each other as they are placed. */
-  batch: number;
-  /** The span it was made in (`madeInSpan`): steps made in one span may run in parallel. */
-  madeIn: string;
-  time: number;
-  endTime: number;
-}
-
-/** A trace's step history (owner -> recent steps). */
-interface TraceEntry extends Recent {
-  traceId: string;
-  owners: Map<string, StepRecord[]>;
-}
 
 export class TraceSteps {
   /** traceId -> its history; the least recently seen trace is dropped first (`order`, recency.ts says why not the Map's order). */
@@ -79,6 +61,8 @@ export class TraceSteps {
     const zonesOf = new Map<number, string[]>();
     const byId = new Map<string, number>();
     for (const i of indices) if (!batch[i].classOnly) byId.set(batch[i].spanId, i);
+    const hopsInto = hopsByCallee(batch, indices);
+    const ownerOf = (a: Action) => taskOwner(a, hopsInto);
     const steps: number[] = [];
     let earlier: StepRecord | undefined;
     for (const i of indices) {
@@ -87,13 +71,20 @@ export class TraceSteps {
       const parent = p === undefined ? undefined : batch[p];
       // A model call is no step; nor is a tool's later class (the tool was a step when it came).
       if (a.kind === 'model' || a.classOnly) {
-        out[i] = { name: null, zones: NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: null };
+        out[i] = { name: null, zones: NO_ZONES, previous: null, owner: ownerOf(a), within: null };
       } else if (CALL_KINDS.has(a.kind) && parent && STEP_KINDS.has(parent.kind)) {
         if (a.zone) addZone(zonesOf, p!, a.zone);
-        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: parent.target };
+        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: ownerOf(a), within: parent.target };
       } else if (CALL_KINDS.has(a.kind) && parent === undefined && (earlier = this.stepAt(traceId, madeInSpan(a))) !== undefined) {
         // A call exported after its tool (a later batch): made in that step, not a step of its own.
-        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: a.caller ?? a.identity, within: earlier.target };
+        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: ownerOf(a), within: earlier.target };
+      } else if (a.inEntrySpan && parent === undefined) {
+        // Made in the entry span of a request its identity serves, exported before the hop into it: made in
+        // that hop (which borrows the entry's span id), not a step of its own; its zone waits for the hop.
+        // As a step, a fetch server's calls formed a chain of their own, its order an accident of its
+        // requests (29 false alerts in 359k actions with each callee's export first).
+        if (a.zone) this.entryZone(traceId, madeInSpan(a), a.zone);
+        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: ownerOf(a), within: null };
       } else {
         steps.push(i);
         if (a.zone) addZone(zonesOf, i, a.zone);
@@ -102,54 +93,53 @@ export class TraceSteps {
     // Sorting copies the array, and a trace's steps mostly arrive in order already (often just one).
     if (!ascending(steps, batch)) steps.sort((i, j) => stepOrder(batch[i], batch[j]));
 
-    const owners = this.touch(traceId);
+    const entry = this.touch(traceId);
+    const owners = entry.owners;
 
     const found: Found = { batch: this.batches, out, late: undefined, adopted: undefined, placed: undefined };
-    // Delegations of this batch: batch index, callee, caller.
-    let hops: Array<[number, string, string]> | undefined;
     for (const i of steps) {
       const a = batch[i];
-      const owner = a.caller ?? a.identity;
+      const owner = ownerOf(a);
       let history = owners.get(owner);
       if (!history) owners.set(owner, (history = []));
       const madeIn = madeInSpan(a);
       let zones = zonesOf.get(i) ?? NO_ZONES;
       // A hop whose callee's steps came first (review32 M3): they are its caller's now, and the steps of
       // this batch after it follow them, as in order.
-      if (a.kind === 'delegation' && a.target !== owner) {
-        adoptCallee(owners, a.target, owner, i, found);
-        (hops ??= []).push([i, a.target, owner]);
-      }
+      if (a.kind === 'delegation' && a.target !== owner) adoptCallee(entry, a, owner, i, found);
       // A tool or delegation exported after calls it made, which the builder emitted as steps of their own
       // when it had waited for it as long as it waits: they are its calls now, and leave the history (as
       // they would have been had they come together), a callee's made in its hop too (review46 F4). A
       // delegated agent's own tools are no calls: they stay.
-      if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(history, a.spanId, zones);
+      if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(entry, history, a.spanId, zones);
+      if (a.kind === 'delegation') zones = takeEntryZones(entry, a.spanId, zones);
       const record: StepRecord = {
         name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access,
         call: CALL_KINDS.has(a.kind), batch: this.batches, actor: a.identity, own: owner === a.identity, learned: true,
         madeIn, time: a.time, endTime: a.endTime,
       };
+      // A callee's step that came without its caller, with the hop: placed on the caller's clock.
+      if (!a.caller && owner !== a.identity) shiftOnto(record, hopsInto!.get(a.identity)!);
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
       // first, so a batch can hold them without it) still follows the step before it, and the steps
       // after it keep theirs.
       const at = placeOf(history, record);
       history.splice(at, 0, record);
+      countCall(entry, record, 1);
       const previous = previousOf(history, at);
-      // The record itself is the next step's previous: records are not changed once made (but `learned`
-      // and `own`).
+      // The record itself is the next step's previous: records are not changed once made (but `learned`,
+      // and `own` and times when a hop adopts it).
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
       if (history[history.length - 1] !== record) (found.late ??= new Map()).set(record, i);
       found.placed?.set(record, i);
     }
-    // Once the whole batch is placed (its own later steps follow its earlier ones as ever): a callee's
-    // steps of this batch that came without their caller join the hop's caller too. Then the transitions
-    // the batch made between earlier steps are found, and the histories trimmed (a late step placed first
-    // in a full one is judged before it goes).
-    for (const [i, callee, owner] of hops ?? []) adoptCallee(owners, callee, owner, i, found);
-    for (const history of owners.values()) {
+    // Once the whole batch is placed (its own later steps follow its earlier ones as ever): the transitions
+    // it made between earlier steps are found, and the histories trimmed (a late step placed first in a full
+    // one is judged before it goes).
+    for (const [i, p, s] of found.trimmed ?? []) addTransition(out[i], p, s);
+    for (const [owner, history] of owners) {
       if (found.late !== undefined || found.adopted !== undefined) findTransitions(history, found);
-      if (history.length > MAX_STEPS) history.splice(0, history.length - MAX_STEPS);
+      if (history.length > MAX_STEPS) trim(entry, owner, history);
     }
   }
 
@@ -170,8 +160,19 @@ export class TraceSteps {
     return undefined;
   }
 
+  /** Notes `zone` as reached in entry span `spanId` of the trace, for the hop still to come (at most MAX_STEPS spans). */
+  private entryZone(traceId: string, spanId: string, zone: string): void {
+    const e = this.touch(traceId);
+    const byEntry = (e.entryZones ??= new Map());
+    const zones = byEntry.get(spanId);
+    if (zones === undefined) {
+      if (byEntry.size >= MAX_STEPS) byEntry.delete(byEntry.keys().next().value!);
+      byEntry.set(spanId, [zone]);
+    } else if (!zones.includes(zone)) zones.push(zone);
+  }
+
   /** The trace's history, now the most recently seen (new when unknown: the oldest past MAX_TRACES goes). */
-  private touch(traceId: string): Map<string, StepRecord[]> {
+  private touch(traceId: string): TraceEntry {
     let e = this.traces.get(traceId);
     if (!e) {
       e = { traceId, owners: new Map(), seq: 0, live: true };
@@ -184,33 +185,8 @@ export class TraceSteps {
     }
     this.order.touch(e);
     this.order.maintain(this.traces.size);
-    return e.owners;
+    return e;
   }
-}
-
-/** Steps (actions or records) in order of start, then end, then span id. */
-function stepOrder(x: Timed, y: Timed): number {
-  return x.time - y.time || x.endTime - y.endTime || (x.spanId < y.spanId ? -1 : 1);
-}
-
-type Timed = Pick<StepRecord, 'time' | 'endTime' | 'spanId'>;
-
-/**
- * True when `earlier` runs beside `later` as a parallel sibling (made in the same span, ending after it
- * starts): no transition of it. Millisecond-stamped starts against finer ends: an overlap within the
- * slack is rounding, not parallel.
- */
-function runsBeside(earlier: StepRecord, later: StepRecord): boolean {
-  return earlier.madeIn === later.madeIn && earlier.endTime > later.time + CLOCK_SLACK_MS;
-}
-
-/**
- * The step before `history[h]` by the rule above: the latest earlier one not running beside it, among the
- * `MAX_STEPS` before it (all a history holds between batches; a batch's steps make it longer meanwhile).
- */
-function previousOf(history: readonly StepRecord[], h: number): StepRecord | null {
-  for (let k = h - 1; k >= 0 && k >= h - MAX_STEPS; k--) if (!runsBeside(history[k], history[h])) return history[k];
-  return null;
 }
 
 /** What placing a batch's steps in a trace changed, for `findTransitions` (record -> its batch index). */
@@ -223,6 +199,8 @@ interface Found {
   adopted: Map<StepRecord, number> | undefined;
   /** This batch's steps placed after the first adoption (their previous was found in the merged history). */
   placed: Map<StepRecord, number> | undefined;
+  /** Transitions of adopted histories into steps they trimmed earlier (`trim`), with the hop's batch index. */
+  trimmed?: Array<[number, StepRecord, StepRecord]>;
 }
 
 /**
@@ -242,10 +220,8 @@ function findTransitions(history: readonly StepRecord[], { batch, out, late, ado
     if (p === null) continue;
     const hop = adopted?.get(s) ?? adopted?.get(p);
     if (hop !== undefined) {
-      // A call made outside any step known when it came most likely waits for its step, exported later,
-      // which takes it back (`takeCallsMadeIn`): a transition of it is not the chain's yet, and neither
-      // judged nor learned (the call of an MCP server's second request, adopted by its first).
-      if (p.call || s.call) continue;
+      // The first step a trimmed history kept: its previous is gone, judged with the hop on its own (`trim`).
+      if (s.cut) continue;
       const at = placed?.get(s);
       if (at === undefined || out[at].previous !== p) addTransition(out[hop], p, s);
       continue;
@@ -257,34 +233,61 @@ function findTransitions(history: readonly StepRecord[], { batch, out, late, ado
 
 /**
  * A hop found after its callee's steps (their spans came first, so they were the callee's own task): the
- * steps `callee` took in the trace become `owner`'s, merged into its history by time as if they had come
- * in order (review32 M3), and noted in `found` as the hop's (batch index `hop`).
+ * steps its callee took in the trace become `owner`'s, merged into its history by time as if they had come
+ * in order (review32 M3), and noted in `found` as the hop's (batch index `i`). They are moved onto the
+ * caller's clock first: on the callee's, a clock behind put its first step before the caller's, with no
+ * transition into it (review48 H2).
  */
-function adoptCallee(owners: Map<string, StepRecord[]>, callee: string, owner: string, hop: number, found: Found): void {
-  const theirs = owners.get(callee);
+function adoptCallee(entry: TraceEntry, hop: Action, owner: string, i: number, found: Found): void {
+  const { owners } = entry;
+  const theirs = owners.get(hop.target);
   if (theirs === undefined) return;
-  owners.delete(callee);
+  owners.delete(hop.target);
+  // Its transitions into steps trimmed before the hop came are the owner's chain too (review48 H1).
+  for (const [p, s] of entry.cut?.get(hop.target) ?? []) (found.trimmed ??= []).push([i, p, s]);
+  entry.cut?.delete(hop.target);
   let history = owners.get(owner);
   if (!history) owners.set(owner, (history = []));
   found.adopted ??= new Map();
   found.placed ??= new Map();
   for (const r of theirs) {
     r.own = false;
+    shiftOnto(r, hop);
     history.splice(placeOf(history, r), 0, r);
-    found.adopted.set(r, hop);
+    found.adopted.set(r, i);
   }
+}
+
+/**
+ * The delegations of a trace's batch by callee. A callee's actions that name no caller, in the batch of a
+ * hop into it, came before the builder knew the hop (a replay line each, several exports a message): they
+ * are the hop's task owner's, as in order (review48 M2: else the caller's next step followed the hop).
+ */
+function hopsByCallee(batch: readonly Action[], indices: readonly number[]): Map<string, Action> | undefined {
+  let hops: Map<string, Action> | undefined;
+  for (const i of indices) {
+    const a = batch[i];
+    if (a.kind === 'delegation' && !a.classOnly && a.target !== a.identity) (hops ??= new Map()).set(a.target, a);
+  }
+  return hops;
+}
+
+/** Whose task `a` is: its caller, else (no caller named) the owner of a hop of the batch into it, else its own. */
+function taskOwner(a: Action, hopsInto: ReadonlyMap<string, Action> | undefined): string {
+  let at = a;
+  // A -> B -> C in one batch, none naming a caller, is A's; bounded, as hops may form a cycle.
+  for (let depth = 0; depth < 8; depth++) {
+    if (at.caller) return at.caller;
+    const hop = hopsInto?.get(at.identity);
+    if (hop === undefined || hop === at) break;
+    at = hop;
+  }
+  return at.caller ?? at.identity;
 }
 
 /** Adds the transition `from -> to` to those judged with `step` (each pair of a history is visited once). */
 function addTransition(step: StepContext, from: StepRecord, to: StepRecord): void {
   (step.transitions ??= []).push([from, to]);
-}
-
-/** Where `record` goes in `history` (kept in step order): after every record before it. Mostly the end. */
-function placeOf(history: readonly StepRecord[], record: StepRecord): number {
-  let at = history.length;
-  while (at > 0 && stepOrder(history[at - 1], record) > 0) at--;
-  return at;
 }
 
 /**
@@ -294,18 +297,6 @@ function placeOf(history: readonly StepRecord[], record: StepRecord): number {
 function ascending(steps: readonly number[], batch: readonly Action[]): boolean {
   for (let i = 1; i < steps.length; i++) if (stepOrder(batch[steps[i - 1]], batch[steps[i]]) >= 0) return false;
   return true;
-}
-
-/** Removes the calls recorded as steps that were made in span `spanId`; returns `zones` with theirs added. */
-function takeCallsMadeIn(history: StepRecord[], spanId: string, zones: readonly string[]): readonly string[] {
-  let merged = zones;
-  for (let h = history.length - 1; h >= 0; h--) {
-    const s = history[h];
-    if (!s.call || s.madeIn !== spanId) continue;
-    history.splice(h, 1);
-    for (const z of s.zones) if (!merged.includes(z)) merged = [...merged, z];
-  }
-  return merged;
 }
 
 function addZone(zonesOf: Map<number, string[]>, step: number, zone: string): void {

@@ -13,7 +13,7 @@ const ROW = 23;
 const MAX_SHARED_STRINGS = 250_000;
 const NONE = -1;
 const SCOPES_SEP = '\u0000';
-const [SENSITIVE, FAILED, RETRY, CLASS_ONLY] = [1, 2, 4, 8];
+const [SENSITIVE, FAILED, RETRY, CLASS_ONLY, IN_ENTRY_SPAN] = [1, 2, 4, 8, 16];
 
 export interface EncodedActions {
   count: number;
@@ -64,7 +64,7 @@ export class ActionEncoder {
       rows[o + 6] = this.field(6, a.access);
       rows[o + 7] = this.field(7, a.host);
       rows[o + 8] = this.field(8, a.zone);
-      rows[o + 9] = (a.sensitive ? SENSITIVE : 0) | (a.failed ? FAILED : 0) | (a.retry ? RETRY : 0) | (a.classOnly ? CLASS_ONLY : 0);
+      rows[o + 9] = (a.sensitive ? SENSITIVE : 0) | (a.failed ? FAILED : 0) | (a.retry ? RETRY : 0) | (a.classOnly ? CLASS_ONLY : 0) | (a.inEntrySpan ? IN_ENTRY_SPAN : 0);
       rows[o + 10] = this.field(10, a.traceId, true);
       rows[o + 11] = this.id(a.spanId);
       rows[o + 12] = this.id(a.parentSpanId);
@@ -165,6 +165,7 @@ export class ActionDecoder {
         calleeClockShiftMs: rows[o + 21],
         table: str(rows[o + 22]),
         classOnly: (flags & CLASS_ONLY) !== 0,
+        inEntrySpan: (flags & IN_ENTRY_SPAN) !== 0,
       };
     }
     return actions;

@@ -41,6 +41,21 @@ describe('the hop between identities is a delegation of the caller', () => {
     ]);
   });
 
+  it("a call made directly in the callee's entry span says so, in either order (it is made in the hop); a tool's call does not", () => {
+    const first = builder().b;
+    first.add([mcpServer(), mcpDelete()], 0);
+    expect(first.take(G).map((a) => [a.target, a.inEntrySpan])).toEqual([['storage.internal/f/{id}', true]]);
+    const together = builder().b;
+    together.add([agentRoot({ end: 2000 }), mcpClient(), mcpServer(), mcpDelete(), tool(5, 1, 'lookup', { start: 1200, end: 1300 }), http(6, 5, 'GET', 'https://crm.internal/c/1', { start: 1210, end: 1290 })], 0);
+    expect(together.take(G).map((a) => [a.kind, a.target, a.inEntrySpan])).toEqual([
+      ['tool', 'delete_file', false],
+      ['delegation', 'files-mcp', false],
+      ['http', 'storage.internal/f/{id}', true],
+      ['tool', 'lookup', false],
+      ['http', 'crm.internal/c/{id}', false],
+    ]);
+  });
+
   it('caller exported first, the callee just after: the tool still takes what the callee did', () => {
     const { b } = builder();
     b.add([agentRoot({ end: 2000 }), mcpClient()], 0);

@@ -134,29 +134,65 @@ it('an adopted transition that raised is not learned: the same chain in order is
  * An MCP server's session in trace `traceId` at `t`: `kb.search`, then the hop into the server, which
  * deletes a file in zone `storage` (a call made in the hop's span), then `crm.search` in zone `crm`.
  */
-function mcpSession(t: number, withCaller: boolean) {
+function mcpSession(t: number, withCaller: boolean, inEntrySpan: boolean) {
   const traceId = trace();
   const mine = { identity: ID, peerGroup: 'support', traceId, parentSpanId: ROOT };
   const hop = action({ ...mine, time: t + 200, endTime: t + 900, kind: 'delegation', target: 'files-mcp' });
   const call = action({
     identity: 'files-mcp', caller: withCaller ? ID : undefined, peerGroup: 'mcp', traceId, time: t + 300, kind: 'http',
-    target: 'storage.internal/files/old.txt', access: 'delete', zone: 'storage', parentSpanId: hop.spanId,
+    target: 'storage.internal/files/old.txt', access: 'delete', zone: 'storage', parentSpanId: hop.spanId, inEntrySpan,
   });
   return { caller: [action({ ...mine, time: t, target: 'kb.search' }), hop, action({ ...mine, time: t + 1000, target: 'crm.search', zone: 'crm' })], call };
 }
 
-it("a callee's call made in the hop, exported first, is the hop's call once it comes, as in order (review46 F4)", () => {
+// Made in the server's entry span (its zone waits for the hop), or under a span that is no action (a call record the hop takes back).
+for (const inEntrySpan of [true, false]) {
+  it(`a callee's call made in the hop, exported first, is the hop's call once it comes, as in order (review46 F4; in its entry span: ${inEntrySpan})`, () => {
+    let t = T0;
+    // Two days of the session with the server's export first: its delete waits for the hop.
+    for (let i = 0; i < 320; i++, t += 10 * MIN) {
+      const s = mcpSession(t, false, inEntrySpan);
+      h.feed([s.call]);
+      h.feed(s.caller);
+    }
+    expect(h.alerts).toEqual([]);
+    // The same session in one export: the delete is the hop's call, and the hop reached zone storage.
+    const s = mcpSession(t, true, inEntrySpan);
+    h.feed([...s.caller.slice(0, 2), s.call, s.caller[2]]);
+    expect(h.alerts).toEqual([]);
+    // Exported first again, then the hop, then a step in another zone: the hop reached zone storage, so the chain crosses.
+    const x = mcpSession(t + 10 * MIN, false, inEntrySpan);
+    const crossing = action({ ...x.caller[2], spanId: 'c'.repeat(16), time: x.caller[2].time + 100, target: 'kb.search', zone: 'kb' });
+    h.feed([x.call]);
+    h.feed([...x.caller.slice(0, 2), crossing]);
+    h.engine.finish();
+    const chains = h.alerts.filter((a) => a.detector === 'lateral_chaining');
+    expect(chains.map((a) => [a.evidence.subject, a.evidence.fromZones, a.evidence.toZones])).toEqual([['delegation:files-mcp -> tool:kb.search', ['storage'], ['kb']]]);
+  });
+}
+
+it("a fetch server's calls, exported before the hops into it, are the hops' calls, not a chain of its own", () => {
+  const FETCH = 'mcp-fetch-1';
+  /** The agent asks the server for two pages, in this order; each fetch is made in its request's entry span. */
+  const session = (t: number, pages: [string, string]) => {
+    const traceId = trace();
+    const mine = { identity: ID, peerGroup: 'support', traceId, parentSpanId: ROOT };
+    const hops = [0, 1].map((k) => action({ ...mine, time: t + 200 + 300 * k, endTime: t + 400 + 300 * k, kind: 'delegation', target: FETCH }));
+    const fetches = pages.map((page, k) =>
+      action({ identity: FETCH, peerGroup: 'mcp-fetch', traceId, time: t + 250 + 300 * k, kind: 'http', target: page, host: page.split('/')[0], zone: 'external', parentSpanId: hops[k].spanId, inEntrySpan: true }),
+    );
+    return { fetches, caller: [action({ ...mine, time: t, target: 'kb.search' }), ...hops] };
+  };
   let t = T0;
-  // Two days of the session with the server's export first: its delete is a step of its own until the hop comes.
   for (let i = 0; i < 320; i++, t += 10 * MIN) {
-    const s = mcpSession(t, false);
-    h.feed([s.call]);
+    const s = session(t, ['docs.example/a', 'wiki.example/b']);
+    h.feed(s.fetches);
     h.feed(s.caller);
   }
   expect(h.alerts).toEqual([]);
-  // The same session in one export: the delete is the hop's call, and the hop reached zone storage.
-  const s = mcpSession(t, true);
-  h.feed([...s.caller.slice(0, 2), s.call, s.caller[2]]);
+  const s = session(t, ['wiki.example/b', 'docs.example/a']); // the other order: as a chain, wiki -> docs was never seen
+  h.feed(s.fetches);
+  h.feed(s.caller);
   h.engine.finish();
   expect(h.alerts).toEqual([]);
 });

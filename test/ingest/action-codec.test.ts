@@ -33,6 +33,7 @@ function action(over: Partial<Action> = {}): Action {
     calleeClockShiftMs: 0,
     table: null,
     classOnly: false,
+    inEntrySpan: false,
     ...over,
   };
 }
@@ -50,6 +51,7 @@ it('carries every field, with nulls and empty lists', () => {
     action({ kind: 'delegation', target: 'spiffe://acme/ns/prod/sa/ledger', calleeClockShiftMs: 2999.75 }),
     action({ kind: 'db', target: 'postgresql/crm', host: 'db.internal', table: 'notes+users' }),
     action({ kind: 'tool', target: 'manage_file', access: 'delete', accessBy: 'files-mcp', retry: false, classOnly: true }),
+    action({ caller: null, inEntrySpan: true }),
   ];
   expect(roundTrip(new ActionEncoder(), new ActionDecoder(), actions)).toEqual(actions);
 });

@@ -3,7 +3,7 @@
  * detector, recall, precision, false alerts per 100k benign actions and detection delay — per seed and
  * pooled — then one JSON line. Reports; never fails on the figures (the quality gate test does that).
  *
- *   npm run eval -- [--seeds 1,2,3] [--days 7] [--rate 1.9] [--fleet 1] [--keep DIR] [--audit] [--verbose]
+ *   npm run eval -- [--seeds 1,2,3] [--days 7] [--rate 1.9] [--fleet 1] [--keep DIR] [--audit] [--verbose] [--callee-first]
  *
  * --audit also derives every action (`replay --actions`) and checks the scenario itself: what in the
  * benign traffic is new after the learning period, and that each label is new where it should be.
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     options: {
       seeds: { type: 'string' }, days: { type: 'string' }, rate: { type: 'string' }, fleet: { type: 'string' },
       keep: { type: 'string' }, verbose: { type: 'boolean', default: false }, audit: { type: 'boolean', default: false },
+      'callee-first': { type: 'boolean', default: false },
     },
   });
   const seeds = values.seeds ? values.seeds.split(',').map(Number) : DEV_SEEDS;
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     days: values.days ? Number(values.days) : undefined,
     rateScale: values.rate ? Number(values.rate) : undefined,
     fleetScale: values.fleet ? Number(values.fleet) : undefined,
+    calleeFirst: values['callee-first'],
   };
   const started = Date.now();
   const runs = await runSeeds(seeds, opts, { keepDir: values.keep, audit: values.audit });

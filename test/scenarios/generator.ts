@@ -28,6 +28,11 @@ export interface ScenarioOptions {
   fleetScale?: number;
   /** Traces per OTLP request line (default 100; a line holds at most a minute of event time). */
   tracesPerLine?: number;
+  /**
+   * Each trace's delegated agents' spans in its line, its owner's spans two lines later: the order a
+   * remote agent's exporter, whose spans end first, often gives (an experiment: `npm run eval -- --callee-first`).
+   */
+  calleeFirst?: boolean;
 }
 
 export interface Scenario {
@@ -336,13 +341,14 @@ export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
   let totalActions = 0;
   let modelCalls = 0;
   const counts = new Map<string, number>();
+  const heldOwners: GenTrace[][] = [[], []];
   try {
     for (let i = 0, n = 0; i < traces.length; i += n) {
       // Like a Collector's batches: up to `perLine` traces, and no more than a minute of event time (a
       // long session's first part must not wait in a line for the hour of night traffic placed after it).
       for (n = 1; n < perLine && i + n < traces.length && traces[i + n].startMs - traces[i].startMs < LINE_SPAN_MS; n++);
       const chunk = traces.slice(i, i + n);
-      fs.writeSync(fd, encodeLine(chunk, 'vigil-scenarios') + '\n');
+      fs.writeSync(fd, encodeLine(opts.calleeFirst ? ownersLater(chunk, heldOwners) : chunk, 'vigil-scenarios') + '\n');
       lines++;
       for (const tr of chunk) for (const s of tr.spans) {
         spans++;
@@ -353,6 +359,7 @@ export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
         if (!tr.labelIds) benignActions++;
       }
     }
+    for (const held of heldOwners) if (held.length > 0) fs.writeSync(fd, encodeLine(held, 'vigil-scenarios') + '\n');
   } finally {
     fs.closeSync(fd);
   }
@@ -379,4 +386,21 @@ export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
   fs.writeFileSync(configFile, scenarioConfigYaml(seed));
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 1) + '\n');
   return { dir, tracesFile, labelsFile, configFile, manifestFile, labels, manifest };
+}
+
+/**
+ * `chunk`'s traces with only their delegated agents' spans (those of another resource than the root
+ * span's), and the owners' spans held two lines ago; the owners' spans of `chunk` are held in turn.
+ */
+function ownersLater(chunk: readonly GenTrace[], held: GenTrace[][]): GenTrace[] {
+  const now: GenTrace[] = held.shift()!;
+  const later: GenTrace[] = [];
+  for (const t of chunk) {
+    const owner = t.spans.find((s) => !s.parentSpanId)?.resource;
+    const others = t.spans.filter((s) => s.resource !== owner);
+    if (others.length > 0) now.push({ ...t, spans: others });
+    later.push({ ...t, spans: t.spans.filter((s) => s.resource === owner) });
+  }
+  held.push(later);
+  return now;
 }
