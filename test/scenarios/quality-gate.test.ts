@@ -52,4 +52,16 @@ describe('quality gate', () => {
       if (below.length && above.length) expect.soft(Math.min(...above), `${order[i]} scores above ${order[i - 1]}`).toBeGreaterThan(Math.max(...below));
     }
   }, 240_000);
+
+  // A remote agent's or MCP server's exporter often sends before its caller's (its spans end first). The
+  // callee's work is the caller's task either way: the same fleet, sent that way, must raise the same alerts.
+  it(`the same alerts when each trace's delegated agents' spans are exported before its owner's (seed ${GATE_SEEDS[0]})`, async () => {
+    const seen = async (calleeFirst: boolean) => {
+      const [run] = await runSeeds([GATE_SEEDS[0]], { ...GATE_SIZE, calleeFirst });
+      return run.replay.alerts.map((a) => `${a.detector} ${a.severity} ${a.identity} ${a.title}`).sort();
+    };
+    const inOrder = await seen(false);
+    expect(inOrder.length).toBeGreaterThan(100);
+    expect(await seen(true)).toEqual(inOrder);
+  }, 240_000);
 });
