@@ -48,23 +48,25 @@ function session(t: number, calleeSteps: Array<[string, Access]>, next: [string,
 const ROUTINE: Array<[string, Access]> = [['invoice.lookup', 'read'], ['invoice.summarize', 'read']];
 
 /**
- * Two days of the routine session, exported in one piece (the callee's steps with their caller), and of
- * the caller's own ticket updates, after a CRM search.
+ * Two days of the routine session, exported in one piece (the callee's steps with their caller), and
+ * beside it, in traces of their own, `who`'s two steps `[first, then]` (the second a write).
  */
-function learnInOrder(): number {
+function learn(who: { identity: string; peerGroup: string }, [first, then]: [string, string]): number {
   let t = T0;
   for (let i = 0; i < 320; i++, t += 10 * MIN) {
     const s = session(t, ROUTINE, ['crm.search', 'read'], true);
     h.feed([...s.caller.slice(0, 2), ...s.callee, s.caller[2]]);
     const own = trace();
-    h.feed([
-      action({ identity: ID, peerGroup: 'support', traceId: own, time: t + 5000, target: 'crm.search' }),
-      action({ identity: ID, peerGroup: 'support', traceId: own, time: t + 5100, target: 'tickets.update', access: 'write' }),
-    ]);
+    h.feed([action({ ...who, traceId: own, time: t + 5000, target: first }), action({ ...who, traceId: own, time: t + 5100, target: then, access: 'write' })]);
   }
   expect(h.alerts).toEqual([]);
   return t;
 }
+
+/** The routine, and the caller's own ticket updates after a CRM search. */
+const learnInOrder = () => learn({ identity: ID, peerGroup: 'support' }, ['crm.search', 'tickets.update']);
+/** The routine, and billing's own work: a lookup, then a refund. */
+const learnWithBillingsOwn = () => learn({ identity: SUB, peerGroup: 'billing' }, ['invoice.lookup', 'payments.refund']);
 
 /** The callee's export first, then the caller's. */
 function calleeFirst(s: ReturnType<typeof session>): void {
@@ -89,22 +91,6 @@ it("the caller's write after the callee's last step is judged against that step,
   ]);
   expect(h.alerts[0].evidence.spanIds).toEqual([s.callee[1].spanId, s.last.spanId]);
 });
-
-/** As `learnInOrder`, and billing's own work beside it: a lookup, then a refund. */
-function learnWithBillingsOwn(): number {
-  let t = T0;
-  for (let i = 0; i < 320; i++, t += 10 * MIN) {
-    const s = session(t, ROUTINE, ['crm.search', 'read'], true);
-    h.feed([...s.caller.slice(0, 2), ...s.callee, s.caller[2]]);
-    const own = trace();
-    h.feed([
-      action({ identity: SUB, peerGroup: 'billing', traceId: own, time: t + 5000, target: 'invoice.lookup' }),
-      action({ identity: SUB, peerGroup: 'billing', traceId: own, time: t + 5100, target: 'payments.refund', access: 'write' }),
-    ]);
-  }
-  expect(h.alerts).toEqual([]);
-  return t;
-}
 
 const REFUND: Array<[string, Access]> = [['invoice.lookup', 'read'], ['payments.refund', 'write']];
 
