@@ -342,12 +342,11 @@ export class ActionBuilder {
 }
 
 /**
- * True for a call made directly in its identity's entry span (`Action.inEntrySpan`): a SERVER or CONSUMER
- * span, no action itself, whose parent is another identity's or not in the trace part.
+ * True for a call made directly in its identity's entry span (`Action.inEntrySpan`, SpanNode.entry), in
+ * this trace part: a call under an entry remembered from an earlier part is a step as ever.
  */
 function madeInEntrySpan(n: SpanNode): boolean {
   const entry = n.parent;
-  if (n.kind === 'tool' || n.kind === 'delegation' || n.kind === 'model' || entry === null || entry.identity !== n.identity) return false;
-  if (entry.spanKind !== SpanKind.SERVER && entry.spanKind !== SpanKind.CONSUMER) return false;
-  return entry.parent === null || entry.parent.identity !== n.identity;
+  if (n.kind === 'tool' || n.kind === 'delegation' || n.kind === 'model' || entry === null) return false;
+  return entry.entry && entry.identity === n.identity;
 }

@@ -81,6 +81,12 @@ export interface SpanNode extends SpanFacts, ActLike, Clocked {
   calleeShiftMs: number;
   /** A tool's later class, not a call (`makeClassNode`). */
   classOnly: boolean;
+  /**
+   * Its identity's entry span for a request from another traced identity: a SERVER or CONSUMER span whose
+   * parent is another identity's span, or one not known (set in tree.ts `visit`). A hop into the identity
+   * borrows such a span's id.
+   */
+  entry: boolean;
   visited: boolean;
 
   // Context repair (repair.ts).
@@ -243,6 +249,7 @@ function blankNode(at: SpanPlace, identity: string, peerGroup: string, credentia
     caller: null,
     calleeShiftMs: 0,
     classOnly: false,
+    entry: false,
     hopTo: null,
     visited: false,
     part: null,

@@ -27,6 +27,7 @@ import { Carrier, type IgnoreReason } from './facts.js';
 import { mergeIds, type MemSpan, type TraceMemory } from './memory.js';
 import { agentNameIn, makeClassNode, makeHopNode, type ActLike, type HopEntry, type SpanNode } from './node.js';
 import type { ActionKind } from './types.js';
+import { SpanKind } from '../model.js';
 
 /** Calls whose destination host may come from the HTTP span folded beneath them (a model call's is its target too). */
 const HOST_FROM_TRANSPORT: ReadonlySet<ActionKind> = new Set<ActionKind>(['model', 'tool', 'delegation']);
@@ -48,6 +49,8 @@ function visit(n: SpanNode, mem: TraceMemory | undefined, onIgnored: (r: IgnoreR
   // by B on A's behalf), so a send two hops down is judged against the reads of the task that asked for it.
   n.caller = up ? (up.identity !== n.identity ? (up.caller ?? up.identity) : up.caller) : null;
   if (up && up.identity !== n.identity) hopFrom(up, n, 0, hops);
+  // A root has no caller to wait for, nor does a span under its own identity's, here or remembered.
+  n.entry = (n.spanKind === SpanKind.SERVER || n.spanKind === SpanKind.CONSUMER) && n.parentSpanId !== '' && (!up || up.identity !== n.identity);
   const runsUnder = agentNameIn(upCtx, n.identity);
   n.agent = runsUnder;
 

@@ -85,10 +85,12 @@ export interface Action {
    */
   classOnly?: boolean;
   /**
-   * A call made directly in its identity's entry span: a SERVER or CONSUMER span whose parent is another
-   * identity's or not known (an MCP server's fetch while serving a request). In order it is made in the
-   * caller's hop into it, which borrows the entry's span id; exported before that hop, it waits for it
-   * rather than being a step of its own (detect/steps.ts). Optional like `caller`.
+   * A call made directly in its identity's entry span for a request from another traced identity: a SERVER
+   * or CONSUMER span whose parent is another identity's span, or one not known (an MCP server's fetch while
+   * serving a request; not a root span). In order it is made in the caller's hop into the identity, which
+   * borrows the entry's span id. Exported before that hop it is a step until the hop takes it back, but no
+   * transition between two such calls is judged: in order they are in hops (detect/steps.ts). Optional
+   * like `caller`.
    */
   inEntrySpan?: boolean;
 }

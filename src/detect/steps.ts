@@ -1,6 +1,8 @@
 /**
  * Turns a trace's actions into steps for transition rules. A step is a tool call, a delegation, or a call
- * made outside any tool; calls made inside a tool are not steps but give the tool the zones it reached.
+ * made outside any tool; calls made inside a tool are not steps but give the tool the zones it reached
+ * (so do calls made in a hop: those an identity makes directly in a request it serves, whose hop, borrowing
+ * the request's span id, takes them back when it comes after them; two such calls are no transition).
  * Steps of delegated identities join their caller's sequence (CONTRACT §3.1: the callee's actions in the
  * trace count as delegated). Parallel calls of one step (CONTRACT §3.1: made in the same span, each
  * starting before the other ends, by more than the clock slack) are no transition of each other: their
@@ -18,7 +20,7 @@ import { stepName } from '../../baselines/keys.js';
 import { CLOCK_SLACK_MS } from '../actions/clock.js';
 import { RecencyQueue } from '../collections/recency.js';
 import {
-  countCall, MAX_STEPS, placeOf, previousOf, shiftOnto, stepOrder, takeCallsMadeIn, takeEntryZones, trim,
+  chained, countCall, MAX_STEPS, placeOf, previousOf, shiftOnto, stepOrder, takeCallsMadeIn, trim,
   type StepRecord, type TraceEntry,
 } from './step-history.js';
 
@@ -78,13 +80,6 @@ export class TraceSteps {
       } else if (CALL_KINDS.has(a.kind) && parent === undefined && (earlier = this.stepAt(traceId, madeInSpan(a))) !== undefined) {
         // A call exported after its tool (a later batch): made in that step, not a step of its own.
         out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: ownerOf(a), within: earlier.target };
-      } else if (a.inEntrySpan && parent === undefined) {
-        // Made in the entry span of a request its identity serves, exported before the hop into it: made in
-        // that hop (which borrows the entry's span id), not a step of its own; its zone waits for the hop.
-        // As a step, a fetch server's calls formed a chain of their own, its order an accident of its
-        // requests (29 false alerts in 359k actions with each callee's export first).
-        if (a.zone) this.entryZone(traceId, madeInSpan(a), a.zone);
-        out[i] = { name: null, zones: a.zone ? [a.zone] : NO_ZONES, previous: null, owner: ownerOf(a), within: null };
       } else {
         steps.push(i);
         if (a.zone) addZone(zonesOf, i, a.zone);
@@ -112,21 +107,22 @@ export class TraceSteps {
       // they would have been had they come together), a callee's made in its hop too (review46 F4). A
       // delegated agent's own tools are no calls: they stay.
       if (STEP_KINDS.has(a.kind)) zones = takeCallsMadeIn(entry, history, a.spanId, zones);
-      if (a.kind === 'delegation') zones = takeEntryZones(entry, a.spanId, zones);
       const record: StepRecord = {
         name: stepName(a.kind, a.target), target: a.target, zones, spanId: a.spanId, access: a.access,
         call: CALL_KINDS.has(a.kind), batch: this.batches, actor: a.identity, own: owner === a.identity, learned: true,
-        madeIn, time: a.time, endTime: a.endTime,
+        madeIn, time: a.time, endTime: a.endTime, entry: a.inEntrySpan === true,
       };
       // A callee's step that came without its caller, with the hop: placed on the caller's clock.
-      if (!a.caller && owner !== a.identity) shiftOnto(record, hopsInto!.get(a.identity)!);
+      const hop = hopOf(a, hopsInto);
+      if (hop !== undefined) shiftOnto(record, hop);
       // Placed by its start, not its arrival: a tool span exported after the calls it made (they end
       // first, so a batch can hold them without it) still follows the step before it, and the steps
       // after it keep theirs.
       const at = placeOf(history, record);
       history.splice(at, 0, record);
       countCall(entry, record, 1);
-      const previous = previousOf(history, at);
+      const before = previousOf(history, at);
+      const previous = before !== null && chained(before, record) ? before : null;
       // The record itself is the next step's previous: records are not changed once made (but `learned`,
       // and `own` and times when a hop adopts it).
       out[i] = { name: record.name, zones: record.zones, previous, owner, within: null };
@@ -158,17 +154,6 @@ export class TraceSteps {
     if (owners === undefined) return undefined;
     for (const history of owners.values()) for (const s of history) if (s.spanId === spanId) return s;
     return undefined;
-  }
-
-  /** Notes `zone` as reached in entry span `spanId` of the trace, for the hop still to come (at most MAX_STEPS spans). */
-  private entryZone(traceId: string, spanId: string, zone: string): void {
-    const e = this.touch(traceId);
-    const byEntry = (e.entryZones ??= new Map());
-    const zones = byEntry.get(spanId);
-    if (zones === undefined) {
-      if (byEntry.size >= MAX_STEPS) byEntry.delete(byEntry.keys().next().value!);
-      byEntry.set(spanId, [zone]);
-    } else if (!zones.includes(zone)) zones.push(zone);
   }
 
   /** The trace's history, now the most recently seen (new when unknown: the oldest past MAX_TRACES goes). */
@@ -217,11 +202,14 @@ function findTransitions(history: readonly StepRecord[], { batch, out, late, ado
   for (let h = 1; h < history.length; h++) {
     const s = history[h];
     const p = previousOf(history, h);
-    if (p === null) continue;
+    if (p === null || !chained(p, s)) continue;
     const hop = adopted?.get(s) ?? adopted?.get(p);
     if (hop !== undefined) {
       // The first step a trimmed history kept: its previous is gone, judged with the hop on its own (`trim`).
-      if (s.cut) continue;
+      // A call made in a request's entry span waits for the hop that borrows the entry's id (in order it is
+      // in that hop): adopted by another hop into its identity, it is no step of the chain (an MCP server's
+      // second request, adopted by its first).
+      if (s.cut || p.entry || s.entry) continue;
       const at = placed?.get(s);
       if (at === undefined || out[at].previous !== p) addTransition(out[hop], p, s);
       continue;
@@ -240,12 +228,22 @@ function findTransitions(history: readonly StepRecord[], { batch, out, late, ado
  */
 function adoptCallee(entry: TraceEntry, hop: Action, owner: string, i: number, found: Found): void {
   const { owners } = entry;
-  const theirs = owners.get(hop.target);
-  if (theirs === undefined) return;
-  owners.delete(hop.target);
+  const callee = hop.target;
+  const all = owners.get(callee);
+  if (all === undefined) return;
+  // Only its work within the hop's time: the rest is its own, or another hop's (review49 F2).
+  const theirs: StepRecord[] = [];
+  const rest: StepRecord[] = [];
+  for (const r of all) (hopHolding([hop], r.time) === hop ? theirs : rest).push(r);
+  if (theirs.length === 0) return;
+  if (rest.length > 0) owners.set(callee, rest);
+  else owners.delete(callee);
   // Its transitions into steps trimmed before the hop came are the owner's chain too (review48 H1).
-  for (const [p, s] of entry.cut?.get(hop.target) ?? []) (found.trimmed ??= []).push([i, p, s]);
-  entry.cut?.delete(hop.target);
+  const cut = entry.cut?.get(callee);
+  if (cut !== undefined) {
+    for (const [p, s] of cut) if (hopHolding([hop], s.time) === hop) (found.trimmed ??= []).push([i, p, s]);
+    entry.cut!.delete(callee);
+  }
   let history = owners.get(owner);
   if (!history) owners.set(owner, (history = []));
   found.adopted ??= new Map();
@@ -260,25 +258,46 @@ function adoptCallee(entry: TraceEntry, hop: Action, owner: string, i: number, f
 
 /**
  * The delegations of a trace's batch by callee. A callee's actions that name no caller, in the batch of a
- * hop into it, came before the builder knew the hop (a replay line each, several exports a message): they
- * are the hop's task owner's, as in order (review48 M2: else the caller's next step followed the hop).
+ * hop into it and within that hop's time, came before the builder knew the hop (a replay line each,
+ * several exports a message): they are the hop's task owner's, as in order (review48 M2: else the caller's
+ * next step followed the hop).
  */
-function hopsByCallee(batch: readonly Action[], indices: readonly number[]): Map<string, Action> | undefined {
-  let hops: Map<string, Action> | undefined;
+function hopsByCallee(batch: readonly Action[], indices: readonly number[]): Map<string, Action[]> | undefined {
+  let hops: Map<string, Action[]> | undefined;
   for (const i of indices) {
     const a = batch[i];
-    if (a.kind === 'delegation' && !a.classOnly && a.target !== a.identity) (hops ??= new Map()).set(a.target, a);
+    if (a.kind !== 'delegation' || a.classOnly || a.target === a.identity) continue;
+    const list = (hops ??= new Map()).get(a.target);
+    if (list) list.push(a);
+    else hops.set(a.target, [a]);
   }
   return hops;
 }
 
-/** Whose task `a` is: its caller, else (no caller named) the owner of a hop of the batch into it, else its own. */
-function taskOwner(a: Action, hopsInto: ReadonlyMap<string, Action> | undefined): string {
+/**
+ * The hop of `hops` whose time holds `time` (on the callee's clock; the hop says how far it is off), if any:
+ * the callee's work for that hop's caller. Its work outside every hop's time is its own (another client's
+ * request in the same trace: review49 F2).
+ */
+function hopHolding(hops: readonly Action[] | undefined, time: number): Action | undefined {
+  return hops?.find((h) => {
+    const t = time + (h.calleeClockShiftMs ?? 0);
+    return t >= h.time - CLOCK_SLACK_MS && t <= h.endTime + CLOCK_SLACK_MS;
+  });
+}
+
+/** The hop whose task `a` is: for an action naming no caller, a hop of the batch into its identity holding it. */
+function hopOf(a: Action, hopsInto: ReadonlyMap<string, Action[]> | undefined): Action | undefined {
+  return a.caller ? undefined : hopHolding(hopsInto?.get(a.identity), a.time);
+}
+
+/** Whose task `a` is: its caller, else the owner of the hop of the batch holding it (`hopOf`), else its own. */
+function taskOwner(a: Action, hopsInto: ReadonlyMap<string, Action[]> | undefined): string {
   let at = a;
   // A -> B -> C in one batch, none naming a caller, is A's; bounded, as hops may form a cycle.
   for (let depth = 0; depth < 8; depth++) {
     if (at.caller) return at.caller;
-    const hop = hopsInto?.get(at.identity);
+    const hop = hopOf(at, hopsInto);
     if (hop === undefined || hop === at) break;
     at = hop;
   }

@@ -389,17 +389,22 @@ export function generateScenario(dir: string, opts: ScenarioOptions): Scenario {
 }
 
 /**
- * `chunk`'s traces with only their delegated agents' spans (those of another resource than the root
- * span's), and the owners' spans held two lines ago; the owners' spans of `chunk` are held in turn.
+ * What a line holds in the callee-first order: the owner's spans of `chunk`'s traces that ended before any
+ * delegated agent's span started (sent as they end: before the callee's), every delegated agent's span
+ * (those of another resource than the owner's, the root span's or else the earliest span's), and the
+ * owner's other spans held two lines ago; the owner's other spans of `chunk` are held in turn.
  */
 function ownersLater(chunk: readonly GenTrace[], held: GenTrace[][]): GenTrace[] {
   const now: GenTrace[] = held.shift()!;
   const later: GenTrace[] = [];
   for (const t of chunk) {
-    const owner = t.spans.find((s) => !s.parentSpanId)?.resource;
+    const first = t.spans.find((s) => !s.parentSpanId) ?? t.spans.reduce((a, b) => (b.startMs < a.startMs ? b : a));
+    const owner = first.resource;
     const others = t.spans.filter((s) => s.resource !== owner);
-    if (others.length > 0) now.push({ ...t, spans: others });
-    later.push({ ...t, spans: t.spans.filter((s) => s.resource === owner) });
+    const delegatedFrom = Math.min(...others.map((s) => s.startMs));
+    const early = t.spans.filter((s) => s.resource === owner && s.endMs < delegatedFrom);
+    if (others.length + early.length > 0) now.push({ ...t, spans: [...early, ...others] });
+    later.push({ ...t, spans: t.spans.filter((s) => s.resource === owner && !(s.endMs < delegatedFrom)) });
   }
   held.push(later);
   return now;
