@@ -193,7 +193,7 @@ interface Found {
  * placed, each added to the step it is judged with:
  * - into or out of a step a hop adopted: with the hop, as the task owner's chain (review47: they were
  *   learned unjudged, and the callee's last step into the caller's next, a write, went unseen), but for
- *   calls made outside any step;
+ *   a call made in a request's entry span and the first step a trimmed history kept (below);
  * - out of a late step, into a step of an earlier batch: with the late step. They were judged against the
  *   step before it when they came, so their transition from it never was. Only those starting after it
  *   ends: a step starting while it runs is made inside it (a delegated agent's) or beside it.
@@ -234,14 +234,14 @@ function adoptCallee(entry: TraceEntry, hop: Action, owner: string, i: number, f
   // Only its work within the hop's time: the rest is its own, or another hop's (review49 F2).
   const theirs: StepRecord[] = [];
   const rest: StepRecord[] = [];
-  for (const r of all) (hopHolding([hop], r.time) === hop ? theirs : rest).push(r);
+  for (const r of all) (holds(hop, r.time) ? theirs : rest).push(r);
   if (theirs.length === 0) return;
   if (rest.length > 0) owners.set(callee, rest);
   else owners.delete(callee);
   // Its transitions into steps trimmed before the hop came are the owner's chain too (review48 H1).
   const cut = entry.cut?.get(callee);
   if (cut !== undefined) {
-    for (const [p, s] of cut) if (hopHolding([hop], s.time) === hop) (found.trimmed ??= []).push([i, p, s]);
+    for (const [p, s] of cut) if (holds(hop, s.time)) (found.trimmed ??= []).push([i, p, s]);
     entry.cut!.delete(callee);
   }
   let history = owners.get(owner);
@@ -275,20 +275,18 @@ function hopsByCallee(batch: readonly Action[], indices: readonly number[]): Map
 }
 
 /**
- * The hop of `hops` whose time holds `time` (on the callee's clock; the hop says how far it is off), if any:
- * the callee's work for that hop's caller. Its work outside every hop's time is its own (another client's
- * request in the same trace: review49 F2).
+ * True when `hop`'s time holds `time` (on the callee's clock; the hop says how far that is off): the
+ * callee's work then is for the hop's caller. Its work outside every hop's time is its own (another
+ * client's request in the same trace: review49 F2).
  */
-function hopHolding(hops: readonly Action[] | undefined, time: number): Action | undefined {
-  return hops?.find((h) => {
-    const t = time + (h.calleeClockShiftMs ?? 0);
-    return t >= h.time - CLOCK_SLACK_MS && t <= h.endTime + CLOCK_SLACK_MS;
-  });
+function holds(hop: Action, time: number): boolean {
+  const t = time + (hop.calleeClockShiftMs ?? 0);
+  return t >= hop.time - CLOCK_SLACK_MS && t <= hop.endTime + CLOCK_SLACK_MS;
 }
 
 /** The hop whose task `a` is: for an action naming no caller, a hop of the batch into its identity holding it. */
 function hopOf(a: Action, hopsInto: ReadonlyMap<string, Action[]> | undefined): Action | undefined {
-  return a.caller ? undefined : hopHolding(hopsInto?.get(a.identity), a.time);
+  return a.caller ? undefined : hopsInto?.get(a.identity)?.find((h) => holds(h, a.time));
 }
 
 /** Whose task `a` is: its caller, else the owner of the hop of the batch holding it (`hopOf`), else its own. */
