@@ -93,7 +93,8 @@ export function trim(entry: TraceEntry, owner: string, history: StepRecord[]): v
   for (const pair of entry.cut?.get(owner) ?? []) byName.set(`${pair[0].name} ${pair[1].name}`, pair);
   for (let h = 1; h <= gone; h++) {
     const p = previousOf(history, h);
-    if (p === null) continue;
+    // A call made in a request's entry span is in a hop, no step of the chain an adopting hop judges.
+    if (p === null || p.entry || history[h].entry) continue;
     const k = `${p.name} ${history[h].name}`;
     byName.delete(k); // re-added last: the latest of a pair is kept
     byName.set(k, [p, history[h]]);
