@@ -239,10 +239,14 @@ function adoptCallee(entry: TraceEntry, hop: Action, owner: string, i: number, f
   if (rest.length > 0) owners.set(callee, rest);
   else owners.delete(callee);
   // Its transitions into steps trimmed before the hop came are the owner's chain too (review48 H1).
+  // Those of another hop's time stay for that hop (review50 F3).
   const cut = entry.cut?.get(callee);
   if (cut !== undefined) {
-    for (const [p, s] of cut) if (holds(hop, s.time)) (found.trimmed ??= []).push([i, p, s]);
-    entry.cut!.delete(callee);
+    const others: Array<[StepRecord, StepRecord]> = [];
+    for (const pair of cut) if (holds(hop, pair[1].time)) (found.trimmed ??= []).push([i, ...pair]);
+    else others.push(pair);
+    if (others.length > 0) entry.cut!.set(callee, others);
+    else entry.cut!.delete(callee);
   }
   let history = owners.get(owner);
   if (!history) owners.set(owner, (history = []));
@@ -258,8 +262,8 @@ function adoptCallee(entry: TraceEntry, hop: Action, owner: string, i: number, f
 
 /**
  * The delegations of a trace's batch by callee. A callee's actions that name no caller, in the batch of a
- * hop into it and within that hop's time, came before the builder knew the hop (a replay line each,
- * several exports a message): they are the hop's task owner's, as in order (review48 M2: else the caller's
+ * hop into it, came before the builder knew the hop (a replay line each, several exports a message): those
+ * within the hop's time (`hopOf`) are the hop's task owner's, as in order (review48 M2: else the caller's
  * next step followed the hop).
  */
 function hopsByCallee(batch: readonly Action[], indices: readonly number[]): Map<string, Action[]> | undefined {
@@ -277,7 +281,9 @@ function hopsByCallee(batch: readonly Action[], indices: readonly number[]): Map
 /**
  * True when `hop`'s time holds `time` (on the callee's clock; the hop says how far that is off): the
  * callee's work then is for the hop's caller. Its work outside every hop's time is its own (another
- * client's request in the same trace: review49 F2).
+ * client's request in the same trace: review49 F2). The hop's time is the callee's own entry span's, so a
+ * callee that works after its span ends (an early response, or spans it times itself) keeps that work as
+ * its own task: what that span's descendants are, not their times, would be the better rule (review50 F1).
  */
 function holds(hop: Action, time: number): boolean {
   const t = time + (hop.calleeClockShiftMs ?? 0);
